@@ -1,0 +1,367 @@
+//! The engine's easy handle: options as plain data, the transfer's results (getinfo), and the callback
+//! interface the bindings implement. Shared between the application-facing handle and its running
+//! transfer through `Rc<EasyShared>`; no borrow is held across a callback, so callbacks may call back
+//! into the handle (getinfo, pause, setopt).
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::task::Waker;
+use std::time::Duration;
+
+use super::error::Error;
+use super::resolve::{IpResolve, ResolveEntry};
+use super::tls_config::TlsOptions;
+
+/// HTTPAUTH bits (CURLAUTH_*).
+pub const AUTH_BASIC: u64 = 1;
+pub const AUTH_DIGEST: u64 = 2;
+
+/// A request body source: none, fixed bytes (POSTFIELDS), or the read callback.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Body {
+    #[default]
+    None,
+    Bytes(Rc<[u8]>),
+    Read,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HttpVersion {
+    #[default]
+    Default,
+    V1_0,
+    V1_1,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub url: Option<String>,
+    pub headers: Vec<String>,
+    pub custom_request: Option<String>,
+    pub nobody: bool,
+    pub post: bool,
+    pub upload: bool,
+    pub body: Body,
+    /// POSTFIELDSIZE / INFILESIZE; -1 unknown.
+    pub post_size: i64,
+    pub in_size: i64,
+    pub follow: bool,
+    pub max_redirs: i64,
+    pub post_redir: u32,
+    pub auto_referer: bool,
+    pub unrestricted_auth: bool,
+    pub referer: Option<String>,
+    pub user_agent: Option<String>,
+    pub accept_encoding: Option<String>,
+    pub content_decoding: bool,
+    pub transfer_encoding: bool,
+    pub range: Option<String>,
+    pub resume_from: i64,
+    pub timeout: Option<Duration>,
+    pub connect_timeout: Option<Duration>,
+    pub low_speed_limit: i64,
+    pub low_speed_time: i64,
+    pub fail_on_error: bool,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub http_auth: u64,
+    pub cookie: Option<String>,
+    pub resolve: Vec<ResolveEntry>,
+    /// CONNECT_TO entries "host:port:connect-host:connect-port".
+    pub connect_to: Vec<String>,
+    pub ip_resolve: IpResolve,
+    pub port: u16,
+    pub tcp_nodelay: bool,
+    pub tcp_keepalive: bool,
+    pub tcp_keepidle: i64,
+    pub tcp_keepintvl: i64,
+    pub fresh_connect: bool,
+    pub forbid_reuse: bool,
+    pub max_filesize: i64,
+    pub buffer_size: usize,
+    pub http_version: HttpVersion,
+    pub protocols: u64,
+    pub redir_protocols: u64,
+    pub interface: Option<String>,
+    pub local_port: u16,
+    pub local_port_range: u16,
+    pub tls: TlsOptions,
+    pub verbose: bool,
+    pub noprogress: bool,
+    pub dns_cache_timeout: Option<Duration>,
+    pub expect_100_timeout: Duration,
+    pub certinfo: bool,
+    pub want_header_in_body: bool,
+    pub ignore_content_length: bool,
+    pub http09_allowed: bool,
+    pub path_as_is: bool,
+    pub default_protocol: Option<String>,
+    pub keep_sending_on_error: bool,
+    pub maxage_conn: Duration,
+    pub maxlifetime_conn: Option<Duration>,
+}
+
+pub const PROTO_HTTP: u64 = 1;
+pub const PROTO_HTTPS: u64 = 2;
+pub const PROTO_FILE: u64 = 1024;
+pub const PROTO_ALL: u64 = !0;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            url: None,
+            headers: Vec::new(),
+            custom_request: None,
+            nobody: false,
+            post: false,
+            upload: false,
+            body: Body::None,
+            post_size: -1,
+            in_size: -1,
+            follow: false,
+            max_redirs: 30,
+            post_redir: 0,
+            auto_referer: false,
+            unrestricted_auth: false,
+            referer: None,
+            user_agent: None,
+            accept_encoding: None,
+            content_decoding: true,
+            transfer_encoding: false,
+            range: None,
+            resume_from: 0,
+            timeout: None,
+            connect_timeout: None,
+            low_speed_limit: 0,
+            low_speed_time: 0,
+            fail_on_error: false,
+            username: None,
+            password: None,
+            http_auth: AUTH_BASIC,
+            cookie: None,
+            resolve: Vec::new(),
+            connect_to: Vec::new(),
+            ip_resolve: IpResolve::Whatever,
+            port: 0,
+            tcp_nodelay: true,
+            tcp_keepalive: false,
+            tcp_keepidle: 60,
+            tcp_keepintvl: 60,
+            fresh_connect: false,
+            forbid_reuse: false,
+            max_filesize: 0,
+            buffer_size: 16384,
+            http_version: HttpVersion::Default,
+            protocols: PROTO_ALL,
+            redir_protocols: PROTO_HTTP | PROTO_HTTPS,
+            interface: None,
+            local_port: 0,
+            local_port_range: 1,
+            tls: TlsOptions::default(),
+            verbose: false,
+            noprogress: true,
+            dns_cache_timeout: Some(super::resolve::DNS_CACHE_TIMEOUT),
+            expect_100_timeout: Duration::from_secs(1),
+            certinfo: false,
+            want_header_in_body: false,
+            ignore_content_length: false,
+            http09_allowed: false,
+            path_as_is: false,
+            default_protocol: None,
+            keep_sending_on_error: false,
+            maxage_conn: Duration::from_secs(118),
+            maxlifetime_conn: None,
+        }
+    }
+}
+
+/// What getinfo reports about the last transfer.
+#[derive(Clone, Debug, Default)]
+pub struct Info {
+    pub response_code: i64,
+    pub http_connectcode: i64,
+    pub effective_url: Option<String>,
+    pub effective_method: Option<String>,
+    pub content_type: Option<String>,
+    pub http_version: i64,
+    pub scheme: Option<String>,
+    /// Seconds, as libcurl's *_TIME; the _T variants are these in microseconds.
+    pub total_time: f64,
+    pub namelookup_time: f64,
+    pub connect_time: f64,
+    pub appconnect_time: f64,
+    pub pretransfer_time: f64,
+    pub starttransfer_time: f64,
+    pub redirect_time: f64,
+    pub posttransfer_time: f64,
+    pub queue_time: f64,
+    pub size_download: u64,
+    pub size_upload: u64,
+    pub content_length_download: f64,
+    pub content_length_upload: f64,
+    pub header_size: u64,
+    pub request_size: u64,
+    pub redirect_count: i64,
+    pub redirect_url: Option<String>,
+    pub primary_ip: Option<String>,
+    pub primary_port: i64,
+    pub local_ip: Option<String>,
+    pub local_port: i64,
+    pub num_connects: i64,
+    pub os_errno: i64,
+    pub ssl_verifyresult: i64,
+    pub filetime: i64,
+    pub certinfo: Vec<Vec<(String, String)>>,
+    pub conn_id: i64,
+    pub xfer_id: i64,
+}
+
+impl Info {
+    pub fn speed_download(&self) -> f64 {
+        if self.total_time > 0.0 {
+            (self.size_download as f64 / self.total_time).floor()
+        } else {
+            0.0
+        }
+    }
+    pub fn speed_upload(&self) -> f64 {
+        if self.total_time > 0.0 {
+            (self.size_upload as f64 / self.total_time).floor()
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Outcome of handing data to the write or header callback.
+#[derive(Debug)]
+pub enum Flow {
+    Continue,
+    Pause,
+    Abort(Error),
+}
+
+#[derive(Debug)]
+pub enum ReadOutcome {
+    Data(usize),
+    Pause,
+    Abort(Error),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SeekOutcome {
+    Ok,
+    Fail,
+    CantSeek,
+}
+
+/// DEBUGFUNCTION kinds (curl_infotype).
+pub mod debug_kind {
+    pub const TEXT: u8 = 0;
+    pub const HEADER_IN: u8 = 1;
+    pub const HEADER_OUT: u8 = 2;
+    pub const DATA_IN: u8 = 3;
+    pub const DATA_OUT: u8 = 4;
+    pub const SSL_DATA_IN: u8 = 5;
+    pub const SSL_DATA_OUT: u8 = 6;
+}
+
+/// The application's callbacks for one easy handle. Every method has libcurl's default behaviour.
+pub trait Callbacks {
+    /// Body bytes (WRITEFUNCTION / WRITEDATA; default: stdout).
+    fn write(&self, data: &[u8]) -> Flow;
+    /// One header line with its CRLF (HEADERFUNCTION / WRITEHEADER); default: dropped.
+    fn header(&self, _line: &[u8]) -> Flow {
+        Flow::Continue
+    }
+    fn has_read(&self) -> bool {
+        false
+    }
+    /// Upload bytes (READFUNCTION / READDATA).
+    fn read(&self, _buf: &mut [u8]) -> ReadOutcome {
+        ReadOutcome::Data(0)
+    }
+    fn has_seek(&self) -> bool {
+        false
+    }
+    fn seek(&self, _offset: i64, _origin: i32) -> SeekOutcome {
+        SeekOutcome::CantSeek
+    }
+    fn has_progress(&self) -> bool {
+        false
+    }
+    /// XFERINFOFUNCTION / PROGRESSFUNCTION: true aborts the transfer.
+    fn progress(&self, _dltotal: i64, _dlnow: i64, _ultotal: i64, _ulnow: i64) -> Result<bool, Error> {
+        Ok(false)
+    }
+    fn has_debug(&self) -> bool {
+        false
+    }
+    fn debug(&self, _kind: u8, _data: &[u8]) {}
+    /// OPENSOCKETFUNCTION: None means "not set"; Some(Err) aborts; Some(Ok(fd)) adopts fd (-1 = fail).
+    fn open_socket(&self, _addr: &SocketAddr) -> Option<Result<RawFd, Error>> {
+        None
+    }
+    /// SOCKOPTFUNCTION: 0 ok, 1 error, 2 already connected.
+    fn sockopt(&self, _fd: RawFd) -> Result<i32, Error> {
+        Ok(0)
+    }
+    fn has_close_socket(&self) -> bool {
+        false
+    }
+    fn close_socket(&self, _fd: RawFd) {}
+    /// PREREQFUNCTION: non-zero aborts.
+    fn prereq(&self, _primary_ip: &str, _local_ip: &str, _primary_port: u16, _local_port: u16) -> Result<i32, Error> {
+        Ok(0)
+    }
+    /// An error a callback stored (a Python exception) that must replace the transfer's result.
+    fn take_pending_error(&self) -> Option<Error> {
+        None
+    }
+}
+
+/// Pause bits (CURLPAUSE_RECV 1, CURLPAUSE_SEND 4).
+pub const PAUSE_RECV: u32 = 1;
+pub const PAUSE_SEND: u32 = 4;
+
+/// State shared by the application-facing handle and its transfer.
+pub struct EasyShared {
+    pub opts: RefCell<Options>,
+    pub info: RefCell<Info>,
+    pub callbacks: RefCell<Option<Rc<dyn Callbacks>>>,
+    pub pause: Cell<u32>,
+    pub pause_waker: RefCell<Option<Waker>>,
+    /// Set while the handle's transfer is running in some multi.
+    pub busy: Cell<bool>,
+    pub last_error: RefCell<Option<Error>>,
+}
+
+impl EasyShared {
+    pub fn new() -> Rc<EasyShared> {
+        Rc::new(EasyShared {
+            opts: RefCell::new(Options::default()),
+            info: RefCell::new(Info::default()),
+            callbacks: RefCell::new(None),
+            pause: Cell::new(0),
+            pause_waker: RefCell::new(None),
+            busy: Cell::new(false),
+            last_error: RefCell::new(None),
+        })
+    }
+
+    /// curl_easy_pause: changes take effect at the transfer's next step.
+    pub fn set_pause(&self, bits: u32) {
+        self.pause.set(bits);
+        if let Some(w) = self.pause_waker.borrow_mut().take() {
+            w.wake();
+        }
+    }
+}
+
+/// Where the body of a file:// URL lives.
+pub fn file_path_of(url_path: &str) -> PathBuf {
+    PathBuf::from(super::url::percent_decode(url_path))
+}

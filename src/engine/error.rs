@@ -1,0 +1,78 @@
+//! Transfer errors: libcurl's CURLcode numbers with the message a user sees in errstr().
+
+use std::fmt;
+
+/// libcurl's CURLcode values used by the engine.
+pub mod code {
+    pub const OK: i32 = 0;
+    pub const UNSUPPORTED_PROTOCOL: i32 = 1;
+    pub const FAILED_INIT: i32 = 2;
+    pub const URL_MALFORMAT: i32 = 3;
+    pub const NOT_BUILT_IN: i32 = 4;
+    pub const COULDNT_RESOLVE_PROXY: i32 = 5;
+    pub const COULDNT_RESOLVE_HOST: i32 = 6;
+    pub const COULDNT_CONNECT: i32 = 7;
+    pub const WEIRD_SERVER_REPLY: i32 = 8;
+    pub const REMOTE_ACCESS_DENIED: i32 = 9;
+    pub const HTTP_RETURNED_ERROR: i32 = 22;
+    pub const WRITE_ERROR: i32 = 23;
+    pub const UPLOAD_FAILED: i32 = 25;
+    pub const READ_ERROR: i32 = 26;
+    pub const OUT_OF_MEMORY: i32 = 27;
+    pub const OPERATION_TIMEDOUT: i32 = 28;
+    pub const RANGE_ERROR: i32 = 33;
+    pub const SSL_CONNECT_ERROR: i32 = 35;
+    pub const BAD_DOWNLOAD_RESUME: i32 = 36;
+    pub const FILE_COULDNT_READ_FILE: i32 = 37;
+    pub const FUNCTION_NOT_FOUND: i32 = 41;
+    pub const ABORTED_BY_CALLBACK: i32 = 42;
+    pub const BAD_FUNCTION_ARGUMENT: i32 = 43;
+    pub const INTERFACE_FAILED: i32 = 45;
+    pub const TOO_MANY_REDIRECTS: i32 = 47;
+    pub const UNKNOWN_OPTION: i32 = 48;
+    pub const SETOPT_OPTION_SYNTAX: i32 = 49;
+    pub const GOT_NOTHING: i32 = 52;
+    pub const SSL_ENGINE_NOTFOUND: i32 = 53;
+    pub const SEND_ERROR: i32 = 55;
+    pub const RECV_ERROR: i32 = 56;
+    pub const SSL_CERTPROBLEM: i32 = 58;
+    pub const SSL_CIPHER: i32 = 59;
+    pub const PEER_FAILED_VERIFICATION: i32 = 60;
+    pub const BAD_CONTENT_ENCODING: i32 = 61;
+    pub const FILESIZE_EXCEEDED: i32 = 63;
+    pub const SEND_FAIL_REWIND: i32 = 65;
+    pub const LOGIN_DENIED: i32 = 67;
+    pub const SSL_CACERT_BADFILE: i32 = 77;
+    pub const REMOTE_FILE_NOT_FOUND: i32 = 78;
+    pub const AGAIN: i32 = 81;
+    pub const SSL_PINNEDPUBKEYNOTMATCH: i32 = 90;
+    pub const HTTP2: i32 = 16;
+    pub const PARTIAL_FILE: i32 = 18;
+}
+
+/// A failed transfer or a refused option: a CURLcode and the detailed message (libcurl's error buffer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    pub code: i32,
+    pub msg: String,
+}
+
+impl Error {
+    pub fn new(code: i32, msg: impl Into<String>) -> Error {
+        Error { code, msg: msg.into() }
+    }
+    /// An error whose detail is libcurl's generic text for the code.
+    pub fn bare(code: i32) -> Error {
+        Error { code, msg: crate::engine::strerror::easy_strerror(code as i64).to_string() }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "({}) {}", self.code, self.msg)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;

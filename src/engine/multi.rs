@@ -1,0 +1,350 @@
+//! The multi handle: transfers running on one executor/reactor/pool, driven by the caller through
+//! perform() or socket_action(), reporting socket interest and the timer deadline exactly as they are.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::os::fd::RawFd;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::easy::EasyShared;
+use super::error::{Error, Result};
+use super::rt::{Executor, SockEvent, TaskId};
+use super::transfer::{self, Shared};
+
+/// CURL_SOCKET_TIMEOUT
+pub const SOCKET_TIMEOUT: RawFd = -1;
+
+struct Entry {
+    easy: Rc<EasyShared>,
+    task: Option<TaskId>,
+}
+
+/// A finished transfer waiting for info_read.
+#[derive(Debug)]
+pub struct Msg {
+    pub key: u64,
+    pub result: Result<()>,
+}
+
+/// curl_multi_timeout's view of the next deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Deadline {
+    None,
+    Now,
+    At(Instant),
+}
+
+pub struct Multi {
+    pub sh: Rc<Shared>,
+    exec: Executor,
+    xfers: HashMap<u64, Entry>,
+    next_key: u64,
+    done: Rc<RefCell<VecDeque<(u64, Result<()>)>>>,
+    msgs: VecDeque<Msg>,
+    reported: Deadline,
+    /// Poll budget per perform call, so one call can't spin forever.
+    pub budget: usize,
+}
+
+impl Default for Multi {
+    fn default() -> Self {
+        Multi::new()
+    }
+}
+
+impl Multi {
+    pub fn new() -> Multi {
+        Multi {
+            sh: Shared::new(),
+            exec: Executor::default(),
+            xfers: HashMap::new(),
+            next_key: 1,
+            done: Rc::new(RefCell::new(VecDeque::new())),
+            msgs: VecDeque::new(),
+            reported: Deadline::None,
+            budget: 1_000_000,
+        }
+    }
+
+    /// Starts a transfer for `easy`; it runs at the next perform/socket_action. Returns its key.
+    pub fn add(&mut self, easy: Rc<EasyShared>) -> u64 {
+        let key = self.next_key;
+        self.next_key += 1;
+        easy.busy.set(true);
+        easy.pause.set(0);
+        let sh = self.sh.clone();
+        let done = self.done.clone();
+        let e2 = easy.clone();
+        let task = self.exec.spawn(async move {
+            let r = transfer::run(sh, e2.clone()).await;
+            *e2.last_error.borrow_mut() = r.clone().err();
+            e2.busy.set(false);
+            done.borrow_mut().push_back((key, r));
+        });
+        self.xfers.insert(key, Entry { easy, task: Some(task) });
+        key
+    }
+
+    /// Detaches a transfer, stopping it if it still runs. Its pending message is dropped.
+    pub fn remove(&mut self, key: u64) -> bool {
+        let Some(e) = self.xfers.remove(&key) else { return false };
+        if let Some(t) = e.task {
+            self.exec.cancel(t);
+        }
+        e.easy.busy.set(false);
+        self.msgs.retain(|m| m.key != key);
+        self.done.borrow_mut().retain(|(k, _)| *k != key);
+        true
+    }
+
+    pub fn contains(&self, key: u64) -> bool {
+        self.xfers.contains_key(&key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.xfers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.xfers.is_empty()
+    }
+
+    fn run(&mut self) {
+        let now = Instant::now();
+        self.sh.reactor.fire_timers(now);
+        let mut left = self.budget;
+        while left > 0 && self.exec.has_ready() {
+            left -= self.exec.run_ready(left).max(1).min(left);
+            // Timers that fell due while tasks ran.
+            self.sh.reactor.fire_timers(Instant::now());
+        }
+        let finished: Vec<(u64, Result<()>)> = self.done.borrow_mut().drain(..).collect();
+        for (key, result) in finished {
+            if let Some(e) = self.xfers.get_mut(&key) {
+                e.task = None;
+                self.msgs.push_back(Msg { key, result });
+            }
+        }
+    }
+
+    /// Transfers still running.
+    pub fn running(&self) -> usize {
+        self.xfers.values().filter(|e| e.task.is_some()).count()
+    }
+
+    /// curl_multi_perform: runs everything that can make progress now.
+    pub fn perform(&mut self) -> usize {
+        self.run();
+        self.running()
+    }
+
+    /// curl_multi_socket_action: `fd` is ready with CSELECT bits `ev`, or SOCKET_TIMEOUT.
+    pub fn socket_action(&mut self, fd: RawFd, ev: u8) -> usize {
+        if fd != SOCKET_TIMEOUT {
+            self.sh.reactor.ready(fd, ev);
+        }
+        self.run();
+        self.running()
+    }
+
+    /// curl_multi_socket_all
+    pub fn socket_all(&mut self) -> usize {
+        self.sh.reactor.ready_all();
+        self.run();
+        self.running()
+    }
+
+    /// Interest changes to report (SOCKETFUNCTION), in order.
+    pub fn take_socket_events(&self) -> Vec<SockEvent> {
+        self.sh.reactor.take_changes()
+    }
+
+    /// Closes sockets whose REMOVE has been delivered.
+    pub fn close_buried(&self) {
+        self.sh.reactor.close_buried();
+    }
+
+    fn deadline(&self) -> Deadline {
+        if self.exec.has_ready() {
+            return Deadline::Now;
+        }
+        match self.sh.reactor.next_deadline() {
+            Some(t) => Deadline::At(t),
+            None => Deadline::None,
+        }
+    }
+
+    /// curl_multi_timeout in milliseconds (-1: none), rounded up so waiting that long reaches it.
+    pub fn timeout_ms(&self) -> i64 {
+        match self.deadline() {
+            Deadline::None => -1,
+            Deadline::Now => 0,
+            Deadline::At(t) => {
+                let d = t.saturating_duration_since(Instant::now());
+                let ms = d.as_micros().div_ceil(1000) as i64;
+                ms
+            }
+        }
+    }
+
+    /// The TIMERFUNCTION value to report if the earliest deadline changed since the last report.
+    pub fn timer_change(&mut self) -> Option<i64> {
+        let d = self.deadline();
+        if d == self.reported {
+            return None;
+        }
+        self.reported = d;
+        Some(self.timeout_ms())
+    }
+
+    /// Forgets the last reported deadline so the next timer_change reports again.
+    pub fn reset_timer_report(&mut self) {
+        self.reported = Deadline::None;
+    }
+
+    /// curl_multi_info_read: the next message, and how many remain queued.
+    pub fn info_read(&mut self) -> Option<(Msg, usize)> {
+        let m = self.msgs.pop_front()?;
+        Some((m, self.msgs.len()))
+    }
+
+    pub fn queued_msgs(&self) -> usize {
+        self.msgs.len()
+    }
+
+    /// fdset: (read fds, write fds) with current interest.
+    pub fn fdset(&self) -> (Vec<RawFd>, Vec<RawFd>) {
+        let mut r = Vec::new();
+        let mut w = Vec::new();
+        for (fd, i) in self.sh.reactor.interests() {
+            if i & super::rt::IN != 0 {
+                r.push(fd);
+            }
+            if i & super::rt::OUT != 0 {
+                w.push(fd);
+            }
+        }
+        (r, w)
+    }
+
+    pub fn easy_of(&self, key: u64) -> Option<Rc<EasyShared>> {
+        self.xfers.get(&key).map(|e| e.easy.clone())
+    }
+
+    pub fn set_max_idle(&self, n: usize) {
+        self.sh.pool.borrow_mut().max_idle = n;
+    }
+}
+
+impl Drop for Multi {
+    fn drop(&mut self) {
+        let keys: Vec<u64> = self.xfers.keys().copied().collect();
+        for k in keys {
+            self.remove(k);
+        }
+        self.sh.pool.borrow_mut().clear();
+        let _ = self.sh.reactor.take_changes();
+        self.sh.reactor.close_buried();
+    }
+}
+
+/// The private loop behind `Curl.perform()`: a level-triggered poller kept in sync with the multi's
+/// interest changes. `wait` touches only the poller, so the caller may run it without the GIL.
+pub struct BlockingLoop {
+    poller: polling::Poller,
+    registered: HashMap<RawFd, u8>,
+    events: polling::Events,
+}
+
+impl BlockingLoop {
+    pub fn new() -> std::io::Result<BlockingLoop> {
+        Ok(BlockingLoop { poller: polling::Poller::new()?, registered: HashMap::new(), events: polling::Events::new() })
+    }
+
+    /// Applies SOCKETFUNCTION-style changes to the poller.
+    pub fn apply(&mut self, changes: &[SockEvent]) {
+        for ch in changes {
+            let ev = |what: u8| polling::Event::new(ch.fd as usize, what & 1 != 0, what & 2 != 0);
+            // SAFETY: the fd stays open until its REMOVE has been applied here (close is deferred).
+            #[allow(unsafe_code)]
+            let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(ch.fd) };
+            if ch.what == super::rt::POLL_REMOVE {
+                if self.registered.remove(&ch.fd).is_some() {
+                    let _ = self.poller.delete(bfd);
+                }
+            } else if self.registered.contains_key(&ch.fd) {
+                let _ = self.poller.modify_with_mode(bfd, ev(ch.what), polling::PollMode::Level);
+                self.registered.insert(ch.fd, ch.what);
+            } else {
+                // SAFETY: as above; deleted before the fd is closed.
+                #[allow(unsafe_code)]
+                let r = unsafe { self.poller.add_with_mode(ch.fd, ev(ch.what), polling::PollMode::Level) };
+                if r.is_ok() {
+                    self.registered.insert(ch.fd, ch.what);
+                }
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for readiness. Returns (fd, CSELECT bits).
+    pub fn wait(&mut self, timeout: Option<Duration>) -> std::io::Result<Vec<(RawFd, u8)>> {
+        self.events.clear();
+        match self.poller.wait(&mut self.events, timeout) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        }
+        Ok(self
+            .events
+            .iter()
+            .map(|e| (e.key as RawFd, (e.readable as u8) | ((e.writable as u8) << 1)))
+            .collect())
+    }
+
+    /// Drops every registration (the loop's multi is going away).
+    pub fn clear(&mut self) {
+        for (fd, _) in self.registered.drain() {
+            // SAFETY: fds are still open here (closing is deferred until after this).
+            #[allow(unsafe_code)]
+            let _ = self.poller.delete(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) });
+        }
+    }
+}
+
+/// Runs the transfer `key` of `multi` to completion through `lp`. `wait` performs the blocking wait
+/// (the bindings release the GIL around it). Returns the transfer's result.
+pub fn perform_blocking(
+    multi: &mut Multi,
+    lp: &mut BlockingLoop,
+    key: u64,
+    mut wait: impl FnMut(&mut BlockingLoop, Option<Duration>) -> std::io::Result<Vec<(RawFd, u8)>>,
+    mut interrupted: impl FnMut() -> Option<Error>,
+) -> Result<()> {
+    multi.perform();
+    loop {
+        let changes = multi.take_socket_events();
+        lp.apply(&changes);
+        multi.close_buried();
+        if let Some(pos) = multi.msgs.iter().position(|m| m.key == key) {
+            let m = multi.msgs.remove(pos).unwrap();
+            return m.result;
+        }
+        if !multi.contains(key) {
+            return Err(Error::bare(super::error::code::ABORTED_BY_CALLBACK));
+        }
+        let t = multi.timeout_ms();
+        let timeout = if t < 0 { None } else { Some(Duration::from_millis(t as u64)) };
+        // Wake at least every 100 ms while waiting, to notice signals (Ctrl-C) promptly.
+        let timeout = Some(timeout.map_or(Duration::from_millis(100), |t| t.min(Duration::from_millis(100))));
+        let ready = wait(lp, timeout).map_err(|e| Error::new(super::error::code::RECV_ERROR, e.to_string()))?;
+        if let Some(e) = interrupted() {
+            multi.remove(key);
+            return Err(e);
+        }
+        for (fd, ev) in ready {
+            multi.sh.reactor.ready(fd, ev);
+        }
+        multi.perform();
+    }
+}

@@ -1,0 +1,152 @@
+//! Connections and the pool of idle ones, keyed by origin. One pool per multi (and one in each easy
+//! handle's private multi), as libcurl keeps a connection cache per multi.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::net::Stream;
+
+/// What makes two transfers able to share a connection.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct PoolKey {
+    pub scheme: String,
+    pub host: String,
+    pub port: u16,
+    /// Where we actually connect (CONNECT_TO / RESOLVE can differ from host:port).
+    pub target: Option<(String, u16)>,
+    /// Hash of the TLS options (None for plain HTTP).
+    pub tls: Option<u64>,
+    pub interface: Option<String>,
+    pub local_port: u16,
+}
+
+/// One HTTP/1.x connection with its read buffer.
+pub struct Conn {
+    pub stream: Stream,
+    pub id: i64,
+    pub key: PoolKey,
+    pub primary: SocketAddr,
+    pub local: SocketAddr,
+    pub created: Instant,
+    pub idle_since: Instant,
+    pub buf: Vec<u8>,
+    pub start: usize,
+    pub end: usize,
+    pub certinfo: Vec<Vec<(String, String)>>,
+    pub ssl_verifyresult: i64,
+}
+
+impl Conn {
+    pub fn new(stream: Stream, id: i64, key: PoolKey, primary: SocketAddr, local: SocketAddr) -> Conn {
+        let now = Instant::now();
+        Conn {
+            stream,
+            id,
+            key,
+            primary,
+            local,
+            created: now,
+            idle_since: now,
+            buf: vec![0u8; 65536],
+            start: 0,
+            end: 0,
+            certinfo: Vec::new(),
+            ssl_verifyresult: 0,
+        }
+    }
+
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    pub fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start >= self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Reads more bytes into the buffer; Ok(0) at EOF.
+    pub async fn fill(&mut self) -> std::io::Result<usize> {
+        if self.start > 0 && self.end == self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            let n = self.buf.len();
+            self.buf.resize(n * 2, 0);
+        }
+        let end = self.end;
+        let n = self.stream.read(&mut self.buf[end..]).await?;
+        self.end += n;
+        Ok(n)
+    }
+}
+
+/// Idle connections by origin, most recently used last.
+pub struct Pool {
+    idle: HashMap<PoolKey, Vec<Conn>>,
+    count: usize,
+    /// MAXCONNECTS: idle connections kept at most.
+    pub max_idle: usize,
+    pub max_age: Duration,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool { idle: HashMap::new(), count: 0, max_idle: 64, max_age: Duration::from_secs(118) }
+    }
+}
+
+impl Pool {
+    /// Takes a live idle connection for `key`, dropping dead or stale ones on the way.
+    pub fn take(&mut self, key: &PoolKey, max_age: Duration, max_life: Option<Duration>) -> Option<Conn> {
+        let list = self.idle.get_mut(key)?;
+        while let Some(c) = list.pop() {
+            self.count -= 1;
+            let fresh = c.idle_since.elapsed() < max_age && max_life.map_or(true, |l| c.created.elapsed() < l);
+            if fresh && c.stream.is_alive() {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    pub fn put(&mut self, mut c: Conn) {
+        c.idle_since = Instant::now();
+        self.idle.entry(c.key.clone()).or_default().push(c);
+        self.count += 1;
+        while self.count > self.max_idle {
+            // Close the connection idle the longest.
+            let oldest = self
+                .idle
+                .iter()
+                .filter_map(|(k, v)| v.first().map(|c| (k.clone(), c.idle_since)))
+                .min_by_key(|(_, t)| *t)
+                .map(|(k, _)| k);
+            match oldest {
+                Some(k) => {
+                    let v = self.idle.get_mut(&k).unwrap();
+                    v.remove(0);
+                    if v.is_empty() {
+                        self.idle.remove(&k);
+                    }
+                    self.count -= 1;
+                }
+                None => break,
+            }
+        }
+    }
+
+    pub fn idle_count(&self) -> usize {
+        self.count
+    }
+
+    pub fn clear(&mut self) {
+        self.idle.clear();
+        self.count = 0;
+    }
+}

@@ -1,0 +1,192 @@
+//! Name resolution: RESOLVE overrides, IP literals, a DNS cache, and a resolver thread per lookup that
+//! signals completion through a socketpair whose read end the reactor watches (as libcurl's threaded
+//! resolver does, so its fd shows up in SOCKETFUNCTION like any other).
+
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use super::error::{code, Error};
+use super::net::Sock;
+use super::rt::Reactor;
+
+/// CURLOPT_IPRESOLVE
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum IpResolve {
+    #[default]
+    Whatever,
+    V4,
+    V6,
+}
+
+impl IpResolve {
+    fn keep(self, a: &SocketAddr) -> bool {
+        match self {
+            IpResolve::Whatever => true,
+            IpResolve::V4 => a.is_ipv4(),
+            IpResolve::V6 => a.is_ipv6(),
+        }
+    }
+}
+
+/// The multi's DNS cache: (host, port) → addresses, with libcurl's default 60 s lifetime.
+#[derive(Default)]
+pub struct DnsCache {
+    entries: HashMap<(String, u16), (Vec<SocketAddr>, Instant)>,
+}
+
+pub const DNS_CACHE_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl DnsCache {
+    pub fn get(&mut self, host: &str, port: u16, ttl: Option<Duration>) -> Option<Vec<SocketAddr>> {
+        let key = (host.to_ascii_lowercase(), port);
+        match self.entries.get(&key) {
+            Some((v, at)) if ttl.map_or(true, |t| at.elapsed() < t) => Some(v.clone()),
+            Some(_) => {
+                self.entries.remove(&key);
+                None
+            }
+            None => None,
+        }
+    }
+    pub fn put(&mut self, host: &str, port: u16, addrs: Vec<SocketAddr>) {
+        if self.entries.len() > 10_000 {
+            self.entries.retain(|_, (_, at)| at.elapsed() < DNS_CACHE_TIMEOUT);
+        }
+        self.entries.insert((host.to_ascii_lowercase(), port), (addrs, Instant::now()));
+    }
+}
+
+/// One parsed CURLOPT_RESOLVE entry: "host:port:addr[,addr]..." (a leading '-' removes; '+' is accepted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolveEntry {
+    pub host: String,
+    pub port: u16,
+    pub addrs: Vec<IpAddr>,
+    pub remove: bool,
+}
+
+pub fn parse_resolve_entry(s: &str) -> Option<ResolveEntry> {
+    let (remove, s) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let mut it = s.splitn(3, ':');
+    let host = it.next()?.to_string();
+    let port: u16 = it.next()?.parse().ok()?;
+    let mut addrs = Vec::new();
+    if !remove {
+        for a in it.next()?.split(',') {
+            let a = a.trim().trim_start_matches('[').trim_end_matches(']');
+            if a.is_empty() {
+                continue;
+            }
+            addrs.push(a.parse().ok()?);
+        }
+        if addrs.is_empty() {
+            return None;
+        }
+    }
+    Some(ResolveEntry { host, port, addrs, remove })
+}
+
+/// Resolves `host` (already stripped of IPv6 brackets) to socket addresses.
+pub async fn resolve(
+    reactor: &Rc<Reactor>,
+    cache: &Rc<std::cell::RefCell<DnsCache>>,
+    overrides: &[ResolveEntry],
+    host: &str,
+    port: u16,
+    ipr: IpResolve,
+    ttl: Option<Duration>,
+) -> Result<Vec<SocketAddr>, Error> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    for e in overrides {
+        if !e.remove && e.port == port && (e.host.eq_ignore_ascii_case(host) || e.host == "*") {
+            let v: Vec<SocketAddr> = e.addrs.iter().map(|a| SocketAddr::new(*a, port)).filter(|a| ipr.keep(a)).collect();
+            if !v.is_empty() {
+                return Ok(v);
+            }
+        }
+    }
+    let fail = || Error::new(code::COULDNT_RESOLVE_HOST, format!("Could not resolve host: {host}"));
+    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+        // libcurl resolves localhost itself, never asking DNS.
+        let v: Vec<SocketAddr> = [SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port), SocketAddr::new(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), port)]
+            .into_iter()
+            .filter(|a| ipr.keep(a))
+            .collect();
+        return Ok(v);
+    }
+    if let Some(v) = cache.borrow_mut().get(host, port, ttl) {
+        let v: Vec<SocketAddr> = v.into_iter().filter(|a| ipr.keep(a)).collect();
+        if !v.is_empty() {
+            return Ok(v);
+        }
+    }
+    let addrs = lookup_threaded(reactor, host, port).await.map_err(|_| fail())?;
+    if addrs.is_empty() {
+        return Err(fail());
+    }
+    cache.borrow_mut().put(host, port, addrs.clone());
+    let v: Vec<SocketAddr> = addrs.into_iter().filter(|a| ipr.keep(a)).collect();
+    if v.is_empty() {
+        return Err(fail());
+    }
+    Ok(v)
+}
+
+async fn lookup_threaded(reactor: &Rc<Reactor>, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    let (rd, mut wr) = UnixStream::pair()?;
+    rd.set_nonblocking(true)?;
+    let slot: Arc<Mutex<Option<std::io::Result<Vec<SocketAddr>>>>> = Arc::new(Mutex::new(None));
+    let s2 = slot.clone();
+    let h = host.to_string();
+    std::thread::Builder::new().name("pycurl-resolve".into()).spawn(move || {
+        let r = (h.as_str(), port).to_socket_addrs().map(|it| {
+            let mut v: Vec<SocketAddr> = Vec::new();
+            for a in it {
+                if !v.contains(&a) {
+                    v.push(a);
+                }
+            }
+            v
+        });
+        *s2.lock().unwrap() = Some(r);
+        let _ = wr.write_all(&[1]);
+    })?;
+    let sock = Sock::new(socket2::Socket::from(std::os::fd::OwnedFd::from(rd)), reactor, None);
+    poll_fn(|cx| {
+        let mut b = [0u8; 1];
+        match sock.poll_read(cx, &mut b) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(_) => Poll::Ready(()),
+        }
+    })
+    .await;
+    let _ = (&sock).read(&mut [0u8; 1]);
+    let r = slot.lock().unwrap().take().unwrap_or_else(|| Err(std::io::ErrorKind::Other.into()));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn resolve_entries_parse() {
+        let e = parse_resolve_entry("example.com:443:127.0.0.1,[::1]").unwrap();
+        assert_eq!(e.port, 443);
+        assert_eq!(e.addrs.len(), 2);
+        assert!(parse_resolve_entry("-example.com:443").unwrap().remove);
+        assert!(parse_resolve_entry("bad").is_none());
+        assert!(parse_resolve_entry("h:1:notanip").is_none());
+    }
+}

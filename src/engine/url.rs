@@ -1,0 +1,277 @@
+//! URL parsing the way libcurl's URL API treats transfer URLs: scheme guessing, userinfo, IPv6
+//! literals, port checks, relative redirect resolution, and the normalised text libcurl reports as
+//! EFFECTIVE_URL.
+
+use super::error::{code, Error};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Url {
+    pub scheme: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// Host as written, lower-cased; IPv6 without brackets.
+    pub host: String,
+    pub port: Option<u16>,
+    /// Path plus query ("/a?b"); always starts with '/' for http(s).
+    pub path: String,
+}
+
+fn rejected(msg: &str) -> Error {
+    Error::new(code::URL_MALFORMAT, format!("URL rejected: {msg}"))
+}
+
+impl Url {
+    pub fn default_port(&self) -> u16 {
+        match self.scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => 0,
+        }
+    }
+
+    pub fn port_or_default(&self) -> u16 {
+        self.port.unwrap_or_else(|| self.default_port())
+    }
+
+    pub fn is_ipv6(&self) -> bool {
+        self.host.contains(':')
+    }
+
+    /// host[:port] as used in the Host header (port omitted when it is the scheme's default).
+    pub fn host_header(&self) -> String {
+        let h = if self.is_ipv6() { format!("[{}]", self.host) } else { self.host.clone() };
+        match self.port {
+            Some(p) if p != self.default_port() => format!("{h}:{p}"),
+            _ => h,
+        }
+    }
+
+    /// The URL as libcurl reports it: lower-case scheme, no credentials, no fragment.
+    pub fn to_effective(&self) -> String {
+        if self.scheme == "file" {
+            return format!("file://{}", self.path);
+        }
+        let h = if self.is_ipv6() { format!("[{}]", self.host) } else { self.host.clone() };
+        match self.port {
+            Some(p) => format!("{}://{}:{}{}", self.scheme, h, p, self.path),
+            None => format!("{}://{}{}", self.scheme, h, self.path),
+        }
+    }
+
+    pub fn parse(input: &str, default_scheme: Option<&str>) -> Result<Url, Error> {
+        if input.is_empty() {
+            return Err(rejected("Malformed input to a URL function"));
+        }
+        if input.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return Err(rejected("Malformed input to a URL function"));
+        }
+        let (scheme, rest) = match input.find("://") {
+            Some(i) if i > 0 && input[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.') => {
+                (input[..i].to_ascii_lowercase(), &input[i + 3..])
+            }
+            _ => {
+                if let Some(rest) = input.strip_prefix("file:") {
+                    return Ok(Url { scheme: "file".into(), user: None, password: None, host: String::new(), port: None, path: rest.to_string() });
+                }
+                (default_scheme.unwrap_or("http").to_string(), input)
+            }
+        };
+        if scheme == "file" {
+            // file://[host]/path; only an empty host or localhost is accepted.
+            let (host, path) = match rest.find('/') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, ""),
+            };
+            if !(host.is_empty() || host.eq_ignore_ascii_case("localhost") || host == "127.0.0.1") {
+                return Err(rejected("Bad file:// URL"));
+            }
+            let path = path.split(['?', '#']).next().unwrap_or("").to_string();
+            return Ok(Url { scheme, user: None, password: None, host: String::new(), port: None, path });
+        }
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let tail = tail.split('#').next().unwrap_or("");
+        let (userinfo, hostport) = match authority.rfind('@') {
+            Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
+            None => (None, authority),
+        };
+        let (user, password) = match userinfo {
+            Some(ui) => match ui.find(':') {
+                Some(i) => (Some(ui[..i].to_string()), Some(ui[i + 1..].to_string())),
+                None => (Some(ui.to_string()), None),
+            },
+            None => (None, None),
+        };
+        let (host, port_str) = if let Some(h) = hostport.strip_prefix('[') {
+            let close = h.find(']').ok_or_else(|| rejected("Bad IPv6 address"))?;
+            let addr = &h[..close];
+            let a = addr.split('%').next().unwrap_or("");
+            if a.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(rejected("Bad IPv6 address"));
+            }
+            let after = &h[close + 1..];
+            let port = match after.strip_prefix(':') {
+                Some(p) => Some(p),
+                None if after.is_empty() => None,
+                None => return Err(rejected("Bad IPv6 address")),
+            };
+            (addr.to_ascii_lowercase(), port)
+        } else {
+            match hostport.rfind(':') {
+                Some(i) => (hostport[..i].to_ascii_lowercase(), Some(&hostport[i + 1..])),
+                None => (hostport.to_ascii_lowercase(), None),
+            }
+        };
+        if host.is_empty() {
+            return Err(rejected("No host present"));
+        }
+        if host.bytes().any(|b| b" <>\\^`{|}\"".contains(&b) || b < 0x20) {
+            return Err(rejected("Bad hostname"));
+        }
+        let port = match port_str {
+            None | Some("") => None,
+            Some(p) => {
+                if !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 5 {
+                    return Err(rejected("Port number was not a decimal number between 0 and 65535"));
+                }
+                let n: u32 = p.parse().map_err(|_| rejected("Port number was not a decimal number between 0 and 65535"))?;
+                if n > 65535 {
+                    return Err(rejected("Port number was not a decimal number between 0 and 65535"));
+                }
+                Some(n as u16)
+            }
+        };
+        let mut path = if tail.starts_with('/') { tail.to_string() } else { format!("/{tail}") };
+        path = normalize_path(&path);
+        // Spaces are sent percent-encoded, as libcurl does.
+        if path.contains(' ') {
+            path = path.replace(' ', "%20");
+        }
+        Ok(Url { scheme, user, password, host, port, path })
+    }
+
+    /// Resolves a Location header value against this URL.
+    pub fn join(&self, location: &str) -> Result<Url, Error> {
+        let loc = location.trim();
+        if let Some(i) = loc.find("://") {
+            if i > 0 && loc[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.') {
+                return Url::parse(loc, None);
+            }
+        }
+        if let Some(rest) = loc.strip_prefix("//") {
+            return Url::parse(&format!("{}://{}", self.scheme, rest), None);
+        }
+        let mut u = self.clone();
+        u.user = None;
+        u.password = None;
+        let loc = loc.split('#').next().unwrap_or("");
+        if loc.starts_with('/') {
+            u.path = normalize_path(loc);
+        } else if loc.starts_with('?') {
+            let base = self.path.split('?').next().unwrap_or("/");
+            u.path = format!("{base}{loc}");
+        } else if loc.is_empty() {
+            u.path = self.path.clone();
+        } else {
+            let base = self.path.split('?').next().unwrap_or("/");
+            let dir = match base.rfind('/') {
+                Some(i) => &base[..=i],
+                None => "/",
+            };
+            u.path = normalize_path(&format!("{dir}{loc}"));
+        }
+        if u.path.contains(' ') {
+            u.path = u.path.replace(' ', "%20");
+        }
+        Ok(u)
+    }
+}
+
+/// Removes "." and ".." segments from the path part (the query is left alone).
+fn normalize_path(p: &str) -> String {
+    let (path, query) = match p.find('?') {
+        Some(i) => (&p[..i], &p[i..]),
+        None => (p, ""),
+    };
+    if !path.split('/').any(|s| s == "." || s == "..") {
+        return p.to_string();
+    }
+    let mut out: Vec<&str> = Vec::new();
+    let segs: Vec<&str> = path.split('/').skip(1).collect();
+    let n = segs.len();
+    for (i, s) in segs.into_iter().enumerate() {
+        match s {
+            "." => {
+                if i == n - 1 {
+                    out.push("");
+                }
+            }
+            ".." => {
+                out.pop();
+                if i == n - 1 {
+                    out.push("");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}{}", out.join("/"), query)
+}
+
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = ((b[i + 1] as char).to_digit(16), (b[i + 2] as char).to_digit(16)) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_like_libcurl() {
+        let u = Url::parse("HTTP://u:p@Example.com:8080/a/./b/../c?x=1#frag", None).unwrap();
+        assert_eq!(u.scheme, "http");
+        assert_eq!(u.user.as_deref(), Some("u"));
+        assert_eq!(u.host, "example.com");
+        assert_eq!(u.port, Some(8080));
+        assert_eq!(u.path, "/a/c?x=1");
+        assert_eq!(u.to_effective(), "http://example.com:8080/a/c?x=1");
+        assert_eq!(Url::parse("127.0.0.1:1/x", None).unwrap().to_effective(), "http://127.0.0.1:1/x");
+        assert_eq!(Url::parse("http://h", None).unwrap().path, "/");
+        assert_eq!(Url::parse("http://[::1]:80/", None).unwrap().host, "::1");
+    }
+
+    #[test]
+    fn rejects_with_libcurl_messages() {
+        let m = |s: &str| Url::parse(s, None).unwrap_err().msg;
+        assert_eq!(m("http://"), "URL rejected: No host present");
+        assert_eq!(m("http://a b/"), "URL rejected: Bad hostname");
+        assert_eq!(m("http://h:99999/"), "URL rejected: Port number was not a decimal number between 0 and 65535");
+        assert_eq!(m("http://[::1/"), "URL rejected: Bad IPv6 address");
+        assert_eq!(m(""), "URL rejected: Malformed input to a URL function");
+    }
+
+    #[test]
+    fn joins_redirects() {
+        let b = Url::parse("http://h:1/a/b?q", None).unwrap();
+        assert_eq!(b.join("c").unwrap().to_effective(), "http://h:1/a/c");
+        assert_eq!(b.join("/x").unwrap().to_effective(), "http://h:1/x");
+        assert_eq!(b.join("../y").unwrap().to_effective(), "http://h:1/y");
+        assert_eq!(b.join("//o:2/z").unwrap().to_effective(), "http://o:2/z");
+        assert_eq!(b.join("https://s/").unwrap().to_effective(), "https://s/");
+        assert_eq!(b.join("?n").unwrap().to_effective(), "http://h:1/a/b?n");
+    }
+}
