@@ -259,7 +259,7 @@ impl Xfer {
 
     async fn run_all(&mut self) -> Result<()> {
         let url_s = self.o.url.clone().ok_or_else(|| Error::new(code::URL_MALFORMAT, "No URL set"))?;
-        let url = Url::parse(&url_s, self.o.default_protocol.as_deref())?;
+        let url = Url::parse_with(&url_s, self.o.default_protocol.as_deref(), self.o.path_as_is)?;
         self.info.effective_url = Some(url.to_effective());
         let proto = match url.scheme.as_str() {
             "http" => PROTO_HTTP,

@@ -59,6 +59,11 @@ impl Url {
     }
 
     pub fn parse(input: &str, default_scheme: Option<&str>) -> Result<Url, Error> {
+        Url::parse_with(input, default_scheme, false)
+    }
+
+    /// `path_as_is` keeps "." and ".." segments (PATH_AS_IS).
+    pub fn parse_with(input: &str, default_scheme: Option<&str>, path_as_is: bool) -> Result<Url, Error> {
         if input.is_empty() {
             return Err(rejected("Malformed input to a URL function"));
         }
@@ -142,7 +147,9 @@ impl Url {
             }
         };
         let mut path = if tail.starts_with('/') { tail.to_string() } else { format!("/{tail}") };
-        path = normalize_path(&path);
+        if !path_as_is {
+            path = normalize_path(&path);
+        }
         // Spaces are sent percent-encoded, as libcurl does.
         if path.contains(' ') {
             path = path.replace(' ', "%20");

@@ -1,3 +1,105 @@
+//! Python bindings: the only place that imports pyo3.
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+mod callbacks;
+mod constants;
+#[allow(dead_code)]
+mod constants_data;
+mod convert;
+mod curl;
+mod errors;
+mod gil;
+mod multi;
+#[allow(dead_code)]
+mod option_table;
+
+use crate::engine::strerror;
+
+/// The pycurl release whose API this module implements.
+pub const PYCURL_VERSION: &str = "7.49.0";
+/// The libcurl API level emulated (what version_info() reports).
+pub const LIBCURL_VERSION: &str = "8.23.0";
+pub const LIBCURL_VERSION_NUM: i64 = 0x081700;
+
+/// pycurl's shape ("PycURL/x libcurl/y …"), since code parses it; libcurl/y is the API level
+/// emulated, and the tokens after it name what really does the work.
+pub fn version_string() -> String {
+    format!("PycURL/{PYCURL_VERSION} libcurl/{LIBCURL_VERSION} pycurl-rs/{} rustls/0.23 miniz_oxide brotli-decompressor/5", env!("CARGO_PKG_VERSION"))
+}
+
+#[pyfunction]
+fn version_info(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+    // VERSION_IPV6 | VERSION_SSL | VERSION_LIBZ | VERSION_ASYNCHDNS | VERSION_LARGEFILE | VERSION_BROTLI
+    let features: i64 = 1 | 4 | 8 | 128 | 512 | (1 << 23);
+    let protocols = PyTuple::new(py, ["file", "http", "https"])?;
+    let items: Vec<PyObject> = vec![
+        11i64.into_pyobject(py)?.into_any().unbind(),
+        LIBCURL_VERSION.into_pyobject(py)?.into_any().unbind(),
+        LIBCURL_VERSION_NUM.into_pyobject(py)?.into_any().unbind(),
+        std::env::consts::OS.to_string().replace("linux", "Linux").into_pyobject(py)?.into_any().unbind(),
+        features.into_pyobject(py)?.into_any().unbind(),
+        "rustls/0.23".into_pyobject(py)?.into_any().unbind(),
+        0i64.into_pyobject(py)?.into_any().unbind(),
+        "miniz_oxide (flate2)".into_pyobject(py)?.into_any().unbind(),
+        protocols.into_any().unbind(),
+        py.None(),
+        0i64.into_pyobject(py)?.into_any().unbind(),
+        py.None(),
+    ];
+    PyTuple::new(py, items)
+}
+
+#[pyfunction]
+#[pyo3(signature = (option=3))]
+fn global_init(option: i64) -> PyResult<()> {
+    if !(0..=7).contains(&option) {
+        return Err(pyo3::exceptions::PyValueError::new_err("invalid option to global_init"));
+    }
+    Ok(())
+}
+
+#[pyfunction]
+fn global_cleanup() {}
+
+#[pyfunction]
+fn easy_strerror(errornum: i32) -> &'static str {
+    strerror::easy_strerror(errornum as i64)
+}
+
+#[pyfunction]
+fn multi_strerror(errornum: i32) -> &'static str {
+    strerror::multi_strerror(errornum as i64)
+}
+
+#[pyfunction]
+fn share_strerror(errornum: i32) -> &'static str {
+    strerror::share_strerror(errornum as i64)
+}
+
+#[pyfunction]
+fn url_strerror(errornum: i32) -> &'static str {
+    strerror::url_strerror(errornum as i64)
+}
+
 #[pymodule]
-fn _pycurl(_m: &Bound<'_, PyModule>) -> PyResult<()> { Ok(()) }
+fn _pycurl(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("error", py.get_type::<errors::error>())?;
+    m.add_class::<curl::PyCurl>()?;
+    m.add_class::<multi::PyCurlMulti>()?;
+    m.add("version", version_string())?;
+    m.add_function(wrap_pyfunction!(version_info, m)?)?;
+    m.add_function(wrap_pyfunction!(global_init, m)?)?;
+    m.add_function(wrap_pyfunction!(global_cleanup, m)?)?;
+    m.add_function(wrap_pyfunction!(easy_strerror, m)?)?;
+    m.add_function(wrap_pyfunction!(multi_strerror, m)?)?;
+    m.add_function(wrap_pyfunction!(share_strerror, m)?)?;
+    m.add_function(wrap_pyfunction!(url_strerror, m)?)?;
+    constants::add_to_module(m)?;
+    let nt = py.import("collections")?.getattr("namedtuple")?;
+    let sockaddr = nt.call1(("CurlSockAddr", ("family", "socktype", "protocol", "addr")))?;
+    sockaddr.setattr("__module__", "pycurl")?;
+    m.add("CurlSockAddr", sockaddr)?;
+    Ok(())
+}

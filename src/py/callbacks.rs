@@ -1,0 +1,464 @@
+//! The Python side of the engine's `Callbacks`: calls the application's callables with the GIL held,
+//! turns their return values into engine outcomes the way pycurl does, and reports exceptions the way
+//! pycurl does (printed with their traceback, the transfer fails; KeyboardInterrupt/SystemExit and
+//! PREREQFUNCTION exceptions propagate as they are).
+
+use std::cell::RefCell;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+
+use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
+
+use crate::engine::easy::{Callbacks, Flow, ReadOutcome, SeekOutcome};
+use crate::engine::error::{code, Error};
+
+use super::errors;
+
+pub const WRITEFUNC_PAUSE: i64 = 0x10000001;
+pub const READFUNC_ABORT: i64 = 0x10000000;
+pub const READFUNC_PAUSE: i64 = 0x10000001;
+
+/// The application's callables. `None` means libcurl's default.
+#[derive(Default)]
+pub struct Slots {
+    pub write: Option<PyObject>,
+    pub header: Option<PyObject>,
+    pub read: Option<PyObject>,
+    pub seek: Option<PyObject>,
+    pub xferinfo: Option<PyObject>,
+    pub progress: Option<PyObject>,
+    pub debug: Option<PyObject>,
+    pub opensocket: Option<PyObject>,
+    pub sockopt: Option<PyObject>,
+    pub closesocket: Option<PyObject>,
+    pub prereq: Option<PyObject>,
+}
+
+impl Slots {
+    fn all(&self) -> [&Option<PyObject>; 11] {
+        [
+            &self.write,
+            &self.header,
+            &self.read,
+            &self.seek,
+            &self.xferinfo,
+            &self.progress,
+            &self.debug,
+            &self.opensocket,
+            &self.sockopt,
+            &self.closesocket,
+            &self.prereq,
+        ]
+    }
+
+    pub fn clone_ref(&self, py: Python<'_>) -> Slots {
+        let c = |o: &Option<PyObject>| o.as_ref().map(|o| o.clone_ref(py));
+        Slots {
+            write: c(&self.write),
+            header: c(&self.header),
+            read: c(&self.read),
+            seek: c(&self.seek),
+            xferinfo: c(&self.xferinfo),
+            progress: c(&self.progress),
+            debug: c(&self.debug),
+            opensocket: c(&self.opensocket),
+            sockopt: c(&self.sockopt),
+            closesocket: c(&self.closesocket),
+            prereq: c(&self.prereq),
+        }
+    }
+}
+
+/// Shared between the Curl object and its running transfer.
+#[derive(Default)]
+pub struct PyCallbacks {
+    pub slots: RefCell<Slots>,
+    /// An exception to raise from perform() unchanged.
+    pub propagate: RefCell<Option<PyErr>>,
+    /// OPENSOCKETFUNCTION returned fds we dup'ed: nothing to track; kept for clarity.
+    pub noprogress: std::cell::Cell<bool>,
+}
+
+// SAFETY: only touched with the GIL held (see gil.rs).
+#[allow(unsafe_code)]
+unsafe impl Send for PyCallbacks {}
+#[allow(unsafe_code)]
+unsafe impl Sync for PyCallbacks {}
+
+impl PyCallbacks {
+    fn get(&self, py: Python<'_>, f: impl Fn(&Slots) -> &Option<PyObject>) -> Option<PyObject> {
+        f(&self.slots.borrow()).as_ref().map(|o| o.clone_ref(py))
+    }
+
+    pub fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Ok(s) = self.slots.try_borrow() {
+            for o in s.all().into_iter().flatten() {
+                visit.call(o)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut s) = self.slots.try_borrow_mut() {
+            *s = Slots::default();
+        }
+    }
+
+    /// Prints an exception raised by a callback, as pycurl does, unless it must propagate.
+    fn report(&self, py: Python<'_>, e: PyErr) {
+        if e.is_instance_of::<PyKeyboardInterrupt>(py) || e.is_instance_of::<PySystemExit>(py) {
+            let mut p = self.propagate.borrow_mut();
+            if p.is_none() {
+                *p = Some(e);
+            }
+            return;
+        }
+        e.print_and_set_sys_last_vars(py);
+    }
+
+    fn write_like(&self, which: fn(&Slots) -> &Option<PyObject>, data: &[u8]) -> Flow {
+        Python::with_gil(|py| {
+            if self.propagate.borrow().is_some() {
+                return Flow::Abort(Error::new(code::WRITE_ERROR, "callback raised"));
+            }
+            let Some(f) = self.get(py, which) else {
+                return Flow::Continue;
+            };
+            let failed = |n: u64| {
+                Flow::Abort(Error::new(
+                    code::WRITE_ERROR,
+                    format!("Failure writing output to destination, passed {} returned {}", data.len(), n),
+                ))
+            };
+            match f.call1(py, (PyBytes::new(py, data),)) {
+                Ok(r) => {
+                    let r = r.bind(py);
+                    if r.is_none() {
+                        return Flow::Continue;
+                    }
+                    match r.extract::<i64>() {
+                        Ok(n) if n == data.len() as i64 => Flow::Continue,
+                        Ok(WRITEFUNC_PAUSE) => Flow::Pause,
+                        Ok(n) => failed(n as u64),
+                        Err(_) => match r.extract::<u64>() {
+                            Ok(n) => failed(n),
+                            Err(_) => {
+                                errors::msg_err("write callback must return int or None").print(py);
+                                failed(0)
+                            }
+                        },
+                    }
+                }
+                Err(e) => {
+                    self.report(py, e);
+                    failed(0)
+                }
+            }
+        })
+    }
+}
+
+fn call_int<'py>(py: Python<'py>, f: &PyObject, args: impl IntoPyObject<'py, Target = PyTuple>, what: &str) -> Result<Option<i64>, PyErr> {
+    let r = f.call1(py, args)?;
+    let r = r.bind(py);
+    if r.is_none() {
+        return Ok(None);
+    }
+    match r.extract::<i64>() {
+        Ok(v) => Ok(Some(v)),
+        Err(_) => {
+            // Written to the C-level stderr by pycurl.
+            let repr = r.repr().map(|s| s.to_string()).unwrap_or_default();
+            let _ = writeln!(std::io::stderr(), "{what} callback returned {repr} which is not an integer");
+            Ok(Some(i64::MIN))
+        }
+    }
+}
+
+impl Callbacks for PyCallbacks {
+    fn write(&self, data: &[u8]) -> Flow {
+        let has = self.slots.borrow().write.is_some();
+        if !has {
+            let mut out = std::io::stdout().lock();
+            if out.write_all(data).and_then(|_| out.flush()).is_err() {
+                return Flow::Abort(Error::new(
+                    code::WRITE_ERROR,
+                    format!("Failure writing output to destination, passed {} returned 0", data.len()),
+                ));
+            }
+            return Flow::Continue;
+        }
+        self.write_like(|s| &s.write, data)
+    }
+
+    fn header(&self, line: &[u8]) -> Flow {
+        if self.slots.borrow().header.is_none() {
+            return Flow::Continue;
+        }
+        self.write_like(|s| &s.header, line)
+    }
+
+    fn has_read(&self) -> bool {
+        self.slots.borrow().read.is_some()
+    }
+
+    fn read(&self, buf: &mut [u8]) -> ReadOutcome {
+        Python::with_gil(|py| {
+            let aborted = || ReadOutcome::Abort(Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by callback"));
+            let Some(f) = self.get(py, |s| &s.read) else { return ReadOutcome::Data(0) };
+            let r = match f.call1(py, (buf.len(),)) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.report(py, e);
+                    return aborted();
+                }
+            };
+            let r = r.bind(py);
+            let bytes: Vec<u8> = if let Ok(b) = r.downcast::<PyBytes>() {
+                b.as_bytes().to_vec()
+            } else if let Ok(s) = r.downcast::<pyo3::types::PyString>() {
+                match s.call_method1("encode", ("ascii",)) {
+                    Ok(b) => b.extract::<Vec<u8>>().unwrap_or_default(),
+                    Err(e) => {
+                        e.print(py);
+                        return aborted();
+                    }
+                }
+            } else if let Ok(n) = r.extract::<i64>() {
+                if n == READFUNC_ABORT {
+                    return aborted();
+                }
+                if n == READFUNC_PAUSE {
+                    return ReadOutcome::Pause;
+                }
+                errors::msg_err("read callback must return an object supporting the buffer protocol (e.g. a byte string) or an ASCII-only Unicode string").print(py);
+                return aborted();
+            } else if let Ok(b) = r.call_method0("__bytes__").or_else(|_| {
+                py.import("builtins").and_then(|m| m.getattr("bytes")).and_then(|b| b.call1((r,)))
+            }) {
+                if r.is_none() {
+                    errors::msg_err("read callback must return an object supporting the buffer protocol (e.g. a byte string) or an ASCII-only Unicode string").print(py);
+                    return aborted();
+                }
+                b.extract::<Vec<u8>>().unwrap_or_default()
+            } else {
+                errors::msg_err("read callback must return an object supporting the buffer protocol (e.g. a byte string) or an ASCII-only Unicode string").print(py);
+                return aborted();
+            };
+            if bytes.len() > buf.len() {
+                errors::msg_err(format!(
+                    "invalid return value for read callback ({} bytes returned when at most {} bytes were wanted)",
+                    bytes.len(),
+                    buf.len()
+                ))
+                .print(py);
+                return aborted();
+            }
+            buf[..bytes.len()].copy_from_slice(&bytes);
+            ReadOutcome::Data(bytes.len())
+        })
+    }
+
+    fn has_seek(&self) -> bool {
+        self.slots.borrow().seek.is_some()
+    }
+
+    fn seek(&self, offset: i64, origin: i32) -> SeekOutcome {
+        Python::with_gil(|py| {
+            let Some(f) = self.get(py, |s| &s.seek) else { return SeekOutcome::CantSeek };
+            match f.call1(py, (offset, origin)) {
+                Ok(r) => {
+                    let r = r.bind(py);
+                    if r.is_none() {
+                        return SeekOutcome::Ok;
+                    }
+                    match r.extract::<i64>() {
+                        Ok(0) => SeekOutcome::Ok,
+                        Ok(1) => SeekOutcome::Fail,
+                        Ok(2) => SeekOutcome::CantSeek,
+                        Ok(n) => {
+                            errors::msg_err(format!("invalid return value for seek callback {n} not in (0, 1, 2)")).print(py);
+                            SeekOutcome::CantSeek
+                        }
+                        Err(_) => {
+                            errors::msg_err("seek callback must return 0 (CURL_SEEKFUNC_OK), 1 (CURL_SEEKFUNC_FAIL), 2 (CURL_SEEKFUNC_CANTSEEK) or None").print(py);
+                            SeekOutcome::CantSeek
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.report(py, e);
+                    SeekOutcome::Fail
+                }
+            }
+        })
+    }
+
+    fn has_progress(&self) -> bool {
+        let s = self.slots.borrow();
+        s.xferinfo.is_some() || s.progress.is_some()
+    }
+
+    fn progress(&self, dltotal: i64, dlnow: i64, ultotal: i64, ulnow: i64) -> Result<bool, Error> {
+        Python::with_gil(|py| {
+            let (f, floats) = match self.get(py, |s| &s.xferinfo) {
+                Some(f) => (f, false),
+                None => match self.get(py, |s| &s.progress) {
+                    Some(f) => (f, true),
+                    None => return Ok(false),
+                },
+            };
+            let r = if floats {
+                f.call1(py, (dltotal as f64, dlnow as f64, ultotal as f64, ulnow as f64))
+            } else {
+                f.call1(py, (dltotal, dlnow, ultotal, ulnow))
+            };
+            match r {
+                Ok(r) => {
+                    let r = r.bind(py);
+                    if r.is_none() {
+                        return Ok(false);
+                    }
+                    Ok(!matches!(r.extract::<i64>(), Ok(0)))
+                }
+                Err(e) => {
+                    self.report(py, e);
+                    Ok(true)
+                }
+            }
+        })
+    }
+
+    fn has_debug(&self) -> bool {
+        self.slots.borrow().debug.is_some()
+    }
+
+    fn debug(&self, kind: u8, data: &[u8]) {
+        Python::with_gil(|py| {
+            if let Some(f) = self.get(py, |s| &s.debug) {
+                if let Err(e) = f.call1(py, (kind as i64, PyBytes::new(py, data))) {
+                    self.report(py, e);
+                }
+            }
+        })
+    }
+
+    fn open_socket(&self, addr: &SocketAddr) -> Option<Result<RawFd, Error>> {
+        Python::with_gil(|py| {
+            let f = self.get(py, |s| &s.opensocket)?;
+            let fail = || {
+                Some(Err(Error::new(
+                    code::COULDNT_CONNECT,
+                    format!("Failed to connect to {}:{} after 0 ms: Could not connect to server", addr.ip(), addr.port()),
+                )))
+            };
+            let sockaddr = match make_sockaddr(py, addr) {
+                Ok(a) => a,
+                Err(e) => {
+                    self.report(py, e);
+                    return fail();
+                }
+            };
+            match f.call1(py, (0i64, sockaddr)) {
+                Ok(r) => {
+                    let r = r.bind(py);
+                    let fd: Option<i64> = if let Ok(n) = r.extract::<i64>() {
+                        Some(n)
+                    } else if let Ok(fileno) = r.call_method0("fileno") {
+                        fileno.extract::<i64>().ok()
+                    } else {
+                        errors::msg_err("Open socket callback's return value must be a socket").print(py);
+                        return fail();
+                    };
+                    match fd {
+                        Some(fd) if fd >= 0 => {
+                            // The application keeps its socket object; we work on a duplicate.
+                            // SAFETY: dup of an fd the application handed us.
+                            #[allow(unsafe_code)]
+                            let d = unsafe { libc::fcntl(fd as i32, libc::F_DUPFD_CLOEXEC, 0) };
+                            if d < 0 {
+                                fail()
+                            } else {
+                                Some(Ok(d))
+                            }
+                        }
+                        _ => fail(),
+                    }
+                }
+                Err(e) => {
+                    self.report(py, e);
+                    fail()
+                }
+            }
+        })
+    }
+
+    fn sockopt(&self, fd: RawFd) -> Result<i32, Error> {
+        Python::with_gil(|py| {
+            let Some(f) = self.get(py, |s| &s.sockopt) else { return Ok(0) };
+            match call_int(py, &f, (fd as i64, 0i64), "sockopt") {
+                Ok(Some(0)) => Ok(0),
+                Ok(Some(2)) => Ok(2),
+                Ok(_) => Ok(1),
+                Err(e) => {
+                    self.report(py, e);
+                    Ok(1)
+                }
+            }
+        })
+    }
+
+    fn has_close_socket(&self) -> bool {
+        self.slots.borrow().closesocket.is_some()
+    }
+
+    fn close_socket(&self, fd: RawFd) {
+        Python::with_gil(|py| match self.get(py, |s| &s.closesocket) {
+            Some(f) => {
+                if let Err(e) = call_int(py, &f, (fd as i64,), "closesocket") {
+                    self.report(py, e);
+                }
+            }
+            None => {
+                // SAFETY: the fd is ours to close.
+                #[allow(unsafe_code)]
+                unsafe {
+                    libc::close(fd);
+                }
+            }
+        })
+    }
+
+    fn prereq(&self, primary_ip: &str, local_ip: &str, primary_port: u16, local_port: u16) -> Result<i32, Error> {
+        Python::with_gil(|py| {
+            let Some(f) = self.get(py, |s| &s.prereq) else { return Ok(0) };
+            match call_int(py, &f, (primary_ip, local_ip, primary_port as i64, local_port as i64), "prereq") {
+                Ok(Some(0)) => Ok(0),
+                Ok(_) => Ok(1),
+                Err(e) => {
+                    // pycurl lets this one out of perform() unchanged.
+                    let mut p = self.propagate.borrow_mut();
+                    if p.is_none() {
+                        *p = Some(e);
+                    }
+                    Ok(1)
+                }
+            }
+        })
+    }
+}
+
+fn make_sockaddr<'py>(py: Python<'py>, addr: &SocketAddr) -> PyResult<Bound<'py, PyAny>> {
+    let cls = py.import("pycurl._pycurl")?.getattr("CurlSockAddr")?;
+    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    let a: Bound<'py, PyAny> = match addr {
+        SocketAddr::V4(a) => (a.ip().to_string(), a.port()).into_pyobject(py)?.into_any(),
+        SocketAddr::V6(a) => (a.ip().to_string(), a.port(), a.flowinfo(), a.scope_id()).into_pyobject(py)?.into_any(),
+    };
+    cls.call1((family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, libc::IPPROTO_TCP, a))
+}

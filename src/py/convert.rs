@@ -1,0 +1,93 @@
+//! Python values → option values, with pycurl's TypeError texts.
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyList, PyInt, PyString, PyTuple};
+
+pub fn invalid_setopt() -> PyErr {
+    PyTypeError::new_err("invalid arguments to setopt")
+}
+
+fn kind_err(v: &Bound<'_, PyAny>) -> PyErr {
+    if v.is_instance_of::<PyString>() || v.is_instance_of::<PyBytes>() {
+        PyTypeError::new_err("strings are not supported for this option")
+    } else if v.is_instance_of::<PyInt>() {
+        PyTypeError::new_err("integers are not supported for this option")
+    } else if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
+        PyTypeError::new_err("lists are not supported for this option")
+    } else if v.is_callable() {
+        PyTypeError::new_err("functions are not supported for this option")
+    } else {
+        invalid_setopt()
+    }
+}
+
+pub fn long(v: &Bound<'_, PyAny>) -> PyResult<i64> {
+    if v.is_instance_of::<PyInt>() || v.is_instance_of::<PyBool>() {
+        return v.extract::<i64>();
+    }
+    if v.is_instance_of::<PyFloat>() {
+        return Err(invalid_setopt());
+    }
+    Err(kind_err(v))
+}
+
+/// A string option: str with ASCII code points only, or bytes.
+pub fn bytes(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = v.downcast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(s) = v.downcast::<PyString>() {
+        let enc = s.call_method1("encode", ("ascii",))?;
+        return Ok(enc.downcast::<PyBytes>()?.as_bytes().to_vec());
+    }
+    Err(kind_err(v))
+}
+
+pub fn string(v: &Bound<'_, PyAny>) -> PyResult<String> {
+    let b = bytes(v)?;
+    // Non-UTF-8 bytes are kept byte for byte as Latin-1 so they reach the wire unchanged.
+    Ok(String::from_utf8(b.clone()).unwrap_or_else(|_| b.iter().map(|&c| c as char).collect()))
+}
+
+/// Blob options also take any buffer (bytearray, memoryview, …).
+pub fn blob(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = v.downcast::<PyByteArray>() {
+        return Ok(b.to_vec());
+    }
+    if v.is_instance_of::<PyBytes>() || v.is_instance_of::<PyString>() {
+        return bytes(v);
+    }
+    if let Ok(mv) = v.py().import("builtins")?.getattr("bytes")?.call1((v,)) {
+        if !v.is_instance_of::<PyInt>() {
+            return Ok(mv.downcast::<PyBytes>()?.as_bytes().to_vec());
+        }
+    }
+    Err(kind_err(v))
+}
+
+pub fn string_list(v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let items: Vec<Bound<'_, PyAny>> = if let Ok(l) = v.downcast::<PyList>() {
+        l.iter().collect()
+    } else if let Ok(t) = v.downcast::<PyTuple>() {
+        t.iter().collect()
+    } else {
+        return Err(kind_err(v));
+    };
+    items
+        .iter()
+        .map(|i| {
+            if i.is_instance_of::<PyString>() || i.is_instance_of::<PyBytes>() {
+                string(i)
+            } else {
+                Err(PyTypeError::new_err("list items must be byte strings or Unicode strings with ASCII code points only"))
+            }
+        })
+        .collect()
+}
+
+pub fn callable(v: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+    if v.is_callable() {
+        return Ok(v.clone().unbind());
+    }
+    Err(kind_err(v))
+}

@@ -1,0 +1,894 @@
+//! `pycurl.Curl`: the easy handle. Options go into the engine's `Options`; perform() runs the
+//! transfer on this handle's private multi (kept across performs so connections are reused), waiting
+//! with the GIL released.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
+
+use crate::engine::easy::*;
+use crate::engine::error::{code, Error};
+use crate::engine::multi::{perform_blocking, BlockingLoop, Multi};
+use crate::engine::resolve::{parse_resolve_entry, IpResolve};
+
+use super::callbacks::PyCallbacks;
+use super::constants;
+use super::convert;
+use super::errors::{self, code_err, curl_err, msg_err};
+use super::gil::GilCell;
+use super::option_table::opt;
+
+pub struct Private {
+    pub multi: Multi,
+    pub lp: BlockingLoop,
+}
+
+pub struct State {
+    /// None once closed.
+    pub easy: Option<Rc<EasyShared>>,
+    pub cbs: Rc<PyCallbacks>,
+    pub private: Option<Box<Private>>,
+    pub performing: bool,
+    /// The CurlMulti this handle is attached to, and its key there.
+    pub multi: Option<(PyObject, u64)>,
+    /// libcurl's error buffer: the first error message since the last perform started.
+    pub errbuf: String,
+}
+
+#[pyclass(name = "Curl", module = "pycurl", subclass, dict, weakref)]
+pub struct PyCurl {
+    pub st: GilCell<State>,
+}
+
+pub fn default_user_agent() -> String {
+    super::version_string()
+}
+
+fn fresh_options() -> Options {
+    Options { user_agent: Some(default_user_agent()), ..Options::default() }
+}
+
+fn closed_err(what: &str) -> PyErr {
+    msg_err(format!("cannot invoke {what}() - no curl handle"))
+}
+
+fn not_built(name: &str) -> PyErr {
+    code_err(code::NOT_BUILT_IN, format!("{name} is not supported by pycurl-rs yet"))
+}
+
+impl PyCurl {
+    pub fn new_state() -> State {
+        let easy = EasyShared::new();
+        *easy.opts.borrow_mut() = fresh_options();
+        State { easy: Some(easy), cbs: Rc::new(PyCallbacks::default()), private: None, performing: false, multi: None, errbuf: String::new() }
+    }
+
+    pub fn easy(&self, what: &str) -> PyResult<Rc<EasyShared>> {
+        self.st.borrow().easy.clone().ok_or_else(|| closed_err(what))
+    }
+
+    /// Installs the callbacks into the engine handle before a transfer starts.
+    pub fn prepare(&self) -> PyResult<Rc<EasyShared>> {
+        let st = self.st.borrow();
+        let easy = st.easy.clone().ok_or_else(|| closed_err("perform"))?;
+        let cbs: Rc<dyn Callbacks> = st.cbs.clone();
+        *easy.callbacks.borrow_mut() = Some(cbs);
+        *st.cbs.propagate.borrow_mut() = None;
+        Ok(easy)
+    }
+
+    /// Records a finished transfer's error in the error buffer and builds the exception to raise.
+    pub fn finish(&self, r: Result<(), Error>) -> PyResult<()> {
+        let propagate = self.st.borrow().cbs.propagate.borrow_mut().take();
+        let mut st = self.st.borrow_mut();
+        match r {
+            Ok(()) => {
+                if let Some(e) = propagate {
+                    return Err(e);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if st.errbuf.is_empty() {
+                    st.errbuf = e.msg.clone();
+                }
+                if let Some(p) = propagate {
+                    return Err(p);
+                }
+                Err(curl_err(&Error::new(e.code, st.errbuf.clone())))
+            }
+        }
+    }
+
+    fn setopt_err(&self, code: i32, msg: String) -> PyErr {
+        let mut st = self.st.borrow_mut();
+        if st.errbuf.is_empty() {
+            st.errbuf = msg;
+        }
+        code_err(code, st.errbuf.clone())
+    }
+
+    fn bad_arg(&self, option: i32) -> PyErr {
+        self.setopt_err(code::BAD_FUNCTION_ARGUMENT, format!("setopt 0x{option:x} got bad argument"))
+    }
+
+    fn apply(&self, py: Python<'_>, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let easy = self.easy("setopt")?;
+        let unset = value.is_none();
+        let cbs = self.st.borrow().cbs.clone();
+        let name = constants::option_name(option);
+        if name.is_none() {
+            if (1..10000).contains(&option) && !unset {
+                convert::long(value)?;
+                return Err(code_err(code::UNKNOWN_OPTION, "An unknown option was passed in to libcurl"));
+            }
+            return Err(convert::invalid_setopt());
+        }
+        let name = name.unwrap();
+        let no_unset = || PyTypeError::new_err("unsetopt() is not supported for this option");
+
+        let mut o = easy.opts.borrow_mut();
+        macro_rules! long {
+            () => {{
+                if unset {
+                    return Err(no_unset());
+                }
+                convert::long(value)?
+            }};
+        }
+        macro_rules! flag {
+            ($field:ident) => {{
+                o.$field = long!() != 0;
+            }};
+        }
+        macro_rules! text {
+            () => {
+                if unset { None } else { Some(convert::string(value)?) }
+            };
+        }
+        macro_rules! text_required {
+            () => {{
+                if unset {
+                    return Err(no_unset());
+                }
+                Some(convert::string(value)?)
+            }};
+        }
+        macro_rules! secs {
+            ($field:ident, $scale:expr) => {{
+                let v = long!();
+                if v < 0 {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                o.$field = if v == 0 { None } else { Some(Duration::from_millis((v as u64).saturating_mul($scale))) };
+            }};
+        }
+        match option {
+            opt::URL => o.url = text_required!(),
+            opt::WRITEFUNCTION => {
+                cbs.slots.borrow_mut().write = if unset { None } else { Some(convert::callable(value)?) };
+            }
+            opt::WRITEDATA => {
+                if unset {
+                    return Err(no_unset());
+                }
+                let w = value.getattr("write").map_err(|_| PyTypeError::new_err("object given without a write method"))?;
+                cbs.slots.borrow_mut().write = Some(w.unbind());
+            }
+            opt::HEADERFUNCTION => {
+                cbs.slots.borrow_mut().header = if unset { None } else { Some(convert::callable(value)?) };
+            }
+            opt::WRITEHEADER => {
+                if unset {
+                    return Err(no_unset());
+                }
+                let w = value.getattr("write").map_err(|_| PyTypeError::new_err("object given without a write method"))?;
+                cbs.slots.borrow_mut().header = Some(w.unbind());
+            }
+            opt::READFUNCTION => {
+                cbs.slots.borrow_mut().read = if unset { None } else { Some(convert::callable(value)?) };
+            }
+            opt::READDATA => {
+                if unset {
+                    return Err(no_unset());
+                }
+                let r = value.getattr("read").map_err(|_| PyTypeError::new_err("object given without a read method"))?;
+                cbs.slots.borrow_mut().read = Some(r.unbind());
+            }
+            opt::SEEKFUNCTION => cbs.slots.borrow_mut().seek = if unset { None } else { Some(convert::callable(value)?) },
+            opt::XFERINFOFUNCTION => cbs.slots.borrow_mut().xferinfo = if unset { None } else { Some(convert::callable(value)?) },
+            opt::PROGRESSFUNCTION => {
+                let f = if unset { None } else { Some(convert::callable(value)?) };
+                if f.is_some() {
+                    let w = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+                    PyErr::warn(py, &w, c"PROGRESSFUNCTION is deprecated; use XFERINFOFUNCTION", 1)?;
+                }
+                cbs.slots.borrow_mut().progress = f;
+            }
+            opt::DEBUGFUNCTION => cbs.slots.borrow_mut().debug = if unset { None } else { Some(convert::callable(value)?) },
+            opt::OPENSOCKETFUNCTION => cbs.slots.borrow_mut().opensocket = if unset { None } else { Some(convert::callable(value)?) },
+            opt::SOCKOPTFUNCTION => cbs.slots.borrow_mut().sockopt = if unset { None } else { Some(convert::callable(value)?) },
+            opt::CLOSESOCKETFUNCTION => cbs.slots.borrow_mut().closesocket = if unset { None } else { Some(convert::callable(value)?) },
+            opt::PREREQFUNCTION => cbs.slots.borrow_mut().prereq = if unset { None } else { Some(convert::callable(value)?) },
+            opt::NOPROGRESS => flag!(noprogress),
+            opt::VERBOSE => flag!(verbose),
+            opt::HEADER => flag!(want_header_in_body),
+            opt::HTTPHEADER => o.headers = if unset { Vec::new() } else { convert::string_list(value)? },
+            opt::CUSTOMREQUEST => o.custom_request = text!(),
+            opt::NOBODY => {
+                let v = long!() != 0;
+                o.nobody = v;
+                if !v && !o.post && !o.upload {
+                    // NOBODY=0 switches back to GET (libcurl sets HTTPREQ_GET).
+                }
+            }
+            opt::HTTPGET => {
+                if long!() != 0 {
+                    o.nobody = false;
+                    o.upload = false;
+                    o.post = false;
+                    o.body = Body::None;
+                }
+            }
+            opt::POST => {
+                let v = long!() != 0;
+                o.post = v;
+                if v {
+                    o.nobody = false;
+                    o.upload = false;
+                } else {
+                    o.body = Body::None;
+                }
+            }
+            opt::POSTFIELDS | opt::COPYPOSTFIELDS => {
+                if unset {
+                    if option == opt::POSTFIELDS {
+                        return Err(no_unset());
+                    }
+                    o.body = Body::None;
+                } else {
+                    let b = convert::bytes(value)?;
+                    o.body = Body::Bytes(b.into());
+                    o.post = true;
+                    o.nobody = false;
+                    o.upload = false;
+                }
+            }
+            opt::POSTFIELDSIZE => o.post_size = long!(),
+            opt::UPLOAD | opt::PUT => {
+                let v = long!() != 0;
+                o.upload = v;
+                if v {
+                    o.nobody = false;
+                    o.post = false;
+                }
+            }
+            opt::INFILESIZE => o.in_size = long!(),
+            opt::FOLLOWLOCATION => flag!(follow),
+            opt::MAXREDIRS => {
+                let v = long!();
+                if v < -1 {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                o.max_redirs = v;
+            }
+            opt::POSTREDIR => o.post_redir = long!() as u32,
+            opt::AUTOREFERER => flag!(auto_referer),
+            opt::UNRESTRICTED_AUTH => flag!(unrestricted_auth),
+            opt::REFERER => o.referer = text_required!(),
+            opt::USERAGENT => o.user_agent = text_required!(),
+            opt::ACCEPT_ENCODING => o.accept_encoding = text!(),
+            opt::HTTP_CONTENT_DECODING => flag!(content_decoding),
+            opt::HTTP_TRANSFER_DECODING => {
+                if long!() == 0 {
+                    drop(o);
+                    return Err(not_built("HTTP_TRANSFER_DECODING=0"));
+                }
+            }
+            opt::TRANSFER_ENCODING => flag!(transfer_encoding),
+            opt::RANGE => o.range = text!(),
+            opt::RESUME_FROM => o.resume_from = long!(),
+            opt::TIMEOUT => secs!(timeout, 1000),
+            opt::TIMEOUT_MS => secs!(timeout, 1),
+            opt::CONNECTTIMEOUT => secs!(connect_timeout, 1000),
+            opt::CONNECTTIMEOUT_MS => secs!(connect_timeout, 1),
+            opt::LOW_SPEED_LIMIT => o.low_speed_limit = long!(),
+            opt::LOW_SPEED_TIME => o.low_speed_time = long!(),
+            opt::FAILONERROR => flag!(fail_on_error),
+            opt::USERPWD => {
+                match text!() {
+                    None => {
+                        o.username = None;
+                        o.password = None;
+                    }
+                    Some(s) => match s.split_once(':') {
+                        Some((u, p)) => {
+                            o.username = Some(u.to_string());
+                            o.password = Some(p.to_string());
+                        }
+                        None => {
+                            o.username = Some(s);
+                            o.password = None;
+                        }
+                    },
+                }
+            }
+            opt::USERNAME => o.username = text!(),
+            opt::PASSWORD => o.password = text!(),
+            opt::HTTPAUTH => {
+                let v = long!() as u64;
+                if v & !(AUTH_BASIC | AUTH_DIGEST | (1 << 4) | (1u64 << 31)) != 0 && v != 0xffff_ffff_ffff_ffef && v != !0 {
+                    // Methods we can't do (NTLM, Negotiate, AWS): refuse rather than ignore.
+                    if v & (AUTH_BASIC | AUTH_DIGEST) == 0 {
+                        drop(o);
+                        return Err(not_built("this HTTPAUTH method"));
+                    }
+                }
+                o.http_auth = v;
+            }
+            opt::COOKIE => o.cookie = text!(),
+            opt::RESOLVE => {
+                let list = if unset { Vec::new() } else { convert::string_list(value)? };
+                let mut parsed = Vec::new();
+                for s in &list {
+                    match parse_resolve_entry(s) {
+                        Some(e) => parsed.push(e),
+                        None => {
+                            drop(o);
+                            return Err(code_err(code::BAD_FUNCTION_ARGUMENT, format!("Couldn't parse CURLOPT_RESOLVE entry '{s}'")));
+                        }
+                    }
+                }
+                o.resolve = parsed;
+            }
+            opt::CONNECT_TO => o.connect_to = if unset { Vec::new() } else { convert::string_list(value)? },
+            opt::IPRESOLVE => {
+                o.ip_resolve = match long!() {
+                    0 => IpResolve::Whatever,
+                    1 => IpResolve::V4,
+                    2 => IpResolve::V6,
+                    _ => {
+                        drop(o);
+                        return Err(self.bad_arg(option));
+                    }
+                }
+            }
+            opt::PORT => {
+                let v = long!();
+                if !(0..=65535).contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                o.port = v as u16;
+            }
+            opt::TCP_NODELAY => flag!(tcp_nodelay),
+            opt::TCP_KEEPALIVE => flag!(tcp_keepalive),
+            opt::TCP_KEEPIDLE => o.tcp_keepidle = long!(),
+            opt::TCP_KEEPINTVL => o.tcp_keepintvl = long!(),
+            opt::FRESH_CONNECT => flag!(fresh_connect),
+            opt::FORBID_REUSE => flag!(forbid_reuse),
+            opt::MAXFILESIZE => o.max_filesize = long!(),
+            opt::BUFFERSIZE => o.buffer_size = (long!().clamp(1024, 10 * 1024 * 1024)) as usize,
+            opt::HTTP_VERSION => {
+                o.http_version = match long!() {
+                    0 => HttpVersion::Default,
+                    1 => HttpVersion::V1_0,
+                    2 => HttpVersion::V1_1,
+                    3..=5 | 30 => {
+                        drop(o);
+                        return Err(not_built("HTTP/2"));
+                    }
+                    _ => {
+                        drop(o);
+                        return Err(self.bad_arg(option));
+                    }
+                }
+            }
+            opt::PROTOCOLS => o.protocols = long!() as u64,
+            opt::REDIR_PROTOCOLS => o.redir_protocols = long!() as u64,
+            opt::NOSIGNAL | opt::DNS_USE_GLOBAL_CACHE | opt::SSL_SESSIONID_CACHE | opt::SSL_ENABLE_ALPN | opt::TCP_FASTOPEN => {
+                long!();
+            }
+            opt::DNS_CACHE_TIMEOUT => {
+                let v = long!();
+                o.dns_cache_timeout = if v < 0 { None } else { Some(Duration::from_secs(v as u64)) };
+            }
+            opt::MAXCONNECTS => {
+                let v = long!();
+                drop(o);
+                if let Some(p) = self.st.borrow().private.as_ref() {
+                    p.multi.set_max_idle(v.max(1) as usize);
+                }
+                return Ok(());
+            }
+            opt::EXPECT_100_TIMEOUT_MS => o.expect_100_timeout = Duration::from_millis(long!().max(0) as u64),
+            opt::IGNORE_CONTENT_LENGTH => flag!(ignore_content_length),
+            opt::PATH_AS_IS => flag!(path_as_is),
+            opt::HTTP09_ALLOWED => flag!(http09_allowed),
+            opt::DEFAULT_PROTOCOL => o.default_protocol = text!(),
+            opt::MAXAGE_CONN => o.maxage_conn = Duration::from_secs(long!().max(0) as u64),
+            opt::MAXLIFETIME_CONN => {
+                let v = long!();
+                o.maxlifetime_conn = if v <= 0 { None } else { Some(Duration::from_secs(v as u64)) };
+            }
+            opt::INTERFACE => o.interface = text!(),
+            opt::LOCALPORT => o.local_port = long!().clamp(0, 65535) as u16,
+            opt::LOCALPORTRANGE => o.local_port_range = long!().clamp(1, 65535) as u16,
+            // TLS
+            opt::SSL_VERIFYPEER => o.tls.verify_peer = long!() != 0,
+            opt::SSL_VERIFYHOST => o.tls.verify_host = long!() != 0,
+            opt::CAINFO => o.tls.ca_info = text!().map(Into::into),
+            opt::CAPATH => o.tls.ca_path = text!().map(Into::into),
+            opt::CAINFO_BLOB => o.tls.ca_blob = if unset { None } else { Some(convert::blob(value)?) },
+            opt::SSLCERT => o.tls.cert = text!().map(Into::into),
+            opt::SSLCERT_BLOB => o.tls.cert_blob = if unset { None } else { Some(convert::blob(value)?) },
+            opt::SSLKEY => o.tls.key = text!().map(Into::into),
+            opt::SSLKEY_BLOB => o.tls.key_blob = if unset { None } else { Some(convert::blob(value)?) },
+            opt::KEYPASSWD => o.tls.key_passwd = text!(),
+            opt::SSLCERTTYPE | opt::SSLKEYTYPE => {
+                if let Some(t) = text!() {
+                    if !t.eq_ignore_ascii_case("PEM") {
+                        drop(o);
+                        return Err(not_built(&format!("{name}={t} (only PEM)")));
+                    }
+                }
+            }
+            opt::SSLVERSION => {
+                let v = long!();
+                let (min, max) = (v & 0xffff, v >> 16);
+                if !(0..=7).contains(&min) || !(0..=7).contains(&max) || min == 2 || min == 3 {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                o.tls.version = v as u32;
+            }
+            opt::PINNEDPUBLICKEY => o.tls.pinned_pubkey = text!(),
+            opt::SSL_CIPHER_LIST => o.tls.cipher_list = text!(),
+            opt::TLS13_CIPHERS => o.tls.tls13_ciphers = text!(),
+            opt::OPT_CERTINFO => flag!(certinfo),
+            _ => {
+                drop(o);
+                return self.unsupported(name, option, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Options of features not built yet: their "off" value is accepted, anything else refused.
+    fn unsupported(&self, name: &str, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        if value.is_none() {
+            return Ok(());
+        }
+        let off = if option < 10000 || (30000..40000).contains(&option) {
+            convert::long(value)? == 0
+        } else if (10000..20000).contains(&option) {
+            if let Ok(l) = value.downcast::<PyList>() {
+                l.is_empty()
+            } else if let Ok(t) = value.downcast::<PyTuple>() {
+                t.is_empty()
+            } else if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() {
+                convert::bytes(value)?.is_empty()
+            } else {
+                false
+            }
+        } else {
+            false
+        };
+        if off {
+            Ok(())
+        } else {
+            Err(not_built(name))
+        }
+    }
+
+    fn info(&self, py: Python<'_>, option: i32, raw: bool) -> PyResult<PyObject> {
+        let easy = self.easy("getinfo")?;
+        let i = easy.info.borrow();
+        let fresh = i.effective_url.is_none() && easy.last_error.borrow().is_none() && i.total_time == 0.0;
+        let s = |v: &Option<String>| -> PyResult<PyObject> {
+            Ok(match v {
+                None => py.None(),
+                Some(s) if raw => PyBytes::new(py, s.as_bytes()).into_any().unbind(),
+                Some(s) => PyString::new(py, s).into_any().unbind(),
+            })
+        };
+        let deprecated = || -> PyResult<()> {
+            let w = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+            PyErr::warn(py, &w, c"getinfo option is deprecated", 1)
+        };
+        let us = |secs: f64| (secs * 1e6) as i64;
+        let o = |v: i64| v.into_pyobject(py).map(|b| b.into_any().unbind());
+        let f = |v: f64| v.into_pyobject(py).map(|b| b.into_any().unbind());
+        let r = match option {
+            0x100001 => {
+                if i.effective_url.is_none() && !fresh {
+                    // libcurl gives no URL after it rejected the URL; pycurl turns that into an error.
+                    return Err(code_err(code::OUT_OF_MEMORY, self.st.borrow().errbuf.clone()));
+                }
+                let u = i.effective_url.clone().unwrap_or_default();
+                s(&Some(u))?
+            }
+            0x200002 => o(i.response_code)?,
+            0x200016 => o(i.http_connectcode)?,
+            0x100012 => s(&i.content_type)?,
+            0x10001f => s(&i.redirect_url)?,
+            0x100020 => s(&Some(i.primary_ip.clone().unwrap_or_default()))?,
+            0x100029 => s(&Some(i.local_ip.clone().unwrap_or_default()))?,
+            0x100031 => s(&i.scheme.as_ref().map(|x| x.to_ascii_lowercase()))?,
+            0x10003a => s(&Some(i.effective_method.clone().unwrap_or_else(|| "GET".into())))?,
+            0x20002e => o(i.http_version)?,
+            0x300003 => f(i.total_time)?,
+            0x300004 => f(i.namelookup_time)?,
+            0x300005 => f(i.connect_time)?,
+            0x300021 => f(i.appconnect_time)?,
+            0x300006 => f(i.pretransfer_time)?,
+            0x300011 => f(i.starttransfer_time)?,
+            0x300013 => f(i.redirect_time)?,
+            0x600032 => o(us(i.total_time))?,
+            0x600033 => o(us(i.namelookup_time))?,
+            0x600034 => o(us(i.connect_time))?,
+            0x600038 => o(us(i.appconnect_time))?,
+            0x600035 => o(us(i.pretransfer_time))?,
+            0x600036 => o(us(i.starttransfer_time))?,
+            0x600037 => o(us(i.redirect_time))?,
+            0x600043 => o(us(i.posttransfer_time))?,
+            0x600041 => o(us(i.queue_time))?,
+            0x300008 => {
+                deprecated()?;
+                f(i.size_download as f64)?
+            }
+            0x300007 => {
+                deprecated()?;
+                f(i.size_upload as f64)?
+            }
+            0x600008 => o(i.size_download as i64)?,
+            0x600007 => o(i.size_upload as i64)?,
+            0x300009 => {
+                deprecated()?;
+                f(i.speed_download())?
+            }
+            0x30000a => {
+                deprecated()?;
+                f(i.speed_upload())?
+            }
+            0x600009 => o(i.speed_download() as i64)?,
+            0x60000a => o(i.speed_upload() as i64)?,
+            0x30000f => {
+                deprecated()?;
+                f(if fresh { -1.0 } else { i.content_length_download })?
+            }
+            0x300010 => {
+                deprecated()?;
+                f(if fresh { -1.0 } else { i.content_length_upload })?
+            }
+            0x60000f => o(if fresh { -1 } else { i.content_length_download as i64 })?,
+            0x600010 => o(if fresh { -1 } else { i.content_length_upload as i64 })?,
+            0x20000b => o(i.header_size as i64)?,
+            0x20000c => o(i.request_size as i64)?,
+            0x200014 => o(i.redirect_count)?,
+            0x200028 => o(i.primary_port)?,
+            0x20002a => o(if fresh { -1 } else { i.local_port })?,
+            0x20001a => o(i.num_connects)?,
+            0x200019 => o(i.os_errno)?,
+            0x20000d => o(i.ssl_verifyresult)?,
+            0x20002f => o(0)?,
+            0x20000e => o(-1)?,
+            0x200023 | 0x200017 | 0x200018 | 0x200042 | 0x20003b => o(0)?,
+            0x20001d | 0x50002c => o(-1)?,
+            0x600040 => o(if fresh { -1 } else { i.conn_id })?,
+            0x60003f => o(if fresh { -1 } else { i.xfer_id })?,
+            0x600039 => o(0)?,
+            0x40001c | 0x40001b => PyList::empty(py).into_any().unbind(),
+            0x400022 => {
+                let l = PyList::empty(py);
+                for cert in &i.certinfo {
+                    let items: Vec<PyObject> = cert
+                        .iter()
+                        .map(|(k, v)| {
+                            if raw {
+                                (PyBytes::new(py, k.as_bytes()), PyBytes::new(py, v.as_bytes())).into_pyobject(py).map(|t| t.into_any().unbind())
+                            } else {
+                                (k.as_str(), v.as_str()).into_pyobject(py).map(|t| t.into_any().unbind())
+                            }
+                        })
+                        .collect::<PyResult<_>>()?;
+                    l.append(PyList::new(py, items)?)?;
+                }
+                l.into_any().unbind()
+            }
+            _ => return Err(PyValueError::new_err("invalid argument to getinfo")),
+        };
+        Ok(r)
+    }
+
+    fn run_perform(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.borrow();
+        let mut private = {
+            let mut st = this.st.borrow_mut();
+            if st.easy.is_none() {
+                return Err(closed_err("perform"));
+            }
+            if st.performing {
+                return Err(msg_err("cannot invoke perform() - perform() is currently running"));
+            }
+            if st.multi.is_some() {
+                return Err(msg_err("cannot invoke perform() - this Curl object is attached to a CurlMulti"));
+            }
+            st.performing = true;
+            st.errbuf.clear();
+            match st.private.take() {
+                Some(p) => p,
+                None => match BlockingLoop::new() {
+                    Ok(lp) => Box::new(Private { multi: Multi::new(), lp }),
+                    Err(e) => {
+                        st.performing = false;
+                        return Err(code_err(code::FAILED_INIT, e.to_string()));
+                    }
+                },
+            }
+        };
+        let easy = match this.prepare() {
+            Ok(e) => e,
+            Err(e) => {
+                let mut st = this.st.borrow_mut();
+                st.performing = false;
+                st.private = Some(private);
+                return Err(e);
+            }
+        };
+        let mut interrupt: Option<PyErr> = None;
+        let key = private.multi.add(easy);
+        let p = &mut *private;
+        let r = perform_blocking(
+            &mut p.multi,
+            &mut p.lp,
+            key,
+            |lp, t| py.allow_threads(|| lp.wait(t)),
+            || match py.check_signals() {
+                Ok(()) => None,
+                Err(e) => {
+                    interrupt = Some(e);
+                    Some(Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by callback"))
+                }
+            },
+        );
+        p.multi.remove(key);
+        let changes = p.multi.take_socket_events();
+        p.lp.apply(&changes);
+        p.multi.close_buried();
+        {
+            let mut st = this.st.borrow_mut();
+            st.performing = false;
+            if st.easy.is_some() {
+                st.private = Some(private);
+            } else {
+                drop(st);
+                p.lp.clear();
+                drop(private);
+            }
+        }
+        if let Some(e) = interrupt {
+            let _ = this.finish(r);
+            return Err(e);
+        }
+        this.finish(r)
+    }
+
+    pub fn do_close(&self, py: Python<'_>) {
+        let (private, multi, easy) = {
+            let Some(mut st) = self.st.try_borrow_mut() else { return };
+            if st.performing {
+                // Closed from inside its own callback: finish after perform returns.
+                st.easy = None;
+                return;
+            }
+            (st.private.take(), st.multi.take(), st.easy.take())
+        };
+        if let Some((m, _)) = multi {
+            if let Ok(m) = m.bind(py).downcast::<super::multi::PyCurlMulti>() {
+                let _ = m.borrow().detach_easy(py, self);
+            }
+        }
+        if let Some(mut p) = private {
+            drop(easy);
+            let ch = p.multi.take_socket_events();
+            p.lp.apply(&ch);
+            p.lp.clear();
+            drop(p);
+        }
+        let st = self.st.borrow();
+        st.cbs.clear();
+    }
+}
+
+#[pymethods]
+impl PyCurl {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn py_new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        PyCurl { st: GilCell::new(PyCurl::new_state()) }
+    }
+
+    #[pyo3(signature = (option, value, *, use_memoryview=None))]
+    fn setopt(&self, py: Python<'_>, option: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, use_memoryview: Option<bool>) -> PyResult<()> {
+        let option: i32 = option.extract()?;
+        if use_memoryview.is_some() && option != opt::WRITEFUNCTION && option != opt::HEADERFUNCTION {
+            return Err(PyTypeError::new_err("use_memoryview is only supported for WRITEFUNCTION and HEADERFUNCTION"));
+        }
+        if use_memoryview == Some(true) {
+            return Err(not_built("use_memoryview=True"));
+        }
+        self.easy("setopt")?;
+        self.apply(py, option, value)
+    }
+
+    fn setopt_string(&self, py: Python<'_>, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.easy("setopt")?;
+        if !(value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>()) {
+            return Err(PyTypeError::new_err("invalid arguments to setopt_string"));
+        }
+        self.apply(py, option, value)
+    }
+
+    fn unsetopt(&self, py: Python<'_>, option: i32) -> PyResult<()> {
+        self.easy("unsetopt")?;
+        if constants::option_name(option).is_none() {
+            return Err(PyTypeError::new_err("invalid arguments to unsetopt"));
+        }
+        self.apply(py, option, &py.None().into_bound(py))
+    }
+
+    fn getinfo(&self, py: Python<'_>, option: i32) -> PyResult<PyObject> {
+        self.info(py, option, false)
+    }
+
+    fn getinfo_raw(&self, py: Python<'_>, option: i32) -> PyResult<PyObject> {
+        self.info(py, option, true)
+    }
+
+    fn perform(slf: &Bound<'_, Self>) -> PyResult<()> {
+        PyCurl::run_perform(slf)
+    }
+
+    fn perform_rb(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        let py = slf.py();
+        slf.borrow().easy("setopt")?;
+        let io = py.import("io")?.getattr("BytesIO")?.call0()?;
+        slf.borrow().apply(py, opt::WRITEDATA, &io)?;
+        PyCurl::run_perform(slf)?;
+        Ok(io.call_method0("getvalue")?.unbind())
+    }
+
+    fn perform_rs(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        let py = slf.py();
+        let b = PyCurl::perform_rb(slf)?;
+        Ok(b.bind(py).call_method1("decode", ("utf-8",))?.unbind())
+    }
+
+    fn close(&self, py: Python<'_>) {
+        self.do_close(py);
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.st.borrow().easy.is_none()
+    }
+
+    fn reset(&self) -> PyResult<()> {
+        let easy = self.easy("reset")?;
+        *easy.opts.borrow_mut() = fresh_options();
+        let st = self.st.borrow();
+        st.cbs.clear();
+        drop(st);
+        self.st.borrow_mut().errbuf.clear();
+        Ok(())
+    }
+
+    fn duphandle(&self, py: Python<'_>) -> PyResult<PyCurl> {
+        let easy = self.easy("duphandle")?;
+        let new = PyCurl::new_state();
+        *new.easy.as_ref().unwrap().opts.borrow_mut() = easy.opts.borrow().clone();
+        *new.cbs.slots.borrow_mut() = self.st.borrow().cbs.slots.borrow().clone_ref(py);
+        Ok(PyCurl { st: GilCell::new(new) })
+    }
+
+    fn errstr(&self) -> PyResult<String> {
+        let st = self.st.borrow();
+        if st.easy.is_none() {
+            return Err(closed_err("errstr"));
+        }
+        Ok(st.errbuf.clone())
+    }
+
+    fn errstr_raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let st = self.st.borrow();
+        if st.easy.is_none() {
+            return Err(closed_err("errstr"));
+        }
+        Ok(PyBytes::new(py, st.errbuf.as_bytes()))
+    }
+
+    #[pyo3(signature = (bitmask=5))]
+    fn pause(&self, bitmask: i64) -> PyResult<()> {
+        let easy = self.easy("pause")?;
+        if !easy.busy.get() {
+            return Err(code_err(code::BAD_FUNCTION_ARGUMENT, "pause/unpause failed"));
+        }
+        easy.set_pause(bitmask as u32 & (PAUSE_RECV | PAUSE_SEND));
+        Ok(())
+    }
+
+    fn unpause(&self) -> PyResult<()> {
+        let easy = self.st.borrow().easy.clone().ok_or_else(|| closed_err("unpause"))?;
+        if !easy.busy.get() {
+            return Err(code_err(code::BAD_FUNCTION_ARGUMENT, "pause/unpause failed"));
+        }
+        easy.set_pause(0);
+        Ok(())
+    }
+
+    fn set_ca_certs(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let easy = self.easy("setopt")?;
+        let b = convert::bytes(value)?;
+        easy.opts.borrow_mut().tls.ca_blob = Some(b);
+        Ok(())
+    }
+
+    fn multi(&self, py: Python<'_>) -> PyObject {
+        match &self.st.borrow().multi {
+            Some((m, _)) => m.clone_ref(py),
+            None => py.None(),
+        }
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(&self, py: Python<'_>, _a: &Bound<'_, PyAny>, _b: &Bound<'_, PyAny>, _c: &Bound<'_, PyAny>) {
+        self.do_close(py);
+    }
+
+    fn __getattr__(&self, name: &str) -> PyResult<i64> {
+        constants::curl_attr(name).ok_or_else(|| PyAttributeError::new_err(format!("trying to obtain a non-existing attribute: {name}")))
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(st) = self.st.try_borrow_mut() {
+            st.cbs.traverse(&visit)?;
+            if let Some((m, _)) = &st.multi {
+                visit.call(m)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        if let Some(mut st) = self.st.try_borrow_mut() {
+            st.cbs.clear();
+            st.multi = None;
+        }
+    }
+}
+
+impl Drop for PyCurl {
+    fn drop(&mut self) {
+        // Sockets close through the reactor; Python callbacks are not called from the finaliser.
+        if let Some(mut st) = self.st.try_borrow_mut() {
+            if let Some(mut p) = st.private.take() {
+                p.lp.clear();
+            }
+            st.cbs.clear();
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _unused(_: errors::error) {}

@@ -1,0 +1,518 @@
+//! `pycurl.CurlMulti`: the engine's multi handle with pycurl's methods. Socket and timer callbacks
+//! report exactly the engine's interest changes and deadline, after each call that ran transfers.
+
+use std::collections::HashMap;
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyAttributeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
+
+use crate::engine::multi::Multi;
+use crate::engine::strerror;
+
+use super::constants;
+use super::convert;
+use super::curl::PyCurl;
+use super::errors::{code_err, msg_err};
+use super::gil::GilCell;
+
+pub struct MState {
+    multi: Option<Multi>,
+    close_handles: bool,
+    handles: HashMap<u64, Py<PyCurl>>,
+    socket_cb: Option<PyObject>,
+    timer_cb: Option<PyObject>,
+    notify_cb: Option<PyObject>,
+    notify_mask: u32,
+    assigned: HashMap<RawFd, PyObject>,
+    /// perform/socket_action (and so M_* callbacks) on the stack.
+    depth: u32,
+}
+
+#[pyclass(name = "CurlMulti", module = "pycurl", subclass, dict, weakref)]
+pub struct PyCurlMulti {
+    st: GilCell<MState>,
+}
+
+/// M_* option numbers.
+mod mopt {
+    pub const SOCKETFUNCTION: i32 = 20001;
+    pub const SOCKETDATA: i32 = 10002;
+    pub const PIPELINING: i32 = 3;
+    pub const TIMERFUNCTION: i32 = 20004;
+    pub const TIMERDATA: i32 = 10005;
+    pub const MAXCONNECTS: i32 = 6;
+    pub const MAX_HOST_CONNECTIONS: i32 = 7;
+    pub const MAX_PIPELINE_LENGTH: i32 = 8;
+    pub const CONTENT_LENGTH_PENALTY_SIZE: i32 = 30009;
+    pub const CHUNK_LENGTH_PENALTY_SIZE: i32 = 30010;
+    pub const PIPELINING_SITE_BL: i32 = 10011;
+    pub const PIPELINING_SERVER_BL: i32 = 10012;
+    pub const MAX_TOTAL_CONNECTIONS: i32 = 13;
+    pub const MAX_CONCURRENT_STREAMS: i32 = 16;
+    pub const NETWORK_CHANGED: i32 = 17;
+    pub const NOTIFYFUNCTION: i32 = 20018;
+}
+
+fn closed(what: &str) -> PyErr {
+    msg_err(format!("cannot invoke {what}() - no multi handle"))
+}
+
+impl PyCurlMulti {
+    /// Delivers the engine's socket and timer changes to the application's callbacks.
+    /// Returns false if a callback raised (already printed).
+    fn deliver(slf: &Bound<'_, Self>) -> bool {
+        let py = slf.py();
+        let this = slf.borrow();
+        let (events, timer, socket_cb, timer_cb) = {
+            let mut st = this.st.borrow_mut();
+            let Some(m) = st.multi.as_mut() else { return true };
+            let ev = m.take_socket_events();
+            let t = m.timer_change();
+            (ev, t, st.socket_cb.as_ref().map(|c| c.clone_ref(py)), st.timer_cb.as_ref().map(|c| c.clone_ref(py)))
+        };
+        let mut ok = true;
+        for e in &events {
+            let sp = this.st.borrow().assigned.get(&e.fd).map(|o| o.clone_ref(py)).unwrap_or_else(|| py.None());
+            if let Some(cb) = &socket_cb {
+                if let Err(err) = cb.call1(py, (e.what as i64, e.fd as i64, slf.clone(), sp)) {
+                    err.print_and_set_sys_last_vars(py);
+                    ok = false;
+                }
+            }
+            if e.what == crate::engine::rt::POLL_REMOVE {
+                this.st.borrow_mut().assigned.remove(&e.fd);
+            }
+        }
+        if let Some(m) = this.st.borrow().multi.as_ref() {
+            m.close_buried();
+        }
+        if let (Some(ms), Some(cb)) = (timer, &timer_cb) {
+            if let Err(err) = cb.call1(py, (ms,)) {
+                err.print_and_set_sys_last_vars(py);
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// Runs `f` on the engine multi with the depth guard, then delivers callbacks.
+    fn drive(slf: &Bound<'_, Self>, what: &str, f: impl FnOnce(&mut Multi) -> usize) -> PyResult<(usize, bool)> {
+        let this = slf.borrow();
+        let running = {
+            let mut st = this.st.borrow_mut();
+            if st.depth > 0 && st.multi.is_some() {
+                // Re-entered from one of its own callbacks: libcurl answers CURLM_RECURSIVE_API_CALL.
+                return Err(code_err(8, strerror::multi_strerror(8)));
+            }
+            if st.multi.is_none() {
+                return Err(closed(what));
+            }
+            st.depth += 1;
+            drop(st);
+            // Transfers call Python callbacks: no borrow of the state is held while they run.
+            let mut taken = this.st.borrow_mut().multi.take().unwrap();
+            let n = f(&mut taken);
+            let mut st = this.st.borrow_mut();
+            st.multi = Some(taken);
+            n
+        };
+        let ok = PyCurlMulti::deliver(slf);
+        this.st.borrow_mut().depth -= 1;
+        this.finish_done(slf.py());
+        Ok((running, ok))
+    }
+
+    /// Records results of finished transfers on their Curl objects (errstr) and notifies.
+    fn finish_done(&self, _py: Python<'_>) {}
+
+    pub fn detach_easy(&self, py: Python<'_>, curl: &PyCurl) -> PyResult<()> {
+        let key = match &curl.st.borrow().multi {
+            Some((_, k)) => *k,
+            None => return Ok(()),
+        };
+        let removed = {
+            let mut st = self.st.borrow_mut();
+            if let Some(m) = st.multi.as_mut() {
+                m.remove(key);
+            }
+            st.handles.remove(&key)
+        };
+        curl.st.borrow_mut().multi = None;
+        drop(removed.map(|h| h.into_bound(py)));
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl PyCurlMulti {
+    #[new]
+    #[pyo3(signature = (close_handles=false, *_args, **_kwargs))]
+    fn py_new(close_handles: bool, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        PyCurlMulti {
+            st: GilCell::new(MState {
+                multi: Some(Multi::new()),
+                close_handles,
+                handles: HashMap::new(),
+                socket_cb: None,
+                timer_cb: None,
+                notify_cb: None,
+                notify_mask: 0,
+                assigned: HashMap::new(),
+                depth: 0,
+            }),
+        }
+    }
+
+    fn add_handle(slf: &Bound<'_, Self>, curl: &Bound<'_, PyCurl>) -> PyResult<()> {
+        let this = slf.borrow();
+        if this.st.borrow().multi.is_none() {
+            return Err(msg_err("cannot add/remove handle - multi-stack is closed"));
+        }
+        let c = curl.borrow();
+        if c.st.borrow().easy.is_none() {
+            return Err(msg_err("curl object already closed"));
+        }
+        if let Some((m, _)) = &c.st.borrow().multi {
+            if m.bind(slf.py()).is(slf) {
+                return Err(msg_err("curl object already on this multi-stack"));
+            }
+            return Err(msg_err("cannot add/remove handle - curl object already on another multi-stack"));
+        }
+        if c.st.borrow().performing {
+            return Err(code_err(7, strerror::multi_strerror(7)));
+        }
+        let easy = c.prepare()?;
+        c.st.borrow_mut().errbuf.clear();
+        let key = this.st.borrow_mut().multi.as_mut().unwrap().add(easy);
+        this.st.borrow_mut().handles.insert(key, curl.clone().unbind());
+        c.st.borrow_mut().multi = Some((slf.clone().into_any().unbind(), key));
+        drop(c);
+        // libcurl asks for an immediate timeout when a handle is added.
+        if !PyCurlMulti::deliver(slf) {
+            return Err(code_err(11, "curl_multi_add_handle() failed due to internal errors"));
+        }
+        Ok(())
+    }
+
+    fn remove_handle(slf: &Bound<'_, Self>, curl: &Bound<'_, PyCurl>) -> PyResult<()> {
+        let this = slf.borrow();
+        if this.st.borrow().multi.is_none() {
+            return Err(msg_err("cannot add/remove handle - multi-stack is closed"));
+        }
+        let c = curl.borrow();
+        match &c.st.borrow().multi {
+            None => return Err(msg_err("curl object not on this multi-stack")),
+            Some((m, _)) if !m.bind(slf.py()).is(slf) => {
+                return Err(msg_err("cannot add/remove handle - curl object already on another multi-stack"))
+            }
+            _ => {}
+        }
+        this.detach_easy(slf.py(), &c)?;
+        drop(c);
+        PyCurlMulti::deliver(slf);
+        Ok(())
+    }
+
+    fn perform(slf: &Bound<'_, Self>) -> PyResult<(i64, usize)> {
+        let (n, _) = PyCurlMulti::drive(slf, "perform", |m| m.perform())?;
+        Ok((0, n))
+    }
+
+    fn socket_action(slf: &Bound<'_, Self>, sock_fd: i64, ev_bitmask: i64) -> PyResult<(i64, usize)> {
+        let (n, ok) = PyCurlMulti::drive(slf, "socket_action", |m| m.socket_action(sock_fd as RawFd, ev_bitmask as u8))?;
+        if !ok {
+            return Err(code_err(11, "multi_socket_action failed"));
+        }
+        Ok((0, n))
+    }
+
+    fn socket_all(slf: &Bound<'_, Self>) -> PyResult<(i64, usize)> {
+        let py = slf.py();
+        let w = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+        PyErr::warn(py, &w, c"socket_all is deprecated; use socket_action", 1)?;
+        let (n, _) = PyCurlMulti::drive(slf, "socket_all", |m| m.socket_all())?;
+        Ok((0, n))
+    }
+
+    fn timeout(&self) -> PyResult<i64> {
+        let st = self.st.borrow();
+        let m = st.multi.as_ref().ok_or_else(|| closed("timeout"))?;
+        Ok(m.timeout_ms())
+    }
+
+    fn fdset(&self, py: Python<'_>) -> PyResult<(PyObject, PyObject, PyObject)> {
+        let st = self.st.borrow();
+        let m = st.multi.as_ref().ok_or_else(|| closed("fdset"))?;
+        let (r, w) = m.fdset();
+        Ok((
+            PyList::new(py, r)?.into_any().unbind(),
+            PyList::new(py, w)?.into_any().unbind(),
+            PyList::empty(py).into_any().unbind(),
+        ))
+    }
+
+    #[pyo3(signature = (timeout=None))]
+    fn select(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<i64> {
+        let (r, w) = {
+            let st = self.st.borrow();
+            let m = st.multi.as_ref().ok_or_else(|| closed("select"))?;
+            m.fdset()
+        };
+        let mut fds: Vec<libc::pollfd> = Vec::new();
+        for fd in &r {
+            fds.push(libc::pollfd { fd: *fd, events: libc::POLLIN, revents: 0 });
+        }
+        for fd in &w {
+            match fds.iter_mut().find(|p| p.fd == *fd) {
+                Some(p) => p.events |= libc::POLLOUT,
+                None => fds.push(libc::pollfd { fd: *fd, events: libc::POLLOUT, revents: 0 }),
+            }
+        }
+        let ms: i32 = match timeout {
+            None => -1,
+            Some(t) if t < 0.0 => return Err(pyo3::exceptions::PyValueError::new_err("invalid timeout period")),
+            Some(t) => (t * 1000.0).ceil().min(i32::MAX as f64) as i32,
+        };
+        if fds.is_empty() {
+            if ms > 0 {
+                py.allow_threads(|| std::thread::sleep(Duration::from_millis(ms as u64)));
+            }
+            return Ok(0);
+        }
+        let n = py.allow_threads(move || {
+            // SAFETY: poll over our own vector of pollfds.
+            #[allow(unsafe_code)]
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+            if n < 0 {
+                0
+            } else {
+                fds.iter().map(|p| (p.revents & libc::POLLIN != 0) as i64 + (p.revents & libc::POLLOUT != 0) as i64 + (p.revents & (libc::POLLERR | libc::POLLHUP) != 0 && p.revents & (libc::POLLIN | libc::POLLOUT) == 0) as i64).sum()
+            }
+        });
+        Ok(n)
+    }
+
+    #[pyo3(signature = (max_objects=None))]
+    fn info_read(&self, py: Python<'_>, max_objects: Option<i64>) -> PyResult<(usize, PyObject, PyObject)> {
+        let max = match max_objects {
+            None => usize::MAX,
+            Some(n) if n <= 0 => return Err(pyo3::exceptions::PyValueError::new_err("Invalid max_objects value")),
+            Some(n) => n as usize,
+        };
+        let ok = PyList::empty(py);
+        let err = PyList::empty(py);
+        let mut queued = 0;
+        let mut taken = 0;
+        loop {
+            if taken >= max {
+                break;
+            }
+            let (msg, left, curl) = {
+                let mut st = self.st.borrow_mut();
+                let m = st.multi.as_mut().ok_or_else(|| closed("info_read"))?;
+                let Some((msg, left)) = m.info_read() else { break };
+                let curl = st.handles.get(&msg.key).map(|c| c.clone_ref(py));
+                (msg, left, curl)
+            };
+            queued = left;
+            taken += 1;
+            let Some(curl) = curl else { continue };
+            match msg.result {
+                Ok(()) => ok.append(curl)?,
+                Err(e) => {
+                    let text = {
+                        let c = curl.borrow(py);
+                        let mut cs = c.st.borrow_mut();
+                        if cs.errbuf.is_empty() {
+                            cs.errbuf = e.msg.clone();
+                        }
+                        cs.errbuf.clone()
+                    };
+                    let msg = pyo3::types::PyBytes::new(py, text.as_bytes()).call_method1("decode", ("utf-8", "surrogateescape"))?;
+                    err.append((curl, e.code, msg))?;
+                }
+            }
+        }
+        if taken == 0 {
+            let st = self.st.borrow();
+            if st.multi.is_none() {
+                return Err(closed("info_read"));
+            }
+        }
+        Ok((queued, ok.into_any().unbind(), err.into_any().unbind()))
+    }
+
+    fn setopt(&self, py: Python<'_>, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut st = self.st.borrow_mut();
+        if st.multi.is_none() {
+            return Err(closed("setopt"));
+        }
+        let func = |v: &Bound<'_, PyAny>| -> PyResult<Option<PyObject>> {
+            if v.is_none() {
+                Ok(None)
+            } else {
+                convert::callable(v).map(Some)
+            }
+        };
+        match option {
+            mopt::SOCKETFUNCTION => st.socket_cb = func(value)?,
+            mopt::TIMERFUNCTION => st.timer_cb = func(value)?,
+            mopt::NOTIFYFUNCTION => st.notify_cb = func(value)?,
+            mopt::SOCKETDATA | mopt::TIMERDATA => return Err(convert::invalid_setopt()),
+            mopt::PIPELINING | mopt::MAX_HOST_CONNECTIONS | mopt::MAX_PIPELINE_LENGTH | mopt::MAX_TOTAL_CONNECTIONS
+            | mopt::MAX_CONCURRENT_STREAMS | mopt::NETWORK_CHANGED => {
+                convert::long(value)?;
+            }
+            mopt::MAXCONNECTS => {
+                let n = convert::long(value)?;
+                st.multi.as_ref().unwrap().set_max_idle(if n <= 0 { 64 } else { n as usize });
+            }
+            mopt::CONTENT_LENGTH_PENALTY_SIZE | mopt::CHUNK_LENGTH_PENALTY_SIZE => {
+                convert::long(value)?;
+            }
+            mopt::PIPELINING_SITE_BL | mopt::PIPELINING_SERVER_BL => {
+                if !value.is_none() {
+                    convert::string_list(value)?;
+                }
+            }
+            _ => return Err(convert::invalid_setopt()),
+        }
+        let _ = py;
+        Ok(())
+    }
+
+    fn assign(&self, sock_fd: i64, obj: PyObject) -> PyResult<()> {
+        let mut st = self.st.borrow_mut();
+        if st.multi.is_none() {
+            return Err(closed("assign"));
+        }
+        Python::with_gil(|py| {
+            if obj.is_none(py) {
+                st.assigned.remove(&(sock_fd as RawFd));
+            } else {
+                st.assigned.insert(sock_fd as RawFd, obj);
+            }
+        });
+        Ok(())
+    }
+
+    fn unassign(&self, sock_fd: i64) -> PyResult<()> {
+        let mut st = self.st.borrow_mut();
+        if st.multi.is_none() {
+            return Err(closed("unassign"));
+        }
+        st.assigned.remove(&(sock_fd as RawFd));
+        Ok(())
+    }
+
+    fn notify_enable(&self, mask: i64) -> PyResult<()> {
+        let mut st = self.st.borrow_mut();
+        if st.multi.is_none() {
+            return Err(closed("notify_enable"));
+        }
+        st.notify_mask |= 1 << mask.clamp(0, 31);
+        Ok(())
+    }
+
+    fn notify_disable(&self, mask: i64) -> PyResult<()> {
+        let mut st = self.st.borrow_mut();
+        if st.multi.is_none() {
+            return Err(closed("notify_disable"));
+        }
+        st.notify_mask &= !(1 << mask.clamp(0, 31));
+        Ok(())
+    }
+
+    fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.borrow();
+        if this.st.borrow().depth > 0 {
+            return Err(msg_err("cannot invoke close() - multi_perform() or multi_socket_action() is currently running"));
+        }
+        let (handles, close_handles) = {
+            let mut st = this.st.borrow_mut();
+            if st.multi.is_none() {
+                return Ok(());
+            }
+            (std::mem::take(&mut st.handles), st.close_handles)
+        };
+        for (_, h) in handles {
+            let c = h.bind(py).borrow();
+            if let Some(m) = this.st.borrow_mut().multi.as_mut() {
+                if let Some((_, k)) = &c.st.borrow().multi {
+                    m.remove(*k);
+                }
+            }
+            c.st.borrow_mut().multi = None;
+            if close_handles {
+                c.do_close(py);
+            }
+        }
+        PyCurlMulti::deliver(slf);
+        let mut st = this.st.borrow_mut();
+        st.multi = None;
+        st.assigned.clear();
+        st.socket_cb = None;
+        st.timer_cb = None;
+        st.notify_cb = None;
+        Ok(())
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.st.borrow().multi.is_none()
+    }
+
+    fn __contains__(slf: &Bound<'_, Self>, curl: &Bound<'_, PyAny>) -> bool {
+        let Ok(c) = curl.downcast::<PyCurl>() else { return false };
+        let c = c.borrow();
+        let st = c.st.borrow();
+        matches!(&st.multi, Some((m, _)) if m.bind(slf.py()).is(slf))
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(slf: &Bound<'_, Self>, _a: &Bound<'_, PyAny>, _b: &Bound<'_, PyAny>, _c: &Bound<'_, PyAny>) -> PyResult<()> {
+        PyCurlMulti::close(slf)
+    }
+
+    fn __getattr__(&self, name: &str) -> PyResult<i64> {
+        constants::multi_attr(name).ok_or_else(|| PyAttributeError::new_err(format!("trying to obtain a non-existing attribute: {name}")))
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(st) = self.st.try_borrow_mut() {
+            for h in st.handles.values() {
+                visit.call(h)?;
+            }
+            for o in [&st.socket_cb, &st.timer_cb, &st.notify_cb].into_iter().flatten() {
+                visit.call(o)?;
+            }
+            for o in st.assigned.values() {
+                visit.call(o)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        if let Some(mut st) = self.st.try_borrow_mut() {
+            st.handles.clear();
+            st.socket_cb = None;
+            st.timer_cb = None;
+            st.notify_cb = None;
+            st.assigned.clear();
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _unused() -> PyErr {
+    PyTypeError::new_err("")
+}
