@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test: the engine's Rust tests, the pytest suite against real loopback servers, and the
+# compatibility suite (our pycurl vs real pycurl from PyPI, when compat/ has scenarios).
+# Creates .venv (with maturin, pytest and the test dependencies) and builds the extension into it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check maturin pytest -r tests/requirements.txt
+echo "== cargo test (engine, no Python)"
+cargo test -q --no-default-features 2>&1 | tail -n 30
+echo "== maturin develop"
+.venv/bin/maturin develop -q 2>&1 | tail -n 3
+echo "== pytest"
+.venv/bin/python -m pytest tests -q -p no:cacheprovider "$@"
+if [ -x compat/run ]; then
+  echo "== compat"
+  compat/run
+fi
