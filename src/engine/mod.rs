@@ -10,7 +10,6 @@ pub mod pool;
 pub mod resolve;
 pub mod rt;
 pub mod strerror;
-#[path = "tls_config_stub.rs"]
 pub mod tls_config;
 pub mod transfer;
 pub mod url;

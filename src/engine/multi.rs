@@ -45,6 +45,20 @@ pub struct Multi {
     reported: Deadline,
     /// Poll budget per perform call, so one call can't spin forever.
     pub budget: usize,
+    /// The wakeup socketpair, watched for reading while transfers run (as libcurl's multi does).
+    wakeup: Option<Wakeup>,
+}
+
+struct Wakeup {
+    rd: std::os::unix::net::UnixStream,
+    wr: std::os::unix::net::UnixStream,
+    watched: bool,
+    waker: std::task::Waker,
+}
+
+struct NoopWake;
+impl std::task::Wake for NoopWake {
+    fn wake(self: std::sync::Arc<Self>) {}
 }
 
 impl Default for Multi {
@@ -64,6 +78,45 @@ impl Multi {
             msgs: VecDeque::new(),
             reported: Deadline::None,
             budget: 1_000_000,
+            wakeup: None,
+        }
+    }
+
+    /// Adds the wakeup socketpair (CurlMulti has one; the private multi behind Curl.perform doesn't).
+    pub fn enable_wakeup(&mut self) -> std::io::Result<()> {
+        let (rd, wr) = std::os::unix::net::UnixStream::pair()?;
+        rd.set_nonblocking(true)?;
+        wr.set_nonblocking(true)?;
+        let waker = std::task::Waker::from(std::sync::Arc::new(NoopWake));
+        self.wakeup = Some(Wakeup { rd, wr, watched: false, waker });
+        Ok(())
+    }
+
+    /// A writer end another thread may use to interrupt a wait on this multi's sockets.
+    pub fn wakeup_writer(&self) -> Option<std::os::unix::net::UnixStream> {
+        self.wakeup.as_ref().and_then(|w| w.wr.try_clone().ok())
+    }
+
+    fn watch_wakeup(&mut self, running: bool) {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let reactor = self.sh.reactor.clone();
+        let Some(w) = self.wakeup.as_mut() else { return };
+        let fd = w.rd.as_raw_fd();
+        if running {
+            if !w.watched {
+                reactor.register(fd);
+                w.watched = true;
+                reactor.want_read_first(fd, &w.waker);
+            } else if !reactor.has_read_interest(fd) {
+                // It fired: drain it and keep watching.
+                let mut buf = [0u8; 64];
+                while matches!((&w.rd).read(&mut buf), Ok(n) if n > 0) {}
+                reactor.want_read(fd, &w.waker);
+            }
+        } else if w.watched {
+            w.watched = false;
+            reactor.clear_interest_first(fd);
         }
     }
 
@@ -95,6 +148,9 @@ impl Multi {
         e.easy.busy.set(false);
         self.msgs.retain(|m| m.key != key);
         self.done.borrow_mut().retain(|(k, _)| *k != key);
+        if self.running() == 0 {
+            self.watch_wakeup(false);
+        }
         true
     }
 
@@ -112,6 +168,9 @@ impl Multi {
 
     fn run(&mut self) {
         let now = Instant::now();
+        if self.running() > 0 {
+            self.watch_wakeup(true);
+        }
         self.sh.reactor.fire_timers(now);
         let mut left = self.budget;
         while left > 0 && self.exec.has_ready() {
@@ -126,6 +185,8 @@ impl Multi {
                 self.msgs.push_back(Msg { key, result });
             }
         }
+        let running = self.running() > 0;
+        self.watch_wakeup(running);
     }
 
     /// Transfers still running.
@@ -244,6 +305,10 @@ impl Drop for Multi {
             self.remove(k);
         }
         self.sh.pool.borrow_mut().clear();
+        if let Some(w) = &self.wakeup {
+            use std::os::fd::AsRawFd;
+            self.sh.reactor.deregister(w.rd.as_raw_fd());
+        }
         let _ = self.sh.reactor.take_changes();
         self.sh.reactor.close_buried();
     }

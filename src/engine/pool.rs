@@ -35,6 +35,8 @@ pub struct Conn {
     pub end: usize,
     pub certinfo: Vec<Vec<(String, String)>>,
     pub ssl_verifyresult: i64,
+    /// Requests sent on this connection so far.
+    pub uses: u32,
 }
 
 impl Conn {
@@ -53,6 +55,7 @@ impl Conn {
             end: 0,
             certinfo: Vec::new(),
             ssl_verifyresult: 0,
+            uses: 0,
         }
     }
 

@@ -280,6 +280,26 @@ impl Reactor {
         self.dirty.borrow_mut().push(fd);
     }
 
+    /// Like `clear_interest`, but reported before changes already queued (libcurl drops its wakeup
+    /// socket before the transfer sockets).
+    pub fn clear_interest_first(&self, fd: RawFd) {
+        if let Some(e) = self.socks.borrow_mut().get_mut(&fd) {
+            e.read = None;
+            e.write = None;
+        }
+        self.dirty.borrow_mut().insert(0, fd);
+    }
+
+    /// Registers read interest ahead of changes already queued.
+    pub fn want_read_first(&self, fd: RawFd, w: &Waker) {
+        self.socks.borrow_mut().entry(fd).or_default().read = Some(w.clone());
+        self.dirty.borrow_mut().insert(0, fd);
+    }
+
+    pub fn has_read_interest(&self, fd: RawFd) -> bool {
+        self.socks.borrow().get(&fd).is_some_and(|e| e.read.is_some())
+    }
+
     /// The application says `fd` is ready: wake whoever waits on it. `ev` uses CSELECT bits
     /// (1 IN, 2 OUT, 4 ERR); 0 means "check everything" as in libcurl.
     pub fn ready(&self, fd: RawFd, ev: u8) {

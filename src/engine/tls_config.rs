@@ -222,7 +222,11 @@ pub fn client_config(o: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
             None
         },
     };
-    if let Some(c) = config_cache().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+    if let Some(c) = config_cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+    {
         return Ok(c.clone());
     }
     let built = Arc::new(build_config(o)?);
@@ -254,9 +258,7 @@ fn build_config(o: &TlsOptions) -> Result<ClientConfig, TlsError> {
 
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
-        .map_err(|e| {
-            TlsError::new(E_SSL_CONNECT_ERROR, format!("TLS connect error: {e}"))
-        })?
+        .map_err(|e| TlsError::new(E_SSL_CONNECT_ERROR, format!("TLS connect error: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
 
@@ -431,13 +433,60 @@ fn cipher_word_matches(word: &str, s: &Suite12) -> Option<bool> {
         "AES256" => s.bulk == Bulk::Aes256Gcm,
         "CHACHA20" => s.bulk == Bulk::Chacha20,
         // Known OpenSSL words that select none of the suites rustls implements.
-        "RSA" | "kRSA" | "DHE" | "EDH" | "kDHE" | "kEDH" | "DH" | "ADH" | "AECDH" | "aNULL"
-        | "eNULL" | "NULL" | "COMPLEMENTOFALL" | "COMPLEMENTOFDEFAULT" | "MEDIUM" | "LOW"
-        | "EXP" | "EXPORT" | "RC4" | "DES" | "3DES" | "IDEA" | "SEED" | "CAMELLIA"
-        | "CAMELLIA128" | "CAMELLIA256" | "ARIA" | "ARIA128" | "ARIA256" | "MD5" | "SHA1"
-        | "SHA" | "SHA256" | "SHA384" | "PSK" | "SRP" | "CCM" | "AESCCM" | "AESCCM8" | "aDSS"
-        | "DSS" | "aPSK" | "kPSK" | "ECDHEPSK" | "kECDHEPSK" | "DHEPSK" | "RSAPSK" | "SSLv3"
-        | "TLSv1" | "TLSv1.0" | "SUITEB128" | "SUITEB192" | "SUITEB128ONLY" | "CBC" => false,
+        "RSA"
+        | "kRSA"
+        | "DHE"
+        | "EDH"
+        | "kDHE"
+        | "kEDH"
+        | "DH"
+        | "ADH"
+        | "AECDH"
+        | "aNULL"
+        | "eNULL"
+        | "NULL"
+        | "COMPLEMENTOFALL"
+        | "COMPLEMENTOFDEFAULT"
+        | "MEDIUM"
+        | "LOW"
+        | "EXP"
+        | "EXPORT"
+        | "RC4"
+        | "DES"
+        | "3DES"
+        | "IDEA"
+        | "SEED"
+        | "CAMELLIA"
+        | "CAMELLIA128"
+        | "CAMELLIA256"
+        | "ARIA"
+        | "ARIA128"
+        | "ARIA256"
+        | "MD5"
+        | "SHA1"
+        | "SHA"
+        | "SHA256"
+        | "SHA384"
+        | "PSK"
+        | "SRP"
+        | "CCM"
+        | "AESCCM"
+        | "AESCCM8"
+        | "aDSS"
+        | "DSS"
+        | "aPSK"
+        | "kPSK"
+        | "ECDHEPSK"
+        | "kECDHEPSK"
+        | "DHEPSK"
+        | "RSAPSK"
+        | "SSLv3"
+        | "TLSv1"
+        | "TLSv1.0"
+        | "SUITEB128"
+        | "SUITEB192"
+        | "SUITEB128ONLY"
+        | "CBC" => false,
         _ => return None,
     })
 }
@@ -520,7 +569,10 @@ fn select_tls13_suites(list: Option<&str>) -> Result<Vec<SupportedCipherSuite>, 
     let table = [
         ("TLS_AES_256_GCM_SHA384", cs::TLS13_AES_256_GCM_SHA384),
         ("TLS_AES_128_GCM_SHA256", cs::TLS13_AES_128_GCM_SHA256),
-        ("TLS_CHACHA20_POLY1305_SHA256", cs::TLS13_CHACHA20_POLY1305_SHA256),
+        (
+            "TLS_CHACHA20_POLY1305_SHA256",
+            cs::TLS13_CHACHA20_POLY1305_SHA256,
+        ),
     ];
     let Some(list) = list else {
         return Ok(table.iter().map(|(_, s)| *s).collect());
@@ -648,7 +700,8 @@ fn trust_store(o: &TlsOptions) -> Result<Arc<TrustStore>, TlsError> {
         // A missing or unreadable CAPATH is not an error for libcurl either: it simply
         // contributes no anchors.
         if let Ok(entries) = fs::read_dir(dir) {
-            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut files: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             files.sort();
             for f in files {
                 if !f.is_file() {
@@ -729,7 +782,10 @@ fn certificate_failure(
             x509_failure(10, "certificate has expired")
         }
         CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            x509_failure(9, "certificate is not yet valid or the system clock is incorrect")
+            x509_failure(
+                9,
+                "certificate is not yet valid or the system clock is incorrect",
+            )
         }
         CertificateError::BadSignature => x509_failure(7, "certificate signature failure"),
         CertificateError::Revoked => x509_failure(23, "certificate revoked"),
@@ -743,7 +799,9 @@ fn certificate_failure(
             let (kind, disp) = host_kind_and_display(host);
             TlsError::new(
                 E_PEER_FAILED_VERIFICATION,
-                format!("SSL: no alternative certificate subject name matches target {kind} '{disp}'"),
+                format!(
+                    "SSL: no alternative certificate subject name matches target {kind} '{disp}'"
+                ),
             )
         }
         CertificateError::Other(OtherError(inner)) => {
@@ -899,10 +957,7 @@ fn check_host(ee: &[u8], name: &ServerName<'_>) -> Result<(), TlsError> {
 /// The validity period of a certificate accepted because it is itself a trust anchor.
 fn check_validity(ee: &[u8], now: UnixTime) -> Result<(), TlsError> {
     let Ok((_, cert)) = X509Certificate::from_der(ee) else {
-        return Err(x509_failure(
-            4,
-            "unable to decrypt certificate's signature",
-        ));
+        return Err(x509_failure(4, "unable to decrypt certificate's signature"));
     };
     let now = now.as_secs() as i64;
     if now < cert.validity().not_before.timestamp() {
@@ -1040,7 +1095,10 @@ fn build_verifier(
             WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                 .build()
                 .map_err(|e| {
-                    TlsError::new(E_SSL_CACERT_BADFILE, format!("error setting up trust anchors: {e}"))
+                    TlsError::new(
+                        E_SSL_CACERT_BADFILE,
+                        format!("error setting up trust anchors: {e}"),
+                    )
                 })?,
         )
     };
@@ -1123,6 +1181,22 @@ pub fn map_handshake_error(e: &rustls::Error, host: &str) -> TlsError {
     }
 }
 
+/// CURLINFO_SSL_VERIFYRESULT for a failed handshake: the X.509 verify error number OpenSSL
+/// would report (20, 18, 10, ...), 1 for a host name mismatch, 0 for other failures.
+pub fn ssl_verify_result(e: &TlsError) -> i64 {
+    if e.code != E_PEER_FAILED_VERIFICATION {
+        return 0;
+    }
+    if let Some(rest) = e.message.strip_prefix(VERIFY_RESULT_PREFIX) {
+        if let Some(open) = rest.rfind('(') {
+            if let Ok(n) = rest[open + 1..].trim_end_matches(')').parse::<i64>() {
+                return n;
+            }
+        }
+    }
+    1
+}
+
 // ---------------------------------------------------------------------------------------
 // Public key pinning
 // ---------------------------------------------------------------------------------------
@@ -1194,7 +1268,10 @@ fn io_error_detail(e: &io::Error) -> String {
         None => text,
     };
     match e.raw_os_error() {
-        Some(n) => format!("error:{:08X}:system library::{text}", 0x8000_0000u32 | n as u32),
+        Some(n) => format!(
+            "error:{:08X}:system library::{text}",
+            0x8000_0000u32 | n as u32
+        ),
         None => format!("error:80000000:system library::{text}"),
     }
 }
@@ -1225,11 +1302,17 @@ fn load_client_auth(o: &TlsOptions) -> Result<Option<ClientAuth>, TlsError> {
         .into_iter()
         .map(CertificateDer::from)
         .collect();
-    if chain.is_empty() && cert_data.first() == Some(&0x30) && X509Certificate::from_der(&cert_data).is_ok() {
+    if chain.is_empty()
+        && cert_data.first() == Some(&0x30)
+        && X509Certificate::from_der(&cert_data).is_ok()
+    {
         chain.push(CertificateDer::from(cert_data.clone()));
     }
     if chain.is_empty() {
-        return Err(cert_error(&cert_from, "error:0480006C:PEM routines::no start line"));
+        return Err(cert_error(
+            &cert_from,
+            "error:0480006C:PEM routines::no start line",
+        ));
     }
 
     // The key: SSLKEY_BLOB, SSLKEY, else the certificate source itself.
@@ -1249,7 +1332,11 @@ fn load_client_auth(o: &TlsOptions) -> Result<Option<ClientAuth>, TlsError> {
     let key = parse_private_key(&key_data, o.key_passwd.as_deref(), &key_name)?;
     // Reject keys the provider cannot use now, with libcurl's message.
     let provider = rustls::crypto::ring::default_provider();
-    if provider.key_provider.load_private_key(key.clone_key()).is_err() {
+    if provider
+        .key_provider
+        .load_private_key(key.clone_key())
+        .is_err()
+    {
         return Err(key_error(&key_name));
     }
     Ok(Some(ClientAuth {
@@ -1268,7 +1355,11 @@ fn parse_private_key(
     let blocks = parse_pem(data);
     for b in &blocks {
         match b.label.as_str() {
-            "PRIVATE KEY" => return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(b.der.clone()))),
+            "PRIVATE KEY" => {
+                return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+                    b.der.clone(),
+                )))
+            }
             "ENCRYPTED PRIVATE KEY" => {
                 let Some(pw) = passwd else {
                     return Err(key_error(name));
@@ -1276,11 +1367,16 @@ fn parse_private_key(
                 return match decrypt_pkcs8(&b.der, pw.as_bytes()) {
                     Ok(der) => Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der))),
                     Err(KeyDecryptError::Wrong) => Err(key_error(name)),
-                    Err(KeyDecryptError::Unsupported(what)) => Err(unsupported_key_encryption(name, &what)),
+                    Err(KeyDecryptError::Unsupported(what)) => {
+                        Err(unsupported_key_encryption(name, &what))
+                    }
                 };
             }
             "RSA PRIVATE KEY" | "EC PRIVATE KEY" => {
-                let der = if b.header("Proc-Type").is_some_and(|v| v.contains("ENCRYPTED")) {
+                let der = if b
+                    .header("Proc-Type")
+                    .is_some_and(|v| v.contains("ENCRYPTED"))
+                {
                     let Some(pw) = passwd else {
                         return Err(key_error(name));
                     };
@@ -1313,7 +1409,11 @@ fn parse_private_key(
             PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(data.to_vec())),
         ];
         for k in candidates {
-            if provider.key_provider.load_private_key(k.clone_key()).is_ok() {
+            if provider
+                .key_provider
+                .load_private_key(k.clone_key())
+                .is_ok()
+            {
                 return Ok(k);
             }
         }
@@ -1355,6 +1455,8 @@ impl PemBlock {
 fn parse_pem(data: &[u8]) -> Vec<PemBlock> {
     let text = String::from_utf8_lossy(data);
     let mut out = Vec::new();
+    // (label, headers, base64 body) of the block being read
+    #[allow(clippy::type_complexity)]
     let mut current: Option<(String, Vec<(String, String)>, String)> = None;
     for raw_line in text.lines() {
         let line = raw_line.trim();
@@ -1369,7 +1471,9 @@ fn parse_pem(data: &[u8]) -> Vec<PemBlock> {
                 (rest.strip_suffix("-----"), current.take())
             {
                 if label == cur_label {
-                    if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(body.as_bytes()) {
+                    if let Ok(der) =
+                        base64::engine::general_purpose::STANDARD.decode(body.as_bytes())
+                    {
                         out.push(PemBlock {
                             label: cur_label,
                             headers,
@@ -1458,7 +1562,13 @@ fn oid_text(content: &[u8]) -> String {
         acc = (acc << 7) | (b & 0x7f) as u64;
         if b & 0x80 == 0 {
             if parts.is_empty() {
-                let first = if acc < 40 { 0 } else if acc < 80 { 1 } else { 2 };
+                let first = if acc < 40 {
+                    0
+                } else if acc < 80 {
+                    1
+                } else {
+                    2
+                };
                 parts.push(first);
                 parts.push(acc - first * 40);
             } else {
@@ -1467,7 +1577,11 @@ fn oid_text(content: &[u8]) -> String {
             acc = 0;
         }
     }
-    parts.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(".")
+    parts
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1489,14 +1603,20 @@ fn decrypt_pkcs8(der: &[u8], passwd: &[u8]) -> Result<Vec<u8>, KeyDecryptError> 
     let data = top.expect(0x04).ok_or_else(bad)?;
     let alg_oid = oid_text(alg.expect(0x06).ok_or_else(bad)?);
     if alg_oid != "1.2.840.113549.1.5.13" {
-        return Err(KeyDecryptError::Unsupported(format!("PKCS#8 scheme {}", oid_name(&alg_oid))));
+        return Err(KeyDecryptError::Unsupported(format!(
+            "PKCS#8 scheme {}",
+            oid_name(&alg_oid)
+        )));
     }
     let mut params = Der(alg.expect(0x30).ok_or_else(bad)?);
     let mut kdf = Der(params.expect(0x30).ok_or_else(bad)?);
     let mut enc = Der(params.expect(0x30).ok_or_else(bad)?);
     let kdf_oid = oid_text(kdf.expect(0x06).ok_or_else(bad)?);
     if kdf_oid != "1.2.840.113549.1.5.12" {
-        return Err(KeyDecryptError::Unsupported(format!("key derivation {}", oid_name(&kdf_oid))));
+        return Err(KeyDecryptError::Unsupported(format!(
+            "key derivation {}",
+            oid_name(&kdf_oid)
+        )));
     }
     let mut kp = Der(kdf.expect(0x30).ok_or_else(bad)?);
     let salt = kp.expect(0x04).ok_or_else(bad)?;
@@ -1513,7 +1633,10 @@ fn decrypt_pkcs8(der: &[u8], passwd: &[u8]) -> Result<Vec<u8>, KeyDecryptError> 
                     "1.2.840.113549.2.10" => ring::pbkdf2::PBKDF2_HMAC_SHA384,
                     "1.2.840.113549.2.11" => ring::pbkdf2::PBKDF2_HMAC_SHA512,
                     other => {
-                        return Err(KeyDecryptError::Unsupported(format!("PBKDF2 PRF {}", oid_name(other))))
+                        return Err(KeyDecryptError::Unsupported(format!(
+                            "PBKDF2 PRF {}",
+                            oid_name(other)
+                        )))
                     }
                 };
             }
@@ -1525,7 +1648,12 @@ fn decrypt_pkcs8(der: &[u8], passwd: &[u8]) -> Result<Vec<u8>, KeyDecryptError> 
         "2.16.840.1.101.3.4.1.2" => 16,
         "2.16.840.1.101.3.4.1.22" => 24,
         "2.16.840.1.101.3.4.1.42" => 32,
-        other => return Err(KeyDecryptError::Unsupported(format!("cipher {}", oid_name(other)))),
+        other => {
+            return Err(KeyDecryptError::Unsupported(format!(
+                "cipher {}",
+                oid_name(other)
+            )))
+        }
     };
     let iv = enc.expect(0x04).ok_or_else(bad)?;
     if iv.len() != 16 || iterations == 0 {
@@ -1549,10 +1677,12 @@ fn decrypt_pkcs8(der: &[u8], passwd: &[u8]) -> Result<Vec<u8>, KeyDecryptError> 
 }
 
 /// Decrypt an OpenSSL "Proc-Type: 4,ENCRYPTED" PEM body (EVP_BytesToKey with MD5).
-fn decrypt_legacy_pem(body: &[u8], dek_info: &str, passwd: &[u8]) -> Result<Vec<u8>, KeyDecryptError> {
-    let (cipher, iv_hex) = dek_info
-        .split_once(',')
-        .ok_or(KeyDecryptError::Wrong)?;
+fn decrypt_legacy_pem(
+    body: &[u8],
+    dek_info: &str,
+    passwd: &[u8],
+) -> Result<Vec<u8>, KeyDecryptError> {
+    let (cipher, iv_hex) = dek_info.split_once(',').ok_or(KeyDecryptError::Wrong)?;
     let cipher = cipher.trim().to_ascii_uppercase();
     let key_len = match cipher.as_str() {
         "AES-128-CBC" => 16,
@@ -1584,7 +1714,7 @@ fn decrypt_legacy_pem(body: &[u8], dek_info: &str, passwd: &[u8]) -> Result<Vec<
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -1595,7 +1725,7 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
 
 /// AES-CBC decryption with PKCS#7 padding removal.
 fn aes_cbc_decrypt(key: &[u8], iv: &[u8], data: &[u8]) -> Option<Vec<u8>> {
-    if data.is_empty() || data.len() % 16 != 0 || iv.len() != 16 {
+    if data.is_empty() || !data.len().is_multiple_of(16) || iv.len() != 16 {
         return None;
     }
     let aes = Aes::new(key)?;
@@ -1654,7 +1784,12 @@ fn aes_sbox() -> [u8; 256] {
                 }
             }
         }
-        let s = inv ^ inv.rotate_left(1) ^ inv.rotate_left(2) ^ inv.rotate_left(3) ^ inv.rotate_left(4) ^ 0x63;
+        let s = inv
+            ^ inv.rotate_left(1)
+            ^ inv.rotate_left(2)
+            ^ inv.rotate_left(3)
+            ^ inv.rotate_left(4)
+            ^ 0x63;
         *slot = s;
     }
     sbox
@@ -1683,14 +1818,29 @@ impl Aes {
         for i in nk..total {
             let mut t = w[i - 1];
             if i % nk == 0 {
-                t = [sbox[t[1] as usize], sbox[t[2] as usize], sbox[t[3] as usize], sbox[t[0] as usize]];
+                t = [
+                    sbox[t[1] as usize],
+                    sbox[t[2] as usize],
+                    sbox[t[3] as usize],
+                    sbox[t[0] as usize],
+                ];
                 t[0] ^= rcon;
                 rcon = gf_mul(rcon, 2);
             } else if nk > 6 && i % nk == 4 {
-                t = [sbox[t[0] as usize], sbox[t[1] as usize], sbox[t[2] as usize], sbox[t[3] as usize]];
+                t = [
+                    sbox[t[0] as usize],
+                    sbox[t[1] as usize],
+                    sbox[t[2] as usize],
+                    sbox[t[3] as usize],
+                ];
             }
             let prev = w[i - nk];
-            w.push([prev[0] ^ t[0], prev[1] ^ t[1], prev[2] ^ t[2], prev[3] ^ t[3]]);
+            w.push([
+                prev[0] ^ t[0],
+                prev[1] ^ t[1],
+                prev[2] ^ t[2],
+                prev[3] ^ t[3],
+            ]);
         }
         let round_keys = (0..=nr)
             .map(|r| {
@@ -1733,10 +1883,14 @@ impl Aes {
                 // InvMixColumns
                 for c in 0..4 {
                     let a = [t[4 * c], t[4 * c + 1], t[4 * c + 2], t[4 * c + 3]];
-                    t[4 * c] = gf_mul(a[0], 14) ^ gf_mul(a[1], 11) ^ gf_mul(a[2], 13) ^ gf_mul(a[3], 9);
-                    t[4 * c + 1] = gf_mul(a[0], 9) ^ gf_mul(a[1], 14) ^ gf_mul(a[2], 11) ^ gf_mul(a[3], 13);
-                    t[4 * c + 2] = gf_mul(a[0], 13) ^ gf_mul(a[1], 9) ^ gf_mul(a[2], 14) ^ gf_mul(a[3], 11);
-                    t[4 * c + 3] = gf_mul(a[0], 11) ^ gf_mul(a[1], 13) ^ gf_mul(a[2], 9) ^ gf_mul(a[3], 14);
+                    t[4 * c] =
+                        gf_mul(a[0], 14) ^ gf_mul(a[1], 11) ^ gf_mul(a[2], 13) ^ gf_mul(a[3], 9);
+                    t[4 * c + 1] =
+                        gf_mul(a[0], 9) ^ gf_mul(a[1], 14) ^ gf_mul(a[2], 11) ^ gf_mul(a[3], 13);
+                    t[4 * c + 2] =
+                        gf_mul(a[0], 13) ^ gf_mul(a[1], 9) ^ gf_mul(a[2], 14) ^ gf_mul(a[3], 11);
+                    t[4 * c + 3] =
+                        gf_mul(a[0], 11) ^ gf_mul(a[1], 13) ^ gf_mul(a[2], 9) ^ gf_mul(a[3], 14);
                 }
             }
             s = t;
@@ -1930,14 +2084,22 @@ fn decode_asn1_string(tag: u32, data: &[u8]) -> Result<String, ()> {
         30 => Ok(data
             .chunks(2)
             .map(|c| {
-                let v = if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { 0xfffd };
+                let v = if c.len() == 2 {
+                    u16::from_be_bytes([c[0], c[1]])
+                } else {
+                    0xfffd
+                };
                 char::from_u32(v as u32).unwrap_or('\u{fffd}')
             })
             .collect()),
         28 => Ok(data
             .chunks(4)
             .map(|c| {
-                let v = if c.len() == 4 { u32::from_be_bytes([c[0], c[1], c[2], c[3]]) } else { 0xfffd };
+                let v = if c.len() == 4 {
+                    u32::from_be_bytes([c[0], c[1], c[2], c[3]])
+                } else {
+                    0xfffd
+                };
                 char::from_u32(v).unwrap_or('\u{fffd}')
             })
             .collect()),
@@ -1949,7 +2111,12 @@ fn der_length_bytes(len: usize) -> Vec<u8> {
     if len < 0x80 {
         vec![len as u8]
     } else {
-        let bytes: Vec<u8> = len.to_be_bytes().iter().copied().skip_while(|&b| b == 0).collect();
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|&b| b == 0)
+            .collect();
         let mut v = vec![0x80 | bytes.len() as u8];
         v.extend(bytes);
         v
@@ -2042,7 +2209,10 @@ fn name_slashed(name: &X509Name<'_>) -> String {
 }
 
 fn hex_upper(data: &[u8], sep: &str) -> String {
-    data.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(sep)
+    data.iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 fn ip_text(bytes: &[u8]) -> String {
@@ -2064,7 +2234,9 @@ fn general_name_text(gn: &GeneralName<'_>) -> String {
         GeneralName::URI(s) => format!("URI:{s}"),
         GeneralName::IPAddress(b) => format!("IP Address:{}", ip_text(b)),
         GeneralName::DirectoryName(n) => format!("DirName:{}", name_slashed(n)),
-        GeneralName::RegisteredID(oid) => format!("Registered ID:{}", oid_name(&oid.to_id_string())),
+        GeneralName::RegisteredID(oid) => {
+            format!("Registered ID:{}", oid_name(&oid.to_id_string()))
+        }
         GeneralName::OtherName(oid, value) => {
             let oid = oid.to_id_string();
             if oid == "1.3.6.1.4.1.311.20.2.3" {
@@ -2142,13 +2314,28 @@ fn civil_time(ts: i64) -> (i64, usize, i64, i64, i64, i64) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    (year, month as usize, day, secs / 3600, (secs / 60) % 60, secs % 60)
+    (
+        year,
+        month as usize,
+        day,
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60,
+    )
 }
 
 /// ASN1_TIME_print: "Jan  5 03:04:05 2026 GMT".
 fn asn1_time_text(ts: i64) -> String {
     let (y, mo, d, h, mi, s) = civil_time(ts);
-    format!("{} {:2} {:02}:{:02}:{:02} {} GMT", MONTHS[mo - 1], d, h, mi, s, y)
+    format!(
+        "{} {:2} {:02}:{:02}:{:02} {} GMT",
+        MONTHS[mo - 1],
+        d,
+        h,
+        mi,
+        s,
+        y
+    )
 }
 
 fn serial_text(raw: &[u8]) -> String {
@@ -2251,7 +2438,8 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
         ParsedExtension::SubjectKeyIdentifier(kid) => hex_upper(kid.0, ":"),
         ParsedExtension::AuthorityKeyIdentifier(aki) => {
             let mut lines = Vec::new();
-            let qualified = aki.authority_cert_issuer.is_some() || aki.authority_cert_serial.is_some();
+            let qualified =
+                aki.authority_cert_issuer.is_some() || aki.authority_cert_serial.is_some();
             if let Some(kid) = &aki.key_identifier {
                 let h = hex_upper(kid.0, ":");
                 lines.push(if qualified { format!("keyid:{h}") } else { h });
@@ -2282,7 +2470,10 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
                                 format!(
                                     "{} = {}",
                                     dn_attr_name(&atv.attr_type().to_id_string()),
-                                    escape_dn_value(atv.attr_value().tag().0, atv.attr_value().data)
+                                    escape_dn_value(
+                                        atv.attr_value().tag().0,
+                                        atv.attr_value().data
+                                    )
                                 )
                             })
                             .collect::<Vec<_>>()
@@ -2320,7 +2511,10 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
                 if let Some(quals) = &p.policy_qualifiers {
                     let mut qs = Vec::new();
                     for q in quals {
-                        qs.push(policy_qualifier_text(&q.policy_qualifier_id.to_id_string(), q.qualifier));
+                        qs.push(policy_qualifier_text(
+                            &q.policy_qualifier_id.to_id_string(),
+                            q.qualifier,
+                        ));
                     }
                     s.push('\n');
                     s.push_str(&qs.join("\n"));
@@ -2331,29 +2525,30 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
         }
         ParsedExtension::NameConstraints(nc) => {
             let mut s = String::new();
-            let mut section = |title: &str, trees: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
-                if let Some(trees) = trees {
-                    if trees.is_empty() {
-                        return;
+            let mut section =
+                |title: &str, trees: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
+                    if let Some(trees) = trees {
+                        if trees.is_empty() {
+                            return;
+                        }
+                        if !s.is_empty() {
+                            s.push('\n');
+                        }
+                        s.push_str(title);
+                        s.push_str(":\n");
+                        let items: Vec<String> = trees
+                            .iter()
+                            .map(|t| match &t.base {
+                                GeneralName::IPAddress(b) if b.len() == 8 || b.len() == 32 => {
+                                    let half = b.len() / 2;
+                                    format!("  IP:{}/{}", ip_text(&b[..half]), ip_text(&b[half..]))
+                                }
+                                other => format!("  {}", general_name_text(other)),
+                            })
+                            .collect();
+                        s.push_str(&items.join("\n"));
                     }
-                    if !s.is_empty() {
-                        s.push('\n');
-                    }
-                    s.push_str(title);
-                    s.push_str(":\n");
-                    let items: Vec<String> = trees
-                        .iter()
-                        .map(|t| match &t.base {
-                            GeneralName::IPAddress(b) if b.len() == 8 || b.len() == 32 => {
-                                let half = b.len() / 2;
-                                format!("  IP:{}/{}", ip_text(&b[..half]), ip_text(&b[half..]))
-                            }
-                            other => format!("  {}", general_name_text(other)),
-                        })
-                        .collect();
-                    s.push_str(&items.join("\n"));
-                }
-            };
+                };
             section("Permitted", &nc.permitted_subtrees);
             section("Excluded", &nc.excluded_subtrees);
             s
@@ -2473,7 +2668,11 @@ fn policy_qualifier_text(qid: &str, qualifier: &[u8]) -> String {
                             let mut n = Der(nums);
                             let mut v = Vec::new();
                             while let Some((0x02, c)) = n.next() {
-                                v.push(der_uint(c).map(|x| x.to_string()).unwrap_or_else(|| "?".into()));
+                                v.push(
+                                    der_uint(c)
+                                        .map(|x| x.to_string())
+                                        .unwrap_or_else(|| "?".into()),
+                                );
                             }
                             let label = if v.len() > 1 { "Numbers" } else { "Number" };
                             s.push_str(&format!("\n    {label}: {}", v.join(", ")));
@@ -2518,20 +2717,35 @@ fn one_cert_info(der: &[u8]) -> Vec<(String, String)> {
     push("Issuer", name_oneline(&tbs.issuer));
     push("Version", tbs.version.0.to_string());
     push("Serial Number", serial_text(tbs.raw_serial()));
-    push("Signature Algorithm", oid_name(&cert.signature_algorithm.algorithm.to_id_string()));
-    push("Public Key Algorithm", oid_name(&tbs.subject_pki.algorithm.algorithm.to_id_string()));
+    push(
+        "Signature Algorithm",
+        oid_name(&cert.signature_algorithm.algorithm.to_id_string()),
+    );
+    push(
+        "Public Key Algorithm",
+        oid_name(&tbs.subject_pki.algorithm.algorithm.to_id_string()),
+    );
     for ext in tbs.extensions() {
         push(&oid_name(&ext.oid.to_id_string()), extension_value(ext));
     }
-    push("Start date", asn1_time_text(tbs.validity.not_before.timestamp()));
-    push("Expire date", asn1_time_text(tbs.validity.not_after.timestamp()));
+    push(
+        "Start date",
+        asn1_time_text(tbs.validity.not_before.timestamp()),
+    );
+    push(
+        "Expire date",
+        asn1_time_text(tbs.validity.not_after.timestamp()),
+    );
     if let Ok(PublicKey::RSA(rsa)) = tbs.subject_pki.parsed() {
         push("RSA Public Key", bit_length(rsa.modulus).to_string());
         push("rsa(n)", bignum_hex(rsa.modulus));
         push("rsa(e)", bignum_hex(rsa.exponent));
     }
     let sig: &[u8] = &cert.signature_value.data;
-    push("Signature", sig.iter().map(|b| format!("{b:02x}:")).collect());
+    push(
+        "Signature",
+        sig.iter().map(|b| format!("{b:02x}:")).collect(),
+    );
     push("Cert", pem_encode("CERTIFICATE", der));
     out
 }
@@ -2542,4 +2756,1377 @@ fn one_cert_info(der: &[u8]) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair};
+    use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+    use rustls::sign::CertifiedKey;
+    use rustls::{ClientConnection, ProtocolVersion, ServerConfig, ServerConnection};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // ---- fixtures -----------------------------------------------------------------
+
+    /// A P-256 key (generated for these tests with the openssl CLI) in several encodings;
+    /// the encrypted ones use the pass phrase "s3cret".
+    const KEY_PLAIN_PKCS8: &str = r#"-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgr4NWTpvqKVZQP/1b
+JZSim9jCSbPXiRk4c83rjyw9xoahRANCAARXTgAIYygAOEJD4SJRYIcoP5CxO+VQ
+P7MuwKyd8Y9v0b7PFAI0m1rYlnHmVtWPMocWuu3NAqwfH2wCc66RIf4Y
+-----END PRIVATE KEY-----
+"#;
+    const KEY_SEC1: &str = r#"-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIK+DVk6b6ilWUD/9WyWUopvYwkmz14kZOHPN648sPcaGoAoGCCqGSM49
+AwEHoUQDQgAEV04ACGMoADhCQ+EiUWCHKD+QsTvlUD+zLsCsnfGPb9G+zxQCNJta
+2JZx5lbVjzKHFrrtzQKsHx9sAnOukSH+GA==
+-----END EC PRIVATE KEY-----
+"#;
+    const KEY_PBES2_AES256_SHA256: &str = r#"-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAiTBf+h0n4n6QICCAAw
+DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEG+XSxPrSVTW98RL4MGmGNUEgZBz
+4EejJcAVn05PfWpKsVWWmqSJoD+c9tFhquXQI1s+/shRQC/f3t+FgnCZbxAx2vdE
+XHZtRNhLETTrR+jkWeavWQyUuSAxL4CdnHuWiu3v1YdaUK5iJNWEauPmkaQPPf94
+6w4gsIJIW+ArrzpNYCgb3LufWP/UHwhX2WkwI7Zwg8/T21CurIHVVjQqKKuXU+c=
+-----END ENCRYPTED PRIVATE KEY-----
+"#;
+    const KEY_PBES2_AES128_SHA1: &str = r#"-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIHeMEkGCSqGSIb3DQEFDTA8MBsGCSqGSIb3DQEFDDAOBAgtpVJmgyHFcgICCAAw
+HQYJYIZIAWUDBAECBBA6CB+yJ6sv7nPGaVCOzKqPBIGQKd/+M8YAK0UPyLIlAxDq
+pIxwXFKfX/Fu98oSSkEpwEcMg6BWqBhAJIRKA/YoPaCUWWXOtw/b0aSXd3N4mNtx
+BsXW4RaDaoMBVCrHpSLViytu9B7JQXUDFKPlrEJDMIXgrukqE6lJLwNT8lK451nH
+L1BZw+AZc0aezUcsxgOrrgDoBtQsDHnyvR9PaIhC6s/2
+-----END ENCRYPTED PRIVATE KEY-----
+"#;
+    const KEY_LEGACY_AES192: &str = r#"-----BEGIN EC PRIVATE KEY-----
+Proc-Type: 4,ENCRYPTED
+DEK-Info: AES-192-CBC,3BA9229A83E3DA7C8F3B76F1B10840B5
+
+NGuE3zLhoOXAo2y8TAJrDwkdbuUUyMU7UYLlicZj4V2A631J7WEXF+WUhMahwvbo
+f50kqkbTi5cmZ6mTDnHuHM1pTEmSjPxNG9c8ZmDdZGPMoWjgbHlwSpsuO+enYbS1
+yq1HBtCj5GszxIPNeGy6JQX8zag90hLzjjqSyHar8p0=
+-----END EC PRIVATE KEY-----
+"#;
+    const KEY_LEGACY_DES3: &str = r#"-----BEGIN EC PRIVATE KEY-----
+Proc-Type: 4,ENCRYPTED
+DEK-Info: DES-EDE3-CBC,EA983CC11778BE5D
+
+guGQNalTVXGhhWaZM+gp9NUnz05x8ZKho8leykSqHYMPYF/kIHILb+2nD/gaH/NX
+IeqJ0B3rGFFu4u8ypaDT92G455pQzKvqOp4RGDvvaBcQ/ElzZRi/IVaZ7QC91LIT
+h338W77O/QKkD/7RrpOwTim9J+fyAJzqVVUpAmvk8PM=
+-----END EC PRIVATE KEY-----
+"#;
+    const KEY_PBES1_3DES: &str = r#"-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIGxMBwGCiqGSIb3DQEMAQMwDgQIIVILq8sEQdICAggABIGQL1wGiJGKTVRWO0xq
+tp+ySH7Cv9TEh/4qpLdn3cjvOLLT7P3sHBg8E0jgl3Wo1wFGvc5Bnflmo7+Vq6wC
+gZYv2rvIrvk8MPL2WS1LMTxWpRQufBKOMPt8CQBGN6neJI/fv/BpTe1DzDPoiW/U
+J+h04SFRZZYIVVKnYKBDkb6Nqj58Iy8uQaf/sLUUhQXRHFGC
+-----END ENCRYPTED PRIVATE KEY-----
+"#;
+
+    /// Certificates made for these tests (Python cryptography), and the CERTINFO that
+    /// pycurl 7.49.0 / libcurl 8.23.0 (OpenSSL 3.6) returned for them.
+    const RSA_CERT: &str = r#"-----BEGIN CERTIFICATE-----
+MIID7jCCA5SgAwIBAgIDAID/MAoGCCqGSM49BAMCMBIxEDAOBgNVBAMMB1Rlc3Qg
+Q0EwHhcNMjYwMTA1MDMwNDA1WhcNMjcxMjA2MDMwNDA1WjBzMQswCQYDVQQGEwJV
+UzETMBEGA1UECAwKU29tZS1TdGF0ZTETMBEGA1UECgwKQWNtZSwgSW5jLjEQMA4G
+A1UECwwHT3BzICJ4IjESMBAGA1UEAwwJbG9jYWxob3N0MRQwEgYJKoZIhvcNAQkB
+FgVhQGIuYzCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEBAM4tE7JaNt0i
+cHQ/9S9hLY4gykY+N8K2+AXIFH6xa4zOU0+EeI7VZXJnks8Iwl7m1gnYXEMad900
+nhDSbPNR74x1pUy6rqsuj3MxdloJlgkpJ9gomJFR9kbI++S1Su6+Hl5rdMkTWT10
+QEqBYmkcbiMrBzgNIgX6oLniZrxov++CXY/u7DxPzjCTsNYvE6y/Ef9Jvy5FeKlf
+ml3QxOmKV/Kw5Xd9Pd6JMYPhjWbS6qhRuWQGC6pRPn0ivgODdgrSlExiMepYYcJk
+KDH65ckXpvo/YJgq4EW//DA/OK3yDEEfs9kaGTmAWkfG9Q0C9QFtp49oxiVrOd3b
+9RP5Vi9P0KMCAwEAAaOCAaswggGnMEYGA1UdEQQ/MD2CCWxvY2FsaG9zdIcEfwAA
+AYcQAAAAAAAAAAAAAAAAAAAAAYEFeEB5LnqGEWh0dHA6Ly91LmV4YW1wbGUvMAwG
+A1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgWgMCcGA1UdJQQgMB4GCCsGAQUFBwMB
+BggrBgEFBQcDAgYIKwYBBQUHAwMwHwYDVR0jBBgwFoAU2zOI9MmtXxPkiMXoC31X
+BT1TGTUwHQYDVR0OBBYEFLQ+zXJUhY0441LqYCE241fjnG0zMCoGA1UdHwQjMCEw
+H6AdoBuGGWh0dHA6Ly9jcmwuZXhhbXBsZS9jYS5jcmwwVgYIKwYBBQUHAQEESjBI
+MCAGCCsGAQUFBzABhhRodHRwOi8vb2NzcC5leGFtcGxlLzAkBggrBgEFBQcwAoYY
+aHR0cDovL2NhLmV4YW1wbGUvY2EuY3J0MEMGA1UdIAQ8MDowCAYGZ4EMAQIBMC4G
+CSsGAQQBho0fATAhMB8GCCsGAQUFBwIBFhNodHRwOi8vY3BzLmV4YW1wbGUvMA0G
+BCoDBAUEBQQDYWJjMAoGCCqGSM49BAMCA0gAMEUCIA8Ceye03OuvHQGYWYgIrskC
+5LITO2BwI3CqgoMSoiQmAiEA8wHca0Ua3dMU1td0kby+h5j8x/RFdHaZ11IKhltr
+K9E=
+-----END CERTIFICATE-----
+"#;
+    const MISC_CERT: &str = r#"-----BEGIN CERTIFICATE-----
+MIICODCCAd6gAwIBAgIBATAKBggqhkjOPQQDAjAMMQowCAYDVQQDDAF4MB4XDTIw
+MDEwMTAwMDAwMFoXDTMwMDEwMTAwMDAwMFowDDEKMAgGA1UEAwwBeDBZMBMGByqG
+SM49AgEGCCqGSM49AwEHA0IABOBx0ezmZZO9VpEZKU69L01ukKOeomc4iwLdYRJ8
+Wp6jYauXNQrlPQVkQu3xuw2nowL9XbMIKbVeOYyR8R1dh2yjggEvMIIBKzBTBgNV
+HREETDBKhxAgAQ24AAAAAAAAAAAAAKvNpBwwGjEKMAgGA1UEAwwBZDEMMAoGA1UE
+CgwDZSBmiAMqAwSgEwYKKwYBBAGCNxQCA6AFDANhQGIwIwYDVR0jBBwwGoACAQKh
+EKQOMAwxCjAIBgNVBAMMAXiCAhI0MBIGA1UdJAEB/wQIMAaAAQCBAQEwDQYDVR02
+AQH/BAMCAQIwEQYIKwYBBQUHARgEBTADAgEFMD8GA1UdIAQ4MDYwNAYEVR0gADAs
+MCoGCCsGAQUFBwICMB4wDQwDT3JnMAYCAQECAQIMDWV4cGxpY2l0IHRleHQwOAYD
+VR0eBDEwL6AMMAqHCAoAAAD/AAAAoR8wDYILYmFkLmV4YW1wbGUwDoIMYmFkMi5l
+eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
+7A8mhL0vK2IfAiEAuvQ2X4soYOjPguQW/XQApxV2EnqLUaKq/+dkB19NWUU=
+-----END CERTIFICATE-----
+"#;
+    const MISC_EXPECTED: &[(&str, &str)] = &[
+        ("Subject", "CN = x"),
+        ("Issuer", "CN = x"),
+        ("Version", "2"),
+        ("Serial Number", "01"),
+        ("Signature Algorithm", "ecdsa-with-SHA256"),
+        ("Public Key Algorithm", "id-ecPublicKey"),
+        ("X509v3 Subject Alternative Name", "IP Address:2001:DB8:0:0:0:0:0:ABCD, DirName:/CN=d/O=e f, Registered ID:1.2.3.4, othername: UPN:a@b"),
+        ("X509v3 Authority Key Identifier", "keyid:01:02\nDirName:/CN=x\nserial:12:34"),
+        ("X509v3 Policy Constraints", "Require Explicit Policy:0, Inhibit Policy Mapping:1"),
+        ("X509v3 Inhibit Any Policy", "2"),
+        ("TLS Feature", "status_request"),
+        ("X509v3 Certificate Policies", "Policy: X509v3 Any Policy\n  User Notice:\n    Organization: Org\n    Numbers: 1, 2\n    Explicit Text: explicit text"),
+        ("X509v3 Name Constraints", "Permitted:\n  IP:10.0.0.0/255.0.0.0\nExcluded:\n  DNS:bad.example\n  DNS:bad2.example"),
+        ("Start date", "Jan  1 00:00:00 2020 GMT"),
+        ("Expire date", "Jan  1 00:00:00 2030 GMT"),
+        ("Signature", "30:45:02:20:33:83:b4:61:ce:61:19:79:3d:1e:db:7d:21:a4:74:82:6a:bb:84:0d:61:d2:9a:ec:0f:26:84:bd:2f:2b:62:1f:02:21:00:ba:f4:36:5f:8b:28:60:e8:cf:82:e4:16:fd:74:00:a7:15:76:12:7a:8b:51:a2:aa:ff:e7:64:07:5f:4d:59:45:"),
+    ];
+    const RSA_EXPECTED: &[(&str, &str)] = &[
+        ("Subject", "C = US, ST = Some-State, O = \"Acme, Inc.\", OU = Ops \\\"x\\\", CN = localhost, emailAddress = a@b.c"),
+        ("Issuer", "CN = Test CA"),
+        ("Version", "2"),
+        ("Serial Number", "80ff"),
+        ("Signature Algorithm", "ecdsa-with-SHA256"),
+        ("Public Key Algorithm", "rsaEncryption"),
+        ("X509v3 Subject Alternative Name", "DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, email:x@y.z, URI:http://u.example/"),
+        ("X509v3 Basic Constraints", "CA:FALSE"),
+        ("X509v3 Key Usage", "Digital Signature, Key Encipherment"),
+        ("X509v3 Extended Key Usage", "TLS Web Server Authentication, TLS Web Client Authentication, Code Signing"),
+        ("X509v3 Authority Key Identifier", "DB:33:88:F4:C9:AD:5F:13:E4:88:C5:E8:0B:7D:57:05:3D:53:19:35"),
+        ("X509v3 Subject Key Identifier", "B4:3E:CD:72:54:85:8D:38:E3:52:EA:60:21:36:E3:57:E3:9C:6D:33"),
+        ("X509v3 CRL Distribution Points", "Full Name:\n  URI:http://crl.example/ca.crl\n"),
+        ("Authority Information Access", "OCSP - URI:http://ocsp.example/\nCA Issuers - URI:http://ca.example/ca.crt"),
+        ("X509v3 Certificate Policies", "Policy: 2.23.140.1.2.1\nPolicy: 1.3.6.1.4.1.99999.1\n  CPS: http://cps.example/"),
+        ("1.2.3.4.5", "..abc"),
+        ("Start date", "Jan  5 03:04:05 2026 GMT"),
+        ("Expire date", "Dec  6 03:04:05 2027 GMT"),
+        ("RSA Public Key", "2048"),
+        ("rsa(n)", "CE2D13B25A36DD2270743FF52F612D8E20CA463E37C2B6F805C8147EB16B8CCE534F84788ED565726792CF08C25EE6D609D85C431A77DD349E10D26CF351EF8C75A54CBAAEAB2E8F7331765A0996092927D828989151F646C8FBE4B54AEEBE1E5E6B74C913593D74404A8162691C6E232B07380D2205FAA0B9E266BC68BFEF825D8FEEEC3C4FCE3093B0D62F13ACBF11FF49BF2E4578A95F9A5DD0C4E98A57F2B0E5777D3DDE893183E18D66D2EAA851B964060BAA513E7D22BE0383760AD2944C6231EA5861C2642831FAE5C917A6FA3F60982AE045BFFC303F38ADF20C411FB3D91A1939805A47C6F50D02F5016DA78F68C6256B39DDDBF513F9562F4FD0A3"),
+        ("rsa(e)", "10001"),
+        ("Signature", "30:45:02:20:0f:02:7b:27:b4:dc:eb:af:1d:01:98:59:88:08:ae:c9:02:e4:b2:13:3b:60:70:23:70:aa:82:83:12:a2:24:26:02:21:00:f3:01:dc:6b:45:1a:dd:d3:14:d6:d7:74:91:bc:be:87:98:fc:c7:f4:45:74:76:99:d7:52:0a:86:5b:6b:2b:d1:"),
+    ];
+
+    // ---- helpers ------------------------------------------------------------------
+
+    struct Ca {
+        cert: rcgen::Certificate,
+        key: KeyPair,
+    }
+
+    fn dn(cn: &str) -> DistinguishedName {
+        let mut d = DistinguishedName::new();
+        d.push(DnType::CommonName, cn);
+        d
+    }
+
+    fn make_ca(cn: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name = dn(cn);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let cert = p.self_signed(&key).unwrap();
+        Ca { cert, key }
+    }
+
+    struct Leaf {
+        cert: rcgen::Certificate,
+        key: KeyPair,
+    }
+
+    fn leaf_params(names: &[&str], cn: Option<&str>) -> CertificateParams {
+        let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
+        p.distinguished_name = match cn {
+            Some(cn) => dn(cn),
+            None => {
+                let mut d = DistinguishedName::new();
+                d.push(DnType::OrganizationName, "No CN here");
+                d
+            }
+        };
+        p
+    }
+
+    fn issue(ca: &Ca, p: CertificateParams) -> Leaf {
+        let key = KeyPair::generate().unwrap();
+        let cert = p.signed_by(&key, &ca.cert, &ca.key).unwrap();
+        Leaf { cert, key }
+    }
+
+    fn leaf(ca: &Ca, names: &[&str]) -> Leaf {
+        issue(
+            ca,
+            leaf_params(names, Some(names.first().copied().unwrap_or("leaf"))),
+        )
+    }
+
+    fn self_signed(names: &[&str]) -> Leaf {
+        let key = KeyPair::generate().unwrap();
+        let cert = leaf_params(names, Some("self")).self_signed(&key).unwrap();
+        Leaf { cert, key }
+    }
+
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+    fn temp_file(name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "tls-config-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        fs::write(&p, contents).unwrap();
+        p
+    }
+
+    fn provider() -> Arc<CryptoProvider> {
+        Arc::new(rustls::crypto::ring::default_provider())
+    }
+
+    fn server_with(
+        chain: Vec<CertificateDer<'static>>,
+        key: &KeyPair,
+        versions: &[&'static SupportedProtocolVersion],
+        client_ca: Option<&Ca>,
+    ) -> Arc<ServerConfig> {
+        let b = ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(versions)
+            .unwrap();
+        let b = match client_ca {
+            Some(ca) => {
+                let mut roots = RootCertStore::empty();
+                roots.add(ca.cert.der().clone()).unwrap();
+                b.with_client_cert_verifier(
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                        .build()
+                        .unwrap(),
+                )
+            }
+            None => b.with_no_client_auth(),
+        };
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        Arc::new(b.with_single_cert(chain, key).unwrap())
+    }
+
+    fn server(l: &Leaf) -> Arc<ServerConfig> {
+        server_with(
+            vec![l.cert.der().clone()],
+            &l.key,
+            rustls::ALL_VERSIONS,
+            None,
+        )
+    }
+
+    /// Run a complete handshake over an in-memory pipe; the client's failure is mapped
+    /// with `map_handshake_error`.
+    fn handshake(
+        cfg: Arc<ClientConfig>,
+        srv: Arc<ServerConfig>,
+        host: &str,
+    ) -> Result<ClientConnection, TlsError> {
+        let name = ServerName::try_from(host.to_string()).unwrap();
+        let mut client = ClientConnection::new(cfg, name).unwrap();
+        let mut server = ServerConnection::new(srv).unwrap();
+        for _ in 0..32 {
+            let mut buf = Vec::new();
+            while client.wants_write() {
+                client.write_tls(&mut buf).unwrap();
+            }
+            let mut rd = &buf[..];
+            while !rd.is_empty() {
+                if server.read_tls(&mut rd).is_err() || server.process_new_packets().is_err() {
+                    break;
+                }
+            }
+            let mut buf = Vec::new();
+            while server.wants_write() {
+                server.write_tls(&mut buf).unwrap();
+            }
+            let mut rd = &buf[..];
+            while !rd.is_empty() {
+                client.read_tls(&mut rd).unwrap();
+                client
+                    .process_new_packets()
+                    .map_err(|e| map_handshake_error(&e, host))?;
+            }
+            if !client.is_handshaking() && !server.is_handshaking() {
+                return Ok(client);
+            }
+        }
+        panic!("handshake did not complete");
+    }
+
+    fn opts_with_ca(ca_pem: &str) -> TlsOptions {
+        TlsOptions {
+            ca_info: Some(temp_file("ca.pem", ca_pem)),
+            ..TlsOptions::default()
+        }
+    }
+
+    fn connect(
+        o: &TlsOptions,
+        srv: Arc<ServerConfig>,
+        host: &str,
+    ) -> Result<ClientConnection, TlsError> {
+        handshake(client_config(o)?, srv, host)
+    }
+
+    fn verify_msg(text: &str, num: u32) -> String {
+        format!("SSL certificate OpenSSL verify result: {text} ({num})")
+    }
+
+    // ---- trust ------------------------------------------------------------------------
+
+    #[test]
+    fn trusted_ca_is_accepted() {
+        let ca = make_ca("Test CA");
+        let l = leaf(&ca, &["localhost"]);
+        let o = opts_with_ca(&ca.cert.pem());
+        let c = connect(&o, server(&l), "localhost").expect("handshake");
+        assert_eq!(c.protocol_version(), Some(ProtocolVersion::TLSv1_3));
+    }
+
+    #[test]
+    fn ca_blob_is_accepted() {
+        let ca = make_ca("Blob CA");
+        let l = leaf(&ca, &["localhost"]);
+        let o = TlsOptions {
+            ca_blob: Some(ca.cert.pem().into_bytes()),
+            ..TlsOptions::default()
+        };
+        connect(&o, server(&l), "localhost").expect("handshake");
+    }
+
+    #[test]
+    fn ca_path_directory_is_read() {
+        let ca = make_ca("Dir CA");
+        let l = leaf(&ca, &["localhost"]);
+        let f = temp_file("anything.pem", ca.cert.pem());
+        let o = TlsOptions {
+            ca_path: Some(f.parent().unwrap().to_path_buf()),
+            ..TlsOptions::default()
+        };
+        connect(&o, server(&l), "localhost").expect("handshake");
+    }
+
+    #[test]
+    fn missing_ca_path_means_no_anchors() {
+        let ca = make_ca("Some CA");
+        let l = leaf(&ca, &["localhost"]);
+        let o = TlsOptions {
+            ca_path: Some(PathBuf::from("/nonexistent/ca/dir")),
+            ..TlsOptions::default()
+        };
+        let e = connect(&o, server(&l), "localhost").unwrap_err();
+        assert_eq!(e.code, 60);
+        assert_eq!(
+            e.message,
+            verify_msg("unable to get local issuer certificate", 20)
+        );
+    }
+
+    #[test]
+    fn unknown_ca_is_rejected() {
+        let ca = make_ca("Real CA");
+        let other = make_ca("Other CA");
+        let l = leaf(&ca, &["localhost"]);
+        let e = connect(&opts_with_ca(&other.cert.pem()), server(&l), "localhost").unwrap_err();
+        assert_eq!(e.code, E_PEER_FAILED_VERIFICATION);
+        assert_eq!(
+            e.message,
+            verify_msg("unable to get local issuer certificate", 20)
+        );
+    }
+
+    #[test]
+    fn untrusted_self_signed_leaf_reports_self_signed() {
+        let ca = make_ca("Real CA");
+        let s = self_signed(&["localhost"]);
+        let e = connect(&opts_with_ca(&ca.cert.pem()), server(&s), "localhost").unwrap_err();
+        assert_eq!(e.code, 60);
+        assert_eq!(e.message, verify_msg("self-signed certificate", 18));
+    }
+
+    #[test]
+    fn untrusted_root_in_chain_reports_self_signed_in_chain() {
+        let ca = make_ca("Served CA");
+        let other = make_ca("Other CA");
+        let l = leaf(&ca, &["localhost"]);
+        let srv = server_with(
+            vec![l.cert.der().clone(), ca.cert.der().clone()],
+            &l.key,
+            rustls::ALL_VERSIONS,
+            None,
+        );
+        let e = connect(&opts_with_ca(&other.cert.pem()), srv, "localhost").unwrap_err();
+        assert_eq!(
+            e.message,
+            verify_msg("self-signed certificate in certificate chain", 19)
+        );
+    }
+
+    #[test]
+    fn intermediate_chain_is_accepted() {
+        let root = make_ca("Root");
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name = dn("Intermediate");
+        p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        let inter = Ca {
+            cert: p.signed_by(&key, &root.cert, &root.key).unwrap(),
+            key,
+        };
+        let l = leaf(&inter, &["localhost"]);
+        let srv = server_with(
+            vec![l.cert.der().clone(), inter.cert.der().clone()],
+            &l.key,
+            rustls::ALL_VERSIONS,
+            None,
+        );
+        connect(&opts_with_ca(&root.cert.pem()), srv, "localhost").expect("handshake");
+    }
+
+    #[test]
+    fn self_signed_leaf_listed_in_cainfo_is_accepted() {
+        let s = self_signed(&["localhost"]);
+        let o = opts_with_ca(&s.cert.pem());
+        connect(&o, server(&s), "localhost").expect("handshake");
+        // ... but its names are still checked
+        let e = connect(&o, server(&s), "other.example").unwrap_err();
+        assert_eq!(e.code, 60);
+        assert_eq!(
+            e.message,
+            "SSL: no alternative certificate subject name matches target hostname 'other.example'"
+        );
+        let o2 = TlsOptions {
+            verify_host: false,
+            ..o.clone()
+        };
+        connect(&o2, server(&s), "other.example").expect("verify_host off");
+    }
+
+    #[test]
+    fn self_signed_ca_cert_as_leaf_listed_in_cainfo_is_accepted() {
+        // like `openssl req -x509`: CA:TRUE and used directly by the server
+        let key = KeyPair::generate().unwrap();
+        let mut p = leaf_params(&["localhost"], Some("localhost"));
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let s = Leaf {
+            cert: p.self_signed(&key).unwrap(),
+            key,
+        };
+        connect(&opts_with_ca(&s.cert.pem()), server(&s), "localhost").expect("handshake");
+    }
+
+    #[test]
+    fn expired_and_not_yet_valid_certificates() {
+        let ca = make_ca("Time CA");
+        let mut p = leaf_params(&["localhost"], Some("localhost"));
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        let old = issue(&ca, p);
+        let o = opts_with_ca(&ca.cert.pem());
+        let e = connect(&o, server(&old), "localhost").unwrap_err();
+        assert_eq!(e.message, verify_msg("certificate has expired", 10));
+
+        let mut p = leaf_params(&["localhost"], Some("localhost"));
+        p.not_before = rcgen::date_time_ymd(2090, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2091, 1, 1);
+        let future = issue(&ca, p);
+        let e = connect(&o, server(&future), "localhost").unwrap_err();
+        assert_eq!(
+            e.message,
+            verify_msg(
+                "certificate is not yet valid or the system clock is incorrect",
+                9
+            )
+        );
+
+        // an expired certificate that is itself a trust anchor is still expired
+        let key = KeyPair::generate().unwrap();
+        let mut p = leaf_params(&["localhost"], Some("localhost"));
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        let s = Leaf {
+            cert: p.self_signed(&key).unwrap(),
+            key,
+        };
+        let e = connect(&opts_with_ca(&s.cert.pem()), server(&s), "localhost").unwrap_err();
+        assert_eq!(e.message, verify_msg("certificate has expired", 10));
+    }
+
+    #[test]
+    fn bad_cainfo_file_and_blob() {
+        let missing = TlsOptions {
+            ca_info: Some(PathBuf::from("/nonexistent.pem")),
+            ..TlsOptions::default()
+        };
+        let e = client_config(&missing).unwrap_err();
+        assert_eq!(
+            e,
+            TlsError::new(77, "error adding trust anchors from file: /nonexistent.pem")
+        );
+
+        let garbage = temp_file("garbage.pem", "not a certificate\n");
+        let o = TlsOptions {
+            ca_info: Some(garbage.clone()),
+            ..TlsOptions::default()
+        };
+        let e = client_config(&o).unwrap_err();
+        assert_eq!(e.code, E_SSL_CACERT_BADFILE);
+        assert_eq!(
+            e.message,
+            format!(
+                "error adding trust anchors from file: {}",
+                garbage.display()
+            )
+        );
+
+        let o = TlsOptions {
+            ca_blob: Some(b"garbage".to_vec()),
+            ..TlsOptions::default()
+        };
+        let e = client_config(&o).unwrap_err();
+        assert_eq!(
+            e,
+            TlsError::new(77, "error adding trust anchors from certificate blob: 77")
+        );
+
+        // libcurl does not load CAINFO at all without peer verification
+        let o = TlsOptions {
+            verify_peer: false,
+            ..missing
+        };
+        assert!(client_config(&o).is_ok());
+    }
+
+    #[test]
+    fn default_store_config_builds() {
+        // The platform store may be empty on a build machine; building must still work.
+        let cfg = client_config(&TlsOptions::default()).expect("config");
+        assert!(cfg.alpn_protocols.is_empty());
+    }
+
+    // ---- host names -----------------------------------------------------------------
+
+    #[test]
+    fn name_mismatch_and_verify_host_off() {
+        let ca = make_ca("Name CA");
+        let l = leaf(&ca, &["other.example"]);
+        let o = opts_with_ca(&ca.cert.pem());
+        let e = connect(&o, server(&l), "localhost").unwrap_err();
+        assert_eq!(e.code, 60);
+        assert_eq!(
+            e.message,
+            "SSL: no alternative certificate subject name matches target hostname 'localhost'"
+        );
+        let e = connect(&o, server(&l), "127.0.0.1").unwrap_err();
+        assert_eq!(
+            e.message,
+            "SSL: no alternative certificate subject name matches target IPv4 address '127.0.0.1'"
+        );
+        let e = connect(&o, server(&l), "::1").unwrap_err();
+        assert_eq!(
+            e.message,
+            "SSL: no alternative certificate subject name matches target IPv6 address '[::1]'"
+        );
+        let off = TlsOptions {
+            verify_host: false,
+            ..o.clone()
+        };
+        connect(&off, server(&l), "localhost").expect("verify_host off");
+        // the chain is still verified with verify_host off
+        let other = make_ca("Other");
+        let off_other = TlsOptions {
+            verify_host: false,
+            ..opts_with_ca(&other.cert.pem())
+        };
+        assert_eq!(
+            connect(&off_other, server(&l), "localhost")
+                .unwrap_err()
+                .code,
+            60
+        );
+    }
+
+    #[test]
+    fn ip_address_san_and_wildcards() {
+        let ca = make_ca("IP CA");
+        let o = opts_with_ca(&ca.cert.pem());
+        let l = leaf(&ca, &["127.0.0.1", "::1"]);
+        connect(&o, server(&l), "127.0.0.1").expect("ipv4 SAN");
+        connect(&o, server(&l), "::1").expect("ipv6 SAN");
+        let w = leaf(&ca, &["*.example.com"]);
+        connect(&o, server(&w), "a.example.com").expect("wildcard");
+        assert_eq!(
+            connect(&o, server(&w), "a.b.example.com").unwrap_err().code,
+            60
+        );
+    }
+
+    #[test]
+    fn common_name_fallback_without_san() {
+        let ca = make_ca("CN CA");
+        let o = opts_with_ca(&ca.cert.pem());
+        let only_cn = issue(&ca, leaf_params(&[], Some("localhost")));
+        connect(&o, server(&only_cn), "localhost").expect("CN fallback");
+        let e = connect(&o, server(&only_cn), "127.0.0.1").unwrap_err();
+        assert_eq!(
+            e.message,
+            "SSL: certificate subject name 'localhost' does not match target hostname '127.0.0.1'"
+        );
+        let wrong_cn = issue(&ca, leaf_params(&[], Some("other.example")));
+        let e = connect(&o, server(&wrong_cn), "localhost").unwrap_err();
+        assert_eq!(
+            e.message,
+            "SSL: certificate subject name 'other.example' does not match target hostname 'localhost'"
+        );
+        let no_cn = issue(&ca, leaf_params(&[], None));
+        let e = connect(&o, server(&no_cn), "localhost").unwrap_err();
+        assert_eq!(
+            e.message,
+            "SSL: unable to obtain common name from peer certificate"
+        );
+        let wild = issue(&ca, leaf_params(&[], Some("*.example.com")));
+        connect(&o, server(&wild), "a.example.com").expect("wildcard CN");
+        let e = connect(&o, server(&wild), "a.b.example.com").unwrap_err();
+        assert_eq!(
+            e.message,
+            "SSL: certificate subject name '*.example.com' does not match target hostname 'a.b.example.com'"
+        );
+    }
+
+    #[test]
+    fn hostname_matching_rules() {
+        assert!(hostname_matches("LocalHost", "localhost"));
+        assert!(hostname_matches("example.com.", "example.com"));
+        assert!(hostname_matches("*.example.com", "www.example.com"));
+        assert!(!hostname_matches("*.example.com", "example.com"));
+        assert!(!hostname_matches("*.example.com", "a.b.example.com"));
+        assert!(!hostname_matches("*.com", "example.com"));
+        assert!(!hostname_matches("w*.example.com", "www.example.com"));
+        assert!(!hostname_matches("*.0.0.1", "127.0.0.1"));
+    }
+
+    // ---- verify_peer off ------------------------------------------------------------
+
+    #[test]
+    fn verify_peer_off_accepts_any_chain_but_checks_names() {
+        let ca = make_ca("Unknown CA");
+        let l = leaf(&ca, &["localhost"]);
+        let o = TlsOptions {
+            verify_peer: false,
+            ..TlsOptions::default()
+        };
+        connect(&o, server(&l), "localhost").expect("unknown CA accepted");
+        let s = self_signed(&["localhost"]);
+        connect(&o, server(&s), "localhost").expect("self-signed accepted");
+        // libcurl keeps checking the name while VERIFYHOST is on
+        let e = connect(&o, server(&l), "other.example").unwrap_err();
+        assert_eq!(
+            e.message,
+            "SSL: no alternative certificate subject name matches target hostname 'other.example'"
+        );
+        let o2 = TlsOptions {
+            verify_peer: false,
+            verify_host: false,
+            ..TlsOptions::default()
+        };
+        connect(&o2, server(&l), "other.example").expect("nothing verified");
+    }
+
+    #[derive(Debug)]
+    struct FixedCert(Arc<CertifiedKey>);
+
+    impl ResolvesServerCert for FixedCert {
+        fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+            Some(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn verify_peer_off_still_checks_handshake_signature() {
+        let ca = make_ca("Sig CA");
+        let l = leaf(&ca, &["localhost"]);
+        let impostor = KeyPair::generate().unwrap();
+        let signing = provider()
+            .key_provider
+            .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+                impostor.serialize_der(),
+            )))
+            .unwrap();
+        let ck = Arc::new(CertifiedKey::new(vec![l.cert.der().clone()], signing));
+        for versions in [
+            &[&rustls::version::TLS13][..],
+            &[&rustls::version::TLS12][..],
+        ] {
+            let srv = Arc::new(
+                ServerConfig::builder_with_provider(provider())
+                    .with_protocol_versions(versions)
+                    .unwrap()
+                    .with_no_client_auth()
+                    .with_cert_resolver(Arc::new(FixedCert(ck.clone()))),
+            );
+            let o = TlsOptions {
+                verify_peer: false,
+                verify_host: false,
+                ..TlsOptions::default()
+            };
+            let e = connect(&o, srv, "localhost").unwrap_err();
+            assert_eq!(e.code, E_SSL_CONNECT_ERROR);
+            assert_eq!(
+                e.message,
+                "TLS connect error: error:0A00007B:SSL routines::bad signature"
+            );
+        }
+    }
+
+    // ---- pinning ----------------------------------------------------------------------
+
+    #[test]
+    fn pinned_public_key() {
+        let ca = make_ca("Pin CA");
+        let l = leaf(&ca, &["localhost"]);
+        let ee = l.cert.der().as_ref();
+        let good = base64::engine::general_purpose::STANDARD.encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            &l.key.public_key_der(),
+        ));
+        let bad = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        assert_eq!(check_pinned(&format!("sha256//{good}"), ee), Ok(()));
+        assert_eq!(check_pinned(&format!("{bad};sha256//{good}"), ee), Ok(()));
+        let e = check_pinned(bad, ee).unwrap_err();
+        assert_eq!(
+            e,
+            TlsError::new(90, "SSL: public key does not match pinned public key")
+        );
+        assert_eq!(check_pinned("sha256//", ee).unwrap_err().code, 90);
+
+        let pem = temp_file("pub.pem", l.key.public_key_pem());
+        assert_eq!(check_pinned(pem.to_str().unwrap(), ee), Ok(()));
+        let der = temp_file("pub.der", l.key.public_key_der());
+        assert_eq!(check_pinned(der.to_str().unwrap(), ee), Ok(()));
+        let other = KeyPair::generate().unwrap();
+        let wrong = temp_file("wrong.pem", other.public_key_pem());
+        assert_eq!(
+            check_pinned(wrong.to_str().unwrap(), ee).unwrap_err().code,
+            90
+        );
+        assert_eq!(
+            check_pinned("/nonexistent/pin.pem", ee).unwrap_err().code,
+            90
+        );
+
+        // against the certificate actually received in a handshake
+        let c = connect(&opts_with_ca(&ca.cert.pem()), server(&l), "localhost").unwrap();
+        let peer = c.peer_certificates().unwrap();
+        assert_eq!(
+            check_pinned(&format!("sha256//{good}"), peer[0].as_ref()),
+            Ok(())
+        );
+    }
+
+    // ---- versions and ciphers ---------------------------------------------------------
+
+    #[test]
+    fn version_limits() {
+        let ca = make_ca("Version CA");
+        let l = leaf(&ca, &["localhost"]);
+        let base = opts_with_ca(&ca.cert.pem());
+        let with = |v: u32| TlsOptions {
+            version: v,
+            ..base.clone()
+        };
+        let c = connect(&with(SSLVERSION_MAX_TLSV1_2), server(&l), "localhost").unwrap();
+        assert_eq!(c.protocol_version(), Some(ProtocolVersion::TLSv1_2));
+        let c = connect(&with(SSLVERSION_TLSV1_0), server(&l), "localhost").unwrap();
+        assert_eq!(c.protocol_version(), Some(ProtocolVersion::TLSv1_3));
+        let c = connect(&with(SSLVERSION_TLSV1_3), server(&l), "localhost").unwrap();
+        assert_eq!(c.protocol_version(), Some(ProtocolVersion::TLSv1_3));
+        let c = connect(
+            &with(SSLVERSION_TLSV1_2 | SSLVERSION_MAX_TLSV1_2),
+            server(&l),
+            "localhost",
+        )
+        .unwrap();
+        assert_eq!(c.protocol_version(), Some(ProtocolVersion::TLSv1_2));
+
+        // TLS 1.3 only against a TLS 1.2 only server
+        let srv12 = server_with(
+            vec![l.cert.der().clone()],
+            &l.key,
+            &[&rustls::version::TLS12],
+            None,
+        );
+        let e = connect(&with(SSLVERSION_TLSV1_3), srv12, "localhost").unwrap_err();
+        assert_eq!(e.code, 35);
+        assert_eq!(
+            e.message,
+            "TLS connect error: error:0A00042E:SSL routines::tlsv1 alert protocol version"
+        );
+
+        let e = client_config(&with(SSLVERSION_MAX_TLSV1_1)).unwrap_err();
+        assert_eq!(
+            e,
+            TlsError::new(35, "CURL_SSLVERSION_MAX incompatible with CURL_SSLVERSION")
+        );
+        let e = client_config(&with(SSLVERSION_TLSV1_3 | SSLVERSION_MAX_TLSV1_2)).unwrap_err();
+        assert_eq!(
+            e,
+            TlsError::new(35, "CURL_SSLVERSION_MAX incompatible with CURL_SSLVERSION")
+        );
+        let e = client_config(&with(SSLVERSION_TLSV1_0 | SSLVERSION_MAX_TLSV1_1)).unwrap_err();
+        assert_eq!(e.code, 35);
+        assert!(
+            e.message
+                .starts_with("TLS connect error: no protocols available"),
+            "{}",
+            e.message
+        );
+        assert_eq!(client_config(&with(SSLVERSION_SSLV3)).unwrap_err().code, 43);
+    }
+
+    #[test]
+    fn cipher_lists() {
+        use rustls::CipherSuite;
+        let ca = make_ca("Cipher CA");
+        let l = leaf(&ca, &["localhost"]);
+        let base = TlsOptions {
+            version: SSLVERSION_MAX_TLSV1_2,
+            ..opts_with_ca(&ca.cert.pem())
+        };
+        let with = |list: &str| TlsOptions {
+            cipher_list: Some(list.to_string()),
+            ..base.clone()
+        };
+        let suite = |o: &TlsOptions| {
+            connect(o, server(&l), "localhost")
+                .unwrap()
+                .negotiated_cipher_suite()
+                .unwrap()
+                .suite()
+        };
+        assert_eq!(
+            suite(&with("ECDHE-ECDSA-AES128-GCM-SHA256")),
+            CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+        );
+        assert_eq!(
+            suite(&with("FOO:TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256")),
+            CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+        );
+        assert_eq!(
+            suite(&with("HIGH:!CHACHA20:!AES128")),
+            CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+        );
+        assert_eq!(
+            suite(&with("ECDHE+AESGCM:-AES256:@STRENGTH")),
+            CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+        );
+        let e = client_config(&with("FOO-BAR")).unwrap_err();
+        assert_eq!(e, TlsError::new(59, "failed setting cipher list: FOO-BAR"));
+        let e = client_config(&with("ALL:!ECDHE")).unwrap_err();
+        assert_eq!(e.code, 59);
+        // no suite in common with an ECDSA server
+        let e = connect(
+            &with("ECDHE-RSA-AES128-GCM-SHA256"),
+            server(&l),
+            "localhost",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            TlsError::new(
+                35,
+                "TLS connect error: error:0A000410:SSL routines::ssl/tls alert handshake failure"
+            )
+        );
+
+        let t13 = |list: &str| TlsOptions {
+            tls13_ciphers: Some(list.to_string()),
+            ..opts_with_ca(&ca.cert.pem())
+        };
+        assert_eq!(
+            suite(&t13("TLS_CHACHA20_POLY1305_SHA256")),
+            CipherSuite::TLS13_CHACHA20_POLY1305_SHA256
+        );
+        assert_eq!(
+            suite(&t13("TLS_AES_128_CCM_SHA256:TLS_AES_128_GCM_SHA256")),
+            CipherSuite::TLS13_AES_128_GCM_SHA256
+        );
+        let e = client_config(&t13("FOO")).unwrap_err();
+        assert_eq!(
+            e,
+            TlsError::new(59, "failed setting TLS 1.3 cipher suite: FOO")
+        );
+    }
+
+    // ---- client certificates ----------------------------------------------------------
+
+    fn client_leaf_from_fixture(ca: &Ca) -> rcgen::Certificate {
+        let kp = KeyPair::from_pem(KEY_PLAIN_PKCS8).unwrap();
+        leaf_params(&[], Some("client"))
+            .signed_by(&kp, &ca.cert, &ca.key)
+            .unwrap()
+    }
+
+    #[test]
+    fn client_certificate_authentication() {
+        let ca = make_ca("Client CA");
+        let l = leaf(&ca, &["localhost"]);
+        let srv = || {
+            server_with(
+                vec![l.cert.der().clone()],
+                &l.key,
+                rustls::ALL_VERSIONS,
+                Some(&ca),
+            )
+        };
+        let client = issue(&ca, leaf_params(&[], Some("client")));
+        let base = opts_with_ca(&ca.cert.pem());
+
+        // separate files
+        let o = TlsOptions {
+            cert: Some(temp_file("c.pem", client.cert.pem())),
+            key: Some(temp_file("c.key", client.key.serialize_pem())),
+            ..base.clone()
+        };
+        connect(&o, srv(), "localhost").expect("cert + key");
+        // key inside the certificate file
+        let o = TlsOptions {
+            cert: Some(temp_file(
+                "combo.pem",
+                format!("{}{}", client.cert.pem(), client.key.serialize_pem()),
+            )),
+            ..base.clone()
+        };
+        connect(&o, srv(), "localhost").expect("combined file");
+        // blobs
+        let o = TlsOptions {
+            cert_blob: Some(client.cert.pem().into_bytes()),
+            key_blob: Some(client.key.serialize_pem().into_bytes()),
+            ..base.clone()
+        };
+        connect(&o, srv(), "localhost").expect("blobs");
+        // DER files
+        let o = TlsOptions {
+            cert: Some(temp_file("c.der", client.cert.der().as_ref())),
+            key: Some(temp_file("k.der", client.key.serialize_der())),
+            ..base.clone()
+        };
+        connect(&o, srv(), "localhost").expect("DER");
+        // a TLS 1.2 server that insists on a certificate rejects the handshake
+        let srv12 = server_with(
+            vec![l.cert.der().clone()],
+            &l.key,
+            &[&rustls::version::TLS12],
+            Some(&ca),
+        );
+        let e = connect(&base, srv12, "localhost").unwrap_err();
+        assert_eq!(e.code, E_SSL_CONNECT_ERROR);
+        assert!(
+            e.message.starts_with("TLS connect error: error:0A"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn client_certificate_errors() {
+        let ca = make_ca("Err CA");
+        let client = issue(&ca, leaf_params(&[], Some("client")));
+        let base = TlsOptions::default();
+        let e = client_config(&TlsOptions {
+            cert: Some(PathBuf::from("/nonexistent.pem")),
+            ..base.clone()
+        })
+        .unwrap_err();
+        assert_eq!(
+            e,
+            TlsError::new(
+                58,
+                "could not load PEM client certificate from /nonexistent.pem, OpenSSL error \
+                 error:80000002:system library::No such file or directory, (no key found, wrong \
+                 passphrase, or wrong file format?)"
+            )
+        );
+        let garbage = temp_file("g.pem", "hello\n");
+        let e = client_config(&TlsOptions {
+            cert: Some(garbage.clone()),
+            ..base.clone()
+        })
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            format!(
+                "could not load PEM client certificate from {}, OpenSSL error error:0480006C:PEM \
+                 routines::no start line, (no key found, wrong passphrase, or wrong file format?)",
+                garbage.display()
+            )
+        );
+        let e = client_config(&TlsOptions {
+            cert_blob: Some(b"garbage".to_vec()),
+            ..base.clone()
+        })
+        .unwrap_err();
+        assert!(e
+            .message
+            .starts_with("could not load PEM client certificate from CURLOPT_SSLCERT_BLOB,"));
+
+        let cert = temp_file("c.pem", client.cert.pem());
+        // no key anywhere: libcurl names the certificate file
+        let e = client_config(&TlsOptions {
+            cert: Some(cert.clone()),
+            ..base.clone()
+        })
+        .unwrap_err();
+        assert_eq!(
+            e,
+            TlsError::new(
+                43,
+                format!(
+                    "unable to set private key file: '{}' type PEM",
+                    cert.display()
+                )
+            )
+        );
+        let e = client_config(&TlsOptions {
+            cert: Some(cert.clone()),
+            key: Some(PathBuf::from("/nonexistent.key")),
+            ..base.clone()
+        })
+        .unwrap_err();
+        assert_eq!(
+            e,
+            TlsError::new(
+                43,
+                "unable to set private key file: '/nonexistent.key' type PEM"
+            )
+        );
+        let e = client_config(&TlsOptions {
+            cert: Some(cert.clone()),
+            key_blob: Some(b"garbage".to_vec()),
+            ..base.clone()
+        })
+        .unwrap_err();
+        assert_eq!(
+            e,
+            TlsError::new(
+                43,
+                "unable to set private key file: '(memory blob)' type PEM"
+            )
+        );
+        // a key that does not belong to the certificate
+        let other = temp_file("other.key", KeyPair::generate().unwrap().serialize_pem());
+        let e = client_config(&TlsOptions {
+            cert: Some(cert.clone()),
+            key: Some(other.clone()),
+            ..base.clone()
+        })
+        .unwrap_err();
+        assert_eq!(
+            e,
+            TlsError::new(
+                43,
+                format!(
+                    "unable to set private key file: '{}' type PEM",
+                    other.display()
+                )
+            )
+        );
+    }
+
+    #[test]
+    fn encrypted_private_keys() {
+        let ca = make_ca("Enc CA");
+        let l = leaf(&ca, &["localhost"]);
+        let srv = || {
+            server_with(
+                vec![l.cert.der().clone()],
+                &l.key,
+                &[&rustls::version::TLS12],
+                Some(&ca),
+            )
+        };
+        let cert = temp_file("client.pem", client_leaf_from_fixture(&ca).pem());
+        let with_key = |pem: &str, pw: Option<&str>| TlsOptions {
+            cert: Some(cert.clone()),
+            key: Some(temp_file("k.pem", pem)),
+            key_passwd: pw.map(str::to_string),
+            ..opts_with_ca(&ca.cert.pem())
+        };
+        for pem in [KEY_PLAIN_PKCS8, KEY_SEC1] {
+            connect(&with_key(pem, None), srv(), "localhost").expect("plain key");
+        }
+        for pem in [
+            KEY_PBES2_AES256_SHA256,
+            KEY_PBES2_AES128_SHA1,
+            KEY_LEGACY_AES192,
+        ] {
+            connect(&with_key(pem, Some("s3cret")), srv(), "localhost").expect("decrypted key");
+            let o = with_key(pem, Some("wrong"));
+            let e = client_config(&o).unwrap_err();
+            assert_eq!(
+                e,
+                TlsError::new(
+                    43,
+                    format!(
+                        "unable to set private key file: '{}' type PEM",
+                        o.key.as_ref().unwrap().display()
+                    )
+                )
+            );
+            assert_eq!(client_config(&with_key(pem, None)).unwrap_err().code, 43);
+        }
+        for pem in [KEY_LEGACY_DES3, KEY_PBES1_3DES] {
+            let e = client_config(&with_key(pem, Some("s3cret"))).unwrap_err();
+            assert_eq!(e.code, E_SSL_CERTPROBLEM);
+            assert!(
+                e.message.contains("unsupported key encryption"),
+                "{}",
+                e.message
+            );
+        }
+        // the decrypted PKCS#8 is exactly the plain one
+        let plain = parse_pem(KEY_PLAIN_PKCS8.as_bytes()).remove(0).der;
+        let enc = parse_pem(KEY_PBES2_AES256_SHA256.as_bytes()).remove(0).der;
+        assert!(decrypt_pkcs8(&enc, b"s3cret").ok() == Some(plain));
+        let sec1 = parse_pem(KEY_SEC1.as_bytes()).remove(0).der;
+        let legacy = parse_pem(KEY_LEGACY_AES192.as_bytes()).remove(0);
+        assert!(
+            decrypt_legacy_pem(&legacy.der, legacy.header("DEK-Info").unwrap(), b"s3cret").ok()
+                == Some(sec1)
+        );
+    }
+
+    #[test]
+    fn aes_and_md5_known_answers() {
+        // FIPS-197 appendix C
+        let pt = hex_decode("00112233445566778899aabbccddeeff").unwrap();
+        for (key, ct) in [
+            (
+                "000102030405060708090a0b0c0d0e0f",
+                "69c4e0d86a7b0430d8cdb78070b4c55a",
+            ),
+            (
+                "000102030405060708090a0b0c0d0e0f1011121314151617",
+                "dda97ca4864cdfe06eaf70a0ec0d7191",
+            ),
+            (
+                "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                "8ea2b7ca516745bfeafc49904b496089",
+            ),
+        ] {
+            let aes = Aes::new(&hex_decode(key).unwrap()).unwrap();
+            let block: [u8; 16] = hex_decode(ct).unwrap().try_into().unwrap();
+            assert_eq!(aes.decrypt_block(block).to_vec(), pt);
+        }
+        // RFC 1321 test suite
+        assert_eq!(hex_lower(&md5(b"")), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(hex_lower(&md5(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(
+            hex_lower(&md5(
+                b"12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+            )),
+            "57edf4a22be3c955ac49da2e2107b67a"
+        );
+    }
+
+    // ---- misc ---------------------------------------------------------------------------
+
+    #[test]
+    fn configs_are_memoised() {
+        let ca = make_ca("Memo CA");
+        let o = opts_with_ca(&ca.cert.pem());
+        let a = client_config(&o).unwrap();
+        let b = client_config(&o.clone()).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let o2 = TlsOptions {
+            alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            ..o.clone()
+        };
+        let c = client_config(&o2).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(c.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert!(Arc::ptr_eq(&native_store(), &native_store()));
+    }
+
+    #[test]
+    fn alpn_is_negotiated() {
+        let ca = make_ca("ALPN CA");
+        let l = leaf(&ca, &["localhost"]);
+        let mut scfg = (*server(&l)).clone();
+        scfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let o = TlsOptions {
+            alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            ..opts_with_ca(&ca.cert.pem())
+        };
+        let c = connect(&o, Arc::new(scfg), "localhost").unwrap();
+        assert_eq!(c.alpn_protocol(), Some(&b"http/1.1"[..]));
+    }
+
+    #[test]
+    fn alert_mapping() {
+        use rustls::AlertDescription as A;
+        let e = map_handshake_error(&rustls::Error::AlertReceived(A::HandshakeFailure), "h");
+        assert_eq!(
+            e,
+            TlsError::new(
+                35,
+                "TLS connect error: error:0A000410:SSL routines::ssl/tls alert handshake failure"
+            )
+        );
+        let e = map_handshake_error(&rustls::Error::AlertReceived(A::UnknownCA), "h");
+        assert_eq!(
+            e.message,
+            "TLS connect error: error:0A000418:SSL routines::tlsv1 alert unknown ca"
+        );
+        let e = map_handshake_error(&rustls::Error::AlertReceived(A::CertificateRequired), "h");
+        assert_eq!(
+            e.message,
+            "TLS connect error: error:0A00045C:SSL routines::tlsv13 alert certificate required"
+        );
+        let e = map_handshake_error(
+            &rustls::Error::InvalidCertificate(CertificateError::NotValidForName),
+            "127.0.0.1",
+        );
+        assert_eq!(e.code, 60);
+        assert_eq!(
+            e.message,
+            "SSL: no alternative certificate subject name matches target IPv4 address '127.0.0.1'"
+        );
+        let e = map_handshake_error(
+            &rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+            "h",
+        );
+        assert_eq!(
+            e.message,
+            verify_msg("unable to get local issuer certificate", 20)
+        );
+        assert_eq!(ssl_verify_result(&e), 20);
+        let mismatch = "SSL: no alternative certificate subject name matches target hostname 'x'";
+        assert_eq!(ssl_verify_result(&TlsError::new(60, mismatch)), 1);
+        assert_eq!(
+            ssl_verify_result(&TlsError::new(35, "TLS connect error: x")),
+            0
+        );
+    }
+
+    // ---- CERTINFO ---------------------------------------------------------------------
+
+    fn der_of(pem: &str) -> CertificateDer<'static> {
+        CertificateDer::from(parse_pem(pem.as_bytes()).remove(0).der)
+    }
+
+    fn check_expected(info: &[(String, String)], expected: &[(&str, &str)], pem: &str) {
+        let (last, rest) = info.split_last().unwrap();
+        assert_eq!(last, &("Cert".to_string(), pem.to_string()));
+        let got: Vec<(&str, &str)> = rest.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(got.len(), expected.len(), "{got:#?}");
+        for (g, e) in got.iter().zip(expected) {
+            assert_eq!(g, e);
+        }
+    }
+
+    #[test]
+    fn cert_info_matches_openssl_backend() {
+        let info = cert_info(&[der_of(RSA_CERT), der_of(MISC_CERT)]);
+        assert_eq!(info.len(), 2);
+        check_expected(&info[0], RSA_EXPECTED, RSA_CERT);
+        check_expected(&info[1], MISC_EXPECTED, MISC_CERT);
+    }
+
+    #[test]
+    fn cert_info_of_a_handshake_chain() {
+        let ca = make_ca("Info CA");
+        let l = leaf(&ca, &["localhost", "127.0.0.1"]);
+        let srv = server_with(
+            vec![l.cert.der().clone(), ca.cert.der().clone()],
+            &l.key,
+            rustls::ALL_VERSIONS,
+            None,
+        );
+        let c = connect(&opts_with_ca(&ca.cert.pem()), srv, "localhost").unwrap();
+        let info = cert_info(c.peer_certificates().unwrap());
+        assert_eq!(info.len(), 2);
+        let get = |i: usize, k: &str| {
+            info[i]
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(get(0, "Subject"), "CN = localhost");
+        assert_eq!(get(0, "Issuer"), "CN = Info CA");
+        assert_eq!(get(0, "Version"), "2");
+        assert_eq!(get(0, "Signature Algorithm"), "ecdsa-with-SHA256");
+        assert_eq!(get(0, "Public Key Algorithm"), "id-ecPublicKey");
+        assert_eq!(
+            get(0, "X509v3 Subject Alternative Name"),
+            "DNS:localhost, IP Address:127.0.0.1"
+        );
+        assert_eq!(get(0, "Cert"), l.cert.pem().replace("\r\n", "\n"));
+        assert_eq!(get(1, "Subject"), "CN = Info CA");
+        assert_eq!(get(1, "X509v3 Basic Constraints"), "CA:TRUE");
+        assert!(get(0, "Signature").ends_with(':'));
+        let names: Vec<&str> = info[0].iter().map(|(k, _)| k.as_str()).collect();
+        let pos = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        assert!(pos("Public Key Algorithm") < pos("Start date"));
+        assert!(pos("Start date") < pos("Expire date"));
+        assert!(pos("Expire date") < pos("Signature"));
+        assert_eq!(names.last(), Some(&"Cert"));
+    }
+
+    #[test]
+    fn subject_escaping_matches_openssl_oneline() {
+        // (CN value, what `openssl x509 -subject -nameopt oneline` prints)
+        let cases = [
+            ("a+b", "CN = \"a+b\""),
+            ("a;b", "CN = \"a;b\""),
+            ("a=b", "CN = a=b"),
+            ("x/y", "CN = x/y"),
+            ("\u{65e5}\u{672c}", "CN = \\E6\\97\\A5\\E6\\9C\\AC"),
+            ("a<b>", "CN = \"a<b>\""),
+            ("#lead", "CN = \"#lead\""),
+            (" lead", "CN = \" lead\""),
+            ("trail ", "CN = \"trail \""),
+            ("back\\slash", "CN = back\\\\slash"),
+            ("M\u{fc}ller", "CN = M\\C3\\BCller"),
+            ("ctl\u{1}x", "CN = ctl\\01x"),
+            ("tab\tx", "CN = tab\\09x"),
+            ("say \"hi\"", "CN = say \\\"hi\\\""),
+        ];
+        for (cn, want) in cases {
+            let s = {
+                let key = KeyPair::generate().unwrap();
+                leaf_params(&[], Some(cn)).self_signed(&key).unwrap()
+            };
+            let info = cert_info(&[s.der().clone()]);
+            assert_eq!(
+                info[0][0],
+                ("Subject".to_string(), want.to_string()),
+                "CN {cn:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn time_and_number_formatting() {
+        assert_eq!(asn1_time_text(0), "Jan  1 00:00:00 1970 GMT");
+        assert_eq!(asn1_time_text(1_767_582_245), "Jan  5 03:04:05 2026 GMT");
+        assert_eq!(asn1_time_text(951_782_400), "Feb 29 00:00:00 2000 GMT");
+        assert_eq!(serial_text(&[0x00, 0x80, 0xff]), "80ff");
+        assert_eq!(serial_text(&[0x01]), "01");
+        assert_eq!(serial_text(&[0xff]), "-01");
+        assert_eq!(bignum_hex(&[0x00, 0x01, 0x00, 0x01]), "10001");
+        assert_eq!(bit_length(&[0x00, 0x80, 0x00]), 16);
+        assert_eq!(
+            bio_hex_string(16, 4, &[1, 2, 3, 4, 5]),
+            "01:02:03:04:\n                05"
+        );
+        assert_eq!(
+            oid_text(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b]),
+            "1.2.840.113549.1.1.11"
+        );
+    }
 }

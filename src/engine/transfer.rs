@@ -167,6 +167,7 @@ struct Hop {
     digest_tried: bool,
     referer: Option<String>,
     send_auth: bool,
+    retried: bool,
 }
 
 impl Xfer {
@@ -318,7 +319,7 @@ impl Xfer {
         } else {
             self.o.body.clone()
         };
-        let mut hop = Hop { url, method, body, auth_header: None, digest_tried: false, referer: self.o.referer.clone(), send_auth: true };
+        let mut hop = Hop { url, method, body, auth_header: None, digest_tried: false, referer: self.o.referer.clone(), send_auth: true, retried: false };
         let first_host = (hop.url.host.clone(), hop.url.port_or_default());
         let mut redirect_start: Option<Instant> = None;
         loop {
@@ -481,11 +482,13 @@ impl Xfer {
             }
         }
         let (host, port) = key.target.clone().unwrap_or_else(|| (url.host.clone(), url.port_or_default()));
-        let connect_deadline = Instant::now() + self.o.connect_timeout.unwrap_or(Duration::from_secs(300));
+        // Without CONNECTTIMEOUT the kernel's own SYN timeout (about two minutes, under libcurl's 300 s
+        // default) ends a hopeless connect; libcurl reports no timer for it either.
+        let connect_deadline = self.o.connect_timeout.map(|t| Instant::now() + t);
         let reactor = self.sh.reactor.clone();
         let fut = self.connect_new(url, key, host.clone(), port);
         // The connect fn records its own timing; only the phase deadline lives here.
-        match with_deadline(&reactor, Some(connect_deadline), fut).await {
+        match with_deadline(&reactor, connect_deadline, fut).await {
             Some(r) => r,
             None => {
                 let ms = self.start.elapsed().as_millis();
@@ -566,9 +569,7 @@ impl Xfer {
     fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {
         if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             let te = super::tls_config::map_handshake_error(inner, host);
-            if te.code == code::PEER_FAILED_VERIFICATION {
-                self.info.ssl_verifyresult = 1;
-            }
+            self.info.ssl_verifyresult = super::tls_config::ssl_verify_result(&te);
             return Error::new(te.code, te.message);
         }
         Error::new(code::SSL_CONNECT_ERROR, format!("TLS connect error: {e}"))
@@ -809,7 +810,16 @@ impl Xfer {
             }
         }
         let sent_body_inline = small_body.as_ref().map_or(false, |b| b.len() <= 64 * 1024);
+        // A reused connection the server closed while idle fails before any response byte: libcurl
+        // retries such a request once on a fresh connection.
+        let retry_ok = conn.uses > 0 && !hop.retried && !matches!(hop.body, Body::Read);
+        conn.uses += 1;
         if let Err(e) = conn.stream.write_all(&first).await {
+            if retry_ok {
+                hop.retried = true;
+                self.text("Connection died, retrying a fresh connect");
+                return Ok(Next::Retry);
+            }
             return Err(Error::new(code::SEND_ERROR, format!("Failed sending data to the peer: {e}")));
         }
         if let Some(b) = &small_body {
@@ -850,10 +860,18 @@ impl Xfer {
         if !body_sent {
             self.send_read_body(&mut conn, body_len, chunked).await?;
         }
+        let hs0 = self.info.header_size;
         let head = match early_final {
             Some(h) => h,
             None => loop {
-                let h = self.read_head(&mut conn).await?;
+                let h = match self.read_head(&mut conn).await {
+                    Err(e) if retry_ok && self.info.header_size == hs0 && (e.code == code::GOT_NOTHING || e.code == code::RECV_ERROR) => {
+                        hop.retried = true;
+                        self.text("Connection died, retrying a fresh connect");
+                        return Ok(Next::Retry);
+                    }
+                    r => r?,
+                };
                 if h.status >= 200 || h.status == 101 {
                     break h;
                 }
@@ -887,11 +905,13 @@ impl Xfer {
         if matches!(framing, Framing::Close) {
             keep_alive = false;
         }
+        let declared = head.get("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+        self.info.content_length_download = match (&framing, declared) {
+            (Framing::Chunked, _) | (_, None) => -1.0,
+            (_, Some(n)) => n as f64,
+        };
         if let Framing::Length(n) = framing {
-            self.dl_total = n as i64 + self.o.resume_from.max(0) * 0;
-            self.info.content_length_download = n as f64;
-        } else {
-            self.info.content_length_download = -1.0;
+            self.dl_total = n as i64;
         }
         // Auth challenge: retry once with credentials the server asks for.
         if head.status == 401 && hop.send_auth {

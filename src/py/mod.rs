@@ -29,7 +29,8 @@ pub fn version_string() -> String {
 }
 
 #[pyfunction]
-fn version_info(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+#[pyo3(signature = (*_args))]
+fn version_info<'py>(py: Python<'py>, _args: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTuple>> {
     // VERSION_IPV6 | VERSION_SSL | VERSION_LIBZ | VERSION_ASYNCHDNS | VERSION_LARGEFILE | VERSION_BROTLI
     let features: i64 = 1 | 4 | 8 | 128 | 512 | (1 << 23);
     let protocols = PyTuple::new(py, ["file", "http", "https"])?;
@@ -51,7 +52,6 @@ fn version_info(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
 }
 
 #[pyfunction]
-#[pyo3(signature = (option=3))]
 fn global_init(option: i64) -> PyResult<()> {
     if !(0..=7).contains(&option) {
         return Err(pyo3::exceptions::PyValueError::new_err("invalid option to global_init"));

@@ -40,10 +40,8 @@ pub struct PyCurlMulti {
 /// M_* option numbers.
 mod mopt {
     pub const SOCKETFUNCTION: i32 = 20001;
-    pub const SOCKETDATA: i32 = 10002;
     pub const PIPELINING: i32 = 3;
     pub const TIMERFUNCTION: i32 = 20004;
-    pub const TIMERDATA: i32 = 10005;
     pub const MAXCONNECTS: i32 = 6;
     pub const MAX_HOST_CONNECTIONS: i32 = 7;
     pub const MAX_PIPELINE_LENGTH: i32 = 8;
@@ -151,10 +149,12 @@ impl PyCurlMulti {
 impl PyCurlMulti {
     #[new]
     #[pyo3(signature = (close_handles=false, *_args, **_kwargs))]
-    fn py_new(close_handles: bool, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
-        PyCurlMulti {
+    fn py_new(close_handles: bool, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let mut multi = Multi::new();
+        multi.enable_wakeup().map_err(|e| code_err(2, e.to_string()))?;
+        Ok(PyCurlMulti {
             st: GilCell::new(MState {
-                multi: Some(Multi::new()),
+                multi: Some(multi),
                 close_handles,
                 handles: HashMap::new(),
                 socket_cb: None,
@@ -164,7 +164,7 @@ impl PyCurlMulti {
                 assigned: HashMap::new(),
                 depth: 0,
             }),
-        }
+        })
     }
 
     fn add_handle(slf: &Bound<'_, Self>, curl: &Bound<'_, PyCurl>) -> PyResult<()> {
@@ -351,28 +351,35 @@ impl PyCurlMulti {
         if st.multi.is_none() {
             return Err(closed("setopt"));
         }
-        let func = |v: &Bound<'_, PyAny>| -> PyResult<Option<PyObject>> {
-            if v.is_none() {
-                Ok(None)
-            } else {
-                convert::callable(v).map(Some)
-            }
-        };
+        let is_int = value.is_instance_of::<pyo3::types::PyInt>();
         match option {
-            mopt::SOCKETFUNCTION => st.socket_cb = func(value)?,
-            mopt::TIMERFUNCTION => st.timer_cb = func(value)?,
-            mopt::NOTIFYFUNCTION => st.notify_cb = func(value)?,
-            mopt::SOCKETDATA | mopt::TIMERDATA => return Err(convert::invalid_setopt()),
+            mopt::SOCKETFUNCTION | mopt::TIMERFUNCTION | mopt::NOTIFYFUNCTION => {
+                let f = if value.is_none() {
+                    None
+                } else if value.is_callable() {
+                    Some(value.clone().unbind())
+                } else if is_int {
+                    return Err(PyTypeError::new_err("integers are not supported for this option"));
+                } else {
+                    return Err(convert::invalid_setopt());
+                };
+                match option {
+                    mopt::SOCKETFUNCTION => st.socket_cb = f,
+                    mopt::TIMERFUNCTION => st.timer_cb = f,
+                    _ => st.notify_cb = f,
+                }
+            }
+            20000..=29999 if is_int => return Err(PyTypeError::new_err("integers are not supported for this option")),
             mopt::PIPELINING | mopt::MAX_HOST_CONNECTIONS | mopt::MAX_PIPELINE_LENGTH | mopt::MAX_TOTAL_CONNECTIONS
-            | mopt::MAX_CONCURRENT_STREAMS | mopt::NETWORK_CHANGED => {
-                convert::long(value)?;
-            }
-            mopt::MAXCONNECTS => {
-                let n = convert::long(value)?;
-                st.multi.as_ref().unwrap().set_max_idle(if n <= 0 { 64 } else { n as usize });
-            }
-            mopt::CONTENT_LENGTH_PENALTY_SIZE | mopt::CHUNK_LENGTH_PENALTY_SIZE => {
-                convert::long(value)?;
+            | mopt::MAX_CONCURRENT_STREAMS | mopt::NETWORK_CHANGED | mopt::CONTENT_LENGTH_PENALTY_SIZE
+            | mopt::CHUNK_LENGTH_PENALTY_SIZE | mopt::MAXCONNECTS => {
+                if !is_int {
+                    return Err(convert::invalid_setopt());
+                }
+                let n: i64 = value.extract()?;
+                if option == mopt::MAXCONNECTS {
+                    st.multi.as_ref().unwrap().set_max_idle(if n <= 0 { 64 } else { n as usize });
+                }
             }
             mopt::PIPELINING_SITE_BL | mopt::PIPELINING_SERVER_BL => {
                 if !value.is_none() {
