@@ -269,7 +269,7 @@ impl Xfer {
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
         };
         if self.o.protocols & proto == 0 {
-            return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{}\" disabled", url.scheme)));
+            return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{}\" is disabled", url.scheme)));
         }
         self.info.scheme = Some(url.scheme.to_ascii_uppercase());
         if url.scheme == "file" {
@@ -341,6 +341,7 @@ impl Xfer {
                     redirect_start.get_or_insert(t);
                     self.info.redirect_time = elapsed(self.start);
                     if self.info.redirect_count >= self.o.max_redirs && self.o.max_redirs >= 0 {
+                        self.info.redirect_url = hop.url.join(&loc).ok().map(|u| u.to_effective());
                         return Err(Error::new(
                             code::TOO_MANY_REDIRECTS,
                             format!("Maximum ({}) redirects followed", self.o.max_redirs),
@@ -351,10 +352,19 @@ impl Xfer {
                     let proto = match new.scheme.as_str() {
                         "http" => PROTO_HTTP,
                         "https" => PROTO_HTTPS,
-                        s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
+                        "file" => PROTO_FILE,
+                        _ => {
+                            return Err(Error::new(
+                                code::UNSUPPORTED_PROTOCOL,
+                                "The redirect target URL could not be parsed: Unsupported URL scheme",
+                            ))
+                        }
                     };
-                    if self.o.redir_protocols & proto == 0 || self.o.protocols & proto == 0 {
-                        return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{}\" disabled", new.scheme)));
+                    if self.o.redir_protocols & proto == 0 || self.o.protocols & proto == 0 || proto == PROTO_FILE {
+                        return Err(Error::new(
+                            code::UNSUPPORTED_PROTOCOL,
+                            format!("Protocol \"{}\" is disabled (in redirect)", new.scheme),
+                        ));
                     }
                     if self.o.auto_referer {
                         hop.referer = Some(hop.url.to_effective());
@@ -390,7 +400,8 @@ impl Xfer {
         if self.cb.has_seek() {
             match self.cb.seek(0, 0) {
                 SeekOutcome::Ok => Ok(()),
-                _ => Err(Error::new(code::SEND_FAIL_REWIND, "seek callback returned error")),
+                SeekOutcome::Fail => Err(Error::new(code::SEND_FAIL_REWIND, "seek callback returned error 1")),
+                SeekOutcome::CantSeek => Err(Error::new(code::SEND_FAIL_REWIND, "seek callback returned error 2")),
             }
         } else {
             Err(Error::new(code::SEND_FAIL_REWIND, "necessary data rewind was not possible"))
@@ -790,26 +801,26 @@ impl Xfer {
         let custom_expect = self.o.headers.iter().any(|h| h.to_ascii_lowercase().starts_with("expect:") || h.to_ascii_lowercase().starts_with("expect;"));
         let expect = !custom_expect
             && self.o.http_version != HttpVersion::V1_0
-            && matches!(hop.body, Body::Read)
+            && !matches!(hop.body, Body::None)
             && (chunked || body_len.unwrap_or(0) > 1024 * 1024);
         let req = self.build_request(hop, &conn, body_len, chunked, expect);
         self.info.request_size += req.len() as u64;
         self.info.effective_method = Some(hop.method.clone());
+        self.info.referer = hop.referer.clone();
         self.ul_total = body_len.map(|n| n as i64).unwrap_or(0);
         self.info.content_length_upload = body_len.map(|n| n as f64).unwrap_or(-1.0);
         self.debug_data(debug_kind::HEADER_OUT, &req);
         self.info.pretransfer_time = elapsed(self.start);
-        let small_body = match &hop.body {
-            Body::Bytes(b) => Some(b[..body_len.unwrap_or(0) as usize].to_vec()),
+        let bytes_body: Option<Rc<[u8]>> = match &hop.body {
+            Body::Bytes(b) => Some(b.clone()),
             _ => None,
         };
+        let bytes_len = body_len.unwrap_or(0) as usize;
+        let inline = !expect && bytes_body.is_some() && bytes_len <= 64 * 1024;
         let mut first = req;
-        if let Some(b) = &small_body {
-            if b.len() <= 64 * 1024 {
-                first.extend_from_slice(b);
-            }
+        if inline {
+            first.extend_from_slice(&bytes_body.as_ref().unwrap()[..bytes_len]);
         }
-        let sent_body_inline = small_body.as_ref().map_or(false, |b| b.len() <= 64 * 1024);
         // A reused connection the server closed while idle fails before any response byte: libcurl
         // retries such a request once on a fresh connection.
         let retry_ok = conn.uses > 0 && !hop.retried && !matches!(hop.body, Body::Read);
@@ -822,34 +833,24 @@ impl Xfer {
             }
             return Err(Error::new(code::SEND_ERROR, format!("Failed sending data to the peer: {e}")));
         }
-        if let Some(b) = &small_body {
-            if sent_body_inline {
-                self.ul_now += b.len() as i64;
-                self.info.request_size += b.len() as u64;
-                if !b.is_empty() {
-                    self.debug_data(debug_kind::DATA_OUT, b);
-                }
-            } else {
-                conn.stream.write_all(b).await.map_err(|e| Error::new(code::SEND_ERROR, format!("Failed sending data to the peer: {e}")))?;
-                self.ul_now += b.len() as i64;
-                self.info.request_size += b.len() as u64;
-            }
+        if inline && bytes_len > 0 {
+            let b = &bytes_body.as_ref().unwrap()[..bytes_len];
+            self.ul_now += b.len() as i64;
+            self.info.request_size += b.len() as u64;
+            self.debug_data(debug_kind::DATA_OUT, b);
         }
-        // Response heads: 1xx then the final one. The upload runs when there's no Expect, or after 100.
-        let mut body_sent = !matches!(hop.body, Body::Read);
+        // Response heads: 1xx then the final one. The body goes right away, or after the server's
+        // 100 (or EXPECT_100_TIMEOUT) when we sent Expect: 100-continue.
+        let mut body_sent = matches!(hop.body, Body::None) || inline;
         let mut early_final: Option<Head> = None;
         if !body_sent && expect {
             let reactor = self.sh.reactor.clone();
             let wait = Instant::now() + self.o.expect_100_timeout;
-            // Wait for the server's 100 (or a final answer) up to EXPECT_100_TIMEOUT.
-            let got = with_deadline(&reactor, Some(wait), self.peek_head(&mut conn)).await;
-            match got {
+            match with_deadline(&reactor, Some(wait), self.peek_head(&mut conn)).await {
                 Some(Err(e)) => return Err(e),
                 Some(Ok(())) => {
                     let head = self.read_head(&mut conn).await?;
-                    if head.status == 100 {
-                        // proceed with the body
-                    } else if head.status >= 200 {
+                    if head.status >= 200 {
                         early_final = Some(head);
                         body_sent = true;
                     }
@@ -857,8 +858,22 @@ impl Xfer {
                 None => {}
             }
         }
+        let mut abandon = false;
+        if early_final.is_some() && !matches!(hop.body, Body::None) {
+            // The server answered without the body it was promised: this connection is out of step.
+            abandon = true;
+        }
         if !body_sent {
-            self.send_read_body(&mut conn, body_len, chunked).await?;
+            match &bytes_body {
+                Some(b) => {
+                    let b = &b[..bytes_len];
+                    conn.stream.write_all(b).await.map_err(send_error)?;
+                    self.ul_now += b.len() as i64;
+                    self.info.request_size += b.len() as u64;
+                    self.call_progress(false)?;
+                }
+                None => self.send_read_body(&mut conn, body_len, chunked).await?,
+            }
         }
         let hs0 = self.info.header_size;
         let head = match early_final {
@@ -901,7 +916,7 @@ impl Xfer {
             10 => head.has_token("connection", "keep-alive"),
             _ => !head.has_token("connection", "close"),
         };
-        let mut keep_alive = server_keeps && !self.o.forbid_reuse;
+        let mut keep_alive = server_keeps && !self.o.forbid_reuse && !abandon;
         if matches!(framing, Framing::Close) {
             keep_alive = false;
         }
@@ -923,18 +938,16 @@ impl Xfer {
                 return Ok(Next::Retry);
             }
         }
-        let location = head.get("location").map(|s| s.to_string());
-        if (300..400).contains(&head.status) && location.is_some() {
-            let loc = location.unwrap();
-            let target = hop.url.join(&loc).map(|u| u.to_effective()).unwrap_or(loc.clone());
-            if self.o.follow {
+        let location = head.get("location").map(|s| s.to_string()).filter(|l| !l.trim().is_empty());
+        if let Some(loc) = location {
+            if (300..400).contains(&head.status) && self.o.follow {
                 if self.drain(&mut conn, &framing, keep_alive).await? {
                     self.park(conn);
                 }
                 self.dl_total = 0;
                 return Ok(Next::Redirect(loc, head.status));
             }
-            self.info.redirect_url = Some(target);
+            self.info.redirect_url = Some(hop.url.join(&loc).map(|u| u.to_effective()).unwrap_or(loc));
         }
         if self.o.fail_on_error && head.status >= 400 && !(head.status == 401 || head.status == 407) || self.o.fail_on_error && head.status >= 400 && head.status != 401 && head.status != 407 {
             return Err(Error::new(code::HTTP_RETURNED_ERROR, format!("The requested URL returned error: {}", head.status)));

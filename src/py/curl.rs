@@ -71,6 +71,20 @@ impl PyCurl {
         self.st.borrow().easy.clone().ok_or_else(|| closed_err(what))
     }
 
+    /// The handle is usable by `what`: open, and not inside its own perform (easy or multi).
+    fn ready(&self, py: Python<'_>, what: &str) -> PyResult<Rc<EasyShared>> {
+        let easy = self.easy(what)?;
+        let st = self.st.borrow();
+        let in_multi = match &st.multi {
+            Some((m, _)) => m.bind(py).downcast::<super::multi::PyCurlMulti>().is_ok_and(|m| m.borrow().running_callbacks()),
+            None => false,
+        };
+        if st.performing || in_multi {
+            return Err(msg_err(format!("cannot invoke {what}() - perform() is currently running")));
+        }
+        Ok(easy)
+    }
+
     /// Installs the callbacks into the engine handle before a transfer starts.
     pub fn prepare(&self) -> PyResult<Rc<EasyShared>> {
         let st = self.st.borrow();
@@ -253,6 +267,9 @@ impl PyCurl {
                     o.body = Body::None;
                 } else {
                     let b = convert::bytes(value)?;
+                    if option == opt::COPYPOSTFIELDS && b.contains(&0) {
+                        return Err(PyValueError::new_err("embedded null byte"));
+                    }
                     o.body = Body::Bytes(b.into());
                     o.post = true;
                     o.nobody = false;
@@ -522,6 +539,7 @@ impl PyCurl {
             0x100029 => s(&Some(i.local_ip.clone().unwrap_or_default()))?,
             0x100031 => s(&i.scheme.as_ref().map(|x| x.to_ascii_lowercase()))?,
             0x10003a => s(&Some(i.effective_method.clone().unwrap_or_else(|| "GET".into())))?,
+            0x10003c => s(&i.referer)?,
             0x20002e => o(i.http_version)?,
             0x300003 => f(i.total_time)?,
             0x300004 => f(i.namelookup_time)?,
@@ -618,6 +636,9 @@ impl PyCurl {
             if st.performing {
                 return Err(msg_err("cannot invoke perform() - perform() is currently running"));
             }
+            drop(st);
+            this.ready(py, "perform")?;
+            let mut st = this.st.borrow_mut();
             if st.multi.is_some() {
                 return Err(msg_err("cannot invoke perform() - this Curl object is attached to a CurlMulti"));
             }
@@ -684,11 +705,6 @@ impl PyCurl {
     pub fn do_close(&self, py: Python<'_>) {
         let (private, multi, easy) = {
             let Some(mut st) = self.st.try_borrow_mut() else { return };
-            if st.performing {
-                // Closed from inside its own callback: finish after perform returns.
-                st.easy = None;
-                return;
-            }
             (st.private.take(), st.multi.take(), st.easy.take())
         };
         if let Some((m, _)) = multi {
@@ -725,12 +741,12 @@ impl PyCurl {
         if use_memoryview == Some(true) {
             return Err(not_built("use_memoryview=True"));
         }
-        self.easy("setopt")?;
+        self.ready(py, "setopt")?;
         self.apply(py, option, value)
     }
 
     fn setopt_string(&self, py: Python<'_>, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.easy("setopt")?;
+        self.ready(py, "setopt")?;
         if !(value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>()) {
             return Err(PyTypeError::new_err("invalid arguments to setopt_string"));
         }
@@ -738,7 +754,7 @@ impl PyCurl {
     }
 
     fn unsetopt(&self, py: Python<'_>, option: i32) -> PyResult<()> {
-        self.easy("unsetopt")?;
+        self.ready(py, "unsetopt")?;
         if constants::option_name(option).is_none() {
             return Err(PyTypeError::new_err("invalid arguments to unsetopt"));
         }
@@ -746,10 +762,12 @@ impl PyCurl {
     }
 
     fn getinfo(&self, py: Python<'_>, option: i32) -> PyResult<PyObject> {
+        self.ready(py, "getinfo")?;
         self.info(py, option, false)
     }
 
     fn getinfo_raw(&self, py: Python<'_>, option: i32) -> PyResult<PyObject> {
+        self.ready(py, "getinfo")?;
         self.info(py, option, true)
     }
 
@@ -759,7 +777,7 @@ impl PyCurl {
 
     fn perform_rb(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
         let py = slf.py();
-        slf.borrow().easy("setopt")?;
+        slf.borrow().ready(py, "perform")?;
         let io = py.import("io")?.getattr("BytesIO")?.call0()?;
         slf.borrow().apply(py, opt::WRITEDATA, &io)?;
         PyCurl::run_perform(slf)?;
@@ -772,8 +790,12 @@ impl PyCurl {
         Ok(b.bind(py).call_method1("decode", ("utf-8",))?.unbind())
     }
 
-    fn close(&self, py: Python<'_>) {
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        if self.st.borrow().easy.is_some() {
+            self.ready(py, "close")?;
+        }
         self.do_close(py);
+        Ok(())
     }
 
     #[getter]
@@ -781,8 +803,8 @@ impl PyCurl {
         self.st.borrow().easy.is_none()
     }
 
-    fn reset(&self) -> PyResult<()> {
-        let easy = self.easy("reset")?;
+    fn reset(&self, py: Python<'_>) -> PyResult<()> {
+        let easy = self.ready(py, "reset")?;
         *easy.opts.borrow_mut() = fresh_options();
         let st = self.st.borrow();
         st.cbs.clear();
@@ -799,19 +821,15 @@ impl PyCurl {
         Ok(PyCurl { st: GilCell::new(new) })
     }
 
-    fn errstr(&self) -> PyResult<String> {
+    fn errstr(&self, py: Python<'_>) -> PyResult<String> {
+        self.ready(py, "errstr")?;
         let st = self.st.borrow();
-        if st.easy.is_none() {
-            return Err(closed_err("errstr"));
-        }
         Ok(st.errbuf.clone())
     }
 
     fn errstr_raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        self.ready(py, "errstr")?;
         let st = self.st.borrow();
-        if st.easy.is_none() {
-            return Err(closed_err("errstr"));
-        }
         Ok(PyBytes::new(py, st.errbuf.as_bytes()))
     }
 
