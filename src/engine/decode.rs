@@ -39,7 +39,8 @@ impl Decoder {
                 "deflate" => stages.push(One::Deflate(None)),
                 "br" => stages.push(One::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(Vec::new(), 16384)))),
                 other => {
-                    return Err(Error::new(code::BAD_CONTENT_ENCODING, format!("Unrecognized content encoding type: {other}")));
+                    let _ = other;
+                    return Err(Error::new(code::BAD_CONTENT_ENCODING, "Unrecognized content encoding type"));
                 }
             }
         }
@@ -48,82 +49,86 @@ impl Decoder {
 
     /// Feeds encoded bytes; returns decoded bytes available so far.
     pub fn feed(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
-        let mut buf = data.to_vec();
-        for st in &mut self.stages {
-            buf = match st {
-                One::Gzip(d) => {
-                    d.write_all(&buf).map_err(bad)?;
-                    std::mem::take(d.get_mut())
-                }
-                One::Deflate(slot) => {
-                    if slot.is_none() {
-                        if buf.is_empty() {
-                            continue;
-                        }
-                        let zlib = buf[0] & 0x0f == 8 && (u16::from(buf[0]) << 8 | u16::from(*buf.get(1).unwrap_or(&0))) % 31 == 0;
-                        *slot = Some(if zlib || buf.len() < 2 {
-                            ZlibOrRaw::Zlib(ZlibDecoder::new(Vec::new()))
-                        } else {
-                            ZlibOrRaw::Raw(DeflateDecoder::new(Vec::new()))
-                        });
-                    }
-                    match slot.as_mut().unwrap() {
-                        ZlibOrRaw::Zlib(d) => {
-                            d.write_all(&buf).map_err(bad)?;
-                            std::mem::take(d.get_mut())
-                        }
-                        ZlibOrRaw::Raw(d) => {
-                            d.write_all(&buf).map_err(bad)?;
-                            std::mem::take(d.get_mut())
-                        }
-                    }
-                }
-                One::Brotli(d) => {
-                    d.write_all(&buf).map_err(bad)?;
-                    d.flush().map_err(bad)?;
-                    std::mem::take(d.get_mut())
-                }
-            };
+        self.feed_from(0, data.to_vec())
+    }
+
+    /// Runs `buf` through stages `start..`.
+    fn feed_from(&mut self, start: usize, mut buf: Vec<u8>) -> Result<Vec<u8>, Error> {
+        for st in &mut self.stages[start..] {
+            if buf.is_empty() {
+                return Ok(buf);
+            }
+            buf = st.feed(&buf)?;
         }
         Ok(buf)
     }
 
-    /// End of the body: flushes what the decoders hold back.
+    /// End of the body: each stage flushes what it holds back, through the stages after it.
     pub fn finish(&mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
-        for st in &mut self.stages {
-            if !out.is_empty() {
-                // Push earlier stages' tail through this one.
-                let tail = std::mem::take(&mut out);
-                match st {
-                    One::Gzip(d) => d.write_all(&tail).map_err(bad)?,
-                    One::Deflate(Some(ZlibOrRaw::Zlib(d))) => d.write_all(&tail).map_err(bad)?,
-                    One::Deflate(Some(ZlibOrRaw::Raw(d))) => d.write_all(&tail).map_err(bad)?,
-                    One::Deflate(None) => {}
-                    One::Brotli(d) => d.write_all(&tail).map_err(bad)?,
-                }
-            }
-            out = match st {
-                One::Gzip(d) => {
-                    d.try_finish().map_err(bad)?;
-                    std::mem::take(d.get_mut())
-                }
-                One::Deflate(Some(ZlibOrRaw::Zlib(d))) => {
-                    d.try_finish().map_err(bad)?;
-                    std::mem::take(d.get_mut())
-                }
-                One::Deflate(Some(ZlibOrRaw::Raw(d))) => {
-                    d.try_finish().map_err(bad)?;
-                    std::mem::take(d.get_mut())
-                }
-                One::Deflate(None) => Vec::new(),
-                One::Brotli(d) => {
-                    d.flush().map_err(bad)?;
-                    std::mem::take(d.get_mut())
-                }
-            };
+        for i in 0..self.stages.len() {
+            let tail = self.stages[i].finish()?;
+            out.extend(self.feed_from(i + 1, tail)?);
         }
         Ok(out)
+    }
+}
+
+impl One {
+    fn feed(&mut self, buf: &[u8]) -> Result<Vec<u8>, Error> {
+        Ok(match self {
+            One::Gzip(d) => {
+                d.write_all(buf).map_err(bad)?;
+                std::mem::take(d.get_mut())
+            }
+            One::Deflate(slot) => {
+                if slot.is_none() {
+                    let zlib = buf[0] & 0x0f == 8 && (u16::from(buf[0]) << 8 | u16::from(*buf.get(1).unwrap_or(&0))) % 31 == 0;
+                    *slot = Some(if zlib || buf.len() < 2 {
+                        ZlibOrRaw::Zlib(ZlibDecoder::new(Vec::new()))
+                    } else {
+                        ZlibOrRaw::Raw(DeflateDecoder::new(Vec::new()))
+                    });
+                }
+                match slot.as_mut().unwrap() {
+                    ZlibOrRaw::Zlib(d) => {
+                        d.write_all(buf).map_err(bad)?;
+                        std::mem::take(d.get_mut())
+                    }
+                    ZlibOrRaw::Raw(d) => {
+                        d.write_all(buf).map_err(bad)?;
+                        std::mem::take(d.get_mut())
+                    }
+                }
+            }
+            One::Brotli(d) => {
+                d.write_all(buf).map_err(bad)?;
+                d.flush().map_err(bad)?;
+                std::mem::take(d.get_mut())
+            }
+        })
+    }
+
+    fn finish(&mut self) -> Result<Vec<u8>, Error> {
+        Ok(match self {
+            One::Gzip(d) => {
+                d.try_finish().map_err(bad)?;
+                std::mem::take(d.get_mut())
+            }
+            One::Deflate(Some(ZlibOrRaw::Zlib(d))) => {
+                d.try_finish().map_err(bad)?;
+                std::mem::take(d.get_mut())
+            }
+            One::Deflate(Some(ZlibOrRaw::Raw(d))) => {
+                d.try_finish().map_err(bad)?;
+                std::mem::take(d.get_mut())
+            }
+            One::Deflate(None) => Vec::new(),
+            One::Brotli(d) => {
+                d.flush().map_err(bad)?;
+                std::mem::take(d.get_mut())
+            }
+        })
     }
 }
 

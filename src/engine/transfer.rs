@@ -677,7 +677,7 @@ impl Xfer {
         } else if self.o.resume_from > 0 && (hop.method == "GET" || hop.method == "HEAD") {
             internal.push(("Range".into(), format!("bytes={}-", self.o.resume_from)));
         }
-        if let Some(ua) = &self.o.user_agent {
+        if let Some(ua) = self.o.user_agent.as_ref().filter(|u| !u.is_empty()) {
             internal.push(("User-Agent".into(), ua.clone()));
         }
         internal.push(("Accept".into(), "*/*".into()));
@@ -702,7 +702,8 @@ impl Xfer {
                 tail.push(("Content-Length".into(), n.to_string()));
             }
         }
-        if hop.method == "POST" && !matches!(hop.body, Body::None) && !self.o.upload {
+        let posting = matches!(hop.body, Body::Bytes(_)) || (self.o.post && matches!(hop.body, Body::Read));
+        if posting && !self.o.upload && hop.method != "GET" && hop.method != "HEAD" {
             tail.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
         }
         if expect {
@@ -711,22 +712,28 @@ impl Xfer {
         if self.o.forbid_reuse && false {
             tail.push(("Connection".into(), "close".into()));
         }
-        // Custom headers replace or remove internal ones of the same name.
+        // Custom headers replace or remove internal ones of the same name and are sent as written;
+        // a custom Host takes the internal one's place.
         let mut custom: Vec<String> = Vec::new();
         for h in &self.o.headers {
-            let (name, rest) = match h.find([':', ';']) {
-                Some(i) => (h[..i].trim(), &h[i..]),
-                None => continue,
-            };
-            let sep = rest.as_bytes()[0];
-            let value = rest[1..].trim();
+            let Some(i) = h.find([':', ';']) else { continue };
+            let name = h[..i].trim();
+            let sep = h.as_bytes()[i];
+            let value = h[i + 1..].trim();
+            let is_host = name.eq_ignore_ascii_case("host");
+            if is_host && sep == b':' && !value.is_empty() {
+                if let Some(slot) = internal.iter_mut().find(|(n, _)| n == "Host") {
+                    *slot = (String::new(), h.clone());
+                    continue;
+                }
+            }
             internal.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
             tail.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
             if sep == b':' {
                 if value.is_empty() {
                     continue; // "Name:" removes
                 }
-                custom.push(format!("{name}: {value}"));
+                custom.push(h.clone());
             } else if value.is_empty() {
                 custom.push(format!("{name}:")); // "Name;" sends an empty header
             }
@@ -740,8 +747,11 @@ impl Xfer {
         out.extend_from_slice(ver.as_bytes());
         out.extend_from_slice(b"\r\n");
         for (n, v) in internal {
-            out.extend_from_slice(n.as_bytes());
-            out.extend_from_slice(b": ");
+            // An empty name carries a verbatim custom line (Host override).
+            if !n.is_empty() {
+                out.extend_from_slice(n.as_bytes());
+                out.extend_from_slice(b": ");
+            }
             out.extend_from_slice(v.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
@@ -899,7 +909,7 @@ impl Xfer {
         self.info.http_version = if head.version == 10 { 1 } else { 2 };
         self.info.content_type = head.get("content-type").map(|s| s.to_string());
         // Framing.
-        let no_body = hop.method == "HEAD" || head.status == 204 || head.status == 304 || (100..200).contains(&head.status);
+        let no_body = hop.method == "HEAD" || self.o.nobody || head.status == 204 || head.status == 304 || (100..200).contains(&head.status);
         let framing = if no_body {
             Framing::None
         } else if head.has_token("transfer-encoding", "chunked") {

@@ -232,7 +232,13 @@ impl PyCurl {
             opt::NOPROGRESS => flag!(noprogress),
             opt::VERBOSE => flag!(verbose),
             opt::HEADER => flag!(want_header_in_body),
-            opt::HTTPHEADER => o.headers = if unset { Vec::new() } else { convert::string_list(value)? },
+            opt::HTTPHEADER => {
+                // pycurl quirk: an empty list leaves the previous list in place.
+                let l = if unset { Vec::new() } else { convert::string_list(value)? };
+                if unset || !l.is_empty() {
+                    o.headers = l;
+                }
+            }
             opt::CUSTOMREQUEST => o.custom_request = text!(),
             opt::NOBODY => {
                 let v = long!() != 0;
