@@ -216,6 +216,7 @@ pub struct Info {
     pub filetime: i64,
     pub certinfo: Vec<Vec<(String, String)>>,
     pub conn_id: i64,
+    pub httpauth_avail: i64,
     pub referer: Option<String>,
     pub xfer_id: i64,
 }

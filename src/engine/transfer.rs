@@ -69,6 +69,8 @@ struct Xfer {
     /// LOW_SPEED bookkeeping: (window start, bytes at window start).
     speed_window: (Instant, i64),
     info: Info,
+    /// Inside the connect phase (a TIMEOUT there is reported as a connect timeout).
+    connecting: bool,
 }
 
 /// Runs one transfer to completion, recording getinfo values in `easy.info`.
@@ -92,6 +94,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         last_progress: None,
         speed_window: (start, 0),
         info: Info { xfer_id: xid, conn_id: -1, ..Info::default() },
+        connecting: false,
     };
     let deadline = x.o.timeout.map(|t| start + t);
     let reactor = sh.reactor.clone();
@@ -105,7 +108,9 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
     let r = match r {
         Err(e) if e.code == code::OPERATION_TIMEDOUT && e.msg.is_empty() => {
             let ms = start.elapsed().as_millis();
-            let msg = if x.dl_total > 0 {
+            let msg = if x.connecting {
+                format!("Connection timed out after {ms} milliseconds")
+            } else if x.dl_total > 0 {
                 format!("Operation timed out after {ms} milliseconds with {} out of {} bytes received", x.dl_now, x.dl_total)
             } else {
                 format!("Operation timed out after {ms} milliseconds with {} bytes received", x.dl_now)
@@ -254,7 +259,9 @@ impl Xfer {
             } else {
                 conn.fill().await
             };
-            return r.map_err(|e| recv_error(&e));
+            let n = r.map_err(|e| recv_error(&e))?;
+            self.check_low_speed()?;
+            return Ok(n);
         }
     }
 
@@ -497,10 +504,14 @@ impl Xfer {
         // default) ends a hopeless connect; libcurl reports no timer for it either.
         let connect_deadline = self.o.connect_timeout.map(|t| Instant::now() + t);
         let reactor = self.sh.reactor.clone();
+        self.connecting = true;
         let fut = self.connect_new(url, key, host.clone(), port);
         // The connect fn records its own timing; only the phase deadline lives here.
         match with_deadline(&reactor, connect_deadline, fut).await {
-            Some(r) => r,
+            Some(r) => {
+                self.connecting = false;
+                r
+            }
             None => {
                 let ms = self.start.elapsed().as_millis();
                 Err(Error::new(code::OPERATION_TIMEDOUT, format!("Connection timed out after {ms} milliseconds")))
@@ -938,6 +949,21 @@ impl Xfer {
         if let Framing::Length(n) = framing {
             self.dl_total = n as i64;
         }
+        if head.status == 401 {
+            for (n, v) in &head.headers {
+                if n.eq_ignore_ascii_case("www-authenticate") {
+                    let scheme = v.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+                    self.info.httpauth_avail |= match scheme.as_str() {
+                        "basic" => 1,
+                        "digest" => 2,
+                        "negotiate" => 4,
+                        "ntlm" => 8,
+                        "bearer" => 64,
+                        _ => 0,
+                    };
+                }
+            }
+        }
         // Auth challenge: retry once with credentials the server asks for.
         if head.status == 401 && hop.send_auth {
             if let Some(next_auth) = self.answer_challenge(hop, &head) {
@@ -1141,14 +1167,15 @@ impl Xfer {
         let sl = sl.trim_end();
         let mut parts = sl.splitn(3, ' ');
         let ver = parts.next().unwrap_or("");
+        let bad_version = || Error::new(code::UNSUPPORTED_PROTOCOL, "Unsupported HTTP/1 subversion in response");
         let version = match ver {
             "HTTP/1.1" => 11,
             "HTTP/1.0" => 10,
-            _ => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, "Unsupported HTTP version in response")),
+            _ => return Err(bad_version()),
         };
         let status: u16 = match parts.next().and_then(|s| if s.len() == 3 { s.parse().ok() } else { None }) {
             Some(s) => s,
-            None => return Err(Error::new(code::WEIRD_SERVER_REPLY, "Unsupported response code in HTTP response")),
+            None => return Err(bad_version()),
         };
         self.deliver_header(status_line).await?;
         let mut headers = Vec::new();
@@ -1164,6 +1191,8 @@ impl Xfer {
                     }
                 } else if let Some(i) = t.find(':') {
                     headers.push((t[..i].trim().to_string(), t[i + 1..].trim().to_string()));
+                } else {
+                    return Err(Error::new(code::WEIRD_SERVER_REPLY, "Header without colon"));
                 }
             }
             self.deliver_header(line).await?;
@@ -1285,6 +1314,9 @@ impl Xfer {
                     let line = String::from_utf8_lossy(&conn.buffered()[..line_end]).to_string();
                     conn.consume(line_end + 2);
                     let hex = line.split(';').next().unwrap_or("").trim();
+                    if let Some(c) = hex.bytes().find(|c| !c.is_ascii_hexdigit()) {
+                        return Err(Error::new(code::RECV_ERROR, format!("chunk hex-length char not a hex digit: 0x{c:02x}")));
+                    }
                     let size = u64::from_str_radix(hex, 16)
                         .map_err(|_| Error::new(code::RECV_ERROR, "Illegal or missing hexadecimal sequence in chunked-encoding"))?;
                     if size == 0 {

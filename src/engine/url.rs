@@ -150,9 +150,8 @@ impl Url {
         if !path_as_is {
             path = normalize_path(&path);
         }
-        // Spaces are sent percent-encoded, as libcurl does.
         if path.contains(' ') {
-            path = path.replace(' ', "%20");
+            return Err(rejected("Bad path"));
         }
         Ok(Url { scheme, user, password, host, port, path })
     }
