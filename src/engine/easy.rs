@@ -179,8 +179,12 @@ impl Default for Options {
 }
 
 /// What getinfo reports about the last transfer.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Info {
+    /// A transfer has started on this handle (getinfo answers libcurl's initial values until then).
+    pub performed: bool,
+    pub size_delivered: u64,
+    pub last_socket: i64,
     pub response_code: i64,
     pub http_connectcode: i64,
     pub effective_url: Option<String>,
@@ -219,6 +223,53 @@ pub struct Info {
     pub httpauth_avail: i64,
     pub referer: Option<String>,
     pub xfer_id: i64,
+}
+
+impl Default for Info {
+    fn default() -> Self {
+        Info {
+            performed: false,
+            size_delivered: 0,
+            last_socket: -1,
+            response_code: 0,
+            http_connectcode: 0,
+            effective_url: None,
+            effective_method: None,
+            content_type: None,
+            http_version: 0,
+            scheme: None,
+            total_time: 0.0,
+            namelookup_time: 0.0,
+            connect_time: 0.0,
+            appconnect_time: 0.0,
+            pretransfer_time: 0.0,
+            starttransfer_time: 0.0,
+            redirect_time: 0.0,
+            posttransfer_time: 0.0,
+            queue_time: 0.0,
+            size_download: 0,
+            size_upload: 0,
+            content_length_download: -1.0,
+            content_length_upload: -1.0,
+            header_size: 0,
+            request_size: 0,
+            redirect_count: 0,
+            redirect_url: None,
+            primary_ip: None,
+            primary_port: -1,
+            local_ip: None,
+            local_port: -1,
+            num_connects: 0,
+            os_errno: 0,
+            ssl_verifyresult: 0,
+            filetime: -1,
+            certinfo: Vec::new(),
+            conn_id: -1,
+            referer: None,
+            httpauth_avail: 0,
+            xfer_id: -1,
+        }
+    }
 }
 
 impl Info {

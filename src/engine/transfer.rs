@@ -93,7 +93,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         ul_total: 0,
         last_progress: None,
         speed_window: (start, 0),
-        info: Info { xfer_id: xid, conn_id: -1, ..Info::default() },
+        info: Info { xfer_id: xid, performed: true, ..Info::default() },
         connecting: false,
     };
     let deadline = x.o.timeout.map(|t| start + t);
@@ -289,31 +289,97 @@ impl Xfer {
         let path = file_path_of(&url.path);
         self.info.namelookup_time = elapsed(self.start);
         self.info.connect_time = self.info.namelookup_time;
+        self.info.pretransfer_time = self.info.namelookup_time;
         if self.o.upload {
-            return Err(Error::new(code::NOT_BUILT_IN, "file:// uploads are not supported by pycurl-rs"));
+            return self.file_upload(&path).await;
+        }
+        let meta = std::fs::metadata(&path)
+            .map_err(|_| Error::new(code::FILE_COULDNT_READ_FILE, format!("Could not open file {}", path.display())))?;
+        if meta.is_dir() {
+            // libcurl lists the directory's entries, one name a line.
+            let mut names: Vec<String> = std::fs::read_dir(&path)
+                .map_err(|_| Error::new(code::FILE_COULDNT_READ_FILE, format!("Could not open file {}", path.display())))?
+                .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect();
+            names.sort();
+            let mut listing = Vec::new();
+            for n in names {
+                listing.extend_from_slice(n.as_bytes());
+                listing.push(b'\n');
+            }
+            self.info.starttransfer_time = elapsed(self.start);
+            self.dl_now += listing.len() as i64;
+            return self.deliver_body(&listing).await;
         }
         let data = std::fs::read(&path)
             .map_err(|_| Error::new(code::FILE_COULDNT_READ_FILE, format!("Could not open file {}", path.display())))?;
-        self.info.pretransfer_time = elapsed(self.start);
-        self.dl_total = data.len() as i64;
-        self.info.content_length_download = data.len() as f64;
-        let mut d: &[u8] = &data;
-        if self.o.resume_from > 0 {
-            let off = self.o.resume_from as usize;
-            if off > d.len() {
-                return Err(Error::new(code::BAD_DOWNLOAD_RESUME, "failed to resume file:// transfer"));
+        let size = data.len() as u64;
+        let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs() as i64);
+        self.info.filetime = mtime.unwrap_or(-1);
+        // The byte range: RANGE "a-b" / "a-" / "-n", or RESUME_FROM.
+        let (mut from, mut to) = (0u64, size);
+        if let Some(r) = &self.o.range {
+            let (a, b) = r.split_once('-').unwrap_or((r.as_str(), ""));
+            match (a.trim().parse::<u64>().ok(), b.trim().parse::<u64>().ok()) {
+                (Some(a), Some(b)) => (from, to) = (a, (b + 1).min(size)),
+                (Some(a), None) => from = a,
+                (None, Some(n)) => from = size.saturating_sub(n),
+                (None, None) => {}
             }
-            d = &d[off..];
+        } else if self.o.resume_from > 0 {
+            from = self.o.resume_from as u64;
+        }
+        if from > size {
+            return Err(Error::new(code::BAD_DOWNLOAD_RESUME, "failed to resume file:// transfer"));
+        }
+        let to = to.max(from);
+        let len = to - from;
+        self.dl_total = len as i64;
+        self.info.content_length_download = len as f64;
+        let mut hdr = format!("Content-Length: {len}\r\nAccept-ranges: bytes\r\n");
+        if let Some(t) = mtime {
+            hdr.push_str(&format!("Last-Modified: {}\r\n", http_date(t)));
+        }
+        hdr.push_str("\r\n");
+        for line in hdr.split_inclusive('\n') {
+            self.deliver_header(line.as_bytes()).await?;
         }
         if self.o.nobody {
-            let hdr = format!("Content-Length: {}\r\nAccept-ranges: bytes\r\n", data.len());
-            self.deliver_header(hdr.as_bytes()).await?;
             return Ok(());
         }
         self.info.starttransfer_time = elapsed(self.start);
-        for chunk in d.chunks(self.o.buffer_size.max(1024)) {
-            self.deliver_body(chunk).await?;
+        for chunk in data[from as usize..to as usize].chunks(self.o.buffer_size.max(1024)) {
             self.dl_now += chunk.len() as i64;
+            self.deliver_body(chunk).await?;
+            self.call_progress(false)?;
+        }
+        Ok(())
+    }
+
+    async fn file_upload(&mut self, path: &std::path::Path) -> Result<()> {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(path)
+            .map_err(|_| Error::new(code::WRITE_ERROR, format!("cannot open {} for writing", path.display())))?;
+        let mut buf = vec![0u8; self.o.buffer_size.max(16384)];
+        let limit = if self.o.in_size >= 0 { Some(self.o.in_size as u64) } else { None };
+        let mut sent = 0u64;
+        loop {
+            let want = match limit {
+                Some(l) if sent >= l => break,
+                Some(l) => ((l - sent) as usize).min(buf.len()),
+                None => buf.len(),
+            };
+            let n = match self.cb.read(&mut buf[..want]) {
+                ReadOutcome::Data(n) => n,
+                ReadOutcome::Pause => return Err(Error::new(code::READ_ERROR, "pausing a file:// upload is not supported")),
+                ReadOutcome::Abort(e) => return Err(e),
+            };
+            if n == 0 {
+                break;
+            }
+            f.write_all(&buf[..n]).map_err(|_| Error::new(code::WRITE_ERROR, format!("cannot write to {}", path.display())))?;
+            sent += n as u64;
+            self.ul_now += n as i64;
             self.call_progress(false)?;
         }
         Ok(())
@@ -535,6 +601,8 @@ impl Xfer {
         let mut sock = None;
         for addr in &addrs {
             self.text(&format!("  Trying {addr}..."));
+            self.info.primary_ip = Some(addr.ip().to_string());
+            self.info.primary_port = addr.port() as i64;
             match self.tcp_connect(addr).await {
                 Ok(s) => {
                     sock = Some((s, *addr));
@@ -829,7 +897,11 @@ impl Xfer {
         self.info.effective_method = Some(hop.method.clone());
         self.info.referer = hop.referer.clone();
         self.ul_total = body_len.map(|n| n as i64).unwrap_or(0);
-        self.info.content_length_upload = body_len.map(|n| n as f64).unwrap_or(-1.0);
+        self.info.content_length_upload = match body_len {
+            Some(n) => n as f64,
+            None if chunked => -1.0,
+            None => 0.0,
+        };
         self.debug_data(debug_kind::HEADER_OUT, &req);
         self.info.pretransfer_time = elapsed(self.start);
         let bytes_body: Option<Rc<[u8]>> = match &hop.body {
@@ -1225,6 +1297,7 @@ impl Xfer {
         if data.is_empty() {
             return Ok(());
         }
+        self.info.size_delivered += data.len() as u64;
         loop {
             if self.easy.pause.get() & PAUSE_RECV != 0 {
                 self.wait_unpaused(PAUSE_RECV).await?;
@@ -1431,8 +1504,9 @@ impl Xfer {
         Ok(keep && matches!(framing, Framing::None))
     }
 
-    fn park(&self, conn: Conn) {
+    fn park(&mut self, conn: Conn) {
         if conn.buffered().is_empty() {
+            self.info.last_socket = conn.stream.sock().fd() as i64;
             self.sh.reactor.clear_interest(conn.stream.sock().fd());
             self.sh.pool.borrow_mut().put(conn);
         }
@@ -1466,6 +1540,27 @@ fn os_text(e: &std::io::Error) -> String {
         Some(libc::ECONNRESET) => "Connection reset by peer".into(),
         _ => e.to_string(),
     }
+}
+
+/// An IMF-fixdate ("Wed, 25 Nov 2026 16:41:28 GMT") for a Unix time.
+fn http_date(t: i64) -> String {
+    let days = t.div_euclid(86400);
+    let secs = t.rem_euclid(86400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z.rem_euclid(146097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    let wd = (days + 4).rem_euclid(7) as usize;
+    const WD: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MO: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!("{}, {:02} {} {} {:02}:{:02}:{:02} GMT", WD[wd], d, MO[(m - 1) as usize], y, secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 fn find_head_end(b: &[u8], from: usize) -> Option<usize> {
@@ -1524,6 +1619,11 @@ mod tests {
         assert_eq!(find_head_end(b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody", 0), Some(25));
         assert_eq!(find_head_end(b"HTTP/1.1 200 OK\nA: b\n\nbody", 0), Some(22));
         assert_eq!(find_head_end(b"HTTP/1.1 200 OK\r\nA: b\r\n", 0), None);
+    }
+    #[test]
+    fn http_dates() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1_795_624_888), "Wed, 25 Nov 2026 16:41:28 GMT");
     }
     #[test]
     fn connect_to_entries_split() {

@@ -513,7 +513,7 @@ impl PyCurl {
     fn info(&self, py: Python<'_>, option: i32, raw: bool) -> PyResult<PyObject> {
         let easy = self.easy("getinfo")?;
         let i = easy.info.borrow();
-        let fresh = i.effective_url.is_none() && easy.last_error.borrow().is_none() && i.total_time == 0.0;
+        let fresh = !i.performed;
         let s = |v: &Option<String>| -> PyResult<PyObject> {
             Ok(match v {
                 None => py.None(),
@@ -534,7 +534,8 @@ impl PyCurl {
                     // libcurl gives no URL after it rejected the URL; pycurl turns that into an error.
                     return Err(code_err(code::OUT_OF_MEMORY, self.st.borrow().errbuf.clone()));
                 }
-                let u = i.effective_url.clone().unwrap_or_default();
+                // Before any transfer libcurl reports the URL as set.
+                let u = i.effective_url.clone().or_else(|| easy.opts.borrow().url.clone()).unwrap_or_default();
                 s(&Some(u))?
             }
             0x200002 => o(i.response_code)?,
@@ -585,29 +586,30 @@ impl PyCurl {
             0x60000a => o(i.speed_upload() as i64)?,
             0x30000f => {
                 deprecated()?;
-                f(if fresh { -1.0 } else { i.content_length_download })?
+                f(i.content_length_download)?
             }
             0x300010 => {
                 deprecated()?;
-                f(if fresh { -1.0 } else { i.content_length_upload })?
+                f(i.content_length_upload)?
             }
-            0x60000f => o(if fresh { -1 } else { i.content_length_download as i64 })?,
-            0x600010 => o(if fresh { -1 } else { i.content_length_upload as i64 })?,
+            0x60000f => o(i.content_length_download as i64)?,
+            0x600010 => o(i.content_length_upload as i64)?,
+            0x600047 => o(i.size_delivered as i64)?,
             0x20000b => o(i.header_size as i64)?,
             0x20000c => o(i.request_size as i64)?,
             0x200014 => o(i.redirect_count)?,
             0x200028 => o(i.primary_port)?,
-            0x20002a => o(if fresh { -1 } else { i.local_port })?,
+            0x20002a => o(i.local_port)?,
             0x20001a => o(i.num_connects)?,
             0x200019 => o(i.os_errno)?,
             0x20000d => o(i.ssl_verifyresult)?,
             0x20002f => o(0)?,
-            0x20000e => o(-1)?,
+            0x20000e => o(i.filetime)?,
             0x200017 => o(i.httpauth_avail)?,
             0x200023 | 0x200018 | 0x200042 | 0x20003b => o(0)?,
-            0x20001d | 0x50002c => o(-1)?,
-            0x600040 => o(if fresh { -1 } else { i.conn_id })?,
-            0x60003f => o(if fresh { -1 } else { i.xfer_id })?,
+            0x20001d | 0x50002c => o(i.last_socket)?,
+            0x600040 => o(i.conn_id)?,
+            0x60003f => o(i.xfer_id)?,
             0x600039 => o(0)?,
             0x40001c | 0x40001b => PyList::empty(py).into_any().unbind(),
             0x400022 => {
