@@ -12,7 +12,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 use super::error::Error;
-use super::resolve::{IpResolve, ResolveEntry};
+use super::resolve::IpResolve;
 use super::tls_config::TlsOptions;
 
 /// HTTPAUTH bits (CURLAUTH_*).
@@ -69,7 +69,8 @@ pub struct Options {
     pub password: Option<String>,
     pub http_auth: u64,
     pub cookie: Option<String>,
-    pub resolve: Vec<ResolveEntry>,
+    /// CURLOPT_RESOLVE as given; parsed when a transfer starts.
+    pub resolve: Vec<String>,
     /// CONNECT_TO entries "host:port:connect-host:connect-port".
     pub connect_to: Vec<String>,
     pub ip_resolve: IpResolve,

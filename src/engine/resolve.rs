@@ -39,11 +39,31 @@ impl IpResolve {
 #[derive(Default)]
 pub struct DnsCache {
     entries: HashMap<(String, u16), (Vec<SocketAddr>, Instant)>,
+    /// CURLOPT_RESOLVE entries: they stay until a "-host:port" entry removes them.
+    pinned: HashMap<(String, u16), Vec<SocketAddr>>,
 }
 
 pub const DNS_CACHE_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl DnsCache {
+    /// Applies CURLOPT_RESOLVE entries to the cache.
+    pub fn apply(&mut self, entries: &[ResolveEntry]) {
+        for e in entries {
+            let key = (e.host.to_ascii_lowercase(), e.port);
+            if e.remove {
+                self.pinned.remove(&key);
+                self.entries.remove(&key);
+            } else {
+                self.pinned.insert(key, e.addrs.iter().map(|a| SocketAddr::new(*a, e.port)).collect());
+            }
+        }
+    }
+
+    fn pinned_get(&self, host: &str, port: u16) -> Option<Vec<SocketAddr>> {
+        let key = (host.to_ascii_lowercase(), port);
+        self.pinned.get(&key).or_else(|| self.pinned.get(&("*".to_string(), port))).cloned()
+    }
+
     pub fn get(&mut self, host: &str, port: u16, ttl: Option<Duration>) -> Option<Vec<SocketAddr>> {
         let key = (host.to_ascii_lowercase(), port);
         match self.entries.get(&key) {
@@ -109,12 +129,15 @@ pub async fn resolve(
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    for e in overrides {
-        if !e.remove && e.port == port && (e.host.eq_ignore_ascii_case(host) || e.host == "*") {
-            let v: Vec<SocketAddr> = e.addrs.iter().map(|a| SocketAddr::new(*a, port)).filter(|a| ipr.keep(a)).collect();
-            if !v.is_empty() {
-                return Ok(v);
-            }
+    let pinned = {
+        let mut c = cache.borrow_mut();
+        c.apply(overrides);
+        c.pinned_get(host, port)
+    };
+    if let Some(v) = pinned {
+        let v: Vec<SocketAddr> = v.into_iter().filter(|a| ipr.keep(a)).collect();
+        if !v.is_empty() {
+            return Ok(v);
         }
     }
     let fail = || Error::new(code::COULDNT_RESOLVE_HOST, format!("Could not resolve host: {host}"));

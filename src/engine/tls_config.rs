@@ -1332,12 +1332,15 @@ fn load_client_auth(o: &TlsOptions) -> Result<Option<ClientAuth>, TlsError> {
     let key = parse_private_key(&key_data, o.key_passwd.as_deref(), &key_name)?;
     // Reject keys the provider cannot use now, with libcurl's message.
     let provider = rustls::crypto::ring::default_provider();
-    if provider
-        .key_provider
-        .load_private_key(key.clone_key())
-        .is_err()
-    {
+    let Ok(signing) = provider.key_provider.load_private_key(key.clone_key()) else {
         return Err(key_error(&key_name));
+    };
+    let certified = rustls::sign::CertifiedKey::new(chain.clone(), signing);
+    if let Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) = certified.keys_match() {
+        return Err(TlsError::new(
+            E_SSL_CERTPROBLEM,
+            "Private key does not match the certificate public key".to_string(),
+        ));
     }
     Ok(Some(ClientAuth {
         chain,

@@ -586,10 +586,17 @@ impl Xfer {
     }
 
     async fn connect_new(&mut self, url: &Url, key: PoolKey, host: String, port: u16) -> Result<Conn> {
+        let mut overrides = Vec::with_capacity(self.o.resolve.len());
+        for s in &self.o.resolve {
+            match resolve::parse_resolve_entry(s) {
+                Some(e) => overrides.push(e),
+                None => return Err(Error::new(code::SETOPT_OPTION_SYNTAX, format!("Could not parse CURLOPT_RESOLVE entry '{s}'"))),
+            }
+        }
         let addrs = resolve::resolve(
             &self.sh.reactor,
             &self.sh.dns,
-            &self.o.resolve,
+            &overrides,
             &host,
             port,
             self.o.ip_resolve,
@@ -719,7 +726,12 @@ impl Xfer {
             Ok(0) => false,
             Ok(2) => true,
             Ok(_) => {
-                return Err(ConnErr::Fatal(Error::new(code::ABORTED_BY_CALLBACK, "setsockopt callback returned error")))
+                let ms = self.start.elapsed().as_millis();
+                let h = if addr.is_ipv6() { format!("[{}]", addr.ip()) } else { addr.ip().to_string() };
+                return Err(ConnErr::Fatal(Error::new(
+                    code::ABORTED_BY_CALLBACK,
+                    format!("Failed to connect to {h}:{} after {ms} ms: Operation was aborted by an application callback", addr.port()),
+                )));
             }
             Err(e) => return Err(ConnErr::Fatal(e)),
         };

@@ -166,9 +166,6 @@ impl PyCallbacks {
 fn call_int<'py>(py: Python<'py>, f: &PyObject, args: impl IntoPyObject<'py, Target = PyTuple>, what: &str) -> Result<Option<i64>, PyErr> {
     let r = f.call1(py, args)?;
     let r = r.bind(py);
-    if r.is_none() {
-        return Ok(None);
-    }
     match r.extract::<i64>() {
         Ok(v) => Ok(Some(v)),
         Err(_) => {
@@ -406,7 +403,11 @@ impl Callbacks for PyCallbacks {
                 Ok(Some(2)) => Ok(2),
                 Ok(_) => Ok(1),
                 Err(e) => {
-                    self.report(py, e);
+                    // pycurl lets this one out of perform() unchanged.
+                    let mut p = self.propagate.borrow_mut();
+                    if p.is_none() {
+                        *p = Some(e);
+                    }
                     Ok(1)
                 }
             }
@@ -421,7 +422,8 @@ impl Callbacks for PyCallbacks {
         Python::with_gil(|py| match self.get(py, |s| &s.closesocket) {
             Some(f) => {
                 if let Err(e) = call_int(py, &f, (fd as i64,), "closesocket") {
-                    self.report(py, e);
+                    // Sockets close outside any call that could raise it.
+                    e.write_unraisable(py, None);
                 }
             }
             None => {

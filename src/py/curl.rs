@@ -13,7 +13,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use crate::engine::easy::*;
 use crate::engine::error::{code, Error};
 use crate::engine::multi::{perform_blocking, BlockingLoop, Multi};
-use crate::engine::resolve::{parse_resolve_entry, IpResolve};
+use crate::engine::resolve::IpResolve;
 
 use super::callbacks::PyCallbacks;
 use super::constants;
@@ -357,18 +357,10 @@ impl PyCurl {
             }
             opt::COOKIE => o.cookie = text!(),
             opt::RESOLVE => {
-                let list = if unset { Vec::new() } else { convert::string_list(value)? };
-                let mut parsed = Vec::new();
-                for s in &list {
-                    match parse_resolve_entry(s) {
-                        Some(e) => parsed.push(e),
-                        None => {
-                            drop(o);
-                            return Err(code_err(code::BAD_FUNCTION_ARGUMENT, format!("Couldn't parse CURLOPT_RESOLVE entry '{s}'")));
-                        }
-                    }
+                let l = if unset { Vec::new() } else { convert::string_list(value)? };
+                if unset || !l.is_empty() {
+                    o.resolve = l;
                 }
-                o.resolve = parsed;
             }
             opt::CONNECT_TO => o.connect_to = if unset { Vec::new() } else { convert::string_list(value)? },
             opt::IPRESOLVE => {
@@ -625,7 +617,7 @@ impl PyCurl {
                             }
                         })
                         .collect::<PyResult<_>>()?;
-                    l.append(PyList::new(py, items)?)?;
+                    l.append(PyTuple::new(py, items)?)?;
                 }
                 l.into_any().unbind()
             }
