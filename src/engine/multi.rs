@@ -33,6 +33,8 @@ enum Deadline {
     None,
     Now,
     At(Instant),
+    /// Forces the next timer_change to report (libcurl calls TIMERFUNCTION on every add_handle).
+    Unreported,
 }
 
 pub struct Multi {
@@ -136,6 +138,7 @@ impl Multi {
             done.borrow_mut().push_back((key, r));
         });
         self.xfers.insert(key, Entry { easy, task: Some(task) });
+        self.reported = Deadline::Unreported;
         key
     }
 
@@ -194,10 +197,49 @@ impl Multi {
         self.xfers.values().filter(|e| e.task.is_some()).count()
     }
 
-    /// curl_multi_perform: runs everything that can make progress now.
+    /// curl_multi_perform: runs everything that can make progress now. Nobody told us which sockets
+    /// are ready, so ask the OS (one poll with zero timeout over the sockets we wait on).
     pub fn perform(&mut self) -> usize {
+        self.poll_ready();
         self.run();
         self.running()
+    }
+
+    /// Marks ready every socket the OS says is ready now.
+    fn poll_ready(&mut self) {
+        let interests = self.sh.reactor.interests();
+        if interests.is_empty() {
+            return;
+        }
+        let mut fds: Vec<libc::pollfd> = interests
+            .iter()
+            .map(|(fd, i)| libc::pollfd {
+                fd: *fd,
+                events: (if i & super::rt::IN != 0 { libc::POLLIN } else { 0 }) | (if i & super::rt::OUT != 0 { libc::POLLOUT } else { 0 }),
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: poll over our own vector with a zero timeout.
+        #[allow(unsafe_code)]
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
+        if n <= 0 {
+            return;
+        }
+        for p in fds {
+            if p.revents != 0 {
+                let mut ev = 0u8;
+                if p.revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+                    ev |= super::rt::IN;
+                }
+                if p.revents & libc::POLLOUT != 0 {
+                    ev |= super::rt::OUT;
+                }
+                if p.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
+                    ev = 0; // check both directions
+                }
+                self.sh.reactor.ready(p.fd, ev);
+            }
+        }
     }
 
     /// curl_multi_socket_action: `fd` is ready with CSELECT bits `ev`, or SOCKET_TIMEOUT.
@@ -241,6 +283,7 @@ impl Multi {
         match self.deadline() {
             Deadline::None => -1,
             Deadline::Now => 0,
+            Deadline::Unreported => -1,
             Deadline::At(t) => {
                 let d = t.saturating_duration_since(Instant::now());
                 let ms = d.as_micros().div_ceil(1000) as i64;
@@ -291,6 +334,11 @@ impl Multi {
 
     pub fn easy_of(&self, key: u64) -> Option<Rc<EasyShared>> {
         self.xfers.get(&key).map(|e| e.easy.clone())
+    }
+
+    /// The socket has been reported to the application (curl_multi_assign accepts it).
+    pub fn knows_socket(&self, fd: RawFd) -> bool {
+        self.sh.reactor.is_reported(fd)
     }
 
     pub fn set_max_idle(&self, n: usize) {
@@ -386,7 +434,7 @@ pub fn perform_blocking(
     mut wait: impl FnMut(&mut BlockingLoop, Option<Duration>) -> std::io::Result<Vec<(RawFd, u8)>>,
     mut interrupted: impl FnMut() -> Option<Error>,
 ) -> Result<()> {
-    multi.perform();
+    multi.socket_action(SOCKET_TIMEOUT, 0);
     loop {
         let changes = multi.take_socket_events();
         lp.apply(&changes);
@@ -410,6 +458,6 @@ pub fn perform_blocking(
         for (fd, ev) in ready {
             multi.sh.reactor.ready(fd, ev);
         }
-        multi.perform();
+        multi.socket_action(SOCKET_TIMEOUT, 0);
     }
 }

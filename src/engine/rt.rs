@@ -296,6 +296,10 @@ impl Reactor {
         self.dirty.borrow_mut().insert(0, fd);
     }
 
+    pub fn is_reported(&self, fd: RawFd) -> bool {
+        self.socks.borrow().get(&fd).is_some_and(|e| e.reported != 0)
+    }
+
     pub fn has_read_interest(&self, fd: RawFd) -> bool {
         self.socks.borrow().get(&fd).is_some_and(|e| e.read.is_some())
     }

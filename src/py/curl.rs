@@ -641,7 +641,7 @@ impl PyCurl {
             this.ready(py, "perform")?;
             let mut st = this.st.borrow_mut();
             if st.multi.is_some() {
-                return Err(msg_err("cannot invoke perform() - this Curl object is attached to a CurlMulti"));
+                return Err(code_err(code::FAILED_INIT, "easy handle already used in multi handle"));
             }
             st.performing = true;
             st.errbuf.clear();

@@ -209,6 +209,10 @@ impl PyCurlMulti {
             return Err(msg_err("cannot add/remove handle - multi-stack is closed"));
         }
         let c = curl.borrow();
+        if c.st.borrow().easy.is_none() {
+            // Closing a Curl already took it off its multi.
+            return Ok(());
+        }
         match &c.st.borrow().multi {
             None => return Err(msg_err("curl object not on this multi-stack")),
             Some((m, _)) if !m.bind(slf.py()).is(slf) => {
@@ -260,8 +264,12 @@ impl PyCurlMulti {
         ))
     }
 
-    #[pyo3(signature = (timeout=None))]
-    fn select(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<i64> {
+    #[pyo3(signature = (*args))]
+    fn select(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<i64> {
+        if args.len() != 1 {
+            return Err(PyTypeError::new_err(format!("select() takes exactly 1 argument ({} given)", args.len())));
+        }
+        let timeout: Option<f64> = Some(args.get_item(0)?.extract::<f64>()?);
         let (r, w) = {
             let st = self.st.borrow();
             let m = st.multi.as_ref().ok_or_else(|| closed("select"))?;
@@ -279,7 +287,7 @@ impl PyCurlMulti {
         }
         let ms: i32 = match timeout {
             None => -1,
-            Some(t) if t < 0.0 => return Err(pyo3::exceptions::PyValueError::new_err("invalid timeout period")),
+            Some(t) if t < 0.0 => return Err(pyo3::exceptions::PyOverflowError::new_err("invalid timeout period")),
             Some(t) => (t * 1000.0).ceil().min(i32::MAX as f64) as i32,
         };
         if fds.is_empty() {
@@ -305,7 +313,7 @@ impl PyCurlMulti {
     fn info_read(&self, py: Python<'_>, max_objects: Option<i64>) -> PyResult<(usize, PyObject, PyObject)> {
         let max = match max_objects {
             None => usize::MAX,
-            Some(n) if n <= 0 => return Err(pyo3::exceptions::PyValueError::new_err("Invalid max_objects value")),
+            Some(n) if n <= 0 => return Err(msg_err("argument to info_read must be greater than zero")),
             Some(n) => n as usize,
         };
         let ok = PyList::empty(py);
@@ -399,8 +407,9 @@ impl PyCurlMulti {
 
     fn assign(&self, sock_fd: i64, obj: PyObject) -> PyResult<()> {
         let mut st = self.st.borrow_mut();
-        if st.multi.is_none() {
-            return Err(closed("assign"));
+        let Some(m) = st.multi.as_ref() else { return Err(closed("assign")) };
+        if !m.knows_socket(sock_fd as RawFd) {
+            return Err(code_err(5, "assign failed"));
         }
         Python::with_gil(|py| {
             if obj.is_none(py) {
@@ -414,8 +423,9 @@ impl PyCurlMulti {
 
     fn unassign(&self, sock_fd: i64) -> PyResult<()> {
         let mut st = self.st.borrow_mut();
-        if st.multi.is_none() {
-            return Err(closed("unassign"));
+        let Some(m) = st.multi.as_ref() else { return Err(closed("unassign")) };
+        if !m.knows_socket(sock_fd as RawFd) {
+            return Err(code_err(5, "unassign failed"));
         }
         st.assigned.remove(&(sock_fd as RawFd));
         Ok(())
