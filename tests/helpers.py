@@ -1,0 +1,83 @@
+"""Small helpers shared by the tests (no network mocking: they only drive
+real pycurl handles against the loopback servers)."""
+
+import io
+
+import pytest
+
+import pycurl
+
+IS_RS = "pycurl-rs" in pycurl.version
+
+
+def setopts(c, **opts):
+    for k, v in opts.items():
+        c.setopt(getattr(pycurl, k), v)
+
+
+def perform(c, url=None, **opts):
+    """Run one transfer on ``c``; returns (body bytes, header lines list).
+
+    Header lines are the raw ``bytes`` passed to HEADERFUNCTION."""
+    body = io.BytesIO()
+    headers = []
+    if url is not None:
+        c.setopt(pycurl.URL, url)
+    c.setopt(pycurl.WRITEFUNCTION, body.write)
+    c.setopt(pycurl.HEADERFUNCTION, headers.append)
+    setopts(c, **opts)
+    c.perform()
+    return body.getvalue(), headers
+
+
+def get(url, **opts):
+    """Fresh handle, one transfer; returns (body, headers, code)."""
+    c = pycurl.Curl()
+    try:
+        body, headers = perform(c, url, **opts)
+        return body, headers, c.getinfo(pycurl.RESPONSE_CODE)
+    finally:
+        c.close()
+
+
+def perform_error(c, url=None, **opts):
+    """Run a transfer that must fail; returns the pycurl.error args."""
+    with pytest.raises(pycurl.error) as ei:
+        perform(c, url, **opts)
+    args = ei.value.args
+    assert isinstance(args, tuple) and len(args) == 2
+    assert isinstance(args[0], int) and isinstance(args[1], str)
+    return args
+
+
+def get_error(url, **opts):
+    c = pycurl.Curl()
+    try:
+        return perform_error(c, url, **opts)
+    finally:
+        c.close()
+
+
+def header_block(headers):
+    """Split header lines into blocks, one per response (ends at blank line)."""
+    blocks, cur = [], []
+    for h in headers:
+        cur.append(h)
+        if h in (b"\r\n", b"\n"):
+            blocks.append(cur)
+            cur = []
+    if cur:
+        blocks.append(cur)
+    return blocks
+
+
+def parse_headers(lines):
+    """Header lines of one block -> list of (name, value) (status line skipped)."""
+    out = []
+    for ln in lines[1:]:
+        ln = ln.rstrip(b"\r\n")
+        if not ln:
+            continue
+        k, _, v = ln.decode("latin-1").partition(":")
+        out.append((k, v.strip()))
+    return out

@@ -1,0 +1,49 @@
+"""Options for features that pycurl-rs does not build (proxies).
+
+Real pycurl (libcurl with proxy support) accepts the options; pycurl-rs
+must refuse a real proxy with E_NOT_BUILT_IN but accept the "no proxy"
+values, because code commonly sets PROXY to "" to disable proxies."""
+
+import pytest
+
+import pycurl
+
+from helpers import IS_RS, perform
+
+
+def test_proxy_empty_string_accepted(server, curl):
+    assert curl.setopt(pycurl.PROXY, "") is None
+    body, _ = perform(curl, server.url("/hello"))
+    assert body == b"hello world"
+
+
+def test_proxy_none_accepted(curl):
+    assert curl.setopt(pycurl.PROXY, None) is None
+
+
+def test_proxy_url(curl):
+    if IS_RS:
+        with pytest.raises(pycurl.error) as ei:
+            curl.setopt(pycurl.PROXY, "http://x")
+        code, msg = ei.value.args
+        assert code == pycurl.E_NOT_BUILT_IN == 4
+        assert msg == pycurl.easy_strerror(4)
+    else:
+        # real libcurl stores the proxy; nothing is contacted here
+        assert curl.setopt(pycurl.PROXY, "http://x") is None
+
+
+def test_noproxy_star_transfers_directly(server, curl):
+    # NOPROXY "*" means no proxy for any host: must work everywhere
+    curl.setopt(pycurl.NOPROXY, "*")
+    body, _ = perform(curl, server.url("/hello"))
+    assert body == b"hello world"
+
+
+def test_proxy_env_ignored_for_loopback(server, curl, monkeypatch):
+    # libcurl honours http_proxy from the environment, but not for hosts in
+    # no_proxy; with no_proxy covering 127.0.0.1 the transfer goes direct.
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    body, _ = perform(curl, server.url("/hello"))
+    assert body == b"hello world"
