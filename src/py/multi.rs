@@ -30,6 +30,8 @@ pub struct MState {
     assigned: HashMap<RawFd, PyObject>,
     /// perform/socket_action (and so M_* callbacks) on the stack.
     depth: u32,
+    /// The socket whose SOCKETFUNCTION call is running (assign works on it even as it is removed).
+    current_fd: Option<RawFd>,
 }
 
 #[pyclass(name = "CurlMulti", module = "pycurl", subclass, dict, weakref)]
@@ -81,7 +83,10 @@ impl PyCurlMulti {
         for e in &events {
             let sp = this.st.borrow().assigned.get(&e.fd).map(|o| o.clone_ref(py)).unwrap_or_else(|| py.None());
             if let Some(cb) = &socket_cb {
-                if let Err(err) = cb.call1(py, (e.what as i64, e.fd as i64, slf.clone(), sp)) {
+                this.st.borrow_mut().current_fd = Some(e.fd);
+                let r = cb.call1(py, (e.what as i64, e.fd as i64, slf.clone(), sp));
+                this.st.borrow_mut().current_fd = None;
+                if let Err(err) = r {
                     err.print_and_set_sys_last_vars(py);
                     ok = false;
                 }
@@ -168,6 +173,7 @@ impl PyCurlMulti {
                 notify_mask: 0,
                 assigned: HashMap::new(),
                 depth: 0,
+                current_fd: None,
             }),
         })
     }
@@ -408,7 +414,7 @@ impl PyCurlMulti {
     fn assign(&self, sock_fd: i64, obj: PyObject) -> PyResult<()> {
         let mut st = self.st.borrow_mut();
         let Some(m) = st.multi.as_ref() else { return Err(closed("assign")) };
-        if !m.knows_socket(sock_fd as RawFd) {
+        if !m.knows_socket(sock_fd as RawFd) && st.current_fd != Some(sock_fd as RawFd) {
             return Err(code_err(5, "assign failed"));
         }
         Python::with_gil(|py| {
@@ -424,7 +430,7 @@ impl PyCurlMulti {
     fn unassign(&self, sock_fd: i64) -> PyResult<()> {
         let mut st = self.st.borrow_mut();
         let Some(m) = st.multi.as_ref() else { return Err(closed("unassign")) };
-        if !m.knows_socket(sock_fd as RawFd) {
+        if !m.knows_socket(sock_fd as RawFd) && st.current_fd != Some(sock_fd as RawFd) {
             return Err(code_err(5, "unassign failed"));
         }
         st.assigned.remove(&(sock_fd as RawFd));
