@@ -184,6 +184,8 @@ impl Default for Options {
 pub struct Info {
     /// A transfer has started on this handle (getinfo answers libcurl's initial values until then).
     pub performed: bool,
+    /// libcurl refused the URL: it then has no effective URL at all.
+    pub url_rejected: bool,
     pub size_delivered: u64,
     pub last_socket: i64,
     pub response_code: i64,
@@ -230,6 +232,7 @@ impl Default for Info {
     fn default() -> Self {
         Info {
             performed: false,
+            url_rejected: false,
             size_delivered: 0,
             last_socket: -1,
             response_code: 0,
@@ -388,6 +391,11 @@ pub struct EasyShared {
     pub callbacks: RefCell<Option<Rc<dyn Callbacks>>>,
     pub pause: Cell<u32>,
     pub pause_waker: RefCell<Option<Waker>>,
+    /// Body bytes the write callback refused with a pause; delivered by the unpause itself (as
+    /// curl_easy_pause does), or by the transfer when it resumes.
+    pub paused_data: RefCell<Option<Vec<u8>>>,
+    /// The write callback failed while pause() delivered held data.
+    pub pause_error: RefCell<Option<Error>>,
     /// Set while the handle's transfer is running in some multi.
     pub busy: Cell<bool>,
     pub last_error: RefCell<Option<Error>>,
@@ -401,14 +409,34 @@ impl EasyShared {
             callbacks: RefCell::new(None),
             pause: Cell::new(0),
             pause_waker: RefCell::new(None),
+            paused_data: RefCell::new(None),
+            pause_error: RefCell::new(None),
             busy: Cell::new(false),
             last_error: RefCell::new(None),
         })
     }
 
-    /// curl_easy_pause: changes take effect at the transfer's next step.
+    /// curl_easy_pause: when receiving is unpaused, data held back by a paused write callback is
+    /// delivered right away, from inside this call, as libcurl does; the rest resumes at the
+    /// transfer's next step.
     pub fn set_pause(&self, bits: u32) {
         self.pause.set(bits);
+        if bits & PAUSE_RECV == 0 {
+            let held = self.paused_data.borrow_mut().take();
+            if let Some(data) = held {
+                let cb = self.callbacks.borrow().clone();
+                if let Some(cb) = cb {
+                    match cb.write(&data) {
+                        Flow::Continue => {}
+                        Flow::Pause => {
+                            self.pause.set(self.pause.get() | PAUSE_RECV);
+                            *self.paused_data.borrow_mut() = Some(data);
+                        }
+                        Flow::Abort(e) => *self.pause_error.borrow_mut() = Some(e),
+                    }
+                }
+            }
+        }
         if let Some(w) = self.pause_waker.borrow_mut().take() {
             w.wake();
         }

@@ -128,6 +128,8 @@ impl Multi {
         self.next_key += 1;
         easy.busy.set(true);
         easy.pause.set(0);
+        *easy.paused_data.borrow_mut() = None;
+        *easy.pause_error.borrow_mut() = None;
         let sh = self.sh.clone();
         let done = self.done.clone();
         let e2 = easy.clone();

@@ -52,6 +52,7 @@ impl Shared {
 }
 
 const TICK: Duration = Duration::from_secs(1);
+const PAUSED_TICK: Duration = Duration::from_millis(5);
 
 struct Xfer {
     sh: Rc<Shared>,
@@ -140,8 +141,10 @@ fn elapsed(start: Instant) -> f64 {
 
 struct Head {
     status: u16,
-    version: u8, // 10 or 11
+    version: u8, // 9, 10 or 11
     headers: Vec<(String, String)>,
+    /// The head's terminating empty line, as received.
+    blank: Vec<u8>,
 }
 
 impl Head {
@@ -176,18 +179,25 @@ struct Hop {
 }
 
 impl Xfer {
+    /// An informational line of the VERBOSE trace (DEBUGFUNCTION type TEXT), in libcurl's words.
     fn text(&self, s: &str) {
+        if !self.o.verbose {
+            return;
+        }
         if self.cb.has_debug() {
             self.cb.debug(debug_kind::TEXT, format!("{s}\n").as_bytes());
-        } else if self.o.verbose {
+        } else {
             eprintln!("* {s}");
         }
     }
 
     fn debug_data(&self, kind: u8, data: &[u8]) {
+        if !self.o.verbose {
+            return;
+        }
         if self.cb.has_debug() {
             self.cb.debug(kind, data);
-        } else if self.o.verbose && (kind == debug_kind::HEADER_IN || kind == debug_kind::HEADER_OUT) {
+        } else if kind == debug_kind::HEADER_IN || kind == debug_kind::HEADER_OUT {
             let p = if kind == debug_kind::HEADER_IN { "< " } else { "> " };
             for line in String::from_utf8_lossy(data).split_inclusive('\n') {
                 eprint!("{p}{line}");
@@ -267,7 +277,13 @@ impl Xfer {
 
     async fn run_all(&mut self) -> Result<()> {
         let url_s = self.o.url.clone().ok_or_else(|| Error::new(code::URL_MALFORMAT, "No URL set"))?;
-        let url = Url::parse_with(&url_s, self.o.default_protocol.as_deref(), self.o.path_as_is)?;
+        let url = match Url::parse_with(&url_s, self.o.default_protocol.as_deref(), self.o.path_as_is) {
+            Ok(u) => u,
+            Err(e) => {
+                self.info.url_rejected = true;
+                return Err(e);
+            }
+        };
         self.info.effective_url = Some(url.to_effective());
         let proto = match url.scheme.as_str() {
             "http" => PROTO_HTTP,
@@ -412,7 +428,6 @@ impl Xfer {
                 Next::Redirect(loc, status) => {
                     let t = Instant::now();
                     redirect_start.get_or_insert(t);
-                    self.info.redirect_time = elapsed(self.start);
                     if self.info.redirect_count >= self.o.max_redirs && self.o.max_redirs >= 0 {
                         self.info.redirect_url = hop.url.join(&loc).ok().map(|u| u.to_effective());
                         return Err(Error::new(
@@ -420,7 +435,6 @@ impl Xfer {
                             format!("Maximum ({}) redirects followed", self.o.max_redirs),
                         ));
                     }
-                    self.info.redirect_count += 1;
                     let new = hop.url.join(&loc)?;
                     let proto = match new.scheme.as_str() {
                         "http" => PROTO_HTTP,
@@ -456,9 +470,13 @@ impl Xfer {
                         hop.method = "GET".into();
                         hop.body = Body::None;
                     }
+                    self.info.effective_url = Some(new.to_effective());
+                    self.text(&format!("Issue another request to this URL: '{}'", new.to_effective()));
                     if matches!(hop.body, Body::Read) {
                         self.rewind()?;
                     }
+                    self.info.redirect_count += 1;
+                    self.info.redirect_time = elapsed(self.start);
                     hop.url = new;
                     hop.auth_header = None;
                     hop.digest_tried = false;
@@ -558,7 +576,7 @@ impl Xfer {
         if !self.o.fresh_connect {
             let c = self.sh.pool.borrow_mut().take(&key, self.o.maxage_conn, self.o.maxlifetime_conn);
             if let Some(c) = c {
-                self.text(&format!("Re-using existing http: connection with host {}", url.host));
+                self.text(&format!("Reusing existing {}: connection with host {}", url.scheme, url.host));
                 self.info.namelookup_time = elapsed(self.start);
                 self.info.connect_time = self.info.namelookup_time;
                 self.info.appconnect_time = if url.scheme == "https" { self.info.connect_time } else { 0.0 };
@@ -608,8 +626,6 @@ impl Xfer {
         let mut sock = None;
         for addr in &addrs {
             self.text(&format!("  Trying {addr}..."));
-            self.info.primary_ip = Some(addr.ip().to_string());
-            self.info.primary_port = addr.port() as i64;
             match self.tcp_connect(addr).await {
                 Ok(s) => {
                     sock = Some((s, *addr));
@@ -630,7 +646,14 @@ impl Xfer {
         };
         self.info.connect_time = elapsed(self.start);
         let local = sock.socket().local_addr().ok().and_then(|a| a.as_socket()).unwrap_or(addr);
-        self.text(&format!("Connected to {} ({}) port {}", url.host, addr.ip(), addr.port()));
+        self.text(&format!(
+            "Established connection to {} ({} port {}) from {} port {} ",
+            url.host,
+            addr.ip(),
+            addr.port(),
+            local.ip(),
+            local.port()
+        ));
         let id = self.sh.next_conn_id.get();
         self.sh.next_conn_id.set(id + 1);
         self.info.num_connects += 1;
@@ -861,6 +884,11 @@ impl Xfer {
     }
 
     async fn one_request(&mut self, hop: &mut Hop) -> Result<Next> {
+        // Counters describe the latest request, as libcurl's progress meter does.
+        self.dl_now = 0;
+        self.dl_total = 0;
+        self.ul_now = 0;
+        self.ul_total = 0;
         let mut conn = self.connect(&hop.url).await?;
         let reused = conn.id < self.sh.next_conn_id.get() - 1 || self.info.num_connects == 0;
         let _ = reused;
@@ -914,6 +942,7 @@ impl Xfer {
             None if chunked => -1.0,
             None => 0.0,
         };
+        self.text("using HTTP/1.x");
         self.debug_data(debug_kind::HEADER_OUT, &req);
         self.info.pretransfer_time = elapsed(self.start);
         let bytes_body: Option<Rc<[u8]>> = match &hop.body {
@@ -980,6 +1009,11 @@ impl Xfer {
                 None => self.send_read_body(&mut conn, body_len, chunked).await?,
             }
         }
+        if matches!(hop.body, Body::None) {
+            self.text("Request completely sent off");
+        } else {
+            self.text(&format!("upload completely sent off: {} bytes", self.ul_now));
+        }
         let hs0 = self.info.header_size;
         let head = match early_final {
             Some(h) => h,
@@ -1004,9 +1038,11 @@ impl Xfer {
         self.info.http_version = if head.version == 10 { 1 } else { 2 };
         self.info.content_type = head.get("content-type").map(|s| s.to_string());
         // Framing.
-        let no_body = hop.method == "HEAD" || self.o.nobody || head.status == 204 || head.status == 304 || (100..200).contains(&head.status);
+        let no_body = head.version != 9 && (hop.method == "HEAD" || self.o.nobody) || head.status == 204 || head.status == 304 || (100..200).contains(&head.status);
         let framing = if no_body {
             Framing::None
+        } else if head.version == 9 {
+            Framing::Close
         } else if head.has_token("transfer-encoding", "chunked") {
             Framing::Chunked
         } else if let Some(cl) = head.get("content-length").filter(|_| !self.o.ignore_content_length) {
@@ -1052,6 +1088,7 @@ impl Xfer {
         if head.status == 401 && hop.send_auth {
             if let Some(next_auth) = self.answer_challenge(hop, &head) {
                 hop.auth_header = Some(next_auth);
+                self.end_head(&head).await?;
                 if self.drain(&mut conn, &framing, keep_alive).await? {
                     self.park(conn);
                 }
@@ -1061,6 +1098,9 @@ impl Xfer {
         let location = head.get("location").map(|s| s.to_string()).filter(|l| !l.trim().is_empty());
         if let Some(loc) = location {
             if (300..400).contains(&head.status) && self.o.follow {
+                self.text("Ignoring the response-body");
+                self.text("setting size while ignoring");
+                self.end_head(&head).await?;
                 if self.drain(&mut conn, &framing, keep_alive).await? {
                     self.park(conn);
                 }
@@ -1069,12 +1109,14 @@ impl Xfer {
             }
             self.info.redirect_url = Some(hop.url.join(&loc).map(|u| u.to_effective()).unwrap_or(loc));
         }
-        if self.o.fail_on_error && head.status >= 400 && !(head.status == 401 || head.status == 407) || self.o.fail_on_error && head.status >= 400 && head.status != 401 && head.status != 407 {
-            return Err(Error::new(code::HTTP_RETURNED_ERROR, format!("The requested URL returned error: {}", head.status)));
+        if self.o.fail_on_error && head.status >= 400 {
+            let msg = format!("The requested URL returned error: {}", head.status);
+            self.text(&msg);
+            self.end_head(&head).await?;
+            self.text(&format!("closing connection #{}", conn.id));
+            return Err(Error::new(code::HTTP_RETURNED_ERROR, msg));
         }
-        if self.o.fail_on_error && (head.status == 401 || head.status == 407) {
-            return Err(Error::new(code::HTTP_RETURNED_ERROR, format!("The requested URL returned error: {}", head.status)));
-        }
+        self.end_head(&head).await?;
         if self.o.max_filesize > 0 {
             if let Framing::Length(n) = framing {
                 if n as i64 > self.o.max_filesize {
@@ -1131,7 +1173,7 @@ impl Xfer {
     }
 
     async fn send_read_body(&mut self, conn: &mut Conn, len: Option<u64>, chunked: bool) -> Result<()> {
-        let mut buf = vec![0u8; self.o.buffer_size.clamp(1024, 1 << 20).max(65536)];
+        let mut buf = vec![0u8; 65536];
         let mut sent: u64 = 0;
         loop {
             if let Some(n) = len {
@@ -1139,7 +1181,8 @@ impl Xfer {
                     break;
                 }
             }
-            let room = if chunked { buf.len() - 16 } else { buf.len() };
+            // libcurl leaves room for the chunk framing in its 64 KiB upload buffer.
+            let room = if chunked { buf.len() - 12 } else { buf.len() };
             let want = match len {
                 Some(n) => ((n - sent) as usize).min(room),
                 None => room,
@@ -1171,6 +1214,7 @@ impl Xfer {
                 }
                 if chunked {
                     conn.stream.write_all(b"0\r\n\r\n").await.map_err(send_error)?;
+                    self.ul_now += 5;
                 }
                 break;
             }
@@ -1181,6 +1225,8 @@ impl Xfer {
                 framed.extend_from_slice(data);
                 framed.extend_from_slice(b"\r\n");
                 conn.stream.write_all(&framed).await.map_err(send_error)?;
+                // libcurl counts the chunk framing as uploaded bytes.
+                self.ul_now += (framed.len() - got) as i64;
             } else {
                 conn.stream.write_all(data).await.map_err(send_error)?;
             }
@@ -1207,8 +1253,9 @@ impl Xfer {
                 }
             });
             if self.progress {
+                // While paused libcurl keeps calling the progress callback (the usual place to unpause).
                 let reactor = self.sh.reactor.clone();
-                if with_deadline(&reactor, Some(Instant::now() + TICK), wait).await.is_none() {
+                if with_deadline(&reactor, Some(Instant::now() + PAUSED_TICK), wait).await.is_none() {
                     self.call_progress(true)?;
                 }
             } else {
@@ -1223,6 +1270,9 @@ impl Xfer {
         let end = loop {
             let b = conn.buffered();
             if scanned == 0 && b.len() >= 5 && !b.starts_with(b"HTTP/") {
+                if self.o.http09_allowed {
+                    return Ok(Head { status: 0, version: 9, headers: Vec::new(), blank: Vec::new() });
+                }
                 return Err(Error::new(code::UNSUPPORTED_PROTOCOL, "Received HTTP/0.9 when not allowed"));
             }
             if let Some(e) = find_head_end(b, scanned.saturating_sub(3)) {
@@ -1261,12 +1311,22 @@ impl Xfer {
             Some(s) => s,
             None => return Err(bad_version()),
         };
+        if status >= 200 || self.info.response_code == 0 {
+            self.info.response_code = status as i64;
+        }
+        self.debug_data(debug_kind::HEADER_IN, status_line);
         self.deliver_header(status_line).await?;
         let mut headers = Vec::new();
+        let mut blank = Vec::new();
         for line in lines {
             let text = String::from_utf8_lossy(line);
             let t = text.trim_end_matches(['\r', '\n']);
-            if !t.is_empty() {
+            if t.is_empty() {
+                // The blank line ends the head; the caller delivers it once it knows what follows.
+                blank = line.to_vec();
+                continue;
+            }
+            {
                 if t.starts_with([' ', '\t']) {
                     if let Some((_, v)) = headers.last_mut() {
                         let v: &mut String = v;
@@ -1279,10 +1339,23 @@ impl Xfer {
                     return Err(Error::new(code::WEIRD_SERVER_REPLY, "Header without colon"));
                 }
             }
+            self.debug_data(debug_kind::HEADER_IN, line);
             self.deliver_header(line).await?;
         }
-        self.debug_data(debug_kind::HEADER_IN, &raw);
-        Ok(Head { status, version, headers })
+        let head = Head { status, version, headers, blank };
+        if status < 200 && status != 101 {
+            self.end_head(&head).await?;
+        }
+        Ok(head)
+    }
+
+    /// Delivers the blank line that ends a response head.
+    async fn end_head(&mut self, head: &Head) -> Result<()> {
+        if head.blank.is_empty() {
+            return Ok(());
+        }
+        self.debug_data(debug_kind::HEADER_IN, &head.blank);
+        self.deliver_header(&head.blank.clone()).await
     }
 
     async fn deliver_header(&mut self, line: &[u8]) -> Result<()> {
@@ -1310,33 +1383,49 @@ impl Xfer {
             return Ok(());
         }
         self.info.size_delivered += data.len() as u64;
-        loop {
-            if self.easy.pause.get() & PAUSE_RECV != 0 {
-                self.wait_unpaused(PAUSE_RECV).await?;
-            }
-            match self.cb.write(data) {
-                Flow::Continue => return Ok(()),
-                Flow::Pause => {
-                    self.easy.pause.set(self.easy.pause.get() | PAUSE_RECV);
-                    continue;
+        if self.easy.pause.get() & PAUSE_RECV != 0 {
+            self.wait_unpaused(PAUSE_RECV).await?;
+        }
+        match self.cb.write(data) {
+            Flow::Continue => Ok(()),
+            Flow::Abort(e) => Err(e),
+            Flow::Pause => {
+                // Held until unpaused; pause(PAUSE_CONT) delivers it itself.
+                *self.easy.paused_data.borrow_mut() = Some(data.to_vec());
+                self.easy.pause.set(self.easy.pause.get() | PAUSE_RECV);
+                loop {
+                    self.wait_unpaused(PAUSE_RECV).await?;
+                    if let Some(e) = self.easy.pause_error.borrow_mut().take() {
+                        return Err(e);
+                    }
+                    let held = self.easy.paused_data.borrow_mut().take();
+                    let Some(held) = held else { return Ok(()) };
+                    match self.cb.write(&held) {
+                        Flow::Continue => return Ok(()),
+                        Flow::Abort(e) => return Err(e),
+                        Flow::Pause => {
+                            *self.easy.paused_data.borrow_mut() = Some(held);
+                            self.easy.pause.set(self.easy.pause.get() | PAUSE_RECV);
+                        }
+                    }
                 }
-                Flow::Abort(e) => return Err(e),
             }
         }
     }
 
     /// Delivers body bytes (through the decoder when there is one).
     async fn body_bytes(&mut self, data: &[u8], dec: &mut Option<Decoder>) -> Result<()> {
+        self.debug_data(debug_kind::DATA_IN, data);
+        let decoded = match dec {
+            Some(d) => Some(d.feed(data)?),
+            None => None,
+        };
         self.dl_now += data.len() as i64;
         if self.o.max_filesize > 0 && self.dl_now > self.o.max_filesize {
             return Err(Error::new(code::FILESIZE_EXCEEDED, "Exceeded the maximum allowed file size"));
         }
-        self.debug_data(debug_kind::DATA_IN, data);
-        match dec {
-            Some(d) => {
-                let out = d.feed(data)?;
-                self.deliver_body(&out).await?;
-            }
+        match decoded {
+            Some(out) => self.deliver_body(&out).await?,
             None => self.deliver_body(data).await?,
         }
         self.call_progress(false)?;
@@ -1465,6 +1554,7 @@ impl Xfer {
                     let take = conn.buffered().len().min(left as usize);
                     conn.consume(take);
                     left -= take as u64;
+                    self.dl_now += take as i64;
                 }
                 return Ok(left == 0 && keep);
             }
@@ -1483,6 +1573,7 @@ impl Xfer {
                     conn.consume(i + 2);
                     let size = u64::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
                     let mut left = size + 2;
+                    self.dl_now += size as i64;
                     if size == 0 {
                         // trailers
                         loop {
@@ -1518,6 +1609,9 @@ impl Xfer {
 
     fn park(&mut self, conn: Conn) {
         if conn.buffered().is_empty() {
+            let host = conn.key.host.clone();
+            let port = conn.key.port;
+            self.text(&format!("Connection #{} to host {}:{} left intact", conn.id, host, port));
             self.info.last_socket = conn.stream.sock().fd() as i64;
             self.sh.reactor.clear_interest(conn.stream.sock().fd());
             self.sh.pool.borrow_mut().put(conn);

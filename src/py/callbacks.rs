@@ -290,7 +290,7 @@ impl Callbacks for PyCallbacks {
                 }
                 Err(e) => {
                     self.report(py, e);
-                    SeekOutcome::Fail
+                    SeekOutcome::CantSeek
                 }
             }
         })

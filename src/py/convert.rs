@@ -91,3 +91,48 @@ pub fn callable(v: &Bound<'_, PyAny>) -> PyResult<PyObject> {
     }
     Err(kind_err(v))
 }
+
+/// An int argument the way pycurl's C code reads one (PyArg "i"/"l" formats): the error for a
+/// non-integer is Python's own index() message.
+pub fn index(v: &Bound<'_, PyAny>) -> PyResult<i64> {
+    if let Ok(n) = v.downcast::<PyInt>() {
+        return n.extract::<i64>();
+    }
+    let n = v.py().import("operator")?.getattr("index")?.call1((v,))?;
+    n.extract::<i64>()
+}
+
+/// A C int argument: OverflowError texts as CPython's "i" format gives them.
+pub fn c_int(v: &Bound<'_, PyAny>) -> PyResult<i32> {
+    let n = index(v).map_err(|e| {
+        if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(v.py()) {
+            pyo3::exceptions::PyOverflowError::new_err("signed integer is greater than maximum")
+        } else {
+            e
+        }
+    })?;
+    if n > i32::MAX as i64 {
+        return Err(pyo3::exceptions::PyOverflowError::new_err("signed integer is greater than maximum"));
+    }
+    if n < i32::MIN as i64 {
+        return Err(pyo3::exceptions::PyOverflowError::new_err("signed integer is less than minimum"));
+    }
+    Ok(n as i32)
+}
+
+/// Positional arity check with CPython's PyArg_ParseTuple wording.
+pub fn arity(name: &str, args: &Bound<'_, PyTuple>, n: usize) -> PyResult<()> {
+    if args.len() != n {
+        let noun = if n == 1 { "argument" } else { "arguments" };
+        return Err(PyTypeError::new_err(format!("{name}() takes exactly {n} {noun} ({} given)", args.len())));
+    }
+    Ok(())
+}
+
+/// "name() argument 1 must be pycurl.Curl, not X"
+pub fn type_name(v: &Bound<'_, PyAny>) -> String {
+    if v.is_none() {
+        return "None".into();
+    }
+    v.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".into())
+}

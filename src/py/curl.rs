@@ -522,7 +522,7 @@ impl PyCurl {
         let f = |v: f64| v.into_pyobject(py).map(|b| b.into_any().unbind());
         let r = match option {
             0x100001 => {
-                if i.effective_url.is_none() && !fresh {
+                if i.url_rejected {
                     // libcurl gives no URL after it rejected the URL; pycurl turns that into an error.
                     return Err(code_err(code::OUT_OF_MEMORY, self.st.borrow().errbuf.clone()));
                 }
@@ -621,7 +621,15 @@ impl PyCurl {
                 }
                 l.into_any().unbind()
             }
-            _ => return Err(PyValueError::new_err("invalid argument to getinfo")),
+            _ => match constants::info_kind(option) {
+                // Infos pycurl knows that describe features we don't have: libcurl's zero values.
+                Some(1) => py.None(),
+                Some(2) | Some(6) => o(0)?,
+                Some(3) => f(0.0)?,
+                Some(4) => PyList::empty(py).into_any().unbind(),
+                Some(5) => o(-1)?,
+                _ => return Err(PyValueError::new_err("invalid argument to getinfo")),
+            },
         };
         Ok(r)
     }
@@ -708,9 +716,9 @@ impl PyCurl {
             let Some(mut st) = self.st.try_borrow_mut() else { return };
             (st.private.take(), st.multi.take(), st.easy.take())
         };
-        if let Some((m, _)) = multi {
+        if let Some((m, key)) = multi {
             if let Ok(m) = m.bind(py).downcast::<super::multi::PyCurlMulti>() {
-                let _ = m.borrow().detach_easy(py, self);
+                m.borrow().detach_key(py, key);
             }
         }
         if let Some(mut p) = private {
@@ -778,7 +786,7 @@ impl PyCurl {
 
     fn perform_rb(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
         let py = slf.py();
-        slf.borrow().ready(py, "perform")?;
+        slf.borrow().ready(py, "setopt")?;
         let io = py.import("io")?.getattr("BytesIO")?.call0()?;
         slf.borrow().apply(py, opt::WRITEDATA, &io)?;
         PyCurl::run_perform(slf)?;
@@ -875,6 +883,14 @@ impl PyCurl {
         self.do_close(py);
     }
 
+    fn __setattr__(slf: &Bound<'_, Self>, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        set_instance_attr(slf.as_any(), name, value)
+    }
+
+    fn __delattr__(slf: &Bound<'_, Self>, name: &str) -> PyResult<()> {
+        del_instance_attr(slf.as_any(), name)
+    }
+
     fn __getattr__(&self, name: &str) -> PyResult<i64> {
         constants::curl_attr(name).ok_or_else(|| PyAttributeError::new_err(format!("trying to obtain a non-existing attribute: {name}")))
     }
@@ -906,6 +922,33 @@ impl Drop for PyCurl {
             }
             st.cbs.clear();
         }
+    }
+}
+
+/// `obj.name = value`: instances take arbitrary attributes (they may shadow constants); methods
+/// and the `closed` property can't be replaced.
+pub fn set_instance_attr(obj: &Bound<'_, PyAny>, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let ty = obj.get_type();
+    if let Ok(attr) = ty.getattr(name) {
+        if attr.hasattr("__set__")? || name == "closed" {
+            return Err(PyAttributeError::new_err(format!(
+                "attribute '{name}' of '{}' objects is not writable",
+                ty.qualname().map(|q| q.to_string()).unwrap_or_default()
+            )));
+        }
+    }
+    let d = obj.getattr("__dict__")?;
+    d.downcast::<PyDict>()?.set_item(name, value)
+}
+
+/// `del obj.name` on an instance attribute, with pycurl's message when there is none.
+pub fn del_instance_attr(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<()> {
+    let d = obj.getattr("__dict__")?;
+    let d = d.downcast::<PyDict>()?;
+    if d.contains(name)? {
+        d.del_item(name)
+    } else {
+        Err(PyAttributeError::new_err(format!("trying to delete a non-existing attribute: {name}")))
     }
 }
 

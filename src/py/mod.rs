@@ -63,23 +63,23 @@ fn global_init(option: i64) -> PyResult<()> {
 fn global_cleanup() {}
 
 #[pyfunction]
-fn easy_strerror(errornum: i32) -> &'static str {
-    strerror::easy_strerror(errornum as i64)
+fn easy_strerror(errornum: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    Ok(strerror::easy_strerror(convert::c_int(errornum)? as i64))
 }
 
 #[pyfunction]
-fn multi_strerror(errornum: i32) -> &'static str {
-    strerror::multi_strerror(errornum as i64)
+fn multi_strerror(errornum: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    Ok(strerror::multi_strerror(convert::c_int(errornum)? as i64))
 }
 
 #[pyfunction]
-fn share_strerror(errornum: i32) -> &'static str {
-    strerror::share_strerror(errornum as i64)
+fn share_strerror(errornum: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    Ok(strerror::share_strerror(convert::c_int(errornum)? as i64))
 }
 
 #[pyfunction]
-fn url_strerror(errornum: i32) -> &'static str {
-    strerror::url_strerror(errornum as i64)
+fn url_strerror(errornum: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    Ok(strerror::url_strerror(convert::c_int(errornum)? as i64))
 }
 
 #[pymodule]

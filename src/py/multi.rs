@@ -86,9 +86,14 @@ impl PyCurlMulti {
                 this.st.borrow_mut().current_fd = Some(e.fd);
                 let r = cb.call1(py, (e.what as i64, e.fd as i64, slf.clone(), sp));
                 this.st.borrow_mut().current_fd = None;
-                if let Err(err) = r {
-                    err.print_and_set_sys_last_vars(py);
-                    ok = false;
+                match r {
+                    // libcurl treats -1 from the socket callback as a failure of the call.
+                    Ok(v) if v.bind(py).extract::<i64>().ok() == Some(-1) => ok = false,
+                    Ok(_) => {}
+                    Err(err) => {
+                        err.print_and_set_sys_last_vars(py);
+                        ok = false;
+                    }
                 }
             }
             if e.what == crate::engine::rt::POLL_REMOVE {
@@ -137,6 +142,18 @@ impl PyCurlMulti {
     /// Records results of finished transfers on their Curl objects (errstr) and notifies.
     fn finish_done(&self, _py: Python<'_>) {}
 
+    /// Takes transfer `key` off this multi (its Curl is being closed).
+    pub fn detach_key(&self, py: Python<'_>, key: u64) {
+        let removed = {
+            let mut st = self.st.borrow_mut();
+            if let Some(m) = st.multi.as_mut() {
+                m.remove(key);
+            }
+            st.handles.remove(&key)
+        };
+        drop(removed.map(|h| h.into_bound(py)));
+    }
+
     pub fn detach_easy(&self, py: Python<'_>, curl: &PyCurl) -> PyResult<()> {
         let key = match &curl.st.borrow().multi {
             Some((_, k)) => *k,
@@ -158,8 +175,15 @@ impl PyCurlMulti {
 #[pymethods]
 impl PyCurlMulti {
     #[new]
-    #[pyo3(signature = (close_handles=false, *_args, **_kwargs))]
-    fn py_new(close_handles: bool, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+    #[pyo3(signature = (*args, close_handles=None))]
+    fn py_new(args: &Bound<'_, PyTuple>, close_handles: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        if !args.is_empty() {
+            return Err(PyTypeError::new_err(format!("CurlMulti() takes no positional arguments ({} given)", args.len())));
+        }
+        let close_handles = match close_handles {
+            Some(v) => v.is_truthy()?,
+            None => false,
+        };
         let mut multi = Multi::new();
         multi.enable_wakeup().map_err(|e| code_err(2, e.to_string()))?;
         Ok(PyCurlMulti {
@@ -178,7 +202,10 @@ impl PyCurlMulti {
         })
     }
 
-    fn add_handle(slf: &Bound<'_, Self>, curl: &Bound<'_, PyCurl>) -> PyResult<()> {
+    #[pyo3(signature = (*args))]
+    fn add_handle(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        let curl = curl_arg("add_handle", args)?;
+        let curl = &curl;
         let this = slf.borrow();
         if this.st.borrow().multi.is_none() {
             return Err(msg_err("cannot add/remove handle - multi-stack is closed"));
@@ -209,7 +236,10 @@ impl PyCurlMulti {
         Ok(())
     }
 
-    fn remove_handle(slf: &Bound<'_, Self>, curl: &Bound<'_, PyCurl>) -> PyResult<()> {
+    #[pyo3(signature = (*args))]
+    fn remove_handle(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        let curl = curl_arg("remove_handle", args)?;
+        let curl = &curl;
         let this = slf.borrow();
         if this.st.borrow().multi.is_none() {
             return Err(msg_err("cannot add/remove handle - multi-stack is closed"));
@@ -237,7 +267,11 @@ impl PyCurlMulti {
         Ok((0, n))
     }
 
-    fn socket_action(slf: &Bound<'_, Self>, sock_fd: i64, ev_bitmask: i64) -> PyResult<(i64, usize)> {
+    #[pyo3(signature = (*args))]
+    fn socket_action(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<(i64, usize)> {
+        convert::arity("socket_action", args, 2)?;
+        let sock_fd = convert::c_int(&args.get_item(0)?)? as i64;
+        let ev_bitmask = convert::c_int(&args.get_item(1)?)? as i64;
         let (n, ok) = PyCurlMulti::drive(slf, "socket_action", |m| m.socket_action(sock_fd as RawFd, ev_bitmask as u8))?;
         if !ok {
             return Err(code_err(11, "multi_socket_action failed"));
@@ -315,8 +349,15 @@ impl PyCurlMulti {
         Ok(n)
     }
 
-    #[pyo3(signature = (max_objects=None))]
-    fn info_read(&self, py: Python<'_>, max_objects: Option<i64>) -> PyResult<(usize, PyObject, PyObject)> {
+    #[pyo3(signature = (*args))]
+    fn info_read(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<(usize, PyObject, PyObject)> {
+        if args.len() > 1 {
+            return Err(PyTypeError::new_err(format!("info_read() takes at most 1 argument ({} given)", args.len())));
+        }
+        let max_objects = match args.len() {
+            0 => None,
+            _ => Some(convert::c_int(&args.get_item(0)?)? as i64),
+        };
         let max = match max_objects {
             None => usize::MAX,
             Some(n) if n <= 0 => return Err(msg_err("argument to info_read must be greater than zero")),
@@ -365,7 +406,11 @@ impl PyCurlMulti {
         Ok((queued, ok.into_any().unbind(), err.into_any().unbind()))
     }
 
-    fn setopt(&self, py: Python<'_>, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    #[pyo3(signature = (*args))]
+    fn setopt(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        convert::arity("setopt", args, 2)?;
+        let option = convert::c_int(&args.get_item(0)?)?;
+        let value = &args.get_item(1)?;
         let mut st = self.st.borrow_mut();
         if st.multi.is_none() {
             return Err(closed("setopt"));
@@ -392,6 +437,9 @@ impl PyCurlMulti {
             mopt::PIPELINING | mopt::MAX_HOST_CONNECTIONS | mopt::MAX_PIPELINE_LENGTH | mopt::MAX_TOTAL_CONNECTIONS
             | mopt::MAX_CONCURRENT_STREAMS | mopt::NETWORK_CHANGED | mopt::CONTENT_LENGTH_PENALTY_SIZE
             | mopt::CHUNK_LENGTH_PENALTY_SIZE | mopt::MAXCONNECTS => {
+                if value.is_none() {
+                    return Err(PyTypeError::new_err("unsetting is not supported for this option"));
+                }
                 if !is_int {
                     return Err(convert::invalid_setopt());
                 }
@@ -402,6 +450,9 @@ impl PyCurlMulti {
             }
             mopt::PIPELINING_SITE_BL | mopt::PIPELINING_SERVER_BL => {
                 if !value.is_none() {
+                    if !(value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>()) {
+                        return Err(convert::invalid_setopt());
+                    }
                     convert::string_list(value)?;
                 }
             }
@@ -411,7 +462,11 @@ impl PyCurlMulti {
         Ok(())
     }
 
-    fn assign(&self, sock_fd: i64, obj: PyObject) -> PyResult<()> {
+    #[pyo3(signature = (*args))]
+    fn assign(&self, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        convert::arity("assign", args, 2)?;
+        let sock_fd = convert::c_int(&args.get_item(0)?)? as i64;
+        let obj: PyObject = args.get_item(1)?.unbind();
         let mut st = self.st.borrow_mut();
         let Some(m) = st.multi.as_ref() else { return Err(closed("assign")) };
         if !m.knows_socket(sock_fd as RawFd) && st.current_fd != Some(sock_fd as RawFd) {
@@ -427,7 +482,10 @@ impl PyCurlMulti {
         Ok(())
     }
 
-    fn unassign(&self, sock_fd: i64) -> PyResult<()> {
+    #[pyo3(signature = (*args))]
+    fn unassign(&self, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        convert::arity("unassign", args, 1)?;
+        let sock_fd = convert::c_int(&args.get_item(0)?)? as i64;
         let mut st = self.st.borrow_mut();
         let Some(m) = st.multi.as_ref() else { return Err(closed("unassign")) };
         if !m.knows_socket(sock_fd as RawFd) && st.current_fd != Some(sock_fd as RawFd) {
@@ -510,6 +568,14 @@ impl PyCurlMulti {
         PyCurlMulti::close(slf)
     }
 
+    fn __setattr__(slf: &Bound<'_, Self>, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        super::curl::set_instance_attr(slf.as_any(), name, value)
+    }
+
+    fn __delattr__(slf: &Bound<'_, Self>, name: &str) -> PyResult<()> {
+        super::curl::del_instance_attr(slf.as_any(), name)
+    }
+
     fn __getattr__(&self, name: &str) -> PyResult<i64> {
         constants::multi_attr(name).ok_or_else(|| PyAttributeError::new_err(format!("trying to obtain a non-existing attribute: {name}")))
     }
@@ -540,7 +606,12 @@ impl PyCurlMulti {
     }
 }
 
-#[allow(dead_code)]
-fn _unused() -> PyErr {
-    PyTypeError::new_err("")
+/// The single Curl argument of add_handle/remove_handle, with CPython's "O!" wording.
+fn curl_arg<'py>(name: &str, args: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyCurl>> {
+    convert::arity(name, args, 1)?;
+    let a = args.get_item(0)?;
+    a.downcast_into::<PyCurl>().map_err(|e| {
+        let v = e.into_inner();
+        PyTypeError::new_err(format!("{name}() argument 1 must be pycurl.Curl, not {}", convert::type_name(&v)))
+    })
 }
