@@ -1026,7 +1026,7 @@ impl Xfer {
                     }
                     r => r?,
                 };
-                if h.status >= 200 || h.status == 101 {
+                if h.status >= 200 || h.status == 101 || h.version == 9 {
                     break h;
                 }
             },
