@@ -276,6 +276,8 @@ impl Xfer {
     }
 
     async fn run_all(&mut self) -> Result<()> {
+        // libcurl's first progress call comes before anything happened.
+        self.call_progress(true)?;
         let url_s = self.o.url.clone().ok_or_else(|| Error::new(code::URL_MALFORMAT, "No URL set"))?;
         let url = match Url::parse_with(&url_s, self.o.default_protocol.as_deref(), self.o.path_as_is) {
             Ok(u) => u,
@@ -435,6 +437,7 @@ impl Xfer {
                             format!("Maximum ({}) redirects followed", self.o.max_redirs),
                         ));
                     }
+                    self.info.redirect_count += 1;
                     let new = hop.url.join(&loc)?;
                     let proto = match new.scheme.as_str() {
                         "http" => PROTO_HTTP,
@@ -475,7 +478,6 @@ impl Xfer {
                     if matches!(hop.body, Body::Read) {
                         self.rewind()?;
                     }
-                    self.info.redirect_count += 1;
                     self.info.redirect_time = elapsed(self.start);
                     hop.url = new;
                     hop.auth_header = None;
@@ -658,6 +660,8 @@ impl Xfer {
         self.sh.next_conn_id.set(id + 1);
         self.info.num_connects += 1;
         let stream = if url.scheme == "https" {
+            // OpenSSL's verify result reads "unspecified" (1) until a verification ran.
+            self.info.ssl_verifyresult = 1;
             let mut tls_opts = self.o.tls.clone();
             tls_opts.alpn = vec![b"http/1.1".to_vec()];
             let cfg = super::tls_config::client_config(&tls_opts).map_err(|e| Error::new(e.code, e.message))?;
@@ -672,6 +676,7 @@ impl Xfer {
                 super::tls_config::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
             }
             self.info.appconnect_time = elapsed(self.start);
+            self.info.ssl_verifyresult = 0;
             let certinfo = if self.o.certinfo {
                 t.tls.peer_certificates().map(super::tls_config::cert_info).unwrap_or_default()
             } else {
@@ -689,7 +694,10 @@ impl Xfer {
     fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {
         if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             let te = super::tls_config::map_handshake_error(inner, host);
-            self.info.ssl_verifyresult = super::tls_config::ssl_verify_result(&te);
+            self.info.ssl_verifyresult = match super::tls_config::ssl_verify_result(&te) {
+                0 => 1,
+                n => n,
+            };
             return Error::new(te.code, te.message);
         }
         Error::new(code::SSL_CONNECT_ERROR, format!("TLS connect error: {e}"))
@@ -942,7 +950,9 @@ impl Xfer {
             None if chunked => -1.0,
             None => 0.0,
         };
-        self.text("using HTTP/1.x");
+        if conn.uses == 0 {
+            self.text("using HTTP/1.x");
+        }
         self.debug_data(debug_kind::HEADER_OUT, &req);
         self.info.pretransfer_time = elapsed(self.start);
         let bytes_body: Option<Rc<[u8]>> = match &hop.body {

@@ -842,8 +842,12 @@ impl PyCurl {
         Ok(PyBytes::new(py, st.errbuf.as_bytes()))
     }
 
-    #[pyo3(signature = (bitmask=5))]
-    fn pause(&self, bitmask: i64) -> PyResult<()> {
+    #[pyo3(signature = (bitmask=None))]
+    fn pause(&self, bitmask: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let bitmask = match bitmask {
+            Some(b) => convert::c_int(b)? as i64,
+            None => 5,
+        };
         let easy = self.easy("pause")?;
         if !easy.busy.get() {
             return Err(code_err(code::BAD_FUNCTION_ARGUMENT, "pause/unpause failed"));
