@@ -1,7 +1,7 @@
 """Writes src/py/option_table.rs: every option number real pycurl's setopt accepts, with its name.
 
 Run with the reference interpreter: /tmp/ref/bin/python tools/gen_options.py
-An option is "known" when unsetopt() does not answer 'invalid arguments to unsetopt'.
+An option is "known" when setopt() with a value of its type is not refused as "invalid arguments".
 """
 import pycurl
 
@@ -9,7 +9,7 @@ NOT_OPTIONS = tuple(p + "_" for p in (
     "CURLHSTS CURLSTS CURL_HTTP_VERSION FNMATCHFUNC FTPAUTH FTPMETHOD FTPSSL GLOBAL GSSAPI HEADER "
     "HTTPAUTH INFOTYPE IOCMD IOE IPRESOLVE KHMATCH KHSTAT KHTYPE NETRC PIPE PREREQFUNC PROTO "
     "PROXYTYPE REDIR_POST RTSPREQ SEEKFUNC SOCKOPT SOCKTYPE SSH_AUTH SSLOPT SSLVERSION TIMECONDITION "
-    "TRAILERFUNC UPART USESSL U WS FORM READFUNC WRITEFUNC HTTPPOST MAX CURLALTSVC CURLAUTH "
+    "TRAILERFUNC UPART USESSL U WS FORM READFUNC WRITEFUNC HTTPPOST CURLALTSVC CURLAUTH "
     "ALTSVC HTTP_VERSION_VERSION CURLPROTO COMPILE SSLVERSION_MAX"
 ).split())
 
@@ -21,14 +21,30 @@ for name in sorted(dir(pycurl)):
         continue
     if name.startswith(("E_", "INFO_", "VERSION_", "M_", "SH_", "LOCK_", "CSELECT_", "POLL_", "PAUSE_")):
         continue
-    try:
-        c.unsetopt(v)
-    except TypeError as e:
-        if "invalid arguments" in str(e):
-            continue
-    except (pycurl.error, OverflowError, ValueError):
-        if v > 2**31 - 1:
-            continue
+    # Known to setopt: some value of the option's type is not refused as "invalid arguments".
+    if v < 10000 or 30000 <= v < 40000:
+        trials = [0]
+    elif v < 20000:
+        trials = ["", [], b""]
+    elif v < 30000:
+        trials = [lambda *a: 0]
+    else:
+        trials = [b""]
+    known_to_setopt = False
+    for val in trials:
+        try:
+            c.setopt(v, val)
+            known_to_setopt = True
+        except TypeError as e:
+            if "invalid arguments" not in str(e):
+                known_to_setopt = True
+        except (pycurl.error, ValueError, OverflowError):
+            known_to_setopt = True
+        c = pycurl.Curl()
+        if known_to_setopt:
+            break
+    if not known_to_setopt:
+        continue
     c = pycurl.Curl()
     if v < 10000:
         # libcurl itself must know it: pycurl passes any long-range number through.

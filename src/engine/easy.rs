@@ -103,6 +103,9 @@ pub struct Options {
     pub keep_sending_on_error: bool,
     pub maxage_conn: Duration,
     pub maxlifetime_conn: Option<Duration>,
+    /// MAX_RECV_SPEED_LARGE / MAX_SEND_SPEED_LARGE in bytes per second; 0 unlimited.
+    pub max_recv_speed: i64,
+    pub max_send_speed: i64,
 }
 
 pub const PROTO_HTTP: u64 = 1;
@@ -175,6 +178,8 @@ impl Default for Options {
             keep_sending_on_error: false,
             maxage_conn: Duration::from_secs(118),
             maxlifetime_conn: None,
+            max_recv_speed: 0,
+            max_send_speed: 0,
         }
     }
 }

@@ -249,6 +249,17 @@ impl Xfer {
         Ok(())
     }
 
+    /// MAX_*_SPEED: waits until `bytes` since the transfer began fit under `limit` bytes per second.
+    async fn throttle(&self, limit: i64, bytes: i64) {
+        if limit <= 0 {
+            return;
+        }
+        let due = self.start + Duration::from_secs_f64(bytes as f64 / limit as f64);
+        if due > Instant::now() {
+            super::rt::Sleep::until(&self.sh.reactor, due).await;
+        }
+    }
+
     fn ticking(&self) -> bool {
         self.progress || (self.o.low_speed_limit > 0 && self.o.low_speed_time > 0)
     }
@@ -271,6 +282,7 @@ impl Xfer {
             };
             let n = r.map_err(|e| recv_error(&e))?;
             self.check_low_speed()?;
+            self.throttle(self.o.max_recv_speed, self.dl_now + n as i64).await;
             return Ok(n);
         }
     }
@@ -1242,6 +1254,7 @@ impl Xfer {
             }
             sent += got as u64;
             self.ul_now += got as i64;
+            self.throttle(self.o.max_send_speed, self.ul_now).await;
             self.info.request_size += got as u64;
             self.call_progress(false)?;
         }

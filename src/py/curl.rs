@@ -56,9 +56,13 @@ fn closed_err(what: &str) -> PyErr {
     msg_err(format!("cannot invoke {what}() - no curl handle"))
 }
 
-fn not_built(name: &str) -> PyErr {
-    code_err(code::NOT_BUILT_IN, format!("{name} is not supported by pycurl-rs yet"))
+/// A feature pycurl-rs does not build (yet): libcurl's own answer for a feature left out of a build.
+fn not_built(_what: &str) -> PyErr {
+    code_err(code::NOT_BUILT_IN, crate::engine::strerror::easy_strerror(code::NOT_BUILT_IN as i64))
 }
+
+/// Options whose None/unsetopt pycurl refuses (besides the ones handled with text_required!).
+const NO_UNSET: &[i32] = &[opt::COOKIEFILE, opt::NOPROXY, opt::COPYPOSTFIELDS];
 
 impl PyCurl {
     pub fn new_state() -> State {
@@ -291,8 +295,22 @@ impl PyCurl {
                     o.post = false;
                 }
             }
-            opt::INFILESIZE => o.in_size = long!(),
-            opt::FOLLOWLOCATION => flag!(follow),
+            opt::INFILESIZE => {
+                let v = long!();
+                if v < -1 {
+                    drop(o);
+                    return Err(self.bad_arg(30115));
+                }
+                o.in_size = v;
+            }
+            opt::FOLLOWLOCATION => {
+                let v = long!();
+                if !(0..=3).contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                o.follow = v != 0;
+            }
             opt::MAXREDIRS => {
                 let v = long!();
                 if v < -1 {
@@ -301,7 +319,14 @@ impl PyCurl {
                 }
                 o.max_redirs = v;
             }
-            opt::POSTREDIR => o.post_redir = long!() as u32,
+            opt::POSTREDIR => {
+                let v = long!();
+                if v < 0 {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                o.post_redir = v as u32;
+            }
             opt::AUTOREFERER => flag!(auto_referer),
             opt::UNRESTRICTED_AUTH => flag!(unrestricted_auth),
             opt::REFERER => o.referer = text_required!(),
@@ -316,7 +341,15 @@ impl PyCurl {
             }
             opt::TRANSFER_ENCODING => flag!(transfer_encoding),
             opt::RANGE => o.range = text!(),
-            opt::RESUME_FROM => o.resume_from = long!(),
+            opt::RESUME_FROM => {
+                let v = long!();
+                if v < 0 {
+                    drop(o);
+                    // pycurl sets the _LARGE variant, so libcurl names that one.
+                    return Err(self.bad_arg(30116));
+                }
+                o.resume_from = v;
+            }
             opt::TIMEOUT => secs!(timeout, 1000),
             opt::TIMEOUT_MS => secs!(timeout, 1),
             opt::CONNECTTIMEOUT => secs!(connect_timeout, 1000),
@@ -401,7 +434,7 @@ impl PyCurl {
                     }
                     _ => {
                         drop(o);
-                        return Err(self.bad_arg(option));
+                        return Err(code_err(code::UNSUPPORTED_PROTOCOL, "Unsupported protocol"));
                     }
                 }
             }
@@ -426,13 +459,13 @@ impl PyCurl {
             opt::IGNORE_CONTENT_LENGTH => flag!(ignore_content_length),
             opt::PATH_AS_IS => flag!(path_as_is),
             opt::HTTP09_ALLOWED => flag!(http09_allowed),
-            opt::DEFAULT_PROTOCOL => o.default_protocol = text!(),
+            opt::DEFAULT_PROTOCOL => o.default_protocol = text_required!(),
             opt::MAXAGE_CONN => o.maxage_conn = Duration::from_secs(long!().max(0) as u64),
             opt::MAXLIFETIME_CONN => {
                 let v = long!();
                 o.maxlifetime_conn = if v <= 0 { None } else { Some(Duration::from_secs(v as u64)) };
             }
-            opt::INTERFACE => o.interface = text!(),
+            opt::INTERFACE => o.interface = text_required!(),
             opt::LOCALPORT => o.local_port = long!().clamp(0, 65535) as u16,
             opt::LOCALPORTRANGE => o.local_port_range = long!().clamp(1, 65535) as u16,
             // TLS
@@ -441,9 +474,9 @@ impl PyCurl {
             opt::CAINFO => o.tls.ca_info = text!().map(Into::into),
             opt::CAPATH => o.tls.ca_path = text!().map(Into::into),
             opt::CAINFO_BLOB => o.tls.ca_blob = if unset { None } else { Some(convert::blob(value)?) },
-            opt::SSLCERT => o.tls.cert = text!().map(Into::into),
+            opt::SSLCERT => o.tls.cert = text_required!().map(Into::into),
             opt::SSLCERT_BLOB => o.tls.cert_blob = if unset { None } else { Some(convert::blob(value)?) },
-            opt::SSLKEY => o.tls.key = text!().map(Into::into),
+            opt::SSLKEY => o.tls.key = text_required!().map(Into::into),
             opt::SSLKEY_BLOB => o.tls.key_blob = if unset { None } else { Some(convert::blob(value)?) },
             opt::KEYPASSWD => o.tls.key_passwd = text!(),
             opt::SSLCERTTYPE | opt::SSLKEYTYPE => {
@@ -463,7 +496,13 @@ impl PyCurl {
                 }
                 o.tls.version = v as u32;
             }
-            opt::PINNEDPUBLICKEY => o.tls.pinned_pubkey = text!(),
+            opt::PINNEDPUBLICKEY => o.tls.pinned_pubkey = text_required!(),
+            // No proxy is ever used, so every NOPROXY list is honoured as it stands.
+            opt::NOPROXY => {
+                text_required!();
+            }
+            opt::MAX_RECV_SPEED_LARGE => o.max_recv_speed = long!().max(0),
+            opt::MAX_SEND_SPEED_LARGE => o.max_send_speed = long!().max(0),
             opt::SSL_CIPHER_LIST => o.tls.cipher_list = text!(),
             opt::TLS13_CIPHERS => o.tls.tls13_ciphers = text!(),
             opt::OPT_CERTINFO => flag!(certinfo),
@@ -478,6 +517,9 @@ impl PyCurl {
     /// Options of features not built yet: their "off" value is accepted, anything else refused.
     fn unsupported(&self, name: &str, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
         if value.is_none() {
+            if NO_UNSET.contains(&option) || option < 10000 || (30000..40000).contains(&option) {
+                return Err(PyTypeError::new_err("unsetopt() is not supported for this option"));
+            }
             return Ok(());
         }
         let off = if option < 10000 || (30000..40000).contains(&option) {
@@ -737,8 +779,25 @@ impl PyCurl {
 impl PyCurl {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn py_new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
-        PyCurl { st: GilCell::new(PyCurl::new_state()) }
+    fn py_new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        // Subclasses may take their own arguments in __init__; Curl itself takes none.
+        Ok(PyCurl { st: GilCell::new(PyCurl::new_state()) })
+    }
+
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        if slf.get_type().is(&slf.py().get_type::<PyCurl>()) && (!args.is_empty() || kwargs.is_some_and(|k| !k.is_empty())) {
+            return Err(PyTypeError::new_err("Curl() takes no arguments"));
+        }
+        Ok(())
+    }
+
+    fn __reduce_ex__(&self, _proto: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("Curl objects do not support serialization"))
+    }
+
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err("Curl objects do not support serialization"))
     }
 
     #[pyo3(signature = (option, value, *, use_memoryview=None))]
@@ -815,6 +874,7 @@ impl PyCurl {
     fn reset(&self, py: Python<'_>) -> PyResult<()> {
         let easy = self.ready(py, "reset")?;
         *easy.opts.borrow_mut() = fresh_options();
+        *easy.info.borrow_mut() = Info::default();
         let st = self.st.borrow();
         st.cbs.clear();
         drop(st);
@@ -822,12 +882,21 @@ impl PyCurl {
         Ok(())
     }
 
-    fn duphandle(&self, py: Python<'_>) -> PyResult<PyCurl> {
-        let easy = self.easy("duphandle")?;
-        let new = PyCurl::new_state();
-        *new.easy.as_ref().unwrap().opts.borrow_mut() = easy.opts.borrow().clone();
-        *new.cbs.slots.borrow_mut() = self.st.borrow().cbs.slots.borrow().clone_ref(py);
-        Ok(PyCurl { st: GilCell::new(new) })
+    fn duphandle<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let this = slf.borrow();
+        let easy = this.easy("duphandle")?;
+        // Same (sub)class as the original, built without running a subclass __init__.
+        let ty = slf.get_type();
+        let dup = ty.call_method1("__new__", (&ty,))?;
+        let d = dup.downcast::<PyCurl>()?;
+        {
+            let dd = d.borrow();
+            let st = dd.st.borrow();
+            *st.easy.as_ref().unwrap().opts.borrow_mut() = easy.opts.borrow().clone();
+            *st.cbs.slots.borrow_mut() = this.st.borrow().cbs.slots.borrow().clone_ref(py);
+        }
+        Ok(dup)
     }
 
     fn errstr(&self, py: Python<'_>) -> PyResult<String> {
