@@ -45,6 +45,9 @@ pub fn bytes(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 
 pub fn string(v: &Bound<'_, PyAny>) -> PyResult<String> {
     let b = bytes(v)?;
+    if b.contains(&0) {
+        return Err(pyo3::exceptions::PyValueError::new_err("embedded null byte"));
+    }
     // Non-UTF-8 bytes are kept byte for byte as Latin-1 so they reach the wire unchanged.
     Ok(String::from_utf8(b.clone()).unwrap_or_else(|_| b.iter().map(|&c| c as char).collect()))
 }

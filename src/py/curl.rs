@@ -203,7 +203,8 @@ impl PyCurl {
             }
             opt::WRITEHEADER => {
                 if unset {
-                    return Err(no_unset());
+                    cbs.slots.borrow_mut().header = None;
+                    return Ok(());
                 }
                 let w = value.getattr("write").map_err(|_| PyTypeError::new_err("object given without a write method"))?;
                 cbs.slots.borrow_mut().header = Some(w.unbind());
@@ -271,10 +272,7 @@ impl PyCurl {
             }
             opt::POSTFIELDS | opt::COPYPOSTFIELDS => {
                 if unset {
-                    if option == opt::POSTFIELDS {
-                        return Err(no_unset());
-                    }
-                    o.body = Body::None;
+                    return Err(no_unset());
                 } else {
                     let b = convert::bytes(value)?;
                     if option == opt::COPYPOSTFIELDS && b.contains(&0) {
@@ -778,18 +776,14 @@ impl PyCurl {
 #[pymethods]
 impl PyCurl {
     #[new]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn py_new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        // Subclasses may take their own arguments in __init__; Curl itself takes none.
-        Ok(PyCurl { st: GilCell::new(PyCurl::new_state()) })
-    }
-
+    #[classmethod]
     #[pyo3(signature = (*args, **kwargs))]
-    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        if slf.get_type().is(&slf.py().get_type::<PyCurl>()) && (!args.is_empty() || kwargs.is_some_and(|k| !k.is_empty())) {
+    fn py_new(cls: &Bound<'_, pyo3::types::PyType>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        // Subclasses may take their own arguments in __init__; Curl itself takes none.
+        if cls.is(&cls.py().get_type::<PyCurl>()) && (!args.is_empty() || kwargs.is_some_and(|k| !k.is_empty())) {
             return Err(PyTypeError::new_err("Curl() takes no arguments"));
         }
-        Ok(())
+        Ok(PyCurl { st: GilCell::new(PyCurl::new_state()) })
     }
 
     fn __reduce_ex__(&self, _proto: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -895,6 +889,10 @@ impl PyCurl {
             let st = dd.st.borrow();
             *st.easy.as_ref().unwrap().opts.borrow_mut() = easy.opts.borrow().clone();
             *st.cbs.slots.borrow_mut() = this.st.borrow().cbs.slots.borrow().clone_ref(py);
+        }
+        // Instance attributes come along, as they do with pycurl.
+        if let (Ok(src), Ok(dst)) = (slf.getattr("__dict__"), dup.getattr("__dict__")) {
+            dst.call_method1("update", (src,))?;
         }
         Ok(dup)
     }
