@@ -343,6 +343,17 @@ impl Multi {
         self.sh.reactor.is_reported(fd)
     }
 
+    /// M_MAX_TOTAL_CONNECTIONS / M_MAX_HOST_CONNECTIONS (0: no limit).
+    pub fn set_limits(&self, total: Option<usize>, host: Option<usize>) {
+        if let Some(t) = total {
+            self.sh.limits.max_total.set(t);
+        }
+        if let Some(h) = host {
+            self.sh.limits.max_host.set(h);
+        }
+        self.sh.limits.notify();
+    }
+
     pub fn set_max_idle(&self, n: usize) {
         self.sh.pool.borrow_mut().max_idle = n;
     }

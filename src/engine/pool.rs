@@ -5,7 +5,78 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::task::Waker;
+
 use super::net::Stream;
+
+/// M_MAX_TOTAL_CONNECTIONS / M_MAX_HOST_CONNECTIONS: open connections (busy or idle) are counted;
+/// a transfer that would exceed a limit waits for a slot instead of failing.
+#[derive(Default)]
+pub struct Limits {
+    pub max_total: Cell<usize>,
+    pub max_host: Cell<usize>,
+    total: Cell<usize>,
+    per_host: RefCell<HashMap<(String, u16), usize>>,
+    waiters: RefCell<Vec<Waker>>,
+}
+
+impl Limits {
+    /// Takes a slot for a new connection to `host`, if the limits allow one now.
+    pub fn try_acquire(self: &Rc<Self>, host: &(String, u16)) -> Option<Slot> {
+        let mt = self.max_total.get();
+        let mh = self.max_host.get();
+        if mt > 0 && self.total.get() >= mt {
+            return None;
+        }
+        let mut ph = self.per_host.borrow_mut();
+        let n = ph.entry(host.clone()).or_insert(0);
+        if mh > 0 && *n >= mh {
+            return None;
+        }
+        *n += 1;
+        self.total.set(self.total.get() + 1);
+        Some(Slot { limits: self.clone(), host: host.clone() })
+    }
+
+    pub fn limited(&self) -> bool {
+        self.max_total.get() > 0 || self.max_host.get() > 0
+    }
+
+    pub fn wait(&self, w: &Waker) {
+        self.waiters.borrow_mut().push(w.clone());
+    }
+
+    /// A connection went idle or closed: let waiting transfers look again.
+    pub fn notify(&self) {
+        let ws = std::mem::take(&mut *self.waiters.borrow_mut());
+        for w in ws {
+            w.wake();
+        }
+    }
+
+    pub fn at_total_limit(&self) -> bool {
+        let mt = self.max_total.get();
+        mt > 0 && self.total.get() >= mt
+    }
+}
+
+/// One counted connection; released when the connection is dropped.
+pub struct Slot {
+    limits: Rc<Limits>,
+    host: (String, u16),
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.limits.total.set(self.limits.total.get().saturating_sub(1));
+        if let Some(n) = self.limits.per_host.borrow_mut().get_mut(&self.host) {
+            *n = n.saturating_sub(1);
+        }
+        self.limits.notify();
+    }
+}
 
 /// What makes two transfers able to share a connection.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
@@ -37,6 +108,8 @@ pub struct Conn {
     pub ssl_verifyresult: i64,
     /// Requests sent on this connection so far.
     pub uses: u32,
+    /// Its place under the connection limits, if any apply.
+    pub slot: Option<Slot>,
 }
 
 impl Conn {
@@ -56,6 +129,7 @@ impl Conn {
             certinfo: Vec::new(),
             ssl_verifyresult: 0,
             uses: 0,
+            slot: None,
         }
     }
 
@@ -141,6 +215,23 @@ impl Pool {
                 }
                 None => break,
             }
+        }
+    }
+
+    /// Closes the connection idle the longest (to make room under M_MAX_TOTAL_CONNECTIONS).
+    pub fn evict_oldest(&mut self) -> bool {
+        let oldest = self.idle.iter().filter_map(|(k, v)| v.first().map(|c| (k.clone(), c.idle_since))).min_by_key(|(_, t)| *t).map(|(k, _)| k);
+        match oldest {
+            Some(k) => {
+                let v = self.idle.get_mut(&k).unwrap();
+                v.remove(0);
+                if v.is_empty() {
+                    self.idle.remove(&k);
+                }
+                self.count -= 1;
+                true
+            }
+            None => false,
         }
     }
 

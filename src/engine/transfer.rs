@@ -25,7 +25,7 @@ use super::decode::Decoder;
 use super::easy::*;
 use super::error::{code, Error, Result};
 use super::net::{self, Sock, Stream, TlsStream};
-use super::pool::{Conn, Pool, PoolKey};
+use super::pool::{Conn, Pool, PoolKey, Slot};
 use super::resolve::{self, DnsCache};
 use super::rt::{with_deadline, Reactor};
 use super::url::Url;
@@ -34,6 +34,7 @@ use super::url::Url;
 pub struct Shared {
     pub reactor: Rc<Reactor>,
     pub pool: RefCell<Pool>,
+    pub limits: Rc<super::pool::Limits>,
     pub dns: Rc<RefCell<DnsCache>>,
     pub next_conn_id: Cell<i64>,
     pub next_xfer_id: Cell<i64>,
@@ -44,6 +45,7 @@ impl Shared {
         Rc::new(Shared {
             reactor: Rc::new(Reactor::default()),
             pool: RefCell::new(Pool::default()),
+            limits: Rc::new(super::pool::Limits::default()),
             dns: Rc::new(RefCell::new(DnsCache::default())),
             next_conn_id: Cell::new(0),
             next_xfer_id: Cell::new(0),
@@ -587,15 +589,42 @@ impl Xfer {
 
     async fn connect(&mut self, url: &Url) -> Result<Conn> {
         let key = self.pool_key(url);
-        if !self.o.fresh_connect {
-            let c = self.sh.pool.borrow_mut().take(&key, self.o.maxage_conn, self.o.maxlifetime_conn);
-            if let Some(c) = c {
-                self.text(&format!("Reusing existing {}: connection with host {}", url.scheme, url.host));
-                self.info.namelookup_time = elapsed(self.start);
-                self.info.connect_time = self.info.namelookup_time;
-                self.info.appconnect_time = if url.scheme == "https" { self.info.connect_time } else { 0.0 };
-                return Ok(c);
+        let mut slot: Option<Slot> = None;
+        loop {
+            if !self.o.fresh_connect {
+                let c = self.sh.pool.borrow_mut().take(&key, self.o.maxage_conn, self.o.maxlifetime_conn);
+                if let Some(c) = c {
+                    self.text(&format!("Reusing existing {}: connection with host {}", url.scheme, url.host));
+                    self.info.namelookup_time = elapsed(self.start);
+                    self.info.connect_time = self.info.namelookup_time;
+                    self.info.appconnect_time = if url.scheme == "https" { self.info.connect_time } else { 0.0 };
+                    return Ok(c);
+                }
             }
+            let limits = self.sh.limits.clone();
+            if !limits.limited() {
+                break;
+            }
+            if let Some(s) = limits.try_acquire(&(url.host.clone(), url.port_or_default())) {
+                slot = Some(s);
+                break;
+            }
+            // Over the total limit with idle connections around: close one to make room.
+            if limits.at_total_limit() && self.sh.pool.borrow_mut().evict_oldest() {
+                continue;
+            }
+            // Queue until a connection closes or goes idle.
+            let mut waited = false;
+            poll_fn(|cx| {
+                if waited {
+                    Poll::Ready(())
+                } else {
+                    waited = true;
+                    limits.wait(cx.waker());
+                    Poll::Pending
+                }
+            })
+            .await;
         }
         let (host, port) = key.target.clone().unwrap_or_else(|| (url.host.clone(), url.port_or_default()));
         // Without CONNECTTIMEOUT the kernel's own SYN timeout (about two minutes, under libcurl's 300 s
@@ -608,7 +637,10 @@ impl Xfer {
         match with_deadline(&reactor, connect_deadline, fut).await {
             Some(r) => {
                 self.connecting = false;
-                r
+                r.map(|mut c| {
+                    c.slot = slot;
+                    c
+                })
             }
             None => {
                 let ms = self.start.elapsed().as_millis();
@@ -1638,6 +1670,7 @@ impl Xfer {
             self.info.last_socket = conn.stream.sock().fd() as i64;
             self.sh.reactor.clear_interest(conn.stream.sock().fd());
             self.sh.pool.borrow_mut().put(conn);
+            self.sh.limits.notify();
         }
     }
 }

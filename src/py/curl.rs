@@ -545,7 +545,7 @@ impl PyCurl {
     fn info(&self, py: Python<'_>, option: i32, raw: bool) -> PyResult<PyObject> {
         let easy = self.easy("getinfo")?;
         let i = easy.info.borrow();
-        let fresh = !i.performed;
+
         let s = |v: &Option<String>| -> PyResult<PyObject> {
             Ok(match v {
                 None => py.None(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::engine::multi::Multi;
@@ -444,8 +444,12 @@ impl PyCurlMulti {
                     return Err(convert::invalid_setopt());
                 }
                 let n: i64 = value.extract()?;
-                if option == mopt::MAXCONNECTS {
-                    st.multi.as_ref().unwrap().set_max_idle(if n <= 0 { 64 } else { n as usize });
+                let m = st.multi.as_ref().unwrap();
+                match option {
+                    mopt::MAXCONNECTS => m.set_max_idle(if n <= 0 { 64 } else { n as usize }),
+                    mopt::MAX_TOTAL_CONNECTIONS => m.set_limits(Some(n.max(0) as usize), None),
+                    mopt::MAX_HOST_CONNECTIONS => m.set_limits(None, Some(n.max(0) as usize)),
+                    _ => {}
                 }
             }
             mopt::PIPELINING_SITE_BL | mopt::PIPELINING_SERVER_BL => {
