@@ -123,7 +123,7 @@ impl Conn {
             local,
             created: now,
             idle_since: now,
-            buf: vec![0u8; 65536],
+            buf: vec![0u8; 16384],
             start: 0,
             end: 0,
             certinfo: Vec::new(),

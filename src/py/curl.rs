@@ -37,6 +37,9 @@ pub struct State {
     pub multi: Option<(PyObject, u64)>,
     /// libcurl's error buffer: the first error message since the last perform started.
     pub errbuf: String,
+    /// After reset() pycurl's handle has no error buffer until the next perform: setopt errors then
+    /// carry libcurl's generic text and errstr() stays empty.
+    pub errbuf_detached: bool,
 }
 
 #[pyclass(name = "Curl", module = "pycurl", subclass, dict, weakref)]
@@ -68,7 +71,15 @@ impl PyCurl {
     pub fn new_state() -> State {
         let easy = EasyShared::new();
         *easy.opts.borrow_mut() = fresh_options();
-        State { easy: Some(easy), cbs: Rc::new(PyCallbacks::default()), private: None, performing: false, multi: None, errbuf: String::new() }
+        State {
+            easy: Some(easy),
+            cbs: Rc::new(PyCallbacks::default()),
+            private: None,
+            performing: false,
+            multi: None,
+            errbuf: String::new(),
+            errbuf_detached: false,
+        }
     }
 
     pub fn easy(&self, what: &str) -> PyResult<Rc<EasyShared>> {
@@ -124,6 +135,9 @@ impl PyCurl {
 
     fn setopt_err(&self, code: i32, msg: String) -> PyErr {
         let mut st = self.st.borrow_mut();
+        if st.errbuf_detached {
+            return code_err(code, crate::engine::strerror::easy_strerror(code as i64));
+        }
         if st.errbuf.is_empty() {
             st.errbuf = msg;
         }
@@ -495,6 +509,14 @@ impl PyCurl {
                 o.tls.version = v as u32;
             }
             opt::PINNEDPUBLICKEY => o.tls.pinned_pubkey = text_required!(),
+            // Inert until a proxy is set, and PROXY itself is refused: check the value, keep nothing.
+            opt::PROXYTYPE => {
+                let v = long!();
+                if ![0, 1, 2, 4, 5, 6, 7].contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+            }
             // No proxy is ever used, so every NOPROXY list is honoured as it stands.
             opt::NOPROXY => {
                 text_required!();
@@ -693,6 +715,7 @@ impl PyCurl {
             }
             st.performing = true;
             st.errbuf.clear();
+            st.errbuf_detached = false;
             match st.private.take() {
                 Some(p) => p,
                 None => match BlockingLoop::new() {
@@ -794,9 +817,10 @@ impl PyCurl {
         Err(PyTypeError::new_err("Curl objects do not support serialization"))
     }
 
-    #[pyo3(signature = (option, value, *, use_memoryview=None))]
-    fn setopt(&self, py: Python<'_>, option: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, use_memoryview: Option<bool>) -> PyResult<()> {
-        let option: i32 = option.extract()?;
+    #[pyo3(signature = (*args, **kwargs))]
+    fn setopt(&self, py: Python<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        let (option, value, use_memoryview) = setopt_args(args, kwargs)?;
+        let value = &value;
         if use_memoryview.is_some() && option != opt::WRITEFUNCTION && option != opt::HEADERFUNCTION {
             return Err(PyTypeError::new_err("use_memoryview is only supported for WRITEFUNCTION and HEADERFUNCTION"));
         }
@@ -807,15 +831,25 @@ impl PyCurl {
         self.apply(py, option, value)
     }
 
-    fn setopt_string(&self, py: Python<'_>, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    #[pyo3(signature = (*args))]
+    fn setopt_string(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        convert::arity("setopt_string", args, 2)?;
+        let option = convert::c_int(&args.get_item(0)?)?;
+        let value = &args.get_item(1)?;
         self.ready(py, "setopt")?;
         if !(value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>()) {
             return Err(PyTypeError::new_err("invalid arguments to setopt_string"));
         }
+        if !(10000..20000).contains(&option) || constants::option_name(option).is_none() {
+            return Err(PyTypeError::new_err("strings are not supported for this option"));
+        }
         self.apply(py, option, value)
     }
 
-    fn unsetopt(&self, py: Python<'_>, option: i32) -> PyResult<()> {
+    #[pyo3(signature = (*args))]
+    fn unsetopt(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        convert::arity("unsetopt", args, 1)?;
+        let option = convert::c_int(&args.get_item(0)?)?;
         self.ready(py, "unsetopt")?;
         if constants::option_name(option).is_none() {
             return Err(PyTypeError::new_err("invalid arguments to unsetopt"));
@@ -823,12 +857,18 @@ impl PyCurl {
         self.apply(py, option, &py.None().into_bound(py))
     }
 
-    fn getinfo(&self, py: Python<'_>, option: i32) -> PyResult<PyObject> {
+    #[pyo3(signature = (*args))]
+    fn getinfo(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<PyObject> {
+        convert::arity("getinfo", args, 1)?;
+        let option = convert::c_int(&args.get_item(0)?)?;
         self.ready(py, "getinfo")?;
         self.info(py, option, false)
     }
 
-    fn getinfo_raw(&self, py: Python<'_>, option: i32) -> PyResult<PyObject> {
+    #[pyo3(signature = (*args))]
+    fn getinfo_raw(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<PyObject> {
+        convert::arity("getinfo_raw", args, 1)?;
+        let option = convert::c_int(&args.get_item(0)?)?;
         self.ready(py, "getinfo")?;
         self.info(py, option, true)
     }
@@ -872,7 +912,9 @@ impl PyCurl {
         let st = self.st.borrow();
         st.cbs.clear();
         drop(st);
-        self.st.borrow_mut().errbuf.clear();
+        let mut st = self.st.borrow_mut();
+        st.errbuf.clear();
+        st.errbuf_detached = true;
         Ok(())
     }
 
@@ -994,6 +1036,33 @@ impl Drop for PyCurl {
             st.cbs.clear();
         }
     }
+}
+
+/// setopt(option, value, *, use_memoryview=False) parsed with CPython's keyword-argument wording.
+fn setopt_args<'py>(args: &Bound<'py, PyTuple>, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<(i32, Bound<'py, PyAny>, Option<bool>)> {
+    if args.len() > 2 {
+        return Err(PyTypeError::new_err(format!("setopt() takes at most 2 positional arguments ({} given)", args.len())));
+    }
+    let mut option = args.get_item(0).ok();
+    let mut value = args.get_item(1).ok();
+    let mut use_mv = None;
+    if let Some(kw) = kwargs {
+        for (k, v) in kw.iter() {
+            let k: String = k.extract()?;
+            match k.as_str() {
+                "option" if option.is_none() => option = Some(v),
+                "value" if value.is_none() => value = Some(v),
+                "use_memoryview" => use_mv = Some(v.is_truthy()?),
+                "option" | "value" => {
+                    return Err(PyTypeError::new_err(format!("argument for setopt() given by name ('{k}') and position")))
+                }
+                _ => return Err(PyTypeError::new_err(format!("'{k}' is an invalid keyword argument for setopt()"))),
+            }
+        }
+    }
+    let option = option.ok_or_else(|| PyTypeError::new_err("setopt() missing required argument 'option' (pos 1)"))?;
+    let value = value.ok_or_else(|| PyTypeError::new_err("setopt() missing required argument 'value' (pos 2)"))?;
+    Ok((convert::c_int(&option)?, value, use_mv))
 }
 
 /// `obj.name = value`: instances take arbitrary attributes (they may shadow constants); methods
