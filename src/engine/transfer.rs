@@ -268,6 +268,9 @@ impl Xfer {
 
     /// Reads more response bytes, calling progress / low-speed checks each second while waiting.
     async fn fill(&mut self, conn: &mut Conn) -> Result<usize> {
+        if self.easy.pause.get() & PAUSE_RECV != 0 || self.easy.paused_data.borrow().is_some() {
+            self.flush_paused().await?;
+        }
         loop {
             let r = if self.ticking() {
                 let reactor = self.sh.reactor.clone();
@@ -341,7 +344,8 @@ impl Xfer {
             }
             self.info.starttransfer_time = elapsed(self.start);
             self.dl_now += listing.len() as i64;
-            return self.deliver_body(&listing).await;
+            self.deliver_body(&listing).await?;
+            return self.flush_paused().await;
         }
         let data = std::fs::read(&path)
             .map_err(|_| Error::new(code::FILE_COULDNT_READ_FILE, format!("Could not open file {}", path.display())))?;
@@ -383,6 +387,7 @@ impl Xfer {
         for chunk in data[from as usize..to as usize].chunks(self.o.buffer_size.max(1024)) {
             self.dl_now += chunk.len() as i64;
             self.deliver_body(chunk).await?;
+            self.flush_paused().await?;
             self.call_progress(false)?;
         }
         Ok(())
@@ -1433,36 +1438,56 @@ impl Xfer {
         Ok(())
     }
 
+    /// Hands body bytes to the write callback. When it pauses, the bytes (and any more decoded from
+    /// what was already received) are held, as libcurl holds them; they go out when receiving is
+    /// unpaused — from inside pause() itself, or by `flush_paused` — and no new socket data is read
+    /// meanwhile.
     async fn deliver_body(&mut self, data: &[u8]) -> Result<()> {
         if data.is_empty() {
             return Ok(());
         }
         self.info.size_delivered += data.len() as u64;
         if self.easy.pause.get() & PAUSE_RECV != 0 {
-            self.wait_unpaused(PAUSE_RECV).await?;
+            let mut held = self.easy.paused_data.borrow_mut();
+            match held.as_mut() {
+                Some(h) => h.extend_from_slice(data),
+                None => *held = Some(data.to_vec()),
+            }
+            return Ok(());
         }
         match self.cb.write(data) {
             Flow::Continue => Ok(()),
             Flow::Abort(e) => Err(e),
             Flow::Pause => {
-                // Held until unpaused; pause(PAUSE_CONT) delivers it itself.
                 *self.easy.paused_data.borrow_mut() = Some(data.to_vec());
                 self.easy.pause.set(self.easy.pause.get() | PAUSE_RECV);
-                loop {
-                    self.wait_unpaused(PAUSE_RECV).await?;
-                    if let Some(e) = self.easy.pause_error.borrow_mut().take() {
-                        return Err(e);
-                    }
-                    let held = self.easy.paused_data.borrow_mut().take();
-                    let Some(held) = held else { return Ok(()) };
-                    match self.cb.write(&held) {
-                        Flow::Continue => return Ok(()),
-                        Flow::Abort(e) => return Err(e),
-                        Flow::Pause => {
-                            *self.easy.paused_data.borrow_mut() = Some(held);
-                            self.easy.pause.set(self.easy.pause.get() | PAUSE_RECV);
-                        }
-                    }
+                Ok(())
+            }
+        }
+    }
+
+    /// Waits until receiving is unpaused and held data has been delivered.
+    async fn flush_paused(&mut self) -> Result<()> {
+        loop {
+            if let Some(e) = self.easy.pause_error.borrow_mut().take() {
+                return Err(e);
+            }
+            let paused = self.easy.pause.get() & PAUSE_RECV != 0;
+            let held = self.easy.paused_data.borrow().is_some();
+            if !paused && !held {
+                return Ok(());
+            }
+            if paused {
+                self.wait_unpaused(PAUSE_RECV).await?;
+                continue;
+            }
+            let data = self.easy.paused_data.borrow_mut().take().unwrap();
+            match self.cb.write(&data) {
+                Flow::Continue => {}
+                Flow::Abort(e) => return Err(e),
+                Flow::Pause => {
+                    *self.easy.paused_data.borrow_mut() = Some(data);
+                    self.easy.pause.set(self.easy.pause.get() | PAUSE_RECV);
                 }
             }
         }
@@ -1593,6 +1618,7 @@ impl Xfer {
             let tail = d.finish()?;
             self.deliver_body(&tail).await?;
         }
+        self.flush_paused().await?;
         Ok(clean)
     }
 

@@ -913,8 +913,9 @@ impl PyCurl {
         st.cbs.clear();
         drop(st);
         let mut st = self.st.borrow_mut();
+        // Seen with pycurl: only a handle that had an error message loses its buffer on reset.
+        st.errbuf_detached = !st.errbuf.is_empty();
         st.errbuf.clear();
-        st.errbuf_detached = true;
         Ok(())
     }
 
