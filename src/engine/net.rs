@@ -41,11 +41,23 @@ impl Sock {
         self.sock.as_ref().unwrap()
     }
 
+    /// Reads what is there. A read that finds the socket drained (EAGAIN, or fewer bytes than
+    /// asked) marks it so; the next read then waits for a readiness report instead of a recv that
+    /// would most likely fail. Applications poll level-triggered, so nothing is missed.
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if self.reactor.is_drained(self.fd) {
+            self.reactor.want_read(self.fd, cx.waker());
+            return Poll::Pending;
+        }
         match (&*self).read(buf) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.reactor.set_drained(self.fd);
                 self.reactor.want_read(self.fd, cx.waker());
                 Poll::Pending
+            }
+            Ok(n) if n > 0 && n < buf.len() => {
+                self.reactor.set_drained(self.fd);
+                Poll::Ready(Ok(n))
             }
             r => Poll::Ready(r),
         }

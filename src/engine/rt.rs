@@ -176,6 +176,9 @@ struct SockEntry {
     reported: u8,
     /// The fd is closed by its owner; REMOVE must be reported then the entry dropped.
     gone: bool,
+    /// Readiness cache: a read found the socket drained (EAGAIN or a short read) and nobody has
+    /// reported it readable since, so the next read waits for readiness instead of trying.
+    drained: bool,
 }
 
 impl SockEntry {
@@ -237,6 +240,7 @@ impl Reactor {
         // A reused fd number whose REMOVE has not been reported yet keeps its reported state.
         let e = socks.entry(fd).or_default();
         e.gone = false;
+        e.drained = false;
     }
 
     /// The owner closed (or is about to close) the fd: its interest becomes REMOVE at the next report.
@@ -296,6 +300,17 @@ impl Reactor {
         self.dirty.borrow_mut().insert(0, fd);
     }
 
+    /// Readiness cache (see `SockEntry::drained`).
+    pub fn is_drained(&self, fd: RawFd) -> bool {
+        self.socks.borrow().get(&fd).is_some_and(|e| e.drained)
+    }
+
+    pub fn set_drained(&self, fd: RawFd) {
+        if let Some(e) = self.socks.borrow_mut().get_mut(&fd) {
+            e.drained = true;
+        }
+    }
+
     pub fn is_reported(&self, fd: RawFd) -> bool {
         self.socks.borrow().get(&fd).is_some_and(|e| e.reported != 0)
     }
@@ -311,6 +326,9 @@ impl Reactor {
             let mut socks = self.socks.borrow_mut();
             let Some(e) = socks.get_mut(&fd) else { return };
             let all = ev == 0 || ev & 4 != 0;
+            if all || ev & IN != 0 {
+                e.drained = false;
+            }
             let r = if all || ev & IN != 0 { e.read.take() } else { None };
             let w = if all || ev & OUT != 0 { e.write.take() } else { None };
             (r, w)
