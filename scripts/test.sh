@@ -8,13 +8,15 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check maturin pytest -r tests/requirements.txt
+.venv/bin/pip install -q --disable-pip-version-check maturin pytest mypy -r tests/requirements.txt
 echo "== cargo test (engine, no Python)"
 cargo test -q --no-default-features 2>&1 | tail -n 30
 echo "== maturin develop"
 .venv/bin/maturin develop -q 2>&1 | tail -n 3
 echo "== pytest"
 .venv/bin/python -m pytest tests -q -p no:cacheprovider "$@"
+echo "== stubtest (the .pyi stubs against the built module)"
+.venv/bin/python -m mypy.stubtest pycurl --allowlist tests/stubtest-allowlist.txt
 if [ -x compat/run ]; then
   echo "== compat"
   compat/run

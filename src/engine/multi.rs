@@ -375,66 +375,83 @@ impl Drop for Multi {
     }
 }
 
-/// The private loop behind `Curl.perform()`: a level-triggered poller kept in sync with the multi's
-/// interest changes. `wait` touches only the poller, so the caller may run it without the GIL.
+/// The private loop behind `Curl.perform()`: the interest the multi reports, kept as a poll(2) set.
+/// A transfer mostly waits on one socket, so one poll call per wait beats keeping an epoll set in
+/// step (which costs two epoll_ctl calls per request). `wait` touches only this struct, so the
+/// caller may run it without the GIL; a signal interrupts the poll (EINTR) and ends the wait.
+#[derive(Default)]
 pub struct BlockingLoop {
-    poller: polling::Poller,
-    registered: HashMap<RawFd, u8>,
-    events: polling::Events,
+    registered: Vec<(RawFd, u8)>,
 }
 
 impl BlockingLoop {
     pub fn new() -> std::io::Result<BlockingLoop> {
-        Ok(BlockingLoop { poller: polling::Poller::new()?, registered: HashMap::new(), events: polling::Events::new() })
+        Ok(BlockingLoop::default())
     }
 
-    /// Applies SOCKETFUNCTION-style changes to the poller.
+    /// Applies SOCKETFUNCTION-style changes.
     pub fn apply(&mut self, changes: &[SockEvent]) {
         for ch in changes {
-            let ev = |what: u8| polling::Event::new(ch.fd as usize, what & 1 != 0, what & 2 != 0);
-            // SAFETY: the fd stays open until its REMOVE has been applied here (close is deferred).
-            #[allow(unsafe_code)]
-            let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(ch.fd) };
-            if ch.what == super::rt::POLL_REMOVE {
-                if self.registered.remove(&ch.fd).is_some() {
-                    let _ = self.poller.delete(bfd);
+            let pos = self.registered.iter().position(|(fd, _)| *fd == ch.fd);
+            match (ch.what == super::rt::POLL_REMOVE, pos) {
+                (true, Some(p)) => {
+                    self.registered.swap_remove(p);
                 }
-            } else if self.registered.contains_key(&ch.fd) {
-                let _ = self.poller.modify_with_mode(bfd, ev(ch.what), polling::PollMode::Level);
-                self.registered.insert(ch.fd, ch.what);
-            } else {
-                // SAFETY: as above; deleted before the fd is closed.
-                #[allow(unsafe_code)]
-                let r = unsafe { self.poller.add_with_mode(ch.fd, ev(ch.what), polling::PollMode::Level) };
-                if r.is_ok() {
-                    self.registered.insert(ch.fd, ch.what);
-                }
+                (true, None) => {}
+                (false, Some(p)) => self.registered[p].1 = ch.what,
+                (false, None) => self.registered.push((ch.fd, ch.what)),
             }
         }
     }
 
-    /// Waits up to `timeout` for readiness. Returns (fd, CSELECT bits).
+    /// Waits up to `timeout` (None: until something happens) for readiness. Returns (fd, CSELECT
+    /// bits); empty on timeout or when a signal arrived.
     pub fn wait(&mut self, timeout: Option<Duration>) -> std::io::Result<Vec<(RawFd, u8)>> {
-        self.events.clear();
-        match self.poller.wait(&mut self.events, timeout) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        }
-        Ok(self
-            .events
+        let mut fds: Vec<libc::pollfd> = self
+            .registered
             .iter()
-            .map(|e| (e.key as RawFd, (e.readable as u8) | ((e.writable as u8) << 1)))
+            .map(|(fd, what)| libc::pollfd {
+                fd: *fd,
+                events: (if what & 1 != 0 { libc::POLLIN } else { 0 }) | (if what & 2 != 0 { libc::POLLOUT } else { 0 }),
+                revents: 0,
+            })
+            .collect();
+        let ms = match timeout {
+            None => -1,
+            Some(t) => t.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32,
+        };
+        // SAFETY: poll over our own vector.
+        #[allow(unsafe_code)]
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(Vec::new());
+            }
+            return Err(e);
+        }
+        Ok(fds
+            .iter()
+            .filter(|p| p.revents != 0)
+            .map(|p| {
+                let mut ev = 0u8;
+                if p.revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+                    ev |= 1;
+                }
+                if p.revents & libc::POLLOUT != 0 {
+                    ev |= 2;
+                }
+                if p.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
+                    ev = 4;
+                }
+                (p.fd, ev)
+            })
             .collect())
     }
 
-    /// Drops every registration (the loop's multi is going away).
+    /// Forgets every socket (the loop's multi is going away).
     pub fn clear(&mut self) {
-        for (fd, _) in self.registered.drain() {
-            // SAFETY: fds are still open here (closing is deferred until after this).
-            #[allow(unsafe_code)]
-            let _ = self.poller.delete(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) });
-        }
+        self.registered.clear();
     }
 }
 
@@ -460,9 +477,9 @@ pub fn perform_blocking(
             return Err(Error::bare(super::error::code::ABORTED_BY_CALLBACK));
         }
         let t = multi.timeout_ms();
-        let timeout = if t < 0 { None } else { Some(Duration::from_millis(t as u64)) };
-        // Wake at least every 100 ms while waiting, to notice signals (Ctrl-C) promptly.
-        let timeout = Some(timeout.map_or(Duration::from_millis(100), |t| t.min(Duration::from_millis(100))));
+        // A signal normally interrupts the wait; the 1 s cap covers one that lands just before it.
+        let cap = Duration::from_secs(1);
+        let timeout = Some(if t < 0 { cap } else { Duration::from_millis(t as u64).min(cap) });
         let ready = wait(lp, timeout).map_err(|e| Error::new(super::error::code::RECV_ERROR, e.to_string()))?;
         if let Some(e) = interrupted() {
             multi.remove(key);

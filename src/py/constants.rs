@@ -40,6 +40,10 @@ pub fn option_name(option: i32) -> Option<&'static str> {
 
 pub fn add_to_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for (name, v) in INT_CONSTANTS {
+        // These two describe this build, set below.
+        if *name == "COMPILE_LIBCURL_VERSION_NUM" || *name == "COMPILE_PY_VERSION_HEX" {
+            continue;
+        }
         m.add(*name, *v)?;
     }
     m.add("COMPILE_SSL_LIB", "rustls")?;
