@@ -46,7 +46,9 @@ def run(name, path, expected, pause_on=(1,)):
     c.setopt(pycurl.XFERINFOFUNCTION, xferinfo)
     c.setopt(pycurl.TIMEOUT, 5)
     perform(c, o, f"{name}.perform")
-    o[f"{name}.events_head"] = events[:6]
+    # How many chunks arrive after the pause() call depends on TCP segmentation (the server writes
+    # each chunk separately), so for the chunked body only the events up to pause()'s return count.
+    o[f"{name}.events_head"] = events[:4] if name == "chunked" else events[:6]
     # libcurl keeps calling XFERINFOFUNCTION while a transfer is paused; how soon after the
     # pause the first call comes is recorded only as "within 250 ms"
     o[f"{name}.xferinfo_soon_after_pause"] = [g < 0.25 for g in state.get("gaps", [])]
