@@ -208,7 +208,7 @@ impl CookieJar {
         for line in text.split('\n') {
             let line = line.strip_suffix('\r').unwrap_or(line);
             let parsed = if let Some(rest) = strip_prefix_ci(line, "Set-Cookie:") {
-                parse_set_cookie(rest, rest.len(), None, None, true)
+                parse_set_cookie(rest, rest.len(), None, None, true, now)
             } else {
                 parse_netscape(line)
             };
@@ -234,11 +234,8 @@ impl CookieJar {
         // libcurl measures the header line with the blank after the colon and the CRLF.
         let raw_len = value.len() + 3;
         let host = strip_brackets(host);
-        match parse_set_cookie(value, raw_len, Some(host), Some(path), secure) {
-            Some(mut e) => {
-                cap_expires(&mut e.c.expires, now);
-                self.insert(e, true, !secure, now)
-            }
+        match parse_set_cookie(value, raw_len, Some(host), Some(path), secure, now) {
+            Some(e) => self.insert(e, true, !secure, now),
             None => false,
         }
     }
@@ -336,7 +333,7 @@ impl CookieJar {
         }
         let line = cut_at_newline(line);
         let parsed = if let Some(rest) = strip_prefix_ci(line, "Set-Cookie:") {
-            parse_set_cookie(rest, rest.len(), None, None, true)
+            parse_set_cookie(rest, rest.len(), None, None, true, now)
         } else {
             parse_netscape(line)
         };
@@ -633,6 +630,7 @@ fn parse_set_cookie(
     host: Option<&str>,
     req_path: Option<&str>,
     secure_origin: bool,
+    now: i64,
 ) -> Option<Entry> {
     if raw_len > MAX_COOKIE_LINE {
         return None;
@@ -713,17 +711,10 @@ fn parse_set_cookie(
         } else if an.eq_ignore_ascii_case("max-age") {
             let v = av.strip_prefix('"').unwrap_or(av);
             c.expires = match leading_number(v) {
-                Some(Ok(0)) => 1,
-                Some(Ok(n)) => match req_now() {
-                    _ => n, // made absolute below, once `now` is known
-                },
+                Some(Ok(0)) | None => 1,
+                Some(Ok(n)) => now.checked_add(n).unwrap_or(i64::MAX),
                 Some(Err(())) => i64::MAX,
-                None => 1,
             };
-            // Mark as relative; resolved by the caller-independent step below.
-            if c.expires > 1 {
-                c.expires = -c.expires; // negative = relative seconds, fixed up after the loop
-            }
         } else if an.eq_ignore_ascii_case("expires") {
             if c.expires == 0 && av.len() < MAX_DATE_LENGTH {
                 c.expires = match parse_date(av) {
@@ -734,6 +725,7 @@ fn parse_set_cookie(
             }
         }
     }
+    let has_domain = domain.is_some() || host.is_some();
     match domain {
         Some(d) => c.domain = d,
         None => {
@@ -743,7 +735,7 @@ fn parse_set_cookie(
             }
         }
     }
-    let has_domain = domain_given_or_host(&c, host);
+    cap_expires(&mut c.expires, now);
     if path.is_none() {
         if let Some(rp) = req_path {
             path = default_path(rp);
@@ -757,12 +749,6 @@ fn parse_set_cookie(
         return None;
     }
     Some(Entry { c, has_domain, has_path, ct: 0, live: true })
-}
-
-fn req_now() {}
-
-fn domain_given_or_host(c: &Cookie, host: Option<&str>) -> bool {
-    host.is_some() || !c.domain.is_empty() || c.tailmatch
 }
 
 /// Parse one Netscape cookie file line.

@@ -49,6 +49,8 @@ pub struct Multi {
     pub budget: usize,
     /// The wakeup socketpair, watched for reading while transfers run (as libcurl's multi does).
     wakeup: Option<Wakeup>,
+    /// Transfers finished since the last `take_newly_done` (M_NOTIFY_EASY_DONE).
+    newly_done: Vec<u64>,
 }
 
 struct Wakeup {
@@ -81,6 +83,7 @@ impl Multi {
             reported: Deadline::None,
             budget: 1_000_000,
             wakeup: None,
+            newly_done: Vec::new(),
         }
     }
 
@@ -188,6 +191,7 @@ impl Multi {
             if let Some(e) = self.xfers.get_mut(&key) {
                 e.task = None;
                 self.msgs.push_back(Msg { key, result });
+                self.newly_done.push(key);
             }
         }
         let running = self.running() > 0;
@@ -313,6 +317,11 @@ impl Multi {
     pub fn info_read(&mut self) -> Option<(Msg, usize)> {
         let m = self.msgs.pop_front()?;
         Some((m, self.msgs.len()))
+    }
+
+    /// Keys of transfers that finished since the last call, in order.
+    pub fn take_newly_done(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.newly_done)
     }
 
     pub fn queued_msgs(&self) -> usize {

@@ -115,8 +115,12 @@ impl PyCurlMulti {
     /// Runs `f` on the engine multi with the depth guard, then delivers callbacks.
     fn drive(slf: &Bound<'_, Self>, what: &str, f: impl FnOnce(&mut Multi) -> usize) -> PyResult<(usize, bool)> {
         let this = slf.borrow();
+        let mut queued_before = 0;
         let running = {
             let mut st = this.st.borrow_mut();
+            if let Some(m) = st.multi.as_ref() {
+                queued_before = m.queued_msgs();
+            }
             if st.depth > 0 && st.multi.is_some() {
                 // Re-entered from one of its own callbacks: libcurl answers CURLM_RECURSIVE_API_CALL.
                 return Err(code_err(8, strerror::multi_strerror(8)));
@@ -134,13 +138,67 @@ impl PyCurlMulti {
             n
         };
         let ok = PyCurlMulti::deliver(slf);
+        let ok = PyCurlMulti::notify(slf, queued_before) && ok;
         this.st.borrow_mut().depth -= 1;
-        this.finish_done(slf.py());
         Ok((running, ok))
     }
 
-    /// Records results of finished transfers on their Curl objects (errstr) and notifies.
-    fn finish_done(&self, _py: Python<'_>) {}
+    /// M_NOTIFYFUNCTION: EASY_DONE (1) with each finished Curl, then INFO_READ (0) with None when
+    /// messages became available. Returns false if the callback raised (already printed).
+    fn notify(slf: &Bound<'_, Self>, queued_before: usize) -> bool {
+        let py = slf.py();
+        let this = slf.borrow();
+        let (done, queued_now, cb, mask, handles) = {
+            let mut st = this.st.borrow_mut();
+            let Some(m) = st.multi.as_mut() else { return true };
+            let done = m.take_newly_done();
+            let queued_now = m.queued_msgs();
+            let cb = st.notify_cb.as_ref().map(|c| c.clone_ref(py));
+            let handles: Vec<Option<Py<PyCurl>>> = done.iter().map(|k| st.handles.get(k).map(|h| h.clone_ref(py))).collect();
+            (done, queued_now, cb, st.notify_mask, handles)
+        };
+        let Some(cb) = cb else { return true };
+        let mut ok = true;
+        if mask & (1 << 1) != 0 {
+            for (_, h) in done.iter().zip(handles) {
+                if let Some(h) = h {
+                    if let Err(e) = cb.call1(py, (1i64, h)) {
+                        e.print_and_set_sys_last_vars(py);
+                        ok = false;
+                    }
+                }
+            }
+        }
+        if mask & 1 != 0 && queued_before == 0 && queued_now > 0 {
+            if let Err(e) = cb.call1(py, (0i64, py.None())) {
+                e.print_and_set_sys_last_vars(py);
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    fn notify_change(&self, what: &str, notifications: &Bound<'_, PyTuple>, on: bool) -> PyResult<()> {
+        if notifications.is_empty() {
+            return Err(PyTypeError::new_err(format!("{what} requires at least one notification")));
+        }
+        for n in notifications.iter() {
+            let n = convert::c_int(&n)?;
+            let mut st = self.st.borrow_mut();
+            if st.multi.is_none() {
+                return Err(closed(what));
+            }
+            if !(0..=1).contains(&n) {
+                return Err(code_err(6, format!("{what} failed")));
+            }
+            if on {
+                st.notify_mask |= 1 << n;
+            } else {
+                st.notify_mask &= !(1 << n);
+            }
+        }
+        Ok(())
+    }
 
     /// Takes transfer `key` off this multi (its Curl is being closed).
     pub fn detach_key(&self, py: Python<'_>, key: u64) {
@@ -499,22 +557,14 @@ impl PyCurlMulti {
         Ok(())
     }
 
-    fn notify_enable(&self, mask: i64) -> PyResult<()> {
-        let mut st = self.st.borrow_mut();
-        if st.multi.is_none() {
-            return Err(closed("notify_enable"));
-        }
-        st.notify_mask |= 1 << mask.clamp(0, 31);
-        Ok(())
+    #[pyo3(signature = (*notifications))]
+    fn notify_enable(&self, notifications: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.notify_change("notify_enable", notifications, true)
     }
 
-    fn notify_disable(&self, mask: i64) -> PyResult<()> {
-        let mut st = self.st.borrow_mut();
-        if st.multi.is_none() {
-            return Err(closed("notify_disable"));
-        }
-        st.notify_mask &= !(1 << mask.clamp(0, 31));
-        Ok(())
+    #[pyo3(signature = (*notifications))]
+    fn notify_disable(&self, notifications: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.notify_change("notify_disable", notifications, false)
     }
 
     fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
