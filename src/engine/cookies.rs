@@ -135,6 +135,8 @@ impl Entry {
 pub struct CookieJar {
     buckets: Vec<Vec<Entry>>,
     last_ct: u64,
+    /// Earliest expiry time among the stored cookies (0: none); lets `insert` skip purging.
+    next_expire: i64,
 }
 
 impl CookieJar {
@@ -179,9 +181,16 @@ impl CookieJar {
 
     /// Drop every cookie whose expiry time has passed.
     pub fn remove_expired(&mut self, now: i64) {
+        let mut next = 0;
         for b in &mut self.buckets {
             b.retain(|e| !e.expired(now));
+            for e in b.iter() {
+                if e.c.expires != 0 && (next == 0 || e.c.expires < next) {
+                    next = e.c.expires;
+                }
+            }
         }
+        self.next_expire = next;
     }
 
     /// CURLOPT_COOKIEFILE: load a Netscape/Mozilla cookie file (lines that are `Set-Cookie:`
@@ -234,6 +243,7 @@ impl CookieJar {
         // libcurl measures the header line with the blank after the colon and the CRLF.
         let raw_len = value.len() + 3;
         let host = strip_brackets(host);
+        let path = if path.is_empty() { "/" } else { path };
         match parse_set_cookie(value, raw_len, Some(host), Some(path), secure, now) {
             Some(e) => self.insert(e, true, !secure, now),
             None => false,
@@ -389,7 +399,9 @@ impl CookieJar {
         if self.buckets.len() != BUCKETS {
             self.buckets.resize_with(BUCKETS, Vec::new);
         }
-        self.remove_expired(now);
+        if self.next_expire != 0 && self.next_expire < now {
+            self.remove_expired(now);
+        }
         e.live = live;
         let b = bucket_of(if e.has_domain { Some(e.c.domain.as_str()) } else { None });
         let bucket = &mut self.buckets[b];
@@ -448,8 +460,10 @@ impl CookieJar {
                 self.last_ct
             }
         };
-        let expired = e.expired(now);
-        if !expired {
+        if !e.expired(now) {
+            if e.c.expires != 0 && (self.next_expire == 0 || e.c.expires < self.next_expire) {
+                self.next_expire = e.c.expires;
+            }
             bucket.push(e);
         }
         true

@@ -61,6 +61,16 @@ fn closed(what: &str) -> PyErr {
     msg_err(format!("cannot invoke {what}() - no multi handle"))
 }
 
+/// The engine multi is absent: closed, or lent out to a perform/socket_action that is running a
+/// callback right now (libcurl answers CURLM_RECURSIVE_API_CALL then).
+fn missing(st: &MState, what: &str) -> PyErr {
+    if st.depth > 0 {
+        code_err(8, strerror::multi_strerror(8))
+    } else {
+        closed(what)
+    }
+}
+
 impl PyCurlMulti {
     /// perform/socket_action is on the stack (we are inside one of their callbacks).
     pub fn running_callbacks(&self) -> bool {
@@ -266,6 +276,9 @@ impl PyCurlMulti {
         let curl = &curl;
         let this = slf.borrow();
         if this.st.borrow().multi.is_none() {
+            if this.st.borrow().depth > 0 {
+                return Err(code_err(8, strerror::multi_strerror(8)));
+            }
             return Err(msg_err("cannot add/remove handle - multi-stack is closed"));
         }
         let c = curl.borrow();
@@ -300,6 +313,9 @@ impl PyCurlMulti {
         let curl = &curl;
         let this = slf.borrow();
         if this.st.borrow().multi.is_none() {
+            if this.st.borrow().depth > 0 {
+                return Err(code_err(8, strerror::multi_strerror(8)));
+            }
             return Err(msg_err("cannot add/remove handle - multi-stack is closed"));
         }
         let c = curl.borrow();
@@ -347,13 +363,13 @@ impl PyCurlMulti {
 
     fn timeout(&self) -> PyResult<i64> {
         let st = self.st.borrow();
-        let m = st.multi.as_ref().ok_or_else(|| closed("timeout"))?;
+        let m = st.multi.as_ref().ok_or_else(|| missing(&st, "timeout"))?;
         Ok(m.timeout_ms())
     }
 
     fn fdset(&self, py: Python<'_>) -> PyResult<(PyObject, PyObject, PyObject)> {
         let st = self.st.borrow();
-        let m = st.multi.as_ref().ok_or_else(|| closed("fdset"))?;
+        let m = st.multi.as_ref().ok_or_else(|| missing(&st, "fdset"))?;
         let (r, w) = m.fdset();
         Ok((
             PyList::new(py, r)?.into_any().unbind(),
@@ -370,7 +386,7 @@ impl PyCurlMulti {
         let timeout: Option<f64> = Some(args.get_item(0)?.extract::<f64>()?);
         let (r, w) = {
             let st = self.st.borrow();
-            let m = st.multi.as_ref().ok_or_else(|| closed("select"))?;
+            let m = st.multi.as_ref().ok_or_else(|| missing(&st, "select"))?;
             m.fdset()
         };
         let mut fds: Vec<libc::pollfd> = Vec::new();
@@ -431,7 +447,10 @@ impl PyCurlMulti {
             }
             let (msg, left, curl) = {
                 let mut st = self.st.borrow_mut();
-                let m = st.multi.as_mut().ok_or_else(|| closed("info_read"))?;
+                if st.multi.is_none() {
+                    return Err(missing(&st, "info_read"));
+                }
+                let m = st.multi.as_mut().unwrap();
                 let Some((msg, left)) = m.info_read() else { break };
                 let curl = st.handles.get(&msg.key).map(|c| c.clone_ref(py));
                 (msg, left, curl)
@@ -458,7 +477,7 @@ impl PyCurlMulti {
         if taken == 0 {
             let st = self.st.borrow();
             if st.multi.is_none() {
-                return Err(closed("info_read"));
+                return Err(missing(&st, "info_read"));
             }
         }
         Ok((queued, ok.into_any().unbind(), err.into_any().unbind()))
@@ -471,7 +490,7 @@ impl PyCurlMulti {
         let value = &args.get_item(1)?;
         let mut st = self.st.borrow_mut();
         if st.multi.is_none() {
-            return Err(closed("setopt"));
+            return Err(missing(&st, "setopt"));
         }
         let is_int = value.is_instance_of::<pyo3::types::PyInt>();
         match option {
@@ -530,7 +549,7 @@ impl PyCurlMulti {
         let sock_fd = convert::c_int(&args.get_item(0)?)? as i64;
         let obj: PyObject = args.get_item(1)?.unbind();
         let mut st = self.st.borrow_mut();
-        let Some(m) = st.multi.as_ref() else { return Err(closed("assign")) };
+        let Some(m) = st.multi.as_ref() else { return Err(missing(&st, "assign")) };
         if !m.knows_socket(sock_fd as RawFd) && st.current_fd != Some(sock_fd as RawFd) {
             return Err(code_err(5, "assign failed"));
         }
@@ -549,7 +568,7 @@ impl PyCurlMulti {
         convert::arity("unassign", args, 1)?;
         let sock_fd = convert::c_int(&args.get_item(0)?)? as i64;
         let mut st = self.st.borrow_mut();
-        let Some(m) = st.multi.as_ref() else { return Err(closed("unassign")) };
+        let Some(m) = st.multi.as_ref() else { return Err(missing(&st, "unassign")) };
         if !m.knows_socket(sock_fd as RawFd) && st.current_fd != Some(sock_fd as RawFd) {
             return Err(code_err(5, "unassign failed"));
         }
