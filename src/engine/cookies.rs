@@ -274,10 +274,7 @@ impl CookieJar {
     pub fn cookie_header(&self, host: &str, path: &str, secure: bool, now: i64) -> Option<String> {
         let host = strip_brackets(host);
         let host_is_ip = is_ip(host);
-        let bucket = match self.buckets.get(bucket_of(Some(host))) {
-            Some(b) => b,
-            None => return None,
-        };
+        let bucket = self.buckets.get(bucket_of(Some(host)))?;
         let mut picked: Vec<&Entry> = Vec::new();
         for e in bucket {
             if picked.len() >= MAX_COOKIES_SENT {
@@ -384,7 +381,7 @@ impl CookieJar {
             .flat_map(|b| b.iter())
             .filter(|e| e.has_domain && !e.expired(now))
             .collect();
-        all.sort_by(|a, b| b.ct.cmp(&a.ct));
+        all.sort_by_key(|e| std::cmp::Reverse(e.ct));
         let mut out = String::from(JAR_HEADER);
         for e in all {
             out.push_str(&netscape_line(e));
@@ -413,9 +410,7 @@ impl CookieJar {
                 }
                 let related = match (old.has_domain, e.has_domain) {
                     (false, false) => true,
-                    (true, true) => {
-                        tailmatch(&old.c.domain, &e.c.domain) || tailmatch(&e.c.domain, &old.c.domain)
-                    }
+                    (true, true) => tailmatch(&old.c.domain, &e.c.domain) || tailmatch(&e.c.domain, &old.c.domain),
                     _ => false,
                 };
                 if !related {
@@ -475,7 +470,11 @@ fn netscape_line(e: &Entry) -> String {
     format!(
         "{}{}{}\t{}\t{}\t{}\t{}\t{}\t{}",
         if c.httponly { "#HttpOnly_" } else { "" },
-        if c.tailmatch && !c.domain.starts_with('.') { "." } else { "" },
+        if c.tailmatch && !c.domain.starts_with('.') {
+            "."
+        } else {
+            ""
+        },
         c.domain,
         if c.tailmatch { "TRUE" } else { "FALSE" },
         if e.has_path { c.path.as_str() } else { "/" },
@@ -729,14 +728,13 @@ fn parse_set_cookie(
                 Some(Ok(n)) => now.checked_add(n).unwrap_or(i64::MAX),
                 Some(Err(())) => i64::MAX,
             };
-        } else if an.eq_ignore_ascii_case("expires") {
-            if c.expires == 0 && av.len() < MAX_DATE_LENGTH {
-                c.expires = match parse_date(av) {
-                    Some(t) if t <= 0 => 1,
-                    Some(t) => t,
-                    None => 0,
-                };
-            }
+        } else if an.eq_ignore_ascii_case("expires") && c.expires == 0 && av.len() < MAX_DATE_LENGTH {
+            // Max-Age (given first) wins; so does the first parseable Expires.
+            c.expires = match parse_date(av) {
+                Some(t) if t <= 0 => 1,
+                Some(t) => t,
+                None => 0,
+            };
         }
     }
     let has_domain = domain.is_some() || host.is_some();
@@ -759,10 +757,21 @@ fn parse_set_cookie(
     if let Some(p) = path {
         c.path = p;
     }
-    if !prefix_ok(&c.name, c.secure, c.tailmatch, if has_path { Some(&c.path) } else { None }) {
+    if !prefix_ok(
+        &c.name,
+        c.secure,
+        c.tailmatch,
+        if has_path { Some(&c.path) } else { None },
+    ) {
         return None;
     }
-    Some(Entry { c, has_domain, has_path, ct: 0, live: true })
+    Some(Entry {
+        c,
+        has_domain,
+        has_path,
+        ct: 0,
+        live: true,
+    })
 }
 
 /// Parse one Netscape cookie file line.
@@ -807,14 +816,30 @@ fn parse_netscape(line: &str) -> Option<Entry> {
     if !prefix_ok(&c.name, c.secure, c.tailmatch, Some(&c.path)) {
         return None;
     }
-    Some(Entry { c, has_domain: true, has_path: true, ct: 0, live: true })
+    Some(Entry {
+        c,
+        has_domain: true,
+        has_path: true,
+        ct: 0,
+        live: true,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Dates
 
-const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
 
 /// Time zone names libcurl knows, with their offset east of UTC in minutes. Case-sensitive.
 const ZONES: &[(&str, i64)] = &[
@@ -884,7 +909,9 @@ fn zone_east_minutes(word: &str) -> Option<i64> {
 
 fn weekday_of(word: &str) -> Option<usize> {
     let w = word.to_ascii_lowercase();
-    WEEKDAYS.iter().position(|d| *d == w || (w.len() == 3 && d.starts_with(&w)))
+    WEEKDAYS
+        .iter()
+        .position(|d| *d == w || (w.len() == 3 && d.starts_with(&w)))
 }
 
 fn month_of(word: &str) -> Option<i64> {
@@ -1019,4 +1046,1051 @@ pub fn parse_date(date: &str) -> Option<i64> {
         .saturating_add(h * 3600 + m * 60 + sec)
         .saturating_sub(tz_east.unwrap_or(0));
     Some(t)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_795_628_055;
+    const JAN_2027: i64 = 1_798_761_600; // Fri, 01 Jan 2027 00:00:00 GMT
+    const CAPPED: i64 = 1_830_188_040; // NOW + 400 days + 30 s, rounded down to the minute
+
+    fn jar_with(host: &str, path: &str, secure: bool, values: &[&str]) -> CookieJar {
+        let mut j = CookieJar::new();
+        for v in values {
+            j.set_cookie_header(v, host, path, secure, NOW);
+        }
+        j
+    }
+
+    fn lines(j: &CookieJar) -> Vec<String> {
+        j.netscape_lines_at(NOW)
+    }
+
+    fn names(j: &CookieJar) -> Vec<String> {
+        j.cookies().map(|c| c.name.clone()).collect()
+    }
+
+    #[test]
+    fn host_only_ip_cookie_and_formats() {
+        let j = jar_with(
+            "127.0.0.1",
+            "/we/want/x",
+            true,
+            &[
+                "a=1",
+                "b=2; path=/",
+                "c=3; domain=127.0.0.1",
+                "d=4; path=/we/want/; HttpOnly",
+                "e=5; Max-Age=100; secure",
+            ],
+        );
+        assert_eq!(
+            lines(&j),
+            vec![
+                "127.0.0.1\tFALSE\t/we/want\tFALSE\t0\ta\t1",
+                "127.0.0.1\tFALSE\t/\tFALSE\t0\tb\t2",
+                "127.0.0.1\tFALSE\t/we/want\tFALSE\t0\tc\t3",
+                "#HttpOnly_127.0.0.1\tFALSE\t/we/want\tFALSE\t0\td\t4",
+                &format!("127.0.0.1\tFALSE\t/we/want\tTRUE\t{}\te\t5", NOW + 100),
+            ]
+        );
+        assert_eq!(
+            j.jar_text_at(NOW),
+            format!(
+                "# Netscape HTTP Cookie File\n# https://curl.se/docs/http-cookies.html\n\
+                 # This file was generated by libcurl! Edit at your own risk.\n\n\
+                 127.0.0.1\tFALSE\t/we/want\tTRUE\t{}\te\t5\n\
+                 #HttpOnly_127.0.0.1\tFALSE\t/we/want\tFALSE\t0\td\t4\n\
+                 127.0.0.1\tFALSE\t/we/want\tFALSE\t0\tc\t3\n\
+                 127.0.0.1\tFALSE\t/\tFALSE\t0\tb\t2\n\
+                 127.0.0.1\tFALSE\t/we/want\tFALSE\t0\ta\t1\n",
+                NOW + 100
+            )
+        );
+        assert_eq!(
+            j.cookie_header("127.0.0.1", "/we/want/x", true, NOW).unwrap(),
+            "e=5; d=4; c=3; a=1; b=2"
+        );
+        assert_eq!(j.cookie_header("127.0.0.1", "/we/wantz", true, NOW).unwrap(), "b=2");
+        // secure cookies are only sent in a secure context
+        assert_eq!(
+            j.cookie_header("127.0.0.1", "/we/want/", false, NOW).unwrap(),
+            "d=4; c=3; a=1; b=2"
+        );
+    }
+
+    #[test]
+    fn empty_jar_text_is_just_the_header() {
+        let j = CookieJar::new();
+        assert_eq!(j.jar_text_at(NOW), JAR_HEADER);
+        assert!(j.netscape_lines_at(NOW).is_empty());
+        assert_eq!(j.cookie_header("example.com", "/", true, NOW), None);
+    }
+
+    #[test]
+    fn default_path_rules() {
+        assert_eq!(default_path("/we/want/x").as_deref(), Some("/we/want"));
+        assert_eq!(default_path("/we/want/").as_deref(), Some("/we/want"));
+        assert_eq!(default_path("/x").as_deref(), Some("/"));
+        assert_eq!(default_path("/").as_deref(), Some("/"));
+        assert_eq!(default_path("/a/b?c=/d/e").as_deref(), Some("/a"));
+        assert_eq!(default_path(""), None);
+    }
+
+    #[test]
+    fn path_attribute_sanitising() {
+        let j = jar_with(
+            "www.example.com",
+            "/x/y",
+            false,
+            &[
+                "pa=1; path=foo",
+                "pb=1; path=\"/quoted/\"",
+                "pc=1; path=/a/b/",
+                "pd=1; Path=/A",
+                "pe=1; path=",
+                "pf=1; path=\"/q",
+                "pg=1; path=/r\"",
+                "ph=1; path=/s//",
+                "pi=1; path=/p/q/r; path=/",
+                "pj=1; path",
+            ],
+        );
+        let paths: Vec<(String, String)> = j.cookies().map(|c| (c.name.clone(), c.path.clone())).collect();
+        let want = [
+            ("pa", "/"),
+            ("pb", "/quoted"),
+            ("pc", "/a/b"),
+            ("pd", "/A"),
+            ("pe", "/x"),
+            ("pf", "/q"),
+            ("pg", "/r\""),
+            ("ph", "/s/"),
+            ("pi", "/"),
+            ("pj", "/x"),
+        ];
+        assert_eq!(
+            paths,
+            want.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn path_matching() {
+        assert!(path_match("/", "/anything"));
+        assert!(path_match("/p", "/p"));
+        assert!(path_match("/p", "/p/q"));
+        assert!(path_match("/p", "/p?x=1"));
+        assert!(!path_match("/p", "/pq"));
+        assert!(!path_match("/p", "/P/q"));
+        assert!(!path_match("/p/q", "/p"));
+        assert!(path_match("/p", "/p/q?x=/y/z"));
+        // an empty request path counts as "/"
+        assert!(!path_match("/p", ""));
+        let j = jar_with("www.example.com", "/p/q", false, &["a=1", "b=1; path=/"]);
+        assert_eq!(
+            j.cookie_header("www.example.com", "/p/q?x=/y/z", false, NOW).unwrap(),
+            "a=1; b=1"
+        );
+        assert_eq!(j.cookie_header("www.example.com", "/P/q", false, NOW).unwrap(), "b=1");
+        assert_eq!(j.cookie_header("www.example.com", "", false, NOW).unwrap(), "b=1");
+    }
+
+    #[test]
+    fn domain_attribute_rules() {
+        let mut j = CookieJar::new();
+        let host = "sub.example.org";
+        assert!(j.add_set_cookie("s=1", host, "/", false, NOW));
+        assert!(!j.add_set_cookie("bad=1; domain=org", host, "/", false, NOW));
+        assert!(!j.add_set_cookie("bad=1; domain=.org", host, "/", false, NOW));
+        assert!(!j.add_set_cookie("bad=1; domain=example.com", host, "/", false, NOW));
+        assert!(!j.add_set_cookie("bad=1; domain=b.example.org", host, "/", false, NOW));
+        assert!(!j.add_set_cookie("bad=1; domain=ub.example.org", host, "/", false, NOW));
+        assert!(!j.add_set_cookie("bad=1; domain=example.org.", host, "/", false, NOW));
+        assert!(!j.add_set_cookie("bad=1; domain=.", host, "/", false, NOW));
+        assert!(!j.add_set_cookie("bad=1; domain=127.0.0.1", host, "/", false, NOW));
+        assert!(j.add_set_cookie("t=1; domain=Example.ORG", host, "/", false, NOW));
+        assert!(j.add_set_cookie("u=1; domain=.sub.example.org", host, "/", false, NOW));
+        assert!(j.add_set_cookie("v=1; domain=", host, "/", false, NOW));
+        assert!(j.add_set_cookie("w=1; domain=example.org; domain=sub.example.org", host, "/", false, NOW));
+        assert_eq!(
+            lines(&j),
+            vec![
+                "sub.example.org\tFALSE\t/\tFALSE\t0\ts\t1",
+                ".Example.ORG\tTRUE\t/\tFALSE\t0\tt\t1",
+                ".sub.example.org\tTRUE\t/\tFALSE\t0\tu\t1",
+                "sub.example.org\tFALSE\t/\tFALSE\t0\tv\t1",
+                ".sub.example.org\tTRUE\t/\tFALSE\t0\tw\t1",
+            ]
+        );
+        assert_eq!(
+            j.cookie_header("a.sub.example.org", "/", false, NOW).unwrap(),
+            "w=1; u=1; t=1"
+        );
+        assert_eq!(j.cookie_header("EXAMPLE.org", "/", false, NOW).unwrap(), "t=1");
+        assert_eq!(j.cookie_header("xexample.org", "/", false, NOW), None);
+    }
+
+    #[test]
+    fn single_label_hosts_and_localhost() {
+        let mut j = CookieJar::new();
+        assert!(j.add_set_cookie("a=1; domain=LOCALHOST2", "localhost2", "/", false, NOW));
+        assert!(j.add_set_cookie("b=1; domain=.localhost2", "localhost2", "/", false, NOW));
+        assert!(!j.add_set_cookie("c=1; domain=localhost2.", "localhost2", "/", false, NOW));
+        assert!(j.add_set_cookie("d=1; domain=localhost", "localhost", "/", true, NOW));
+        assert_eq!(
+            lines(&j),
+            vec![
+                "LOCALHOST2\tFALSE\t/\tFALSE\t0\ta\t1",
+                "localhost2\tFALSE\t/\tFALSE\t0\tb\t1",
+                ".localhost\tTRUE\t/\tFALSE\t0\td\t1",
+            ]
+        );
+    }
+
+    #[test]
+    fn ip_hosts_are_host_only() {
+        let mut j = CookieJar::new();
+        assert!(j.add_set_cookie("a=1", "[::1]", "/x/y", true, NOW));
+        assert!(j.add_set_cookie("b=2; domain=::1", "::1", "/x/y", true, NOW));
+        assert!(!j.add_set_cookie("c=3; domain=[::1]", "::1", "/x/y", true, NOW));
+        assert!(j.add_set_cookie("d=4; secure", "::1", "/x/y", true, NOW));
+        assert!(!j.add_set_cookie("e=1; domain=0.0.1", "127.0.0.1", "/", true, NOW));
+        assert_eq!(
+            lines(&j),
+            vec![
+                "::1\tFALSE\t/x\tFALSE\t0\ta\t1",
+                "::1\tFALSE\t/x\tFALSE\t0\tb\t2",
+                "::1\tFALSE\t/x\tTRUE\t0\td\t4",
+            ]
+        );
+        assert_eq!(j.cookie_header("::1", "/x/y", true, NOW).unwrap(), "d=4; b=2; a=1");
+        assert_eq!(j.cookie_header("[::1]", "/x/y", true, NOW).unwrap(), "d=4; b=2; a=1");
+    }
+
+    #[test]
+    fn secure_context_helper() {
+        assert!(secure_context(true, "example.com"));
+        assert!(!secure_context(false, "example.com"));
+        assert!(secure_context(false, "localhost"));
+        assert!(secure_context(false, "LocalHost"));
+        assert!(secure_context(false, "127.0.0.1"));
+        assert!(secure_context(false, "::1"));
+        assert!(secure_context(false, "[::1]"));
+        assert!(!secure_context(false, "127.0.0.2"));
+    }
+
+    #[test]
+    fn name_value_parsing() {
+        let j = jar_with(
+            "www.example.com",
+            "/",
+            false,
+            &[
+                "  a1=1  ",
+                "a2=b=c",
+                "a 3=1",
+                "a4=\"\"",
+                "a5=\"x;y\"",
+                "a6=",
+                "a7 =",
+                "\ta8\t=\tv\t",
+                "a9=1;",
+                "a10=1;;; foo=bar; Version=1; comment",
+                "A11=1",
+                "semi=a,b",
+                "sp= v 1 ",
+            ],
+        );
+        let nv: Vec<(String, String)> = j.cookies().map(|c| (c.name.clone(), c.value.clone())).collect();
+        let want = [
+            ("a1", "1"),
+            ("a2", "b=c"),
+            ("a 3", "1"),
+            ("a4", "\"\""),
+            ("a5", "\"x"),
+            ("a6", ""),
+            ("a7", ""),
+            ("a8", "v"),
+            ("a9", "1"),
+            ("a10", "1"),
+            ("A11", "1"),
+            ("semi", "a,b"),
+            ("sp", "v 1"),
+        ];
+        assert_eq!(
+            nv,
+            want.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn rejected_headers() {
+        let mut j = CookieJar::new();
+        for bad in [
+            "noeq",
+            "=val",
+            " = val",
+            "",
+            "tab=a\tb",
+            "del=\x7f",
+            "ctl=a\x01b",
+            "p=1; path=/\x01",
+            "s=1; secure",
+            "s=1; Secure=false",
+        ] {
+            assert!(!j.add_set_cookie(bad, "www.example.com", "/", false, NOW), "{bad:?}");
+        }
+        assert!(j.is_empty());
+    }
+
+    #[test]
+    fn size_limits() {
+        let mut j = CookieJar::new();
+        let h = "127.0.0.1";
+        assert!(j.add_set_cookie(&format!("a={}", "x".repeat(4094)), h, "/", true, NOW));
+        assert!(j.add_set_cookie(&format!("{}=", "c".repeat(4096)), h, "/", true, NOW));
+        assert!(!j.add_set_cookie(&format!("d={}", "y".repeat(4096)), h, "/", true, NOW));
+        // Long attributes are fine as long as the whole line stays within the limit.
+        assert!(j.add_set_cookie(&format!("p=1; path=/{}", "a".repeat(4092)), h, "/", true, NOW));
+        let line = |len: usize| {
+            let base = format!("L{len}=1; path=/; x={}; y={}; z=", "q".repeat(2000), "r".repeat(2000));
+            let pad = len - base.len();
+            base + &"y".repeat(pad)
+        };
+        assert!(j.add_set_cookie(&line(4997), h, "/", true, NOW));
+        assert!(!j.add_set_cookie(&line(4998), h, "/", true, NOW));
+    }
+
+    #[test]
+    fn secure_cookies_need_a_secure_context() {
+        let mut j = CookieJar::new();
+        assert!(!j.add_set_cookie("s=1; secure", "www.example.com", "/", false, NOW));
+        assert!(j.add_set_cookie("s=1; secure", "www.example.com", "/", true, NOW));
+        assert!(j.add_set_cookie("n=1", "www.example.com", "/", false, NOW));
+        assert_eq!(j.cookie_header("www.example.com", "/", false, NOW).unwrap(), "n=1");
+        assert_eq!(j.cookie_header("www.example.com", "/", true, NOW).unwrap(), "n=1; s=1");
+    }
+
+    #[test]
+    fn name_prefixes() {
+        let mut j = CookieJar::new();
+        let h = "127.0.0.1";
+        assert!(!j.add_set_cookie("__Secure-x=1; path=/", h, "/p/q", true, NOW));
+        assert!(j.add_set_cookie("__Secure-y=1; secure; path=/", h, "/p/q", true, NOW));
+        assert!(j.add_set_cookie("__Host-z=1; secure; path=/", h, "/p/q", true, NOW));
+        assert!(!j.add_set_cookie("__Host-z2=1; secure; path=/x", h, "/p/q", true, NOW));
+        // an IP domain attribute keeps the cookie host-only, which __Host- accepts
+        assert!(j.add_set_cookie("__Host-z3=1; secure; path=/; domain=127.0.0.1", h, "/p/q", true, NOW));
+        assert!(!j.add_set_cookie("__Host-z4=1; secure", h, "/p/q", true, NOW));
+        assert!(!j.add_set_cookie(
+            "__Host-z5=1; secure; path=/; domain=example.com",
+            "www.example.com",
+            "/",
+            true,
+            NOW
+        ));
+        // the prefixes are case-sensitive
+        assert!(j.add_set_cookie("__host-w=1; path=/", h, "/p/q", true, NOW));
+        assert!(j.add_set_cookie("__secure-v=1; path=/", h, "/p/q", true, NOW));
+        assert_eq!(
+            names(&j),
+            ["__Secure-y", "__Host-z", "__Host-z3", "__host-w", "__secure-v"]
+        );
+    }
+
+    #[test]
+    fn expiry_attributes() {
+        let j = jar_with(
+            "127.0.0.1",
+            "/",
+            true,
+            &[
+                "ma=1; max-age=abc",
+                "mb=1; max-age=-5",
+                "mc=1; max-age=0",
+                "md=1; max-age=\"60\"",
+                "me=1; max-age=",
+                "mf=1; max-age=5x",
+                "mg=1; max-age=\"\"",
+                "mh=1; max-age=0100",
+                "mi=1; max-age= 7 ",
+                "mj=1; max-age=99999999999999999999999",
+                "mk=1; max-age=100; max-age=abc",
+                "ex1=1; expires=garbage",
+                "ex2=1; expires=Thu, 01 Jan 1970 00:00:00 GMT",
+                "ex3=1; expires=Sunday, 06-Nov-94 08:49:37 GMT",
+                "ex4=1; expires=Sun Nov  6 08:49:37 2094",
+                "ex5=1; expires=Fri, 01 Jan 2027 00:00:00 GMT; max-age=10",
+                "ex6=1; max-age=10; expires=Fri, 01 Jan 2027 00:00:00 GMT",
+                "ex7=1; expires=Fri, 01 Jan 2027 00:00:00 GMT; expires=Tue, 01 Jun 2027 00:00:00 GMT",
+                "ex8=1; expires=\"Fri, 01 Jan 2027 00:00:00 GMT\"",
+                "ex9=1; expires=",
+                "ex10=1; expires=Wed, 31 Dec 1969 23:59:59 GMT",
+            ],
+        );
+        let got: Vec<(String, i64)> = j.cookies().map(|c| (c.name.clone(), c.expires)).collect();
+        let want: Vec<(&str, i64)> = vec![
+            ("md", NOW + 60),
+            ("me", 0),
+            ("mf", NOW + 5),
+            ("mh", NOW + 100),
+            ("mi", NOW + 7),
+            ("mj", CAPPED),
+            ("ex1", 0),
+            ("ex4", CAPPED),
+            ("ex5", NOW + 10),
+            ("ex6", NOW + 10),
+            ("ex7", JAN_2027),
+            ("ex8", JAN_2027),
+            ("ex9", 0),
+        ];
+        assert_eq!(got, want.iter().map(|(a, b)| (a.to_string(), *b)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn expired_cookie_deletes_its_match() {
+        let mut j = jar_with(
+            "www.example.com",
+            "/",
+            false,
+            &["a=1", "b=1; domain=example.com", "c=1"],
+        );
+        assert!(j.add_set_cookie("a=gone; max-age=0", "www.example.com", "/", false, NOW));
+        assert!(j.add_set_cookie(
+            "b=gone; domain=example.com; expires=Thu, 01 Jan 1970 00:00:01 GMT",
+            "www.example.com",
+            "/",
+            false,
+            NOW
+        ));
+        // a different path is a different cookie
+        assert!(j.add_set_cookie("c=gone; path=/x; max-age=0", "www.example.com", "/", false, NOW));
+        assert_eq!(names(&j), ["c"]);
+    }
+
+    #[test]
+    fn cookies_expire_with_time() {
+        let j = jar_with("www.example.com", "/", false, &["a=1; max-age=2", "b=1"]);
+        assert_eq!(j.netscape_lines_at(NOW + 2).len(), 2);
+        assert_eq!(
+            j.netscape_lines_at(NOW + 3),
+            vec!["www.example.com\tFALSE\t/\tFALSE\t0\tb\t1"]
+        );
+        assert_eq!(j.cookie_header("www.example.com", "/", false, NOW + 3).unwrap(), "b=1");
+        assert!(!j.jar_text_at(NOW + 3).contains("\ta\t"));
+        let mut j = j;
+        j.remove_expired(NOW + 3);
+        assert_eq!(j.len(), 1);
+    }
+
+    #[test]
+    fn replacement_keeps_creation_order_and_moves_to_bucket_end() {
+        let mut j = CookieJar::new();
+        j.set_cookie_header("a=1", "www.example.com", "/p/q", false, NOW);
+        j.set_cookie_header("b=2; domain=example.com", "www.example.com", "/p/q", false, NOW);
+        j.set_cookie_header(
+            "c=3; domain=.www.example.com; path=/p",
+            "www.example.com",
+            "/p/q",
+            false,
+            NOW,
+        );
+        j.set_cookie_header("o=1", "other.org", "/", false, NOW);
+        j.set_cookie_header("a=NEW", "www.example.com", "/p/q", false, NOW);
+        j.set_cookie_header("b=NEW; domain=example.com", "www.example.com", "/p/q", false, NOW);
+        assert_eq!(
+            lines(&j),
+            vec![
+                "other.org\tFALSE\t/\tFALSE\t0\to\t1",
+                ".www.example.com\tTRUE\t/p\tFALSE\t0\tc\t3",
+                "www.example.com\tFALSE\t/p\tFALSE\t0\ta\tNEW",
+                ".example.com\tTRUE\t/p\tFALSE\t0\tb\tNEW",
+            ]
+        );
+        let jar = j.jar_text_at(NOW);
+        let body: Vec<&str> = jar.lines().skip(4).collect();
+        assert_eq!(
+            body,
+            vec![
+                "other.org\tFALSE\t/\tFALSE\t0\to\t1",
+                ".www.example.com\tTRUE\t/p\tFALSE\t0\tc\t3",
+                ".example.com\tTRUE\t/p\tFALSE\t0\tb\tNEW",
+                "www.example.com\tFALSE\t/p\tFALSE\t0\ta\tNEW",
+            ]
+        );
+        assert_eq!(
+            j.cookie_header("www.example.com", "/p/q", false, NOW).unwrap(),
+            "c=3; a=NEW; b=NEW"
+        );
+        // host-only and domain cookies of the same name coexist
+        j.set_cookie_header("a=dom; domain=www.example.com", "www.example.com", "/p/q", false, NOW);
+        assert_eq!(
+            j.cookie_header("www.example.com", "/p/q", false, NOW).unwrap(),
+            "a=dom; c=3; a=NEW; b=NEW"
+        );
+        // paths compare case-sensitively
+        j.set_cookie_header("a=upper; path=/P", "www.example.com", "/", false, NOW);
+        j.set_cookie_header("a=lower; path=/p", "www.example.com", "/", false, NOW);
+        let a: Vec<(&str, &str)> = j
+            .cookies()
+            .filter(|c| c.name == "a")
+            .map(|c| (c.path.as_str(), c.value.as_str()))
+            .collect();
+        assert_eq!(a, [("/p", "dom"), ("/P", "upper"), ("/p", "lower")]);
+    }
+
+    #[test]
+    fn list_order_follows_libcurl_buckets() {
+        let mut j = CookieJar::new();
+        for (host, v) in [
+            ("www.example.com", "w=1"),
+            ("other.org", "o=1"),
+            ("127.0.0.1", "i=1"),
+            ("sub.example.org", "s=1"),
+            ("localhost2", "l=1"),
+            ("foo.bar", "fb=1"),
+            ("x.co.uk", "ok=1"),
+        ] {
+            j.set_cookie_header(v, host, "/", false, NOW);
+        }
+        assert_eq!(names(&j), ["i", "s", "o", "l", "ok", "fb", "w"]);
+        assert_eq!(bucket_of(None), 0);
+        assert_eq!(bucket_of(Some("10.1.2.3")), 0);
+        assert_eq!(bucket_of(Some("example.org")), 3);
+        assert_eq!(bucket_of(Some("a.b.EXAMPLE.ORG")), 3);
+        assert_eq!(bucket_of(Some("other.org")), 28);
+        assert_eq!(bucket_of(Some("example.com")), 56);
+        assert_eq!(bucket_of(Some("")), 26);
+    }
+
+    #[test]
+    fn request_header_order() {
+        // longer path, then longer domain, then longer name, then newer first
+        let j = jar_with(
+            "www.example.com",
+            "/p/q",
+            false,
+            &[
+                "ab=1",
+                "abc=1",
+                "x=1; path=/",
+                "d=1; domain=example.com",
+                "e=1",
+                "longname=1; path=/p/q",
+            ],
+        );
+        assert_eq!(
+            j.cookie_header("www.example.com", "/p/q/r", false, NOW).unwrap(),
+            "longname=1; abc=1; ab=1; e=1; d=1; x=1"
+        );
+    }
+
+    #[test]
+    fn at_most_150_cookies_are_sent_in_storage_order() {
+        let mut j = CookieJar::new();
+        for r in 0..4 {
+            let vals: Vec<String> = (0..45).map(|i| format!("r{r}n{i:02}=v; path=/")).collect();
+            assert_eq!(
+                j.set_cookie_response(vals.iter().map(String::as_str), "127.0.0.1", "/", true, NOW),
+                45
+            );
+        }
+        let h = j.cookie_header("127.0.0.1", "/", true, NOW).unwrap();
+        let parts: Vec<&str> = h.split("; ").collect();
+        assert_eq!(parts.len(), 150);
+        assert_eq!(parts[0], "r3n14=v");
+        assert_eq!(parts[149], "r0n00=v");
+    }
+
+    #[test]
+    fn cookie_header_size_limit() {
+        for (k, sent) in [(173usize, 3usize), (174, 2)] {
+            let mut j = CookieJar::new();
+            j.cookielist(&format!("127.0.0.1\tFALSE\t/\tFALSE\t0\tc\t{}", "z".repeat(k)), NOW);
+            j.cookielist(&format!("127.0.0.1\tFALSE\t/\tFALSE\t0\tb\t{}", "y".repeat(4000)), NOW);
+            j.cookielist(&format!("127.0.0.1\tFALSE\t/\tFALSE\t0\ta\t{}", "x".repeat(4000)), NOW);
+            let h = j.cookie_header("127.0.0.1", "/", true, NOW).unwrap();
+            assert_eq!(h.split("; ").count(), sent);
+            assert_eq!(h.len(), if sent == 3 { 8183 } else { 8006 });
+        }
+        // the first cookie that does not fit ends the list, smaller ones after it are not sent
+        let mut j = CookieJar::new();
+        j.cookielist("127.0.0.1\tFALSE\t/\tFALSE\t0\td\t1", NOW);
+        j.cookielist(&format!("127.0.0.1\tFALSE\t/\tFALSE\t0\tcc\t{}", "z".repeat(1000)), NOW);
+        j.cookielist(
+            &format!("127.0.0.1\tFALSE\t/\tFALSE\t0\tbbb\t{}", "y".repeat(4000)),
+            NOW,
+        );
+        j.cookielist(
+            &format!("127.0.0.1\tFALSE\t/\tFALSE\t0\taaaa\t{}", "x".repeat(4000)),
+            NOW,
+        );
+        let h = j.cookie_header("127.0.0.1", "/", true, NOW).unwrap();
+        assert_eq!(h.len(), 8011);
+        assert!(!h.contains("d=1"));
+    }
+
+    #[test]
+    fn per_response_limit() {
+        let mut j = CookieJar::new();
+        let mut vals: Vec<String> = (0..10).map(|i| format!("bad{i}")).collect();
+        vals.extend((0..55).map(|i| format!("g{i:02}=1; path=/")));
+        assert_eq!(
+            j.set_cookie_response(vals.iter().map(String::as_str), "127.0.0.1", "/", true, NOW),
+            50
+        );
+        assert_eq!(j.len(), 50);
+        // replacements and deleting (expired) cookies count too
+        let mut j = CookieJar::new();
+        let mut vals: Vec<String> = (0..45).map(|i| format!("g00={i}; path=/")).collect();
+        vals.extend((0..10).map(|_| "e=1; max-age=0; path=/".to_string()));
+        vals.push("z=1".into());
+        j.set_cookie_response(vals.iter().map(String::as_str), "127.0.0.1", "/", true, NOW);
+        assert_eq!(lines(&j), vec!["127.0.0.1\tFALSE\t/\tFALSE\t0\tg00\t44"]);
+    }
+
+    #[test]
+    fn non_secure_origin_cannot_overlay_secure_cookie() {
+        let mut j = CookieJar::new();
+        j.cookielist(".example.com\tTRUE\t/login\tTRUE\t0\tsc\tsecure", NOW);
+        let h = "www.example.com";
+        assert!(!j.add_set_cookie("sc=1; domain=example.com; path=/login/en", h, "/", false, NOW));
+        assert!(!j.add_set_cookie("sc=2; domain=example.com; path=/loginhelper", h, "/", false, NOW));
+        assert!(!j.add_set_cookie("sc=4; path=/login", h, "/", false, NOW));
+        assert!(!j.add_set_cookie("sc=5; domain=example.com; path=/login", h, "/", false, NOW));
+        assert!(j.add_set_cookie("sc=3; domain=example.com; path=/", h, "/", false, NOW));
+        assert!(j.add_set_cookie("sc=6; domain=example.com; path=/LOGIN", h, "/", false, NOW));
+        assert!(j.add_set_cookie("SC=7; domain=example.com; path=/login", h, "/", false, NOW));
+        // a secure context may replace it
+        assert!(j.add_set_cookie("sc=8; domain=example.com; path=/login", h, "/", true, NOW));
+        assert_eq!(
+            lines(&j),
+            vec![
+                ".example.com\tTRUE\t/\tFALSE\t0\tsc\t3",
+                ".example.com\tTRUE\t/LOGIN\tFALSE\t0\tsc\t6",
+                ".example.com\tTRUE\t/login\tFALSE\t0\tSC\t7",
+                ".example.com\tTRUE\t/login\tFALSE\t0\tsc\t8",
+            ]
+        );
+        // a secure cookie at "/" blocks every path
+        let mut j = CookieJar::new();
+        j.cookielist("www.example.com\tFALSE\t/\tTRUE\t0\tT\ts", NOW);
+        assert!(!j.add_set_cookie("T=3; path=/other", h, "/", false, NOW));
+    }
+
+    #[test]
+    fn cookielist_commands() {
+        let mut j = CookieJar::new();
+        assert_eq!(
+            j.cookielist("Set-Cookie: a=1; domain=example.com", NOW),
+            CookieListCmd::Add { accepted: true }
+        );
+        assert_eq!(
+            j.cookielist("www.example.com\tFALSE\t/\tFALSE\t2000000000\tp\t1", NOW),
+            CookieListCmd::Add { accepted: true }
+        );
+        assert_eq!(j.cookielist("bare=1", NOW), CookieListCmd::Add { accepted: false });
+        assert_eq!(j.cookielist("FLUSH", NOW), CookieListCmd::Flush);
+        assert_eq!(j.cookielist("reload", NOW), CookieListCmd::Reload);
+        assert_eq!(j.len(), 2);
+        assert_eq!(j.cookielist("sess", NOW), CookieListCmd::Sess);
+        assert_eq!(lines(&j), vec!["www.example.com\tFALSE\t/\tFALSE\t2000000000\tp\t1"]);
+        assert_eq!(j.cookielist("ALL", NOW), CookieListCmd::All);
+        assert!(j.is_empty());
+    }
+
+    #[test]
+    fn cookielist_set_cookie_without_host() {
+        let mut j = CookieJar::new();
+        for l in [
+            "Set-Cookie: nodom=1",
+            "set-cookie:lower=1; path=/x",
+            "Set-Cookie: withdom=1; domain=example.com",
+            "Set-Cookie: s=1; secure; domain=foo.bar",
+            "Set-Cookie: s2=1; domain=com",
+            "Set-Cookie: s3=1; domain=127.0.0.1",
+            "Set-Cookie: s4=1; domain=localhost",
+            "Set-Cookie: __Host-x=1; secure; path=/",
+            "Set-Cookie: ht=1; httponly",
+        ] {
+            assert_eq!(j.cookielist(l, NOW), CookieListCmd::Add { accepted: true }, "{l}");
+        }
+        // cookies without a domain are neither listed nor saved
+        assert_eq!(
+            lines(&j),
+            vec![
+                "127.0.0.1\tFALSE\t/\tFALSE\t0\ts3\t1",
+                ".com\tTRUE\t/\tFALSE\t0\ts2\t1",
+                ".localhost\tTRUE\t/\tFALSE\t0\ts4\t1",
+                ".foo.bar\tTRUE\t/\tTRUE\t0\ts\t1",
+                ".example.com\tTRUE\t/\tFALSE\t0\twithdom\t1",
+            ]
+        );
+        assert!(!j.jar_text_at(NOW).contains("nodom"));
+        // ... and like libcurl they are only found for hosts hashing to bucket 0 (IP addresses)
+        assert_eq!(
+            j.cookie_header("127.0.0.1", "/x/y", true, NOW).unwrap(),
+            "lower=1; __Host-x=1; s3=1; nodom=1; ht=1"
+        );
+        assert_eq!(j.cookie_header("other.org", "/x/y", false, NOW), None);
+        // a cookie without a path matches every path and sorts last
+        assert_eq!(
+            j.cookie_header("www.example.com", "/deep/path", false, NOW).unwrap(),
+            "withdom=1"
+        );
+    }
+
+    #[test]
+    fn netscape_lines_parsing() {
+        let mut j = CookieJar::new();
+        let ok = [
+            ".foo.bar\tFALSE\t/\tFALSE\t0\tk1\tv",
+            "foo.bar\tyes\t/\tFALSE\t0\tk2\tv",
+            "foo.bar\tFALSE\t/\tyes\t0\tk3\tv",
+            "foo.bar\tFALSE\t/\tFALSE\t2000000000abc\tk5\tv",
+            "foo.bar\tFALSE\t/\tFALSE\t0\tk8\t",
+            "foo.bar\tFALSE\t/\tFALSE\t0\t\tv9",
+            "foo.bar\tFALSE\t/\tFALSE\t0\tk11\tv  x",
+            "foo.bar\tFALSE\t/\tFALSE\t0\tk19\tv=1; path=/x",
+            "foo.bar\tFALSE\tFALSE\t0\tk20\tv",
+            "foo.bar\tFALSE\t/\tFALSE\t0\tk21",
+            "foo.bar\tfalse\t/\ttrue\t0\tk22\tv",
+            "foo.bar\tFALSE\tnoslash\tFALSE\t0\tk23\tv",
+            "foo.bar\tFALSE\t/a/\tFALSE\t0\tk24\tv",
+            "foo.bar\tFALSE\t/\tFALSE\t9223372036854775807\tk25\tv",
+            "foo.bar\tFALSE\t/\tFALSE\t0x10\tk26\tv",
+            "#HttpOnly_foo.bar\tFALSE\t/x/\tTRUE\t2000000000\tk27\tv",
+            "foo.bar\tFALSE\t/\tTRUE\t0\t__Host-k28\tv",
+            "\tFALSE\t/\tFALSE\t0\tk29\tv",
+            "com\tTRUE\t/\tFALSE\t0\tk30\tv",
+        ];
+        for l in ok {
+            assert_eq!(j.cookielist(l, NOW), CookieListCmd::Add { accepted: true }, "{l:?}");
+        }
+        let bad = [
+            "foo.bar\tFALSE\t/\tFALSE\t 5\tb1\tv",
+            "foo.bar\tFALSE\t/\tFALSE\t\tb2\tv",
+            "foo.bar\t\tFALSE\t/\tFALSE\t0\tb3\tv",
+            "foo.bar\tFALSE\t/\tFALSE\t0\tb4\tv\t",
+            "foo.bar\tFALSE\t/\tFALSE\t99999999999999999999\tb5\tv",
+            "foo.bar\tTRUE\t/\tFALSE\t0\t__Host-b6\tv",
+            "foo.bar\tFALSE\t/\tFALSE\t0\t__Secure-b7\tv",
+            "foo.bar\tFALSE\t/\tFALSE\t+5\tb8\tv",
+            "foo.bar\tFALSE\t/\tFALSE\t-0\tb9\tv",
+            "foo.bar\tFALSE\t/\tFALSE\t0\tb10\tv\x01",
+            "foo.bar\tFALSE\tTRUE\tFALSE\t0\tb11\tv",
+            "foo.bar FALSE / FALSE 0 b12 v",
+            "#httponly_foo.bar\tFALSE\t/\tFALSE\t0\tb13\tv",
+            "# comment",
+            "",
+            "#HttpOnly_",
+        ];
+        for l in bad {
+            assert_eq!(j.cookielist(l, NOW), CookieListCmd::Add { accepted: false }, "{l:?}");
+        }
+        // an already expired line is accepted but not kept
+        assert_eq!(
+            j.cookielist("foo.bar\tFALSE\t/\tFALSE\t100\tgone\tv", NOW),
+            CookieListCmd::Add { accepted: true }
+        );
+        assert_eq!(
+            lines(&j),
+            vec![
+                "\tFALSE\t/\tFALSE\t0\tk29\tv",
+                ".com\tTRUE\t/\tFALSE\t0\tk30\tv",
+                "foo.bar\tFALSE\t/\tFALSE\t0\tk1\tv",
+                "foo.bar\tFALSE\t/\tFALSE\t0\tk2\tv",
+                "foo.bar\tFALSE\t/\tFALSE\t0\tk3\tv",
+                "foo.bar\tFALSE\t/\tFALSE\t2000000000\tk5\tv",
+                "foo.bar\tFALSE\t/\tFALSE\t0\tk8\t",
+                "foo.bar\tFALSE\t/\tFALSE\t0\t\tv9",
+                "foo.bar\tFALSE\t/\tFALSE\t0\tk11\tv  x",
+                "foo.bar\tFALSE\t/\tFALSE\t0\tk19\tv=1; path=/x",
+                "foo.bar\tFALSE\t/\tFALSE\t0\tk20\tv",
+                "foo.bar\tFALSE\t/\tFALSE\t0\tk21\t",
+                "foo.bar\tFALSE\t/\tTRUE\t0\tk22\tv",
+                "foo.bar\tFALSE\t/\tFALSE\t0\tk23\tv",
+                "foo.bar\tFALSE\t/a\tFALSE\t0\tk24\tv",
+                "foo.bar\tFALSE\t/\tFALSE\t9223372036854775807\tk25\tv",
+                "foo.bar\tFALSE\t/\tFALSE\t0\tk26\tv",
+                "#HttpOnly_foo.bar\tFALSE\t/x\tTRUE\t2000000000\tk27\tv",
+                "foo.bar\tFALSE\t/\tTRUE\t0\t__Host-k28\tv",
+            ]
+        );
+        // Netscape lines are not capped at 400 days, header cookies are
+        assert!(lines(&j).iter().any(|l| l.contains("\t2000000000\tk5")));
+        // foo.bar is host-only: not sent to a subdomain; an empty name is sent as "=v"
+        assert_eq!(j.cookie_header("a.foo.bar", "/", false, NOW), None);
+        assert!(j
+            .cookie_header("FOO.BAR", "/", false, NOW)
+            .unwrap()
+            .ends_with("k1=v; =v9"));
+    }
+
+    fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("pycurl-rs-cookies-{}-{name}", std::process::id()));
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    const FILE: &str = "# comment\n\n  \n\
+        .example.com\tTRUE\t/\tFALSE\t0\tf1\tv1\r\n\
+        #HttpOnly_.example.com\tTRUE\t/\tFALSE\t0\tf2\tv2\n\
+        Set-Cookie: f3=v3; domain=example.com\n\
+        set-cookie:  f4=v4\n   www.example.com\tFALSE\t/\tFALSE\t0\tf5\tv5\n\
+        www.example.com\tFALSE\t/\tFALSE\t2000000000\tf6\tv6\n\
+        www.example.com\tFALSE\t/\tTRUE\t0\tf7\tv7\n\
+        Set-Cookie: f8=v8; secure; domain=example.com\n\
+        www.example.com FALSE / FALSE 0 f9 v9\n#HttpOnly_\n\
+        .example.com\tTRUE\t/\tFALSE\t0\tf1\tdup\n";
+
+    #[test]
+    fn load_file_mixed_contents() {
+        let p = temp_file("mixed", FILE);
+        let mut j = CookieJar::new();
+        assert!(j.load_file_opts(&p, NOW, false));
+        assert_eq!(
+            lines(&j),
+            vec![
+                "#HttpOnly_.example.com\tTRUE\t/\tFALSE\t0\tf2\tv2",
+                ".example.com\tTRUE\t/\tFALSE\t0\tf3\tv3",
+                "   www.example.com\tFALSE\t/\tFALSE\t0\tf5\tv5",
+                "www.example.com\tFALSE\t/\tFALSE\t2000000000\tf6\tv6",
+                "www.example.com\tFALSE\t/\tTRUE\t0\tf7\tv7",
+                ".example.com\tTRUE\t/\tTRUE\t0\tf8\tv8",
+                ".example.com\tTRUE\t/\tFALSE\t0\tf1\tdup",
+            ]
+        );
+        // f3 has no path (header line without a host): sorts after the others
+        assert_eq!(
+            j.cookie_header("www.example.com", "/", false, NOW).unwrap(),
+            "f6=v6; f2=v2; f1=dup; f3=v3"
+        );
+        assert_eq!(j.cookie_header("127.0.0.1", "/", true, NOW).unwrap(), "f4=v4");
+
+        // COOKIESESSION while loading
+        let mut j = CookieJar::new();
+        j.load_file_opts(&p, NOW, true);
+        assert_eq!(lines(&j), vec!["www.example.com\tFALSE\t/\tFALSE\t2000000000\tf6\tv6"]);
+
+        // clear_session drops session cookies from files, keeps live ones
+        let mut j = CookieJar::new();
+        j.load_file_opts(&p, NOW, false);
+        j.set_cookie_header("live=1", "www.example.com", "/", false, NOW);
+        j.clear_session();
+        let names: Vec<String> = j.cookies().map(|c| c.name.clone()).collect();
+        assert_eq!(names, ["f6", "live"]);
+        std::fs::remove_file(&p).ok();
+    }
+
+    #[test]
+    fn missing_file_is_ignored() {
+        let mut j = CookieJar::new();
+        j.load_file(Path::new("/nonexistent/dir/cookies.txt"));
+        assert!(!j.load_file_opts(Path::new("/nonexistent/dir/cookies.txt"), NOW, false));
+        assert!(j.is_empty());
+    }
+
+    #[test]
+    fn file_cookies_do_not_replace_live_ones() {
+        let p = temp_file(
+            "reload",
+            ".example.com\tTRUE\t/\tFALSE\t0\tc1\tv1\r\n.example.com\tTRUE\t/\tFALSE\t0\tc2\tv2\r\nSet-Cookie: c3=v3; domain=example.com\r\n",
+        );
+        let mut j = CookieJar::new();
+        j.load_file_opts(&p, NOW, false);
+        j.set_cookie_header(
+            "c1=live; domain=example.com; path=/",
+            "www.example.com",
+            "/",
+            false,
+            NOW,
+        );
+        j.set_cookie_header("x=1", "www.example.com", "/", false, NOW);
+        assert_eq!(j.cookielist("RELOAD", NOW), CookieListCmd::Reload);
+        j.load_file_opts(&p, NOW, false);
+        assert_eq!(
+            lines(&j),
+            vec![
+                ".example.com\tTRUE\t/\tFALSE\t0\tc1\tlive",
+                "www.example.com\tFALSE\t/\tFALSE\t0\tx\t1",
+                ".example.com\tTRUE\t/\tFALSE\t0\tc2\tv2",
+                ".example.com\tTRUE\t/\tFALSE\t0\tc3\tv3",
+            ]
+        );
+        let jar = j.jar_text_at(NOW);
+        assert_eq!(
+            jar.lines().skip(4).collect::<Vec<_>>(),
+            vec![
+                "www.example.com\tFALSE\t/\tFALSE\t0\tx\t1",
+                ".example.com\tTRUE\t/\tFALSE\t0\tc3\tv3",
+                ".example.com\tTRUE\t/\tFALSE\t0\tc2\tv2",
+                ".example.com\tTRUE\t/\tFALSE\t0\tc1\tlive",
+            ]
+        );
+        std::fs::remove_file(&p).ok();
+    }
+
+    #[test]
+    fn jar_text_round_trips_through_load() {
+        let j = jar_with(
+            "www.example.com",
+            "/a/b",
+            true,
+            &[
+                "a=1",
+                "b=2; domain=example.com; path=/; secure; httponly",
+                "c=3; max-age=1000",
+            ],
+        );
+        let p = temp_file("roundtrip", &j.jar_text_at(NOW));
+        let mut k = CookieJar::new();
+        k.load_file_opts(&p, NOW, false);
+        let mut a = lines(&j);
+        let mut b = lines(&k);
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        std::fs::remove_file(&p).ok();
+    }
+
+    #[test]
+    fn date_parsing() {
+        let cases: &[(&str, Option<i64>)] = &[
+            ("Fri, 01 Jan 2027 00:00:00 GMT", Some(JAN_2027)),
+            ("Sunday, 06-Nov-94 08:49:37 GMT", Some(784_111_777)),
+            ("Sun Nov  6 08:49:37 1994", Some(784_111_777)),
+            ("Sun, 06 Nov 1994 08:49:37 GMT", Some(784_111_777)),
+            ("Mon, 01 Jan 2027 00:00:00 GMT xyz", Some(JAN_2027)),
+            ("01 Jan 2027 00:00:00 GMT xyz", None),
+            ("01 Jan 2027 1:2:3", Some(JAN_2027 + 3723)),
+            ("01 Jan 2027 01:02", Some(JAN_2027 + 3720)),
+            ("01 Jan 2027 01:02:03:04", None),
+            ("Jan 2027 01", Some(JAN_2027)),
+            ("2027 Jan 01", Some(JAN_2027)),
+            ("01/Jan/2027", Some(JAN_2027)),
+            ("01Jan2027", Some(JAN_2027)),
+            ("Jan-01-2027 10:00:00 EST", Some(JAN_2027 + 15 * 3600)),
+            ("01 Jan 2027 00:00:00 UT", Some(JAN_2027)),
+            ("01 Jan 2027 00:00:00 utc", None),
+            ("01 Jan 2027 00:00:00 Gmt", None),
+            ("01 jan 2027", Some(JAN_2027)),
+            ("MONDAY, 01 JAN 2027", Some(JAN_2027)),
+            ("Tues, 01 Jan 2027", None),
+            ("Monday, 01 January 2027", None),
+            ("01 Jan 2027 00:00:00 +0130", Some(JAN_2027 - 5400)),
+            ("01 Jan 2027 00:00:00 +0060", Some(JAN_2027 - 3600)),
+            ("01 Jan 2027 00:00:00 -1400", Some(JAN_2027 + 14 * 3600)),
+            ("01 Jan 2027 00:00:00 +1500", None),
+            ("01 Jan 2027 00:00:00 +01", None),
+            ("01 Jan 2027 00:00:00 GMT+0100", None),
+            ("Mon, 01 Jan 2027 00:00:00 GMT+2", Some(JAN_2027)),
+            ("01 Jan 2027 00:00:00 PST -0100", None),
+            ("01 Jan 2027 12:00:00 A", Some(JAN_2027 + 11 * 3600)),
+            ("01 Jan 2027 12:00:00 N", Some(JAN_2027 + 13 * 3600)),
+            ("01 Jan 2027 12:00:00 J", None),
+            ("01 Jan 2027 12:00:00 z", None),
+            ("01 Jan 2027 12:00:00 BST", Some(JAN_2027 + 11 * 3600)),
+            ("01 Jan 2027 12:00:00 JST", Some(JAN_2027 + 3 * 3600)),
+            ("01 Jan 2027 00:00:00 NZDT", Some(JAN_2027 - 13 * 3600)),
+            ("01 Jan 2027 00:00:00 CEST", Some(JAN_2027 - 2 * 3600)),
+            ("01 Jan 2027 00:00:00 MEZ", None),
+            ("1 Jan 2027T00:00:00", Some(JAN_2027 + 7 * 3600)),
+            ("Thu, 31 Feb 2027 00:00:00 GMT", Some(1_804_032_000)),
+            ("01 Jan 2027 24:00:00", None),
+            ("01 Jan 2027 23:59:60", Some(JAN_2027 + 86400)),
+            ("01 Jan 2027 23:60:00", None),
+            ("01 Jan 2027 00:00:00 GMT Mon", Some(JAN_2027)),
+            ("Mon Mon 01 Jan 2027", None),
+            ("01 Jan 2027 12", None),
+            ("12:00:00 01 Jan 2027 +0100", Some(JAN_2027 + 11 * 3600)),
+            ("Sep 01 2027", Some(1_819_756_800)),
+            ("Sept 01 2027", None),
+            ("01 Jan 2027 00:00:00.5", None),
+            ("20270304", Some(1_804_118_400)),
+            ("20270304 10:00:00", Some(1_804_154_400)),
+            ("2027030", None),
+            ("2027-03-04 10:11:12", None),
+            ("Xyz, 01 Jan 2027", None),
+            ("garbage", None),
+            ("", None),
+            ("31 Dec 1969 23:59:59 GMT", Some(-1)),
+            ("01 Jan 1583", Some(-12_212_553_600)),
+            ("31 Dec 1582", None),
+            ("Thu, 01 Jan 1970 00:00:00 GMT", Some(0)),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse_date(s), *want, "{s:?}");
+        }
+        // two-digit years: 71..99 are 19xx, 00..70 are 20xx
+        assert_eq!(parse_date("01 Jan 70"), Some(3_155_760_000));
+        assert_eq!(parse_date("01 Jan 71"), Some(31_536_000));
+        assert_eq!(parse_date("01 Jan 27"), Some(JAN_2027));
+        // a year far ahead parses (and gets capped when used as an expiry)
+        assert!(parse_date("01 Jan 99999").unwrap() > 3_000_000_000_000);
+    }
+
+    #[test]
+    fn expiry_cap_and_out_of_range_dates_in_headers() {
+        let j = jar_with(
+            "127.0.0.1",
+            "/",
+            true,
+            &[
+                "d1=1; expires=Wed, 31 Dec 1969 23:59:59 GMT",
+                "d2=1; expires=Wed, 01 Jan 1500 00:00:00 GMT",
+                "d3=1; expires=Wed, 01 Jan 10000 00:00:00 GMT",
+                "d4=1; expires=01 Jan 1583",
+                "d5=1; expires=Wed, 09 Jun 2100 10:18:14 GMT",
+            ],
+        );
+        let got: Vec<(String, i64)> = j.cookies().map(|c| (c.name.clone(), c.expires)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("d2".to_string(), 0),
+                ("d3".to_string(), CAPPED),
+                ("d5".to_string(), CAPPED)
+            ]
+        );
+        let mut e = NOW + 100;
+        cap_expires(&mut e, NOW);
+        assert_eq!(e, NOW + 100);
+        let mut e = 0;
+        cap_expires(&mut e, NOW);
+        assert_eq!(e, 0);
+    }
+
+    #[test]
+    fn helpers() {
+        assert!(tailmatch("example.com", "www.example.com"));
+        assert!(tailmatch("example.com", "EXAMPLE.COM"));
+        assert!(!tailmatch("example.com", "wwwexample.com"));
+        assert!(!tailmatch("www.example.com", "example.com"));
+        assert!(bad_domain("com"));
+        assert!(bad_domain("com."));
+        assert!(bad_domain(""));
+        assert!(!bad_domain("localhost"));
+        assert!(!bad_domain("a.b"));
+        assert!(is_ip("127.0.0.1") && is_ip("::1") && !is_ip("1.2.3") && !is_ip("example.com"));
+        assert_eq!(sanitize_path("\""), "/");
+        assert_eq!(sanitize_path("/"), "/");
+        assert_eq!(sanitize_path("//p"), "//p");
+    }
+
+    #[test]
+    fn header_values_stop_at_a_line_break() {
+        let mut j = CookieJar::new();
+        assert!(j.add_set_cookie("a=1; path=/\r\n", "example.com", "/", false, NOW));
+        assert_eq!(lines(&j), vec!["example.com\tFALSE\t/\tFALSE\t0\ta\t1"]);
+    }
 }

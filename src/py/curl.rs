@@ -700,7 +700,7 @@ impl PyCurl {
         let py = slf.py();
         let this = slf.borrow();
         let mut private = {
-            let mut st = this.st.borrow_mut();
+            let st = this.st.borrow_mut();
             if st.easy.is_none() {
                 return Err(closed_err("perform"));
             }
