@@ -33,13 +33,27 @@ pub struct State {
     pub cbs: Rc<PyCallbacks>,
     pub private: Option<Box<Private>>,
     pub performing: bool,
-    /// The CurlMulti this handle is attached to, and its key there.
+    /// The CurlMulti this handle is attached to (a weak reference: as with pycurl, a handle does
+    /// not keep its multi alive), and its key there.
     pub multi: Option<(PyObject, u64)>,
     /// libcurl's error buffer: the first error message since the last perform started.
     pub errbuf: String,
     /// After reset() pycurl's handle has no error buffer until the next perform: setopt errors then
     /// carry libcurl's generic text and errstr() stays empty.
     pub errbuf_detached: bool,
+}
+
+impl State {
+    /// The live CurlMulti this handle is attached to, with the transfer's key there.
+    pub fn attached<'py>(&self, py: Python<'py>) -> Option<(Bound<'py, PyAny>, u64)> {
+        let (w, key) = self.multi.as_ref()?;
+        let m = w.bind(py).call0().ok()?;
+        if m.is_none() {
+            None
+        } else {
+            Some((m, *key))
+        }
+    }
 }
 
 #[pyclass(name = "Curl", module = "pycurl", subclass, dict, weakref)]
@@ -90,8 +104,8 @@ impl PyCurl {
     fn ready(&self, py: Python<'_>, what: &str) -> PyResult<Rc<EasyShared>> {
         let easy = self.easy(what)?;
         let st = self.st.borrow();
-        let in_multi = match &st.multi {
-            Some((m, _)) => m.bind(py).downcast::<super::multi::PyCurlMulti>().is_ok_and(|m| m.borrow().running_callbacks()),
+        let in_multi = match st.attached(py) {
+            Some((m, _)) => m.downcast::<super::multi::PyCurlMulti>().is_ok_and(|m| m.borrow().running_callbacks()),
             None => false,
         };
         if st.performing || in_multi {
@@ -710,7 +724,7 @@ impl PyCurl {
             drop(st);
             this.ready(py, "perform")?;
             let mut st = this.st.borrow_mut();
-            if st.multi.is_some() {
+            if st.attached(py).is_some() {
                 return Err(code_err(code::FAILED_INIT, "easy handle already used in multi handle"));
             }
             st.performing = true;
@@ -779,9 +793,11 @@ impl PyCurl {
             let Some(mut st) = self.st.try_borrow_mut() else { return };
             (st.private.take(), st.multi.take(), st.easy.take())
         };
-        if let Some((m, key)) = multi {
-            if let Ok(m) = m.bind(py).downcast::<super::multi::PyCurlMulti>() {
-                m.borrow().detach_key(py, key);
+        if let Some((w, key)) = multi {
+            if let Ok(m) = w.bind(py).call0() {
+                if let Ok(m) = m.downcast::<super::multi::PyCurlMulti>() {
+                    m.borrow().detach_key(py, key);
+                }
             }
         }
         if let Some(mut p) = private {
@@ -983,8 +999,8 @@ impl PyCurl {
     }
 
     fn multi(&self, py: Python<'_>) -> PyObject {
-        match &self.st.borrow().multi {
-            Some((m, _)) => m.clone_ref(py),
+        match self.st.borrow().attached(py) {
+            Some((m, _)) => m.unbind(),
             None => py.None(),
         }
     }

@@ -285,8 +285,8 @@ impl PyCurlMulti {
         if c.st.borrow().easy.is_none() {
             return Err(msg_err("curl object already closed"));
         }
-        if let Some((m, _)) = &c.st.borrow().multi {
-            if m.bind(slf.py()).is(slf) {
+        if let Some((m, _)) = c.st.borrow().attached(slf.py()) {
+            if m.is(slf) {
                 return Err(msg_err("curl object already on this multi-stack"));
             }
             return Err(msg_err("cannot add/remove handle - curl object already on another multi-stack"));
@@ -298,7 +298,8 @@ impl PyCurlMulti {
         c.st.borrow_mut().errbuf.clear();
         let key = this.st.borrow_mut().multi.as_mut().unwrap().add(easy);
         this.st.borrow_mut().handles.insert(key, curl.clone().unbind());
-        c.st.borrow_mut().multi = Some((slf.clone().into_any().unbind(), key));
+        let weak = pyo3::types::PyWeakrefReference::new(slf)?;
+        c.st.borrow_mut().multi = Some((weak.into_any().unbind(), key));
         drop(c);
         // libcurl asks for an immediate timeout when a handle is added.
         if !PyCurlMulti::deliver(slf) {
@@ -323,9 +324,9 @@ impl PyCurlMulti {
             // Closing a Curl already took it off its multi.
             return Ok(());
         }
-        match &c.st.borrow().multi {
+        match c.st.borrow().attached(slf.py()) {
             None => return Err(msg_err("curl object not on this multi-stack")),
-            Some((m, _)) if !m.bind(slf.py()).is(slf) => {
+            Some((m, _)) if !m.is(slf) => {
                 return Err(msg_err("cannot add/remove handle - curl object already on another multi-stack"))
             }
             _ => {}
@@ -630,7 +631,7 @@ impl PyCurlMulti {
         let Ok(c) = curl.downcast::<PyCurl>() else { return false };
         let c = c.borrow();
         let st = c.st.borrow();
-        matches!(&st.multi, Some((m, _)) if m.bind(slf.py()).is(slf))
+        matches!(st.attached(slf.py()), Some((m, _)) if m.is(slf))
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
