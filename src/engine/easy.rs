@@ -103,6 +103,10 @@ pub struct Options {
     pub keep_sending_on_error: bool,
     pub maxage_conn: Duration,
     pub maxlifetime_conn: Option<Duration>,
+    /// COOKIEFILE entries ("" only switches the cookie engine on), read when a transfer starts.
+    pub cookie_files: Vec<PathBuf>,
+    /// COOKIESESSION: leave session cookies out when reading cookie files.
+    pub cookie_session: bool,
     /// MAX_RECV_SPEED_LARGE / MAX_SEND_SPEED_LARGE in bytes per second; 0 unlimited.
     pub max_recv_speed: i64,
     pub max_send_speed: i64,
@@ -180,6 +184,8 @@ impl Default for Options {
             maxlifetime_conn: None,
             max_recv_speed: 0,
             max_send_speed: 0,
+            cookie_files: Vec::new(),
+            cookie_session: false,
         }
     }
 }
@@ -401,6 +407,10 @@ pub struct EasyShared {
     pub paused_data: RefCell<Option<Vec<u8>>>,
     /// The write callback failed while pause() delivered held data.
     pub pause_error: RefCell<Option<Error>>,
+    /// The cookie engine, once COOKIEFILE, COOKIEJAR or COOKIELIST switched it on.
+    pub cookies: RefCell<Option<super::cookies::CookieJar>>,
+    /// COOKIEJAR: where the jar is written when the handle is closed (or on "FLUSH").
+    pub cookie_jar_path: RefCell<Option<PathBuf>>,
     /// Set while the handle's transfer is running in some multi.
     pub busy: Cell<bool>,
     pub last_error: RefCell<Option<Error>>,
@@ -416,9 +426,31 @@ impl EasyShared {
             pause_waker: RefCell::new(None),
             paused_data: RefCell::new(None),
             pause_error: RefCell::new(None),
+            cookies: RefCell::new(None),
+            cookie_jar_path: RefCell::new(None),
             busy: Cell::new(false),
             last_error: RefCell::new(None),
         })
+    }
+
+    /// Switches the cookie engine on (an empty jar) if it is off.
+    pub fn enable_cookies(&self) {
+        let mut c = self.cookies.borrow_mut();
+        if c.is_none() {
+            *c = Some(super::cookies::CookieJar::new());
+        }
+    }
+
+    /// Writes the cookie jar file (COOKIEJAR), as libcurl does at cleanup and on "FLUSH".
+    pub fn write_cookie_jar(&self) {
+        let path = self.cookie_jar_path.borrow().clone();
+        let (Some(path), Some(jar)) = (path, self.cookies.borrow().as_ref().map(|j| j.jar_text())) else { return };
+        if path.as_os_str() == "-" {
+            use std::io::Write as _;
+            let _ = std::io::stdout().write_all(jar.as_bytes());
+        } else {
+            let _ = std::fs::write(&path, jar);
+        }
     }
 
     /// curl_easy_pause: when receiving is unpaused, data held back by a paused write callback is

@@ -1,6 +1,7 @@
 //! The transfer engine: no pyo3 in here. See `multi` for the caller-driven contract and `transfer`
 //! for what one transfer does.
 pub mod auth;
+pub mod cookies;
 pub mod decode;
 pub mod easy;
 pub mod error;

@@ -74,6 +74,8 @@ struct Xfer {
     info: Info,
     /// Inside the connect phase (a TIMEOUT there is reported as a connect timeout).
     connecting: bool,
+    /// The URL of the request in flight (for cookies).
+    current_url: Option<Url>,
 }
 
 /// Runs one transfer to completion, recording getinfo values in `easy.info`.
@@ -98,6 +100,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         speed_window: (start, 0),
         info: Info { xfer_id: xid, performed: true, ..Info::default() },
         connecting: false,
+        current_url: None,
     };
     let deadline = x.o.timeout.map(|t| start + t);
     let reactor = sh.reactor.clone();
@@ -292,7 +295,24 @@ impl Xfer {
         }
     }
 
+    /// Reads COOKIEFILE files into the jar at transfer start, as libcurl does.
+    fn load_cookie_files(&mut self) {
+        if self.o.cookie_files.is_empty() {
+            return;
+        }
+        self.easy.enable_cookies();
+        let now = super::cookies::unix_now();
+        let mut jar = self.easy.cookies.borrow_mut();
+        let jar = jar.as_mut().unwrap();
+        for f in &self.o.cookie_files {
+            if !f.as_os_str().is_empty() {
+                jar.load_file_opts(f, now, self.o.cookie_session);
+            }
+        }
+    }
+
     async fn run_all(&mut self) -> Result<()> {
+        self.load_cookie_files();
         // libcurl's first progress call comes before anything happened.
         self.call_progress(true)?;
         let url_s = self.o.url.clone().ok_or_else(|| Error::new(code::URL_MALFORMAT, "No URL set"))?;
@@ -862,8 +882,16 @@ impl Xfer {
         if let Some(r) = &hop.referer {
             internal.push(("Referer".into(), r.clone()));
         }
-        if let Some(c) = &self.o.cookie {
-            internal.push(("Cookie".into(), c.clone()));
+        // COOKIE first, then what the cookie engine has for this host and path.
+        let jar_cookies = self.easy.cookies.borrow().as_ref().and_then(|j| {
+            let secure = super::cookies::secure_context(url.scheme == "https", &url.host);
+            j.cookie_header(&url.host, &url.path, secure, super::cookies::unix_now())
+        });
+        match (&self.o.cookie, jar_cookies) {
+            (Some(c), Some(j)) => internal.push(("Cookie".into(), format!("{c}; {j}"))),
+            (Some(c), None) => internal.push(("Cookie".into(), c.clone())),
+            (None, Some(j)) => internal.push(("Cookie".into(), j)),
+            (None, None) => {}
         }
         let mut tail: Vec<(String, String)> = Vec::new();
         if chunked {
@@ -946,6 +974,7 @@ impl Xfer {
         self.dl_total = 0;
         self.ul_now = 0;
         self.ul_total = 0;
+        self.current_url = Some(hop.url.clone());
         let mut conn = self.connect(&hop.url).await?;
         let reused = conn.id < self.sh.next_conn_id.get() - 1 || self.info.num_connects == 0;
         let _ = reused;
@@ -1403,10 +1432,21 @@ impl Xfer {
             self.deliver_header(line).await?;
         }
         let head = Head { status, version, headers, blank };
+        self.store_cookies(&head);
         if status < 200 && status != 101 {
             self.end_head(&head).await?;
         }
         Ok(head)
+    }
+
+    /// Set-Cookie headers go into the cookie engine when it is on.
+    fn store_cookies(&mut self, head: &Head) {
+        let Some(url) = self.current_url.clone() else { return };
+        let mut jar = self.easy.cookies.borrow_mut();
+        let Some(jar) = jar.as_mut() else { return };
+        let values = head.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v.as_str());
+        let secure = super::cookies::secure_context(url.scheme == "https", &url.host);
+        jar.set_cookie_response(values, &url.host, &url.path, secure, super::cookies::unix_now());
     }
 
     /// Delivers the blank line that ends a response head.

@@ -415,6 +415,49 @@ impl PyCurl {
                 o.http_auth = v;
             }
             opt::COOKIE => o.cookie = text!(),
+            opt::COOKIEFILE => {
+                let f = text_required!().unwrap();
+                drop(o);
+                easy.enable_cookies();
+                easy.opts.borrow_mut().cookie_files.push(f.into());
+                return Ok(());
+            }
+            opt::COOKIEJAR => {
+                let f = text!();
+                drop(o);
+                if f.is_some() {
+                    easy.enable_cookies();
+                }
+                *easy.cookie_jar_path.borrow_mut() = f.map(Into::into);
+                return Ok(());
+            }
+            opt::COOKIESESSION => flag!(cookie_session),
+            opt::COOKIELIST => {
+                let line = text_required!().unwrap();
+                drop(o);
+                use crate::engine::cookies::CookieListCmd;
+                let now = crate::engine::cookies::unix_now();
+                if line == "FLUSH" {
+                    easy.write_cookie_jar();
+                    return Ok(());
+                }
+                if line == "ALL" || line == "SESS" {
+                    if let Some(j) = easy.cookies.borrow_mut().as_mut() {
+                        j.cookielist(&line, now);
+                    }
+                    return Ok(());
+                }
+                easy.enable_cookies();
+                let cmd = easy.cookies.borrow_mut().as_mut().unwrap().cookielist(&line, now);
+                if let CookieListCmd::Reload = cmd {
+                    let files = easy.opts.borrow().cookie_files.clone();
+                    let mut jar = easy.cookies.borrow_mut();
+                    for f in files.iter().filter(|f| !f.as_os_str().is_empty()) {
+                        jar.as_mut().unwrap().load_file_opts(f, now, false);
+                    }
+                }
+                return Ok(());
+            }
             opt::RESOLVE => {
                 let l = if unset { Vec::new() } else { convert::string_list(value)? };
                 if unset || !l.is_empty() {
@@ -679,7 +722,19 @@ impl PyCurl {
             0x600040 => o(i.conn_id)?,
             0x60003f => o(i.xfer_id)?,
             0x600039 => o(0)?,
-            0x40001c | 0x40001b => PyList::empty(py).into_any().unbind(),
+            0x40001c => {
+                let lines = easy.cookies.borrow().as_ref().map(|j| j.netscape_lines()).unwrap_or_default();
+                let l = PyList::empty(py);
+                for line in lines {
+                    if raw {
+                        l.append(PyBytes::new(py, line.as_bytes()))?;
+                    } else {
+                        l.append(line)?;
+                    }
+                }
+                l.into_any().unbind()
+            }
+            0x40001b => PyList::empty(py).into_any().unbind(),
             0x400022 => {
                 let l = PyList::empty(py);
                 for cert in &i.certinfo {
@@ -793,6 +848,10 @@ impl PyCurl {
             let Some(mut st) = self.st.try_borrow_mut() else { return };
             (st.private.take(), st.multi.take(), st.easy.take())
         };
+        if let Some(e) = &easy {
+            // libcurl writes COOKIEJAR when the handle is cleaned up.
+            e.write_cookie_jar();
+        }
         if let Some((w, key)) = multi {
             if let Ok(m) = w.bind(py).call0() {
                 if let Ok(m) = m.downcast::<super::multi::PyCurlMulti>() {
@@ -1047,6 +1106,9 @@ impl Drop for PyCurl {
     fn drop(&mut self) {
         // Sockets close through the reactor; Python callbacks are not called from the finaliser.
         if let Some(mut st) = self.st.try_borrow_mut() {
+            if let Some(e) = &st.easy {
+                e.write_cookie_jar();
+            }
             if let Some(mut p) = st.private.take() {
                 p.lp.clear();
             }
