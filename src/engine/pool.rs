@@ -196,26 +196,7 @@ impl Pool {
         c.idle_since = Instant::now();
         self.idle.entry(c.key.clone()).or_default().push(c);
         self.count += 1;
-        while self.count > self.max_idle {
-            // Close the connection idle the longest.
-            let oldest = self
-                .idle
-                .iter()
-                .filter_map(|(k, v)| v.first().map(|c| (k.clone(), c.idle_since)))
-                .min_by_key(|(_, t)| *t)
-                .map(|(k, _)| k);
-            match oldest {
-                Some(k) => {
-                    let v = self.idle.get_mut(&k).unwrap();
-                    v.remove(0);
-                    if v.is_empty() {
-                        self.idle.remove(&k);
-                    }
-                    self.count -= 1;
-                }
-                None => break,
-            }
-        }
+        while self.count > self.max_idle && self.evict_oldest() {}
     }
 
     /// Closes the connection idle the longest (to make room under M_MAX_TOTAL_CONNECTIONS).

@@ -76,6 +76,8 @@ struct Xfer {
     connecting: bool,
     /// The URL of the request in flight (for cookies).
     current_url: Option<Url>,
+    /// Reading a body only to skip it (redirects, auth retries): count it, deliver nothing.
+    discarding: bool,
 }
 
 /// Runs one transfer to completion, recording getinfo values in `easy.info`.
@@ -101,6 +103,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         info: Info { xfer_id: xid, performed: true, ..Info::default() },
         connecting: false,
         current_url: None,
+        discarding: false,
     };
     let deadline = x.o.timeout.map(|t| start + t);
     let reactor = sh.reactor.clone();
@@ -1535,6 +1538,10 @@ impl Xfer {
 
     /// Delivers body bytes (through the decoder when there is one).
     async fn body_bytes(&mut self, data: &[u8], dec: &mut Option<Decoder>) -> Result<()> {
+        if self.discarding {
+            self.dl_now += data.len() as i64;
+            return Ok(());
+        }
         self.debug_data(debug_kind::DATA_IN, data);
         let decoded = match dec {
             Some(d) => Some(d.feed(data)?),
@@ -1662,70 +1669,19 @@ impl Xfer {
         Ok(clean)
     }
 
-    /// Skips a body we don't deliver (redirect or auth retry); the connection stays usable if possible.
+    /// Skips a body we don't deliver (redirect or auth retry). Ok(true) when the connection is
+    /// left at a message boundary and may be reused; a broken body only costs the connection.
     async fn drain(&mut self, conn: &mut Conn, framing: &Framing, keep: bool) -> Result<bool> {
-        match framing {
-            Framing::None => {}
-            Framing::Length(n) => {
-                let mut left = *n;
-                while left > 0 {
-                    if conn.buffered().is_empty() && self.fill(conn).await? == 0 {
-                        break;
-                    }
-                    let take = conn.buffered().len().min(left as usize);
-                    conn.consume(take);
-                    left -= take as u64;
-                    self.dl_now += take as i64;
-                }
-                return Ok(left == 0 && keep);
-            }
-            Framing::Chunked => {
-                // Chunked bodies of redirects are small: parse them by the generic path into a sink.
-                loop {
-                    let i = loop {
-                        if let Some(i) = conn.buffered().windows(2).position(|w| w == b"\r\n") {
-                            break i;
-                        }
-                        if self.fill(conn).await? == 0 {
-                            return Ok(false);
-                        }
-                    };
-                    let line = String::from_utf8_lossy(&conn.buffered()[..i]).to_string();
-                    conn.consume(i + 2);
-                    let size = u64::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
-                    let mut left = size + 2;
-                    self.dl_now += size as i64;
-                    if size == 0 {
-                        // trailers
-                        loop {
-                            let j = loop {
-                                if let Some(j) = conn.buffered().windows(2).position(|w| w == b"\r\n") {
-                                    break j;
-                                }
-                                if self.fill(conn).await? == 0 {
-                                    return Ok(false);
-                                }
-                            };
-                            conn.consume(j + 2);
-                            if j == 0 {
-                                break;
-                            }
-                        }
-                        return Ok(keep);
-                    }
-                    while left > 0 {
-                        if conn.buffered().is_empty() && self.fill(conn).await? == 0 {
-                            return Ok(false);
-                        }
-                        let take = conn.buffered().len().min(left as usize);
-                        conn.consume(take);
-                        left -= take as u64;
-                    }
-                }
-            }
-            Framing::Close => {}
-        }
-        Ok(keep && matches!(framing, Framing::None))
+        let framing = match framing {
+            Framing::None => return Ok(keep),
+            Framing::Close => return Ok(false),
+            Framing::Length(n) => Framing::Length(*n),
+            Framing::Chunked => Framing::Chunked,
+        };
+        self.discarding = true;
+        let r = self.read_body(conn, framing, None).await;
+        self.discarding = false;
+        Ok(matches!(r, Ok(true)) && keep)
     }
 
     fn park(&mut self, conn: Conn) {

@@ -188,6 +188,18 @@ impl PyCurlMulti {
         ok
     }
 
+    /// add_handle/remove_handle need the engine multi: closed, or lent to a running callback.
+    fn check_open_for_handles(&self) -> PyResult<()> {
+        let st = self.st.borrow();
+        if st.multi.is_some() {
+            return Ok(());
+        }
+        if st.depth > 0 {
+            return Err(code_err(8, strerror::multi_strerror(8)));
+        }
+        Err(msg_err("cannot add/remove handle - multi-stack is closed"))
+    }
+
     fn notify_change(&self, what: &str, notifications: &Bound<'_, PyTuple>, on: bool) -> PyResult<()> {
         if notifications.is_empty() {
             return Err(PyTypeError::new_err(format!("{what} requires at least one notification")));
@@ -275,12 +287,7 @@ impl PyCurlMulti {
         let curl = curl_arg("add_handle", args)?;
         let curl = &curl;
         let this = slf.borrow();
-        if this.st.borrow().multi.is_none() {
-            if this.st.borrow().depth > 0 {
-                return Err(code_err(8, strerror::multi_strerror(8)));
-            }
-            return Err(msg_err("cannot add/remove handle - multi-stack is closed"));
-        }
+        this.check_open_for_handles()?;
         let c = curl.borrow();
         if c.st.borrow().easy.is_none() {
             return Err(msg_err("curl object already closed"));
@@ -313,12 +320,7 @@ impl PyCurlMulti {
         let curl = curl_arg("remove_handle", args)?;
         let curl = &curl;
         let this = slf.borrow();
-        if this.st.borrow().multi.is_none() {
-            if this.st.borrow().depth > 0 {
-                return Err(code_err(8, strerror::multi_strerror(8)));
-            }
-            return Err(msg_err("cannot add/remove handle - multi-stack is closed"));
-        }
+        this.check_open_for_handles()?;
         let c = curl.borrow();
         if c.st.borrow().easy.is_none() {
             // Closing a Curl already took it off its multi.
