@@ -51,6 +51,8 @@ pub struct Multi {
     wakeup: Option<Wakeup>,
     /// Transfers finished since the last `take_newly_done` (M_NOTIFY_EASY_DONE).
     newly_done: Vec<u64>,
+    /// Transfers with a live task.
+    running: usize,
 }
 
 struct Wakeup {
@@ -84,6 +86,7 @@ impl Multi {
             budget: 1_000_000,
             wakeup: None,
             newly_done: Vec::new(),
+            running: 0,
         }
     }
 
@@ -143,6 +146,7 @@ impl Multi {
             done.borrow_mut().push_back((key, r));
         });
         self.xfers.insert(key, Entry { easy, task: Some(task) });
+        self.running += 1;
         self.reported = Deadline::Unreported;
         key
     }
@@ -152,6 +156,7 @@ impl Multi {
         let Some(e) = self.xfers.remove(&key) else { return false };
         if let Some(t) = e.task {
             self.exec.cancel(t);
+            self.running -= 1;
         }
         e.easy.busy.set(false);
         self.msgs.retain(|m| m.key != key);
@@ -189,7 +194,9 @@ impl Multi {
         let finished: Vec<(u64, Result<()>)> = self.done.borrow_mut().drain(..).collect();
         for (key, result) in finished {
             if let Some(e) = self.xfers.get_mut(&key) {
-                e.task = None;
+                if e.task.take().is_some() {
+                    self.running -= 1;
+                }
                 self.msgs.push_back(Msg { key, result });
                 self.newly_done.push(key);
             }
@@ -200,7 +207,7 @@ impl Multi {
 
     /// Transfers still running.
     pub fn running(&self) -> usize {
-        self.xfers.values().filter(|e| e.task.is_some()).count()
+        self.running
     }
 
     /// curl_multi_perform: runs everything that can make progress now. Nobody told us which sockets

@@ -353,15 +353,14 @@ impl Reactor {
     /// Interest changes since the last call, in fd order of first change. Entries of closed fds are
     /// dropped once their REMOVE is produced.
     pub fn take_changes(&self) -> Vec<SockEvent> {
-        let mut dirty = std::mem::take(&mut *self.dirty.borrow_mut());
+        let dirty = std::mem::take(&mut *self.dirty.borrow_mut());
         if dirty.is_empty() {
             return Vec::new();
         }
         let mut out = Vec::new();
         let mut socks = self.socks.borrow_mut();
-        let mut seen = std::collections::HashSet::new();
-        dirty.retain(|fd| seen.insert(*fd));
         for fd in dirty {
+            // An fd queued twice is handled at its first place; then it matches what was reported.
             let Some(e) = socks.get_mut(&fd) else { continue };
             let now = e.interest();
             if now != e.reported {
