@@ -98,7 +98,7 @@ impl PyCurlMulti {
                 this.st.borrow_mut().current_fd = None;
                 match r {
                     // libcurl treats -1 from the socket callback as a failure of the call.
-                    Ok(v) if v.bind(py).extract::<i64>().ok() == Some(-1) => ok = false,
+                    Ok(v) if !v.is_none(py) && v.bind(py).extract::<i64>().ok() == Some(-1) => ok = false,
                     Ok(_) => {}
                     Err(err) => {
                         err.print_and_set_sys_last_vars(py);
