@@ -61,7 +61,7 @@ fn server(resp: &'static [u8]) -> (u16, Arc<AtomicUsize>) {
 
 fn get(multi: &mut Multi, lp: &mut BlockingLoop, url: &str) -> (Result<(), _pycurl::engine::error::Error>, Rc<Collect>, Rc<EasyShared>) {
     let easy = EasyShared::new();
-    easy.opts.borrow_mut().url = Some(url.to_string());
+    easy.opts_mut().url = Some(url.to_string());
     let cb = Rc::new(Collect::default());
     *easy.callbacks.borrow_mut() = Some(cb.clone());
     let key = multi.add(easy.clone());

@@ -397,7 +397,8 @@ pub const PAUSE_SEND: u32 = 4;
 
 /// State shared by the application-facing handle and its transfer.
 pub struct EasyShared {
-    pub opts: RefCell<Options>,
+    /// Shared with running transfers as a snapshot; setopt copies it only while one holds it.
+    pub opts: RefCell<Rc<Options>>,
     pub info: RefCell<Info>,
     pub callbacks: RefCell<Option<Rc<dyn Callbacks>>>,
     pub pause: Cell<u32>,
@@ -419,7 +420,7 @@ pub struct EasyShared {
 impl EasyShared {
     pub fn new() -> Rc<EasyShared> {
         Rc::new(EasyShared {
-            opts: RefCell::new(Options::default()),
+            opts: RefCell::new(Rc::new(Options::default())),
             info: RefCell::new(Info::default()),
             callbacks: RefCell::new(None),
             pause: Cell::new(0),
@@ -431,6 +432,11 @@ impl EasyShared {
             busy: Cell::new(false),
             last_error: RefCell::new(None),
         })
+    }
+
+    /// Options for changing (copied first if a running transfer still holds the snapshot).
+    pub fn opts_mut(&self) -> std::cell::RefMut<'_, Options> {
+        std::cell::RefMut::map(self.opts.borrow_mut(), Rc::make_mut)
     }
 
     /// Switches the cookie engine on (an empty jar) if it is off.

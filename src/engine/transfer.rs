@@ -59,7 +59,7 @@ const PAUSED_TICK: Duration = Duration::from_millis(5);
 struct Xfer {
     sh: Rc<Shared>,
     easy: Rc<EasyShared>,
-    o: Options,
+    o: Rc<Options>,
     cb: Rc<dyn Callbacks>,
     start: Instant,
     /// Body bytes delivered (after decoding: libcurl counts bytes received; we count received too).
@@ -82,7 +82,7 @@ struct Xfer {
 
 /// Runs one transfer to completion, recording getinfo values in `easy.info`.
 pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
-    let o = easy.opts.borrow().clone();
+    let o = easy.opts.borrow().clone(); // an Rc: the options as they are when the transfer starts
     let cb = easy.callbacks.borrow().clone().expect("callbacks installed before a transfer starts");
     let start = Instant::now();
     let xid = sh.next_xfer_id.get();

@@ -84,7 +84,7 @@ const NO_UNSET: &[i32] = &[opt::COOKIEFILE, opt::NOPROXY, opt::COPYPOSTFIELDS];
 impl PyCurl {
     pub fn new_state() -> State {
         let easy = EasyShared::new();
-        *easy.opts.borrow_mut() = fresh_options();
+        *easy.opts.borrow_mut() = Rc::new(fresh_options());
         State {
             easy: Some(easy),
             cbs: Rc::new(PyCallbacks::default()),
@@ -177,7 +177,7 @@ impl PyCurl {
         let name = name.unwrap();
         let no_unset = || PyTypeError::new_err("unsetopt() is not supported for this option");
 
-        let mut o = easy.opts.borrow_mut();
+        let mut o = easy.opts_mut();
         macro_rules! long {
             () => {{
                 if unset {
@@ -419,7 +419,7 @@ impl PyCurl {
                 let f = text_required!().unwrap();
                 drop(o);
                 easy.enable_cookies();
-                easy.opts.borrow_mut().cookie_files.push(f.into());
+                easy.opts_mut().cookie_files.push(f.into());
                 return Ok(());
             }
             opt::COOKIEJAR => {
@@ -982,7 +982,7 @@ impl PyCurl {
 
     fn reset(&self, py: Python<'_>) -> PyResult<()> {
         let easy = self.ready(py, "reset")?;
-        *easy.opts.borrow_mut() = fresh_options();
+        *easy.opts.borrow_mut() = Rc::new(fresh_options());
         *easy.info.borrow_mut() = Info::default();
         let st = self.st.borrow();
         st.cbs.clear();
@@ -1005,7 +1005,7 @@ impl PyCurl {
         {
             let dd = d.borrow();
             let st = dd.st.borrow();
-            *st.easy.as_ref().unwrap().opts.borrow_mut() = easy.opts.borrow().clone();
+            *st.easy.as_ref().unwrap().opts.borrow_mut() = Rc::new((**easy.opts.borrow()).clone());
             *st.cbs.slots.borrow_mut() = this.st.borrow().cbs.slots.borrow().clone_ref(py);
         }
         // Instance attributes come along, as they do with pycurl.
@@ -1053,7 +1053,7 @@ impl PyCurl {
     fn set_ca_certs(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let easy = self.easy("setopt")?;
         let b = convert::bytes(value)?;
-        easy.opts.borrow_mut().tls.ca_blob = Some(b);
+        easy.opts_mut().tls.ca_blob = Some(b);
         Ok(())
     }
 
