@@ -123,7 +123,7 @@ impl Conn {
             local,
             created: now,
             idle_since: now,
-            buf: vec![0u8; 16384],
+            buf: vec![0u8; 4096],
             start: 0,
             end: 0,
             certinfo: Vec::new(),
@@ -159,6 +159,12 @@ impl Conn {
         let end = self.end;
         let n = self.stream.read(&mut self.buf[end..]).await?;
         self.end += n;
+        // Small responses keep a small buffer; one that fills it grows it (up to 64 KiB) so
+        // large bodies are read in large pieces.
+        if end + n == self.buf.len() && self.buf.len() < 65536 {
+            let len = self.buf.len();
+            self.buf.resize(len * 2, 0);
+        }
         Ok(n)
     }
 }
