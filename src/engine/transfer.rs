@@ -1576,10 +1576,9 @@ impl Xfer {
                         }
                     }
                     let take = conn.buffered().len().min(left as usize).min(max);
-                    let chunk = conn.buffered()[..take].to_vec();
+                    self.body_bytes(&conn.buffered()[..take], &mut dec).await?;
                     conn.consume(take);
                     left -= take as u64;
-                    self.body_bytes(&chunk, &mut dec).await?;
                 }
                 true
             }
@@ -1592,9 +1591,8 @@ impl Xfer {
                         }
                     }
                     let take = conn.buffered().len().min(max);
-                    let chunk = conn.buffered()[..take].to_vec();
+                    self.body_bytes(&conn.buffered()[..take], &mut dec).await?;
                     conn.consume(take);
-                    self.body_bytes(&chunk, &mut dec).await?;
                 }
                 false
             }
@@ -1646,10 +1644,9 @@ impl Xfer {
                             return Err(Error::new(code::PARTIAL_FILE, "transfer closed with outstanding read data remaining"));
                         }
                         let take = conn.buffered().len().min(left as usize).min(max);
-                        let chunk = conn.buffered()[..take].to_vec();
+                        self.body_bytes(&conn.buffered()[..take], &mut dec).await?;
                         conn.consume(take);
                         left -= take as u64;
-                        self.body_bytes(&chunk, &mut dec).await?;
                     }
                     while conn.buffered().len() < 2 {
                         if self.fill(conn).await? == 0 {
