@@ -881,6 +881,7 @@ impl Xfer {
         }
         if self.o.transfer_encoding {
             internal.push(("TE".into(), "gzip".into()));
+            internal.push(("Connection".into(), "TE".into()));
         }
         if let Some(r) = &hop.referer {
             internal.push(("Referer".into(), r.clone()));
@@ -1218,10 +1219,32 @@ impl Xfer {
         if self.o.resume_from > 0 && head.status == 200 && hop.method == "GET" && self.o.range.is_none() {
             return Err(Error::new(code::RANGE_ERROR, "HTTP server does not seem to support byte ranges. Cannot resume."));
         }
-        let decoder = match (self.o.accept_encoding.is_some() && self.o.content_decoding, head.get("content-encoding")) {
-            (true, Some(enc)) => Decoder::for_encoding(enc)?,
-            _ => None,
-        };
+        // Transfer codings other than chunked (TRANSFER_ENCODING asked for them) are undone first,
+        // then the content coding when ACCEPT_ENCODING is on.
+        let te_layers: Vec<String> = head
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
+            .flat_map(|(_, v)| v.split(','))
+            .map(|t| t.trim().to_ascii_lowercase())
+            .filter(|t| !t.is_empty() && t != "chunked" && t != "identity")
+            .collect();
+        let mut codings = Vec::new();
+        if !te_layers.is_empty() {
+            if !self.o.transfer_encoding {
+                return Err(Error::new(
+                    code::BAD_CONTENT_ENCODING,
+                    format!("Unsolicited Transfer-Encoding ({}) found", te_layers.join(", ")),
+                ));
+            }
+            codings.push(te_layers.join(", "));
+        }
+        if self.o.accept_encoding.is_some() && self.o.content_decoding {
+            if let Some(enc) = head.get("content-encoding") {
+                codings.insert(0, enc.to_string());
+            }
+        }
+        let decoder = if codings.is_empty() { None } else { Decoder::for_encoding(&codings.join(", "))? };
         let ok = self.read_body(&mut conn, framing, decoder).await?;
         if ok && keep_alive {
             self.park(conn);
