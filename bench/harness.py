@@ -287,6 +287,12 @@ def write_doc(path, png_name, summary, meta):
     L.append("Sources: `bench/run` (setup), `bench/harness.py` (rounds, wrk, this page), "
              "`bench/workloads.py` (the workloads), `bench/plot.py` (the figure).")
     L.append("")
+    # Profiling notes are written by hand in bench/notes.md and carried into every regenerated page.
+    notes_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
+    if os.path.exists(notes_path):
+        with open(notes_path) as f:
+            L.append(f.read().rstrip())
+        L.append("")
     L.append("## Every round")
     L.append("")
     L.append("| workload | pycurl | ours | wrk |")
