@@ -254,25 +254,33 @@ impl Reactor {
     }
 
     pub fn want_read(&self, fd: RawFd, w: &Waker) {
-        let mut socks = self.socks.borrow_mut();
-        let e = socks.entry(fd).or_default();
-        match &e.read {
-            Some(old) if old.will_wake(w) => {}
-            _ => e.read = Some(w.clone()),
-        }
-        drop(socks);
-        self.dirty.borrow_mut().push(fd);
+        self.want(fd, w, |e| &mut e.read)
     }
 
     pub fn want_write(&self, fd: RawFd, w: &Waker) {
-        let mut socks = self.socks.borrow_mut();
-        let e = socks.entry(fd).or_default();
-        match &e.write {
-            Some(old) if old.will_wake(w) => {}
-            _ => e.write = Some(w.clone()),
+        self.want(fd, w, |e| &mut e.write)
+    }
+
+    /// Stores `w` as the waiter in one direction; only a new interest needs reporting.
+    fn want(&self, fd: RawFd, w: &Waker, slot: impl FnOnce(&mut SockEntry) -> &mut Option<Waker>) {
+        let newly = {
+            let mut socks = self.socks.borrow_mut();
+            let s = slot(socks.entry(fd).or_default());
+            match s {
+                Some(old) if old.will_wake(w) => false,
+                Some(_) => {
+                    *s = Some(w.clone());
+                    false
+                }
+                None => {
+                    *s = Some(w.clone());
+                    true
+                }
+            }
+        };
+        if newly {
+            self.dirty.borrow_mut().push(fd);
         }
-        drop(socks);
-        self.dirty.borrow_mut().push(fd);
     }
 
     /// Clears interest the owner no longer has (a connection parked idle in the pool).
