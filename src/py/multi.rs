@@ -629,11 +629,13 @@ impl PyCurlMulti {
         self.st.borrow().multi.is_none()
     }
 
-    fn __contains__(slf: &Bound<'_, Self>, curl: &Bound<'_, PyAny>) -> bool {
-        let Ok(c) = curl.downcast::<PyCurl>() else { return false };
+    fn __contains__(slf: &Bound<'_, Self>, curl: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(c) = curl.downcast::<PyCurl>() else {
+            return Err(PyTypeError::new_err("__contains__ expects a Curl object"));
+        };
         let c = c.borrow();
         let st = c.st.borrow();
-        matches!(st.attached(slf.py()), Some((m, _)) if m.is(slf))
+        Ok(matches!(st.attached(slf.py()), Some((m, _)) if m.is(slf)))
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
