@@ -186,12 +186,17 @@ impl Default for Pool {
 
 impl Pool {
     /// Takes a live idle connection for `key`, dropping dead or stale ones on the way.
-    pub fn take(&mut self, key: &PoolKey, max_age: Duration, max_life: Option<Duration>) -> Option<Conn> {
+    /// Takes a usable idle connection for `key`, dropping stale or dead ones on the way. A connection
+    /// idle for less than a second is taken without asking the OS whether it is still open (the
+    /// request is retried once on a fresh connection if it was not) unless `strict`: an upload
+    /// that can't be replayed wants the check.
+    pub fn take(&mut self, key: &PoolKey, max_age: Duration, max_life: Option<Duration>, strict: bool) -> Option<Conn> {
         let list = self.idle.get_mut(key)?;
         while let Some(c) = list.pop() {
             self.count -= 1;
-            let fresh = c.idle_since.elapsed() < max_age && max_life.map_or(true, |l| c.created.elapsed() < l);
-            if fresh && c.stream.is_alive() {
+            let idle = c.idle_since.elapsed();
+            let fresh = idle < max_age && max_life.map_or(true, |l| c.created.elapsed() < l);
+            if fresh && ((!strict && idle < Duration::from_secs(1)) || c.stream.is_alive()) {
                 return Some(c);
             }
         }

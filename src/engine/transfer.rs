@@ -615,12 +615,12 @@ impl Xfer {
         None
     }
 
-    async fn connect(&mut self, url: &Url) -> Result<Conn> {
+    async fn connect(&mut self, url: &Url, strict: bool) -> Result<Conn> {
         let key = self.pool_key(url);
         let mut slot: Option<Slot> = None;
         loop {
             if !self.o.fresh_connect {
-                let c = self.sh.pool.borrow_mut().take(&key, self.o.maxage_conn, self.o.maxlifetime_conn);
+                let c = self.sh.pool.borrow_mut().take(&key, self.o.maxage_conn, self.o.maxlifetime_conn, strict);
                 if let Some(c) = c {
                     self.text(&format!("Reusing existing {}: connection with host {}", url.scheme, url.host));
                     self.info.namelookup_time = elapsed(self.start);
@@ -979,7 +979,7 @@ impl Xfer {
         self.ul_now = 0;
         self.ul_total = 0;
         self.current_url = Some(hop.url.clone());
-        let mut conn = self.connect(&hop.url).await?;
+        let mut conn = self.connect(&hop.url, matches!(hop.body, Body::Read)).await?;
         let reused = conn.id < self.sh.next_conn_id.get() - 1 || self.info.num_connects == 0;
         let _ = reused;
         self.info.primary_ip = Some(conn.primary.ip().to_string());
