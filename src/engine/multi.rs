@@ -53,6 +53,8 @@ pub struct Multi {
     newly_done: Vec<u64>,
     /// Transfers with a live task.
     running: usize,
+    /// MAXCONNECTS was set: the pool size no longer follows the number of handles.
+    max_idle_set: bool,
 }
 
 struct Wakeup {
@@ -87,6 +89,7 @@ impl Multi {
             wakeup: None,
             newly_done: Vec::new(),
             running: 0,
+            max_idle_set: false,
         }
     }
 
@@ -147,6 +150,11 @@ impl Multi {
         });
         self.xfers.insert(key, Entry { easy, task: Some(task) });
         self.running += 1;
+        if !self.max_idle_set {
+            // libcurl's default connection cache: four connections per easy handle added.
+            let want = (4 * self.xfers.len()).max(self.sh.pool.borrow().max_idle);
+            self.sh.pool.borrow_mut().max_idle = want;
+        }
         self.reported = Deadline::Unreported;
         key
     }
@@ -370,7 +378,8 @@ impl Multi {
         self.sh.limits.notify();
     }
 
-    pub fn set_max_idle(&self, n: usize) {
+    pub fn set_max_idle(&mut self, n: usize) {
+        self.max_idle_set = true;
         self.sh.pool.borrow_mut().max_idle = n;
     }
 }

@@ -1090,15 +1090,22 @@ impl Xfer {
             abandon = true;
         }
         if !body_sent {
-            match &bytes_body {
+            let cut_short = match &bytes_body {
                 Some(b) => {
                     let b = &b[..bytes_len];
-                    conn.stream.write_all(b).await.map_err(send_error)?;
-                    self.ul_now += b.len() as i64;
-                    self.info.request_size += b.len() as u64;
-                    self.call_progress(false)?;
+                    let early = self.upload_write(&mut conn, b).await?;
+                    if !early {
+                        self.ul_now += b.len() as i64;
+                        self.info.request_size += b.len() as u64;
+                        self.call_progress(false)?;
+                    }
+                    early
                 }
                 None => self.send_read_body(&mut conn, body_len, chunked).await?,
+            };
+            if cut_short {
+                // The server answered before taking the whole body (libcurl stops sending then).
+                abandon = true;
             }
         }
         if matches!(hop.body, Body::None) {
@@ -1286,7 +1293,46 @@ impl Xfer {
         Ok(())
     }
 
-    async fn send_read_body(&mut self, conn: &mut Conn, len: Option<u64>, chunked: bool) -> Result<()> {
+    /// Sends upload bytes while also watching the socket for an early reply (libcurl's POLL_INOUT
+    /// during uploads). Ok(true) when the server started answering before all of it was taken.
+    async fn upload_write(&mut self, conn: &mut Conn, data: &[u8]) -> Result<bool> {
+        let fd = conn.stream.sock().fd();
+        let reactor = self.sh.reactor.clone();
+        let mut rest = data;
+        let early = poll_fn(|cx| loop {
+            if rest.is_empty() {
+                return Poll::Ready(Ok(false));
+            }
+            match conn.stream.poll_write(cx, rest) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(std::io::Error::from(std::io::ErrorKind::WriteZero))),
+                Poll::Ready(Ok(n)) => rest = &rest[n..],
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                    // SAFETY: one pollfd on our own socket, zero timeout.
+                    #[allow(unsafe_code)]
+                    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+                    if n > 0 {
+                        return Poll::Ready(Ok(true));
+                    }
+                    reactor.want_read(fd, cx.waker());
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await
+        .map_err(send_error)?;
+        if !early {
+            // TLS: push out what the record layer still holds.
+            conn.stream.write_all(&[]).await.map_err(send_error)?;
+        } else {
+            reactor.clear_interest(fd);
+        }
+        Ok(early)
+    }
+
+    /// Sends the READFUNCTION body. Ok(true) when an early reply cut the upload short.
+    async fn send_read_body(&mut self, conn: &mut Conn, len: Option<u64>, chunked: bool) -> Result<bool> {
         let mut buf = vec![0u8; 65536];
         let mut sent: u64 = 0;
         loop {
@@ -1338,11 +1384,15 @@ impl Xfer {
                 let mut framed = format!("{got:x}\r\n").into_bytes();
                 framed.extend_from_slice(data);
                 framed.extend_from_slice(b"\r\n");
-                conn.stream.write_all(&framed).await.map_err(send_error)?;
+                if self.upload_write(conn, &framed).await? {
+                    return Ok(true);
+                }
                 // libcurl counts the chunk framing as uploaded bytes.
                 self.ul_now += (framed.len() - got) as i64;
             } else {
-                conn.stream.write_all(data).await.map_err(send_error)?;
+                if self.upload_write(conn, data).await? {
+                    return Ok(true);
+                }
             }
             sent += got as u64;
             self.ul_now += got as i64;
@@ -1350,7 +1400,7 @@ impl Xfer {
             self.info.request_size += got as u64;
             self.call_progress(false)?;
         }
-        Ok(())
+        Ok(false)
     }
 
     async fn wait_unpaused(&mut self, bit: u32) -> Result<()> {

@@ -519,7 +519,7 @@ impl PyCurl {
             opt::MAXCONNECTS => {
                 let v = long!();
                 drop(o);
-                if let Some(p) = self.st.borrow().private.as_ref() {
+                if let Some(p) = self.st.borrow_mut().private.as_mut() {
                     p.multi.set_max_idle(v.max(1) as usize);
                 }
                 return Ok(());

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::os::fd::RawFd;
-use std::time::Duration;
 
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::prelude::*;
@@ -42,6 +41,8 @@ pub struct PyCurlMulti {
 /// M_* option numbers.
 mod mopt {
     pub const SOCKETFUNCTION: i32 = 20001;
+    pub const SOCKETDATA: i32 = 10002;
+    pub const TIMERDATA: i32 = 10005;
     pub const PIPELINING: i32 = 3;
     pub const TIMERFUNCTION: i32 = 20004;
     pub const MAXCONNECTS: i32 = 6;
@@ -89,22 +90,17 @@ impl PyCurlMulti {
             let t = m.timer_change();
             (ev, t, st.socket_cb.as_ref().map(|c| c.clone_ref(py)), st.timer_cb.as_ref().map(|c| c.clone_ref(py)))
         };
+        // The M_* callbacks run with the multi marked busy: re-entering it from them is refused.
+        this.st.borrow_mut().depth += 1;
         let mut ok = true;
         for e in &events {
             let sp = this.st.borrow().assigned.get(&e.fd).map(|o| o.clone_ref(py)).unwrap_or_else(|| py.None());
-            if let Some(cb) = &socket_cb {
+            if let Some(cb) = socket_cb.as_ref().filter(|_| ok) {
                 this.st.borrow_mut().current_fd = Some(e.fd);
                 let r = cb.call1(py, (e.what as i64, e.fd as i64, slf.clone(), sp));
                 this.st.borrow_mut().current_fd = None;
-                match r {
-                    // libcurl treats -1 from the socket callback as a failure of the call.
-                    Ok(v) if !v.is_none(py) && v.bind(py).extract::<i64>().ok() == Some(-1) => ok = false,
-                    Ok(_) => {}
-                    Err(err) => {
-                        err.print_and_set_sys_last_vars(py);
-                        ok = false;
-                    }
-                }
+                // libcurl gives up on the first failing callback.
+                ok = callback_ok(py, r, "socket");
             }
             if e.what == crate::engine::rt::POLL_REMOVE {
                 this.st.borrow_mut().assigned.remove(&e.fd);
@@ -113,12 +109,10 @@ impl PyCurlMulti {
         if let Some(m) = this.st.borrow().multi.as_ref() {
             m.close_buried();
         }
-        if let (Some(ms), Some(cb)) = (timer, &timer_cb) {
-            if let Err(err) = cb.call1(py, (ms,)) {
-                err.print_and_set_sys_last_vars(py);
-                ok = false;
-            }
+        if let (true, Some(ms), Some(cb)) = (ok, timer, &timer_cb) {
+            ok = callback_ok(py, cb.call1(py, (ms,)), "timer");
         }
+        this.st.borrow_mut().depth -= 1;
         ok
     }
 
@@ -148,7 +142,8 @@ impl PyCurlMulti {
             n
         };
         let ok = PyCurlMulti::deliver(slf);
-        let ok = PyCurlMulti::notify(slf, queued_before) && ok;
+        // A failing notify callback is printed; the call itself goes on.
+        PyCurlMulti::notify(slf, queued_before);
         this.st.borrow_mut().depth -= 1;
         Ok((running, ok))
     }
@@ -188,14 +183,14 @@ impl PyCurlMulti {
         ok
     }
 
-    /// add_handle/remove_handle need the engine multi: closed, or lent to a running callback.
+    /// add_handle/remove_handle need the engine multi, and not from inside one of its callbacks.
     fn check_open_for_handles(&self) -> PyResult<()> {
         let st = self.st.borrow();
-        if st.multi.is_some() {
-            return Ok(());
-        }
         if st.depth > 0 {
             return Err(code_err(8, strerror::multi_strerror(8)));
+        }
+        if st.multi.is_some() {
+            return Ok(());
         }
         Err(msg_err("cannot add/remove handle - multi-stack is closed"))
     }
@@ -205,7 +200,10 @@ impl PyCurlMulti {
             return Err(PyTypeError::new_err(format!("{what} requires at least one notification")));
         }
         for n in notifications.iter() {
-            let n = convert::c_int(&n)?;
+            let n = convert::index(&n)?;
+            if !(0..=u32::MAX as i64).contains(&n) {
+                return Err(pyo3::exceptions::PyOverflowError::new_err("notification value is out of range"));
+            }
             let mut st = self.st.borrow_mut();
             if st.multi.is_none() {
                 return Err(closed(what));
@@ -308,8 +306,12 @@ impl PyCurlMulti {
         let weak = pyo3::types::PyWeakrefReference::new(slf)?;
         c.st.borrow_mut().multi = Some((weak.into_any().unbind(), key));
         drop(c);
-        // libcurl asks for an immediate timeout when a handle is added.
+        // libcurl asks for an immediate timeout when a handle is added; if that fails the handle
+        // is not added after all.
         if !PyCurlMulti::deliver(slf) {
+            let c = curl.borrow();
+            this.detach_key(slf.py(), key);
+            c.st.borrow_mut().multi = None;
             return Err(code_err(11, "curl_multi_add_handle() failed due to internal errors"));
         }
         Ok(())
@@ -340,14 +342,17 @@ impl PyCurlMulti {
     }
 
     fn perform(slf: &Bound<'_, Self>) -> PyResult<(i64, usize)> {
-        let (n, _) = PyCurlMulti::drive(slf, "perform", |m| m.perform())?;
+        let (n, ok) = PyCurlMulti::drive(slf, "perform", |m| m.perform())?;
+        if !ok {
+            return Err(code_err(11, "perform failed"));
+        }
         Ok((0, n))
     }
 
     #[pyo3(signature = (*args))]
     fn socket_action(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<(i64, usize)> {
         convert::arity("socket_action", args, 2)?;
-        let sock_fd = convert::c_int(&args.get_item(0)?)? as i64;
+        let sock_fd = socket_arg(&args.get_item(0)?)?;
         let ev_bitmask = convert::c_int(&args.get_item(1)?)? as i64;
         let (n, ok) = PyCurlMulti::drive(slf, "socket_action", |m| m.socket_action(sock_fd as RawFd, ev_bitmask as u8))?;
         if !ok {
@@ -404,13 +409,13 @@ impl PyCurlMulti {
         }
         let ms: i32 = match timeout {
             None => -1,
-            Some(t) if t < 0.0 => return Err(pyo3::exceptions::PyOverflowError::new_err("invalid timeout period")),
+            Some(t) if !(0.0..=31_536_000.0).contains(&t) => {
+                return Err(pyo3::exceptions::PyOverflowError::new_err("invalid timeout period"))
+            }
             Some(t) => (t * 1000.0).ceil().min(i32::MAX as f64) as i32,
         };
         if fds.is_empty() {
-            if ms > 0 {
-                py.allow_threads(|| std::thread::sleep(Duration::from_millis(ms as u64)));
-            }
+            // Nothing to wait for: pycurl's select() returns at once.
             return Ok(0);
         }
         let n = py.allow_threads(move || {
@@ -495,15 +500,32 @@ impl PyCurlMulti {
         if st.multi.is_none() {
             return Err(missing(&st, "setopt"));
         }
+        if st.depth > 0 {
+            return Err(code_err(8, strerror::multi_strerror(8)));
+        }
         let is_int = value.is_instance_of::<pyo3::types::PyInt>();
+        let is_list = value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>();
+        let wrong_kind = || {
+            PyTypeError::new_err(if is_int {
+                "integers are not supported for this option"
+            } else if value.is_none() {
+                "unsetting is not supported for this option"
+            } else if is_list {
+                "lists/tuples are not supported for this option"
+            } else if value.is_callable() {
+                "callables are not supported for this option"
+            } else {
+                "invalid arguments to setopt"
+            })
+        };
         match option {
             mopt::SOCKETFUNCTION | mopt::TIMERFUNCTION | mopt::NOTIFYFUNCTION => {
                 let f = if value.is_none() {
                     None
                 } else if value.is_callable() {
                     Some(value.clone().unbind())
-                } else if is_int {
-                    return Err(PyTypeError::new_err("integers are not supported for this option"));
+                } else if is_int || is_list {
+                    return Err(wrong_kind());
                 } else {
                     return Err(convert::invalid_setopt());
                 };
@@ -513,7 +535,8 @@ impl PyCurlMulti {
                     _ => st.notify_cb = f,
                 }
             }
-            20000..=29999 if is_int => return Err(PyTypeError::new_err("integers are not supported for this option")),
+            // pycurl sets these itself (to the CurlMulti) and refuses every value.
+            mopt::SOCKETDATA | mopt::TIMERDATA => return Err(wrong_kind()),
             mopt::PIPELINING | mopt::MAX_HOST_CONNECTIONS | mopt::MAX_PIPELINE_LENGTH | mopt::MAX_TOTAL_CONNECTIONS
             | mopt::MAX_CONCURRENT_STREAMS | mopt::NETWORK_CHANGED | mopt::CONTENT_LENGTH_PENALTY_SIZE
             | mopt::CHUNK_LENGTH_PENALTY_SIZE | mopt::MAXCONNECTS => {
@@ -524,7 +547,7 @@ impl PyCurlMulti {
                     return Err(convert::invalid_setopt());
                 }
                 let n: i64 = value.extract()?;
-                let m = st.multi.as_ref().unwrap();
+                let m = st.multi.as_mut().unwrap();
                 match option {
                     mopt::MAXCONNECTS => m.set_max_idle(if n <= 0 { 64 } else { n as usize }),
                     mopt::MAX_TOTAL_CONNECTIONS => m.set_limits(Some(n.max(0) as usize), None),
@@ -549,7 +572,7 @@ impl PyCurlMulti {
     #[pyo3(signature = (*args))]
     fn assign(&self, args: &Bound<'_, PyTuple>) -> PyResult<()> {
         convert::arity("assign", args, 2)?;
-        let sock_fd = convert::c_int(&args.get_item(0)?)? as i64;
+        let sock_fd = socket_arg(&args.get_item(0)?)?;
         let obj: PyObject = args.get_item(1)?.unbind();
         let mut st = self.st.borrow_mut();
         let Some(m) = st.multi.as_ref() else { return Err(missing(&st, "assign")) };
@@ -569,7 +592,7 @@ impl PyCurlMulti {
     #[pyo3(signature = (*args))]
     fn unassign(&self, args: &Bound<'_, PyTuple>) -> PyResult<()> {
         convert::arity("unassign", args, 1)?;
-        let sock_fd = convert::c_int(&args.get_item(0)?)? as i64;
+        let sock_fd = socket_arg(&args.get_item(0)?)?;
         let mut st = self.st.borrow_mut();
         let Some(m) = st.multi.as_ref() else { return Err(missing(&st, "unassign")) };
         if !m.knows_socket(sock_fd as RawFd) && st.current_fd != Some(sock_fd as RawFd) {
@@ -593,7 +616,7 @@ impl PyCurlMulti {
         let py = slf.py();
         let this = slf.borrow();
         if this.st.borrow().depth > 0 {
-            return Err(msg_err("cannot invoke close() - multi_perform() or multi_socket_action() is currently running"));
+            return Err(msg_err("cannot invoke close() - multi_perform() is currently running"));
         }
         let (handles, close_handles) = {
             let mut st = this.st.borrow_mut();
@@ -680,6 +703,36 @@ impl PyCurlMulti {
             st.timer_cb = None;
             st.notify_cb = None;
             st.assigned.clear();
+        }
+    }
+}
+
+/// A socket argument: a C int that is an fd or -1 (SOCKET_TIMEOUT / SOCKET_BAD).
+fn socket_arg(v: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let fd = convert::c_int(v)? as i64;
+    if fd < -1 {
+        return Err(pyo3::exceptions::PyOverflowError::new_err("socket value is out of range"));
+    }
+    Ok(fd)
+}
+
+/// An M_SOCKETFUNCTION / M_TIMERFUNCTION result as libcurl judges it: None or an int is fine,
+/// -1 is a failure, anything else is reported (on the C-level stderr, as pycurl does) and fails.
+fn callback_ok(py: Python<'_>, r: PyResult<PyObject>, which: &str) -> bool {
+    match r {
+        Ok(v) if v.is_none(py) => true,
+        Ok(v) => match v.bind(py).downcast::<pyo3::types::PyInt>() {
+            Ok(n) => n.extract::<i64>().map_or(true, |n| n != -1),
+            Err(_) => {
+                use std::io::Write as _;
+                let repr = v.bind(py).repr().map(|r| r.to_string()).unwrap_or_default();
+                let _ = writeln!(std::io::stderr(), "multi {which} callback returned {repr} which is not an integer");
+                false
+            }
+        },
+        Err(e) => {
+            e.print_and_set_sys_last_vars(py);
+            false
         }
     }
 }
