@@ -228,7 +228,7 @@ impl Multi {
 
     /// Marks ready every socket the OS says is ready now.
     fn poll_ready(&mut self) {
-        let interests = self.sh.reactor.interests();
+        let interests = self.sh.reactor.interests_unsorted();
         if interests.is_empty() {
             return;
         }

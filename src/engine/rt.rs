@@ -382,12 +382,15 @@ impl Reactor {
         out
     }
 
-    /// Every fd with its current interest (fdset()).
+    /// Every fd with its current interest, in fd order (fdset()).
     pub fn interests(&self) -> Vec<(RawFd, u8)> {
-        let mut v: Vec<(RawFd, u8)> =
-            self.socks.borrow().iter().map(|(fd, e)| (*fd, e.interest())).filter(|(_, i)| *i != 0).collect();
-        v.sort();
+        let mut v = self.interests_unsorted();
+        v.sort_unstable();
         v
+    }
+
+    pub fn interests_unsorted(&self) -> Vec<(RawFd, u8)> {
+        self.socks.borrow().iter().map(|(fd, e)| (*fd, e.interest())).filter(|(_, i)| *i != 0).collect()
     }
 
     pub fn add_timer(&self, at: Instant, w: &Waker) -> u64 {

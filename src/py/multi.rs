@@ -155,8 +155,12 @@ impl PyCurlMulti {
         let this = slf.borrow();
         let (done, queued_now, cb, mask, handles) = {
             let mut st = this.st.borrow_mut();
+            let no_cb = st.notify_cb.is_none() || st.notify_mask == 0;
             let Some(m) = st.multi.as_mut() else { return true };
             let done = m.take_newly_done();
+            if no_cb {
+                return true;
+            }
             let queued_now = m.queued_msgs();
             let cb = st.notify_cb.as_ref().map(|c| c.clone_ref(py));
             let handles: Vec<Option<Py<PyCurl>>> = done.iter().map(|k| st.handles.get(k).map(|h| h.clone_ref(py))).collect();
