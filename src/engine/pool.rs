@@ -110,6 +110,9 @@ pub struct Conn {
     pub uses: u32,
     /// Its place under the connection limits, if any apply.
     pub slot: Option<Slot>,
+    /// The addresses as text, formatted once (getinfo and PREREQFUNCTION want them per request).
+    pub primary_ip: String,
+    pub local_ip: String,
 }
 
 impl Conn {
@@ -130,6 +133,8 @@ impl Conn {
             ssl_verifyresult: 0,
             uses: 0,
             slot: None,
+            primary_ip: primary.ip().to_string(),
+            local_ip: local.ip().to_string(),
         }
     }
 

@@ -190,10 +190,31 @@ impl SockEntry {
     }
 }
 
+/// fds are small distinct integers: they hash as themselves.
+#[derive(Default, Clone, Copy)]
+pub struct FdHasher(u64);
+
+impl std::hash::Hasher for FdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_i32(&mut self, n: i32) {
+        // Spread the bits so hashbrown's top-7-bit tags differ between neighbouring fds.
+        self.0 = (n as u32 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+pub type FdHash = std::hash::BuildHasherDefault<FdHasher>;
+
 /// fd → wakers, plus timers. Interest is derived from which wakers are registered.
 #[derive(Default)]
 pub struct Reactor {
-    socks: RefCell<HashMap<RawFd, SockEntry>>,
+    socks: RefCell<HashMap<RawFd, SockEntry, FdHash>>,
     dirty: RefCell<Vec<RawFd>>,
     timers: RefCell<BinaryHeap<Reverse<(Instant, u64)>>>,
     timer_wakers: RefCell<HashMap<u64, Waker>>,

@@ -982,17 +982,17 @@ impl Xfer {
         let mut conn = self.connect(&hop.url, matches!(hop.body, Body::Read)).await?;
         let reused = conn.id < self.sh.next_conn_id.get() - 1 || self.info.num_connects == 0;
         let _ = reused;
-        self.info.primary_ip = Some(conn.primary.ip().to_string());
+        self.info.primary_ip = Some(conn.primary_ip.clone());
         self.info.primary_port = conn.primary.port() as i64;
-        self.info.local_ip = Some(conn.local.ip().to_string());
+        self.info.local_ip = Some(conn.local_ip.clone());
         self.info.local_port = conn.local.port() as i64;
         self.info.conn_id = conn.id;
         if !conn.certinfo.is_empty() {
             self.info.certinfo = conn.certinfo.clone();
         }
         let rc = self.cb.prereq(
-            &conn.primary.ip().to_string(),
-            &conn.local.ip().to_string(),
+            &conn.primary_ip,
+            &conn.local_ip,
             conn.primary.port(),
             conn.local.port(),
         )?;
