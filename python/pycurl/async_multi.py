@@ -192,15 +192,8 @@ class AsyncCurlMulti:
             return
         self._closed = True
         self._cancel_timer()
-        transfers = list(self._transfers.values())
-        self._transfers.clear()
-        for curl, future in transfers:
-            try:
-                self._multi.remove_handle(curl)
-            except _pycurl.error:
-                pass
-            if not future.done():
-                future.cancel()
+        for future in self._detach_all():
+            future.cancel()
         try:
             self._multi.close()
         finally:
@@ -340,17 +333,24 @@ class AsyncCurlMulti:
         cause, self._watch_error = self._watch_error, None
         if cause is not None and exc.__cause__ is None:
             exc.__cause__ = cause
+        for future in self._detach_all():
+            err = _pycurl.error(*exc.args)
+            err.__cause__ = exc.__cause__
+            future.set_exception(err)
+
+    def _detach_all(self) -> list:
+        """Takes every registered handle off the multi; returns the futures still pending."""
         transfers = list(self._transfers.values())
         self._transfers.clear()
+        pending = []
         for curl, future in transfers:
             try:
                 self._multi.remove_handle(curl)
             except _pycurl.error:
                 pass
             if not future.done():
-                err = _pycurl.error(*exc.args)
-                err.__cause__ = exc.__cause__
-                future.set_exception(err)
+                pending.append(future)
+        return pending
 
     def _future_done(self, curl: Curl, future: asyncio.Future) -> None:
         # Runs for every outcome; only a future cancelled by its owner (the
