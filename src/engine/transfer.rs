@@ -338,7 +338,7 @@ impl Xfer {
         }
         self.info.scheme = Some(url.scheme.to_ascii_uppercase());
         if url.scheme == "file" {
-            return self.run_file(&url).await;
+            return Box::pin(self.run_file(&url)).await;
         }
         self.run_http(url).await
     }
@@ -660,7 +660,8 @@ impl Xfer {
         let connect_deadline = self.o.connect_timeout.map(|t| Instant::now() + t);
         let reactor = self.sh.reactor.clone();
         self.connecting = true;
-        let fut = self.connect_new(url, key, host.clone(), port);
+        // Boxed: connecting (resolve, TCP, TLS) is a large state machine needed only briefly.
+        let fut = Box::pin(self.connect_new(url, key, host.clone(), port));
         // The connect fn records its own timing; only the phase deadline lives here.
         match with_deadline(&reactor, connect_deadline, fut).await {
             Some(r) => {
@@ -1883,5 +1884,17 @@ mod tests {
     fn connect_to_entries_split() {
         assert_eq!(split_connect_to("a:80:b:81"), vec!["a", "80", "b", "81"]);
         assert_eq!(split_connect_to("::[::1]:81"), vec!["", "", "[::1]", "81"]);
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    /// Every transfer in flight holds its task: keep the state machine small (the connect phase is
+    /// boxed for that reason).
+    #[test]
+    fn transfer_future_stays_small() {
+        let sh = super::Shared::new();
+        let easy = super::EasyShared::new();
+        let f = super::run(sh, easy);
+        assert!(std::mem::size_of_val(&f) < 8192, "{} bytes", std::mem::size_of_val(&f));
     }
 }
