@@ -447,14 +447,14 @@ impl Xfer {
 
     async fn run_http(&mut self, url: Url) -> Result<()> {
         let method = self.initial_method();
+        // UPLOAD, and POST without POSTFIELDS, send what READFUNCTION gives.
         let body = if self.o.upload || (self.o.post && matches!(self.o.body, Body::None)) {
-            if self.cb.has_read() { Body::Read } else { Body::Read }
+            Body::Read
         } else {
             self.o.body.clone()
         };
         let mut hop = Hop { url, method, body, auth_header: None, digest_tried: false, referer: self.o.referer.clone(), send_auth: true, retried: false };
         let first_host = (hop.url.host.clone(), hop.url.port_or_default());
-        let mut redirect_start: Option<Instant> = None;
         loop {
             hop.send_auth = self.o.unrestricted_auth || (hop.url.host.clone(), hop.url.port_or_default()) == first_host;
             if hop.auth_header.is_none() && hop.send_auth {
@@ -462,16 +462,9 @@ impl Xfer {
             }
             let next = self.one_request(&mut hop).await?;
             match next {
-                Next::Done => {
-                    if let Some(t) = redirect_start {
-                        let _ = t;
-                    }
-                    return Ok(());
-                }
+                Next::Done => return Ok(()),
                 Next::Retry => continue,
                 Next::Redirect(loc, status) => {
-                    let t = Instant::now();
-                    redirect_start.get_or_insert(t);
                     if self.info.redirect_count >= self.o.max_redirs && self.o.max_redirs >= 0 {
                         self.info.redirect_url = hop.url.join(&loc).ok().map(|u| u.to_effective());
                         return Err(Error::new(
@@ -854,7 +847,7 @@ impl Xfer {
         }
     }
 
-    fn build_request(&self, hop: &Hop, conn: &Conn, body_len: Option<u64>, chunked: bool, expect: bool) -> Vec<u8> {
+    fn build_request(&self, hop: &Hop, body_len: Option<u64>, chunked: bool, expect: bool) -> Vec<u8> {
         let url = &hop.url;
         let ver = if self.o.http_version == HttpVersion::V1_0 { "HTTP/1.0" } else { "HTTP/1.1" };
         let mut internal: Vec<(String, String)> = Vec::with_capacity(10);
@@ -913,9 +906,6 @@ impl Xfer {
         if expect {
             tail.push(("Expect".into(), "100-continue".into()));
         }
-        if self.o.forbid_reuse && false {
-            tail.push(("Connection".into(), "close".into()));
-        }
         // Custom headers replace or remove internal ones of the same name and are sent as written;
         // a custom Host takes the internal one's place.
         let mut custom: Vec<String> = Vec::new();
@@ -942,7 +932,6 @@ impl Xfer {
                 custom.push(format!("{name}:")); // "Name;" sends an empty header
             }
         }
-        let _ = conn;
         let mut out = Vec::with_capacity(256);
         out.extend_from_slice(hop.method.as_bytes());
         out.push(b' ');
@@ -981,8 +970,6 @@ impl Xfer {
         self.ul_total = 0;
         self.current_url = Some(hop.url.clone());
         let mut conn = self.connect(&hop.url, matches!(hop.body, Body::Read)).await?;
-        let reused = conn.id < self.sh.next_conn_id.get() - 1 || self.info.num_connects == 0;
-        let _ = reused;
         self.info.primary_ip = Some(conn.primary_ip.clone());
         self.info.primary_port = conn.primary.port() as i64;
         self.info.local_ip = Some(conn.local_ip.clone());
@@ -1023,7 +1010,7 @@ impl Xfer {
             && self.o.http_version != HttpVersion::V1_0
             && !matches!(hop.body, Body::None)
             && (chunked || body_len.unwrap_or(0) > 1024 * 1024);
-        let req = self.build_request(hop, &conn, body_len, chunked, expect);
+        let req = self.build_request(hop, body_len, chunked, expect);
         self.info.request_size += req.len() as u64;
         self.info.effective_method = Some(hop.method.clone());
         self.info.referer = hop.referer.clone();
@@ -1131,9 +1118,7 @@ impl Xfer {
                 }
             },
         };
-        if self.info.starttransfer_time == 0.0 || true {
-            self.info.starttransfer_time = elapsed(self.start);
-        }
+        self.info.starttransfer_time = elapsed(self.start);
         self.info.response_code = head.status as i64;
         self.info.http_version = if head.version == 10 { 1 } else { 2 };
         self.info.content_type = head.get("content-type").map(|s| s.to_string());

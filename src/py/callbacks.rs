@@ -79,8 +79,6 @@ pub struct PyCallbacks {
     pub slots: RefCell<Slots>,
     /// An exception to raise from perform() unchanged.
     pub propagate: RefCell<Option<PyErr>>,
-    /// OPENSOCKETFUNCTION returned fds we dup'ed: nothing to track; kept for clarity.
-    pub noprogress: std::cell::Cell<bool>,
 }
 
 // SAFETY: only touched with the GIL held (see gil.rs).

@@ -18,7 +18,7 @@ use crate::engine::resolve::IpResolve;
 use super::callbacks::PyCallbacks;
 use super::constants;
 use super::convert;
-use super::errors::{self, code_err, curl_err, msg_err};
+use super::errors::{code_err, curl_err, msg_err};
 use super::gil::GilCell;
 use super::option_table::opt;
 
@@ -1171,5 +1171,4 @@ pub fn del_instance_attr(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<()> {
     }
 }
 
-#[allow(dead_code)]
-fn _unused(_: errors::error) {}
+
