@@ -188,14 +188,15 @@ struct Hop {
 
 impl Xfer {
     /// An informational line of the VERBOSE trace (DEBUGFUNCTION type TEXT), in libcurl's words.
-    fn text(&self, s: &str) {
+    /// Takes format arguments so nothing is formatted unless VERBOSE is on.
+    fn text(&self, line: std::fmt::Arguments<'_>) {
         if !self.o.verbose {
             return;
         }
         if self.cb.has_debug() {
-            self.cb.debug(debug_kind::TEXT, format!("{s}\n").as_bytes());
+            self.cb.debug(debug_kind::TEXT, format!("{line}\n").as_bytes());
         } else {
-            eprintln!("* {s}");
+            eprintln!("* {line}");
         }
     }
 
@@ -509,7 +510,7 @@ impl Xfer {
                         hop.body = Body::None;
                     }
                     self.info.effective_url = Some(new.to_effective());
-                    self.text(&format!("Issue another request to this URL: '{}'", new.to_effective()));
+                    self.text(format_args!("Issue another request to this URL: '{}'", new.to_effective()));
                     if matches!(hop.body, Body::Read) {
                         self.rewind()?;
                     }
@@ -615,7 +616,7 @@ impl Xfer {
             if !self.o.fresh_connect {
                 let c = self.sh.pool.borrow_mut().take(&key, self.o.maxage_conn, self.o.maxlifetime_conn, strict);
                 if let Some(c) = c {
-                    self.text(&format!("Reusing existing {}: connection with host {}", url.scheme, url.host));
+                    self.text(format_args!("Reusing existing {}: connection with host {}", url.scheme, url.host));
                     self.info.namelookup_time = elapsed(self.start);
                     self.info.connect_time = self.info.namelookup_time;
                     self.info.appconnect_time = if url.scheme == "https" { self.info.connect_time } else { 0.0 };
@@ -693,7 +694,7 @@ impl Xfer {
         let mut last_err = 0;
         let mut sock = None;
         for addr in &addrs {
-            self.text(&format!("  Trying {addr}..."));
+            self.text(format_args!("  Trying {addr}..."));
             match self.tcp_connect(addr).await {
                 Ok(s) => {
                     sock = Some((s, *addr));
@@ -714,7 +715,7 @@ impl Xfer {
         };
         self.info.connect_time = elapsed(self.start);
         let local = sock.socket().local_addr().ok().and_then(|a| a.as_socket()).unwrap_or(addr);
-        self.text(&format!(
+        self.text(format_args!(
             "Established connection to {} ({} port {}) from {} port {} ",
             url.host,
             addr.ip(),
@@ -1021,7 +1022,7 @@ impl Xfer {
             None => 0.0,
         };
         if conn.uses == 0 {
-            self.text("using HTTP/1.x");
+            self.text(format_args!("using HTTP/1.x"));
         }
         self.debug_data(debug_kind::HEADER_OUT, &req);
         self.info.pretransfer_time = elapsed(self.start);
@@ -1042,7 +1043,7 @@ impl Xfer {
         if let Err(e) = conn.stream.write_all(&first).await {
             if retry_ok {
                 hop.retried = true;
-                self.text("Connection died, retrying a fresh connect");
+                self.text(format_args!("Connection died, retrying a fresh connect"));
                 return Ok(Next::Retry);
             }
             return Err(Error::new(code::SEND_ERROR, format!("Failed sending data to the peer: {e}")));
@@ -1097,9 +1098,9 @@ impl Xfer {
             }
         }
         if matches!(hop.body, Body::None) {
-            self.text("Request completely sent off");
+            self.text(format_args!("Request completely sent off"));
         } else {
-            self.text(&format!("upload completely sent off: {} bytes", self.ul_now));
+            self.text(format_args!("upload completely sent off: {} bytes", self.ul_now));
         }
         let hs0 = self.info.header_size;
         let head = match early_final {
@@ -1108,7 +1109,7 @@ impl Xfer {
                 let h = match self.read_head(&mut conn).await {
                     Err(e) if retry_ok && self.info.header_size == hs0 && (e.code == code::GOT_NOTHING || e.code == code::RECV_ERROR) => {
                         hop.retried = true;
-                        self.text("Connection died, retrying a fresh connect");
+                        self.text(format_args!("Connection died, retrying a fresh connect"));
                         return Ok(Next::Retry);
                     }
                     r => r?,
@@ -1183,8 +1184,8 @@ impl Xfer {
         let location = head.get("location").map(|s| s.to_string()).filter(|l| !l.trim().is_empty());
         if let Some(loc) = location {
             if (300..400).contains(&head.status) && self.o.follow {
-                self.text("Ignoring the response-body");
-                self.text("setting size while ignoring");
+                self.text(format_args!("Ignoring the response-body"));
+                self.text(format_args!("setting size while ignoring"));
                 self.end_head(&head).await?;
                 if self.drain(&mut conn, &framing, keep_alive).await? {
                     self.park(conn);
@@ -1196,9 +1197,9 @@ impl Xfer {
         }
         if self.o.fail_on_error && head.status >= 400 {
             let msg = format!("The requested URL returned error: {}", head.status);
-            self.text(&msg);
+            self.text(format_args!("{msg}"));
             self.end_head(&head).await?;
-            self.text(&format!("closing connection #{}", conn.id));
+            self.text(format_args!("closing connection #{}", conn.id));
             return Err(Error::new(code::HTTP_RETURNED_ERROR, msg));
         }
         self.end_head(&head).await?;
@@ -1742,9 +1743,7 @@ impl Xfer {
 
     fn park(&mut self, conn: Conn) {
         if conn.buffered().is_empty() {
-            let host = conn.key.host.clone();
-            let port = conn.key.port;
-            self.text(&format!("Connection #{} to host {}:{} left intact", conn.id, host, port));
+            self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
             self.info.last_socket = conn.stream.sock().fd() as i64;
             self.sh.reactor.clear_interest(conn.stream.sock().fd());
             self.sh.pool.borrow_mut().put(conn);
