@@ -232,34 +232,8 @@ impl Multi {
         if interests.is_empty() {
             return;
         }
-        let mut fds: Vec<libc::pollfd> = interests
-            .iter()
-            .map(|(fd, i)| libc::pollfd {
-                fd: *fd,
-                events: (if i & super::rt::IN != 0 { libc::POLLIN } else { 0 }) | (if i & super::rt::OUT != 0 { libc::POLLOUT } else { 0 }),
-                revents: 0,
-            })
-            .collect();
-        // SAFETY: poll over our own vector with a zero timeout.
-        #[allow(unsafe_code)]
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
-        if n <= 0 {
-            return;
-        }
-        for p in fds {
-            if p.revents != 0 {
-                let mut ev = 0u8;
-                if p.revents & (libc::POLLIN | libc::POLLHUP) != 0 {
-                    ev |= super::rt::IN;
-                }
-                if p.revents & libc::POLLOUT != 0 {
-                    ev |= super::rt::OUT;
-                }
-                if p.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
-                    ev = 0; // check both directions
-                }
-                self.sh.reactor.ready(p.fd, ev);
-            }
+        for (fd, ev) in super::rt::poll_interests(&interests, 0).unwrap_or_default() {
+            self.sh.reactor.ready(fd, ev);
         }
     }
 
@@ -341,6 +315,11 @@ impl Multi {
 
     pub fn queued_msgs(&self) -> usize {
         self.msgs.len()
+    }
+
+    /// Every socket waited on, with its IN/OUT interest.
+    pub fn interests(&self) -> Vec<(RawFd, u8)> {
+        self.sh.reactor.interests_unsorted()
     }
 
     /// fdset: (read fds, write fds) with current interest.
@@ -432,46 +411,11 @@ impl BlockingLoop {
     /// Waits up to `timeout` (None: until something happens) for readiness. Returns (fd, CSELECT
     /// bits); empty on timeout or when a signal arrived.
     pub fn wait(&mut self, timeout: Option<Duration>) -> std::io::Result<Vec<(RawFd, u8)>> {
-        let mut fds: Vec<libc::pollfd> = self
-            .registered
-            .iter()
-            .map(|(fd, what)| libc::pollfd {
-                fd: *fd,
-                events: (if what & 1 != 0 { libc::POLLIN } else { 0 }) | (if what & 2 != 0 { libc::POLLOUT } else { 0 }),
-                revents: 0,
-            })
-            .collect();
         let ms = match timeout {
             None => -1,
             Some(t) => t.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32,
         };
-        // SAFETY: poll over our own vector.
-        #[allow(unsafe_code)]
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                return Ok(Vec::new());
-            }
-            return Err(e);
-        }
-        Ok(fds
-            .iter()
-            .filter(|p| p.revents != 0)
-            .map(|p| {
-                let mut ev = 0u8;
-                if p.revents & (libc::POLLIN | libc::POLLHUP) != 0 {
-                    ev |= 1;
-                }
-                if p.revents & libc::POLLOUT != 0 {
-                    ev |= 2;
-                }
-                if p.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
-                    ev = 4;
-                }
-                (p.fd, ev)
-            })
-            .collect())
+        super::rt::poll_interests(&self.registered, ms)
     }
 
     /// Forgets every socket (the loop's multi is going away).

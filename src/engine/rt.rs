@@ -190,6 +190,40 @@ impl SockEntry {
     }
 }
 
+/// One poll(2) over `interests` ((fd, IN|OUT) pairs) with a timeout in ms (-1: none). Returns the
+/// ready fds with CSELECT bits: IN 1, OUT 2, or ERR 4 (which means "look at both"). A signal
+/// interrupting the wait gives an empty list.
+pub fn poll_interests(interests: &[(RawFd, u8)], ms: i32) -> std::io::Result<Vec<(RawFd, u8)>> {
+    let mut fds: Vec<libc::pollfd> = interests
+        .iter()
+        .map(|(fd, i)| libc::pollfd {
+            fd: *fd,
+            events: (if i & IN != 0 { libc::POLLIN } else { 0 }) | (if i & OUT != 0 { libc::POLLOUT } else { 0 }),
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: poll over our own vector of pollfds.
+    #[allow(unsafe_code)]
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    if n < 0 {
+        let e = std::io::Error::last_os_error();
+        return if e.kind() == std::io::ErrorKind::Interrupted { Ok(Vec::new()) } else { Err(e) };
+    }
+    Ok(fds
+        .iter()
+        .filter(|p| p.revents != 0)
+        .map(|p| {
+            let ev = if p.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
+                4
+            } else {
+                (if p.revents & (libc::POLLIN | libc::POLLHUP) != 0 { IN } else { 0 })
+                    | (if p.revents & libc::POLLOUT != 0 { OUT } else { 0 })
+            };
+            (p.fd, ev)
+        })
+        .collect())
+}
+
 /// fds are small distinct integers: they hash as themselves.
 #[derive(Default, Clone, Copy)]
 pub struct FdHasher(u64);

@@ -396,21 +396,11 @@ impl PyCurlMulti {
             return Err(PyTypeError::new_err(format!("select() takes exactly 1 argument ({} given)", args.len())));
         }
         let timeout: Option<f64> = Some(args.get_item(0)?.extract::<f64>()?);
-        let (r, w) = {
+        let interests = {
             let st = self.st.borrow();
             let m = st.multi.as_ref().ok_or_else(|| missing(&st, "select"))?;
-            m.fdset()
+            m.interests()
         };
-        let mut fds: Vec<libc::pollfd> = Vec::new();
-        for fd in &r {
-            fds.push(libc::pollfd { fd: *fd, events: libc::POLLIN, revents: 0 });
-        }
-        for fd in &w {
-            match fds.iter_mut().find(|p| p.fd == *fd) {
-                Some(p) => p.events |= libc::POLLOUT,
-                None => fds.push(libc::pollfd { fd: *fd, events: libc::POLLOUT, revents: 0 }),
-            }
-        }
         let ms: i32 = match timeout {
             None => -1,
             Some(t) if !(0.0..=31_536_000.0).contains(&t) => {
@@ -418,20 +408,13 @@ impl PyCurlMulti {
             }
             Some(t) => (t * 1000.0).ceil().min(i32::MAX as f64) as i32,
         };
-        if fds.is_empty() {
+        if interests.is_empty() {
             // Nothing to wait for: pycurl's select() returns at once.
             return Ok(0);
         }
-        let n = py.allow_threads(move || {
-            // SAFETY: poll over our own vector of pollfds.
-            #[allow(unsafe_code)]
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-            if n < 0 {
-                0
-            } else {
-                fds.iter().map(|p| (p.revents & libc::POLLIN != 0) as i64 + (p.revents & libc::POLLOUT != 0) as i64 + (p.revents & (libc::POLLERR | libc::POLLHUP) != 0 && p.revents & (libc::POLLIN | libc::POLLOUT) == 0) as i64).sum()
-            }
-        });
+        let ready = py.allow_threads(move || crate::engine::rt::poll_interests(&interests, ms)).unwrap_or_default();
+        // Counted as select() counts: once per ready direction.
+        let n: i64 = ready.iter().map(|(_, ev)| if *ev == 4 { 1 } else { (ev & 1) as i64 + (ev >> 1 & 1) as i64 }).sum();
         Ok(n)
     }
 
