@@ -59,7 +59,11 @@ fn server(resp: &'static [u8]) -> (u16, Arc<AtomicUsize>) {
     (port, conns)
 }
 
-fn get(multi: &mut Multi, lp: &mut BlockingLoop, url: &str) -> (Result<(), _pycurl::engine::error::Error>, Rc<Collect>, Rc<EasyShared>) {
+fn get(
+    multi: &mut Multi,
+    lp: &mut BlockingLoop,
+    url: &str,
+) -> (Result<(), _pycurl::engine::error::Error>, Rc<Collect>, Rc<EasyShared>) {
     let easy = EasyShared::new();
     easy.opts_mut().url = Some(url.to_string());
     let cb = Rc::new(Collect::default());

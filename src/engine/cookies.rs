@@ -90,10 +90,7 @@ pub fn secure_context(https: bool, host: &str) -> bool {
 
 /// The current time as seconds since the epoch.
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 #[derive(Debug, Clone)]
@@ -375,12 +372,8 @@ impl CookieJar {
     /// CURLOPT_COOKIEJAR: the whole file as libcurl writes it: [`JAR_HEADER`], then one line per
     /// unexpired cookie with a domain, newest first, each ending in "\n".
     pub fn jar_text_at(&self, now: i64) -> String {
-        let mut all: Vec<&Entry> = self
-            .buckets
-            .iter()
-            .flat_map(|b| b.iter())
-            .filter(|e| e.has_domain && !e.expired(now))
-            .collect();
+        let mut all: Vec<&Entry> =
+            self.buckets.iter().flat_map(|b| b.iter()).filter(|e| e.has_domain && !e.expired(now)).collect();
         all.sort_by_key(|e| std::cmp::Reverse(e.ct));
         let mut out = String::from(JAR_HEADER);
         for e in all {
@@ -470,11 +463,7 @@ fn netscape_line(e: &Entry) -> String {
     format!(
         "{}{}{}\t{}\t{}\t{}\t{}\t{}\t{}",
         if c.httponly { "#HttpOnly_" } else { "" },
-        if c.tailmatch && !c.domain.starts_with('.') {
-            "."
-        } else {
-            ""
-        },
+        if c.tailmatch && !c.domain.starts_with('.') { "." } else { "" },
         c.domain,
         if c.tailmatch { "TRUE" } else { "FALSE" },
         if e.has_path { c.path.as_str() } else { "/" },
@@ -757,21 +746,10 @@ fn parse_set_cookie(
     if let Some(p) = path {
         c.path = p;
     }
-    if !prefix_ok(
-        &c.name,
-        c.secure,
-        c.tailmatch,
-        if has_path { Some(&c.path) } else { None },
-    ) {
+    if !prefix_ok(&c.name, c.secure, c.tailmatch, if has_path { Some(&c.path) } else { None }) {
         return None;
     }
-    Some(Entry {
-        c,
-        has_domain,
-        has_path,
-        ct: 0,
-        live: true,
-    })
+    Some(Entry { c, has_domain, has_path, ct: 0, live: true })
 }
 
 /// Parse one Netscape cookie file line.
@@ -816,30 +794,14 @@ fn parse_netscape(line: &str) -> Option<Entry> {
     if !prefix_ok(&c.name, c.secure, c.tailmatch, Some(&c.path)) {
         return None;
     }
-    Some(Entry {
-        c,
-        has_domain: true,
-        has_path: true,
-        ct: 0,
-        live: true,
-    })
+    Some(Entry { c, has_domain: true, has_path: true, ct: 0, live: true })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Dates
 
-const WEEKDAYS: [&str; 7] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
+const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
 /// Time zone names libcurl knows, with their offset east of UTC in minutes. Case-sensitive.
 const ZONES: &[(&str, i64)] = &[
@@ -909,9 +871,7 @@ fn zone_east_minutes(word: &str) -> Option<i64> {
 
 fn weekday_of(word: &str) -> Option<usize> {
     let w = word.to_ascii_lowercase();
-    WEEKDAYS
-        .iter()
-        .position(|d| *d == w || (w.len() == 3 && d.starts_with(&w)))
+    WEEKDAYS.iter().position(|d| *d == w || (w.len() == 3 && d.starts_with(&w)))
 }
 
 fn month_of(word: &str) -> Option<i64> {
@@ -1041,10 +1001,7 @@ pub fn parse_date(date: &str) -> Option<i64> {
     // Years that large overflow nothing in i64 days, but keep the arithmetic bounded.
     let year = year.min(1_000_000_000);
     let days = days_from_civil(year, mon + 1, 1) + (mday - 1);
-    let t = days
-        .saturating_mul(86400)
-        .saturating_add(h * 3600 + m * 60 + sec)
-        .saturating_sub(tz_east.unwrap_or(0));
+    let t = days.saturating_mul(86400).saturating_add(h * 3600 + m * 60 + sec).saturating_sub(tz_east.unwrap_or(0));
     Some(t)
 }
 
@@ -1111,16 +1068,10 @@ mod tests {
                 NOW + 100
             )
         );
-        assert_eq!(
-            j.cookie_header("127.0.0.1", "/we/want/x", true, NOW).unwrap(),
-            "e=5; d=4; c=3; a=1; b=2"
-        );
+        assert_eq!(j.cookie_header("127.0.0.1", "/we/want/x", true, NOW).unwrap(), "e=5; d=4; c=3; a=1; b=2");
         assert_eq!(j.cookie_header("127.0.0.1", "/we/wantz", true, NOW).unwrap(), "b=2");
         // secure cookies are only sent in a secure context
-        assert_eq!(
-            j.cookie_header("127.0.0.1", "/we/want/", false, NOW).unwrap(),
-            "d=4; c=3; a=1; b=2"
-        );
+        assert_eq!(j.cookie_header("127.0.0.1", "/we/want/", false, NOW).unwrap(), "d=4; c=3; a=1; b=2");
     }
 
     #[test]
@@ -1173,12 +1124,7 @@ mod tests {
             ("pi", "/"),
             ("pj", "/x"),
         ];
-        assert_eq!(
-            paths,
-            want.iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(paths, want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>());
     }
 
     #[test]
@@ -1194,10 +1140,7 @@ mod tests {
         // an empty request path counts as "/"
         assert!(!path_match("/p", ""));
         let j = jar_with("www.example.com", "/p/q", false, &["a=1", "b=1; path=/"]);
-        assert_eq!(
-            j.cookie_header("www.example.com", "/p/q?x=/y/z", false, NOW).unwrap(),
-            "a=1; b=1"
-        );
+        assert_eq!(j.cookie_header("www.example.com", "/p/q?x=/y/z", false, NOW).unwrap(), "a=1; b=1");
         assert_eq!(j.cookie_header("www.example.com", "/P/q", false, NOW).unwrap(), "b=1");
         assert_eq!(j.cookie_header("www.example.com", "", false, NOW).unwrap(), "b=1");
     }
@@ -1229,10 +1172,7 @@ mod tests {
                 ".sub.example.org\tTRUE\t/\tFALSE\t0\tw\t1",
             ]
         );
-        assert_eq!(
-            j.cookie_header("a.sub.example.org", "/", false, NOW).unwrap(),
-            "w=1; u=1; t=1"
-        );
+        assert_eq!(j.cookie_header("a.sub.example.org", "/", false, NOW).unwrap(), "w=1; u=1; t=1");
         assert_eq!(j.cookie_header("EXAMPLE.org", "/", false, NOW).unwrap(), "t=1");
         assert_eq!(j.cookie_header("xexample.org", "/", false, NOW), None);
     }
@@ -1264,11 +1204,7 @@ mod tests {
         assert!(!j.add_set_cookie("e=1; domain=0.0.1", "127.0.0.1", "/", true, NOW));
         assert_eq!(
             lines(&j),
-            vec![
-                "::1\tFALSE\t/x\tFALSE\t0\ta\t1",
-                "::1\tFALSE\t/x\tFALSE\t0\tb\t2",
-                "::1\tFALSE\t/x\tTRUE\t0\td\t4",
-            ]
+            vec!["::1\tFALSE\t/x\tFALSE\t0\ta\t1", "::1\tFALSE\t/x\tFALSE\t0\tb\t2", "::1\tFALSE\t/x\tTRUE\t0\td\t4",]
         );
         assert_eq!(j.cookie_header("::1", "/x/y", true, NOW).unwrap(), "d=4; b=2; a=1");
         assert_eq!(j.cookie_header("[::1]", "/x/y", true, NOW).unwrap(), "d=4; b=2; a=1");
@@ -1324,12 +1260,7 @@ mod tests {
             ("semi", "a,b"),
             ("sp", "v 1"),
         ];
-        assert_eq!(
-            nv,
-            want.iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(nv, want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>());
     }
 
     #[test]
@@ -1401,10 +1332,7 @@ mod tests {
         // the prefixes are case-sensitive
         assert!(j.add_set_cookie("__host-w=1; path=/", h, "/p/q", true, NOW));
         assert!(j.add_set_cookie("__secure-v=1; path=/", h, "/p/q", true, NOW));
-        assert_eq!(
-            names(&j),
-            ["__Secure-y", "__Host-z", "__Host-z3", "__host-w", "__secure-v"]
-        );
+        assert_eq!(names(&j), ["__Secure-y", "__Host-z", "__Host-z3", "__host-w", "__secure-v"]);
     }
 
     #[test]
@@ -1458,12 +1386,7 @@ mod tests {
 
     #[test]
     fn expired_cookie_deletes_its_match() {
-        let mut j = jar_with(
-            "www.example.com",
-            "/",
-            false,
-            &["a=1", "b=1; domain=example.com", "c=1"],
-        );
+        let mut j = jar_with("www.example.com", "/", false, &["a=1", "b=1; domain=example.com", "c=1"]);
         assert!(j.add_set_cookie("a=gone; max-age=0", "www.example.com", "/", false, NOW));
         assert!(j.add_set_cookie(
             "b=gone; domain=example.com; expires=Thu, 01 Jan 1970 00:00:01 GMT",
@@ -1481,10 +1404,7 @@ mod tests {
     fn cookies_expire_with_time() {
         let j = jar_with("www.example.com", "/", false, &["a=1; max-age=2", "b=1"]);
         assert_eq!(j.netscape_lines_at(NOW + 2).len(), 2);
-        assert_eq!(
-            j.netscape_lines_at(NOW + 3),
-            vec!["www.example.com\tFALSE\t/\tFALSE\t0\tb\t1"]
-        );
+        assert_eq!(j.netscape_lines_at(NOW + 3), vec!["www.example.com\tFALSE\t/\tFALSE\t0\tb\t1"]);
         assert_eq!(j.cookie_header("www.example.com", "/", false, NOW + 3).unwrap(), "b=1");
         assert!(!j.jar_text_at(NOW + 3).contains("\ta\t"));
         let mut j = j;
@@ -1497,13 +1417,7 @@ mod tests {
         let mut j = CookieJar::new();
         j.set_cookie_header("a=1", "www.example.com", "/p/q", false, NOW);
         j.set_cookie_header("b=2; domain=example.com", "www.example.com", "/p/q", false, NOW);
-        j.set_cookie_header(
-            "c=3; domain=.www.example.com; path=/p",
-            "www.example.com",
-            "/p/q",
-            false,
-            NOW,
-        );
+        j.set_cookie_header("c=3; domain=.www.example.com; path=/p", "www.example.com", "/p/q", false, NOW);
         j.set_cookie_header("o=1", "other.org", "/", false, NOW);
         j.set_cookie_header("a=NEW", "www.example.com", "/p/q", false, NOW);
         j.set_cookie_header("b=NEW; domain=example.com", "www.example.com", "/p/q", false, NOW);
@@ -1527,24 +1441,15 @@ mod tests {
                 "www.example.com\tFALSE\t/p\tFALSE\t0\ta\tNEW",
             ]
         );
-        assert_eq!(
-            j.cookie_header("www.example.com", "/p/q", false, NOW).unwrap(),
-            "c=3; a=NEW; b=NEW"
-        );
+        assert_eq!(j.cookie_header("www.example.com", "/p/q", false, NOW).unwrap(), "c=3; a=NEW; b=NEW");
         // host-only and domain cookies of the same name coexist
         j.set_cookie_header("a=dom; domain=www.example.com", "www.example.com", "/p/q", false, NOW);
-        assert_eq!(
-            j.cookie_header("www.example.com", "/p/q", false, NOW).unwrap(),
-            "a=dom; c=3; a=NEW; b=NEW"
-        );
+        assert_eq!(j.cookie_header("www.example.com", "/p/q", false, NOW).unwrap(), "a=dom; c=3; a=NEW; b=NEW");
         // paths compare case-sensitively
         j.set_cookie_header("a=upper; path=/P", "www.example.com", "/", false, NOW);
         j.set_cookie_header("a=lower; path=/p", "www.example.com", "/", false, NOW);
-        let a: Vec<(&str, &str)> = j
-            .cookies()
-            .filter(|c| c.name == "a")
-            .map(|c| (c.path.as_str(), c.value.as_str()))
-            .collect();
+        let a: Vec<(&str, &str)> =
+            j.cookies().filter(|c| c.name == "a").map(|c| (c.path.as_str(), c.value.as_str())).collect();
         assert_eq!(a, [("/p", "dom"), ("/P", "upper"), ("/p", "lower")]);
     }
 
@@ -1579,14 +1484,7 @@ mod tests {
             "www.example.com",
             "/p/q",
             false,
-            &[
-                "ab=1",
-                "abc=1",
-                "x=1; path=/",
-                "d=1; domain=example.com",
-                "e=1",
-                "longname=1; path=/p/q",
-            ],
+            &["ab=1", "abc=1", "x=1; path=/", "d=1; domain=example.com", "e=1", "longname=1; path=/p/q"],
         );
         assert_eq!(
             j.cookie_header("www.example.com", "/p/q/r", false, NOW).unwrap(),
@@ -1599,10 +1497,7 @@ mod tests {
         let mut j = CookieJar::new();
         for r in 0..4 {
             let vals: Vec<String> = (0..45).map(|i| format!("r{r}n{i:02}=v; path=/")).collect();
-            assert_eq!(
-                j.set_cookie_response(vals.iter().map(String::as_str), "127.0.0.1", "/", true, NOW),
-                45
-            );
+            assert_eq!(j.set_cookie_response(vals.iter().map(String::as_str), "127.0.0.1", "/", true, NOW), 45);
         }
         let h = j.cookie_header("127.0.0.1", "/", true, NOW).unwrap();
         let parts: Vec<&str> = h.split("; ").collect();
@@ -1626,14 +1521,8 @@ mod tests {
         let mut j = CookieJar::new();
         j.cookielist("127.0.0.1\tFALSE\t/\tFALSE\t0\td\t1", NOW);
         j.cookielist(&format!("127.0.0.1\tFALSE\t/\tFALSE\t0\tcc\t{}", "z".repeat(1000)), NOW);
-        j.cookielist(
-            &format!("127.0.0.1\tFALSE\t/\tFALSE\t0\tbbb\t{}", "y".repeat(4000)),
-            NOW,
-        );
-        j.cookielist(
-            &format!("127.0.0.1\tFALSE\t/\tFALSE\t0\taaaa\t{}", "x".repeat(4000)),
-            NOW,
-        );
+        j.cookielist(&format!("127.0.0.1\tFALSE\t/\tFALSE\t0\tbbb\t{}", "y".repeat(4000)), NOW);
+        j.cookielist(&format!("127.0.0.1\tFALSE\t/\tFALSE\t0\taaaa\t{}", "x".repeat(4000)), NOW);
         let h = j.cookie_header("127.0.0.1", "/", true, NOW).unwrap();
         assert_eq!(h.len(), 8011);
         assert!(!h.contains("d=1"));
@@ -1644,10 +1533,7 @@ mod tests {
         let mut j = CookieJar::new();
         let mut vals: Vec<String> = (0..10).map(|i| format!("bad{i}")).collect();
         vals.extend((0..55).map(|i| format!("g{i:02}=1; path=/")));
-        assert_eq!(
-            j.set_cookie_response(vals.iter().map(String::as_str), "127.0.0.1", "/", true, NOW),
-            50
-        );
+        assert_eq!(j.set_cookie_response(vals.iter().map(String::as_str), "127.0.0.1", "/", true, NOW), 50);
         assert_eq!(j.len(), 50);
         // replacements and deleting (expired) cookies count too
         let mut j = CookieJar::new();
@@ -1690,10 +1576,7 @@ mod tests {
     #[test]
     fn cookielist_commands() {
         let mut j = CookieJar::new();
-        assert_eq!(
-            j.cookielist("Set-Cookie: a=1; domain=example.com", NOW),
-            CookieListCmd::Add { accepted: true }
-        );
+        assert_eq!(j.cookielist("Set-Cookie: a=1; domain=example.com", NOW), CookieListCmd::Add { accepted: true });
         assert_eq!(
             j.cookielist("www.example.com\tFALSE\t/\tFALSE\t2000000000\tp\t1", NOW),
             CookieListCmd::Add { accepted: true }
@@ -1743,10 +1626,7 @@ mod tests {
         );
         assert_eq!(j.cookie_header("other.org", "/x/y", false, NOW), None);
         // a cookie without a path matches every path and sorts last
-        assert_eq!(
-            j.cookie_header("www.example.com", "/deep/path", false, NOW).unwrap(),
-            "withdom=1"
-        );
+        assert_eq!(j.cookie_header("www.example.com", "/deep/path", false, NOW).unwrap(), "withdom=1");
     }
 
     #[test]
@@ -1798,10 +1678,7 @@ mod tests {
             assert_eq!(j.cookielist(l, NOW), CookieListCmd::Add { accepted: false }, "{l:?}");
         }
         // an already expired line is accepted but not kept
-        assert_eq!(
-            j.cookielist("foo.bar\tFALSE\t/\tFALSE\t100\tgone\tv", NOW),
-            CookieListCmd::Add { accepted: true }
-        );
+        assert_eq!(j.cookielist("foo.bar\tFALSE\t/\tFALSE\t100\tgone\tv", NOW), CookieListCmd::Add { accepted: true });
         assert_eq!(
             lines(&j),
             vec![
@@ -1830,10 +1707,7 @@ mod tests {
         assert!(lines(&j).iter().any(|l| l.contains("\t2000000000\tk5")));
         // foo.bar is host-only: not sent to a subdomain; an empty name is sent as "=v"
         assert_eq!(j.cookie_header("a.foo.bar", "/", false, NOW), None);
-        assert!(j
-            .cookie_header("FOO.BAR", "/", false, NOW)
-            .unwrap()
-            .ends_with("k1=v; =v9"));
+        assert!(j.cookie_header("FOO.BAR", "/", false, NOW).unwrap().ends_with("k1=v; =v9"));
     }
 
     fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
@@ -1871,10 +1745,7 @@ mod tests {
             ]
         );
         // f3 has no path (header line without a host): sorts after the others
-        assert_eq!(
-            j.cookie_header("www.example.com", "/", false, NOW).unwrap(),
-            "f6=v6; f2=v2; f1=dup; f3=v3"
-        );
+        assert_eq!(j.cookie_header("www.example.com", "/", false, NOW).unwrap(), "f6=v6; f2=v2; f1=dup; f3=v3");
         assert_eq!(j.cookie_header("127.0.0.1", "/", true, NOW).unwrap(), "f4=v4");
 
         // COOKIESESSION while loading
@@ -1908,13 +1779,7 @@ mod tests {
         );
         let mut j = CookieJar::new();
         j.load_file_opts(&p, NOW, false);
-        j.set_cookie_header(
-            "c1=live; domain=example.com; path=/",
-            "www.example.com",
-            "/",
-            false,
-            NOW,
-        );
+        j.set_cookie_header("c1=live; domain=example.com; path=/", "www.example.com", "/", false, NOW);
         j.set_cookie_header("x=1", "www.example.com", "/", false, NOW);
         assert_eq!(j.cookielist("RELOAD", NOW), CookieListCmd::Reload);
         j.load_file_opts(&p, NOW, false);
@@ -1946,11 +1811,7 @@ mod tests {
             "www.example.com",
             "/a/b",
             true,
-            &[
-                "a=1",
-                "b=2; domain=example.com; path=/; secure; httponly",
-                "c=3; max-age=1000",
-            ],
+            &["a=1", "b=2; domain=example.com; path=/; secure; httponly", "c=3; max-age=1000"],
         );
         let p = temp_file("roundtrip", &j.jar_text_at(NOW));
         let mut k = CookieJar::new();
@@ -2054,14 +1915,7 @@ mod tests {
             ],
         );
         let got: Vec<(String, i64)> = j.cookies().map(|c| (c.name.clone(), c.expires)).collect();
-        assert_eq!(
-            got,
-            vec![
-                ("d2".to_string(), 0),
-                ("d3".to_string(), CAPPED),
-                ("d5".to_string(), CAPPED)
-            ]
-        );
+        assert_eq!(got, vec![("d2".to_string(), 0), ("d3".to_string(), CAPPED), ("d5".to_string(), CAPPED)]);
         let mut e = NOW + 100;
         cap_expires(&mut e, NOW);
         assert_eq!(e, NOW + 100);

@@ -37,7 +37,9 @@ impl Decoder {
                 "" | "identity" | "none" => {}
                 "gzip" | "x-gzip" => stages.push(One::Gzip(GzDecoder::new(Vec::new()))),
                 "deflate" => stages.push(One::Deflate(None)),
-                "br" => stages.push(One::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(Vec::new(), 16384)))),
+                "br" => {
+                    stages.push(One::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(Vec::new(), 16384))))
+                }
                 other => {
                     let _ = other;
                     return Err(Error::new(code::BAD_CONTENT_ENCODING, "Unrecognized content encoding type"));
@@ -83,7 +85,8 @@ impl One {
             }
             One::Deflate(slot) => {
                 if slot.is_none() {
-                    let zlib = buf[0] & 0x0f == 8 && (u16::from(buf[0]) << 8 | u16::from(*buf.get(1).unwrap_or(&0))) % 31 == 0;
+                    let zlib =
+                        buf[0] & 0x0f == 8 && (u16::from(buf[0]) << 8 | u16::from(*buf.get(1).unwrap_or(&0))) % 31 == 0;
                     *slot = Some(if zlib || buf.len() < 2 {
                         ZlibOrRaw::Zlib(ZlibDecoder::new(Vec::new()))
                     } else {

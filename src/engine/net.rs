@@ -102,9 +102,8 @@ impl Sock {
         let mut b = [0u8; 1];
         // SAFETY: recv into a 1-byte stack buffer with MSG_PEEK|MSG_DONTWAIT.
         #[allow(unsafe_code)]
-        let n = unsafe {
-            libc::recv(self.fd, b.as_mut_ptr() as *mut libc::c_void, 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
-        };
+        let n =
+            unsafe { libc::recv(self.fd, b.as_mut_ptr() as *mut libc::c_void, 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
         n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
     }
 }
@@ -223,7 +222,11 @@ impl Stream {
 }
 
 impl TlsStream {
-    pub fn new(sock: Sock, config: Arc<rustls::ClientConfig>, name: rustls_pki_types::ServerName<'static>) -> Result<TlsStream, rustls::Error> {
+    pub fn new(
+        sock: Sock,
+        config: Arc<rustls::ClientConfig>,
+        name: rustls_pki_types::ServerName<'static>,
+    ) -> Result<TlsStream, rustls::Error> {
         let tls = rustls::ClientConnection::new(config, name)?;
         Ok(TlsStream { sock, tls })
     }

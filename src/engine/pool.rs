@@ -217,7 +217,12 @@ impl Pool {
 
     /// Closes the connection idle the longest (to make room under M_MAX_TOTAL_CONNECTIONS).
     pub fn evict_oldest(&mut self) -> bool {
-        let oldest = self.idle.iter().filter_map(|(k, v)| v.first().map(|c| (k.clone(), c.idle_since))).min_by_key(|(_, t)| *t).map(|(k, _)| k);
+        let oldest = self
+            .idle
+            .iter()
+            .filter_map(|(k, v)| v.first().map(|c| (k.clone(), c.idle_since)))
+            .min_by_key(|(_, t)| *t)
+            .map(|(k, _)| k);
         match oldest {
             Some(k) => {
                 let v = self.idle.get_mut(&k).unwrap();

@@ -143,10 +143,13 @@ pub async fn resolve(
     let fail = || Error::new(code::COULDNT_RESOLVE_HOST, format!("Could not resolve host: {host}"));
     if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
         // libcurl resolves localhost itself, never asking DNS.
-        let v: Vec<SocketAddr> = [SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port), SocketAddr::new(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), port)]
-            .into_iter()
-            .filter(|a| ipr.keep(a))
-            .collect();
+        let v: Vec<SocketAddr> = [
+            SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port),
+            SocketAddr::new(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), port),
+        ]
+        .into_iter()
+        .filter(|a| ipr.keep(a))
+        .collect();
         return Ok(v);
     }
     if let Some(v) = cache.borrow_mut().get(host, port, ttl) {

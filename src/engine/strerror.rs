@@ -200,10 +200,7 @@ mod tests {
         assert_eq!(easy_strerror(99999), "Unknown error");
         assert_eq!(multi_strerror(0), "No error");
         assert_eq!(multi_strerror(1), "Invalid multi handle");
-        assert_eq!(
-            multi_strerror(7),
-            "The easy handle is already added to a multi handle"
-        );
+        assert_eq!(multi_strerror(7), "The easy handle is already added to a multi handle");
         assert_eq!(multi_strerror(-1), "Please call curl_multi_perform() soon");
         assert_eq!(multi_strerror(99999), "Unknown error");
         assert_eq!(share_strerror(0), "No error");
@@ -212,10 +209,7 @@ mod tests {
         assert_eq!(share_strerror(-1), "CURLSHcode unknown");
         assert_eq!(share_strerror(99999), "CURLSHcode unknown");
         assert_eq!(url_strerror(0), "No error");
-        assert_eq!(
-            url_strerror(1),
-            "An invalid CURLU pointer was passed as argument"
-        );
+        assert_eq!(url_strerror(1), "An invalid CURLU pointer was passed as argument");
         assert_eq!(url_strerror(7), "A memory function failed");
         assert_eq!(url_strerror(-1), "CURLUcode unknown");
         assert_eq!(url_strerror(99999), "CURLUcode unknown");

@@ -30,12 +30,11 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore,
-    SignatureScheme, SupportedCipherSuite, SupportedProtocolVersion,
+    CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme,
+    SupportedCipherSuite, SupportedProtocolVersion,
 };
 use rustls_pki_types::{
-    CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
-    ServerName, UnixTime,
+    CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer, ServerName, UnixTime,
 };
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
@@ -162,10 +161,7 @@ pub struct TlsError {
 
 impl TlsError {
     pub fn new(code: i32, message: impl Into<String>) -> Self {
-        TlsError {
-            code,
-            message: message.into(),
-        }
+        TlsError { code, message: message.into() }
     }
 }
 
@@ -210,23 +206,10 @@ fn config_cache() -> &'static Mutex<HashMap<CacheKey, Arc<ClientConfig>>> {
 pub fn client_config(o: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
     let key = CacheKey {
         opts: o.clone(),
-        stamps: vec![
-            stamp(&o.ca_info),
-            stamp(&o.ca_path),
-            stamp(&o.cert),
-            stamp(&o.key),
-        ],
-        keylog_env: if o.sslkeylogfile {
-            std::env::var_os("SSLKEYLOGFILE")
-        } else {
-            None
-        },
+        stamps: vec![stamp(&o.ca_info), stamp(&o.ca_path), stamp(&o.cert), stamp(&o.key)],
+        keylog_env: if o.sslkeylogfile { std::env::var_os("SSLKEYLOGFILE") } else { None },
     };
-    if let Some(c) = config_cache()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&key)
-    {
+    if let Some(c) = config_cache().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return Ok(c.clone());
     }
     let built = Arc::new(build_config(o)?);
@@ -249,10 +232,7 @@ fn build_config(o: &TlsOptions) -> Result<ClientConfig, TlsError> {
     suites.extend(tls12);
 
     let base = rustls::crypto::ring::default_provider();
-    let provider = Arc::new(CryptoProvider {
-        cipher_suites: suites,
-        ..base
-    });
+    let provider = Arc::new(CryptoProvider { cipher_suites: suites, ..base });
 
     let verifier = build_verifier(o, &provider)?;
 
@@ -265,9 +245,7 @@ fn build_config(o: &TlsOptions) -> Result<ClientConfig, TlsError> {
     let mut config = match client_auth {
         Some(auth) => {
             let name = auth.key_name.clone();
-            builder
-                .with_client_auth_cert(auth.chain, auth.key)
-                .map_err(|_| key_error(&name))?
+            builder.with_client_auth_cert(auth.chain, auth.key).map_err(|_| key_error(&name))?
         }
         None => builder.with_no_client_auth(),
     };
@@ -295,35 +273,19 @@ fn resolve_versions(v: u32) -> Result<Vec<&'static SupportedProtocolVersion>, Tl
         SSLVERSION_TLSV1_2 => 12,
         SSLVERSION_TLSV1_3 => 13,
         SSLVERSION_SSLV2 | SSLVERSION_SSLV3 => {
-            return Err(TlsError::new(
-                E_BAD_FUNCTION_ARGUMENT,
-                "SSLv2 and SSLv3 are not supported",
-            ))
+            return Err(TlsError::new(E_BAD_FUNCTION_ARGUMENT, "SSLv2 and SSLv3 are not supported"))
         }
-        _ => {
-            return Err(TlsError::new(
-                E_BAD_FUNCTION_ARGUMENT,
-                "unsupported CURLOPT_SSLVERSION value",
-            ))
-        }
+        _ => return Err(TlsError::new(E_BAD_FUNCTION_ARGUMENT, "unsupported CURLOPT_SSLVERSION value")),
     };
     let max_v = match max {
         SSLVERSION_MAX_NONE | SSLVERSION_MAX_DEFAULT | SSLVERSION_MAX_TLSV1_3 => 13,
         SSLVERSION_MAX_TLSV1_0 => 10,
         SSLVERSION_MAX_TLSV1_1 => 11,
         SSLVERSION_MAX_TLSV1_2 => 12,
-        _ => {
-            return Err(TlsError::new(
-                E_BAD_FUNCTION_ARGUMENT,
-                "unsupported CURLOPT_SSLVERSION maximum value",
-            ))
-        }
+        _ => return Err(TlsError::new(E_BAD_FUNCTION_ARGUMENT, "unsupported CURLOPT_SSLVERSION maximum value")),
     };
     if max_v < min_v {
-        return Err(TlsError::new(
-            E_SSL_CONNECT_ERROR,
-            "CURL_SSLVERSION_MAX incompatible with CURL_SSLVERSION",
-        ));
+        return Err(TlsError::new(E_SSL_CONNECT_ERROR, "CURL_SSLVERSION_MAX incompatible with CURL_SSLVERSION"));
     }
     if max_v < 12 {
         return Err(TlsError::new(
@@ -415,17 +377,13 @@ fn cipher_word_matches(word: &str, s: &Suite12) -> Option<bool> {
     if word.eq_ignore_ascii_case(s.openssl) || word.eq_ignore_ascii_case(s.iana) {
         return Some(true);
     }
-    let is_suite_name = |w: &str| {
-        tls12_table()
-            .iter()
-            .any(|t| w.eq_ignore_ascii_case(t.openssl) || w.eq_ignore_ascii_case(t.iana))
-    };
+    let is_suite_name =
+        |w: &str| tls12_table().iter().any(|t| w.eq_ignore_ascii_case(t.openssl) || w.eq_ignore_ascii_case(t.iana));
     if is_suite_name(word) {
         return Some(false);
     }
     Some(match word {
-        "ALL" | "DEFAULT" | "HIGH" | "ECDHE" | "EECDH" | "kECDHE" | "kEECDH" | "AEAD"
-        | "TLSv1.2" | "FIPS" => true,
+        "ALL" | "DEFAULT" | "HIGH" | "ECDHE" | "EECDH" | "kECDHE" | "kEECDH" | "AEAD" | "TLSv1.2" | "FIPS" => true,
         "aECDSA" | "ECDSA" => s.ecdsa,
         "aRSA" => !s.ecdsa,
         "AES" | "AESGCM" => s.bulk != Bulk::Chacha20,
@@ -539,8 +497,7 @@ fn select_tls12_suites(list: Option<&str>) -> Result<Vec<SupportedCipherSuite>, 
             }
             b'-' => chosen.retain(|i| !set.contains(i)),
             b'+' => {
-                let (moved, kept): (Vec<usize>, Vec<usize>) =
-                    chosen.iter().partition(|i| set.contains(i));
+                let (moved, kept): (Vec<usize>, Vec<usize>) = chosen.iter().partition(|i| set.contains(i));
                 chosen = kept;
                 chosen.extend(moved);
             }
@@ -554,10 +511,7 @@ fn select_tls12_suites(list: Option<&str>) -> Result<Vec<SupportedCipherSuite>, 
         }
     }
     if chosen.is_empty() {
-        return Err(TlsError::new(
-            E_SSL_CIPHER,
-            format!("failed setting cipher list: {list}"),
-        ));
+        return Err(TlsError::new(E_SSL_CIPHER, format!("failed setting cipher list: {list}")));
     }
     Ok(chosen.into_iter().map(|i| table[i].suite).collect())
 }
@@ -569,10 +523,7 @@ fn select_tls13_suites(list: Option<&str>) -> Result<Vec<SupportedCipherSuite>, 
     let table = [
         ("TLS_AES_256_GCM_SHA384", cs::TLS13_AES_256_GCM_SHA384),
         ("TLS_AES_128_GCM_SHA256", cs::TLS13_AES_128_GCM_SHA256),
-        (
-            "TLS_CHACHA20_POLY1305_SHA256",
-            cs::TLS13_CHACHA20_POLY1305_SHA256,
-        ),
+        ("TLS_CHACHA20_POLY1305_SHA256", cs::TLS13_CHACHA20_POLY1305_SHA256),
     ];
     let Some(list) = list else {
         return Ok(table.iter().map(|(_, s)| *s).collect());
@@ -586,10 +537,7 @@ fn select_tls13_suites(list: Option<&str>) -> Result<Vec<SupportedCipherSuite>, 
         }
     }
     if out.is_empty() {
-        return Err(TlsError::new(
-            E_SSL_CIPHER,
-            format!("failed setting TLS 1.3 cipher suite: {list}"),
-        ));
+        return Err(TlsError::new(E_SSL_CIPHER, format!("failed setting TLS 1.3 cipher suite: {list}")));
     }
     Ok(out)
 }
@@ -607,10 +555,7 @@ struct TrustStore {
 
 impl Default for TrustStore {
     fn default() -> Self {
-        TrustStore {
-            roots: RootCertStore::empty(),
-            digests: HashSet::new(),
-        }
+        TrustStore { roots: RootCertStore::empty(), digests: HashSet::new() }
     }
 }
 
@@ -700,8 +645,7 @@ fn trust_store(o: &TlsOptions) -> Result<Arc<TrustStore>, TlsError> {
         // A missing or unreadable CAPATH is not an error for libcurl either: it simply
         // contributes no anchors.
         if let Ok(entries) = fs::read_dir(dir) {
-            let mut files: Vec<PathBuf> =
-                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             files.sort();
             for f in files {
                 if !f.is_file() {
@@ -736,16 +680,11 @@ impl fmt::Display for CurlVerifyFailure {
 impl std::error::Error for CurlVerifyFailure {}
 
 fn as_rustls_error(e: TlsError) -> rustls::Error {
-    rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(
-        CurlVerifyFailure(e),
-    ))))
+    rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(CurlVerifyFailure(e)))))
 }
 
 fn x509_failure(num: u32, text: &str) -> TlsError {
-    TlsError::new(
-        E_PEER_FAILED_VERIFICATION,
-        format!("{VERIFY_RESULT_PREFIX}{text} ({num})"),
-    )
+    TlsError::new(E_PEER_FAILED_VERIFICATION, format!("{VERIFY_RESULT_PREFIX}{text} ({num})"))
 }
 
 fn self_issued(der: &[u8]) -> bool {
@@ -782,26 +721,19 @@ fn certificate_failure(
             x509_failure(10, "certificate has expired")
         }
         CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            x509_failure(
-                9,
-                "certificate is not yet valid or the system clock is incorrect",
-            )
+            x509_failure(9, "certificate is not yet valid or the system clock is incorrect")
         }
         CertificateError::BadSignature => x509_failure(7, "certificate signature failure"),
         CertificateError::Revoked => x509_failure(23, "certificate revoked"),
         CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
             x509_failure(26, "unsupported certificate purpose")
         }
-        CertificateError::UnhandledCriticalExtension => {
-            x509_failure(34, "unhandled critical extension")
-        }
+        CertificateError::UnhandledCriticalExtension => x509_failure(34, "unhandled critical extension"),
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
             let (kind, disp) = host_kind_and_display(host);
             TlsError::new(
                 E_PEER_FAILED_VERIFICATION,
-                format!(
-                    "SSL: no alternative certificate subject name matches target {kind} '{disp}'"
-                ),
+                format!("SSL: no alternative certificate subject name matches target {kind} '{disp}'"),
             )
         }
         CertificateError::Other(OtherError(inner)) => {
@@ -810,30 +742,18 @@ fn certificate_failure(
             }
             if let Some(w) = inner.downcast_ref::<webpki::Error>() {
                 match w {
-                    webpki::Error::CaUsedAsEndEntity => {
-                        return x509_failure(26, "unsupported certificate purpose")
-                    }
-                    webpki::Error::EndEntityUsedAsCa => {
-                        return x509_failure(24, "invalid CA certificate")
-                    }
+                    webpki::Error::CaUsedAsEndEntity => return x509_failure(26, "unsupported certificate purpose"),
+                    webpki::Error::EndEntityUsedAsCa => return x509_failure(24, "invalid CA certificate"),
                     webpki::Error::PathLenConstraintViolated => {
                         return x509_failure(25, "path length constraint exceeded")
                     }
-                    webpki::Error::NameConstraintViolation => {
-                        return x509_failure(47, "permitted subtree violation")
-                    }
+                    webpki::Error::NameConstraintViolation => return x509_failure(47, "permitted subtree violation"),
                     _ => {}
                 }
             }
-            TlsError::new(
-                E_PEER_FAILED_VERIFICATION,
-                format!("SSL certificate problem: {inner}"),
-            )
+            TlsError::new(E_PEER_FAILED_VERIFICATION, format!("SSL certificate problem: {inner}"))
         }
-        other => TlsError::new(
-            E_PEER_FAILED_VERIFICATION,
-            format!("SSL certificate problem: {other:?}"),
-        ),
+        other => TlsError::new(E_PEER_FAILED_VERIFICATION, format!("SSL certificate problem: {other:?}")),
     }
 }
 
@@ -924,9 +844,7 @@ fn check_host(ee: &[u8], name: &ServerName<'_>) -> Result<(), TlsError> {
         }
     }
     if has_dns || has_ip {
-        return fail(format!(
-            "SSL: no alternative certificate subject name matches target {kind} '{disp}'"
-        ));
+        return fail(format!("SSL: no alternative certificate subject name matches target {kind} '{disp}'"));
     }
     // No subjectAltName of a usable kind: fall back to the last commonName.
     let cn = cert
@@ -946,9 +864,7 @@ fn check_host(ee: &[u8], name: &ServerName<'_>) -> Result<(), TlsError> {
             if ok {
                 Ok(())
             } else {
-                fail(format!(
-                    "SSL: certificate subject name '{cn}' does not match target hostname '{disp}'"
-                ))
+                fail(format!("SSL: certificate subject name '{cn}' does not match target hostname '{disp}'"))
             }
         }
     }
@@ -961,10 +877,7 @@ fn check_validity(ee: &[u8], now: UnixTime) -> Result<(), TlsError> {
     };
     let now = now.as_secs() as i64;
     if now < cert.validity().not_before.timestamp() {
-        return Err(x509_failure(
-            9,
-            "certificate is not yet valid or the system clock is incorrect",
-        ));
+        return Err(x509_failure(9, "certificate is not yet valid or the system clock is incorrect"));
     }
     if now > cert.validity().not_after.timestamp() {
         return Err(x509_failure(10, "certificate has expired"));
@@ -997,24 +910,14 @@ impl ServerCertVerifier for CurlVerifier {
                 check_validity(end_entity.as_ref(), now).map_err(as_rustls_error)?;
             } else {
                 let Some(webpki) = &self.webpki else {
-                    return Err(as_rustls_error(unknown_issuer_failure(
-                        end_entity.as_ref(),
-                        intermediates,
-                    )));
+                    return Err(as_rustls_error(unknown_issuer_failure(end_entity.as_ref(), intermediates)));
                 };
-                match webpki.verify_server_cert(
-                    end_entity,
-                    intermediates,
-                    server_name,
-                    ocsp_response,
-                    now,
-                ) {
+                match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
                     Ok(v) => return Ok(v),
                     // The chain was fine (webpki checks the name last); the name is judged
                     // below with libcurl's rules.
                     Err(rustls::Error::InvalidCertificate(
-                        CertificateError::NotValidForName
-                        | CertificateError::NotValidForNameContext { .. },
+                        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
                     )) => {}
                     Err(rustls::Error::InvalidCertificate(ce)) => {
                         let (_, disp, _) = server_name_parts(server_name);
@@ -1041,8 +944,7 @@ impl ServerCertVerifier for CurlVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.supported)
-            .map_err(handshake_signature_error)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.supported).map_err(handshake_signature_error)
     }
 
     fn verify_tls13_signature(
@@ -1051,8 +953,7 @@ impl ServerCertVerifier for CurlVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.supported)
-            .map_err(handshake_signature_error)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.supported).map_err(handshake_signature_error)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -1072,19 +973,11 @@ fn handshake_signature_error(e: rustls::Error) -> rustls::Error {
     }
 }
 
-fn build_verifier(
-    o: &TlsOptions,
-    provider: &Arc<CryptoProvider>,
-) -> Result<Arc<CurlVerifier>, TlsError> {
+fn build_verifier(o: &TlsOptions, provider: &Arc<CryptoProvider>) -> Result<Arc<CurlVerifier>, TlsError> {
     let supported = provider.signature_verification_algorithms;
     if !o.verify_peer {
         // libcurl does not even load CAINFO when peer verification is off.
-        return Ok(Arc::new(CurlVerifier {
-            supported,
-            webpki: None,
-            trust: None,
-            verify_host: o.verify_host,
-        }));
+        return Ok(Arc::new(CurlVerifier { supported, webpki: None, trust: None, verify_host: o.verify_host }));
     }
     let trust = trust_store(o)?;
     let webpki = if trust.roots.is_empty() {
@@ -1094,20 +987,10 @@ fn build_verifier(
         Some(
             WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                 .build()
-                .map_err(|e| {
-                    TlsError::new(
-                        E_SSL_CACERT_BADFILE,
-                        format!("error setting up trust anchors: {e}"),
-                    )
-                })?,
+                .map_err(|e| TlsError::new(E_SSL_CACERT_BADFILE, format!("error setting up trust anchors: {e}")))?,
         )
     };
-    Ok(Arc::new(CurlVerifier {
-        supported,
-        webpki,
-        trust: Some(trust),
-        verify_host: o.verify_host,
-    }))
+    Ok(Arc::new(CurlVerifier { supported, webpki, trust: Some(trust), verify_host: o.verify_host }))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1160,10 +1043,7 @@ fn alert_reason(code: u8) -> Option<&'static str> {
 pub fn alert_text(alert: rustls::AlertDescription) -> String {
     let code = alert.to_array()[0];
     match alert_reason(code) {
-        Some(reason) => format!(
-            "error:{:08X}:SSL routines::{reason}",
-            0x0A00_0000u32 | (1000 + code as u32)
-        ),
+        Some(reason) => format!("error:{:08X}:SSL routines::{reason}", 0x0A00_0000u32 | (1000 + code as u32)),
         None => format!("received fatal alert {alert:?}"),
     }
 }
@@ -1173,10 +1053,9 @@ pub fn alert_text(alert: rustls::AlertDescription) -> String {
 pub fn map_handshake_error(e: &rustls::Error, host: &str) -> TlsError {
     match e {
         rustls::Error::InvalidCertificate(ce) => certificate_failure(ce, None, &[], host),
-        rustls::Error::AlertReceived(alert) => TlsError::new(
-            E_SSL_CONNECT_ERROR,
-            format!("TLS connect error: {}", alert_text(*alert)),
-        ),
+        rustls::Error::AlertReceived(alert) => {
+            TlsError::new(E_SSL_CONNECT_ERROR, format!("TLS connect error: {}", alert_text(*alert)))
+        }
         other => TlsError::new(E_SSL_CONNECT_ERROR, format!("TLS connect error: {other}")),
     }
 }
@@ -1202,10 +1081,7 @@ pub fn ssl_verify_result(e: &TlsError) -> i64 {
 // ---------------------------------------------------------------------------------------
 
 fn pin_mismatch() -> TlsError {
-    TlsError::new(
-        E_SSL_PINNEDPUBKEYNOTMATCH,
-        "SSL: public key does not match pinned public key",
-    )
+    TlsError::new(E_SSL_PINNEDPUBKEYNOTMATCH, "SSL: public key does not match pinned public key")
 }
 
 /// The DER SubjectPublicKeyInfo of a certificate.
@@ -1221,11 +1097,7 @@ pub fn check_pinned(pin: &str, end_entity_der: &[u8]) -> Result<(), TlsError> {
     };
     if pin.starts_with("sha256//") {
         let digest = base64::engine::general_purpose::STANDARD.encode(sha256(&spki));
-        let matched = pin
-            .split(';')
-            .map(str::trim)
-            .filter_map(|p| p.strip_prefix("sha256//"))
-            .any(|b64| b64 == digest);
+        let matched = pin.split(';').map(str::trim).filter_map(|p| p.strip_prefix("sha256//")).any(|b64| b64 == digest);
         return if matched { Ok(()) } else { Err(pin_mismatch()) };
     }
     let Ok(data) = fs::read(pin) else {
@@ -1255,10 +1127,7 @@ struct ClientAuth {
 }
 
 fn key_error(name: &str) -> TlsError {
-    TlsError::new(
-        E_BAD_FUNCTION_ARGUMENT,
-        format!("unable to set private key file: '{name}' type PEM"),
-    )
+    TlsError::new(E_BAD_FUNCTION_ARGUMENT, format!("unable to set private key file: '{name}' type PEM"))
 }
 
 fn io_error_detail(e: &io::Error) -> String {
@@ -1268,10 +1137,7 @@ fn io_error_detail(e: &io::Error) -> String {
         None => text,
     };
     match e.raw_os_error() {
-        Some(n) => format!(
-            "error:{:08X}:system library::{text}",
-            0x8000_0000u32 | n as u32
-        ),
+        Some(n) => format!("error:{:08X}:system library::{text}", 0x8000_0000u32 | n as u32),
         None => format!("error:80000000:system library::{text}"),
     }
 }
@@ -1298,21 +1164,13 @@ fn load_client_auth(o: &TlsOptions) -> Result<Option<ClientAuth>, TlsError> {
     } else {
         return Ok(None);
     };
-    let mut chain: Vec<CertificateDer<'static>> = pem_certificates(&cert_data)
-        .into_iter()
-        .map(CertificateDer::from)
-        .collect();
-    if chain.is_empty()
-        && cert_data.first() == Some(&0x30)
-        && X509Certificate::from_der(&cert_data).is_ok()
-    {
+    let mut chain: Vec<CertificateDer<'static>> =
+        pem_certificates(&cert_data).into_iter().map(CertificateDer::from).collect();
+    if chain.is_empty() && cert_data.first() == Some(&0x30) && X509Certificate::from_der(&cert_data).is_ok() {
         chain.push(CertificateDer::from(cert_data.clone()));
     }
     if chain.is_empty() {
-        return Err(cert_error(
-            &cert_from,
-            "error:0480006C:PEM routines::no start line",
-        ));
+        return Err(cert_error(&cert_from, "error:0480006C:PEM routines::no start line"));
     }
 
     // The key: SSLKEY_BLOB, SSLKEY, else the certificate source itself.
@@ -1342,27 +1200,15 @@ fn load_client_auth(o: &TlsOptions) -> Result<Option<ClientAuth>, TlsError> {
             "Private key does not match the certificate public key".to_string(),
         ));
     }
-    Ok(Some(ClientAuth {
-        chain,
-        key,
-        key_name,
-    }))
+    Ok(Some(ClientAuth { chain, key, key_name }))
 }
 
 /// Parse a private key (PEM, possibly encrypted; or bare DER).
-fn parse_private_key(
-    data: &[u8],
-    passwd: Option<&str>,
-    name: &str,
-) -> Result<PrivateKeyDer<'static>, TlsError> {
+fn parse_private_key(data: &[u8], passwd: Option<&str>, name: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
     let blocks = parse_pem(data);
     for b in &blocks {
         match b.label.as_str() {
-            "PRIVATE KEY" => {
-                return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-                    b.der.clone(),
-                )))
-            }
+            "PRIVATE KEY" => return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(b.der.clone()))),
             "ENCRYPTED PRIVATE KEY" => {
                 let Some(pw) = passwd else {
                     return Err(key_error(name));
@@ -1370,16 +1216,11 @@ fn parse_private_key(
                 return match decrypt_pkcs8(&b.der, pw.as_bytes()) {
                     Ok(der) => Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der))),
                     Err(KeyDecryptError::Wrong) => Err(key_error(name)),
-                    Err(KeyDecryptError::Unsupported(what)) => {
-                        Err(unsupported_key_encryption(name, &what))
-                    }
+                    Err(KeyDecryptError::Unsupported(what)) => Err(unsupported_key_encryption(name, &what)),
                 };
             }
             "RSA PRIVATE KEY" | "EC PRIVATE KEY" => {
-                let der = if b
-                    .header("Proc-Type")
-                    .is_some_and(|v| v.contains("ENCRYPTED"))
-                {
+                let der = if b.header("Proc-Type").is_some_and(|v| v.contains("ENCRYPTED")) {
                     let Some(pw) = passwd else {
                         return Err(key_error(name));
                     };
@@ -1387,9 +1228,7 @@ fn parse_private_key(
                     match decrypt_legacy_pem(&b.der, dek, pw.as_bytes()) {
                         Ok(d) => d,
                         Err(KeyDecryptError::Wrong) => return Err(key_error(name)),
-                        Err(KeyDecryptError::Unsupported(what)) => {
-                            return Err(unsupported_key_encryption(name, &what))
-                        }
+                        Err(KeyDecryptError::Unsupported(what)) => return Err(unsupported_key_encryption(name, &what)),
                     }
                 } else {
                     b.der.clone()
@@ -1412,11 +1251,7 @@ fn parse_private_key(
             PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(data.to_vec())),
         ];
         for k in candidates {
-            if provider
-                .key_provider
-                .load_private_key(k.clone_key())
-                .is_ok()
-            {
+            if provider.key_provider.load_private_key(k.clone_key()).is_ok() {
                 return Ok(k);
             }
         }
@@ -1447,10 +1282,7 @@ struct PemBlock {
 
 impl PemBlock {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -1470,18 +1302,10 @@ fn parse_pem(data: &[u8]) -> Vec<PemBlock> {
             continue;
         }
         if let Some(rest) = line.strip_prefix("-----END ") {
-            if let (Some(label), Some((cur_label, headers, body))) =
-                (rest.strip_suffix("-----"), current.take())
-            {
+            if let (Some(label), Some((cur_label, headers, body))) = (rest.strip_suffix("-----"), current.take()) {
                 if label == cur_label {
-                    if let Ok(der) =
-                        base64::engine::general_purpose::STANDARD.decode(body.as_bytes())
-                    {
-                        out.push(PemBlock {
-                            label: cur_label,
-                            headers,
-                            der,
-                        });
+                    if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(body.as_bytes()) {
+                        out.push(PemBlock { label: cur_label, headers, der });
                     }
                 }
             }
@@ -1580,11 +1404,7 @@ fn oid_text(content: &[u8]) -> String {
             acc = 0;
         }
     }
-    parts
-        .iter()
-        .map(|p| p.to_string())
-        .collect::<Vec<_>>()
-        .join(".")
+    parts.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(".")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1606,20 +1426,14 @@ fn decrypt_pkcs8(der: &[u8], passwd: &[u8]) -> Result<Vec<u8>, KeyDecryptError> 
     let data = top.expect(0x04).ok_or_else(bad)?;
     let alg_oid = oid_text(alg.expect(0x06).ok_or_else(bad)?);
     if alg_oid != "1.2.840.113549.1.5.13" {
-        return Err(KeyDecryptError::Unsupported(format!(
-            "PKCS#8 scheme {}",
-            oid_name(&alg_oid)
-        )));
+        return Err(KeyDecryptError::Unsupported(format!("PKCS#8 scheme {}", oid_name(&alg_oid))));
     }
     let mut params = Der(alg.expect(0x30).ok_or_else(bad)?);
     let mut kdf = Der(params.expect(0x30).ok_or_else(bad)?);
     let mut enc = Der(params.expect(0x30).ok_or_else(bad)?);
     let kdf_oid = oid_text(kdf.expect(0x06).ok_or_else(bad)?);
     if kdf_oid != "1.2.840.113549.1.5.12" {
-        return Err(KeyDecryptError::Unsupported(format!(
-            "key derivation {}",
-            oid_name(&kdf_oid)
-        )));
+        return Err(KeyDecryptError::Unsupported(format!("key derivation {}", oid_name(&kdf_oid))));
     }
     let mut kp = Der(kdf.expect(0x30).ok_or_else(bad)?);
     let salt = kp.expect(0x04).ok_or_else(bad)?;
@@ -1635,12 +1449,7 @@ fn decrypt_pkcs8(der: &[u8], passwd: &[u8]) -> Result<Vec<u8>, KeyDecryptError> 
                     "1.2.840.113549.2.9" => ring::pbkdf2::PBKDF2_HMAC_SHA256,
                     "1.2.840.113549.2.10" => ring::pbkdf2::PBKDF2_HMAC_SHA384,
                     "1.2.840.113549.2.11" => ring::pbkdf2::PBKDF2_HMAC_SHA512,
-                    other => {
-                        return Err(KeyDecryptError::Unsupported(format!(
-                            "PBKDF2 PRF {}",
-                            oid_name(other)
-                        )))
-                    }
+                    other => return Err(KeyDecryptError::Unsupported(format!("PBKDF2 PRF {}", oid_name(other)))),
                 };
             }
             _ => return Err(bad()),
@@ -1651,25 +1460,14 @@ fn decrypt_pkcs8(der: &[u8], passwd: &[u8]) -> Result<Vec<u8>, KeyDecryptError> 
         "2.16.840.1.101.3.4.1.2" => 16,
         "2.16.840.1.101.3.4.1.22" => 24,
         "2.16.840.1.101.3.4.1.42" => 32,
-        other => {
-            return Err(KeyDecryptError::Unsupported(format!(
-                "cipher {}",
-                oid_name(other)
-            )))
-        }
+        other => return Err(KeyDecryptError::Unsupported(format!("cipher {}", oid_name(other)))),
     };
     let iv = enc.expect(0x04).ok_or_else(bad)?;
     if iv.len() != 16 || iterations == 0 {
         return Err(bad());
     }
     let mut key = vec![0u8; key_len];
-    ring::pbkdf2::derive(
-        prf,
-        std::num::NonZeroU32::new(iterations).ok_or_else(bad)?,
-        salt,
-        passwd,
-        &mut key,
-    );
+    ring::pbkdf2::derive(prf, std::num::NonZeroU32::new(iterations).ok_or_else(bad)?, salt, passwd, &mut key);
     let plain = aes_cbc_decrypt(&key, iv, data).ok_or_else(bad)?;
     // A wrong pass phrase almost always yields garbage that is not a DER SEQUENCE.
     let mut chk = Der(&plain);
@@ -1680,11 +1478,7 @@ fn decrypt_pkcs8(der: &[u8], passwd: &[u8]) -> Result<Vec<u8>, KeyDecryptError> 
 }
 
 /// Decrypt an OpenSSL "Proc-Type: 4,ENCRYPTED" PEM body (EVP_BytesToKey with MD5).
-fn decrypt_legacy_pem(
-    body: &[u8],
-    dek_info: &str,
-    passwd: &[u8],
-) -> Result<Vec<u8>, KeyDecryptError> {
+fn decrypt_legacy_pem(body: &[u8], dek_info: &str, passwd: &[u8]) -> Result<Vec<u8>, KeyDecryptError> {
     let (cipher, iv_hex) = dek_info.split_once(',').ok_or(KeyDecryptError::Wrong)?;
     let cipher = cipher.trim().to_ascii_uppercase();
     let key_len = match cipher.as_str() {
@@ -1720,10 +1514,7 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// AES-CBC decryption with PKCS#7 padding removal.
@@ -1787,12 +1578,7 @@ fn aes_sbox() -> [u8; 256] {
                 }
             }
         }
-        let s = inv
-            ^ inv.rotate_left(1)
-            ^ inv.rotate_left(2)
-            ^ inv.rotate_left(3)
-            ^ inv.rotate_left(4)
-            ^ 0x63;
+        let s = inv ^ inv.rotate_left(1) ^ inv.rotate_left(2) ^ inv.rotate_left(3) ^ inv.rotate_left(4) ^ 0x63;
         *slot = s;
     }
     sbox
@@ -1821,29 +1607,14 @@ impl Aes {
         for i in nk..total {
             let mut t = w[i - 1];
             if i % nk == 0 {
-                t = [
-                    sbox[t[1] as usize],
-                    sbox[t[2] as usize],
-                    sbox[t[3] as usize],
-                    sbox[t[0] as usize],
-                ];
+                t = [sbox[t[1] as usize], sbox[t[2] as usize], sbox[t[3] as usize], sbox[t[0] as usize]];
                 t[0] ^= rcon;
                 rcon = gf_mul(rcon, 2);
             } else if nk > 6 && i % nk == 4 {
-                t = [
-                    sbox[t[0] as usize],
-                    sbox[t[1] as usize],
-                    sbox[t[2] as usize],
-                    sbox[t[3] as usize],
-                ];
+                t = [sbox[t[0] as usize], sbox[t[1] as usize], sbox[t[2] as usize], sbox[t[3] as usize]];
             }
             let prev = w[i - nk];
-            w.push([
-                prev[0] ^ t[0],
-                prev[1] ^ t[1],
-                prev[2] ^ t[2],
-                prev[3] ^ t[3],
-            ]);
+            w.push([prev[0] ^ t[0], prev[1] ^ t[1], prev[2] ^ t[2], prev[3] ^ t[3]]);
         }
         let round_keys = (0..=nr)
             .map(|r| {
@@ -1854,10 +1625,7 @@ impl Aes {
                 k
             })
             .collect();
-        Some(Aes {
-            round_keys,
-            inv_sbox,
-        })
+        Some(Aes { round_keys, inv_sbox })
     }
 
     fn decrypt_block(&self, input: [u8; 16]) -> [u8; 16] {
@@ -1886,14 +1654,10 @@ impl Aes {
                 // InvMixColumns
                 for c in 0..4 {
                     let a = [t[4 * c], t[4 * c + 1], t[4 * c + 2], t[4 * c + 3]];
-                    t[4 * c] =
-                        gf_mul(a[0], 14) ^ gf_mul(a[1], 11) ^ gf_mul(a[2], 13) ^ gf_mul(a[3], 9);
-                    t[4 * c + 1] =
-                        gf_mul(a[0], 9) ^ gf_mul(a[1], 14) ^ gf_mul(a[2], 11) ^ gf_mul(a[3], 13);
-                    t[4 * c + 2] =
-                        gf_mul(a[0], 13) ^ gf_mul(a[1], 9) ^ gf_mul(a[2], 14) ^ gf_mul(a[3], 11);
-                    t[4 * c + 3] =
-                        gf_mul(a[0], 11) ^ gf_mul(a[1], 13) ^ gf_mul(a[2], 9) ^ gf_mul(a[3], 14);
+                    t[4 * c] = gf_mul(a[0], 14) ^ gf_mul(a[1], 11) ^ gf_mul(a[2], 13) ^ gf_mul(a[3], 9);
+                    t[4 * c + 1] = gf_mul(a[0], 9) ^ gf_mul(a[1], 14) ^ gf_mul(a[2], 11) ^ gf_mul(a[3], 13);
+                    t[4 * c + 2] = gf_mul(a[0], 13) ^ gf_mul(a[1], 9) ^ gf_mul(a[2], 14) ^ gf_mul(a[3], 11);
+                    t[4 * c + 3] = gf_mul(a[0], 11) ^ gf_mul(a[1], 13) ^ gf_mul(a[2], 9) ^ gf_mul(a[3], 14);
                 }
             }
             s = t;
@@ -1905,13 +1669,11 @@ impl Aes {
 /// MD5 (RFC 1321), needed only for OpenSSL's legacy PEM key derivation.
 fn md5(input: &[u8]) -> [u8; 16] {
     let s: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
-        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
-        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14,
+        20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6,
+        10, 15, 21,
     ];
-    let k: Vec<u32> = (0..64)
-        .map(|i| ((i as f64 + 1.0).sin().abs() * 4294967296.0) as u32)
-        .collect();
+    let k: Vec<u32> = (0..64).map(|i| ((i as f64 + 1.0).sin().abs() * 4294967296.0) as u32).collect();
     let mut a0: u32 = 0x67452301;
     let mut b0: u32 = 0xefcdab89;
     let mut c0: u32 = 0x98badcfe;
@@ -1924,10 +1686,7 @@ fn md5(input: &[u8]) -> [u8; 16] {
     }
     msg.extend_from_slice(&bit_len.to_le_bytes());
     for chunk in msg.chunks(64) {
-        let m: Vec<u32> = chunk
-            .chunks(4)
-            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-            .collect();
+        let m: Vec<u32> = chunk.chunks(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
         let (mut a, mut b, mut c, mut d) = (a0, b0, c0, d0);
         for i in 0..64 {
             let (f, g) = match i / 16 {
@@ -2087,22 +1846,14 @@ fn decode_asn1_string(tag: u32, data: &[u8]) -> Result<String, ()> {
         30 => Ok(data
             .chunks(2)
             .map(|c| {
-                let v = if c.len() == 2 {
-                    u16::from_be_bytes([c[0], c[1]])
-                } else {
-                    0xfffd
-                };
+                let v = if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { 0xfffd };
                 char::from_u32(v as u32).unwrap_or('\u{fffd}')
             })
             .collect()),
         28 => Ok(data
             .chunks(4)
             .map(|c| {
-                let v = if c.len() == 4 {
-                    u32::from_be_bytes([c[0], c[1], c[2], c[3]])
-                } else {
-                    0xfffd
-                };
+                let v = if c.len() == 4 { u32::from_be_bytes([c[0], c[1], c[2], c[3]]) } else { 0xfffd };
                 char::from_u32(v).unwrap_or('\u{fffd}')
             })
             .collect()),
@@ -2114,12 +1865,7 @@ fn der_length_bytes(len: usize) -> Vec<u8> {
     if len < 0x80 {
         vec![len as u8]
     } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|&b| b == 0)
-            .collect();
+        let bytes: Vec<u8> = len.to_be_bytes().iter().copied().skip_while(|&b| b == 0).collect();
         let mut v = vec![0x80 | bytes.len() as u8];
         v.extend(bytes);
         v
@@ -2198,8 +1944,8 @@ fn name_slashed(name: &X509Name<'_>) -> String {
         out.push_str(&dn_attr_name(&atv.attr_type().to_id_string()));
         out.push('=');
         let v = atv.attr_value();
-        let text = decode_asn1_string(v.tag().0, v.data)
-            .unwrap_or_else(|_| String::from_utf8_lossy(v.data).into_owned());
+        let text =
+            decode_asn1_string(v.tag().0, v.data).unwrap_or_else(|_| String::from_utf8_lossy(v.data).into_owned());
         for &b in text.as_bytes() {
             if !(b' '..=b'~').contains(&b) {
                 out.push_str(&format!("\\x{b:02X}"));
@@ -2212,20 +1958,13 @@ fn name_slashed(name: &X509Name<'_>) -> String {
 }
 
 fn hex_upper(data: &[u8], sep: &str) -> String {
-    data.iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(sep)
+    data.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(sep)
 }
 
 fn ip_text(bytes: &[u8]) -> String {
     match bytes.len() {
         4 => format!("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]),
-        16 => bytes
-            .chunks(2)
-            .map(|c| format!("{:X}", u16::from_be_bytes([c[0], c[1]])))
-            .collect::<Vec<_>>()
-            .join(":"),
+        16 => bytes.chunks(2).map(|c| format!("{:X}", u16::from_be_bytes([c[0], c[1]]))).collect::<Vec<_>>().join(":"),
         _ => "<invalid>".to_string(),
     }
 }
@@ -2262,15 +2001,7 @@ fn general_name_text(gn: &GeneralName<'_>) -> String {
 
 /// ASN1_STRING_print: printable bytes kept, others shown as '.'.
 fn printable_dump(data: &[u8]) -> String {
-    data.iter()
-        .map(|&b| {
-            if b > b'~' || (b < b' ' && b != b'\n' && b != b'\r') {
-                '.'
-            } else {
-                b as char
-            }
-        })
-        .collect()
+    data.iter().map(|&b| if b > b'~' || (b < b' ' && b != b'\n' && b != b'\r') { '.' } else { b as char }).collect()
 }
 
 /// BIO_hex_string: "AA:BB:..." with a line break and `indent` spaces every `width` bytes.
@@ -2299,9 +2030,7 @@ fn bio_hex_string(indent: usize, width: usize, data: &[u8]) -> String {
     out
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// (year, month 1-12, day, hour, minute, second) of a Unix time.
 fn civil_time(ts: i64) -> (i64, usize, i64, i64, i64, i64) {
@@ -2317,28 +2046,13 @@ fn civil_time(ts: i64) -> (i64, usize, i64, i64, i64, i64) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    (
-        year,
-        month as usize,
-        day,
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60,
-    )
+    (year, month as usize, day, secs / 3600, (secs / 60) % 60, secs % 60)
 }
 
 /// ASN1_TIME_print: "Jan  5 03:04:05 2026 GMT".
 fn asn1_time_text(ts: i64) -> String {
     let (y, mo, d, h, mi, s) = civil_time(ts);
-    format!(
-        "{} {:2} {:02}:{:02}:{:02} {} GMT",
-        MONTHS[mo - 1],
-        d,
-        h,
-        mi,
-        s,
-        y
-    )
+    format!("{} {:2} {:02}:{:02}:{:02} {} GMT", MONTHS[mo - 1], d, h, mi, s, y)
 }
 
 fn serial_text(raw: &[u8]) -> String {
@@ -2387,18 +2101,12 @@ fn bit_length(data: &[u8]) -> usize {
 fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
     let oid = ext.oid.to_id_string();
     match ext.parsed_extension() {
-        ParsedExtension::SubjectAlternativeName(san) => san
-            .general_names
-            .iter()
-            .map(general_name_text)
-            .collect::<Vec<_>>()
-            .join(", "),
-        ParsedExtension::IssuerAlternativeName(ian) => ian
-            .general_names
-            .iter()
-            .map(general_name_text)
-            .collect::<Vec<_>>()
-            .join(", "),
+        ParsedExtension::SubjectAlternativeName(san) => {
+            san.general_names.iter().map(general_name_text).collect::<Vec<_>>().join(", ")
+        }
+        ParsedExtension::IssuerAlternativeName(ian) => {
+            ian.general_names.iter().map(general_name_text).collect::<Vec<_>>().join(", ")
+        }
         ParsedExtension::BasicConstraints(bc) => {
             let mut s = format!("CA:{}", if bc.ca { "TRUE" } else { "FALSE" });
             if let Some(p) = bc.path_len_constraint {
@@ -2418,12 +2126,7 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
                 (ku.encipher_only(), "Encipher Only"),
                 (ku.decipher_only(), "Decipher Only"),
             ];
-            names
-                .iter()
-                .filter(|(on, _)| *on)
-                .map(|(_, n)| *n)
-                .collect::<Vec<_>>()
-                .join(", ")
+            names.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
         }
         ParsedExtension::ExtendedKeyUsage(_) => {
             // Parsed here to keep the certificate's order.
@@ -2441,8 +2144,7 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
         ParsedExtension::SubjectKeyIdentifier(kid) => hex_upper(kid.0, ":"),
         ParsedExtension::AuthorityKeyIdentifier(aki) => {
             let mut lines = Vec::new();
-            let qualified =
-                aki.authority_cert_issuer.is_some() || aki.authority_cert_serial.is_some();
+            let qualified = aki.authority_cert_issuer.is_some() || aki.authority_cert_serial.is_some();
             if let Some(kid) = &aki.key_identifier {
                 let h = hex_upper(kid.0, ":");
                 lines.push(if qualified { format!("keyid:{h}") } else { h });
@@ -2473,10 +2175,7 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
                                 format!(
                                     "{} = {}",
                                     dn_attr_name(&atv.attr_type().to_id_string()),
-                                    escape_dn_value(
-                                        atv.attr_value().tag().0,
-                                        atv.attr_value().data
-                                    )
+                                    escape_dn_value(atv.attr_value().tag().0, atv.attr_value().data)
                                 )
                             })
                             .collect::<Vec<_>>()
@@ -2499,11 +2198,7 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
             .accessdescs
             .iter()
             .map(|ad| {
-                format!(
-                    "{} - {}",
-                    oid_name(&ad.access_method.to_id_string()),
-                    general_name_text(&ad.access_location)
-                )
+                format!("{} - {}", oid_name(&ad.access_method.to_id_string()), general_name_text(&ad.access_location))
             })
             .collect::<Vec<_>>()
             .join("\n"),
@@ -2514,10 +2209,7 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
                 if let Some(quals) = &p.policy_qualifiers {
                     let mut qs = Vec::new();
                     for q in quals {
-                        qs.push(policy_qualifier_text(
-                            &q.policy_qualifier_id.to_id_string(),
-                            q.qualifier,
-                        ));
+                        qs.push(policy_qualifier_text(&q.policy_qualifier_id.to_id_string(), q.qualifier));
                     }
                     s.push('\n');
                     s.push_str(&qs.join("\n"));
@@ -2528,30 +2220,29 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
         }
         ParsedExtension::NameConstraints(nc) => {
             let mut s = String::new();
-            let mut section =
-                |title: &str, trees: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
-                    if let Some(trees) = trees {
-                        if trees.is_empty() {
-                            return;
-                        }
-                        if !s.is_empty() {
-                            s.push('\n');
-                        }
-                        s.push_str(title);
-                        s.push_str(":\n");
-                        let items: Vec<String> = trees
-                            .iter()
-                            .map(|t| match &t.base {
-                                GeneralName::IPAddress(b) if b.len() == 8 || b.len() == 32 => {
-                                    let half = b.len() / 2;
-                                    format!("  IP:{}/{}", ip_text(&b[..half]), ip_text(&b[half..]))
-                                }
-                                other => format!("  {}", general_name_text(other)),
-                            })
-                            .collect();
-                        s.push_str(&items.join("\n"));
+            let mut section = |title: &str, trees: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
+                if let Some(trees) = trees {
+                    if trees.is_empty() {
+                        return;
                     }
-                };
+                    if !s.is_empty() {
+                        s.push('\n');
+                    }
+                    s.push_str(title);
+                    s.push_str(":\n");
+                    let items: Vec<String> = trees
+                        .iter()
+                        .map(|t| match &t.base {
+                            GeneralName::IPAddress(b) if b.len() == 8 || b.len() == 32 => {
+                                let half = b.len() / 2;
+                                format!("  IP:{}/{}", ip_text(&b[..half]), ip_text(&b[half..]))
+                            }
+                            other => format!("  {}", general_name_text(other)),
+                        })
+                        .collect();
+                    s.push_str(&items.join("\n"));
+                }
+            };
             section("Permitted", &nc.permitted_subtrees);
             section("Excluded", &nc.excluded_subtrees);
             s
@@ -2649,10 +2340,8 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
 fn policy_qualifier_text(qid: &str, qualifier: &[u8]) -> String {
     match qid {
         "1.3.6.1.5.5.7.2.1" => {
-            let text = Der(qualifier)
-                .next()
-                .and_then(|(t, c)| decode_asn1_string(t as u32, c).ok())
-                .unwrap_or_default();
+            let text =
+                Der(qualifier).next().and_then(|(t, c)| decode_asn1_string(t as u32, c).ok()).unwrap_or_default();
             format!("  CPS: {text}")
         }
         "1.3.6.1.5.5.7.2.2" => {
@@ -2671,11 +2360,7 @@ fn policy_qualifier_text(qid: &str, qualifier: &[u8]) -> String {
                             let mut n = Der(nums);
                             let mut v = Vec::new();
                             while let Some((0x02, c)) = n.next() {
-                                v.push(
-                                    der_uint(c)
-                                        .map(|x| x.to_string())
-                                        .unwrap_or_else(|| "?".into()),
-                                );
+                                v.push(der_uint(c).map(|x| x.to_string()).unwrap_or_else(|| "?".into()));
                             }
                             let label = if v.len() > 1 { "Numbers" } else { "Number" };
                             s.push_str(&format!("\n    {label}: {}", v.join(", ")));
@@ -2720,35 +2405,20 @@ fn one_cert_info(der: &[u8]) -> Vec<(String, String)> {
     push("Issuer", name_oneline(&tbs.issuer));
     push("Version", tbs.version.0.to_string());
     push("Serial Number", serial_text(tbs.raw_serial()));
-    push(
-        "Signature Algorithm",
-        oid_name(&cert.signature_algorithm.algorithm.to_id_string()),
-    );
-    push(
-        "Public Key Algorithm",
-        oid_name(&tbs.subject_pki.algorithm.algorithm.to_id_string()),
-    );
+    push("Signature Algorithm", oid_name(&cert.signature_algorithm.algorithm.to_id_string()));
+    push("Public Key Algorithm", oid_name(&tbs.subject_pki.algorithm.algorithm.to_id_string()));
     for ext in tbs.extensions() {
         push(&oid_name(&ext.oid.to_id_string()), extension_value(ext));
     }
-    push(
-        "Start date",
-        asn1_time_text(tbs.validity.not_before.timestamp()),
-    );
-    push(
-        "Expire date",
-        asn1_time_text(tbs.validity.not_after.timestamp()),
-    );
+    push("Start date", asn1_time_text(tbs.validity.not_before.timestamp()));
+    push("Expire date", asn1_time_text(tbs.validity.not_after.timestamp()));
     if let Ok(PublicKey::RSA(rsa)) = tbs.subject_pki.parsed() {
         push("RSA Public Key", bit_length(rsa.modulus).to_string());
         push("rsa(n)", bignum_hex(rsa.modulus));
         push("rsa(e)", bignum_hex(rsa.exponent));
     }
     let sig: &[u8] = &cert.signature_value.data;
-    push(
-        "Signature",
-        sig.iter().map(|b| format!("{b:02x}:")).collect(),
-    );
+    push("Signature", sig.iter().map(|b| format!("{b:02x}:")).collect());
     push("Cert", pem_encode("CERTIFICATE", der));
     out
 }
@@ -2937,8 +2607,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
     }
 
     fn leaf_params(names: &[&str], cn: Option<&str>) -> CertificateParams {
-        let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .unwrap();
+        let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
         p.distinguished_name = match cn {
             Some(cn) => dn(cn),
             None => {
@@ -2957,10 +2626,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
     }
 
     fn leaf(ca: &Ca, names: &[&str]) -> Leaf {
-        issue(
-            ca,
-            leaf_params(names, Some(names.first().copied().unwrap_or("leaf"))),
-        )
+        issue(ca, leaf_params(names, Some(names.first().copied().unwrap_or("leaf"))))
     }
 
     fn self_signed(names: &[&str]) -> Leaf {
@@ -2993,17 +2659,13 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         versions: &[&'static SupportedProtocolVersion],
         client_ca: Option<&Ca>,
     ) -> Arc<ServerConfig> {
-        let b = ServerConfig::builder_with_provider(provider())
-            .with_protocol_versions(versions)
-            .unwrap();
+        let b = ServerConfig::builder_with_provider(provider()).with_protocol_versions(versions).unwrap();
         let b = match client_ca {
             Some(ca) => {
                 let mut roots = RootCertStore::empty();
                 roots.add(ca.cert.der().clone()).unwrap();
                 b.with_client_cert_verifier(
-                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-                        .build()
-                        .unwrap(),
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider()).build().unwrap(),
                 )
             }
             None => b.with_no_client_auth(),
@@ -3013,21 +2675,12 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
     }
 
     fn server(l: &Leaf) -> Arc<ServerConfig> {
-        server_with(
-            vec![l.cert.der().clone()],
-            &l.key,
-            rustls::ALL_VERSIONS,
-            None,
-        )
+        server_with(vec![l.cert.der().clone()], &l.key, rustls::ALL_VERSIONS, None)
     }
 
     /// Run a complete handshake over an in-memory pipe; the client's failure is mapped
     /// with `map_handshake_error`.
-    fn handshake(
-        cfg: Arc<ClientConfig>,
-        srv: Arc<ServerConfig>,
-        host: &str,
-    ) -> Result<ClientConnection, TlsError> {
+    fn handshake(cfg: Arc<ClientConfig>, srv: Arc<ServerConfig>, host: &str) -> Result<ClientConnection, TlsError> {
         let name = ServerName::try_from(host.to_string()).unwrap();
         let mut client = ClientConnection::new(cfg, name).unwrap();
         let mut server = ServerConnection::new(srv).unwrap();
@@ -3049,9 +2702,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
             let mut rd = &buf[..];
             while !rd.is_empty() {
                 client.read_tls(&mut rd).unwrap();
-                client
-                    .process_new_packets()
-                    .map_err(|e| map_handshake_error(&e, host))?;
+                client.process_new_packets().map_err(|e| map_handshake_error(&e, host))?;
             }
             if !client.is_handshaking() && !server.is_handshaking() {
                 return Ok(client);
@@ -3061,17 +2712,10 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
     }
 
     fn opts_with_ca(ca_pem: &str) -> TlsOptions {
-        TlsOptions {
-            ca_info: Some(temp_file("ca.pem", ca_pem)),
-            ..TlsOptions::default()
-        }
+        TlsOptions { ca_info: Some(temp_file("ca.pem", ca_pem)), ..TlsOptions::default() }
     }
 
-    fn connect(
-        o: &TlsOptions,
-        srv: Arc<ServerConfig>,
-        host: &str,
-    ) -> Result<ClientConnection, TlsError> {
+    fn connect(o: &TlsOptions, srv: Arc<ServerConfig>, host: &str) -> Result<ClientConnection, TlsError> {
         handshake(client_config(o)?, srv, host)
     }
 
@@ -3094,10 +2738,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
     fn ca_blob_is_accepted() {
         let ca = make_ca("Blob CA");
         let l = leaf(&ca, &["localhost"]);
-        let o = TlsOptions {
-            ca_blob: Some(ca.cert.pem().into_bytes()),
-            ..TlsOptions::default()
-        };
+        let o = TlsOptions { ca_blob: Some(ca.cert.pem().into_bytes()), ..TlsOptions::default() };
         connect(&o, server(&l), "localhost").expect("handshake");
     }
 
@@ -3106,10 +2747,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let ca = make_ca("Dir CA");
         let l = leaf(&ca, &["localhost"]);
         let f = temp_file("anything.pem", ca.cert.pem());
-        let o = TlsOptions {
-            ca_path: Some(f.parent().unwrap().to_path_buf()),
-            ..TlsOptions::default()
-        };
+        let o = TlsOptions { ca_path: Some(f.parent().unwrap().to_path_buf()), ..TlsOptions::default() };
         connect(&o, server(&l), "localhost").expect("handshake");
     }
 
@@ -3117,16 +2755,10 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
     fn missing_ca_path_means_no_anchors() {
         let ca = make_ca("Some CA");
         let l = leaf(&ca, &["localhost"]);
-        let o = TlsOptions {
-            ca_path: Some(PathBuf::from("/nonexistent/ca/dir")),
-            ..TlsOptions::default()
-        };
+        let o = TlsOptions { ca_path: Some(PathBuf::from("/nonexistent/ca/dir")), ..TlsOptions::default() };
         let e = connect(&o, server(&l), "localhost").unwrap_err();
         assert_eq!(e.code, 60);
-        assert_eq!(
-            e.message,
-            verify_msg("unable to get local issuer certificate", 20)
-        );
+        assert_eq!(e.message, verify_msg("unable to get local issuer certificate", 20));
     }
 
     #[test]
@@ -3136,10 +2768,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let l = leaf(&ca, &["localhost"]);
         let e = connect(&opts_with_ca(&other.cert.pem()), server(&l), "localhost").unwrap_err();
         assert_eq!(e.code, E_PEER_FAILED_VERIFICATION);
-        assert_eq!(
-            e.message,
-            verify_msg("unable to get local issuer certificate", 20)
-        );
+        assert_eq!(e.message, verify_msg("unable to get local issuer certificate", 20));
     }
 
     #[test]
@@ -3156,17 +2785,9 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let ca = make_ca("Served CA");
         let other = make_ca("Other CA");
         let l = leaf(&ca, &["localhost"]);
-        let srv = server_with(
-            vec![l.cert.der().clone(), ca.cert.der().clone()],
-            &l.key,
-            rustls::ALL_VERSIONS,
-            None,
-        );
+        let srv = server_with(vec![l.cert.der().clone(), ca.cert.der().clone()], &l.key, rustls::ALL_VERSIONS, None);
         let e = connect(&opts_with_ca(&other.cert.pem()), srv, "localhost").unwrap_err();
-        assert_eq!(
-            e.message,
-            verify_msg("self-signed certificate in certificate chain", 19)
-        );
+        assert_eq!(e.message, verify_msg("self-signed certificate in certificate chain", 19));
     }
 
     #[test]
@@ -3176,17 +2797,9 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.distinguished_name = dn("Intermediate");
         p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        let inter = Ca {
-            cert: p.signed_by(&key, &root.cert, &root.key).unwrap(),
-            key,
-        };
+        let inter = Ca { cert: p.signed_by(&key, &root.cert, &root.key).unwrap(), key };
         let l = leaf(&inter, &["localhost"]);
-        let srv = server_with(
-            vec![l.cert.der().clone(), inter.cert.der().clone()],
-            &l.key,
-            rustls::ALL_VERSIONS,
-            None,
-        );
+        let srv = server_with(vec![l.cert.der().clone(), inter.cert.der().clone()], &l.key, rustls::ALL_VERSIONS, None);
         connect(&opts_with_ca(&root.cert.pem()), srv, "localhost").expect("handshake");
     }
 
@@ -3198,14 +2811,8 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         // ... but its names are still checked
         let e = connect(&o, server(&s), "other.example").unwrap_err();
         assert_eq!(e.code, 60);
-        assert_eq!(
-            e.message,
-            "SSL: no alternative certificate subject name matches target hostname 'other.example'"
-        );
-        let o2 = TlsOptions {
-            verify_host: false,
-            ..o.clone()
-        };
+        assert_eq!(e.message, "SSL: no alternative certificate subject name matches target hostname 'other.example'");
+        let o2 = TlsOptions { verify_host: false, ..o.clone() };
         connect(&o2, server(&s), "other.example").expect("verify_host off");
     }
 
@@ -3215,10 +2822,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let key = KeyPair::generate().unwrap();
         let mut p = leaf_params(&["localhost"], Some("localhost"));
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let s = Leaf {
-            cert: p.self_signed(&key).unwrap(),
-            key,
-        };
+        let s = Leaf { cert: p.self_signed(&key).unwrap(), key };
         connect(&opts_with_ca(&s.cert.pem()), server(&s), "localhost").expect("handshake");
     }
 
@@ -3238,69 +2842,36 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         p.not_after = rcgen::date_time_ymd(2091, 1, 1);
         let future = issue(&ca, p);
         let e = connect(&o, server(&future), "localhost").unwrap_err();
-        assert_eq!(
-            e.message,
-            verify_msg(
-                "certificate is not yet valid or the system clock is incorrect",
-                9
-            )
-        );
+        assert_eq!(e.message, verify_msg("certificate is not yet valid or the system clock is incorrect", 9));
 
         // an expired certificate that is itself a trust anchor is still expired
         let key = KeyPair::generate().unwrap();
         let mut p = leaf_params(&["localhost"], Some("localhost"));
         p.not_before = rcgen::date_time_ymd(2020, 1, 1);
         p.not_after = rcgen::date_time_ymd(2021, 1, 1);
-        let s = Leaf {
-            cert: p.self_signed(&key).unwrap(),
-            key,
-        };
+        let s = Leaf { cert: p.self_signed(&key).unwrap(), key };
         let e = connect(&opts_with_ca(&s.cert.pem()), server(&s), "localhost").unwrap_err();
         assert_eq!(e.message, verify_msg("certificate has expired", 10));
     }
 
     #[test]
     fn bad_cainfo_file_and_blob() {
-        let missing = TlsOptions {
-            ca_info: Some(PathBuf::from("/nonexistent.pem")),
-            ..TlsOptions::default()
-        };
+        let missing = TlsOptions { ca_info: Some(PathBuf::from("/nonexistent.pem")), ..TlsOptions::default() };
         let e = client_config(&missing).unwrap_err();
-        assert_eq!(
-            e,
-            TlsError::new(77, "error adding trust anchors from file: /nonexistent.pem")
-        );
+        assert_eq!(e, TlsError::new(77, "error adding trust anchors from file: /nonexistent.pem"));
 
         let garbage = temp_file("garbage.pem", "not a certificate\n");
-        let o = TlsOptions {
-            ca_info: Some(garbage.clone()),
-            ..TlsOptions::default()
-        };
+        let o = TlsOptions { ca_info: Some(garbage.clone()), ..TlsOptions::default() };
         let e = client_config(&o).unwrap_err();
         assert_eq!(e.code, E_SSL_CACERT_BADFILE);
-        assert_eq!(
-            e.message,
-            format!(
-                "error adding trust anchors from file: {}",
-                garbage.display()
-            )
-        );
+        assert_eq!(e.message, format!("error adding trust anchors from file: {}", garbage.display()));
 
-        let o = TlsOptions {
-            ca_blob: Some(b"garbage".to_vec()),
-            ..TlsOptions::default()
-        };
+        let o = TlsOptions { ca_blob: Some(b"garbage".to_vec()), ..TlsOptions::default() };
         let e = client_config(&o).unwrap_err();
-        assert_eq!(
-            e,
-            TlsError::new(77, "error adding trust anchors from certificate blob: 77")
-        );
+        assert_eq!(e, TlsError::new(77, "error adding trust anchors from certificate blob: 77"));
 
         // libcurl does not load CAINFO at all without peer verification
-        let o = TlsOptions {
-            verify_peer: false,
-            ..missing
-        };
+        let o = TlsOptions { verify_peer: false, ..missing };
         assert!(client_config(&o).is_ok());
     }
 
@@ -3320,37 +2891,17 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let o = opts_with_ca(&ca.cert.pem());
         let e = connect(&o, server(&l), "localhost").unwrap_err();
         assert_eq!(e.code, 60);
-        assert_eq!(
-            e.message,
-            "SSL: no alternative certificate subject name matches target hostname 'localhost'"
-        );
+        assert_eq!(e.message, "SSL: no alternative certificate subject name matches target hostname 'localhost'");
         let e = connect(&o, server(&l), "127.0.0.1").unwrap_err();
-        assert_eq!(
-            e.message,
-            "SSL: no alternative certificate subject name matches target IPv4 address '127.0.0.1'"
-        );
+        assert_eq!(e.message, "SSL: no alternative certificate subject name matches target IPv4 address '127.0.0.1'");
         let e = connect(&o, server(&l), "::1").unwrap_err();
-        assert_eq!(
-            e.message,
-            "SSL: no alternative certificate subject name matches target IPv6 address '[::1]'"
-        );
-        let off = TlsOptions {
-            verify_host: false,
-            ..o.clone()
-        };
+        assert_eq!(e.message, "SSL: no alternative certificate subject name matches target IPv6 address '[::1]'");
+        let off = TlsOptions { verify_host: false, ..o.clone() };
         connect(&off, server(&l), "localhost").expect("verify_host off");
         // the chain is still verified with verify_host off
         let other = make_ca("Other");
-        let off_other = TlsOptions {
-            verify_host: false,
-            ..opts_with_ca(&other.cert.pem())
-        };
-        assert_eq!(
-            connect(&off_other, server(&l), "localhost")
-                .unwrap_err()
-                .code,
-            60
-        );
+        let off_other = TlsOptions { verify_host: false, ..opts_with_ca(&other.cert.pem()) };
+        assert_eq!(connect(&off_other, server(&l), "localhost").unwrap_err().code, 60);
     }
 
     #[test]
@@ -3362,10 +2913,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         connect(&o, server(&l), "::1").expect("ipv6 SAN");
         let w = leaf(&ca, &["*.example.com"]);
         connect(&o, server(&w), "a.example.com").expect("wildcard");
-        assert_eq!(
-            connect(&o, server(&w), "a.b.example.com").unwrap_err().code,
-            60
-        );
+        assert_eq!(connect(&o, server(&w), "a.b.example.com").unwrap_err().code, 60);
     }
 
     #[test]
@@ -3375,10 +2923,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let only_cn = issue(&ca, leaf_params(&[], Some("localhost")));
         connect(&o, server(&only_cn), "localhost").expect("CN fallback");
         let e = connect(&o, server(&only_cn), "127.0.0.1").unwrap_err();
-        assert_eq!(
-            e.message,
-            "SSL: certificate subject name 'localhost' does not match target hostname '127.0.0.1'"
-        );
+        assert_eq!(e.message, "SSL: certificate subject name 'localhost' does not match target hostname '127.0.0.1'");
         let wrong_cn = issue(&ca, leaf_params(&[], Some("other.example")));
         let e = connect(&o, server(&wrong_cn), "localhost").unwrap_err();
         assert_eq!(
@@ -3387,10 +2932,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         );
         let no_cn = issue(&ca, leaf_params(&[], None));
         let e = connect(&o, server(&no_cn), "localhost").unwrap_err();
-        assert_eq!(
-            e.message,
-            "SSL: unable to obtain common name from peer certificate"
-        );
+        assert_eq!(e.message, "SSL: unable to obtain common name from peer certificate");
         let wild = issue(&ca, leaf_params(&[], Some("*.example.com")));
         connect(&o, server(&wild), "a.example.com").expect("wildcard CN");
         let e = connect(&o, server(&wild), "a.b.example.com").unwrap_err();
@@ -3418,24 +2960,14 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
     fn verify_peer_off_accepts_any_chain_but_checks_names() {
         let ca = make_ca("Unknown CA");
         let l = leaf(&ca, &["localhost"]);
-        let o = TlsOptions {
-            verify_peer: false,
-            ..TlsOptions::default()
-        };
+        let o = TlsOptions { verify_peer: false, ..TlsOptions::default() };
         connect(&o, server(&l), "localhost").expect("unknown CA accepted");
         let s = self_signed(&["localhost"]);
         connect(&o, server(&s), "localhost").expect("self-signed accepted");
         // libcurl keeps checking the name while VERIFYHOST is on
         let e = connect(&o, server(&l), "other.example").unwrap_err();
-        assert_eq!(
-            e.message,
-            "SSL: no alternative certificate subject name matches target hostname 'other.example'"
-        );
-        let o2 = TlsOptions {
-            verify_peer: false,
-            verify_host: false,
-            ..TlsOptions::default()
-        };
+        assert_eq!(e.message, "SSL: no alternative certificate subject name matches target hostname 'other.example'");
+        let o2 = TlsOptions { verify_peer: false, verify_host: false, ..TlsOptions::default() };
         connect(&o2, server(&l), "other.example").expect("nothing verified");
     }
 
@@ -3455,15 +2987,10 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let impostor = KeyPair::generate().unwrap();
         let signing = provider()
             .key_provider
-            .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-                impostor.serialize_der(),
-            )))
+            .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(impostor.serialize_der())))
             .unwrap();
         let ck = Arc::new(CertifiedKey::new(vec![l.cert.der().clone()], signing));
-        for versions in [
-            &[&rustls::version::TLS13][..],
-            &[&rustls::version::TLS12][..],
-        ] {
+        for versions in [&[&rustls::version::TLS13][..], &[&rustls::version::TLS12][..]] {
             let srv = Arc::new(
                 ServerConfig::builder_with_provider(provider())
                     .with_protocol_versions(versions)
@@ -3471,17 +2998,10 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
                     .with_no_client_auth()
                     .with_cert_resolver(Arc::new(FixedCert(ck.clone()))),
             );
-            let o = TlsOptions {
-                verify_peer: false,
-                verify_host: false,
-                ..TlsOptions::default()
-            };
+            let o = TlsOptions { verify_peer: false, verify_host: false, ..TlsOptions::default() };
             let e = connect(&o, srv, "localhost").unwrap_err();
             assert_eq!(e.code, E_SSL_CONNECT_ERROR);
-            assert_eq!(
-                e.message,
-                "TLS connect error: error:0A00007B:SSL routines::bad signature"
-            );
+            assert_eq!(e.message, "TLS connect error: error:0A00007B:SSL routines::bad signature");
         }
     }
 
@@ -3492,18 +3012,13 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let ca = make_ca("Pin CA");
         let l = leaf(&ca, &["localhost"]);
         let ee = l.cert.der().as_ref();
-        let good = base64::engine::general_purpose::STANDARD.encode(ring::digest::digest(
-            &ring::digest::SHA256,
-            &l.key.public_key_der(),
-        ));
+        let good = base64::engine::general_purpose::STANDARD
+            .encode(ring::digest::digest(&ring::digest::SHA256, &l.key.public_key_der()));
         let bad = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
         assert_eq!(check_pinned(&format!("sha256//{good}"), ee), Ok(()));
         assert_eq!(check_pinned(&format!("{bad};sha256//{good}"), ee), Ok(()));
         let e = check_pinned(bad, ee).unwrap_err();
-        assert_eq!(
-            e,
-            TlsError::new(90, "SSL: public key does not match pinned public key")
-        );
+        assert_eq!(e, TlsError::new(90, "SSL: public key does not match pinned public key"));
         assert_eq!(check_pinned("sha256//", ee).unwrap_err().code, 90);
 
         let pem = temp_file("pub.pem", l.key.public_key_pem());
@@ -3512,22 +3027,13 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         assert_eq!(check_pinned(der.to_str().unwrap(), ee), Ok(()));
         let other = KeyPair::generate().unwrap();
         let wrong = temp_file("wrong.pem", other.public_key_pem());
-        assert_eq!(
-            check_pinned(wrong.to_str().unwrap(), ee).unwrap_err().code,
-            90
-        );
-        assert_eq!(
-            check_pinned("/nonexistent/pin.pem", ee).unwrap_err().code,
-            90
-        );
+        assert_eq!(check_pinned(wrong.to_str().unwrap(), ee).unwrap_err().code, 90);
+        assert_eq!(check_pinned("/nonexistent/pin.pem", ee).unwrap_err().code, 90);
 
         // against the certificate actually received in a handshake
         let c = connect(&opts_with_ca(&ca.cert.pem()), server(&l), "localhost").unwrap();
         let peer = c.peer_certificates().unwrap();
-        assert_eq!(
-            check_pinned(&format!("sha256//{good}"), peer[0].as_ref()),
-            Ok(())
-        );
+        assert_eq!(check_pinned(&format!("sha256//{good}"), peer[0].as_ref()), Ok(()));
     }
 
     // ---- versions and ciphers ---------------------------------------------------------
@@ -3537,56 +3043,29 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let ca = make_ca("Version CA");
         let l = leaf(&ca, &["localhost"]);
         let base = opts_with_ca(&ca.cert.pem());
-        let with = |v: u32| TlsOptions {
-            version: v,
-            ..base.clone()
-        };
+        let with = |v: u32| TlsOptions { version: v, ..base.clone() };
         let c = connect(&with(SSLVERSION_MAX_TLSV1_2), server(&l), "localhost").unwrap();
         assert_eq!(c.protocol_version(), Some(ProtocolVersion::TLSv1_2));
         let c = connect(&with(SSLVERSION_TLSV1_0), server(&l), "localhost").unwrap();
         assert_eq!(c.protocol_version(), Some(ProtocolVersion::TLSv1_3));
         let c = connect(&with(SSLVERSION_TLSV1_3), server(&l), "localhost").unwrap();
         assert_eq!(c.protocol_version(), Some(ProtocolVersion::TLSv1_3));
-        let c = connect(
-            &with(SSLVERSION_TLSV1_2 | SSLVERSION_MAX_TLSV1_2),
-            server(&l),
-            "localhost",
-        )
-        .unwrap();
+        let c = connect(&with(SSLVERSION_TLSV1_2 | SSLVERSION_MAX_TLSV1_2), server(&l), "localhost").unwrap();
         assert_eq!(c.protocol_version(), Some(ProtocolVersion::TLSv1_2));
 
         // TLS 1.3 only against a TLS 1.2 only server
-        let srv12 = server_with(
-            vec![l.cert.der().clone()],
-            &l.key,
-            &[&rustls::version::TLS12],
-            None,
-        );
+        let srv12 = server_with(vec![l.cert.der().clone()], &l.key, &[&rustls::version::TLS12], None);
         let e = connect(&with(SSLVERSION_TLSV1_3), srv12, "localhost").unwrap_err();
         assert_eq!(e.code, 35);
-        assert_eq!(
-            e.message,
-            "TLS connect error: error:0A00042E:SSL routines::tlsv1 alert protocol version"
-        );
+        assert_eq!(e.message, "TLS connect error: error:0A00042E:SSL routines::tlsv1 alert protocol version");
 
         let e = client_config(&with(SSLVERSION_MAX_TLSV1_1)).unwrap_err();
-        assert_eq!(
-            e,
-            TlsError::new(35, "CURL_SSLVERSION_MAX incompatible with CURL_SSLVERSION")
-        );
+        assert_eq!(e, TlsError::new(35, "CURL_SSLVERSION_MAX incompatible with CURL_SSLVERSION"));
         let e = client_config(&with(SSLVERSION_TLSV1_3 | SSLVERSION_MAX_TLSV1_2)).unwrap_err();
-        assert_eq!(
-            e,
-            TlsError::new(35, "CURL_SSLVERSION_MAX incompatible with CURL_SSLVERSION")
-        );
+        assert_eq!(e, TlsError::new(35, "CURL_SSLVERSION_MAX incompatible with CURL_SSLVERSION"));
         let e = client_config(&with(SSLVERSION_TLSV1_0 | SSLVERSION_MAX_TLSV1_1)).unwrap_err();
         assert_eq!(e.code, 35);
-        assert!(
-            e.message
-                .starts_with("TLS connect error: no protocols available"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.starts_with("TLS connect error: no protocols available"), "{}", e.message);
         assert_eq!(client_config(&with(SSLVERSION_SSLV3)).unwrap_err().code, 43);
     }
 
@@ -3595,33 +3074,16 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         use rustls::CipherSuite;
         let ca = make_ca("Cipher CA");
         let l = leaf(&ca, &["localhost"]);
-        let base = TlsOptions {
-            version: SSLVERSION_MAX_TLSV1_2,
-            ..opts_with_ca(&ca.cert.pem())
-        };
-        let with = |list: &str| TlsOptions {
-            cipher_list: Some(list.to_string()),
-            ..base.clone()
-        };
-        let suite = |o: &TlsOptions| {
-            connect(o, server(&l), "localhost")
-                .unwrap()
-                .negotiated_cipher_suite()
-                .unwrap()
-                .suite()
-        };
-        assert_eq!(
-            suite(&with("ECDHE-ECDSA-AES128-GCM-SHA256")),
-            CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-        );
+        let base = TlsOptions { version: SSLVERSION_MAX_TLSV1_2, ..opts_with_ca(&ca.cert.pem()) };
+        let with = |list: &str| TlsOptions { cipher_list: Some(list.to_string()), ..base.clone() };
+        let suite =
+            |o: &TlsOptions| connect(o, server(&l), "localhost").unwrap().negotiated_cipher_suite().unwrap().suite();
+        assert_eq!(suite(&with("ECDHE-ECDSA-AES128-GCM-SHA256")), CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
         assert_eq!(
             suite(&with("FOO:TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256")),
             CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
         );
-        assert_eq!(
-            suite(&with("HIGH:!CHACHA20:!AES128")),
-            CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
-        );
+        assert_eq!(suite(&with("HIGH:!CHACHA20:!AES128")), CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384);
         assert_eq!(
             suite(&with("ECDHE+AESGCM:-AES256:@STRENGTH")),
             CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
@@ -3631,60 +3093,31 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let e = client_config(&with("ALL:!ECDHE")).unwrap_err();
         assert_eq!(e.code, 59);
         // no suite in common with an ECDSA server
-        let e = connect(
-            &with("ECDHE-RSA-AES128-GCM-SHA256"),
-            server(&l),
-            "localhost",
-        )
-        .unwrap_err();
+        let e = connect(&with("ECDHE-RSA-AES128-GCM-SHA256"), server(&l), "localhost").unwrap_err();
         assert_eq!(
             e,
-            TlsError::new(
-                35,
-                "TLS connect error: error:0A000410:SSL routines::ssl/tls alert handshake failure"
-            )
+            TlsError::new(35, "TLS connect error: error:0A000410:SSL routines::ssl/tls alert handshake failure")
         );
 
-        let t13 = |list: &str| TlsOptions {
-            tls13_ciphers: Some(list.to_string()),
-            ..opts_with_ca(&ca.cert.pem())
-        };
-        assert_eq!(
-            suite(&t13("TLS_CHACHA20_POLY1305_SHA256")),
-            CipherSuite::TLS13_CHACHA20_POLY1305_SHA256
-        );
-        assert_eq!(
-            suite(&t13("TLS_AES_128_CCM_SHA256:TLS_AES_128_GCM_SHA256")),
-            CipherSuite::TLS13_AES_128_GCM_SHA256
-        );
+        let t13 = |list: &str| TlsOptions { tls13_ciphers: Some(list.to_string()), ..opts_with_ca(&ca.cert.pem()) };
+        assert_eq!(suite(&t13("TLS_CHACHA20_POLY1305_SHA256")), CipherSuite::TLS13_CHACHA20_POLY1305_SHA256);
+        assert_eq!(suite(&t13("TLS_AES_128_CCM_SHA256:TLS_AES_128_GCM_SHA256")), CipherSuite::TLS13_AES_128_GCM_SHA256);
         let e = client_config(&t13("FOO")).unwrap_err();
-        assert_eq!(
-            e,
-            TlsError::new(59, "failed setting TLS 1.3 cipher suite: FOO")
-        );
+        assert_eq!(e, TlsError::new(59, "failed setting TLS 1.3 cipher suite: FOO"));
     }
 
     // ---- client certificates ----------------------------------------------------------
 
     fn client_leaf_from_fixture(ca: &Ca) -> rcgen::Certificate {
         let kp = KeyPair::from_pem(KEY_PLAIN_PKCS8).unwrap();
-        leaf_params(&[], Some("client"))
-            .signed_by(&kp, &ca.cert, &ca.key)
-            .unwrap()
+        leaf_params(&[], Some("client")).signed_by(&kp, &ca.cert, &ca.key).unwrap()
     }
 
     #[test]
     fn client_certificate_authentication() {
         let ca = make_ca("Client CA");
         let l = leaf(&ca, &["localhost"]);
-        let srv = || {
-            server_with(
-                vec![l.cert.der().clone()],
-                &l.key,
-                rustls::ALL_VERSIONS,
-                Some(&ca),
-            )
-        };
+        let srv = || server_with(vec![l.cert.der().clone()], &l.key, rustls::ALL_VERSIONS, Some(&ca));
         let client = issue(&ca, leaf_params(&[], Some("client")));
         let base = opts_with_ca(&ca.cert.pem());
 
@@ -3697,10 +3130,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         connect(&o, srv(), "localhost").expect("cert + key");
         // key inside the certificate file
         let o = TlsOptions {
-            cert: Some(temp_file(
-                "combo.pem",
-                format!("{}{}", client.cert.pem(), client.key.serialize_pem()),
-            )),
+            cert: Some(temp_file("combo.pem", format!("{}{}", client.cert.pem(), client.key.serialize_pem()))),
             ..base.clone()
         };
         connect(&o, srv(), "localhost").expect("combined file");
@@ -3719,19 +3149,10 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         };
         connect(&o, srv(), "localhost").expect("DER");
         // a TLS 1.2 server that insists on a certificate rejects the handshake
-        let srv12 = server_with(
-            vec![l.cert.der().clone()],
-            &l.key,
-            &[&rustls::version::TLS12],
-            Some(&ca),
-        );
+        let srv12 = server_with(vec![l.cert.der().clone()], &l.key, &[&rustls::version::TLS12], Some(&ca));
         let e = connect(&base, srv12, "localhost").unwrap_err();
         assert_eq!(e.code, E_SSL_CONNECT_ERROR);
-        assert!(
-            e.message.starts_with("TLS connect error: error:0A"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.starts_with("TLS connect error: error:0A"), "{}", e.message);
     }
 
     #[test]
@@ -3739,11 +3160,8 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let ca = make_ca("Err CA");
         let client = issue(&ca, leaf_params(&[], Some("client")));
         let base = TlsOptions::default();
-        let e = client_config(&TlsOptions {
-            cert: Some(PathBuf::from("/nonexistent.pem")),
-            ..base.clone()
-        })
-        .unwrap_err();
+        let e =
+            client_config(&TlsOptions { cert: Some(PathBuf::from("/nonexistent.pem")), ..base.clone() }).unwrap_err();
         assert_eq!(
             e,
             TlsError::new(
@@ -3754,11 +3172,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
             )
         );
         let garbage = temp_file("g.pem", "hello\n");
-        let e = client_config(&TlsOptions {
-            cert: Some(garbage.clone()),
-            ..base.clone()
-        })
-        .unwrap_err();
+        let e = client_config(&TlsOptions { cert: Some(garbage.clone()), ..base.clone() }).unwrap_err();
         assert_eq!(
             e.message,
             format!(
@@ -3767,72 +3181,34 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
                 garbage.display()
             )
         );
-        let e = client_config(&TlsOptions {
-            cert_blob: Some(b"garbage".to_vec()),
-            ..base.clone()
-        })
-        .unwrap_err();
-        assert!(e
-            .message
-            .starts_with("could not load PEM client certificate from CURLOPT_SSLCERT_BLOB,"));
+        let e = client_config(&TlsOptions { cert_blob: Some(b"garbage".to_vec()), ..base.clone() }).unwrap_err();
+        assert!(e.message.starts_with("could not load PEM client certificate from CURLOPT_SSLCERT_BLOB,"));
 
         let cert = temp_file("c.pem", client.cert.pem());
         // no key anywhere: libcurl names the certificate file
-        let e = client_config(&TlsOptions {
-            cert: Some(cert.clone()),
-            ..base.clone()
-        })
-        .unwrap_err();
-        assert_eq!(
-            e,
-            TlsError::new(
-                43,
-                format!(
-                    "unable to set private key file: '{}' type PEM",
-                    cert.display()
-                )
-            )
-        );
+        let e = client_config(&TlsOptions { cert: Some(cert.clone()), ..base.clone() }).unwrap_err();
+        assert_eq!(e, TlsError::new(43, format!("unable to set private key file: '{}' type PEM", cert.display())));
         let e = client_config(&TlsOptions {
             cert: Some(cert.clone()),
             key: Some(PathBuf::from("/nonexistent.key")),
             ..base.clone()
         })
         .unwrap_err();
-        assert_eq!(
-            e,
-            TlsError::new(
-                43,
-                "unable to set private key file: '/nonexistent.key' type PEM"
-            )
-        );
+        assert_eq!(e, TlsError::new(43, "unable to set private key file: '/nonexistent.key' type PEM"));
         let e = client_config(&TlsOptions {
             cert: Some(cert.clone()),
             key_blob: Some(b"garbage".to_vec()),
             ..base.clone()
         })
         .unwrap_err();
-        assert_eq!(
-            e,
-            TlsError::new(
-                43,
-                "unable to set private key file: '(memory blob)' type PEM"
-            )
-        );
+        assert_eq!(e, TlsError::new(43, "unable to set private key file: '(memory blob)' type PEM"));
         // a key that does not belong to the certificate
         let other = temp_file("other.key", KeyPair::generate().unwrap().serialize_pem());
-        let e = client_config(&TlsOptions {
-            cert: Some(cert.clone()),
-            key: Some(other.clone()),
-            ..base.clone()
-        })
-        .unwrap_err();
+        let e = client_config(&TlsOptions { cert: Some(cert.clone()), key: Some(other.clone()), ..base.clone() })
+            .unwrap_err();
         // Real pycurl (tests/test_tls.py::test_client_key_mismatch) reports a key that belongs to
         // another certificate as 58.
-        assert_eq!(
-            e,
-            TlsError::new(58, "Private key does not match the certificate public key")
-        );
+        assert_eq!(e, TlsError::new(58, "Private key does not match the certificate public key"));
         let _ = &other;
     }
 
@@ -3840,14 +3216,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
     fn encrypted_private_keys() {
         let ca = make_ca("Enc CA");
         let l = leaf(&ca, &["localhost"]);
-        let srv = || {
-            server_with(
-                vec![l.cert.der().clone()],
-                &l.key,
-                &[&rustls::version::TLS12],
-                Some(&ca),
-            )
-        };
+        let srv = || server_with(vec![l.cert.der().clone()], &l.key, &[&rustls::version::TLS12], Some(&ca));
         let cert = temp_file("client.pem", client_leaf_from_fixture(&ca).pem());
         let with_key = |pem: &str, pw: Option<&str>| TlsOptions {
             cert: Some(cert.clone()),
@@ -3858,11 +3227,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         for pem in [KEY_PLAIN_PKCS8, KEY_SEC1] {
             connect(&with_key(pem, None), srv(), "localhost").expect("plain key");
         }
-        for pem in [
-            KEY_PBES2_AES256_SHA256,
-            KEY_PBES2_AES128_SHA1,
-            KEY_LEGACY_AES192,
-        ] {
+        for pem in [KEY_PBES2_AES256_SHA256, KEY_PBES2_AES128_SHA1, KEY_LEGACY_AES192] {
             connect(&with_key(pem, Some("s3cret")), srv(), "localhost").expect("decrypted key");
             let o = with_key(pem, Some("wrong"));
             let e = client_config(&o).unwrap_err();
@@ -3870,10 +3235,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
                 e,
                 TlsError::new(
                     43,
-                    format!(
-                        "unable to set private key file: '{}' type PEM",
-                        o.key.as_ref().unwrap().display()
-                    )
+                    format!("unable to set private key file: '{}' type PEM", o.key.as_ref().unwrap().display())
                 )
             );
             assert_eq!(client_config(&with_key(pem, None)).unwrap_err().code, 43);
@@ -3881,11 +3243,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         for pem in [KEY_LEGACY_DES3, KEY_PBES1_3DES] {
             let e = client_config(&with_key(pem, Some("s3cret"))).unwrap_err();
             assert_eq!(e.code, E_SSL_CERTPROBLEM);
-            assert!(
-                e.message.contains("unsupported key encryption"),
-                "{}",
-                e.message
-            );
+            assert!(e.message.contains("unsupported key encryption"), "{}", e.message);
         }
         // the decrypted PKCS#8 is exactly the plain one
         let plain = parse_pem(KEY_PLAIN_PKCS8.as_bytes()).remove(0).der;
@@ -3893,10 +3251,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         assert!(decrypt_pkcs8(&enc, b"s3cret").ok() == Some(plain));
         let sec1 = parse_pem(KEY_SEC1.as_bytes()).remove(0).der;
         let legacy = parse_pem(KEY_LEGACY_AES192.as_bytes()).remove(0);
-        assert!(
-            decrypt_legacy_pem(&legacy.der, legacy.header("DEK-Info").unwrap(), b"s3cret").ok()
-                == Some(sec1)
-        );
+        assert!(decrypt_legacy_pem(&legacy.der, legacy.header("DEK-Info").unwrap(), b"s3cret").ok() == Some(sec1));
     }
 
     #[test]
@@ -3904,18 +3259,9 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         // FIPS-197 appendix C
         let pt = hex_decode("00112233445566778899aabbccddeeff").unwrap();
         for (key, ct) in [
-            (
-                "000102030405060708090a0b0c0d0e0f",
-                "69c4e0d86a7b0430d8cdb78070b4c55a",
-            ),
-            (
-                "000102030405060708090a0b0c0d0e0f1011121314151617",
-                "dda97ca4864cdfe06eaf70a0ec0d7191",
-            ),
-            (
-                "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-                "8ea2b7ca516745bfeafc49904b496089",
-            ),
+            ("000102030405060708090a0b0c0d0e0f", "69c4e0d86a7b0430d8cdb78070b4c55a"),
+            ("000102030405060708090a0b0c0d0e0f1011121314151617", "dda97ca4864cdfe06eaf70a0ec0d7191"),
+            ("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "8ea2b7ca516745bfeafc49904b496089"),
         ] {
             let aes = Aes::new(&hex_decode(key).unwrap()).unwrap();
             let block: [u8; 16] = hex_decode(ct).unwrap().try_into().unwrap();
@@ -3925,9 +3271,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         assert_eq!(hex_lower(&md5(b"")), "d41d8cd98f00b204e9800998ecf8427e");
         assert_eq!(hex_lower(&md5(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
         assert_eq!(
-            hex_lower(&md5(
-                b"12345678901234567890123456789012345678901234567890123456789012345678901234567890"
-            )),
+            hex_lower(&md5(b"12345678901234567890123456789012345678901234567890123456789012345678901234567890")),
             "57edf4a22be3c955ac49da2e2107b67a"
         );
     }
@@ -3941,10 +3285,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let a = client_config(&o).unwrap();
         let b = client_config(&o.clone()).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
-        let o2 = TlsOptions {
-            alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
-            ..o.clone()
-        };
+        let o2 = TlsOptions { alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()], ..o.clone() };
         let c = client_config(&o2).unwrap();
         assert!(!Arc::ptr_eq(&a, &c));
         assert_eq!(c.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
@@ -3957,10 +3298,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let l = leaf(&ca, &["localhost"]);
         let mut scfg = (*server(&l)).clone();
         scfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let o = TlsOptions {
-            alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
-            ..opts_with_ca(&ca.cert.pem())
-        };
+        let o = TlsOptions { alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()], ..opts_with_ca(&ca.cert.pem()) };
         let c = connect(&o, Arc::new(scfg), "localhost").unwrap();
         assert_eq!(c.alpn_protocol(), Some(&b"http/1.1"[..]));
     }
@@ -3971,45 +3309,21 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         let e = map_handshake_error(&rustls::Error::AlertReceived(A::HandshakeFailure), "h");
         assert_eq!(
             e,
-            TlsError::new(
-                35,
-                "TLS connect error: error:0A000410:SSL routines::ssl/tls alert handshake failure"
-            )
+            TlsError::new(35, "TLS connect error: error:0A000410:SSL routines::ssl/tls alert handshake failure")
         );
         let e = map_handshake_error(&rustls::Error::AlertReceived(A::UnknownCA), "h");
-        assert_eq!(
-            e.message,
-            "TLS connect error: error:0A000418:SSL routines::tlsv1 alert unknown ca"
-        );
+        assert_eq!(e.message, "TLS connect error: error:0A000418:SSL routines::tlsv1 alert unknown ca");
         let e = map_handshake_error(&rustls::Error::AlertReceived(A::CertificateRequired), "h");
-        assert_eq!(
-            e.message,
-            "TLS connect error: error:0A00045C:SSL routines::tlsv13 alert certificate required"
-        );
-        let e = map_handshake_error(
-            &rustls::Error::InvalidCertificate(CertificateError::NotValidForName),
-            "127.0.0.1",
-        );
+        assert_eq!(e.message, "TLS connect error: error:0A00045C:SSL routines::tlsv13 alert certificate required");
+        let e = map_handshake_error(&rustls::Error::InvalidCertificate(CertificateError::NotValidForName), "127.0.0.1");
         assert_eq!(e.code, 60);
-        assert_eq!(
-            e.message,
-            "SSL: no alternative certificate subject name matches target IPv4 address '127.0.0.1'"
-        );
-        let e = map_handshake_error(
-            &rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
-            "h",
-        );
-        assert_eq!(
-            e.message,
-            verify_msg("unable to get local issuer certificate", 20)
-        );
+        assert_eq!(e.message, "SSL: no alternative certificate subject name matches target IPv4 address '127.0.0.1'");
+        let e = map_handshake_error(&rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer), "h");
+        assert_eq!(e.message, verify_msg("unable to get local issuer certificate", 20));
         assert_eq!(ssl_verify_result(&e), 20);
         let mismatch = "SSL: no alternative certificate subject name matches target hostname 'x'";
         assert_eq!(ssl_verify_result(&TlsError::new(60, mismatch)), 1);
-        assert_eq!(
-            ssl_verify_result(&TlsError::new(35, "TLS connect error: x")),
-            0
-        );
+        assert_eq!(ssl_verify_result(&TlsError::new(35, "TLS connect error: x")), 0);
     }
 
     // ---- CERTINFO ---------------------------------------------------------------------
@@ -4040,31 +3354,17 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
     fn cert_info_of_a_handshake_chain() {
         let ca = make_ca("Info CA");
         let l = leaf(&ca, &["localhost", "127.0.0.1"]);
-        let srv = server_with(
-            vec![l.cert.der().clone(), ca.cert.der().clone()],
-            &l.key,
-            rustls::ALL_VERSIONS,
-            None,
-        );
+        let srv = server_with(vec![l.cert.der().clone(), ca.cert.der().clone()], &l.key, rustls::ALL_VERSIONS, None);
         let c = connect(&opts_with_ca(&ca.cert.pem()), srv, "localhost").unwrap();
         let info = cert_info(c.peer_certificates().unwrap());
         assert_eq!(info.len(), 2);
-        let get = |i: usize, k: &str| {
-            info[i]
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
+        let get = |i: usize, k: &str| info[i].iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
         assert_eq!(get(0, "Subject"), "CN = localhost");
         assert_eq!(get(0, "Issuer"), "CN = Info CA");
         assert_eq!(get(0, "Version"), "2");
         assert_eq!(get(0, "Signature Algorithm"), "ecdsa-with-SHA256");
         assert_eq!(get(0, "Public Key Algorithm"), "id-ecPublicKey");
-        assert_eq!(
-            get(0, "X509v3 Subject Alternative Name"),
-            "DNS:localhost, IP Address:127.0.0.1"
-        );
+        assert_eq!(get(0, "X509v3 Subject Alternative Name"), "DNS:localhost, IP Address:127.0.0.1");
         assert_eq!(get(0, "Cert"), l.cert.pem().replace("\r\n", "\n"));
         assert_eq!(get(1, "Subject"), "CN = Info CA");
         assert_eq!(get(1, "X509v3 Basic Constraints"), "CA:TRUE");
@@ -4102,11 +3402,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
                 leaf_params(&[], Some(cn)).self_signed(&key).unwrap()
             };
             let info = cert_info(&[s.der().clone()]);
-            assert_eq!(
-                info[0][0],
-                ("Subject".to_string(), want.to_string()),
-                "CN {cn:?}"
-            );
+            assert_eq!(info[0][0], ("Subject".to_string(), want.to_string()), "CN {cn:?}");
         }
     }
 
@@ -4120,13 +3416,7 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         assert_eq!(serial_text(&[0xff]), "-01");
         assert_eq!(bignum_hex(&[0x00, 0x01, 0x00, 0x01]), "10001");
         assert_eq!(bit_length(&[0x00, 0x80, 0x00]), 16);
-        assert_eq!(
-            bio_hex_string(16, 4, &[1, 2, 3, 4, 5]),
-            "01:02:03:04:\n                05"
-        );
-        assert_eq!(
-            oid_text(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b]),
-            "1.2.840.113549.1.1.11"
-        );
+        assert_eq!(bio_hex_string(16, 4, &[1, 2, 3, 4, 5]), "01:02:03:04:\n                05");
+        assert_eq!(oid_text(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b]), "1.2.840.113549.1.1.11");
     }
 }

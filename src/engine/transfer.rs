@@ -120,7 +120,10 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
             let msg = if x.connecting {
                 format!("Connection timed out after {ms} milliseconds")
             } else if x.dl_total > 0 {
-                format!("Operation timed out after {ms} milliseconds with {} out of {} bytes received", x.dl_now, x.dl_total)
+                format!(
+                    "Operation timed out after {ms} milliseconds with {} out of {} bytes received",
+                    x.dl_now, x.dl_total
+                )
             } else {
                 format!("Operation timed out after {ms} milliseconds with {} bytes received", x.dl_now)
             };
@@ -357,7 +360,9 @@ impl Xfer {
         if meta.is_dir() {
             // libcurl lists the directory's entries, one name a line.
             let mut names: Vec<String> = std::fs::read_dir(&path)
-                .map_err(|_| Error::new(code::FILE_COULDNT_READ_FILE, format!("Could not open file {}", path.display())))?
+                .map_err(|_| {
+                    Error::new(code::FILE_COULDNT_READ_FILE, format!("Could not open file {}", path.display()))
+                })?
                 .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
                 .collect();
             names.sort();
@@ -374,7 +379,8 @@ impl Xfer {
         let data = std::fs::read(&path)
             .map_err(|_| Error::new(code::FILE_COULDNT_READ_FILE, format!("Could not open file {}", path.display())))?;
         let size = data.len() as u64;
-        let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs() as i64);
+        let mtime =
+            meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs() as i64);
         self.info.filetime = mtime.unwrap_or(-1);
         // The byte range: RANGE "a-b" / "a-" / "-n", or RESUME_FROM.
         let (mut from, mut to) = (0u64, size);
@@ -432,13 +438,16 @@ impl Xfer {
             };
             let n = match self.cb.read(&mut buf[..want]) {
                 ReadOutcome::Data(n) => n,
-                ReadOutcome::Pause => return Err(Error::new(code::READ_ERROR, "pausing a file:// upload is not supported")),
+                ReadOutcome::Pause => {
+                    return Err(Error::new(code::READ_ERROR, "pausing a file:// upload is not supported"))
+                }
                 ReadOutcome::Abort(e) => return Err(e),
             };
             if n == 0 {
                 break;
             }
-            f.write_all(&buf[..n]).map_err(|_| Error::new(code::WRITE_ERROR, format!("cannot write to {}", path.display())))?;
+            f.write_all(&buf[..n])
+                .map_err(|_| Error::new(code::WRITE_ERROR, format!("cannot write to {}", path.display())))?;
             sent += n as u64;
             self.ul_now += n as i64;
             self.call_progress(false)?;
@@ -454,7 +463,16 @@ impl Xfer {
         } else {
             self.o.body.clone()
         };
-        let mut hop = Hop { url, method, body, auth_header: None, digest_tried: false, referer: self.o.referer.clone(), send_auth: true, retried: false };
+        let mut hop = Hop {
+            url,
+            method,
+            body,
+            auth_header: None,
+            digest_tried: false,
+            referer: self.o.referer.clone(),
+            send_auth: true,
+            retried: false,
+        };
         let first_host = (hop.url.host.clone(), hop.url.port_or_default());
         loop {
             hop.send_auth = self.o.unrestricted_auth || (hop.url.host.clone(), hop.url.port_or_default()) == first_host;
@@ -556,7 +574,9 @@ impl Xfer {
         if let Some(u) = &self.o.username {
             return Some((u.clone(), self.o.password.clone().unwrap_or_default()));
         }
-        url.user.as_ref().map(|u| (super::url::percent_decode(u), super::url::percent_decode(url.password.as_deref().unwrap_or(""))))
+        url.user
+            .as_ref()
+            .map(|u| (super::url::percent_decode(u), super::url::percent_decode(url.password.as_deref().unwrap_or(""))))
     }
 
     fn preemptive_auth(&self, url: &Url) -> Option<String> {
@@ -601,7 +621,8 @@ impl Xfer {
             let host_ok = parts[0].is_empty() || parts[0].eq_ignore_ascii_case(&url.host);
             let port_ok = parts[1].is_empty() || parts[1].parse::<u16>().ok() == Some(port);
             if host_ok && port_ok {
-                let h = if parts[2].is_empty() { url.host.clone() } else { parts[2].trim_matches(['[', ']']).to_string() };
+                let h =
+                    if parts[2].is_empty() { url.host.clone() } else { parts[2].trim_matches(['[', ']']).to_string() };
                 let p = if parts[3].is_empty() { port } else { parts[3].parse().unwrap_or(port) };
                 return Some((h, p));
             }
@@ -677,7 +698,12 @@ impl Xfer {
         for s in &self.o.resolve {
             match resolve::parse_resolve_entry(s) {
                 Some(e) => overrides.push(e),
-                None => return Err(Error::new(code::SETOPT_OPTION_SYNTAX, format!("Could not parse CURLOPT_RESOLVE entry '{s}'"))),
+                None => {
+                    return Err(Error::new(
+                        code::SETOPT_OPTION_SYNTAX,
+                        format!("Could not parse CURLOPT_RESOLVE entry '{s}'"),
+                    ))
+                }
             }
         }
         let addrs = resolve::resolve(
@@ -734,7 +760,8 @@ impl Xfer {
             let cfg = super::tls_config::client_config(&tls_opts).map_err(|e| Error::new(e.code, e.message))?;
             let name = rustls_pki_types::ServerName::try_from(url.host.clone())
                 .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", url.host)))?;
-            let mut t = TlsStream::new(sock, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
+            let mut t =
+                TlsStream::new(sock, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
             if let Err(e) = t.handshake().await {
                 return Err(self.tls_error(e, &url.host));
             }
@@ -781,7 +808,10 @@ impl Xfer {
             None => net::new_socket(addr).map_err(|e| ConnErr::Os(e.raw_os_error().unwrap_or(0)))?,
             Some(Err(e)) => return Err(ConnErr::Fatal(e)),
             Some(Ok(fd)) if fd < 0 => {
-                return Err(ConnErr::Fatal(Error::new(code::COULDNT_CONNECT, "Could not open socket: opensocket callback failed")))
+                return Err(ConnErr::Fatal(Error::new(
+                    code::COULDNT_CONNECT,
+                    "Could not open socket: opensocket callback failed",
+                )))
             }
             Some(Ok(fd)) => net::adopt_fd(fd).map_err(|e| ConnErr::Os(e.raw_os_error().unwrap_or(0)))?,
         };
@@ -797,12 +827,15 @@ impl Xfer {
         if let Some(iface) = &self.o.interface {
             let ip = iface.strip_prefix("host!").or_else(|| iface.strip_prefix("if!")).unwrap_or(iface);
             match ip.parse::<std::net::IpAddr>() {
-                Ok(ip) => socket
-                    .bind(&SocketAddr::new(ip, self.o.local_port).into())
-                    .map_err(|_| ConnErr::Fatal(Error::new(code::INTERFACE_FAILED, format!("Couldn't bind to '{iface}'"))))?,
+                Ok(ip) => socket.bind(&SocketAddr::new(ip, self.o.local_port).into()).map_err(|_| {
+                    ConnErr::Fatal(Error::new(code::INTERFACE_FAILED, format!("Couldn't bind to '{iface}'")))
+                })?,
                 Err(_) => {
                     socket.bind_device(Some(ip.as_bytes())).map_err(|_| {
-                        ConnErr::Fatal(Error::new(code::INTERFACE_FAILED, format!("Couldn't bind to interface '{iface}'")))
+                        ConnErr::Fatal(Error::new(
+                            code::INTERFACE_FAILED,
+                            format!("Couldn't bind to interface '{iface}'"),
+                        ))
                     })?;
                 }
             }
@@ -816,7 +849,10 @@ impl Xfer {
                 }
             }
             if !ok {
-                return Err(ConnErr::Fatal(Error::new(code::INTERFACE_FAILED, "bind failed with errno 98: Address already in use")));
+                return Err(ConnErr::Fatal(Error::new(
+                    code::INTERFACE_FAILED,
+                    "bind failed with errno 98: Address already in use",
+                )));
             }
         }
         let sock = Sock::new(socket, &self.sh.reactor, closer);
@@ -828,7 +864,10 @@ impl Xfer {
                 let h = if addr.is_ipv6() { format!("[{}]", addr.ip()) } else { addr.ip().to_string() };
                 return Err(ConnErr::Fatal(Error::new(
                     code::ABORTED_BY_CALLBACK,
-                    format!("Failed to connect to {h}:{} after {ms} ms: Operation was aborted by an application callback", addr.port()),
+                    format!(
+                        "Failed to connect to {h}:{} after {ms} ms: Operation was aborted by an application callback",
+                        addr.port()
+                    ),
                 )));
             }
             Err(e) => return Err(ConnErr::Fatal(e)),
@@ -979,12 +1018,7 @@ impl Xfer {
         if !conn.certinfo.is_empty() {
             self.info.certinfo = conn.certinfo.clone();
         }
-        let rc = self.cb.prereq(
-            &conn.primary_ip,
-            &conn.local_ip,
-            conn.primary.port(),
-            conn.local.port(),
-        )?;
+        let rc = self.cb.prereq(&conn.primary_ip, &conn.local_ip, conn.primary.port(), conn.local.port())?;
         if rc != 0 {
             return Err(Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by pre-request callback"));
         }
@@ -1006,7 +1040,10 @@ impl Xfer {
                 }
             }
         };
-        let custom_expect = self.o.headers.iter().any(|h| h.to_ascii_lowercase().starts_with("expect:") || h.to_ascii_lowercase().starts_with("expect;"));
+        let custom_expect =
+            self.o.headers.iter().any(|h| {
+                h.to_ascii_lowercase().starts_with("expect:") || h.to_ascii_lowercase().starts_with("expect;")
+            });
         let expect = !custom_expect
             && self.o.http_version != HttpVersion::V1_0
             && !matches!(hop.body, Body::None)
@@ -1107,7 +1144,11 @@ impl Xfer {
             Some(h) => h,
             None => loop {
                 let h = match self.read_head(&mut conn).await {
-                    Err(e) if retry_ok && self.info.header_size == hs0 && (e.code == code::GOT_NOTHING || e.code == code::RECV_ERROR) => {
+                    Err(e)
+                        if retry_ok
+                            && self.info.header_size == hs0
+                            && (e.code == code::GOT_NOTHING || e.code == code::RECV_ERROR) =>
+                    {
                         hop.retried = true;
                         self.text(format_args!("Connection died, retrying a fresh connect"));
                         return Ok(Next::Retry);
@@ -1124,7 +1165,10 @@ impl Xfer {
         self.info.http_version = if head.version == 10 { 1 } else { 2 };
         self.info.content_type = head.get("content-type").map(|s| s.to_string());
         // Framing.
-        let no_body = head.version != 9 && (hop.method == "HEAD" || self.o.nobody) || head.status == 204 || head.status == 304 || (100..200).contains(&head.status);
+        let no_body = head.version != 9 && (hop.method == "HEAD" || self.o.nobody)
+            || head.status == 204
+            || head.status == 304
+            || (100..200).contains(&head.status);
         let framing = if no_body {
             Framing::None
         } else if head.version == 9 {
@@ -1211,7 +1255,10 @@ impl Xfer {
             }
         }
         if self.o.resume_from > 0 && head.status == 200 && hop.method == "GET" && self.o.range.is_none() {
-            return Err(Error::new(code::RANGE_ERROR, "HTTP server does not seem to support byte ranges. Cannot resume."));
+            return Err(Error::new(
+                code::RANGE_ERROR,
+                "HTTP server does not seem to support byte ranges. Cannot resume.",
+            ));
         }
         // Transfer codings other than chunked (TRANSFER_ENCODING asked for them) are undone first,
         // then the content coding when ACCEPT_ENCODING is on.
@@ -1667,17 +1714,24 @@ impl Xfer {
                             return Err(Error::new(code::RECV_ERROR, "chunk hex-length char not a hex digit"));
                         }
                         if self.fill(conn).await? == 0 {
-                            return Err(Error::new(code::PARTIAL_FILE, "transfer closed with outstanding read data remaining"));
+                            return Err(Error::new(
+                                code::PARTIAL_FILE,
+                                "transfer closed with outstanding read data remaining",
+                            ));
                         }
                     };
                     let line = String::from_utf8_lossy(&conn.buffered()[..line_end]).to_string();
                     conn.consume(line_end + 2);
                     let hex = line.split(';').next().unwrap_or("").trim();
                     if let Some(c) = hex.bytes().find(|c| !c.is_ascii_hexdigit()) {
-                        return Err(Error::new(code::RECV_ERROR, format!("chunk hex-length char not a hex digit: 0x{c:02x}")));
+                        return Err(Error::new(
+                            code::RECV_ERROR,
+                            format!("chunk hex-length char not a hex digit: 0x{c:02x}"),
+                        ));
                     }
-                    let size = u64::from_str_radix(hex, 16)
-                        .map_err(|_| Error::new(code::RECV_ERROR, "Illegal or missing hexadecimal sequence in chunked-encoding"))?;
+                    let size = u64::from_str_radix(hex, 16).map_err(|_| {
+                        Error::new(code::RECV_ERROR, "Illegal or missing hexadecimal sequence in chunked-encoding")
+                    })?;
                     if size == 0 {
                         // Trailers until an empty line.
                         loop {
@@ -1686,7 +1740,10 @@ impl Xfer {
                                     break i;
                                 }
                                 if self.fill(conn).await? == 0 {
-                                    return Err(Error::new(code::PARTIAL_FILE, "transfer closed with outstanding read data remaining"));
+                                    return Err(Error::new(
+                                        code::PARTIAL_FILE,
+                                        "transfer closed with outstanding read data remaining",
+                                    ));
                                 }
                             };
                             let trailer = conn.buffered()[..i + 2].to_vec();
@@ -1701,7 +1758,10 @@ impl Xfer {
                     let mut left = size;
                     while left > 0 {
                         if conn.buffered().is_empty() && self.fill(conn).await? == 0 {
-                            return Err(Error::new(code::PARTIAL_FILE, "transfer closed with outstanding read data remaining"));
+                            return Err(Error::new(
+                                code::PARTIAL_FILE,
+                                "transfer closed with outstanding read data remaining",
+                            ));
                         }
                         let take = conn.buffered().len().min(left as usize).min(max);
                         self.body_bytes(&conn.buffered()[..take], &mut dec).await?;
@@ -1710,7 +1770,10 @@ impl Xfer {
                     }
                     while conn.buffered().len() < 2 {
                         if self.fill(conn).await? == 0 {
-                            return Err(Error::new(code::PARTIAL_FILE, "transfer closed with outstanding read data remaining"));
+                            return Err(Error::new(
+                                code::PARTIAL_FILE,
+                                "transfer closed with outstanding read data remaining",
+                            ));
                         }
                     }
                     conn.consume(2);
@@ -1799,7 +1862,16 @@ fn http_date(t: i64) -> String {
     let wd = (days + 4).rem_euclid(7) as usize;
     const WD: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     const MO: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    format!("{}, {:02} {} {} {:02}:{:02}:{:02} GMT", WD[wd], d, MO[(m - 1) as usize], y, secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        WD[wd],
+        d,
+        MO[(m - 1) as usize],
+        y,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 fn find_head_end(b: &[u8], from: usize) -> Option<usize> {

@@ -71,12 +71,22 @@ impl Url {
             return Err(rejected("Malformed input to a URL function"));
         }
         let (scheme, rest) = match input.find("://") {
-            Some(i) if i > 0 && input[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.') => {
+            Some(i)
+                if i > 0
+                    && input[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.') =>
+            {
                 (input[..i].to_ascii_lowercase(), &input[i + 3..])
             }
             _ => {
                 if let Some(rest) = input.strip_prefix("file:") {
-                    return Ok(Url { scheme: "file".into(), user: None, password: None, host: String::new(), port: None, path: rest.to_string() });
+                    return Ok(Url {
+                        scheme: "file".into(),
+                        user: None,
+                        password: None,
+                        host: String::new(),
+                        port: None,
+                        path: rest.to_string(),
+                    });
                 }
                 (default_scheme.unwrap_or("http").to_string(), input)
             }
@@ -139,7 +149,8 @@ impl Url {
                 if !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 5 {
                     return Err(rejected("Port number was not a decimal number between 0 and 65535"));
                 }
-                let n: u32 = p.parse().map_err(|_| rejected("Port number was not a decimal number between 0 and 65535"))?;
+                let n: u32 =
+                    p.parse().map_err(|_| rejected("Port number was not a decimal number between 0 and 65535"))?;
                 if n > 65535 {
                     return Err(rejected("Port number was not a decimal number between 0 and 65535"));
                 }

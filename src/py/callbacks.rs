@@ -161,7 +161,12 @@ impl PyCallbacks {
     }
 }
 
-fn call_int<'py>(py: Python<'py>, f: &PyObject, args: impl IntoPyObject<'py, Target = PyTuple>, what: &str) -> Result<Option<i64>, PyErr> {
+fn call_int<'py>(
+    py: Python<'py>,
+    f: &PyObject,
+    args: impl IntoPyObject<'py, Target = PyTuple>,
+    what: &str,
+) -> Result<Option<i64>, PyErr> {
     let r = f.call1(py, args)?;
     let r = r.bind(py);
     match r.extract::<i64>() {
@@ -233,9 +238,10 @@ impl Callbacks for PyCallbacks {
                 }
                 errors::msg_err("read callback must return an object supporting the buffer protocol (e.g. a byte string) or an ASCII-only Unicode string").print(py);
                 return aborted();
-            } else if let Ok(b) = r.call_method0("__bytes__").or_else(|_| {
-                py.import("builtins").and_then(|m| m.getattr("bytes")).and_then(|b| b.call1((r,)))
-            }) {
+            } else if let Ok(b) = r
+                .call_method0("__bytes__")
+                .or_else(|_| py.import("builtins").and_then(|m| m.getattr("bytes")).and_then(|b| b.call1((r,))))
+            {
                 if r.is_none() {
                     errors::msg_err("read callback must return an object supporting the buffer protocol (e.g. a byte string) or an ASCII-only Unicode string").print(py);
                     return aborted();
@@ -277,7 +283,8 @@ impl Callbacks for PyCallbacks {
                         Ok(1) => SeekOutcome::Fail,
                         Ok(2) => SeekOutcome::CantSeek,
                         Ok(n) => {
-                            errors::msg_err(format!("invalid return value for seek callback {n} not in (0, 1, 2)")).print(py);
+                            errors::msg_err(format!("invalid return value for seek callback {n} not in (0, 1, 2)"))
+                                .print(py);
                             SeekOutcome::CantSeek
                         }
                         Err(_) => {
@@ -349,7 +356,11 @@ impl Callbacks for PyCallbacks {
             let fail = || {
                 Some(Err(Error::new(
                     code::COULDNT_CONNECT,
-                    format!("Failed to connect to {}:{} after 0 ms: Could not connect to server", addr.ip(), addr.port()),
+                    format!(
+                        "Failed to connect to {}:{} after 0 ms: Could not connect to server",
+                        addr.ip(),
+                        addr.port()
+                    ),
                 )))
             };
             let sockaddr = match make_sockaddr(py, addr) {

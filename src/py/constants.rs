@@ -48,7 +48,10 @@ pub fn add_to_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add("COMPILE_SSL_LIB", "rustls")?;
     m.add("COMPILE_LIBCURL_VERSION_NUM", super::LIBCURL_VERSION_NUM)?;
-    m.add("COMPILE_PY_VERSION_HEX", m.py().version_info().major as i64 * 0x1000000 + m.py().version_info().minor as i64 * 0x10000)?;
+    m.add(
+        "COMPILE_PY_VERSION_HEX",
+        m.py().version_info().major as i64 * 0x1000000 + m.py().version_info().minor as i64 * 0x10000,
+    )?;
     Ok(())
 }
 
@@ -56,9 +59,8 @@ pub fn add_to_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// 5 socket, 6 off_t).
 pub fn info_kind(code: i32) -> Option<u8> {
     static INFOS: OnceLock<std::collections::HashSet<i64>> = OnceLock::new();
-    let set = INFOS.get_or_init(|| {
-        INT_CONSTANTS.iter().map(|(_, v)| *v).filter(|v| (0x100000..0x700000).contains(v)).collect()
-    });
+    let set = INFOS
+        .get_or_init(|| INT_CONSTANTS.iter().map(|(_, v)| *v).filter(|v| (0x100000..0x700000).contains(v)).collect());
     if set.contains(&(code as i64)) {
         Some((code >> 20) as u8)
     } else {

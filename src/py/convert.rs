@@ -1,7 +1,7 @@
 //! Python values → option values, with pycurl's TypeError texts.
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyList, PyInt, PyString, PyTuple};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 pub fn invalid_setopt() -> PyErr {
     PyTypeError::new_err("invalid arguments to setopt")
@@ -82,7 +82,9 @@ pub fn string_list(v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
             if i.is_instance_of::<PyString>() || i.is_instance_of::<PyBytes>() {
                 string(i)
             } else {
-                Err(PyTypeError::new_err("list items must be byte strings or Unicode strings with ASCII code points only"))
+                Err(PyTypeError::new_err(
+                    "list items must be byte strings or Unicode strings with ASCII code points only",
+                ))
             }
         })
         .collect()

@@ -193,7 +193,11 @@ impl PyCurl {
         }
         macro_rules! text {
             () => {
-                if unset { None } else { Some(convert::string(value)?) }
+                if unset {
+                    None
+                } else {
+                    Some(convert::string(value)?)
+                }
             };
         }
         macro_rules! text_required {
@@ -223,7 +227,8 @@ impl PyCurl {
                 if unset {
                     return Err(no_unset());
                 }
-                let w = value.getattr("write").map_err(|_| PyTypeError::new_err("object given without a write method"))?;
+                let w =
+                    value.getattr("write").map_err(|_| PyTypeError::new_err("object given without a write method"))?;
                 cbs.slots.borrow_mut().write = Some(w.unbind());
             }
             opt::HEADERFUNCTION => {
@@ -234,7 +239,8 @@ impl PyCurl {
                     cbs.slots.borrow_mut().header = None;
                     return Ok(());
                 }
-                let w = value.getattr("write").map_err(|_| PyTypeError::new_err("object given without a write method"))?;
+                let w =
+                    value.getattr("write").map_err(|_| PyTypeError::new_err("object given without a write method"))?;
                 cbs.slots.borrow_mut().header = Some(w.unbind());
             }
             opt::READFUNCTION => {
@@ -244,11 +250,16 @@ impl PyCurl {
                 if unset {
                     return Err(no_unset());
                 }
-                let r = value.getattr("read").map_err(|_| PyTypeError::new_err("object given without a read method"))?;
+                let r =
+                    value.getattr("read").map_err(|_| PyTypeError::new_err("object given without a read method"))?;
                 cbs.slots.borrow_mut().read = Some(r.unbind());
             }
-            opt::SEEKFUNCTION => cbs.slots.borrow_mut().seek = if unset { None } else { Some(convert::callable(value)?) },
-            opt::XFERINFOFUNCTION => cbs.slots.borrow_mut().xferinfo = if unset { None } else { Some(convert::callable(value)?) },
+            opt::SEEKFUNCTION => {
+                cbs.slots.borrow_mut().seek = if unset { None } else { Some(convert::callable(value)?) }
+            }
+            opt::XFERINFOFUNCTION => {
+                cbs.slots.borrow_mut().xferinfo = if unset { None } else { Some(convert::callable(value)?) }
+            }
             opt::PROGRESSFUNCTION => {
                 let f = if unset { None } else { Some(convert::callable(value)?) };
                 if f.is_some() {
@@ -257,11 +268,21 @@ impl PyCurl {
                 }
                 cbs.slots.borrow_mut().progress = f;
             }
-            opt::DEBUGFUNCTION => cbs.slots.borrow_mut().debug = if unset { None } else { Some(convert::callable(value)?) },
-            opt::OPENSOCKETFUNCTION => cbs.slots.borrow_mut().opensocket = if unset { None } else { Some(convert::callable(value)?) },
-            opt::SOCKOPTFUNCTION => cbs.slots.borrow_mut().sockopt = if unset { None } else { Some(convert::callable(value)?) },
-            opt::CLOSESOCKETFUNCTION => cbs.slots.borrow_mut().closesocket = if unset { None } else { Some(convert::callable(value)?) },
-            opt::PREREQFUNCTION => cbs.slots.borrow_mut().prereq = if unset { None } else { Some(convert::callable(value)?) },
+            opt::DEBUGFUNCTION => {
+                cbs.slots.borrow_mut().debug = if unset { None } else { Some(convert::callable(value)?) }
+            }
+            opt::OPENSOCKETFUNCTION => {
+                cbs.slots.borrow_mut().opensocket = if unset { None } else { Some(convert::callable(value)?) }
+            }
+            opt::SOCKOPTFUNCTION => {
+                cbs.slots.borrow_mut().sockopt = if unset { None } else { Some(convert::callable(value)?) }
+            }
+            opt::CLOSESOCKETFUNCTION => {
+                cbs.slots.borrow_mut().closesocket = if unset { None } else { Some(convert::callable(value)?) }
+            }
+            opt::PREREQFUNCTION => {
+                cbs.slots.borrow_mut().prereq = if unset { None } else { Some(convert::callable(value)?) }
+            }
             opt::NOPROGRESS => flag!(noprogress),
             opt::VERBOSE => flag!(verbose),
             opt::HEADER => flag!(want_header_in_body),
@@ -383,29 +404,30 @@ impl PyCurl {
             opt::LOW_SPEED_LIMIT => o.low_speed_limit = long!(),
             opt::LOW_SPEED_TIME => o.low_speed_time = long!(),
             opt::FAILONERROR => flag!(fail_on_error),
-            opt::USERPWD => {
-                match text!() {
+            opt::USERPWD => match text!() {
+                None => {
+                    o.username = None;
+                    o.password = None;
+                }
+                Some(s) => match s.split_once(':') {
+                    Some((u, p)) => {
+                        o.username = Some(u.to_string());
+                        o.password = Some(p.to_string());
+                    }
                     None => {
-                        o.username = None;
+                        o.username = Some(s);
                         o.password = None;
                     }
-                    Some(s) => match s.split_once(':') {
-                        Some((u, p)) => {
-                            o.username = Some(u.to_string());
-                            o.password = Some(p.to_string());
-                        }
-                        None => {
-                            o.username = Some(s);
-                            o.password = None;
-                        }
-                    },
-                }
-            }
+                },
+            },
             opt::USERNAME => o.username = text!(),
             opt::PASSWORD => o.password = text!(),
             opt::HTTPAUTH => {
                 let v = long!() as u64;
-                if v & !(AUTH_BASIC | AUTH_DIGEST | (1 << 4) | (1u64 << 31)) != 0 && v != 0xffff_ffff_ffff_ffef && v != !0 {
+                if v & !(AUTH_BASIC | AUTH_DIGEST | (1 << 4) | (1u64 << 31)) != 0
+                    && v != 0xffff_ffff_ffff_ffef
+                    && v != !0
+                {
                     // Methods we can't do (NTLM, Negotiate, AWS): refuse rather than ignore.
                     if v & (AUTH_BASIC | AUTH_DIGEST) == 0 {
                         drop(o);
@@ -509,7 +531,11 @@ impl PyCurl {
             }
             opt::PROTOCOLS => o.protocols = long!() as u64,
             opt::REDIR_PROTOCOLS => o.redir_protocols = long!() as u64,
-            opt::NOSIGNAL | opt::DNS_USE_GLOBAL_CACHE | opt::SSL_SESSIONID_CACHE | opt::SSL_ENABLE_ALPN | opt::TCP_FASTOPEN => {
+            opt::NOSIGNAL
+            | opt::DNS_USE_GLOBAL_CACHE
+            | opt::SSL_SESSIONID_CACHE
+            | opt::SSL_ENABLE_ALPN
+            | opt::TCP_FASTOPEN => {
                 long!();
             }
             opt::DNS_CACHE_TIMEOUT => {
@@ -742,7 +768,9 @@ impl PyCurl {
                         .iter()
                         .map(|(k, v)| {
                             if raw {
-                                (PyBytes::new(py, k.as_bytes()), PyBytes::new(py, v.as_bytes())).into_pyobject(py).map(|t| t.into_any().unbind())
+                                (PyBytes::new(py, k.as_bytes()), PyBytes::new(py, v.as_bytes()))
+                                    .into_pyobject(py)
+                                    .map(|t| t.into_any().unbind())
                             } else {
                                 (k.as_str(), v.as_str()).into_pyobject(py).map(|t| t.into_any().unbind())
                             }
@@ -876,7 +904,11 @@ impl PyCurl {
     #[new]
     #[classmethod]
     #[pyo3(signature = (*args, **kwargs))]
-    fn py_new(cls: &Bound<'_, pyo3::types::PyType>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+    fn py_new(
+        cls: &Bound<'_, pyo3::types::PyType>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
         // Subclasses may take their own arguments in __init__; Curl itself takes none.
         if cls.is(&cls.py().get_type::<PyCurl>()) && (!args.is_empty() || kwargs.is_some_and(|k| !k.is_empty())) {
             return Err(PyTypeError::new_err("Curl() takes no arguments"));
@@ -1081,7 +1113,8 @@ impl PyCurl {
     }
 
     fn __getattr__(&self, name: &str) -> PyResult<i64> {
-        constants::curl_attr(name).ok_or_else(|| PyAttributeError::new_err(format!("trying to obtain a non-existing attribute: {name}")))
+        constants::curl_attr(name)
+            .ok_or_else(|| PyAttributeError::new_err(format!("trying to obtain a non-existing attribute: {name}")))
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -1118,9 +1151,15 @@ impl Drop for PyCurl {
 }
 
 /// setopt(option, value, *, use_memoryview=False) parsed with CPython's keyword-argument wording.
-fn setopt_args<'py>(args: &Bound<'py, PyTuple>, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<(i32, Bound<'py, PyAny>, Option<bool>)> {
+fn setopt_args<'py>(
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<(i32, Bound<'py, PyAny>, Option<bool>)> {
     if args.len() > 2 {
-        return Err(PyTypeError::new_err(format!("setopt() takes at most 2 positional arguments ({} given)", args.len())));
+        return Err(PyTypeError::new_err(format!(
+            "setopt() takes at most 2 positional arguments ({} given)",
+            args.len()
+        )));
     }
     let mut option = args.get_item(0).ok();
     let mut value = args.get_item(1).ok();
@@ -1133,7 +1172,9 @@ fn setopt_args<'py>(args: &Bound<'py, PyTuple>, kwargs: Option<&Bound<'py, PyDic
                 "value" if value.is_none() => value = Some(v),
                 "use_memoryview" => use_mv = Some(v.is_truthy()?),
                 "option" | "value" => {
-                    return Err(PyTypeError::new_err(format!("argument for setopt() given by name ('{k}') and position")))
+                    return Err(PyTypeError::new_err(format!(
+                        "argument for setopt() given by name ('{k}') and position"
+                    )))
                 }
                 _ => return Err(PyTypeError::new_err(format!("'{k}' is an invalid keyword argument for setopt()"))),
             }
@@ -1170,5 +1211,3 @@ pub fn del_instance_attr(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<()> {
         Err(PyAttributeError::new_err(format!("trying to delete a non-existing attribute: {name}")))
     }
 }
-
-

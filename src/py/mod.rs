@@ -25,7 +25,10 @@ pub const LIBCURL_VERSION_NUM: i64 = 0x081700;
 /// pycurl's shape ("PycURL/x libcurl/y …"), since code parses it; libcurl/y is the API level
 /// emulated, and the tokens after it name what really does the work.
 pub fn version_string() -> String {
-    format!("PycURL/{PYCURL_VERSION} libcurl/{LIBCURL_VERSION} pycurl-rs/{} rustls/0.23 miniz_oxide brotli-decompressor/5", env!("CARGO_PKG_VERSION"))
+    format!(
+        "PycURL/{PYCURL_VERSION} libcurl/{LIBCURL_VERSION} pycurl-rs/{} rustls/0.23 miniz_oxide brotli-decompressor/5",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 #[pyfunction]

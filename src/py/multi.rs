@@ -163,7 +163,8 @@ impl PyCurlMulti {
             }
             let queued_now = m.queued_msgs();
             let cb = st.notify_cb.as_ref().map(|c| c.clone_ref(py));
-            let handles: Vec<Option<Py<PyCurl>>> = done.iter().map(|k| st.handles.get(k).map(|h| h.clone_ref(py))).collect();
+            let handles: Vec<Option<Py<PyCurl>>> =
+                done.iter().map(|k| st.handles.get(k).map(|h| h.clone_ref(py))).collect();
             (done, queued_now, cb, st.notify_mask, handles)
         };
         let Some(cb) = cb else { return true };
@@ -260,7 +261,10 @@ impl PyCurlMulti {
     #[pyo3(signature = (*args, close_handles=None))]
     fn py_new(args: &Bound<'_, PyTuple>, close_handles: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         if !args.is_empty() {
-            return Err(PyTypeError::new_err(format!("CurlMulti() takes no positional arguments ({} given)", args.len())));
+            return Err(PyTypeError::new_err(format!(
+                "CurlMulti() takes no positional arguments ({} given)",
+                args.len()
+            )));
         }
         let close_handles = match close_handles {
             Some(v) => v.is_truthy()?,
@@ -358,7 +362,8 @@ impl PyCurlMulti {
         convert::arity("socket_action", args, 2)?;
         let sock_fd = socket_arg(&args.get_item(0)?)?;
         let ev_bitmask = convert::c_int(&args.get_item(1)?)? as i64;
-        let (n, ok) = PyCurlMulti::drive(slf, "socket_action", |m| m.socket_action(sock_fd as RawFd, ev_bitmask as u8))?;
+        let (n, ok) =
+            PyCurlMulti::drive(slf, "socket_action", |m| m.socket_action(sock_fd as RawFd, ev_bitmask as u8))?;
         if !ok {
             return Err(code_err(11, "multi_socket_action failed"));
         }
@@ -414,7 +419,8 @@ impl PyCurlMulti {
         }
         let ready = py.allow_threads(move || crate::engine::rt::poll_interests(&interests, ms)).unwrap_or_default();
         // Counted as select() counts: once per ready direction.
-        let n: i64 = ready.iter().map(|(_, ev)| if *ev == 4 { 1 } else { (ev & 1) as i64 + (ev >> 1 & 1) as i64 }).sum();
+        let n: i64 =
+            ready.iter().map(|(_, ev)| if *ev == 4 { 1 } else { (ev & 1) as i64 + (ev >> 1 & 1) as i64 }).sum();
         Ok(n)
     }
 
@@ -464,7 +470,8 @@ impl PyCurlMulti {
                         }
                         cs.errbuf.clone()
                     };
-                    let msg = pyo3::types::PyBytes::new(py, text.as_bytes()).call_method1("decode", ("utf-8", "surrogateescape"))?;
+                    let msg = pyo3::types::PyBytes::new(py, text.as_bytes())
+                        .call_method1("decode", ("utf-8", "surrogateescape"))?;
                     err.append((curl, e.code, msg))?;
                 }
             }
@@ -524,9 +531,15 @@ impl PyCurlMulti {
             }
             // pycurl sets these itself (to the CurlMulti) and refuses every value.
             mopt::SOCKETDATA | mopt::TIMERDATA => return Err(wrong_kind()),
-            mopt::PIPELINING | mopt::MAX_HOST_CONNECTIONS | mopt::MAX_PIPELINE_LENGTH | mopt::MAX_TOTAL_CONNECTIONS
-            | mopt::MAX_CONCURRENT_STREAMS | mopt::NETWORK_CHANGED | mopt::CONTENT_LENGTH_PENALTY_SIZE
-            | mopt::CHUNK_LENGTH_PENALTY_SIZE | mopt::MAXCONNECTS => {
+            mopt::PIPELINING
+            | mopt::MAX_HOST_CONNECTIONS
+            | mopt::MAX_PIPELINE_LENGTH
+            | mopt::MAX_TOTAL_CONNECTIONS
+            | mopt::MAX_CONCURRENT_STREAMS
+            | mopt::NETWORK_CHANGED
+            | mopt::CONTENT_LENGTH_PENALTY_SIZE
+            | mopt::CHUNK_LENGTH_PENALTY_SIZE
+            | mopt::MAXCONNECTS => {
                 if value.is_none() {
                     return Err(PyTypeError::new_err("unsetting is not supported for this option"));
                 }
@@ -652,7 +665,12 @@ impl PyCurlMulti {
         slf
     }
 
-    fn __exit__(slf: &Bound<'_, Self>, _a: &Bound<'_, PyAny>, _b: &Bound<'_, PyAny>, _c: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __exit__(
+        slf: &Bound<'_, Self>,
+        _a: &Bound<'_, PyAny>,
+        _b: &Bound<'_, PyAny>,
+        _c: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         PyCurlMulti::close(slf)
     }
 
@@ -665,7 +683,8 @@ impl PyCurlMulti {
     }
 
     fn __getattr__(&self, name: &str) -> PyResult<i64> {
-        constants::multi_attr(name).ok_or_else(|| PyAttributeError::new_err(format!("trying to obtain a non-existing attribute: {name}")))
+        constants::multi_attr(name)
+            .ok_or_else(|| PyAttributeError::new_err(format!("trying to obtain a non-existing attribute: {name}")))
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
