@@ -9,6 +9,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check maturin pytest mypy -r tests/requirements.txt
+echo "== rustfmt and clippy"
+cargo fmt --check
+cargo clippy -q --all-targets -- -D warnings
+cargo clippy -q --all-targets --no-default-features -- -D warnings
 echo "== cargo test (engine, no Python)"
 cargo test -q --no-default-features 2>&1 | tail -n 30
 echo "== maturin develop"

@@ -37,12 +37,15 @@ enum Deadline {
     Unreported,
 }
 
+/// A finished transfer's key and result, queued for info_read.
+type Finished = (u64, Result<()>);
+
 pub struct Multi {
     pub sh: Rc<Shared>,
     exec: Executor,
     xfers: HashMap<u64, Entry>,
     next_key: u64,
-    done: Rc<RefCell<VecDeque<(u64, Result<()>)>>>,
+    done: Rc<RefCell<VecDeque<Finished>>>,
     msgs: VecDeque<Msg>,
     reported: Deadline,
     /// Poll budget per perform call, so one call can't spin forever.
@@ -281,8 +284,8 @@ impl Multi {
             Deadline::Unreported => -1,
             Deadline::At(t) => {
                 let d = t.saturating_duration_since(Instant::now());
-                let ms = d.as_micros().div_ceil(1000) as i64;
-                ms
+
+                d.as_micros().div_ceil(1000) as i64
             }
         }
     }

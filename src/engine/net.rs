@@ -306,10 +306,8 @@ impl TlsStream {
 
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         // Keep the TLS send buffer bounded: flush before accepting more plaintext.
-        if self.tls.wants_write() {
-            if let Poll::Pending = self.poll_flush(cx)? {
-                return Poll::Pending;
-            }
+        if self.tls.wants_write() && self.poll_flush(cx)?.is_pending() {
+            return Poll::Pending;
         }
         let n = self.tls.writer().write(buf)?;
         let _ = self.poll_flush(cx)?;

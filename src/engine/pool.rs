@@ -200,7 +200,7 @@ impl Pool {
         while let Some(c) = list.pop() {
             self.count -= 1;
             let idle = c.idle_since.elapsed();
-            let fresh = idle < max_age && max_life.map_or(true, |l| c.created.elapsed() < l);
+            let fresh = idle < max_age && max_life.is_none_or(|l| c.created.elapsed() < l);
             if fresh && ((!strict && idle < Duration::from_secs(1)) || c.stream.is_alive()) {
                 return Some(c);
             }

@@ -67,7 +67,7 @@ impl DnsCache {
     pub fn get(&mut self, host: &str, port: u16, ttl: Option<Duration>) -> Option<Vec<SocketAddr>> {
         let key = (host.to_ascii_lowercase(), port);
         match self.entries.get(&key) {
-            Some((v, at)) if ttl.map_or(true, |t| at.elapsed() < t) => Some(v.clone()),
+            Some((v, at)) if ttl.is_none_or(|t| at.elapsed() < t) => Some(v.clone()),
             Some(_) => {
                 self.entries.remove(&key);
                 None

@@ -139,11 +139,11 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         let _ = x.cb.progress(x.dl_total, x.dl_now, x.ul_total, x.ul_now);
     }
     *easy.info.borrow_mut() = std::mem::take(&mut x.info);
-    let r = match x.cb.take_pending_error() {
+
+    match x.cb.take_pending_error() {
         Some(e) => Err(e),
         None => r,
-    };
-    r
+    }
 }
 
 fn elapsed(start: Instant) -> f64 {
@@ -520,10 +520,8 @@ impl Xfer {
                         303 => self.o.post_redir & 4 != 0,
                         _ => true,
                     };
-                    if hop.method == "POST" && !keep_post && self.o.custom_request.is_none() {
-                        hop.method = "GET".into();
-                        hop.body = Body::None;
-                    } else if status == 303 && hop.method != "HEAD" && self.o.custom_request.is_none() && !keep_post {
+                    let to_get = hop.method == "POST" || (status == 303 && hop.method != "HEAD");
+                    if to_get && !keep_post && self.o.custom_request.is_none() {
                         hop.method = "GET".into();
                         hop.body = Body::None;
                     }
@@ -1307,11 +1305,12 @@ impl Xfer {
                 return super::auth::digest_response(ch, &u, &p, &hop.method, &hop.url.path);
             }
         }
-        if self.o.http_auth & AUTH_BASIC != 0 && hop.auth_header.is_none() {
-            if challenges.iter().any(|c| c.len() >= 5 && c[..5].eq_ignore_ascii_case("basic")) {
-                let tok = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-                return Some(format!("Basic {tok}"));
-            }
+        if self.o.http_auth & AUTH_BASIC != 0
+            && hop.auth_header.is_none()
+            && challenges.iter().any(|c| c.len() >= 5 && c[..5].eq_ignore_ascii_case("basic"))
+        {
+            let tok = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+            return Some(format!("Basic {tok}"));
         }
         None
     }
@@ -1570,17 +1569,14 @@ impl Xfer {
 
     async fn deliver_header(&mut self, line: &[u8]) -> Result<()> {
         self.info.header_size += line.len() as u64;
-        loop {
-            match self.cb.header(line) {
-                Flow::Continue => break,
-                Flow::Pause => {
-                    self.easy.pause.set(self.easy.pause.get() | PAUSE_RECV);
-                    self.wait_unpaused(PAUSE_RECV).await?;
-                    // libcurl does not redeliver header lines after a pause.
-                    break;
-                }
-                Flow::Abort(e) => return Err(e),
+        match self.cb.header(line) {
+            Flow::Continue => {}
+            Flow::Pause => {
+                self.easy.pause.set(self.easy.pause.get() | PAUSE_RECV);
+                self.wait_unpaused(PAUSE_RECV).await?;
+                // libcurl does not redeliver header lines after a pause.
             }
+            Flow::Abort(e) => return Err(e),
         }
         if self.o.want_header_in_body {
             self.deliver_body(line).await?;

@@ -910,7 +910,7 @@ impl PyCurl {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         // Subclasses may take their own arguments in __init__; Curl itself takes none.
-        if cls.is(&cls.py().get_type::<PyCurl>()) && (!args.is_empty() || kwargs.is_some_and(|k| !k.is_empty())) {
+        if cls.is(cls.py().get_type::<PyCurl>()) && (!args.is_empty() || kwargs.is_some_and(|k| !k.is_empty())) {
             return Err(PyTypeError::new_err("Curl() takes no arguments"));
         }
         Ok(PyCurl { st: GilCell::new(PyCurl::new_state()) })

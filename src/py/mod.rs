@@ -4,14 +4,12 @@ use pyo3::types::PyTuple;
 
 mod callbacks;
 mod constants;
-#[allow(dead_code)]
 mod constants_data;
 mod convert;
 mod curl;
 mod errors;
 mod gil;
 mod multi;
-#[allow(dead_code)]
 mod option_table;
 
 use crate::engine::strerror;

@@ -75,7 +75,7 @@ fn missing(st: &MState, what: &str) -> PyErr {
 impl PyCurlMulti {
     /// perform/socket_action is on the stack (we are inside one of their callbacks).
     pub fn running_callbacks(&self) -> bool {
-        self.st.try_borrow_mut().map_or(true, |s| s.depth > 0)
+        self.st.try_borrow_mut().is_none_or(|s| s.depth > 0)
     }
 
     /// Delivers the engine's socket and timer changes to the application's callbacks.
