@@ -11,6 +11,8 @@ pub mod pool;
 pub mod resolve;
 pub mod rt;
 pub mod strerror;
-pub mod tls_config;
+pub mod tls;
+// The old name, until every caller says `tls`.
+pub use self::tls as tls_config;
 pub mod transfer;
 pub mod url;

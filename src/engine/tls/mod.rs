@@ -1,0 +1,170 @@
+//! TLS client configuration for the engine: rustls 0.23 with the *ring* provider.
+//!
+//! This module turns the libcurl-style TLS options of a transfer (`TlsOptions`) into a
+//! shared `rustls::ClientConfig`, and reproduces the observable behaviour of an
+//! OpenSSL-backed libcurl where applications can see it:
+//!
+//! * trust: the system store (loaded once per process) unless CAINFO / CAPATH / a CA blob
+//!   is given, in which case those replace it;
+//! * a server certificate that is byte-identical to a configured trust anchor is accepted
+//!   (OpenSSL does this for self-signed certificates listed in CAINFO);
+//! * host name checks follow libcurl's rules (subjectAltName first, the last CN when the
+//!   certificate has no DNS/IP subjectAltName at all) and are done even when
+//!   `verify_peer` is off, exactly like libcurl;
+//! * errors carry libcurl's CURLcode and message wording;
+//! * `cert_info` renders CERTINFO the way the OpenSSL backend does.
+//!
+//! No pyo3 in here: the bindings map `TlsError` onto `pycurl.error`.
+//!
+//! Where things are: `config` builds and caches the `ClientConfig`; `ciphers` maps OpenSSL
+//! cipher strings; `verifier` holds the trust store, the certificate checks, handshake error
+//! mapping and pinning; `keys` loads the client certificate and (encrypted) private key; `pem`
+//! reads PEM blocks; `certinfo` renders CERTINFO.
+
+mod certinfo;
+mod ciphers;
+mod config;
+mod der;
+mod keys;
+mod pem;
+#[cfg(test)]
+mod tests;
+mod verifier;
+
+pub use certinfo::cert_info;
+pub use config::client_config;
+pub use verifier::{alert_text, check_pinned, map_handshake_error, spki_of, ssl_verify_result};
+
+use std::fmt;
+use std::path::PathBuf;
+
+// ---------------------------------------------------------------------------------------
+// CURLcode values used here
+// ---------------------------------------------------------------------------------------
+
+/// CURLE_SSL_CONNECT_ERROR
+pub const E_SSL_CONNECT_ERROR: i32 = 35;
+/// CURLE_BAD_FUNCTION_ARGUMENT (libcurl's answer to an unusable private key)
+pub const E_BAD_FUNCTION_ARGUMENT: i32 = 43;
+/// CURLE_SSL_CERTPROBLEM
+pub const E_SSL_CERTPROBLEM: i32 = 58;
+/// CURLE_SSL_CIPHER
+pub const E_SSL_CIPHER: i32 = 59;
+/// CURLE_PEER_FAILED_VERIFICATION
+pub const E_PEER_FAILED_VERIFICATION: i32 = 60;
+/// CURLE_SSL_CACERT_BADFILE
+pub const E_SSL_CACERT_BADFILE: i32 = 77;
+/// CURLE_SSL_PINNEDPUBKEYNOTMATCH
+pub const E_SSL_PINNEDPUBKEYNOTMATCH: i32 = 90;
+
+/// Prefix libcurl (OpenSSL backend) puts before X.509 verification failures, followed by
+/// the verify error text and its number in parentheses.
+pub const VERIFY_RESULT_PREFIX: &str = "SSL certificate OpenSSL verify result: ";
+
+// CURLOPT_SSLVERSION encodings
+pub const SSLVERSION_DEFAULT: u32 = 0;
+pub const SSLVERSION_TLSV1: u32 = 1;
+pub const SSLVERSION_SSLV2: u32 = 2;
+pub const SSLVERSION_SSLV3: u32 = 3;
+pub const SSLVERSION_TLSV1_0: u32 = 4;
+pub const SSLVERSION_TLSV1_1: u32 = 5;
+pub const SSLVERSION_TLSV1_2: u32 = 6;
+pub const SSLVERSION_TLSV1_3: u32 = 7;
+pub const SSLVERSION_MAX_NONE: u32 = 0;
+pub const SSLVERSION_MAX_DEFAULT: u32 = 1 << 16;
+pub const SSLVERSION_MAX_TLSV1_0: u32 = 4 << 16;
+pub const SSLVERSION_MAX_TLSV1_1: u32 = 5 << 16;
+pub const SSLVERSION_MAX_TLSV1_2: u32 = 6 << 16;
+pub const SSLVERSION_MAX_TLSV1_3: u32 = 7 << 16;
+
+// ---------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------
+
+/// The TLS-relevant options of one transfer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TlsOptions {
+    /// CURLOPT_SSL_VERIFYPEER (default true)
+    pub verify_peer: bool,
+    /// CURLOPT_SSL_VERIFYHOST != 0 (default true)
+    pub verify_host: bool,
+    /// CURLOPT_CAINFO: PEM bundle file
+    pub ca_info: Option<PathBuf>,
+    /// CURLOPT_CAPATH: directory of PEM files (every file is read, no hash names needed)
+    pub ca_path: Option<PathBuf>,
+    /// CURLOPT_CAINFO_BLOB / Curl.set_ca_certs(): PEM bytes
+    pub ca_blob: Option<Vec<u8>>,
+    /// CURLOPT_SSLCERT: PEM (or DER) client certificate chain; may also hold the key
+    pub cert: Option<PathBuf>,
+    /// CURLOPT_SSLCERT_BLOB
+    pub cert_blob: Option<Vec<u8>>,
+    /// CURLOPT_SSLKEY: PEM (or DER) private key
+    pub key: Option<PathBuf>,
+    /// CURLOPT_SSLKEY_BLOB
+    pub key_blob: Option<Vec<u8>>,
+    /// CURLOPT_KEYPASSWD: pass phrase for an encrypted key
+    pub key_passwd: Option<String>,
+    /// CURLOPT_SSLVERSION as libcurl encodes it (min in the low 16 bits, max above)
+    pub version: u32,
+    /// CURLOPT_SSL_CIPHER_LIST (TLS 1.2 suites, OpenSSL or IANA names)
+    pub cipher_list: Option<String>,
+    /// CURLOPT_TLS13_CIPHERS
+    pub tls13_ciphers: Option<String>,
+    /// CURLOPT_PINNEDPUBLICKEY: "sha256//b64;sha256//b64" or a PEM/DER public key file
+    pub pinned_pubkey: Option<String>,
+    /// ALPN protocol ids to offer, in preference order
+    pub alpn: Vec<Vec<u8>>,
+    /// honour the SSLKEYLOGFILE environment variable
+    pub sslkeylogfile: bool,
+}
+
+impl Default for TlsOptions {
+    fn default() -> Self {
+        TlsOptions {
+            verify_peer: true,
+            verify_host: true,
+            ca_info: None,
+            ca_path: None,
+            ca_blob: None,
+            cert: None,
+            cert_blob: None,
+            key: None,
+            key_blob: None,
+            key_passwd: None,
+            version: SSLVERSION_DEFAULT,
+            cipher_list: None,
+            tls13_ciphers: None,
+            pinned_pubkey: None,
+            alpn: Vec::new(),
+            sslkeylogfile: false,
+        }
+    }
+}
+
+impl TlsOptions {
+    /// libcurl's defaults: verify the peer and the host name, system trust store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// A TLS failure as libcurl reports it: a CURLcode and the error text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl TlsError {
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        TlsError { code, message: message.into() }
+    }
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (CURLcode {})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for TlsError {}
