@@ -8,7 +8,7 @@ use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::X509Name;
 
-use super::der::{der_uint, oid_text, Der};
+use super::asn1::{first_sequence, first_tlv, oid_text, sequence_items, small_uint, tag_byte};
 
 // ---------------------------------------------------------------------------------------
 // CERTINFO
@@ -157,17 +157,6 @@ pub(super) fn decode_asn1_string(tag: u32, data: &[u8]) -> Result<String, ()> {
     }
 }
 
-fn der_length_bytes(len: usize) -> Vec<u8> {
-    if len < 0x80 {
-        vec![len as u8]
-    } else {
-        let bytes: Vec<u8> = len.to_be_bytes().iter().copied().skip_while(|&b| b == 0).collect();
-        let mut v = vec![0x80 | bytes.len() as u8];
-        v.extend(bytes);
-        v
-    }
-}
-
 /// An attribute value escaped the way OpenSSL's one-line name format does (RFC 2253 rules,
 /// quoting instead of escaping for , + < > ; and leading '#'/' ' or trailing ' ').
 fn escape_dn_value(tag: u32, data: &[u8]) -> String {
@@ -175,9 +164,7 @@ fn escape_dn_value(tag: u32, data: &[u8]) -> String {
         Ok(t) => t,
         Err(()) => {
             // Not a string type: "#" and the hex of the whole DER encoding.
-            let mut der = vec![tag as u8];
-            der.extend(der_length_bytes(data.len()));
-            der.extend_from_slice(data);
+            let der = super::asn1::encode_tlv(tag, data).unwrap_or_default();
             return format!("#{}", hex_upper(&der, ""));
         }
     };
@@ -279,10 +266,9 @@ fn general_name_text(gn: &GeneralName<'_>) -> String {
             let oid = oid.to_id_string();
             if oid == "1.3.6.1.4.1.311.20.2.3" {
                 // Microsoft UPN: [0] EXPLICIT UTF8String
-                let mut d = Der(value);
-                if let Some(inner) = d.expect(0xa0) {
-                    if let Some((tag, s)) = Der(inner).next() {
-                        if let Ok(t) = decode_asn1_string(tag as u32, s) {
+                if let Some(explicit) = first_tlv(value).filter(|a| tag_byte(a) == 0xa0) {
+                    if let Some(s) = first_tlv(explicit.value()) {
+                        if let Ok(t) = decode_asn1_string(tag_byte(&s) as u32, s.value()) {
                             return format!("othername: UPN:{t}");
                         }
                     }
@@ -426,16 +412,8 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
         }
         ParsedExtension::ExtendedKeyUsage(_) => {
             // Parsed here to keep the certificate's order.
-            let mut names = Vec::new();
-            if let Some(seq) = Der(ext.value).expect(0x30) {
-                let mut d = Der(seq);
-                while let Some((tag, c)) = d.next() {
-                    if tag == 0x06 {
-                        names.push(oid_name(&oid_text(c)));
-                    }
-                }
-            }
-            names.join(", ")
+            let items = first_sequence(ext.value).unwrap_or_default();
+            items.iter().filter_map(oid_text).map(|o| oid_name(&o)).collect::<Vec<_>>().join(", ")
         }
         ParsedExtension::SubjectKeyIdentifier(kid) => hex_upper(kid.0, ":"),
         ParsedExtension::AuthorityKeyIdentifier(aki) => {
@@ -614,11 +592,10 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
         _ => {
             if oid == "1.3.6.1.5.5.7.1.24" {
                 // TLS Feature: SEQUENCE OF INTEGER
-                if let Some(seq) = Der(ext.value).expect(0x30) {
-                    let mut d = Der(seq);
+                if let Some(items) = first_sequence(ext.value) {
                     let mut v = Vec::new();
-                    while let Some((0x02, c)) = d.next() {
-                        v.push(match der_uint(c) {
+                    for c in items.iter().take_while(|a| tag_byte(a) == 0x02) {
+                        v.push(match small_uint(c) {
                             Some(5) => "status_request".to_string(),
                             Some(17) => "status_request_v2".to_string(),
                             Some(n) => n.to_string(),
@@ -636,34 +613,31 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
 fn policy_qualifier_text(qid: &str, qualifier: &[u8]) -> String {
     match qid {
         "1.3.6.1.5.5.7.2.1" => {
-            let text =
-                Der(qualifier).next().and_then(|(t, c)| decode_asn1_string(t as u32, c).ok()).unwrap_or_default();
+            let text = first_tlv(qualifier)
+                .and_then(|a| decode_asn1_string(tag_byte(&a) as u32, a.value()).ok())
+                .unwrap_or_default();
             format!("  CPS: {text}")
         }
         "1.3.6.1.5.5.7.2.2" => {
             let mut s = String::from("  User Notice:");
-            if let Some(seq) = Der(qualifier).expect(0x30) {
-                let mut d = Der(seq);
-                while let Some((tag, c)) = d.next() {
-                    if tag == 0x30 {
-                        // NoticeReference: organization, noticeNumbers
-                        let mut r = Der(c);
-                        if let Some((t, org)) = r.next() {
-                            let org = decode_asn1_string(t as u32, org).unwrap_or_default();
-                            s.push_str(&format!("\n    Organization: {org}"));
-                        }
-                        if let Some(nums) = r.expect(0x30) {
-                            let mut n = Der(nums);
-                            let mut v = Vec::new();
-                            while let Some((0x02, c)) = n.next() {
-                                v.push(der_uint(c).map(|x| x.to_string()).unwrap_or_else(|| "?".into()));
-                            }
-                            let label = if v.len() > 1 { "Numbers" } else { "Number" };
-                            s.push_str(&format!("\n    {label}: {}", v.join(", ")));
-                        }
-                    } else if let Ok(t) = decode_asn1_string(tag as u32, c) {
-                        s.push_str(&format!("\n    Explicit Text: {t}"));
+            for item in first_sequence(qualifier).unwrap_or_default() {
+                if let Some(reference) = sequence_items(item) {
+                    // NoticeReference: organization, noticeNumbers
+                    if let Some(org) = reference.first() {
+                        let org = decode_asn1_string(tag_byte(org) as u32, org.value()).unwrap_or_default();
+                        s.push_str(&format!("\n    Organization: {org}"));
                     }
+                    if let Some(nums) = reference.get(1).and_then(|n| sequence_items(*n)) {
+                        let v: Vec<String> = nums
+                            .iter()
+                            .take_while(|a| tag_byte(a) == 0x02)
+                            .map(|c| small_uint(c).map(|x| x.to_string()).unwrap_or_else(|| "?".into()))
+                            .collect();
+                        let label = if v.len() > 1 { "Numbers" } else { "Number" };
+                        s.push_str(&format!("\n    {label}: {}", v.join(", ")));
+                    }
+                } else if let Ok(t) = decode_asn1_string(tag_byte(&item) as u32, item.value()) {
+                    s.push_str(&format!("\n    Explicit Text: {t}"));
                 }
             }
             s
@@ -842,6 +816,5 @@ eGFtcGxlMAoGCCqGSM49BAMCA0gAMEUCIDODtGHOYRl5PR7bfSGkdIJqu4QNYdKa
         assert_eq!(bignum_hex(&[0x00, 0x01, 0x00, 0x01]), "10001");
         assert_eq!(bit_length(&[0x00, 0x80, 0x00]), 16);
         assert_eq!(bio_hex_string(16, 4, &[1, 2, 3, 4, 5]), "01:02:03:04:\n                05");
-        assert_eq!(oid_text(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b]), "1.2.840.113549.1.1.11");
     }
 }

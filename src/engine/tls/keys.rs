@@ -5,10 +5,16 @@ use std::io;
 
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer};
 use x509_parser::certificate::X509Certificate;
-use x509_parser::prelude::FromDer;
+use x509_parser::prelude::FromDer as _;
 
+use ::der::asn1::AnyRef;
+use ::der::{Decode, Tag, Tagged};
+use cbc::cipher::block_padding::Pkcs7;
+use cbc::cipher::{BlockCipher, BlockDecryptMut, KeyInit, KeyIvInit};
+use md5::{Digest, Md5};
+
+use super::asn1::{first_sequence, oid_text, sequence_items};
 use super::certinfo::oid_name;
-use super::der::{der_uint, oid_text, Der};
 use super::pem::parse_pem;
 use super::verifier::pem_certificates;
 use super::*;
@@ -161,8 +167,9 @@ fn unsupported_key_encryption(name: &str, what: &str) -> TlsError {
         E_SSL_CERTPROBLEM,
         format!(
             "unable to decrypt private key file: '{name}': unsupported key encryption ({what}); \
-             supported: PKCS#8 PBES2 (PBKDF2 with HMAC-SHA1/SHA-2, AES-128/192/256-CBC) and \
-             OpenSSL PEM encryption with AES-128/192/256-CBC"
+             supported: PKCS#8 PBES2 (PBKDF2 with HMAC-SHA1/SHA-2 or scrypt; AES-128/192/256-CBC, \
+             DES-EDE3-CBC, DES-CBC) and OpenSSL PEM encryption with AES-128/192/256-CBC, DES-EDE3-CBC \
+             or DES-CBC"
         ),
     )
 }
@@ -174,100 +181,131 @@ fn unsupported_key_encryption(name: &str, what: &str) -> TlsError {
 pub(super) enum KeyDecryptError {
     /// wrong pass phrase or corrupt data
     Wrong,
-    /// an encryption scheme this module does not implement
+    /// an encryption scheme no crate here implements
     Unsupported(String),
 }
 
-/// Decrypt a PKCS#8 EncryptedPrivateKeyInfo (PBES2 + PBKDF2 + AES-CBC).
+/// Decrypt a PKCS#8 EncryptedPrivateKeyInfo (PBES2: PBKDF2 or scrypt; AES-CBC or (3)DES-CBC),
+/// with the `pkcs8` crate.
 pub(super) fn decrypt_pkcs8(der: &[u8], passwd: &[u8]) -> Result<Vec<u8>, KeyDecryptError> {
-    let bad = || KeyDecryptError::Wrong;
-    let mut top = Der(Der(der).expect(0x30).ok_or_else(bad)?);
-    let mut alg = Der(top.expect(0x30).ok_or_else(bad)?);
-    let data = top.expect(0x04).ok_or_else(bad)?;
-    let alg_oid = oid_text(alg.expect(0x06).ok_or_else(bad)?);
-    if alg_oid != "1.2.840.113549.1.5.13" {
-        return Err(KeyDecryptError::Unsupported(format!("PKCS#8 scheme {}", oid_name(&alg_oid))));
-    }
-    let mut params = Der(alg.expect(0x30).ok_or_else(bad)?);
-    let mut kdf = Der(params.expect(0x30).ok_or_else(bad)?);
-    let mut enc = Der(params.expect(0x30).ok_or_else(bad)?);
-    let kdf_oid = oid_text(kdf.expect(0x06).ok_or_else(bad)?);
-    if kdf_oid != "1.2.840.113549.1.5.12" {
-        return Err(KeyDecryptError::Unsupported(format!("key derivation {}", oid_name(&kdf_oid))));
-    }
-    let mut kp = Der(kdf.expect(0x30).ok_or_else(bad)?);
-    let salt = kp.expect(0x04).ok_or_else(bad)?;
-    let iterations = der_uint(kp.expect(0x02).ok_or_else(bad)?).ok_or_else(bad)?;
-    let mut prf = ring::pbkdf2::PBKDF2_HMAC_SHA1;
-    while !kp.is_empty() {
-        match kp.next().ok_or_else(bad)? {
-            (0x02, _) => {} // keyLength: implied by the cipher
-            (0x30, c) => {
-                let prf_oid = oid_text(Der(c).expect(0x06).ok_or_else(bad)?);
-                prf = match prf_oid.as_str() {
-                    "1.2.840.113549.2.7" => ring::pbkdf2::PBKDF2_HMAC_SHA1,
-                    "1.2.840.113549.2.9" => ring::pbkdf2::PBKDF2_HMAC_SHA256,
-                    "1.2.840.113549.2.10" => ring::pbkdf2::PBKDF2_HMAC_SHA384,
-                    "1.2.840.113549.2.11" => ring::pbkdf2::PBKDF2_HMAC_SHA512,
-                    other => return Err(KeyDecryptError::Unsupported(format!("PBKDF2 PRF {}", oid_name(other)))),
-                };
-            }
-            _ => return Err(bad()),
-        }
-    }
-    let enc_oid = oid_text(enc.expect(0x06).ok_or_else(bad)?);
-    let key_len = match enc_oid.as_str() {
-        "2.16.840.1.101.3.4.1.2" => 16,
-        "2.16.840.1.101.3.4.1.22" => 24,
-        "2.16.840.1.101.3.4.1.42" => 32,
-        other => return Err(KeyDecryptError::Unsupported(format!("cipher {}", oid_name(other)))),
+    let Ok(info) = pkcs8::EncryptedPrivateKeyInfo::try_from(der) else {
+        // The crate refuses schemes it does not know while decoding: name the culprit.
+        return Err(pkcs8_unsupported(der).map_or(KeyDecryptError::Wrong, KeyDecryptError::Unsupported));
     };
-    let iv = enc.expect(0x04).ok_or_else(bad)?;
-    if iv.len() != 16 || iterations == 0 {
-        return Err(bad());
+    let plain = info.decrypt(passwd).map_err(|_| KeyDecryptError::Wrong)?;
+    // A wrong pass phrase can still end in valid padding: the result must be a PrivateKeyInfo.
+    if pkcs8::PrivateKeyInfo::try_from(plain.as_bytes()).is_err() {
+        return Err(KeyDecryptError::Wrong);
     }
-    let mut key = vec![0u8; key_len];
-    ring::pbkdf2::derive(prf, std::num::NonZeroU32::new(iterations).ok_or_else(bad)?, salt, passwd, &mut key);
-    let plain = aes_cbc_decrypt(&key, iv, data).ok_or_else(bad)?;
-    // A wrong pass phrase almost always yields garbage that is not a DER SEQUENCE.
-    let mut chk = Der(&plain);
-    if chk.expect(0x30).is_none() || !chk.is_empty() {
-        return Err(bad());
-    }
-    Ok(plain)
+    Ok(plain.as_bytes().to_vec())
 }
 
-/// Decrypt an OpenSSL "Proc-Type: 4,ENCRYPTED" PEM body (EVP_BytesToKey with MD5).
+fn oid_of_first(any: Option<&AnyRef<'_>>) -> Option<String> {
+    oid_text(any?)
+}
+
+/// What in an EncryptedPrivateKeyInfo `pkcs8` cannot decrypt (None: it is simply malformed).
+fn pkcs8_unsupported(der: &[u8]) -> Option<String> {
+    let top = first_sequence(der)?;
+    let alg = sequence_items(*top.first()?)?;
+    let scheme = oid_of_first(alg.first())?;
+    if scheme != "1.2.840.113549.1.5.13" {
+        return Some(format!("PKCS#8 scheme {}", oid_name(&scheme)));
+    }
+    let params = sequence_items(*alg.get(1)?)?;
+    let kdf = sequence_items(*params.first()?)?;
+    let kdf_oid = oid_of_first(kdf.first())?;
+    match kdf_oid.as_str() {
+        "1.2.840.113549.1.5.12" => {
+            // PBKDF2-params: salt, iterationCount, keyLength OPTIONAL, prf AlgorithmIdentifier OPTIONAL
+            let kp = sequence_items(*kdf.get(1)?)?;
+            if let Some(prf) = kp.iter().skip(2).find(|a| a.tag() == Tag::Sequence) {
+                let prf_oid = oid_of_first(sequence_items(*prf)?.first())?;
+                if !matches!(
+                    prf_oid.as_str(),
+                    "1.2.840.113549.2.7"
+                        | "1.2.840.113549.2.8"
+                        | "1.2.840.113549.2.9"
+                        | "1.2.840.113549.2.10"
+                        | "1.2.840.113549.2.11"
+                ) {
+                    return Some(format!("PBKDF2 PRF {}", oid_name(&prf_oid)));
+                }
+            }
+        }
+        "1.3.6.1.4.1.11591.4.11" => {}
+        other => return Some(format!("key derivation {}", oid_name(other))),
+    }
+    let enc_oid = oid_of_first(sequence_items(*params.get(1)?)?.first())?;
+    match enc_oid.as_str() {
+        "2.16.840.1.101.3.4.1.2"
+        | "2.16.840.1.101.3.4.1.22"
+        | "2.16.840.1.101.3.4.1.42"
+        | "1.3.14.3.2.7"
+        | "1.2.840.113549.3.7" => None,
+        other => Some(format!("cipher {}", oid_name(other))),
+    }
+}
+
+/// Decrypt an OpenSSL "Proc-Type: 4,ENCRYPTED" PEM body: the key comes from EVP_BytesToKey
+/// (MD5, one round, salt = the first 8 bytes of the IV), the cipher is named by DEK-Info.
 pub(super) fn decrypt_legacy_pem(body: &[u8], dek_info: &str, passwd: &[u8]) -> Result<Vec<u8>, KeyDecryptError> {
     let (cipher, iv_hex) = dek_info.split_once(',').ok_or(KeyDecryptError::Wrong)?;
     let cipher = cipher.trim().to_ascii_uppercase();
-    let key_len = match cipher.as_str() {
-        "AES-128-CBC" => 16,
-        "AES-192-CBC" => 24,
-        "AES-256-CBC" => 32,
+    let (key_len, iv_len) = match cipher.as_str() {
+        "AES-128-CBC" => (16, 16),
+        "AES-192-CBC" => (24, 16),
+        "AES-256-CBC" => (32, 16),
+        "DES-EDE3-CBC" => (24, 8),
+        "DES-CBC" => (8, 8),
         other => return Err(KeyDecryptError::Unsupported(other.to_string())),
     };
     let iv = hex_decode(iv_hex.trim()).ok_or(KeyDecryptError::Wrong)?;
-    if iv.len() != 16 {
+    if iv.len() != iv_len {
         return Err(KeyDecryptError::Wrong);
     }
-    let salt = &iv[..8];
+    let key = bytes_to_key(passwd, &iv[..8], key_len);
+    let plain = match cipher.as_str() {
+        "AES-128-CBC" => cbc_decrypt::<aes::Aes128>(&key, &iv, body),
+        "AES-192-CBC" => cbc_decrypt::<aes::Aes192>(&key, &iv, body),
+        "AES-256-CBC" => cbc_decrypt::<aes::Aes256>(&key, &iv, body),
+        "DES-EDE3-CBC" => cbc_decrypt::<des::TdesEde3>(&key, &iv, body),
+        _ => cbc_decrypt::<des::Des>(&key, &iv, body),
+    }
+    .ok_or(KeyDecryptError::Wrong)?;
+    // A wrong pass phrase almost always yields garbage that is not one whole DER SEQUENCE.
+    match AnyRef::from_der(&plain) {
+        Ok(any) if any.tag() == Tag::Sequence => Ok(plain),
+        _ => Err(KeyDecryptError::Wrong),
+    }
+}
+
+/// OpenSSL's EVP_BytesToKey with MD5 and one iteration: D_i = MD5(D_{i-1} || pass || salt).
+fn bytes_to_key(passwd: &[u8], salt: &[u8], key_len: usize) -> Vec<u8> {
     let mut key = Vec::with_capacity(key_len + 16);
     let mut prev: Vec<u8> = Vec::new();
     while key.len() < key_len {
-        let mut input = prev.clone();
-        input.extend_from_slice(passwd);
-        input.extend_from_slice(salt);
-        prev = md5(&input).to_vec();
+        let mut h = Md5::new();
+        h.update(&prev);
+        h.update(passwd);
+        h.update(salt);
+        prev = h.finalize().to_vec();
         key.extend_from_slice(&prev);
     }
     key.truncate(key_len);
-    let plain = aes_cbc_decrypt(&key, &iv, body).ok_or(KeyDecryptError::Wrong)?;
-    let mut chk = Der(&plain);
-    if chk.expect(0x30).is_none() || !chk.is_empty() {
-        return Err(KeyDecryptError::Wrong);
-    }
-    Ok(plain)
+    key
+}
+
+/// CBC decryption with PKCS#7 padding removed (None: bad key/IV length or bad padding).
+fn cbc_decrypt<C>(key: &[u8], iv: &[u8], data: &[u8]) -> Option<Vec<u8>>
+where
+    C: BlockDecryptMut + BlockCipher + KeyInit,
+{
+    let dec = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
+    let mut buf = data.to_vec();
+    let n = dec.decrypt_padded_mut::<Pkcs7>(&mut buf).ok()?.len();
+    buf.truncate(n);
+    Some(buf)
 }
 
 pub(super) fn hex_decode(s: &str) -> Option<Vec<u8>> {
@@ -277,199 +315,161 @@ pub(super) fn hex_decode(s: &str) -> Option<Vec<u8>> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
-/// AES-CBC decryption with PKCS#7 padding removal.
-fn aes_cbc_decrypt(key: &[u8], iv: &[u8], data: &[u8]) -> Option<Vec<u8>> {
-    if data.is_empty() || !data.len().is_multiple_of(16) || iv.len() != 16 {
-        return None;
-    }
-    let aes = Aes::new(key)?;
-    let mut out = Vec::with_capacity(data.len());
-    let mut prev: [u8; 16] = iv.try_into().ok()?;
-    for chunk in data.chunks(16) {
-        let block: [u8; 16] = chunk.try_into().ok()?;
-        let mut p = aes.decrypt_block(block);
-        for i in 0..16 {
-            p[i] ^= prev[i];
-        }
-        out.extend_from_slice(&p);
-        prev = block;
-    }
-    let pad = *out.last()? as usize;
-    if pad == 0 || pad > 16 || out[out.len() - pad..].iter().any(|&b| b as usize != pad) {
-        return None;
-    }
-    out.truncate(out.len() - pad);
-    Some(out)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use cbc::cipher::BlockEncryptMut;
+    use pkcs8::pkcs5::pbes2;
+    use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384};
 
-/// AES block decryption (FIPS-197), used only to open encrypted key files.
-pub(super) struct Aes {
-    round_keys: Vec<[u8; 16]>,
-    inv_sbox: [u8; 256],
-}
+    const PW: &str = "correct horse";
+    const EXPECTED_BYTES_TO_KEY: &str = "C9E5A1BD216DBE1317E230CEF48F38EE7F0E17AD64022144BCCEC4A1AA2879AB";
 
-fn gf_mul(mut a: u8, mut b: u8) -> u8 {
-    let mut p = 0u8;
-    while b != 0 {
-        if b & 1 != 0 {
-            p ^= a;
-        }
-        let hi = a & 0x80;
-        a <<= 1;
-        if hi != 0 {
-            a ^= 0x1b;
-        }
-        b >>= 1;
+    fn pem(label: &str, headers: &str, der: &[u8]) -> String {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        format!("-----BEGIN {label}-----\n{headers}{}\n-----END {label}-----\n", lines.join("\n"))
     }
-    p
-}
 
-fn aes_sbox() -> [u8; 256] {
-    let mut sbox = [0u8; 256];
-    for (x, slot) in sbox.iter_mut().enumerate() {
-        // multiplicative inverse in GF(2^8) (0 maps to 0)
-        let x = x as u8;
-        let mut inv = 0u8;
-        if x != 0 {
-            for c in 1..=255u8 {
-                if gf_mul(x, c) == 1 {
-                    inv = c;
-                    break;
-                }
-            }
-        }
-        let s = inv ^ inv.rotate_left(1) ^ inv.rotate_left(2) ^ inv.rotate_left(3) ^ inv.rotate_left(4) ^ 0x63;
-        *slot = s;
+    /// A fresh key as PKCS#8 DER, and the SEC1 ECPrivateKey inside it.
+    fn fresh_key(p384: bool) -> (Vec<u8>, Vec<u8>) {
+        let alg = if p384 { &PKCS_ECDSA_P384_SHA384 } else { &PKCS_ECDSA_P256_SHA256 };
+        let pkcs8 = KeyPair::generate_for(alg).unwrap().serialize_der();
+        let sec1 = pkcs8::PrivateKeyInfo::try_from(pkcs8.as_slice()).unwrap().private_key.to_vec();
+        (pkcs8, sec1)
     }
-    sbox
-}
 
-impl Aes {
-    pub(super) fn new(key: &[u8]) -> Option<Aes> {
-        let nk = key.len() / 4;
-        let nr = match key.len() {
-            16 => 10,
-            24 => 12,
-            32 => 14,
-            _ => return None,
+    fn load(text: &str, pw: Option<&str>) -> Result<PrivateKeyDer<'static>, TlsError> {
+        parse_private_key(text.as_bytes(), pw, "k.pem")
+    }
+
+    fn assert_usable(k: &PrivateKeyDer<'static>) {
+        let provider = rustls::crypto::ring::default_provider();
+        assert!(provider.key_provider.load_private_key(k.clone_key()).is_ok());
+    }
+
+    #[test]
+    fn pkcs8_pbes2_keys_made_by_the_pkcs8_crate_load_back() {
+        let salt = [7u8; 16];
+        let iv16 = [9u8; 16];
+        let iv8 = [3u8; 8];
+        let pbkdf2 = |prf| pbes2::Pbkdf2Params { salt: &salt, iteration_count: 2048, key_length: None, prf };
+        let cases: Vec<(&str, pbes2::Parameters<'_>)> = vec![
+            ("sha256/aes256", pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, &salt, &iv16).unwrap()),
+            (
+                "sha1/aes128",
+                pbes2::Parameters {
+                    kdf: pbkdf2(pbes2::Pbkdf2Prf::HmacWithSha1).into(),
+                    encryption: pbes2::EncryptionScheme::Aes128Cbc { iv: &iv16 },
+                },
+            ),
+            (
+                "sha512/aes192",
+                pbes2::Parameters {
+                    kdf: pbkdf2(pbes2::Pbkdf2Prf::HmacWithSha512).into(),
+                    encryption: pbes2::EncryptionScheme::Aes192Cbc { iv: &iv16 },
+                },
+            ),
+            (
+                "sha256/des-ede3",
+                pbes2::Parameters {
+                    kdf: pbkdf2(pbes2::Pbkdf2Prf::HmacWithSha256).into(),
+                    encryption: pbes2::EncryptionScheme::DesEde3Cbc { iv: &iv8 },
+                },
+            ),
+            (
+                "scrypt/aes128",
+                pbes2::Parameters::scrypt_aes128cbc(
+                    pkcs8::pkcs5::scrypt::Params::new(10, 8, 1, 16).unwrap(),
+                    &salt,
+                    &iv16,
+                )
+                .unwrap(),
+            ),
+        ];
+        for (what, params) in cases {
+            let (plain, _) = fresh_key(what.contains("aes192"));
+            let info = pkcs8::PrivateKeyInfo::try_from(plain.as_slice()).unwrap();
+            let enc = info.encrypt_with_params(params, PW).unwrap();
+            let text = pem("ENCRYPTED PRIVATE KEY", "", enc.as_bytes());
+            let k = load(&text, Some(PW)).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(k.secret_der(), plain.as_slice(), "{what}");
+            assert_usable(&k);
+            assert_eq!(load(&text, Some("wrong")).unwrap_err(), key_error("k.pem"), "{what}");
+            assert_eq!(load(&text, None).unwrap_err(), key_error("k.pem"), "{what}");
+        }
+    }
+
+    /// What `openssl ec -aes256` (or -des3 ...) writes: SEC1 DER, CBC with EVP_BytesToKey.
+    fn legacy_pem(cipher: &str, sec1: &[u8], pw: &str) -> String {
+        let iv: Vec<u8> = (0..if cipher.starts_with("DES") { 8 } else { 16 }).map(|i| 0x40 + i as u8).collect();
+        let key_len = match cipher {
+            "AES-128-CBC" => 16,
+            "AES-192-CBC" | "DES-EDE3-CBC" => 24,
+            "AES-256-CBC" => 32,
+            _ => 8,
         };
-        let sbox = aes_sbox();
-        let mut inv_sbox = [0u8; 256];
-        for (i, &s) in sbox.iter().enumerate() {
-            inv_sbox[s as usize] = i as u8;
+        let key = bytes_to_key(pw.as_bytes(), &iv[..8], key_len);
+        let mut buf = sec1.to_vec();
+        buf.resize(sec1.len() + 16, 0);
+        fn enc<C: BlockEncryptMut + BlockCipher + KeyInit>(k: &[u8], iv: &[u8], buf: &mut [u8], n: usize) -> usize {
+            cbc::Encryptor::<C>::new_from_slices(k, iv).unwrap().encrypt_padded_mut::<Pkcs7>(buf, n).unwrap().len()
         }
-        let total = 4 * (nr + 1);
-        let mut w: Vec<[u8; 4]> = Vec::with_capacity(total);
-        for i in 0..nk {
-            w.push([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]]);
-        }
-        let mut rcon = 1u8;
-        for i in nk..total {
-            let mut t = w[i - 1];
-            if i % nk == 0 {
-                t = [sbox[t[1] as usize], sbox[t[2] as usize], sbox[t[3] as usize], sbox[t[0] as usize]];
-                t[0] ^= rcon;
-                rcon = gf_mul(rcon, 2);
-            } else if nk > 6 && i % nk == 4 {
-                t = [sbox[t[0] as usize], sbox[t[1] as usize], sbox[t[2] as usize], sbox[t[3] as usize]];
-            }
-            let prev = w[i - nk];
-            w.push([prev[0] ^ t[0], prev[1] ^ t[1], prev[2] ^ t[2], prev[3] ^ t[3]]);
-        }
-        let round_keys = (0..=nr)
-            .map(|r| {
-                let mut k = [0u8; 16];
-                for c in 0..4 {
-                    k[4 * c..4 * c + 4].copy_from_slice(&w[4 * r + c]);
-                }
-                k
-            })
-            .collect();
-        Some(Aes { round_keys, inv_sbox })
-    }
-
-    pub(super) fn decrypt_block(&self, input: [u8; 16]) -> [u8; 16] {
-        let nr = self.round_keys.len() - 1;
-        let mut s = input;
-        let add = |s: &mut [u8; 16], k: &[u8; 16]| {
-            for i in 0..16 {
-                s[i] ^= k[i];
-            }
+        let n = match cipher {
+            "AES-128-CBC" => enc::<aes::Aes128>(&key, &iv, &mut buf, sec1.len()),
+            "AES-192-CBC" => enc::<aes::Aes192>(&key, &iv, &mut buf, sec1.len()),
+            "AES-256-CBC" => enc::<aes::Aes256>(&key, &iv, &mut buf, sec1.len()),
+            "DES-EDE3-CBC" => enc::<des::TdesEde3>(&key, &iv, &mut buf, sec1.len()),
+            _ => enc::<des::Des>(&key, &iv, &mut buf, sec1.len()),
         };
-        add(&mut s, &self.round_keys[nr]);
-        for round in (0..nr).rev() {
-            // InvShiftRows: row r of column c comes from column (c - r) mod 4.
-            let mut t = [0u8; 16];
-            for c in 0..4 {
-                for r in 0..4 {
-                    t[r + 4 * c] = s[r + 4 * ((c + 4 - r) % 4)];
-                }
-            }
-            // InvSubBytes
-            for b in t.iter_mut() {
-                *b = self.inv_sbox[*b as usize];
-            }
-            add(&mut t, &self.round_keys[round]);
-            if round > 0 {
-                // InvMixColumns
-                for c in 0..4 {
-                    let a = [t[4 * c], t[4 * c + 1], t[4 * c + 2], t[4 * c + 3]];
-                    t[4 * c] = gf_mul(a[0], 14) ^ gf_mul(a[1], 11) ^ gf_mul(a[2], 13) ^ gf_mul(a[3], 9);
-                    t[4 * c + 1] = gf_mul(a[0], 9) ^ gf_mul(a[1], 14) ^ gf_mul(a[2], 11) ^ gf_mul(a[3], 13);
-                    t[4 * c + 2] = gf_mul(a[0], 13) ^ gf_mul(a[1], 9) ^ gf_mul(a[2], 14) ^ gf_mul(a[3], 11);
-                    t[4 * c + 3] = gf_mul(a[0], 11) ^ gf_mul(a[1], 13) ^ gf_mul(a[2], 9) ^ gf_mul(a[3], 14);
-                }
-            }
-            s = t;
-        }
-        s
+        let iv_hex: String = iv.iter().map(|b| format!("{b:02X}")).collect();
+        pem("EC PRIVATE KEY", &format!("Proc-Type: 4,ENCRYPTED\nDEK-Info: {cipher},{iv_hex}\n\n"), &buf[..n])
     }
-}
 
-/// MD5 (RFC 1321), needed only for OpenSSL's legacy PEM key derivation.
-pub(super) fn md5(input: &[u8]) -> [u8; 16] {
-    let s: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14,
-        20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6,
-        10, 15, 21,
-    ];
-    let k: Vec<u32> = (0..64).map(|i| ((i as f64 + 1.0).sin().abs() * 4294967296.0) as u32).collect();
-    let mut a0: u32 = 0x67452301;
-    let mut b0: u32 = 0xefcdab89;
-    let mut c0: u32 = 0x98badcfe;
-    let mut d0: u32 = 0x10325476;
-    let mut msg = input.to_vec();
-    let bit_len = (input.len() as u64).wrapping_mul(8);
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&bit_len.to_le_bytes());
-    for chunk in msg.chunks(64) {
-        let m: Vec<u32> = chunk.chunks(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
-        let (mut a, mut b, mut c, mut d) = (a0, b0, c0, d0);
-        for i in 0..64 {
-            let (f, g) = match i / 16 {
-                0 => ((b & c) | (!b & d), i),
-                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
-                2 => (b ^ c ^ d, (3 * i + 5) % 16),
-                _ => (c ^ (b | !d), (7 * i) % 16),
-            };
-            let f = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
-            a = d;
-            d = c;
-            c = b;
-            b = b.wrapping_add(f.rotate_left(s[i]));
+    #[test]
+    fn legacy_pem_keys_encrypted_with_the_cipher_crates_load_back() {
+        for cipher in ["AES-128-CBC", "AES-192-CBC", "AES-256-CBC", "DES-EDE3-CBC", "DES-CBC"] {
+            let (_, sec1) = fresh_key(false);
+            let text = legacy_pem(cipher, &sec1, PW);
+            let k = load(&text, Some(PW)).unwrap_or_else(|e| panic!("{cipher}: {e}"));
+            assert!(matches!(k, PrivateKeyDer::Sec1(_)), "{cipher}");
+            assert_eq!(k.secret_der(), sec1.as_slice(), "{cipher}");
+            assert_usable(&k);
+            assert_eq!(load(&text, Some("wrong")).unwrap_err(), key_error("k.pem"), "{cipher}");
+            assert_eq!(load(&text, None).unwrap_err(), key_error("k.pem"), "{cipher}");
         }
-        a0 = a0.wrapping_add(a);
-        b0 = b0.wrapping_add(b);
-        c0 = c0.wrapping_add(c);
-        d0 = d0.wrapping_add(d);
+        let (_, sec1) = fresh_key(false);
+        let text = legacy_pem("AES-128-CBC", &sec1, PW).replace("AES-128-CBC", "CAMELLIA-128-CBC");
+        let e = load(&text, Some(PW)).unwrap_err();
+        assert_eq!(e.code, E_SSL_CERTPROBLEM);
+        assert!(e.message.contains("unsupported key encryption (CAMELLIA-128-CBC)"), "{}", e.message);
     }
-    let mut out = [0u8; 16];
-    out[0..4].copy_from_slice(&a0.to_le_bytes());
-    out[4..8].copy_from_slice(&b0.to_le_bytes());
-    out[8..12].copy_from_slice(&c0.to_le_bytes());
-    out[12..16].copy_from_slice(&d0.to_le_bytes());
-    out
+
+    #[test]
+    fn evp_bytes_to_key_matches_openssl() {
+        // `openssl enc -aes-256-cbc -md md5 -k secret -S 0102030405060708 -P`
+        let key = bytes_to_key(b"secret", &[1, 2, 3, 4, 5, 6, 7, 8], 32);
+        let hex: String = key.iter().map(|b| format!("{b:02X}")).collect();
+        assert_eq!(hex, EXPECTED_BYTES_TO_KEY);
+    }
+
+    #[test]
+    fn unknown_pbes2_parts_are_named() {
+        let (plain, _) = fresh_key(false);
+        let info = pkcs8::PrivateKeyInfo::try_from(plain.as_slice()).unwrap();
+        let salt = [1u8; 8];
+        let iv = [2u8; 16];
+        let params = pbes2::Parameters::pbkdf2_sha256_aes128cbc(2048, &salt, &iv).unwrap();
+        let mut der = info.encrypt_with_params(params, PW).unwrap().as_bytes().to_vec();
+        // Turn aes128-CBC (2.16.840.1.101.3.4.1.2) into aes128-OFB (…1.3), which the crate lacks.
+        let at = der.windows(9).position(|w| w == [0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04]).unwrap();
+        der[at + 10] = 0x03;
+        let e = load(&pem("ENCRYPTED PRIVATE KEY", "", &der), Some(PW)).unwrap_err();
+        assert_eq!(e.code, E_SSL_CERTPROBLEM);
+        assert!(e.message.contains("(cipher 2.16.840.1.101.3.4.1.3)"), "{}", e.message);
+        // Garbage inside the envelope is a wrong key, not an unsupported one.
+        let e = load(&pem("ENCRYPTED PRIVATE KEY", "", &[0x30, 0x03, 0x02, 0x01, 0x00]), Some(PW)).unwrap_err();
+        assert_eq!(e, key_error("k.pem"));
+    }
 }

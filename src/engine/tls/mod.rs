@@ -21,10 +21,10 @@
 //! mapping and pinning; `keys` loads the client certificate and (encrypted) private key; `pem`
 //! reads PEM blocks; `certinfo` renders CERTINFO.
 
+mod asn1;
 mod certinfo;
 mod ciphers;
 mod config;
-mod der;
 mod keys;
 mod pem;
 #[cfg(test)]
