@@ -2,6 +2,7 @@
 //! for what one transfer does.
 pub mod auth;
 pub mod cookies;
+pub mod date;
 pub mod decode;
 pub mod easy;
 pub mod error;
