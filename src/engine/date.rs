@@ -1,10 +1,100 @@
-//! Calendar dates: libcurl's date parser (curl_getdate) and the formats the engine writes.
+//! Calendar dates, in one place for the whole engine: the proleptic Gregorian calendar in both
+//! directions (`days_from_civil`, `civil_from_days`, `civil_time`), the HTTP-date libcurl writes
+//! (`http_date`), and libcurl's lenient date parser (`parse_date`, what curl_getdate accepts:
+//! RFC 1123, RFC 850, asctime and many looser forms). Cookies, CERTINFO and HTTP headers use it.
+//! All times are seconds since the Unix epoch, UTC.
+
+/// Month abbreviations as HTTP dates and OpenSSL print them.
+pub const MONTH_NAMES: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+/// Weekday abbreviations, Sunday first (as `Civil::weekday` counts).
+pub const WEEKDAY_NAMES: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/// A Unix time broken down into its UTC calendar date and time of day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    pub year: i64,
+    /// 1 to 12
+    pub month: u32,
+    /// 1 to 31
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    /// 0 = Sunday ... 6 = Saturday
+    pub weekday: usize,
+}
+
+impl Civil {
+    /// "Jan", "Feb", ...
+    pub fn month_name(&self) -> &'static str {
+        MONTH_NAMES[(self.month - 1) as usize]
+    }
+}
+
+/// Days from 1970-01-01 to the given civil date (proleptic Gregorian; month 1-12). Days past a
+/// month's end roll over into the next month, as libcurl lets "31 Feb" do.
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// The civil date (year, month 1-12, day 1-31) of a day counted from 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    (year, month as u32, day as u32)
+}
+
+/// A Unix time as UTC calendar date and time of day.
+pub fn civil_time(unix_secs: i64) -> Civil {
+    let days = unix_secs.div_euclid(86400);
+    let secs = unix_secs.rem_euclid(86400);
+    let (year, month, day) = civil_from_days(days);
+    Civil {
+        year,
+        month,
+        day,
+        hour: (secs / 3600) as u32,
+        minute: (secs / 60 % 60) as u32,
+        second: (secs % 60) as u32,
+        // 1970-01-01 was a Thursday.
+        weekday: (days + 4).rem_euclid(7) as usize,
+    }
+}
+
+/// The IMF-fixdate libcurl writes in HTTP headers: "Wed, 25 Nov 2026 16:41:28 GMT".
+pub fn http_date(unix_secs: i64) -> String {
+    let c = civil_time(unix_secs);
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        WEEKDAY_NAMES[c.weekday],
+        c.day,
+        c.month_name(),
+        c.year,
+        c.hour,
+        c.minute,
+        c.second
+    )
+}
 
 // ---------------------------------------------------------------------------------------------
-// Dates
+// Parsing (curl_getdate)
 
-const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+/// Weekday words the parser accepts in full (or as their first three letters), Monday first.
+const WEEKDAY_WORDS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 
 /// Time zone names libcurl knows, with their offset east of UTC in minutes. Case-sensitive.
 const ZONES: &[(&str, i64)] = &[
@@ -74,23 +164,11 @@ fn zone_east_minutes(word: &str) -> Option<i64> {
 
 fn weekday_of(word: &str) -> Option<usize> {
     let w = word.to_ascii_lowercase();
-    WEEKDAYS.iter().position(|d| *d == w || (w.len() == 3 && d.starts_with(&w)))
+    WEEKDAY_WORDS.iter().position(|d| *d == w || (w.len() == 3 && d.starts_with(&w)))
 }
 
 fn month_of(word: &str) -> Option<i64> {
-    let w = word.to_ascii_lowercase();
-    MONTHS.iter().position(|m| *m == w).map(|i| i as i64)
-}
-
-/// Days from 1970-01-01 to the given civil date (proleptic Gregorian).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+    MONTH_NAMES.iter().position(|m| m.eq_ignore_ascii_case(word)).map(|i| i as i64)
 }
 
 /// Try "H:M:S" or "H:M" (one or two digits each) at the start of `s`.
@@ -213,6 +291,51 @@ mod tests {
     use super::*;
 
     const JAN_2027: i64 = 1_798_761_600; // Fri, 01 Jan 2027 00:00:00 GMT
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1_795_624_888), "Wed, 25 Nov 2026 16:41:28 GMT");
+        assert_eq!(http_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(http_date(-1), "Wed, 31 Dec 1969 23:59:59 GMT");
+        assert_eq!(http_date(4_107_542_400), "Mon, 01 Mar 2100 00:00:00 GMT");
+    }
+
+    #[test]
+    fn civil_round_trips() {
+        // every day from 1583 (the parser's first year) to 2400, both directions
+        let (first, last) = (days_from_civil(1583, 1, 1), days_from_civil(2400, 12, 31));
+        let mut expect = (1583, 1, 1);
+        for days in first..=last {
+            let got = civil_from_days(days);
+            assert_eq!(got, expect, "day {days}");
+            assert_eq!(days_from_civil(got.0, got.1 as i64, got.2 as i64), days);
+            let leap = (got.0 % 4 == 0 && got.0 % 100 != 0) || got.0 % 400 == 0;
+            let month_len =
+                [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][got.1 as usize - 1];
+            expect = if got.2 < month_len {
+                (got.0, got.1, got.2 + 1)
+            } else if got.1 < 12 {
+                (got.0, got.1 + 1, 1)
+            } else {
+                (got.0 + 1, 1, 1)
+            };
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2027, 2, 31), days_from_civil(2027, 3, 3));
+        let c = civil_time(1_767_582_245);
+        assert_eq!((c.year, c.month, c.day, c.hour, c.minute, c.second), (2026, 1, 5, 3, 4, 5));
+        assert_eq!((c.weekday, c.month_name()), (1, "Jan"));
+    }
+
+    #[test]
+    fn what_http_date_writes_parse_date_reads() {
+        let mut t = -12_212_553_600i64; // 01 Jan 1583
+        while t < 8_000_000_000 {
+            assert_eq!(parse_date(&http_date(t)), Some(t), "{}", http_date(t));
+            t += 7_654_321;
+        }
+    }
 
     #[test]
     fn date_parsing() {

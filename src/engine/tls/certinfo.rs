@@ -8,6 +8,8 @@ use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::X509Name;
 
+use crate::engine::date::civil_time;
+
 use super::asn1::{first_sequence, first_tlv, oid_text, sequence_items, small_uint, tag_byte};
 
 // ---------------------------------------------------------------------------------------
@@ -312,29 +314,10 @@ fn bio_hex_string(indent: usize, width: usize, data: &[u8]) -> String {
     out
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/// (year, month 1-12, day, hour, minute, second) of a Unix time.
-fn civil_time(ts: i64) -> (i64, usize, i64, i64, i64, i64) {
-    let days = ts.div_euclid(86400);
-    let secs = ts.rem_euclid(86400);
-    // days since 1970-01-01 to a proleptic Gregorian date
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    (year, month as usize, day, secs / 3600, (secs / 60) % 60, secs % 60)
-}
-
 /// ASN1_TIME_print: "Jan  5 03:04:05 2026 GMT".
 fn asn1_time_text(ts: i64) -> String {
-    let (y, mo, d, h, mi, s) = civil_time(ts);
-    format!("{} {:2} {:02}:{:02}:{:02} {} GMT", MONTHS[mo - 1], d, h, mi, s, y)
+    let c = civil_time(ts);
+    format!("{} {:2} {:02}:{:02}:{:02} {} GMT", c.month_name(), c.day, c.hour, c.minute, c.second, c.year)
 }
 
 fn serial_text(raw: &[u8]) -> String {
@@ -559,16 +542,16 @@ fn extension_value(ext: &x509_parser::extensions::X509Extension<'_>) -> String {
                 s.push_str(&bio_hex_string(16, 16, sct.id.key_id));
                 s.push_str("\n    Timestamp : ");
                 let ms = sct.timestamp;
-                let (y, mo, d, h, mi, se) = civil_time((ms / 1000) as i64);
+                let c = civil_time((ms / 1000) as i64);
                 s.push_str(&format!(
                     "{} {:2} {:02}:{:02}:{:02}.{:03} {} GMT",
-                    MONTHS[mo - 1],
-                    d,
-                    h,
-                    mi,
-                    se,
+                    c.month_name(),
+                    c.day,
+                    c.hour,
+                    c.minute,
+                    c.second,
                     ms % 1000,
-                    y
+                    c.year
                 ));
                 s.push_str("\n    Extensions: ");
                 if sct.extensions.0.is_empty() {
