@@ -75,6 +75,7 @@ Endpoints
 /cookie              body = the Cookie request header (empty if none)
 /set-cookie?k=v&..   one Set-Cookie per query pair (default session=abc123,
                      theme=dark), Path=/
+/set-cookie-raw?c=V  one Set-Cookie: V per c parameter, verbatim (in order)
 /big?mb=N            N MiB of pattern data, Content-Length, sent fast
 /keepalive-close     advertises keep-alive, then closes after the reply
 /head-check          X-Method: the method seen; body "head-check body\n"
@@ -866,6 +867,12 @@ def h_set_cookie(srv, conn, req, keep):
     return _respond(conn, req, 200, headers, b"cookies set\n", keep)
 
 
+def h_set_cookie_raw(srv, conn, req, keep):
+    headers = [("Content-Type", "text/plain")]
+    headers += [("Set-Cookie", v) for v in req.query.get("c", [])]
+    return _respond(conn, req, 200, headers, b"cookies set\n", keep)
+
+
 def h_big(srv, conn, req, keep):
     mb = _int(req, "mb", 1)
     conn.send(_head(200, [("Content-Type", "application/octet-stream"),
@@ -925,6 +932,7 @@ _ROUTES = {
     "/range": h_range,
     "/cookie": h_cookie,
     "/set-cookie": h_set_cookie,
+    "/set-cookie-raw": h_set_cookie_raw,
     "/big": h_big,
     "/keepalive-close": h_keepalive_close,
     "/head-check": h_head_check,

@@ -46,15 +46,23 @@ pub(super) fn tailmatch(domain: &str, host: &str) -> bool {
     h.len() == d.len() || h[h.len() - d.len() - 1] == b'.'
 }
 
-/// A domain without an inner dot (other than "localhost") may not be used as a cookie domain.
-pub(super) fn bad_domain(d: &str) -> bool {
-    if d.eq_ignore_ascii_case("localhost") {
-        return false;
-    }
-    match d.find('.') {
-        Some(i) => i + 1 >= d.len(),
-        None => true,
-    }
+/// Length of the public suffix of `host` by the Public Suffix List built into the `psl` crate
+/// (private-section suffixes included, an unknown top-level label counting as one, the list's
+/// implicit "*" rule), as libpsl answers libcurl. 0 when the list has no answer.
+fn public_suffix_len(host: &str) -> usize {
+    let lower = host.to_ascii_lowercase();
+    psl::suffix(lower.as_bytes()).map_or(0, |s| s.as_bytes().len())
+}
+
+/// Is `domain` itself a public suffix ("co.uk", "github.io", "com", "localhost")?
+pub(super) fn is_public_suffix(domain: &str) -> bool {
+    !domain.is_empty() && public_suffix_len(domain) == domain.len()
+}
+
+/// May `host` set a cookie for `domain` (which it tailmatches)? Only if `domain` is longer than
+/// the public suffix of `host` (libpsl's psl_is_cookie_domain_acceptable).
+pub(super) fn below_public_suffix(domain: &str, host: &str) -> bool {
+    domain.len() > public_suffix_len(host)
 }
 
 pub(super) fn path_match(cookie_path: &str, req: &str) -> bool {

@@ -1,7 +1,7 @@
 //! Set-Cookie header values into jar entries, with libcurl's checks and defaults.
 
 use super::jar::Entry;
-use super::matching::{bad_domain, is_ip, tailmatch};
+use super::matching::{below_public_suffix, is_ip, is_public_suffix, tailmatch};
 use super::*;
 use crate::engine::date::parse_date;
 
@@ -158,13 +158,14 @@ pub(super) fn parse_set_cookie(
                     domain = Some(v.to_string());
                 }
                 Some(h) => {
-                    if bad_domain(v) {
-                        // Only acceptable as the very host: a host-only cookie then.
-                        if !v.eq_ignore_ascii_case(h) {
-                            return None;
-                        }
+                    if !tailmatch(v, h) {
+                        return None;
+                    }
+                    if v.eq_ignore_ascii_case(h) && is_public_suffix(v) {
+                        // A public suffix is only acceptable as the very host: a host-only
+                        // cookie then (libcurl built with libpsl, RFC 6265 5.3 step 5).
                         c.tailmatch = false;
-                    } else if tailmatch(v, h) {
+                    } else if below_public_suffix(v, h) {
                         c.tailmatch = true;
                     } else {
                         return None;

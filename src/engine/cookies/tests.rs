@@ -168,18 +168,77 @@ fn domain_attribute_rules() {
 }
 
 #[test]
+fn public_suffix_domains_are_refused() {
+    // What pycurl on libcurl 8.23 with libpsl 0.21 stores for these (checked with real pycurl).
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "www.example.co.uk",
+            &["a=1; domain=co.uk", "b=2; domain=example.co.uk", "c=3; domain=.co.uk", "d=4; domain=uk", "e=5"],
+            &[".example.co.uk\tTRUE\t/\tFALSE\t0\tb\t2", "www.example.co.uk\tFALSE\t/\tFALSE\t0\te\t5"],
+        ),
+        (
+            "co.uk",
+            &["a=1; domain=co.uk", "b=2"],
+            &["co.uk\tFALSE\t/\tFALSE\t0\ta\t1", "co.uk\tFALSE\t/\tFALSE\t0\tb\t2"],
+        ),
+        (
+            "foo.github.io",
+            &["a=1; domain=github.io", "b=2; domain=foo.github.io"],
+            &[".foo.github.io\tTRUE\t/\tFALSE\t0\tb\t2"],
+        ),
+        ("github.io", &["a=1; domain=github.io"], &["github.io\tFALSE\t/\tFALSE\t0\ta\t1"]),
+        (
+            "www.example.test",
+            &["a=1; domain=example.test", "b=2; domain=test"],
+            &[".example.test\tTRUE\t/\tFALSE\t0\ta\t1"],
+        ),
+        (
+            "WWW.Example.CO.UK",
+            &["a=1; domain=CO.UK", "b=2; domain=Example.Co.Uk"],
+            &[".Example.Co.Uk\tTRUE\t/\tFALSE\t0\tb\t2"],
+        ),
+        (
+            "www.city.kawasaki.jp",
+            &["a=1; domain=city.kawasaki.jp", "b=2; domain=kawasaki.jp"],
+            &[".city.kawasaki.jp\tTRUE\t/\tFALSE\t0\ta\t1"],
+        ),
+        (
+            "www.foo.kawasaki.jp",
+            &["a=1; domain=foo.kawasaki.jp", "b=2; domain=www.foo.kawasaki.jp"],
+            &[".www.foo.kawasaki.jp\tTRUE\t/\tFALSE\t0\tb\t2"],
+        ),
+        ("foo.kawasaki.jp", &["a=1; domain=foo.kawasaki.jp"], &["foo.kawasaki.jp\tFALSE\t/\tFALSE\t0\ta\t1"]),
+        ("com", &["a=1; domain=com"], &["com\tFALSE\t/\tFALSE\t0\ta\t1"]),
+    ];
+    for (host, values, want) in cases {
+        let j = jar_with(host, "/", false, values);
+        assert_eq!(lines(&j), *want, "{host}");
+    }
+    // Lines without a request host (COOKIELIST, cookie files) are not checked, as in libcurl.
+    let mut j = CookieJar::new();
+    assert_eq!(j.cookielist("Set-Cookie: a=1; domain=co.uk", NOW), CookieListCmd::Add { accepted: true });
+    assert_eq!(j.cookie_header("www.example.co.uk", "/", false, NOW).as_deref(), Some("a=1"));
+    // An expired cookie for a public suffix deletes nothing.
+    let mut j = jar_with("www.example.co.uk", "/", false, &["x=1; domain=example.co.uk"]);
+    assert!(!j.add_set_cookie("x=1; domain=co.uk; max-age=0", "www.example.co.uk", "/", false, NOW));
+    assert_eq!(lines(&j).len(), 1);
+}
+
+#[test]
 fn single_label_hosts_and_localhost() {
     let mut j = CookieJar::new();
     assert!(j.add_set_cookie("a=1; domain=LOCALHOST2", "localhost2", "/", false, NOW));
     assert!(j.add_set_cookie("b=1; domain=.localhost2", "localhost2", "/", false, NOW));
     assert!(!j.add_set_cookie("c=1; domain=localhost2.", "localhost2", "/", false, NOW));
     assert!(j.add_set_cookie("d=1; domain=localhost", "localhost", "/", true, NOW));
+    // "localhost" is a public suffix (an unknown top-level label): no subdomain may claim it.
+    assert!(!j.add_set_cookie("e=1; domain=localhost", "a.localhost", "/", true, NOW));
     assert_eq!(
         lines(&j),
         vec![
             "LOCALHOST2\tFALSE\t/\tFALSE\t0\ta\t1",
             "localhost2\tFALSE\t/\tFALSE\t0\tb\t1",
-            ".localhost\tTRUE\t/\tFALSE\t0\td\t1",
+            "localhost\tFALSE\t/\tFALSE\t0\td\t1",
         ]
     );
 }
@@ -835,11 +894,15 @@ fn helpers() {
     assert!(tailmatch("example.com", "EXAMPLE.COM"));
     assert!(!tailmatch("example.com", "wwwexample.com"));
     assert!(!tailmatch("www.example.com", "example.com"));
-    assert!(bad_domain("com"));
-    assert!(bad_domain("com."));
-    assert!(bad_domain(""));
-    assert!(!bad_domain("localhost"));
-    assert!(!bad_domain("a.b"));
+    for ps in ["com", "co.uk", "CO.UK", "github.io", "localhost", "intranet", "foo.kawasaki.jp"] {
+        assert!(is_public_suffix(ps), "{ps}");
+    }
+    for not_ps in ["", "example.com", "example.co.uk", "city.kawasaki.jp", "a.localhost"] {
+        assert!(!is_public_suffix(not_ps), "{not_ps}");
+    }
+    assert!(below_public_suffix("example.co.uk", "www.example.co.uk"));
+    assert!(!below_public_suffix("co.uk", "www.example.co.uk"));
+    assert!(!below_public_suffix("kawasaki.jp", "www.city.kawasaki.jp"));
     assert!(is_ip("127.0.0.1") && is_ip("::1") && !is_ip("1.2.3") && !is_ip("example.com"));
     assert_eq!(sanitize_path("\""), "/");
     assert_eq!(sanitize_path("/"), "/");
