@@ -340,6 +340,7 @@ class Server:
                     "alpn": tsock.selected_alpn_protocol(),
                     "sni": getattr(tsock, "sni_name", None),
                     "peer_cert": tsock.getpeercert(binary_form=True),
+                    "session_reused": tsock.session_reused,
                     "connection_id": conn_id,
                 }
                 with self._lock:

@@ -347,3 +347,20 @@ def test_http_to_tls_port_fails(tls_server, curl):
 def test_https_to_plain_port_fails(server, curl):
     code, _ = perform_error(curl, f"https://127.0.0.1:{server.port}/hello", TIMEOUT=5)
     assert code == pycurl.E_SSL_CONNECT_ERROR
+
+
+@pytest.mark.parametrize("cache", [1, 0])
+def test_ssl_sessionid_cache(tls_server, certs, curl, cache):
+    """New connections resume the TLS session unless SSL_SESSIONID_CACHE is 0 (the
+    server reports whether each handshake resumed)."""
+    hs = len(tls_server.tls_info)
+    curl.setopt(pycurl.SSL_SESSIONID_CACHE, cache)
+    for _ in range(3):
+        body, _ = perform(curl, tls_server.url("/hello"), CAINFO=certs.ca_pem, FRESH_CONNECT=1)
+        assert body == b"hello world"
+    reused = [i["session_reused"] for i in tls_server.tls_info[hs:]]
+    assert len(reused) == 3
+    if cache:
+        assert reused[1:] == [True, True]
+    else:
+        assert reused == [False, False, False]

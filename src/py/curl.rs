@@ -531,11 +531,8 @@ impl PyCurl {
             }
             opt::PROTOCOLS => o.protocols = long!() as u64,
             opt::REDIR_PROTOCOLS => o.redir_protocols = long!() as u64,
-            opt::NOSIGNAL
-            | opt::DNS_USE_GLOBAL_CACHE
-            | opt::SSL_SESSIONID_CACHE
-            | opt::SSL_ENABLE_ALPN
-            | opt::TCP_FASTOPEN => {
+            opt::SSL_SESSIONID_CACHE => o.tls.session_cache = long!() != 0,
+            opt::NOSIGNAL | opt::DNS_USE_GLOBAL_CACHE | opt::SSL_ENABLE_ALPN | opt::TCP_FASTOPEN => {
                 long!();
             }
             opt::DNS_CACHE_TIMEOUT => {

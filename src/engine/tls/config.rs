@@ -91,6 +91,10 @@ fn build_config(o: &TlsOptions) -> Result<ClientConfig, TlsError> {
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = o.alpn.clone();
+    if !o.session_cache {
+        // SSL_SESSIONID_CACHE=0: neither store tickets/session ids nor offer them.
+        config.resumption = rustls::client::Resumption::disabled();
+    }
     if o.sslkeylogfile {
         config.key_log = Arc::new(rustls::KeyLogFile::new());
     }

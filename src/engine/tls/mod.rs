@@ -116,6 +116,8 @@ pub struct TlsOptions {
     pub alpn: Vec<Vec<u8>>,
     /// honour the SSLKEYLOGFILE environment variable
     pub sslkeylogfile: bool,
+    /// CURLOPT_SSL_SESSIONID_CACHE (default true): resume TLS sessions on new connections
+    pub session_cache: bool,
 }
 
 impl Default for TlsOptions {
@@ -137,6 +139,7 @@ impl Default for TlsOptions {
             pinned_pubkey: None,
             alpn: Vec::new(),
             sslkeylogfile: false,
+            session_cache: true,
         }
     }
 }

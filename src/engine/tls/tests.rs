@@ -848,3 +848,23 @@ fn subject_escaping_matches_openssl_oneline() {
         assert_eq!(info[0][0], ("Subject".to_string(), want.to_string()), "CN {cn:?}");
     }
 }
+
+#[test]
+fn session_cache_option_turns_resumption_off() {
+    use rustls::HandshakeKind::{Full, Resumed};
+    let ca = make_ca("Resume CA");
+    let l = leaf(&ca, &["localhost"]);
+    for versions in [&[&rustls::version::TLS13][..], &[&rustls::version::TLS12][..]] {
+        let srv = server_with(vec![l.cert.der().clone()], &l.key, versions, None);
+        let on = opts_with_ca(&ca.cert.pem());
+        let cfg = client_config(&on).unwrap();
+        let kinds: Vec<_> =
+            (0..3).map(|_| handshake(cfg.clone(), srv.clone(), "localhost").unwrap().handshake_kind()).collect();
+        assert_eq!(kinds, [Some(Full), Some(Resumed), Some(Resumed)], "{versions:?}");
+        let off = TlsOptions { session_cache: false, ..on };
+        let cfg = client_config(&off).unwrap();
+        let kinds: Vec<_> =
+            (0..3).map(|_| handshake(cfg.clone(), srv.clone(), "localhost").unwrap().handshake_kind()).collect();
+        assert_eq!(kinds, [Some(Full), Some(Full), Some(Full)], "{versions:?}");
+    }
+}
