@@ -1,6 +1,12 @@
 """What real pycurl clients found (issue 8): option values, streaming decode, bytes on the wire,
 handles changed between multi calls."""
 
+import contextlib
+import io
+import subprocess
+import sys
+import time
+
 import pytest
 
 import pycurl
@@ -56,3 +62,124 @@ def test_buffersize_zero_means_minimum(server, curl):
     curl.perform()
     assert sum(map(len, chunks)) == 50000
     assert max(map(len, chunks)) == 1024
+
+
+# --- streaming decode -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ce", ["gzip", "deflate"])
+def test_sync_flushed_piece_reaches_writefunction_at_once(server, curl, ce):
+    # the server sends piece 1, waits 1.5 s, sends piece 2: piece 1 must not wait for piece 2
+    got = []
+    start = time.monotonic()
+    curl.setopt(pycurl.URL, server.url(f"/gzip-flushed?ce={ce}&pieces=2&delay=1.5"))
+    curl.setopt(pycurl.ACCEPT_ENCODING, "")
+    curl.setopt(pycurl.WRITEFUNCTION, lambda b: got.append((time.monotonic() - start, b)))
+    curl.perform()
+    assert b"".join(b for _, b in got) == b"piece 0;piece 1;"
+    assert got[0][1] == b"piece 0;"
+    assert got[0][0] < 1.0
+
+
+def _bomb(curl, url, **opts):
+    sizes = []
+    curl.setopt(pycurl.URL, url)
+    curl.setopt(pycurl.ACCEPT_ENCODING, "")
+    curl.setopt(pycurl.WRITEFUNCTION, lambda b: sizes.append(len(b)))
+    for k, v in opts.items():
+        curl.setopt(getattr(pycurl, k), v)
+    return sizes
+
+
+def test_maxfilesize_applies_to_decoded_size(server, curl):
+    sizes = _bomb(curl, server.url("/gzip-bomb?mib=256"), MAXFILESIZE=10 << 20)
+    with pytest.raises(pycurl.error) as ei:
+        curl.perform()
+    assert ei.value.args == (pycurl.E_FILESIZE_EXCEEDED, "Would have exceeded max file size")
+    assert (10 << 20) - 2 * 16384 < sum(sizes) <= 10 << 20
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_bomb_is_delivered_in_bounded_pieces(server, curl, layers):
+    sizes = _bomb(curl, server.url(f"/gzip-bomb?mib=256&layers={layers}"))
+    curl.perform()
+    assert sum(sizes) == 256 << 20
+    assert max(sizes) <= 16384
+
+
+def test_bomb_memory_stays_bounded(server):
+    # peak RSS of a fresh interpreter fetching a 256 MiB gzip,gzip bomb (a few KB on the wire)
+    script = (
+        "import pycurl, resource, sys\n"
+        "c = pycurl.Curl()\n"
+        "c.setopt(pycurl.URL, sys.argv[1])\n"
+        "c.setopt(pycurl.ACCEPT_ENCODING, '')\n"
+        "c.setopt(pycurl.WRITEFUNCTION, lambda b: None)\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "c.perform()\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)\n"
+    )
+    _bomb(pycurl.Curl(), server.url("/gzip-bomb?mib=256&layers=2"))  # warm the server's cache
+    out = subprocess.run([sys.executable, "-c", script, server.url("/gzip-bomb?mib=256&layers=2")],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert int(out) < 64 * 1024  # KiB
+
+
+def test_paused_bomb_holds_one_piece(server):
+    # a transfer paused on its first piece is not decoded further while paused
+    m = pycurl.CurlMulti()
+    c = pycurl.Curl()
+    sizes = []
+
+    def write(b):
+        sizes.append(len(b))
+        if len(sizes) == 1:
+            return pycurl.WRITEFUNC_PAUSE
+    c.setopt(pycurl.URL, server.url("/gzip-bomb?mib=64"))
+    c.setopt(pycurl.ACCEPT_ENCODING, "")
+    c.setopt(pycurl.WRITEFUNCTION, write)
+    m.add_handle(c)
+    deadline = time.monotonic() + 30
+    while not sizes and time.monotonic() < deadline:
+        m.perform()
+        m.select(0.05)
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        m.perform()
+        m.select(0.05)
+    assert sizes == [16384]
+    c.pause(pycurl.PAUSE_CONT)
+    running = 1
+    while running:
+        _, running = m.perform()
+        if running:
+            m.select(0.1)
+    # the piece refused with PAUSE is delivered again after unpausing, as libcurl does
+    assert sum(sizes) == (64 << 20) + 16384
+    m.remove_handle(c)
+    c.close()
+    m.close()
+
+
+def test_more_than_five_encodings_rejected(server, curl):
+    curl.setopt(pycurl.ACCEPT_ENCODING, "")
+    body, _ = perform(curl, server.url("/encoded?ce=gzip,gzip,gzip,gzip,gzip"))
+    assert len(body) == 1200
+    curl.setopt(pycurl.URL, server.url("/encoded?ce=gzip,gzip,gzip,gzip,gzip&label=gzip,identity,gzip,gzip,gzip,gzip"))
+    with pytest.raises(pycurl.error) as ei:
+        curl.perform()
+    assert ei.value.args == (61, "Reject response exceeding limit of 5 content encodings")
+
+
+# --- version string -------------------------------------------------------------------------
+
+def test_version_passes_capability_checks_for_what_it_decodes(server, curl):
+    # programs ask for gzip when "zlib" is in pycurl.version, for br when "brotli" is
+    assert "zlib/" in pycurl.version and "brotli" in pycurl.version
+    vi = pycurl.version_info()
+    assert vi[4] & pycurl.VERSION_LIBZ and vi[4] & pycurl.VERSION_BROTLI
+    assert vi[7] and vi[7] in pycurl.version
+    for path in ("/gzip", "/deflate", "/br"):
+        curl.setopt(pycurl.ACCEPT_ENCODING, "")
+        body, _ = perform(curl, server.url(path))
+        assert body == b"hello world " * 100
+
