@@ -183,3 +183,40 @@ def test_version_passes_capability_checks_for_what_it_decodes(server, curl):
         body, _ = perform(curl, server.url(path))
         assert body == b"hello world " * 100
 
+
+
+# --- callbacks changed between CurlMulti.perform() calls ----------------------------------------
+
+@pytest.mark.parametrize("mode", ["WRITEFUNCTION", "WRITEDATA", "unset"])
+def test_writer_changed_between_multi_performs_takes_effect(server, mode):
+    m = pycurl.CurlMulti()
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, server.url("/gzip-flushed?ce=gzip&pieces=3&delay=0.3"))
+    c.setopt(pycurl.ACCEPT_ENCODING, "")
+    first, second = io.BytesIO(), io.BytesIO()
+    if mode == "WRITEDATA":
+        c.setopt(pycurl.WRITEDATA, first)
+    else:
+        c.setopt(pycurl.WRITEFUNCTION, first.write)
+    m.add_handle(c)
+    switched = False
+    running = 1
+    with contextlib.redirect_stdout(io.StringIO()):
+        while running:
+            _, running = m.perform()
+            if first.getvalue() and not switched:
+                switched = True
+                if mode == "WRITEDATA":
+                    c.setopt(pycurl.WRITEDATA, second)
+                elif mode == "unset":
+                    c.unsetopt(pycurl.WRITEFUNCTION)
+                else:
+                    c.setopt(pycurl.WRITEFUNCTION, second.write)
+            if running:
+                m.select(0.1)
+    assert m.info_read()[1] == [c]
+    assert first.getvalue() == b"piece 0;"
+    assert second.getvalue() == (b"" if mode == "unset" else b"piece 1;piece 2;")
+    m.remove_handle(c)
+    c.close()
+    m.close()
