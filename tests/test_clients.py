@@ -220,3 +220,26 @@ def test_writer_changed_between_multi_performs_takes_effect(server, mode):
     m.remove_handle(c)
     c.close()
     m.close()
+
+
+# --- bytes options go on the wire as given ------------------------------------------------------
+
+def test_bytes_options_reach_the_wire_unchanged(server, curl):
+    curl.setopt(pycurl.HTTPHEADER, [b"Foo: b\xe4r", b"Utf: b\xc3\xa4r", b"Pua: \xef\x9e\x80", "Ascii: plain"])
+    curl.setopt(pycurl.USERAGENT, b"agent-\xe9")
+    curl.setopt(pycurl.REFERER, b"http://r/\xff")
+    curl.setopt(pycurl.COOKIE, b"k=\xe4")
+    perform(curl, server.url("/hello"))
+    head = server.last_request().head
+    for line in (b"Foo: b\xe4r", b"Utf: b\xc3\xa4r", b"Pua: \xef\x9e\x80", b"Ascii: plain",
+                 b"User-Agent: agent-\xe9", b"Referer: http://r/\xff", b"Cookie: k=\xe4"):
+        assert b"\r\n" + line + b"\r\n" in head
+
+
+def test_latin1_url_bytes_in_request_line(server, curl):
+    curl.setopt(pycurl.URL, server.url("/hello?q=\xe4").encode("latin-1"))
+    curl.setopt(pycurl.WRITEFUNCTION, lambda b: None)
+    curl.perform()
+    assert server.last_request().head.startswith(b"GET /hello?q=\xe4 HTTP/1.1\r\n")
+    with pytest.raises(UnicodeDecodeError):
+        curl.getinfo(pycurl.EFFECTIVE_URL)

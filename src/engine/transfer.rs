@@ -973,7 +973,7 @@ impl Xfer {
         let mut out = Vec::with_capacity(256);
         out.extend_from_slice(hop.method.as_bytes());
         out.push(b' ');
-        out.extend_from_slice(url.path.as_bytes());
+        out.extend_from_slice(&super::easy::wire_bytes(&url.path));
         out.push(b' ');
         out.extend_from_slice(ver.as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -983,11 +983,11 @@ impl Xfer {
                 out.extend_from_slice(n.as_bytes());
                 out.extend_from_slice(b": ");
             }
-            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(&super::easy::wire_bytes(&v));
             out.extend_from_slice(b"\r\n");
         }
         for c in custom {
-            out.extend_from_slice(c.as_bytes());
+            out.extend_from_slice(&super::easy::wire_bytes(&c));
             out.extend_from_slice(b"\r\n");
         }
         for (n, v) in tail {

@@ -699,8 +699,15 @@ impl PyCurl {
         let s = |v: &Option<String>| -> PyResult<PyObject> {
             Ok(match v {
                 None => py.None(),
-                Some(s) if raw => PyBytes::new(py, s.as_bytes()).into_any().unbind(),
-                Some(s) => PyString::new(py, s).into_any().unbind(),
+                Some(s) => {
+                    let b = crate::engine::easy::wire_bytes(s);
+                    match b {
+                        _ if raw => PyBytes::new(py, &b).into_any().unbind(),
+                        std::borrow::Cow::Borrowed(_) => PyString::new(py, s).into_any().unbind(),
+                        // Bytes the application gave that are not UTF-8 fail to decode, as in pycurl.
+                        std::borrow::Cow::Owned(_) => PyBytes::new(py, &b).call_method1("decode", ("utf-8",))?.unbind(),
+                    }
+                }
             })
         };
         let deprecated = || -> PyResult<()> {
