@@ -3,6 +3,7 @@ handles changed between multi calls."""
 
 import contextlib
 import io
+import select
 import subprocess
 import sys
 import time
@@ -243,3 +244,146 @@ def test_latin1_url_bytes_in_request_line(server, curl):
     assert server.last_request().head.startswith(b"GET /hello?q=\xe4 HTTP/1.1\r\n")
     with pytest.raises(UnicodeDecodeError):
         curl.getinfo(pycurl.EFFECTIVE_URL)
+
+
+# --- event loops: pause from outside the callbacks, bad M_* callback results ----------------------
+
+def _drive_paused(server):
+    """A socket_action-driven transfer paused by its write callback; returns what an event loop
+    keeps: the multi, the handle, its log of callback calls, sockets and timeout."""
+    m = pycurl.CurlMulti()
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, server.url("/bytes?n=200000"))
+    st = {"log": [], "socks": {}, "timeout": None, "paused": False, "got": 0}
+
+    def write(b):
+        st["got"] += len(b)
+        if not st["paused"]:
+            st["paused"] = True
+            return pycurl.WRITEFUNC_PAUSE
+
+    def sockf(what, fd, multi, sp):
+        st["log"].append(("socket", what))
+        if what == pycurl.POLL_REMOVE:
+            st["socks"].pop(fd, None)
+        else:
+            st["socks"][fd] = what
+
+    def timerf(ms):
+        st["log"].append(("timer", ms))
+        st["timeout"] = ms
+    c.setopt(pycurl.WRITEFUNCTION, write)
+    m.setopt(pycurl.M_SOCKETFUNCTION, sockf)
+    m.setopt(pycurl.M_TIMERFUNCTION, timerf)
+    m.add_handle(c)
+    return m, c, st
+
+
+def _wait_only_on_callbacks(m, st, until, limit):
+    """One event loop that wakes only for what M_SOCKETFUNCTION / M_TIMERFUNCTION asked for (a
+    timer is one-shot: after it fires, only a new M_TIMERFUNCTION call sets another)."""
+    deadline = time.monotonic() + limit
+    running = 1
+    while running and not until() and time.monotonic() < deadline:
+        r = [fd for fd, w in st["socks"].items() if w & pycurl.POLL_IN]
+        w = [fd for fd, w in st["socks"].items() if w & pycurl.POLL_OUT]
+        t = st["timeout"]
+        left = max(0.0, deadline - time.monotonic())
+        rr, ww, _ = select.select(r, w, [], left if t is None or t < 0 else min(left, t / 1000))
+        if not rr and not ww:
+            if t is not None and t >= 0:
+                st["timeout"] = None
+                running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
+            continue
+        for fd in set(rr) | set(ww):
+            ev = (pycurl.CSELECT_IN if fd in rr else 0) | (pycurl.CSELECT_OUT if fd in ww else 0)
+            running = m.socket_action(fd, ev)[1]
+    return running
+
+
+@pytest.mark.parametrize("how", ["pause", "unpause"])
+def test_unpause_from_outside_reports_timer_so_event_loop_wakes(server, how):
+    m, c, st = _drive_paused(server)
+    _wait_only_on_callbacks(m, st, lambda: st["paused"], 5)
+    _wait_only_on_callbacks(m, st, lambda: False, 0.3)
+    del st["log"][:]
+    if how == "pause":
+        c.pause(pycurl.PAUSE_CONT)
+    else:
+        c.unpause()
+    assert ("timer", 0) in st["log"]
+    assert _wait_only_on_callbacks(m, st, lambda: False, 5) == 0
+    assert st["got"] >= 200000
+    m.remove_handle(c)
+    m.close()
+
+
+@pytest.mark.parametrize("ret", [2 ** 31, 2 ** 40, -2 ** 70])
+def test_timer_result_that_does_not_fit_an_int_fails_add_handle(server, ret, capfd):
+    m = pycurl.CurlMulti()
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, server.url("/hello"))
+    m.setopt(pycurl.M_TIMERFUNCTION, lambda ms: ret)
+    with pytest.raises(pycurl.error) as ei:
+        m.add_handle(c)
+    assert ei.value.args == (11, "curl_multi_add_handle() failed due to internal errors")
+    assert c not in m
+    assert f"OverflowError: multi timer callback returned {ret} which does not fit in an int" in capfd.readouterr().err
+    m.close()
+
+
+def test_socket_result_that_does_not_fit_an_int_fails_socket_action(server, capfd):
+    m = pycurl.CurlMulti()
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, server.url("/hello"))
+    c.setopt(pycurl.WRITEFUNCTION, lambda b: None)
+    m.setopt(pycurl.M_SOCKETFUNCTION, lambda *a: 2 ** 40)
+    m.add_handle(c)
+    with pytest.raises(pycurl.error) as ei:
+        for _ in range(50):
+            if m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1] == 0:
+                break
+            time.sleep(0.01)
+    assert ei.value.args == (11, "multi_socket_action failed")
+    assert "does not fit in an int" in capfd.readouterr().err
+    m.close()
+
+
+@pytest.mark.parametrize("where", ["socket", "timer"])
+def test_keyboard_interrupt_in_multi_callback_propagates(server, where):
+    m = pycurl.CurlMulti()
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, server.url("/hello"))
+    c.setopt(pycurl.WRITEFUNCTION, lambda b: None)
+
+    def raise_kbd(*a):
+        raise KeyboardInterrupt
+    if where == "socket":
+        m.setopt(pycurl.M_SOCKETFUNCTION, raise_kbd)
+        m.add_handle(c)
+    else:
+        m.setopt(pycurl.M_TIMERFUNCTION, lambda ms: None)
+        m.add_handle(c)
+        m.setopt(pycurl.M_TIMERFUNCTION, raise_kbd)
+    with pytest.raises(KeyboardInterrupt):
+        for _ in range(50):
+            if m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1] == 0:
+                break
+            time.sleep(0.01)
+    m.setopt(pycurl.M_SOCKETFUNCTION, lambda *a: None)
+    m.remove_handle(c)
+    m.close()
+
+
+def test_timer_set_after_add_handle_gets_no_minus_one(server):
+    m = pycurl.CurlMulti()
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, server.url("/hello"))
+    c.setopt(pycurl.WRITEFUNCTION, lambda b: None)
+    m.add_handle(c)
+    calls = []
+    m.setopt(pycurl.M_TIMERFUNCTION, calls.append)
+    for _ in range(3):
+        m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
+    assert -1 not in calls
+    m.close()

@@ -923,6 +923,15 @@ impl PyCurl {
         this.finish(r)
     }
 
+    /// A transfer of a multi changed its pause state: the multi reports what changed (see after_pause).
+    pub fn report_pause(&self, py: Python<'_>) -> PyResult<()> {
+        let attached = self.st.borrow().attached(py);
+        if let Some(m) = attached.as_ref().and_then(|(m, _)| m.downcast::<super::multi::PyCurlMulti>().ok()) {
+            super::multi::PyCurlMulti::after_pause(m)?;
+        }
+        Ok(())
+    }
+
     pub fn do_close(&self, py: Python<'_>) {
         let (private, multi, easy) = {
             let Some(mut st) = self.st.try_borrow_mut() else { return };
@@ -1112,7 +1121,7 @@ impl PyCurl {
     }
 
     #[pyo3(signature = (bitmask=None))]
-    fn pause(&self, bitmask: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn pause(&self, py: Python<'_>, bitmask: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let bitmask = match bitmask {
             Some(b) => convert::c_int(b)? as i64,
             None => 5,
@@ -1122,16 +1131,16 @@ impl PyCurl {
             return Err(code_err(code::BAD_FUNCTION_ARGUMENT, "pause/unpause failed"));
         }
         easy.set_pause(bitmask as u32 & (PAUSE_RECV | PAUSE_SEND));
-        Ok(())
+        self.report_pause(py)
     }
 
-    fn unpause(&self) -> PyResult<()> {
+    fn unpause(&self, py: Python<'_>) -> PyResult<()> {
         let easy = self.st.borrow().easy.clone().ok_or_else(|| closed_err("unpause"))?;
         if !easy.busy.get() {
             return Err(code_err(code::BAD_FUNCTION_ARGUMENT, "pause/unpause failed"));
         }
         easy.set_pause(0);
-        Ok(())
+        self.report_pause(py)
     }
 
     fn set_ca_certs(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
