@@ -1,6 +1,7 @@
 """What real pycurl clients found (issue 8): option values, streaming decode, bytes on the wire,
 handles changed between multi calls."""
 
+import asyncio
 import contextlib
 import io
 import select
@@ -387,3 +388,154 @@ def test_timer_set_after_add_handle_gets_no_minus_one(server):
         m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
     assert -1 not in calls
     m.close()
+
+
+# --- AsyncCurlMulti ----------------------------------------------------------------------------
+
+def _async_handle(url, **opts):
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, url)
+    c.setopt(pycurl.WRITEFUNCTION, lambda b: None)
+    for k, v in opts.items():
+        c.setopt(getattr(pycurl, k), v)
+    return c
+
+
+def _run_async(coro, timeout=20):
+    async def guarded():
+        return await asyncio.wait_for(coro, timeout)
+    return asyncio.run(guarded())
+
+
+class _NoWatchLoop(asyncio.SelectorEventLoop):
+    """A loop that cannot watch sockets, as Windows' proactor loop."""
+
+    def add_reader(self, *args):
+        raise NotImplementedError
+
+    def add_writer(self, *args):
+        raise NotImplementedError
+
+
+def test_async_loop_that_cannot_watch_sockets_is_refused_with_remedy(server):
+    async def main():
+        multi = pycurl.AsyncCurlMulti()
+        c = _async_handle(server.url("/hello"))
+        with pytest.raises(RuntimeError, match="selector event loop.*WindowsSelectorEventLoopPolicy"):
+            multi.add_handle(c)
+        assert multi.futures() == ()
+        await multi.aclose()
+        c.close()
+
+    loop = _NoWatchLoop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def test_async_failed_add_handle_leaves_nothing_registered(server):
+    multi = pycurl.AsyncCurlMulti()
+
+    async def fail():
+        c = _async_handle(server.url("/hello"))
+        c.close()
+        with pytest.raises(pycurl.error):
+            multi.add_handle(c)
+        assert multi.futures() == ()
+
+    _run_async(fail())
+
+    async def then_use():  # a fresh loop: the failed add did not bind the first one
+        c = _async_handle(server.url("/hello"))
+        assert await multi.perform(c) is c
+        await multi.aclose()
+        c.close()
+
+    _run_async(then_use())
+
+
+def test_async_closing_a_handle_in_flight_cancels_its_future(server):
+    async def main():
+        async with pycurl.AsyncCurlMulti() as multi:
+            c = _async_handle(server.url("/slow?delay=2"))
+            fut = multi.add_handle(c)
+            await asyncio.sleep(0.1)
+            c.close()
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(fut, 1)
+            assert multi.futures() == ()
+
+    _run_async(main())
+
+
+def test_async_unpause_from_outside_completes(server):
+    async def main():
+        async with pycurl.AsyncCurlMulti() as multi:
+            st = {"paused": False, "got": 0}
+
+            def write(b):
+                st["got"] += len(b)
+                if not st["paused"]:
+                    st["paused"] = True
+                    return pycurl.WRITEFUNC_PAUSE
+            c = _async_handle(server.url("/bytes?n=200000"))
+            c.setopt(pycurl.WRITEFUNCTION, write)
+            fut = multi.add_handle(c)
+            while not st["paused"]:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)
+            c.pause(pycurl.PAUSE_CONT)
+            assert await asyncio.wait_for(fut, 2) is c
+            assert st["got"] >= 200000
+
+    _run_async(main())
+
+
+def test_async_transfer_ending_on_the_timer_path_completes(server):
+    async def main():
+        async with pycurl.AsyncCurlMulti() as multi:
+            c = _async_handle(server.url("/slow?delay=3"), TIMEOUT_MS=300)
+            with pytest.raises(pycurl.error) as ei:
+                await asyncio.wait_for(multi.perform(c), 2)
+            assert ei.value.args[0] == pycurl.E_OPERATION_TIMEDOUT
+
+    _run_async(main())
+
+
+def test_async_watchers_follow_socket_interest_exactly(server):
+    """Each M_SOCKETFUNCTION change (IN, OUT, INOUT, REMOVE) leaves the loop watching exactly what
+    libcurl asked for; at the end nothing is watched."""
+    seen = []
+
+    class RecordingLoop(asyncio.SelectorEventLoop):
+        def watched(self):
+            out = {}
+            for key in self._selector.get_map().values():
+                if key.fileobj != self._ssock.fileno():
+                    out[key.fd] = key.events
+            return out
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        async with pycurl.AsyncCurlMulti() as multi:
+            inner = multi._multi
+            own = multi._socket_cb
+
+            def check(what, fd, m, sp):
+                r = own(what, fd, m, sp)
+                want = {pycurl.POLL_IN: 1, pycurl.POLL_OUT: 2, pycurl.POLL_INOUT: 3, pycurl.POLL_REMOVE: 0}[what]
+                seen.append((what, loop.watched().get(fd, 0) == want))
+                return r
+            inner.setopt(pycurl.M_SOCKETFUNCTION, check)
+            c = _async_handle(server.url("/echo"), POSTFIELDS=b"x" * 3000000)
+            await multi.perform(c)
+            assert loop.watched() == {}
+
+    loop = RecordingLoop()
+    try:
+        loop.run_until_complete(asyncio.wait_for(main(), 20))
+    finally:
+        loop.close()
+    assert {w for w, _ in seen} >= {pycurl.POLL_IN, pycurl.POLL_REMOVE}
+    assert all(ok for _, ok in seen), seen

@@ -923,11 +923,11 @@ impl PyCurl {
         this.finish(r)
     }
 
-    /// A transfer of a multi changed its pause state: the multi reports what changed (see after_pause).
+    /// A transfer of a multi changed its pause state: the multi reports what changed (see report_changes).
     pub fn report_pause(&self, py: Python<'_>) -> PyResult<()> {
         let attached = self.st.borrow().attached(py);
         if let Some(m) = attached.as_ref().and_then(|(m, _)| m.downcast::<super::multi::PyCurlMulti>().ok()) {
-            super::multi::PyCurlMulti::after_pause(m)?;
+            super::multi::PyCurlMulti::report_changes(m)?;
         }
         Ok(())
     }
@@ -1064,7 +1064,12 @@ impl PyCurl {
         if self.st.borrow().easy.is_some() {
             self.ready(py, "close")?;
         }
+        // Closing a handle takes it off its multi, which reports its sockets going away (libcurl).
+        let attached = self.st.borrow().attached(py);
         self.do_close(py);
+        if let Some(m) = attached.as_ref().and_then(|(m, _)| m.downcast::<super::multi::PyCurlMulti>().ok()) {
+            super::multi::PyCurlMulti::report_changes(m)?;
+        }
         Ok(())
     }
 

@@ -162,10 +162,11 @@ impl PyCurlMulti {
         self.st.borrow_mut().interrupt.take()
     }
 
-    /// After pause() changed a transfer of this multi from outside its callbacks: libcurl reports
-    /// the new timer (and sockets) from inside curl_easy_pause, so an event loop that only waits on
-    /// M_TIMERFUNCTION / M_SOCKETFUNCTION wakes up. Inside a callback, the running call reports.
-    pub fn after_pause(slf: &Bound<'_, Self>) -> PyResult<()> {
+    /// After pause() or close() changed a transfer of this multi from outside its callbacks: libcurl
+    /// reports the new timer and sockets from inside curl_easy_pause / curl_easy_cleanup, so an event
+    /// loop that only waits on M_TIMERFUNCTION / M_SOCKETFUNCTION wakes up. Inside a callback, the
+    /// running call reports.
+    pub fn report_changes(slf: &Bound<'_, Self>) -> PyResult<()> {
         let this = slf.borrow();
         if this.running_callbacks() || this.st.borrow().multi.is_none() {
             return Ok(());
