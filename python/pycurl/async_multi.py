@@ -13,10 +13,11 @@ and nothing polls.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import socket
-from typing import Any, Dict, Iterable, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Set, Tuple
+
+if TYPE_CHECKING:  # asyncio is imported when first used: `import pycurl` stays light for gc
+    import asyncio
 
 from . import _pycurl
 from ._pycurl import Curl, CurlMulti
@@ -128,6 +129,8 @@ class AsyncCurlMulti:
         """
         if self.closed:
             raise RuntimeError("AsyncCurlMulti is closed")
+        import asyncio
+
         loop = asyncio.get_running_loop()
         self._bind(loop)
         key = id(curl)
@@ -435,6 +438,8 @@ class _Driving:
 
 def _can_watch_sockets(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether ``loop`` implements add_reader()/add_writer() (the Windows proactor loop does not)."""
+    import socket
+
     a, b = socket.socketpair()
     try:
         loop.add_reader(a.fileno(), _noop)
