@@ -645,6 +645,55 @@ def h_encoded(srv, conn, req, keep):
                                      ("Content-Encoding", label)], data, keep)
 
 
+def h_gzip_flushed(srv, conn, req, keep):
+    """A gzip (?ce=deflate: zlib) body in ?pieces= chunks, each ending with a sync flush, the
+    first sent at once and each next one ?delay= seconds later: a client sees piece i as soon as
+    it is decodable."""
+    pieces = max(1, _int(req, "pieces", 2))
+    delay = _float(req, "delay", 1.0)
+    ce = req.qs("ce", "gzip")
+    comp = zlib.compressobj(6, zlib.DEFLATED, 31 if ce == "gzip" else 15)
+    conn.send(_head(200, [("Content-Type", "text/plain"), ("Content-Encoding", ce),
+                          ("Transfer-Encoding", "chunked"), ("Connection", "close")]))
+    for i in range(pieces):
+        if i:
+            time.sleep(delay)
+        data = comp.compress(b"piece %d;" % i) + comp.flush(zlib.Z_SYNC_FLUSH)
+        if i == pieces - 1:
+            data += comp.flush()
+        conn.send(b"%x\r\n" % len(data) + data + b"\r\n")
+    conn.send(b"0\r\n\r\n")
+    return False
+
+
+_BOMBS: dict = {}
+
+
+def _bomb(mib: int, layers: int) -> bytes:
+    """``mib`` MiB of zero bytes, gzip-compressed ``layers`` times (cached: building one takes a while)."""
+    key = (mib, layers)
+    if key not in _BOMBS:
+        comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+        zeros = bytes(_MB)
+        data = b"".join(comp.compress(zeros) for _ in range(mib)) + comp.flush()
+        for _ in range(layers - 1):
+            data = gzip.compress(data, compresslevel=9, mtime=0)
+        _BOMBS[key] = data
+    return _BOMBS[key]
+
+
+def h_gzip_bomb(srv, conn, req, keep):
+    """?mib= MiB of zeros (default 1024), gzip-encoded ?layers= times (1 or 2)."""
+    layers = max(1, _int(req, "layers", 1))
+    data = _bomb(_int(req, "mib", 1024), layers)
+    label = ", ".join(["gzip"] * layers)
+    try:
+        return _respond(conn, req, 200, [("Content-Type", "application/octet-stream"),
+                                         ("Content-Encoding", label)], data, False)
+    except OSError:  # the client gave up early, as it should
+        return False
+
+
 def h_slow(srv, conn, req, keep):
     time.sleep(_float(req, "delay", 1.0))
     return _respond(conn, req, 200, [("Content-Type", "text/plain")], HELLO, keep)
@@ -916,6 +965,8 @@ _ROUTES = {
     "/br": h_br,
     "/badgzip": h_badgzip,
     "/encoded": h_encoded,
+    "/gzip-flushed": h_gzip_flushed,
+    "/gzip-bomb": h_gzip_bomb,
     "/slow": h_slow,
     "/slowbody": h_slowbody,
     "/nothing": h_nothing,

@@ -330,34 +330,6 @@ def test_failures_do_not_disturb_other_transfers(server, refused_port):
     run(main())
 
 
-def test_loop_without_watchers_fails_transfers(server):
-    """If the loop cannot watch a socket, the transfer fails with pycurl.error
-    instead of hanging."""
-
-    class NoWatchLoop(asyncio.SelectorEventLoop):
-        def add_reader(self, *args):
-            raise NotImplementedError
-
-        def add_writer(self, *args):
-            raise NotImplementedError
-
-    async def main():
-        multi = AsyncCurlMulti()
-        c = make(server.url("/hello"))
-        fut = multi.add_handle(c)
-        with pytest.raises(pycurl.error):
-            await asyncio.wait_for(fut, 5)
-        assert multi.futures() == ()
-        await multi.aclose()
-        c.close()
-
-    loop = NoWatchLoop()
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
-
-
 # ---------------------------------------------------------------------------
 # removal and cancellation
 

@@ -13,10 +13,11 @@ and nothing polls.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import sys
-from typing import Any, Dict, Iterable, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Set, Tuple
+
+if TYPE_CHECKING:  # asyncio is imported when first used: `import pycurl` stays light for gc
+    import asyncio
 
 from . import _pycurl
 from ._pycurl import Curl, CurlMulti
@@ -82,9 +83,16 @@ class AsyncCurlMulti:
         self._writers: Set[int] = set()
         self._timer: Optional[asyncio.Handle] = None
         self._closed = False
+        # A handle was added successfully: the loop binding is for good.
+        self._loop_used = False
         # An exception raised while (un)registering a socket watcher inside
         # the socket callback; reported to the pending transfers afterwards.
         self._watch_error: Optional[BaseException] = None
+        # True while this object itself calls into the multi (socket_action,
+        # add/remove_handle): callbacks outside those come from a Curl being
+        # paused or closed by the application.
+        self._driving = False
+        self._reap: Optional[asyncio.Handle] = None
 
     # ------------------------------------------------------------------
     # public API
@@ -121,15 +129,28 @@ class AsyncCurlMulti:
         """
         if self.closed:
             raise RuntimeError("AsyncCurlMulti is closed")
+        import asyncio
+
         loop = asyncio.get_running_loop()
         self._bind(loop)
         key = id(curl)
         if key in self._transfers:
             raise RuntimeError("Curl handle is already registered")
+        was_bound = bool(self._transfers) or self._loop_used
         future = loop.create_future()
         # The multi handle may call the timer callback synchronously from
         # add_handle, so the loop has to be known before this point.
-        self._multi.add_handle(curl)
+        try:
+            with self._calling():
+                self._multi.add_handle(curl)
+        except BaseException:
+            # A failed add leaves nothing behind: no timer, no loop binding.
+            if not self._transfers:
+                self._cancel_timer()
+                if not was_bound:
+                    self._loop = None
+            raise
+        self._loop_used = True
         self._transfers[key] = (curl, future)
         future.add_done_callback(functools.partial(self._future_done, curl))
         return future
@@ -156,7 +177,8 @@ class AsyncCurlMulti:
         entry = self._transfers.get(id(curl))
         if entry is None or entry[0] is not curl:
             raise RuntimeError("Curl handle is not registered")
-        self._multi.remove_handle(curl)
+        with self._calling():
+            self._multi.remove_handle(curl)
         del self._transfers[id(curl)]
         future = entry[1]
         if not future.done():
@@ -192,6 +214,9 @@ class AsyncCurlMulti:
             return
         self._closed = True
         self._cancel_timer()
+        if self._reap is not None:
+            self._reap.cancel()
+            self._reap = None
         for future in self._detach_all():
             future.cancel()
         try:
@@ -211,16 +236,37 @@ class AsyncCurlMulti:
 
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._loop is None:
-            proactor = getattr(asyncio, "ProactorEventLoop", None)
-            if sys.platform == "win32" and proactor is not None and isinstance(loop, proactor):
+            if not _can_watch_sockets(loop):
                 raise RuntimeError(
-                    "AsyncCurlMulti needs an event loop with add_reader()/add_writer(); "
-                    "the Windows proactor loop has neither. Switch to the selector loop, "
-                    "e.g. asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())"
+                    "AsyncCurlMulti needs an event loop that can watch sockets with "
+                    f"add_reader()/add_writer(); {type(loop).__name__} cannot (the Windows "
+                    "proactor loop is one such loop). Run it on a selector event loop: "
+                    "asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy()) "
+                    "on Windows, or asyncio.SelectorEventLoop() elsewhere"
                 )
             self._loop = loop
         elif self._loop is not loop:
             raise RuntimeError("AsyncCurlMulti is bound to a different event loop")
+
+    def _calling(self) -> "_Driving":
+        return _Driving(self)
+
+    def _outside_change(self) -> None:
+        # A callback not caused by this object: a Curl was paused or closed
+        # by the application. Look for closed handles on the next iteration.
+        if self._driving or self._reap is not None or self._loop is None or self._closed:
+            return
+        self._reap = self._loop.call_soon(self._reap_detached)
+
+    def _reap_detached(self) -> None:
+        """Cancels the futures of handles that left the multi without this
+        object's help (Curl.close() while in flight)."""
+        self._reap = None
+        for key, (curl, future) in list(self._transfers.items()):
+            if curl not in self._multi:
+                del self._transfers[key]
+                if not future.done():
+                    future.cancel()
 
     # ------------------------------------------------------------------
     # callbacks from the multi handle (called from inside socket_action,
@@ -230,6 +276,7 @@ class AsyncCurlMulti:
         loop = self._loop
         if loop is None:
             return 0
+        self._outside_change()
         try:
             if what == _POLL_REMOVE:
                 self._unwatch(fd, self._readers, loop.remove_reader)
@@ -253,6 +300,7 @@ class AsyncCurlMulti:
         return 0
 
     def _timer_cb(self, timeout_ms: int) -> int:
+        self._outside_change()
         self._cancel_timer()
         loop = self._loop
         if loop is None or timeout_ms < 0 or self._closed:
@@ -299,7 +347,8 @@ class AsyncCurlMulti:
         if self._closed:
             return
         try:
-            self._multi.socket_action(fd, mask)
+            with self._calling():
+                self._multi.socket_action(fd, mask)
         except _pycurl.error as exc:
             self._collect_finished()
             self._fail_all(exc)
@@ -320,7 +369,8 @@ class AsyncCurlMulti:
         entry = self._transfers.pop(id(curl), None)
         if entry is None:
             return
-        self._multi.remove_handle(curl)
+        with self._calling():
+            self._multi.remove_handle(curl)
         future = entry[1]
         if future.done():
             return
@@ -345,7 +395,8 @@ class AsyncCurlMulti:
         pending = []
         for curl, future in transfers:
             try:
-                self._multi.remove_handle(curl)
+                with self._calling():
+                    self._multi.remove_handle(curl)
             except _pycurl.error:
                 pass
             if not future.done():
@@ -362,6 +413,47 @@ class AsyncCurlMulti:
             return
         del self._transfers[id(curl)]
         try:
-            self._multi.remove_handle(curl)
+            with self._calling():
+                self._multi.remove_handle(curl)
         except _pycurl.error:
             pass
+
+
+class _Driving:
+    """Marks an AsyncCurlMulti as calling into its multi for the duration of a with block."""
+
+    __slots__ = ("_owner", "_was")
+
+    def __init__(self, owner: AsyncCurlMulti) -> None:
+        self._owner = owner
+        self._was = False
+
+    def __enter__(self) -> None:
+        self._was = self._owner._driving
+        self._owner._driving = True
+
+    def __exit__(self, *exc: Any) -> None:
+        self._owner._driving = self._was
+
+
+def _can_watch_sockets(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` implements add_reader()/add_writer() (the Windows proactor loop does not)."""
+    import socket
+
+    a, b = socket.socketpair()
+    try:
+        loop.add_reader(a.fileno(), _noop)
+        loop.remove_reader(a.fileno())
+        loop.add_writer(a.fileno(), _noop)
+        loop.remove_writer(a.fileno())
+    except NotImplementedError:
+        return False
+    finally:
+        a.close()
+        b.close()
+    return True
+
+
+def _noop() -> None:
+    pass
+

@@ -19,6 +19,46 @@ use super::tls_config::TlsOptions;
 pub const AUTH_BASIC: u64 = 1;
 pub const AUTH_DIGEST: u64 = 2;
 
+/// Text options hold the application's bytes. Bytes that are not UTF-8 (or that spell this escape
+/// range) are kept one char per byte in U+F780..=U+F7FF, as Python's surrogateescape does, so that
+/// [`wire_bytes`] gives back exactly the bytes given: libcurl sends header lines as it gets them.
+const ESCAPE_BASE: u32 = 0xF700;
+
+fn escaped(c: char) -> bool {
+    (ESCAPE_BASE + 0x80..=ESCAPE_BASE + 0xFF).contains(&(c as u32))
+}
+
+/// The text form of option bytes (see [`wire_bytes`]).
+pub fn text_from_bytes(b: Vec<u8>) -> String {
+    match String::from_utf8(b) {
+        Ok(s) if !s.chars().any(escaped) => s,
+        Ok(s) => escape_bytes(s.as_bytes()),
+        Err(e) => escape_bytes(e.as_bytes()),
+    }
+}
+
+fn escape_bytes(b: &[u8]) -> String {
+    b.iter()
+        .map(|&c| if c < 0x80 { char::from(c) } else { char::from_u32(ESCAPE_BASE + u32::from(c)).unwrap_or('?') })
+        .collect()
+}
+
+/// The bytes an option's text stands for, as they go on the wire.
+pub fn wire_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
+    if !s.chars().any(escaped) {
+        return std::borrow::Cow::Borrowed(s.as_bytes());
+    }
+    let mut out = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        if escaped(c) {
+            out.push((c as u32 - ESCAPE_BASE) as u8);
+        } else {
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// A request body source: none, fixed bytes (POSTFIELDS), or the read callback.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Body {
@@ -489,4 +529,18 @@ impl EasyShared {
 /// Where the body of a file:// URL lives.
 pub fn file_path_of(url_path: &str) -> PathBuf {
     PathBuf::from(super::url::percent_decode(url_path))
+}
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    #[test]
+    fn option_bytes_round_trip_exactly() {
+        for b in [&b"Foo: b\xe4r"[..], b"Utf: b\xc3\xa4r", b"Pua: \xef\x9e\x80", b"plain", b"\xff\xfe", b""] {
+            let t = text_from_bytes(b.to_vec());
+            assert_eq!(&*wire_bytes(&t), b);
+        }
+        assert_eq!(text_from_bytes(b"b\xc3\xa4r".to_vec()), "b\u{e4}r");
+    }
 }

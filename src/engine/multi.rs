@@ -293,7 +293,10 @@ impl Multi {
     /// The TIMERFUNCTION value to report if the earliest deadline changed since the last report.
     pub fn timer_change(&mut self) -> Option<i64> {
         let d = self.deadline();
-        if d == self.reported {
+        // libcurl reports "no timeout" (-1) only after it reported one.
+        let unchanged = d == self.reported || (d == Deadline::None && self.reported == Deadline::Unreported);
+        if unchanged {
+            self.reported = d;
             return None;
         }
         self.reported = d;

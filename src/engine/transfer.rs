@@ -973,7 +973,7 @@ impl Xfer {
         let mut out = Vec::with_capacity(256);
         out.extend_from_slice(hop.method.as_bytes());
         out.push(b' ');
-        out.extend_from_slice(url.path.as_bytes());
+        out.extend_from_slice(&super::easy::wire_bytes(&url.path));
         out.push(b' ');
         out.extend_from_slice(ver.as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -983,11 +983,11 @@ impl Xfer {
                 out.extend_from_slice(n.as_bytes());
                 out.extend_from_slice(b": ");
             }
-            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(&super::easy::wire_bytes(&v));
             out.extend_from_slice(b"\r\n");
         }
         for c in custom {
-            out.extend_from_slice(c.as_bytes());
+            out.extend_from_slice(&super::easy::wire_bytes(&c));
             out.extend_from_slice(b"\r\n");
         }
         for (n, v) in tail {
@@ -1646,19 +1646,37 @@ impl Xfer {
             return Ok(());
         }
         self.debug_data(debug_kind::DATA_IN, data);
-        let decoded = match dec {
-            Some(d) => Some(d.feed(data)?),
-            None => None,
-        };
-        self.dl_now += data.len() as i64;
-        if self.o.max_filesize > 0 && self.dl_now > self.o.max_filesize {
-            return Err(Error::new(code::FILESIZE_EXCEEDED, "Exceeded the maximum allowed file size"));
-        }
-        match decoded {
-            Some(out) => self.deliver_body(&out).await?,
-            None => self.deliver_body(data).await?,
+        match dec {
+            Some(d) => {
+                d.push(data);
+                self.deliver_decoded(d).await?;
+                // As in libcurl, a read counts once all its decoded output went out.
+                self.dl_now += data.len() as i64;
+            }
+            None => {
+                self.dl_now += data.len() as i64;
+                if self.o.max_filesize > 0 && self.dl_now > self.o.max_filesize {
+                    return Err(Error::new(code::FILESIZE_EXCEEDED, "Exceeded the maximum allowed file size"));
+                }
+                self.deliver_body(data).await?;
+            }
         }
         self.call_progress(false)?;
+        Ok(())
+    }
+
+    /// Delivers decoded output a bounded piece at a time, as libcurl does; MAXFILESIZE applies to
+    /// the decoded size, and while receiving is paused no more is decoded.
+    async fn deliver_decoded(&mut self, d: &mut Decoder) -> Result<()> {
+        while let Some(out) = d.pull()? {
+            if self.o.max_filesize > 0 && d.total_out() > self.o.max_filesize as u64 {
+                return Err(Error::new(code::FILESIZE_EXCEEDED, "Would have exceeded max file size"));
+            }
+            self.deliver_body(&out).await?;
+            if self.easy.pause.get() & PAUSE_RECV != 0 {
+                self.flush_paused().await?;
+            }
+        }
         Ok(())
     }
 
@@ -1778,8 +1796,8 @@ impl Xfer {
             }
         };
         if let Some(d) = dec.as_mut() {
-            let tail = d.finish()?;
-            self.deliver_body(&tail).await?;
+            d.finish();
+            self.deliver_decoded(d).await?;
         }
         self.flush_paused().await?;
         Ok(clean)

@@ -48,8 +48,8 @@ pub fn string(v: &Bound<'_, PyAny>) -> PyResult<String> {
     if b.contains(&0) {
         return Err(pyo3::exceptions::PyValueError::new_err("embedded null byte"));
     }
-    // Non-UTF-8 bytes are kept byte for byte as Latin-1 so they reach the wire unchanged.
-    Ok(String::from_utf8(b.clone()).unwrap_or_else(|_| b.iter().map(|&c| c as char).collect()))
+    // Non-UTF-8 bytes are kept escaped, so that they reach the wire unchanged.
+    Ok(crate::engine::easy::text_from_bytes(b))
 }
 
 /// Blob options also take any buffer (bytearray, memoryview, …).

@@ -74,6 +74,13 @@ fn closed_err(what: &str) -> PyErr {
 }
 
 /// A feature pycurl-rs does not build (yet): libcurl's own answer for a feature left out of a build.
+/// libcurl's check of a PROXYAUTH mask: after dropping the methods this build lacks (NTLM, Negotiate,
+/// NTLM_WB), some method bit below CURLAUTH_ONLY must remain; 0 (none) is always accepted.
+fn proxy_auth_ok(v: u64) -> bool {
+    const MISSING: u64 = (1 << 2) | (1 << 3) | (1 << 5);
+    v == 0 || (v & !MISSING) & ((1 << 31) - 1) != 0
+}
+
 fn not_built(_what: &str) -> PyErr {
     code_err(code::NOT_BUILT_IN, crate::engine::strerror::easy_strerror(code::NOT_BUILT_IN as i64))
 }
@@ -184,6 +191,17 @@ impl PyCurl {
                     return Err(no_unset());
                 }
                 convert::long(value)?
+            }};
+        }
+        // libcurl refuses a negative value for sizes, speeds and times with BAD_FUNCTION_ARGUMENT.
+        macro_rules! nonneg {
+            () => {{
+                let v = long!();
+                if v < 0 {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                v
             }};
         }
         macro_rules! flag {
@@ -333,7 +351,15 @@ impl PyCurl {
                     o.upload = false;
                 }
             }
-            opt::POSTFIELDSIZE => o.post_size = long!(),
+            opt::POSTFIELDSIZE => {
+                // -1 means "use strlen" (the default); anything below it is refused.
+                let v = long!();
+                if v < -1 {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                o.post_size = v;
+            }
             opt::UPLOAD | opt::PUT => {
                 let v = long!() != 0;
                 o.upload = v;
@@ -401,8 +427,8 @@ impl PyCurl {
             opt::TIMEOUT_MS => secs!(timeout, 1),
             opt::CONNECTTIMEOUT => secs!(connect_timeout, 1000),
             opt::CONNECTTIMEOUT_MS => secs!(connect_timeout, 1),
-            opt::LOW_SPEED_LIMIT => o.low_speed_limit = long!(),
-            opt::LOW_SPEED_TIME => o.low_speed_time = long!(),
+            opt::LOW_SPEED_LIMIT => o.low_speed_limit = nonneg!(),
+            opt::LOW_SPEED_TIME => o.low_speed_time = nonneg!(),
             opt::FAILONERROR => flag!(fail_on_error),
             opt::USERPWD => match text!() {
                 None => {
@@ -512,8 +538,9 @@ impl PyCurl {
             opt::TCP_KEEPINTVL => o.tcp_keepintvl = long!(),
             opt::FRESH_CONNECT => flag!(fresh_connect),
             opt::FORBID_REUSE => flag!(forbid_reuse),
-            opt::MAXFILESIZE => o.max_filesize = long!(),
-            opt::BUFFERSIZE => o.buffer_size = (long!().clamp(1024, 10 * 1024 * 1024)) as usize,
+            opt::MAXFILESIZE => o.max_filesize = nonneg!(),
+            // libcurl raises sizes below 1 KiB (0 included) to 1 KiB and caps them at 10 MiB.
+            opt::BUFFERSIZE => o.buffer_size = nonneg!().clamp(1024, 10 * 1024 * 1024) as usize,
             opt::HTTP_VERSION => {
                 o.http_version = match long!() {
                     0 => HttpVersion::Default,
@@ -522,6 +549,10 @@ impl PyCurl {
                     3..=5 | 30 => {
                         drop(o);
                         return Err(not_built("HTTP/2"));
+                    }
+                    v if v < 0 => {
+                        drop(o);
+                        return Err(self.bad_arg(option));
                     }
                     _ => {
                         drop(o);
@@ -601,8 +632,22 @@ impl PyCurl {
             opt::NOPROXY => {
                 text_required!();
             }
-            opt::MAX_RECV_SPEED_LARGE => o.max_recv_speed = long!().max(0),
-            opt::MAX_SEND_SPEED_LARGE => o.max_send_speed = long!().max(0),
+            opt::MAX_RECV_SPEED_LARGE => o.max_recv_speed = nonneg!(),
+            opt::MAX_SEND_SPEED_LARGE => o.max_send_speed = nonneg!(),
+            // Only proxies use it and none is ever used: checked as libcurl checks it, then without effect.
+            opt::PROXYAUTH => {
+                if !proxy_auth_ok(long!() as u64) {
+                    drop(o);
+                    return Err(not_built("this PROXYAUTH method"));
+                }
+            }
+            // Only protocols with a STARTTLS-style upgrade use it; for HTTP it does nothing, as in libcurl.
+            opt::USE_SSL => {
+                if !(0..=3).contains(&long!()) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+            }
             opt::SSL_CIPHER_LIST => o.tls.cipher_list = text!(),
             opt::TLS13_CIPHERS => o.tls.tls13_ciphers = text!(),
             opt::OPT_CERTINFO => flag!(certinfo),
@@ -651,8 +696,15 @@ impl PyCurl {
         let s = |v: &Option<String>| -> PyResult<PyObject> {
             Ok(match v {
                 None => py.None(),
-                Some(s) if raw => PyBytes::new(py, s.as_bytes()).into_any().unbind(),
-                Some(s) => PyString::new(py, s).into_any().unbind(),
+                Some(s) => {
+                    let b = crate::engine::easy::wire_bytes(s);
+                    match b {
+                        _ if raw => PyBytes::new(py, &b).into_any().unbind(),
+                        std::borrow::Cow::Borrowed(_) => PyString::new(py, s).into_any().unbind(),
+                        // Bytes the application gave that are not UTF-8 fail to decode, as in pycurl.
+                        std::borrow::Cow::Owned(_) => PyBytes::new(py, &b).call_method1("decode", ("utf-8",))?.unbind(),
+                    }
+                }
             })
         };
         let deprecated = || -> PyResult<()> {
@@ -868,6 +920,15 @@ impl PyCurl {
         this.finish(r)
     }
 
+    /// A transfer of a multi changed its pause state: the multi reports what changed (see report_changes).
+    pub fn report_pause(&self, py: Python<'_>) -> PyResult<()> {
+        let attached = self.st.borrow().attached(py);
+        if let Some(m) = attached.as_ref().and_then(|(m, _)| m.downcast::<super::multi::PyCurlMulti>().ok()) {
+            super::multi::PyCurlMulti::report_changes(m)?;
+        }
+        Ok(())
+    }
+
     pub fn do_close(&self, py: Python<'_>) {
         let (private, multi, easy) = {
             let Some(mut st) = self.st.try_borrow_mut() else { return };
@@ -1000,7 +1061,12 @@ impl PyCurl {
         if self.st.borrow().easy.is_some() {
             self.ready(py, "close")?;
         }
+        // Closing a handle takes it off its multi, which reports its sockets going away (libcurl).
+        let attached = self.st.borrow().attached(py);
         self.do_close(py);
+        if let Some(m) = attached.as_ref().and_then(|(m, _)| m.downcast::<super::multi::PyCurlMulti>().ok()) {
+            super::multi::PyCurlMulti::report_changes(m)?;
+        }
         Ok(())
     }
 
@@ -1057,7 +1123,7 @@ impl PyCurl {
     }
 
     #[pyo3(signature = (bitmask=None))]
-    fn pause(&self, bitmask: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn pause(&self, py: Python<'_>, bitmask: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let bitmask = match bitmask {
             Some(b) => convert::c_int(b)? as i64,
             None => 5,
@@ -1067,16 +1133,16 @@ impl PyCurl {
             return Err(code_err(code::BAD_FUNCTION_ARGUMENT, "pause/unpause failed"));
         }
         easy.set_pause(bitmask as u32 & (PAUSE_RECV | PAUSE_SEND));
-        Ok(())
+        self.report_pause(py)
     }
 
-    fn unpause(&self) -> PyResult<()> {
+    fn unpause(&self, py: Python<'_>) -> PyResult<()> {
         let easy = self.st.borrow().easy.clone().ok_or_else(|| closed_err("unpause"))?;
         if !easy.busy.get() {
             return Err(code_err(code::BAD_FUNCTION_ARGUMENT, "pause/unpause failed"));
         }
         easy.set_pause(0);
-        Ok(())
+        self.report_pause(py)
     }
 
     fn set_ca_certs(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {

@@ -24,8 +24,9 @@ pub const LIBCURL_VERSION_NUM: i64 = 0x081700;
 /// emulated, and the tokens after it name what really does the work.
 pub fn version_string() -> String {
     format!(
-        "PycURL/{PYCURL_VERSION} libcurl/{LIBCURL_VERSION} pycurl-rs/{} rustls/0.23 miniz_oxide brotli-decompressor/5",
-        env!("CARGO_PKG_VERSION")
+        "PycURL/{PYCURL_VERSION} libcurl/{LIBCURL_VERSION} pycurl-rs/{} rustls/0.23 zlib/{} brotli-decompressor/5",
+        env!("CARGO_PKG_VERSION"),
+        crate::engine::decode::ZLIB_VERSION
     )
 }
 
@@ -43,7 +44,7 @@ fn version_info<'py>(py: Python<'py>, _args: &Bound<'py, PyTuple>) -> PyResult<B
         features.into_pyobject(py)?.into_any().unbind(),
         "rustls/0.23".into_pyobject(py)?.into_any().unbind(),
         0i64.into_pyobject(py)?.into_any().unbind(),
-        "miniz_oxide (flate2)".into_pyobject(py)?.into_any().unbind(),
+        crate::engine::decode::ZLIB_VERSION.into_pyobject(py)?.into_any().unbind(),
         protocols.into_any().unbind(),
         py.None(),
         0i64.into_pyobject(py)?.into_any().unbind(),

@@ -31,6 +31,8 @@ pub struct MState {
     depth: u32,
     /// The socket whose SOCKETFUNCTION call is running (assign works on it even as it is removed).
     current_fd: Option<RawFd>,
+    /// A KeyboardInterrupt / SystemExit raised by an M_* callback, raised again by the call that ran it.
+    interrupt: Option<PyErr>,
 }
 
 #[pyclass(name = "CurlMulti", module = "pycurl", subclass, dict, weakref)]
@@ -85,9 +87,11 @@ impl PyCurlMulti {
         let this = slf.borrow();
         let (events, timer, socket_cb, timer_cb) = {
             let mut st = this.st.borrow_mut();
+            let has_timer_cb = st.timer_cb.is_some();
             let Some(m) = st.multi.as_mut() else { return true };
             let ev = m.take_socket_events();
-            let t = m.timer_change();
+            // As libcurl, nothing counts as reported while there is no TIMERFUNCTION to report to.
+            let t = if has_timer_cb { m.timer_change() } else { None };
             (ev, t, st.socket_cb.as_ref().map(|c| c.clone_ref(py)), st.timer_cb.as_ref().map(|c| c.clone_ref(py)))
         };
         // The M_* callbacks run with the multi marked busy: re-entering it from them is refused.
@@ -95,12 +99,15 @@ impl PyCurlMulti {
         let mut ok = true;
         for e in &events {
             let sp = this.st.borrow().assigned.get(&e.fd).map(|o| o.clone_ref(py)).unwrap_or_else(|| py.None());
-            if let Some(cb) = socket_cb.as_ref().filter(|_| ok) {
+            // libcurl gives up on the first failing callback, but still reports sockets going away.
+            let removing = e.what == crate::engine::rt::POLL_REMOVE;
+            // After a KeyboardInterrupt nothing more is called: it goes up as soon as possible.
+            let interrupted = this.st.borrow().interrupt.is_some();
+            if let Some(cb) = socket_cb.as_ref().filter(|_| (ok || removing) && !interrupted) {
                 this.st.borrow_mut().current_fd = Some(e.fd);
                 let r = cb.call1(py, (e.what as i64, e.fd as i64, slf.clone(), sp));
                 this.st.borrow_mut().current_fd = None;
-                // libcurl gives up on the first failing callback.
-                ok = callback_ok(py, r, "socket");
+                ok &= this.callback_ok(py, r, "socket");
             }
             if e.what == crate::engine::rt::POLL_REMOVE {
                 this.st.borrow_mut().assigned.remove(&e.fd);
@@ -110,7 +117,7 @@ impl PyCurlMulti {
             m.close_buried();
         }
         if let (true, Some(ms), Some(cb)) = (ok, timer, &timer_cb) {
-            ok = callback_ok(py, cb.call1(py, (ms,)), "timer");
+            ok = this.callback_ok(py, cb.call1(py, (ms,)), "timer");
         }
         this.st.borrow_mut().depth -= 1;
         ok
@@ -145,7 +152,69 @@ impl PyCurlMulti {
         // A failing notify callback is printed; the call itself goes on.
         PyCurlMulti::notify(slf, queued_before);
         this.st.borrow_mut().depth -= 1;
+        if let Some(e) = this.take_interrupt() {
+            return Err(e);
+        }
         Ok((running, ok))
+    }
+
+    fn take_interrupt(&self) -> Option<PyErr> {
+        self.st.borrow_mut().interrupt.take()
+    }
+
+    /// After pause() or close() changed a transfer of this multi from outside its callbacks: libcurl
+    /// reports the new timer and sockets from inside curl_easy_pause / curl_easy_cleanup, so an event
+    /// loop that only waits on M_TIMERFUNCTION / M_SOCKETFUNCTION wakes up. Inside a callback, the
+    /// running call reports.
+    pub fn report_changes(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let this = slf.borrow();
+        if this.running_callbacks() || this.st.borrow().multi.is_none() {
+            return Ok(());
+        }
+        PyCurlMulti::deliver(slf);
+        match this.take_interrupt() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// An M_SOCKETFUNCTION / M_TIMERFUNCTION result as libcurl judges it: None or an int that fits
+    /// a C int is fine, -1 is a failure, anything else is reported (as pycurl does) and fails. A
+    /// KeyboardInterrupt or SystemExit is kept to be raised again by the call that ran the callback.
+    fn callback_ok(&self, py: Python<'_>, r: PyResult<PyObject>, which: &str) -> bool {
+        match r {
+            Ok(v) if v.is_none(py) => true,
+            Ok(v) => match v.bind(py).downcast::<pyo3::types::PyInt>() {
+                Ok(n) => match n.extract::<i32>() {
+                    Ok(n) => n != -1,
+                    Err(_) => {
+                        let msg = format!("multi {which} callback returned {n} which does not fit in an int");
+                        pyo3::exceptions::PyOverflowError::new_err(msg).print(py);
+                        false
+                    }
+                },
+                Err(_) => {
+                    use std::io::Write as _;
+                    let repr = v.bind(py).repr().map(|r| r.to_string()).unwrap_or_default();
+                    let _ =
+                        writeln!(std::io::stderr(), "multi {which} callback returned {repr} which is not an integer");
+                    false
+                }
+            },
+            Err(e) => {
+                if e.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py)
+                    || e.is_instance_of::<pyo3::exceptions::PySystemExit>(py)
+                {
+                    let mut st = self.st.borrow_mut();
+                    if st.interrupt.is_none() {
+                        st.interrupt = Some(e);
+                    }
+                } else {
+                    e.print_and_set_sys_last_vars(py);
+                }
+                false
+            }
+        }
     }
 
     /// M_NOTIFYFUNCTION: EASY_DONE (1) with each finished Curl, then INFO_READ (0) with None when
@@ -284,6 +353,7 @@ impl PyCurlMulti {
                 assigned: HashMap::new(),
                 depth: 0,
                 current_fd: None,
+                interrupt: None,
             }),
         })
     }
@@ -316,7 +386,10 @@ impl PyCurlMulti {
         drop(c);
         // libcurl asks for an immediate timeout when a handle is added; if that fails the handle
         // is not added after all.
-        if !PyCurlMulti::deliver(slf) {
+        let delivered = PyCurlMulti::deliver(slf);
+        // pycurl reports any failure here as the add failing, a KeyboardInterrupt included.
+        this.take_interrupt();
+        if !delivered {
             let c = curl.borrow();
             this.detach_key(slf.py(), key);
             c.st.borrow_mut().multi = None;
@@ -346,7 +419,10 @@ impl PyCurlMulti {
         this.detach_easy(slf.py(), &c)?;
         drop(c);
         PyCurlMulti::deliver(slf);
-        Ok(())
+        match this.take_interrupt() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     fn perform(slf: &Bound<'_, Self>) -> PyResult<(i64, usize)> {
@@ -638,12 +714,18 @@ impl PyCurlMulti {
             }
         }
         PyCurlMulti::deliver(slf);
+        let interrupt = this.take_interrupt();
         let mut st = this.st.borrow_mut();
         st.multi = None;
         st.assigned.clear();
         st.socket_cb = None;
         st.timer_cb = None;
         st.notify_cb = None;
+        drop(st);
+        // close() goes on regardless, as pycurl's does: the interrupt is reported as unraisable.
+        if let Some(e) = interrupt {
+            e.write_unraisable(py, None);
+        }
         Ok(())
     }
 
@@ -720,27 +802,6 @@ fn socket_arg(v: &Bound<'_, PyAny>) -> PyResult<i64> {
         return Err(pyo3::exceptions::PyOverflowError::new_err("socket value is out of range"));
     }
     Ok(fd)
-}
-
-/// An M_SOCKETFUNCTION / M_TIMERFUNCTION result as libcurl judges it: None or an int is fine,
-/// -1 is a failure, anything else is reported (on the C-level stderr, as pycurl does) and fails.
-fn callback_ok(py: Python<'_>, r: PyResult<PyObject>, which: &str) -> bool {
-    match r {
-        Ok(v) if v.is_none(py) => true,
-        Ok(v) => match v.bind(py).downcast::<pyo3::types::PyInt>() {
-            Ok(n) => n.extract::<i64>().map_or(true, |n| n != -1),
-            Err(_) => {
-                use std::io::Write as _;
-                let repr = v.bind(py).repr().map(|r| r.to_string()).unwrap_or_default();
-                let _ = writeln!(std::io::stderr(), "multi {which} callback returned {repr} which is not an integer");
-                false
-            }
-        },
-        Err(e) => {
-            e.print_and_set_sys_last_vars(py);
-            false
-        }
-    }
 }
 
 /// The single Curl argument of add_handle/remove_handle, with CPython's "O!" wording.
