@@ -24,6 +24,9 @@ use base64::Engine as _;
 use super::decode::Decoder;
 use super::easy::*;
 use super::error::{code, Error, Result};
+use super::http1::body::{self as h1body, BodyDecoder, BodyEvent, Framing};
+use super::http1::head::{self as h1head, Head, HeadEvent, HeadParser};
+use super::http1::request::{self as h1req, RequestHead};
 use super::net::{self, Sock, Stream, TlsStream};
 use super::pool::{Conn, Pool, PoolKey, Slot};
 use super::resolve::{self, DnsCache};
@@ -78,6 +81,8 @@ struct Xfer {
     current_url: Option<Url>,
     /// Reading a body only to skip it (redirects, auth retries): count it, deliver nothing.
     discarding: bool,
+    /// Header bytes received for the request in flight (libcurl limits them).
+    head_bytes: usize,
 }
 
 /// Runs one transfer to completion, recording getinfo values in `easy.info`.
@@ -104,6 +109,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         connecting: false,
         current_url: None,
         discarding: false,
+        head_bytes: 0,
     };
     let deadline = x.o.timeout.map(|t| start + t);
     let reactor = sh.reactor.clone();
@@ -148,33 +154,6 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
 
 fn elapsed(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
-}
-
-struct Head {
-    status: u16,
-    version: u8, // 9, 10 or 11
-    headers: Vec<(String, String)>,
-    /// The head's terminating empty line, as received.
-    blank: Vec<u8>,
-}
-
-impl Head {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.headers.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-    fn has_token(&self, name: &str, token: &str) -> bool {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .any(|(_, v)| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    }
-}
-
-enum Framing {
-    None,
-    Length(u64),
-    Chunked,
-    Close,
 }
 
 /// State carried between the requests of one transfer (redirects, auth retries).
@@ -887,36 +866,35 @@ impl Xfer {
 
     fn build_request(&self, hop: &Hop, body_len: Option<u64>, chunked: bool, expect: bool) -> Vec<u8> {
         let url = &hop.url;
-        let ver = if self.o.http_version == HttpVersion::V1_0 { "HTTP/1.0" } else { "HTTP/1.1" };
-        let mut internal: Vec<(String, String)> = Vec::with_capacity(10);
-        internal.push(("Host".into(), url.host_header()));
+        let mut internal: Vec<(&'static str, String)> = Vec::with_capacity(10);
+        internal.push(("Host", url.host_header()));
         if let Some(a) = &hop.auth_header {
-            internal.push(("Authorization".into(), a.clone()));
+            internal.push(("Authorization", a.clone()));
         }
         if let Some(r) = &self.o.range {
             if hop.method == "GET" || hop.method == "HEAD" {
-                internal.push(("Range".into(), format!("bytes={r}")));
+                internal.push(("Range", format!("bytes={r}")));
             } else if hop.method == "POST" || hop.method == "PUT" {
                 let total = body_len.map(|b| b.to_string()).unwrap_or("*".into());
-                internal.push(("Content-Range".into(), format!("bytes {r}/{total}")));
+                internal.push(("Content-Range", format!("bytes {r}/{total}")));
             }
         } else if self.o.resume_from > 0 && (hop.method == "GET" || hop.method == "HEAD") {
-            internal.push(("Range".into(), format!("bytes={}-", self.o.resume_from)));
+            internal.push(("Range", format!("bytes={}-", self.o.resume_from)));
         }
         if let Some(ua) = self.o.user_agent.as_ref().filter(|u| !u.is_empty()) {
-            internal.push(("User-Agent".into(), ua.clone()));
+            internal.push(("User-Agent", ua.clone()));
         }
-        internal.push(("Accept".into(), "*/*".into()));
+        internal.push(("Accept", "*/*".into()));
         if let Some(ae) = &self.o.accept_encoding {
             let v = if ae.is_empty() { "deflate, gzip, br".to_string() } else { ae.clone() };
-            internal.push(("Accept-Encoding".into(), v));
+            internal.push(("Accept-Encoding", v));
         }
         if self.o.transfer_encoding {
-            internal.push(("TE".into(), "gzip".into()));
-            internal.push(("Connection".into(), "TE".into()));
+            internal.push(("TE", "gzip".into()));
+            internal.push(("Connection", "TE".into()));
         }
         if let Some(r) = &hop.referer {
-            internal.push(("Referer".into(), r.clone()));
+            internal.push(("Referer", r.clone()));
         }
         // COOKIE first, then what the cookie engine has for this host and path.
         let jar_cookies = self.easy.cookies.borrow().as_ref().and_then(|j| {
@@ -924,80 +902,34 @@ impl Xfer {
             j.cookie_header(&url.host, &url.path, secure, super::cookies::unix_now())
         });
         match (&self.o.cookie, jar_cookies) {
-            (Some(c), Some(j)) => internal.push(("Cookie".into(), format!("{c}; {j}"))),
-            (Some(c), None) => internal.push(("Cookie".into(), c.clone())),
-            (None, Some(j)) => internal.push(("Cookie".into(), j)),
+            (Some(c), Some(j)) => internal.push(("Cookie", format!("{c}; {j}"))),
+            (Some(c), None) => internal.push(("Cookie", c.clone())),
+            (None, Some(j)) => internal.push(("Cookie", j)),
             (None, None) => {}
         }
-        let mut tail: Vec<(String, String)> = Vec::new();
+        let mut tail: Vec<(&'static str, String)> = Vec::new();
         if chunked {
-            tail.push(("Transfer-Encoding".into(), "chunked".into()));
+            tail.push(("Transfer-Encoding", "chunked".into()));
         } else if let Some(n) = body_len {
             if hop.method != "GET" && hop.method != "HEAD" || n > 0 {
-                tail.push(("Content-Length".into(), n.to_string()));
+                tail.push(("Content-Length", n.to_string()));
             }
         }
         let posting = matches!(hop.body, Body::Bytes(_)) || (self.o.post && matches!(hop.body, Body::Read));
         if posting && !self.o.upload && hop.method != "GET" && hop.method != "HEAD" {
-            tail.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+            tail.push(("Content-Type", "application/x-www-form-urlencoded".into()));
         }
         if expect {
-            tail.push(("Expect".into(), "100-continue".into()));
+            tail.push(("Expect", "100-continue".into()));
         }
-        // Custom headers replace or remove internal ones of the same name and are sent as written;
-        // a custom Host takes the internal one's place.
-        let mut custom: Vec<String> = Vec::new();
-        for h in &self.o.headers {
-            let Some(i) = h.find([':', ';']) else { continue };
-            let name = h[..i].trim();
-            let sep = h.as_bytes()[i];
-            let value = h[i + 1..].trim();
-            let is_host = name.eq_ignore_ascii_case("host");
-            if is_host && sep == b':' && !value.is_empty() {
-                if let Some(slot) = internal.iter_mut().find(|(n, _)| n == "Host") {
-                    *slot = (String::new(), h.clone());
-                    continue;
-                }
-            }
-            internal.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-            tail.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-            if sep == b':' {
-                if value.is_empty() {
-                    continue; // "Name:" removes
-                }
-                custom.push(h.clone());
-            } else if value.is_empty() {
-                custom.push(format!("{name}:")); // "Name;" sends an empty header
-            }
+        RequestHead {
+            method: &hop.method,
+            target: &url.path,
+            http10: self.o.http_version == HttpVersion::V1_0,
+            internal,
+            tail,
         }
-        let mut out = Vec::with_capacity(256);
-        out.extend_from_slice(hop.method.as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(url.path.as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(ver.as_bytes());
-        out.extend_from_slice(b"\r\n");
-        for (n, v) in internal {
-            // An empty name carries a verbatim custom line (Host override).
-            if !n.is_empty() {
-                out.extend_from_slice(n.as_bytes());
-                out.extend_from_slice(b": ");
-            }
-            out.extend_from_slice(v.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        for c in custom {
-            out.extend_from_slice(c.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        for (n, v) in tail {
-            out.extend_from_slice(n.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(v.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
-        out
+        .write(&self.o.headers)
     }
 
     async fn one_request(&mut self, hop: &mut Hop) -> Result<Next> {
@@ -1007,6 +939,7 @@ impl Xfer {
         self.ul_now = 0;
         self.ul_total = 0;
         self.current_url = Some(hop.url.clone());
+        self.head_bytes = 0;
         let mut conn = self.connect(&hop.url, matches!(hop.body, Body::Read)).await?;
         self.info.primary_ip = Some(conn.primary_ip.clone());
         self.info.primary_port = conn.primary.port() as i64;
@@ -1162,25 +1095,10 @@ impl Xfer {
         self.info.response_code = head.status as i64;
         self.info.http_version = if head.version == 10 { 1 } else { 2 };
         self.info.content_type = head.get("content-type").map(|s| s.to_string());
-        // Framing.
-        let no_body = head.version != 9 && (hop.method == "HEAD" || self.o.nobody)
-            || head.status == 204
-            || head.status == 304
-            || (100..200).contains(&head.status);
-        let framing = if no_body {
-            Framing::None
-        } else if head.version == 9 {
-            Framing::Close
-        } else if head.has_token("transfer-encoding", "chunked") {
-            Framing::Chunked
-        } else if let Some(cl) = head.get("content-length").filter(|_| !self.o.ignore_content_length) {
-            match cl.trim().parse::<u64>() {
-                Ok(n) => Framing::Length(n),
-                Err(_) => return Err(Error::new(code::WEIRD_SERVER_REPLY, "Invalid Content-Length: value")),
-            }
-        } else {
-            Framing::Close
-        };
+        let length = head.content_length.filter(|_| !self.o.ignore_content_length);
+        let head_request = hop.method == "HEAD" || self.o.nobody;
+        let chunked = head.has_token("transfer-encoding", "chunked");
+        let framing = h1body::framing(head.status, head.version, head_request, chunked, length);
         let server_keeps = match head.version {
             10 => head.has_token("connection", "keep-alive"),
             _ => !head.has_token("connection", "close"),
@@ -1189,8 +1107,7 @@ impl Xfer {
         if matches!(framing, Framing::Close) {
             keep_alive = false;
         }
-        let declared = head.get("content-length").and_then(|v| v.trim().parse::<u64>().ok());
-        self.info.content_length_download = match (&framing, declared) {
+        self.info.content_length_download = match (&framing, head.content_length) {
             (Framing::Chunked, _) | (_, None) => -1.0,
             (_, Some(n)) => n as f64,
         };
@@ -1406,17 +1323,15 @@ impl Xfer {
                     }
                 }
                 if chunked {
-                    conn.stream.write_all(b"0\r\n\r\n").await.map_err(send_error)?;
-                    self.ul_now += 5;
+                    conn.stream.write_all(h1req::LAST_CHUNK).await.map_err(send_error)?;
+                    self.ul_now += h1req::LAST_CHUNK.len() as i64;
                 }
                 break;
             }
             let data = &buf[..got];
             self.debug_data(debug_kind::DATA_OUT, data);
             if chunked {
-                let mut framed = format!("{got:x}\r\n").into_bytes();
-                framed.extend_from_slice(data);
-                framed.extend_from_slice(b"\r\n");
+                let framed = h1req::chunk(data);
                 if self.upload_write(conn, &framed).await? {
                     return Ok(true);
                 }
@@ -1462,90 +1377,64 @@ impl Xfer {
         }
     }
 
-    /// Reads one response head and hands its lines to the header callback.
+    /// Reads one response head, handing each line to the header callback as it arrives.
     async fn read_head(&mut self, conn: &mut Conn) -> Result<Head> {
-        let mut scanned: usize = 0;
-        let end = loop {
-            let b = conn.buffered();
-            if scanned == 0 && b.len() >= 5 && !b.starts_with(b"HTTP/") {
-                if self.o.http09_allowed {
-                    return Ok(Head { status: 0, version: 9, headers: Vec::new(), blank: Vec::new() });
-                }
-                return Err(Error::new(code::UNSUPPORTED_PROTOCOL, "Received HTTP/0.9 when not allowed"));
-            }
-            if let Some(e) = find_head_end(b, scanned.saturating_sub(3)) {
-                break e;
-            }
-            scanned = b.len();
-            if scanned > 300 * 1024 {
-                return Err(Error::new(code::RECV_ERROR, "Too large response headers"));
-            }
-            let n = self.fill(conn).await?;
-            if n == 0 {
-                if conn.buffered().is_empty() {
-                    return Err(Error::new(code::GOT_NOTHING, "Empty reply from server"));
-                }
-                if !conn.buffered().starts_with(b"HTTP/") {
-                    return Err(Error::new(code::UNSUPPORTED_PROTOCOL, "Received HTTP/0.9 when not allowed"));
-                }
-                return Err(Error::new(code::GOT_NOTHING, "Empty reply from server"));
-            }
-        };
-        let raw = conn.buffered()[..end].to_vec();
-        conn.consume(end);
-        let mut lines = raw.split_inclusive(|b| *b == b'\n');
-        let status_line = lines.next().unwrap_or(b"");
-        let sl = String::from_utf8_lossy(status_line);
-        let sl = sl.trim_end();
-        let mut parts = sl.splitn(3, ' ');
-        let ver = parts.next().unwrap_or("");
-        let bad_version = || Error::new(code::UNSUPPORTED_PROTOCOL, "Unsupported HTTP/1 subversion in response");
-        let version = match ver {
-            "HTTP/1.1" => 11,
-            "HTTP/1.0" => 10,
-            _ => return Err(bad_version()),
-        };
-        let status: u16 = match parts.next().and_then(|s| if s.len() == 3 { s.parse().ok() } else { None }) {
-            Some(s) => s,
-            None => return Err(bad_version()),
-        };
-        if status >= 200 || self.info.response_code == 0 {
-            self.info.response_code = status as i64;
-        }
-        self.debug_data(debug_kind::HEADER_IN, status_line);
-        self.deliver_header(status_line).await?;
-        let mut headers = Vec::new();
-        let mut blank = Vec::new();
-        for line in lines {
-            let text = String::from_utf8_lossy(line);
-            let t = text.trim_end_matches(['\r', '\n']);
-            if t.is_empty() {
-                // The blank line ends the head; the caller delivers it once it knows what follows.
-                blank = line.to_vec();
-                continue;
-            }
-            {
-                if t.starts_with([' ', '\t']) {
-                    if let Some((_, v)) = headers.last_mut() {
-                        let v: &mut String = v;
-                        v.push(' ');
-                        v.push_str(t.trim());
+        let mut p = HeadParser::new(!self.o.ignore_content_length);
+        let mut head = Head::default();
+        loop {
+            let (ev, used) = match p.next(conn.buffered(), self.o.http09_allowed)? {
+                Some(x) => x,
+                None => {
+                    if self.fill(conn).await? == 0 {
+                        return Err(p.eof_error(conn.buffered()));
                     }
-                } else if let Some(i) = t.find(':') {
-                    headers.push((t[..i].trim().to_string(), t[i + 1..].trim().to_string()));
-                } else {
-                    return Err(Error::new(code::WEIRD_SERVER_REPLY, "Header without colon"));
+                    continue;
                 }
-            }
-            self.debug_data(debug_kind::HEADER_IN, line);
-            self.deliver_header(line).await?;
+            };
+            conn.consume(used);
+            let line = match ev {
+                HeadEvent::Http09 => return Ok(Head::http09()),
+                HeadEvent::Status(st) => {
+                    if st.code >= 200 || self.info.response_code == 0 {
+                        self.info.response_code = st.code as i64;
+                    }
+                    head.status = st.code;
+                    head.version = st.version;
+                    st.line
+                }
+                HeadEvent::Header(line) => {
+                    head.push_line(&line);
+                    line
+                }
+                HeadEvent::End(blank) => {
+                    // The blank line ends the head; the caller delivers it once it knows what follows.
+                    self.count_head_bytes(blank.len())?;
+                    head.blank = blank;
+                    break;
+                }
+            };
+            self.debug_data(debug_kind::HEADER_IN, &line);
+            self.deliver_header(&line).await?;
+            self.count_head_bytes(line.len())?;
         }
-        let head = Head { status, version, headers, blank };
+        head.content_length = p.content_length();
         self.store_cookies(&head);
-        if status < 200 && status != 101 {
+        if head.status < 200 && head.status != 101 {
             self.end_head(&head).await?;
         }
         Ok(head)
+    }
+
+    /// libcurl's limit on the header bytes of one request's responses (checked after delivery).
+    fn count_head_bytes(&mut self, n: usize) -> Result<()> {
+        self.head_bytes += n;
+        if self.head_bytes > h1head::MAX_HEAD {
+            return Err(Error::new(
+                code::RECV_ERROR,
+                format!("Too large response headers: {} > {}", self.head_bytes, h1head::MAX_HEAD),
+            ));
+        }
+        Ok(())
     }
 
     /// Set-Cookie headers go into the cookie engine when it is on.
@@ -1665,116 +1554,31 @@ impl Xfer {
     /// Reads and delivers the body. Ok(true) when the connection ended cleanly at a message boundary.
     async fn read_body(&mut self, conn: &mut Conn, framing: Framing, mut dec: Option<Decoder>) -> Result<bool> {
         let max = self.o.buffer_size.max(1024);
-        let clean = match framing {
-            Framing::None => true,
-            Framing::Length(mut left) => {
-                while left > 0 {
-                    if conn.buffered().is_empty() {
-                        let n = self.fill(conn).await?;
-                        if n == 0 {
-                            return Err(Error::new(
-                                code::PARTIAL_FILE,
-                                format!("end of response with {left} bytes missing"),
-                            ));
-                        }
-                    }
-                    let take = conn.buffered().len().min(left as usize).min(max);
-                    self.body_bytes(&conn.buffered()[..take], &mut dec).await?;
-                    conn.consume(take);
-                    left -= take as u64;
+        let mut body = BodyDecoder::new(framing);
+        let clean = loop {
+            let (used, ev) = body.decode(conn.buffered(), max)?;
+            match ev {
+                Some(BodyEvent::Data(r)) => {
+                    self.body_bytes(&conn.buffered()[r], &mut dec).await?;
+                    conn.consume(used);
                 }
-                true
-            }
-            Framing::Close => {
-                loop {
-                    if conn.buffered().is_empty() {
-                        let n = self.fill(conn).await?;
-                        if n == 0 {
-                            break;
-                        }
-                    }
-                    let take = conn.buffered().len().min(max);
-                    self.body_bytes(&conn.buffered()[..take], &mut dec).await?;
-                    conn.consume(take);
+                Some(BodyEvent::Trailer(t)) => {
+                    conn.consume(used);
+                    self.deliver_header(&t).await?;
                 }
-                false
-            }
-            Framing::Chunked => {
-                loop {
-                    // chunk-size line
-                    let line_end = loop {
-                        if let Some(i) = conn.buffered().windows(2).position(|w| w == b"\r\n") {
-                            break i;
-                        }
-                        if conn.buffered().len() > 4096 {
-                            return Err(Error::new(code::RECV_ERROR, "chunk hex-length char not a hex digit"));
-                        }
-                        if self.fill(conn).await? == 0 {
-                            return Err(Error::new(
-                                code::PARTIAL_FILE,
-                                "transfer closed with outstanding read data remaining",
-                            ));
-                        }
-                    };
-                    let line = String::from_utf8_lossy(&conn.buffered()[..line_end]).to_string();
-                    conn.consume(line_end + 2);
-                    let hex = line.split(';').next().unwrap_or("").trim();
-                    if let Some(c) = hex.bytes().find(|c| !c.is_ascii_hexdigit()) {
-                        return Err(Error::new(
-                            code::RECV_ERROR,
-                            format!("chunk hex-length char not a hex digit: 0x{c:02x}"),
-                        ));
-                    }
-                    let size = u64::from_str_radix(hex, 16).map_err(|_| {
-                        Error::new(code::RECV_ERROR, "Illegal or missing hexadecimal sequence in chunked-encoding")
-                    })?;
-                    if size == 0 {
-                        // Trailers until an empty line.
-                        loop {
-                            let i = loop {
-                                if let Some(i) = conn.buffered().windows(2).position(|w| w == b"\r\n") {
-                                    break i;
-                                }
-                                if self.fill(conn).await? == 0 {
-                                    return Err(Error::new(
-                                        code::PARTIAL_FILE,
-                                        "transfer closed with outstanding read data remaining",
-                                    ));
-                                }
-                            };
-                            let trailer = conn.buffered()[..i + 2].to_vec();
-                            conn.consume(i + 2);
-                            if i == 0 {
-                                break;
-                            }
-                            self.deliver_header(&trailer).await?;
-                        }
-                        break;
-                    }
-                    let mut left = size;
-                    while left > 0 {
-                        if conn.buffered().is_empty() && self.fill(conn).await? == 0 {
-                            return Err(Error::new(
-                                code::PARTIAL_FILE,
-                                "transfer closed with outstanding read data remaining",
-                            ));
-                        }
-                        let take = conn.buffered().len().min(left as usize).min(max);
-                        self.body_bytes(&conn.buffered()[..take], &mut dec).await?;
-                        conn.consume(take);
-                        left -= take as u64;
-                    }
-                    while conn.buffered().len() < 2 {
-                        if self.fill(conn).await? == 0 {
-                            return Err(Error::new(
-                                code::PARTIAL_FILE,
-                                "transfer closed with outstanding read data remaining",
-                            ));
-                        }
-                    }
-                    conn.consume(2);
+                Some(BodyEvent::End) => {
+                    conn.consume(used);
+                    break true;
                 }
-                true
+                None => {
+                    conn.consume(used);
+                    if self.fill(conn).await? == 0 {
+                        if !body.at_eof()? {
+                            break false;
+                        }
+                        break true;
+                    }
+                }
             }
         };
         if let Some(d) = dec.as_mut() {
@@ -1870,22 +1674,6 @@ fn http_date(t: i64) -> String {
     )
 }
 
-fn find_head_end(b: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i + 1 < b.len() {
-        if b[i] == b'\n' {
-            if b[i + 1] == b'\n' {
-                return Some(i + 2);
-            }
-            if b[i + 1] == b'\r' && i + 2 < b.len() && b[i + 2] == b'\n' {
-                return Some(i + 3);
-            }
-        }
-        i += 1;
-    }
-    None
-}
-
 fn split_connect_to(s: &str) -> Vec<&str> {
     // host:port:connect-host:connect-port, where hosts may be [IPv6].
     let mut out = Vec::new();
@@ -1921,12 +1709,6 @@ fn split_connect_to(s: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[test]
-    fn head_end_is_found_with_crlf_or_lf() {
-        assert_eq!(find_head_end(b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody", 0), Some(25));
-        assert_eq!(find_head_end(b"HTTP/1.1 200 OK\nA: b\n\nbody", 0), Some(22));
-        assert_eq!(find_head_end(b"HTTP/1.1 200 OK\r\nA: b\r\n", 0), None);
-    }
     #[test]
     fn http_dates() {
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
