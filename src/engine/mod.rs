@@ -12,6 +12,7 @@ pub mod pool;
 pub mod resolve;
 pub mod rt;
 pub mod strerror;
+pub mod sys;
 pub mod tls_config;
 pub mod transfer;
 pub mod url;

@@ -7,7 +7,6 @@
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -15,25 +14,26 @@ use std::task::{Context, Poll};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::rt::Reactor;
+use super::sys::{self, Fd};
 
 pub use super::rt::Closer;
 
 /// A nonblocking TCP socket registered with a reactor.
 pub struct Sock {
     sock: Option<Socket>,
-    fd: RawFd,
+    fd: Fd,
     reactor: Rc<Reactor>,
     closer: Option<Closer>,
 }
 
 impl Sock {
     pub fn new(sock: Socket, reactor: &Rc<Reactor>, closer: Option<Closer>) -> Sock {
-        let fd = sock.as_raw_fd();
+        let fd = sys::fd_of(&sock);
         reactor.register(fd);
         Sock { sock: Some(sock), fd, reactor: reactor.clone(), closer }
     }
 
-    pub fn fd(&self) -> RawFd {
+    pub fn fd(&self) -> Fd {
         self.fd
     }
 
@@ -83,11 +83,7 @@ impl Sock {
                 return Poll::Pending;
             }
             // Woken: either the reactor said writable, or a spurious wake; check with poll(0).
-            let mut pfd = libc::pollfd { fd: self.fd, events: libc::POLLOUT, revents: 0 };
-            // SAFETY: one valid pollfd, zero timeout.
-            #[allow(unsafe_code)]
-            let n = unsafe { libc::poll(&mut pfd, 1, 0) };
-            if n > 0 {
+            if sys::ready_now(self.fd, sys::OUT) {
                 Poll::Ready(())
             } else {
                 self.reactor.want_write(self.fd, cx.waker());
@@ -99,38 +95,19 @@ impl Sock {
 
     /// Is an idle pooled connection still usable: no EOF, no unexpected data, no error pending.
     pub fn is_alive(&self) -> bool {
-        let mut b = [0u8; 1];
-        // SAFETY: recv into a 1-byte stack buffer with MSG_PEEK|MSG_DONTWAIT.
-        #[allow(unsafe_code)]
-        let n =
-            unsafe { libc::recv(self.fd, b.as_mut_ptr() as *mut libc::c_void, 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
-        n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+        sys::idle_alive(self.fd)
     }
 }
 
 impl Read for &Sock {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // SAFETY: recv into the caller's buffer of buf.len() bytes.
-        #[allow(unsafe_code)]
-        let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
+        sys::recv(self.fd, buf)
     }
 }
 
 impl Write for &Sock {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: send from the caller's buffer; MSG_NOSIGNAL so a closed peer gives EPIPE, not SIGPIPE.
-        #[allow(unsafe_code)]
-        let n = unsafe { libc::send(self.fd, buf.as_ptr() as *const libc::c_void, buf.len(), libc::MSG_NOSIGNAL) };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
+        sys::send(self.fd, buf)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -141,7 +118,7 @@ impl Drop for Sock {
     fn drop(&mut self) {
         self.reactor.deregister(self.fd);
         if let Some(s) = self.sock.take() {
-            let fd = s.into_raw_fd();
+            let fd = sys::release(s);
             self.reactor.bury(fd, self.closer.take());
         }
     }
@@ -154,12 +131,8 @@ pub fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
 }
 
 /// Adopts an fd the application opened (OPENSOCKETFUNCTION).
-pub fn adopt_fd(fd: RawFd) -> io::Result<Socket> {
-    // SAFETY: the application handed us ownership of a socket fd it created for this purpose.
-    #[allow(unsafe_code)]
-    let s = unsafe { Socket::from_raw_fd(fd) };
-    s.set_nonblocking(true)?;
-    Ok(s)
+pub fn adopt_fd(fd: Fd) -> io::Result<Socket> {
+    sys::adopt(fd)
 }
 
 /// A connection's byte stream: plain TCP or TLS over it.

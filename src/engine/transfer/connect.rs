@@ -269,7 +269,7 @@ impl Xfer {
         }
         match sock.socket().connect(&(*addr).into()) {
             Ok(()) => return Ok(sock),
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) if crate::engine::sys::connect_in_progress(&e) => {}
             Err(e) => return Err(ConnErr::Os(e.raw_os_error().unwrap_or(0))),
         }
         sock.writable().await;

@@ -347,11 +347,7 @@ impl Xfer {
                 Poll::Ready(Ok(n)) => rest = &rest[n..],
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => {
-                    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-                    // SAFETY: one pollfd on our own socket, zero timeout.
-                    #[allow(unsafe_code)]
-                    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
-                    if n > 0 {
+                    if crate::engine::sys::ready_now(fd, crate::engine::sys::IN) {
                         return Poll::Ready(Ok(true));
                     }
                     reactor.want_read(fd, cx.waker());
@@ -580,12 +576,5 @@ fn recv_error(e: &std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::InvalidData {
         return Error::new(code::RECV_ERROR, format!("TLS receive error: {e}"));
     }
-    Error::new(code::RECV_ERROR, format!("Recv failure: {}", os_text(e)))
-}
-
-fn os_text(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(libc::ECONNRESET) => "Connection reset by peer".into(),
-        _ => e.to_string(),
-    }
+    Error::new(code::RECV_ERROR, format!("Recv failure: {}", crate::engine::sys::error_text(e)))
 }
