@@ -368,7 +368,7 @@ impl Drop for Multi {
         for k in keys {
             self.remove(k);
         }
-        self.sh.pool.borrow_mut().clear();
+        self.sh.pool.borrow_mut().clear(&self.sh.reactor);
         if let Some(w) = &self.wakeup {
             self.sh.reactor.deregister(sys::fd_of(&w.rd));
         }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::poll_fn;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -196,7 +196,7 @@ async fn lookup_threaded(reactor: &Rc<Reactor>, host: &str, port: u16) -> std::i
         }
     })
     .await;
-    let _ = (&sock).read(&mut [0u8; 1]);
+    let _ = super::sys::recv(sock.fd(), &mut [0u8; 1]);
     let r = slot.lock().unwrap().take().unwrap_or_else(|| Err(std::io::ErrorKind::Other.into()));
     r
 }

@@ -27,7 +27,13 @@ impl Xfer {
         let mut slot: Option<Slot> = None;
         loop {
             if !self.o.fresh_connect {
-                let c = self.sh.pool.borrow_mut().take(&key, self.o.maxage_conn, self.o.maxlifetime_conn, strict);
+                let c = self.sh.pool.borrow_mut().take(
+                    &key,
+                    self.o.maxage_conn,
+                    self.o.maxlifetime_conn,
+                    strict,
+                    &self.sh.reactor,
+                );
                 if let Some(c) = c {
                     self.text(format_args!("Reusing existing {}: connection with host {}", url.scheme, url.host));
                     self.info.namelookup_time = elapsed(self.start);
@@ -45,7 +51,7 @@ impl Xfer {
                 break;
             }
             // Over the total limit with idle connections around: close one to make room.
-            if limits.at_total_limit() && self.sh.pool.borrow_mut().evict_oldest() {
+            if limits.at_total_limit() && self.sh.pool.borrow_mut().evict_oldest(&self.sh.reactor) {
                 continue;
             }
             // Queue until a connection closes or goes idle.
@@ -168,11 +174,11 @@ impl Xfer {
             } else {
                 Vec::new()
             };
-            let mut c = Conn::new(Stream::Tls(Box::new(t)), id, key, addr, local);
+            let mut c = Conn::new(Stream::new(t), id, key, addr, local);
             c.certinfo = certinfo;
             return Ok(c);
         } else {
-            Stream::Plain(sock)
+            Stream::new(sock)
         };
         Ok(Conn::new(stream, id, key, addr, local))
     }

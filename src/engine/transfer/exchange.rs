@@ -562,8 +562,7 @@ impl Xfer {
         if conn.buffered().is_empty() {
             self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
             self.info.last_socket = conn.stream.sock().fd() as i64;
-            self.sh.reactor.clear_interest(conn.stream.sock().fd());
-            self.sh.pool.borrow_mut().put(conn);
+            self.sh.pool.borrow_mut().put(conn, &self.sh.reactor);
             self.sh.limits.notify();
         }
     }
