@@ -9,6 +9,7 @@ pub mod http1;
 pub mod multi;
 pub mod net;
 pub mod pool;
+pub mod request;
 pub mod resolve;
 pub mod rt;
 pub mod strerror;

@@ -16,6 +16,7 @@ use crate::engine::http1::body::{self as h1body, BodyDecoder, BodyEvent, Framing
 use crate::engine::http1::head::{self as h1head, Head, HeadEvent, HeadParser};
 use crate::engine::http1::request as h1req;
 use crate::engine::pool::Conn;
+use crate::engine::request::{BodySource, Method};
 use crate::engine::rt::with_deadline;
 
 impl Xfer {
@@ -53,7 +54,7 @@ impl Xfer {
         self.ul_total = 0;
         self.current_url = Some(hop.url.clone());
         self.head_bytes = 0;
-        let mut conn = self.connect(&hop.url, matches!(hop.body, Body::Read)).await?;
+        let mut conn = self.connect(&hop.url, hop.body.as_ref().is_some_and(|b| !b.replayable())).await?;
         self.info.primary_ip = Some(conn.primary_ip.clone());
         self.info.primary_port = conn.primary.port() as i64;
         self.info.local_ip = Some(conn.local_ip.clone());
@@ -68,21 +69,14 @@ impl Xfer {
         }
         // Body size and framing.
         let (body_len, chunked) = match &hop.body {
-            Body::None => (if hop.method == "POST" || hop.method == "PUT" { Some(0) } else { None }, false),
-            Body::Bytes(b) => {
-                let n = if self.o.post_size >= 0 { (self.o.post_size as usize).min(b.len()) } else { b.len() };
-                (Some(n as u64), false)
-            }
-            Body::Read => {
-                let size = if self.o.upload { self.o.in_size } else { self.o.post_size };
-                if size >= 0 {
-                    (Some(size as u64), false)
-                } else if self.o.http_version == HttpVersion::V1_0 {
-                    return Err(Error::new(code::UPLOAD_FAILED, "HTTP/1.0 uploads need a known size"));
-                } else {
-                    (None, true)
+            None => (if matches!(hop.method, Method::Post | Method::Put) { Some(0) } else { None }, false),
+            Some(b) => match b.size() {
+                Some(n) => (Some(n), false),
+                None if self.o.http_version == HttpVersion::V1_0 => {
+                    return Err(Error::new(code::UPLOAD_FAILED, "HTTP/1.0 uploads need a known size"))
                 }
-            }
+                None => (None, true),
+            },
         };
         let custom_expect =
             self.o.headers.iter().any(|h| {
@@ -90,11 +84,11 @@ impl Xfer {
             });
         let expect = !custom_expect
             && self.o.http_version != HttpVersion::V1_0
-            && !matches!(hop.body, Body::None)
+            && hop.body.is_some()
             && (chunked || body_len.unwrap_or(0) > 1024 * 1024);
         let req = self.build_request(hop, body_len, chunked, expect);
         self.info.request_size += req.len() as u64;
-        self.info.effective_method = Some(hop.method.clone());
+        self.info.effective_method = Some(hop.method.as_str().to_string());
         self.info.referer = hop.referer.clone();
         self.ul_total = body_len.map(|n| n as i64).unwrap_or(0);
         self.info.content_length_upload = match body_len {
@@ -107,10 +101,7 @@ impl Xfer {
         }
         self.debug_data(debug_kind::HEADER_OUT, &req);
         self.info.pretransfer_time = elapsed(self.start);
-        let bytes_body: Option<Rc<[u8]>> = match &hop.body {
-            Body::Bytes(b) => Some(b.clone()),
-            _ => None,
-        };
+        let bytes_body: Option<Rc<[u8]>> = hop.body.as_ref().and_then(|b| b.in_memory());
         let bytes_len = body_len.unwrap_or(0) as usize;
         let inline = !expect && bytes_body.is_some() && bytes_len <= 64 * 1024;
         let mut first = req;
@@ -119,7 +110,7 @@ impl Xfer {
         }
         // A reused connection the server closed while idle fails before any response byte: libcurl
         // retries such a request once on a fresh connection.
-        let retry_ok = conn.uses > 0 && !hop.retried && !matches!(hop.body, Body::Read);
+        let retry_ok = conn.uses > 0 && !hop.retried && hop.body.as_ref().is_none_or(|b| b.replayable());
         conn.uses += 1;
         if let Err(e) = conn.stream.write_all(&first).await {
             if retry_ok {
@@ -137,7 +128,7 @@ impl Xfer {
         }
         // Response heads: 1xx then the final one. The body goes right away, or after the server's
         // 100 (or EXPECT_100_TIMEOUT) when we sent Expect: 100-continue.
-        let mut body_sent = matches!(hop.body, Body::None) || inline;
+        let mut body_sent = hop.body.is_none() || inline;
         let mut early_final: Option<Head> = None;
         if !body_sent && expect {
             let reactor = self.sh.reactor.clone();
@@ -155,7 +146,7 @@ impl Xfer {
             }
         }
         let mut abandon = false;
-        if early_final.is_some() && !matches!(hop.body, Body::None) {
+        if early_final.is_some() && hop.body.is_some() {
             // The server answered without the body it was promised: this connection is out of step.
             abandon = true;
         }
@@ -171,14 +162,17 @@ impl Xfer {
                     }
                     early
                 }
-                None => self.send_read_body(&mut conn, body_len, chunked).await?,
+                None => match hop.body.as_deref_mut() {
+                    Some(src) => self.send_body(&mut conn, src, body_len, chunked).await?,
+                    None => false,
+                },
             };
             if cut_short {
                 // The server answered before taking the whole body (libcurl stops sending then).
                 abandon = true;
             }
         }
-        if matches!(hop.body, Body::None) {
+        if hop.body.is_none() {
             self.text(format_args!("Request completely sent off"));
         } else {
             self.text(format_args!("upload completely sent off: {} bytes", self.ul_now));
@@ -209,7 +203,7 @@ impl Xfer {
         self.info.http_version = if head.version == 10 { 1 } else { 2 };
         self.info.content_type = head.get("content-type").map(|s| s.to_string());
         let length = head.content_length.filter(|_| !self.o.ignore_content_length);
-        let head_request = hop.method == "HEAD" || self.o.nobody;
+        let head_request = hop.method == Method::Head || self.o.nobody;
         let chunked = head.has_token("transfer-encoding", "chunked");
         let framing = h1body::framing(head.status, head.version, head_request, chunked, length);
         let server_keeps = match head.version {
@@ -282,7 +276,7 @@ impl Xfer {
                 }
             }
         }
-        if self.o.resume_from > 0 && head.status == 200 && hop.method == "GET" && self.o.range.is_none() {
+        if self.o.resume_from > 0 && head.status == 200 && hop.method == Method::Get && self.o.range.is_none() {
             return Err(Error::new(
                 code::RANGE_ERROR,
                 "HTTP server does not seem to support byte ranges. Cannot resume.",
@@ -366,8 +360,15 @@ impl Xfer {
         Ok(early)
     }
 
-    /// Sends the READFUNCTION body. Ok(true) when an early reply cut the upload short.
-    async fn send_read_body(&mut self, conn: &mut Conn, len: Option<u64>, chunked: bool) -> Result<bool> {
+    /// Sends a body read from its source (READFUNCTION). Ok(true) when an early reply cut the upload
+    /// short.
+    async fn send_body(
+        &mut self,
+        conn: &mut Conn,
+        src: &mut dyn BodySource,
+        len: Option<u64>,
+        chunked: bool,
+    ) -> Result<bool> {
         let mut buf = vec![0u8; 65536];
         let mut sent: u64 = 0;
         loop {
@@ -387,7 +388,7 @@ impl Xfer {
                     self.wait_unpaused(PAUSE_SEND).await?;
                     continue;
                 }
-                match self.cb.read(&mut buf[..want]) {
+                match src.read(&mut buf[..want]) {
                     ReadOutcome::Data(n) => break n,
                     ReadOutcome::Pause => {
                         self.easy.pause.set(self.easy.pause.get() | PAUSE_SEND);

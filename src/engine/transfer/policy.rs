@@ -9,13 +9,14 @@ use crate::engine::error::{code, Error, Result};
 use crate::engine::http1::head::Head;
 use crate::engine::http1::request::RequestHead;
 use crate::engine::pool::PoolKey;
+use crate::engine::request::{BodySource, Fields, Method, ReadFunction};
 use crate::engine::url::Url;
 
 /// State carried between the requests of one transfer (redirects, auth retries).
 pub(super) struct Hop {
     pub(super) url: Url,
-    pub(super) method: String,
-    pub(super) body: Body,
+    pub(super) method: Method,
+    pub(super) body: Option<Box<dyn BodySource>>,
     pub(super) auth_header: Option<String>,
     pub(super) digest_tried: bool,
     pub(super) referer: Option<String>,
@@ -49,10 +50,14 @@ impl Xfer {
     pub(super) async fn run_http(&mut self, url: Url) -> Result<()> {
         let method = self.initial_method();
         // UPLOAD, and POST without POSTFIELDS, send what READFUNCTION gives.
-        let body = if self.o.upload || (self.o.post && matches!(self.o.body, Body::None)) {
-            Body::Read
-        } else {
-            self.o.body.clone()
+        let read_size = if self.o.upload { self.o.in_size } else { self.o.post_size };
+        let form = self.o.post && !self.o.upload;
+        let body: Option<Box<dyn BodySource>> = match &self.o.body {
+            _ if self.o.upload => Some(Box::new(ReadFunction::new(self.cb.clone(), read_size, form))),
+            Body::None if self.o.post => Some(Box::new(ReadFunction::new(self.cb.clone(), read_size, form))),
+            Body::None => None,
+            Body::Bytes(b) => Some(Box::new(Fields::new(b.clone(), self.o.post_size))),
+            Body::Read => Some(Box::new(ReadFunction::new(self.cb.clone(), read_size, form))),
         };
         let mut hop = Hop {
             url,
@@ -111,15 +116,15 @@ impl Xfer {
                         303 => self.o.post_redir & 4 != 0,
                         _ => true,
                     };
-                    let to_get = hop.method == "POST" || (status == 303 && hop.method != "HEAD");
+                    let to_get = hop.method == Method::Post || (status == 303 && hop.method != Method::Head);
                     if to_get && !keep_post && self.o.custom_request.is_none() {
-                        hop.method = "GET".into();
-                        hop.body = Body::None;
+                        hop.method = Method::Get;
+                        hop.body = None;
                     }
                     self.info.effective_url = Some(new.to_effective());
                     self.text(format_args!("Issue another request to this URL: '{}'", new.to_effective()));
-                    if matches!(hop.body, Body::Read) {
-                        self.rewind()?;
+                    if let Some(b) = hop.body.as_mut() {
+                        b.rewind()?;
                     }
                     self.info.redirect_time = elapsed(self.start);
                     hop.url = new;
@@ -132,30 +137,18 @@ impl Xfer {
         }
     }
 
-    fn rewind(&mut self) -> Result<()> {
-        if self.cb.has_seek() {
-            match self.cb.seek(0, 0) {
-                SeekOutcome::Ok => Ok(()),
-                SeekOutcome::Fail => Err(Error::new(code::SEND_FAIL_REWIND, "seek callback returned error 1")),
-                SeekOutcome::CantSeek => Err(Error::new(code::SEND_FAIL_REWIND, "seek callback returned error 2")),
-            }
-        } else {
-            Err(Error::new(code::SEND_FAIL_REWIND, "necessary data rewind was not possible"))
-        }
-    }
-
-    fn initial_method(&self) -> String {
+    fn initial_method(&self) -> Method {
         if let Some(m) = &self.o.custom_request {
-            return m.clone();
+            return Method::from_custom(m);
         }
         if self.o.nobody {
-            "HEAD".into()
+            Method::Head
         } else if self.o.upload {
-            "PUT".into()
+            Method::Put
         } else if self.o.post || !matches!(self.o.body, Body::None) {
-            "POST".into()
+            Method::Post
         } else {
-            "GET".into()
+            Method::Get
         }
     }
 
@@ -230,13 +223,13 @@ impl Xfer {
             internal.push(("Authorization", a.clone()));
         }
         if let Some(r) = &self.o.range {
-            if hop.method == "GET" || hop.method == "HEAD" {
+            if hop.method.is_get_or_head() {
                 internal.push(("Range", format!("bytes={r}")));
-            } else if hop.method == "POST" || hop.method == "PUT" {
+            } else if matches!(hop.method, Method::Post | Method::Put) {
                 let total = body_len.map(|b| b.to_string()).unwrap_or("*".into());
                 internal.push(("Content-Range", format!("bytes {r}/{total}")));
             }
-        } else if self.o.resume_from > 0 && (hop.method == "GET" || hop.method == "HEAD") {
+        } else if self.o.resume_from > 0 && hop.method.is_get_or_head() {
             internal.push(("Range", format!("bytes={}-", self.o.resume_from)));
         }
         if let Some(ua) = self.o.user_agent.as_ref().filter(|u| !u.is_empty()) {
@@ -269,19 +262,20 @@ impl Xfer {
         if chunked {
             tail.push(("Transfer-Encoding", "chunked".into()));
         } else if let Some(n) = body_len {
-            if hop.method != "GET" && hop.method != "HEAD" || n > 0 {
+            if !hop.method.is_get_or_head() || n > 0 {
                 tail.push(("Content-Length", n.to_string()));
             }
         }
-        let posting = matches!(hop.body, Body::Bytes(_)) || (self.o.post && matches!(hop.body, Body::Read));
-        if posting && !self.o.upload && hop.method != "GET" && hop.method != "HEAD" {
-            tail.push(("Content-Type", "application/x-www-form-urlencoded".into()));
+        if let Some(ct) = hop.body.as_ref().and_then(|b| b.content_type()) {
+            if !hop.method.is_get_or_head() {
+                tail.push(("Content-Type", ct.to_string()));
+            }
         }
         if expect {
             tail.push(("Expect", "100-continue".into()));
         }
         RequestHead {
-            method: &hop.method,
+            method: hop.method.as_str(),
             target: &url.path,
             http10: self.o.http_version == HttpVersion::V1_0,
             internal,
@@ -301,7 +295,7 @@ impl Xfer {
         if self.o.http_auth & AUTH_DIGEST != 0 && !hop.digest_tried {
             if let Some(ch) = challenges.iter().find(|c| c.len() >= 6 && c[..6].eq_ignore_ascii_case("digest")) {
                 hop.digest_tried = true;
-                return crate::engine::auth::digest_response(ch, &u, &p, &hop.method, &hop.url.path);
+                return crate::engine::auth::digest_response(ch, &u, &p, hop.method.as_str(), &hop.url.path);
             }
         }
         if self.o.http_auth & AUTH_BASIC != 0
