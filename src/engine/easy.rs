@@ -3,9 +3,9 @@
 //! transfer through `Rc<EasyShared>`; no borrow is held across a callback, so callbacks may call back
 //! into the handle (getinfo, pause, setopt).
 
+use super::sys::Fd;
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::task::Waker;
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::error::Error;
 use super::resolve::IpResolve;
-use super::tls_config::TlsOptions;
+use super::tls::TlsOptions;
 
 /// HTTPAUTH bits (CURLAUTH_*).
 pub const AUTH_BASIC: u64 = 1;
@@ -410,17 +410,17 @@ pub trait Callbacks {
     }
     fn debug(&self, _kind: u8, _data: &[u8]) {}
     /// OPENSOCKETFUNCTION: None means "not set"; Some(Err) aborts; Some(Ok(fd)) adopts fd (-1 = fail).
-    fn open_socket(&self, _addr: &SocketAddr) -> Option<Result<RawFd, Error>> {
+    fn open_socket(&self, _addr: &SocketAddr) -> Option<Result<Fd, Error>> {
         None
     }
     /// SOCKOPTFUNCTION: 0 ok, 1 error, 2 already connected.
-    fn sockopt(&self, _fd: RawFd) -> Result<i32, Error> {
+    fn sockopt(&self, _fd: Fd) -> Result<i32, Error> {
         Ok(0)
     }
     fn has_close_socket(&self) -> bool {
         false
     }
-    fn close_socket(&self, _fd: RawFd) {}
+    fn close_socket(&self, _fd: Fd) {}
     /// PREREQFUNCTION: non-zero aborts.
     fn prereq(&self, _primary_ip: &str, _local_ip: &str, _primary_port: u16, _local_port: u16) -> Result<i32, Error> {
         Ok(0)

@@ -48,6 +48,7 @@ pub mod code {
     pub const SSL_PINNEDPUBKEYNOTMATCH: i32 = 90;
     pub const HTTP2: i32 = 16;
     pub const PARTIAL_FILE: i32 = 18;
+    pub const TOO_LARGE: i32 = 100;
 }
 
 /// A failed transfer or a refused option: a CURLcode and the detailed message (libcurl's error buffer).

@@ -6,14 +6,15 @@ pub mod date;
 pub mod decode;
 pub mod easy;
 pub mod error;
+pub mod http1;
 pub mod multi;
 pub mod net;
 pub mod pool;
+pub mod request;
 pub mod resolve;
 pub mod rt;
 pub mod strerror;
+pub mod sys;
 pub mod tls;
-// The old name, until every caller says `tls`.
-pub use self::tls as tls_config;
 pub mod transfer;
 pub mod url;

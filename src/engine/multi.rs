@@ -1,9 +1,9 @@
 //! The multi handle: transfers running on one executor/reactor/pool, driven by the caller through
 //! perform() or socket_action(), reporting socket interest and the timer deadline exactly as they are.
 
+use super::sys::{self, Fd};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use super::rt::{Executor, SockEvent, TaskId};
 use super::transfer::{self, Shared};
 
 /// CURL_SOCKET_TIMEOUT
-pub const SOCKET_TIMEOUT: RawFd = -1;
+pub const SOCKET_TIMEOUT: Fd = -1;
 
 struct Entry {
     easy: Rc<EasyShared>,
@@ -61,8 +61,8 @@ pub struct Multi {
 }
 
 struct Wakeup {
-    rd: std::os::unix::net::UnixStream,
-    wr: std::os::unix::net::UnixStream,
+    rd: socket2::Socket,
+    wr: socket2::Socket,
     watched: bool,
     waker: std::task::Waker,
 }
@@ -98,25 +98,21 @@ impl Multi {
 
     /// Adds the wakeup socketpair (CurlMulti has one; the private multi behind Curl.perform doesn't).
     pub fn enable_wakeup(&mut self) -> std::io::Result<()> {
-        let (rd, wr) = std::os::unix::net::UnixStream::pair()?;
-        rd.set_nonblocking(true)?;
-        wr.set_nonblocking(true)?;
+        let (rd, wr) = sys::socket_pair()?;
         let waker = std::task::Waker::from(std::sync::Arc::new(NoopWake));
         self.wakeup = Some(Wakeup { rd, wr, watched: false, waker });
         Ok(())
     }
 
     /// A writer end another thread may use to interrupt a wait on this multi's sockets.
-    pub fn wakeup_writer(&self) -> Option<std::os::unix::net::UnixStream> {
+    pub fn wakeup_writer(&self) -> Option<socket2::Socket> {
         self.wakeup.as_ref().and_then(|w| w.wr.try_clone().ok())
     }
 
     fn watch_wakeup(&mut self, running: bool) {
-        use std::io::Read;
-        use std::os::fd::AsRawFd;
         let reactor = self.sh.reactor.clone();
         let Some(w) = self.wakeup.as_mut() else { return };
-        let fd = w.rd.as_raw_fd();
+        let fd = sys::fd_of(&w.rd);
         if running {
             if !w.watched {
                 reactor.register(fd);
@@ -125,7 +121,7 @@ impl Multi {
             } else if !reactor.has_read_interest(fd) {
                 // It fired: drain it and keep watching.
                 let mut buf = [0u8; 64];
-                while matches!((&w.rd).read(&mut buf), Ok(n) if n > 0) {}
+                while matches!(sys::recv(fd, &mut buf), Ok(n) if n > 0) {}
                 reactor.want_read(fd, &w.waker);
             }
         } else if w.watched {
@@ -241,7 +237,7 @@ impl Multi {
     }
 
     /// curl_multi_socket_action: `fd` is ready with CSELECT bits `ev`, or SOCKET_TIMEOUT.
-    pub fn socket_action(&mut self, fd: RawFd, ev: u8) -> usize {
+    pub fn socket_action(&mut self, fd: Fd, ev: u8) -> usize {
         if fd != SOCKET_TIMEOUT {
             self.sh.reactor.ready(fd, ev);
         }
@@ -324,12 +320,12 @@ impl Multi {
     }
 
     /// Every socket waited on, with its IN/OUT interest.
-    pub fn interests(&self) -> Vec<(RawFd, u8)> {
+    pub fn interests(&self) -> Vec<(Fd, u8)> {
         self.sh.reactor.interests_unsorted()
     }
 
     /// fdset: (read fds, write fds) with current interest.
-    pub fn fdset(&self) -> (Vec<RawFd>, Vec<RawFd>) {
+    pub fn fdset(&self) -> (Vec<Fd>, Vec<Fd>) {
         let mut r = Vec::new();
         let mut w = Vec::new();
         for (fd, i) in self.sh.reactor.interests() {
@@ -348,7 +344,7 @@ impl Multi {
     }
 
     /// The socket has been reported to the application (curl_multi_assign accepts it).
-    pub fn knows_socket(&self, fd: RawFd) -> bool {
+    pub fn knows_socket(&self, fd: Fd) -> bool {
         self.sh.reactor.is_reported(fd)
     }
 
@@ -375,10 +371,9 @@ impl Drop for Multi {
         for k in keys {
             self.remove(k);
         }
-        self.sh.pool.borrow_mut().clear();
+        self.sh.pool.borrow_mut().clear(&self.sh.reactor);
         if let Some(w) = &self.wakeup {
-            use std::os::fd::AsRawFd;
-            self.sh.reactor.deregister(w.rd.as_raw_fd());
+            self.sh.reactor.deregister(sys::fd_of(&w.rd));
         }
         let _ = self.sh.reactor.take_changes();
         self.sh.reactor.close_buried();
@@ -391,7 +386,7 @@ impl Drop for Multi {
 /// caller may run it without the GIL; a signal interrupts the poll (EINTR) and ends the wait.
 #[derive(Default)]
 pub struct BlockingLoop {
-    registered: Vec<(RawFd, u8)>,
+    registered: Vec<(Fd, u8)>,
 }
 
 impl BlockingLoop {
@@ -416,7 +411,7 @@ impl BlockingLoop {
 
     /// Waits up to `timeout` (None: until something happens) for readiness. Returns (fd, CSELECT
     /// bits); empty on timeout or when a signal arrived.
-    pub fn wait(&mut self, timeout: Option<Duration>) -> std::io::Result<Vec<(RawFd, u8)>> {
+    pub fn wait(&mut self, timeout: Option<Duration>) -> std::io::Result<Vec<(Fd, u8)>> {
         let ms = match timeout {
             None => -1,
             Some(t) => t.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32,
@@ -436,7 +431,7 @@ pub fn perform_blocking(
     multi: &mut Multi,
     lp: &mut BlockingLoop,
     key: u64,
-    mut wait: impl FnMut(&mut BlockingLoop, Option<Duration>) -> std::io::Result<Vec<(RawFd, u8)>>,
+    mut wait: impl FnMut(&mut BlockingLoop, Option<Duration>) -> std::io::Result<Vec<(Fd, u8)>>,
     mut interrupted: impl FnMut() -> Option<Error>,
 ) -> Result<()> {
     multi.socket_action(SOCKET_TIMEOUT, 0);

@@ -1,13 +1,23 @@
-//! Nonblocking sockets on the reactor: TCP connect, plain and TLS streams.
+//! A connection is a stack of layers behind one I/O trait, `Io`: poll read, poll write, flush, and
+//! the socket at the bottom for the reactor.
+//!
+//! ```text
+//!   protocol (HTTP/1 codec in transfer::exchange; h2 later)
+//!      │  Stream = Box<dyn Io>
+//!   TlsStream<S: Io>          (TLS over any layer: TLS inside a proxy's TLS is TlsStream<TlsStream<…>>)
+//!   (HTTP CONNECT tunnel, SOCKS: future layers, each generic over the one below)
+//!   Sock                      nonblocking TCP socket, registered with a reactor while in use
+//! ```
 //!
 //! Every read or write is tried first; on EAGAIN the task's waker is stored as read or write interest
-//! for the fd and the call returns Pending. Closing an fd is deferred until its REMOVE has been
-//! reported (see `Reactor::bury`), so an fd number is never reused under the application's feet.
+//! for the fd and the call returns Pending. Upper layers see that as Pending from the layer below.
+//! Closing an fd is deferred until its REMOVE has been reported (see `Reactor::bury`), so an fd number
+//! is never reused under the application's feet. A socket parked in the pool is detached from its
+//! reactor and attached again (to whichever multi takes it) before use.
 
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -15,25 +25,64 @@ use std::task::{Context, Poll};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::rt::Reactor;
+use super::sys::{self, Fd};
 
 pub use super::rt::Closer;
 
-/// A nonblocking TCP socket registered with a reactor.
+/// One layer of a connection. Pending means the layer below has registered the task's interest.
+pub trait Io {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    /// Pushes out what this layer (and those below) still hold.
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// The socket at the bottom of the stack.
+    fn sock(&self) -> &Sock;
+    fn sock_mut(&mut self) -> &mut Sock;
+}
+
+/// A nonblocking TCP socket, registered with a reactor while attached.
 pub struct Sock {
     sock: Option<Socket>,
-    fd: RawFd,
-    reactor: Rc<Reactor>,
+    fd: Fd,
+    reactor: Option<Rc<Reactor>>,
     closer: Option<Closer>,
+}
+
+fn detached() -> io::Error {
+    io::Error::other("socket used while parked (not attached to a reactor)")
 }
 
 impl Sock {
     pub fn new(sock: Socket, reactor: &Rc<Reactor>, closer: Option<Closer>) -> Sock {
-        let fd = sock.as_raw_fd();
+        let fd = sys::fd_of(&sock);
         reactor.register(fd);
-        Sock { sock: Some(sock), fd, reactor: reactor.clone(), closer }
+        Sock { sock: Some(sock), fd, reactor: Some(reactor.clone()), closer }
     }
 
-    pub fn fd(&self) -> RawFd {
+    /// Leaves the reactor (a connection parked idle): its interest is reported removed.
+    pub fn detach(&mut self) {
+        if let Some(r) = self.reactor.take() {
+            r.deregister(self.fd);
+        }
+    }
+
+    /// Joins `reactor` (a parked connection taken for a transfer, or one about to be closed).
+    pub fn attach(&mut self, reactor: &Rc<Reactor>) {
+        if self.reactor.is_none() {
+            reactor.register(self.fd);
+            self.reactor = Some(reactor.clone());
+        }
+    }
+
+    pub fn is_attached(&self) -> bool {
+        self.reactor.is_some()
+    }
+
+    fn reactor(&self) -> io::Result<&Reactor> {
+        self.reactor.as_deref().ok_or_else(detached)
+    }
+
+    pub fn fd(&self) -> Fd {
         self.fd
     }
 
@@ -45,18 +94,19 @@ impl Sock {
     /// asked) marks it so; the next read then waits for a readiness report instead of a recv that
     /// would most likely fail. Applications poll level-triggered, so nothing is missed.
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        if self.reactor.is_drained(self.fd) {
-            self.reactor.want_read(self.fd, cx.waker());
+        let reactor = self.reactor()?;
+        if reactor.is_drained(self.fd) {
+            reactor.want_read(self.fd, cx.waker());
             return Poll::Pending;
         }
-        match (&*self).read(buf) {
+        match sys::recv(self.fd, buf) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.reactor.set_drained(self.fd);
-                self.reactor.want_read(self.fd, cx.waker());
+                reactor.set_drained(self.fd);
+                reactor.want_read(self.fd, cx.waker());
                 Poll::Pending
             }
             Ok(n) if n > 0 && n < buf.len() => {
-                self.reactor.set_drained(self.fd);
+                reactor.set_drained(self.fd);
                 Poll::Ready(Ok(n))
             }
             r => Poll::Ready(r),
@@ -64,9 +114,10 @@ impl Sock {
     }
 
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match (&*self).write(buf) {
+        let reactor = self.reactor()?;
+        match sys::send(self.fd, buf) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.reactor.want_write(self.fd, cx.waker());
+                reactor.want_write(self.fd, cx.waker());
                 Poll::Pending
             }
             r => Poll::Ready(r),
@@ -76,21 +127,18 @@ impl Sock {
     /// Waits until the socket is writable (nonblocking connect in progress).
     pub async fn writable(&self) {
         let mut first = true;
+        let Some(reactor) = self.reactor.as_deref() else { return };
         poll_fn(|cx| {
             if first {
                 first = false;
-                self.reactor.want_write(self.fd, cx.waker());
+                reactor.want_write(self.fd, cx.waker());
                 return Poll::Pending;
             }
             // Woken: either the reactor said writable, or a spurious wake; check with poll(0).
-            let mut pfd = libc::pollfd { fd: self.fd, events: libc::POLLOUT, revents: 0 };
-            // SAFETY: one valid pollfd, zero timeout.
-            #[allow(unsafe_code)]
-            let n = unsafe { libc::poll(&mut pfd, 1, 0) };
-            if n > 0 {
+            if sys::ready_now(self.fd, sys::OUT) {
                 Poll::Ready(())
             } else {
-                self.reactor.want_write(self.fd, cx.waker());
+                reactor.want_write(self.fd, cx.waker());
                 Poll::Pending
             }
         })
@@ -99,50 +147,42 @@ impl Sock {
 
     /// Is an idle pooled connection still usable: no EOF, no unexpected data, no error pending.
     pub fn is_alive(&self) -> bool {
-        let mut b = [0u8; 1];
-        // SAFETY: recv into a 1-byte stack buffer with MSG_PEEK|MSG_DONTWAIT.
-        #[allow(unsafe_code)]
-        let n =
-            unsafe { libc::recv(self.fd, b.as_mut_ptr() as *mut libc::c_void, 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
-        n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+        sys::idle_alive(self.fd)
     }
 }
 
-impl Read for &Sock {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // SAFETY: recv into the caller's buffer of buf.len() bytes.
-        #[allow(unsafe_code)]
-        let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
+impl Io for Sock {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Sock::poll_read(self, cx, buf)
     }
-}
-
-impl Write for &Sock {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: send from the caller's buffer; MSG_NOSIGNAL so a closed peer gives EPIPE, not SIGPIPE.
-        #[allow(unsafe_code)]
-        let n = unsafe { libc::send(self.fd, buf.as_ptr() as *const libc::c_void, buf.len(), libc::MSG_NOSIGNAL) };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Sock::poll_write(self, cx, buf)
     }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+    fn poll_flush(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn sock(&self) -> &Sock {
+        self
+    }
+    fn sock_mut(&mut self) -> &mut Sock {
+        self
     }
 }
 
 impl Drop for Sock {
     fn drop(&mut self) {
-        self.reactor.deregister(self.fd);
-        if let Some(s) = self.sock.take() {
-            let fd = s.into_raw_fd();
-            self.reactor.bury(fd, self.closer.take());
+        let Some(s) = self.sock.take() else { return };
+        let fd = sys::release(s);
+        match &self.reactor {
+            Some(r) => {
+                r.deregister(self.fd);
+                r.bury(fd, self.closer.take());
+            }
+            // Parked and never attached again: its REMOVE went out when it was parked.
+            None => match self.closer.take() {
+                Some(c) => c(fd),
+                None => sys::close(fd),
+            },
         }
     }
 }
@@ -154,81 +194,110 @@ pub fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
 }
 
 /// Adopts an fd the application opened (OPENSOCKETFUNCTION).
-pub fn adopt_fd(fd: RawFd) -> io::Result<Socket> {
-    // SAFETY: the application handed us ownership of a socket fd it created for this purpose.
-    #[allow(unsafe_code)]
-    let s = unsafe { Socket::from_raw_fd(fd) };
-    s.set_nonblocking(true)?;
-    Ok(s)
+pub fn adopt_fd(fd: Fd) -> io::Result<Socket> {
+    sys::adopt(fd)
 }
 
-/// A connection's byte stream: plain TCP or TLS over it.
-pub enum Stream {
-    Plain(Sock),
-    Tls(Box<TlsStream>),
-}
-
-pub struct TlsStream {
-    pub sock: Sock,
-    pub tls: rustls::ClientConnection,
-}
+/// A connection's byte stream: the top of its stack of layers.
+pub struct Stream(Box<dyn Io>);
 
 impl Stream {
+    pub fn new(io: impl Io + 'static) -> Stream {
+        Stream(Box::new(io))
+    }
+
     pub fn sock(&self) -> &Sock {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(t) => &t.sock,
-        }
+        self.0.sock()
+    }
+
+    pub fn sock_mut(&mut self) -> &mut Sock {
+        self.0.sock_mut()
     }
 
     pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        match self {
-            Stream::Plain(s) => s.poll_read(cx, buf),
-            Stream::Tls(t) => t.poll_read(cx, buf),
-        }
+        self.0.poll_read(cx, buf)
     }
 
     pub fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self {
-            Stream::Plain(s) => s.poll_write(cx, buf),
-            Stream::Tls(t) => t.poll_write(cx, buf),
-        }
+        self.0.poll_write(cx, buf)
     }
 
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read(cx, buf)).await
+        poll_fn(|cx| self.0.poll_read(cx, buf)).await
     }
 
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = poll_fn(|cx| self.poll_write(cx, buf)).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            buf = &buf[n..];
-        }
-        if let Stream::Tls(t) = self {
-            poll_fn(|cx| t.poll_flush(cx)).await?;
-        }
-        Ok(())
+    /// Writes all of `buf` and flushes every layer.
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        write_all(&mut *self.0, buf).await
     }
 
     pub fn is_alive(&self) -> bool {
-        match self {
-            Stream::Plain(s) => s.is_alive(),
-            Stream::Tls(t) => t.sock.is_alive(),
+        self.0.sock().is_alive()
+    }
+}
+
+/// Writes all of `buf` through a layer and flushes it.
+pub async fn write_all<S: Io + ?Sized>(io: &mut S, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = poll_fn(|cx| io.poll_write(cx, buf)).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        buf = &buf[n..];
+    }
+    poll_fn(|cx| io.poll_flush(cx)).await
+}
+
+/// Reads some bytes through a layer.
+pub async fn read<S: Io + ?Sized>(io: &mut S, buf: &mut [u8]) -> io::Result<usize> {
+    poll_fn(|cx| io.poll_read(cx, buf)).await
+}
+
+/// The layer below seen as std::io for rustls: Pending becomes WouldBlock (the interest is already
+/// registered by the layer that would block).
+struct Below<'a, 'b, S> {
+    io: &'a mut S,
+    cx: &'a mut Context<'b>,
+}
+
+impl<S: Io> Read for Below<'_, '_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.io.poll_read(self.cx, buf) {
+            Poll::Ready(r) => r,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 }
 
-impl TlsStream {
+impl<S: Io> Write for Below<'_, '_, S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.io.poll_write(self.cx, buf) {
+            Poll::Ready(r) => r,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self.io.poll_flush(self.cx) {
+            Poll::Ready(r) => r,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+/// TLS (rustls) over any layer.
+pub struct TlsStream<S> {
+    pub inner: S,
+    pub tls: rustls::ClientConnection,
+}
+
+impl<S: Io> TlsStream<S> {
     pub fn new(
-        sock: Sock,
+        inner: S,
         config: Arc<rustls::ClientConfig>,
         name: rustls_pki_types::ServerName<'static>,
-    ) -> Result<TlsStream, rustls::Error> {
+    ) -> Result<TlsStream<S>, rustls::Error> {
         let tls = rustls::ClientConnection::new(config, name)?;
-        Ok(TlsStream { sock, tls })
+        Ok(TlsStream { inner, tls })
     }
 
     /// Drives the handshake to completion.
@@ -236,12 +305,9 @@ impl TlsStream {
         poll_fn(|cx| {
             while self.tls.is_handshaking() {
                 if self.tls.wants_write() {
-                    match self.tls.write_tls(&mut &self.sock) {
+                    match self.tls.write_tls(&mut Below { io: &mut self.inner, cx }) {
                         Ok(_) => continue,
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            self.sock.reactor.want_write(self.sock.fd, cx.waker());
-                            return Poll::Pending;
-                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Poll::Pending,
                         Err(e) => return Poll::Ready(Err(e)),
                     }
                 }
@@ -252,14 +318,14 @@ impl TlsStream {
                 }
             }
             // Flush what the handshake left (client Finished).
-            self.poll_flush(cx)
+            self.flush_tls(cx)
         })
         .await
     }
 
-    /// Reads one batch of TLS records from the socket and processes them.
+    /// Reads one batch of TLS records from the layer below and processes them.
     fn read_tls_once(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.tls.read_tls(&mut &self.sock) {
+        match self.tls.read_tls(&mut Below { io: &mut self.inner, cx }) {
             Ok(0) => {
                 // EOF from the peer; let rustls see it, later reads report it.
                 if let Err(e) = self.tls.process_new_packets() {
@@ -274,18 +340,29 @@ impl TlsStream {
                 Ok(_) => Poll::Ready(Ok(())),
                 Err(e) => {
                     // Send the alert before failing.
-                    let _ = self.tls.write_tls(&mut &self.sock);
+                    let _ = self.tls.write_tls(&mut Below { io: &mut self.inner, cx });
                     Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e)))
                 }
             },
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.sock.reactor.want_read(self.sock.fd, cx.waker());
-                Poll::Pending
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
             Err(e) => Poll::Ready(Err(e)),
         }
     }
 
+    /// Writes out the records rustls holds, then flushes the layer below.
+    fn flush_tls(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.tls.wants_write() {
+            match self.tls.write_tls(&mut Below { io: &mut self.inner, cx }) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Poll::Pending,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        self.inner.poll_flush(cx)
+    }
+}
+
+impl<S: Io> Io for TlsStream<S> {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         loop {
             match self.tls.reader().read(buf) {
@@ -294,7 +371,7 @@ impl TlsStream {
                 Err(e) => return Poll::Ready(Err(e)),
             }
             if self.tls.wants_write() {
-                let _ = self.poll_flush(cx);
+                let _ = self.flush_tls(cx);
             }
             match self.read_tls_once(cx) {
                 Poll::Ready(Ok(())) => {}
@@ -306,25 +383,148 @@ impl TlsStream {
 
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         // Keep the TLS send buffer bounded: flush before accepting more plaintext.
-        if self.tls.wants_write() && self.poll_flush(cx)?.is_pending() {
+        if self.tls.wants_write() && self.flush_tls(cx)?.is_pending() {
             return Poll::Pending;
         }
         let n = self.tls.writer().write(buf)?;
-        let _ = self.poll_flush(cx)?;
+        let _ = self.flush_tls(cx)?;
         Poll::Ready(Ok(n))
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.tls.wants_write() {
-            match self.tls.write_tls(&mut &self.sock) {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.sock.reactor.want_write(self.sock.fd, cx.waker());
-                    return Poll::Pending;
-                }
-                Err(e) => return Poll::Ready(Err(e)),
+        self.flush_tls(cx)
+    }
+
+    fn sock(&self) -> &Sock {
+        self.inner.sock()
+    }
+
+    fn sock_mut(&mut self) -> &mut Sock {
+        self.inner.sock_mut()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rt::Executor;
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use std::cell::RefCell;
+    use std::future::Future;
+    use std::time::{Duration, Instant};
+
+    fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+        Arc::new(rustls::crypto::ring::default_provider())
+    }
+
+    /// Runs `fut` on an executor, polling the reactor's interest with poll(2) as a multi would.
+    fn drive<T: 'static>(reactor: &Rc<Reactor>, fut: impl Future<Output = T> + 'static) -> T {
+        let ex = Executor::default();
+        let out = Rc::new(RefCell::new(None));
+        let o2 = out.clone();
+        ex.spawn(async move { *o2.borrow_mut() = Some(fut.await) });
+        let give_up = Instant::now() + Duration::from_secs(10);
+        loop {
+            ex.run_ready(1000);
+            if let Some(v) = out.borrow_mut().take() {
+                return v;
+            }
+            assert!(Instant::now() < give_up, "stuck");
+            let _ = reactor.take_changes();
+            for (fd, ev) in sys::poll(&reactor.interests(), 100).unwrap() {
+                reactor.ready(fd, ev);
             }
         }
-        Poll::Ready(Ok(()))
+    }
+
+    struct Ca {
+        cert: rcgen::Certificate,
+        key: KeyPair,
+    }
+
+    fn leaf(ca: &Ca, name: &str) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec![name.to_string()]).unwrap().signed_by(&key, &ca.cert, &ca.key).unwrap();
+        (cert.der().clone(), PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())))
+    }
+
+    fn server_config(ca: &Ca, name: &str) -> Arc<rustls::ServerConfig> {
+        let (cert, key) = leaf(ca, name);
+        let b = rustls::ServerConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().unwrap();
+        Arc::new(b.with_no_client_auth().with_single_cert(vec![cert], key).unwrap())
+    }
+
+    /// TLS to a server whose TLS session carries a second TLS session (an HTTPS proxy's tunnel):
+    /// two `TlsStream` layers over one socket, each checking its own server's certificate.
+    #[test]
+    fn tls_inside_tls_over_loopback() {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        let ca = Ca { cert: p.self_signed(&key).unwrap(), key };
+        let (outer_cfg, inner_cfg) = (server_config(&ca, "proxy.test"), server_config(&ca, "origin.test"));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            let outer = rustls::StreamOwned::new(rustls::ServerConnection::new(outer_cfg).unwrap(), tcp);
+            let mut inner = rustls::StreamOwned::new(rustls::ServerConnection::new(inner_cfg).unwrap(), outer);
+            let mut buf = [0u8; 5];
+            inner.read_exact(&mut buf).unwrap();
+            inner.write_all(&buf.to_ascii_uppercase()).unwrap();
+            inner.flush().unwrap();
+            let names = |c: &rustls::ServerConnection| c.server_name().map(str::to_string);
+            (names(&inner.conn), names(&inner.sock.conn))
+        });
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.cert.der().clone()).unwrap();
+        let b = rustls::ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().unwrap();
+        let client = Arc::new(b.with_root_certificates(roots).with_no_client_auth());
+        let reactor = Rc::new(Reactor::default());
+        let tcp = std::net::TcpStream::connect(addr).unwrap();
+        tcp.set_nonblocking(true).unwrap();
+        let sock = Sock::new(Socket::from(tcp), &reactor, None);
+        let fd = sock.fd();
+        let got = drive(&reactor, async move {
+            let mut proxy = TlsStream::new(sock, client.clone(), "proxy.test".try_into().unwrap()).unwrap();
+            proxy.handshake().await?;
+            let mut origin = TlsStream::new(proxy, client, "origin.test".try_into().unwrap()).unwrap();
+            origin.handshake().await?;
+            assert_eq!(origin.sock().fd(), fd, "both layers sit on the one socket");
+            write_all(&mut origin, b"hello").await?;
+            let mut buf = [0u8; 16];
+            let n = read(&mut origin, &mut buf).await?;
+            io::Result::Ok(buf[..n].to_vec())
+        });
+        assert_eq!(got.unwrap(), b"HELLO");
+        assert_eq!(
+            server.join().unwrap(),
+            (Some("origin.test".to_string()), Some("proxy.test".to_string())),
+            "SNI of each layer"
+        );
+    }
+
+    #[test]
+    fn a_parked_socket_leaves_the_reactor_and_comes_back() {
+        let reactor = Rc::new(Reactor::default());
+        let (a, _b) = sys::socket_pair().unwrap();
+        let mut s = Sock::new(a, &reactor, None);
+        let fd = s.fd();
+        let w = std::task::Waker::noop();
+        reactor.want_read(fd, w);
+        assert_eq!(reactor.take_changes().len(), 1);
+        s.detach();
+        assert!(!s.is_attached());
+        let ch = reactor.take_changes();
+        assert_eq!((ch[0].fd, ch[0].what), (fd, crate::engine::rt::POLL_REMOVE));
+        let mut cx = Context::from_waker(w);
+        assert!(matches!(s.poll_read(&mut cx, &mut [0u8; 4]), Poll::Ready(Err(_))), "no reactor: no waiting");
+        let other = Rc::new(Reactor::default());
+        s.attach(&other);
+        assert!(s.poll_read(&mut cx, &mut [0u8; 4]).is_pending());
+        assert_eq!(other.take_changes().len(), 1, "interest reported to the new reactor");
+        assert!(reactor.take_changes().is_empty());
     }
 }

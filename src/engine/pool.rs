@@ -1,5 +1,10 @@
-//! Connections and the pool of idle ones, keyed by origin. One pool per multi (and one in each easy
-//! handle's private multi), as libcurl keeps a connection cache per multi.
+//! Connections and the pool, keyed by origin. One pool per multi (and one in each easy handle's
+//! private multi), as libcurl keeps a connection cache per multi.
+//!
+//! Two kinds of entry: exclusive connections (HTTP/1: one transfer at a time), parked here while
+//! idle and detached from any reactor, and shared, multiplexed connections (h2: many streams at
+//! once) that stay in the pool while in use and count their streams against the server's limit.
+//! A transfer looking for a connection takes a shared stream first, then an idle exclusive one.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,6 +15,7 @@ use std::rc::Rc;
 use std::task::Waker;
 
 use super::net::Stream;
+use super::rt::Reactor;
 
 /// M_MAX_TOTAL_CONNECTIONS / M_MAX_HOST_CONNECTIONS: open connections (busy or idle) are counted;
 /// a transfer that would exceed a limit waits for a slot instead of failing.
@@ -174,10 +180,36 @@ impl Conn {
     }
 }
 
-/// Idle connections by origin, most recently used last.
+/// A connection that carries many transfers at once (an h2 connection, later).
+pub trait Multiplexed {
+    /// Can it take new streams (not closed, no GOAWAY)?
+    fn is_open(&self) -> bool;
+}
+
+/// A shared connection in the pool: its handle, the streams in use and the server's limit.
+pub struct SharedEntry {
+    pub conn: Rc<dyn Multiplexed>,
+    streams: Rc<Cell<usize>>,
+    pub max_streams: usize,
+}
+
+/// One stream on a shared connection; the stream count drops when it ends.
+pub struct StreamLease {
+    pub conn: Rc<dyn Multiplexed>,
+    streams: Rc<Cell<usize>>,
+}
+
+impl Drop for StreamLease {
+    fn drop(&mut self) {
+        self.streams.set(self.streams.get().saturating_sub(1));
+    }
+}
+
+/// Idle connections by origin, most recently used last, and shared ones.
 pub struct Pool {
     idle: HashMap<PoolKey, Vec<Conn>>,
     count: usize,
+    shared: HashMap<PoolKey, Vec<SharedEntry>>,
     /// MAXCONNECTS: idle connections kept at most.
     pub max_idle: usize,
     pub max_age: Duration,
@@ -185,20 +217,28 @@ pub struct Pool {
 
 impl Default for Pool {
     fn default() -> Self {
-        Pool { idle: HashMap::new(), count: 0, max_idle: 64, max_age: Duration::from_secs(118) }
+        Pool { idle: HashMap::new(), count: 0, shared: HashMap::new(), max_idle: 64, max_age: Duration::from_secs(118) }
     }
 }
 
 impl Pool {
-    /// Takes a live idle connection for `key`, dropping dead or stale ones on the way.
-    /// Takes a usable idle connection for `key`, dropping stale or dead ones on the way. A connection
-    /// idle for less than a second is taken without asking the OS whether it is still open (the
-    /// request is retried once on a fresh connection if it was not) unless `strict`: an upload
-    /// that can't be replayed wants the check.
-    pub fn take(&mut self, key: &PoolKey, max_age: Duration, max_life: Option<Duration>, strict: bool) -> Option<Conn> {
+    /// Takes a usable idle connection for `key` and attaches it to `reactor`, dropping stale or dead
+    /// ones on the way. A connection idle for less than a second is taken without asking the OS
+    /// whether it is still open (the request is retried once on a fresh connection if it was not)
+    /// unless `strict`: an upload that can't be replayed wants the check.
+    pub fn take(
+        &mut self,
+        key: &PoolKey,
+        max_age: Duration,
+        max_life: Option<Duration>,
+        strict: bool,
+        reactor: &Rc<Reactor>,
+    ) -> Option<Conn> {
         let list = self.idle.get_mut(key)?;
-        while let Some(c) = list.pop() {
+        while let Some(mut c) = list.pop() {
             self.count -= 1;
+            // Attached either way: one to use, or one to close through the reactor (REMOVE first).
+            c.stream.sock_mut().attach(reactor);
             let idle = c.idle_since.elapsed();
             let fresh = idle < max_age && max_life.is_none_or(|l| c.created.elapsed() < l);
             if fresh && ((!strict && idle < Duration::from_secs(1)) || c.stream.is_alive()) {
@@ -208,41 +248,114 @@ impl Pool {
         None
     }
 
-    pub fn put(&mut self, mut c: Conn) {
+    /// Parks an idle connection: it leaves its reactor until taken again.
+    pub fn put(&mut self, mut c: Conn, reactor: &Rc<Reactor>) {
+        c.stream.sock_mut().detach();
         c.idle_since = Instant::now();
         self.idle.entry(c.key.clone()).or_default().push(c);
         self.count += 1;
-        while self.count > self.max_idle && self.evict_oldest() {}
+        while self.count > self.max_idle && self.evict_oldest(reactor) {}
     }
 
     /// Closes the connection idle the longest (to make room under M_MAX_TOTAL_CONNECTIONS).
-    pub fn evict_oldest(&mut self) -> bool {
+    pub fn evict_oldest(&mut self, reactor: &Rc<Reactor>) -> bool {
         let oldest = self
             .idle
             .iter()
             .filter_map(|(k, v)| v.first().map(|c| (k.clone(), c.idle_since)))
             .min_by_key(|(_, t)| *t)
             .map(|(k, _)| k);
-        match oldest {
-            Some(k) => {
-                let v = self.idle.get_mut(&k).unwrap();
-                v.remove(0);
-                if v.is_empty() {
-                    self.idle.remove(&k);
-                }
-                self.count -= 1;
-                true
-            }
-            None => false,
+        let Some(k) = oldest else { return false };
+        let Some(v) = self.idle.get_mut(&k) else { return false };
+        let mut c = v.remove(0);
+        if v.is_empty() {
+            self.idle.remove(&k);
         }
+        self.count -= 1;
+        c.stream.sock_mut().attach(reactor);
+        true
     }
 
     pub fn idle_count(&self) -> usize {
         self.count
     }
 
-    pub fn clear(&mut self) {
-        self.idle.clear();
+    /// Closes every idle connection (through `reactor`, so the fds close after their REMOVE).
+    pub fn clear(&mut self, reactor: &Rc<Reactor>) {
+        for (_, list) in self.idle.drain() {
+            for mut c in list {
+                c.stream.sock_mut().attach(reactor);
+            }
+        }
         self.count = 0;
+        self.shared.clear();
+    }
+
+    /// Adds a shared connection that can carry `max_streams` transfers at once.
+    pub fn add_shared(&mut self, key: PoolKey, conn: Rc<dyn Multiplexed>, max_streams: usize) {
+        let e = SharedEntry { conn, streams: Rc::new(Cell::new(0)), max_streams };
+        self.shared.entry(key).or_default().push(e);
+    }
+
+    /// A stream on an open shared connection for `key` with room for one more, the least busy
+    /// first; closed connections are dropped on the way.
+    pub fn take_stream(&mut self, key: &PoolKey) -> Option<StreamLease> {
+        let list = self.shared.get_mut(key)?;
+        list.retain(|e| e.conn.is_open());
+        let e = list.iter().filter(|e| e.streams.get() < e.max_streams).min_by_key(|e| e.streams.get())?;
+        e.streams.set(e.streams.get() + 1);
+        Some(StreamLease { conn: e.conn.clone(), streams: e.streams.clone() })
+    }
+
+    /// Streams in use on the shared connections for `key`.
+    pub fn streams_in_use(&self, key: &PoolKey) -> usize {
+        self.shared.get(key).map_or(0, |l| l.iter().map(|e| e.streams.get()).sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FakeH2(Cell<bool>);
+    impl Multiplexed for FakeH2 {
+        fn is_open(&self) -> bool {
+            self.0.get()
+        }
+    }
+
+    fn key(host: &str) -> PoolKey {
+        PoolKey {
+            scheme: "https".into(),
+            host: host.into(),
+            port: 443,
+            target: None,
+            tls: Some(1),
+            interface: None,
+            local_port: 0,
+        }
+    }
+
+    #[test]
+    fn shared_entries_count_streams_against_the_limit() {
+        let mut pool = Pool::default();
+        let a = Rc::new(FakeH2(Cell::new(true)));
+        pool.add_shared(key("a"), a.clone(), 2);
+        assert!(pool.take_stream(&key("b")).is_none());
+        let s1 = pool.take_stream(&key("a")).unwrap();
+        let s2 = pool.take_stream(&key("a")).unwrap();
+        assert_eq!(pool.streams_in_use(&key("a")), 2);
+        assert!(pool.take_stream(&key("a")).is_none(), "the server's limit is reached");
+        drop(s1);
+        let s3 = pool.take_stream(&key("a")).unwrap();
+        // A second connection takes the next stream while the first is full; the least busy wins.
+        let b = Rc::new(FakeH2(Cell::new(true)));
+        pool.add_shared(key("a"), b, 2);
+        let s4 = pool.take_stream(&key("a")).unwrap();
+        assert_eq!(pool.streams_in_use(&key("a")), 3);
+        drop((s2, s3, s4));
+        a.0.set(false);
+        assert!(pool.take_stream(&key("a")).is_some(), "the open one still serves");
+        assert_eq!(pool.shared[&key("a")].len(), 1, "the closed one was dropped");
     }
 }

@@ -4,9 +4,8 @@
 
 use std::collections::HashMap;
 use std::future::poll_fn;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
@@ -171,8 +170,7 @@ pub async fn resolve(
 }
 
 async fn lookup_threaded(reactor: &Rc<Reactor>, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
-    let (rd, mut wr) = UnixStream::pair()?;
-    rd.set_nonblocking(true)?;
+    let (rd, wr) = super::sys::socket_pair()?;
     let slot: Arc<Mutex<Option<std::io::Result<Vec<SocketAddr>>>>> = Arc::new(Mutex::new(None));
     let s2 = slot.clone();
     let h = host.to_string();
@@ -187,9 +185,9 @@ async fn lookup_threaded(reactor: &Rc<Reactor>, host: &str, port: u16) -> std::i
             v
         });
         *s2.lock().unwrap() = Some(r);
-        let _ = wr.write_all(&[1]);
+        let _ = (&wr).write_all(&[1]);
     })?;
-    let sock = Sock::new(socket2::Socket::from(std::os::fd::OwnedFd::from(rd)), reactor, None);
+    let sock = Sock::new(rd, reactor, None);
     poll_fn(|cx| {
         let mut b = [0u8; 1];
         match sock.poll_read(cx, &mut b) {
@@ -198,7 +196,7 @@ async fn lookup_threaded(reactor: &Rc<Reactor>, host: &str, port: u16) -> std::i
         }
     })
     .await;
-    let _ = (&sock).read(&mut [0u8; 1]);
+    let _ = super::sys::recv(sock.fd(), &mut [0u8; 1]);
     let r = slot.lock().unwrap().take().unwrap_or_else(|| Err(std::io::ErrorKind::Other.into()));
     r
 }

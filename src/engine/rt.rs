@@ -9,13 +9,14 @@ use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::future::Future;
-use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
+
+use super::sys::Fd;
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -165,8 +166,7 @@ impl Executor {
 }
 
 /// Read/write interest bits, as CURL_POLL_IN / CURL_POLL_OUT.
-pub const IN: u8 = 1;
-pub const OUT: u8 = 2;
+pub use super::sys::{IN, OUT};
 
 #[derive(Default)]
 struct SockEntry {
@@ -190,39 +190,7 @@ impl SockEntry {
     }
 }
 
-/// One poll(2) over `interests` ((fd, IN|OUT) pairs) with a timeout in ms (-1: none). Returns the
-/// ready fds with CSELECT bits: IN 1, OUT 2, or ERR 4 (which means "look at both"). A signal
-/// interrupting the wait gives an empty list.
-pub fn poll_interests(interests: &[(RawFd, u8)], ms: i32) -> std::io::Result<Vec<(RawFd, u8)>> {
-    let mut fds: Vec<libc::pollfd> = interests
-        .iter()
-        .map(|(fd, i)| libc::pollfd {
-            fd: *fd,
-            events: (if i & IN != 0 { libc::POLLIN } else { 0 }) | (if i & OUT != 0 { libc::POLLOUT } else { 0 }),
-            revents: 0,
-        })
-        .collect();
-    // SAFETY: poll over our own vector of pollfds.
-    #[allow(unsafe_code)]
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-    if n < 0 {
-        let e = std::io::Error::last_os_error();
-        return if e.kind() == std::io::ErrorKind::Interrupted { Ok(Vec::new()) } else { Err(e) };
-    }
-    Ok(fds
-        .iter()
-        .filter(|p| p.revents != 0)
-        .map(|p| {
-            let ev = if p.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
-                4
-            } else {
-                (if p.revents & (libc::POLLIN | libc::POLLHUP) != 0 { IN } else { 0 })
-                    | (if p.revents & libc::POLLOUT != 0 { OUT } else { 0 })
-            };
-            (p.fd, ev)
-        })
-        .collect())
-}
+pub use super::sys::poll as poll_interests;
 
 /// fds are small distinct integers: they hash as themselves.
 #[derive(Default, Clone, Copy)]
@@ -248,22 +216,22 @@ pub type FdHash = std::hash::BuildHasherDefault<FdHasher>;
 /// fd → wakers, plus timers. Interest is derived from which wakers are registered.
 #[derive(Default)]
 pub struct Reactor {
-    socks: RefCell<HashMap<RawFd, SockEntry, FdHash>>,
-    dirty: RefCell<Vec<RawFd>>,
+    socks: RefCell<HashMap<Fd, SockEntry, FdHash>>,
+    dirty: RefCell<Vec<Fd>>,
     timers: RefCell<BinaryHeap<Reverse<(Instant, u64)>>>,
     timer_wakers: RefCell<HashMap<u64, Waker>>,
     next_timer: Cell<u64>,
-    graveyard: RefCell<Vec<(RawFd, Option<Closer>)>>,
+    graveyard: RefCell<Vec<(Fd, Option<Closer>)>>,
 }
 
 /// Who closes an fd when its connection ends: libc close, or the application's CLOSESOCKETFUNCTION.
-pub type Closer = Rc<dyn Fn(RawFd)>;
+pub type Closer = Rc<dyn Fn(Fd)>;
 
 /// One change of interest on an fd, to report through SOCKETFUNCTION: `what` is 1 IN, 2 OUT, 3 INOUT,
 /// 4 REMOVE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SockEvent {
-    pub fd: RawFd,
+    pub fd: Fd,
     pub what: u8,
 }
 
@@ -271,7 +239,7 @@ pub const POLL_REMOVE: u8 = 4;
 
 impl Reactor {
     /// Queues an fd for closing once its REMOVE has been reported.
-    pub fn bury(&self, fd: RawFd, closer: Option<Closer>) {
+    pub fn bury(&self, fd: Fd, closer: Option<Closer>) {
         self.graveyard.borrow_mut().push((fd, closer));
     }
 
@@ -281,16 +249,12 @@ impl Reactor {
         for (fd, closer) in dead {
             match closer {
                 Some(c) => c(fd),
-                // SAFETY: the fd was released by its owning socket with into_raw_fd and is closed once.
-                #[allow(unsafe_code)]
-                None => unsafe {
-                    libc::close(fd);
-                },
+                None => super::sys::close(fd),
             }
         }
     }
 
-    pub fn register(&self, fd: RawFd) {
+    pub fn register(&self, fd: Fd) {
         let mut socks = self.socks.borrow_mut();
         // A reused fd number whose REMOVE has not been reported yet keeps its reported state.
         let e = socks.entry(fd).or_default();
@@ -299,7 +263,7 @@ impl Reactor {
     }
 
     /// The owner closed (or is about to close) the fd: its interest becomes REMOVE at the next report.
-    pub fn deregister(&self, fd: RawFd) {
+    pub fn deregister(&self, fd: Fd) {
         if let Some(e) = self.socks.borrow_mut().get_mut(&fd) {
             e.gone = true;
             e.read = None;
@@ -308,16 +272,16 @@ impl Reactor {
         self.dirty.borrow_mut().push(fd);
     }
 
-    pub fn want_read(&self, fd: RawFd, w: &Waker) {
+    pub fn want_read(&self, fd: Fd, w: &Waker) {
         self.want(fd, w, |e| &mut e.read)
     }
 
-    pub fn want_write(&self, fd: RawFd, w: &Waker) {
+    pub fn want_write(&self, fd: Fd, w: &Waker) {
         self.want(fd, w, |e| &mut e.write)
     }
 
     /// Stores `w` as the waiter in one direction; only a new interest needs reporting.
-    fn want(&self, fd: RawFd, w: &Waker, slot: impl FnOnce(&mut SockEntry) -> &mut Option<Waker>) {
+    fn want(&self, fd: Fd, w: &Waker, slot: impl FnOnce(&mut SockEntry) -> &mut Option<Waker>) {
         let newly = {
             let mut socks = self.socks.borrow_mut();
             let s = slot(socks.entry(fd).or_default());
@@ -339,7 +303,7 @@ impl Reactor {
     }
 
     /// Clears interest the owner no longer has (a connection parked idle in the pool).
-    pub fn clear_interest(&self, fd: RawFd) {
+    pub fn clear_interest(&self, fd: Fd) {
         if let Some(e) = self.socks.borrow_mut().get_mut(&fd) {
             e.read = None;
             e.write = None;
@@ -349,7 +313,7 @@ impl Reactor {
 
     /// Like `clear_interest`, but reported before changes already queued (libcurl drops its wakeup
     /// socket before the transfer sockets).
-    pub fn clear_interest_first(&self, fd: RawFd) {
+    pub fn clear_interest_first(&self, fd: Fd) {
         if let Some(e) = self.socks.borrow_mut().get_mut(&fd) {
             e.read = None;
             e.write = None;
@@ -358,33 +322,33 @@ impl Reactor {
     }
 
     /// Registers read interest ahead of changes already queued.
-    pub fn want_read_first(&self, fd: RawFd, w: &Waker) {
+    pub fn want_read_first(&self, fd: Fd, w: &Waker) {
         self.socks.borrow_mut().entry(fd).or_default().read = Some(w.clone());
         self.dirty.borrow_mut().insert(0, fd);
     }
 
     /// Readiness cache (see `SockEntry::drained`).
-    pub fn is_drained(&self, fd: RawFd) -> bool {
+    pub fn is_drained(&self, fd: Fd) -> bool {
         self.socks.borrow().get(&fd).is_some_and(|e| e.drained)
     }
 
-    pub fn set_drained(&self, fd: RawFd) {
+    pub fn set_drained(&self, fd: Fd) {
         if let Some(e) = self.socks.borrow_mut().get_mut(&fd) {
             e.drained = true;
         }
     }
 
-    pub fn is_reported(&self, fd: RawFd) -> bool {
+    pub fn is_reported(&self, fd: Fd) -> bool {
         self.socks.borrow().get(&fd).is_some_and(|e| e.reported != 0)
     }
 
-    pub fn has_read_interest(&self, fd: RawFd) -> bool {
+    pub fn has_read_interest(&self, fd: Fd) -> bool {
         self.socks.borrow().get(&fd).is_some_and(|e| e.read.is_some())
     }
 
     /// The application says `fd` is ready: wake whoever waits on it. `ev` uses CSELECT bits
     /// (1 IN, 2 OUT, 4 ERR); 0 means "check everything" as in libcurl.
-    pub fn ready(&self, fd: RawFd, ev: u8) {
+    pub fn ready(&self, fd: Fd, ev: u8) {
         let (r, w) = {
             let mut socks = self.socks.borrow_mut();
             let Some(e) = socks.get_mut(&fd) else { return };
@@ -407,7 +371,7 @@ impl Reactor {
 
     /// Wakes every waiter (socket_all).
     pub fn ready_all(&self) {
-        let fds: Vec<RawFd> = self.socks.borrow().keys().copied().collect();
+        let fds: Vec<Fd> = self.socks.borrow().keys().copied().collect();
         for fd in fds {
             self.ready(fd, 0);
         }
@@ -438,13 +402,13 @@ impl Reactor {
     }
 
     /// Every fd with its current interest, in fd order (fdset()).
-    pub fn interests(&self) -> Vec<(RawFd, u8)> {
+    pub fn interests(&self) -> Vec<(Fd, u8)> {
         let mut v = self.interests_unsorted();
         v.sort_unstable();
         v
     }
 
-    pub fn interests_unsorted(&self) -> Vec<(RawFd, u8)> {
+    pub fn interests_unsorted(&self) -> Vec<(Fd, u8)> {
         self.socks.borrow().iter().map(|(fd, e)| (*fd, e.interest())).filter(|(_, i)| *i != 0).collect()
     }
 

@@ -1,0 +1,522 @@
+//! The response head: status line, header lines, the blank line that ends it.
+//!
+//! ```text
+//!   Status ──line──► Headers ──header line (+ folded continuations)──► Headers
+//!      │                 └──────────── empty line ──────────────────► Done
+//!      └── not "HTTP/" ──► HTTP/0.9 (no head; the bytes are body)
+//! ```
+//!
+//! `HeadParser::next` looks at the unread input and returns one event and how many bytes it used,
+//! or `None` when it needs more input; it keeps no copy of the input. Header lines come out as
+//! libcurl hands them to HEADERFUNCTION: as received, except that a folded header (continuation lines
+//! starting with a space or tab) comes out as one line. Strict where libcurl is: a NUL byte or a
+//! stray carriage return in a line, a line of `MAX_LINE` bytes or more, a header without a colon and
+//! conflicting Content-Length values fail with libcurl's codes and messages.
+
+use crate::engine::error::{code, Error, Result};
+
+/// A header line including its line feed must be shorter than this (libcurl's CURL_MAX_HTTP_HEADER).
+pub const MAX_LINE: usize = 100 * 1024;
+/// The header bytes of one request's responses (1xx included) may not exceed this.
+pub const MAX_HEAD: usize = 300 * 1024;
+
+/// What the parser found next in the input.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeadEvent {
+    /// The reply does not start with "HTTP/" and HTTP/0.9 is allowed: there is no head.
+    Http09,
+    Status(Status),
+    /// One header line as delivered to HEADERFUNCTION, with its line ending.
+    Header(Vec<u8>),
+    /// The empty line that ends the head, as received.
+    End(Vec<u8>),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Status {
+    /// 10 or 11.
+    pub version: u8,
+    pub code: u16,
+    /// The status line as received.
+    pub line: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Status,
+    Headers,
+    Done,
+}
+
+/// Incremental parser for one response head.
+#[derive(Debug)]
+pub struct HeadParser {
+    state: State,
+    content_length: Option<u64>,
+    check_length: bool,
+}
+
+impl HeadParser {
+    /// `check_length`: reject invalid or conflicting Content-Length values (off with
+    /// IGNORE_CONTENT_LENGTH, as libcurl skips the header then).
+    pub fn new(check_length: bool) -> HeadParser {
+        HeadParser { state: State::Status, content_length: None, check_length }
+    }
+
+    /// The Content-Length the head declared, when valid.
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// The next event in `buf` (unread input) with the bytes it used, or `None` for more input.
+    pub fn next(&mut self, buf: &[u8], http09_allowed: bool) -> Result<Option<(HeadEvent, usize)>> {
+        match self.state {
+            State::Done => Ok(None),
+            State::Status => {
+                if buf.len() >= 5 && !buf.starts_with(b"HTTP/") {
+                    if http09_allowed {
+                        self.state = State::Done;
+                        return Ok(Some((HeadEvent::Http09, 0)));
+                    }
+                    return Err(http09_refused());
+                }
+                let Some(n) = find_line(buf)? else { return Ok(None) };
+                let line = &buf[..n];
+                check_line(line)?;
+                let (version, code) = parse_status(trim_eol(line))?;
+                self.state = State::Headers;
+                Ok(Some((HeadEvent::Status(Status { version, code, line: line.to_vec() }), n)))
+            }
+            State::Headers => {
+                let Some(n) = find_line(buf)? else { return Ok(None) };
+                let line = &buf[..n];
+                check_line(line)?;
+                if trim_eol(line).is_empty() {
+                    self.state = State::Done;
+                    return Ok(Some((HeadEvent::End(line.to_vec()), n)));
+                }
+                // A folded header is known only once the next line's first byte is in.
+                let mut used = n;
+                let mut folded: Option<Vec<u8>> = None;
+                loop {
+                    match buf.get(used) {
+                        None => return Ok(None),
+                        Some(b' ' | b'\t') => {}
+                        Some(_) => break,
+                    }
+                    let Some(m) = find_line(&buf[used..])? else { return Ok(None) };
+                    let cont = &buf[used..used + m];
+                    check_line(cont)?;
+                    let mut joined = folded.take().unwrap_or_else(|| line.to_vec());
+                    let keep = joined.len() - trailing_space(&joined);
+                    joined.truncate(keep);
+                    joined.push(b' ');
+                    let lead = cont.iter().take_while(|b| **b == b' ' || **b == b'\t').count();
+                    joined.extend_from_slice(&cont[lead..]);
+                    folded = Some(joined);
+                    used += m;
+                }
+                let out = folded.unwrap_or_else(|| line.to_vec());
+                if !trim_eol(&out).contains(&b':') {
+                    return Err(Error::new(code::WEIRD_SERVER_REPLY, "Header without colon"));
+                }
+                self.check_content_length(&out)?;
+                Ok(Some((HeadEvent::Header(out), used)))
+            }
+        }
+    }
+
+    /// The error for input that ended inside the head (`buf`: what is left unread).
+    pub fn eof_error(&self, buf: &[u8]) -> Error {
+        if self.state == State::Status && !buf.is_empty() && !buf.starts_with(b"HTTP/") {
+            return http09_refused();
+        }
+        Error::new(code::GOT_NOTHING, "Empty reply from server")
+    }
+
+    fn check_content_length(&mut self, line: &[u8]) -> Result<()> {
+        let (name, value) = split_header(line);
+        if !name.eq_ignore_ascii_case(b"content-length") {
+            return Ok(());
+        }
+        let invalid = || Error::new(code::WEIRD_SERVER_REPLY, "Invalid Content-Length: value");
+        // A list of equal values ("5, 5") is one value; anything else that is not digits is refused.
+        let mut value_seen: Option<Option<u64>> = None;
+        for part in value.split(|b| *b == b',') {
+            let part = trim(part);
+            if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+                if !self.check_length {
+                    return Ok(());
+                }
+                return Err(invalid());
+            }
+            // Out of i64's range: libcurl ignores the value and reads to the end of the connection.
+            let n = std::str::from_utf8(part).ok().and_then(|s| s.parse::<i64>().ok()).map(|n| n as u64);
+            match value_seen {
+                Some(prev) if prev != n && self.check_length => return Err(invalid()),
+                _ => value_seen = Some(n),
+            }
+        }
+        let n = value_seen.flatten();
+        if let (Some(prev), Some(n)) = (self.content_length, n) {
+            if prev != n && self.check_length {
+                return Err(invalid());
+            }
+        }
+        if n.is_some() {
+            self.content_length = n;
+        }
+        Ok(())
+    }
+}
+
+fn http09_refused() -> Error {
+    Error::new(code::UNSUPPORTED_PROTOCOL, "Received HTTP/0.9 when not allowed")
+}
+
+/// Length of the first line of `buf` including its LF; an error once it is known to reach MAX_LINE.
+pub fn find_line(buf: &[u8]) -> Result<Option<usize>> {
+    let window = &buf[..buf.len().min(MAX_LINE - 1)];
+    match window.iter().position(|b| *b == b'\n') {
+        Some(i) => Ok(Some(i + 1)),
+        None if buf.len() >= MAX_LINE - 1 => Err(Error::bare(code::TOO_LARGE)),
+        None => Ok(None),
+    }
+}
+
+/// A line without its LF and the CR before it.
+pub fn trim_eol(line: &[u8]) -> &[u8] {
+    let l = line.strip_suffix(b"\n").unwrap_or(line);
+    l.strip_suffix(b"\r").unwrap_or(l)
+}
+
+/// NUL bytes and carriage returns other than the one before the LF are refused, as by libcurl.
+pub fn check_line(line: &[u8]) -> Result<()> {
+    let body = trim_eol(line);
+    if body.contains(&0) {
+        return Err(Error::new(code::WEIRD_SERVER_REPLY, "NUL byte in header"));
+    }
+    if body.contains(&b'\r') {
+        return Err(Error::new(code::WEIRD_SERVER_REPLY, "Carriage return found in header"));
+    }
+    Ok(())
+}
+
+fn trailing_space(b: &[u8]) -> usize {
+    b.iter().rev().take_while(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')).count()
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let start = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let end = b.len() - b[start..].iter().rev().take_while(|c| c.is_ascii_whitespace()).count();
+    &b[start..end]
+}
+
+/// "Name: value\r\n" → (name, value), both trimmed.
+pub fn split_header(line: &[u8]) -> (&[u8], &[u8]) {
+    let body = trim_eol(line);
+    match body.iter().position(|b| *b == b':') {
+        Some(i) => (trim(&body[..i]), trim(&body[i + 1..])),
+        None => (trim(body), &[]),
+    }
+}
+
+/// "HTTP/1.1 200 …" → (11, 200). libcurl reads three digits and ignores what follows them.
+fn parse_status(line: &[u8]) -> Result<(u8, u16)> {
+    let bad = || Error::new(code::UNSUPPORTED_PROTOCOL, "Unsupported HTTP/1 subversion in response");
+    let version = if line.starts_with(b"HTTP/1.1 ") {
+        11
+    } else if line.starts_with(b"HTTP/1.0 ") {
+        10
+    } else {
+        return match line {
+            [b'H', b'T', b'T', b'P', b'/', d @ b'2'..=b'9', b' ', ..] => Err(Error::new(
+                code::WEIRD_SERVER_REPLY,
+                format!("Version mismatch (from HTTP/1 to HTTP/{})", *d as char),
+            )),
+            _ => Err(bad()),
+        };
+    };
+    let digits = line.get(9..12).ok_or_else(bad)?;
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return Err(bad());
+    }
+    let code = digits.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+    Ok((version, code))
+}
+
+/// A parsed response head, for policy decisions (redirects, auth, cookies, framing).
+#[derive(Debug, Default)]
+pub struct Head {
+    pub status: u16,
+    /// 9, 10 or 11.
+    pub version: u8,
+    pub headers: Vec<(String, String)>,
+    /// The head's terminating empty line, as received.
+    pub blank: Vec<u8>,
+    /// A valid Content-Length, when the head had one.
+    pub content_length: Option<u64>,
+}
+
+impl Head {
+    pub fn http09() -> Head {
+        Head { version: 9, ..Head::default() }
+    }
+
+    /// Records one header line (as produced by `HeadParser`).
+    pub fn push_line(&mut self, line: &[u8]) {
+        let (n, v) = split_header(line);
+        self.headers.push((String::from_utf8_lossy(n).into_owned(), String::from_utf8_lossy(v).into_owned()));
+    }
+
+    /// The last value of a header.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.headers.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Does a comma-separated header list `token` (case-insensitive)?
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .any(|(_, v)| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    }
+}
+
+/// A whole head: the parsed head, the lines as delivered, the bytes used.
+pub type Parsed = (Head, Vec<Vec<u8>>, usize);
+
+/// Parses one complete head from `input` (a fuzz target and test entry point): the head, the
+/// header lines as they would be delivered, and the bytes used.
+pub fn parse_head(input: &[u8], check_length: bool) -> Result<Option<Parsed>> {
+    let mut p = HeadParser::new(check_length);
+    let mut head = Head::default();
+    let mut lines = Vec::new();
+    let mut at = 0;
+    while let Some((ev, n)) = p.next(&input[at..], false)? {
+        at += n;
+        match ev {
+            HeadEvent::Http09 => return Ok(Some((Head::http09(), lines, at))),
+            HeadEvent::Status(s) => {
+                head.status = s.code;
+                head.version = s.version;
+                lines.push(s.line);
+            }
+            HeadEvent::Header(l) => {
+                head.push_line(&l);
+                lines.push(l);
+            }
+            HeadEvent::End(b) => {
+                head.blank = b.clone();
+                lines.push(b);
+                head.content_length = p.content_length();
+                return Ok(Some((head, lines, at)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(input: &[u8]) -> Result<Option<Parsed>> {
+        parse_head(input, true)
+    }
+
+    /// Feeds `input` in pieces cut at `cuts`, as a transfer reading from a socket would.
+    fn split_feed(input: &[u8], cuts: &[usize]) -> Result<(Vec<Vec<u8>>, usize)> {
+        let mut p = HeadParser::new(true);
+        let mut buf: Vec<u8> = Vec::new();
+        let mut lines = Vec::new();
+        let mut fed = 0;
+        let mut used_total = 0;
+        let mut points: Vec<usize> = cuts.iter().copied().filter(|c| *c <= input.len()).collect();
+        points.push(input.len());
+        for end in points {
+            if end < fed {
+                continue;
+            }
+            buf.extend_from_slice(&input[fed..end]);
+            fed = end;
+            while let Some((ev, n)) = p.next(&buf, false)? {
+                buf.drain(..n);
+                used_total += n;
+                match ev {
+                    HeadEvent::Status(s) => lines.push(s.line),
+                    HeadEvent::Header(l) => lines.push(l),
+                    HeadEvent::End(b) => {
+                        lines.push(b);
+                        return Ok((lines, used_total));
+                    }
+                    HeadEvent::Http09 => return Ok((lines, used_total)),
+                }
+            }
+        }
+        Err(p.eof_error(&buf))
+    }
+
+    const SIMPLE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello";
+
+    #[test]
+    fn simple_head_gives_exact_lines() {
+        let (h, lines, used) = whole(SIMPLE).unwrap().unwrap();
+        assert_eq!(h.status, 200);
+        assert_eq!(h.version, 11);
+        assert_eq!(h.content_length, Some(5));
+        assert_eq!(used, SIMPLE.len() - 5);
+        let want: Vec<&[u8]> = vec![b"HTTP/1.1 200 OK\r\n", b"Content-Length: 5\r\n", b"X-A: b\r\n", b"\r\n"];
+        assert_eq!(lines, want);
+        assert_eq!(h.get("x-a"), Some("b"));
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_lines() {
+        let inputs: [&[u8]; 4] = [
+            SIMPLE,
+            b"HTTP/1.0 404 Nope\nA: 1\n\tfolded  more\n B\nC:\n\n",
+            b"HTTP/1.1 100 Continue\r\n\r\n",
+            b"HTTP/1.1 200\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n",
+        ];
+        for input in inputs {
+            let reference = split_feed(input, &[]).unwrap();
+            for cut in 0..=input.len() {
+                assert_eq!(split_feed(input, &[cut]).unwrap(), reference, "cut at {cut}");
+            }
+            let one_by_one: Vec<usize> = (0..input.len()).collect();
+            assert_eq!(split_feed(input, &one_by_one).unwrap(), reference);
+        }
+    }
+
+    #[test]
+    fn random_split_points() {
+        // A small xorshift: deterministic, no extra crate.
+        let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
+        let input = b"HTTP/1.1 301 Moved\r\nLocation: /x\r\nSet-Cookie: a=b\r\nX-F: a  \r\n  b\r\n\r\n";
+        let reference = split_feed(input, &[]).unwrap();
+        for _ in 0..200 {
+            let mut cuts = Vec::new();
+            for _ in 0..4 {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                cuts.push((s % input.len() as u64) as usize);
+            }
+            cuts.sort_unstable();
+            assert_eq!(split_feed(input, &cuts).unwrap(), reference, "{cuts:?}");
+        }
+    }
+
+    #[test]
+    fn folded_lines_are_joined_like_libcurl() {
+        let (_, lines, _) = whole(b"HTTP/1.1 200 OK\r\nX-A: a  \r\n\t  b  c\r\nZ: 1\r\n\r\n").unwrap().unwrap();
+        assert_eq!(lines[1], b"X-A: a b  c\r\n");
+        let (_, lines, _) = whole(b"HTTP/1.1 200 OK\nX-A: a\n b\n c\nZ: 1\n\n").unwrap().unwrap();
+        assert_eq!(lines[1], b"X-A: a b c\n");
+        let (_, lines, _) = whole(b"HTTP/1.1 200 OK\r\nX-A: a\r\n \r\nZ: 1\r\n\r\n").unwrap().unwrap();
+        assert_eq!(lines[1], b"X-A: a \r\n");
+    }
+
+    #[test]
+    fn a_header_waits_for_the_next_lines_first_byte() {
+        let mut p = HeadParser::new(true);
+        let (_, n) = p.next(b"HTTP/1.1 200 OK\r\nA: b\r\n", false).unwrap().unwrap();
+        assert_eq!(n, 17);
+        assert_eq!(p.next(b"A: b\r\n", false).unwrap(), None);
+        let (ev, n) = p.next(b"A: b\r\nC", false).unwrap().unwrap();
+        assert_eq!((ev, n), (HeadEvent::Header(b"A: b\r\n".to_vec()), 6));
+        assert!(!p.is_done());
+        let (ev, _) = p.next(b"\r\n", false).unwrap().unwrap();
+        assert_eq!(ev, HeadEvent::End(b"\r\n".to_vec()));
+        assert!(p.is_done());
+    }
+
+    fn err(input: &[u8]) -> Error {
+        match whole(input) {
+            Err(e) => e,
+            Ok(r) => panic!("accepted: {r:?}"),
+        }
+    }
+
+    #[test]
+    fn status_lines() {
+        assert_eq!(whole(b"HTTP/1.1 2000 OK\r\n\r\n").unwrap().unwrap().0.status, 200);
+        assert_eq!(whole(b"HTTP/1.1 200OK\r\n\r\n").unwrap().unwrap().0.status, 200);
+        assert_eq!(whole(b"HTTP/1.0 204\r\n\r\n").unwrap().unwrap().0.version, 10);
+        for bad in [
+            &b"HTTP/1.1 20 OK\r\n\r\n"[..],
+            b"HTTP/1.1 abc\r\n\r\n",
+            b"HTTP/1.7 200 OK\r\n\r\n",
+            b"HTTP/1.11 200\r\n\r\n",
+        ] {
+            let e = err(bad);
+            assert_eq!((e.code, e.msg.as_str()), (1, "Unsupported HTTP/1 subversion in response"));
+        }
+        let e = err(b"HTTP/2 200 OK\r\n\r\n");
+        assert_eq!((e.code, e.msg.as_str()), (8, "Version mismatch (from HTTP/1 to HTTP/2)"));
+    }
+
+    #[test]
+    fn http09_is_detected_from_five_bytes() {
+        let mut p = HeadParser::new(true);
+        assert_eq!(p.next(b"XYZ", false).unwrap(), None);
+        assert_eq!(p.next(b"XYZZY 200", false).unwrap_err().code, 1);
+        let mut p = HeadParser::new(true);
+        assert_eq!(p.next(b"XYZZY 200", true).unwrap(), Some((HeadEvent::Http09, 0)));
+        let p = HeadParser::new(true);
+        assert_eq!(p.eof_error(b"").code, code::GOT_NOTHING);
+        assert_eq!(p.eof_error(b"XY").code, code::UNSUPPORTED_PROTOCOL);
+        assert_eq!(p.eof_error(b"HTTP/1.1 200").code, code::GOT_NOTHING);
+    }
+
+    #[test]
+    fn strict_like_libcurl() {
+        let e = err(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n");
+        assert_eq!((e.code, e.msg.as_str()), (8, "Invalid Content-Length: value"));
+        for bad in ["5, 6", "-5", "+5", "5x", "", "5,"] {
+            let input = format!("HTTP/1.1 200 OK\r\nContent-Length: {bad}\r\n\r\n");
+            assert_eq!(err(input.as_bytes()).msg, "Invalid Content-Length: value", "{bad}");
+        }
+        let ok = whole(b"HTTP/1.1 200 OK\r\nContent-Length: 5,5 ,5\r\nContent-Length:  5 \r\n\r\n").unwrap();
+        assert_eq!(ok.unwrap().0.content_length, Some(5));
+        let huge = whole(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n").unwrap();
+        assert_eq!(huge.unwrap().0.content_length, None);
+        // IGNORE_CONTENT_LENGTH: nothing is checked.
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false).unwrap().is_some());
+        let e = err(b"HTTP/1.1 200 OK\r\nX-A: a\0b\r\n\r\n");
+        assert_eq!((e.code, e.msg.as_str()), (8, "NUL byte in header"));
+        assert_eq!(err(b"HTTP/1.1 200 O\0K\r\n\r\n").msg, "NUL byte in header");
+        let e = err(b"HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n");
+        assert_eq!((e.code, e.msg.as_str()), (8, "Carriage return found in header"));
+        assert_eq!(err(b"HTTP/1.1 200 OK\rX: a\r\r\n\r\n").msg, "Carriage return found in header");
+        let e = err(b"HTTP/1.1 200 OK\r\nNoColon\r\n\r\n");
+        assert_eq!((e.code, e.msg.as_str()), (8, "Header without colon"));
+        assert_eq!(err(b"HTTP/1.1 200 OK\r\n b\r\n\r\n").msg, "Header without colon");
+    }
+
+    #[test]
+    fn line_limit_is_libcurls() {
+        let line = |n: usize| {
+            let mut v = b"HTTP/1.1 200 OK\r\nX-Long: ".to_vec();
+            v.resize(17 + n - 2, b'a');
+            v.extend_from_slice(b"\r\n\r\n");
+            v
+        };
+        assert!(whole(&line(MAX_LINE - 1)).unwrap().is_some());
+        let e = err(&line(MAX_LINE));
+        assert_eq!((e.code, e.msg.as_str()), (100, "A value or data field grew larger than allowed"));
+        // Known too long before the line ends.
+        let mut p = HeadParser::new(true);
+        let mut partial = b"HTTP/1.1 200 OK\r\n".to_vec();
+        p.next(&partial, false).unwrap();
+        partial = vec![b'a'; MAX_LINE - 2];
+        assert_eq!(p.next(&partial, false).unwrap(), None);
+        partial.push(b'a');
+        assert_eq!(p.next(&partial, false).unwrap_err().code, 100);
+    }
+}

@@ -1,0 +1,218 @@
+//! What a request is, whatever the protocol carrying it: a method and a body source.
+//!
+//! A body is a source (its size if known, read, rewind, its content type): POSTFIELDS and
+//! READFUNCTION are two implementations here, and mime parts will be a third. The protocol layer
+//! asks the source for bytes; it never knows where they come from.
+
+use std::rc::Rc;
+
+use super::easy::{Callbacks, ReadOutcome, SeekOutcome};
+use super::error::{code, Error, Result};
+
+/// An HTTP request method. CUSTOMREQUEST strings other than these four are sent as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Other(String),
+}
+
+impl Method {
+    /// CUSTOMREQUEST: the exact (case-sensitive) names of the four methods libcurl treats specially.
+    pub fn from_custom(s: &str) -> Method {
+        match s {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            _ => Method::Other(s.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Other(s) => s,
+        }
+    }
+
+    /// GET or HEAD: methods that send no body by default.
+    pub fn is_get_or_head(&self) -> bool {
+        matches!(self, Method::Get | Method::Head)
+    }
+}
+
+/// The form content type libcurl sends with POSTFIELDS (and POST with READFUNCTION).
+pub const FORM_URLENCODED: &str = "application/x-www-form-urlencoded";
+
+/// A request body.
+pub trait BodySource {
+    /// Bytes it will give, when known (Content-Length); None sends it chunked.
+    fn size(&self) -> Option<u64>;
+    /// Fills `buf`; Data(0) at the end.
+    fn read(&mut self, buf: &mut [u8]) -> ReadOutcome;
+    /// Back to the start, to send it again (redirect, auth retry).
+    fn rewind(&mut self) -> Result<()>;
+    /// The Content-Type header libcurl adds for it, if any.
+    fn content_type(&self) -> Option<&str>;
+    /// All of it, when it is in memory (small ones go out with the request head).
+    fn in_memory(&self) -> Option<Rc<[u8]>> {
+        None
+    }
+    /// Can it be sent again without asking the application (a request retried on a fresh
+    /// connection after a reused one turned out dead)?
+    fn replayable(&self) -> bool;
+}
+
+/// POSTFIELDS (COPYPOSTFIELDS), cut to POSTFIELDSIZE when that is smaller.
+pub struct Fields {
+    data: Rc<[u8]>,
+    pos: usize,
+}
+
+impl Fields {
+    pub fn new(data: Rc<[u8]>, post_size: i64) -> Fields {
+        let data = match usize::try_from(post_size) {
+            Ok(n) if n < data.len() => Rc::from(&data[..n]),
+            _ => data,
+        };
+        Fields { data, pos: 0 }
+    }
+}
+
+impl BodySource for Fields {
+    fn size(&self) -> Option<u64> {
+        Some(self.data.len() as u64)
+    }
+    fn read(&mut self, buf: &mut [u8]) -> ReadOutcome {
+        let n = buf.len().min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        ReadOutcome::Data(n)
+    }
+    fn rewind(&mut self) -> Result<()> {
+        self.pos = 0;
+        Ok(())
+    }
+    fn content_type(&self) -> Option<&str> {
+        Some(FORM_URLENCODED)
+    }
+    fn in_memory(&self) -> Option<Rc<[u8]>> {
+        Some(self.data.clone())
+    }
+    fn replayable(&self) -> bool {
+        true
+    }
+}
+
+/// READFUNCTION (UPLOAD, or POST without POSTFIELDS); rewinding asks SEEKFUNCTION.
+pub struct ReadFunction {
+    cb: Rc<dyn Callbacks>,
+    size: Option<u64>,
+    form: bool,
+}
+
+impl ReadFunction {
+    /// `size`: INFILESIZE or POSTFIELDSIZE (negative: unknown); `form`: a POST (not an UPLOAD),
+    /// which libcurl labels as a form.
+    pub fn new(cb: Rc<dyn Callbacks>, size: i64, form: bool) -> ReadFunction {
+        ReadFunction { cb, size: u64::try_from(size).ok(), form }
+    }
+}
+
+impl BodySource for ReadFunction {
+    fn size(&self) -> Option<u64> {
+        self.size
+    }
+    fn read(&mut self, buf: &mut [u8]) -> ReadOutcome {
+        self.cb.read(buf)
+    }
+    fn rewind(&mut self) -> Result<()> {
+        if !self.cb.has_seek() {
+            return Err(Error::new(code::SEND_FAIL_REWIND, "necessary data rewind was not possible"));
+        }
+        match self.cb.seek(0, 0) {
+            SeekOutcome::Ok => Ok(()),
+            SeekOutcome::Fail => Err(Error::new(code::SEND_FAIL_REWIND, "seek callback returned error 1")),
+            SeekOutcome::CantSeek => Err(Error::new(code::SEND_FAIL_REWIND, "seek callback returned error 2")),
+        }
+    }
+    fn content_type(&self) -> Option<&str> {
+        self.form.then_some(FORM_URLENCODED)
+    }
+    fn replayable(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::easy::Flow;
+    use std::cell::Cell;
+
+    #[test]
+    fn methods_from_custom_request() {
+        assert_eq!(Method::from_custom("POST"), Method::Post);
+        assert_eq!(Method::from_custom("post"), Method::Other("post".into()));
+        assert_eq!(Method::from_custom("PATCH").as_str(), "PATCH");
+        assert!(Method::Head.is_get_or_head() && !Method::Put.is_get_or_head());
+    }
+
+    #[test]
+    fn fields_read_rewind_and_size() {
+        let mut f = Fields::new(Rc::from(&b"a=1&b=2"[..]), 3);
+        assert_eq!(f.size(), Some(3));
+        let mut buf = [0u8; 2];
+        assert!(matches!(f.read(&mut buf), ReadOutcome::Data(2)));
+        assert!(matches!(f.read(&mut buf), ReadOutcome::Data(1)));
+        assert!(matches!(f.read(&mut buf), ReadOutcome::Data(0)));
+        f.rewind().unwrap();
+        assert!(matches!(f.read(&mut buf), ReadOutcome::Data(2)));
+        assert_eq!(&*f.in_memory().unwrap(), b"a=1");
+        assert_eq!(f.content_type(), Some(FORM_URLENCODED));
+        assert_eq!(Fields::new(Rc::from(&b"xy"[..]), -1).size(), Some(2));
+    }
+
+    struct Reader {
+        left: Cell<usize>,
+        seekable: bool,
+    }
+    impl Callbacks for Reader {
+        fn write(&self, _: &[u8]) -> Flow {
+            Flow::Continue
+        }
+        fn read(&self, buf: &mut [u8]) -> ReadOutcome {
+            let n = buf.len().min(self.left.get());
+            self.left.set(self.left.get() - n);
+            ReadOutcome::Data(n)
+        }
+        fn has_seek(&self) -> bool {
+            self.seekable
+        }
+        fn seek(&self, _: i64, _: i32) -> SeekOutcome {
+            self.left.set(5);
+            SeekOutcome::Ok
+        }
+    }
+
+    #[test]
+    fn read_function_asks_the_callbacks() {
+        let cb = Rc::new(Reader { left: Cell::new(5), seekable: true });
+        let mut r = ReadFunction::new(cb.clone(), -1, true);
+        assert_eq!((r.size(), r.content_type(), r.replayable()), (None, Some(FORM_URLENCODED), false));
+        let mut buf = [0u8; 8];
+        assert!(matches!(r.read(&mut buf), ReadOutcome::Data(5)));
+        r.rewind().unwrap();
+        assert_eq!(cb.left.get(), 5);
+        let put = ReadFunction::new(Rc::new(Reader { left: Cell::new(0), seekable: false }), 7, false);
+        assert_eq!((put.size(), put.content_type()), (Some(7), None));
+        let mut put = put;
+        assert_eq!(put.rewind().unwrap_err().msg, "necessary data rewind was not possible");
+    }
+}

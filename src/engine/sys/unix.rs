@@ -1,0 +1,155 @@
+//! Unix: poll(2), recv/send on raw descriptors, socketpair, close.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+
+use socket2::Socket;
+
+use super::{ERR, IN, OUT};
+
+/// A socket descriptor as the application sees it (SOCKETFUNCTION, OPENSOCKETFUNCTION).
+pub type Fd = RawFd;
+
+/// One poll(2) over `interests` ((fd, IN|OUT) pairs) with a timeout in ms (-1: none). Returns the
+/// ready fds with CSELECT bits (ERR means "look at both"). A signal interrupting the wait gives an
+/// empty list.
+pub fn poll(interests: &[(Fd, u8)], ms: i32) -> io::Result<Vec<(Fd, u8)>> {
+    let mut fds: Vec<libc::pollfd> =
+        interests.iter().map(|(fd, i)| libc::pollfd { fd: *fd, events: events_of(*i), revents: 0 }).collect();
+    // SAFETY: poll over our own vector of pollfds.
+    #[allow(unsafe_code)]
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted { Ok(Vec::new()) } else { Err(e) };
+    }
+    Ok(fds.iter().filter(|p| p.revents != 0).map(|p| (p.fd, bits_of(p.revents))).collect())
+}
+
+/// Is `fd` ready for `want` (IN or OUT) right now? A zero-timeout poll of one descriptor.
+pub fn ready_now(fd: Fd, want: u8) -> bool {
+    let mut pfd = libc::pollfd { fd, events: events_of(want), revents: 0 };
+    // SAFETY: one valid pollfd, zero timeout.
+    #[allow(unsafe_code)]
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n > 0
+}
+
+fn events_of(i: u8) -> libc::c_short {
+    (if i & IN != 0 { libc::POLLIN } else { 0 }) | (if i & OUT != 0 { libc::POLLOUT } else { 0 })
+}
+
+fn bits_of(revents: libc::c_short) -> u8 {
+    if revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
+        return ERR;
+    }
+    (if revents & (libc::POLLIN | libc::POLLHUP) != 0 { IN } else { 0 })
+        | (if revents & libc::POLLOUT != 0 { OUT } else { 0 })
+}
+
+/// recv(2) into `buf`.
+pub fn recv(fd: Fd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: recv into the caller's buffer of buf.len() bytes.
+    #[allow(unsafe_code)]
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// send(2) from `buf`; a closed peer gives EPIPE, never SIGPIPE.
+pub fn send(fd: Fd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: send from the caller's buffer; MSG_NOSIGNAL so a closed peer gives EPIPE, not SIGPIPE.
+    #[allow(unsafe_code)]
+    let n = unsafe { libc::send(fd, buf.as_ptr() as *const libc::c_void, buf.len(), libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Is an idle connection still usable: no EOF, no unexpected data, no error pending (a peek).
+pub fn idle_alive(fd: Fd) -> bool {
+    let mut b = [0u8; 1];
+    // SAFETY: recv into a 1-byte stack buffer with MSG_PEEK|MSG_DONTWAIT.
+    #[allow(unsafe_code)]
+    let n = unsafe { libc::recv(fd, b.as_mut_ptr() as *mut libc::c_void, 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+    n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+}
+
+/// Closes a descriptor released with `release`.
+pub fn close(fd: Fd) {
+    // SAFETY: the fd was released by its owning socket with into_raw_fd and is closed once.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::close(fd);
+    }
+}
+
+/// The descriptor of a socket.
+pub fn fd_of(s: &Socket) -> Fd {
+    s.as_raw_fd()
+}
+
+/// Gives up ownership of a socket's descriptor (closed later with `close` or the application's
+/// CLOSESOCKETFUNCTION).
+pub fn release(s: Socket) -> Fd {
+    s.into_raw_fd()
+}
+
+/// Takes ownership of a socket the application opened (OPENSOCKETFUNCTION), nonblocking.
+pub fn adopt(fd: Fd) -> io::Result<Socket> {
+    // SAFETY: the application handed us ownership of a socket fd it created for this purpose.
+    #[allow(unsafe_code)]
+    let s = unsafe { Socket::from_raw_fd(fd) };
+    s.set_nonblocking(true)?;
+    Ok(s)
+}
+
+/// A connected pair of nonblocking local sockets (resolver completion, multi wakeup).
+pub fn socket_pair() -> io::Result<(Socket, Socket)> {
+    let (a, b) = std::os::unix::net::UnixStream::pair()?;
+    a.set_nonblocking(true)?;
+    b.set_nonblocking(true)?;
+    Ok((Socket::from(OwnedFd::from(a)), Socket::from(OwnedFd::from(b))))
+}
+
+/// A nonblocking connect that has not finished yet.
+pub fn connect_in_progress(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EINPROGRESS)
+}
+
+/// An OS error in libcurl's words where they differ from Rust's.
+pub fn error_text(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ECONNRESET) => "Connection reset by peer".into(),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pair_send_recv_poll_close() {
+        let (a, b) = socket_pair().unwrap();
+        let (fa, fb) = (fd_of(&a), fd_of(&b));
+        assert!(!ready_now(fb, IN));
+        assert!(ready_now(fa, OUT));
+        assert!(idle_alive(fb));
+        assert_eq!(send(fa, b"hi").unwrap(), 2);
+        assert!(ready_now(fb, IN));
+        assert!(!idle_alive(fb), "unexpected data makes an idle connection unusable");
+        assert_eq!(poll(&[(fb, IN | OUT)], 0).unwrap(), vec![(fb, IN | OUT)]);
+        let mut buf = [0u8; 8];
+        assert_eq!(recv(fb, &mut buf).unwrap(), 2);
+        assert_eq!(recv(fb, &mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        close(release(a));
+        assert_eq!(recv(fb, &mut buf).unwrap(), 0);
+        assert_eq!(error_text(&io::Error::from_raw_os_error(libc::ECONNRESET)), "Connection reset by peer");
+    }
+}

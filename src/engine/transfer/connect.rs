@@ -1,0 +1,287 @@
+//! The connection chain: a pooled connection when one fits, else name resolution, TCP connect
+//! (OPENSOCKETFUNCTION, SOCKOPTFUNCTION, interface and local port binding) and TLS; connection
+//! limits (MAX_HOST/TOTAL_CONNECTIONS) queue the transfer here.
+
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::engine::error::{code, Error, Result};
+use crate::engine::net::{self, Sock, Stream, TlsStream};
+use crate::engine::pool::{Conn, PoolKey, Slot};
+use crate::engine::resolve;
+use crate::engine::rt::with_deadline;
+use crate::engine::url::Url;
+
+enum ConnErr {
+    Os(i32),
+    Fatal(Error),
+}
+
+impl Xfer {
+    pub(super) async fn connect(&mut self, url: &Url, strict: bool) -> Result<Conn> {
+        let key = self.pool_key(url);
+        let mut slot: Option<Slot> = None;
+        loop {
+            if !self.o.fresh_connect {
+                let c = self.sh.pool.borrow_mut().take(
+                    &key,
+                    self.o.maxage_conn,
+                    self.o.maxlifetime_conn,
+                    strict,
+                    &self.sh.reactor,
+                );
+                if let Some(c) = c {
+                    self.text(format_args!("Reusing existing {}: connection with host {}", url.scheme, url.host));
+                    self.info.namelookup_time = elapsed(self.start);
+                    self.info.connect_time = self.info.namelookup_time;
+                    self.info.appconnect_time = if url.scheme == "https" { self.info.connect_time } else { 0.0 };
+                    return Ok(c);
+                }
+            }
+            let limits = self.sh.limits.clone();
+            if !limits.limited() {
+                break;
+            }
+            if let Some(s) = limits.try_acquire(&(url.host.clone(), url.port_or_default())) {
+                slot = Some(s);
+                break;
+            }
+            // Over the total limit with idle connections around: close one to make room.
+            if limits.at_total_limit() && self.sh.pool.borrow_mut().evict_oldest(&self.sh.reactor) {
+                continue;
+            }
+            // Queue until a connection closes or goes idle.
+            let mut waited = false;
+            poll_fn(|cx| {
+                if waited {
+                    Poll::Ready(())
+                } else {
+                    waited = true;
+                    limits.wait(cx.waker());
+                    Poll::Pending
+                }
+            })
+            .await;
+        }
+        let (host, port) = key.target.clone().unwrap_or_else(|| (url.host.clone(), url.port_or_default()));
+        // Without CONNECTTIMEOUT the kernel's own SYN timeout (about two minutes, under libcurl's 300 s
+        // default) ends a hopeless connect; libcurl reports no timer for it either.
+        let connect_deadline = self.o.connect_timeout.map(|t| Instant::now() + t);
+        let reactor = self.sh.reactor.clone();
+        self.connecting = true;
+        // Boxed: connecting (resolve, TCP, TLS) is a large state machine needed only briefly.
+        let fut = Box::pin(self.connect_new(url, key, host.clone(), port));
+        // The connect fn records its own timing; only the phase deadline lives here.
+        match with_deadline(&reactor, connect_deadline, fut).await {
+            Some(r) => {
+                self.connecting = false;
+                r.map(|mut c| {
+                    c.slot = slot;
+                    c
+                })
+            }
+            None => {
+                let ms = self.start.elapsed().as_millis();
+                Err(Error::new(code::OPERATION_TIMEDOUT, format!("Connection timed out after {ms} milliseconds")))
+            }
+        }
+    }
+
+    async fn connect_new(&mut self, url: &Url, key: PoolKey, host: String, port: u16) -> Result<Conn> {
+        let mut overrides = Vec::with_capacity(self.o.resolve.len());
+        for s in &self.o.resolve {
+            match resolve::parse_resolve_entry(s) {
+                Some(e) => overrides.push(e),
+                None => {
+                    return Err(Error::new(
+                        code::SETOPT_OPTION_SYNTAX,
+                        format!("Could not parse CURLOPT_RESOLVE entry '{s}'"),
+                    ))
+                }
+            }
+        }
+        let addrs = resolve::resolve(
+            &self.sh.reactor,
+            &self.sh.dns,
+            &overrides,
+            &host,
+            port,
+            self.o.ip_resolve,
+            self.o.dns_cache_timeout,
+        )
+        .await?;
+        self.info.namelookup_time = elapsed(self.start);
+        let mut last_err = 0;
+        let mut sock = None;
+        for addr in &addrs {
+            self.text(format_args!("  Trying {addr}..."));
+            match self.tcp_connect(addr).await {
+                Ok(s) => {
+                    sock = Some((s, *addr));
+                    break;
+                }
+                Err(ConnErr::Fatal(e)) => return Err(e),
+                Err(ConnErr::Os(errno)) => last_err = errno,
+            }
+        }
+        let Some((sock, addr)) = sock else {
+            self.info.os_errno = last_err as i64;
+            let ms = self.start.elapsed().as_millis();
+            let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+            return Err(Error::new(
+                code::COULDNT_CONNECT,
+                format!("Failed to connect to {h}:{port} after {ms} ms: Could not connect to server"),
+            ));
+        };
+        self.info.connect_time = elapsed(self.start);
+        let local = sock.socket().local_addr().ok().and_then(|a| a.as_socket()).unwrap_or(addr);
+        self.text(format_args!(
+            "Established connection to {} ({} port {}) from {} port {} ",
+            url.host,
+            addr.ip(),
+            addr.port(),
+            local.ip(),
+            local.port()
+        ));
+        let id = self.sh.next_conn_id.get();
+        self.sh.next_conn_id.set(id + 1);
+        self.info.num_connects += 1;
+        let stream = if url.scheme == "https" {
+            // OpenSSL's verify result reads "unspecified" (1) until a verification ran.
+            self.info.ssl_verifyresult = 1;
+            let mut tls_opts = self.o.tls.clone();
+            tls_opts.alpn = vec![b"http/1.1".to_vec()];
+            let cfg = crate::engine::tls::client_config(&tls_opts).map_err(|e| Error::new(e.code, e.message))?;
+            let name = rustls_pki_types::ServerName::try_from(url.host.clone())
+                .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", url.host)))?;
+            let mut t =
+                TlsStream::new(sock, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
+            if let Err(e) = t.handshake().await {
+                return Err(self.tls_error(e, &url.host));
+            }
+            if let Some(pin) = &self.o.tls.pinned_pubkey {
+                let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
+                crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
+            }
+            self.info.appconnect_time = elapsed(self.start);
+            self.info.ssl_verifyresult = 0;
+            let certinfo = if self.o.certinfo {
+                t.tls.peer_certificates().map(crate::engine::tls::cert_info).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let mut c = Conn::new(Stream::new(t), id, key, addr, local);
+            c.certinfo = certinfo;
+            return Ok(c);
+        } else {
+            Stream::new(sock)
+        };
+        Ok(Conn::new(stream, id, key, addr, local))
+    }
+
+    fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {
+        if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            let te = crate::engine::tls::map_handshake_error(inner, host);
+            self.info.ssl_verifyresult = match crate::engine::tls::ssl_verify_result(&te) {
+                0 => 1,
+                n => n,
+            };
+            return Error::new(te.code, te.message);
+        }
+        Error::new(code::SSL_CONNECT_ERROR, format!("TLS connect error: {e}"))
+    }
+
+    async fn tcp_connect(&mut self, addr: &SocketAddr) -> std::result::Result<Sock, ConnErr> {
+        let closer: Option<net::Closer> = if self.cb.has_close_socket() {
+            let cb = self.cb.clone();
+            Some(Rc::new(move |fd| cb.close_socket(fd)))
+        } else {
+            None
+        };
+        let socket = match self.cb.open_socket(addr) {
+            None => net::new_socket(addr).map_err(|e| ConnErr::Os(e.raw_os_error().unwrap_or(0)))?,
+            Some(Err(e)) => return Err(ConnErr::Fatal(e)),
+            Some(Ok(fd)) if fd < 0 => {
+                return Err(ConnErr::Fatal(Error::new(
+                    code::COULDNT_CONNECT,
+                    "Could not open socket: opensocket callback failed",
+                )))
+            }
+            Some(Ok(fd)) => net::adopt_fd(fd).map_err(|e| ConnErr::Os(e.raw_os_error().unwrap_or(0)))?,
+        };
+        if self.o.tcp_nodelay {
+            let _ = socket.set_tcp_nodelay(true);
+        }
+        if self.o.tcp_keepalive {
+            let ka = socket2::TcpKeepalive::new()
+                .with_time(Duration::from_secs(self.o.tcp_keepidle.max(1) as u64))
+                .with_interval(Duration::from_secs(self.o.tcp_keepintvl.max(1) as u64));
+            let _ = socket.set_tcp_keepalive(&ka);
+        }
+        if let Some(iface) = &self.o.interface {
+            let ip = iface.strip_prefix("host!").or_else(|| iface.strip_prefix("if!")).unwrap_or(iface);
+            match ip.parse::<std::net::IpAddr>() {
+                Ok(ip) => socket.bind(&SocketAddr::new(ip, self.o.local_port).into()).map_err(|_| {
+                    ConnErr::Fatal(Error::new(code::INTERFACE_FAILED, format!("Couldn't bind to '{iface}'")))
+                })?,
+                Err(_) => {
+                    socket.bind_device(Some(ip.as_bytes())).map_err(|_| {
+                        ConnErr::Fatal(Error::new(
+                            code::INTERFACE_FAILED,
+                            format!("Couldn't bind to interface '{iface}'"),
+                        ))
+                    })?;
+                }
+            }
+        } else if self.o.local_port != 0 {
+            let any: std::net::IpAddr = if addr.is_ipv4() { [0u8, 0, 0, 0].into() } else { [0u16; 8].into() };
+            let mut ok = false;
+            for p in self.o.local_port..self.o.local_port.saturating_add(self.o.local_port_range.max(1)) {
+                if socket.bind(&SocketAddr::new(any, p).into()).is_ok() {
+                    ok = true;
+                    break;
+                }
+            }
+            if !ok {
+                return Err(ConnErr::Fatal(Error::new(
+                    code::INTERFACE_FAILED,
+                    "bind failed with errno 98: Address already in use",
+                )));
+            }
+        }
+        let sock = Sock::new(socket, &self.sh.reactor, closer);
+        let already = match self.cb.sockopt(sock.fd()) {
+            Ok(0) => false,
+            Ok(2) => true,
+            Ok(_) => {
+                let ms = self.start.elapsed().as_millis();
+                let h = if addr.is_ipv6() { format!("[{}]", addr.ip()) } else { addr.ip().to_string() };
+                return Err(ConnErr::Fatal(Error::new(
+                    code::ABORTED_BY_CALLBACK,
+                    format!(
+                        "Failed to connect to {h}:{} after {ms} ms: Operation was aborted by an application callback",
+                        addr.port()
+                    ),
+                )));
+            }
+            Err(e) => return Err(ConnErr::Fatal(e)),
+        };
+        if already {
+            return Ok(sock);
+        }
+        match sock.socket().connect(&(*addr).into()) {
+            Ok(()) => return Ok(sock),
+            Err(e) if crate::engine::sys::connect_in_progress(&e) => {}
+            Err(e) => return Err(ConnErr::Os(e.raw_os_error().unwrap_or(0))),
+        }
+        sock.writable().await;
+        match sock.socket().take_error() {
+            Ok(None) => Ok(sock),
+            Ok(Some(e)) | Err(e) => Err(ConnErr::Os(e.raw_os_error().unwrap_or(0))),
+        }
+    }
+}

@@ -1,0 +1,580 @@
+//! One HTTP/1 request/response exchange on a connection: write the head and body (waiting for
+//! 100-continue when asked), read response heads and the body through the `http1` codec, then park
+//! the connection in the pool when it is left at a message boundary.
+
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::Instant;
+
+use super::policy::{Hop, Next};
+use super::*;
+use crate::engine::decode::Decoder;
+use crate::engine::easy::*;
+use crate::engine::error::{code, Error, Result};
+use crate::engine::http1::body::{self as h1body, BodyDecoder, BodyEvent, Framing};
+use crate::engine::http1::head::{self as h1head, Head, HeadEvent, HeadParser};
+use crate::engine::http1::request as h1req;
+use crate::engine::pool::Conn;
+use crate::engine::request::{BodySource, Method};
+use crate::engine::rt::with_deadline;
+
+impl Xfer {
+    /// Reads more response bytes, calling progress / low-speed checks each second while waiting.
+    async fn fill(&mut self, conn: &mut Conn) -> Result<usize> {
+        if self.easy.pause.get() & PAUSE_RECV != 0 || self.easy.paused_data.borrow().is_some() {
+            self.flush_paused().await?;
+        }
+        loop {
+            let r = if self.ticking() {
+                let reactor = self.sh.reactor.clone();
+                match with_deadline(&reactor, Some(Instant::now() + TICK), conn.fill()).await {
+                    Some(r) => r,
+                    None => {
+                        self.call_progress(true)?;
+                        self.check_low_speed()?;
+                        continue;
+                    }
+                }
+            } else {
+                conn.fill().await
+            };
+            let n = r.map_err(|e| recv_error(&e))?;
+            self.check_low_speed()?;
+            self.throttle(self.o.max_recv_speed, self.dl_now + n as i64).await;
+            return Ok(n);
+        }
+    }
+
+    pub(super) async fn one_request(&mut self, hop: &mut Hop) -> Result<Next> {
+        // Counters describe the latest request, as libcurl's progress meter does.
+        self.dl_now = 0;
+        self.dl_total = 0;
+        self.ul_now = 0;
+        self.ul_total = 0;
+        self.current_url = Some(hop.url.clone());
+        self.head_bytes = 0;
+        let mut conn = self.connect(&hop.url, hop.body.as_ref().is_some_and(|b| !b.replayable())).await?;
+        self.info.primary_ip = Some(conn.primary_ip.clone());
+        self.info.primary_port = conn.primary.port() as i64;
+        self.info.local_ip = Some(conn.local_ip.clone());
+        self.info.local_port = conn.local.port() as i64;
+        self.info.conn_id = conn.id;
+        if !conn.certinfo.is_empty() {
+            self.info.certinfo = conn.certinfo.clone();
+        }
+        let rc = self.cb.prereq(&conn.primary_ip, &conn.local_ip, conn.primary.port(), conn.local.port())?;
+        if rc != 0 {
+            return Err(Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by pre-request callback"));
+        }
+        // Body size and framing.
+        let (body_len, chunked) = match &hop.body {
+            None => (if matches!(hop.method, Method::Post | Method::Put) { Some(0) } else { None }, false),
+            Some(b) => match b.size() {
+                Some(n) => (Some(n), false),
+                None if self.o.http_version == HttpVersion::V1_0 => {
+                    return Err(Error::new(code::UPLOAD_FAILED, "HTTP/1.0 uploads need a known size"))
+                }
+                None => (None, true),
+            },
+        };
+        let custom_expect =
+            self.o.headers.iter().any(|h| {
+                h.to_ascii_lowercase().starts_with("expect:") || h.to_ascii_lowercase().starts_with("expect;")
+            });
+        let expect = !custom_expect
+            && self.o.http_version != HttpVersion::V1_0
+            && hop.body.is_some()
+            && (chunked || body_len.unwrap_or(0) > 1024 * 1024);
+        let req = self.build_request(hop, body_len, chunked, expect);
+        self.info.request_size += req.len() as u64;
+        self.info.effective_method = Some(hop.method.as_str().to_string());
+        self.info.referer = hop.referer.clone();
+        self.ul_total = body_len.map(|n| n as i64).unwrap_or(0);
+        self.info.content_length_upload = match body_len {
+            Some(n) => n as f64,
+            None if chunked => -1.0,
+            None => 0.0,
+        };
+        if conn.uses == 0 {
+            self.text(format_args!("using HTTP/1.x"));
+        }
+        self.debug_data(debug_kind::HEADER_OUT, &req);
+        self.info.pretransfer_time = elapsed(self.start);
+        let bytes_body: Option<Rc<[u8]>> = hop.body.as_ref().and_then(|b| b.in_memory());
+        let bytes_len = body_len.unwrap_or(0) as usize;
+        let inline = !expect && bytes_body.is_some() && bytes_len <= 64 * 1024;
+        let mut first = req;
+        if inline {
+            first.extend_from_slice(&bytes_body.as_ref().unwrap()[..bytes_len]);
+        }
+        // A reused connection the server closed while idle fails before any response byte: libcurl
+        // retries such a request once on a fresh connection.
+        let retry_ok = conn.uses > 0 && !hop.retried && hop.body.as_ref().is_none_or(|b| b.replayable());
+        conn.uses += 1;
+        if let Err(e) = conn.stream.write_all(&first).await {
+            if retry_ok {
+                hop.retried = true;
+                self.text(format_args!("Connection died, retrying a fresh connect"));
+                return Ok(Next::Retry);
+            }
+            return Err(Error::new(code::SEND_ERROR, format!("Failed sending data to the peer: {e}")));
+        }
+        if inline && bytes_len > 0 {
+            let b = &bytes_body.as_ref().unwrap()[..bytes_len];
+            self.ul_now += b.len() as i64;
+            self.info.request_size += b.len() as u64;
+            self.debug_data(debug_kind::DATA_OUT, b);
+        }
+        // Response heads: 1xx then the final one. The body goes right away, or after the server's
+        // 100 (or EXPECT_100_TIMEOUT) when we sent Expect: 100-continue.
+        let mut body_sent = hop.body.is_none() || inline;
+        let mut early_final: Option<Head> = None;
+        if !body_sent && expect {
+            let reactor = self.sh.reactor.clone();
+            let wait = Instant::now() + self.o.expect_100_timeout;
+            match with_deadline(&reactor, Some(wait), self.peek_head(&mut conn)).await {
+                Some(Err(e)) => return Err(e),
+                Some(Ok(())) => {
+                    let head = self.read_head(&mut conn).await?;
+                    if head.status >= 200 {
+                        early_final = Some(head);
+                        body_sent = true;
+                    }
+                }
+                None => {}
+            }
+        }
+        let mut abandon = false;
+        if early_final.is_some() && hop.body.is_some() {
+            // The server answered without the body it was promised: this connection is out of step.
+            abandon = true;
+        }
+        if !body_sent {
+            let cut_short = match &bytes_body {
+                Some(b) => {
+                    let b = &b[..bytes_len];
+                    let early = self.upload_write(&mut conn, b).await?;
+                    if !early {
+                        self.ul_now += b.len() as i64;
+                        self.info.request_size += b.len() as u64;
+                        self.call_progress(false)?;
+                    }
+                    early
+                }
+                None => match hop.body.as_deref_mut() {
+                    Some(src) => self.send_body(&mut conn, src, body_len, chunked).await?,
+                    None => false,
+                },
+            };
+            if cut_short {
+                // The server answered before taking the whole body (libcurl stops sending then).
+                abandon = true;
+            }
+        }
+        if hop.body.is_none() {
+            self.text(format_args!("Request completely sent off"));
+        } else {
+            self.text(format_args!("upload completely sent off: {} bytes", self.ul_now));
+        }
+        let hs0 = self.info.header_size;
+        let head = match early_final {
+            Some(h) => h,
+            None => loop {
+                let h = match self.read_head(&mut conn).await {
+                    Err(e)
+                        if retry_ok
+                            && self.info.header_size == hs0
+                            && (e.code == code::GOT_NOTHING || e.code == code::RECV_ERROR) =>
+                    {
+                        hop.retried = true;
+                        self.text(format_args!("Connection died, retrying a fresh connect"));
+                        return Ok(Next::Retry);
+                    }
+                    r => r?,
+                };
+                if h.status >= 200 || h.status == 101 || h.version == 9 {
+                    break h;
+                }
+            },
+        };
+        self.info.starttransfer_time = elapsed(self.start);
+        self.info.response_code = head.status as i64;
+        self.info.http_version = if head.version == 10 { 1 } else { 2 };
+        self.info.content_type = head.get("content-type").map(|s| s.to_string());
+        let length = head.content_length.filter(|_| !self.o.ignore_content_length);
+        let head_request = hop.method == Method::Head || self.o.nobody;
+        let chunked = head.has_token("transfer-encoding", "chunked");
+        let framing = h1body::framing(head.status, head.version, head_request, chunked, length);
+        let server_keeps = match head.version {
+            10 => head.has_token("connection", "keep-alive"),
+            _ => !head.has_token("connection", "close"),
+        };
+        let mut keep_alive = server_keeps && !self.o.forbid_reuse && !abandon;
+        if matches!(framing, Framing::Close) {
+            keep_alive = false;
+        }
+        self.info.content_length_download = match (&framing, head.content_length) {
+            (Framing::Chunked, _) | (_, None) => -1.0,
+            (_, Some(n)) => n as f64,
+        };
+        if let Framing::Length(n) = framing {
+            self.dl_total = n as i64;
+        }
+        if head.status == 401 {
+            for (n, v) in &head.headers {
+                if n.eq_ignore_ascii_case("www-authenticate") {
+                    let scheme = v.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+                    self.info.httpauth_avail |= match scheme.as_str() {
+                        "basic" => 1,
+                        "digest" => 2,
+                        "negotiate" => 4,
+                        "ntlm" => 8,
+                        "bearer" => 64,
+                        _ => 0,
+                    };
+                }
+            }
+        }
+        // Auth challenge: retry once with credentials the server asks for.
+        if head.status == 401 && hop.send_auth {
+            if let Some(next_auth) = self.answer_challenge(hop, &head) {
+                hop.auth_header = Some(next_auth);
+                self.end_head(&head).await?;
+                if self.drain(&mut conn, &framing, keep_alive).await? {
+                    self.park(conn);
+                }
+                return Ok(Next::Retry);
+            }
+        }
+        let location = head.get("location").map(|s| s.to_string()).filter(|l| !l.trim().is_empty());
+        if let Some(loc) = location {
+            if (300..400).contains(&head.status) && self.o.follow {
+                self.text(format_args!("Ignoring the response-body"));
+                self.text(format_args!("setting size while ignoring"));
+                self.end_head(&head).await?;
+                if self.drain(&mut conn, &framing, keep_alive).await? {
+                    self.park(conn);
+                }
+                self.dl_total = 0;
+                return Ok(Next::Redirect(loc, head.status));
+            }
+            self.info.redirect_url = Some(hop.url.join(&loc).map(|u| u.to_effective()).unwrap_or(loc));
+        }
+        if self.o.fail_on_error && head.status >= 400 {
+            let msg = format!("The requested URL returned error: {}", head.status);
+            self.text(format_args!("{msg}"));
+            self.end_head(&head).await?;
+            self.text(format_args!("closing connection #{}", conn.id));
+            return Err(Error::new(code::HTTP_RETURNED_ERROR, msg));
+        }
+        self.end_head(&head).await?;
+        if self.o.max_filesize > 0 {
+            if let Framing::Length(n) = framing {
+                if n as i64 > self.o.max_filesize {
+                    return Err(Error::new(code::FILESIZE_EXCEEDED, "Maximum file size exceeded"));
+                }
+            }
+        }
+        if self.o.resume_from > 0 && head.status == 200 && hop.method == Method::Get && self.o.range.is_none() {
+            return Err(Error::new(
+                code::RANGE_ERROR,
+                "HTTP server does not seem to support byte ranges. Cannot resume.",
+            ));
+        }
+        // Transfer codings other than chunked (TRANSFER_ENCODING asked for them) are undone first,
+        // then the content coding when ACCEPT_ENCODING is on.
+        let te_layers: Vec<String> = head
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
+            .flat_map(|(_, v)| v.split(','))
+            .map(|t| t.trim().to_ascii_lowercase())
+            .filter(|t| !t.is_empty() && t != "chunked" && t != "identity")
+            .collect();
+        let mut codings = Vec::new();
+        if !te_layers.is_empty() {
+            if !self.o.transfer_encoding {
+                return Err(Error::new(
+                    code::BAD_CONTENT_ENCODING,
+                    format!("Unsolicited Transfer-Encoding ({}) found", te_layers.join(", ")),
+                ));
+            }
+            codings.push(te_layers.join(", "));
+        }
+        if self.o.accept_encoding.is_some() && self.o.content_decoding {
+            if let Some(enc) = head.get("content-encoding") {
+                codings.insert(0, enc.to_string());
+            }
+        }
+        let decoder = if codings.is_empty() { None } else { Decoder::for_encoding(&codings.join(", "))? };
+        let ok = self.read_body(&mut conn, framing, decoder).await?;
+        if ok && keep_alive {
+            self.park(conn);
+        }
+        Ok(Next::Done)
+    }
+
+    async fn peek_head(&mut self, conn: &mut Conn) -> Result<()> {
+        if !conn.buffered().is_empty() {
+            return Ok(());
+        }
+        let n = self.fill(conn).await?;
+        if n == 0 {
+            return Err(Error::new(code::GOT_NOTHING, "Empty reply from server"));
+        }
+        Ok(())
+    }
+
+    /// Sends upload bytes while also watching the socket for an early reply (libcurl's POLL_INOUT
+    /// during uploads). Ok(true) when the server started answering before all of it was taken.
+    async fn upload_write(&mut self, conn: &mut Conn, data: &[u8]) -> Result<bool> {
+        let fd = conn.stream.sock().fd();
+        let reactor = self.sh.reactor.clone();
+        let mut rest = data;
+        let early = poll_fn(|cx| loop {
+            if rest.is_empty() {
+                return Poll::Ready(Ok(false));
+            }
+            match conn.stream.poll_write(cx, rest) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(std::io::Error::from(std::io::ErrorKind::WriteZero))),
+                Poll::Ready(Ok(n)) => rest = &rest[n..],
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    if crate::engine::sys::ready_now(fd, crate::engine::sys::IN) {
+                        return Poll::Ready(Ok(true));
+                    }
+                    reactor.want_read(fd, cx.waker());
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await
+        .map_err(send_error)?;
+        if !early {
+            // TLS: push out what the record layer still holds.
+            conn.stream.write_all(&[]).await.map_err(send_error)?;
+        } else {
+            reactor.clear_interest(fd);
+        }
+        Ok(early)
+    }
+
+    /// Sends a body read from its source (READFUNCTION). Ok(true) when an early reply cut the upload
+    /// short.
+    async fn send_body(
+        &mut self,
+        conn: &mut Conn,
+        src: &mut dyn BodySource,
+        len: Option<u64>,
+        chunked: bool,
+    ) -> Result<bool> {
+        let mut buf = vec![0u8; 65536];
+        let mut sent: u64 = 0;
+        loop {
+            if let Some(n) = len {
+                if sent >= n {
+                    break;
+                }
+            }
+            // libcurl leaves room for the chunk framing in its 64 KiB upload buffer.
+            let room = if chunked { buf.len() - 12 } else { buf.len() };
+            let want = match len {
+                Some(n) => ((n - sent) as usize).min(room),
+                None => room,
+            };
+            let got = loop {
+                if self.easy.pause.get() & PAUSE_SEND != 0 {
+                    self.wait_unpaused(PAUSE_SEND).await?;
+                    continue;
+                }
+                match src.read(&mut buf[..want]) {
+                    ReadOutcome::Data(n) => break n,
+                    ReadOutcome::Pause => {
+                        self.easy.pause.set(self.easy.pause.get() | PAUSE_SEND);
+                    }
+                    ReadOutcome::Abort(e) => return Err(e),
+                }
+            };
+            if got > want {
+                return Err(Error::new(code::READ_ERROR, "read function returned funny value"));
+            }
+            if got == 0 {
+                if let Some(n) = len {
+                    if sent < n {
+                        return Err(Error::new(
+                            code::READ_ERROR,
+                            format!("client read function EOF fail, only {sent}/{n} of needed bytes read"),
+                        ));
+                    }
+                }
+                if chunked {
+                    conn.stream.write_all(h1req::LAST_CHUNK).await.map_err(send_error)?;
+                    self.ul_now += h1req::LAST_CHUNK.len() as i64;
+                }
+                break;
+            }
+            let data = &buf[..got];
+            self.debug_data(debug_kind::DATA_OUT, data);
+            if chunked {
+                let framed = h1req::chunk(data);
+                if self.upload_write(conn, &framed).await? {
+                    return Ok(true);
+                }
+                // libcurl counts the chunk framing as uploaded bytes.
+                self.ul_now += (framed.len() - got) as i64;
+            } else {
+                if self.upload_write(conn, data).await? {
+                    return Ok(true);
+                }
+            }
+            sent += got as u64;
+            self.ul_now += got as i64;
+            self.throttle(self.o.max_send_speed, self.ul_now).await;
+            self.info.request_size += got as u64;
+            self.call_progress(false)?;
+        }
+        Ok(false)
+    }
+
+    /// Reads one response head, handing each line to the header callback as it arrives.
+    async fn read_head(&mut self, conn: &mut Conn) -> Result<Head> {
+        let mut p = HeadParser::new(!self.o.ignore_content_length);
+        let mut head = Head::default();
+        loop {
+            let (ev, used) = match p.next(conn.buffered(), self.o.http09_allowed)? {
+                Some(x) => x,
+                None => {
+                    if self.fill(conn).await? == 0 {
+                        return Err(p.eof_error(conn.buffered()));
+                    }
+                    continue;
+                }
+            };
+            conn.consume(used);
+            let line = match ev {
+                HeadEvent::Http09 => return Ok(Head::http09()),
+                HeadEvent::Status(st) => {
+                    if st.code >= 200 || self.info.response_code == 0 {
+                        self.info.response_code = st.code as i64;
+                    }
+                    head.status = st.code;
+                    head.version = st.version;
+                    st.line
+                }
+                HeadEvent::Header(line) => {
+                    head.push_line(&line);
+                    line
+                }
+                HeadEvent::End(blank) => {
+                    // The blank line ends the head; the caller delivers it once it knows what follows.
+                    self.count_head_bytes(blank.len())?;
+                    head.blank = blank;
+                    break;
+                }
+            };
+            self.debug_data(debug_kind::HEADER_IN, &line);
+            self.deliver_header(&line).await?;
+            self.count_head_bytes(line.len())?;
+        }
+        head.content_length = p.content_length();
+        self.store_cookies(&head);
+        if head.status < 200 && head.status != 101 {
+            self.end_head(&head).await?;
+        }
+        Ok(head)
+    }
+
+    /// libcurl's limit on the header bytes of one request's responses (checked after delivery).
+    fn count_head_bytes(&mut self, n: usize) -> Result<()> {
+        self.head_bytes += n;
+        if self.head_bytes > h1head::MAX_HEAD {
+            return Err(Error::new(
+                code::RECV_ERROR,
+                format!("Too large response headers: {} > {}", self.head_bytes, h1head::MAX_HEAD),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Delivers the blank line that ends a response head.
+    async fn end_head(&mut self, head: &Head) -> Result<()> {
+        if head.blank.is_empty() {
+            return Ok(());
+        }
+        self.debug_data(debug_kind::HEADER_IN, &head.blank);
+        self.deliver_header(&head.blank.clone()).await
+    }
+
+    /// Reads and delivers the body. Ok(true) when the connection ended cleanly at a message boundary.
+    async fn read_body(&mut self, conn: &mut Conn, framing: Framing, mut dec: Option<Decoder>) -> Result<bool> {
+        let max = self.o.buffer_size.max(1024);
+        let mut body = BodyDecoder::new(framing);
+        let clean = loop {
+            let (used, ev) = body.decode(conn.buffered(), max)?;
+            match ev {
+                Some(BodyEvent::Data(r)) => {
+                    self.body_bytes(&conn.buffered()[r], &mut dec).await?;
+                    conn.consume(used);
+                }
+                Some(BodyEvent::Trailer(t)) => {
+                    conn.consume(used);
+                    self.deliver_header(&t).await?;
+                }
+                Some(BodyEvent::End) => {
+                    conn.consume(used);
+                    break true;
+                }
+                None => {
+                    conn.consume(used);
+                    if self.fill(conn).await? == 0 {
+                        if !body.at_eof()? {
+                            break false;
+                        }
+                        break true;
+                    }
+                }
+            }
+        };
+        if let Some(d) = dec.as_mut() {
+            d.finish();
+            self.deliver_decoded(d).await?;
+        }
+        self.flush_paused().await?;
+        Ok(clean)
+    }
+
+    /// Skips a body we don't deliver (redirect or auth retry). Ok(true) when the connection is
+    /// left at a message boundary and may be reused; a broken body only costs the connection.
+    async fn drain(&mut self, conn: &mut Conn, framing: &Framing, keep: bool) -> Result<bool> {
+        let framing = match framing {
+            Framing::None => return Ok(keep),
+            Framing::Close => return Ok(false),
+            Framing::Length(n) => Framing::Length(*n),
+            Framing::Chunked => Framing::Chunked,
+        };
+        self.discarding = true;
+        let r = self.read_body(conn, framing, None).await;
+        self.discarding = false;
+        Ok(matches!(r, Ok(true)) && keep)
+    }
+
+    fn park(&mut self, conn: Conn) {
+        if conn.buffered().is_empty() {
+            self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
+            self.info.last_socket = conn.stream.sock().fd() as i64;
+            self.sh.pool.borrow_mut().put(conn, &self.sh.reactor);
+            self.sh.limits.notify();
+        }
+    }
+}
+fn send_error(e: std::io::Error) -> Error {
+    Error::new(code::SEND_ERROR, format!("Failed sending data to the peer: {e}"))
+}
+
+fn recv_error(e: &std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::InvalidData {
+        return Error::new(code::RECV_ERROR, format!("TLS receive error: {e}"));
+    }
+    Error::new(code::RECV_ERROR, format!("Recv failure: {}", crate::engine::sys::error_text(e)))
+}

@@ -1,0 +1,212 @@
+//! One transfer: what libcurl's multi state machine does for one easy handle, in files by concern.
+//!
+//! ```text
+//!  run ─► parse URL ─┬─ file:// ─► file.rs ──────────────────────────────────────────────► done
+//!                    │
+//!                    ▼            policy.rs decides what happens next
+//!   ┌──► connect.rs: pool hit, or resolve → TCP → TLS (a connection stack)
+//!   │        │
+//!   │        ▼   exchange.rs: one request/response over HTTP/1 (http1 codec)
+//!   │    send head (+ body, maybe after 100-continue) ─► read heads (1xx …, final)
+//!   │        │                                               │
+//!   │        │   auth challenge / redirect / dead reused connection?
+//!   └────────┴───────── yes (Next::Retry, Next::Redirect) ◄──┤
+//!                                                            ▼ no
+//!                                           body ─► sink.rs (write/header callbacks, pause,
+//!                                                   progress, speed limits) ─► park conn ─► done
+//! ```
+//!
+//! - `policy`: redirects, auth, cookies, the request headers, connection reuse rules.
+//! - `connect`: the connection chain (pool checkout, name resolution, TCP, TLS) and connect limits.
+//! - `exchange`: one HTTP/1 request and its response on a connection; the bytes go through
+//!   `engine::http1`, which knows nothing of sockets.
+//! - `sink`: delivery to the application: HEADERFUNCTION/WRITEFUNCTION, pause and unpause, the
+//!   progress callback, LOW_SPEED and MAX_*_SPEED, VERBOSE/DEBUGFUNCTION text.
+//! - `file`: file:// reads and uploads.
+//!
+//! Deadlines are reactor timers: TIMEOUT wraps the whole transfer, CONNECTTIMEOUT the connect phase,
+//! and a one-second tick drives the progress callback and LOW_SPEED checks while waiting.
+
+mod connect;
+mod exchange;
+mod file;
+mod policy;
+mod sink;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::easy::*;
+use super::error::{code, Error, Result};
+use crate::engine::pool::Pool;
+use crate::engine::resolve::DnsCache;
+use crate::engine::rt::{with_deadline, Reactor};
+use crate::engine::url::Url;
+
+/// What transfers of one multi share: reactor, connection pool, DNS cache, id counters.
+pub struct Shared {
+    pub reactor: Rc<Reactor>,
+    pub pool: RefCell<Pool>,
+    pub limits: Rc<crate::engine::pool::Limits>,
+    pub dns: Rc<RefCell<DnsCache>>,
+    pub next_conn_id: Cell<i64>,
+    pub next_xfer_id: Cell<i64>,
+}
+
+impl Shared {
+    pub fn new() -> Rc<Shared> {
+        Rc::new(Shared {
+            reactor: Rc::new(Reactor::default()),
+            pool: RefCell::new(Pool::default()),
+            limits: Rc::new(crate::engine::pool::Limits::default()),
+            dns: Rc::new(RefCell::new(DnsCache::default())),
+            next_conn_id: Cell::new(0),
+            next_xfer_id: Cell::new(0),
+        })
+    }
+}
+
+const TICK: Duration = Duration::from_secs(1);
+const PAUSED_TICK: Duration = Duration::from_millis(5);
+
+struct Xfer {
+    sh: Rc<Shared>,
+    easy: Rc<EasyShared>,
+    o: Rc<Options>,
+    cb: Rc<dyn Callbacks>,
+    start: Instant,
+    /// Body bytes delivered (after decoding: libcurl counts bytes received; we count received too).
+    dl_now: i64,
+    dl_total: i64,
+    ul_now: i64,
+    ul_total: i64,
+    progress: bool,
+    last_progress: Option<Instant>,
+    /// LOW_SPEED bookkeeping: (window start, bytes at window start).
+    speed_window: (Instant, i64),
+    info: Info,
+    /// Inside the connect phase (a TIMEOUT there is reported as a connect timeout).
+    connecting: bool,
+    /// The URL of the request in flight (for cookies).
+    current_url: Option<Url>,
+    /// Reading a body only to skip it (redirects, auth retries): count it, deliver nothing.
+    discarding: bool,
+    /// Header bytes received for the request in flight (libcurl limits them).
+    head_bytes: usize,
+}
+
+/// Runs one transfer to completion, recording getinfo values in `easy.info`.
+pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
+    let o = easy.opts.borrow().clone(); // an Rc: the options as they are when the transfer starts
+    let cb = easy.callbacks.borrow().clone().expect("callbacks installed before a transfer starts");
+    let start = Instant::now();
+    let xid = sh.next_xfer_id.get();
+    sh.next_xfer_id.set(xid + 1);
+    let mut x = Xfer {
+        sh: sh.clone(),
+        easy: easy.clone(),
+        progress: !o.noprogress && cb.has_progress(),
+        o,
+        cb,
+        start,
+        dl_now: 0,
+        dl_total: 0,
+        ul_now: 0,
+        ul_total: 0,
+        last_progress: None,
+        speed_window: (start, 0),
+        info: Info { xfer_id: xid, performed: true, ..Info::default() },
+        connecting: false,
+        current_url: None,
+        discarding: false,
+        head_bytes: 0,
+    };
+    let deadline = x.o.timeout.map(|t| start + t);
+    let reactor = sh.reactor.clone();
+    let r = {
+        let fut = x.run_all();
+        match with_deadline(&reactor, deadline, fut).await {
+            Some(r) => r,
+            None => Err(Error::new(code::OPERATION_TIMEDOUT, String::new())),
+        }
+    };
+    let r = match r {
+        Err(e) if e.code == code::OPERATION_TIMEDOUT && e.msg.is_empty() => {
+            let ms = start.elapsed().as_millis();
+            let msg = if x.connecting {
+                format!("Connection timed out after {ms} milliseconds")
+            } else if x.dl_total > 0 {
+                format!(
+                    "Operation timed out after {ms} milliseconds with {} out of {} bytes received",
+                    x.dl_now, x.dl_total
+                )
+            } else {
+                format!("Operation timed out after {ms} milliseconds with {} bytes received", x.dl_now)
+            };
+            Err(Error::new(code::OPERATION_TIMEDOUT, msg))
+        }
+        r => r,
+    };
+    x.info.total_time = start.elapsed().as_secs_f64();
+    x.info.size_download = x.dl_now as u64;
+    x.info.size_upload = x.ul_now as u64;
+    if x.progress && r.is_ok() {
+        // Final progress call as libcurl makes at the end of a transfer.
+        let _ = x.cb.progress(x.dl_total, x.dl_now, x.ul_total, x.ul_now);
+    }
+    *easy.info.borrow_mut() = std::mem::take(&mut x.info);
+
+    match x.cb.take_pending_error() {
+        Some(e) => Err(e),
+        None => r,
+    }
+}
+
+fn elapsed(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64()
+}
+
+impl Xfer {
+    async fn run_all(&mut self) -> Result<()> {
+        self.load_cookie_files();
+        // libcurl's first progress call comes before anything happened.
+        self.call_progress(true)?;
+        let url_s = self.o.url.clone().ok_or_else(|| Error::new(code::URL_MALFORMAT, "No URL set"))?;
+        let url = match Url::parse_with(&url_s, self.o.default_protocol.as_deref(), self.o.path_as_is) {
+            Ok(u) => u,
+            Err(e) => {
+                self.info.url_rejected = true;
+                return Err(e);
+            }
+        };
+        self.info.effective_url = Some(url.to_effective());
+        let proto = match url.scheme.as_str() {
+            "http" => PROTO_HTTP,
+            "https" => PROTO_HTTPS,
+            "file" => PROTO_FILE,
+            s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
+        };
+        if self.o.protocols & proto == 0 {
+            return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{}\" is disabled", url.scheme)));
+        }
+        self.info.scheme = Some(url.scheme.to_ascii_uppercase());
+        if url.scheme == "file" {
+            return Box::pin(self.run_file(&url)).await;
+        }
+        self.run_http(url).await
+    }
+}
+
+#[cfg(test)]
+mod size_probe {
+    /// Every transfer in flight holds its task: keep the state machine small (the connect phase is
+    /// boxed for that reason).
+    #[test]
+    fn transfer_future_stays_small() {
+        let sh = super::Shared::new();
+        let easy = super::EasyShared::new();
+        let f = super::run(sh, easy);
+        assert!(std::mem::size_of_val(&f) < 8192, "{} bytes", std::mem::size_of_val(&f));
+    }
+}
