@@ -126,6 +126,70 @@ CLASS_MEMBERS = {
         "__setattr__": "def __setattr__(self, name: str, value: Any, /) -> None: ...",
         "__delattr__": "def __delattr__(self, name: str, /) -> None: ...",
     },
+    "CurlUrl": {
+        "__new__": "def __new__(cls, url: str | bytes | None = None, flags: int = 0) -> Self: ...",
+        "getpart": "def getpart(self, part: int, flags: int = 0, /) -> str | None: ...",
+        "setpart": "def setpart(self, part: int, value: str | bytes | None, flags: int = 0, /) -> None: ...",
+        "url": (
+            "@property\ndef url(self) -> str | None: ...\n"
+            "@url.setter\ndef url(self, value: str | bytes | None) -> None: ...\n"
+            "@url.deleter\ndef url(self) -> None: ..."
+        ),
+        "scheme": (
+            "@property\ndef scheme(self) -> str | None: ...\n"
+            "@scheme.setter\ndef scheme(self, value: str | bytes | None) -> None: ...\n"
+            "@scheme.deleter\ndef scheme(self) -> None: ..."
+        ),
+        "user": (
+            "@property\ndef user(self) -> str | None: ...\n"
+            "@user.setter\ndef user(self, value: str | bytes | None) -> None: ...\n"
+            "@user.deleter\ndef user(self) -> None: ..."
+        ),
+        "password": (
+            "@property\ndef password(self) -> str | None: ...\n"
+            "@password.setter\ndef password(self, value: str | bytes | None) -> None: ...\n"
+            "@password.deleter\ndef password(self) -> None: ..."
+        ),
+        "options": (
+            "@property\ndef options(self) -> str | None: ...\n"
+            "@options.setter\ndef options(self, value: str | bytes | None) -> None: ...\n"
+            "@options.deleter\ndef options(self) -> None: ..."
+        ),
+        "host": (
+            "@property\ndef host(self) -> str | None: ...\n"
+            "@host.setter\ndef host(self, value: str | bytes | None) -> None: ...\n"
+            "@host.deleter\ndef host(self) -> None: ..."
+        ),
+        "port": (
+            "@property\ndef port(self) -> str | None: ...\n"
+            "@port.setter\ndef port(self, value: str | bytes | int | None) -> None: ...\n"
+            "@port.deleter\ndef port(self) -> None: ..."
+        ),
+        "path": (
+            "@property\ndef path(self) -> str | None: ...\n"
+            "@path.setter\ndef path(self, value: str | bytes | None) -> None: ...\n"
+            "@path.deleter\ndef path(self) -> None: ..."
+        ),
+        "query": (
+            "@property\ndef query(self) -> str | None: ...\n"
+            "@query.setter\ndef query(self, value: str | bytes | None) -> None: ...\n"
+            "@query.deleter\ndef query(self) -> None: ..."
+        ),
+        "fragment": (
+            "@property\ndef fragment(self) -> str | None: ...\n"
+            "@fragment.setter\ndef fragment(self, value: str | bytes | None) -> None: ...\n"
+            "@fragment.deleter\ndef fragment(self) -> None: ..."
+        ),
+        "zoneid": (
+            "@property\ndef zoneid(self) -> str | None: ...\n"
+            "@zoneid.setter\ndef zoneid(self, value: str | bytes | None) -> None: ...\n"
+            "@zoneid.deleter\ndef zoneid(self) -> None: ..."
+        ),
+        "__setattr__": "def __setattr__(self, name: str, value: str | bytes | int | None, /) -> None: ...",
+        "__delattr__": "def __delattr__(self, name: str, /) -> None: ...",
+        "__copy__": "def __copy__(self) -> Self: ...",
+        "__deepcopy__": "def __deepcopy__(self, memo: Any, /) -> Self: ...",
+    },
 }
 
 SOCKADDR_FIELDS = {

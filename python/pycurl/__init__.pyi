@@ -7,6 +7,7 @@ from ._pycurl import (
     Curl as Curl,
     CurlMulti as CurlMulti,
     CurlSockAddr as CurlSockAddr,
+    CurlUrl as CurlUrl,
     __all__ as __all__,
     easy_strerror as easy_strerror,
     error as error,

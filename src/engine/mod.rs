@@ -14,3 +14,4 @@ pub mod strerror;
 pub mod tls_config;
 pub mod transfer;
 pub mod url;
+pub mod urlapi;

@@ -11,6 +11,7 @@ mod errors;
 mod gil;
 mod multi;
 mod option_table;
+mod url;
 
 use crate::engine::strerror;
 
@@ -89,6 +90,7 @@ fn _pycurl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("error", py.get_type::<errors::error>())?;
     m.add_class::<curl::PyCurl>()?;
     m.add_class::<multi::PyCurlMulti>()?;
+    m.add_class::<url::PyCurlUrl>()?;
     m.add("version", version_string())?;
     m.add_function(wrap_pyfunction!(version_info, m)?)?;
     m.add_function(wrap_pyfunction!(global_init, m)?)?;
