@@ -5,6 +5,7 @@ pub mod cookies;
 pub mod decode;
 pub mod easy;
 pub mod error;
+pub mod mime;
 pub mod multi;
 pub mod net;
 pub mod pool;
