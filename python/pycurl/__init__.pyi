@@ -5,6 +5,8 @@ from . import async_multi as async_multi
 from ._pycurl import *
 from ._pycurl import (
     Curl as Curl,
+    CurlMime as CurlMime,
+    CurlMimePart as CurlMimePart,
     CurlMulti as CurlMulti,
     CurlSockAddr as CurlSockAddr,
     CurlUrl as CurlUrl,

@@ -9,6 +9,7 @@ mod convert;
 mod curl;
 mod errors;
 mod gil;
+mod mime;
 mod multi;
 mod option_table;
 mod url;
@@ -91,6 +92,9 @@ fn _pycurl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<curl::PyCurl>()?;
     m.add_class::<multi::PyCurlMulti>()?;
     m.add_class::<url::PyCurlUrl>()?;
+    m.add_class::<mime::PyCurlMime>()?;
+    m.add_class::<mime::PyCurlMimePart>()?;
+    m.setattr("_form_body", wrap_pyfunction!(mime::_form_body, m)?)?; // private: not in __all__
     m.add("version", version_string())?;
     m.add_function(wrap_pyfunction!(version_info, m)?)?;
     m.add_function(wrap_pyfunction!(global_init, m)?)?;
