@@ -361,3 +361,44 @@ def test_curlu_option_unset_and_incomplete(server):
 def test_curlu_option_type_errors(value, msg):
     with pytest.raises(TypeError, match=msg):
         pycurl.Curl().setopt(pycurl.CURLU, value)
+
+
+@pytest.mark.parametrize("text,flags,code", [
+    ("http://h/a b?a b#f g", 0, 20),  # fragment first, then query, then path
+    ("http://h/a b?a b", 0, 26),
+    ("http://u:@:65536/", 0, 14),  # an empty host before the port
+    ("http://[1::2::3]:x/", 0, 4),  # the port before the IPv6 address
+    ("http:h%41:443/", P.U_GUESS_SCHEME, 4),  # the port starts at the first colon
+    ("u:p@1.2.3.4:/", P.U_GUESS_SCHEME, 4),  # no scheme, no default for an empty port
+    ("https://u:p@:0/a", P.U_NON_SUPPORT_SCHEME | P.U_NO_AUTHORITY, 14),
+    ("http://./a", 0, 21),
+])
+def test_parse_error_order(text, flags, code):
+    assert err(U, text, flags)[0] == code
+
+
+def test_parse_order_successes():
+    assert U("u:p@1.2.3.4:80?a=1", P.U_DEFAULT_SCHEME).url == "https://u:p@1.2.3.4:80/?a=1"
+    assert U("u:@h:?", P.U_DEFAULT_SCHEME).url == "https://u:@h/"
+    assert U("http://u@4294967295/").host == "255.255.255.255"
+    assert U("http://4294967296/").host == "4294967296"
+
+
+def test_getpart_urlencode():
+    u = U("http://:p@h/%2e%2e/x?a b", P.U_PATH_AS_IS | P.U_ALLOW_SPACE)
+    assert u.getpart(P.UPART_PATH, P.U_URLENCODE) == "/%2E%2E/x"
+    assert u.getpart(P.UPART_QUERY, P.U_URLENCODE) == "a+b"
+    # libcurl hands pycurl no string for an empty part it was asked to encode
+    with pytest.raises(TypeError, match="decoding to str: need a bytes-like object, NoneType found"):
+        u.getpart(P.UPART_USER, P.U_URLENCODE)
+
+
+def test_relative_url_is_parsed_again():
+    u = U("http://h/a b?c d#f", P.U_ALLOW_SPACE)
+    u.url = ""  # the base itself, fragment dropped, nothing re-parsed
+    assert u.url == "http://h/a b?c d"
+    assert err(u.setpart, P.UPART_URL, "#g") == (26, "Bad query")
+    assert err(U("foo://h/a", P.U_NON_SUPPORT_SCHEME).setpart, P.UPART_URL, "x") == (5, "Unsupported URL scheme")
+    u = U("http://h/%2e%2e/x?q", P.U_PATH_AS_IS)
+    u.url = ""
+    assert u.url == "http://h/%2e%2e/x?q"

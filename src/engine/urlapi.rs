@@ -181,6 +181,30 @@ fn encode_loose(v: &[u8], plus_after_question: bool) -> Vec<u8> {
     out
 }
 
+/// What getpart's URLENCODE does: controls, spaces and 8-bit bytes escaped (a query's spaces
+/// as '+'), existing escapes written with upper-case hex.
+fn encode_for_get(v: &[u8], query: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len());
+    let mut i = 0;
+    while i < v.len() {
+        let b = v[i];
+        if b == b'%' && i + 2 < v.len() && v[i + 1].is_ascii_hexdigit() && v[i + 2].is_ascii_hexdigit() {
+            out.extend_from_slice(&[b'%', v[i + 1].to_ascii_uppercase(), v[i + 2].to_ascii_uppercase()]);
+            i += 3;
+            continue;
+        }
+        if b == b' ' && query {
+            out.push(b'+');
+        } else if b <= 0x20 || b >= 0x7f {
+            pct(&mut out, b);
+        } else {
+            out.push(b);
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Percent-decodes; `plus` turns '+' into a space (queries). Decoded control bytes are refused.
 fn decode(v: &[u8], plus: bool) -> R<Vec<u8>> {
     let mut out = Vec::with_capacity(v.len());
@@ -463,7 +487,8 @@ impl UrlHandle {
         Ok(())
     }
 
-    /// A relative reference set on a handle holding a URL: resolved against it.
+    /// A relative reference set on a handle holding a URL: resolved against it, and the result
+    /// parsed again with the caller's flags (as libcurl does).
     fn resolve(&mut self, rel: &[u8], flags: u32) -> R<()> {
         if rel.starts_with(b"//") {
             let mut full = self.scheme.clone().unwrap_or_default();
@@ -472,28 +497,37 @@ impl UrlHandle {
             *self = parse(&full, flags)?;
             return Ok(());
         }
+        if rel.is_empty() {
+            // an empty reference is the base itself, without its fragment; nothing is re-parsed
+            self.fragment = None;
+            self.fragment_forced = false;
+            return Ok(());
+        }
         let rel = encode_loose(rel, true);
-        let (before_frag, frag) = match rel.iter().position(|&b| b == b'#') {
-            Some(i) => (&rel[..i], Some(rel[i + 1..].to_vec())),
-            None => (&rel[..], None),
-        };
-        let (rpath, rquery) = match before_frag.iter().position(|&b| b == b'?') {
-            Some(i) => (&before_frag[..i], Some(before_frag[i + 1..].to_vec())),
-            None => (before_frag, None),
-        };
-        let base_path = self.path.clone().unwrap_or_else(|| b"/".to_vec());
-        let mut next = self.clone();
-        next.fragment = frag;
-        next.fragment_forced = false;
+        let path_end = rel.iter().position(|&b| b == b'?' || b == b'#').unwrap_or(rel.len());
+        let (rpath, rest) = rel.split_at(path_end);
+        let mut base = self.clone();
+        base.fragment = None;
+        base.fragment_forced = false;
+        let mut base_path = self.path.clone().unwrap_or_else(|| b"/".to_vec());
+        // libcurl joins on the URL text: with an empty host ("http:///a/b") the first path
+        // segment sits where the host would be and stays in front of the joined path
+        let mut lead = Vec::new();
+        if self.host.as_deref() == Some(b"") && rpath.first() != Some(&b'/') {
+            let cut = base_path.iter().skip(1).position(|&b| b == b'/').map_or(base_path.len(), |i| i + 1);
+            lead = base_path[..cut].to_vec();
+            base_path = if cut < base_path.len() { base_path[cut..].to_vec() } else { b"/".to_vec() };
+        }
+        let mut tail = lead;
         if rpath.is_empty() {
-            if rquery.is_some() {
-                next.query = rquery;
-            } else if next.fragment.is_none() {
-                // "" keeps path and query, drops the fragment
+            tail.extend_from_slice(&base_path);
+            if rest.first() == Some(&b'#') || rest.is_empty() {
+                if let Some(q) = self.query.as_ref().filter(|q| !q.is_empty()) {
+                    tail.push(b'?');
+                    tail.extend_from_slice(q);
+                }
             }
-            next.path = Some(dedot(&base_path));
         } else {
-            next.query = rquery;
             let joined = if rpath.first() == Some(&b'/') {
                 rpath.to_vec()
             } else {
@@ -503,9 +537,21 @@ impl UrlHandle {
                 };
                 [dir, rpath].concat()
             };
-            next.path = Some(dedot(&joined));
+            tail.extend_from_slice(&dedot(&joined));
         }
-        *self = next;
+        tail.extend_from_slice(rest);
+        base.path = None;
+        base.query = None;
+        let mut text = if base.scheme.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(b"file")) {
+            b"file://".to_vec()
+        } else {
+            let mut t = base.get(part::URL, 0)?;
+            // the base's text ends with "/" standing for its (removed) path
+            t.pop();
+            t
+        };
+        text.extend_from_slice(&tail);
+        *self = parse(&text, flags)?;
         Ok(())
     }
 
@@ -519,7 +565,7 @@ impl UrlHandle {
             if dec {
                 decode(v, plus)
             } else if enc {
-                Ok(encode_loose(v, plus))
+                Ok(encode_for_get(v, plus))
             } else {
                 Ok(v.clone())
             }
@@ -706,32 +752,42 @@ fn parse(v: &[u8], flags: u32) -> R<UrlHandle> {
         }
         None => authority,
     };
-    if hostport.first() == Some(&b'[') {
+    // libcurl's order: an empty host, then the port, then the host's own syntax
+    let (host_raw, port_raw): (&[u8], Option<&[u8]>) = if hostport.first() == Some(&b'[') {
         let close = hostport.iter().position(|&b| b == b']').ok_or(ue::BAD_IPV6)?;
-        let (h, zone) = parse_ipv6(&hostport[..=close])?;
         let after = &hostport[close + 1..];
-        u.port = match after.strip_prefix(b":") {
-            Some(p) => parse_port(p)?,
-            None if after.is_empty() => None,
+        match after.strip_prefix(b":") {
+            Some(p) => (&hostport[..=close], Some(p)),
+            None if after.is_empty() => (&hostport[..=close], None),
             None => return Err(ue::BAD_PORT_NUMBER),
-        };
+        }
+    } else {
+        // the port starts at the first colon
+        match hostport.iter().position(|&b| b == b':') {
+            Some(i) => (&hostport[..i], Some(&hostport[i + 1..])),
+            None => (hostport, None),
+        }
+    };
+    if host_raw.is_empty() && !(flags & flag::NO_AUTHORITY != 0 && authority.is_empty()) {
+        return Err(ue::NO_HOST);
+    }
+    u.port = match port_raw {
+        // without a scheme there is no default port for an empty one to stand for
+        Some(b"") if u.scheme.is_none() && flags & flag::DEFAULT_SCHEME == 0 => return Err(ue::BAD_PORT_NUMBER),
+        Some(p) => parse_port(p)?,
+        None => None,
+    };
+    if host_raw.first() == Some(&b'[') {
+        let (h, zone) = parse_ipv6(host_raw)?;
         u.host = Some(h);
         u.zoneid = zone;
     } else {
-        let (h, p) = match hostport.iter().rposition(|&b| b == b':') {
-            Some(i) => (&hostport[..i], Some(&hostport[i + 1..])),
-            None => (hostport, None),
+        let h = if host_raw.contains(&b'%') {
+            decode(host_raw, false).map_err(|_| ue::BAD_HOSTNAME)?
+        } else {
+            host_raw.to_vec()
         };
-        u.port = match p {
-            Some(p) => parse_port(p)?,
-            None => None,
-        };
-        let h = if h.contains(&b'%') { decode(h, false).map_err(|_| ue::BAD_HOSTNAME)? } else { h.to_vec() };
-        if h.is_empty() {
-            if flags & flag::NO_AUTHORITY == 0 {
-                return Err(ue::NO_HOST);
-            }
-        } else if h.iter().any(|&b| bad_host_byte(b)) {
+        if h.iter().any(|&b| bad_host_byte(b)) || h == b"." {
             return Err(ue::BAD_HOSTNAME);
         }
         u.host = Some(match ipv4_normalize(&h) {
@@ -811,13 +867,14 @@ fn parse_tail(u: &mut UrlHandle, tail: &[u8], flags: u32, allow_space: bool, url
             Ok(v.to_vec())
         }
     };
+    // checked from the end, as libcurl splits them off: fragment, query, path
+    u.fragment = frag.map(|f| fix(f, false, ue::BAD_FRAGMENT)).transpose()?;
+    u.query = query.map(|q| fix(q, true, ue::BAD_QUERY)).transpose()?;
     let mut p = fix(path, false, ue::BAD_PATH)?;
     if flags & flag::PATH_AS_IS == 0 {
         p = dedot(&p);
     }
     u.path = if p.is_empty() { None } else { Some(p) };
-    u.query = query.map(|q| fix(q, true, ue::BAD_QUERY)).transpose()?;
-    u.fragment = frag.map(|f| fix(f, false, ue::BAD_FRAGMENT)).transpose()?;
     Ok(())
 }
 
@@ -948,5 +1005,21 @@ mod tests {
         let mut d = UrlHandle::new();
         d.set(part::URL, Some(b"http://h/%00"), 0).unwrap();
         assert_eq!(get(&d, part::PATH, flag::URLDECODE), Err(ue::URLDECODE));
+    }
+
+    #[test]
+    fn checks_run_in_libcurls_order() {
+        assert_eq!(url("http://h/a b?a b#f g", 0), Err(ue::BAD_FRAGMENT));
+        assert_eq!(url("http://h/a b?a b", 0), Err(ue::BAD_QUERY));
+        assert_eq!(url("http://u:@:65536/", 0), Err(ue::NO_HOST));
+        assert_eq!(url("http://[1::2::3]:x/", 0), Err(ue::BAD_PORT_NUMBER));
+        assert_eq!(url("http:h%41:443/", flag::GUESS_SCHEME), Err(ue::BAD_PORT_NUMBER));
+        assert_eq!(url("u:p@1.2.3.4:/", flag::GUESS_SCHEME), Err(ue::BAD_PORT_NUMBER));
+        assert_eq!(url("u:p@1.2.3.4:/", flag::DEFAULT_SCHEME).unwrap(), "https://u:p@1.2.3.4/");
+        let mut u = UrlHandle::new();
+        u.set(part::URL, Some(b"http://h/a b?c#f"), flag::ALLOW_SPACE).unwrap();
+        u.set(part::URL, Some(b""), 0).unwrap();
+        assert_eq!(get(&u, part::URL, 0).unwrap(), "http://h/a b?c");
+        assert_eq!(u.set(part::URL, Some(b"#g"), 0), Err(ue::BAD_PATH));
     }
 }

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use crate::engine::strerror;
-use crate::engine::urlapi::{part, ue, UrlHandle};
+use crate::engine::urlapi::{flag, part, ue, UrlHandle};
 
 use super::convert;
 use super::errors::{code_err, msg_err};
@@ -96,6 +96,10 @@ fn part_of(name: &str) -> PyResult<i32> {
 impl PyCurlUrl {
     fn get_part(&self, py: Python<'_>, which: i32, flags: u32) -> PyResult<PyObject> {
         match self.h.get(which, flags) {
+            // libcurl hands back no string at all for an empty part it is asked to encode
+            Ok(v) if v.is_empty() && which != part::URL && flags & flag::URLENCODE != 0 => {
+                Err(PyTypeError::new_err("decoding to str: need a bytes-like object, NoneType found"))
+            }
             Ok(v) => Ok(text(py, &v)),
             Err(c) if ue::is_missing(c) => Ok(py.None()),
             Err(c) => Err(url_err(c)),
