@@ -402,3 +402,27 @@ def test_relative_url_is_parsed_again():
     u = U("http://h/%2e%2e/x?q", P.U_PATH_AS_IS)
     u.url = ""
     assert u.url == "http://h/%2e%2e/x?q"
+
+
+def test_setpart_details():
+    u = U("http://h/p?q#f")
+    u.setpart(P.UPART_USER, "", P.U_URLENCODE)  # an empty encoded login part is no part
+    assert (u.user, u.url) == (None, "http://h/p?q#f")
+    u.setpart(P.UPART_ZONEID, "a\tb", P.U_URLENCODE)
+    assert u.zoneid == "a%09b"
+    assert err(U("http://h/").setpart, P.UPART_HOST, ".")[0] == 21
+    assert err(U("http://h/").setpart, P.UPART_HOST, "[::1]", P.U_URLENCODE)[0] == 21
+    u = U("http://h/p")
+    u.setpart(P.UPART_HOST, "h%41")
+    assert u.getpart(P.UPART_URL, P.U_URLENCODE) == "http://h%2541/p"
+    u.setpart(P.UPART_PATH, "/[a]:@", P.U_URLENCODE)
+    assert u.path == "/[a]:@"
+    f = U("file:///x/y")
+    f.path = ""
+    assert (f.url, f.getpart(P.UPART_PORT, P.U_DEFAULT_PORT)) == ("file:///", "0")
+    o = U("foo://h/x", P.U_NON_SUPPORT_SCHEME)
+    o.options = "opt"
+    assert o.url == "foo://;opt@h/x"
+    z = U("http://h/")
+    z.setpart(P.UPART_ZONEID, "a\tb")
+    assert err(z.getpart, P.UPART_ZONEID, P.U_URLDECODE)[0] == 6

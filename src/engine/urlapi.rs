@@ -147,7 +147,7 @@ fn encode_part(v: &[u8], path: bool, query: bool, keep_first_eq: bool) -> Vec<u8
     let mut eq_kept = !keep_first_eq;
     for &b in v {
         // a path keeps its separators and RFC 3986 sub-delims
-        if unreserved(b) || (path && b"/!$&'()*+,;=:@".contains(&b)) {
+        if unreserved(b) || (path && b"/!$&'()*+,;=:@[]".contains(&b)) {
             out.push(b);
         } else if query && b == b' ' {
             out.push(b'+');
@@ -205,7 +205,8 @@ fn encode_for_get(v: &[u8], query: bool) -> Vec<u8> {
     out
 }
 
-/// Percent-decodes; `plus` turns '+' into a space (queries). Decoded control bytes are refused.
+/// Percent-decodes; `plus` turns '+' into a space (queries). Control bytes, decoded or not, are
+/// refused.
 fn decode(v: &[u8], plus: bool) -> R<Vec<u8>> {
     let mut out = Vec::with_capacity(v.len());
     let mut i = 0;
@@ -223,6 +224,9 @@ fn decode(v: &[u8], plus: bool) -> R<Vec<u8>> {
                 i += 3;
                 continue;
             }
+        }
+        if b < 0x20 {
+            return Err(ue::URLDECODE);
         }
         out.push(if plus && b == b'+' { b' ' } else { b });
         i += 1;
@@ -381,7 +385,7 @@ impl UrlHandle {
     }
 
     fn default_port(&self) -> Option<u16> {
-        self.scheme.as_deref().and_then(known_scheme).filter(|&p| p != 0)
+        self.scheme.as_deref().and_then(known_scheme)
     }
 
     /// curl_url_set(). `value` None clears the part (URL: everything).
@@ -410,6 +414,15 @@ impl UrlHandle {
             return Ok(());
         };
         let enc = flags & flag::URLENCODE != 0;
+        // an empty value to encode removes a login or zone part, as in libcurl
+        if enc && v.is_empty() && [part::USER, part::PASSWORD, part::OPTIONS, part::ZONEID].contains(&which) {
+            return self.set(which, None, 0);
+        }
+        // and leaves an empty query, appended to or not
+        if enc && v.is_empty() && which == part::QUERY {
+            self.query = Some(Vec::new());
+            return Ok(());
+        }
         match which {
             part::URL => return self.set_url(v, flags),
             part::SCHEME => {
@@ -429,15 +442,23 @@ impl UrlHandle {
             part::PASSWORD => self.password = Some(if enc { encode_part(v, false, false, false) } else { v.to_vec() }),
             part::OPTIONS => self.options = Some(if enc { encode_part(v, false, false, false) } else { v.to_vec() }),
             part::HOST => {
-                if v.first() == Some(&b'[') {
+                if v.first() == Some(&b'[') && !enc {
                     let (_, zone) = parse_ipv6(v).map_err(|_| ue::BAD_HOSTNAME)?;
                     if zone.is_some() {
                         self.zoneid = zone;
                     }
                     self.host = Some(v.to_vec());
                 } else {
-                    let checked = if enc { v.to_vec() } else { decode(v, false).map_err(|_| ue::BAD_HOSTNAME)? };
-                    if checked.is_empty() || checked.iter().any(|&b| bad_host_byte(b)) {
+                    let checked = if enc {
+                        encode_part(v, false, false, false)
+                    } else {
+                        decode(v, false).map_err(|_| ue::BAD_HOSTNAME)?
+                    };
+                    if checked.is_empty()
+                        || checked == b"."
+                        || checked == b".."
+                        || checked.iter().any(|&b| bad_host_byte(b))
+                    {
                         return Err(ue::BAD_HOSTNAME);
                     }
                     self.host = Some(match ipv4_normalize(v) {
@@ -447,11 +468,11 @@ impl UrlHandle {
                     });
                 }
             }
-            part::ZONEID => self.zoneid = Some(v.to_vec()),
+            part::ZONEID => self.zoneid = Some(if enc { encode_part(v, false, false, false) } else { v.to_vec() }),
             part::PORT => self.port = Some(parse_port(v)?.ok_or(ue::BAD_PORT_NUMBER)?),
             part::PATH => {
                 let p = if enc { encode_part(v, true, false, false) } else { v.to_vec() };
-                self.path = if p.is_empty() { None } else { Some(p) };
+                self.path = Some(p);
             }
             part::QUERY => {
                 let q = if enc { encode_part(v, false, true, flags & flag::APPENDQUERY != 0) } else { v.to_vec() };
@@ -470,8 +491,13 @@ impl UrlHandle {
                 }
             }
             part::FRAGMENT => {
-                self.fragment = Some(if enc { encode_part(v, false, false, false) } else { v.to_vec() });
-                self.fragment_forced = true;
+                if enc && v.is_empty() {
+                    self.fragment = Some(Vec::new());
+                    self.fragment_forced = false;
+                } else {
+                    self.fragment = Some(if enc { encode_part(v, false, false, false) } else { v.to_vec() });
+                    self.fragment_forced = true;
+                }
             }
             _ => return Err(ue::UNKNOWN_PART),
         }
@@ -586,7 +612,7 @@ impl UrlHandle {
                 self.idn_check(&h, flags)?;
                 Ok(h)
             }
-            part::ZONEID => self.zoneid.clone().ok_or(ue::NO_ZONEID),
+            part::ZONEID => out(&self.zoneid, ue::NO_ZONEID, false),
             part::PORT => {
                 let def = self.default_port();
                 match (self.port, def) {
@@ -645,7 +671,12 @@ impl UrlHandle {
         if scheme.eq_ignore_ascii_case(b"file") {
             u.extend_from_slice(b"file://");
             match &self.path {
-                Some(p) => u.extend_from_slice(p),
+                Some(p) => {
+                    if p.first() != Some(&b'/') {
+                        u.push(b'/');
+                    }
+                    u.extend_from_slice(p);
+                }
                 // libcurl formats a missing path with printf's "%s" of a null pointer
                 None => u.extend_from_slice(b"(nil)"),
             }
@@ -658,7 +689,7 @@ impl UrlHandle {
             u.extend_from_slice(scheme);
             u.extend_from_slice(b"://");
         }
-        let opts = self.options.as_ref().filter(|_| has_url_options(scheme));
+        let opts = self.options.as_ref().filter(|_| has_url_options(scheme) || known_scheme(scheme).is_none());
         if self.user.is_some() || self.password.is_some() || opts.is_some() {
             u.extend_from_slice(self.user.as_deref().unwrap_or_default());
             if let Some(p) = &self.password {
@@ -672,6 +703,16 @@ impl UrlHandle {
             u.push(b'@');
         }
         match (&self.zoneid, host.first() == Some(&b'[')) {
+            (_, false) if flags & flag::URLENCODE != 0 => {
+                // an encoded URL escapes the host's '%' and 8-bit bytes
+                for &b in host.iter() {
+                    if b == b'%' || b >= 0x80 {
+                        pct(&mut u, b);
+                    } else {
+                        u.push(b);
+                    }
+                }
+            }
             (Some(z), true) => {
                 u.extend_from_slice(&host[..host.len() - 1]);
                 u.extend_from_slice(b"%25");
