@@ -5,8 +5,11 @@ from . import async_multi as async_multi
 from ._pycurl import *
 from ._pycurl import (
     Curl as Curl,
+    CurlMime as CurlMime,
+    CurlMimePart as CurlMimePart,
     CurlMulti as CurlMulti,
     CurlSockAddr as CurlSockAddr,
+    CurlUrl as CurlUrl,
     __all__ as __all__,
     easy_strerror as easy_strerror,
     error as error,

@@ -238,6 +238,12 @@ impl PyCurl {
         }
         match option {
             opt::URL => o.url = text_required!(),
+            // resolved when set: see docs/differences.md (CURLU)
+            opt::CURLU => o.url = super::url::curlu_option(value)?,
+            opt::MIMEPOST | opt::HTTPPOST => {
+                drop(o);
+                return super::mime::form_option(py, self, option, value);
+            }
             opt::WRITEFUNCTION => {
                 cbs.slots.borrow_mut().write = if unset { None } else { Some(convert::callable(value)?) };
             }

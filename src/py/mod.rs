@@ -9,8 +9,10 @@ mod convert;
 mod curl;
 mod errors;
 mod gil;
+mod mime;
 mod multi;
 mod option_table;
+mod url;
 
 use crate::engine::strerror;
 
@@ -90,6 +92,10 @@ fn _pycurl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("error", py.get_type::<errors::error>())?;
     m.add_class::<curl::PyCurl>()?;
     m.add_class::<multi::PyCurlMulti>()?;
+    m.add_class::<url::PyCurlUrl>()?;
+    m.add_class::<mime::PyCurlMime>()?;
+    m.add_class::<mime::PyCurlMimePart>()?;
+    m.setattr("_form_body", wrap_pyfunction!(mime::_form_body, m)?)?; // private: not in __all__
     m.add("version", version_string())?;
     m.add_function(wrap_pyfunction!(version_info, m)?)?;
     m.add_function(wrap_pyfunction!(global_init, m)?)?;
