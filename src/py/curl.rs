@@ -572,13 +572,25 @@ impl PyCurl {
             opt::SSLKEY_BLOB => o.tls.key_blob = if unset { None } else { Some(convert::blob(value)?) },
             opt::KEYPASSWD => o.tls.key_passwd = text!(),
             opt::SSLCERTTYPE | opt::SSLKEYTYPE => {
-                if let Some(t) = text!() {
-                    if !t.eq_ignore_ascii_case("PEM") {
-                        drop(o);
-                        return Err(not_built(&format!("{name}={t} (only PEM)")));
-                    }
+                let t = text_required!().unwrap_or_default();
+                // "ENG" needs an OpenSSL crypto engine; other names are judged at perform
+                // time, as libcurl does.
+                if t.eq_ignore_ascii_case("ENG") {
+                    drop(o);
+                    return Err(not_built(&format!("{name}=ENG")));
+                }
+                if option == opt::SSLCERTTYPE {
+                    o.tls.cert_type = Some(t);
+                } else {
+                    o.tls.key_type = Some(t);
                 }
             }
+            opt::SSL_OPTIONS => o.tls.ssl_options = long!() as u32,
+            opt::CRLFILE => o.tls.crl_file = text_required!().map(Into::into),
+            opt::ISSUERCERT => o.tls.issuer_cert = text_required!().map(Into::into),
+            opt::ISSUERCERT_BLOB => o.tls.issuer_blob = if unset { None } else { Some(convert::blob(value)?) },
+            opt::SSL_EC_CURVES => o.tls.ec_curves = text!(),
+            opt::SSL_SIGNATURE_ALGORITHMS => o.tls.sigalgs = text!(),
             opt::SSLVERSION => {
                 let v = long!();
                 let (min, max) = (v & 0xffff, v >> 16);
