@@ -6,6 +6,7 @@ pub mod date;
 pub mod decode;
 pub mod easy;
 pub mod error;
+pub mod hsts;
 pub mod multi;
 pub mod net;
 pub mod pool;
