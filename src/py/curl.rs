@@ -121,6 +121,9 @@ impl PyCurl {
         let cbs: Rc<dyn Callbacks> = st.cbs.clone();
         *easy.callbacks.borrow_mut() = Some(cbs);
         *st.cbs.propagate.borrow_mut() = None;
+        let cbs = st.cbs.clone();
+        drop(st);
+        super::hsts::before_transfer(&easy, &cbs)?;
         Ok(easy)
     }
 
@@ -590,6 +593,24 @@ impl PyCurl {
             opt::ISSUERCERT => o.tls.issuer_cert = text_required!().map(Into::into),
             opt::ISSUERCERT_BLOB => o.tls.issuer_blob = if unset { None } else { Some(convert::blob(value)?) },
             opt::SSL_EC_CURVES => o.tls.ec_curves = text!(),
+            opt::HSTS_CTRL => {
+                let v = long!();
+                drop(o);
+                super::hsts::set_ctrl(&easy, v);
+                return Ok(());
+            }
+            opt::HSTS => {
+                let f = text!();
+                drop(o);
+                super::hsts::set_file(&easy, f);
+                return Ok(());
+            }
+            opt::HSTSREADFUNCTION => {
+                cbs.slots.borrow_mut().hstsread = if unset { None } else { Some(convert::callable(value)?) }
+            }
+            opt::HSTSWRITEFUNCTION => {
+                cbs.slots.borrow_mut().hstswrite = if unset { None } else { Some(convert::callable(value)?) }
+            }
             opt::SSL_SIGNATURE_ALGORITHMS => o.tls.sigalgs = text!(),
             opt::SSLVERSION => {
                 let v = long!();
@@ -888,6 +909,8 @@ impl PyCurl {
         if let Some(e) = &easy {
             // libcurl writes COOKIEJAR when the handle is cleaned up.
             e.write_cookie_jar();
+            let cbs = self.st.borrow().cbs.clone();
+            super::hsts::at_cleanup(py, e, &cbs);
         }
         if let Some((w, key)) = multi {
             if let Ok(m) = w.bind(py).call0() {
@@ -1150,6 +1173,8 @@ impl Drop for PyCurl {
         if let Some(mut st) = self.st.try_borrow_mut() {
             if let Some(e) = &st.easy {
                 e.write_cookie_jar();
+                // The HSTS file, but no write callback from a finaliser.
+                e.hsts_save(crate::engine::cookies::unix_now());
             }
             if let Some(mut p) = st.private.take() {
                 p.lp.clear();

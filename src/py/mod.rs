@@ -9,6 +9,7 @@ mod convert;
 mod curl;
 mod errors;
 mod gil;
+mod hsts;
 mod multi;
 mod option_table;
 
@@ -89,6 +90,7 @@ fn _pycurl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("error", py.get_type::<errors::error>())?;
     m.add_class::<curl::PyCurl>()?;
     m.add_class::<multi::PyCurlMulti>()?;
+    hsts::register(m)?;
     m.add("version", version_string())?;
     m.add_function(wrap_pyfunction!(version_info, m)?)?;
     m.add_function(wrap_pyfunction!(global_init, m)?)?;
