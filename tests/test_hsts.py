@@ -111,6 +111,21 @@ def test_setopt_values(curl, tmp_path):
             curl.setopt(opt, "x")
 
 
+@pytest.mark.parametrize("value,message", [
+    (None, "unsetopt() is not supported for this option"),
+    ("x", "strings are not supported for this option"),
+    (1, "integers are not supported for this option"),
+    ([1], "lists are not supported for this option"),
+    (lambda: 0, "functions are not supported for this option"),
+    (object(), "invalid arguments to setopt"),
+])
+def test_hsts_data_options_refuse_everything(curl, value, message):
+    for opt in (pycurl.HSTSREADDATA, pycurl.HSTSWRITEDATA):
+        with pytest.raises(TypeError) as ei:
+            curl.setopt(opt, value)
+        assert str(ei.value) == message
+
+
 # ---- the read callback ------------------------------------------------------------------
 
 def test_read_callback_called_before_each_transfer(server):
@@ -254,6 +269,20 @@ def test_write_callback_not_called_after_reset(server):
     c.reset()
     c.close()
     assert wr.calls == []
+
+
+def test_duphandle_copies_the_cache(server):
+    rd = feeder(("a.example", None, False))
+    wr = recorder()
+    c = hsts_curl(HSTSREADFUNCTION=rd, HSTSWRITEFUNCTION=wr)
+    perform(c, server.url("/hello"))
+    d = c.duphandle()
+    perform(d, server.url("/hello"))
+    assert len(rd.calls) == 3
+    d.close()
+    assert [e.host for e, _ in wr.calls] == [b"a.example"]
+    c.close()
+    assert [e.host for e, _ in wr.calls] == [b"a.example", b"a.example"]
 
 
 def test_readonlyfile_bit_still_writes_to_the_callback(server):

@@ -611,6 +611,16 @@ impl PyCurl {
             opt::HSTSWRITEFUNCTION => {
                 cbs.slots.borrow_mut().hstswrite = if unset { None } else { Some(convert::callable(value)?) }
             }
+            // pycurl's HSTS callbacks take no data argument, and pycurl refuses every value here.
+            opt::HSTSREADDATA | opt::HSTSWRITEDATA => {
+                if unset {
+                    return Err(no_unset());
+                }
+                return Err(match convert::callable(value) {
+                    Ok(_) => PyTypeError::new_err("functions are not supported for this option"),
+                    Err(e) => e,
+                });
+            }
             opt::SSL_SIGNATURE_ALGORITHMS => o.tls.sigalgs = text!(),
             opt::SSLVERSION => {
                 let v = long!();
@@ -1070,6 +1080,8 @@ impl PyCurl {
             let dd = d.borrow();
             let st = dd.st.borrow();
             *st.easy.as_ref().unwrap().opts.borrow_mut() = Rc::new((**easy.opts.borrow()).clone());
+            // libcurl's duphandle copies the HSTS cache too.
+            *st.easy.as_ref().unwrap().hsts.borrow_mut() = easy.hsts.borrow().clone();
             *st.cbs.slots.borrow_mut() = this.st.borrow().cbs.slots.borrow().clone_ref(py);
         }
         // Instance attributes come along, as they do with pycurl.
