@@ -923,6 +923,13 @@ def h_set_cookie_raw(srv, conn, req, keep):
     return _respond(conn, req, 200, headers, b"cookies set\n", keep)
 
 
+def h_sts(srv, conn, req, keep):
+    """Strict-Transport-Security headers, one per ``v`` query value, as given."""
+    headers = [("Content-Type", "text/plain")]
+    headers += [("Strict-Transport-Security", v) for v in req.query.get("v", [])]
+    return _respond(conn, req, 200, headers, b"sts\n", keep)
+
+
 def h_big(srv, conn, req, keep):
     mb = _int(req, "mb", 1)
     conn.send(_head(200, [("Content-Type", "application/octet-stream"),
@@ -985,6 +992,7 @@ _ROUTES = {
     "/cookie": h_cookie,
     "/set-cookie": h_set_cookie,
     "/set-cookie-raw": h_set_cookie_raw,
+    "/sts": h_sts,
     "/big": h_big,
     "/keepalive-close": h_keepalive_close,
     "/head-check": h_head_check,

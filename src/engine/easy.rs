@@ -150,6 +150,8 @@ pub struct Options {
     /// MAX_RECV_SPEED_LARGE / MAX_SEND_SPEED_LARGE in bytes per second; 0 unlimited.
     pub max_recv_speed: i64,
     pub max_send_speed: i64,
+    /// HSTS: the CURLOPT_HSTS file, read before each transfer and written at cleanup.
+    pub hsts_file: Option<PathBuf>,
 }
 
 pub const PROTO_HTTP: u64 = 1;
@@ -209,6 +211,7 @@ impl Default for Options {
             local_port: 0,
             local_port_range: 1,
             tls: TlsOptions::default(),
+            hsts_file: None,
             verbose: false,
             noprogress: true,
             dns_cache_timeout: Some(super::resolve::DNS_CACHE_TIMEOUT),
@@ -455,6 +458,10 @@ pub struct EasyShared {
     /// Set while the handle's transfer is running in some multi.
     pub busy: Cell<bool>,
     pub last_error: RefCell<Option<Error>>,
+    /// The HSTS cache, once HSTS_CTRL (ENABLE) or HSTS switched it on.  It outlives reset()
+    /// like libcurl's: the transfer calls `upgrade` at each hop and `observe` on each
+    /// Strict-Transport-Security header received over HTTPS.
+    pub hsts: RefCell<Option<super::hsts::Cache>>,
 }
 
 impl EasyShared {
@@ -471,6 +478,7 @@ impl EasyShared {
             cookie_jar_path: RefCell::new(None),
             busy: Cell::new(false),
             last_error: RefCell::new(None),
+            hsts: RefCell::new(None),
         })
     }
 
@@ -484,6 +492,26 @@ impl EasyShared {
         let mut c = self.cookies.borrow_mut();
         if c.is_none() {
             *c = Some(super::cookies::CookieJar::new());
+        }
+    }
+
+    /// HSTS before a transfer: (re)reads the CURLOPT_HSTS file into the cache, as libcurl
+    /// does at the start of every transfer.  The read callback is the bindings' part.
+    pub fn hsts_load(&self, now: i64) {
+        let file = self.opts.borrow().hsts_file.clone();
+        if let (Some(file), Some(cache)) = (file, self.hsts.borrow_mut().as_mut()) {
+            cache.load_file(&file, now);
+        }
+    }
+
+    /// HSTS at cleanup: writes the cache to the CURLOPT_HSTS file (or, after a reset, the file
+    /// it was last read from).  The write callback is the bindings' part.
+    pub fn hsts_save(&self, now: i64) {
+        let file = self.opts.borrow().hsts_file.clone();
+        if let Some(cache) = self.hsts.borrow().as_ref() {
+            if let Some(file) = file.or_else(|| cache.filename.clone()) {
+                let _ = cache.save_file(&file, now);
+            }
         }
     }
 

@@ -8,6 +8,7 @@ pub mod easy;
 pub mod error;
 pub mod http1;
 pub mod mime;
+pub mod hsts;
 pub mod multi;
 pub mod net;
 pub mod pool;

@@ -36,10 +36,12 @@ pub struct Slots {
     pub sockopt: Option<PyObject>,
     pub closesocket: Option<PyObject>,
     pub prereq: Option<PyObject>,
+    pub hstsread: Option<PyObject>,
+    pub hstswrite: Option<PyObject>,
 }
 
 impl Slots {
-    fn all(&self) -> [&Option<PyObject>; 11] {
+    fn all(&self) -> [&Option<PyObject>; 13] {
         [
             &self.write,
             &self.header,
@@ -52,6 +54,8 @@ impl Slots {
             &self.sockopt,
             &self.closesocket,
             &self.prereq,
+            &self.hstsread,
+            &self.hstswrite,
         ]
     }
 
@@ -69,6 +73,8 @@ impl Slots {
             sockopt: c(&self.sockopt),
             closesocket: c(&self.closesocket),
             prereq: c(&self.prereq),
+            hstsread: c(&self.hstsread),
+            hstswrite: c(&self.hstswrite),
         }
     }
 }

@@ -128,6 +128,9 @@ impl PyCurl {
         let cbs: Rc<dyn Callbacks> = st.cbs.clone();
         *easy.callbacks.borrow_mut() = Some(cbs);
         *st.cbs.propagate.borrow_mut() = None;
+        let cbs = st.cbs.clone();
+        drop(st);
+        super::hsts::before_transfer(&easy, &cbs)?;
         Ok(easy)
     }
 
@@ -609,13 +612,53 @@ impl PyCurl {
             opt::SSLKEY_BLOB => o.tls.key_blob = if unset { None } else { Some(convert::blob(value)?) },
             opt::KEYPASSWD => o.tls.key_passwd = text!(),
             opt::SSLCERTTYPE | opt::SSLKEYTYPE => {
-                if let Some(t) = text!() {
-                    if !t.eq_ignore_ascii_case("PEM") {
-                        drop(o);
-                        return Err(not_built(&format!("{name}={t} (only PEM)")));
-                    }
+                let t = text_required!().unwrap_or_default();
+                // "ENG" needs an OpenSSL crypto engine; other names are judged at perform
+                // time, as libcurl does.
+                if t.eq_ignore_ascii_case("ENG") {
+                    drop(o);
+                    return Err(not_built(&format!("{name}=ENG")));
+                }
+                if option == opt::SSLCERTTYPE {
+                    o.tls.cert_type = Some(t);
+                } else {
+                    o.tls.key_type = Some(t);
                 }
             }
+            opt::SSL_OPTIONS => o.tls.ssl_options = long!() as u32,
+            opt::CRLFILE => o.tls.crl_file = text_required!().map(Into::into),
+            opt::ISSUERCERT => o.tls.issuer_cert = text_required!().map(Into::into),
+            opt::ISSUERCERT_BLOB => o.tls.issuer_blob = if unset { None } else { Some(convert::blob(value)?) },
+            opt::SSL_EC_CURVES => o.tls.ec_curves = text!(),
+            opt::HSTS_CTRL => {
+                let v = long!();
+                drop(o);
+                super::hsts::set_ctrl(&easy, v);
+                return Ok(());
+            }
+            opt::HSTS => {
+                let f = text!();
+                drop(o);
+                super::hsts::set_file(&easy, f);
+                return Ok(());
+            }
+            opt::HSTSREADFUNCTION => {
+                cbs.slots.borrow_mut().hstsread = if unset { None } else { Some(convert::callable(value)?) }
+            }
+            opt::HSTSWRITEFUNCTION => {
+                cbs.slots.borrow_mut().hstswrite = if unset { None } else { Some(convert::callable(value)?) }
+            }
+            // pycurl's HSTS callbacks take no data argument, and pycurl refuses every value here.
+            opt::HSTSREADDATA | opt::HSTSWRITEDATA => {
+                if unset {
+                    return Err(no_unset());
+                }
+                return Err(match convert::callable(value) {
+                    Ok(_) => PyTypeError::new_err("functions are not supported for this option"),
+                    Err(e) => e,
+                });
+            }
+            opt::SSL_SIGNATURE_ALGORITHMS => o.tls.sigalgs = text!(),
             opt::SSLVERSION => {
                 let v = long!();
                 let (min, max) = (v & 0xffff, v >> 16);
@@ -943,6 +986,8 @@ impl PyCurl {
         if let Some(e) = &easy {
             // libcurl writes COOKIEJAR when the handle is cleaned up.
             e.write_cookie_jar();
+            let cbs = self.st.borrow().cbs.clone();
+            super::hsts::at_cleanup(py, e, &cbs);
         }
         if let Some((w, key)) = multi {
             if let Ok(m) = w.bind(py).call0() {
@@ -1107,6 +1152,8 @@ impl PyCurl {
             let dd = d.borrow();
             let st = dd.st.borrow();
             *st.easy.as_ref().unwrap().opts.borrow_mut() = Rc::new((**easy.opts.borrow()).clone());
+            // libcurl's duphandle copies the HSTS cache too.
+            *st.easy.as_ref().unwrap().hsts.borrow_mut() = easy.hsts.borrow().clone();
             *st.cbs.slots.borrow_mut() = this.st.borrow().cbs.slots.borrow().clone_ref(py);
         }
         // Instance attributes come along, as they do with pycurl.
@@ -1210,6 +1257,8 @@ impl Drop for PyCurl {
         if let Some(mut st) = self.st.try_borrow_mut() {
             if let Some(e) = &st.easy {
                 e.write_cookie_jar();
+                // The HSTS file, but no write callback from a finaliser.
+                e.hsts_save(crate::engine::cookies::unix_now());
             }
             if let Some(mut p) = st.private.take() {
                 p.lp.clear();

@@ -10,6 +10,7 @@ mod curl;
 mod errors;
 mod gil;
 mod mime;
+mod hsts;
 mod multi;
 mod option_table;
 mod url;
@@ -96,6 +97,7 @@ fn _pycurl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<mime::PyCurlMime>()?;
     m.add_class::<mime::PyCurlMimePart>()?;
     m.setattr("_form_body", wrap_pyfunction!(mime::_form_body, m)?)?; // private: not in __all__
+    hsts::register(m)?;
     m.add("version", version_string())?;
     m.add_function(wrap_pyfunction!(version_info, m)?)?;
     m.add_function(wrap_pyfunction!(global_init, m)?)?;

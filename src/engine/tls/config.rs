@@ -10,6 +10,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, SupportedProtocolVersion};
 
 use super::ciphers::{select_tls12_suites, select_tls13_suites};
+use super::groups::select_kx_groups;
 use super::keys::{key_error, load_client_auth};
 use super::verifier::build_verifier;
 use super::*;
@@ -47,7 +48,14 @@ fn config_cache() -> &'static Mutex<HashMap<CacheKey, Arc<ClientConfig>>> {
 pub fn client_config(o: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
     let key = CacheKey {
         opts: o.clone(),
-        stamps: vec![stamp(&o.ca_info), stamp(&o.ca_path), stamp(&o.cert), stamp(&o.key)],
+        stamps: vec![
+            stamp(&o.ca_info),
+            stamp(&o.ca_path),
+            stamp(&o.cert),
+            stamp(&o.key),
+            stamp(&o.crl_file),
+            stamp(&o.issuer_cert),
+        ],
         keylog_env: if o.sslkeylogfile { std::env::var_os("SSLKEYLOGFILE") } else { None },
     };
     if let Some(c) = config_cache().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
@@ -72,8 +80,10 @@ fn build_config(o: &TlsOptions) -> Result<ClientConfig, TlsError> {
     let mut suites = tls13;
     suites.extend(tls12);
 
+    let kx_groups = select_kx_groups(o.ec_curves.as_deref())?;
+
     let base = rustls::crypto::ring::default_provider();
-    let provider = Arc::new(CryptoProvider { cipher_suites: suites, ..base });
+    let provider = Arc::new(CryptoProvider { cipher_suites: suites, kx_groups, ..base });
 
     let verifier = build_verifier(o, &provider)?;
 

@@ -30,7 +30,11 @@ pub(super) struct ClientAuth {
 }
 
 pub(super) fn key_error(name: &str) -> TlsError {
-    TlsError::new(E_BAD_FUNCTION_ARGUMENT, format!("unable to set private key file: '{name}' type PEM"))
+    key_error_typed(name, "PEM")
+}
+
+fn key_error_typed(name: &str, ty: &str) -> TlsError {
+    TlsError::new(E_BAD_FUNCTION_ARGUMENT, format!("unable to set private key file: '{name}' type {ty}"))
 }
 
 fn io_error_detail(e: &io::Error) -> String {
@@ -45,65 +49,175 @@ fn io_error_detail(e: &io::Error) -> String {
     }
 }
 
-fn cert_error(from: &str, detail: &str) -> TlsError {
+fn cert_error_kind(kind: &str, from: &str, detail: &str) -> TlsError {
     TlsError::new(
         E_SSL_CERTPROBLEM,
         format!(
-            "could not load PEM client certificate from {from}, OpenSSL error {detail}, \
+            "could not load {kind} client certificate from {from}, OpenSSL error {detail}, \
              (no key found, wrong passphrase, or wrong file format?)"
         ),
     )
 }
 
+fn cert_error(from: &str, detail: &str) -> TlsError {
+    cert_error_kind("PEM", from, detail)
+}
+
+/// CURLOPT_SSLCERTTYPE / CURLOPT_SSLKEYTYPE as libcurl reads them (case-insensitive).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FileType {
+    Pem,
+    Der,
+    P12,
+}
+
+fn cert_file_type(t: Option<&str>) -> Result<FileType, TlsError> {
+    match t.map(str::to_ascii_uppercase).as_deref() {
+        None | Some("PEM") => Ok(FileType::Pem),
+        Some("DER") => Ok(FileType::Der),
+        Some("P12") => Ok(FileType::P12),
+        Some("ENG") => Err(TlsError::new(E_SSL_CERTPROBLEM, "crypto engine not set, cannot load certificate")),
+        Some(_) => Err(TlsError::new(
+            E_BAD_FUNCTION_ARGUMENT,
+            format!("not supported file type '{}' for certificate", t.unwrap_or_default()),
+        )),
+    }
+}
+
+fn key_file_type(t: Option<&str>) -> Result<FileType, TlsError> {
+    match t.map(str::to_ascii_uppercase).as_deref() {
+        None | Some("PEM") => Ok(FileType::Pem),
+        Some("DER") => Ok(FileType::Der),
+        Some("P12") => Err(TlsError::new(E_SSL_CERTPROBLEM, "file type P12 for private key not supported")),
+        Some("ENG") => Err(TlsError::new(E_SSL_CERTPROBLEM, "crypto engine not set, cannot load private key")),
+        Some(_) => Err(TlsError::new(E_BAD_FUNCTION_ARGUMENT, "not supported file type for private key")),
+    }
+}
+
+/// A PKCS#12 file or blob: its first private key and that key's certificate chain.
+fn load_p12(data: &[u8], passwd: Option<&str>, from: &str) -> Result<ClientAuth, TlsError> {
+    let parse_error = || {
+        TlsError::new(
+            E_SSL_CERTPROBLEM,
+            "could not parse PKCS12 file, check password, OpenSSL error \
+             error:11800071:PKCS12 routines::mac verify failure",
+        )
+    };
+    // Something that is not DER at all is "error reading", like OpenSSL's d2i failure.
+    if data.first() != Some(&0x30) || ::der::asn1::AnyRef::from_der(data).is_err() {
+        return Err(TlsError::new(E_SSL_CERTPROBLEM, format!("error reading PKCS12 file '{from}'")));
+    }
+    let store = p12_keystore::KeyStore::from_pkcs12(data, passwd.unwrap_or("")).map_err(|_| parse_error())?;
+    let Some((_, chain)) = store.private_key_chain() else {
+        return Err(parse_error());
+    };
+    let certs: Vec<CertificateDer<'static>> =
+        chain.chain().iter().map(|c| CertificateDer::from(c.as_der().to_vec())).collect();
+    if certs.is_empty() {
+        return Err(parse_error());
+    }
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().to_vec()));
+    Ok(ClientAuth { chain: certs, key, key_name: from.to_string() })
+}
+
 pub(super) fn load_client_auth(o: &TlsOptions) -> Result<Option<ClientAuth>, TlsError> {
+    if o.cert_blob.is_none() && o.cert.is_none() {
+        return Ok(None);
+    }
+    let cert_type = cert_file_type(o.cert_type.as_deref())?;
+    if cert_type == FileType::P12 {
+        let (data, from) = if let Some(blob) = &o.cert_blob {
+            (blob.clone(), "(memory blob)".to_string())
+        } else {
+            let path = o.cert.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            match o.cert.as_ref().map(fs::read) {
+                Some(Ok(d)) => (d, path),
+                _ => return Err(TlsError::new(E_SSL_CERTPROBLEM, format!("could not open PKCS12 file '{path}'"))),
+            }
+        };
+        let auth = load_p12(&data, o.key_passwd.as_deref(), &from)?;
+        check_key_matches(&auth)?;
+        return Ok(Some(auth));
+    }
     let (cert_data, cert_from) = if let Some(blob) = &o.cert_blob {
         (blob.clone(), "CURLOPT_SSLCERT_BLOB".to_string())
     } else if let Some(path) = &o.cert {
         let from = path.display().to_string();
         match fs::read(path) {
             Ok(d) => (d, from),
+            Err(e) if cert_type == FileType::Der => return Err(cert_error_kind("ASN1", &from, &io_error_detail(&e))),
             Err(e) => return Err(cert_error(&from, &io_error_detail(&e))),
         }
     } else {
         return Ok(None);
     };
-    let mut chain: Vec<CertificateDer<'static>> =
-        pem_certificates(&cert_data).into_iter().map(CertificateDer::from).collect();
-    if chain.is_empty() && cert_data.first() == Some(&0x30) && X509Certificate::from_der(&cert_data).is_ok() {
-        chain.push(CertificateDer::from(cert_data.clone()));
-    }
+    let chain: Vec<CertificateDer<'static>> = if cert_type == FileType::Der {
+        if cert_data.first() != Some(&0x30) || X509Certificate::from_der(&cert_data).is_err() {
+            return Err(cert_error_kind("ASN1", &cert_from, "error:068000A8:asn1 encoding routines::wrong tag"));
+        }
+        vec![CertificateDer::from(cert_data.clone())]
+    } else {
+        pem_certificates(&cert_data).into_iter().map(CertificateDer::from).collect()
+    };
     if chain.is_empty() {
         return Err(cert_error(&cert_from, "error:0480006C:PEM routines::no start line"));
     }
 
     // The key: SSLKEY_BLOB, SSLKEY, else the certificate source itself.
+    let key_type = key_file_type(o.key_type.as_deref())?;
+    let ty_name = if key_type == FileType::Der { "DER" } else { "PEM" };
     let (key_data, key_name) = if let Some(blob) = &o.key_blob {
         (blob.clone(), "(memory blob)".to_string())
     } else if let Some(path) = &o.key {
         let name = path.display().to_string();
         match fs::read(path) {
             Ok(d) => (d, name),
-            Err(_) => return Err(key_error(&name)),
+            Err(_) => return Err(key_error_typed(&name, ty_name)),
         }
     } else if o.cert_blob.is_some() {
         (cert_data.clone(), "(memory blob)".to_string())
     } else {
         (cert_data.clone(), cert_from.clone())
     };
-    let key = parse_private_key(&key_data, o.key_passwd.as_deref(), &key_name)?;
-    // Reject keys the provider cannot use now, with libcurl's message.
-    let provider = rustls::crypto::ring::default_provider();
-    let Ok(signing) = provider.key_provider.load_private_key(key.clone_key()) else {
-        return Err(key_error(&key_name));
+    let key = if key_type == FileType::Der {
+        parse_der_key(&key_data).ok_or_else(|| key_error_typed(&key_name, ty_name))?
+    } else {
+        parse_private_key(&key_data, o.key_passwd.as_deref(), &key_name)?
     };
-    let certified = rustls::sign::CertifiedKey::new(chain.clone(), signing);
+    let auth = ClientAuth { chain, key, key_name };
+    check_key_matches(&auth)?;
+    Ok(Some(auth))
+}
+
+/// Reject keys the provider cannot use, or that belong to another certificate, with
+/// libcurl's messages.
+fn check_key_matches(auth: &ClientAuth) -> Result<(), TlsError> {
+    let provider = rustls::crypto::ring::default_provider();
+    let Ok(signing) = provider.key_provider.load_private_key(auth.key.clone_key()) else {
+        return Err(key_error(&auth.key_name));
+    };
+    let certified = rustls::sign::CertifiedKey::new(auth.chain.clone(), signing);
     if let Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) = certified.keys_match() {
         return Err(TlsError::new(
             E_SSL_CERTPROBLEM,
             "Private key does not match the certificate public key".to_string(),
         ));
     }
-    Ok(Some(ClientAuth { chain, key, key_name }))
+    Ok(())
+}
+
+/// A bare DER private key in any of the three encodings rustls understands.
+fn parse_der_key(data: &[u8]) -> Option<PrivateKeyDer<'static>> {
+    if data.first() != Some(&0x30) {
+        return None;
+    }
+    let provider = rustls::crypto::ring::default_provider();
+    let candidates = [
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(data.to_vec())),
+        PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(data.to_vec())),
+        PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(data.to_vec())),
+    ];
+    candidates.into_iter().find(|k| provider.key_provider.load_private_key(k.clone_key()).is_ok())
 }
 
 /// Parse a private key (PEM, possibly encrypted; or bare DER).
@@ -145,18 +259,10 @@ fn parse_private_key(data: &[u8], passwd: Option<&str>, name: &str) -> Result<Pr
             _ => {}
         }
     }
-    if blocks.is_empty() && data.first() == Some(&0x30) {
-        // Bare DER: try the three encodings rustls understands.
-        let provider = rustls::crypto::ring::default_provider();
-        let candidates = [
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(data.to_vec())),
-            PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(data.to_vec())),
-            PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(data.to_vec())),
-        ];
-        for k in candidates {
-            if provider.key_provider.load_private_key(k.clone_key()).is_ok() {
-                return Ok(k);
-            }
+    if blocks.is_empty() {
+        // A bare DER key under the PEM type: OpenSSL's PEM reader also tries DER for keys.
+        if let Some(k) = parse_der_key(data) {
+            return Ok(k);
         }
     }
     Err(key_error(name))

@@ -25,6 +25,7 @@ mod asn1;
 mod certinfo;
 mod ciphers;
 mod config;
+mod groups;
 mod keys;
 mod pem;
 #[cfg(test)]
@@ -54,6 +55,10 @@ pub const E_SSL_CIPHER: i32 = 59;
 pub const E_PEER_FAILED_VERIFICATION: i32 = 60;
 /// CURLE_SSL_CACERT_BADFILE
 pub const E_SSL_CACERT_BADFILE: i32 = 77;
+/// CURLE_SSL_CRL_BADFILE
+pub const E_SSL_CRL_BADFILE: i32 = 82;
+/// CURLE_SSL_ISSUER_ERROR
+pub const E_SSL_ISSUER_ERROR: i32 = 83;
 /// CURLE_SSL_PINNEDPUBKEYNOTMATCH
 pub const E_SSL_PINNEDPUBKEYNOTMATCH: i32 = 90;
 
@@ -62,6 +67,15 @@ pub const E_SSL_PINNEDPUBKEYNOTMATCH: i32 = 90;
 pub const VERIFY_RESULT_PREFIX: &str = "SSL certificate OpenSSL verify result: ";
 
 // CURLOPT_SSLVERSION encodings
+// CURLOPT_SSL_OPTIONS bits
+pub const SSLOPT_ALLOW_BEAST: u32 = 1;
+pub const SSLOPT_NO_REVOKE: u32 = 2;
+pub const SSLOPT_NO_PARTIALCHAIN: u32 = 4;
+pub const SSLOPT_REVOKE_BEST_EFFORT: u32 = 8;
+pub const SSLOPT_NATIVE_CA: u32 = 16;
+pub const SSLOPT_AUTO_CLIENT_CERT: u32 = 32;
+pub const SSLOPT_EARLYDATA: u32 = 64;
+
 pub const SSLVERSION_DEFAULT: u32 = 0;
 pub const SSLVERSION_TLSV1: u32 = 1;
 pub const SSLVERSION_SSLV2: u32 = 2;
@@ -118,6 +132,23 @@ pub struct TlsOptions {
     pub sslkeylogfile: bool,
     /// CURLOPT_SSL_SESSIONID_CACHE (default true): resume TLS sessions on new connections
     pub session_cache: bool,
+    /// CURLOPT_SSL_OPTIONS bits (CURLSSLOPT_*); only NO_PARTIALCHAIN and NATIVE_CA change
+    /// anything under rustls, the others are documented no-ops (docs/differences.md)
+    pub ssl_options: u32,
+    /// CURLOPT_CRLFILE: PEM file of certificate revocation lists
+    pub crl_file: Option<PathBuf>,
+    /// CURLOPT_ISSUERCERT: PEM certificate that must have issued the server certificate
+    pub issuer_cert: Option<PathBuf>,
+    /// CURLOPT_ISSUERCERT_BLOB
+    pub issuer_blob: Option<Vec<u8>>,
+    /// CURLOPT_SSL_EC_CURVES: key exchange groups by OpenSSL name, colon separated
+    pub ec_curves: Option<String>,
+    /// CURLOPT_SSL_SIGNATURE_ALGORITHMS: OpenSSL sigalgs list
+    pub sigalgs: Option<String>,
+    /// CURLOPT_SSLCERTTYPE ("PEM" when unset; "DER", "P12")
+    pub cert_type: Option<String>,
+    /// CURLOPT_SSLKEYTYPE ("PEM" when unset; "DER")
+    pub key_type: Option<String>,
 }
 
 impl Default for TlsOptions {
@@ -140,6 +171,14 @@ impl Default for TlsOptions {
             alpn: Vec::new(),
             sslkeylogfile: false,
             session_cache: true,
+            ssl_options: 0,
+            crl_file: None,
+            issuer_cert: None,
+            issuer_blob: None,
+            ec_curves: None,
+            sigalgs: None,
+            cert_type: None,
+            key_type: None,
         }
     }
 }

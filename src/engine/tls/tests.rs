@@ -632,13 +632,40 @@ fn client_certificate_authentication() {
         ..base.clone()
     };
     connect(&o, srv(), "localhost").expect("blobs");
-    // DER files
+    // DER files (SSLCERTTYPE / SSLKEYTYPE "DER"; under "PEM" libcurl refuses a DER certificate)
     let o = TlsOptions {
         cert: Some(temp_file("c.der", client.cert.der().as_ref())),
         key: Some(temp_file("k.der", client.key.serialize_der())),
+        cert_type: Some("der".into()),
+        key_type: Some("DER".into()),
         ..base.clone()
     };
     connect(&o, srv(), "localhost").expect("DER");
+    let e = client_config(&TlsOptions { cert_type: None, ..o.clone() }).unwrap_err();
+    assert_eq!(e.code, 58);
+    assert!(e.message.contains("PEM routines::no start line"), "{}", e.message);
+    // a PEM certificate under "DER"
+    let pem_cert = temp_file("c2.pem", client.cert.pem());
+    let e = client_config(&TlsOptions { cert: Some(pem_cert.clone()), ..o.clone() }).unwrap_err();
+    assert_eq!(
+        e.message,
+        format!(
+            "could not load ASN1 client certificate from {}, OpenSSL error error:068000A8:asn1 \
+             encoding routines::wrong tag, (no key found, wrong passphrase, or wrong file format?)",
+            pem_cert.display()
+        )
+    );
+    // a PEM key under "DER"
+    let pem_key = temp_file("k2.pem", client.key.serialize_pem());
+    let e = client_config(&TlsOptions { key: Some(pem_key.clone()), ..o.clone() }).unwrap_err();
+    assert_eq!(e, TlsError::new(43, format!("unable to set private key file: '{}' type DER", pem_key.display())));
+    // types libcurl has no use for here
+    let e = client_config(&TlsOptions { cert_type: Some("xyz".into()), ..o.clone() }).unwrap_err();
+    assert_eq!(e, TlsError::new(43, "not supported file type 'xyz' for certificate"));
+    let e = client_config(&TlsOptions { key_type: Some("xyz".into()), ..o.clone() }).unwrap_err();
+    assert_eq!(e, TlsError::new(43, "not supported file type for private key"));
+    let e = client_config(&TlsOptions { key_type: Some("P12".into()), ..o.clone() }).unwrap_err();
+    assert_eq!(e, TlsError::new(58, "file type P12 for private key not supported"));
     // a TLS 1.2 server that insists on a certificate rejects the handshake
     let srv12 = server_with(vec![l.cert.der().clone()], &l.key, &[&rustls::version::TLS12], Some(&ca));
     let e = connect(&base, srv12, "localhost").unwrap_err();
@@ -867,4 +894,166 @@ fn session_cache_option_turns_resumption_off() {
             (0..3).map(|_| handshake(cfg.clone(), srv.clone(), "localhost").unwrap().handshake_kind()).collect();
         assert_eq!(kinds, [Some(Full), Some(Full), Some(Full)], "{versions:?}");
     }
+}
+
+// ---- SSL_OPTIONS, CRLFILE, ISSUERCERT, curves, signature algorithms ------------------
+
+fn crl_pem(ca: &Ca, revoked: &[u64]) -> String {
+    let params = rcgen::CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(2020, 1, 1),
+        next_update: rcgen::date_time_ymd(2099, 1, 1),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: revoked
+            .iter()
+            .map(|s| rcgen::RevokedCertParams {
+                serial_number: rcgen::SerialNumber::from(*s),
+                revocation_time: rcgen::date_time_ymd(2021, 1, 1),
+                reason_code: None,
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    params.signed_by(&ca.cert, &ca.key).unwrap().pem().unwrap()
+}
+
+fn leaf_with_serial(ca: &Ca, serial: u64) -> Leaf {
+    let mut p = leaf_params(&["localhost"], Some("localhost"));
+    p.serial_number = Some(rcgen::SerialNumber::from(serial));
+    issue(ca, p)
+}
+
+#[test]
+fn crl_file_revokes_the_server_certificate() {
+    let ca = make_ca("CRL CA");
+    let l = leaf_with_serial(&ca, 4242);
+    let base = opts_with_ca(&ca.cert.pem());
+    let revoked = TlsOptions { crl_file: Some(temp_file("rev.pem", crl_pem(&ca, &[4242]))), ..base.clone() };
+    let e = connect(&revoked, server(&l), "localhost").unwrap_err();
+    assert_eq!(e, TlsError::new(60, verify_msg("certificate revoked", 23)));
+    assert_eq!(ssl_verify_result(&e), 23);
+    let fine = TlsOptions { crl_file: Some(temp_file("ok.pem", crl_pem(&ca, &[7]))), ..base.clone() };
+    connect(&fine, server(&l), "localhost").expect("not revoked");
+    // a CRL from another CA says nothing about this certificate: OpenSSL's verdict
+    let other = make_ca("Other CRL CA");
+    let unknown = TlsOptions { crl_file: Some(temp_file("other.pem", crl_pem(&other, &[4242]))), ..base.clone() };
+    let e = connect(&unknown, server(&l), "localhost").unwrap_err();
+    assert_eq!(e, TlsError::new(60, verify_msg("unable to get certificate CRL", 3)));
+    // peer verification off: the CRL is not consulted (nor even read)
+    let off = TlsOptions { verify_peer: false, crl_file: Some(PathBuf::from("/nonexistent")), ..base.clone() };
+    connect(&off, server(&l), "localhost").expect("verify_peer off");
+    // unreadable, DER or junk files: 82
+    for (what, path) in [
+        ("missing", PathBuf::from("/nonexistent.crl")),
+        ("junk", temp_file("junk.pem", "junk\n")),
+        ("certificate", temp_file("cert.pem", ca.cert.pem())),
+    ] {
+        let o = TlsOptions { crl_file: Some(path.clone()), ..base.clone() };
+        let e = client_config(&o).unwrap_err();
+        assert_eq!(e, TlsError::new(82, format!("error loading CRL file: {}", path.display())), "{what}");
+    }
+}
+
+#[test]
+fn issuer_cert_must_have_issued_the_server_certificate() {
+    let ca = make_ca("Issuer CA");
+    let other = make_ca("Not the issuer");
+    let l = leaf(&ca, &["localhost"]);
+    let base = opts_with_ca(&ca.cert.pem());
+    let good = TlsOptions { issuer_cert: Some(temp_file("iss.pem", ca.cert.pem())), ..base.clone() };
+    connect(&good, server(&l), "localhost").expect("right issuer");
+    let blob = TlsOptions { issuer_blob: Some(ca.cert.pem().into_bytes()), ..base.clone() };
+    connect(&blob, server(&l), "localhost").expect("right issuer blob");
+    let wrong_path = temp_file("wrong.pem", other.cert.pem());
+    let wrong = TlsOptions { issuer_cert: Some(wrong_path.clone()), ..base.clone() };
+    let e = connect(&wrong, server(&l), "localhost").unwrap_err();
+    assert_eq!(e, TlsError::new(83, format!("SSL: Certificate issuer check failed ({})", wrong_path.display())));
+    assert_eq!(ssl_verify_result(&e), 0);
+    let e = connect(
+        &TlsOptions { issuer_blob: Some(other.cert.pem().into_bytes()), ..base.clone() },
+        server(&l),
+        "localhost",
+    )
+    .unwrap_err();
+    assert_eq!(e, TlsError::new(83, "SSL: Certificate issuer check failed ((nil))"));
+    // checked even without peer verification; worded differently with both checks off
+    let e = connect(&TlsOptions { verify_peer: false, ..wrong.clone() }, server(&l), "localhost").unwrap_err();
+    assert_eq!(e.code, 83);
+    let e = connect(&TlsOptions { verify_peer: false, verify_host: false, ..wrong.clone() }, server(&l), "localhost")
+        .unwrap_err();
+    assert_eq!(e, TlsError::new(83, "Issuer check against peer certificate failed"));
+    // unreadable / not PEM
+    let e =
+        client_config(&TlsOptions { issuer_cert: Some(PathBuf::from("/nonexistent")), ..base.clone() }).unwrap_err();
+    assert_eq!(e, TlsError::new(83, "SSL: Unable to open issuer cert (/nonexistent)"));
+    let junk = temp_file("junk.pem", "junk");
+    let e = client_config(&TlsOptions { issuer_cert: Some(junk.clone()), ..base.clone() }).unwrap_err();
+    assert_eq!(e, TlsError::new(83, format!("SSL: Unable to read issuer cert ({})", junk.display())));
+    let e = client_config(&TlsOptions { issuer_blob: Some(ca.cert.der().to_vec()), ..base.clone() }).unwrap_err();
+    assert_eq!(e, TlsError::new(83, "SSL: Unable to read issuer cert ((nil))"));
+}
+
+#[test]
+fn no_partialchain_needs_a_self_signed_anchor() {
+    let ca = make_ca("Partial CA");
+    let l = leaf(&ca, &["localhost"]);
+    // the leaf itself as the only anchor: a partial chain OpenSSL accepts by default
+    let o = opts_with_ca(&l.cert.pem());
+    connect(&o, server(&l), "localhost").expect("partial chain");
+    let strict = TlsOptions { ssl_options: SSLOPT_NO_PARTIALCHAIN, ..o.clone() };
+    let e = connect(&strict, server(&l), "localhost").unwrap_err();
+    assert_eq!(e, TlsError::new(60, verify_msg("unable to get local issuer certificate", 20)));
+    // with the real root it still works
+    let root = TlsOptions { ssl_options: SSLOPT_NO_PARTIALCHAIN, ..opts_with_ca(&ca.cert.pem()) };
+    connect(&root, server(&l), "localhost").expect("full chain");
+    // the no-op flags change nothing
+    let noop =
+        SSLOPT_ALLOW_BEAST | SSLOPT_NO_REVOKE | SSLOPT_REVOKE_BEST_EFFORT | SSLOPT_AUTO_CLIENT_CERT | SSLOPT_EARLYDATA;
+    connect(&TlsOptions { ssl_options: noop, ..opts_with_ca(&ca.cert.pem()) }, server(&l), "localhost")
+        .expect("no-ops");
+}
+
+#[test]
+fn ec_curves_choose_the_key_exchange_group() {
+    let ca = make_ca("Curve CA");
+    let l = leaf(&ca, &["localhost"]);
+    let base = opts_with_ca(&ca.cert.pem());
+    // a server that only speaks P-384
+    let only_p384 = || {
+        let mut p = rustls::crypto::ring::default_provider();
+        p.kx_groups = vec![rustls::crypto::ring::kx_group::SECP384R1];
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(l.key.serialize_der()));
+        Arc::new(
+            ServerConfig::builder_with_provider(Arc::new(p))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![l.cert.der().clone()], key)
+                .unwrap(),
+        )
+    };
+    let c = connect(&TlsOptions { ec_curves: Some("secp384r1".into()), ..base.clone() }, only_p384(), "localhost")
+        .expect("P-384");
+    assert_eq!(c.negotiated_key_exchange_group().map(|g| g.name()), Some(rustls::NamedGroup::secp384r1));
+    let e = connect(&TlsOptions { ec_curves: Some("X25519:P-256".into()), ..base.clone() }, only_p384(), "localhost")
+        .unwrap_err();
+    assert_eq!(e.code, 35);
+    let e = client_config(&TlsOptions { ec_curves: Some("bogus".into()), ..base.clone() }).unwrap_err();
+    assert_eq!(e, TlsError::new(59, "failed setting curves list: 'bogus'"));
+}
+
+#[test]
+fn signature_algorithms_limit_what_the_server_may_sign_with() {
+    let ca = make_ca("Sigalg CA");
+    let l = leaf(&ca, &["localhost"]); // rcgen's default key: ECDSA P-256
+    let base = opts_with_ca(&ca.cert.pem());
+    connect(&TlsOptions { sigalgs: Some("ECDSA+SHA256".into()), ..base.clone() }, server(&l), "localhost")
+        .expect("ecdsa allowed");
+    let e =
+        connect(&TlsOptions { sigalgs: Some("rsa_pss_rsae_sha256".into()), ..base.clone() }, server(&l), "localhost")
+            .unwrap_err();
+    assert_eq!(e.code, 35);
+    let e = client_config(&TlsOptions { sigalgs: Some("bogus".into()), ..base.clone() }).unwrap_err();
+    assert_eq!(e, TlsError::new(59, "failed setting signature algorithms: 'bogus'"));
 }

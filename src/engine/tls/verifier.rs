@@ -13,12 +13,13 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
 
 use super::certinfo::decode_asn1_string;
+use super::groups::select_sigalgs;
 use super::pem::parse_pem;
 use super::*;
 
@@ -31,16 +32,23 @@ pub(super) struct TrustStore {
     roots: RootCertStore,
     /// SHA-256 of every anchor's DER, to accept a server certificate that *is* an anchor.
     digests: HashSet<[u8; 32]>,
+    /// Refuse anchors that are not self-issued (CURLSSLOPT_NO_PARTIALCHAIN).
+    roots_only: bool,
 }
 
 impl Default for TrustStore {
     fn default() -> Self {
-        TrustStore { roots: RootCertStore::empty(), digests: HashSet::new() }
+        TrustStore { roots: RootCertStore::empty(), digests: HashSet::new(), roots_only: false }
     }
 }
 
 impl TrustStore {
     fn add(&mut self, der: &[u8]) -> bool {
+        // CURLSSLOPT_NO_PARTIALCHAIN: only self-issued certificates may end a chain (the others
+        // still count as read, as OpenSSL loads them).
+        if self.roots_only && !self_issued(der) {
+            return X509Certificate::from_der(der).is_ok();
+        }
         if self.roots.add(CertificateDer::from(der.to_vec())).is_ok() {
             self.digests.insert(sha256(der));
             true
@@ -67,13 +75,20 @@ pub(super) fn native_store() -> Arc<TrustStore> {
     NATIVE
         .get_or_init(|| {
             let mut store = TrustStore::default();
-            let result = rustls_native_certs::load_native_certs();
-            for cert in result.certs {
-                store.add(cert.as_ref());
+            for der in native_certificates() {
+                store.add(der);
             }
             Arc::new(store)
         })
         .clone()
+}
+
+/// The platform's certificates (DER), loaded once per process.
+fn native_certificates() -> &'static [Vec<u8>] {
+    static NATIVE: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    NATIVE.get_or_init(|| {
+        rustls_native_certs::load_native_certs().certs.into_iter().map(|c| c.as_ref().to_vec()).collect()
+    })
 }
 
 /// Certificates (DER) from PEM text: CERTIFICATE and TRUSTED CERTIFICATE blocks.
@@ -87,10 +102,20 @@ pub(super) fn pem_certificates(data: &[u8]) -> Vec<Vec<u8>> {
 
 /// The trust store for `o`: the configured CA file/dir/blob, or the system store.
 fn trust_store(o: &TlsOptions) -> Result<Arc<TrustStore>, TlsError> {
-    if o.ca_info.is_none() && o.ca_path.is_none() && o.ca_blob.is_none() {
+    let no_partial = o.ssl_options & SSLOPT_NO_PARTIALCHAIN != 0;
+    if o.ca_info.is_none() && o.ca_path.is_none() && o.ca_blob.is_none() && !no_partial {
         return Ok(native_store());
     }
-    let mut store = TrustStore::default();
+    let mut store = TrustStore { roots_only: no_partial, ..TrustStore::default() };
+    // CURLSSLOPT_NATIVE_CA: the system store as well as the configured CAs; with no CA
+    // configured at all the system store is the default anyway.
+    let want_native =
+        o.ssl_options & SSLOPT_NATIVE_CA != 0 || (o.ca_info.is_none() && o.ca_path.is_none() && o.ca_blob.is_none());
+    if want_native {
+        for der in native_certificates() {
+            store.add(der);
+        }
+    }
     if let Some(blob) = &o.ca_blob {
         let mut added = 0;
         for der in pem_certificates(blob) {
@@ -205,6 +230,10 @@ fn certificate_failure(
         }
         CertificateError::BadSignature => x509_failure(7, "certificate signature failure"),
         CertificateError::Revoked => x509_failure(23, "certificate revoked"),
+        CertificateError::UnknownRevocationStatus => x509_failure(3, "unable to get certificate CRL"),
+        CertificateError::ExpiredRevocationList | CertificateError::ExpiredRevocationListContext { .. } => {
+            x509_failure(12, "CRL has expired")
+        }
         CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
             x509_failure(26, "unsupported certificate purpose")
         }
@@ -373,6 +402,118 @@ pub(super) struct CurlVerifier {
     /// Trust anchors (None: verify_peer off).
     trust: Option<Arc<TrustStore>>,
     verify_host: bool,
+    /// CURLOPT_ISSUERCERT(_BLOB): the certificate that must have issued the server's.
+    issuer: Option<IssuerCheck>,
+    /// CURLOPT_SSL_SIGNATURE_ALGORITHMS: the schemes offered and accepted (None: all).
+    schemes: Option<Vec<SignatureScheme>>,
+}
+
+#[derive(Debug)]
+struct IssuerCheck {
+    der: Vec<u8>,
+    /// how libcurl names the source in its message: the path, or "(nil)" for a blob
+    label: String,
+    /// VERIFYPEER or VERIFYHOST on: libcurl words the failure differently
+    strict: bool,
+}
+
+impl IssuerCheck {
+    /// libcurl's X509_check_issued: the issuer's subject is the certificate's issuer and,
+    /// when both carry them, the key identifiers agree.
+    fn check(&self, ee: &[u8]) -> Result<(), TlsError> {
+        let fail = || {
+            let msg = if self.strict {
+                format!("SSL: Certificate issuer check failed ({})", self.label)
+            } else {
+                "Issuer check against peer certificate failed".to_string()
+            };
+            TlsError::new(E_SSL_ISSUER_ERROR, msg)
+        };
+        let (Ok((_, issuer)), Ok((_, cert))) = (X509Certificate::from_der(&self.der), X509Certificate::from_der(ee))
+        else {
+            return Err(fail());
+        };
+        if issuer.tbs_certificate.subject.as_raw() != cert.tbs_certificate.issuer.as_raw() {
+            return Err(fail());
+        }
+        let skid = issuer.extensions().iter().find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        });
+        let akid = cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0.to_vec()),
+            _ => None,
+        });
+        if let (Some(s), Some(a)) = (skid, akid) {
+            if s != a {
+                return Err(fail());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Load CURLOPT_ISSUERCERT / _BLOB (PEM only, as libcurl's OpenSSL backend reads it).
+fn load_issuer(o: &TlsOptions) -> Result<Option<IssuerCheck>, TlsError> {
+    let strict = o.verify_peer || o.verify_host;
+    // The file wins when both are set, as with libcurl.
+    let (data, label) = if let Some(path) = &o.issuer_cert {
+        let label = path.display().to_string();
+        match fs::read(path) {
+            Ok(d) => (d, label),
+            Err(_) => {
+                let msg = if strict {
+                    format!("SSL: Unable to open issuer cert ({label})")
+                } else {
+                    "Issuer check against peer certificate failed".to_string()
+                };
+                return Err(TlsError::new(E_SSL_ISSUER_ERROR, msg));
+            }
+        }
+    } else if let Some(blob) = &o.issuer_blob {
+        (blob.clone(), "(nil)".to_string())
+    } else {
+        return Ok(None);
+    };
+    match pem_certificates(&data).into_iter().next() {
+        Some(der) => Ok(Some(IssuerCheck { der, label, strict })),
+        None => {
+            let msg = if strict {
+                format!("SSL: Unable to read issuer cert ({label})")
+            } else {
+                "Issuer check against peer certificate failed".to_string()
+            };
+            Err(TlsError::new(E_SSL_ISSUER_ERROR, msg))
+        }
+    }
+}
+
+/// Load CURLOPT_CRLFILE: every "X509 CRL" PEM block; none at all is libcurl's 82.
+fn load_crls(path: &std::path::Path) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
+    let bad = || TlsError::new(E_SSL_CRL_BADFILE, format!("error loading CRL file: {}", path.display()));
+    let data = fs::read(path).map_err(|_| bad())?;
+    let crls: Vec<_> = parse_pem(&data)
+        .into_iter()
+        .filter(|b| b.label == "X509 CRL")
+        .map(|b| CertificateRevocationListDer::from(b.der))
+        .collect();
+    if crls.is_empty() {
+        return Err(bad());
+    }
+    // A CRL webpki cannot parse is as unusable as an unreadable file.
+    for c in &crls {
+        if webpki::OwnedCertRevocationList::from_der(c.as_ref()).is_err() {
+            return Err(bad());
+        }
+    }
+    Ok(crls)
+}
+
+fn signature_scheme_error() -> rustls::Error {
+    as_rustls_error(TlsError::new(
+        E_SSL_CONNECT_ERROR,
+        "TLS connect error: error:0A000172:SSL routines::wrong signature type",
+    ))
 }
 
 impl ServerCertVerifier for CurlVerifier {
@@ -384,6 +525,8 @@ impl ServerCertVerifier for CurlVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        // webpki checks the name itself; when it accepted the certificate the name is done.
+        let mut name_checked = false;
         if let Some(trust) = &self.trust {
             if trust.contains(end_entity.as_ref()) {
                 // OpenSSL accepts a certificate that is itself in the trust store.
@@ -393,7 +536,7 @@ impl ServerCertVerifier for CurlVerifier {
                     return Err(as_rustls_error(unknown_issuer_failure(end_entity.as_ref(), intermediates)));
                 };
                 match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
-                    Ok(v) => return Ok(v),
+                    Ok(_) => name_checked = true,
                     // The chain was fine (webpki checks the name last); the name is judged
                     // below with libcurl's rules.
                     Err(rustls::Error::InvalidCertificate(
@@ -412,8 +555,11 @@ impl ServerCertVerifier for CurlVerifier {
                 }
             }
         }
-        if self.verify_host {
+        if self.verify_host && !name_checked {
             check_host(end_entity.as_ref(), server_name).map_err(as_rustls_error)?;
+        }
+        if let Some(issuer) = &self.issuer {
+            issuer.check(end_entity.as_ref()).map_err(as_rustls_error)?;
         }
         Ok(ServerCertVerified::assertion())
     }
@@ -424,6 +570,9 @@ impl ServerCertVerifier for CurlVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if self.schemes.as_ref().is_some_and(|s| !s.contains(&dss.scheme)) {
+            return Err(signature_scheme_error());
+        }
         rustls::crypto::verify_tls12_signature(message, cert, dss, &self.supported).map_err(handshake_signature_error)
     }
 
@@ -433,11 +582,18 @@ impl ServerCertVerifier for CurlVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if self.schemes.as_ref().is_some_and(|s| !s.contains(&dss.scheme)) {
+            return Err(signature_scheme_error());
+        }
         rustls::crypto::verify_tls13_signature(message, cert, dss, &self.supported).map_err(handshake_signature_error)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.supported.supported_schemes()
+        let all = self.supported.supported_schemes();
+        match &self.schemes {
+            Some(wanted) => wanted.iter().copied().filter(|s| all.contains(s)).collect(),
+            None => all,
+        }
     }
 }
 
@@ -455,22 +611,47 @@ fn handshake_signature_error(e: rustls::Error) -> rustls::Error {
 
 pub(super) fn build_verifier(o: &TlsOptions, provider: &Arc<CryptoProvider>) -> Result<Arc<CurlVerifier>, TlsError> {
     let supported = provider.signature_verification_algorithms;
+    let schemes = select_sigalgs(o.sigalgs.as_deref())?;
+    if let Some(s) = &schemes {
+        let all = supported.supported_schemes();
+        if !s.iter().any(|x| all.contains(x)) {
+            return Err(TlsError::new(
+                E_SSL_CONNECT_ERROR,
+                "TLS connect error: error:0A000076:SSL routines::no suitable signature algorithm",
+            ));
+        }
+    }
+    let issuer = load_issuer(o)?;
     if !o.verify_peer {
-        // libcurl does not even load CAINFO when peer verification is off.
-        return Ok(Arc::new(CurlVerifier { supported, webpki: None, trust: None, verify_host: o.verify_host }));
+        // libcurl does not even load CAINFO (or the CRLs) when peer verification is off.
+        return Ok(Arc::new(CurlVerifier {
+            supported,
+            webpki: None,
+            trust: None,
+            verify_host: o.verify_host,
+            issuer,
+            schemes,
+        }));
     }
     let trust = trust_store(o)?;
+    let crls = match &o.crl_file {
+        Some(p) => load_crls(p)?,
+        None => Vec::new(),
+    };
     let webpki = if trust.roots.is_empty() {
         None
     } else {
         let roots = Arc::new(trust.roots.clone());
+        // With CRLs, every certificate of the chain below the anchor must have a verdict, as
+        // OpenSSL's CRL_CHECK | CRL_CHECK_ALL (libcurl's choice) demands.
         Some(
             WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+                .with_crls(crls)
                 .build()
                 .map_err(|e| TlsError::new(E_SSL_CACERT_BADFILE, format!("error setting up trust anchors: {e}")))?,
         )
     };
-    Ok(Arc::new(CurlVerifier { supported, webpki, trust: Some(trust), verify_host: o.verify_host }))
+    Ok(Arc::new(CurlVerifier { supported, webpki, trust: Some(trust), verify_host: o.verify_host, issuer, schemes }))
 }
 
 // ---------------------------------------------------------------------------------------
