@@ -840,7 +840,7 @@ impl PyCurl {
             &mut p.multi,
             &mut p.lp,
             key,
-            |lp, t| py.allow_threads(|| lp.wait(t)),
+            |lp, t| super::gil::allow_threads(py, || lp.wait(t)),
             || match py.check_signals() {
                 Ok(()) => None,
                 Err(e) => {

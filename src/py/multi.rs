@@ -417,7 +417,8 @@ impl PyCurlMulti {
             // Nothing to wait for: pycurl's select() returns at once.
             return Ok(0);
         }
-        let ready = py.allow_threads(move || crate::engine::rt::poll_interests(&interests, ms)).unwrap_or_default();
+        let ready = super::gil::allow_threads(py, move || crate::engine::rt::poll_interests(&interests, ms))
+            .unwrap_or_default();
         // Counted as select() counts: once per ready direction.
         let n: i64 =
             ready.iter().map(|(_, ev)| if *ev == 4 { 1 } else { (ev & 1) as i64 + (ev >> 1 & 1) as i64 }).sum();
