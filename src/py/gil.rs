@@ -96,6 +96,9 @@ impl<T> GilCell<T> {
     pub fn borrow_mut(&self) -> RefMut<'_, T> {
         self.0.borrow_mut()
     }
+    pub fn try_borrow(&self) -> Option<Ref<'_, T>> {
+        self.0.try_borrow().ok()
+    }
     pub fn try_borrow_mut(&self) -> Option<RefMut<'_, T>> {
         self.0.try_borrow_mut().ok()
     }
