@@ -865,6 +865,8 @@ impl PyCurl {
             },
         );
         p.multi.remove(key);
+        // Nobody reads M_NOTIFY's done list of the private multi: drop it, or it grows per perform.
+        p.multi.take_newly_done();
         let changes = p.multi.take_socket_events();
         p.lp.apply(&changes);
         p.multi.close_buried();
