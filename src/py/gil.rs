@@ -11,19 +11,22 @@
 //! exit began never asks: it parks until the process is gone (daemon threads die with it anyway).
 use std::cell::{Ref, RefCell, RefMut};
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::thread::ThreadId;
 
 use pyo3::prelude::*;
 use pyo3::types::PyModule;
 
-/// Set by an `atexit` hook registered at import: only used where the runtime's own flag is unknown.
-static AT_EXIT: AtomicBool = AtomicBool::new(false);
+/// The thread that ran the `atexit` hook registered at import (the one running the exit): only
+/// used where the runtime's own flag is unknown.
+static EXIT_THREAD: OnceLock<ThreadId> = OnceLock::new();
 /// Address of `Py_IsFinalizing` (3.13+) or `_Py_IsFinalizing` (3.9 to 3.12), or 0 if neither.
 static IS_FINALIZING: AtomicUsize = AtomicUsize::new(0);
 
 #[pyfunction]
 fn _mark_exiting() {
-    AT_EXIT.store(true, Ordering::SeqCst);
+    let _ = EXIT_THREAD.set(std::thread::current().id());
 }
 
 /// Finds the runtime's finalizing flag and registers the atexit hook; called once at import.
@@ -45,9 +48,9 @@ pub fn install_exit_guard(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// Whether taking the GIL back now would end this thread (the interpreter is finalizing).
 fn exiting() -> bool {
     match IS_FINALIZING.load(Ordering::SeqCst) {
-        // Without the runtime's flag, the atexit hook is the nearest sign; the main thread runs the
-        // exit itself and is never ended, so it must not park.
-        0 => AT_EXIT.load(Ordering::SeqCst) && !is_main_thread(),
+        // Without the runtime's flag, the atexit hook is the nearest sign; the thread running the
+        // exit is never ended, so it must not park.
+        0 => EXIT_THREAD.get().is_some_and(|t| *t != std::thread::current().id()),
         f => {
             // SAFETY: `f` is the interpreter's own `int (*)(void)`, found by name above; it reads
             // an atomic and needs no GIL.
@@ -55,14 +58,6 @@ fn exiting() -> bool {
             let f: extern "C" fn() -> c_int = unsafe { std::mem::transmute(f) };
             f() != 0
         }
-    }
-}
-
-fn is_main_thread() -> bool {
-    // SAFETY: getpid and gettid take no arguments and cannot fail.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::getpid() == libc::gettid()
     }
 }
 
