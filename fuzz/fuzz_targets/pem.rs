@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     o.cert_blob = parts.next().filter(|p| !p.is_empty());
     o.key_blob = parts.next().filter(|p| !p.is_empty());
     o.ca_blob = Some(parts.next().unwrap_or_default());
-    if data.len() % 3 == 0 {
+    if data.last().is_some_and(|b| b & 1 == 1) {
         o.key_passwd = Some("secret".into());
     }
     let _ = client_config(&o);
