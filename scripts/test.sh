@@ -19,6 +19,8 @@ echo "== maturin develop"
 .venv/bin/maturin develop -q 2>&1 | tail -n 3
 echo "== pytest"
 .venv/bin/python -m pytest tests -q -p no:cacheprovider "$@"
+echo "== fuzz smoke (every cargo-fuzz target for a few seconds; longer runs: bash scripts/fuzz.sh SECONDS)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-5}"
 echo "== stubtest (the .pyi stubs against the built module)"
 .venv/bin/python -m mypy.stubtest pycurl --allowlist tests/stubtest-allowlist.txt
 if [ -x compat/run ]; then

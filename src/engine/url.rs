@@ -128,20 +128,25 @@ impl Url {
             let port = match after.strip_prefix(':') {
                 Some(p) => Some(p),
                 None if after.is_empty() => None,
-                None => return Err(rejected("Bad IPv6 address")),
+                // libcurl reads anything after the bracket as a (bad) port.
+                None => return Err(rejected("Port number was not a decimal number between 0 and 65535")),
             };
             (addr.to_ascii_lowercase(), port)
         } else {
-            match hostport.rfind(':') {
-                Some(i) => (hostport[..i].to_ascii_lowercase(), Some(&hostport[i + 1..])),
-                None => (hostport.to_ascii_lowercase(), None),
-            }
+            // As libcurl: the host ends at the first ':' (another one makes the port invalid),
+            // and a percent-encoded host is decoded before it is checked.
+            let (h, p) = match hostport.find(':') {
+                Some(i) => (&hostport[..i], Some(&hostport[i + 1..])),
+                None => (hostport, None),
+            };
+            let h = if h.contains('%') { percent_decode(h) } else { h.to_string() };
+            (h.to_ascii_lowercase(), p)
         };
+        // Checked after the port, as libcurl does (it names a bad port first).
+        let bad_host = !hostport.starts_with('[')
+            && host.bytes().any(|b| b" !\"#$%&'()*+,/:;<=>?@[\\]^`{|}".contains(&b) || b < 0x20 || b == 0x7f);
         if host.is_empty() {
             return Err(rejected("No host present"));
-        }
-        if host.bytes().any(|b| b" <>\\^`{|}\"".contains(&b) || b < 0x20) {
-            return Err(rejected("Bad hostname"));
         }
         let port = match port_str {
             None | Some("") => None,
@@ -157,6 +162,9 @@ impl Url {
                 Some(n as u16)
             }
         };
+        if bad_host {
+            return Err(rejected("Bad hostname"));
+        }
         let mut path = if tail.starts_with('/') { tail.to_string() } else { format!("/{tail}") };
         if !path_as_is {
             path = normalize_path(&path);
@@ -279,6 +287,14 @@ mod tests {
         assert_eq!(m("http://h:99999/"), "URL rejected: Port number was not a decimal number between 0 and 65535");
         assert_eq!(m("http://[::1/"), "URL rejected: Bad IPv6 address");
         assert_eq!(m(""), "URL rejected: Malformed input to a URL function");
+        // Found by fuzz/fuzz_targets/url.rs: these once parsed into URLs that rendered unparseable.
+        let port = "URL rejected: Port number was not a decimal number between 0 and 65535";
+        assert_eq!(m("http://ht]]::1]:80/"), port);
+        assert_eq!(m("http://[::1]x/"), port);
+        for bad in ["http://a[b/", "http://a%b/", "http://a%20b/", "http://a%2fb/", "http://a(b)/", "http://a;b/"] {
+            assert_eq!(m(bad), "URL rejected: Bad hostname", "{bad}");
+        }
+        assert_eq!(Url::parse("http://a%41b:1/", None).unwrap().host, "aab");
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct State {
     pub cbs: Rc<PyCallbacks>,
     pub private: Option<Box<Private>>,
     pub performing: bool,
+    /// The thread running perform() while `performing`.
+    pub performer: Option<std::thread::ThreadId>,
     /// The CurlMulti this handle is attached to (a weak reference: as with pycurl, a handle does
     /// not keep its multi alive), and its key there.
     pub multi: Option<(PyObject, u64)>,
@@ -97,6 +99,7 @@ impl PyCurl {
             cbs: Rc::new(PyCallbacks::default()),
             private: None,
             performing: false,
+            performer: None,
             multi: None,
             errbuf: String::new(),
             errbuf_detached: false,
@@ -119,6 +122,17 @@ impl PyCurl {
             return Err(msg_err(format!("cannot invoke {what}() - perform() is currently running")));
         }
         Ok(easy)
+    }
+
+    /// A perform() of this handle, or of its multi, runs on another thread (pause() is refused then).
+    fn performing_elsewhere(&self, py: Python<'_>) -> bool {
+        let st = self.st.borrow();
+        if st.performing {
+            return st.performer != Some(std::thread::current().id());
+        }
+        st.attached(py).is_some_and(|(m, _)| {
+            m.downcast::<super::multi::PyCurlMulti>().is_ok_and(|m| m.borrow().driven_elsewhere())
+        })
     }
 
     /// Installs the callbacks into the engine handle before a transfer starts.
@@ -909,6 +923,7 @@ impl PyCurl {
                 return Err(code_err(code::FAILED_INIT, "easy handle already used in multi handle"));
             }
             st.performing = true;
+            st.performer = Some(std::thread::current().id());
             st.errbuf.clear();
             st.errbuf_detached = false;
             match st.private.take() {
@@ -938,7 +953,7 @@ impl PyCurl {
             &mut p.multi,
             &mut p.lp,
             key,
-            |lp, t| py.allow_threads(|| lp.wait(t)),
+            |lp, t| super::gil::allow_threads(py, || lp.wait(t)),
             || match py.check_signals() {
                 Ok(()) => None,
                 Err(e) => {
@@ -948,6 +963,8 @@ impl PyCurl {
             },
         );
         p.multi.remove(key);
+        // Nobody reads M_NOTIFY's done list of the private multi: drop it, or it grows per perform.
+        p.multi.take_newly_done();
         let changes = p.multi.take_socket_events();
         p.lp.apply(&changes);
         p.multi.close_buried();
@@ -1182,6 +1199,9 @@ impl PyCurl {
             None => 5,
         };
         let easy = self.easy("pause")?;
+        if self.performing_elsewhere(py) {
+            return Err(msg_err("cannot invoke pause() - perform() is currently running on another thread"));
+        }
         if !easy.busy.get() {
             return Err(code_err(code::BAD_FUNCTION_ARGUMENT, "pause/unpause failed"));
         }

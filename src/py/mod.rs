@@ -107,6 +107,7 @@ fn _pycurl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(share_strerror, m)?)?;
     m.add_function(wrap_pyfunction!(url_strerror, m)?)?;
     constants::add_to_module(m)?;
+    gil::install_exit_guard(m)?;
     let nt = py.import("collections")?.getattr("namedtuple")?;
     let sockaddr = nt.call1(("CurlSockAddr", ("family", "socktype", "protocol", "addr")))?;
     sockaddr.setattr("__module__", "pycurl")?;

@@ -29,6 +29,8 @@ pub struct MState {
     assigned: HashMap<RawFd, PyObject>,
     /// perform/socket_action (and so M_* callbacks) on the stack.
     depth: u32,
+    /// The thread that runs the outermost perform/socket_action while depth > 0.
+    driver: Option<std::thread::ThreadId>,
     /// The socket whose SOCKETFUNCTION call is running (assign works on it even as it is removed).
     current_fd: Option<RawFd>,
     /// A KeyboardInterrupt / SystemExit raised by an M_* callback, raised again by the call that ran it.
@@ -65,19 +67,30 @@ fn closed(what: &str) -> PyErr {
 }
 
 /// The engine multi is absent: closed, or lent out to a perform/socket_action that is running a
-/// callback right now (libcurl answers CURLM_RECURSIVE_API_CALL then).
+/// callback right now (pycurl refuses the call before libcurl sees it).
 fn missing(st: &MState, what: &str) -> PyErr {
-    if st.depth > 0 {
-        code_err(8, strerror::multi_strerror(8))
-    } else {
-        closed(what)
+    match (st.depth > 0, what) {
+        // pycurl lets these through to libcurl, which answers CURLM_RECURSIVE_API_CALL.
+        (true, "info_read" | "assign" | "unassign") => code_err(8, strerror::multi_strerror(8)),
+        (true, _) => busy(what),
+        (false, _) => closed(what),
     }
+}
+
+/// pycurl's answer to a call made while perform/socket_action runs (from a callback or a thread).
+fn busy(what: &str) -> PyErr {
+    msg_err(format!("cannot invoke {what}() - multi_perform() is currently running"))
 }
 
 impl PyCurlMulti {
     /// perform/socket_action is on the stack (we are inside one of their callbacks).
     pub fn running_callbacks(&self) -> bool {
         self.st.try_borrow_mut().is_none_or(|s| s.depth > 0)
+    }
+
+    /// perform/socket_action is running on a thread other than the caller's.
+    pub fn driven_elsewhere(&self) -> bool {
+        self.st.try_borrow().is_some_and(|s| s.depth > 0 && s.driver != Some(std::thread::current().id()))
     }
 
     /// Delivers the engine's socket and timer changes to the application's callbacks.
@@ -132,14 +145,15 @@ impl PyCurlMulti {
             if let Some(m) = st.multi.as_ref() {
                 queued_before = m.queued_msgs();
             }
-            if st.depth > 0 && st.multi.is_some() {
-                // Re-entered from one of its own callbacks: libcurl answers CURLM_RECURSIVE_API_CALL.
-                return Err(code_err(8, strerror::multi_strerror(8)));
+            if st.depth > 0 {
+                // Re-entered from one of its own callbacks, or from another thread meanwhile.
+                return Err(busy(what));
             }
             if st.multi.is_none() {
                 return Err(closed(what));
             }
             st.depth += 1;
+            st.driver = Some(std::thread::current().id());
             drop(st);
             // Transfers call Python callbacks: no borrow of the state is held while they run.
             let mut taken = this.st.borrow_mut().multi.take().unwrap();
@@ -261,7 +275,7 @@ impl PyCurlMulti {
     fn check_open_for_handles(&self) -> PyResult<()> {
         let st = self.st.borrow();
         if st.depth > 0 {
-            return Err(code_err(8, strerror::multi_strerror(8)));
+            return Err(msg_err("cannot add/remove handle - multi_perform() already running"));
         }
         if st.multi.is_some() {
             return Ok(());
@@ -352,6 +366,7 @@ impl PyCurlMulti {
                 notify_mask: 0,
                 assigned: HashMap::new(),
                 depth: 0,
+                driver: None,
                 current_fd: None,
                 interrupt: None,
             }),
@@ -456,13 +471,13 @@ impl PyCurlMulti {
 
     fn timeout(&self) -> PyResult<i64> {
         let st = self.st.borrow();
-        let m = st.multi.as_ref().ok_or_else(|| missing(&st, "timeout"))?;
+        let m = st.multi.as_ref().filter(|_| st.depth == 0).ok_or_else(|| missing(&st, "timeout"))?;
         Ok(m.timeout_ms())
     }
 
     fn fdset(&self, py: Python<'_>) -> PyResult<(PyObject, PyObject, PyObject)> {
         let st = self.st.borrow();
-        let m = st.multi.as_ref().ok_or_else(|| missing(&st, "fdset"))?;
+        let m = st.multi.as_ref().filter(|_| st.depth == 0).ok_or_else(|| missing(&st, "fdset"))?;
         let (r, w) = m.fdset();
         Ok((
             PyList::new(py, r)?.into_any().unbind(),
@@ -479,7 +494,7 @@ impl PyCurlMulti {
         let timeout: Option<f64> = Some(args.get_item(0)?.extract::<f64>()?);
         let interests = {
             let st = self.st.borrow();
-            let m = st.multi.as_ref().ok_or_else(|| missing(&st, "select"))?;
+            let m = st.multi.as_ref().filter(|_| st.depth == 0).ok_or_else(|| missing(&st, "select"))?;
             m.interests()
         };
         let ms: i32 = match timeout {
@@ -493,7 +508,8 @@ impl PyCurlMulti {
             // Nothing to wait for: pycurl's select() returns at once.
             return Ok(0);
         }
-        let ready = py.allow_threads(move || crate::engine::rt::poll_interests(&interests, ms)).unwrap_or_default();
+        let ready = super::gil::allow_threads(py, move || crate::engine::rt::poll_interests(&interests, ms))
+            .unwrap_or_default();
         // Counted as select() counts: once per ready direction.
         let n: i64 =
             ready.iter().map(|(_, ev)| if *ev == 4 { 1 } else { (ev & 1) as i64 + (ev >> 1 & 1) as i64 }).sum();
@@ -571,7 +587,7 @@ impl PyCurlMulti {
             return Err(missing(&st, "setopt"));
         }
         if st.depth > 0 {
-            return Err(code_err(8, strerror::multi_strerror(8)));
+            return Err(busy("setopt"));
         }
         let is_int = value.is_instance_of::<pyo3::types::PyInt>();
         let is_list = value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>();
