@@ -11,6 +11,8 @@ import importlib
 import importlib.util
 import inspect
 import os
+import subprocess
+import sys
 import types
 
 import pytest
@@ -237,13 +239,34 @@ PROTOCOL_DUNDERS = {
 
 def _instance_attr_dunder_ok(cls, name):
     """Stub dunders that have no attribute of that name on the class."""
-    if name in ("__init__", "__new__"):
-        return True
-    if name == "__getattr__":
-        # pyo3 keeps __getattr__ in the tp_getattro slot: instances must answer a constant the
-        # class itself does not have (the same check the generator uses).
-        return _generator()._instance_resolves_constants(cls, native)
-    return False
+    return name in ("__init__", "__new__")
+
+
+def _is_constant_name(name):
+    return name[:1].isupper()
+
+
+def _stub_instance_constants(members):
+    """Stub class attributes written as "NAME: int": the module constants instances answer."""
+    out = set()
+    for name, node in members.items():
+        if _is_constant_name(name):
+            assert isinstance(node, ast.AnnAssign) and ast.unparse(node.annotation) == "int", name
+            out.add(name)
+    return out
+
+
+def _live_instance_constants(cls):
+    """Module int constants that a fresh instance answers although the class does not."""
+    inst = cls()
+    try:
+        return {
+            n for n in _public(dir(native))
+            if type(getattr(native, n)) is int and not hasattr(cls, n)
+            and getattr(inst, n, None) == getattr(native, n)
+        }
+    finally:
+        inst.close()
 
 
 CLASS_CASES = [
@@ -257,7 +280,7 @@ CLASS_CASES = [
 def test_class_public_members_match(name, cls, path):
     members = _members(Stub(path).cls(name))
     live = _public(dir(cls))
-    stub = _public(members)
+    stub = _public(members) - _stub_instance_constants(members)
     assert sorted(live - stub) == [], f"{name}: live members missing from the stub"
     assert sorted(stub - live) == [], f"{name}: stale members in the stub"
 
@@ -273,9 +296,26 @@ def test_class_special_methods(name, cls, path):
 
 
 @pytest.mark.parametrize("name,cls,path", CLASS_CASES, ids=[c[0] for c in CLASS_CASES])
+def test_no_catch_all_getattr(name, cls, path):
+    # A "__getattr__ -> int" would type every misspelled attribute (and every method) as int.
+    assert "__getattr__" not in _members(Stub(path).cls(name))
+
+
+@pytest.mark.parametrize("name,cls", [("Curl", native.Curl), ("CurlMulti", native.CurlMulti)])
+def test_instance_constants_match(name, cls, native_stub):
+    # c.URL / m.M_MAXCONNECTS work at runtime as in real pycurl; the stub lists each such name,
+    # and stubtest cannot check them (it looks at the class, which does not have them).
+    stub = _stub_instance_constants(_members(native_stub.cls(name)))
+    live = _live_instance_constants(cls)
+    assert sorted(live - stub) == [], f"{name}: constants instances answer, missing from the stub"
+    assert sorted(stub - live) == [], f"{name}: stub constants that instances do not answer"
+    assert len(live) > 20
+
+
+@pytest.mark.parametrize("name,cls,path", CLASS_CASES, ids=[c[0] for c in CLASS_CASES])
 def test_class_member_kinds_and_signatures(name, cls, path):
     members = _members(Stub(path).cls(name))
-    for member in _public(members):
+    for member in _public(members) - _stub_instance_constants(members):
         node = members[member]
         static = inspect.getattr_static(cls, member)
         live_is_property = isinstance(
@@ -343,3 +383,37 @@ def test_stubs_parse_as_python_3_9_syntax():
     for path in (NATIVE_STUB, INIT_STUB, ASYNC_STUB):
         with open(path, encoding="utf-8") as f:
             ast.parse(f.read(), filename=path, feature_version=(3, 9))
+
+
+# ---------------------------------------------------------------------------
+# mypy --strict on user code
+
+TYPING_DIR = os.path.join(ROOT, "tests", "typing")
+
+
+def _mypy_strict(path, cache_dir, python_version="3.11"):
+    cmd = [sys.executable, "-m", "mypy", "--strict", "--python-version", python_version,
+           "--cache-dir", str(cache_dir), "--no-error-summary", "--show-error-codes", path]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return out.returncode, out.stdout.splitlines()
+
+
+@pytest.mark.parametrize("python_version", ["3.10", "3.13"])  # mypy 2 targets 3.10+
+def test_mypy_strict_user_program_is_clean(tmp_path, python_version):
+    # easy, multi perform/select, socket_action callbacks, AsyncCurlMulti, module functions.
+    code, lines = _mypy_strict(os.path.join(TYPING_DIR, "user_program.py"), tmp_path, python_version)
+    assert lines == [] and code == 0
+
+
+def test_mypy_strict_catches_mistakes(tmp_path):
+    code, lines = _mypy_strict(os.path.join(TYPING_DIR, "misspelled.py"), tmp_path)
+    found = {(int(line.split(":")[1]), line.rsplit("[", 1)[1].rstrip("]")) for line in lines}
+    assert found == {
+        (7, "attr-defined"),  # c.URLL
+        (8, "attr-defined"),  # pycurl.WRITEDAT
+        (9, "attr-defined"),  # c.perfrom()
+        (10, "assignment"),  # perform_rs() -> str
+        (11, "arg-type"),  # setopt("URL", ...)
+        (13, "arg-type"),  # add_handle("not a handle")
+    }, lines
+    assert code == 1

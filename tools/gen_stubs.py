@@ -55,16 +55,22 @@ FUNCTIONS = {
     "url_strerror": "def url_strerror(errornum: int) -> str: ...",
 }
 
+# Marker in CLASS_MEMBERS: one "NAME: int" line per module constant that instances answer.
+INSTANCE_CONSTANTS = "<instance constants>"
+
 EXIT = (
     "def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, "
     "tb: TracebackType | None, /) -> None: ..."
 )
 
-# Members of each class, in output order.  "__getattr__" is written when instances resolve
-# module constants (probed below; pyo3 hides it in the tp_getattro slot, so stubtest reports it
-# as missing at runtime), constructors always, the others when the class has the attribute.
+# Members of each class, in output order.  Constructors are always written, the others when the
+# class has the attribute.  "__getattr__" stands for the module constants that instances answer
+# (probed below): each is written as "NAME: int", never as a catch-all "__getattr__ -> int",
+# which would hide misspelled attributes.  pyo3 answers them from the tp_getattro slot, not from
+# the class, so stubtest reports them missing at runtime (tests/stubtest-allowlist.txt).
 CLASS_MEMBERS = {
     "Curl": {
+        "__getattr__": INSTANCE_CONSTANTS,
         "__init__": "def __init__(self) -> None: ...",
         "setopt": (
             # option and value may also be given by keyword; use_memoryview is only accepted
@@ -90,11 +96,11 @@ CLASS_MEMBERS = {
         "closed": "@property\ndef closed(self) -> bool: ...",
         "__enter__": "def __enter__(self) -> Self: ...",
         "__exit__": EXIT,
-        "__getattr__": "def __getattr__(self, name: str) -> int: ...",
         "__setattr__": "def __setattr__(self, name: str, value: Any, /) -> None: ...",
         "__delattr__": "def __delattr__(self, name: str, /) -> None: ...",
     },
     "CurlMulti": {
+        "__getattr__": INSTANCE_CONSTANTS,
         # The live constructor is __new__(*args, close_handles=None) so that positional arguments
         # get pycurl's own error message; the stub states the accepted call form.
         "__new__": "def __new__(cls, *, close_handles: bool = False) -> Self: ...",
@@ -123,7 +129,6 @@ CLASS_MEMBERS = {
         "__contains__": "def __contains__(self, curl: object, /) -> bool: ...",
         "__enter__": "def __enter__(self) -> Self: ...",
         "__exit__": EXIT,
-        "__getattr__": "def __getattr__(self, name: str) -> int: ...",
         "__setattr__": "def __setattr__(self, name: str, value: Any, /) -> None: ...",
         "__delattr__": "def __delattr__(self, name: str, /) -> None: ...",
     },
@@ -302,22 +307,23 @@ def check_signature(qualname: str, obj, stub_def: str, method: bool, dunder: boo
         raise StubError(f"{qualname}: stub parameters ({fmt(stub)}) != live ({fmt(live)})")
 
 
-def _instance_resolves_constants(cls, module) -> bool:
-    """True when instances answer module constants that the class itself does not have."""
+def instance_constants(cls, module) -> list[str]:
+    """Names of the module's int constants that instances answer and the class itself does not."""
     try:
         inst = cls()
     except Exception:
-        return False
+        return []
+    found = []
     try:
         for name in _public(dir(module)):
             value = getattr(module, name)
             if type(value) is int and not hasattr(cls, name):
                 try:
                     if getattr(inst, name) == value:
-                        return True
+                        found.append(name)
                 except AttributeError:
                     continue
-        return False
+        return found
     finally:
         close = getattr(inst, "close", None)
         if close is not None:
@@ -361,8 +367,8 @@ def render_class(cls_name: str, cls, module) -> list[str]:
         lines.insert(0, "@disjoint_base")
     for name, stub_def in spec.items():
         if name == "__getattr__":
-            if not _instance_resolves_constants(cls, module):
-                continue
+            lines += [f"    {c}: int" for c in instance_constants(cls, module)]
+            continue
         elif name in ("__init__", "__new__"):
             pass  # every class has a constructor; the live one takes (*args, ...)
         elif name.startswith("__"):
