@@ -11,8 +11,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
 use std::rc::Rc;
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 use super::net::Stream;
 use super::rt::Reactor;
@@ -107,7 +108,10 @@ pub struct Conn {
     pub local: SocketAddr,
     pub created: Instant,
     pub idle_since: Instant,
+    /// The read buffer, allocated only while reading or holding unread bytes.
     pub buf: Vec<u8>,
+    /// The size `buf` has when allocated (it grows for large bodies).
+    size: usize,
     pub start: usize,
     pub end: usize,
     pub certinfo: Vec<Vec<(String, String)>>,
@@ -132,7 +136,8 @@ impl Conn {
             local,
             created: now,
             idle_since: now,
-            buf: vec![0u8; 4096],
+            buf: Vec::new(),
+            size: 4096,
             start: 0,
             end: 0,
             certinfo: Vec::new(),
@@ -156,27 +161,49 @@ impl Conn {
         }
     }
 
-    /// Reads more bytes into the buffer; Ok(0) at EOF.
+    /// Reads more bytes into the buffer; Ok(0) at EOF. While it waits with nothing held, the buffer
+    /// is given back: most transfers in flight are waiting, and that is where memory goes.
     pub async fn fill(&mut self) -> std::io::Result<usize> {
         if self.start > 0 && self.end == self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
-        if self.end == self.buf.len() {
-            let n = self.buf.len();
-            self.buf.resize(n * 2, 0);
+        if self.end == self.buf.len() && !self.buf.is_empty() {
+            self.size = self.buf.len() * 2;
+            self.buf.resize(self.size, 0);
         }
         let end = self.end;
-        let n = self.stream.read(&mut self.buf[end..]).await?;
+        let n = poll_fn(|cx| {
+            if self.buf.is_empty() {
+                self.buf = vec![0u8; self.size];
+            }
+            match self.stream.poll_read(cx, &mut self.buf[end..]) {
+                Poll::Pending => {
+                    if self.start == self.end {
+                        self.release_buffer();
+                    }
+                    Poll::Pending
+                }
+                ready => ready,
+            }
+        })
+        .await?;
         self.end += n;
         // Small responses keep a small buffer; one that fills it grows it (up to 64 KiB) so
         // large bodies are read in large pieces.
         if end + n == self.buf.len() && self.buf.len() < 65536 {
-            let len = self.buf.len();
-            self.buf.resize(len * 2, 0);
+            self.size = self.buf.len() * 2;
+            self.buf.resize(self.size, 0);
         }
         Ok(n)
+    }
+
+    /// Frees the read buffer (nothing unread in it); the next read allocates one of the same size.
+    fn release_buffer(&mut self) {
+        self.buf = Vec::new();
+        self.start = 0;
+        self.end = 0;
     }
 }
 
@@ -251,6 +278,9 @@ impl Pool {
     /// Parks an idle connection: it leaves its reactor until taken again.
     pub fn put(&mut self, mut c: Conn, reactor: &Rc<Reactor>) {
         c.stream.sock_mut().detach();
+        if c.start == c.end {
+            c.release_buffer();
+        }
         c.idle_since = Instant::now();
         self.idle.entry(c.key.clone()).or_default().push(c);
         self.count += 1;

@@ -133,7 +133,7 @@ impl Xfer {
         if !body_sent && expect {
             let reactor = self.sh.reactor.clone();
             let wait = Instant::now() + self.o.expect_100_timeout;
-            match with_deadline(&reactor, Some(wait), self.peek_head(&mut conn)).await {
+            match with_deadline(&reactor, Some(wait), Box::pin(self.peek_head(&mut conn))).await {
                 Some(Err(e)) => return Err(e),
                 Some(Ok(())) => {
                     let head = self.read_head(&mut conn).await?;
@@ -163,7 +163,8 @@ impl Xfer {
                     early
                 }
                 None => match hop.body.as_deref_mut() {
-                    Some(src) => self.send_body(&mut conn, src, body_len, chunked).await?,
+                    // Boxed: the upload loop's state is needed only while uploading.
+                    Some(src) => Box::pin(self.send_body(&mut conn, src, body_len, chunked)).await?,
                     None => false,
                 },
             };

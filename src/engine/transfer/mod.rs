@@ -207,6 +207,6 @@ mod size_probe {
         let sh = super::Shared::new();
         let easy = super::EasyShared::new();
         let f = super::run(sh, easy);
-        assert!(std::mem::size_of_val(&f) < 8192, "{} bytes", std::mem::size_of_val(&f));
+        assert!(std::mem::size_of_val(&f) < 5120, "{} bytes", std::mem::size_of_val(&f));
     }
 }
