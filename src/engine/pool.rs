@@ -99,6 +99,32 @@ pub struct PoolKey {
     pub local_port: u16,
 }
 
+/// Read buffers up to this size are given back while their connection waits for data.
+const KEEP_WHILE_WAITING: usize = 16 * 1024;
+
+/// Read buffers connections gave back while waiting, for the next one that reads: a few are kept,
+/// so a busy multi reuses them and a multi of many waiting transfers holds almost none.
+#[derive(Default)]
+pub struct SpareBuffers(RefCell<Vec<Vec<u8>>>);
+
+impl SpareBuffers {
+    const KEEP: usize = 32;
+
+    /// A buffer of `size` bytes (contents unspecified).
+    pub fn take(&self, size: usize) -> Vec<u8> {
+        let mut b = self.0.borrow_mut().pop().unwrap_or_default();
+        b.resize(size, 0);
+        b
+    }
+
+    pub fn give(&self, b: Vec<u8>) {
+        let mut v = self.0.borrow_mut();
+        if v.len() < Self::KEEP {
+            v.push(b);
+        }
+    }
+}
+
 /// One HTTP/1.x connection with its read buffer.
 pub struct Conn {
     pub stream: Stream,
@@ -161,9 +187,10 @@ impl Conn {
         }
     }
 
-    /// Reads more bytes into the buffer; Ok(0) at EOF. While it waits with nothing held, the buffer
-    /// is given back: most transfers in flight are waiting, and that is where memory goes.
-    pub async fn fill(&mut self) -> std::io::Result<usize> {
+    /// Reads more bytes into the buffer; Ok(0) at EOF. While it waits with nothing held, a small
+    /// buffer goes back to `spare` (the multi's spare buffers): most transfers in flight are waiting,
+    /// and that is where memory goes; a busy connection takes a spare one back without allocating.
+    pub async fn fill(&mut self, spare: &SpareBuffers) -> std::io::Result<usize> {
         if self.start > 0 && self.end == self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -176,12 +203,15 @@ impl Conn {
         let end = self.end;
         let n = poll_fn(|cx| {
             if self.buf.is_empty() {
-                self.buf = vec![0u8; self.size];
+                self.buf = spare.take(self.size);
             }
             match self.stream.poll_read(cx, &mut self.buf[end..]) {
                 Poll::Pending => {
-                    if self.start == self.end {
-                        self.release_buffer();
+                    // A buffer grown for a fast body is kept: it would not be reused by others.
+                    if self.start == self.end && self.buf.len() <= KEEP_WHILE_WAITING {
+                        spare.give(std::mem::take(&mut self.buf));
+                        self.start = 0;
+                        self.end = 0;
                     }
                     Poll::Pending
                 }
@@ -364,6 +394,23 @@ mod tests {
             interface: None,
             local_port: 0,
         }
+    }
+
+    #[test]
+    fn spare_buffers_are_reused_and_capped() {
+        let spare = SpareBuffers::default();
+        let mut b = spare.take(4096);
+        assert_eq!(b.len(), 4096);
+        b[0] = 7;
+        let p = b.as_ptr();
+        spare.give(b);
+        let again = spare.take(4096);
+        assert_eq!(again.as_ptr(), p, "the same allocation comes back");
+        for _ in 0..SpareBuffers::KEEP + 10 {
+            spare.give(vec![0u8; 16]);
+        }
+        assert_eq!(spare.0.borrow().len(), SpareBuffers::KEEP);
+        assert_eq!(spare.take(8192).len(), 8192);
     }
 
     #[test]

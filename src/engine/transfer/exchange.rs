@@ -28,7 +28,7 @@ impl Xfer {
         loop {
             let r = if self.ticking() {
                 let reactor = self.sh.reactor.clone();
-                match with_deadline(&reactor, Some(Instant::now() + TICK), conn.fill()).await {
+                match with_deadline(&reactor, Some(Instant::now() + TICK), conn.fill(&self.sh.spare)).await {
                     Some(r) => r,
                     None => {
                         self.call_progress(true)?;
@@ -37,7 +37,7 @@ impl Xfer {
                     }
                 }
             } else {
-                conn.fill().await
+                conn.fill(&self.sh.spare).await
             };
             let n = r.map_err(|e| recv_error(&e))?;
             self.check_low_speed()?;
