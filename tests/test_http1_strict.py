@@ -153,3 +153,29 @@ def test_accepted_like_libcurl(raw, payload, want):
     lines = [bytes(x) for x in lines]
     starts = [i for i in range(len(lines)) if lines[i:i + len(want)] == want]
     assert starts, lines
+
+
+@pytest.mark.parametrize(
+    "payload, nobody, code, delivered",
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", True, 8, 1),
+        (b"HTTP/1.1 204 No\r\nContent-Length: x\r\n\r\n", False, 0, 3),
+        (b"HTTP/1.1 304 NM\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", False, 0, 4),
+    ],
+)
+def test_content_length_checked_only_where_a_body_may_follow(raw, payload, nobody, code, delivered):
+    raw.payload = payload
+    c = pycurl.Curl()
+    lines = []
+    c.setopt(pycurl.URL, f"http://127.0.0.1:{raw.port}/")
+    c.setopt(pycurl.HEADERFUNCTION, lines.append)
+    c.setopt(pycurl.WRITEFUNCTION, lambda b: None)
+    c.setopt(pycurl.NOBODY, nobody)
+    try:
+        c.perform()
+        got = 0
+    except pycurl.error as e:
+        got = e.args[0]
+    finally:
+        c.close()
+    assert (got, len(lines)) == (code, delivered)

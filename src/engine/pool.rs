@@ -11,8 +11,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
 use std::rc::Rc;
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 use super::net::Stream;
 use super::rt::Reactor;
@@ -98,6 +99,32 @@ pub struct PoolKey {
     pub local_port: u16,
 }
 
+/// Read buffers up to this size are given back while their connection waits for data.
+const KEEP_WHILE_WAITING: usize = 16 * 1024;
+
+/// Read buffers connections gave back while waiting, for the next one that reads: a few are kept,
+/// so a busy multi reuses them and a multi of many waiting transfers holds almost none.
+#[derive(Default)]
+pub struct SpareBuffers(RefCell<Vec<Vec<u8>>>);
+
+impl SpareBuffers {
+    const KEEP: usize = 32;
+
+    /// A buffer of `size` bytes (contents unspecified).
+    pub fn take(&self, size: usize) -> Vec<u8> {
+        let mut b = self.0.borrow_mut().pop().unwrap_or_default();
+        b.resize(size, 0);
+        b
+    }
+
+    pub fn give(&self, b: Vec<u8>) {
+        let mut v = self.0.borrow_mut();
+        if v.len() < Self::KEEP {
+            v.push(b);
+        }
+    }
+}
+
 /// One HTTP/1.x connection with its read buffer.
 pub struct Conn {
     pub stream: Stream,
@@ -107,7 +134,10 @@ pub struct Conn {
     pub local: SocketAddr,
     pub created: Instant,
     pub idle_since: Instant,
+    /// The read buffer, allocated only while reading or holding unread bytes.
     pub buf: Vec<u8>,
+    /// The size `buf` has when allocated (it grows for large bodies).
+    size: usize,
     pub start: usize,
     pub end: usize,
     pub certinfo: Vec<Vec<(String, String)>>,
@@ -132,7 +162,8 @@ impl Conn {
             local,
             created: now,
             idle_since: now,
-            buf: vec![0u8; 4096],
+            buf: Vec::new(),
+            size: 4096,
             start: 0,
             end: 0,
             certinfo: Vec::new(),
@@ -156,27 +187,53 @@ impl Conn {
         }
     }
 
-    /// Reads more bytes into the buffer; Ok(0) at EOF.
-    pub async fn fill(&mut self) -> std::io::Result<usize> {
+    /// Reads more bytes into the buffer; Ok(0) at EOF. While it waits with nothing held, a small
+    /// buffer goes back to `spare` (the multi's spare buffers): most transfers in flight are waiting,
+    /// and that is where memory goes; a busy connection takes a spare one back without allocating.
+    pub async fn fill(&mut self, spare: &SpareBuffers) -> std::io::Result<usize> {
         if self.start > 0 && self.end == self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
-        if self.end == self.buf.len() {
-            let n = self.buf.len();
-            self.buf.resize(n * 2, 0);
+        if self.end == self.buf.len() && !self.buf.is_empty() {
+            self.size = self.buf.len() * 2;
+            self.buf.resize(self.size, 0);
         }
         let end = self.end;
-        let n = self.stream.read(&mut self.buf[end..]).await?;
+        let n = poll_fn(|cx| {
+            if self.buf.is_empty() {
+                self.buf = spare.take(self.size);
+            }
+            match self.stream.poll_read(cx, &mut self.buf[end..]) {
+                Poll::Pending => {
+                    // A buffer grown for a fast body is kept: it would not be reused by others.
+                    if self.start == self.end && self.buf.len() <= KEEP_WHILE_WAITING {
+                        spare.give(std::mem::take(&mut self.buf));
+                        self.start = 0;
+                        self.end = 0;
+                    }
+                    Poll::Pending
+                }
+                ready => ready,
+            }
+        })
+        .await?;
         self.end += n;
         // Small responses keep a small buffer; one that fills it grows it (up to 64 KiB) so
         // large bodies are read in large pieces.
         if end + n == self.buf.len() && self.buf.len() < 65536 {
-            let len = self.buf.len();
-            self.buf.resize(len * 2, 0);
+            self.size = self.buf.len() * 2;
+            self.buf.resize(self.size, 0);
         }
         Ok(n)
+    }
+
+    /// Frees the read buffer (nothing unread in it); the next read allocates one of the same size.
+    fn release_buffer(&mut self) {
+        self.buf = Vec::new();
+        self.start = 0;
+        self.end = 0;
     }
 }
 
@@ -251,6 +308,9 @@ impl Pool {
     /// Parks an idle connection: it leaves its reactor until taken again.
     pub fn put(&mut self, mut c: Conn, reactor: &Rc<Reactor>) {
         c.stream.sock_mut().detach();
+        if c.start == c.end {
+            c.release_buffer();
+        }
         c.idle_since = Instant::now();
         self.idle.entry(c.key.clone()).or_default().push(c);
         self.count += 1;
@@ -334,6 +394,23 @@ mod tests {
             interface: None,
             local_port: 0,
         }
+    }
+
+    #[test]
+    fn spare_buffers_are_reused_and_capped() {
+        let spare = SpareBuffers::default();
+        let mut b = spare.take(4096);
+        assert_eq!(b.len(), 4096);
+        b[0] = 7;
+        let p = b.as_ptr();
+        spare.give(b);
+        let again = spare.take(4096);
+        assert_eq!(again.as_ptr(), p, "the same allocation comes back");
+        for _ in 0..SpareBuffers::KEEP + 10 {
+            spare.give(vec![0u8; 16]);
+        }
+        assert_eq!(spare.0.borrow().len(), SpareBuffers::KEEP);
+        assert_eq!(spare.take(8192).len(), 8192);
     }
 
     #[test]

@@ -88,6 +88,10 @@ impl HeadParser {
                 let line = &buf[..n];
                 check_line(line)?;
                 let (version, code) = parse_status(trim_eol(line))?;
+                // libcurl does not check Content-Length on responses that have no body.
+                if (100..200).contains(&code) || code == 204 || code == 304 {
+                    self.check_length = false;
+                }
                 self.state = State::Headers;
                 Ok(Some((HeadEvent::Status(Status { version, code, line: line.to_vec() }), n)))
             }
@@ -486,6 +490,11 @@ mod tests {
         assert_eq!(ok.unwrap().0.content_length, Some(5));
         let huge = whole(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n").unwrap();
         assert_eq!(huge.unwrap().0.content_length, None);
+        // Responses without a body: not checked either.
+        for st in ["100 Continue", "204 No Content", "304 Not Modified"] {
+            let input = format!("HTTP/1.1 {st}\r\nContent-Length: 1\r\nContent-Length: x\r\n\r\n");
+            assert!(whole(input.as_bytes()).unwrap().is_some(), "{st}");
+        }
         // IGNORE_CONTENT_LENGTH: nothing is checked.
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false).unwrap().is_some());
         let e = err(b"HTTP/1.1 200 OK\r\nX-A: a\0b\r\n\r\n");

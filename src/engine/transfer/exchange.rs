@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Instant;
 
-use super::policy::{Hop, Next};
+use super::policy::{Hop, Next, Verdict};
 use super::*;
 use crate::engine::decode::Decoder;
 use crate::engine::easy::*;
@@ -28,7 +28,7 @@ impl Xfer {
         loop {
             let r = if self.ticking() {
                 let reactor = self.sh.reactor.clone();
-                match with_deadline(&reactor, Some(Instant::now() + TICK), conn.fill()).await {
+                match with_deadline(&reactor, Some(Instant::now() + TICK), conn.fill(&self.sh.spare)).await {
                     Some(r) => r,
                     None => {
                         self.call_progress(true)?;
@@ -37,7 +37,7 @@ impl Xfer {
                     }
                 }
             } else {
-                conn.fill().await
+                conn.fill(&self.sh.spare).await
             };
             let n = r.map_err(|e| recv_error(&e))?;
             self.check_low_speed()?;
@@ -133,7 +133,7 @@ impl Xfer {
         if !body_sent && expect {
             let reactor = self.sh.reactor.clone();
             let wait = Instant::now() + self.o.expect_100_timeout;
-            match with_deadline(&reactor, Some(wait), self.peek_head(&mut conn)).await {
+            match with_deadline(&reactor, Some(wait), Box::pin(self.peek_head(&mut conn))).await {
                 Some(Err(e)) => return Err(e),
                 Some(Ok(())) => {
                     let head = self.read_head(&mut conn).await?;
@@ -163,7 +163,8 @@ impl Xfer {
                     early
                 }
                 None => match hop.body.as_deref_mut() {
-                    Some(src) => self.send_body(&mut conn, src, body_len, chunked).await?,
+                    // Boxed: the upload loop's state is needed only while uploading.
+                    Some(src) => Box::pin(self.send_body(&mut conn, src, body_len, chunked)).await?,
                     None => false,
                 },
             };
@@ -221,35 +222,17 @@ impl Xfer {
         if let Framing::Length(n) = framing {
             self.dl_total = n as i64;
         }
-        if head.status == 401 {
-            for (n, v) in &head.headers {
-                if n.eq_ignore_ascii_case("www-authenticate") {
-                    let scheme = v.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
-                    self.info.httpauth_avail |= match scheme.as_str() {
-                        "basic" => 1,
-                        "digest" => 2,
-                        "negotiate" => 4,
-                        "ntlm" => 8,
-                        "bearer" => 64,
-                        _ => 0,
-                    };
-                }
-            }
-        }
-        // Auth challenge: retry once with credentials the server asks for.
-        if head.status == 401 && hop.send_auth {
-            if let Some(next_auth) = self.answer_challenge(hop, &head) {
-                hop.auth_header = Some(next_auth);
+        match self.judge(hop, &head) {
+            Verdict::Deliver => {}
+            Verdict::AuthRetry(auth) => {
+                hop.auth_header = Some(auth);
                 self.end_head(&head).await?;
                 if self.drain(&mut conn, &framing, keep_alive).await? {
                     self.park(conn);
                 }
                 return Ok(Next::Retry);
             }
-        }
-        let location = head.get("location").map(|s| s.to_string()).filter(|l| !l.trim().is_empty());
-        if let Some(loc) = location {
-            if (300..400).contains(&head.status) && self.o.follow {
+            Verdict::Redirect(loc) => {
                 self.text(format_args!("Ignoring the response-body"));
                 self.text(format_args!("setting size while ignoring"));
                 self.end_head(&head).await?;
@@ -259,14 +242,12 @@ impl Xfer {
                 self.dl_total = 0;
                 return Ok(Next::Redirect(loc, head.status));
             }
-            self.info.redirect_url = Some(hop.url.join(&loc).map(|u| u.to_effective()).unwrap_or(loc));
-        }
-        if self.o.fail_on_error && head.status >= 400 {
-            let msg = format!("The requested URL returned error: {}", head.status);
-            self.text(format_args!("{msg}"));
-            self.end_head(&head).await?;
-            self.text(format_args!("closing connection #{}", conn.id));
-            return Err(Error::new(code::HTTP_RETURNED_ERROR, msg));
+            Verdict::Fail(msg) => {
+                self.text(format_args!("{msg}"));
+                self.end_head(&head).await?;
+                self.text(format_args!("closing connection #{}", conn.id));
+                return Err(Error::new(code::HTTP_RETURNED_ERROR, msg));
+            }
         }
         self.end_head(&head).await?;
         if self.o.max_filesize > 0 {

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use super::easy::*;
 use super::error::{code, Error, Result};
-use crate::engine::pool::Pool;
+use crate::engine::pool::{Pool, SpareBuffers};
 use crate::engine::resolve::DnsCache;
 use crate::engine::rt::{with_deadline, Reactor};
 use crate::engine::url::Url;
@@ -52,6 +52,8 @@ pub struct Shared {
     pub dns: Rc<RefCell<DnsCache>>,
     pub next_conn_id: Cell<i64>,
     pub next_xfer_id: Cell<i64>,
+    /// Read buffers of waiting connections, for the next one that reads.
+    pub spare: SpareBuffers,
 }
 
 impl Shared {
@@ -63,6 +65,7 @@ impl Shared {
             dns: Rc::new(RefCell::new(DnsCache::default())),
             next_conn_id: Cell::new(0),
             next_xfer_id: Cell::new(0),
+            spare: SpareBuffers::default(),
         })
     }
 }
@@ -207,6 +210,6 @@ mod size_probe {
         let sh = super::Shared::new();
         let easy = super::EasyShared::new();
         let f = super::run(sh, easy);
-        assert!(std::mem::size_of_val(&f) < 8192, "{} bytes", std::mem::size_of_val(&f));
+        assert!(std::mem::size_of_val(&f) < 5120, "{} bytes", std::mem::size_of_val(&f));
     }
 }

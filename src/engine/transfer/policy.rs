@@ -24,6 +24,17 @@ pub(super) struct Hop {
     pub(super) retried: bool,
 }
 
+/// What policy makes of a final response head.
+pub(super) enum Verdict {
+    Deliver,
+    /// Send the request again with this Authorization value.
+    AuthRetry(String),
+    /// Follow this Location.
+    Redirect(String),
+    /// FAILONERROR: end with this message.
+    Fail(String),
+}
+
 pub(super) enum Next {
     Done,
     Retry,
@@ -284,7 +295,44 @@ impl Xfer {
         .write(&self.o.headers)
     }
 
-    pub(super) fn answer_challenge(&self, hop: &mut Hop, head: &Head) -> Option<String> {
+    /// What a final response head asks for: an auth retry, a redirect, a failure (FAILONERROR), or
+    /// its body delivered. Records what getinfo reports about it on the way.
+    pub(super) fn judge(&mut self, hop: &mut Hop, head: &Head) -> Verdict {
+        if head.status == 401 {
+            for (n, v) in &head.headers {
+                if n.eq_ignore_ascii_case("www-authenticate") {
+                    let scheme = v.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+                    self.info.httpauth_avail |= match scheme.as_str() {
+                        "basic" => 1,
+                        "digest" => 2,
+                        "negotiate" => 4,
+                        "ntlm" => 8,
+                        "bearer" => 64,
+                        _ => 0,
+                    };
+                }
+            }
+            // Retry once with credentials the server asks for.
+            if hop.send_auth {
+                if let Some(next_auth) = self.answer_challenge(hop, head) {
+                    return Verdict::AuthRetry(next_auth);
+                }
+            }
+        }
+        let location = head.get("location").map(|s| s.to_string()).filter(|l| !l.trim().is_empty());
+        if let Some(loc) = location {
+            if (300..400).contains(&head.status) && self.o.follow {
+                return Verdict::Redirect(loc);
+            }
+            self.info.redirect_url = Some(hop.url.join(&loc).map(|u| u.to_effective()).unwrap_or(loc));
+        }
+        if self.o.fail_on_error && head.status >= 400 {
+            return Verdict::Fail(format!("The requested URL returned error: {}", head.status));
+        }
+        Verdict::Deliver
+    }
+
+    fn answer_challenge(&self, hop: &mut Hop, head: &Head) -> Option<String> {
         let (u, p) = self.credentials(&hop.url)?;
         let challenges: Vec<&str> = head
             .headers
