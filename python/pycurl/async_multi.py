@@ -13,11 +13,9 @@ and nothing polls.
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Set, Tuple
-
-if TYPE_CHECKING:  # asyncio is imported when first used: `import pycurl` stays light for gc
-    import asyncio
+from typing import Any, Dict, Iterable, Optional, Set, Tuple
 
 from . import _pycurl
 from ._pycurl import Curl, CurlMulti
@@ -129,7 +127,6 @@ class AsyncCurlMulti:
         """
         if self.closed:
             raise RuntimeError("AsyncCurlMulti is closed")
-        import asyncio
 
         loop = asyncio.get_running_loop()
         self._bind(loop)
