@@ -152,6 +152,14 @@ pub struct Options {
     pub max_send_speed: i64,
     /// HSTS: the CURLOPT_HSTS file, read before each transfer and written at cleanup.
     pub hsts_file: Option<PathBuf>,
+    /// OPT_FILETIME: report the document's Last-Modified time as INFO_FILETIME.
+    pub filetime: bool,
+    /// TIMECONDITION (0 none, 1 if-modified-since, 2 if-unmodified-since, 3 last-modified) and
+    /// TIMEVALUE(_LARGE) in Unix seconds.
+    pub time_condition: u8,
+    pub time_value: i64,
+    /// HAPPY_EYEBALLS_TIMEOUT_MS: head start of the first address family before the other one.
+    pub happy_eyeballs: Duration,
 }
 
 pub const PROTO_HTTP: u64 = 1;
@@ -229,6 +237,10 @@ impl Default for Options {
             max_send_speed: 0,
             cookie_files: Vec::new(),
             cookie_session: false,
+            filetime: false,
+            time_condition: 0,
+            time_value: 0,
+            happy_eyeballs: Duration::from_millis(200),
         }
     }
 }
@@ -275,6 +287,8 @@ pub struct Info {
     pub os_errno: i64,
     pub ssl_verifyresult: i64,
     pub filetime: i64,
+    /// TIMECONDITION was not met (the server said 304, or Last-Modified failed the condition).
+    pub condition_unmet: bool,
     pub certinfo: Vec<Vec<(String, String)>>,
     pub conn_id: i64,
     pub httpauth_avail: i64,
@@ -321,6 +335,7 @@ impl Default for Info {
             os_errno: 0,
             ssl_verifyresult: 0,
             filetime: -1,
+            condition_unmet: false,
             certinfo: Vec::new(),
             conn_id: -1,
             referer: None,

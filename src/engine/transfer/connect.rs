@@ -186,10 +186,8 @@ impl Xfer {
     fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {
         if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             let te = crate::engine::tls::map_handshake_error(inner, host);
-            self.info.ssl_verifyresult = match crate::engine::tls::ssl_verify_result(&te) {
-                0 => 1,
-                n => n,
-            };
+            // Failures other than certificate verification (e.g. ISSUERCERT, code 83) leave it 0.
+            self.info.ssl_verifyresult = crate::engine::tls::ssl_verify_result(&te);
             return Error::new(te.code, te.message);
         }
         Error::new(code::SSL_CONNECT_ERROR, format!("TLS connect error: {e}"))

@@ -41,7 +41,6 @@ impl Xfer {
             };
             let n = r.map_err(|e| recv_error(&e))?;
             self.check_low_speed()?;
-            self.throttle(self.o.max_recv_speed, self.dl_now + n as i64).await;
             return Ok(n);
         }
     }
@@ -221,6 +220,13 @@ impl Xfer {
         if let Framing::Length(n) = framing {
             self.dl_total = n as i64;
         }
+        let unmet = self.time_condition(&head);
+        let mut skip_body = unmet;
+        if self.o.resume_from > 0 && head.status == 416 && hop.method == Method::Get {
+            // Resuming past the end: libcurl takes the 416 as "nothing more to get", not a failure.
+            skip_body = true;
+        }
+        self.publish_info();
         if head.status == 401 {
             for (n, v) in &head.headers {
                 if n.eq_ignore_ascii_case("www-authenticate") {
@@ -261,7 +267,7 @@ impl Xfer {
             }
             self.info.redirect_url = Some(hop.url.join(&loc).map(|u| u.to_effective()).unwrap_or(loc));
         }
-        if self.o.fail_on_error && head.status >= 400 {
+        if self.o.fail_on_error && head.status >= 400 && !skip_body {
             let msg = format!("The requested URL returned error: {}", head.status);
             self.text(format_args!("{msg}"));
             self.end_head(&head).await?;
@@ -269,6 +275,16 @@ impl Xfer {
             return Err(Error::new(code::HTTP_RETURNED_ERROR, msg));
         }
         self.end_head(&head).await?;
+        if skip_body {
+            if self.drain(&mut conn, &framing, keep_alive).await? {
+                self.park(conn);
+            }
+            if unmet {
+                // libcurl stops at the head of a document that fails the condition: no body counted.
+                self.dl_now = 0;
+            }
+            return Ok(Next::Done);
+        }
         if self.o.max_filesize > 0 {
             if let Framing::Length(n) = framing {
                 if n as i64 > self.o.max_filesize {
@@ -313,6 +329,40 @@ impl Xfer {
             self.park(conn);
         }
         Ok(Next::Done)
+    }
+
+    /// OPT_FILETIME and TIMECONDITION on a final head. True when the condition is not met, so
+    /// the body is skipped and the transfer reports 304 as libcurl does.
+    fn time_condition(&mut self, head: &Head) -> bool {
+        let cond = self.o.time_condition;
+        // libcurl's time of the document: 0 without Last-Modified, -1 when it does not parse.
+        let doc_time = match head.get("last-modified") {
+            Some(v) if cond != 0 || self.o.filetime => crate::engine::date::parse_date(v).unwrap_or(-1),
+            _ => 0,
+        };
+        if self.o.filetime && doc_time != 0 {
+            self.info.filetime = doc_time;
+        }
+        if cond == 0 {
+            return false;
+        }
+        if head.status == 304 {
+            self.info.condition_unmet = true;
+            return false;
+        }
+        let ranged = self.o.range.is_some() || self.o.resume_from > 0;
+        if doc_time == 0 || self.o.time_value == 0 || ranged {
+            return false;
+        }
+        let unmet = if cond == 2 { doc_time > self.o.time_value } else { doc_time <= self.o.time_value };
+        if !unmet {
+            return false;
+        }
+        self.text(format_args!("The requested document is not {} enough", if cond == 2 { "old" } else { "new" }));
+        self.text(format_args!("Simulate an HTTP 304 response"));
+        self.info.condition_unmet = true;
+        self.info.response_code = 304;
+        true
     }
 
     async fn peek_head(&mut self, conn: &mut Conn) -> Result<()> {
@@ -463,6 +513,14 @@ impl Xfer {
                     st.line
                 }
                 HeadEvent::Header(line) => {
+                    // libcurl counts header lines over the whole transfer (a redirect loop ends here).
+                    self.header_lines += 1;
+                    if self.header_lines > MAX_HEADER_LINES {
+                        return Err(Error::new(
+                            code::TOO_LARGE,
+                            format!("Too many response headers, {MAX_HEADER_LINES} is max"),
+                        ));
+                    }
                     head.push_line(&line);
                     line
                 }
@@ -479,6 +537,7 @@ impl Xfer {
         }
         head.content_length = p.content_length();
         self.store_cookies(&head);
+        self.publish_info();
         if head.status < 200 && head.status != 101 {
             self.end_head(&head).await?;
         }
@@ -503,7 +562,9 @@ impl Xfer {
             return Ok(());
         }
         self.debug_data(debug_kind::HEADER_IN, &head.blank);
-        self.deliver_header(&head.blank.clone()).await
+        self.deliver_header(&head.blank.clone()).await?;
+        self.publish_info();
+        Ok(())
     }
 
     /// Reads and delivers the body. Ok(true) when the connection ended cleanly at a message boundary.
@@ -568,6 +629,9 @@ impl Xfer {
         }
     }
 }
+/// libcurl's cap on response header lines per transfer (redirects included).
+const MAX_HEADER_LINES: usize = 5000;
+
 fn send_error(e: std::io::Error) -> Error {
     Error::new(code::SEND_ERROR, format!("Failed sending data to the peer: {e}"))
 }

@@ -69,9 +69,12 @@ impl Xfer {
             send_auth: true,
             retried: false,
         };
-        let first_host = (hop.url.host.clone(), hop.url.port_or_default());
+        // libcurl sends credentials (and HTTPHEADER Authorization / Cookie lines) on a redirect
+        // only to the first request's host, port and scheme, unless UNRESTRICTED_AUTH.
+        let origin = |u: &Url| (u.host.to_ascii_lowercase(), u.port_or_default(), u.scheme.clone());
+        let first_origin = origin(&hop.url);
         loop {
-            hop.send_auth = self.o.unrestricted_auth || (hop.url.host.clone(), hop.url.port_or_default()) == first_host;
+            hop.send_auth = self.o.unrestricted_auth || origin(&hop.url) == first_origin;
             if hop.auth_header.is_none() && hop.send_auth {
                 hop.auth_header = self.preemptive_auth(&hop.url);
             }
@@ -258,6 +261,15 @@ impl Xfer {
             (None, Some(j)) => internal.push(("Cookie", j)),
             (None, None) => {}
         }
+        let cond = match self.o.time_condition {
+            1 => Some("If-Modified-Since"),
+            2 => Some("If-Unmodified-Since"),
+            3 => Some("Last-Modified"),
+            _ => None,
+        };
+        if let Some(name) = cond {
+            internal.push((name, crate::engine::date::http_date(self.o.time_value)));
+        }
         let mut tail: Vec<(&'static str, String)> = Vec::new();
         if chunked {
             tail.push(("Transfer-Encoding", "chunked".into()));
@@ -274,6 +286,11 @@ impl Xfer {
         if expect {
             tail.push(("Expect", "100-continue".into()));
         }
+        let custom: std::borrow::Cow<'_, [String]> = if hop.send_auth {
+            std::borrow::Cow::Borrowed(&self.o.headers)
+        } else {
+            std::borrow::Cow::Owned(self.o.headers.iter().filter(|h| !is_credential_line(h)).cloned().collect())
+        };
         RequestHead {
             method: hop.method.as_str(),
             target: &url.path,
@@ -281,7 +298,7 @@ impl Xfer {
             internal,
             tail,
         }
-        .write(&self.o.headers)
+        .write(&custom)
     }
 
     pub(super) fn answer_challenge(&self, hop: &mut Hop, head: &Head) -> Option<String> {
@@ -318,6 +335,12 @@ impl Xfer {
         jar.set_cookie_response(values, &url.host, &url.path, secure, crate::engine::cookies::unix_now());
     }
 }
+/// An HTTPHEADER line libcurl keeps from other origins after a redirect: "Authorization:" or "Cookie:".
+fn is_credential_line(h: &str) -> bool {
+    let Some((name, _)) = h.split_once(':') else { return false };
+    name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("cookie")
+}
+
 fn split_connect_to(s: &str) -> Vec<&str> {
     // host:port:connect-host:connect-port, where hosts may be [IPv6].
     let mut out = Vec::new();
@@ -357,5 +380,13 @@ mod tests {
     fn connect_to_entries_split() {
         assert_eq!(split_connect_to("a:80:b:81"), vec!["a", "80", "b", "81"]);
         assert_eq!(split_connect_to("::[::1]:81"), vec!["", "", "[::1]", "81"]);
+    }
+
+    #[test]
+    fn credential_lines_are_authorization_and_cookie() {
+        assert!(is_credential_line("authorization: Bearer x"));
+        assert!(is_credential_line("Cookie: a=1"));
+        assert!(!is_credential_line("Cookie; "));
+        assert!(!is_credential_line("X-Cookie: a"));
     }
 }
