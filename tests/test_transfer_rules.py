@@ -186,3 +186,59 @@ def test_maxfilesize_without_length_delivers_up_to_the_limit(server, curl, path)
     assert e.value.args == (pycurl.E_FILESIZE_EXCEEDED,
                             "Exceeded the maximum allowed file size (1000) with 1000 bytes")
     assert len(out.getvalue()) == 1000
+
+
+# ---- pause(PAUSE_CONT) reports the socket from inside pause() ------------------------------------
+
+def test_unpause_reports_poll_in_from_inside_pause(server):
+    m = pycurl.CurlMulti()
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, server.url("/bytes?n=200000"))
+    log, socks, timeout, state = [], {}, [None], {"paused": False, "got": 0}
+
+    def write(b):
+        state["got"] += len(b)
+        if not state["paused"]:
+            state["paused"] = True
+            return pycurl.WRITEFUNC_PAUSE
+
+    def sockf(what, fd, multi, sp):
+        log.append(("socket", what))
+        if what == pycurl.POLL_REMOVE:
+            socks.pop(fd, None)
+        else:
+            socks[fd] = what
+
+    def timerf(ms):
+        log.append(("timer", ms))
+        timeout[0] = ms
+
+    def loop(until, limit=5.0):
+        running = 1
+        end = time.monotonic() + limit
+        import select
+        while running and not until() and time.monotonic() < end:
+            wait = 0.05 if timeout[0] is None or timeout[0] < 0 else min(timeout[0] / 1000, 0.05)
+            r, w, _ = select.select([fd for fd, ev in socks.items() if ev & pycurl.POLL_IN],
+                                    [fd for fd, ev in socks.items() if ev & pycurl.POLL_OUT], [], wait)
+            if not r and not w:
+                running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
+            for fd in r:
+                running = m.socket_action(fd, pycurl.CSELECT_IN)[1]
+            for fd in w:
+                running = m.socket_action(fd, pycurl.CSELECT_OUT)[1]
+        return running
+
+    c.setopt(pycurl.WRITEFUNCTION, write)
+    m.setopt(pycurl.M_SOCKETFUNCTION, sockf)
+    m.setopt(pycurl.M_TIMERFUNCTION, timerf)
+    m.add_handle(c)
+    loop(lambda: state["paused"])
+    loop(lambda: False, limit=0.3)
+    del log[:]
+    c.pause(pycurl.PAUSE_CONT)
+    assert ("socket", pycurl.POLL_IN) in log
+    assert loop(lambda: False) == 0 and state["got"] >= 200000
+    m.remove_handle(c)
+    m.close()
+    c.close()

@@ -477,6 +477,9 @@ pub struct EasyShared {
     /// like libcurl's: the transfer calls `upgrade` at each hop and `observe` on each
     /// Strict-Transport-Security header received over HTTPS.
     pub hsts: RefCell<Option<super::hsts::Cache>>,
+    /// The socket the running transfer reads its response from, and that socket's reactor: an
+    /// unpause reports the renewed read interest from inside pause(), as libcurl does.
+    pub current_sock: RefCell<Option<(Fd, std::rc::Weak<super::rt::Reactor>)>>,
 }
 
 impl EasyShared {
@@ -494,6 +497,7 @@ impl EasyShared {
             busy: Cell::new(false),
             last_error: RefCell::new(None),
             hsts: RefCell::new(None),
+            current_sock: RefCell::new(None),
         })
     }
 
@@ -563,7 +567,14 @@ impl EasyShared {
                 }
             }
         }
-        if let Some(w) = self.pause_waker.borrow_mut().take() {
+        let waker = self.pause_waker.borrow_mut().take();
+        if let Some(w) = waker {
+            if self.pause.get() & PAUSE_RECV == 0 {
+                let sock = self.current_sock.borrow().clone();
+                if let Some((fd, reactor)) = sock.and_then(|(fd, r)| r.upgrade().map(|r| (fd, r))) {
+                    reactor.want_read(fd, &w);
+                }
+            }
             w.wake();
         }
     }

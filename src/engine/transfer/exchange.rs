@@ -59,6 +59,8 @@ impl Xfer {
         self.info.local_ip = Some(conn.local_ip.clone());
         self.info.local_port = conn.local.port() as i64;
         self.info.conn_id = conn.id;
+        *self.easy.current_sock.borrow_mut() =
+            Some((conn.stream.sock().fd(), std::rc::Rc::downgrade(&self.sh.reactor)));
         if !conn.certinfo.is_empty() {
             self.info.certinfo = conn.certinfo.clone();
         }
@@ -621,6 +623,7 @@ impl Xfer {
     }
 
     fn park(&mut self, conn: Conn) {
+        *self.easy.current_sock.borrow_mut() = None;
         if conn.buffered().is_empty() {
             self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
             self.info.last_socket = conn.stream.sock().fd() as i64;

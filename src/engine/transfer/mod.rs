@@ -161,6 +161,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         let _ = x.cb.progress(x.dl_total, x.dl_now, x.ul_total, x.ul_now);
     }
     *easy.info.borrow_mut() = std::mem::take(&mut x.info);
+    *easy.current_sock.borrow_mut() = None;
 
     match x.cb.take_pending_error() {
         Some(e) => Err(e),
