@@ -242,3 +242,20 @@ def test_unpause_reports_poll_in_from_inside_pause(server):
     m.remove_handle(c)
     m.close()
     c.close()
+
+
+# ---- LOCALPORT + LOCALPORTRANGE with INTERFACE "host!ADDR" ---------------------------------------
+
+def test_localportrange_skips_a_busy_port_with_an_interface_address(server, curl):
+    import socket
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    port = busy.getsockname()[1]
+    try:
+        body, _ = perform(curl, server.url("/hello"), INTERFACE="host!127.0.0.1", LOCALPORT=port,
+                          LOCALPORTRANGE=20)
+        assert body == b"hello world"
+        assert port < curl.getinfo(pycurl.LOCAL_PORT) < port + 20
+    finally:
+        busy.close()
+

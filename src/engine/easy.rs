@@ -158,8 +158,6 @@ pub struct Options {
     /// TIMEVALUE(_LARGE) in Unix seconds.
     pub time_condition: u8,
     pub time_value: i64,
-    /// HAPPY_EYEBALLS_TIMEOUT_MS: head start of the first address family before the other one.
-    pub happy_eyeballs: Duration,
 }
 
 pub const PROTO_HTTP: u64 = 1;
@@ -240,7 +238,6 @@ impl Default for Options {
             filetime: false,
             time_condition: 0,
             time_value: 0,
-            happy_eyeballs: Duration::from_millis(200),
         }
     }
 }

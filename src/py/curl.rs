@@ -706,10 +706,6 @@ impl PyCurl {
                 o.time_condition = v as u8;
             }
             opt::TIMEVALUE | opt::TIMEVALUE_LARGE => o.time_value = long!(),
-            opt::HAPPY_EYEBALLS_TIMEOUT_MS => {
-                let v = nonneg!();
-                o.happy_eyeballs = Duration::from_millis(v as u64);
-            }
             opt::MAX_SEND_SPEED_LARGE => o.max_send_speed = nonneg!(),
             // Only proxies use it and none is ever used: checked as libcurl checks it, then without effect.
             opt::PROXYAUTH => {

@@ -264,7 +264,6 @@ pub mod opt {
     pub const TIMECONDITION: i32 = 33;
     pub const TIMEVALUE: i32 = 34;
     pub const TIMEVALUE_LARGE: i32 = 30270;
-    pub const HAPPY_EYEBALLS_TIMEOUT_MS: i32 = 271;
     pub const VERBOSE: i32 = 41;
     pub const HEADER: i32 = 42;
     pub const NOPROGRESS: i32 = 43;

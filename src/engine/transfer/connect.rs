@@ -223,9 +223,16 @@ impl Xfer {
         if let Some(iface) = &self.o.interface {
             let ip = iface.strip_prefix("host!").or_else(|| iface.strip_prefix("if!")).unwrap_or(iface);
             match ip.parse::<std::net::IpAddr>() {
-                Ok(ip) => socket.bind(&SocketAddr::new(ip, self.o.local_port).into()).map_err(|_| {
-                    ConnErr::Fatal(Error::new(code::INTERFACE_FAILED, format!("Couldn't bind to '{iface}'")))
-                })?,
+                // LOCALPORTRANGE: a busy local port moves on to the next one, with an address too.
+                Ok(ip) => {
+                    let mut ports = self.o.local_port..self.o.local_port.saturating_add(self.o.local_port_range.max(1));
+                    if !ports.any(|p| socket.bind(&SocketAddr::new(ip, p).into()).is_ok()) {
+                        return Err(ConnErr::Fatal(Error::new(
+                            code::INTERFACE_FAILED,
+                            format!("Couldn't bind to '{iface}'"),
+                        )));
+                    }
+                }
                 Err(_) => {
                     socket.bind_device(Some(ip.as_bytes())).map_err(|_| {
                         ConnErr::Fatal(Error::new(
