@@ -70,6 +70,10 @@ Endpoints
 /expect?final=CODE   with Expect: 100-continue, answers CODE at once without
                      reading the body, then closes
 /range?n=N           pattern(N) (default 100), honours Range: -> 206 / 416
+                     (the 416 has a body with ``err=1``)
+/last-modified?t=T&honour=1  200 "fresh body\n" with Last-Modified T (epoch);
+                     If-Modified-Since >= T -> 304, If-Unmodified-Since < T -> 412
+                     (honour=0 ignores both)
 /basic-auth/U/P      401 + WWW-Authenticate: Basic unless Authorization matches
 /digest-auth/U/P     RFC 7616 MD5 digest with qop=auth (fixed nonce/opaque)
 /cookie              body = the Cookie request header (empty if none)
@@ -86,6 +90,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import email.utils
 import gzip
 import hashlib
 import http
@@ -812,12 +817,26 @@ def h_range(srv, conn, req, keep):
                                          ("Accept-Ranges", "bytes")], full, keep)
     r = _parse_range(rng, size)
     if r is None:
-        return _respond(conn, req, 416, [("Content-Range", f"bytes */{size}")], b"", keep)
+        body = b"range not satisfiable\n" if req.qs("err") else b""
+        return _respond(conn, req, 416, [("Content-Range", f"bytes */{size}")], body, keep)
     start, end = r
     return _respond(conn, req, 206, [("Content-Type", "application/octet-stream"),
                                      ("Accept-Ranges", "bytes"),
                                      ("Content-Range", f"bytes {start}-{end}/{size}")],
                     full[start:end + 1], keep)
+
+
+def h_last_modified(srv, conn, req, keep):
+    t = _int(req, "t", 1700000000)
+    lm = email.utils.formatdate(t, usegmt=True)
+    if req.qs("honour", "1") == "1":
+        ims = req.header("if-modified-since")
+        if ims and email.utils.parsedate_to_datetime(ims).timestamp() >= t:
+            return _respond(conn, req, 304, [("Last-Modified", lm)], b"", keep)
+        ius = req.header("if-unmodified-since")
+        if ius and email.utils.parsedate_to_datetime(ius).timestamp() < t:
+            return _respond(conn, req, 412, [("Last-Modified", lm)], b"precondition failed\n", keep)
+    return _respond(conn, req, 200, [("Last-Modified", lm)], b"fresh body\n", keep)
 
 
 def h_basic_auth(srv, conn, req, keep):
@@ -996,6 +1015,7 @@ _ROUTES = {
     "/big": h_big,
     "/keepalive-close": h_keepalive_close,
     "/head-check": h_head_check,
+    "/last-modified": h_last_modified,
 }
 
 _PREFIX_ROUTES = [

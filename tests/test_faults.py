@@ -14,8 +14,9 @@ import pycurl
 
 import hostile
 
-# A libcurl code that pycurl 7.49 has no constant for.
+# libcurl codes that pycurl 7.49 has no constant for.
 E_WEIRD_SERVER_REPLY = 8
+E_TOO_LARGE = 100
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,15 @@ ROWS = [
     # libcurl takes a 206 whose Content-Range starts elsewhere; only a 200 is refused (33).
     ("resume, 206 from the wrong offset", "/wrong-range", {"RESUME_FROM": 100}, 0, 1),
     ("resume, range ignored (200)", "/range-ignored", {"RESUME_FROM": 100}, pycurl.E_RANGE_ERROR, 1),
+    ("two different Content-Length headers", "/conflicting-content-length", {}, E_WEIRD_SERVER_REPLY, 1),
+    ("no CRLF after chunk data", "/chunk-no-crlf", {}, pycurl.E_RECV_ERROR, 1),
+    ("one header line over 100 KB", "/long-header-line", {}, E_TOO_LARGE, 1),
+    ("header block over 300 KB", "/header-block", {}, pycurl.E_RECV_ERROR, 1),
+    ("NUL byte in a header", "/nul-in-header", {}, E_WEIRD_SERVER_REPLY, 1),
+    ("redirect loop, MAXREDIRS -1", "/loop", {"FOLLOWLOCATION": 1, "MAXREDIRS": -1}, E_TOO_LARGE, 5),
+    ("gzip bomb, MAXFILESIZE 1 MiB", "/bomb?mb=64&layers=1", {"ENCODING": "", "MAXFILESIZE": 1 << 20},
+     pycurl.E_FILESIZE_EXCEEDED, 5),
+    ("six stacked encodings", "/bomb?mb=1&layers=6", {"ENCODING": ""}, pycurl.E_BAD_CONTENT_ENCODING, 2),
 ]
 
 

@@ -185,6 +185,8 @@ def test_issuercert_blob_matching(tls_server, certs, curl):
 def test_issuercert_wrong_issuer(tls_server, certs, curl):
     assert https_error(curl, tls_server, certs, ISSUERCERT=certs.other_ca_pem) == (
         83, f"SSL: Certificate issuer check failed ({certs.other_ca_pem})")
+    # The chain itself verified: libcurl's verify result stays 0.
+    assert curl.getinfo(pycurl.SSL_VERIFYRESULT) == 0
 
 
 def test_issuercert_blob_wrong_issuer(tls_server, certs, curl):

@@ -152,6 +152,12 @@ pub struct Options {
     pub max_send_speed: i64,
     /// HSTS: the CURLOPT_HSTS file, read before each transfer and written at cleanup.
     pub hsts_file: Option<PathBuf>,
+    /// OPT_FILETIME: report the document's Last-Modified time as INFO_FILETIME.
+    pub filetime: bool,
+    /// TIMECONDITION (0 none, 1 if-modified-since, 2 if-unmodified-since, 3 last-modified) and
+    /// TIMEVALUE(_LARGE) in Unix seconds.
+    pub time_condition: u8,
+    pub time_value: i64,
 }
 
 pub const PROTO_HTTP: u64 = 1;
@@ -229,6 +235,9 @@ impl Default for Options {
             max_send_speed: 0,
             cookie_files: Vec::new(),
             cookie_session: false,
+            filetime: false,
+            time_condition: 0,
+            time_value: 0,
         }
     }
 }
@@ -275,6 +284,8 @@ pub struct Info {
     pub os_errno: i64,
     pub ssl_verifyresult: i64,
     pub filetime: i64,
+    /// TIMECONDITION was not met (the server said 304, or Last-Modified failed the condition).
+    pub condition_unmet: bool,
     pub certinfo: Vec<Vec<(String, String)>>,
     pub conn_id: i64,
     pub httpauth_avail: i64,
@@ -321,6 +332,7 @@ impl Default for Info {
             os_errno: 0,
             ssl_verifyresult: 0,
             filetime: -1,
+            condition_unmet: false,
             certinfo: Vec::new(),
             conn_id: -1,
             referer: None,
@@ -462,6 +474,9 @@ pub struct EasyShared {
     /// like libcurl's: the transfer calls `upgrade` at each hop and `observe` on each
     /// Strict-Transport-Security header received over HTTPS.
     pub hsts: RefCell<Option<super::hsts::Cache>>,
+    /// The socket the running transfer reads its response from, and that socket's reactor: an
+    /// unpause reports the renewed read interest from inside pause(), as libcurl does.
+    pub current_sock: RefCell<Option<(Fd, std::rc::Weak<super::rt::Reactor>)>>,
 }
 
 impl EasyShared {
@@ -479,6 +494,7 @@ impl EasyShared {
             busy: Cell::new(false),
             last_error: RefCell::new(None),
             hsts: RefCell::new(None),
+            current_sock: RefCell::new(None),
         })
     }
 
@@ -548,7 +564,14 @@ impl EasyShared {
                 }
             }
         }
-        if let Some(w) = self.pause_waker.borrow_mut().take() {
+        let waker = self.pause_waker.borrow_mut().take();
+        if let Some(w) = waker {
+            if self.pause.get() & PAUSE_RECV == 0 {
+                let sock = self.current_sock.borrow().clone();
+                if let Some((fd, reactor)) = sock.and_then(|(fd, r)| r.upgrade().map(|r| (fd, r))) {
+                    reactor.want_read(fd, &w);
+                }
+            }
             w.wake();
         }
     }

@@ -696,6 +696,16 @@ impl PyCurl {
                 text_required!();
             }
             opt::MAX_RECV_SPEED_LARGE => o.max_recv_speed = nonneg!(),
+            opt::OPT_FILETIME => flag!(filetime),
+            opt::TIMECONDITION => {
+                let v = long!();
+                if !(0..=3).contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                o.time_condition = v as u8;
+            }
+            opt::TIMEVALUE | opt::TIMEVALUE_LARGE => o.time_value = long!(),
             opt::MAX_SEND_SPEED_LARGE => o.max_send_speed = nonneg!(),
             // Only proxies use it and none is ever used: checked as libcurl checks it, then without effect.
             opt::PROXYAUTH => {
@@ -853,9 +863,10 @@ impl PyCurl {
             0x200019 => o(i.os_errno)?,
             0x20000d => o(i.ssl_verifyresult)?,
             0x20002f => o(0)?,
-            0x20000e => o(i.filetime)?,
+            0x20000e | 0x60000e => o(i.filetime)?,
+            0x200023 => o(i.condition_unmet as i64)?,
             0x200017 => o(i.httpauth_avail)?,
-            0x200023 | 0x200018 | 0x200042 | 0x20003b => o(0)?,
+            0x200018 | 0x200042 | 0x20003b => o(0)?,
             0x20001d | 0x50002c => o(i.last_socket)?,
             0x600040 => o(i.conn_id)?,
             0x60003f => o(i.xfer_id)?,

@@ -101,6 +101,7 @@ pub static OPTIONS: &[(i32, &str)] = &[
     (250, "PROXY_SSLVERSION"),
     (261, "PROXY_SSL_OPTIONS"),
     (268, "SSH_COMPRESSION"),
+    (271, "HAPPY_EYEBALLS_TIMEOUT_MS"),
     (274, "HAPROXYPROTOCOL"),
     (280, "UPLOAD_BUFFERSIZE"),
     (285, "HTTP09_ALLOWED"),
@@ -240,6 +241,7 @@ pub static OPTIONS: &[(i32, &str)] = &[
     (30120, "POSTFIELDSIZE|POSTFIELDSIZE_LARGE"),
     (30145, "MAX_SEND_SPEED_LARGE"),
     (30146, "MAX_RECV_SPEED_LARGE"),
+    (30270, "TIMEVALUE_LARGE"),
     (40291, "SSLCERT_BLOB"),
     (40292, "SSLKEY_BLOB"),
     (40293, "PROXY_SSLCERT_BLOB"),
@@ -261,6 +263,7 @@ pub mod opt {
     pub const SSLVERSION: i32 = 32;
     pub const TIMECONDITION: i32 = 33;
     pub const TIMEVALUE: i32 = 34;
+    pub const TIMEVALUE_LARGE: i32 = 30270;
     pub const VERBOSE: i32 = 41;
     pub const HEADER: i32 = 42;
     pub const NOPROGRESS: i32 = 43;

@@ -186,10 +186,8 @@ impl Xfer {
     fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {
         if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             let te = crate::engine::tls::map_handshake_error(inner, host);
-            self.info.ssl_verifyresult = match crate::engine::tls::ssl_verify_result(&te) {
-                0 => 1,
-                n => n,
-            };
+            // Failures other than certificate verification (e.g. ISSUERCERT, code 83) leave it 0.
+            self.info.ssl_verifyresult = crate::engine::tls::ssl_verify_result(&te);
             return Error::new(te.code, te.message);
         }
         Error::new(code::SSL_CONNECT_ERROR, format!("TLS connect error: {e}"))
@@ -225,9 +223,16 @@ impl Xfer {
         if let Some(iface) = &self.o.interface {
             let ip = iface.strip_prefix("host!").or_else(|| iface.strip_prefix("if!")).unwrap_or(iface);
             match ip.parse::<std::net::IpAddr>() {
-                Ok(ip) => socket.bind(&SocketAddr::new(ip, self.o.local_port).into()).map_err(|_| {
-                    ConnErr::Fatal(Error::new(code::INTERFACE_FAILED, format!("Couldn't bind to '{iface}'")))
-                })?,
+                // LOCALPORTRANGE: a busy local port moves on to the next one, with an address too.
+                Ok(ip) => {
+                    let mut ports = self.o.local_port..self.o.local_port.saturating_add(self.o.local_port_range.max(1));
+                    if !ports.any(|p| socket.bind(&SocketAddr::new(ip, p).into()).is_ok()) {
+                        return Err(ConnErr::Fatal(Error::new(
+                            code::INTERFACE_FAILED,
+                            format!("Couldn't bind to '{iface}'"),
+                        )));
+                    }
+                }
                 Err(_) => {
                     socket.bind_device(Some(ip.as_bytes())).map_err(|_| {
                         ConnErr::Fatal(Error::new(

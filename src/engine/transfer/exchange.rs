@@ -41,7 +41,6 @@ impl Xfer {
             };
             let n = r.map_err(|e| recv_error(&e))?;
             self.check_low_speed()?;
-            self.throttle(self.o.max_recv_speed, self.dl_now + n as i64).await;
             return Ok(n);
         }
     }
@@ -60,6 +59,8 @@ impl Xfer {
         self.info.local_ip = Some(conn.local_ip.clone());
         self.info.local_port = conn.local.port() as i64;
         self.info.conn_id = conn.id;
+        *self.easy.current_sock.borrow_mut() =
+            Some((conn.stream.sock().fd(), std::rc::Rc::downgrade(&self.sh.reactor)));
         if !conn.certinfo.is_empty() {
             self.info.certinfo = conn.certinfo.clone();
         }
@@ -222,7 +223,14 @@ impl Xfer {
         if let Framing::Length(n) = framing {
             self.dl_total = n as i64;
         }
-        match self.judge(hop, &head) {
+        let unmet = self.time_condition(&head);
+        let mut skip_body = unmet;
+        if self.o.resume_from > 0 && head.status == 416 && hop.method == Method::Get {
+            // Resuming past the end: libcurl takes the 416 as "nothing more to get", not a failure.
+            skip_body = true;
+        }
+        self.publish_info();
+        match self.judge(hop, &head, skip_body) {
             Verdict::Deliver => {}
             Verdict::AuthRetry(auth) => {
                 hop.auth_header = Some(auth);
@@ -250,6 +258,16 @@ impl Xfer {
             }
         }
         self.end_head(&head).await?;
+        if skip_body {
+            if self.drain(&mut conn, &framing, keep_alive).await? {
+                self.park(conn);
+            }
+            if unmet {
+                // libcurl stops at the head of a document that fails the condition: no body counted.
+                self.dl_now = 0;
+            }
+            return Ok(Next::Done);
+        }
         if self.o.max_filesize > 0 {
             if let Framing::Length(n) = framing {
                 if n as i64 > self.o.max_filesize {
@@ -294,6 +312,40 @@ impl Xfer {
             self.park(conn);
         }
         Ok(Next::Done)
+    }
+
+    /// OPT_FILETIME and TIMECONDITION on a final head. True when the condition is not met, so
+    /// the body is skipped and the transfer reports 304 as libcurl does.
+    fn time_condition(&mut self, head: &Head) -> bool {
+        let cond = self.o.time_condition;
+        // libcurl's time of the document: 0 without Last-Modified, -1 when it does not parse.
+        let doc_time = match head.get("last-modified") {
+            Some(v) if cond != 0 || self.o.filetime => crate::engine::date::parse_date(v).unwrap_or(-1),
+            _ => 0,
+        };
+        if self.o.filetime && doc_time != 0 {
+            self.info.filetime = doc_time;
+        }
+        if cond == 0 {
+            return false;
+        }
+        if head.status == 304 {
+            self.info.condition_unmet = true;
+            return false;
+        }
+        let ranged = self.o.range.is_some() || self.o.resume_from > 0;
+        if doc_time == 0 || self.o.time_value == 0 || ranged {
+            return false;
+        }
+        let unmet = if cond == 2 { doc_time > self.o.time_value } else { doc_time <= self.o.time_value };
+        if !unmet {
+            return false;
+        }
+        self.text(format_args!("The requested document is not {} enough", if cond == 2 { "old" } else { "new" }));
+        self.text(format_args!("Simulate an HTTP 304 response"));
+        self.info.condition_unmet = true;
+        self.info.response_code = 304;
+        true
     }
 
     async fn peek_head(&mut self, conn: &mut Conn) -> Result<()> {
@@ -444,6 +496,14 @@ impl Xfer {
                     st.line
                 }
                 HeadEvent::Header(line) => {
+                    // libcurl counts header lines over the whole transfer (a redirect loop ends here).
+                    self.header_lines += 1;
+                    if self.header_lines > MAX_HEADER_LINES {
+                        return Err(Error::new(
+                            code::TOO_LARGE,
+                            format!("Too many response headers, {MAX_HEADER_LINES} is max"),
+                        ));
+                    }
                     head.push_line(&line);
                     line
                 }
@@ -460,6 +520,7 @@ impl Xfer {
         }
         head.content_length = p.content_length();
         self.store_cookies(&head);
+        self.publish_info();
         if head.status < 200 && head.status != 101 {
             self.end_head(&head).await?;
         }
@@ -484,7 +545,9 @@ impl Xfer {
             return Ok(());
         }
         self.debug_data(debug_kind::HEADER_IN, &head.blank);
-        self.deliver_header(&head.blank.clone()).await
+        self.deliver_header(&head.blank.clone()).await?;
+        self.publish_info();
+        Ok(())
     }
 
     /// Reads and delivers the body. Ok(true) when the connection ended cleanly at a message boundary.
@@ -541,6 +604,7 @@ impl Xfer {
     }
 
     fn park(&mut self, conn: Conn) {
+        *self.easy.current_sock.borrow_mut() = None;
         if conn.buffered().is_empty() {
             self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
             self.info.last_socket = conn.stream.sock().fd() as i64;
@@ -549,6 +613,9 @@ impl Xfer {
         }
     }
 }
+/// libcurl's cap on response header lines per transfer (redirects included).
+const MAX_HEADER_LINES: usize = 5000;
+
 fn send_error(e: std::io::Error) -> Error {
     Error::new(code::SEND_ERROR, format!("Failed sending data to the peer: {e}"))
 }

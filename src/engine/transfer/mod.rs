@@ -97,6 +97,8 @@ struct Xfer {
     discarding: bool,
     /// Header bytes received for the request in flight (libcurl limits them).
     head_bytes: usize,
+    /// Header lines received over the whole transfer, redirects included (libcurl limits them).
+    header_lines: usize,
 }
 
 /// Runs one transfer to completion, recording getinfo values in `easy.info`.
@@ -124,7 +126,10 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         current_url: None,
         discarding: false,
         head_bytes: 0,
+        header_lines: 0,
     };
+    // getinfo answers for this transfer from its start, as libcurl resets its info then.
+    x.publish_info();
     let deadline = x.o.timeout.map(|t| start + t);
     let reactor = sh.reactor.clone();
     let r = {
@@ -159,6 +164,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         let _ = x.cb.progress(x.dl_total, x.dl_now, x.ul_total, x.ul_now);
     }
     *easy.info.borrow_mut() = std::mem::take(&mut x.info);
+    *easy.current_sock.borrow_mut() = None;
 
     match x.cb.take_pending_error() {
         Some(e) => Err(e),
@@ -171,18 +177,31 @@ fn elapsed(start: Instant) -> f64 {
 }
 
 impl Xfer {
+    /// Makes what is known so far visible to getinfo while the transfer runs (libcurl's infos
+    /// answer as soon as the response head has arrived).
+    fn publish_info(&self) {
+        let mut i = self.info.clone();
+        i.size_download = self.dl_now as u64;
+        i.size_upload = self.ul_now as u64;
+        *self.easy.info.borrow_mut() = i;
+    }
+
     async fn run_all(&mut self) -> Result<()> {
         self.load_cookie_files();
         // libcurl's first progress call comes before anything happened.
         self.call_progress(true)?;
         let url_s = self.o.url.clone().ok_or_else(|| Error::new(code::URL_MALFORMAT, "No URL set"))?;
-        let url = match Url::parse_with(&url_s, self.o.default_protocol.as_deref(), self.o.path_as_is) {
+        let mut url = match Url::parse_with(&url_s, self.o.default_protocol.as_deref(), self.o.path_as_is) {
             Ok(u) => u,
             Err(e) => {
                 self.info.url_rejected = true;
                 return Err(e);
             }
         };
+        if self.o.port != 0 && url.scheme != "file" {
+            // PORT overrides the URL's port (the first request only: redirects go where they say).
+            url.port = Some(self.o.port);
+        }
         self.info.effective_url = Some(url.to_effective());
         let proto = match url.scheme.as_str() {
             "http" => PROTO_HTTP,

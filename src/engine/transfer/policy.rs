@@ -80,9 +80,12 @@ impl Xfer {
             send_auth: true,
             retried: false,
         };
-        let first_host = (hop.url.host.clone(), hop.url.port_or_default());
+        // libcurl sends credentials (and HTTPHEADER Authorization / Cookie lines) on a redirect
+        // only to the first request's host, port and scheme, unless UNRESTRICTED_AUTH.
+        let origin = |u: &Url| (u.host.to_ascii_lowercase(), u.port_or_default(), u.scheme.clone());
+        let first_origin = origin(&hop.url);
         loop {
-            hop.send_auth = self.o.unrestricted_auth || (hop.url.host.clone(), hop.url.port_or_default()) == first_host;
+            hop.send_auth = self.o.unrestricted_auth || origin(&hop.url) == first_origin;
             if hop.auth_header.is_none() && hop.send_auth {
                 hop.auth_header = self.preemptive_auth(&hop.url);
             }
@@ -269,6 +272,15 @@ impl Xfer {
             (None, Some(j)) => internal.push(("Cookie", j)),
             (None, None) => {}
         }
+        let cond = match self.o.time_condition {
+            1 => Some("If-Modified-Since"),
+            2 => Some("If-Unmodified-Since"),
+            3 => Some("Last-Modified"),
+            _ => None,
+        };
+        if let Some(name) = cond {
+            internal.push((name, crate::engine::date::http_date(self.o.time_value)));
+        }
         let mut tail: Vec<(&'static str, String)> = Vec::new();
         if chunked {
             tail.push(("Transfer-Encoding", "chunked".into()));
@@ -285,6 +297,11 @@ impl Xfer {
         if expect {
             tail.push(("Expect", "100-continue".into()));
         }
+        let custom: std::borrow::Cow<'_, [String]> = if hop.send_auth {
+            std::borrow::Cow::Borrowed(&self.o.headers)
+        } else {
+            std::borrow::Cow::Owned(self.o.headers.iter().filter(|h| !is_credential_line(h)).cloned().collect())
+        };
         RequestHead {
             method: hop.method.as_str(),
             target: &url.path,
@@ -292,12 +309,12 @@ impl Xfer {
             internal,
             tail,
         }
-        .write(&self.o.headers)
+        .write(&custom)
     }
 
     /// What a final response head asks for: an auth retry, a redirect, a failure (FAILONERROR), or
     /// its body delivered. Records what getinfo reports about it on the way.
-    pub(super) fn judge(&mut self, hop: &mut Hop, head: &Head) -> Verdict {
+    pub(super) fn judge(&mut self, hop: &mut Hop, head: &Head, skip_body: bool) -> Verdict {
         if head.status == 401 {
             for (n, v) in &head.headers {
                 if n.eq_ignore_ascii_case("www-authenticate") {
@@ -326,7 +343,8 @@ impl Xfer {
             }
             self.info.redirect_url = Some(hop.url.join(&loc).map(|u| u.to_effective()).unwrap_or(loc));
         }
-        if self.o.fail_on_error && head.status >= 400 {
+        // A body skipped anyway (condition unmet, resume past the end) is not a FAILONERROR failure.
+        if self.o.fail_on_error && head.status >= 400 && !skip_body {
             return Verdict::Fail(format!("The requested URL returned error: {}", head.status));
         }
         Verdict::Deliver
@@ -366,6 +384,12 @@ impl Xfer {
         jar.set_cookie_response(values, &url.host, &url.path, secure, crate::engine::cookies::unix_now());
     }
 }
+/// An HTTPHEADER line libcurl keeps from other origins after a redirect: "Authorization:" or "Cookie:".
+fn is_credential_line(h: &str) -> bool {
+    let Some((name, _)) = h.split_once(':') else { return false };
+    name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("cookie")
+}
+
 fn split_connect_to(s: &str) -> Vec<&str> {
     // host:port:connect-host:connect-port, where hosts may be [IPv6].
     let mut out = Vec::new();
@@ -405,5 +429,13 @@ mod tests {
     fn connect_to_entries_split() {
         assert_eq!(split_connect_to("a:80:b:81"), vec!["a", "80", "b", "81"]);
         assert_eq!(split_connect_to("::[::1]:81"), vec!["", "", "[::1]", "81"]);
+    }
+
+    #[test]
+    fn credential_lines_are_authorization_and_cookie() {
+        assert!(is_credential_line("authorization: Bearer x"));
+        assert!(is_credential_line("Cookie: a=1"));
+        assert!(!is_credential_line("Cookie; "));
+        assert!(!is_credential_line("X-Cookie: a"));
     }
 }

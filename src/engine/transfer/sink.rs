@@ -211,14 +211,26 @@ impl Xfer {
                 self.dl_now += data.len() as i64;
             }
             None => {
-                self.dl_now += data.len() as i64;
-                if self.o.max_filesize > 0 && self.dl_now > self.o.max_filesize {
-                    return Err(Error::new(code::FILESIZE_EXCEEDED, "Exceeded the maximum allowed file size"));
+                // MAXFILESIZE: libcurl delivers up to the limit, then fails.
+                let room = if self.o.max_filesize > 0 { (self.o.max_filesize - self.dl_now).max(0) } else { i64::MAX };
+                let take = data.len().min(room as usize);
+                self.dl_now += take as i64;
+                self.deliver_body(&data[..take]).await?;
+                if take < data.len() {
+                    return Err(Error::new(
+                        code::FILESIZE_EXCEEDED,
+                        format!(
+                            "Exceeded the maximum allowed file size ({}) with {} bytes",
+                            self.o.max_filesize, self.dl_now
+                        ),
+                    ));
                 }
-                self.deliver_body(data).await?;
             }
         }
+        self.easy.info.borrow_mut().size_download = self.dl_now as u64;
         self.call_progress(false)?;
+        // MAX_RECV_SPEED: the first byte is free, so 2 bytes at 1 byte/s take a second, as in libcurl.
+        self.throttle(self.o.max_recv_speed, self.dl_now - 1).await;
         Ok(())
     }
 
