@@ -59,13 +59,15 @@ pub fn wire_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(out)
 }
 
-/// A request body source: none, fixed bytes (POSTFIELDS), or the read callback.
+/// A request body source: none, fixed bytes (POSTFIELDS), the read callback, or a form
+/// (MIMEPOST / HTTPPOST).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Body {
     #[default]
     None,
     Bytes(Rc<[u8]>),
     Read,
+    Form(super::request::FormPost),
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -43,6 +43,8 @@ pub struct State {
     /// After reset() pycurl's handle has no error buffer until the next perform: setopt errors then
     /// carry libcurl's generic text and errstr() stays empty.
     pub errbuf_detached: bool,
+    /// MIMEPOST's CurlMime, read again when a transfer starts (libcurl reads the tree then).
+    pub mimepost: Option<Py<super::mime::PyCurlMime>>,
 }
 
 impl State {
@@ -103,6 +105,7 @@ impl PyCurl {
             multi: None,
             errbuf: String::new(),
             errbuf_detached: false,
+            mimepost: None,
         }
     }
 
@@ -143,7 +146,14 @@ impl PyCurl {
         *easy.callbacks.borrow_mut() = Some(cbs);
         *st.cbs.propagate.borrow_mut() = None;
         let cbs = st.cbs.clone();
+        let mime = Python::with_gil(|py| st.mimepost.as_ref().map(|m| m.clone_ref(py)));
         drop(st);
+        if let Some(m) = mime {
+            if matches!(easy.opts.borrow().body, Body::Form(_)) {
+                let form = Python::with_gil(|py| super::mime::mimepost_at_perform(py, &m));
+                easy.opts_mut().body = Body::Form(form);
+            }
+        }
         super::hsts::before_transfer(&easy, &cbs)?;
         Ok(easy)
     }
@@ -259,7 +269,13 @@ impl PyCurl {
             opt::CURLU => o.url = super::url::curlu_option(value)?,
             opt::MIMEPOST | opt::HTTPPOST => {
                 drop(o);
-                return super::mime::form_option(py, self, option, value);
+                let (form, keep) = super::mime::form_option(py, self, option, value)?;
+                self.st.borrow_mut().mimepost = keep;
+                let mut o = easy.opts_mut();
+                o.body = Body::Form(form);
+                o.post = true;
+                o.nobody = false;
+                o.upload = false;
             }
             opt::WRITEFUNCTION => {
                 cbs.slots.borrow_mut().write = if unset { None } else { Some(convert::callable(value)?) };
@@ -1154,6 +1170,7 @@ impl PyCurl {
         // Seen with pycurl: only a handle that had an error message loses its buffer on reset.
         st.errbuf_detached = !st.errbuf.is_empty();
         st.errbuf.clear();
+        st.mimepost = None;
         Ok(())
     }
 
@@ -1259,6 +1276,9 @@ impl PyCurl {
             if let Some((m, _)) = &st.multi {
                 visit.call(m)?;
             }
+            if let Some(m) = &st.mimepost {
+                visit.call(m)?;
+            }
         }
         Ok(())
     }
@@ -1267,6 +1287,7 @@ impl PyCurl {
         if let Some(mut st) = self.st.try_borrow_mut() {
             st.cbs.clear();
             st.multi = None;
+            st.mimepost = None;
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::engine::error::{code, Error, Result};
 use crate::engine::http1::head::Head;
 use crate::engine::http1::request::RequestHead;
 use crate::engine::pool::PoolKey;
-use crate::engine::request::{BodySource, Fields, Method, ReadFunction};
+use crate::engine::request::{BodySource, Fields, Form, Method, ReadFunction};
 use crate::engine::url::Url;
 
 /// State carried between the requests of one transfer (redirects, auth retries).
@@ -58,6 +58,7 @@ impl Xfer {
             Body::None => None,
             Body::Bytes(b) => Some(Box::new(Fields::new(b.clone(), self.o.post_size))),
             Body::Read => Some(Box::new(ReadFunction::new(self.cb.clone(), read_size, form))),
+            Body::Form(f) => Some(Box::new(Form::new(f))),
         };
         let mut hop = Hop {
             url,
@@ -78,7 +79,13 @@ impl Xfer {
             let next = self.one_request(&mut hop).await?;
             match next {
                 Next::Done => return Ok(()),
-                Next::Retry => continue,
+                Next::Retry => {
+                    // An auth retry sends the body again from its start (forms rewind their parts).
+                    if let Some(b) = hop.body.as_mut().filter(|b| b.replayable()) {
+                        b.rewind()?;
+                    }
+                    continue;
+                }
                 Next::Redirect(loc, status) => {
                     if self.info.redirect_count >= self.o.max_redirs && self.o.max_redirs >= 0 {
                         self.info.redirect_url = hop.url.join(&loc).ok().map(|u| u.to_effective());
