@@ -72,6 +72,7 @@ impl Xfer {
         };
         let first_host = (hop.url.host.clone(), hop.url.port_or_default());
         loop {
+            self.hsts_upgrade(&mut hop);
             hop.send_auth = self.o.unrestricted_auth || (hop.url.host.clone(), hop.url.port_or_default()) == first_host;
             if hop.auth_header.is_none() && hop.send_auth {
                 hop.auth_header = self.preemptive_auth(&hop.url);
@@ -315,9 +316,36 @@ impl Xfer {
         None
     }
 
-    /// Set-Cookie headers go into the cookie engine when it is on.
+    /// HSTS: an http:// URL of a host the cache knows goes to https:// instead (same port, or
+    /// 443 when none was given), before anything is sent, as libcurl does at each hop.
+    fn hsts_upgrade(&mut self, hop: &mut Hop) {
+        let now = crate::engine::cookies::unix_now();
+        let Some(new) = self.easy.hsts.borrow().as_ref().and_then(|c| c.upgrade(&hop.url, now)) else { return };
+        hop.url = new;
+        let eff = hop.url.to_effective();
+        self.text(format_args!("Switched from HTTP to HTTPS due to HSTS => {eff}"));
+        self.info.effective_url = Some(eff);
+        self.info.scheme = Some("HTTPS".into());
+    }
+
+    /// Strict-Transport-Security headers received over HTTPS go into the HSTS cache when it is
+    /// on, one after the other (the last valid one wins).
+    fn store_hsts(&mut self, url: &Url, head: &Head) {
+        if url.scheme != "https" {
+            return;
+        }
+        let mut cache = self.easy.hsts.borrow_mut();
+        let Some(cache) = cache.as_mut() else { return };
+        let now = crate::engine::cookies::unix_now();
+        for (_, v) in head.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("strict-transport-security")) {
+            cache.observe(&url.host, v, now);
+        }
+    }
+
+    /// Set-Cookie headers go into the cookie engine when it is on (and STS headers into HSTS).
     pub(super) fn store_cookies(&mut self, head: &Head) {
         let Some(url) = self.current_url.clone() else { return };
+        self.store_hsts(&url, head);
         let mut jar = self.easy.cookies.borrow_mut();
         let Some(jar) = jar.as_mut() else { return };
         let values = head.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v.as_str());
