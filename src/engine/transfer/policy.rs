@@ -38,13 +38,14 @@ impl Xfer {
         }
         self.easy.enable_cookies();
         let now = crate::engine::cookies::unix_now();
-        let mut jar = self.easy.cookies.borrow_mut();
-        let jar = jar.as_mut().unwrap();
-        for f in &self.o.cookie_files {
-            if !f.as_os_str().is_empty() {
-                jar.load_file_opts(f, now, self.o.cookie_session);
+        self.easy.with_cookies(|jar| {
+            let Some(jar) = jar.as_mut() else { return };
+            for f in &self.o.cookie_files {
+                if !f.as_os_str().is_empty() {
+                    jar.load_file_opts(f, now, self.o.cookie_session);
+                }
             }
-        }
+        });
     }
 
     pub(super) async fn run_http(&mut self, url: Url) -> Result<()> {
@@ -77,7 +78,16 @@ impl Xfer {
             if hop.auth_header.is_none() && hop.send_auth {
                 hop.auth_header = self.preemptive_auth(&hop.url);
             }
-            let next = self.one_request(&mut hop).await?;
+            // A CurlShare's DNS cache: what it knows before the request, what was learned after.
+            let share = self.easy.share.borrow().clone().filter(|s| s.holds(crate::engine::share::LOCK_DATA_DNS));
+            if let Some(s) = &share {
+                s.dns_into(&mut self.sh.dns.borrow_mut());
+            }
+            let next = self.one_request(&mut hop).await;
+            if let Some(s) = &share {
+                s.dns_from(&self.sh.dns.borrow());
+            }
+            let next = next?;
             match next {
                 Next::Done => return Ok(()),
                 Next::Retry => {
@@ -256,7 +266,8 @@ impl Xfer {
             internal.push(("Referer", r.clone()));
         }
         // COOKIE first, then what the cookie engine has for this host and path.
-        let jar_cookies = self.easy.cookies.borrow().as_ref().and_then(|j| {
+        let jar_cookies = self.easy.with_cookies(|j| {
+            let j = j.as_ref()?;
             let secure = crate::engine::cookies::secure_context(url.scheme == "https", &url.host);
             j.cookie_header(&url.host, &url.path, secure, crate::engine::cookies::unix_now())
         });
@@ -346,11 +357,13 @@ impl Xfer {
     pub(super) fn store_cookies(&mut self, head: &Head) {
         let Some(url) = self.current_url.clone() else { return };
         self.store_hsts(&url, head);
-        let mut jar = self.easy.cookies.borrow_mut();
-        let Some(jar) = jar.as_mut() else { return };
-        let values = head.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v.as_str());
-        let secure = crate::engine::cookies::secure_context(url.scheme == "https", &url.host);
-        jar.set_cookie_response(values, &url.host, &url.path, secure, crate::engine::cookies::unix_now());
+        self.easy.with_cookies(|jar| {
+            let Some(jar) = jar.as_mut() else { return };
+            let values =
+                head.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v.as_str());
+            let secure = crate::engine::cookies::secure_context(url.scheme == "https", &url.host);
+            jar.set_cookie_response(values, &url.host, &url.path, secure, crate::engine::cookies::unix_now());
+        });
     }
 }
 fn split_connect_to(s: &str) -> Vec<&str> {
