@@ -4,10 +4,8 @@ what it found (JSON), plus the raw body for byte-exact checks with the boundary 
 
 Every test here passes under real pycurl (run: /tmp/ref/bin/python -m pytest tests/test_forms.py).
 
-GUARD: pycurl-rs sends forms once the transfer engine takes request-body sources. Until then
-``SENDS_FORMS`` is False under pycurl-rs: the tests in ``TestSendsForms`` are not collected and
-``test_forms_refused_until_wired`` checks the interim behaviour instead (E_NOT_BUILT_IN after
-pycurl's own argument checks). When MIMEPOST/HTTPPOST are wired, set SENDS_FORMS = True.
+pycurl-rs sends forms through its transfer engine (a form is one of its request-body sources), so
+``SENDS_FORMS`` is True under both.
 """
 import base64
 import email.parser
@@ -25,7 +23,7 @@ import pytest
 import pycurl
 
 IS_RS = "pycurl-rs" in pycurl.version
-SENDS_FORMS = not IS_RS
+SENDS_FORMS = True
 
 BOUNDARY_RE = re.compile(rb"-{24}[A-Za-z0-9]{22}")
 
@@ -92,6 +90,8 @@ class FormHandler(http.server.BaseHTTPRequestHandler):
             "form": describe(msg),
         }
         self.reply(200, json.dumps(answer).encode(), [("Content-Type", "application/json")])
+
+    do_PUT = do_POST
 
 
 @pytest.fixture(scope="module")
@@ -743,3 +743,67 @@ def test_server_parses_multipart(form_server):
     (p,) = json.loads(out.getvalue())["form"]["parts"]
     assert (p["name"], p["filename"], p["type"], p["cte"], data(p)) == ("a", "f.txt", "text/plain", "base64", b"hi")
     assert os.path.basename(__file__) == "test_forms.py"
+
+
+def send(server, build, path="/form", **opts):
+    """Like post() but returns (answer or the pycurl.error args, getinfo method)."""
+    c = pycurl.Curl()
+    out = io.BytesIO()
+    c.setopt(pycurl.URL, server.base + path)
+    c.setopt(pycurl.WRITEDATA, out)
+    for k, v in opts.items():
+        c.setopt(getattr(pycurl, k), v)
+    keep = build(c)
+    try:
+        c.perform()
+    except pycurl.error as e:
+        return e.args
+    finally:
+        del keep
+    return json.loads(out.getvalue())
+
+
+def with_mime(fill, after=None):
+    def build(c):
+        m = pycurl.CurlMime(c)
+        fill(m)
+        c.setopt(pycurl.MIMEPOST, m)
+        if after:
+            after(c, m)
+        return m
+    return build
+
+
+def test_mime_is_read_when_the_transfer_starts(form_server):
+    a = send(form_server, with_mime(lambda m: m.add_field("a", "1"), lambda c, m: m.add_field("late", "2")))
+    assert [p["name"] for p in a["form"]["parts"]] == ["a", "late"]
+
+
+@pytest.mark.parametrize("after", [lambda c, m: m.close(), lambda c, m: c.setopt(pycurl.MIMEPOST, None),
+                                   lambda c, m: c.unsetopt(pycurl.MIMEPOST)])
+def test_closed_or_unset_mime_posts_nothing(form_server, after):
+    a = send(form_server, with_mime(lambda m: m.add_field("a", "1"), after))
+    assert (a["method"], a["content_type"], a["content_length"], a["raw"]) == ("POST", "", "0", "")
+
+
+def test_other_body_options_replace_the_form(form_server):
+    a = send(form_server, with_mime(lambda m: m.add_field("a", "1"), lambda c, m: c.setopt(pycurl.POSTFIELDS, "x=1")))
+    assert (a["content_type"], a["raw"]) == ("application/x-www-form-urlencoded", "x=1")
+    a = send(form_server, with_mime(lambda m: m.add_field("a", "1"), lambda c, m: c.setopt(pycurl.CUSTOMREQUEST, "PUT")))
+    assert a["method"] == "PUT" and a["content_type"].startswith("multipart/form-data; boundary=")
+
+
+def test_form_read_errors_carry_libcurls_codes(form_server):
+    assert send(form_server, with_mime(lambda m: m.addpart().data_cb(5, lambda ud, n: pycurl.READFUNC_ABORT))) == (
+        42, "operation aborted by callback")
+    assert send(form_server, with_mime(lambda m: m.add(name="e", data=b"\xe9", encoder="7bit"))) == (
+        26, "read error getting mime data")
+    assert send(form_server, with_mime(lambda m: m.addpart().data_cb(10, lambda ud, n: b""))) == (
+        26, "client mime read EOF fail, only 138/148 of needed bytes read")
+
+    def read(ud, n, state={"pos": 0}):
+        d = b"hello"[state["pos"]:state["pos"] + n]
+        state["pos"] += len(d)
+        return d
+    failing_seek = with_mime(lambda m: m.addpart().data_cb(5, read, lambda ud, o, w: pycurl.SEEKFUNC_FAIL))
+    assert send(form_server, failing_seek, "/redirect307", FOLLOWLOCATION=1) == (65, "Cannot rewind mime/post data")

@@ -12,9 +12,9 @@ import pycurl
 
 from helpers import IS_RS, perform, perform_error
 
-# Lead: flip to True once the transfer calls hsts::Cache::upgrade at each hop and
-# hsts::Cache::observe on Strict-Transport-Security headers received over HTTPS.
-HSTS_TRANSFER_WIRED = False
+# The transfer calls hsts::Cache::upgrade at each hop and hsts::Cache::observe on
+# Strict-Transport-Security headers received over HTTPS.
+HSTS_TRANSFER_WIRED = True
 
 UTC = datetime.timezone.utc
 HEADER = ("# Your HSTS cache. https://curl.se/docs/hsts.html\n"

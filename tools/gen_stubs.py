@@ -132,6 +132,20 @@ CLASS_MEMBERS = {
         "__setattr__": "def __setattr__(self, name: str, value: Any, /) -> None: ...",
         "__delattr__": "def __delattr__(self, name: str, /) -> None: ...",
     },
+    "CurlShare": {
+        # The live constructor takes *args/**kwargs so that bad calls get pycurl's messages.
+        "__new__": "def __new__(cls, *, detach_on_close: bool = True) -> Self: ...",
+        "setopt": "def setopt(self, option: int, value: int, /) -> None: ...",
+        "share": "def share(self, *data: int) -> None: ...",
+        "unshare": "def unshare(self, *data: int) -> None: ...",
+        "close": "def close(self) -> None: ...",
+        "closed": "@property\ndef closed(self) -> bool: ...",
+        "__enter__": "def __enter__(self) -> Self: ...",
+        "__exit__": EXIT,
+        "__getattr__": "def __getattr__(self, name: str) -> int: ...",
+        "__setattr__": "def __setattr__(self, name: str, value: Any, /) -> None: ...",
+        "__delattr__": "def __delattr__(self, name: str, /) -> None: ...",
+    },
     "CurlUrl": {
         "__new__": "def __new__(cls, url: str | bytes | None = None, flags: int = 0) -> Self: ...",
         "getpart": "def getpart(self, part: int, flags: int = 0, /) -> str | None: ...",

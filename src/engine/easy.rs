@@ -59,13 +59,15 @@ pub fn wire_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(out)
 }
 
-/// A request body source: none, fixed bytes (POSTFIELDS), or the read callback.
+/// A request body source: none, fixed bytes (POSTFIELDS), the read callback, or a form
+/// (MIMEPOST / HTTPPOST).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Body {
     #[default]
     None,
     Bytes(Rc<[u8]>),
     Read,
+    Form(super::request::FormPost),
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -477,6 +479,8 @@ pub struct EasyShared {
     /// The socket the running transfer reads its response from, and that socket's reactor: an
     /// unpause reports the renewed read interest from inside pause(), as libcurl does.
     pub current_sock: RefCell<Option<(Fd, std::rc::Weak<super::rt::Reactor>)>>,
+    /// The CurlShare this handle uses (SHARE), if any.
+    pub share: RefCell<Option<std::sync::Arc<super::share::Share>>>,
 }
 
 impl EasyShared {
@@ -495,12 +499,25 @@ impl EasyShared {
             last_error: RefCell::new(None),
             hsts: RefCell::new(None),
             current_sock: RefCell::new(None),
+            share: RefCell::new(None),
         })
     }
 
     /// Options for changing (copied first if a running transfer still holds the snapshot).
     pub fn opts_mut(&self) -> std::cell::RefMut<'_, Options> {
         std::cell::RefMut::map(self.opts.borrow_mut(), Rc::make_mut)
+    }
+
+    /// Runs `f` on the cookie engine this handle uses (None: the engine is off). A handle that
+    /// shares cookies uses its share's jar once its own engine is on (its own jar then stays
+    /// empty and only marks that). No callback may run inside `f`.
+    pub fn with_cookies<R>(&self, f: impl FnOnce(&mut Option<super::cookies::CookieJar>) -> R) -> R {
+        let share = self.share.borrow().clone().filter(|s| s.holds(super::share::LOCK_DATA_COOKIE));
+        match share {
+            Some(s) if self.cookies.borrow().is_some() => f(&mut s.cookies()),
+            Some(_) => f(&mut None),
+            None => f(&mut self.cookies.borrow_mut()),
+        }
     }
 
     /// Switches the cookie engine on (an empty jar) if it is off.
@@ -534,7 +551,7 @@ impl EasyShared {
     /// Writes the cookie jar file (COOKIEJAR), as libcurl does at cleanup and on "FLUSH".
     pub fn write_cookie_jar(&self) {
         let path = self.cookie_jar_path.borrow().clone();
-        let (Some(path), Some(jar)) = (path, self.cookies.borrow().as_ref().map(|j| j.jar_text())) else { return };
+        let (Some(path), Some(jar)) = (path, self.with_cookies(|c| c.as_ref().map(|j| j.jar_text()))) else { return };
         if path.as_os_str() == "-" {
             use std::io::Write as _;
             let _ = std::io::stdout().write_all(jar.as_bytes());

@@ -15,6 +15,7 @@ pub mod pool;
 pub mod request;
 pub mod resolve;
 pub mod rt;
+pub mod share;
 pub mod strerror;
 pub mod sys;
 pub mod tls;

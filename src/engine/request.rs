@@ -1,10 +1,12 @@
 //! What a request is, whatever the protocol carrying it: a method and a body source.
 //!
-//! A body is a source (its size if known, read, rewind, its content type): POSTFIELDS and
-//! READFUNCTION are two implementations here, and mime parts will be a third. The protocol layer
+//! A body is a source (its size if known, read, rewind, its content type): POSTFIELDS,
+//! READFUNCTION and forms (MIMEPOST / HTTPPOST) are its implementations here. The protocol layer
 //! asks the source for bytes; it never knows where they come from.
 
 use std::rc::Rc;
+
+use super::mime::{Mime, MimeBody};
 
 use super::easy::{Callbacks, ReadOutcome, SeekOutcome};
 use super::error::{code, Error, Result};
@@ -67,6 +69,10 @@ pub trait BodySource {
     /// Can it be sent again without asking the application (a request retried on a fresh
     /// connection after a reused one turned out dead)?
     fn replayable(&self) -> bool;
+    /// Who fell short when the body ended before its size ("client ... EOF fail").
+    fn reader_name(&self) -> &'static str {
+        "read function"
+    }
 }
 
 /// POSTFIELDS (COPYPOSTFIELDS), cut to POSTFIELDSIZE when that is smaller.
@@ -150,6 +156,90 @@ impl BodySource for ReadFunction {
     }
 }
 
+/// MIMEPOST / HTTPPOST as an option: the form tree to send, or none (an unset or closed mime,
+/// which libcurl still sends as an empty POST).
+#[derive(Clone, Default)]
+pub struct FormPost(pub Option<Rc<Mime>>);
+
+impl std::fmt::Debug for FormPost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FormPost({} parts)", self.0.as_ref().map_or(0, |m| m.parts.len()))
+    }
+}
+
+impl PartialEq for FormPost {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for FormPost {}
+
+/// A form's multipart body (libcurl's mime reader): errors become libcurl's codes.
+pub struct Form {
+    body: Option<MimeBody>,
+    content_type: Option<String>,
+}
+
+impl Form {
+    pub fn new(post: &FormPost) -> Form {
+        let body = post.0.as_ref().map(|m| m.form_body());
+        let content_type = body.as_ref().map(|b| b.content_type());
+        Form { body, content_type }
+    }
+}
+
+/// libcurl's code for a failed read of mime data: a callback that aborted (or misbehaved) is 42, a
+/// pause is a pause, anything else (a file, an encoder refusing its data) is a read error.
+fn mime_read_error(e: std::io::Error) -> ReadOutcome {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock => ReadOutcome::Pause,
+        std::io::ErrorKind::Other if e.raw_os_error().is_none() => {
+            ReadOutcome::Abort(Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by callback"))
+        }
+        _ if e.raw_os_error().is_some() => ReadOutcome::Abort(Error::new(
+            code::READ_ERROR,
+            super::strerror::easy_strerror(i64::from(code::READ_ERROR)),
+        )),
+        _ => ReadOutcome::Abort(Error::new(code::READ_ERROR, "read error getting mime data")),
+    }
+}
+
+impl BodySource for Form {
+    fn size(&self) -> Option<u64> {
+        match &self.body {
+            Some(b) => b.size(),
+            None => Some(0),
+        }
+    }
+    fn read(&mut self, buf: &mut [u8]) -> ReadOutcome {
+        match self.body.as_mut().map(|b| b.read(buf)) {
+            None => ReadOutcome::Data(0),
+            Some(Ok(n)) => ReadOutcome::Data(n),
+            Some(Err(e)) => mime_read_error(e),
+        }
+    }
+    fn rewind(&mut self) -> Result<()> {
+        match self.body.as_mut().map(|b| b.rewind()) {
+            Some(Err(_)) => Err(Error::new(code::SEND_FAIL_REWIND, "Cannot rewind mime/post data")),
+            _ => Ok(()),
+        }
+    }
+    fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+    fn replayable(&self) -> bool {
+        true
+    }
+    fn reader_name(&self) -> &'static str {
+        "mime read"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,5 +304,47 @@ mod tests {
         assert_eq!((put.size(), put.content_type()), (Some(7), None));
         let mut put = put;
         assert_eq!(put.rewind().unwrap_err().msg, "necessary data rewind was not possible");
+    }
+
+    #[test]
+    fn forms_read_rewind_and_map_errors() {
+        use crate::engine::mime::{Content, Encoder, Part};
+        let mut m = Mime::with_boundary("XX");
+        m.parts.push(Part {
+            name: Some(b"a".to_vec()),
+            content: Content::Data(Rc::from(&b"1"[..])),
+            ..Part::default()
+        });
+        let mut f = Form::new(&FormPost(Some(Rc::new(m.clone()))));
+        assert_eq!(f.content_type(), Some("multipart/form-data; boundary=XX"));
+        let want = b"--XX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--XX--\r\n";
+        assert_eq!(f.size(), Some(want.len() as u64));
+        let read_all = |f: &mut Form| {
+            let (mut out, mut buf) = (Vec::new(), [0u8; 7]);
+            while let ReadOutcome::Data(n @ 1..) = f.read(&mut buf) {
+                out.extend_from_slice(&buf[..n]);
+            }
+            out
+        };
+        assert_eq!(read_all(&mut f), want);
+        f.rewind().unwrap();
+        assert_eq!(read_all(&mut f), want);
+        let mut buf = [0u8; 200];
+        let mut empty = Form::new(&FormPost(None));
+        assert_eq!((empty.size(), empty.content_type()), (Some(0), None));
+        assert!(matches!(empty.read(&mut buf), ReadOutcome::Data(0)));
+        m.parts[0].encoder = Some(Encoder::Bit7);
+        m.parts[0].content = Content::Data(Rc::from(&b"\xe9"[..]));
+        let mut bad = Form::new(&FormPost(Some(Rc::new(m))));
+        let mut outcome = bad.read(&mut buf);
+        while matches!(outcome, ReadOutcome::Data(1..)) {
+            outcome = bad.read(&mut buf);
+        }
+        match outcome {
+            ReadOutcome::Abort(e) => {
+                assert_eq!((e.code, e.msg.as_str()), (code::READ_ERROR, "read error getting mime data"))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -74,6 +74,19 @@ impl DnsCache {
             None => None,
         }
     }
+    /// Takes in what another cache knows (a CurlShare's): RESOLVE pins, and answers newer than
+    /// the ones held here.
+    pub fn merge_from(&mut self, other: &DnsCache) {
+        for (k, v) in &other.pinned {
+            self.pinned.insert(k.clone(), v.clone());
+        }
+        for (k, (v, at)) in &other.entries {
+            if self.entries.get(k).is_none_or(|(_, mine)| mine < at) {
+                self.entries.insert(k.clone(), (v.clone(), *at));
+            }
+        }
+    }
+
     pub fn put(&mut self, host: &str, port: u16, addrs: Vec<SocketAddr>) {
         if self.entries.len() > 10_000 {
             self.entries.retain(|_, (_, at)| at.elapsed() < DNS_CACHE_TIMEOUT);

@@ -28,7 +28,6 @@ pub fn multi_attr(name: &str) -> Option<i64> {
     attr_in(MULTI_ATTR_CONSTANTS, name)
 }
 
-#[allow(dead_code)]
 pub fn share_attr(name: &str) -> Option<i64> {
     attr_in(SHARE_ATTR_CONSTANTS, name)
 }

@@ -43,6 +43,10 @@ pub struct State {
     /// After reset() pycurl's handle has no error buffer until the next perform: setopt errors then
     /// carry libcurl's generic text and errstr() stays empty.
     pub errbuf_detached: bool,
+    /// MIMEPOST's CurlMime, read again when a transfer starts (libcurl reads the tree then).
+    pub mimepost: Option<Py<super::mime::PyCurlMime>>,
+    /// The CurlShare set with setopt(SHARE, ...).
+    pub share: Option<Py<super::share::PyCurlShare>>,
 }
 
 impl State {
@@ -103,6 +107,56 @@ impl PyCurl {
             multi: None,
             errbuf: String::new(),
             errbuf_detached: false,
+            mimepost: None,
+            share: None,
+        }
+    }
+
+    /// setopt(SHARE, share) / setopt(SHARE, None), with pycurl's checks.
+    fn set_share(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.borrow();
+        let easy = this.easy("setopt")?;
+        if value.is_none() {
+            this.drop_share(py);
+            return Ok(());
+        }
+        if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() {
+            return Err(PyTypeError::new_err("strings are not supported for this option"));
+        } else if value.is_instance_of::<pyo3::types::PyInt>() {
+            return Err(PyTypeError::new_err("integers are not supported for this option"));
+        } else if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
+            return Err(PyTypeError::new_err("lists are not supported for this option"));
+        }
+        if this.st.borrow().share.is_some() {
+            return Err(msg_err("Curl object already sharing. Unshare first."));
+        }
+        let share = value.downcast::<super::share::PyCurlShare>().map_err(|_| convert::invalid_setopt())?;
+        let inner = share.borrow().attach(py, slf)?;
+        // libcurl drops the handle's own cookies for the share's jar
+        if inner.holds(crate::engine::share::LOCK_DATA_COOKIE) {
+            let mut own = easy.cookies.borrow_mut();
+            if own.is_some() {
+                *own = Some(Default::default());
+            }
+        }
+        *easy.share.borrow_mut() = Some(inner);
+        this.st.borrow_mut().share = Some(share.clone().unbind());
+        Ok(())
+    }
+
+    /// Leaves the share (setopt(SHARE, None), close(), or the share's close()).
+    pub fn drop_share(&self, py: Python<'_>) {
+        let Some(share) = self.st.try_borrow_mut().and_then(|mut st| st.share.take()) else { return };
+        share.borrow(py).detach(py, self);
+        if let Some(easy) = self.st.borrow().easy.as_ref() {
+            let inner = easy.share.borrow_mut().take();
+            if inner.is_some_and(|s| s.holds(crate::engine::share::LOCK_DATA_COOKIE)) {
+                let mut own = easy.cookies.borrow_mut();
+                if own.is_some() {
+                    *own = Some(Default::default());
+                }
+            }
         }
     }
 
@@ -143,7 +197,14 @@ impl PyCurl {
         *easy.callbacks.borrow_mut() = Some(cbs);
         *st.cbs.propagate.borrow_mut() = None;
         let cbs = st.cbs.clone();
+        let mime = Python::with_gil(|py| st.mimepost.as_ref().map(|m| m.clone_ref(py)));
         drop(st);
+        if let Some(m) = mime {
+            if matches!(easy.opts.borrow().body, Body::Form(_)) {
+                let form = Python::with_gil(|py| super::mime::mimepost_at_perform(py, &m));
+                easy.opts_mut().body = Body::Form(form);
+            }
+        }
         super::hsts::before_transfer(&easy, &cbs)?;
         Ok(easy)
     }
@@ -259,7 +320,13 @@ impl PyCurl {
             opt::CURLU => o.url = super::url::curlu_option(value)?,
             opt::MIMEPOST | opt::HTTPPOST => {
                 drop(o);
-                return super::mime::form_option(py, self, option, value);
+                let (form, keep) = super::mime::form_option(py, self, option, value)?;
+                self.st.borrow_mut().mimepost = keep;
+                let mut o = easy.opts_mut();
+                o.body = Body::Form(form);
+                o.post = true;
+                o.nobody = false;
+                o.upload = false;
             }
             opt::WRITEFUNCTION => {
                 cbs.slots.borrow_mut().write = if unset { None } else { Some(convert::callable(value)?) };
@@ -513,20 +580,23 @@ impl PyCurl {
                     return Ok(());
                 }
                 if line == "ALL" || line == "SESS" {
-                    if let Some(j) = easy.cookies.borrow_mut().as_mut() {
-                        j.cookielist(&line, now);
-                    }
+                    easy.with_cookies(|j| {
+                        if let Some(j) = j.as_mut() {
+                            j.cookielist(&line, now);
+                        }
+                    });
                     return Ok(());
                 }
                 easy.enable_cookies();
-                let cmd = easy.cookies.borrow_mut().as_mut().unwrap().cookielist(&line, now);
-                if let CookieListCmd::Reload = cmd {
-                    let files = easy.opts.borrow().cookie_files.clone();
-                    let mut jar = easy.cookies.borrow_mut();
-                    for f in files.iter().filter(|f| !f.as_os_str().is_empty()) {
-                        jar.as_mut().unwrap().load_file_opts(f, now, false);
+                let files = easy.opts.borrow().cookie_files.clone();
+                easy.with_cookies(|jar| {
+                    let Some(jar) = jar.as_mut() else { return };
+                    if let CookieListCmd::Reload = jar.cookielist(&line, now) {
+                        for f in files.iter().filter(|f| !f.as_os_str().is_empty()) {
+                            jar.load_file_opts(f, now, false);
+                        }
                     }
-                }
+                });
                 return Ok(());
             }
             opt::RESOLVE => {
@@ -872,7 +942,7 @@ impl PyCurl {
             0x60003f => o(i.xfer_id)?,
             0x600039 => o(0)?,
             0x40001c => {
-                let lines = easy.cookies.borrow().as_ref().map(|j| j.netscape_lines()).unwrap_or_default();
+                let lines = easy.with_cookies(|j| j.as_ref().map(|j| j.netscape_lines())).unwrap_or_default();
                 let l = PyList::empty(py);
                 for line in lines {
                     if raw {
@@ -1007,6 +1077,7 @@ impl PyCurl {
     }
 
     pub fn do_close(&self, py: Python<'_>) {
+        self.drop_share(py);
         let (private, multi, easy) = {
             let Some(mut st) = self.st.try_borrow_mut() else { return };
             (st.private.take(), st.multi.take(), st.easy.take())
@@ -1062,7 +1133,9 @@ impl PyCurl {
     }
 
     #[pyo3(signature = (*args, **kwargs))]
-    fn setopt(&self, py: Python<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    fn setopt(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.borrow();
         let (option, value, use_memoryview) = setopt_args(args, kwargs)?;
         let value = &value;
         if use_memoryview.is_some() && option != opt::WRITEFUNCTION && option != opt::HEADERFUNCTION {
@@ -1071,8 +1144,11 @@ impl PyCurl {
         if use_memoryview == Some(true) {
             return Err(not_built("use_memoryview=True"));
         }
-        self.ready(py, "setopt")?;
-        self.apply(py, option, value)
+        this.ready(py, "setopt")?;
+        if option == opt::SHARE {
+            return PyCurl::set_share(slf, value);
+        }
+        this.apply(py, option, value)
     }
 
     #[pyo3(signature = (*args))]
@@ -1091,14 +1167,19 @@ impl PyCurl {
     }
 
     #[pyo3(signature = (*args))]
-    fn unsetopt(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    fn unsetopt(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.borrow();
         convert::arity("unsetopt", args, 1)?;
         let option = convert::c_int(&args.get_item(0)?)?;
-        self.ready(py, "unsetopt")?;
+        this.ready(py, "unsetopt")?;
         if constants::option_name(option).is_none() {
             return Err(PyTypeError::new_err("invalid arguments to unsetopt"));
         }
-        self.apply(py, option, &py.None().into_bound(py))
+        if option == opt::SHARE {
+            return PyCurl::set_share(slf, &py.None().into_bound(py));
+        }
+        this.apply(py, option, &py.None().into_bound(py))
     }
 
     #[pyo3(signature = (*args))]
@@ -1165,6 +1246,7 @@ impl PyCurl {
         // Seen with pycurl: only a handle that had an error message loses its buffer on reset.
         st.errbuf_detached = !st.errbuf.is_empty();
         st.errbuf.clear();
+        st.mimepost = None;
         Ok(())
     }
 
@@ -1270,6 +1352,12 @@ impl PyCurl {
             if let Some((m, _)) = &st.multi {
                 visit.call(m)?;
             }
+            if let Some(m) = &st.mimepost {
+                visit.call(m)?;
+            }
+            if let Some(s) = &st.share {
+                visit.call(s)?;
+            }
         }
         Ok(())
     }
@@ -1278,6 +1366,8 @@ impl PyCurl {
         if let Some(mut st) = self.st.try_borrow_mut() {
             st.cbs.clear();
             st.multi = None;
+            st.mimepost = None;
+            st.share = None;
         }
     }
 }

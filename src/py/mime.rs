@@ -14,6 +14,7 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use crate::engine::error::code;
 use crate::engine::mime::{Content, Encoder, Mime, Part, PartSource};
+use crate::engine::request::FormPost;
 use crate::engine::strerror::easy_strerror;
 
 use super::convert;
@@ -556,7 +557,13 @@ impl PartSource for PySource {
                 return Err(aborted());
             };
             if bytes.len() > buf.len() {
-                return Err(io::Error::other("read callback returned too much data"));
+                msg_err(format!(
+                    "invalid return value for mime read callback ({} bytes returned when at most {} bytes were wanted)",
+                    bytes.len(),
+                    buf.len()
+                ))
+                .print(py);
+                return Err(aborted());
             }
             buf[..bytes.len()].copy_from_slice(&bytes);
             Ok(bytes.len())
@@ -1104,19 +1111,35 @@ pub fn httppost_option(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Opt
     Ok(Some(form))
 }
 
-/// Curl.setopt(MIMEPOST / HTTPPOST, value): checked as pycurl checks it. Sending a form needs
-/// request-body sources in the transfer engine, so a form is refused as not built for now;
-/// unsetting is accepted.
-pub fn form_option(py: Python<'_>, curl: &PyCurl, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
+/// Curl.setopt(MIMEPOST / HTTPPOST, value): checked as pycurl checks it. The body becomes a form
+/// (POST); None (unset) leaves an empty form, which libcurl still POSTs. Returns the CurlMime to
+/// keep for MIMEPOST: libcurl reads the tree when the transfer starts, so it is converted again
+/// then (see `mimepost_at_perform`).
+pub fn form_option(
+    py: Python<'_>,
+    curl: &PyCurl,
+    option: i32,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<(FormPost, Option<Py<PyCurlMime>>)> {
     let form = if option == super::option_table::opt::MIMEPOST {
         mimepost_option(py, curl, value)?
     } else {
         httppost_option(py, value)?
     };
-    match form {
-        Some(_) => Err(curl_code_err(code::NOT_BUILT_IN)),
-        None => Ok(()),
+    let keep = match value.downcast::<PyCurlMime>() {
+        Ok(m) if form.is_some() => Some(m.clone().unbind()),
+        _ => None,
+    };
+    Ok((FormPost(form.map(Rc::new)), keep))
+}
+
+/// The MIMEPOST tree as it stands when a transfer starts; a closed CurlMime sends an empty form.
+pub fn mimepost_at_perform(py: Python<'_>, m: &Py<PyCurlMime>) -> FormPost {
+    let m = m.borrow(py);
+    if !lock(&m.core).open {
+        return FormPost(None);
     }
+    FormPost(Some(Rc::new(m.to_engine(py))))
 }
 
 /// The form a MIMEPOST / HTTPPOST value describes, encoded by the engine as the transfer will send

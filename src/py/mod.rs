@@ -13,6 +13,7 @@ mod hsts;
 mod mime;
 mod multi;
 mod option_table;
+mod share;
 mod url;
 
 use crate::engine::strerror;
@@ -93,6 +94,7 @@ fn _pycurl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("error", py.get_type::<errors::error>())?;
     m.add_class::<curl::PyCurl>()?;
     m.add_class::<multi::PyCurlMulti>()?;
+    m.add_class::<share::PyCurlShare>()?;
     m.add_class::<url::PyCurlUrl>()?;
     m.add_class::<mime::PyCurlMime>()?;
     m.add_class::<mime::PyCurlMimePart>()?;

@@ -437,7 +437,7 @@ impl Xfer {
                     if sent < n {
                         return Err(Error::new(
                             code::READ_ERROR,
-                            format!("client read function EOF fail, only {sent}/{n} of needed bytes read"),
+                            format!("client {} EOF fail, only {sent}/{n} of needed bytes read", src.reader_name()),
                         ));
                     }
                 }

@@ -9,7 +9,7 @@ use crate::engine::error::{code, Error, Result};
 use crate::engine::http1::head::Head;
 use crate::engine::http1::request::RequestHead;
 use crate::engine::pool::PoolKey;
-use crate::engine::request::{BodySource, Fields, Method, ReadFunction};
+use crate::engine::request::{BodySource, Fields, Form, Method, ReadFunction};
 use crate::engine::url::Url;
 
 /// State carried between the requests of one transfer (redirects, auth retries).
@@ -49,13 +49,14 @@ impl Xfer {
         }
         self.easy.enable_cookies();
         let now = crate::engine::cookies::unix_now();
-        let mut jar = self.easy.cookies.borrow_mut();
-        let jar = jar.as_mut().unwrap();
-        for f in &self.o.cookie_files {
-            if !f.as_os_str().is_empty() {
-                jar.load_file_opts(f, now, self.o.cookie_session);
+        self.easy.with_cookies(|jar| {
+            let Some(jar) = jar.as_mut() else { return };
+            for f in &self.o.cookie_files {
+                if !f.as_os_str().is_empty() {
+                    jar.load_file_opts(f, now, self.o.cookie_session);
+                }
             }
-        }
+        });
     }
 
     pub(super) async fn run_http(&mut self, url: Url) -> Result<()> {
@@ -69,6 +70,7 @@ impl Xfer {
             Body::None => None,
             Body::Bytes(b) => Some(Box::new(Fields::new(b.clone(), self.o.post_size))),
             Body::Read => Some(Box::new(ReadFunction::new(self.cb.clone(), read_size, form))),
+            Body::Form(f) => Some(Box::new(Form::new(f))),
         };
         let mut hop = Hop {
             url,
@@ -83,16 +85,34 @@ impl Xfer {
         // libcurl sends credentials (and HTTPHEADER Authorization / Cookie lines) on a redirect
         // only to the first request's host, port and scheme, unless UNRESTRICTED_AUTH.
         let origin = |u: &Url| (u.host.to_ascii_lowercase(), u.port_or_default(), u.scheme.clone());
+        // The first request's origin is the one HSTS may already have moved to https.
+        self.hsts_upgrade(&mut hop);
         let first_origin = origin(&hop.url);
         loop {
+            self.hsts_upgrade(&mut hop);
             hop.send_auth = self.o.unrestricted_auth || origin(&hop.url) == first_origin;
             if hop.auth_header.is_none() && hop.send_auth {
                 hop.auth_header = self.preemptive_auth(&hop.url);
             }
-            let next = self.one_request(&mut hop).await?;
+            // A CurlShare's DNS cache: what it knows before the request, what was learned after.
+            let share = self.easy.share.borrow().clone().filter(|s| s.holds(crate::engine::share::LOCK_DATA_DNS));
+            if let Some(s) = &share {
+                s.dns_into(&mut self.sh.dns.borrow_mut());
+            }
+            let next = self.one_request(&mut hop).await;
+            if let Some(s) = &share {
+                s.dns_from(&self.sh.dns.borrow());
+            }
+            let next = next?;
             match next {
                 Next::Done => return Ok(()),
-                Next::Retry => continue,
+                Next::Retry => {
+                    // An auth retry sends the body again from its start (forms rewind their parts).
+                    if let Some(b) = hop.body.as_mut().filter(|b| b.replayable()) {
+                        b.rewind()?;
+                    }
+                    continue;
+                }
                 Next::Redirect(loc, status) => {
                     if self.info.redirect_count >= self.o.max_redirs && self.o.max_redirs >= 0 {
                         self.info.redirect_url = hop.url.join(&loc).ok().map(|u| u.to_effective());
@@ -262,7 +282,8 @@ impl Xfer {
             internal.push(("Referer", r.clone()));
         }
         // COOKIE first, then what the cookie engine has for this host and path.
-        let jar_cookies = self.easy.cookies.borrow().as_ref().and_then(|j| {
+        let jar_cookies = self.easy.with_cookies(|j| {
+            let j = j.as_ref()?;
             let secure = crate::engine::cookies::secure_context(url.scheme == "https", &url.host);
             j.cookie_header(&url.host, &url.path, secure, crate::engine::cookies::unix_now())
         });
@@ -374,14 +395,43 @@ impl Xfer {
         None
     }
 
-    /// Set-Cookie headers go into the cookie engine when it is on.
+    /// HSTS: an http:// URL of a host the cache knows goes to https:// instead (same port, or
+    /// 443 when none was given), before anything is sent, as libcurl does at each hop.
+    fn hsts_upgrade(&mut self, hop: &mut Hop) {
+        let now = crate::engine::cookies::unix_now();
+        let Some(new) = self.easy.hsts.borrow().as_ref().and_then(|c| c.upgrade(&hop.url, now)) else { return };
+        hop.url = new;
+        let eff = hop.url.to_effective();
+        self.text(format_args!("Switched from HTTP to HTTPS due to HSTS => {eff}"));
+        self.info.effective_url = Some(eff);
+        self.info.scheme = Some("HTTPS".into());
+    }
+
+    /// Strict-Transport-Security headers received over HTTPS go into the HSTS cache when it is
+    /// on, one after the other (the last valid one wins).
+    fn store_hsts(&mut self, url: &Url, head: &Head) {
+        if url.scheme != "https" {
+            return;
+        }
+        let mut cache = self.easy.hsts.borrow_mut();
+        let Some(cache) = cache.as_mut() else { return };
+        let now = crate::engine::cookies::unix_now();
+        for (_, v) in head.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("strict-transport-security")) {
+            cache.observe(&url.host, v, now);
+        }
+    }
+
+    /// Set-Cookie headers go into the cookie engine when it is on (and STS headers into HSTS).
     pub(super) fn store_cookies(&mut self, head: &Head) {
         let Some(url) = self.current_url.clone() else { return };
-        let mut jar = self.easy.cookies.borrow_mut();
-        let Some(jar) = jar.as_mut() else { return };
-        let values = head.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v.as_str());
-        let secure = crate::engine::cookies::secure_context(url.scheme == "https", &url.host);
-        jar.set_cookie_response(values, &url.host, &url.path, secure, crate::engine::cookies::unix_now());
+        self.store_hsts(&url, head);
+        self.easy.with_cookies(|jar| {
+            let Some(jar) = jar.as_mut() else { return };
+            let values =
+                head.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v.as_str());
+            let secure = crate::engine::cookies::secure_context(url.scheme == "https", &url.host);
+            jar.set_cookie_response(values, &url.host, &url.path, secure, crate::engine::cookies::unix_now());
+        });
     }
 }
 /// An HTTPHEADER line libcurl keeps from other origins after a redirect: "Authorization:" or "Cookie:".
