@@ -16,6 +16,9 @@ use crate::engine::resolve;
 use crate::engine::rt::with_deadline;
 use crate::engine::url::Url;
 
+/// CURLE_SSL_ISSUER_ERROR.
+const SSL_ISSUER_ERROR: i32 = 83;
+
 enum ConnErr {
     Os(i32),
     Fatal(Error),
@@ -186,8 +189,13 @@ impl Xfer {
     fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {
         if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             let te = crate::engine::tls::map_handshake_error(inner, host);
-            // Failures other than certificate verification (e.g. ISSUERCERT, code 83) leave it 0.
-            self.info.ssl_verifyresult = crate::engine::tls::ssl_verify_result(&te);
+            // A handshake that failed before verification reports 1, as OpenSSL's unset result;
+            // an ISSUERCERT mismatch (83) comes after the chain verified, so it stays 0.
+            self.info.ssl_verifyresult = match crate::engine::tls::ssl_verify_result(&te) {
+                0 if te.code == SSL_ISSUER_ERROR => 0,
+                0 => 1,
+                n => n,
+            };
             return Error::new(te.code, te.message);
         }
         Error::new(code::SSL_CONNECT_ERROR, format!("TLS connect error: {e}"))
