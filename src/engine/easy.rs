@@ -74,6 +74,10 @@ pub enum HttpVersion {
     Default,
     V1_0,
     V1_1,
+    /// 2_0: h2 over TLS via ALPN (plain http:// stays HTTP/1.1, see docs/differences.md).
+    V2,
+    /// 2TLS: h2 for https:// only.
+    V2Tls,
 }
 
 #[derive(Clone, Debug)]

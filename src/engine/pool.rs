@@ -119,6 +119,8 @@ pub struct Conn {
     /// The addresses as text, formatted once (getinfo and PREREQFUNCTION want them per request).
     pub primary_ip: String,
     pub local_ip: String,
+    /// TLS negotiated h2 (ALPN): the connection goes to the h2 layer, not the HTTP/1 codec.
+    pub h2: bool,
 }
 
 impl Conn {
@@ -141,6 +143,7 @@ impl Conn {
             slot: None,
             primary_ip: primary.ip().to_string(),
             local_ip: local.ip().to_string(),
+            h2: false,
         }
     }
 
@@ -184,6 +187,8 @@ impl Conn {
 pub trait Multiplexed {
     /// Can it take new streams (not closed, no GOAWAY)?
     fn is_open(&self) -> bool;
+    /// The connection itself (the protocol layer knows its type).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// A shared connection in the pool: its handle, the streams in use and the server's limit.
@@ -307,6 +312,10 @@ impl Pool {
         Some(StreamLease { conn: e.conn.clone(), streams: e.streams.clone() })
     }
 
+    pub fn has_shared(&self) -> bool {
+        !self.shared.is_empty()
+    }
+
     /// Streams in use on the shared connections for `key`.
     pub fn streams_in_use(&self, key: &PoolKey) -> usize {
         self.shared.get(key).map_or(0, |l| l.iter().map(|e| e.streams.get()).sum())
@@ -321,6 +330,9 @@ mod tests {
     impl Multiplexed for FakeH2 {
         fn is_open(&self) -> bool {
             self.0.get()
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
         }
     }
 

@@ -569,9 +569,11 @@ impl PyCurl {
                     0 => HttpVersion::Default,
                     1 => HttpVersion::V1_0,
                     2 => HttpVersion::V1_1,
-                    3..=5 | 30 => {
+                    3 => HttpVersion::V2,
+                    4 => HttpVersion::V2Tls,
+                    5 | 30 | 31 => {
                         drop(o);
-                        return Err(not_built("HTTP/2"));
+                        return Err(not_built("this HTTP version"));
                     }
                     v if v < 0 => {
                         drop(o);

@@ -54,7 +54,17 @@ impl Xfer {
         self.ul_total = 0;
         self.current_url = Some(hop.url.clone());
         self.head_bytes = 0;
+        // h2: a stream on a pooled connection, or a fresh connection that negotiated h2 (boxed: rare
+        // on the HTTP/1 path, and the transfer's future stays small).
+        if self.h2_pool_may_serve(&hop.url) {
+            if let Some(next) = Box::pin(self.h2_pooled(hop)).await? {
+                return Ok(next);
+            }
+        }
         let mut conn = self.connect(&hop.url, hop.body.as_ref().is_some_and(|b| !b.replayable())).await?;
+        if conn.h2 {
+            return Box::pin(self.h2_fresh(hop, conn)).await;
+        }
         self.info.primary_ip = Some(conn.primary_ip.clone());
         self.info.primary_port = conn.primary.port() as i64;
         self.info.local_ip = Some(conn.local_ip.clone());

@@ -29,6 +29,7 @@
 
 mod connect;
 mod exchange;
+mod exchange_h2;
 mod file;
 mod policy;
 mod sink;
@@ -52,6 +53,8 @@ pub struct Shared {
     pub dns: Rc<RefCell<DnsCache>>,
     pub next_conn_id: Cell<i64>,
     pub next_xfer_id: Cell<i64>,
+    /// Starts tasks on the multi's executor (an h2 connection's driver).
+    pub spawner: crate::engine::rt::Spawner,
 }
 
 impl Shared {
@@ -63,6 +66,7 @@ impl Shared {
             dns: Rc::new(RefCell::new(DnsCache::default())),
             next_conn_id: Cell::new(0),
             next_xfer_id: Cell::new(0),
+            spawner: crate::engine::rt::Spawner::default(),
         })
     }
 }
