@@ -128,6 +128,8 @@ pub struct Options {
     pub max_filesize: i64,
     pub buffer_size: usize,
     pub http_version: HttpVersion,
+    /// PIPEWAIT: wait for a connection that may multiplex instead of opening another.
+    pub pipewait: bool,
     pub protocols: u64,
     pub redir_protocols: u64,
     pub interface: Option<String>,
@@ -209,6 +211,7 @@ impl Default for Options {
             max_filesize: 0,
             buffer_size: 16384,
             http_version: HttpVersion::Default,
+            pipewait: false,
             protocols: PROTO_ALL,
             redir_protocols: PROTO_HTTP | PROTO_HTTPS,
             interface: None,

@@ -218,11 +218,23 @@ pub struct Pool {
     /// MAXCONNECTS: idle connections kept at most.
     pub max_idle: usize,
     pub max_age: Duration,
+    /// M_PIPELINING has CURLPIPE_MULTIPLEX: an h2 connection carries many transfers at once.
+    pub multiplex: bool,
+    /// M_MAX_CONCURRENT_STREAMS: streams per h2 connection at most (the server may allow fewer).
+    pub max_streams: usize,
 }
 
 impl Default for Pool {
     fn default() -> Self {
-        Pool { idle: HashMap::new(), count: 0, shared: HashMap::new(), max_idle: 64, max_age: Duration::from_secs(118) }
+        Pool {
+            idle: HashMap::new(),
+            count: 0,
+            shared: HashMap::new(),
+            max_idle: 64,
+            max_age: Duration::from_secs(118),
+            multiplex: true,
+            max_streams: 100,
+        }
     }
 }
 

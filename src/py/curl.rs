@@ -560,6 +560,7 @@ impl PyCurl {
             opt::TCP_KEEPIDLE => o.tcp_keepidle = long!(),
             opt::TCP_KEEPINTVL => o.tcp_keepintvl = long!(),
             opt::FRESH_CONNECT => flag!(fresh_connect),
+            opt::PIPEWAIT => flag!(pipewait),
             opt::FORBID_REUSE => flag!(forbid_reuse),
             opt::MAXFILESIZE => o.max_filesize = nonneg!(),
             // libcurl raises sizes below 1 KiB (0 included) to 1 KiB and caps them at 10 MiB.

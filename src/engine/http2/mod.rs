@@ -18,19 +18,22 @@ pub mod io;
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::task::Waker;
 
 use bytes::Bytes;
 use h2::client::SendRequest;
 
 use crate::engine::error::{code, Error};
-use crate::engine::pool::{Conn, Multiplexed};
+use crate::engine::pool::{Conn, Multiplexed, PoolKey};
 use crate::engine::rt::Spawner;
 
-/// Receive window per stream: what the server may send ahead of delivery (libcurl uses 10 MiB;
-/// smaller keeps a paused stream's buffered data small).
-pub const STREAM_WINDOW: u32 = 1 << 20;
+/// Receive window per stream: what the server may send ahead of delivery. libcurl starts at
+/// 64 KiB and grows it with consumption; h2 has no per-stream growth, so one fixed size that still
+/// lets streams interleave (servers round-robin once windows fill) and bounds a paused stream.
+pub const STREAM_WINDOW: u32 = 128 << 10;
 /// Receive window of the whole connection (room for many streams at once).
 pub const CONN_WINDOW: u32 = 16 << 20;
 
@@ -107,6 +110,58 @@ impl H2Conn {
         let n = self.streams_opened.get();
         self.streams_opened.set(n + 1);
         2 * n + 1
+    }
+}
+
+/// Connections being set up that may turn out h2, by origin: a PIPEWAIT transfer waits for them
+/// instead of opening another (libcurl's PIPEWAIT).
+#[derive(Default)]
+pub struct Pending {
+    connecting: HashMap<PoolKey, usize>,
+    waiters: Vec<Waker>,
+}
+
+impl Pending {
+    pub fn is_connecting(&self, key: &PoolKey) -> bool {
+        self.connecting.get(key).is_some_and(|&n| n > 0)
+    }
+
+    pub fn any(&self) -> bool {
+        !self.connecting.is_empty()
+    }
+
+    pub fn wait(&mut self, w: &Waker) {
+        self.waiters.push(w.clone());
+    }
+
+    /// Marks a connection to `key` in progress until the guard drops (connected and pooled, or
+    /// failed): then the waiters look again.
+    pub fn begin(reg: &Rc<RefCell<Pending>>, key: PoolKey) -> PendingGuard {
+        *reg.borrow_mut().connecting.entry(key.clone()).or_insert(0) += 1;
+        PendingGuard { reg: reg.clone(), key }
+    }
+}
+
+pub struct PendingGuard {
+    reg: Rc<RefCell<Pending>>,
+    key: PoolKey,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        let waiters = {
+            let mut p = self.reg.borrow_mut();
+            if let Some(n) = p.connecting.get_mut(&self.key) {
+                *n -= 1;
+                if *n == 0 {
+                    p.connecting.remove(&self.key);
+                }
+            }
+            std::mem::take(&mut p.waiters)
+        };
+        for w in waiters {
+            w.wake();
+        }
     }
 }
 

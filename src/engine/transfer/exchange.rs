@@ -61,10 +61,12 @@ impl Xfer {
                 return Ok(next);
             }
         }
+        let pending = self.h2_connecting(&hop.url);
         let mut conn = self.connect(&hop.url, hop.body.as_ref().is_some_and(|b| !b.replayable())).await?;
         if conn.h2 {
-            return Box::pin(self.h2_fresh(hop, conn)).await;
+            return Box::pin(self.h2_fresh(hop, conn, pending)).await;
         }
+        drop(pending);
         self.info.primary_ip = Some(conn.primary_ip.clone());
         self.info.primary_port = conn.primary.port() as i64;
         self.info.local_ip = Some(conn.local_ip.clone());

@@ -5,6 +5,7 @@
 
 use std::future::poll_fn;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -17,15 +18,11 @@ use crate::engine::decode::Decoder;
 use crate::engine::easy::*;
 use crate::engine::error::{code, Error, Result};
 use crate::engine::http1::head::Head;
-use crate::engine::http2::{self, H2Conn};
+use crate::engine::http2::{self, H2Conn, Pending, PendingGuard};
 use crate::engine::pool::{Conn, Multiplexed};
 use crate::engine::request::{BodySource, Method};
 use crate::engine::rt::with_deadline;
 use crate::engine::url::Url;
-
-/// Streams one connection carries at once from our side (libcurl's M_MAX_CONCURRENT_STREAMS
-/// default); the server's SETTINGS may allow fewer, and h2 queues the rest.
-const MAX_STREAMS: usize = 100;
 
 /// How a stream ended before its response, when a retry on another connection may fix it.
 enum Failed {
@@ -51,13 +48,43 @@ impl Xfer {
 
     /// Cheap test before `h2_pooled`: h2 wanted and any shared connection in the pool at all.
     pub(super) fn h2_pool_may_serve(&self, url: &Url) -> bool {
-        !self.o.fresh_connect && self.wants_h2(url) && self.sh.pool.borrow().has_shared()
+        !self.o.fresh_connect
+            && self.wants_h2(url)
+            && (self.sh.pool.borrow().has_shared() || (self.o.pipewait && self.sh.h2_pending.borrow().any()))
+    }
+
+    /// Marks a connection that may become h2 as in progress (PIPEWAIT transfers wait for it).
+    pub(super) fn h2_connecting(&self, url: &Url) -> Option<PendingGuard> {
+        if !self.wants_h2(url) || self.o.fresh_connect {
+            return None;
+        }
+        Some(Pending::begin(&self.sh.h2_pending, self.pool_key(url)))
     }
 
     /// A stream on a pooled h2 connection to this origin, when one has room: the request runs on it.
     pub(super) async fn h2_pooled(&mut self, hop: &mut Hop) -> Result<Option<Next>> {
         let key = self.pool_key(&hop.url);
-        let Some(lease) = self.sh.pool.borrow_mut().take_stream(&key) else { return Ok(None) };
+        let lease = loop {
+            if let Some(l) = self.sh.pool.borrow_mut().take_stream(&key) {
+                break l;
+            }
+            if !(self.o.pipewait && self.sh.h2_pending.borrow().is_connecting(&key)) {
+                return Ok(None);
+            }
+            // PIPEWAIT: a connection to this origin is being set up; see what it becomes.
+            let reg = self.sh.h2_pending.clone();
+            let mut waited = false;
+            poll_fn(|cx| {
+                if waited {
+                    Poll::Ready(())
+                } else {
+                    waited = true;
+                    reg.borrow_mut().wait(cx.waker());
+                    Poll::Pending
+                }
+            })
+            .await;
+        };
         let Some(h2c) = lease.conn.as_any().downcast_ref::<H2Conn>() else { return Ok(None) };
         self.text(format_args!("Reusing existing {}: connection with host {}", hop.url.scheme, hop.url.host));
         self.info.namelookup_time = elapsed(self.start);
@@ -69,7 +96,7 @@ impl Xfer {
     }
 
     /// A fresh connection that negotiated h2: handshake, share it in the pool, run the request.
-    pub(super) async fn h2_fresh(&mut self, hop: &mut Hop, conn: Conn) -> Result<Next> {
+    pub(super) async fn h2_fresh(&mut self, hop: &mut Hop, conn: Conn, pending: Option<PendingGuard>) -> Result<Next> {
         let key = conn.key.clone();
         let h2c = H2Conn::handshake(conn, &self.sh.spawner).await?;
         self.text(format_args!("using HTTP/2"));
@@ -77,9 +104,12 @@ impl Xfer {
             None
         } else {
             let mut pool = self.sh.pool.borrow_mut();
-            pool.add_shared(key.clone(), h2c.clone() as Rc<dyn Multiplexed>, MAX_STREAMS);
+            let max = if pool.multiplex { pool.max_streams } else { 1 };
+            pool.add_shared(key.clone(), h2c.clone() as Rc<dyn Multiplexed>, max);
             pool.take_stream(&key)
         };
+        // Pooled (or not to be shared): PIPEWAIT transfers waiting for it look again.
+        drop(pending);
         let r = self.h2_stream(hop, &h2c, false).await;
         drop(lease);
         r

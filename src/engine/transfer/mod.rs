@@ -55,6 +55,8 @@ pub struct Shared {
     pub next_xfer_id: Cell<i64>,
     /// Starts tasks on the multi's executor (an h2 connection's driver).
     pub spawner: crate::engine::rt::Spawner,
+    /// h2-capable connections being set up, which PIPEWAIT transfers wait for.
+    pub h2_pending: Rc<RefCell<crate::engine::http2::Pending>>,
 }
 
 impl Shared {
@@ -67,6 +69,7 @@ impl Shared {
             next_conn_id: Cell::new(0),
             next_xfer_id: Cell::new(0),
             spawner: crate::engine::rt::Spawner::default(),
+            h2_pending: Rc::default(),
         })
     }
 }
