@@ -179,12 +179,41 @@ def test_failonerror_over_h2(nginx, c):
     assert ei.value.args == (pycurl.E_HTTP_RETURNED_ERROR, "The requested URL returned error: 404")
 
 
-@pytest.mark.parametrize("value", [5, 30, 31])
+@pytest.mark.parametrize("value", [30, 31])
 def test_http_versions_not_built(c, value):
     if IS_RS:
         with pytest.raises(pycurl.error) as ei:
             c.setopt(pycurl.HTTP_VERSION, value)
         assert ei.value.args[0] == pycurl.E_NOT_BUILT_IN
     else:
-        # this libcurl has HTTP/3 and h2c built in
+        # this libcurl has HTTP/3 built in
         assert c.setopt(pycurl.HTTP_VERSION, value) is None
+
+
+def test_prior_knowledge_h2c(nginx, c):
+    n = len(nginx.log())
+    out = []
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda k, d: out.append(d) if k == pycurl.INFOTYPE_HEADER_OUT else None)
+    headers, body = get(c, nginx.h2c_url(), HTTP_VERSION=pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+    assert body == b"hello over h2\n"
+    assert headers[0] == b"HTTP/2 200 \r\n"
+    assert c.getinfo(pycurl.INFO_HTTP_VERSION) == pycurl.CURL_HTTP_VERSION_2_0
+    assert out[0].startswith(b"GET /index.html HTTP/2\r\n")
+    assert c.getinfo(pycurl.NUM_CONNECTS) == 1
+    _, body = get(c, nginx.h2c_url("/echo"), POSTFIELDS=b"x" * 70000)
+    assert body == b"POST\n" + b"x" * 70000
+    assert c.getinfo(pycurl.NUM_CONNECTS) == 0
+    rows = nginx.log_since(n)
+    assert [r["protocol"] for r in rows] == ["HTTP/2.0", "HTTP/2.0"]
+    assert len({r["connection"] for r in rows}) == 1
+
+
+def test_prior_knowledge_to_an_http1_server_fails(server, c):
+    # An HTTP/1 server answers the h2 preface with garbage (or closes): a framing error.
+    c.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+    c.setopt(pycurl.URL, server.url("/hello"))
+    c.setopt(pycurl.WRITEDATA, io.BytesIO())
+    with pytest.raises(pycurl.error) as ei:
+        c.perform()
+    assert ei.value.args[0] == pycurl.E_HTTP2

@@ -78,6 +78,8 @@ pub enum HttpVersion {
     V2,
     /// 2TLS: h2 for https:// only.
     V2Tls,
+    /// 2_PRIOR_KNOWLEDGE: h2 on http:// without asking (h2c), h2 via ALPN on https://.
+    V2Prior,
 }
 
 #[derive(Clone, Debug)]

@@ -572,7 +572,8 @@ impl PyCurl {
                     2 => HttpVersion::V1_1,
                     3 => HttpVersion::V2,
                     4 => HttpVersion::V2Tls,
-                    5 | 30 | 31 => {
+                    5 => HttpVersion::V2Prior,
+                    30 | 31 => {
                         drop(o);
                         return Err(not_built("this HTTP version"));
                     }

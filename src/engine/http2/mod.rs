@@ -201,6 +201,10 @@ pub fn conn_error(e: &h2::Error) -> Error {
 
 /// A stream's failure: a reset by the server is CURLE_HTTP2_STREAM with libcurl's message.
 pub fn stream_error(e: &h2::Error, stream_id: u32) -> Error {
+    if !e.is_remote() && (e.is_go_away() || e.is_library()) {
+        // Our side of h2 gave up on the connection (the peer broke the protocol).
+        return conn_error(e);
+    }
     if e.is_reset() {
         if let Some(r) = e.reason() {
             let n: u32 = r.into();

@@ -182,7 +182,9 @@ impl Xfer {
         } else {
             Stream::new(sock)
         };
-        Ok(Conn::new(stream, id, key, addr, local))
+        let mut c = Conn::new(stream, id, key, addr, local);
+        c.h2 = self.wants_h2(url);
+        Ok(c)
     }
 
     fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {

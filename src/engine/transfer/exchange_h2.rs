@@ -31,10 +31,14 @@ enum Failed {
 }
 
 impl Xfer {
-    /// Does this request want h2 (ALPN offers it and pooled h2 connections are looked for)?
+    /// Does this request want h2 (ALPN offers it, pooled h2 connections are looked for, and a
+    /// cleartext connection speaks h2 at once with 2_PRIOR_KNOWLEDGE)?
     pub(super) fn wants_h2(&self, url: &Url) -> bool {
-        url.scheme == "https"
-            && matches!(self.o.http_version, HttpVersion::Default | HttpVersion::V2 | HttpVersion::V2Tls)
+        match self.o.http_version {
+            HttpVersion::Default | HttpVersion::V2 | HttpVersion::V2Tls => url.scheme == "https",
+            HttpVersion::V2Prior => true,
+            HttpVersion::V1_0 | HttpVersion::V1_1 => false,
+        }
     }
 
     /// The ALPN protocols offered in the TLS handshake to the origin.
