@@ -217,3 +217,38 @@ def test_prior_knowledge_to_an_http1_server_fails(server, c):
     with pytest.raises(pycurl.error) as ei:
         c.perform()
     assert ei.value.args[0] == pycurl.E_HTTP2
+
+
+def test_version_info_announces_http2():
+    assert pycurl.version_info()[4] & pycurl.VERSION_HTTP2
+
+
+@pytest.mark.parametrize("known_size", [True, False])
+def test_readfunction_upload(nginx, c, known_size):
+    data = h2servers.body_of(300_000)
+    src = io.BytesIO(data)
+    c.setopt(pycurl.POST, 1)
+    c.setopt(pycurl.READFUNCTION, src.read)
+    if known_size:
+        c.setopt(pycurl.POSTFIELDSIZE, len(data))
+    out = []
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda k, d: out.append(d) if k == pycurl.INFOTYPE_HEADER_OUT else None)
+    headers, body = get(c, nginx.url("/echo"))
+    assert body == b"POST\n" + data
+    assert b"x-body-length: 300000\r\n" in headers
+    assert c.getinfo(pycurl.SIZE_UPLOAD_T) == 300_000
+    assert (b"Content-Length: 300000\r\n" in out[0]) == known_size
+    assert b"Transfer-Encoding" not in out[0] and b"Expect" not in out[0]
+
+
+def test_readfunction_abort_fails_the_upload(nginx, c):
+    c.setopt(pycurl.POST, 1)
+    c.setopt(pycurl.READFUNCTION, lambda n: pycurl.READFUNC_ABORT)
+    with pytest.raises(pycurl.error) as ei:
+        get(c, nginx.url("/echo"))
+    assert ei.value.args[0] == pycurl.E_ABORTED_BY_CALLBACK
+    # The connection survives the reset stream.
+    _, body = get(c, nginx.url(), HTTPGET=1)
+    assert body == b"hello over h2\n"
+    assert c.getinfo(pycurl.NUM_CONNECTS) == 0

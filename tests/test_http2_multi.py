@@ -120,3 +120,48 @@ def test_max_concurrent_streams_opens_more_connections(nginx, certs):
     assert len(rows) == 6
     assert len(conns) >= 2, rows
     m.close()
+
+
+def test_pause_one_stream_others_complete(nginx, certs):
+    m = pycurl.CurlMulti()
+    got = []
+    state = {"paused": False}
+
+    def paused_writer(data):
+        if not state["paused"]:
+            state["paused"] = True
+            return pycurl.WRITEFUNC_PAUSE
+        got.append(data)
+
+    p = handle(certs, nginx.url("/big/1000000?paused"), PIPEWAIT=1)
+    p.setopt(pycurl.WRITEFUNCTION, paused_writer)
+    others = [handle(certs, nginx.url(f"/big/1000000?o={i}"), PIPEWAIT=1) for i in range(3)]
+    for c in [p] + others:
+        m.add_handle(c)
+    done = set()
+    for _ in range(2000):
+        _, running = m.perform()
+        while True:
+            queued, ok, failed = m.info_read()
+            assert not failed
+            done.update(id(c) for c in ok)
+            if not queued:
+                break
+        if all(id(c) in done for c in others):
+            break
+        m.select(0.1)
+    assert all(c.body.getvalue() == h2servers.body_of(1_000_000) for c in others)
+    assert id(p) not in done and got == []
+    p.pause(pycurl.PAUSE_CONT)
+    for _ in range(2000):
+        _, running = m.perform()
+        if running == 0:
+            break
+        m.select(0.1)
+    queued, ok, failed = m.info_read()
+    assert ok == [p] and not failed
+    # The chunk refused by the pause comes again, then the rest: every byte, in order.
+    assert b"".join(got) == h2servers.body_of(1_000_000)
+    for c in [p] + others:
+        m.remove_handle(c)
+    m.close()
