@@ -144,3 +144,68 @@ http {{
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+HYPERCORN_APP = '''
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    path = scope["path"]
+    body = b""
+    while True:
+        msg = await receive()
+        body += msg.get("body", b"")
+        if not msg.get("more_body"):
+            break
+    if path == "/reset":
+        # Headers and part of the body, then the app fails: hypercorn closes the connection.
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"100000")]})
+        await send({"type": "http.response.body", "body": b"x" * 1000, "more_body": True})
+        raise RuntimeError("app failed mid-body")
+    out = scope["http_version"].encode() + b" " + scope["method"].encode() + b" " + body
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"x-served-by", b"hypercorn")]})
+    await send({"type": "http.response.body", "body": out})
+'''
+
+
+class Hypercorn:
+    """hypercorn (PyPI) serving a small ASGI app over TLS with ALPN h2: a second h2 stack."""
+
+    def __init__(self, tmpdir, certs):
+        import sys
+        self.dir = str(tmpdir)
+        self.port = free_port()
+        with open(os.path.join(self.dir, "h2app.py"), "w") as f:
+            f.write(HYPERCORN_APP)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hypercorn", "--certfile", certs.server_cert, "--keyfile", certs.server_key,
+             "--bind", f"127.0.0.1:{self.port}", "h2app:app"],
+            cwd=self.dir, stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "hypercorn.log"), "wb"))
+        deadline = time.time() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("hypercorn did not start: " + open(os.path.join(self.dir, "hypercorn.log")).read())
+                time.sleep(0.1)
+
+    def url(self, path="/") -> str:
+        return f"https://localhost:{self.port}{path}"
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

@@ -371,6 +371,8 @@ impl Xfer {
             let chunk = match self.h2_next_data(&mut body).await? {
                 None => break,
                 Some(Ok(c)) => c,
+                // The connection ended under the stream (close, close_notify): libcurl's 18.
+                Some(Err(e)) if e.is_io() => return Err(Error::new(code::PARTIAL_FILE, "Transferred a partial file")),
                 Some(Err(e)) => return Err(http2::stream_error(&e, sid)),
             };
             let n = chunk.len();
