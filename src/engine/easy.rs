@@ -76,6 +76,12 @@ pub enum HttpVersion {
     Default,
     V1_0,
     V1_1,
+    /// 2_0: h2 over TLS via ALPN (plain http:// stays HTTP/1.1, see docs/differences.md).
+    V2,
+    /// 2TLS: h2 for https:// only.
+    V2Tls,
+    /// 2_PRIOR_KNOWLEDGE: h2 on http:// without asking (h2c), h2 via ALPN on https://.
+    V2Prior,
 }
 
 #[derive(Clone, Debug)]
@@ -126,6 +132,8 @@ pub struct Options {
     pub max_filesize: i64,
     pub buffer_size: usize,
     pub http_version: HttpVersion,
+    /// PIPEWAIT: wait for a connection that may multiplex instead of opening another.
+    pub pipewait: bool,
     pub protocols: u64,
     pub redir_protocols: u64,
     pub interface: Option<String>,
@@ -213,6 +221,7 @@ impl Default for Options {
             max_filesize: 0,
             buffer_size: 16384,
             http_version: HttpVersion::Default,
+            pipewait: false,
             protocols: PROTO_ALL,
             redir_protocols: PROTO_HTTP | PROTO_HTTPS,
             interface: None,

@@ -47,6 +47,7 @@ pub mod code {
     pub const AGAIN: i32 = 81;
     pub const SSL_PINNEDPUBKEYNOTMATCH: i32 = 90;
     pub const HTTP2: i32 = 16;
+    pub const HTTP2_STREAM: i32 = 92;
     pub const PARTIAL_FILE: i32 = 18;
     pub const TOO_LARGE: i32 = 100;
 }

@@ -8,6 +8,7 @@ pub mod easy;
 pub mod error;
 pub mod hsts;
 pub mod http1;
+pub mod http2;
 pub mod mime;
 pub mod multi;
 pub mod net;

@@ -80,9 +80,12 @@ impl Default for Multi {
 
 impl Multi {
     pub fn new() -> Multi {
+        let sh = Shared::new();
+        let mut exec = Executor::default();
+        exec.use_spawner(sh.spawner.clone());
         Multi {
-            sh: Shared::new(),
-            exec: Executor::default(),
+            sh,
+            exec,
             xfers: HashMap::new(),
             next_key: 1,
             done: Rc::new(RefCell::new(VecDeque::new())),

@@ -149,6 +149,8 @@ pub struct Conn {
     /// The addresses as text, formatted once (getinfo and PREREQFUNCTION want them per request).
     pub primary_ip: String,
     pub local_ip: String,
+    /// TLS negotiated h2 (ALPN): the connection goes to the h2 layer, not the HTTP/1 codec.
+    pub h2: bool,
 }
 
 impl Conn {
@@ -172,6 +174,7 @@ impl Conn {
             slot: None,
             primary_ip: primary.ip().to_string(),
             local_ip: local.ip().to_string(),
+            h2: false,
         }
     }
 
@@ -241,6 +244,8 @@ impl Conn {
 pub trait Multiplexed {
     /// Can it take new streams (not closed, no GOAWAY)?
     fn is_open(&self) -> bool;
+    /// The connection itself (the protocol layer knows its type).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// A shared connection in the pool: its handle, the streams in use and the server's limit.
@@ -270,11 +275,23 @@ pub struct Pool {
     /// MAXCONNECTS: idle connections kept at most.
     pub max_idle: usize,
     pub max_age: Duration,
+    /// M_PIPELINING has CURLPIPE_MULTIPLEX: an h2 connection carries many transfers at once.
+    pub multiplex: bool,
+    /// M_MAX_CONCURRENT_STREAMS: streams per h2 connection at most (the server may allow fewer).
+    pub max_streams: usize,
 }
 
 impl Default for Pool {
     fn default() -> Self {
-        Pool { idle: HashMap::new(), count: 0, shared: HashMap::new(), max_idle: 64, max_age: Duration::from_secs(118) }
+        Pool {
+            idle: HashMap::new(),
+            count: 0,
+            shared: HashMap::new(),
+            max_idle: 64,
+            max_age: Duration::from_secs(118),
+            multiplex: true,
+            max_streams: 100,
+        }
     }
 }
 
@@ -367,6 +384,10 @@ impl Pool {
         Some(StreamLease { conn: e.conn.clone(), streams: e.streams.clone() })
     }
 
+    pub fn has_shared(&self) -> bool {
+        !self.shared.is_empty()
+    }
+
     /// Streams in use on the shared connections for `key`.
     pub fn streams_in_use(&self, key: &PoolKey) -> usize {
         self.shared.get(key).map_or(0, |l| l.iter().map(|e| e.streams.get()).sum())
@@ -381,6 +402,9 @@ mod tests {
     impl Multiplexed for FakeH2 {
         fn is_open(&self) -> bool {
             self.0.get()
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
         }
     }
 

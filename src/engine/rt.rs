@@ -59,6 +59,18 @@ pub struct Executor {
     free: RefCell<Vec<u32>>,
     queue: Arc<ReadyQueue>,
     live: Cell<usize>,
+    inbox: Spawner,
+}
+
+/// Starts tasks from code that has no executor at hand (a transfer starting an h2 connection's
+/// driver): the executor takes them in at its next turn.
+#[derive(Clone, Default)]
+pub struct Spawner(Rc<RefCell<Vec<BoxFuture>>>);
+
+impl Spawner {
+    pub fn spawn(&self, fut: impl Future<Output = ()> + 'static) {
+        self.0.borrow_mut().push(Box::pin(fut));
+    }
 }
 
 impl Default for Executor {
@@ -68,12 +80,32 @@ impl Default for Executor {
             free: RefCell::new(Vec::new()),
             queue: Arc::new(ReadyQueue(Mutex::new(VecDeque::new()))),
             live: Cell::new(0),
+            inbox: Spawner::default(),
         }
     }
 }
 
 impl Executor {
+    /// Takes tasks spawned through `spawner` from now on.
+    pub fn use_spawner(&mut self, s: Spawner) {
+        self.inbox = s;
+    }
+
+    fn adopt_spawned(&self) {
+        if self.inbox.0.borrow().is_empty() {
+            return;
+        }
+        let new = std::mem::take(&mut *self.inbox.0.borrow_mut());
+        for f in new {
+            self.spawn_boxed(f);
+        }
+    }
+
     pub fn spawn(&self, fut: impl Future<Output = ()> + 'static) -> TaskId {
+        self.spawn_boxed(Box::pin(fut))
+    }
+
+    fn spawn_boxed(&self, fut: BoxFuture) -> TaskId {
         let mut slots = self.slots.borrow_mut();
         let idx = match self.free.borrow_mut().pop() {
             Some(i) => i,
@@ -87,7 +119,7 @@ impl Executor {
         let id = TaskId { idx, gen: slot.gen };
         let tw = Arc::new(TaskWaker { id, queued: AtomicBool::new(false), queue: self.queue.clone() });
         let waker = Waker::from(tw.clone());
-        slot.fut = Some(Box::pin(fut));
+        slot.fut = Some(fut);
         slot.waker = Some((tw, waker.clone()));
         slot.live = true;
         self.live.set(self.live.get() + 1);
@@ -115,13 +147,14 @@ impl Executor {
     }
 
     pub fn has_ready(&self) -> bool {
-        !self.queue.0.lock().unwrap().is_empty()
+        !self.queue.0.lock().unwrap().is_empty() || !self.inbox.0.borrow().is_empty()
     }
 
     /// Polls ready tasks until none is ready or `budget` polls were made. Returns polls made.
     pub fn run_ready(&self, budget: usize) -> usize {
         let mut n = 0;
         while n < budget {
+            self.adopt_spawned();
             let Some(id) = self.queue.0.lock().unwrap().pop_front() else { break };
             let (mut fut, tw, waker) = {
                 let mut slots = self.slots.borrow_mut();

@@ -630,6 +630,7 @@ impl PyCurl {
             opt::TCP_KEEPIDLE => o.tcp_keepidle = long!(),
             opt::TCP_KEEPINTVL => o.tcp_keepintvl = long!(),
             opt::FRESH_CONNECT => flag!(fresh_connect),
+            opt::PIPEWAIT => flag!(pipewait),
             opt::FORBID_REUSE => flag!(forbid_reuse),
             opt::MAXFILESIZE => o.max_filesize = nonneg!(),
             // libcurl raises sizes below 1 KiB (0 included) to 1 KiB and caps them at 10 MiB.
@@ -639,9 +640,12 @@ impl PyCurl {
                     0 => HttpVersion::Default,
                     1 => HttpVersion::V1_0,
                     2 => HttpVersion::V1_1,
-                    3..=5 | 30 => {
+                    3 => HttpVersion::V2,
+                    4 => HttpVersion::V2Tls,
+                    5 => HttpVersion::V2Prior,
+                    30 | 31 => {
                         drop(o);
-                        return Err(not_built("HTTP/2"));
+                        return Err(not_built("this HTTP version"));
                     }
                     v if v < 0 => {
                         drop(o);

@@ -644,6 +644,11 @@ impl PyCurlMulti {
                     mopt::MAXCONNECTS => m.set_max_idle(if n <= 0 { 64 } else { n as usize }),
                     mopt::MAX_TOTAL_CONNECTIONS => m.set_limits(Some(n.max(0) as usize), None),
                     mopt::MAX_HOST_CONNECTIONS => m.set_limits(None, Some(n.max(0) as usize)),
+                    // CURLPIPE_MULTIPLEX (2): h2 streams share a connection.
+                    mopt::PIPELINING => m.sh.pool.borrow_mut().multiplex = n & 2 != 0,
+                    mopt::MAX_CONCURRENT_STREAMS => {
+                        m.sh.pool.borrow_mut().max_streams = if n < 1 { 100 } else { n as usize }
+                    }
                     _ => {}
                 }
             }

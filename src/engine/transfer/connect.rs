@@ -157,7 +157,7 @@ impl Xfer {
             // OpenSSL's verify result reads "unspecified" (1) until a verification ran.
             self.info.ssl_verifyresult = 1;
             let mut tls_opts = self.o.tls.clone();
-            tls_opts.alpn = vec![b"http/1.1".to_vec()];
+            tls_opts.alpn = self.alpn_offer(url);
             let cfg = crate::engine::tls::client_config(&tls_opts).map_err(|e| Error::new(e.code, e.message))?;
             let name = rustls_pki_types::ServerName::try_from(url.host.clone())
                 .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", url.host)))?;
@@ -177,13 +177,17 @@ impl Xfer {
             } else {
                 Vec::new()
             };
+            let h2 = crate::engine::http2::alpn_is_h2(t.tls.alpn_protocol());
             let mut c = Conn::new(Stream::new(t), id, key, addr, local);
             c.certinfo = certinfo;
+            c.h2 = h2;
             return Ok(c);
         } else {
             Stream::new(sock)
         };
-        Ok(Conn::new(stream, id, key, addr, local))
+        let mut c = Conn::new(stream, id, key, addr, local);
+        c.h2 = self.wants_h2(url);
+        Ok(c)
     }
 
     fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {

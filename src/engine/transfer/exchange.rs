@@ -53,7 +53,19 @@ impl Xfer {
         self.ul_total = 0;
         self.current_url = Some(hop.url.clone());
         self.head_bytes = 0;
+        // h2: a stream on a pooled connection, or a fresh connection that negotiated h2 (boxed: rare
+        // on the HTTP/1 path, and the transfer's future stays small).
+        if self.h2_pool_may_serve(&hop.url) {
+            if let Some(next) = Box::pin(self.h2_pooled(hop)).await? {
+                return Ok(next);
+            }
+        }
+        let pending = self.h2_connecting(&hop.url);
         let mut conn = self.connect(&hop.url, hop.body.as_ref().is_some_and(|b| !b.replayable())).await?;
+        if conn.h2 {
+            return Box::pin(self.h2_fresh(hop, conn, pending)).await;
+        }
+        drop(pending);
         self.info.primary_ip = Some(conn.primary_ip.clone());
         self.info.primary_port = conn.primary.port() as i64;
         self.info.local_ip = Some(conn.local_ip.clone());
@@ -316,7 +328,7 @@ impl Xfer {
 
     /// OPT_FILETIME and TIMECONDITION on a final head. True when the condition is not met, so
     /// the body is skipped and the transfer reports 304 as libcurl does.
-    fn time_condition(&mut self, head: &Head) -> bool {
+    pub(super) fn time_condition(&mut self, head: &Head) -> bool {
         let cond = self.o.time_condition;
         // libcurl's time of the document: 0 without Last-Modified, -1 when it does not parse.
         let doc_time = match head.get("last-modified") {

@@ -29,6 +29,7 @@
 
 mod connect;
 mod exchange;
+mod exchange_h2;
 mod file;
 mod policy;
 mod sink;
@@ -54,6 +55,10 @@ pub struct Shared {
     pub next_xfer_id: Cell<i64>,
     /// Read buffers of waiting connections, for the next one that reads.
     pub spare: SpareBuffers,
+    /// Starts tasks on the multi's executor (an h2 connection's driver).
+    pub spawner: crate::engine::rt::Spawner,
+    /// h2-capable connections being set up, which PIPEWAIT transfers wait for.
+    pub h2_pending: Rc<RefCell<crate::engine::http2::Pending>>,
 }
 
 impl Shared {
@@ -66,6 +71,8 @@ impl Shared {
             next_conn_id: Cell::new(0),
             next_xfer_id: Cell::new(0),
             spare: SpareBuffers::default(),
+            spawner: crate::engine::rt::Spawner::default(),
+            h2_pending: Rc::default(),
         })
     }
 }

@@ -1,0 +1,310 @@
+//! HTTP/2 connections through the `h2` crate.
+//!
+//! ```text
+//!   transfer (exchange_h2.rs)   one task per transfer: a stream, its head and body
+//!      │  SendRequest (a clone per stream)
+//!   H2Conn                      a shared pool entry (Pool::add_shared) counting its streams
+//!      │
+//!   driver task                 h2's connection future, spawned on the multi's executor
+//!      │  H2Io (tokio traits over our Io)
+//!   TlsStream<Sock> / Sock
+//! ```
+//!
+//! The driver reads and writes the socket for every stream; a transfer's task only waits on its
+//! stream. Window updates follow delivery: a paused transfer stops releasing capacity, so the server
+//! is held back by flow control and memory stays bounded.
+
+pub mod io;
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::task::Waker;
+
+use bytes::Bytes;
+use h2::client::SendRequest;
+
+use crate::engine::error::{code, Error};
+use crate::engine::pool::{Conn, Multiplexed, PoolKey};
+use crate::engine::rt::Spawner;
+
+/// Receive window per stream: what the server may send ahead of delivery. libcurl starts at
+/// 64 KiB and grows it with consumption; h2 has no per-stream growth, so one fixed size that still
+/// lets streams interleave (servers round-robin once windows fill) and bounds a paused stream.
+pub const STREAM_WINDOW: u32 = 128 << 10;
+/// Receive window of the whole connection (room for many streams at once).
+pub const CONN_WINDOW: u32 = 16 << 20;
+
+/// One h2 connection as the pool shares it.
+pub struct H2Conn {
+    send: RefCell<SendRequest<Bytes>>,
+    open: Rc<Cell<bool>>,
+    pub id: i64,
+    pub primary: SocketAddr,
+    pub local: SocketAddr,
+    pub primary_ip: String,
+    pub local_ip: String,
+    pub fd: i64,
+    pub certinfo: Vec<Vec<(String, String)>>,
+    /// Streams opened on it so far (libcurl numbers its trace lines by stream id: 1, 3, 5, …).
+    pub streams_opened: Cell<u32>,
+}
+
+impl Multiplexed for H2Conn {
+    fn is_open(&self) -> bool {
+        self.open.get()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl H2Conn {
+    /// Speaks the client preface and SETTINGS over `conn`'s stream and starts the connection's
+    /// driver task. `conn` must have just been connected (nothing buffered).
+    pub async fn handshake(conn: Conn, spawner: &Spawner) -> Result<Rc<H2Conn>, Error> {
+        let Conn { stream, id, primary, local, primary_ip, local_ip, certinfo, .. } = conn;
+        let fd = stream.sock().fd() as i64;
+        let (send, driver) = h2::client::Builder::new()
+            .enable_push(false)
+            .initial_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONN_WINDOW)
+            .max_concurrent_reset_streams(100)
+            .handshake::<_, Bytes>(io::H2Io(stream))
+            .await
+            .map_err(|e| conn_error(&e))?;
+        let open = Rc::new(Cell::new(true));
+        let o2 = open.clone();
+        spawner.spawn(async move {
+            // Ends on GOAWAY, an I/O error, or when every handle to the connection is gone.
+            let _ = driver.await;
+            o2.set(false);
+        });
+        Ok(Rc::new(H2Conn {
+            send: RefCell::new(send),
+            open,
+            id,
+            primary,
+            local,
+            primary_ip,
+            local_ip,
+            fd,
+            certinfo,
+            streams_opened: Cell::new(0),
+        }))
+    }
+
+    /// A handle for one more stream.
+    pub fn sender(&self) -> SendRequest<Bytes> {
+        self.send.borrow().clone()
+    }
+
+    pub fn mark_closed(&self) {
+        self.open.set(false);
+    }
+
+    /// The id the next stream gets (h2 numbers client streams 1, 3, 5, …).
+    pub fn next_stream_id(&self) -> u32 {
+        let n = self.streams_opened.get();
+        self.streams_opened.set(n + 1);
+        2 * n + 1
+    }
+}
+
+/// Connections being set up that may turn out h2, by origin: a PIPEWAIT transfer waits for them
+/// instead of opening another (libcurl's PIPEWAIT).
+#[derive(Default)]
+pub struct Pending {
+    connecting: HashMap<PoolKey, usize>,
+    waiters: Vec<Waker>,
+}
+
+impl Pending {
+    pub fn is_connecting(&self, key: &PoolKey) -> bool {
+        self.connecting.get(key).is_some_and(|&n| n > 0)
+    }
+
+    pub fn any(&self) -> bool {
+        !self.connecting.is_empty()
+    }
+
+    pub fn wait(&mut self, w: &Waker) {
+        self.waiters.push(w.clone());
+    }
+
+    /// Marks a connection to `key` in progress until the guard drops (connected and pooled, or
+    /// failed): then the waiters look again.
+    pub fn begin(reg: &Rc<RefCell<Pending>>, key: PoolKey) -> PendingGuard {
+        *reg.borrow_mut().connecting.entry(key.clone()).or_insert(0) += 1;
+        PendingGuard { reg: reg.clone(), key }
+    }
+}
+
+pub struct PendingGuard {
+    reg: Rc<RefCell<Pending>>,
+    key: PoolKey,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        let waiters = {
+            let mut p = self.reg.borrow_mut();
+            if let Some(n) = p.connecting.get_mut(&self.key) {
+                *n -= 1;
+                if *n == 0 {
+                    p.connecting.remove(&self.key);
+                }
+            }
+            std::mem::take(&mut p.waiters)
+        };
+        for w in waiters {
+            w.wake();
+        }
+    }
+}
+
+/// Is `a` the stack's negotiated protocol h2?
+pub fn alpn_is_h2(a: Option<&[u8]>) -> bool {
+    a == Some(b"h2")
+}
+
+/// RST_STREAM / GOAWAY error codes as libcurl names them (nghttp2's names).
+pub fn reason_name(r: u32) -> &'static str {
+    match r {
+        0 => "NO_ERROR",
+        1 => "PROTOCOL_ERROR",
+        2 => "INTERNAL_ERROR",
+        3 => "FLOW_CONTROL_ERROR",
+        4 => "SETTINGS_TIMEOUT",
+        5 => "STREAM_CLOSED",
+        6 => "FRAME_SIZE_ERROR",
+        7 => "REFUSED_STREAM",
+        8 => "CANCEL",
+        9 => "COMPRESSION_ERROR",
+        10 => "CONNECT_ERROR",
+        11 => "ENHANCE_YOUR_CALM",
+        12 => "INADEQUATE_SECURITY",
+        13 => "HTTP_1_1_REQUIRED",
+        _ => "unknown",
+    }
+}
+
+/// A connection-level failure (handshake, GOAWAY with an error, framing): CURLE_HTTP2.
+pub fn conn_error(e: &h2::Error) -> Error {
+    if let Some(io) = e.get_io() {
+        return Error::new(code::RECV_ERROR, format!("Recv failure: {}", crate::engine::sys::error_text(io)));
+    }
+    Error::new(code::HTTP2, format!("Error in the HTTP2 framing layer: {e}"))
+}
+
+/// A stream's failure: a reset by the server is CURLE_HTTP2_STREAM with libcurl's message.
+pub fn stream_error(e: &h2::Error, stream_id: u32) -> Error {
+    if !e.is_remote() && (e.is_go_away() || e.is_library()) {
+        // Our side of h2 gave up on the connection (the peer broke the protocol).
+        return conn_error(e);
+    }
+    if e.is_reset() {
+        if let Some(r) = e.reason() {
+            let n: u32 = r.into();
+            return Error::new(
+                code::HTTP2_STREAM,
+                format!("HTTP/2 stream {stream_id} was not closed cleanly: {} (err {n})", reason_name(n)),
+            );
+        }
+    }
+    if e.is_go_away() {
+        return Error::new(
+            code::HTTP2_STREAM,
+            format!("HTTP/2 stream {stream_id} was not closed cleanly before end of the underlying connection"),
+        );
+    }
+    conn_error(e)
+}
+
+/// The status line libcurl hands HEADERFUNCTION for an h2 response.
+pub fn status_line(status: u16) -> Vec<u8> {
+    format!("HTTP/2 {status} \r\n").into_bytes()
+}
+
+/// One header line as libcurl delivers it over h2: the lower-case name, ": ", the value.
+pub fn header_line(name: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut l = Vec::with_capacity(name.len() + value.len() + 4);
+    l.extend_from_slice(name);
+    l.extend_from_slice(b": ");
+    l.extend_from_slice(value);
+    l.extend_from_slice(b"\r\n");
+    l
+}
+
+/// Header fields HTTP/2 forbids (RFC 9113 8.2.2): libcurl drops them when it turns its request
+/// head into h2 fields; TE survives only as "trailers".
+pub fn drop_field(name: &str, value: &str) -> bool {
+    match name {
+        "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "upgrade" | "host" | "expect" => true,
+        "te" => !value.eq_ignore_ascii_case("trailers"),
+        _ => false,
+    }
+}
+
+/// Splits a request head (as the HTTP/1 writer produced it) into the request line's method and
+/// target and its header fields, lower-cased names, in order. The Host value comes back apart (it
+/// becomes :authority).
+pub fn fields_of_head(head: &[u8]) -> (Option<String>, Vec<(String, String)>) {
+    let text = String::from_utf8_lossy(head);
+    let mut host = None;
+    let mut out = Vec::new();
+    for line in text.split("\r\n").skip(1) {
+        let Some((n, v)) = line.split_once(':') else { continue };
+        let name = n.trim().to_ascii_lowercase();
+        let value = v.trim().to_string();
+        if name == "host" {
+            host = Some(value);
+            continue;
+        }
+        if name.is_empty() || drop_field(&name, &value) {
+            continue;
+        }
+        out.push((name, value));
+    }
+    (host, out)
+}
+
+/// The request head libcurl shows (DEBUGFUNCTION HEADER_OUT) and counts (REQUEST_SIZE) for an h2
+/// request: the HTTP/1 head with "HTTP/2" in the request line.
+pub fn as_h2_head(mut head: Vec<u8>) -> Vec<u8> {
+    if let Some(eol) = head.windows(2).position(|w| w == b"\r\n") {
+        let line = &head[..eol];
+        if let Some(sp) = line.iter().rposition(|&b| b == b' ') {
+            head.splice(sp + 1..eol, b"HTTP/2".iter().copied());
+        }
+    }
+    head
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_head_becomes_h2_fields() {
+        let head = b"POST /x?y HTTP/1.1\r\nHost: example.com:8443\r\nUser-Agent: t\r\nConnection: TE\r\nTE: gzip\r\nX-A:  b \r\nExpect: 100-continue\r\n\r\n".to_vec();
+        let (host, fields) = fields_of_head(&head);
+        assert_eq!(host.as_deref(), Some("example.com:8443"));
+        assert_eq!(fields, vec![("user-agent".to_string(), "t".to_string()), ("x-a".into(), "b".into())]);
+        let h2 = as_h2_head(head);
+        assert!(
+            h2.starts_with(b"POST /x?y HTTP/2\r\nHost: example.com:8443\r\n"),
+            "{:?}",
+            String::from_utf8_lossy(&h2)
+        );
+    }
+
+    #[test]
+    fn response_lines_as_libcurl_delivers_them() {
+        assert_eq!(status_line(200), b"HTTP/2 200 \r\n");
+        assert_eq!(header_line(b"content-type", b"text/html"), b"content-type: text/html\r\n");
+        assert_eq!(reason_name(7), "REFUSED_STREAM");
+    }
+}

@@ -1,0 +1,464 @@
+//! One request/response as a stream of an h2 connection: the sibling of `exchange.rs` behind the
+//! same interface to policy (`Next`). The request head is built exactly as for HTTP/1 (HTTPHEADER
+//! rules included) and turned into h2 fields, as libcurl does; the response reaches HEADERFUNCTION
+//! as libcurl's h2 lines ("HTTP/2 200 \r\n", lower-case names, the blank line, then trailers).
+
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::Instant;
+
+use bytes::Bytes;
+use h2::client::ResponseFuture;
+use h2::{RecvStream, SendStream};
+
+use super::policy::{Hop, Next, Verdict};
+use super::*;
+use crate::engine::decode::Decoder;
+use crate::engine::easy::*;
+use crate::engine::error::{code, Error, Result};
+use crate::engine::http1::head::Head;
+use crate::engine::http2::{self, H2Conn, Pending, PendingGuard};
+use crate::engine::pool::{Conn, Multiplexed};
+use crate::engine::request::{BodySource, Method};
+use crate::engine::rt::with_deadline;
+use crate::engine::url::Url;
+
+/// How a stream ended before its response, when a retry on another connection may fix it.
+enum Failed {
+    Retry,
+    Err(Error),
+}
+
+impl Xfer {
+    /// Does this request want h2 (ALPN offers it, pooled h2 connections are looked for, and a
+    /// cleartext connection speaks h2 at once with 2_PRIOR_KNOWLEDGE)?
+    pub(super) fn wants_h2(&self, url: &Url) -> bool {
+        match self.o.http_version {
+            HttpVersion::Default | HttpVersion::V2 | HttpVersion::V2Tls => url.scheme == "https",
+            HttpVersion::V2Prior => true,
+            HttpVersion::V1_0 | HttpVersion::V1_1 => false,
+        }
+    }
+
+    /// The ALPN protocols offered in the TLS handshake to the origin.
+    pub(super) fn alpn_offer(&self, url: &Url) -> Vec<Vec<u8>> {
+        if self.wants_h2(url) {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        } else {
+            vec![b"http/1.1".to_vec()]
+        }
+    }
+
+    /// Cheap test before `h2_pooled`: h2 wanted and any shared connection in the pool at all.
+    pub(super) fn h2_pool_may_serve(&self, url: &Url) -> bool {
+        !self.o.fresh_connect
+            && self.wants_h2(url)
+            && (self.sh.pool.borrow().has_shared() || (self.o.pipewait && self.sh.h2_pending.borrow().any()))
+    }
+
+    /// Marks a connection that may become h2 as in progress (PIPEWAIT transfers wait for it).
+    pub(super) fn h2_connecting(&self, url: &Url) -> Option<PendingGuard> {
+        if !self.wants_h2(url) || self.o.fresh_connect {
+            return None;
+        }
+        Some(Pending::begin(&self.sh.h2_pending, self.pool_key(url)))
+    }
+
+    /// A stream on a pooled h2 connection to this origin, when one has room: the request runs on it.
+    pub(super) async fn h2_pooled(&mut self, hop: &mut Hop) -> Result<Option<Next>> {
+        let key = self.pool_key(&hop.url);
+        let lease = loop {
+            if let Some(l) = self.sh.pool.borrow_mut().take_stream(&key) {
+                break l;
+            }
+            if !(self.o.pipewait && self.sh.h2_pending.borrow().is_connecting(&key)) {
+                return Ok(None);
+            }
+            // PIPEWAIT: a connection to this origin is being set up; see what it becomes.
+            let reg = self.sh.h2_pending.clone();
+            let mut waited = false;
+            poll_fn(|cx| {
+                if waited {
+                    Poll::Ready(())
+                } else {
+                    waited = true;
+                    reg.borrow_mut().wait(cx.waker());
+                    Poll::Pending
+                }
+            })
+            .await;
+        };
+        let Some(h2c) = lease.conn.as_any().downcast_ref::<H2Conn>() else { return Ok(None) };
+        self.text(format_args!("Reusing existing {}: connection with host {}", hop.url.scheme, hop.url.host));
+        self.info.namelookup_time = elapsed(self.start);
+        self.info.connect_time = self.info.namelookup_time;
+        self.info.appconnect_time = self.info.connect_time;
+        let next = self.h2_stream(hop, h2c, true).await?;
+        drop(lease);
+        Ok(Some(next))
+    }
+
+    /// A fresh connection that negotiated h2: handshake, share it in the pool, run the request.
+    pub(super) async fn h2_fresh(&mut self, hop: &mut Hop, conn: Conn, pending: Option<PendingGuard>) -> Result<Next> {
+        let key = conn.key.clone();
+        let h2c = H2Conn::handshake(conn, &self.sh.spawner).await?;
+        self.text(format_args!("using HTTP/2"));
+        let lease = if self.o.forbid_reuse {
+            None
+        } else {
+            let mut pool = self.sh.pool.borrow_mut();
+            let max = if pool.multiplex { pool.max_streams } else { 1 };
+            pool.add_shared(key.clone(), h2c.clone() as Rc<dyn Multiplexed>, max);
+            pool.take_stream(&key)
+        };
+        // Pooled (or not to be shared): PIPEWAIT transfers waiting for it look again.
+        drop(pending);
+        let r = self.h2_stream(hop, &h2c, false).await;
+        drop(lease);
+        r
+    }
+
+    async fn h2_stream(&mut self, hop: &mut Hop, h2c: &H2Conn, reused: bool) -> Result<Next> {
+        self.info.primary_ip = Some(h2c.primary_ip.clone());
+        self.info.primary_port = h2c.primary.port() as i64;
+        self.info.local_ip = Some(h2c.local_ip.clone());
+        self.info.local_port = h2c.local.port() as i64;
+        self.info.conn_id = h2c.id;
+        if !h2c.certinfo.is_empty() {
+            self.info.certinfo = h2c.certinfo.clone();
+        }
+        let rc = self.cb.prereq(&h2c.primary_ip, &h2c.local_ip, h2c.primary.port(), h2c.local.port())?;
+        if rc != 0 {
+            return Err(Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by pre-request callback"));
+        }
+        let body_len = match &hop.body {
+            None => (matches!(hop.method, Method::Post | Method::Put)).then_some(0),
+            Some(b) => b.size(),
+        };
+        // The HTTP/1 head with its HTTPHEADER rules; h2 sends no Expect: 100-continue.
+        let head1 = self.build_request(hop, body_len, false, false);
+        let (host, fields) = http2::fields_of_head(&head1);
+        let head = http2::as_h2_head(head1);
+        self.info.request_size += head.len() as u64;
+        self.info.effective_method = Some(hop.method.as_str().to_string());
+        self.info.referer = hop.referer.clone();
+        self.ul_total = body_len.map(|n| n as i64).unwrap_or(0);
+        self.info.content_length_upload = match body_len {
+            Some(n) => n as f64,
+            None if hop.body.is_some() => -1.0,
+            None => 0.0,
+        };
+        let authority = host.unwrap_or_else(|| hop.url.host_header());
+        let sid = h2c.next_stream_id();
+        if self.o.verbose {
+            self.text(format_args!("[HTTP/2] [{sid}] OPENED stream for {}", hop.url.to_effective()));
+            self.text(format_args!("[HTTP/2] [{sid}] [:method: {}]", hop.method.as_str()));
+            self.text(format_args!("[HTTP/2] [{sid}] [:scheme: {}]", hop.url.scheme));
+            self.text(format_args!("[HTTP/2] [{sid}] [:authority: {authority}]"));
+            self.text(format_args!("[HTTP/2] [{sid}] [:path: {}]", hop.url.path));
+            for (n, v) in &fields {
+                self.text(format_args!("[HTTP/2] [{sid}] [{n}: {v}]"));
+            }
+        }
+        self.debug_data(debug_kind::HEADER_OUT, &head);
+        self.info.pretransfer_time = elapsed(self.start);
+        let req = build_h2_request(hop.method.as_str(), &hop.url, &authority, &fields)?;
+        let no_body = hop.body.is_none() || body_len == Some(0);
+        let retry_ok = reused && !hop.retried && hop.body.as_ref().is_none_or(|b| b.replayable());
+        let (resp, send) = match self.open_stream(h2c, req, no_body).await {
+            Ok(x) => x,
+            Err(Failed::Retry) if retry_ok => return self.h2_retry(hop, h2c),
+            Err(Failed::Retry) => {
+                return Err(Error::new(code::HTTP2, "Error in the HTTP2 framing layer: connection closed"))
+            }
+            Err(Failed::Err(e)) => return Err(e),
+        };
+        if let (Some(mut send), Some(src)) = (send, hop.body.as_deref_mut()) {
+            self.h2_send_body(&mut send, src, body_len, sid).await?;
+            self.text(format_args!("upload completely sent off: {} bytes", self.ul_now));
+        } else if hop.body.is_some() {
+            self.text(format_args!("upload completely sent off: {} bytes", self.ul_now));
+        } else {
+            self.text(format_args!("Request completely sent off"));
+        }
+        let resp = match resp.await {
+            Ok(r) => r,
+            Err(e) if retry_ok && refused(&e) => return self.h2_retry(hop, h2c),
+            Err(e) => return Err(http2::stream_error(&e, sid)),
+        };
+        self.h2_response(hop, h2c, resp, sid).await
+    }
+
+    /// The server refused the stream or the pooled connection was gone: once more on another
+    /// connection, as libcurl retries.
+    fn h2_retry(&mut self, hop: &mut Hop, h2c: &H2Conn) -> Result<Next> {
+        h2c.mark_closed();
+        hop.retried = true;
+        if let Some(b) = hop.body.as_mut() {
+            b.rewind()?;
+        }
+        self.info.request_size = 0;
+        self.text(format_args!("Connection died, retrying a fresh connect"));
+        Ok(Next::Retry)
+    }
+
+    async fn open_stream(
+        &mut self,
+        h2c: &H2Conn,
+        req: http::Request<()>,
+        end: bool,
+    ) -> std::result::Result<(ResponseFuture, Option<SendStream<Bytes>>), Failed> {
+        let mut sr = h2c.sender();
+        if poll_fn(|cx| sr.poll_ready(cx)).await.is_err() {
+            return Err(Failed::Retry);
+        }
+        match sr.send_request(req, end) {
+            Ok((resp, send)) => Ok((resp, (!end).then_some(send))),
+            Err(e) if refused(&e) => Err(Failed::Retry),
+            Err(e) => Err(Failed::Err(http2::conn_error(&e))),
+        }
+    }
+
+    /// Sends the body from its source as DATA frames, as the stream's send window allows.
+    async fn h2_send_body(
+        &mut self,
+        send: &mut SendStream<Bytes>,
+        src: &mut dyn BodySource,
+        len: Option<u64>,
+        sid: u32,
+    ) -> Result<()> {
+        let mut buf = vec![0u8; 65536];
+        let mut sent: u64 = 0;
+        loop {
+            if len.is_some_and(|n| sent >= n) {
+                send.send_data(Bytes::new(), true).map_err(|e| http2::stream_error(&e, sid))?;
+                return Ok(());
+            }
+            let want = match len {
+                Some(n) => ((n - sent) as usize).min(buf.len()),
+                None => buf.len(),
+            };
+            let got = loop {
+                if self.easy.pause.get() & PAUSE_SEND != 0 {
+                    self.wait_unpaused(PAUSE_SEND).await?;
+                    continue;
+                }
+                match src.read(&mut buf[..want]) {
+                    ReadOutcome::Data(n) => break n,
+                    ReadOutcome::Pause => self.easy.pause.set(self.easy.pause.get() | PAUSE_SEND),
+                    ReadOutcome::Abort(e) => return Err(e),
+                }
+            };
+            if got > want {
+                return Err(Error::new(code::READ_ERROR, "read function returned funny value"));
+            }
+            if got == 0 {
+                if let Some(n) = len {
+                    return Err(Error::new(
+                        code::READ_ERROR,
+                        format!("client read function EOF fail, only {sent}/{n} of needed bytes read"),
+                    ));
+                }
+                send.send_data(Bytes::new(), true).map_err(|e| http2::stream_error(&e, sid))?;
+                return Ok(());
+            }
+            self.debug_data(debug_kind::DATA_OUT, &buf[..got]);
+            let mut rest = Bytes::copy_from_slice(&buf[..got]);
+            while !rest.is_empty() {
+                send.reserve_capacity(rest.len());
+                let cap = match poll_fn(|cx| send.poll_capacity(cx)).await {
+                    Some(Ok(n)) => n,
+                    Some(Err(e)) => return Err(http2::stream_error(&e, sid)),
+                    None => {
+                        return Err(Error::new(
+                            code::SEND_ERROR,
+                            format!("HTTP/2 stream {sid} closed while sending the request body"),
+                        ))
+                    }
+                };
+                if cap == 0 {
+                    continue;
+                }
+                let piece = rest.split_to(cap.min(rest.len()));
+                send.send_data(piece, false).map_err(|e| http2::stream_error(&e, sid))?;
+            }
+            sent += got as u64;
+            self.ul_now += got as i64;
+            self.info.request_size += got as u64;
+            self.throttle(self.o.max_send_speed, self.ul_now).await;
+            self.call_progress(false)?;
+        }
+    }
+
+    async fn h2_line(&mut self, line: &[u8]) -> Result<()> {
+        self.debug_data(debug_kind::HEADER_IN, line);
+        self.deliver_header(line).await
+    }
+
+    async fn h2_response(
+        &mut self,
+        hop: &mut Hop,
+        h2c: &H2Conn,
+        resp: http::Response<RecvStream>,
+        sid: u32,
+    ) -> Result<Next> {
+        self.info.starttransfer_time = elapsed(self.start);
+        let status = resp.status().as_u16();
+        self.info.response_code = status as i64;
+        self.info.http_version = 3;
+        let mut head = Head { status, version: 20, blank: b"\r\n".to_vec(), ..Head::default() };
+        self.h2_line(&http2::status_line(status)).await?;
+        for (name, value) in resp.headers() {
+            let line = http2::header_line(name.as_str().as_bytes(), value.as_bytes());
+            head.push_line(&line);
+            self.h2_line(&line).await?;
+        }
+        head.content_length = head.get("content-length").and_then(|v| v.trim().parse().ok());
+        self.store_cookies(&head);
+        self.info.content_type = head.get("content-type").map(|s| s.to_string());
+        let length = head.content_length.filter(|_| !self.o.ignore_content_length);
+        self.info.content_length_download = length.map_or(-1.0, |n| n as f64);
+        let head_request = hop.method == Method::Head || self.o.nobody;
+        if let (Some(n), false) = (length, head_request) {
+            self.dl_total = n as i64;
+        }
+        let unmet = self.time_condition(&head);
+        let skip_body = unmet || (self.o.resume_from > 0 && status == 416 && hop.method == Method::Get);
+        self.publish_info();
+        match self.judge(hop, &head, skip_body) {
+            Verdict::Deliver => {}
+            Verdict::AuthRetry(auth) => {
+                hop.auth_header = Some(auth);
+                self.h2_line(b"\r\n").await?;
+                return Ok(Next::Retry);
+            }
+            Verdict::Redirect(loc) => {
+                self.text(format_args!("Ignoring the response-body"));
+                self.h2_line(b"\r\n").await?;
+                self.dl_total = 0;
+                // Dropping the body resets the stream (CANCEL); the connection stays in use.
+                return Ok(Next::Redirect(loc, status));
+            }
+            Verdict::Fail(msg) => {
+                self.text(format_args!("{msg}"));
+                self.h2_line(b"\r\n").await?;
+                return Err(Error::new(code::HTTP_RETURNED_ERROR, msg));
+            }
+        }
+        if skip_body {
+            self.h2_line(b"\r\n").await?;
+            if unmet {
+                // As over HTTP/1: a document that fails the time condition counts no body.
+                self.dl_now = 0;
+            }
+            // Dropping the body resets the stream (CANCEL); the connection stays in use.
+            return Ok(Next::Done);
+        }
+        self.h2_line(b"\r\n").await?;
+        if self.o.max_filesize > 0 && length.is_some_and(|n| n as i64 > self.o.max_filesize) {
+            return Err(Error::new(code::FILESIZE_EXCEEDED, "Maximum file size exceeded"));
+        }
+        if self.o.resume_from > 0 && status == 200 && hop.method == Method::Get && self.o.range.is_none() {
+            return Err(Error::new(
+                code::RANGE_ERROR,
+                "HTTP server does not seem to support byte ranges. Cannot resume.",
+            ));
+        }
+        let mut dec = match (self.o.accept_encoding.is_some() && self.o.content_decoding, head.get("content-encoding"))
+        {
+            (true, Some(enc)) => Decoder::for_encoding(enc)?,
+            _ => None,
+        };
+        let mut body = resp.into_body();
+        loop {
+            if self.easy.pause.get() & PAUSE_RECV != 0 || self.easy.paused_data.borrow().is_some() {
+                // No capacity is released while paused: the server is held back by the window.
+                self.flush_paused().await?;
+            }
+            let chunk = match self.h2_next_data(&mut body).await? {
+                None => break,
+                Some(Ok(c)) => c,
+                // The connection ended under the stream (close, close_notify): libcurl's 18.
+                Some(Err(e)) if e.is_io() => return Err(Error::new(code::PARTIAL_FILE, "Transferred a partial file")),
+                Some(Err(e)) => return Err(http2::stream_error(&e, sid)),
+            };
+            let n = chunk.len();
+            self.body_bytes(&chunk, &mut dec).await?;
+            self.check_low_speed()?;
+            self.throttle(self.o.max_recv_speed, self.dl_now).await;
+            let _ = body.flow_control().release_capacity(n);
+        }
+        match poll_fn(|cx| body.poll_trailers(cx)).await {
+            Ok(Some(trailers)) => {
+                for (name, value) in &trailers {
+                    let line = http2::header_line(name.as_str().as_bytes(), value.as_bytes());
+                    self.h2_line(&line).await?;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return Err(http2::stream_error(&e, sid)),
+        }
+        if let Some(d) = dec.as_mut() {
+            d.finish();
+            self.deliver_decoded(d).await?;
+        }
+        self.flush_paused().await?;
+        self.info.last_socket = h2c.fd;
+        self.text(format_args!(
+            "Connection #{} to host {}:{} left intact",
+            h2c.id,
+            hop.url.host,
+            hop.url.port_or_default()
+        ));
+        Ok(Next::Done)
+    }
+
+    /// The next DATA of the response, calling progress / low-speed checks each second meanwhile.
+    async fn h2_next_data(&mut self, body: &mut RecvStream) -> Result<Option<std::result::Result<Bytes, h2::Error>>> {
+        loop {
+            if !self.ticking() {
+                return Ok(poll_fn(|cx| body.poll_data(cx)).await);
+            }
+            let reactor = self.sh.reactor.clone();
+            match with_deadline(&reactor, Some(Instant::now() + TICK), poll_fn(|cx| body.poll_data(cx))).await {
+                Some(r) => return Ok(r),
+                None => {
+                    self.call_progress(true)?;
+                    self.check_low_speed()?;
+                }
+            }
+        }
+    }
+}
+
+/// Was the stream refused before the server processed it (REFUSED_STREAM, or a GOAWAY that did
+/// not cover it)? Then it can run again elsewhere.
+fn refused(e: &h2::Error) -> bool {
+    e.reason() == Some(h2::Reason::REFUSED_STREAM) || (e.is_go_away() && e.reason() == Some(h2::Reason::NO_ERROR))
+}
+
+fn build_h2_request(
+    method: &str,
+    url: &Url,
+    authority: &str,
+    fields: &[(String, String)],
+) -> Result<http::Request<()>> {
+    let bad = |what: &str| Error::new(code::URL_MALFORMAT, format!("HTTP/2 request: invalid {what}"));
+    let uri = http::Uri::builder()
+        .scheme(url.scheme.as_str())
+        .authority(authority)
+        .path_and_query(url.path.as_str())
+        .build()
+        .map_err(|_| bad("URL"))?;
+    let mut req = http::Request::new(());
+    *req.method_mut() = http::Method::from_bytes(method.as_bytes()).map_err(|_| bad("method"))?;
+    *req.uri_mut() = uri;
+    let h = req.headers_mut();
+    for (n, v) in fields {
+        let name = http::HeaderName::from_bytes(n.as_bytes()).map_err(|_| bad("header name"))?;
+        let value = http::HeaderValue::from_bytes(v.as_bytes()).map_err(|_| bad("header value"))?;
+        h.append(name, value);
+    }
+    Ok(req)
+}
