@@ -152,11 +152,17 @@ pub struct Options {
     pub max_send_speed: i64,
     /// HSTS: the CURLOPT_HSTS file, read before each transfer and written at cleanup.
     pub hsts_file: Option<PathBuf>,
+    /// CONNECT_ONLY: 1 stops after connecting, 2 after a WebSocket upgrade.
+    pub connect_only: u8,
+    /// WS_OPTIONS (RAW_MODE, NOAUTOPONG).
+    pub ws_options: i64,
 }
 
 pub const PROTO_HTTP: u64 = 1;
 pub const PROTO_HTTPS: u64 = 2;
 pub const PROTO_FILE: u64 = 1024;
+pub const PROTO_WS: u64 = 1 << 30;
+pub const PROTO_WSS: u64 = 1 << 31;
 pub const PROTO_ALL: u64 = !0;
 
 impl Default for Options {
@@ -229,6 +235,8 @@ impl Default for Options {
             max_send_speed: 0,
             cookie_files: Vec::new(),
             cookie_session: false,
+            connect_only: 0,
+            ws_options: 0,
         }
     }
 }
@@ -462,6 +470,10 @@ pub struct EasyShared {
     /// like libcurl's: the transfer calls `upgrade` at each hop and `observe` on each
     /// Strict-Transport-Security header received over HTTPS.
     pub hsts: RefCell<Option<super::hsts::Cache>>,
+    /// The connection CONNECT_ONLY (or a WebSocket upgrade) left to the application.
+    pub held: RefCell<Option<super::ws::Held>>,
+    /// The WebSocket frame being delivered to WRITEFUNCTION (curl_ws_meta); None outside it.
+    pub ws_meta: std::cell::Cell<Option<super::ws::Meta>>,
 }
 
 impl EasyShared {
@@ -479,6 +491,8 @@ impl EasyShared {
             busy: Cell::new(false),
             last_error: RefCell::new(None),
             hsts: RefCell::new(None),
+            held: RefCell::new(None),
+            ws_meta: std::cell::Cell::new(None),
         })
     }
 

@@ -21,3 +21,4 @@ pub mod tls;
 pub mod transfer;
 pub mod url;
 pub mod urlapi;
+pub mod ws;

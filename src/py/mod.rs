@@ -14,6 +14,7 @@ mod mime;
 mod multi;
 mod option_table;
 mod url;
+mod ws;
 
 use crate::engine::strerror;
 
@@ -112,5 +113,6 @@ fn _pycurl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let sockaddr = nt.call1(("CurlSockAddr", ("family", "socktype", "protocol", "addr")))?;
     sockaddr.setattr("__module__", "pycurl")?;
     m.add("CurlSockAddr", sockaddr)?;
+    ws::register(m)?;
     Ok(())
 }
