@@ -1121,16 +1121,16 @@ impl PyCurl {
 
     // CONNECT_ONLY and WebSocket calls: see py/ws.rs.
     fn send(&self, data: &Bound<'_, PyAny>) -> PyResult<usize> {
-        super::ws::send(&self.easy("send")?, data)
+        super::ws::send(self, &self.easy("send")?, data)
     }
 
     fn recv(&self, py: Python<'_>, buffersize: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        super::ws::recv(py, &self.easy("recv")?, convert::index(buffersize)?)
+        super::ws::recv(self, py, &self.easy("recv")?, convert::index(buffersize)?)
     }
 
     #[pyo3(signature = (buffer, nbytes = 0))]
     fn recv_into(&self, buffer: &Bound<'_, PyAny>, nbytes: i64) -> PyResult<usize> {
-        super::ws::recv_into(&self.easy("recv_into")?, buffer, nbytes)
+        super::ws::recv_into(self, &self.easy("recv_into")?, buffer, nbytes)
     }
 
     #[pyo3(signature = (data, flags = None, fragsize = 0, encoding = "utf-8"))]
@@ -1141,25 +1141,25 @@ impl PyCurl {
         fragsize: i64,
         encoding: &str,
     ) -> PyResult<usize> {
-        super::ws::ws_send(&self.easy("ws_send")?, data, flags, fragsize, encoding)
+        super::ws::ws_send(self, &self.easy("ws_send")?, data, flags, fragsize, encoding)
     }
 
     fn ws_recv(&self, py: Python<'_>, buffersize: &Bound<'_, PyAny>) -> PyResult<(PyObject, PyObject)> {
-        super::ws::ws_recv(py, &self.easy("ws_recv")?, convert::index(buffersize)?)
+        super::ws::ws_recv(self, py, &self.easy("ws_recv")?, convert::index(buffersize)?)
     }
 
     #[pyo3(signature = (buffer, nbytes = 0))]
     fn ws_recv_into(&self, buffer: &Bound<'_, PyAny>, nbytes: i64) -> PyResult<(usize, PyObject)> {
-        super::ws::ws_recv_into(&self.easy("ws_recv_into")?, buffer, nbytes)
+        super::ws::ws_recv_into(self, &self.easy("ws_recv_into")?, buffer, nbytes)
     }
 
     fn ws_meta(&self, py: Python<'_>) -> PyResult<PyObject> {
-        super::ws::ws_meta(py, &self.easy("ws_meta")?)
+        super::ws::ws_meta(self, py, &self.easy("ws_meta")?)
     }
 
     #[pyo3(signature = (code = None, reason = None, encoding = "utf-8"))]
     fn ws_close(&self, code: Option<i64>, reason: Option<&Bound<'_, PyAny>>, encoding: &str) -> PyResult<usize> {
-        super::ws::ws_close(&self.easy("ws_close")?, code, reason, encoding)
+        super::ws::ws_close(self, &self.easy("ws_close")?, code, reason, encoding)
     }
 
     fn perform_rb(slf: &Bound<'_, Self>) -> PyResult<PyObject> {

@@ -14,7 +14,8 @@ use crate::engine::error::{code, Error};
 use crate::engine::ws::{frame, Meta};
 
 use super::convert;
-use super::errors::{code_err, curl_err};
+use super::curl::PyCurl;
+use super::errors::curl_err;
 
 static WS_FRAME: GILOnceCell<PyObject> = GILOnceCell::new();
 
@@ -34,16 +35,24 @@ fn ws_frame(py: Python<'_>, m: &Meta) -> PyResult<PyObject> {
     Ok(t.bind(py).call1((m.age, m.flags, m.offset, m.bytesleft, m.len))?.unbind())
 }
 
-fn err(e: Error) -> PyErr {
+/// The exception for an engine error: BlockingIOError for CURLE_AGAIN; else pycurl.error with the
+/// handle's error buffer, which keeps the first message since the last perform (as libcurl's does).
+fn err(cu: &PyCurl, e: Error) -> PyErr {
     if e.code == code::AGAIN {
-        PyBlockingIOError::new_err((libc::EAGAIN, "Resource temporarily unavailable"))
-    } else {
-        curl_err(&e)
+        return PyBlockingIOError::new_err((libc::EAGAIN, "Resource temporarily unavailable"));
     }
+    let mut st = cu.st.borrow_mut();
+    if st.errbuf_detached {
+        return curl_err(&Error::new(e.code, crate::engine::strerror::easy_strerror(e.code as i64)));
+    }
+    if st.errbuf.is_empty() {
+        st.errbuf = e.msg.clone();
+    }
+    curl_err(&Error::new(e.code, st.errbuf.clone()))
 }
 
-fn not_connect_only(c: i32) -> PyErr {
-    code_err(c, "CONNECT_ONLY is required")
+fn not_connect_only(cu: &PyCurl, c: i32, ws: bool) -> PyErr {
+    err(cu, Error::new(c, if ws { "[WS] CONNECT_ONLY is required" } else { "CONNECT_ONLY is required" }))
 }
 
 /// The bytes of a bytes-like object (str refused, as socket.send does).
@@ -89,31 +98,31 @@ fn requested(what: &str, size: usize, nbytes: i64) -> PyResult<usize> {
     Ok(if nbytes == 0 { size } else { nbytes as usize })
 }
 
-pub fn send(easy: &Rc<EasyShared>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
+pub fn send(cu: &PyCurl, easy: &Rc<EasyShared>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
     let data = bytes_like(data)?;
     let mut held = easy.held.borrow_mut();
-    let h = held.as_mut().ok_or_else(|| not_connect_only(code::UNSUPPORTED_PROTOCOL))?;
-    h.send(&data).map_err(err)
+    let h = held.as_mut().ok_or_else(|| not_connect_only(cu, code::UNSUPPORTED_PROTOCOL, false))?;
+    h.send(&data).map_err(|e| err(cu, e))
 }
 
-pub fn recv(py: Python<'_>, easy: &Rc<EasyShared>, size: i64) -> PyResult<PyObject> {
+pub fn recv(cu: &PyCurl, py: Python<'_>, easy: &Rc<EasyShared>, size: i64) -> PyResult<PyObject> {
     if size < 0 {
         return Err(PyValueError::new_err("negative buffersize in recv"));
     }
     let mut held = easy.held.borrow_mut();
-    let h = held.as_mut().ok_or_else(|| not_connect_only(code::UNSUPPORTED_PROTOCOL))?;
+    let h = held.as_mut().ok_or_else(|| not_connect_only(cu, code::UNSUPPORTED_PROTOCOL, false))?;
     let mut buf = vec![0u8; (size as usize).min(1 << 24)];
-    let n = h.recv(&mut buf).map_err(err)?;
+    let n = h.recv(&mut buf).map_err(|e| err(cu, e))?;
     Ok(PyBytes::new(py, &buf[..n]).into_any().unbind())
 }
 
-pub fn recv_into(easy: &Rc<EasyShared>, buffer: &Bound<'_, PyAny>, nbytes: i64) -> PyResult<usize> {
+pub fn recv_into(cu: &PyCurl, easy: &Rc<EasyShared>, buffer: &Bound<'_, PyAny>, nbytes: i64) -> PyResult<usize> {
     let (mv, size) = writable("recv_into", buffer)?;
     let want = requested("recv_into", size, nbytes)?;
     let mut held = easy.held.borrow_mut();
-    let h = held.as_mut().ok_or_else(|| not_connect_only(code::UNSUPPORTED_PROTOCOL))?;
+    let h = held.as_mut().ok_or_else(|| not_connect_only(cu, code::UNSUPPORTED_PROTOCOL, false))?;
     let mut buf = vec![0u8; want];
-    let n = h.recv(&mut buf).map_err(err)?;
+    let n = h.recv(&mut buf).map_err(|e| err(cu, e))?;
     drop(held);
     put(&mv, &buf[..n])?;
     Ok(n)
@@ -129,6 +138,7 @@ fn put(mv: &Bound<'_, PyAny>, data: &[u8]) -> PyResult<()> {
 }
 
 pub fn ws_send(
+    cu: &PyCurl,
     easy: &Rc<EasyShared>,
     data: &Bound<'_, PyAny>,
     flags: Option<&Bound<'_, PyAny>>,
@@ -166,16 +176,17 @@ pub fn ws_send(
     if fragsize < 0 {
         return Err(PyValueError::new_err("ws_send: fragsize must not be negative"));
     }
-    send_frame(easy, &payload, fragsize as u64, flags)
+    send_frame(cu, easy, &payload, fragsize as u64, flags)
 }
 
-fn send_frame(easy: &Rc<EasyShared>, payload: &[u8], fragsize: u64, flags: u32) -> PyResult<usize> {
+fn send_frame(cu: &PyCurl, easy: &Rc<EasyShared>, payload: &[u8], fragsize: u64, flags: u32) -> PyResult<usize> {
     let mut held = easy.held.borrow_mut();
-    let h = held.as_mut().ok_or_else(|| not_connect_only(code::SEND_ERROR))?;
-    h.ws_send(payload, fragsize, flags).map_err(err)
+    let h = held.as_mut().ok_or_else(|| not_connect_only(cu, code::SEND_ERROR, true))?;
+    h.ws_send(payload, fragsize, flags).map_err(|e| err(cu, e))
 }
 
 pub fn ws_close(
+    cu: &PyCurl,
     easy: &Rc<EasyShared>,
     status: Option<i64>,
     reason: Option<&Bound<'_, PyAny>>,
@@ -217,34 +228,39 @@ pub fn ws_close(
             payload.len()
         )));
     }
-    send_frame(easy, &payload, 0, frame::CLOSE)
+    send_frame(cu, easy, &payload, 0, frame::CLOSE)
 }
 
-pub fn ws_recv(py: Python<'_>, easy: &Rc<EasyShared>, size: i64) -> PyResult<(PyObject, PyObject)> {
+pub fn ws_recv(cu: &PyCurl, py: Python<'_>, easy: &Rc<EasyShared>, size: i64) -> PyResult<(PyObject, PyObject)> {
     if size < 0 {
         return Err(PyValueError::new_err("negative buffersize in ws_recv"));
     }
     let mut held = easy.held.borrow_mut();
-    let h = held.as_mut().ok_or_else(|| not_connect_only(code::UNSUPPORTED_PROTOCOL))?;
+    let h = held.as_mut().ok_or_else(|| not_connect_only(cu, code::UNSUPPORTED_PROTOCOL, true))?;
     let mut buf = vec![0u8; (size as usize).min(1 << 24)];
-    let (n, meta) = h.ws_recv(&mut buf).map_err(err)?;
+    let (n, meta) = h.ws_recv(&mut buf).map_err(|e| err(cu, e))?;
     drop(held);
     Ok((PyBytes::new(py, &buf[..n]).into_any().unbind(), ws_frame(py, &meta)?))
 }
 
-pub fn ws_recv_into(easy: &Rc<EasyShared>, buffer: &Bound<'_, PyAny>, nbytes: i64) -> PyResult<(usize, PyObject)> {
+pub fn ws_recv_into(
+    cu: &PyCurl,
+    easy: &Rc<EasyShared>,
+    buffer: &Bound<'_, PyAny>,
+    nbytes: i64,
+) -> PyResult<(usize, PyObject)> {
     let (mv, size) = writable("ws_recv_into", buffer)?;
     let want = requested("ws_recv_into", size, nbytes)?;
     let mut held = easy.held.borrow_mut();
-    let h = held.as_mut().ok_or_else(|| not_connect_only(code::UNSUPPORTED_PROTOCOL))?;
+    let h = held.as_mut().ok_or_else(|| not_connect_only(cu, code::UNSUPPORTED_PROTOCOL, true))?;
     let mut buf = vec![0u8; want];
-    let (n, meta) = h.ws_recv(&mut buf).map_err(err)?;
+    let (n, meta) = h.ws_recv(&mut buf).map_err(|e| err(cu, e))?;
     drop(held);
     put(&mv, &buf[..n])?;
     Ok((n, ws_frame(buffer.py(), &meta)?))
 }
 
-pub fn ws_meta(py: Python<'_>, easy: &Rc<EasyShared>) -> PyResult<PyObject> {
+pub fn ws_meta(_cu: &PyCurl, py: Python<'_>, easy: &Rc<EasyShared>) -> PyResult<PyObject> {
     match easy.ws_meta.get() {
         Some(m) => ws_frame(py, &m),
         None => Ok(py.None()),

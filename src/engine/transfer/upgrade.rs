@@ -28,7 +28,11 @@ impl Xfer {
             *self.easy.held.borrow_mut() = Some(Held::new(conn, Some(state)));
             return Ok(());
         }
-        let r = self.ws_deliver(&mut conn).await;
+        let r = if self.o.ws_options & RAW_MODE != 0 {
+            self.ws_deliver_raw(&mut conn).await
+        } else {
+            self.ws_deliver(&mut conn).await
+        };
         self.easy.ws_meta.set(None);
         r
     }
@@ -133,13 +137,24 @@ impl Xfer {
                 frame::OP_PING if self.o.ws_options & (RAW_MODE | NOAUTOPONG) == 0 => {
                     self.ws_write(conn, frame::OP_PONG, &payload).await?;
                 }
-                frame::OP_CLOSE if self.o.ws_options & RAW_MODE == 0 => {
-                    // Answer with the same status, as libcurl does, and end the transfer.
-                    let echo = payload.get(..2).unwrap_or(&[]).to_vec();
-                    let _ = self.ws_write(conn, frame::OP_CLOSE, &echo).await;
-                    return Ok(());
-                }
+                // A close frame is delivered like any other; the transfer ends when the server
+                // closes the connection (libcurl does not stop at the frame).
                 _ => {}
+            }
+        }
+    }
+
+    /// RAW_MODE: the bytes after the upgrade go to WRITEFUNCTION undecoded, until the server closes.
+    async fn ws_deliver_raw(&mut self, conn: &mut Conn) -> Result<()> {
+        loop {
+            if !conn.buffered().is_empty() {
+                let chunk = conn.buffered().to_vec();
+                conn.consume(chunk.len());
+                self.dl_now += chunk.len() as i64;
+                self.deliver_body(&chunk).await?;
+            }
+            if self.ws_fill(conn).await? == 0 {
+                return Ok(());
             }
         }
     }

@@ -164,10 +164,20 @@ impl Held {
     /// curl_ws_send: the payload bytes accepted.
     pub fn ws_send(&mut self, data: &[u8], fragsize: u64, flags: u32) -> Result<usize> {
         if self.ws.is_none() {
-            return Err(Error::new(code::SEND_ERROR, "CONNECT_ONLY is required"));
+            return Err(Error::new(code::SEND_ERROR, "[WS] CONNECT_ONLY is required"));
         }
         self.flush()?;
         let ws = self.ws.as_mut().unwrap();
+        if ws.options & RAW_MODE != 0 {
+            // Raw mode: the application frames its bytes itself.
+            if flags != 0 || fragsize != 0 {
+                return Err(Error::new(
+                    code::BAD_FUNCTION_ARGUMENT,
+                    "[WS] fragsize and flags must be zero in raw mode",
+                ));
+            }
+            return self.send(data);
+        }
         let mut out = std::mem::take(&mut self.out);
         if let Some((left, mask, pos)) = ws.send_partial {
             // The rest of a frame announced with WS_OFFSET.
@@ -182,9 +192,8 @@ impl Held {
             let _ = self.flush();
             return Ok(n);
         }
-        let raw_mode = ws.options & RAW_MODE != 0;
         let opcode = match frame::opcode_for(flags) {
-            Some(_) if ws.send_cont && !raw_mode => frame::OP_CONT,
+            Some(_) if ws.send_cont => frame::OP_CONT,
             Some(op) => op,
             None if ws.send_cont => frame::OP_CONT,
             None => {
@@ -217,13 +226,12 @@ impl Held {
         }
     }
 
-    /// curl_ws_recv: a chunk of the current frame's payload and its meta. Pings are answered and
-    /// not returned unless WS_OPTIONS asked for RAW_MODE or NOAUTOPONG.
+    /// curl_ws_recv: a chunk of the current frame's payload and its meta. Pings are answered (with
+    /// the next send) and not returned unless WS_OPTIONS asked for RAW_MODE or NOAUTOPONG.
     pub fn ws_recv(&mut self, buf: &mut [u8]) -> Result<(usize, Meta)> {
         if self.ws.is_none() {
-            return Err(Error::new(code::UNSUPPORTED_PROTOCOL, "CONNECT_ONLY is required"));
+            return Err(Error::new(code::UNSUPPORTED_PROTOCOL, "[WS] CONNECT_ONLY is required"));
         }
-        let _ = self.flush();
         loop {
             let ws = self.ws.as_mut().unwrap();
             if ws.cur.is_none() {
@@ -254,8 +262,8 @@ impl Held {
                 let payload = self.conn.buffered()[..h.len as usize].to_vec();
                 self.conn.consume(h.len as usize);
                 self.ws.as_mut().unwrap().cur = None;
+                // Queued: it goes out with the application's next send, as libcurl's does.
                 self.queue_control(frame::OP_PONG, &payload);
-                let _ = self.flush();
                 continue;
             }
             if left > 0 && self.conn.buffered().is_empty() && !buf.is_empty() {
