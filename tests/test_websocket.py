@@ -29,6 +29,8 @@ def handler(ws):
         ws.send(b"x" * 70000)
         ws.close(1000, "done")
         return
+    if path == "/greet":
+        ws.send("hello")
     for msg in ws:
         if msg == "close":
             ws.close(4001, "bye")
@@ -456,6 +458,23 @@ def test_callback_mode_ends_at_close_or_eof():
                    (b"\x03\xe8bye", pycurl.WsFrame(0, pycurl.WS_CLOSE, 0, 0, 5))]
     r, got = callback_outcome(RawServer([b"\x81\x02hi", b"\x82\x03abc"]))
     assert r is None and [g[0] for g in got] == [b"hi", b"abc"]
+
+
+def test_ws_send_inside_write_callback(ws_server):
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, ws_server.url("/greet"))
+    got = []
+    replies = {b"hello": "again", b"again": "close"}
+
+    def write(b):
+        got.append(bytes(b))
+        if bytes(b) in replies:
+            assert c.ws_send(replies[bytes(b)]) == len(replies[bytes(b)])
+
+    c.setopt(pycurl.WRITEFUNCTION, write)
+    c.perform()
+    assert got == [b"hello", b"again", (4001).to_bytes(2, "big") + b"bye"]
+    c.close()
 
 
 def test_callback_raw_mode():

@@ -474,6 +474,8 @@ pub struct EasyShared {
     pub held: RefCell<Option<super::ws::Held>>,
     /// The WebSocket frame being delivered to WRITEFUNCTION (curl_ws_meta); None outside it.
     pub ws_meta: std::cell::Cell<Option<super::ws::Meta>>,
+    /// Frames ws_send queued from inside WRITEFUNCTION (callback mode); sent when it returns.
+    pub ws_reply: RefCell<Vec<u8>>,
 }
 
 impl EasyShared {
@@ -493,6 +495,7 @@ impl EasyShared {
             hsts: RefCell::new(None),
             held: RefCell::new(None),
             ws_meta: std::cell::Cell::new(None),
+            ws_reply: RefCell::new(Vec::new()),
         })
     }
 

@@ -181,6 +181,11 @@ pub fn ws_send(
 
 fn send_frame(cu: &PyCurl, easy: &Rc<EasyShared>, payload: &[u8], fragsize: u64, flags: u32) -> PyResult<usize> {
     let mut held = easy.held.borrow_mut();
+    if held.is_none() && easy.ws_meta.get().is_some() {
+        // Inside WRITEFUNCTION of a callback-mode transfer: a reply sent when the callback returns.
+        let r = crate::engine::ws::encode_reply(&mut easy.ws_reply.borrow_mut(), payload, flags);
+        return r.map_err(|e| err(cu, e));
+    }
     let h = held.as_mut().ok_or_else(|| not_connect_only(cu, code::SEND_ERROR, true))?;
     h.ws_send(payload, fragsize, flags).map_err(|e| err(cu, e))
 }

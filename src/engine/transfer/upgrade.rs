@@ -124,6 +124,12 @@ impl Xfer {
                         let r = self.deliver_body(&chunk).await;
                         self.easy.ws_meta.set(None);
                         r?;
+                        let reply = std::mem::take(&mut *self.easy.ws_reply.borrow_mut());
+                        if !reply.is_empty() {
+                            conn.stream.write_all(&reply).await.map_err(|e| {
+                                Error::new(code::SEND_ERROR, format!("Failed sending data to the peer: {e}"))
+                            })?;
+                        }
                     }
                 }
                 if done == h.len {

@@ -303,6 +303,21 @@ impl Held {
     }
 }
 
+/// Encodes one whole frame for ws_send called inside WRITEFUNCTION (callback mode): the
+/// transfer sends it as soon as the callback returns.
+pub fn encode_reply(out: &mut Vec<u8>, data: &[u8], flags: u32) -> Result<usize> {
+    let Some(opcode) = frame::opcode_for(flags) else {
+        return Err(Error::new(code::BAD_FUNCTION_ARGUMENT, "[WS] no frame type in flags"));
+    };
+    if opcode >= frame::OP_CLOSE && data.len() > 125 {
+        return Err(Error::new(code::BAD_FUNCTION_ARGUMENT, "[WS] invalid control frame"));
+    }
+    let mask = frame::new_mask();
+    frame::write_header(out, flags & frame::CONT == 0, opcode, data.len() as u64, mask);
+    frame::put_masked(out, data, mask, 0);
+    Ok(data.len())
+}
+
 impl Drop for Held {
     fn drop(&mut self) {
         // Off the private reactor, the socket closes at once (nobody would report its REMOVE).
