@@ -526,3 +526,48 @@ def test_under_multi(ws_server):
         m.remove_handle(c)
         c.close()
     m.close()
+
+
+def test_under_multi_socket_api(ws_server):
+    """Both modes driven through socket_action with SOCKETFUNCTION / TIMERFUNCTION."""
+    co = pycurl.Curl()
+    co.setopt(pycurl.URL, ws_server.url())
+    co.setopt(pycurl.CONNECT_ONLY, 2)
+    cb = pycurl.Curl()
+    cb.setopt(pycurl.URL, ws_server.url("/push"))
+    got = []
+    cb.setopt(pycurl.WRITEFUNCTION, lambda b: got.append((bytes(b), cb.ws_meta().flags)))
+    m = pycurl.CurlMulti()
+    socks = {}
+
+    def on_socket(what, fd, multi, data):
+        if what == pycurl.POLL_REMOVE:
+            socks.pop(fd, None)
+        else:
+            socks[fd] = what
+
+    m.setopt(pycurl.M_SOCKETFUNCTION, on_socket)
+    m.add_handle(co)
+    m.add_handle(cb)
+    _, running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
+    end = time.monotonic() + 10
+    while running and time.monotonic() < end:
+        rd = [fd for fd, w in socks.items() if w in (pycurl.POLL_IN, pycurl.POLL_INOUT)]
+        wr = [fd for fd, w in socks.items() if w in (pycurl.POLL_OUT, pycurl.POLL_INOUT)]
+        r, w, _ = select.select(rd, wr, [], 0.05)
+        if not r and not w:
+            _, running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
+        for fd in set(r) | set(w):
+            ev = (pycurl.CSELECT_IN if fd in r else 0) | (pycurl.CSELECT_OUT if fd in w else 0)
+            _, running = m.socket_action(fd, ev)
+    assert running == 0
+    assert socks == {}  # every socket was reported removed
+    _, ok, bad = m.info_read()
+    assert len(ok) == 2 and bad == []
+    assert got[0] == (b"first", pycurl.WS_TEXT) and got[-1][1] == pycurl.WS_CLOSE
+    assert co.ws_send("socket api") == 10
+    assert recv(co)[0] == b"socket api"
+    for c in (co, cb):
+        m.remove_handle(c)
+        c.close()
+    m.close()
