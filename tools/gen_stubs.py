@@ -85,6 +85,20 @@ CLASS_MEMBERS = {
         "perform": "def perform(self) -> None: ...",
         "perform_rb": "def perform_rb(self) -> bytes: ...",
         "perform_rs": "def perform_rs(self) -> str: ...",
+        "send": "def send(self, data: Any) -> int: ...",
+        "recv": "def recv(self, buffersize: int) -> bytes: ...",
+        "recv_into": "def recv_into(self, buffer: Any, nbytes: int = 0) -> int: ...",
+        "ws_send": (
+            "def ws_send(self, data: str | Any, flags: int | None = None, fragsize: int = 0, "
+            'encoding: str = "utf-8") -> int: ...'
+        ),
+        "ws_recv": "def ws_recv(self, buffersize: int) -> tuple[bytes, WsFrame]: ...",
+        "ws_recv_into": "def ws_recv_into(self, buffer: Any, nbytes: int = 0) -> tuple[int, WsFrame]: ...",
+        "ws_meta": "def ws_meta(self) -> WsFrame | None: ...",
+        "ws_close": (
+            "def ws_close(self, code: int | None = None, reason: str | Any | None = None, "
+            'encoding: str = "utf-8") -> int: ...'
+        ),
         "pause": "def pause(self, bitmask: int | None = None) -> None: ...",
         "unpause": "def unpause(self) -> None: ...",
         "reset": "def reset(self) -> None: ...",
@@ -419,6 +433,7 @@ NAMEDTUPLE_FIELDS = {
         "include_subdomains": "bool",
     },
     "HstsIndex": {"idx": "int", "total": "int"},
+    "WsFrame": {"age": "int", "flags": "int", "offset": "int", "bytesleft": "int", "len": "int"},
 }
 
 

@@ -1,7 +1,7 @@
 //! PEM/DER loading of client certificates, private keys (plain or encrypted) and CA blobs, as
 //! CURLOPT_SSLCERT_BLOB / SSLKEY_BLOB / CAINFO_BLOB give them: an error, never a panic.
 #![no_main]
-use _pycurl::engine::tls_config::{client_config, TlsOptions};
+use _pycurl::engine::tls::{client_config, TlsOptions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

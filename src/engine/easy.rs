@@ -168,11 +168,17 @@ pub struct Options {
     /// TIMEVALUE(_LARGE) in Unix seconds.
     pub time_condition: u8,
     pub time_value: i64,
+    /// CONNECT_ONLY: 1 stops after connecting, 2 after a WebSocket upgrade.
+    pub connect_only: u8,
+    /// WS_OPTIONS (RAW_MODE, NOAUTOPONG).
+    pub ws_options: i64,
 }
 
 pub const PROTO_HTTP: u64 = 1;
 pub const PROTO_HTTPS: u64 = 2;
 pub const PROTO_FILE: u64 = 1024;
+pub const PROTO_WS: u64 = 1 << 30;
+pub const PROTO_WSS: u64 = 1 << 31;
 pub const PROTO_ALL: u64 = !0;
 
 impl Default for Options {
@@ -249,6 +255,8 @@ impl Default for Options {
             filetime: false,
             time_condition: 0,
             time_value: 0,
+            connect_only: 0,
+            ws_options: 0,
         }
     }
 }
@@ -490,6 +498,12 @@ pub struct EasyShared {
     pub current_sock: RefCell<Option<(Fd, std::rc::Weak<super::rt::Reactor>)>>,
     /// The CurlShare this handle uses (SHARE), if any.
     pub share: RefCell<Option<std::sync::Arc<super::share::Share>>>,
+    /// The connection CONNECT_ONLY (or a WebSocket upgrade) left to the application.
+    pub held: RefCell<Option<super::ws::Held>>,
+    /// The WebSocket frame being delivered to WRITEFUNCTION (curl_ws_meta); None outside it.
+    pub ws_meta: std::cell::Cell<Option<super::ws::Meta>>,
+    /// Frames ws_send queued from inside WRITEFUNCTION (callback mode); sent when it returns.
+    pub ws_reply: RefCell<Vec<u8>>,
 }
 
 impl EasyShared {
@@ -509,6 +523,9 @@ impl EasyShared {
             hsts: RefCell::new(None),
             current_sock: RefCell::new(None),
             share: RefCell::new(None),
+            held: RefCell::new(None),
+            ws_meta: std::cell::Cell::new(None),
+            ws_reply: RefCell::new(Vec::new()),
         })
     }
 

@@ -23,3 +23,4 @@ pub mod tls;
 pub mod transfer;
 pub mod url;
 pub mod urlapi;
+pub mod ws;

@@ -23,8 +23,8 @@ fn rejected(msg: &str) -> Error {
 impl Url {
     pub fn default_port(&self) -> u16 {
         match self.scheme.as_str() {
-            "https" => 443,
-            "http" => 80,
+            "https" | "wss" => 443,
+            "http" | "ws" => 80,
             _ => 0,
         }
     }

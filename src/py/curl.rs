@@ -798,6 +798,15 @@ impl PyCurl {
             opt::SSL_CIPHER_LIST => o.tls.cipher_list = text!(),
             opt::TLS13_CIPHERS => o.tls.tls13_ciphers = text!(),
             opt::OPT_CERTINFO => flag!(certinfo),
+            opt::CONNECT_ONLY => {
+                let v = long!();
+                if !(0..=2).contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                o.connect_only = v as u8;
+            }
+            opt::WS_OPTIONS => o.ws_options = long!(),
             _ => {
                 drop(o);
                 return self.unsupported(name, option, value);
@@ -1204,6 +1213,49 @@ impl PyCurl {
 
     fn perform(slf: &Bound<'_, Self>) -> PyResult<()> {
         PyCurl::run_perform(slf)
+    }
+
+    // CONNECT_ONLY and WebSocket calls: see py/ws.rs.
+    fn send(&self, data: &Bound<'_, PyAny>) -> PyResult<usize> {
+        super::ws::send(self, &self.easy("send")?, data)
+    }
+
+    fn recv(&self, py: Python<'_>, buffersize: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        super::ws::recv(self, py, &self.easy("recv")?, convert::index(buffersize)?)
+    }
+
+    #[pyo3(signature = (buffer, nbytes = 0))]
+    fn recv_into(&self, buffer: &Bound<'_, PyAny>, nbytes: i64) -> PyResult<usize> {
+        super::ws::recv_into(self, &self.easy("recv_into")?, buffer, nbytes)
+    }
+
+    #[pyo3(signature = (data, flags = None, fragsize = 0, encoding = "utf-8"))]
+    fn ws_send(
+        &self,
+        data: &Bound<'_, PyAny>,
+        flags: Option<&Bound<'_, PyAny>>,
+        fragsize: i64,
+        encoding: &str,
+    ) -> PyResult<usize> {
+        super::ws::ws_send(self, &self.easy("ws_send")?, data, flags, fragsize, encoding)
+    }
+
+    fn ws_recv(&self, py: Python<'_>, buffersize: &Bound<'_, PyAny>) -> PyResult<(PyObject, PyObject)> {
+        super::ws::ws_recv(self, py, &self.easy("ws_recv")?, convert::index(buffersize)?)
+    }
+
+    #[pyo3(signature = (buffer, nbytes = 0))]
+    fn ws_recv_into(&self, buffer: &Bound<'_, PyAny>, nbytes: i64) -> PyResult<(usize, PyObject)> {
+        super::ws::ws_recv_into(self, &self.easy("ws_recv_into")?, buffer, nbytes)
+    }
+
+    fn ws_meta(&self, py: Python<'_>) -> PyResult<PyObject> {
+        super::ws::ws_meta(self, py, &self.easy("ws_meta")?)
+    }
+
+    #[pyo3(signature = (code = None, reason = None, encoding = "utf-8"))]
+    fn ws_close(&self, code: Option<i64>, reason: Option<&Bound<'_, PyAny>>, encoding: &str) -> PyResult<usize> {
+        super::ws::ws_close(self, &self.easy("ws_close")?, code, reason, encoding)
     }
 
     fn perform_rb(slf: &Bound<'_, Self>) -> PyResult<PyObject> {

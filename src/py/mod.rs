@@ -15,6 +15,7 @@ mod multi;
 mod option_table;
 mod share;
 mod url;
+mod ws;
 
 use crate::engine::strerror;
 
@@ -115,5 +116,6 @@ fn _pycurl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let sockaddr = nt.call1(("CurlSockAddr", ("family", "socktype", "protocol", "addr")))?;
     sockaddr.setattr("__module__", "pycurl")?;
     m.add("CurlSockAddr", sockaddr)?;
+    ws::register(m)?;
     Ok(())
 }

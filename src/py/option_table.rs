@@ -108,6 +108,7 @@ pub static OPTIONS: &[(i32, &str)] = &[
     (288, "MAXAGE_CONN"),
     (299, "HSTS_CTRL"),
     (314, "MAXLIFETIME_CONN"),
+    (320, "WS_OPTIONS"),
     (10001, "FILE|WRITEDATA"),
     (10002, "URL"),
     (10004, "PROXY"),
@@ -317,6 +318,7 @@ pub mod opt {
     pub const LOCALPORT: i32 = 139;
     pub const LOCALPORTRANGE: i32 = 140;
     pub const CONNECT_ONLY: i32 = 141;
+    pub const WS_OPTIONS: i32 = 320;
     pub const SSL_SESSIONID_CACHE: i32 = 150;
     pub const FTP_SSL_CCC: i32 = 154;
     pub const TIMEOUT_MS: i32 = 155;

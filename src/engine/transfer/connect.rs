@@ -41,7 +41,8 @@ impl Xfer {
                     self.text(format_args!("Reusing existing {}: connection with host {}", url.scheme, url.host));
                     self.info.namelookup_time = elapsed(self.start);
                     self.info.connect_time = self.info.namelookup_time;
-                    self.info.appconnect_time = if url.scheme == "https" { self.info.connect_time } else { 0.0 };
+                    self.info.appconnect_time =
+                        if matches!(url.scheme.as_str(), "https" | "wss") { self.info.connect_time } else { 0.0 };
                     return Ok(c);
                 }
             }
@@ -153,7 +154,7 @@ impl Xfer {
         let id = self.sh.next_conn_id.get();
         self.sh.next_conn_id.set(id + 1);
         self.info.num_connects += 1;
-        let stream = if url.scheme == "https" {
+        let stream = if matches!(url.scheme.as_str(), "https" | "wss") {
             // OpenSSL's verify result reads "unspecified" (1) until a verification ran.
             self.info.ssl_verifyresult = 1;
             let mut tls_opts = self.o.tls.clone();

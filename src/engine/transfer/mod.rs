@@ -33,6 +33,7 @@ mod exchange_h2;
 mod file;
 mod policy;
 mod sink;
+mod upgrade;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -194,6 +195,8 @@ impl Xfer {
     }
 
     async fn run_all(&mut self) -> Result<()> {
+        // A new transfer ends what the last CONNECT_ONLY one left open.
+        self.easy.held.borrow_mut().take();
         self.load_cookie_files();
         // libcurl's first progress call comes before anything happened.
         self.call_progress(true)?;
@@ -214,6 +217,8 @@ impl Xfer {
             "http" => PROTO_HTTP,
             "https" => PROTO_HTTPS,
             "file" => PROTO_FILE,
+            "ws" => PROTO_WS,
+            "wss" => PROTO_WSS,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
         };
         if self.o.protocols & proto == 0 {
@@ -222,6 +227,9 @@ impl Xfer {
         self.info.scheme = Some(url.scheme.to_ascii_uppercase());
         if url.scheme == "file" {
             return Box::pin(self.run_file(&url)).await;
+        }
+        if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
+            return Box::pin(self.run_upgrade(url)).await;
         }
         self.run_http(url).await
     }

@@ -210,7 +210,7 @@ impl Xfer {
     }
 
     pub(super) fn pool_key(&self, url: &Url) -> PoolKey {
-        let tls = if url.scheme == "https" {
+        let tls = if matches!(url.scheme.as_str(), "https" | "wss") {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             self.o.tls.hash(&mut h);
