@@ -1,8 +1,9 @@
-"""Options for features that pycurl-rs does not build (proxies).
+"""Proxy options: HTTP proxies are built (tests/test_proxy_http.py); SOCKS and
+HTTPS proxies are not yet.
 
 Real pycurl (libcurl with proxy support) accepts the options; pycurl-rs
-must refuse a real proxy with E_NOT_BUILT_IN but accept the "no proxy"
-values, because code commonly sets PROXY to "" to disable proxies."""
+must refuse an unbuilt proxy kind with E_NOT_BUILT_IN and accept the "no
+proxy" values, because code commonly sets PROXY to "" to disable proxies."""
 
 import pytest
 
@@ -22,15 +23,20 @@ def test_proxy_none_accepted(curl):
 
 
 def test_proxy_url(curl):
+    # libcurl stores the proxy; nothing is contacted here
+    assert curl.setopt(pycurl.PROXY, "http://x") is None
+
+
+@pytest.mark.parametrize("value", ["socks5://x", "socks4a://x:1", "https://x"])
+def test_unbuilt_proxy_kinds(curl, value):
     if IS_RS:
         with pytest.raises(pycurl.error) as ei:
-            curl.setopt(pycurl.PROXY, "http://x")
+            curl.setopt(pycurl.PROXY, value)
         code, msg = ei.value.args
         assert code == pycurl.E_NOT_BUILT_IN == 4
         assert msg == pycurl.easy_strerror(4)
     else:
-        # real libcurl stores the proxy; nothing is contacted here
-        assert curl.setopt(pycurl.PROXY, "http://x") is None
+        assert curl.setopt(pycurl.PROXY, value) is None
 
 
 def test_noproxy_star_transfers_directly(server, curl):

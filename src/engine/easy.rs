@@ -152,6 +152,8 @@ pub struct Options {
     pub max_send_speed: i64,
     /// HSTS: the CURLOPT_HSTS file, read before each transfer and written at cleanup.
     pub hsts_file: Option<PathBuf>,
+    /// PROXY and its companions (engine::proxy).
+    pub proxy: super::proxy::ProxyOptions,
 }
 
 pub const PROTO_HTTP: u64 = 1;
@@ -229,6 +231,7 @@ impl Default for Options {
             max_send_speed: 0,
             cookie_files: Vec::new(),
             cookie_session: false,
+            proxy: Default::default(),
         }
     }
 }
@@ -278,6 +281,7 @@ pub struct Info {
     pub certinfo: Vec<Vec<(String, String)>>,
     pub conn_id: i64,
     pub httpauth_avail: i64,
+    pub proxyauth_avail: i64,
     pub referer: Option<String>,
     pub xfer_id: i64,
 }
@@ -325,6 +329,7 @@ impl Default for Info {
             conn_id: -1,
             referer: None,
             httpauth_avail: 0,
+            proxyauth_avail: 0,
             xfer_id: -1,
         }
     }

@@ -96,6 +96,9 @@ pub struct PoolKey {
     pub tls: Option<u64>,
     pub interface: Option<String>,
     pub local_port: u16,
+    /// The proxy the connection goes through, with its credentials (a tunnel is never shared
+    /// across proxies or proxy users).
+    pub proxy: Option<crate::engine::proxy::Proxy>,
 }
 
 /// One HTTP/1.x connection with its read buffer.
@@ -333,6 +336,7 @@ mod tests {
             tls: Some(1),
             interface: None,
             local_port: 0,
+            proxy: None,
         }
     }
 

@@ -236,6 +236,9 @@ impl Xfer {
                 }
             }
         }
+        if head.status == 407 {
+            self.note_proxy_challenge(&head.headers);
+        }
         // Auth challenge: retry once with credentials the server asks for.
         if head.status == 401 && hop.send_auth {
             if let Some(next_auth) = self.answer_challenge(hop, &head) {

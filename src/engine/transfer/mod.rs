@@ -32,6 +32,7 @@ mod exchange;
 mod file;
 mod policy;
 mod sink;
+mod tunnel;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

@@ -192,6 +192,7 @@ impl Xfer {
             tls,
             interface: self.o.interface.clone(),
             local_port: self.o.local_port,
+            proxy: self.proxy_for(url).ok().flatten(),
         }
     }
 
@@ -219,6 +220,11 @@ impl Xfer {
         let url = &hop.url;
         let mut internal: Vec<(&'static str, String)> = Vec::with_capacity(10);
         internal.push(("Host", url.host_header()));
+        // Through an HTTP proxy without a tunnel the request goes to the proxy itself.
+        let via = self.proxy_for(url).ok().flatten().filter(|p| !p.tunnel);
+        if let Some(a) = via.as_ref().and_then(|p| p.basic_auth(self.o.proxy.auth)) {
+            internal.push(("Proxy-Authorization", a));
+        }
         if let Some(a) = &hop.auth_header {
             internal.push(("Authorization", a.clone()));
         }
@@ -247,6 +253,9 @@ impl Xfer {
         if let Some(r) = &hop.referer {
             internal.push(("Referer", r.clone()));
         }
+        if via.is_some() {
+            internal.push(("Proxy-Connection", "Keep-Alive".into()));
+        }
         // COOKIE first, then what the cookie engine has for this host and path.
         let jar_cookies = self.easy.cookies.borrow().as_ref().and_then(|j| {
             let secure = crate::engine::cookies::secure_context(url.scheme == "https", &url.host);
@@ -274,14 +283,21 @@ impl Xfer {
         if expect {
             tail.push(("Expect", "100-continue".into()));
         }
+        let absolute = via.as_ref().map(|_| format!("{}://{}{}", url.scheme, url.host_header(), url.path));
+        let headers = match &via {
+            Some(_) if !self.o.proxy.unified_headers && !self.o.proxy.headers.is_empty() => {
+                [self.o.headers.as_slice(), self.o.proxy.headers.as_slice()].concat()
+            }
+            _ => self.o.headers.clone(),
+        };
         RequestHead {
             method: hop.method.as_str(),
-            target: &url.path,
+            target: absolute.as_deref().unwrap_or(&url.path),
             http10: self.o.http_version == HttpVersion::V1_0,
             internal,
             tail,
         }
-        .write(&self.o.headers)
+        .write(&headers)
     }
 
     pub(super) fn answer_challenge(&self, hop: &mut Hop, head: &Head) -> Option<String> {
