@@ -154,3 +154,39 @@ class Recorder:
     def stop(self):
         self._sock.close()
         self._thread.join(5)
+
+
+def dante(method: str = "none") -> Proxy:
+    """dante-server (danted) in the foreground: SOCKS4, 4a and 5 with socksmethod `method`."""
+    binary = _binary("danted")
+    tmp = tempfile.TemporaryDirectory(prefix="dante-")
+    port = free_port()
+    log = os.path.join(tmp.name, "danted.log")
+    conf = os.path.join(tmp.name, "danted.conf")
+    with open(conf, "w") as f:
+        f.write(f"""logoutput: {log}
+internal: 127.0.0.1 port = {port}
+external: 127.0.0.1
+clientmethod: none
+socksmethod: {method}
+user.privileged: root
+user.unprivileged: nobody
+client pass {{ from: 127.0.0.0/8 to: 0.0.0.0/0 log: connect disconnect error }}
+socks block {{ from: 0.0.0.0/0 to: 127.0.0.2/32 log: connect error }}
+socks pass {{ from: 127.0.0.0/8 to: 0.0.0.0/0 log: connect disconnect error }}
+""")
+    return Proxy("danted", [binary, "-f", conf, "-N", "1", "-p", os.path.join(tmp.name, "pid")], port, log, tmp)
+
+
+def microsocks(auth: tuple | None = None) -> Proxy:
+    """microsocks: SOCKS5, optionally with username/password; its log is its stderr."""
+    binary = _binary("microsocks")
+    tmp = tempfile.TemporaryDirectory(prefix="microsocks-")
+    port = free_port()
+    log = os.path.join(tmp.name, "microsocks.log")
+    argv = [binary, "-i", "127.0.0.1", "-p", str(port)]
+    if auth:
+        argv += ["-u", auth[0], "-P", auth[1]]
+    p = Proxy("microsocks", argv, port, log + ".x", tmp)
+    p.logfile = log + ".x.err"
+    return p

@@ -282,6 +282,8 @@ pub struct Info {
     pub conn_id: i64,
     pub httpauth_avail: i64,
     pub proxyauth_avail: i64,
+    /// PROXY_ERROR: the CURLPX code of the last SOCKS failure.
+    pub proxy_error: i64,
     pub referer: Option<String>,
     pub xfer_id: i64,
 }
@@ -330,6 +332,7 @@ impl Default for Info {
             referer: None,
             httpauth_avail: 0,
             proxyauth_avail: 0,
+            proxy_error: 0,
             xfer_id: -1,
         }
     }

@@ -683,14 +683,14 @@ impl PyCurl {
                 o.tls.version = v as u32;
             }
             opt::PINNEDPUBLICKEY => o.tls.pinned_pubkey = text_required!(),
-            // HTTP and HTTP/1.0 proxies are built; HTTPS and SOCKS ones are not yet.
+            // HTTP, HTTP/1.0 and SOCKS proxies are built; HTTPS ones are not yet.
             opt::PROXYTYPE => {
                 let v = long!();
                 if ![0, 1, 2, 3, 4, 5, 6, 7].contains(&v) {
                     drop(o);
                     return Err(self.bad_arg(option));
                 }
-                if v > 1 {
+                if v == 2 || v == 3 {
                     drop(o);
                     return Err(not_built(name));
                 }
@@ -700,7 +700,7 @@ impl PyCurl {
             opt::PROXY => {
                 let v = text!();
                 let scheme = v.as_deref().and_then(|p| p.split_once("://")).map(|(s, _)| s.to_ascii_lowercase());
-                if scheme.is_some_and(|s| s == "https" || s.starts_with("socks")) {
+                if scheme.is_some_and(|s| s == "https") {
                     drop(o);
                     return Err(not_built(name));
                 }
@@ -894,7 +894,8 @@ impl PyCurl {
             0x20000e => o(i.filetime)?,
             0x200017 => o(i.httpauth_avail)?,
             0x200018 => o(i.proxyauth_avail)?,
-            0x200023 | 0x200042 | 0x20003b => o(0)?,
+            0x20003b => o(i.proxy_error)?,
+            0x200023 | 0x200042 => o(0)?,
             0x20001d | 0x50002c => o(i.last_socket)?,
             0x600040 => o(i.conn_id)?,
             0x60003f => o(i.xfer_id)?,

@@ -3,6 +3,9 @@
 //! chain itself is built in `transfer::tunnel` on top of the socket to the proxy.
 
 pub mod noproxy;
+pub mod socks;
+
+pub use socks::Socks;
 
 use base64::Engine as _;
 
@@ -49,9 +52,16 @@ pub struct Proxy {
     pub credentials: Option<(String, String)>,
     /// A CONNECT tunnel (https://, or HTTPPROXYTUNNEL) rather than absolute-form requests.
     pub tunnel: bool,
+    /// A SOCKS proxy (then neither of the above applies).
+    pub socks: Option<Socks>,
 }
 
 impl Proxy {
+    /// An HTTP proxy taking absolute-form requests (no tunnel).
+    pub fn forwards_http(&self) -> bool {
+        self.socks.is_none() && !self.tunnel
+    }
+
     /// Host as it goes into a URL or an error message (IPv6 in brackets).
     pub fn host_display(&self) -> String {
         if self.host.contains(':') {
@@ -121,7 +131,7 @@ pub fn for_url(
             (None, None, up) => up,
         };
     }
-    p.tunnel = o.tunnel || scheme == "https";
+    p.tunnel = p.socks.is_none() && (o.tunnel || scheme == "https");
     Ok(Some(p))
 }
 
@@ -135,16 +145,22 @@ pub fn parse(spec: &str, o: &ProxyOptions) -> Result<Proxy> {
         Some((s, r)) => (Some(s.to_ascii_lowercase()), r),
         None => (None, spec),
     };
-    let http10 = match scheme.as_deref() {
-        Some("http") => false,
+    let (http10, socks) = match scheme.as_deref() {
+        Some("http") => (false, None),
         None => match o.kind {
-            kind::HTTP => false,
-            kind::HTTP_1_0 => true,
-            kind::HTTPS => return Err(not_built("HTTPS")),
-            _ => return Err(not_built("SOCKS")),
+            kind::HTTP => (false, None),
+            kind::HTTP_1_0 => (true, None),
+            kind::SOCKS4 => (false, Some(Socks::V4)),
+            kind::SOCKS4A => (false, Some(Socks::V4a)),
+            kind::SOCKS5 => (false, Some(Socks::V5)),
+            kind::SOCKS5_HOSTNAME => (false, Some(Socks::V5h)),
+            _ => return Err(not_built("HTTPS")),
         },
         Some("https") => return Err(not_built("HTTPS")),
-        Some("socks4" | "socks4a" | "socks5" | "socks5h") => return Err(not_built("SOCKS")),
+        Some("socks4") => (false, Some(Socks::V4)),
+        Some("socks4a") => (false, Some(Socks::V4a)),
+        Some("socks5") => (false, Some(Socks::V5)),
+        Some("socks5h") => (false, Some(Socks::V5h)),
         Some(_) => {
             return Err(Error::new(code::COULDNT_CONNECT, format!("Unsupported proxy scheme for '{spec}'")));
         }
@@ -176,7 +192,7 @@ pub fn parse(spec: &str, o: &ProxyOptions) -> Result<Proxy> {
         None if o.port != 0 => o.port,
         None => 1080,
     };
-    Ok(Proxy { host: host.to_ascii_lowercase(), port, http10, credentials, tunnel: false })
+    Ok(Proxy { host: host.to_ascii_lowercase(), port, http10, credentials, tunnel: false, socks })
 }
 
 /// The CONNECT request for a tunnel to `host:port`, as libcurl writes it.
@@ -286,7 +302,8 @@ mod tests {
         o.port = 3128;
         assert_eq!(parse("http://p/", &o).unwrap().port, 3128);
         assert_eq!(parse("[::1]:5", &o).unwrap().host, "::1");
-        assert_eq!(parse("socks5://p", &o).unwrap_err().code, code::NOT_BUILT_IN);
+        assert_eq!(parse("socks5h://p", &o).unwrap().socks, Some(Socks::V5h));
+        assert_eq!(parse("https://p", &o).unwrap_err().code, code::NOT_BUILT_IN);
         assert_eq!(parse("foo://p", &o).unwrap_err().code, code::COULDNT_CONNECT);
     }
 }

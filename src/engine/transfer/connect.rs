@@ -165,8 +165,12 @@ impl Xfer {
             local.ip(),
             local.port()
         ));
-        if let Some(p) = proxy.as_ref().filter(|p| p.tunnel) {
-            self.open_tunnel(&mut sock, p, url).await?;
+        if let Some(p) = &proxy {
+            if p.socks.is_some() {
+                self.open_socks(&mut sock, p, url).await?;
+            } else if p.tunnel {
+                self.open_tunnel(&mut sock, p, url).await?;
+            }
         }
         let id = self.sh.next_conn_id.get();
         self.sh.next_conn_id.set(id + 1);

@@ -221,7 +221,7 @@ impl Xfer {
         let mut internal: Vec<(&'static str, String)> = Vec::with_capacity(10);
         internal.push(("Host", url.host_header()));
         // Through an HTTP proxy without a tunnel the request goes to the proxy itself.
-        let via = self.proxy_for(url).ok().flatten().filter(|p| !p.tunnel);
+        let via = self.proxy_for(url).ok().flatten().filter(|p| p.forwards_http());
         if let Some(a) = via.as_ref().and_then(|p| p.basic_auth(self.o.proxy.auth)) {
             internal.push(("Proxy-Authorization", a));
         }

@@ -4,7 +4,9 @@
 use crate::engine::error::{code, Error, Result};
 use crate::engine::http1::head::{HeadEvent, HeadParser};
 use crate::engine::net::{self, Sock};
+use crate::engine::proxy::socks::{self, Dest, Socks};
 use crate::engine::proxy::{self, Proxy};
+use crate::engine::resolve;
 use crate::engine::url::Url;
 
 use super::*;
@@ -25,8 +27,17 @@ impl Xfer {
         self.info.proxyauth_avail |= proxy::offered(&offered);
     }
 
+    /// A failed handshake still reports the proxy as the primary address, as libcurl does.
+    fn note_proxy_peer(&mut self, sock: &Sock) {
+        if let Some(a) = sock.socket().peer_addr().ok().and_then(|a| a.as_socket()) {
+            self.info.primary_ip = Some(a.ip().to_string());
+            self.info.primary_port = a.port() as i64;
+        }
+    }
+
     /// Opens a CONNECT tunnel to `url`'s host and port through the proxy at the other end of `sock`.
     pub(super) async fn open_tunnel(&mut self, sock: &mut Sock, p: &Proxy, url: &Url) -> Result<()> {
+        self.note_proxy_peer(sock);
         let req = proxy::connect_request(
             p,
             &self.o.proxy,
@@ -97,5 +108,37 @@ impl Xfer {
         self.text(format_args!("CONNECT tunnel established, response {status}"));
         // Bytes after the head would be the origin's, and no origin speaks first on HTTP or TLS.
         Ok(())
+    }
+
+    /// The SOCKS handshake through the proxy at the other end of `sock` to `url`'s host and port.
+    pub(super) async fn open_socks(&mut self, sock: &mut Sock, p: &Proxy, url: &Url) -> Result<()> {
+        self.note_proxy_peer(sock);
+        let kind = p.socks.unwrap_or(Socks::V5h);
+        let port = url.port_or_default();
+        let addr;
+        let dest = if kind.resolves_locally() {
+            let ipr = if kind == Socks::V4 { resolve::IpResolve::V4 } else { self.o.ip_resolve };
+            let addrs =
+                resolve::resolve(&self.sh.reactor, &self.sh.dns, &[], &url.host, port, ipr, self.o.dns_cache_timeout)
+                    .await?;
+            addr = addrs.first().copied().ok_or_else(|| {
+                Error::new(code::COULDNT_RESOLVE_HOST, format!("Could not resolve host: {}", url.host))
+            })?;
+            Dest::Addr(addr)
+        } else {
+            Dest::Name(&url.host, port)
+        };
+        let (user, pass) = match &p.credentials {
+            Some((u, pw)) => (u.as_str(), pw.as_str()),
+            None => ("", ""),
+        };
+        let r = match kind {
+            Socks::V4 | Socks::V4a => socks::socks4(sock, dest, user).await,
+            Socks::V5 | Socks::V5h => socks::socks5(sock, dest, p.credentials.as_ref().map(|_| (user, pass))).await,
+        };
+        r.map_err(|e| {
+            self.info.proxy_error = e.px;
+            Error::new(code::PROXY, e.message)
+        })
     }
 }
