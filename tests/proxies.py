@@ -190,3 +190,24 @@ def microsocks(auth: tuple | None = None) -> Proxy:
     p = Proxy("microsocks", argv, port, log + ".x", tmp)
     p.logfile = log + ".x.err"
     return p
+
+
+def stunnel(target_port: int, cert: str, key: str) -> Proxy:
+    """stunnel4 terminating TLS in front of `target_port` (tinyproxy): an HTTPS proxy."""
+    binary = _binary("stunnel4") if shutil.which("stunnel4") else _binary("stunnel")
+    tmp = tempfile.TemporaryDirectory(prefix="stunnel-")
+    port = free_port()
+    log = os.path.join(tmp.name, "stunnel.log")
+    conf = os.path.join(tmp.name, "stunnel.conf")
+    with open(conf, "w") as f:
+        f.write(f"""foreground = yes
+pid =
+output = {log}
+debug = info
+[proxy]
+accept = 127.0.0.1:{port}
+connect = 127.0.0.1:{target_port}
+cert = {cert}
+key = {key}
+""")
+    return Proxy("stunnel", [binary, conf], port, log, tmp)

@@ -1,5 +1,5 @@
-"""Proxy options: HTTP proxies are built (tests/test_proxy_http.py); SOCKS and
-HTTPS proxies are not yet.
+"""Proxy options: HTTP, HTTPS and SOCKS proxies are built (tests/test_proxy_*.py);
+HTTP/2 to a proxy (PROXYTYPE 3) is not.
 
 Real pycurl (libcurl with proxy support) accepts the options; pycurl-rs
 must refuse an unbuilt proxy kind with E_NOT_BUILT_IN and accept the "no
@@ -27,16 +27,16 @@ def test_proxy_url(curl):
     assert curl.setopt(pycurl.PROXY, "http://x") is None
 
 
-@pytest.mark.parametrize("value", ["https://x", "HTTPS://x:1"])
-def test_unbuilt_proxy_kinds(curl, value):
+def test_https2_proxytype(curl):
+    # CURLPROXY_HTTPS2 (3): HTTP/2 to the proxy is not built here
     if IS_RS:
         with pytest.raises(pycurl.error) as ei:
-            curl.setopt(pycurl.PROXY, value)
+            curl.setopt(pycurl.PROXYTYPE, 3)
         code, msg = ei.value.args
         assert code == pycurl.E_NOT_BUILT_IN == 4
         assert msg == pycurl.easy_strerror(4)
     else:
-        assert curl.setopt(pycurl.PROXY, value) is None
+        assert curl.setopt(pycurl.PROXYTYPE, 3) is None
 
 
 def test_noproxy_star_transfers_directly(server, curl):

@@ -284,6 +284,7 @@ pub struct Info {
     pub proxyauth_avail: i64,
     /// PROXY_ERROR: the CURLPX code of the last SOCKS failure.
     pub proxy_error: i64,
+    pub proxy_ssl_verifyresult: i64,
     pub referer: Option<String>,
     pub xfer_id: i64,
 }
@@ -333,6 +334,7 @@ impl Default for Info {
             httpauth_avail: 0,
             proxyauth_avail: 0,
             proxy_error: 0,
+            proxy_ssl_verifyresult: 0,
             xfer_id: -1,
         }
     }

@@ -83,6 +83,33 @@ fn proxy_auth_ok(v: u64) -> bool {
     v == 0 || (v & !MISSING) & ((1 << 31) - 1) != 0
 }
 
+/// The option a PROXY_* TLS option mirrors for the proxy's own TLS.
+fn proxy_tls_twin(option: i32) -> Option<i32> {
+    Some(match option {
+        opt::PROXY_CAINFO => opt::CAINFO,
+        opt::PROXY_CAPATH => opt::CAPATH,
+        opt::PROXY_CAINFO_BLOB => opt::CAINFO_BLOB,
+        opt::PROXY_SSL_VERIFYPEER => opt::SSL_VERIFYPEER,
+        opt::PROXY_SSL_VERIFYHOST => opt::SSL_VERIFYHOST,
+        opt::PROXY_SSLVERSION => opt::SSLVERSION,
+        opt::PROXY_SSL_OPTIONS => opt::SSL_OPTIONS,
+        opt::PROXY_SSLCERT => opt::SSLCERT,
+        opt::PROXY_SSLCERT_BLOB => opt::SSLCERT_BLOB,
+        opt::PROXY_SSLCERTTYPE => opt::SSLCERTTYPE,
+        opt::PROXY_SSLKEY => opt::SSLKEY,
+        opt::PROXY_SSLKEY_BLOB => opt::SSLKEY_BLOB,
+        opt::PROXY_SSLKEYTYPE => opt::SSLKEYTYPE,
+        opt::PROXY_KEYPASSWD => opt::KEYPASSWD,
+        opt::PROXY_SSL_CIPHER_LIST => opt::SSL_CIPHER_LIST,
+        opt::PROXY_TLS13_CIPHERS => opt::TLS13_CIPHERS,
+        opt::PROXY_PINNEDPUBLICKEY => opt::PINNEDPUBLICKEY,
+        opt::PROXY_CRLFILE => opt::CRLFILE,
+        opt::PROXY_ISSUERCERT => opt::ISSUERCERT,
+        opt::PROXY_ISSUERCERT_BLOB => opt::ISSUERCERT_BLOB,
+        _ => return None,
+    })
+}
+
 fn not_built(_what: &str) -> PyErr {
     code_err(code::NOT_BUILT_IN, crate::engine::strerror::easy_strerror(code::NOT_BUILT_IN as i64))
 }
@@ -200,6 +227,18 @@ impl PyCurl {
         }
         let name = name.unwrap();
         let no_unset = || PyTypeError::new_err("unsetopt() is not supported for this option");
+        // A PROXY_* TLS option is its plain twin applied to the proxy's TLS options.
+        if let Some(base) = proxy_tls_twin(option) {
+            let swap = || {
+                let mut o = easy.opts_mut();
+                let o = &mut *o;
+                std::mem::swap(&mut o.tls, &mut o.proxy.tls);
+            };
+            swap();
+            let r = self.apply(py, base, value);
+            swap();
+            return r;
+        }
 
         let mut o = easy.opts_mut();
         macro_rules! long {
@@ -683,14 +722,14 @@ impl PyCurl {
                 o.tls.version = v as u32;
             }
             opt::PINNEDPUBLICKEY => o.tls.pinned_pubkey = text_required!(),
-            // HTTP, HTTP/1.0 and SOCKS proxies are built; HTTPS ones are not yet.
+            // Every kind is built but HTTPS2 (HTTP/2 to the proxy).
             opt::PROXYTYPE => {
                 let v = long!();
                 if ![0, 1, 2, 3, 4, 5, 6, 7].contains(&v) {
                     drop(o);
                     return Err(self.bad_arg(option));
                 }
-                if v == 2 || v == 3 {
+                if v == 3 {
                     drop(o);
                     return Err(not_built(name));
                 }
@@ -698,13 +737,7 @@ impl PyCurl {
             }
             opt::NOPROXY => o.proxy.noproxy = text_required!(),
             opt::PROXY => {
-                let v = text!();
-                let scheme = v.as_deref().and_then(|p| p.split_once("://")).map(|(s, _)| s.to_ascii_lowercase());
-                if scheme.is_some_and(|s| s == "https") {
-                    drop(o);
-                    return Err(not_built(name));
-                }
-                o.proxy.proxy = v;
+                o.proxy.proxy = text!();
             }
             opt::PROXYPORT => {
                 let v = long!();
@@ -890,7 +923,7 @@ impl PyCurl {
             0x20001a => o(i.num_connects)?,
             0x200019 => o(i.os_errno)?,
             0x20000d => o(i.ssl_verifyresult)?,
-            0x20002f => o(0)?,
+            0x20002f => o(i.proxy_ssl_verifyresult)?,
             0x20000e => o(i.filetime)?,
             0x200017 => o(i.httpauth_avail)?,
             0x200018 => o(i.proxyauth_avail)?,

@@ -40,6 +40,8 @@ pub struct ProxyOptions {
     pub suppress_connect_headers: bool,
     /// PROXYAUTH; None is libcurl's default, Basic.
     pub auth: Option<u64>,
+    /// The PROXY_* TLS options, for an HTTPS proxy.
+    pub tls: crate::engine::tls::TlsOptions,
 }
 
 /// The proxy one transfer goes through.
@@ -54,6 +56,8 @@ pub struct Proxy {
     pub tunnel: bool,
     /// A SOCKS proxy (then neither of the above applies).
     pub socks: Option<Socks>,
+    /// TLS to the proxy (https://): a hash of the PROXY_* TLS options, for the pool key.
+    pub https: Option<u64>,
 }
 
 impl Proxy {
@@ -145,6 +149,7 @@ pub fn parse(spec: &str, o: &ProxyOptions) -> Result<Proxy> {
         Some((s, r)) => (Some(s.to_ascii_lowercase()), r),
         None => (None, spec),
     };
+    let https = scheme.as_deref() == Some("https") || (scheme.is_none() && o.kind == kind::HTTPS);
     let (http10, socks) = match scheme.as_deref() {
         Some("http") => (false, None),
         None => match o.kind {
@@ -154,9 +159,10 @@ pub fn parse(spec: &str, o: &ProxyOptions) -> Result<Proxy> {
             kind::SOCKS4A => (false, Some(Socks::V4a)),
             kind::SOCKS5 => (false, Some(Socks::V5)),
             kind::SOCKS5_HOSTNAME => (false, Some(Socks::V5h)),
-            _ => return Err(not_built("HTTPS")),
+            kind::HTTPS => (false, None),
+            _ => return Err(not_built("HTTP/2 over HTTPS")),
         },
-        Some("https") => return Err(not_built("HTTPS")),
+        Some("https") => (false, None),
         Some("socks4") => (false, Some(Socks::V4)),
         Some("socks4a") => (false, Some(Socks::V4a)),
         Some("socks5") => (false, Some(Socks::V5)),
@@ -190,9 +196,16 @@ pub fn parse(spec: &str, o: &ProxyOptions) -> Result<Proxy> {
     let port = match port.filter(|p| !p.is_empty()) {
         Some(p) => p.parse::<u16>().map_err(|_| bad())?,
         None if o.port != 0 => o.port,
+        None if https => 443,
         None => 1080,
     };
-    Ok(Proxy { host: host.to_ascii_lowercase(), port, http10, credentials, tunnel: false, socks })
+    let https = https.then(|| {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        o.tls.hash(&mut h);
+        h.finish()
+    });
+    Ok(Proxy { host: host.to_ascii_lowercase(), port, http10, credentials, tunnel: false, socks, https })
 }
 
 /// The CONNECT request for a tunnel to `host:port`, as libcurl writes it.
@@ -303,7 +316,9 @@ mod tests {
         assert_eq!(parse("http://p/", &o).unwrap().port, 3128);
         assert_eq!(parse("[::1]:5", &o).unwrap().host, "::1");
         assert_eq!(parse("socks5h://p", &o).unwrap().socks, Some(Socks::V5h));
-        assert_eq!(parse("https://p", &o).unwrap_err().code, code::NOT_BUILT_IN);
+        assert!(parse("https://p", &o).unwrap().https.is_some());
+        o.port = 0;
+        assert_eq!(parse("https://p", &o).unwrap().port, 443);
         assert_eq!(parse("foo://p", &o).unwrap_err().code, code::COULDNT_CONNECT);
     }
 }

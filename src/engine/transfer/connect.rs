@@ -145,7 +145,7 @@ impl Xfer {
                 Err(ConnErr::Os(errno)) => last_err = errno,
             }
         }
-        let Some((mut sock, addr)) = sock else {
+        let Some((sock, addr)) = sock else {
             self.info.os_errno = last_err as i64;
             let ms = self.start.elapsed().as_millis();
             let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
@@ -165,13 +165,7 @@ impl Xfer {
             local.ip(),
             local.port()
         ));
-        if let Some(p) = &proxy {
-            if p.socks.is_some() {
-                self.open_socks(&mut sock, p, url).await?;
-            } else if p.tunnel {
-                self.open_tunnel(&mut sock, p, url).await?;
-            }
-        }
+        let sock = self.proxy_chain(sock, proxy.as_ref(), url).await?;
         let id = self.sh.next_conn_id.get();
         self.sh.next_conn_id.set(id + 1);
         self.info.num_connects += 1;
@@ -203,12 +197,12 @@ impl Xfer {
             c.certinfo = certinfo;
             return Ok(c);
         } else {
-            Stream::new(sock)
+            sock
         };
         Ok(Conn::new(stream, id, key, addr, local))
     }
 
-    fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {
+    pub(super) fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {
         if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             let te = crate::engine::tls::map_handshake_error(inner, host);
             self.info.ssl_verifyresult = match crate::engine::tls::ssl_verify_result(&te) {

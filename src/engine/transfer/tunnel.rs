@@ -3,7 +3,7 @@
 
 use crate::engine::error::{code, Error, Result};
 use crate::engine::http1::head::{HeadEvent, HeadParser};
-use crate::engine::net::{self, Sock};
+use crate::engine::net::{self, Sock, Stream, TlsStream};
 use crate::engine::proxy::socks::{self, Dest, Socks};
 use crate::engine::proxy::{self, Proxy};
 use crate::engine::resolve;
@@ -12,6 +12,44 @@ use crate::engine::url::Url;
 use super::*;
 
 impl Xfer {
+    /// The layers a proxy adds on the socket to its first hop: TLS to an HTTPS proxy, then a
+    /// SOCKS handshake or a CONNECT tunnel. Without a proxy the socket is the stack.
+    pub(super) async fn proxy_chain(&mut self, sock: Sock, p: Option<&Proxy>, url: &Url) -> Result<Stream> {
+        let Some(p) = p else { return Ok(Stream::new(sock)) };
+        let mut s = if p.https.is_some() { Stream::new(self.proxy_tls(sock, p).await?) } else { Stream::new(sock) };
+        if p.socks.is_some() {
+            self.open_socks(&mut s, p, url).await?;
+        } else if p.tunnel {
+            self.open_tunnel(&mut s, p, url).await?;
+        }
+        Ok(s)
+    }
+
+    /// TLS to an HTTPS proxy under the PROXY_* TLS options (PROXY_SSL_VERIFYRESULT records it).
+    async fn proxy_tls(&mut self, sock: Sock, p: &Proxy) -> Result<TlsStream<Sock>> {
+        self.note_proxy_peer(&sock);
+        let mut opts = self.o.proxy.tls.clone();
+        opts.alpn = vec![b"http/1.1".to_vec()];
+        let cfg = crate::engine::tls::client_config(&opts).map_err(|e| Error::new(e.code, e.message))?;
+        let name = rustls_pki_types::ServerName::try_from(p.host.clone())
+            .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", p.host)))?;
+        let mut t = TlsStream::new(sock, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
+        self.info.proxy_ssl_verifyresult = 1;
+        if let Err(e) = t.handshake().await {
+            let origin = self.info.ssl_verifyresult;
+            let err = self.tls_error(e, &p.host);
+            self.info.proxy_ssl_verifyresult = self.info.ssl_verifyresult;
+            self.info.ssl_verifyresult = origin;
+            return Err(err);
+        }
+        if let Some(pin) = &self.o.proxy.tls.pinned_pubkey {
+            let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
+            crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
+        }
+        self.info.proxy_ssl_verifyresult = 0;
+        Ok(t)
+    }
+
     /// The proxy for `url` under this handle's options and the process environment.
     pub(super) fn proxy_for(&self, url: &Url) -> Result<Option<Proxy>> {
         proxy::for_url(&self.o.proxy, &url.scheme, &url.host, &proxy::process_env)
@@ -36,8 +74,8 @@ impl Xfer {
     }
 
     /// Opens a CONNECT tunnel to `url`'s host and port through the proxy at the other end of `sock`.
-    pub(super) async fn open_tunnel(&mut self, sock: &mut Sock, p: &Proxy, url: &Url) -> Result<()> {
-        self.note_proxy_peer(sock);
+    pub(super) async fn open_tunnel(&mut self, sock: &mut Stream, p: &Proxy, url: &Url) -> Result<()> {
+        self.note_proxy_peer(sock.sock());
         let req = proxy::connect_request(
             p,
             &self.o.proxy,
@@ -111,8 +149,8 @@ impl Xfer {
     }
 
     /// The SOCKS handshake through the proxy at the other end of `sock` to `url`'s host and port.
-    pub(super) async fn open_socks(&mut self, sock: &mut Sock, p: &Proxy, url: &Url) -> Result<()> {
-        self.note_proxy_peer(sock);
+    pub(super) async fn open_socks(&mut self, sock: &mut Stream, p: &Proxy, url: &Url) -> Result<()> {
+        self.note_proxy_peer(sock.sock());
         let kind = p.socks.unwrap_or(Socks::V5h);
         let port = url.port_or_default();
         let addr;
