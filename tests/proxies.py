@@ -121,6 +121,7 @@ class Recorder:
         import threading
         self.reply = reply
         self.heads: list[bytes] = []
+        self._stopping = False
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
@@ -134,6 +135,9 @@ class Recorder:
             try:
                 conn, _ = self._sock.accept()
             except OSError:
+                return
+            if self._stopping:
+                conn.close()
                 return
             with conn:
                 data = b""
@@ -152,8 +156,14 @@ class Recorder:
         return self.heads[i].decode("latin-1").split("\r\n")
 
     def stop(self):
-        self._sock.close()
+        self._stopping = True
+        try:
+            # accept() is not woken by close() from another thread: connect once to end the loop.
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            pass
         self._thread.join(5)
+        self._sock.close()
 
 
 def dante(method: str = "none") -> Proxy:

@@ -759,6 +759,8 @@ impl PyCurl {
                 }
             }
             opt::HEADEROPT => o.proxy.unified_headers = long!() & 1 == 0,
+            opt::HAPROXYPROTOCOL => o.proxy.haproxy = long!() != 0,
+            opt::HAPROXY_CLIENT_IP => o.proxy.haproxy_client_ip = text!(),
             opt::MAX_RECV_SPEED_LARGE => o.max_recv_speed = nonneg!(),
             opt::MAX_SEND_SPEED_LARGE => o.max_send_speed = nonneg!(),
             // Checked as libcurl checks it; Basic is the one method built so far.

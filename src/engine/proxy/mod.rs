@@ -42,6 +42,9 @@ pub struct ProxyOptions {
     pub auth: Option<u64>,
     /// The PROXY_* TLS options, for an HTTPS proxy.
     pub tls: crate::engine::tls::TlsOptions,
+    /// HAPROXYPROTOCOL, and HAPROXY_CLIENT_IP (which switches it on by itself, as in libcurl).
+    pub haproxy: bool,
+    pub haproxy_client_ip: Option<String>,
 }
 
 /// The proxy one transfer goes through.
@@ -256,6 +259,17 @@ pub fn connect_request(
     }
     out.push_str("\r\n");
     out.into_bytes()
+}
+
+/// The PROXY protocol v1 line for a connection from `local` to `peer`. libcurl puts a
+/// HAPROXY_CLIENT_IP in both address fields.
+pub fn haproxy_line(local: std::net::SocketAddr, peer: std::net::SocketAddr, client_ip: Option<&str>) -> String {
+    let (src, dst) = match client_ip {
+        Some(ip) => (ip.to_string(), ip.to_string()),
+        None => (local.ip().to_string(), peer.ip().to_string()),
+    };
+    let family = if src.contains(':') { "TCP6" } else { "TCP4" };
+    format!("PROXY {family} {src} {dst} {} {}\r\n", local.port(), peer.port())
 }
 
 /// The auth schemes a 407's Proxy-Authenticate headers offer, as a CURLAUTH mask.

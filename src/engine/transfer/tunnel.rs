@@ -15,12 +15,26 @@ impl Xfer {
     /// The layers a proxy adds on the socket to its first hop: TLS to an HTTPS proxy, then a
     /// SOCKS handshake or a CONNECT tunnel. Without a proxy the socket is the stack.
     pub(super) async fn proxy_chain(&mut self, sock: Sock, p: Option<&Proxy>, url: &Url) -> Result<Stream> {
-        let Some(p) = p else { return Ok(Stream::new(sock)) };
-        let mut s = if p.https.is_some() { Stream::new(self.proxy_tls(sock, p).await?) } else { Stream::new(sock) };
-        if p.socks.is_some() {
-            self.open_socks(&mut s, p, url).await?;
-        } else if p.tunnel {
-            self.open_tunnel(&mut s, p, url).await?;
+        let mut s = match p {
+            Some(p) if p.https.is_some() => Stream::new(self.proxy_tls(sock, p).await?),
+            _ => Stream::new(sock),
+        };
+        if let Some(p) = p {
+            if p.socks.is_some() {
+                self.open_socks(&mut s, p, url).await?;
+            } else if p.tunnel {
+                self.open_tunnel(&mut s, p, url).await?;
+            }
+        }
+        if self.o.proxy.haproxy || self.o.proxy.haproxy_client_ip.is_some() {
+            let addr = |a: std::io::Result<socket2::SockAddr>| a.ok().and_then(|a| a.as_socket());
+            let (local, peer) = (addr(s.sock().socket().local_addr()), addr(s.sock().socket().peer_addr()));
+            if let (Some(local), Some(peer)) = (local, peer) {
+                let line = proxy::haproxy_line(local, peer, self.o.proxy.haproxy_client_ip.as_deref());
+                net::write_all(&mut s, line.as_bytes())
+                    .await
+                    .map_err(|e| Error::new(code::SEND_ERROR, format!("Failed sending HAProxy PROXY header: {e}")))?;
+            }
         }
         Ok(s)
     }
