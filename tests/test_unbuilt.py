@@ -1,8 +1,9 @@
-"""Options for features that pycurl-rs does not build (proxies).
+"""Proxy options: HTTP, HTTPS and SOCKS proxies are built (tests/test_proxy_*.py);
+HTTP/2 to a proxy (PROXYTYPE 3) is not.
 
 Real pycurl (libcurl with proxy support) accepts the options; pycurl-rs
-must refuse a real proxy with E_NOT_BUILT_IN but accept the "no proxy"
-values, because code commonly sets PROXY to "" to disable proxies."""
+must refuse an unbuilt proxy kind with E_NOT_BUILT_IN and accept the "no
+proxy" values, because code commonly sets PROXY to "" to disable proxies."""
 
 import pytest
 
@@ -22,15 +23,20 @@ def test_proxy_none_accepted(curl):
 
 
 def test_proxy_url(curl):
+    # libcurl stores the proxy; nothing is contacted here
+    assert curl.setopt(pycurl.PROXY, "http://x") is None
+
+
+def test_https2_proxytype(curl):
+    # CURLPROXY_HTTPS2 (3): HTTP/2 to the proxy is not built here
     if IS_RS:
         with pytest.raises(pycurl.error) as ei:
-            curl.setopt(pycurl.PROXY, "http://x")
+            curl.setopt(pycurl.PROXYTYPE, 3)
         code, msg = ei.value.args
         assert code == pycurl.E_NOT_BUILT_IN == 4
         assert msg == pycurl.easy_strerror(4)
     else:
-        # real libcurl stores the proxy; nothing is contacted here
-        assert curl.setopt(pycurl.PROXY, "http://x") is None
+        assert curl.setopt(pycurl.PROXYTYPE, 3) is None
 
 
 def test_noproxy_star_transfers_directly(server, curl):

@@ -172,6 +172,8 @@ pub struct Options {
     pub connect_only: u8,
     /// WS_OPTIONS (RAW_MODE, NOAUTOPONG).
     pub ws_options: i64,
+    /// PROXY and its companions (engine::proxy).
+    pub proxy: super::proxy::ProxyOptions,
 }
 
 pub const PROTO_HTTP: u64 = 1;
@@ -257,6 +259,7 @@ impl Default for Options {
             time_value: 0,
             connect_only: 0,
             ws_options: 0,
+            proxy: Default::default(),
         }
     }
 }
@@ -308,6 +311,10 @@ pub struct Info {
     pub certinfo: Vec<Vec<(String, String)>>,
     pub conn_id: i64,
     pub httpauth_avail: i64,
+    pub proxyauth_avail: i64,
+    /// PROXY_ERROR: the CURLPX code of the last SOCKS failure.
+    pub proxy_error: i64,
+    pub proxy_ssl_verifyresult: i64,
     pub referer: Option<String>,
     pub xfer_id: i64,
 }
@@ -356,6 +363,9 @@ impl Default for Info {
             conn_id: -1,
             referer: None,
             httpauth_avail: 0,
+            proxyauth_avail: 0,
+            proxy_error: 0,
+            proxy_ssl_verifyresult: 0,
             xfer_id: -1,
         }
     }

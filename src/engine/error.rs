@@ -10,6 +10,7 @@ pub mod code {
     pub const URL_MALFORMAT: i32 = 3;
     pub const NOT_BUILT_IN: i32 = 4;
     pub const COULDNT_RESOLVE_PROXY: i32 = 5;
+    pub const PROXY: i32 = 97;
     pub const COULDNT_RESOLVE_HOST: i32 = 6;
     pub const COULDNT_CONNECT: i32 = 7;
     pub const WEIRD_SERVER_REPLY: i32 = 8;

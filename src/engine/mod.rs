@@ -13,6 +13,7 @@ pub mod mime;
 pub mod multi;
 pub mod net;
 pub mod pool;
+pub mod proxy;
 pub mod request;
 pub mod resolve;
 pub mod rt;

@@ -240,6 +240,25 @@ impl Stream {
     }
 }
 
+/// A whole stack is itself a layer (for layers built on top of a proxy's).
+impl Io for Stream {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.0.poll_read(cx, buf)
+    }
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.0.poll_write(cx, buf)
+    }
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_flush(cx)
+    }
+    fn sock(&self) -> &Sock {
+        self.0.sock()
+    }
+    fn sock_mut(&mut self) -> &mut Sock {
+        self.0.sock_mut()
+    }
+}
+
 /// Writes all of `buf` through a layer and flushes it.
 pub async fn write_all<S: Io + ?Sized>(io: &mut S, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {

@@ -97,6 +97,9 @@ pub struct PoolKey {
     pub tls: Option<u64>,
     pub interface: Option<String>,
     pub local_port: u16,
+    /// The proxy the connection goes through, with its credentials (a tunnel is never shared
+    /// across proxies or proxy users).
+    pub proxy: Option<crate::engine::proxy::Proxy>,
 }
 
 /// Read buffers up to this size are given back while their connection waits for data.
@@ -417,6 +420,7 @@ mod tests {
             tls: Some(1),
             interface: None,
             local_port: 0,
+            proxy: None,
         }
     }
 

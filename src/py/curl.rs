@@ -87,6 +87,33 @@ fn proxy_auth_ok(v: u64) -> bool {
     v == 0 || (v & !MISSING) & ((1 << 31) - 1) != 0
 }
 
+/// The option a PROXY_* TLS option mirrors for the proxy's own TLS.
+fn proxy_tls_twin(option: i32) -> Option<i32> {
+    Some(match option {
+        opt::PROXY_CAINFO => opt::CAINFO,
+        opt::PROXY_CAPATH => opt::CAPATH,
+        opt::PROXY_CAINFO_BLOB => opt::CAINFO_BLOB,
+        opt::PROXY_SSL_VERIFYPEER => opt::SSL_VERIFYPEER,
+        opt::PROXY_SSL_VERIFYHOST => opt::SSL_VERIFYHOST,
+        opt::PROXY_SSLVERSION => opt::SSLVERSION,
+        opt::PROXY_SSL_OPTIONS => opt::SSL_OPTIONS,
+        opt::PROXY_SSLCERT => opt::SSLCERT,
+        opt::PROXY_SSLCERT_BLOB => opt::SSLCERT_BLOB,
+        opt::PROXY_SSLCERTTYPE => opt::SSLCERTTYPE,
+        opt::PROXY_SSLKEY => opt::SSLKEY,
+        opt::PROXY_SSLKEY_BLOB => opt::SSLKEY_BLOB,
+        opt::PROXY_SSLKEYTYPE => opt::SSLKEYTYPE,
+        opt::PROXY_KEYPASSWD => opt::KEYPASSWD,
+        opt::PROXY_SSL_CIPHER_LIST => opt::SSL_CIPHER_LIST,
+        opt::PROXY_TLS13_CIPHERS => opt::TLS13_CIPHERS,
+        opt::PROXY_PINNEDPUBLICKEY => opt::PINNEDPUBLICKEY,
+        opt::PROXY_CRLFILE => opt::CRLFILE,
+        opt::PROXY_ISSUERCERT => opt::ISSUERCERT,
+        opt::PROXY_ISSUERCERT_BLOB => opt::ISSUERCERT_BLOB,
+        _ => return None,
+    })
+}
+
 fn not_built(_what: &str) -> PyErr {
     code_err(code::NOT_BUILT_IN, crate::engine::strerror::easy_strerror(code::NOT_BUILT_IN as i64))
 }
@@ -261,6 +288,18 @@ impl PyCurl {
         }
         let name = name.unwrap();
         let no_unset = || PyTypeError::new_err("unsetopt() is not supported for this option");
+        // A PROXY_* TLS option is its plain twin applied to the proxy's TLS options.
+        if let Some(base) = proxy_tls_twin(option) {
+            let swap = || {
+                let mut o = easy.opts_mut();
+                let o = &mut *o;
+                std::mem::swap(&mut o.tls, &mut o.proxy.tls);
+            };
+            swap();
+            let r = self.apply(py, base, value);
+            swap();
+            return r;
+        }
 
         let mut o = easy.opts_mut();
         macro_rules! long {
@@ -757,18 +796,45 @@ impl PyCurl {
                 o.tls.version = v as u32;
             }
             opt::PINNEDPUBLICKEY => o.tls.pinned_pubkey = text_required!(),
-            // Inert until a proxy is set, and PROXY itself is refused: check the value, keep nothing.
+            // Every kind is built but HTTPS2 (HTTP/2 to the proxy).
             opt::PROXYTYPE => {
                 let v = long!();
-                if ![0, 1, 2, 4, 5, 6, 7].contains(&v) {
+                if ![0, 1, 2, 3, 4, 5, 6, 7].contains(&v) {
                     drop(o);
                     return Err(self.bad_arg(option));
                 }
+                if v == 3 {
+                    drop(o);
+                    return Err(not_built(name));
+                }
+                o.proxy.kind = v;
             }
-            // No proxy is ever used, so every NOPROXY list is honoured as it stands.
-            opt::NOPROXY => {
-                text_required!();
+            opt::NOPROXY => o.proxy.noproxy = text_required!(),
+            opt::PROXY => {
+                o.proxy.proxy = text!();
             }
+            opt::PROXYPORT => {
+                let v = long!();
+                if !(0..=65535).contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                o.proxy.port = v as u16;
+            }
+            opt::HTTPPROXYTUNNEL => o.proxy.tunnel = long!() != 0,
+            opt::PROXYUSERPWD => o.proxy.userpwd = text!(),
+            opt::PROXYUSERNAME => o.proxy.username = text!(),
+            opt::PROXYPASSWORD => o.proxy.password = text!(),
+            opt::PROXYHEADER => {
+                // As HTTPHEADER: an empty list leaves the previous list in place.
+                let l = if unset { Vec::new() } else { convert::string_list(value)? };
+                if unset || !l.is_empty() {
+                    o.proxy.headers = l;
+                }
+            }
+            opt::HEADEROPT => o.proxy.unified_headers = long!() & 1 == 0,
+            opt::HAPROXYPROTOCOL => o.proxy.haproxy = long!() != 0,
+            opt::HAPROXY_CLIENT_IP => o.proxy.haproxy_client_ip = text!(),
             opt::MAX_RECV_SPEED_LARGE => o.max_recv_speed = nonneg!(),
             opt::OPT_FILETIME => flag!(filetime),
             opt::TIMECONDITION => {
@@ -781,12 +847,19 @@ impl PyCurl {
             }
             opt::TIMEVALUE | opt::TIMEVALUE_LARGE => o.time_value = long!(),
             opt::MAX_SEND_SPEED_LARGE => o.max_send_speed = nonneg!(),
-            // Only proxies use it and none is ever used: checked as libcurl checks it, then without effect.
+            // Checked as libcurl checks it; Basic is the one method built so far.
             opt::PROXYAUTH => {
-                if !proxy_auth_ok(long!() as u64) {
+                let v = long!() as u64;
+                if !proxy_auth_ok(v) {
                     drop(o);
                     return Err(not_built("this PROXYAUTH method"));
                 }
+                // Digest alone needs the 407 challenge answered: not built yet.
+                if v != 0 && v & 1 == 0 {
+                    drop(o);
+                    return Err(not_built("this PROXYAUTH method"));
+                }
+                o.proxy.auth = Some(v);
             }
             // Only protocols with a STARTTLS-style upgrade use it; for HTTP it does nothing, as in libcurl.
             opt::USE_SSL => {
@@ -945,11 +1018,13 @@ impl PyCurl {
             0x20001a => o(i.num_connects)?,
             0x200019 => o(i.os_errno)?,
             0x20000d => o(i.ssl_verifyresult)?,
-            0x20002f => o(0)?,
+            0x20002f => o(i.proxy_ssl_verifyresult)?,
             0x20000e | 0x60000e => o(i.filetime)?,
             0x200023 => o(i.condition_unmet as i64)?,
             0x200017 => o(i.httpauth_avail)?,
-            0x200018 | 0x200042 | 0x20003b => o(0)?,
+            0x200018 => o(i.proxyauth_avail)?,
+            0x20003b => o(i.proxy_error)?,
+            0x200042 => o(0)?,
             0x20001d | 0x50002c => o(i.last_socket)?,
             0x600040 => o(i.conn_id)?,
             0x60003f => o(i.xfer_id)?,

@@ -71,14 +71,18 @@ impl Xfer {
             })
             .await;
         }
-        let (host, port) = key.target.clone().unwrap_or_else(|| (url.host.clone(), url.port_or_default()));
+        let proxy = self.proxy_for(url)?;
+        let (host, port) = match &proxy {
+            Some(p) => (p.host.clone(), p.port),
+            None => key.target.clone().unwrap_or_else(|| (url.host.clone(), url.port_or_default())),
+        };
         // Without CONNECTTIMEOUT the kernel's own SYN timeout (about two minutes, under libcurl's 300 s
         // default) ends a hopeless connect; libcurl reports no timer for it either.
         let connect_deadline = self.o.connect_timeout.map(|t| Instant::now() + t);
         let reactor = self.sh.reactor.clone();
         self.connecting = true;
         // Boxed: connecting (resolve, TCP, TLS) is a large state machine needed only briefly.
-        let fut = Box::pin(self.connect_new(url, key, host.clone(), port));
+        let fut = Box::pin(self.connect_new(url, key, host.clone(), port, proxy));
         // The connect fn records its own timing; only the phase deadline lives here.
         match with_deadline(&reactor, connect_deadline, fut).await {
             Some(r) => {
@@ -95,7 +99,14 @@ impl Xfer {
         }
     }
 
-    async fn connect_new(&mut self, url: &Url, key: PoolKey, host: String, port: u16) -> Result<Conn> {
+    async fn connect_new(
+        &mut self,
+        url: &Url,
+        key: PoolKey,
+        host: String,
+        port: u16,
+        proxy: Option<crate::engine::proxy::Proxy>,
+    ) -> Result<Conn> {
         let mut overrides = Vec::with_capacity(self.o.resolve.len());
         for s in &self.o.resolve {
             match resolve::parse_resolve_entry(s) {
@@ -117,7 +128,13 @@ impl Xfer {
             self.o.ip_resolve,
             self.o.dns_cache_timeout,
         )
-        .await?;
+        .await
+        .map_err(|e| match &proxy {
+            Some(p) if e.code == code::COULDNT_RESOLVE_HOST => {
+                Error::new(code::COULDNT_RESOLVE_PROXY, format!("Could not resolve proxy: {}", p.host))
+            }
+            _ => e,
+        })?;
         self.info.namelookup_time = elapsed(self.start);
         let mut last_err = 0;
         let mut sock = None;
@@ -136,9 +153,10 @@ impl Xfer {
             self.info.os_errno = last_err as i64;
             let ms = self.start.elapsed().as_millis();
             let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+            let over = proxy.as_ref().map(|p| format!(" over proxy {}", p.host_display())).unwrap_or_default();
             return Err(Error::new(
                 code::COULDNT_CONNECT,
-                format!("Failed to connect to {h}:{port} after {ms} ms: Could not connect to server"),
+                format!("Failed to connect to {h}:{port}{over} after {ms} ms: Could not connect to server"),
             ));
         };
         self.info.connect_time = elapsed(self.start);
@@ -151,6 +169,7 @@ impl Xfer {
             local.ip(),
             local.port()
         ));
+        let sock = self.proxy_chain(sock, proxy.as_ref(), url).await?;
         let id = self.sh.next_conn_id.get();
         self.sh.next_conn_id.set(id + 1);
         self.info.num_connects += 1;
@@ -184,14 +203,14 @@ impl Xfer {
             c.h2 = h2;
             return Ok(c);
         } else {
-            Stream::new(sock)
+            sock
         };
         let mut c = Conn::new(stream, id, key, addr, local);
         c.h2 = self.wants_h2(url);
         Ok(c)
     }
 
-    fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {
+    pub(super) fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {
         if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             let te = crate::engine::tls::map_handshake_error(inner, host);
             // A handshake that failed before verification reports 1, as OpenSSL's unset result;

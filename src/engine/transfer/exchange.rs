@@ -241,6 +241,9 @@ impl Xfer {
             // Resuming past the end: libcurl takes the 416 as "nothing more to get", not a failure.
             skip_body = true;
         }
+        if head.status == 407 {
+            self.note_proxy_challenge(&head.headers);
+        }
         self.publish_info();
         match self.judge(hop, &head, skip_body) {
             Verdict::Deliver => {}

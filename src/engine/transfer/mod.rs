@@ -33,6 +33,7 @@ mod exchange_h2;
 mod file;
 mod policy;
 mod sink;
+mod tunnel;
 mod upgrade;
 
 use std::cell::{Cell, RefCell};

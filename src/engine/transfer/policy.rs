@@ -226,6 +226,7 @@ impl Xfer {
             tls,
             interface: self.o.interface.clone(),
             local_port: self.o.local_port,
+            proxy: self.proxy_for(url).ok().flatten(),
         }
     }
 
@@ -253,6 +254,11 @@ impl Xfer {
         let url = &hop.url;
         let mut internal: Vec<(&'static str, String)> = Vec::with_capacity(10);
         internal.push(("Host", url.host_header()));
+        // Through an HTTP proxy without a tunnel the request goes to the proxy itself.
+        let via = self.proxy_for(url).ok().flatten().filter(|p| p.forwards_http());
+        if let Some(a) = via.as_ref().and_then(|p| p.basic_auth(self.o.proxy.auth)) {
+            internal.push(("Proxy-Authorization", a));
+        }
         if let Some(a) = &hop.auth_header {
             internal.push(("Authorization", a.clone()));
         }
@@ -280,6 +286,9 @@ impl Xfer {
         }
         if let Some(r) = &hop.referer {
             internal.push(("Referer", r.clone()));
+        }
+        if via.is_some() {
+            internal.push(("Proxy-Connection", "Keep-Alive".into()));
         }
         // COOKIE first, then what the cookie engine has for this host and path.
         let jar_cookies = self.easy.with_cookies(|j| {
@@ -318,14 +327,23 @@ impl Xfer {
         if expect {
             tail.push(("Expect", "100-continue".into()));
         }
-        let custom: std::borrow::Cow<'_, [String]> = if hop.send_auth {
+        let absolute = via.as_ref().map(|_| format!("{}://{}{}", url.scheme, url.host_header(), url.path));
+        // PROXYHEADER lines go to the proxy too unless HEADEROPT unifies them; HTTPHEADER's
+        // Authorization / Cookie lines stay with the first origin unless UNRESTRICTED_AUTH.
+        let proxy_extra = matches!(&via, Some(_) if !self.o.proxy.unified_headers && !self.o.proxy.headers.is_empty());
+        let custom: std::borrow::Cow<'_, [String]> = if hop.send_auth && !proxy_extra {
             std::borrow::Cow::Borrowed(&self.o.headers)
         } else {
-            std::borrow::Cow::Owned(self.o.headers.iter().filter(|h| !is_credential_line(h)).cloned().collect())
+            let mut v: Vec<String> =
+                self.o.headers.iter().filter(|h| hop.send_auth || !is_credential_line(h)).cloned().collect();
+            if proxy_extra {
+                v.extend(self.o.proxy.headers.iter().cloned());
+            }
+            std::borrow::Cow::Owned(v)
         };
         RequestHead {
             method: hop.method.as_str(),
-            target: &url.path,
+            target: absolute.as_deref().unwrap_or(&url.path),
             http10: self.o.http_version == HttpVersion::V1_0,
             internal,
             tail,

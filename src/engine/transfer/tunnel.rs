@@ -1,0 +1,196 @@
+//! The proxy hop of the connection chain: which proxy a request goes through, and the HTTP CONNECT
+//! tunnel through it (the response head goes to HEADERFUNCTION as libcurl delivers it).
+
+use crate::engine::error::{code, Error, Result};
+use crate::engine::http1::head::{HeadEvent, HeadParser};
+use crate::engine::net::{self, Sock, Stream, TlsStream};
+use crate::engine::proxy::socks::{self, Dest, Socks};
+use crate::engine::proxy::{self, Proxy};
+use crate::engine::resolve;
+use crate::engine::url::Url;
+
+use super::*;
+
+impl Xfer {
+    /// The layers a proxy adds on the socket to its first hop: TLS to an HTTPS proxy, then a
+    /// SOCKS handshake or a CONNECT tunnel. Without a proxy the socket is the stack.
+    pub(super) async fn proxy_chain(&mut self, sock: Sock, p: Option<&Proxy>, url: &Url) -> Result<Stream> {
+        let mut s = match p {
+            Some(p) if p.https.is_some() => Stream::new(self.proxy_tls(sock, p).await?),
+            _ => Stream::new(sock),
+        };
+        if let Some(p) = p {
+            if p.socks.is_some() {
+                self.open_socks(&mut s, p, url).await?;
+            } else if p.tunnel {
+                self.open_tunnel(&mut s, p, url).await?;
+            }
+        }
+        if self.o.proxy.haproxy || self.o.proxy.haproxy_client_ip.is_some() {
+            let addr = |a: std::io::Result<socket2::SockAddr>| a.ok().and_then(|a| a.as_socket());
+            let (local, peer) = (addr(s.sock().socket().local_addr()), addr(s.sock().socket().peer_addr()));
+            if let (Some(local), Some(peer)) = (local, peer) {
+                let line = proxy::haproxy_line(local, peer, self.o.proxy.haproxy_client_ip.as_deref());
+                net::write_all(&mut s, line.as_bytes())
+                    .await
+                    .map_err(|e| Error::new(code::SEND_ERROR, format!("Failed sending HAProxy PROXY header: {e}")))?;
+            }
+        }
+        Ok(s)
+    }
+
+    /// TLS to an HTTPS proxy under the PROXY_* TLS options (PROXY_SSL_VERIFYRESULT records it).
+    async fn proxy_tls(&mut self, sock: Sock, p: &Proxy) -> Result<TlsStream<Sock>> {
+        self.note_proxy_peer(&sock);
+        let mut opts = self.o.proxy.tls.clone();
+        opts.alpn = vec![b"http/1.1".to_vec()];
+        let cfg = crate::engine::tls::client_config(&opts).map_err(|e| Error::new(e.code, e.message))?;
+        let name = rustls_pki_types::ServerName::try_from(p.host.clone())
+            .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", p.host)))?;
+        let mut t = TlsStream::new(sock, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
+        self.info.proxy_ssl_verifyresult = 1;
+        if let Err(e) = t.handshake().await {
+            let origin = self.info.ssl_verifyresult;
+            let err = self.tls_error(e, &p.host);
+            self.info.proxy_ssl_verifyresult = self.info.ssl_verifyresult;
+            self.info.ssl_verifyresult = origin;
+            return Err(err);
+        }
+        if let Some(pin) = &self.o.proxy.tls.pinned_pubkey {
+            let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
+            crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
+        }
+        self.info.proxy_ssl_verifyresult = 0;
+        Ok(t)
+    }
+
+    /// The proxy for `url` under this handle's options and the process environment.
+    pub(super) fn proxy_for(&self, url: &Url) -> Result<Option<Proxy>> {
+        proxy::for_url(&self.o.proxy, &url.scheme, &url.host, &proxy::process_env)
+    }
+
+    /// Records which auth schemes a 407 offers (PROXYAUTH_AVAIL).
+    pub(super) fn note_proxy_challenge(&mut self, headers: &[(String, String)]) {
+        let offered: Vec<&str> = headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("proxy-authenticate"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        self.info.proxyauth_avail |= proxy::offered(&offered);
+    }
+
+    /// A failed handshake still reports the proxy as the primary address, as libcurl does.
+    fn note_proxy_peer(&mut self, sock: &Sock) {
+        if let Some(a) = sock.socket().peer_addr().ok().and_then(|a| a.as_socket()) {
+            self.info.primary_ip = Some(a.ip().to_string());
+            self.info.primary_port = a.port() as i64;
+        }
+    }
+
+    /// Opens a CONNECT tunnel to `url`'s host and port through the proxy at the other end of `sock`.
+    pub(super) async fn open_tunnel(&mut self, sock: &mut Stream, p: &Proxy, url: &Url) -> Result<()> {
+        self.note_proxy_peer(sock.sock());
+        let req = proxy::connect_request(
+            p,
+            &self.o.proxy,
+            &url.host,
+            url.port_or_default(),
+            self.o.user_agent.as_deref(),
+            &self.o.headers,
+        );
+        self.text(format_args!("Establish HTTP proxy tunnel to {}:{}", url.host, url.port_or_default()));
+        self.debug_data(debug_kind::HEADER_OUT, &req);
+        net::write_all(sock, &req)
+            .await
+            .map_err(|e| Error::new(code::SEND_ERROR, format!("Failed sending CONNECT to proxy: {e}")))?;
+        let mut parser = HeadParser::new(true);
+        let mut buf: Vec<u8> = Vec::new();
+        let mut status = 0u16;
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let suppress = self.o.proxy.suppress_connect_headers;
+        loop {
+            let (ev, used) = match parser.next(&buf, false)? {
+                Some(x) => x,
+                None => {
+                    let mut chunk = [0u8; 4096];
+                    let n = net::read(sock, &mut chunk)
+                        .await
+                        .map_err(|e| Error::new(code::RECV_ERROR, format!("Recv failure: {e}")))?;
+                    if n == 0 {
+                        return Err(Error::new(code::RECV_ERROR, "Proxy CONNECT aborted"));
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    continue;
+                }
+            };
+            buf.drain(..used);
+            let (line, end) = match ev {
+                HeadEvent::Status(st) => {
+                    status = st.code;
+                    (st.line, false)
+                }
+                HeadEvent::Header(line) => {
+                    let (n, v) = crate::engine::http1::head::split_header(&line);
+                    headers.push((String::from_utf8_lossy(n).into_owned(), String::from_utf8_lossy(v).into_owned()));
+                    (line, false)
+                }
+                HeadEvent::End(blank) => (blank, true),
+                HeadEvent::Http09 => return Err(Error::new(code::WEIRD_SERVER_REPLY, "Invalid CONNECT response")),
+            };
+            self.debug_data(debug_kind::HEADER_IN, &line);
+            if !suppress {
+                self.deliver_header(&line).await?;
+            }
+            if end {
+                // A 1xx before the final answer is delivered and skipped, as libcurl does.
+                if (100..200).contains(&status) {
+                    parser = HeadParser::new(true);
+                    continue;
+                }
+                break;
+            }
+        }
+        self.info.http_connectcode = status as i64;
+        if status == 407 {
+            self.note_proxy_challenge(&headers);
+        }
+        if !(200..300).contains(&status) {
+            return Err(Error::new(code::COULDNT_CONNECT, format!("CONNECT tunnel failed, response {status}")));
+        }
+        self.text(format_args!("CONNECT tunnel established, response {status}"));
+        // Bytes after the head would be the origin's, and no origin speaks first on HTTP or TLS.
+        Ok(())
+    }
+
+    /// The SOCKS handshake through the proxy at the other end of `sock` to `url`'s host and port.
+    pub(super) async fn open_socks(&mut self, sock: &mut Stream, p: &Proxy, url: &Url) -> Result<()> {
+        self.note_proxy_peer(sock.sock());
+        let kind = p.socks.unwrap_or(Socks::V5h);
+        let port = url.port_or_default();
+        let addr;
+        let dest = if kind.resolves_locally() {
+            let ipr = if kind == Socks::V4 { resolve::IpResolve::V4 } else { self.o.ip_resolve };
+            let addrs =
+                resolve::resolve(&self.sh.reactor, &self.sh.dns, &[], &url.host, port, ipr, self.o.dns_cache_timeout)
+                    .await?;
+            addr = addrs.first().copied().ok_or_else(|| {
+                Error::new(code::COULDNT_RESOLVE_HOST, format!("Could not resolve host: {}", url.host))
+            })?;
+            Dest::Addr(addr)
+        } else {
+            Dest::Name(&url.host, port)
+        };
+        let (user, pass) = match &p.credentials {
+            Some((u, pw)) => (u.as_str(), pw.as_str()),
+            None => ("", ""),
+        };
+        let r = match kind {
+            Socks::V4 | Socks::V4a => socks::socks4(sock, dest, user).await,
+            Socks::V5 | Socks::V5h => socks::socks5(sock, dest, p.credentials.as_ref().map(|_| (user, pass))).await,
+        };
+        r.map_err(|e| {
+            self.info.proxy_error = e.px;
+            Error::new(code::PROXY, e.message)
+        })
+    }
+}
