@@ -22,7 +22,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::Socket;
 
 use super::rt::Reactor;
 use super::sys::{self, Fd};
@@ -189,8 +189,7 @@ impl Drop for Sock {
 
 /// Creates a nonblocking TCP socket for `addr`'s family.
 pub fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
-    let s = Socket::new(Domain::for_address(*addr), Type::STREAM.nonblocking().cloexec(), Some(Protocol::TCP))?;
-    Ok(s)
+    sys::tcp_socket(addr)
 }
 
 /// Adopts an fd the application opened (OPENSOCKETFUNCTION).

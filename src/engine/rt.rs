@@ -242,6 +242,10 @@ impl std::hash::Hasher for FdHasher {
         // Spread the bits so hashbrown's top-7-bit tags differ between neighbouring fds.
         self.0 = (n as u32 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
+    fn write_isize(&mut self, n: isize) {
+        // Windows SOCKET handles (`Fd` there), spread the same way.
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 pub type FdHash = std::hash::BuildHasherDefault<FdHasher>;

@@ -6,7 +6,6 @@
 use std::cell::RefCell;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
 
 use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit};
 use pyo3::prelude::*;
@@ -15,6 +14,7 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use crate::engine::easy::{Callbacks, Flow, ReadOutcome, SeekOutcome};
 use crate::engine::error::{code, Error};
+use crate::engine::sys::{self, Fd};
 
 use super::errors;
 
@@ -356,7 +356,7 @@ impl Callbacks for PyCallbacks {
         })
     }
 
-    fn open_socket(&self, addr: &SocketAddr) -> Option<Result<RawFd, Error>> {
+    fn open_socket(&self, addr: &SocketAddr) -> Option<Result<Fd, Error>> {
         Python::with_gil(|py| {
             let f = self.get(py, |s| &s.opensocket)?;
             let fail = || {
@@ -388,17 +388,11 @@ impl Callbacks for PyCallbacks {
                         return fail();
                     };
                     match fd {
-                        Some(fd) if fd >= 0 => {
-                            // The application keeps its socket object; we work on a duplicate.
-                            // SAFETY: dup of an fd the application handed us.
-                            #[allow(unsafe_code)]
-                            let d = unsafe { libc::fcntl(fd as i32, libc::F_DUPFD_CLOEXEC, 0) };
-                            if d < 0 {
-                                fail()
-                            } else {
-                                Some(Ok(d))
-                            }
-                        }
+                        // The application keeps its socket object; we work on a duplicate.
+                        Some(fd) if fd >= 0 => match Fd::try_from(fd).map(sys::dup) {
+                            Ok(Ok(d)) => Some(Ok(d)),
+                            _ => fail(),
+                        },
                         _ => fail(),
                     }
                 }
@@ -410,7 +404,7 @@ impl Callbacks for PyCallbacks {
         })
     }
 
-    fn sockopt(&self, fd: RawFd) -> Result<i32, Error> {
+    fn sockopt(&self, fd: Fd) -> Result<i32, Error> {
         Python::with_gil(|py| {
             let Some(f) = self.get(py, |s| &s.sockopt) else { return Ok(0) };
             match call_int(py, &f, (fd as i64, 0i64), "sockopt") {
@@ -433,7 +427,7 @@ impl Callbacks for PyCallbacks {
         self.slots.borrow().closesocket.is_some()
     }
 
-    fn close_socket(&self, fd: RawFd) {
+    fn close_socket(&self, fd: Fd) {
         Python::with_gil(|py| match self.get(py, |s| &s.closesocket) {
             Some(f) => {
                 if let Err(e) = call_int(py, &f, (fd as i64,), "closesocket") {
@@ -441,13 +435,7 @@ impl Callbacks for PyCallbacks {
                     e.write_unraisable(py, None);
                 }
             }
-            None => {
-                // SAFETY: the fd is ours to close.
-                #[allow(unsafe_code)]
-                unsafe {
-                    libc::close(fd);
-                }
-            }
+            None => sys::close(fd),
         })
     }
 
@@ -472,10 +460,10 @@ impl Callbacks for PyCallbacks {
 
 fn make_sockaddr<'py>(py: Python<'py>, addr: &SocketAddr) -> PyResult<Bound<'py, PyAny>> {
     let cls = py.import("pycurl._pycurl")?.getattr("CurlSockAddr")?;
-    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    let (family, socktype, protocol) = sys::socket_triple(addr);
     let a: Bound<'py, PyAny> = match addr {
         SocketAddr::V4(a) => (a.ip().to_string(), a.port()).into_pyobject(py)?.into_any(),
         SocketAddr::V6(a) => (a.ip().to_string(), a.port(), a.flowinfo(), a.scope_id()).into_pyobject(py)?.into_any(),
     };
-    cls.call1((family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, libc::IPPROTO_TCP, a))
+    cls.call1((family, socktype, protocol, a))
 }

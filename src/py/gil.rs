@@ -31,6 +31,8 @@ fn _mark_exiting() {
 
 /// Finds the runtime's finalizing flag and registers the atexit hook; called once at import.
 pub fn install_exit_guard(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Windows ends such a thread without unwinding Rust frames (no abort): the atexit hook is enough.
+    #[cfg(unix)]
     for name in [c"Py_IsFinalizing", c"_Py_IsFinalizing"] {
         // SAFETY: dlsym with RTLD_DEFAULT only looks a symbol up in the already-loaded interpreter.
         #[allow(unsafe_code)]

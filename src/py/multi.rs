@@ -2,7 +2,6 @@
 //! report exactly the engine's interest changes and deadline, after each call that ran transfers.
 
 use std::collections::HashMap;
-use std::os::fd::RawFd;
 
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::prelude::*;
@@ -11,6 +10,7 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use crate::engine::multi::Multi;
 use crate::engine::strerror;
+use crate::engine::sys::Fd;
 
 use super::constants;
 use super::convert;
@@ -26,13 +26,13 @@ pub struct MState {
     timer_cb: Option<PyObject>,
     notify_cb: Option<PyObject>,
     notify_mask: u32,
-    assigned: HashMap<RawFd, PyObject>,
+    assigned: HashMap<Fd, PyObject>,
     /// perform/socket_action (and so M_* callbacks) on the stack.
     depth: u32,
     /// The thread that runs the outermost perform/socket_action while depth > 0.
     driver: Option<std::thread::ThreadId>,
     /// The socket whose SOCKETFUNCTION call is running (assign works on it even as it is removed).
-    current_fd: Option<RawFd>,
+    current_fd: Option<Fd>,
     /// A KeyboardInterrupt / SystemExit raised by an M_* callback, raised again by the call that ran it.
     interrupt: Option<PyErr>,
 }
@@ -453,8 +453,7 @@ impl PyCurlMulti {
         convert::arity("socket_action", args, 2)?;
         let sock_fd = socket_arg(&args.get_item(0)?)?;
         let ev_bitmask = convert::c_int(&args.get_item(1)?)? as i64;
-        let (n, ok) =
-            PyCurlMulti::drive(slf, "socket_action", |m| m.socket_action(sock_fd as RawFd, ev_bitmask as u8))?;
+        let (n, ok) = PyCurlMulti::drive(slf, "socket_action", |m| m.socket_action(sock_fd as Fd, ev_bitmask as u8))?;
         if !ok {
             return Err(code_err(11, "multi_socket_action failed"));
         }
@@ -673,14 +672,14 @@ impl PyCurlMulti {
         let obj: PyObject = args.get_item(1)?.unbind();
         let mut st = self.st.borrow_mut();
         let Some(m) = st.multi.as_ref() else { return Err(missing(&st, "assign")) };
-        if !m.knows_socket(sock_fd as RawFd) && st.current_fd != Some(sock_fd as RawFd) {
+        if !m.knows_socket(sock_fd as Fd) && st.current_fd != Some(sock_fd as Fd) {
             return Err(code_err(5, "assign failed"));
         }
         Python::with_gil(|py| {
             if obj.is_none(py) {
-                st.assigned.remove(&(sock_fd as RawFd));
+                st.assigned.remove(&(sock_fd as Fd));
             } else {
-                st.assigned.insert(sock_fd as RawFd, obj);
+                st.assigned.insert(sock_fd as Fd, obj);
             }
         });
         Ok(())
@@ -692,10 +691,10 @@ impl PyCurlMulti {
         let sock_fd = socket_arg(&args.get_item(0)?)?;
         let mut st = self.st.borrow_mut();
         let Some(m) = st.multi.as_ref() else { return Err(missing(&st, "unassign")) };
-        if !m.knows_socket(sock_fd as RawFd) && st.current_fd != Some(sock_fd as RawFd) {
+        if !m.knows_socket(sock_fd as Fd) && st.current_fd != Some(sock_fd as Fd) {
             return Err(code_err(5, "unassign failed"));
         }
-        st.assigned.remove(&(sock_fd as RawFd));
+        st.assigned.remove(&(sock_fd as Fd));
         Ok(())
     }
 

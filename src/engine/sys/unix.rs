@@ -1,9 +1,10 @@
-//! Unix: poll(2), recv/send on raw descriptors, socketpair, close.
+//! Unix (Linux, macOS, the BSDs): poll(2), recv/send on raw descriptors, socketpair, close.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
-use socket2::Socket;
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::{ERR, IN, OUT};
 
@@ -59,11 +60,17 @@ pub fn recv(fd: Fd, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Apple systems have no MSG_NOSIGNAL: every socket we use gets SO_NOSIGPIPE instead.
+#[cfg(target_vendor = "apple")]
+const NOSIGNAL: libc::c_int = 0;
+#[cfg(not(target_vendor = "apple"))]
+const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
+
 /// send(2) from `buf`; a closed peer gives EPIPE, never SIGPIPE.
 pub fn send(fd: Fd, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: send from the caller's buffer; MSG_NOSIGNAL so a closed peer gives EPIPE, not SIGPIPE.
+    // SAFETY: send from the caller's buffer; NOSIGNAL so a closed peer gives EPIPE, not SIGPIPE.
     #[allow(unsafe_code)]
-    let n = unsafe { libc::send(fd, buf.as_ptr() as *const libc::c_void, buf.len(), libc::MSG_NOSIGNAL) };
+    let n = unsafe { libc::send(fd, buf.as_ptr() as *const libc::c_void, buf.len(), NOSIGNAL) };
     if n < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -106,7 +113,77 @@ pub fn adopt(fd: Fd) -> io::Result<Socket> {
     #[allow(unsafe_code)]
     let s = unsafe { Socket::from_raw_fd(fd) };
     s.set_nonblocking(true)?;
+    no_sigpipe(&s)?;
     Ok(s)
+}
+
+/// A new descriptor for the application's socket `fd` (close-on-exec), which it keeps.
+pub fn dup(fd: Fd) -> io::Result<Fd> {
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: the application vouches that `fd` is an open socket for the length of this call.
+    #[allow(unsafe_code)]
+    let b = unsafe { BorrowedFd::borrow_raw(fd) };
+    Ok(release(SockRef::from(&b).try_clone()?))
+}
+
+/// A nonblocking, close-on-exec TCP socket for `addr`'s family.
+pub fn tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
+    // Linux and the BSDs set both flags in socket(2); Apple's socket2 sets FD_CLOEXEC and
+    // SO_NOSIGPIPE itself and nonblocking is one more call.
+    #[cfg(not(target_vendor = "apple"))]
+    let s = Socket::new(Domain::for_address(*addr), Type::STREAM.nonblocking().cloexec(), Some(Protocol::TCP))?;
+    #[cfg(target_vendor = "apple")]
+    let s = {
+        let s = Socket::new(Domain::for_address(*addr), Type::STREAM, Some(Protocol::TCP))?;
+        s.set_nonblocking(true)?;
+        s
+    };
+    Ok(s)
+}
+
+/// Binds `s` to the network interface `name` (CURLOPT_INTERFACE "if!name"): SO_BINDTODEVICE
+/// on Linux, IP_BOUND_IF / IPV6_BOUND_IF by interface index on Apple systems and Solaris;
+/// `Unsupported` where the OS has neither.
+pub fn bind_device(s: &Socket, name: &str, v6: bool) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let _ = v6;
+        s.bind_device(Some(name.as_bytes()))
+    }
+    #[cfg(any(target_vendor = "apple", target_os = "illumos", target_os = "solaris"))]
+    {
+        let c = std::ffi::CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: if_nametoindex reads a NUL-terminated name.
+        #[allow(unsafe_code)]
+        let idx = std::num::NonZeroU32::new(unsafe { libc::if_nametoindex(c.as_ptr()) })
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        if v6 {
+            s.bind_device_by_index_v6(Some(idx))
+        } else {
+            s.bind_device_by_index_v4(Some(idx))
+        }
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_vendor = "apple",
+        target_os = "illumos",
+        target_os = "solaris"
+    )))]
+    {
+        let _ = (s, name, v6);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
+/// SIGPIPE off for a socket where send() cannot ask for it per call (Apple).
+fn no_sigpipe(s: &Socket) -> io::Result<()> {
+    #[cfg(target_vendor = "apple")]
+    s.set_nosigpipe(true)?;
+    let _ = s;
+    Ok(())
 }
 
 /// A connected pair of nonblocking local sockets (resolver completion, multi wakeup).
@@ -114,7 +191,21 @@ pub fn socket_pair() -> io::Result<(Socket, Socket)> {
     let (a, b) = std::os::unix::net::UnixStream::pair()?;
     a.set_nonblocking(true)?;
     b.set_nonblocking(true)?;
-    Ok((Socket::from(OwnedFd::from(a)), Socket::from(OwnedFd::from(b))))
+    let (a, b) = (Socket::from(OwnedFd::from(a)), Socket::from(OwnedFd::from(b)));
+    no_sigpipe(&a)?;
+    no_sigpipe(&b)?;
+    Ok((a, b))
+}
+
+/// (family, type, protocol) of a TCP socket for `addr` as libcurl hands them to
+/// OPENSOCKETFUNCTION (its socket type carries SOCK_CLOEXEC where the OS has it).
+pub fn socket_triple(addr: &SocketAddr) -> (i32, i32, i32) {
+    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    #[cfg(not(target_vendor = "apple"))]
+    let ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    #[cfg(target_vendor = "apple")]
+    let ty = libc::SOCK_STREAM;
+    (family, ty, libc::IPPROTO_TCP)
 }
 
 /// A nonblocking connect that has not finished yet.
@@ -151,5 +242,27 @@ mod tests {
         close(release(a));
         assert_eq!(recv(fb, &mut buf).unwrap(), 0);
         assert_eq!(error_text(&io::Error::from_raw_os_error(libc::ECONNRESET)), "Connection reset by peer");
+    }
+
+    #[test]
+    fn dup_gives_an_independent_descriptor() {
+        let (a, b) = socket_pair().unwrap();
+        let d = dup(fd_of(&a)).unwrap();
+        assert_ne!(d, fd_of(&a));
+        drop(a);
+        let d = adopt(d).unwrap();
+        assert_eq!(send(fd_of(&d), b"x").unwrap(), 1);
+        assert_eq!(poll(&[(fd_of(&b), IN)], 5000).unwrap(), vec![(fd_of(&b), IN)]);
+        assert!(dup(-1).is_err());
+    }
+
+    #[test]
+    fn tcp_socket_is_nonblocking_and_triple_matches() {
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let s = tcp_socket(&addr).unwrap();
+        assert!(s.nonblocking().unwrap());
+        assert_eq!(socket_triple(&addr).0, libc::AF_INET);
+        assert_eq!(socket_triple(&"[::1]:9".parse().unwrap()).0, libc::AF_INET6);
+        assert!(bind_device(&s, "no-such-interface0", false).is_err());
     }
 }

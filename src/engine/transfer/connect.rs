@@ -266,11 +266,14 @@ impl Xfer {
                     }
                 }
                 Err(_) => {
-                    socket.bind_device(Some(ip.as_bytes())).map_err(|_| {
-                        ConnErr::Fatal(Error::new(
-                            code::INTERFACE_FAILED,
-                            format!("Couldn't bind to interface '{iface}'"),
-                        ))
+                    crate::engine::sys::bind_device(&socket, ip, addr.is_ipv6()).map_err(|e| {
+                        // An OS without binding by interface name (Windows) has the option only for addresses.
+                        let c = if e.kind() == std::io::ErrorKind::Unsupported {
+                            code::NOT_BUILT_IN
+                        } else {
+                            code::INTERFACE_FAILED
+                        };
+                        ConnErr::Fatal(Error::new(c, format!("Couldn't bind to interface '{iface}'")))
                     })?;
                 }
             }

@@ -330,7 +330,7 @@ impl Xfer {
         let absolute = via.as_ref().map(|_| format!("{}://{}{}", url.scheme, url.host_header(), url.path));
         // PROXYHEADER lines go to the proxy too unless HEADEROPT unifies them; HTTPHEADER's
         // Authorization / Cookie lines stay with the first origin unless UNRESTRICTED_AUTH.
-        let proxy_extra = matches!(&via, Some(_) if !self.o.proxy.unified_headers && !self.o.proxy.headers.is_empty());
+        let proxy_extra = via.is_some() && !self.o.proxy.unified_headers && !self.o.proxy.headers.is_empty();
         let custom: std::borrow::Cow<'_, [String]> = if hop.send_auth && !proxy_extra {
             std::borrow::Cow::Borrowed(&self.o.headers)
         } else {
