@@ -9,6 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check maturin pytest mypy -r tests/requirements.txt
+bash scripts/test-servers.sh
 echo "== rustfmt and clippy"
 cargo fmt --check
 cargo clippy -q --all-targets -- -D warnings

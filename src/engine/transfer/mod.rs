@@ -245,6 +245,8 @@ mod size_probe {
         let sh = super::Shared::new();
         let easy = super::EasyShared::new();
         let f = super::run(sh, easy);
-        assert!(std::mem::size_of_val(&f) < 5120, "{} bytes", std::mem::size_of_val(&f));
+        // 4.8 KB after the layering; proxies, HTTP/2, shares, time conditions and WebSocket brought
+        // it to 5.6 KB. The bound keeps it from growing further unnoticed.
+        assert!(std::mem::size_of_val(&f) < 6144, "{} bytes", std::mem::size_of_val(&f));
     }
 }
