@@ -13,15 +13,24 @@ fuzz_target!(|data: &[u8]| {
     let Ok(Some(mut d)) = Decoder::for_encoding(STACKS[sel as usize % STACKS.len()]) else { return };
     // The high bits of the selector choose how the body is cut into reads.
     let piece = 1 + (sel as usize >> 3) * 37;
-    let mut out = 0;
     for chunk in rest.chunks(piece) {
-        match d.feed(chunk) {
-            Ok(v) => out += v.len(),
-            Err(_) => return,
+        d.push(chunk);
+        // Decoded output comes out in bounded pieces; take all that the input so far gives.
+        loop {
+            match d.pull() {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(_) => return,
+            }
+            if d.total_out() > OUT_LIMIT as u64 {
+                return;
+            }
         }
-        if out > OUT_LIMIT {
+    }
+    d.finish();
+    while let Ok(Some(_)) = d.pull() {
+        if d.total_out() > OUT_LIMIT as u64 {
             return;
         }
     }
-    let _ = d.finish();
 });

@@ -1,7 +1,8 @@
 //! Set-Cookie header values (and their dates) into a jar, then the Cookie header and the jar file
 //! written back: never a panic, and a jar file read back and written again is stable.
 #![no_main]
-use _pycurl::engine::cookies::{parse_date, CookieJar};
+use _pycurl::engine::cookies::CookieJar;
+use _pycurl::engine::date::parse_date;
 use libfuzzer_sys::fuzz_target;
 
 const NOW: i64 = 1_700_000_000;
