@@ -209,3 +209,19 @@ class Hypercorn:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def fetch(c, url, **opts):
+    """Performs `c` on `url` with extra options (by pycurl name); returns (header lines, body)."""
+    import io
+
+    import pycurl
+
+    headers, body = [], io.BytesIO()
+    c.setopt(pycurl.URL, url)
+    c.setopt(pycurl.HEADERFUNCTION, headers.append)
+    c.setopt(pycurl.WRITEDATA, body)
+    for k, v in opts.items():
+        c.setopt(getattr(pycurl, k), v)
+    c.perform()
+    return headers, body.getvalue()

@@ -29,15 +29,7 @@ def c(certs):
     c.close()
 
 
-def get(c, url, **opts):
-    headers, body = [], io.BytesIO()
-    c.setopt(pycurl.URL, url)
-    c.setopt(pycurl.HEADERFUNCTION, headers.append)
-    c.setopt(pycurl.WRITEDATA, body)
-    for k, v in opts.items():
-        c.setopt(getattr(pycurl, k), v)
-    c.perform()
-    return headers, body.getvalue()
+get = h2servers.fetch
 
 
 @pytest.mark.parametrize("version", ["CURL_HTTP_VERSION_2_0", "CURL_HTTP_VERSION_2TLS", "CURL_HTTP_VERSION_NONE"])

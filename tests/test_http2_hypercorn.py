@@ -1,7 +1,6 @@
 """HTTP/2 against a second server stack, hypercorn (Python h2) from PyPI: GET and POST over ALPN
 h2, and a connection the server closes mid-body (error 18, as libcurl reports it)."""
 
-import io
 
 import pytest
 
@@ -25,15 +24,7 @@ def c(certs):
     c.close()
 
 
-def perform(c, url, **opts):
-    headers, body = [], io.BytesIO()
-    c.setopt(pycurl.URL, url)
-    c.setopt(pycurl.HEADERFUNCTION, headers.append)
-    c.setopt(pycurl.WRITEDATA, body)
-    for k, v in opts.items():
-        c.setopt(getattr(pycurl, k), v)
-    c.perform()
-    return headers, body.getvalue()
+perform = h2servers.fetch
 
 
 def test_get_and_post_over_h2(hyper, c):
