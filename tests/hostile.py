@@ -39,6 +39,14 @@ def bomb(mb, layers):
     return _BOMBS[key]
 
 
+def warm_bombs(paths):
+    """Builds the bombs that ``/bomb?mb=..&layers=..`` paths ask for, so a timed request times the client."""
+    for path in paths:
+        if path.startswith("/bomb?"):
+            q = dict(kv.split("=", 1) for kv in path.split("?", 1)[1].split("&"))
+            bomb(int(q.get("mb", 64)), int(q.get("layers", 1)))
+
+
 def _send_head(sock, status="200 OK", headers=()):
     lines = ["HTTP/1.1 " + status] + ["%s: %s" % h for h in headers]
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))

@@ -22,6 +22,7 @@ E_TOO_LARGE = 100
 @pytest.fixture(scope="module")
 def hostile_server():
     srv = hostile.start()
+    hostile.warm_bombs(r[1] for r in ROWS)  # built once, before the clock runs
     yield srv
     srv.stop()
 

@@ -162,6 +162,8 @@ pub struct Options {
     pub max_send_speed: i64,
     /// HSTS: the CURLOPT_HSTS file, read before each transfer and written at cleanup.
     pub hsts_file: Option<PathBuf>,
+    /// REQUEST_TARGET: sent in the request line instead of the URL's path and query.
+    pub request_target: Option<String>,
     /// OPT_FILETIME: report the document's Last-Modified time as INFO_FILETIME.
     pub filetime: bool,
     /// TIMECONDITION (0 none, 1 if-modified-since, 2 if-unmodified-since, 3 last-modified) and
@@ -237,6 +239,7 @@ impl Default for Options {
             local_port_range: 1,
             tls: TlsOptions::default(),
             hsts_file: None,
+            request_target: None,
             verbose: false,
             noprogress: true,
             dns_cache_timeout: Some(super::resolve::DNS_CACHE_TIMEOUT),

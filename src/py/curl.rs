@@ -871,6 +871,7 @@ impl PyCurl {
             opt::SSL_CIPHER_LIST => o.tls.cipher_list = text!(),
             opt::TLS13_CIPHERS => o.tls.tls13_ciphers = text!(),
             opt::OPT_CERTINFO => flag!(certinfo),
+            opt::REQUEST_TARGET => o.request_target = text_required!(),
             opt::CONNECT_ONLY => {
                 let v = long!();
                 if !(0..=2).contains(&v) {

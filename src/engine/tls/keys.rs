@@ -38,12 +38,21 @@ fn key_error_typed(name: &str, ty: &str) -> TlsError {
 }
 
 fn io_error_detail(e: &io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
+    // OpenSSL reports the C runtime's errno and strerror text; Windows' own texts and codes differ,
+    // so the common kinds are spelled the POSIX way on every OS.
+    let (code, text) = match e.kind() {
+        io::ErrorKind::NotFound => (Some(2), "No such file or directory".to_string()),
+        io::ErrorKind::PermissionDenied => (Some(13), "Permission denied".to_string()),
+        _ => {
+            let text = e.to_string();
+            let text = match text.find(" (os error") {
+                Some(i) => text[..i].to_string(),
+                None => text,
+            };
+            (e.raw_os_error(), text)
+        }
     };
-    match e.raw_os_error() {
+    match code {
         Some(n) => format!("error:{:08X}:system library::{text}", 0x8000_0000u32 | n as u32),
         None => format!("error:80000000:system library::{text}"),
     }

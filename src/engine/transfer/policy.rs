@@ -327,7 +327,9 @@ impl Xfer {
         if expect {
             tail.push(("Expect", "100-continue".into()));
         }
-        let absolute = via.as_ref().map(|_| format!("{}://{}{}", url.scheme, url.host_header(), url.path));
+        // REQUEST_TARGET stands in for the URL's path and query, also in a proxy's absolute form.
+        let target = self.o.request_target.as_deref().unwrap_or(&url.path);
+        let absolute = via.as_ref().map(|_| format!("{}://{}{}", url.scheme, url.host_header(), target));
         // PROXYHEADER lines go to the proxy too unless HEADEROPT unifies them; HTTPHEADER's
         // Authorization / Cookie lines stay with the first origin unless UNRESTRICTED_AUTH.
         let proxy_extra = via.is_some() && !self.o.proxy.unified_headers && !self.o.proxy.headers.is_empty();
@@ -343,7 +345,7 @@ impl Xfer {
         };
         RequestHead {
             method: hop.method.as_str(),
-            target: absolute.as_deref().unwrap_or(&url.path),
+            target: absolute.as_deref().unwrap_or(target),
             http10: self.o.http_version == HttpVersion::V1_0,
             internal,
             tail,
