@@ -252,6 +252,7 @@ impl Xfer {
 
     pub(super) fn build_request(&self, hop: &Hop, body_len: Option<u64>, chunked: bool, expect: bool) -> Vec<u8> {
         let url = &hop.url;
+        let mut connection = Vec::new();
         let mut internal: Vec<(&'static str, String)> = Vec::with_capacity(10);
         internal.push(("Host", url.host_header()));
         // Through an HTTP proxy without a tunnel the request goes to the proxy itself.
@@ -282,7 +283,7 @@ impl Xfer {
         }
         if self.o.transfer_encoding {
             internal.push(("TE", "gzip".into()));
-            internal.push(("Connection", "TE".into()));
+            connection.push("TE");
         }
         if let Some(r) = &hop.referer {
             internal.push(("Referer", r.clone()));
@@ -347,6 +348,7 @@ impl Xfer {
             http10: self.o.http_version == HttpVersion::V1_0,
             internal,
             tail,
+            connection,
         }
         .write(&custom)
     }
