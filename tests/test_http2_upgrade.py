@@ -56,6 +56,13 @@ async def app(scope, receive, send):
         for i in range(16):
             await send({"type": "http.response.body", "body": bytes([65 + i]) * 65536, "more_body": i < 15})
         return
+    if path == "/trailers" and "http.response.trailers" in scope["extensions"]:
+        # hypercorn sends them when the request says "te: trailers".
+        await send({"type": "http.response.start", "status": 200, "trailers": True,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"body"})
+        await send({"type": "http.response.trailers", "headers": [(b"x-sum", b"abc"), (b"x-done", b"yes")]})
+        return
     headers = [(b"content-type", b"text/plain"), (b"x-served-by", b"hypercorn")]
     if path == "/order":
         headers = [(b"x-a", b"1"), (b"x-b", b"2"), (b"x-a", b"3"), (b"content-type", b"text/plain"), (b"x-b", b"4")]
@@ -310,6 +317,16 @@ def test_early_hints_reach_headerfunction(hyper, c, version):
     assert headers[-1] == b"\r\n"
     assert body.startswith(b"2 GET ")
     assert c.getinfo(pycurl.RESPONSE_CODE) == 200
+    assert c.getinfo(pycurl.HEADER_SIZE) == sum(len(h) for h in headers)
+
+
+@pytest.mark.parametrize("version", ["CURL_HTTP_VERSION_2_0", "CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE"])
+def test_trailers_after_the_blank_line(hyper, c, version):
+    headers, body, sent, _ = fetch(c, hyper.url("/trailers"), HTTP_VERSION=getattr(pycurl, version),
+                                   HTTPHEADER=["TE: trailers"])
+    assert body == b"body"
+    assert headers[-3:] == [b"\r\n", b"x-sum: abc\r\n", b"x-done: yes\r\n"]
+    assert headers[-4] != b"\r\n"
     assert c.getinfo(pycurl.HEADER_SIZE) == sum(len(h) for h in headers)
 
 
