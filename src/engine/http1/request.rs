@@ -14,29 +14,46 @@ pub struct RequestHead<'a> {
     pub internal: Vec<(&'static str, String)>,
     /// Generated headers sent after custom ones (Content-Length, Content-Type, Expect, …).
     pub tail: Vec<(&'static str, String)>,
+    /// Connection tokens of generated headers ("TE", "Upgrade, HTTP2-Settings"): one Connection
+    /// line after everything else, as libcurl writes it.
+    pub connection: Vec<&'static str>,
+}
+
+/// Generated headers a custom line with the same name does not replace (libcurl keeps its h2c
+/// offer whatever HTTPHEADER says).
+fn pinned(name: &str) -> bool {
+    name == "Upgrade" || name == "HTTP2-Settings"
 }
 
 impl RequestHead<'_> {
     /// Writes the head with CURLOPT_HTTPHEADER lines applied: "Name: value" replaces a generated
     /// header of that name (a custom Host takes the generated Host's place), "Name:" removes it,
     /// "Name;" sends an empty header; custom lines go out as written, between `internal` and `tail`.
+    /// Custom Connection lines go last, the first one merged with `connection`'s tokens (libcurl).
     pub fn write(mut self, custom_lines: &[String]) -> Vec<u8> {
         // (name, line): an empty name marks a verbatim custom Host line kept in the Host slot.
         let mut internal: Vec<(&str, Option<&str>, String)> =
             self.internal.drain(..).map(|(n, v)| (n, None, v)).collect();
         let mut custom: Vec<std::borrow::Cow<'_, str>> = Vec::new();
+        let mut connection: Vec<(&str, &str)> = Vec::new();
         for h in custom_lines {
             let Some(i) = h.find([':', ';']) else { continue };
             let name = h[..i].trim();
             let sep = h.as_bytes()[i];
             let value = h[i + 1..].trim();
+            if name.eq_ignore_ascii_case("connection") {
+                if sep == b':' && !value.is_empty() {
+                    connection.push((h.as_str(), value));
+                }
+                continue;
+            }
             if name.eq_ignore_ascii_case("host") && sep == b':' && !value.is_empty() {
                 if let Some(slot) = internal.iter_mut().find(|(n, _, _)| *n == "Host") {
                     *slot = ("", Some(h.as_str()), String::new());
                     continue;
                 }
             }
-            internal.retain(|(n, _, _)| !n.eq_ignore_ascii_case(name));
+            internal.retain(|(n, _, _)| !n.eq_ignore_ascii_case(name) || pinned(n));
             self.tail.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
             if sep == b':' {
                 if !value.is_empty() {
@@ -66,6 +83,16 @@ impl RequestHead<'_> {
         }
         for (n, v) in &self.tail {
             header(&mut out, n, v);
+        }
+        let mut rest = connection.iter();
+        if !self.connection.is_empty() {
+            let mut v: Vec<&str> = rest.next().map(|(_, v)| *v).into_iter().collect();
+            v.extend_from_slice(&self.connection);
+            header(&mut out, "Connection", &v.join(", "));
+        }
+        for (line, _) in rest {
+            out.extend_from_slice(&wire_bytes(line));
+            out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"\r\n");
         out
@@ -102,7 +129,28 @@ mod tests {
             http10: false,
             internal: vec![("Host", "h:8080".into()), ("User-Agent", "ua".into()), ("Accept", "*/*".into())],
             tail: vec![("Content-Length", "3".into()), ("Content-Type", "application/x-www-form-urlencoded".into())],
+            connection: Vec::new(),
         }
+    }
+
+    #[test]
+    fn connection_lines_go_last_merged_with_the_tokens() {
+        let custom = ["Connection: a".to_string(), "X-B: 1".into(), "Connection: b".into(), "Upgrade: foo".into()];
+        let mut h = head();
+        h.internal.push(("Upgrade", "h2c".into()));
+        h.connection = vec!["TE", "Upgrade, HTTP2-Settings"];
+        assert_eq!(
+            String::from_utf8(h.write(&custom)).unwrap(),
+            "POST /p?q HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ua\r\nAccept: */*\r\nUpgrade: h2c\r\nX-B: 1\r\n\
+             Upgrade: foo\r\nContent-Length: 3\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Connection: a, TE, Upgrade, HTTP2-Settings\r\nConnection: b\r\n\r\n"
+        );
+        // No tokens: custom Connection lines still go last, as written; "Connection;" sends none.
+        let custom = ["Connection: close".to_string(), "X-B: 1".into(), "Connection;".into()];
+        assert!(String::from_utf8(head().write(&custom)).unwrap().ends_with(
+            "X-B: 1\r\nContent-Length: 3\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n"
+        ));
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! is held back by flow control and memory stays bounded.
 
 pub mod io;
+pub mod upgrade;
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};

@@ -55,7 +55,7 @@ impl Xfer {
         self.head_bytes = 0;
         // h2: a stream on a pooled connection, or a fresh connection that negotiated h2 (boxed: rare
         // on the HTTP/1 path, and the transfer's future stays small).
-        if self.h2_pool_may_serve(&hop.url) {
+        if self.h2_pool_may_serve(&hop.url) || self.h2c_pool_may_serve(&hop.url) {
             if let Some(next) = Box::pin(self.h2_pooled(hop)).await? {
                 return Ok(next);
             }
@@ -95,11 +95,14 @@ impl Xfer {
             self.o.headers.iter().any(|h| {
                 h.to_ascii_lowercase().starts_with("expect:") || h.to_ascii_lowercase().starts_with("expect;")
             });
+        // libcurl sends no Expect: 100-continue with the h2c upgrade offer.
+        let h2c = self.offers_h2c(&hop.url) && hop.method != Method::Head && !self.o.nobody;
         let expect = !custom_expect
+            && !h2c
             && self.o.http_version != HttpVersion::V1_0
             && hop.body.is_some()
             && (chunked || body_len.unwrap_or(0) > 1024 * 1024);
-        let req = self.build_request(hop, body_len, chunked, expect);
+        let req = self.build_request_with(hop, body_len, chunked, expect, h2c);
         self.info.request_size += req.len() as u64;
         self.info.effective_method = Some(hop.method.as_str().to_string());
         self.info.referer = hop.referer.clone();
@@ -212,6 +215,9 @@ impl Xfer {
                 }
             },
         };
+        if h2c && Self::h2c_accepted(&head) {
+            return Box::pin(self.h2c_switch(hop, conn, head)).await;
+        }
         self.info.starttransfer_time = elapsed(self.start);
         self.info.response_code = head.status as i64;
         self.info.http_version = if head.version == 10 { 1 } else { 2 };
@@ -555,7 +561,7 @@ impl Xfer {
     }
 
     /// Delivers the blank line that ends a response head.
-    async fn end_head(&mut self, head: &Head) -> Result<()> {
+    pub(super) async fn end_head(&mut self, head: &Head) -> Result<()> {
         if head.blank.is_empty() {
             return Ok(());
         }

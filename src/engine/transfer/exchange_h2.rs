@@ -182,7 +182,7 @@ impl Xfer {
         } else {
             self.text(format_args!("Request completely sent off"));
         }
-        let resp = match resp.await {
+        let resp = match self.h2_await_response(resp).await? {
             Ok(r) => r,
             Err(e) if retry_ok && refused(&e) => return self.h2_retry(hop, h2c),
             Err(e) => return Err(http2::stream_error(&e, sid)),
@@ -296,7 +296,37 @@ impl Xfer {
         self.deliver_header(line).await
     }
 
-    async fn h2_response(
+    /// Waits for the stream's final response head, delivering 1xx heads on the way ("HTTP/2 103 "
+    /// and its lines, as libcurl hands them to HEADERFUNCTION).
+    pub(super) async fn h2_await_response(
+        &mut self,
+        mut resp: ResponseFuture,
+    ) -> Result<std::result::Result<http::Response<RecvStream>, h2::Error>> {
+        use std::future::Future;
+        loop {
+            let next = poll_fn(|cx| {
+                if let Poll::Ready(Some(r)) = resp.poll_informational(cx) {
+                    return Poll::Ready(Err(r));
+                }
+                std::pin::Pin::new(&mut resp).poll(cx).map(Ok)
+            })
+            .await;
+            match next {
+                Ok(r) => return Ok(r),
+                Err(Ok(info)) => {
+                    let status = info.status().as_u16();
+                    self.h2_line(&http2::status_line(status)).await?;
+                    for (name, value) in info.headers() {
+                        self.h2_line(&http2::header_line(name.as_str().as_bytes(), value.as_bytes())).await?;
+                    }
+                    self.h2_line(b"\r\n").await?;
+                }
+                Err(Err(e)) => return Ok(Err(e)),
+            }
+        }
+    }
+
+    pub(super) async fn h2_response(
         &mut self,
         hop: &mut Hop,
         h2c: &H2Conn,

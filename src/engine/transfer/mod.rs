@@ -31,6 +31,7 @@ mod connect;
 mod exchange;
 mod exchange_h2;
 mod file;
+mod h2c;
 mod policy;
 mod sink;
 mod tunnel;

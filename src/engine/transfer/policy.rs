@@ -251,7 +251,20 @@ impl Xfer {
     }
 
     pub(super) fn build_request(&self, hop: &Hop, body_len: Option<u64>, chunked: bool, expect: bool) -> Vec<u8> {
+        self.build_request_with(hop, body_len, chunked, expect, false)
+    }
+
+    /// The request head; `h2c` adds libcurl's offer to upgrade the connection to HTTP/2.
+    pub(super) fn build_request_with(
+        &self,
+        hop: &Hop,
+        body_len: Option<u64>,
+        chunked: bool,
+        expect: bool,
+        h2c: bool,
+    ) -> Vec<u8> {
         let url = &hop.url;
+        let mut connection = Vec::new();
         let mut internal: Vec<(&'static str, String)> = Vec::with_capacity(10);
         internal.push(("Host", url.host_header()));
         // Through an HTTP proxy without a tunnel the request goes to the proxy itself.
@@ -282,13 +295,18 @@ impl Xfer {
         }
         if self.o.transfer_encoding {
             internal.push(("TE", "gzip".into()));
-            internal.push(("Connection", "TE".into()));
+            connection.push("TE");
         }
         if let Some(r) = &hop.referer {
             internal.push(("Referer", r.clone()));
         }
         if via.is_some() {
             internal.push(("Proxy-Connection", "Keep-Alive".into()));
+        }
+        if h2c {
+            internal.push(("Upgrade", "h2c".into()));
+            internal.push(("HTTP2-Settings", crate::engine::http2::upgrade::settings_header()));
+            connection.push("Upgrade, HTTP2-Settings");
         }
         // COOKIE first, then what the cookie engine has for this host and path.
         let jar_cookies = self.easy.with_cookies(|j| {
@@ -349,6 +367,7 @@ impl Xfer {
             http10: self.o.http_version == HttpVersion::V1_0,
             internal,
             tail,
+            connection,
         }
         .write(&custom)
     }

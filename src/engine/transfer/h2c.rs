@@ -1,0 +1,58 @@
+//! HTTP_VERSION 2_0 on http://: libcurl's HTTP/1.1 request with `Upgrade: h2c`. A server that
+//! answers 101 switches the connection to h2, its response to our request coming on stream 1, and
+//! the connection is pooled for the h2 requests that follow; a server that ignores the offer answers
+//! over HTTP/1.1 and the next request on that connection offers again, as libcurl does.
+
+use std::rc::Rc;
+
+use super::policy::{Hop, Next};
+use super::*;
+use crate::engine::easy::HttpVersion;
+use crate::engine::error::Result;
+use crate::engine::http1::head::Head;
+use crate::engine::http2::{self, upgrade};
+use crate::engine::pool::{Conn, Multiplexed};
+
+impl Xfer {
+    /// Is the h2c upgrade offered to this URL (libcurl: on every HTTP/1.1 request to http:// with
+    /// HTTP_VERSION 2_0, with a body or not)? Not for HEAD (the caller's check): h2 would take the
+    /// answer to our GET placeholder for stream 1 as a GET response (see http2::upgrade).
+    pub(super) fn offers_h2c(&self, url: &Url) -> bool {
+        self.o.http_version == HttpVersion::V2 && url.scheme == "http"
+    }
+
+    /// A connection upgraded before may be in the pool as a shared h2 connection.
+    pub(super) fn h2c_pool_may_serve(&self, url: &Url) -> bool {
+        !self.o.fresh_connect && self.offers_h2c(url) && self.sh.pool.borrow().has_shared()
+    }
+
+    /// Did the server take the offer (101 with `Upgrade: h2c`)?
+    pub(super) fn h2c_accepted(head: &Head) -> bool {
+        head.status == 101 && head.has_token("upgrade", "h2c")
+    }
+
+    /// The server switched to h2 after its 101 head (delivered but its blank line): start h2 on
+    /// the connection, pool it, and take the response to our request from stream 1.
+    pub(super) async fn h2c_switch(&mut self, hop: &mut Hop, conn: Conn, head: Head) -> Result<Next> {
+        self.end_head(&head).await?;
+        self.text(format_args!("Received 101, Switching to HTTP/2"));
+        *self.easy.current_sock.borrow_mut() = None;
+        let key = conn.key.clone();
+        let (h2c, resp) = upgrade::handshake_upgraded(conn, &self.sh.spawner).await?;
+        let lease = if self.o.forbid_reuse {
+            None
+        } else {
+            let mut pool = self.sh.pool.borrow_mut();
+            let max = if pool.multiplex { pool.max_streams } else { 1 };
+            pool.add_shared(key.clone(), h2c.clone() as Rc<dyn Multiplexed>, max);
+            pool.take_stream(&key)
+        };
+        let resp = match self.h2_await_response(resp).await? {
+            Ok(r) => r,
+            Err(e) => return Err(http2::stream_error(&e, 1)),
+        };
+        let r = self.h2_response(hop, &h2c, resp, 1).await;
+        drop(lease);
+        r
+    }
+}
