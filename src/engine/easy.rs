@@ -174,6 +174,8 @@ pub struct Options {
     pub ws_options: i64,
     /// PROXY and its companions (engine::proxy).
     pub proxy: super::proxy::ProxyOptions,
+    /// DOH_URL: names are resolved over DNS-over-HTTPS there ("" or None: the system resolver).
+    pub doh_url: Option<String>,
 }
 
 pub const PROTO_HTTP: u64 = 1;
@@ -260,6 +262,7 @@ impl Default for Options {
             connect_only: 0,
             ws_options: 0,
             proxy: Default::default(),
+            doh_url: None,
         }
     }
 }
@@ -465,6 +468,13 @@ pub trait Callbacks {
         false
     }
     fn close_socket(&self, _fd: Fd) {}
+    fn has_resolver_start(&self) -> bool {
+        false
+    }
+    /// RESOLVER_START_FUNCTION, before a name lookup starts: true aborts.
+    fn resolver_start(&self) -> bool {
+        false
+    }
     /// PREREQFUNCTION: non-zero aborts.
     fn prereq(&self, _primary_ip: &str, _local_ip: &str, _primary_port: u16, _local_port: u16) -> Result<i32, Error> {
         Ok(0)
