@@ -475,6 +475,22 @@ pub trait Callbacks {
     fn resolver_start(&self) -> bool {
         false
     }
+    fn has_ioctl(&self) -> bool {
+        false
+    }
+    /// IOCTLFUNCTION with CURLIOCMD_RESTARTREAD (the upload must start over and there is no
+    /// SEEKFUNCTION): 0 (CURLIOE_OK) when the application rewound its source.
+    fn ioctl_restart_read(&self) -> i32 {
+        1
+    }
+    fn has_trailer(&self) -> bool {
+        false
+    }
+    /// TRAILERFUNCTION, before the last chunk of a chunked upload: the trailer lines, or the
+    /// error that aborts the transfer.
+    fn trailer(&self) -> Result<Vec<Vec<u8>>, Error> {
+        Ok(Vec::new())
+    }
     /// PREREQFUNCTION: non-zero aborts.
     fn prereq(&self, _primary_ip: &str, _local_ip: &str, _primary_port: u16, _local_port: u16) -> Result<i32, Error> {
         Ok(0)

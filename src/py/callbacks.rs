@@ -521,6 +521,96 @@ impl Callbacks for PyCallbacks {
         })
     }
 
+    fn has_ioctl(&self) -> bool {
+        self.slots.borrow().ioctl.is_some()
+    }
+
+    fn ioctl_restart_read(&self) -> i32 {
+        /// CURLIOE_FAILRESTART, libcurl's answer when pycurl's callback fails.
+        const FAILRESTART: i32 = 2;
+        Python::with_gil(|py| {
+            let Some(f) = self.get(py, |s| &s.ioctl) else { return FAILRESTART };
+            // CURLIOCMD_RESTARTREAD
+            let r = match f.call1(py, (1i64,)) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.report(py, e);
+                    return FAILRESTART;
+                }
+            };
+            let r = r.bind(py);
+            if r.is_none() {
+                return 0;
+            }
+            if !r.is_instance_of::<pyo3::types::PyInt>() {
+                return FAILRESTART;
+            }
+            match r.extract::<i32>() {
+                Ok(n) => {
+                    if !(0..=2).contains(&n) {
+                        // pycurl complains, yet hands the number to libcurl.
+                        errors::msg_err("ioctl callback returned invalid value").print(py);
+                    }
+                    n
+                }
+                Err(_) => {
+                    let repr = r.repr().map(|s| s.to_string()).unwrap_or_default();
+                    pyo3::exceptions::PyOverflowError::new_err(format!(
+                        "ioctl callback returned {repr} which does not fit in an int"
+                    ))
+                    .print(py);
+                    FAILRESTART
+                }
+            }
+        })
+    }
+
+    fn has_trailer(&self) -> bool {
+        self.slots.borrow().trailer.is_some()
+    }
+
+    fn trailer(&self) -> Result<Vec<Vec<u8>>, Error> {
+        Python::with_gil(|py| {
+            let aborted = || Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by trailing headers callback");
+            let Some(f) = self.get(py, |s| &s.trailer) else { return Ok(Vec::new()) };
+            let r = match f.call0(py) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.report(py, e);
+                    return Err(aborted());
+                }
+            };
+            let r = r.bind(py);
+            if r.is_none() {
+                return Ok(Vec::new());
+            }
+            if !(r.is_instance_of::<pyo3::types::PyList>() || r.is_instance_of::<PyTuple>()) {
+                errors::msg_err("trailer callback must return None or a list/tuple of header strings").print(py);
+                return Err(aborted());
+            }
+            let mut lines = Vec::new();
+            for item in r.try_iter().map_err(|_| aborted())? {
+                let line = item.and_then(|i| {
+                    if i.is_instance_of::<pyo3::types::PyString>() || i.is_instance_of::<PyBytes>() {
+                        super::convert::bytes(&i)
+                    } else {
+                        Err(pyo3::exceptions::PyTypeError::new_err(
+                            "list items must be byte strings or Unicode strings with ASCII code points only",
+                        ))
+                    }
+                });
+                match line {
+                    Ok(l) => lines.push(l),
+                    Err(e) => {
+                        e.print(py);
+                        return Err(aborted());
+                    }
+                }
+            }
+            Ok(lines)
+        })
+    }
+
     fn prereq(&self, primary_ip: &str, local_ip: &str, primary_port: u16, local_port: u16) -> Result<i32, Error> {
         Python::with_gil(|py| {
             let Some(f) = self.get(py, |s| &s.prereq) else { return Ok(0) };

@@ -443,6 +443,21 @@ impl PyCurl {
                 cbs.slots.borrow_mut().resolver_start = if unset { None } else { Some(convert::callable(value)?) }
             }
             opt::DOH_URL => o.doh_url = text_required!(),
+            opt::IOCTLFUNCTION => {
+                let f = if unset { None } else { Some(convert::callable(value)?) };
+                if f.is_some() {
+                    let w = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+                    PyErr::warn(py, &w, c"IOCTLFUNCTION is deprecated; use SEEKFUNCTION", 1)?;
+                }
+                cbs.slots.borrow_mut().ioctl = f;
+            }
+            // pycurl passes no user data to these callbacks and refuses every value.
+            opt::TRAILERDATA | opt::RESOLVER_START_DATA => {
+                return Err(if unset { no_unset() } else { convert::kind_err(value) });
+            }
+            opt::TRAILERFUNCTION => {
+                cbs.slots.borrow_mut().trailer = if unset { None } else { Some(convert::callable(value)?) }
+            }
             opt::NOPROGRESS => flag!(noprogress),
             opt::VERBOSE => flag!(verbose),
             opt::HEADER => flag!(want_header_in_body),
