@@ -161,3 +161,24 @@ def test_doh_under_multi_does_not_block_other_transfers(server, doh, certs):
         m.remove_handle(h)
         h.close()
     m.close()
+
+
+def test_doh_under_a_connection_limit_of_one(server, doh, certs):
+    # The DoH requests need connections of their own while their transfer waits: no deadlock.
+    m = pycurl.CurlMulti()
+    m.setopt(pycurl.M_MAX_TOTAL_CONNECTIONS, 1)
+    c, buf = easy(server.url("/hello", host="doh.test"), doh, certs, TIMEOUT=10)
+    m.add_handle(c)
+    t0 = time.monotonic()
+    n = 1
+    while n:
+        _, n = m.perform()
+        if n:
+            m.select(0.5)
+    _, ok, failed = m.info_read()
+    assert (len(ok), failed) == (1, [])
+    assert time.monotonic() - t0 < 5
+    assert buf.getvalue() == b"hello world"
+    m.remove_handle(c)
+    c.close()
+    m.close()

@@ -141,6 +141,7 @@ fn probe_options(parent: &Options, doh_url: &str, query: Vec<u8>) -> Options {
         connect_timeout: parent.connect_timeout,
         ip_resolve: parent.ip_resolve,
         resolve: parent.resolve.clone(),
+        doh_probe: true,
         ..Options::default()
     };
     let (p, t) = (&parent.tls, &mut o.tls);

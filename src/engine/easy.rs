@@ -176,6 +176,9 @@ pub struct Options {
     pub proxy: super::proxy::ProxyOptions,
     /// DOH_URL: names are resolved over DNS-over-HTTPS there ("" or None: the system resolver).
     pub doh_url: Option<String>,
+    /// A DoH request of another transfer: exempt from the multi's connection limits, since the
+    /// transfer waiting for its answer may hold the last connection slot.
+    pub doh_probe: bool,
 }
 
 pub const PROTO_HTTP: u64 = 1;
@@ -263,6 +266,7 @@ impl Default for Options {
             ws_options: 0,
             proxy: Default::default(),
             doh_url: None,
+            doh_probe: false,
         }
     }
 }

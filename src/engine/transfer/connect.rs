@@ -47,7 +47,7 @@ impl Xfer {
                 }
             }
             let limits = self.sh.limits.clone();
-            if !limits.limited() {
+            if !limits.limited() || self.o.doh_probe {
                 break;
             }
             if let Some(s) = limits.try_acquire(&(url.host.clone(), url.port_or_default())) {
