@@ -176,6 +176,11 @@ pub struct Options {
     pub ws_options: i64,
     /// PROXY and its companions (engine::proxy).
     pub proxy: super::proxy::ProxyOptions,
+    /// DOH_URL: names are resolved over DNS-over-HTTPS there ("" or None: the system resolver).
+    pub doh_url: Option<String>,
+    /// A DoH request of another transfer: exempt from the multi's connection limits, since the
+    /// transfer waiting for its answer may hold the last connection slot.
+    pub doh_probe: bool,
 }
 
 pub const PROTO_HTTP: u64 = 1;
@@ -263,6 +268,8 @@ impl Default for Options {
             connect_only: 0,
             ws_options: 0,
             proxy: Default::default(),
+            doh_url: None,
+            doh_probe: false,
         }
     }
 }
@@ -468,6 +475,29 @@ pub trait Callbacks {
         false
     }
     fn close_socket(&self, _fd: Fd) {}
+    fn has_resolver_start(&self) -> bool {
+        false
+    }
+    /// RESOLVER_START_FUNCTION, before a name lookup starts: true aborts.
+    fn resolver_start(&self) -> bool {
+        false
+    }
+    fn has_ioctl(&self) -> bool {
+        false
+    }
+    /// IOCTLFUNCTION with CURLIOCMD_RESTARTREAD (the upload must start over and there is no
+    /// SEEKFUNCTION): 0 (CURLIOE_OK) when the application rewound its source.
+    fn ioctl_restart_read(&self) -> i32 {
+        1
+    }
+    fn has_trailer(&self) -> bool {
+        false
+    }
+    /// TRAILERFUNCTION, before the last chunk of a chunked upload: the trailer lines, or the
+    /// error that aborts the transfer.
+    fn trailer(&self) -> Result<Vec<Vec<u8>>, Error> {
+        Ok(Vec::new())
+    }
     /// PREREQFUNCTION: non-zero aborts.
     fn prereq(&self, _primary_ip: &str, _local_ip: &str, _primary_port: u16, _local_port: u16) -> Result<i32, Error> {
         Ok(0)

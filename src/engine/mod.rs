@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cookies;
 pub mod date;
 pub mod decode;
+pub mod doh;
 pub mod easy;
 pub mod error;
 pub mod hsts;

@@ -140,6 +140,12 @@ impl BodySource for ReadFunction {
     }
     fn rewind(&mut self) -> Result<()> {
         if !self.cb.has_seek() {
+            if self.cb.has_ioctl() {
+                return match self.cb.ioctl_restart_read() {
+                    0 => Ok(()),
+                    n => Err(Error::new(code::SEND_FAIL_REWIND, format!("ioctl callback returned error {n}"))),
+                };
+            }
             return Err(Error::new(code::SEND_FAIL_REWIND, "necessary data rewind was not possible"));
         }
         match self.cb.seek(0, 0) {

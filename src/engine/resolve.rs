@@ -3,9 +3,10 @@
 //! resolver does, so its fd shows up in SOCKETFUNCTION like any other).
 
 use std::collections::HashMap;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
@@ -128,6 +129,18 @@ pub fn parse_resolve_entry(s: &str) -> Option<ResolveEntry> {
     Some(ResolveEntry { host, port, addrs, remove })
 }
 
+/// A DoH lookup (engine::doh) for a host name, handed in by the transfer that owns the multi.
+pub type DohLookup<'a> = Box<dyn FnOnce(String) -> Pin<Box<dyn Future<Output = Result<Vec<IpAddr>, Error>> + 'a>> + 'a>;
+
+/// What a transfer adds to a lookup.
+#[derive(Default)]
+pub struct Lookup<'a> {
+    /// RESOLVER_START_FUNCTION: called before a lookup the cache cannot answer; true aborts.
+    pub on_start: Option<&'a dyn Fn() -> bool>,
+    /// DOH_URL: names go to this instead of getaddrinfo.
+    pub doh: Option<DohLookup<'a>>,
+}
+
 /// Resolves `host` (already stripped of IPv6 brackets) to socket addresses.
 pub async fn resolve(
     reactor: &Rc<Reactor>,
@@ -138,8 +151,39 @@ pub async fn resolve(
     ipr: IpResolve,
     ttl: Option<Duration>,
 ) -> Result<Vec<SocketAddr>, Error> {
+    resolve_with(reactor, cache, overrides, host, port, ipr, ttl, Lookup::default()).await
+}
+
+/// `resolve` with a transfer's RESOLVER_START_FUNCTION and DoH. As in libcurl, the callback runs
+/// only when the cache has no answer, IP literals and localhost included (they are cached too).
+#[allow(clippy::too_many_arguments)]
+pub async fn resolve_with(
+    reactor: &Rc<Reactor>,
+    cache: &Rc<std::cell::RefCell<DnsCache>>,
+    overrides: &[ResolveEntry],
+    host: &str,
+    port: u16,
+    ipr: IpResolve,
+    ttl: Option<Duration>,
+    lookup: Lookup<'_>,
+) -> Result<Vec<SocketAddr>, Error> {
+    let aborted = || Error::new(code::ABORTED_BY_CALLBACK, format!("Error 42 resolving {host}:{port}"));
+    // The callback for an answer that needs no lookup: only once per cache lifetime.
+    let start_uncached = |addrs: &[SocketAddr]| -> Result<(), Error> {
+        let Some(f) = lookup.on_start else { return Ok(()) };
+        if cache.borrow_mut().get(host, port, ttl).is_some() {
+            return Ok(());
+        }
+        if f() {
+            return Err(aborted());
+        }
+        cache.borrow_mut().put(host, port, addrs.to_vec());
+        Ok(())
+    };
     if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
+        let v = vec![SocketAddr::new(ip, port)];
+        start_uncached(&v)?;
+        return Ok(v);
     }
     let pinned = {
         let mut c = cache.borrow_mut();
@@ -155,14 +199,12 @@ pub async fn resolve(
     let fail = || Error::new(code::COULDNT_RESOLVE_HOST, format!("Could not resolve host: {host}"));
     if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
         // libcurl resolves localhost itself, never asking DNS.
-        let v: Vec<SocketAddr> = [
+        let all = [
             SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port),
             SocketAddr::new(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), port),
-        ]
-        .into_iter()
-        .filter(|a| ipr.keep(a))
-        .collect();
-        return Ok(v);
+        ];
+        start_uncached(&all)?;
+        return Ok(all.into_iter().filter(|a| ipr.keep(a)).collect());
     }
     if let Some(v) = cache.borrow_mut().get(host, port, ttl) {
         let v: Vec<SocketAddr> = v.into_iter().filter(|a| ipr.keep(a)).collect();
@@ -170,7 +212,13 @@ pub async fn resolve(
             return Ok(v);
         }
     }
-    let addrs = lookup_threaded(reactor, host, port).await.map_err(|_| fail())?;
+    if lookup.on_start.is_some_and(|f| f()) {
+        return Err(aborted());
+    }
+    let addrs = match lookup.doh {
+        Some(doh) => doh(host.to_string()).await?.into_iter().map(|ip| SocketAddr::new(ip, port)).collect(),
+        None => lookup_threaded(reactor, host, port).await.map_err(|_| fail())?,
+    };
     if addrs.is_empty() {
         return Err(fail());
     }

@@ -38,10 +38,16 @@ pub struct Slots {
     pub prereq: Option<PyObject>,
     pub hstsread: Option<PyObject>,
     pub hstswrite: Option<PyObject>,
+    pub resolver_start: Option<PyObject>,
+    pub trailer: Option<PyObject>,
+    pub ioctl: Option<PyObject>,
+    /// setopt(WRITEFUNCTION / HEADERFUNCTION, f, use_memoryview=True): f gets a memoryview.
+    pub write_mv: bool,
+    pub header_mv: bool,
 }
 
 impl Slots {
-    fn all(&self) -> [&Option<PyObject>; 13] {
+    fn all(&self) -> [&Option<PyObject>; 16] {
         [
             &self.write,
             &self.header,
@@ -56,6 +62,9 @@ impl Slots {
             &self.prereq,
             &self.hstsread,
             &self.hstswrite,
+            &self.resolver_start,
+            &self.trailer,
+            &self.ioctl,
         ]
     }
 
@@ -75,6 +84,11 @@ impl Slots {
             prereq: c(&self.prereq),
             hstsread: c(&self.hstsread),
             hstswrite: c(&self.hstswrite),
+            resolver_start: c(&self.resolver_start),
+            trailer: c(&self.trailer),
+            ioctl: c(&self.ioctl),
+            write_mv: self.write_mv,
+            header_mv: self.header_mv,
         }
     }
 }
@@ -125,7 +139,7 @@ impl PyCallbacks {
         e.print_and_set_sys_last_vars(py);
     }
 
-    fn write_like(&self, which: fn(&Slots) -> &Option<PyObject>, data: &[u8]) -> Flow {
+    fn write_like(&self, which: fn(&Slots) -> &Option<PyObject>, mv: bool, data: &[u8]) -> Flow {
         Python::with_gil(|py| {
             if self.propagate.borrow().is_some() {
                 return Flow::Abort(Error::new(code::WRITE_ERROR, "callback raised"));
@@ -139,7 +153,8 @@ impl PyCallbacks {
                     format!("Failure writing output to destination, passed {} returned {}", data.len(), n),
                 ))
             };
-            match f.call1(py, (PyBytes::new(py, data),)) {
+            let called = if mv { call_with_memoryview(py, &f, data) } else { f.call1(py, (PyBytes::new(py, data),)) };
+            match called {
                 Ok(r) => {
                     let r = r.bind(py);
                     if r.is_none() {
@@ -165,6 +180,29 @@ impl PyCallbacks {
             }
         })
     }
+}
+
+/// CPython's PyBUF_READ flag (read-only view) for PyMemoryView_FromMemory.
+const PYBUF_READ: std::os::raw::c_int = 0x100;
+
+/// Calls `f` with a read-only memoryview of `data` that pycurl releases when the call returns (the
+/// view is not backed by a Python object: its `obj` is None).
+fn call_with_memoryview(py: Python<'_>, f: &PyObject, data: &[u8]) -> PyResult<PyObject> {
+    // A private copy, so that a view the application kept exported past the call can never dangle.
+    let mut buf = data.to_vec().into_boxed_slice();
+    let len = buf.len() as pyo3::ffi::Py_ssize_t;
+    // SAFETY: buf outlives the view: it is released below, or buf is leaked when it cannot be.
+    #[allow(unsafe_code)]
+    let view = unsafe {
+        let p = pyo3::ffi::PyMemoryView_FromMemory(buf.as_mut_ptr().cast(), len, PYBUF_READ);
+        Bound::from_owned_ptr_or_err(py, p)?
+    };
+    let r = f.call1(py, (&view,));
+    if view.call_method0("release").is_err() {
+        // Still exported (e.g. a buffer taken from it is alive): keep the bytes forever.
+        std::mem::forget(buf);
+    }
+    r
 }
 
 fn call_int<'py>(
@@ -199,14 +237,16 @@ impl Callbacks for PyCallbacks {
             }
             return Flow::Continue;
         }
-        self.write_like(|s| &s.write, data)
+        let mv = self.slots.borrow().write_mv;
+        self.write_like(|s| &s.write, mv, data)
     }
 
     fn header(&self, line: &[u8]) -> Flow {
         if self.slots.borrow().header.is_none() {
             return Flow::Continue;
         }
-        self.write_like(|s| &s.header, line)
+        let mv = self.slots.borrow().header_mv;
+        self.write_like(|s| &s.header, mv, line)
     }
 
     fn has_read(&self) -> bool {
@@ -436,6 +476,138 @@ impl Callbacks for PyCallbacks {
                 }
             }
             None => sys::close(fd),
+        })
+    }
+
+    fn has_resolver_start(&self) -> bool {
+        self.slots.borrow().resolver_start.is_some()
+    }
+
+    fn resolver_start(&self) -> bool {
+        Python::with_gil(|py| {
+            let Some(f) = self.get(py, |s| &s.resolver_start) else { return false };
+            let r = match f.call0(py) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.report(py, e);
+                    return true;
+                }
+            };
+            let r = r.bind(py);
+            if r.is_none() {
+                return false;
+            }
+            if r.is_instance_of::<pyo3::types::PyInt>() {
+                return match r.extract::<i32>() {
+                    Ok(n) => n != 0,
+                    Err(_) => {
+                        // pycurl raises this one out of perform().
+                        let repr = r.repr().map(|s| s.to_string()).unwrap_or_default();
+                        let e = pyo3::exceptions::PyOverflowError::new_err(format!(
+                            "resolver_start callback returned {repr} which does not fit in an int"
+                        ));
+                        let mut p = self.propagate.borrow_mut();
+                        if p.is_none() {
+                            *p = Some(e);
+                        }
+                        true
+                    }
+                };
+            }
+            // Written to the C-level stderr by pycurl.
+            let repr = r.repr().map(|s| s.to_string()).unwrap_or_default();
+            let _ = writeln!(std::io::stderr(), "resolver_start callback returned {repr} which is not an integer");
+            true
+        })
+    }
+
+    fn has_ioctl(&self) -> bool {
+        self.slots.borrow().ioctl.is_some()
+    }
+
+    fn ioctl_restart_read(&self) -> i32 {
+        /// CURLIOE_FAILRESTART, libcurl's answer when pycurl's callback fails.
+        const FAILRESTART: i32 = 2;
+        Python::with_gil(|py| {
+            let Some(f) = self.get(py, |s| &s.ioctl) else { return FAILRESTART };
+            // CURLIOCMD_RESTARTREAD
+            let r = match f.call1(py, (1i64,)) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.report(py, e);
+                    return FAILRESTART;
+                }
+            };
+            let r = r.bind(py);
+            if r.is_none() {
+                return 0;
+            }
+            if !r.is_instance_of::<pyo3::types::PyInt>() {
+                return FAILRESTART;
+            }
+            match r.extract::<i32>() {
+                Ok(n) => {
+                    if !(0..=2).contains(&n) {
+                        // pycurl complains, yet hands the number to libcurl.
+                        errors::msg_err("ioctl callback returned invalid value").print(py);
+                    }
+                    n
+                }
+                Err(_) => {
+                    let repr = r.repr().map(|s| s.to_string()).unwrap_or_default();
+                    pyo3::exceptions::PyOverflowError::new_err(format!(
+                        "ioctl callback returned {repr} which does not fit in an int"
+                    ))
+                    .print(py);
+                    FAILRESTART
+                }
+            }
+        })
+    }
+
+    fn has_trailer(&self) -> bool {
+        self.slots.borrow().trailer.is_some()
+    }
+
+    fn trailer(&self) -> Result<Vec<Vec<u8>>, Error> {
+        Python::with_gil(|py| {
+            let aborted = || Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by trailing headers callback");
+            let Some(f) = self.get(py, |s| &s.trailer) else { return Ok(Vec::new()) };
+            let r = match f.call0(py) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.report(py, e);
+                    return Err(aborted());
+                }
+            };
+            let r = r.bind(py);
+            if r.is_none() {
+                return Ok(Vec::new());
+            }
+            if !(r.is_instance_of::<pyo3::types::PyList>() || r.is_instance_of::<PyTuple>()) {
+                errors::msg_err("trailer callback must return None or a list/tuple of header strings").print(py);
+                return Err(aborted());
+            }
+            let mut lines = Vec::new();
+            for item in r.try_iter().map_err(|_| aborted())? {
+                let line = item.and_then(|i| {
+                    if i.is_instance_of::<pyo3::types::PyString>() || i.is_instance_of::<PyBytes>() {
+                        super::convert::bytes(&i)
+                    } else {
+                        Err(pyo3::exceptions::PyTypeError::new_err(
+                            "list items must be byte strings or Unicode strings with ASCII code points only",
+                        ))
+                    }
+                });
+                match line {
+                    Ok(l) => lines.push(l),
+                    Err(e) => {
+                        e.print(py);
+                        return Err(aborted());
+                    }
+                }
+            }
+            Ok(lines)
         })
     }
 

@@ -7,7 +7,7 @@ pub fn invalid_setopt() -> PyErr {
     PyTypeError::new_err("invalid arguments to setopt")
 }
 
-fn kind_err(v: &Bound<'_, PyAny>) -> PyErr {
+pub fn kind_err(v: &Bound<'_, PyAny>) -> PyErr {
     if v.is_instance_of::<PyString>() || v.is_instance_of::<PyBytes>() {
         PyTypeError::new_err("strings are not supported for this option")
     } else if v.is_instance_of::<PyInt>() {

@@ -368,7 +368,10 @@ impl PyCurl {
                 o.upload = false;
             }
             opt::WRITEFUNCTION => {
-                cbs.slots.borrow_mut().write = if unset { None } else { Some(convert::callable(value)?) };
+                let f = if unset { None } else { Some(convert::callable(value)?) };
+                let mut s = cbs.slots.borrow_mut();
+                s.write = f;
+                s.write_mv = false;
             }
             opt::WRITEDATA => {
                 if unset {
@@ -376,12 +379,18 @@ impl PyCurl {
                 }
                 let w =
                     value.getattr("write").map_err(|_| PyTypeError::new_err("object given without a write method"))?;
-                cbs.slots.borrow_mut().write = Some(w.unbind());
+                let mut s = cbs.slots.borrow_mut();
+                s.write = Some(w.unbind());
+                s.write_mv = false;
             }
             opt::HEADERFUNCTION => {
-                cbs.slots.borrow_mut().header = if unset { None } else { Some(convert::callable(value)?) };
+                let f = if unset { None } else { Some(convert::callable(value)?) };
+                let mut s = cbs.slots.borrow_mut();
+                s.header = f;
+                s.header_mv = false;
             }
             opt::WRITEHEADER => {
+                cbs.slots.borrow_mut().header_mv = false;
                 if unset {
                     cbs.slots.borrow_mut().header = None;
                     return Ok(());
@@ -429,6 +438,25 @@ impl PyCurl {
             }
             opt::PREREQFUNCTION => {
                 cbs.slots.borrow_mut().prereq = if unset { None } else { Some(convert::callable(value)?) }
+            }
+            opt::RESOLVER_START_FUNCTION => {
+                cbs.slots.borrow_mut().resolver_start = if unset { None } else { Some(convert::callable(value)?) }
+            }
+            opt::DOH_URL => o.doh_url = text_required!(),
+            opt::IOCTLFUNCTION => {
+                let f = if unset { None } else { Some(convert::callable(value)?) };
+                if f.is_some() {
+                    let w = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+                    PyErr::warn(py, &w, c"IOCTLFUNCTION is deprecated; use SEEKFUNCTION", 1)?;
+                }
+                cbs.slots.borrow_mut().ioctl = f;
+            }
+            // pycurl passes no user data to these callbacks and refuses every value.
+            opt::TRAILERDATA | opt::RESOLVER_START_DATA => {
+                return Err(if unset { no_unset() } else { convert::kind_err(value) });
+            }
+            opt::TRAILERFUNCTION => {
+                cbs.slots.borrow_mut().trailer = if unset { None } else { Some(convert::callable(value)?) }
             }
             opt::NOPROGRESS => flag!(noprogress),
             opt::VERBOSE => flag!(verbose),
@@ -1230,14 +1258,21 @@ impl PyCurl {
         if use_memoryview.is_some() && option != opt::WRITEFUNCTION && option != opt::HEADERFUNCTION {
             return Err(PyTypeError::new_err("use_memoryview is only supported for WRITEFUNCTION and HEADERFUNCTION"));
         }
-        if use_memoryview == Some(true) {
-            return Err(not_built("use_memoryview=True"));
-        }
         this.ready(py, "setopt")?;
         if option == opt::SHARE {
             return PyCurl::set_share(slf, value);
         }
-        this.apply(py, option, value)
+        this.apply(py, option, value)?;
+        if use_memoryview == Some(true) && !value.is_none() {
+            let st = this.st.borrow();
+            let mut s = st.cbs.slots.borrow_mut();
+            if option == opt::WRITEFUNCTION {
+                s.write_mv = true;
+            } else {
+                s.header_mv = true;
+            }
+        }
+        Ok(())
     }
 
     #[pyo3(signature = (*args))]

@@ -118,6 +118,20 @@ pub fn chunk(data: &[u8]) -> Vec<u8> {
 /// The last chunk of a chunked request body (no trailers).
 pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
+/// The last chunk with trailer lines. As libcurl, a line without ": " after its name is left out.
+pub fn last_chunk_with(trailers: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"0\r\n".to_vec();
+    for t in trailers {
+        let well_formed = t.iter().position(|&b| b == b':').is_some_and(|i| t.get(i + 1) == Some(&b' '));
+        if well_formed && !t.contains(&b'\r') && !t.contains(&b'\n') {
+            out.extend_from_slice(t);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +195,11 @@ mod tests {
     fn chunks_are_framed() {
         assert_eq!(chunk(b"hello world, 17 b"), b"11\r\nhello world, 17 b\r\n");
         assert_eq!(LAST_CHUNK, b"0\r\n\r\n");
+        let t = |s: &[&str]| last_chunk_with(&s.iter().map(|l| l.as_bytes().to_vec()).collect::<Vec<_>>());
+        assert_eq!(t(&[]), LAST_CHUNK);
+        assert_eq!(
+            t(&["X-A: 1", "bad", "X-B:2", "X-C:", "X-D: ", "X-E: a\r\nX-F: b"]),
+            b"0\r\nX-A: 1\r\nX-D: \r\n\r\n"
+        );
     }
 }

@@ -47,7 +47,7 @@ impl Xfer {
                 }
             }
             let limits = self.sh.limits.clone();
-            if !limits.limited() {
+            if !limits.limited() || self.o.doh_probe {
                 break;
             }
             if let Some(s) = limits.try_acquire(&(url.host.clone(), url.port_or_default())) {
@@ -119,7 +119,15 @@ impl Xfer {
                 }
             }
         }
-        let addrs = resolve::resolve(
+        let cb = self.cb.clone();
+        let on_start = || cb.resolver_start();
+        let doh = self.o.doh_url.clone().filter(|u| !u.is_empty()).map(|u| -> resolve::DohLookup<'_> {
+            let (sh, o) = (self.sh.clone(), self.o.clone());
+            Box::new(move |h: String| Box::pin(async move { crate::engine::doh::lookup(&sh, &o, &u, &h).await }))
+        });
+        let lookup =
+            resolve::Lookup { on_start: cb.has_resolver_start().then_some(&on_start as &dyn Fn() -> bool), doh };
+        let addrs = resolve::resolve_with(
             &self.sh.reactor,
             &self.sh.dns,
             &overrides,
@@ -127,6 +135,7 @@ impl Xfer {
             port,
             self.o.ip_resolve,
             self.o.dns_cache_timeout,
+            lookup,
         )
         .await
         .map_err(|e| match &proxy {

@@ -463,8 +463,13 @@ impl Xfer {
                     }
                 }
                 if chunked {
-                    conn.stream.write_all(h1req::LAST_CHUNK).await.map_err(send_error)?;
-                    self.ul_now += h1req::LAST_CHUNK.len() as i64;
+                    let last = if self.cb.has_trailer() {
+                        h1req::last_chunk_with(&self.cb.trailer()?)
+                    } else {
+                        h1req::LAST_CHUNK.to_vec()
+                    };
+                    conn.stream.write_all(&last).await.map_err(send_error)?;
+                    self.ul_now += last.len() as i64;
                 }
                 break;
             }
