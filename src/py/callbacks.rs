@@ -182,26 +182,13 @@ impl PyCallbacks {
     }
 }
 
-/// CPython's PyBUF_READ flag (read-only view) for PyMemoryView_FromMemory.
-const PYBUF_READ: std::os::raw::c_int = 0x100;
-
-/// Calls `f` with a read-only memoryview of `data` that pycurl releases when the call returns (the
-/// view is not backed by a Python object: its `obj` is None).
+/// Calls `f` with a read-only memoryview of `data`, released when the call returns as pycurl does.
+/// The view is over a bytes copy, so a slice the application keeps still owns its memory.
 fn call_with_memoryview(py: Python<'_>, f: &PyObject, data: &[u8]) -> PyResult<PyObject> {
-    // A private copy, so that a view the application kept exported past the call can never dangle.
-    let mut buf = data.to_vec().into_boxed_slice();
-    let len = buf.len() as pyo3::ffi::Py_ssize_t;
-    // SAFETY: buf outlives the view: it is released below, or buf is leaked when it cannot be.
-    #[allow(unsafe_code)]
-    let view = unsafe {
-        let p = pyo3::ffi::PyMemoryView_FromMemory(buf.as_mut_ptr().cast(), len, PYBUF_READ);
-        Bound::from_owned_ptr_or_err(py, p)?
-    };
+    let view = pyo3::types::PyMemoryView::from(&PyBytes::new(py, data))?;
     let r = f.call1(py, (&view,));
-    if view.call_method0("release").is_err() {
-        // Still exported (e.g. a buffer taken from it is alive): keep the bytes forever.
-        std::mem::forget(buf);
-    }
+    // A buffer exported from the view and still alive makes release() fail; the bytes outlive it.
+    let _ = view.call_method0("release");
     r
 }
 
