@@ -110,6 +110,8 @@ pub struct Options {
     pub resume_from: i64,
     pub timeout: Option<Duration>,
     pub connect_timeout: Option<Duration>,
+    /// HAPPY_EYEBALLS_TIMEOUT_MS: how long a silent connect attempt runs before the next starts.
+    pub happy_eyeballs: Duration,
     pub low_speed_limit: i64,
     pub low_speed_time: i64,
     pub fail_on_error: bool,
@@ -209,6 +211,7 @@ impl Default for Options {
             resume_from: 0,
             timeout: None,
             connect_timeout: None,
+            happy_eyeballs: Duration::from_millis(200),
             low_speed_limit: 0,
             low_speed_time: 0,
             fail_on_error: false,

@@ -19,7 +19,7 @@ use crate::engine::url::Url;
 /// CURLE_SSL_ISSUER_ERROR.
 const SSL_ISSUER_ERROR: i32 = 83;
 
-enum ConnErr {
+pub(super) enum ConnErr {
     Os(i32),
     Fatal(Error),
 }
@@ -136,28 +136,20 @@ impl Xfer {
             _ => e,
         })?;
         self.info.namelookup_time = elapsed(self.start);
-        let mut last_err = 0;
-        let mut sock = None;
-        for addr in &addrs {
-            self.text(format_args!("  Trying {addr}..."));
-            match self.tcp_connect(addr).await {
-                Ok(s) => {
-                    sock = Some((s, *addr));
-                    break;
-                }
-                Err(ConnErr::Fatal(e)) => return Err(e),
-                Err(ConnErr::Os(errno)) => last_err = errno,
+        let raced = self.happy_eyeballs(&addrs).await;
+        let (sock, addr) = match raced {
+            Ok(won) => won,
+            Err(ConnErr::Fatal(e)) => return Err(e),
+            Err(ConnErr::Os(last_err)) => {
+                self.info.os_errno = last_err as i64;
+                let ms = self.start.elapsed().as_millis();
+                let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+                let over = proxy.as_ref().map(|p| format!(" over proxy {}", p.host_display())).unwrap_or_default();
+                return Err(Error::new(
+                    code::COULDNT_CONNECT,
+                    format!("Failed to connect to {h}:{port}{over} after {ms} ms: Could not connect to server"),
+                ));
             }
-        }
-        let Some((sock, addr)) = sock else {
-            self.info.os_errno = last_err as i64;
-            let ms = self.start.elapsed().as_millis();
-            let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
-            let over = proxy.as_ref().map(|p| format!(" over proxy {}", p.host_display())).unwrap_or_default();
-            return Err(Error::new(
-                code::COULDNT_CONNECT,
-                format!("Failed to connect to {h}:{port}{over} after {ms} ms: Could not connect to server"),
-            ));
         };
         self.info.connect_time = elapsed(self.start);
         let local = sock.socket().local_addr().ok().and_then(|a| a.as_socket()).unwrap_or(addr);
@@ -225,7 +217,7 @@ impl Xfer {
         Error::new(code::SSL_CONNECT_ERROR, format!("TLS connect error: {e}"))
     }
 
-    async fn tcp_connect(&mut self, addr: &SocketAddr) -> std::result::Result<Sock, ConnErr> {
+    pub(super) async fn tcp_connect(&self, addr: &SocketAddr) -> std::result::Result<Sock, ConnErr> {
         let closer: Option<net::Closer> = if self.cb.has_close_socket() {
             let cb = self.cb.clone();
             Some(Rc::new(move |fd| cb.close_socket(fd)))
