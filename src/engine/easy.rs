@@ -511,6 +511,8 @@ pub struct EasyShared {
     pub current_sock: RefCell<Option<(Fd, std::rc::Weak<super::rt::Reactor>)>>,
     /// The CurlShare this handle uses (SHARE), if any.
     pub share: RefCell<Option<std::sync::Arc<super::share::Share>>>,
+    /// The share's connection cache when it shares LOCK_DATA_CONNECT (set by the bindings).
+    pub conn_cache: RefCell<Option<super::share::ConnCache>>,
     /// The connection CONNECT_ONLY (or a WebSocket upgrade) left to the application.
     pub held: RefCell<Option<super::ws::Held>>,
     /// The WebSocket frame being delivered to WRITEFUNCTION (curl_ws_meta); None outside it.
@@ -536,6 +538,7 @@ impl EasyShared {
             hsts: RefCell::new(None),
             current_sock: RefCell::new(None),
             share: RefCell::new(None),
+            conn_cache: RefCell::new(None),
             held: RefCell::new(None),
             ws_meta: std::cell::Cell::new(None),
             ws_reply: RefCell::new(Vec::new()),

@@ -171,6 +171,7 @@ impl PyCurl {
             }
         }
         *easy.share.borrow_mut() = Some(inner);
+        *easy.conn_cache.borrow_mut() = share.borrow().conn_cache();
         this.st.borrow_mut().share = Some(share.clone().unbind());
         Ok(())
     }
@@ -181,6 +182,7 @@ impl PyCurl {
         share.borrow(py).detach(py, self);
         if let Some(easy) = self.st.borrow().easy.as_ref() {
             let inner = easy.share.borrow_mut().take();
+            easy.conn_cache.borrow_mut().take();
             if inner.is_some_and(|s| s.holds(crate::engine::share::LOCK_DATA_COOKIE)) {
                 let mut own = easy.cookies.borrow_mut();
                 if own.is_some() {

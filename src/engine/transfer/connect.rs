@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::engine::error::{code, Error, Result};
 use crate::engine::net::{self, Sock, Stream, TlsStream};
-use crate::engine::pool::{Conn, PoolKey, Slot};
+use crate::engine::pool::{Conn, Pool, PoolKey, Slot};
 use crate::engine::resolve;
 use crate::engine::rt::with_deadline;
 use crate::engine::url::Url;
@@ -25,18 +25,23 @@ pub(super) enum ConnErr {
 }
 
 impl Xfer {
+    /// The pool idle HTTP/1 connections come from and go back to: the CurlShare's when it shares
+    /// LOCK_DATA_CONNECT, else the multi's. No callback runs inside `f`.
+    pub(super) fn with_pool<R>(&self, f: impl FnOnce(&mut Pool) -> R) -> R {
+        let shared = self.easy.conn_cache.borrow().clone();
+        match shared {
+            Some(p) => f(&mut p.borrow_mut()),
+            None => f(&mut self.sh.pool.borrow_mut()),
+        }
+    }
+
     pub(super) async fn connect(&mut self, url: &Url, strict: bool) -> Result<Conn> {
         let key = self.pool_key(url);
         let mut slot: Option<Slot> = None;
         loop {
             if !self.o.fresh_connect {
-                let c = self.sh.pool.borrow_mut().take(
-                    &key,
-                    self.o.maxage_conn,
-                    self.o.maxlifetime_conn,
-                    strict,
-                    &self.sh.reactor,
-                );
+                let c = self
+                    .with_pool(|p| p.take(&key, self.o.maxage_conn, self.o.maxlifetime_conn, strict, &self.sh.reactor));
                 if let Some(c) = c {
                     self.text(format_args!("Reusing existing {}: connection with host {}", url.scheme, url.host));
                     self.info.namelookup_time = elapsed(self.start);
