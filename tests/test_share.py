@@ -268,3 +268,34 @@ def test_unshared_connections_stay_with_the_share(server):
     assert server.connections - before == 2
     a.close()
     s.close()
+
+
+def test_threads_take_turns_on_shared_connections(server):
+    """Concurrent perform() in threads on handles sharing CONNECT: every transfer succeeds, no
+    thread holds more than one connection, and every connection counted was opened by a handle."""
+    s = pycurl.CurlShare()
+    s.share(pycurl.LOCK_DATA_CONNECT)
+    before = server.connections
+    errors, connects = [], []
+
+    def work():
+        try:
+            c = pycurl.Curl()
+            c.setopt(pycurl.SHARE, s)
+            for _ in range(20):
+                assert fetch(c, server.url("/hello")) == b"hello world"
+                connects.append(c.getinfo(pycurl.NUM_CONNECTS))
+            c.close()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert len(connects) == 80
+    opened = server.connections - before
+    assert 1 <= opened <= 4
+    assert sum(connects) == opened
+    s.close()
