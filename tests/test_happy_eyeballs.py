@@ -4,6 +4,9 @@ drops further SYNs, so a connect there neither succeeds nor fails). libcurl trie
 the next address after HAPPY_EYEBALLS_TIMEOUT_MS (200 ms by default) or at once when one is refused,
 keeps the first that connects and closes the others; CONNECTTIMEOUT covers the whole race.
 Every expectation here was observed with real pycurl 7.49 / libcurl 8.23."""
+import io
+import socket
+
 import pytest
 
 import pycurl
@@ -124,4 +127,27 @@ def test_option_values():
         c.unsetopt(HAPPY_EYEBALLS_TIMEOUT_MS)
     with pytest.raises(TypeError, match="strings are not supported for this option"):
         c.setopt(HAPPY_EYEBALLS_TIMEOUT_MS, "x")
+    c.close()
+
+
+def test_an_opensocket_refusal_moves_on_to_the_next_address(loopback):
+    lb = loopback(v6="serve", v4="serve")
+    for refuse in (lambda: -1, lambda: 1 / 0):
+        c = pycurl.Curl()
+        c.setopt(pycurl.URL, f"http://he.test:{lb.port}/")
+        c.setopt(pycurl.RESOLVE, [f"he.test:{lb.port}:[::1],127.0.0.1"])
+        c.setopt(pycurl.WRITEDATA, io.BytesIO())
+        c.setopt(pycurl.OPENSOCKETFUNCTION, lambda purpose, addr, refuse=refuse: (
+            refuse() if addr[0] == socket.AF_INET6 else socket.socket(addr[0], addr[1], addr[2]).detach()))
+        c.perform()
+        assert c.getinfo(pycurl.PRIMARY_IP) == "127.0.0.1"
+        c.close()
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, f"http://he.test:{lb.port}/")
+    c.setopt(pycurl.RESOLVE, [f"he.test:{lb.port}:[::1],127.0.0.1"])
+    c.setopt(pycurl.OPENSOCKETFUNCTION, lambda purpose, addr: -1)
+    with pytest.raises(pycurl.error) as e:
+        c.perform()
+    assert e.value.args[0] == 7
+    assert e.value.args[1].startswith(f"Failed to connect to he.test:{lb.port} after ")
     c.close()

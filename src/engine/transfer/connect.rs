@@ -231,13 +231,10 @@ impl Xfer {
         };
         let socket = match self.cb.open_socket(addr) {
             None => net::new_socket(addr).map_err(|e| ConnErr::Os(e.raw_os_error().unwrap_or(0)))?,
-            Some(Err(e)) => return Err(ConnErr::Fatal(e)),
-            Some(Ok(fd)) if fd < 0 => {
-                return Err(ConnErr::Fatal(Error::new(
-                    code::COULDNT_CONNECT,
-                    "Could not open socket: opensocket callback failed",
-                )))
-            }
+            // No socket for this address: libcurl moves on to the next one (an application that
+            // refuses IPv6 sockets still connects over IPv4).
+            Some(Err(_)) => return Err(ConnErr::Os(0)),
+            Some(Ok(fd)) if fd < 0 => return Err(ConnErr::Os(0)),
             Some(Ok(fd)) => net::adopt_fd(fd).map_err(|e| ConnErr::Os(e.raw_os_error().unwrap_or(0)))?,
         };
         if self.o.tcp_nodelay {

@@ -85,7 +85,14 @@ impl Xfer {
                 Event::Done(_, Err(ConnErr::Fatal(e))) => return Err(ConnErr::Fatal(e)),
                 Event::Done(i, Err(ConnErr::Os(errno))) => {
                     let (addr, _) = running.remove(i);
-                    self.text(format_args!("connect to {} port {} failed: {}", addr.ip(), addr.port(), os_text(errno)));
+                    if errno != 0 {
+                        self.text(format_args!(
+                            "connect to {} port {} failed: {}",
+                            addr.ip(),
+                            addr.port(),
+                            os_text(errno)
+                        ));
+                    }
                     last_err = errno;
                 }
                 Event::Pace => pace = None,
@@ -94,8 +101,10 @@ impl Xfer {
     }
 }
 
+/// The OS's text for `errno` as libcurl prints it (strerror, without Rust's "(os error N)").
 fn os_text(errno: i32) -> String {
-    crate::engine::sys::error_text(&std::io::Error::from_raw_os_error(errno))
+    let t = crate::engine::sys::error_text(&std::io::Error::from_raw_os_error(errno));
+    t.split(" (os error").next().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]
