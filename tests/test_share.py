@@ -194,3 +194,108 @@ def test_threads_share_cookies_dns_sessions_and_connections(server):
     c.setopt(pycurl.SHARE, s)
     names = sorted(line.split("\t")[5] for line in c.getinfo(pycurl.INFO_COOKIELIST))
     assert names == sorted(f"t{t}_{i}" for t in range(6) for i in range(10))
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_connections_are_shared(server, shared):
+    """With LOCK_DATA_CONNECT, handles take each other's idle connections: across perform() calls,
+    a handle in a multi, a handle in another thread, and after the opener was closed."""
+    s = pycurl.CurlShare()
+    if shared:
+        s.share(pycurl.LOCK_DATA_CONNECT)
+    before = server.connections
+    url = server.url("/hello")
+    seen = []
+
+    def one(c):
+        assert fetch(c, url) == b"hello world"
+        seen.append((c.getinfo(pycurl.NUM_CONNECTS), c.getinfo(pycurl.LOCAL_PORT)))
+
+    a, b, d = pycurl.Curl(), pycurl.Curl(), pycurl.Curl()
+    for c in (a, b, d):
+        c.setopt(pycurl.SHARE, s)
+    one(a)
+    one(b)
+    one(a)
+    m = pycurl.CurlMulti()
+    d.setopt(pycurl.URL, url)
+    d.setopt(pycurl.WRITEDATA, io.BytesIO())
+    m.add_handle(d)
+    while m.perform()[1]:
+        m.select(1.0)
+    seen.append((d.getinfo(pycurl.NUM_CONNECTS), d.getinfo(pycurl.LOCAL_PORT)))
+    m.remove_handle(d)
+
+    def in_thread():
+        e = pycurl.Curl()
+        e.setopt(pycurl.SHARE, s)
+        one(e)
+        e.close()
+    t = threading.Thread(target=in_thread)
+    t.start()
+    t.join(30)
+    a.close()
+    one(b)
+    if shared:
+        assert [n for n, _ in seen] == [1, 0, 0, 0, 0, 0]
+        assert len({p for _, p in seen}) == 1
+        assert server.connections - before == 1
+        assert outcome(lambda: s.unshare(pycurl.LOCK_DATA_CONNECT)) == ("error", (2, "Share currently in use"))
+    else:
+        assert [n for n, _ in seen] == [1, 1, 0, 1, 1, 0]
+        assert server.connections - before == 4
+    for c in (b, d):
+        c.close()
+    m.close()
+    s.close()
+
+
+def test_unshared_connections_stay_with_the_share(server):
+    """libcurl keeps the share's connection cache when CONNECT is unshared: handles then use their
+    own, and find the share's connections again once it is shared again."""
+    s = pycurl.CurlShare()
+    s.share(pycurl.LOCK_DATA_CONNECT)
+    a = pycurl.Curl()
+    before = server.connections
+    seen = []
+    for share in (True, False, True):
+        a.setopt(pycurl.SHARE, None)
+        (s.share if share else s.unshare)(pycurl.LOCK_DATA_CONNECT)
+        a.setopt(pycurl.SHARE, s)
+        fetch(a, server.url("/hello"))
+        seen.append(a.getinfo(pycurl.NUM_CONNECTS))
+    assert seen == [1, 1, 0]
+    assert server.connections - before == 2
+    a.close()
+    s.close()
+
+
+def test_threads_take_turns_on_shared_connections(server):
+    """Concurrent perform() in threads on handles sharing CONNECT: every transfer succeeds, no
+    thread holds more than one connection, and every connection counted was opened by a handle."""
+    s = pycurl.CurlShare()
+    s.share(pycurl.LOCK_DATA_CONNECT)
+    before = server.connections
+    errors, connects = [], []
+
+    def work():
+        try:
+            c = pycurl.Curl()
+            c.setopt(pycurl.SHARE, s)
+            for _ in range(20):
+                assert fetch(c, server.url("/hello")) == b"hello world"
+                connects.append(c.getinfo(pycurl.NUM_CONNECTS))
+            c.close()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert len(connects) == 80
+    opened = server.connections - before
+    assert 1 <= opened <= 4
+    assert sum(connects) == opened
+    s.close()

@@ -110,6 +110,8 @@ pub struct Options {
     pub resume_from: i64,
     pub timeout: Option<Duration>,
     pub connect_timeout: Option<Duration>,
+    /// HAPPY_EYEBALLS_TIMEOUT_MS: how long a silent connect attempt runs before the next starts.
+    pub happy_eyeballs: Duration,
     pub low_speed_limit: i64,
     pub low_speed_time: i64,
     pub fail_on_error: bool,
@@ -216,6 +218,7 @@ impl Default for Options {
             resume_from: 0,
             timeout: None,
             connect_timeout: None,
+            happy_eyeballs: Duration::from_millis(200),
             low_speed_limit: 0,
             low_speed_time: 0,
             fail_on_error: false,
@@ -541,6 +544,8 @@ pub struct EasyShared {
     pub current_sock: RefCell<Option<(Fd, std::rc::Weak<super::rt::Reactor>)>>,
     /// The CurlShare this handle uses (SHARE), if any.
     pub share: RefCell<Option<std::sync::Arc<super::share::Share>>>,
+    /// The share's connection cache when it shares LOCK_DATA_CONNECT (set by the bindings).
+    pub conn_cache: RefCell<Option<super::share::ConnCache>>,
     /// The connection CONNECT_ONLY (or a WebSocket upgrade) left to the application.
     pub held: RefCell<Option<super::ws::Held>>,
     /// The WebSocket frame being delivered to WRITEFUNCTION (curl_ws_meta); None outside it.
@@ -566,6 +571,7 @@ impl EasyShared {
             hsts: RefCell::new(None),
             current_sock: RefCell::new(None),
             share: RefCell::new(None),
+            conn_cache: RefCell::new(None),
             held: RefCell::new(None),
             ws_meta: std::cell::Cell::new(None),
             ws_reply: RefCell::new(Vec::new()),

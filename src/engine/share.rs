@@ -4,13 +4,21 @@
 //!
 //! Shared kinds: cookies (one jar replaces each handle's own), DNS (the share's cache is merged into
 //! a transfer's multi cache before each request and back after it), TLS sessions (the engine's
-//! session store is process-wide already), connections and the public suffix list (accepted:
-//! see docs/differences.md).
+//! session store is process-wide already), connections (a `ConnCache`, below) and the public
+//! suffix list (accepted: see docs/differences.md).
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::{Mutex, MutexGuard};
 
 use super::cookies::CookieJar;
 use super::resolve::DnsCache;
+
+/// A share's connection cache (LOCK_DATA_CONNECT): idle HTTP/1 connections any handle using the
+/// share may take, whichever multi or thread it runs in. Connections hold the engine's `Rc` world,
+/// so unlike the rest of a share this is not Send: the bindings keep it beside the handles
+/// themselves (behind the GIL, which serialises every use as pycurl's share lock does).
+pub type ConnCache = Rc<RefCell<super::pool::Pool>>;
 
 /// curl_lock_data values a share may hold.
 pub const LOCK_DATA_COOKIE: u32 = 2;

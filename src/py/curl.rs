@@ -114,6 +114,9 @@ fn proxy_tls_twin(option: i32) -> Option<i32> {
     })
 }
 
+/// CURLOPT_HAPPY_EYEBALLS_TIMEOUT_MS: pycurl accepts it by number only (no constant).
+const HAPPY_EYEBALLS_TIMEOUT_MS: i32 = 271;
+
 fn not_built(_what: &str) -> PyErr {
     code_err(code::NOT_BUILT_IN, crate::engine::strerror::easy_strerror(code::NOT_BUILT_IN as i64))
 }
@@ -168,6 +171,7 @@ impl PyCurl {
             }
         }
         *easy.share.borrow_mut() = Some(inner);
+        *easy.conn_cache.borrow_mut() = share.borrow().conn_cache();
         this.st.borrow_mut().share = Some(share.clone().unbind());
         Ok(())
     }
@@ -178,6 +182,7 @@ impl PyCurl {
         share.borrow(py).detach(py, self);
         if let Some(easy) = self.st.borrow().easy.as_ref() {
             let inner = easy.share.borrow_mut().take();
+            easy.conn_cache.borrow_mut().take();
             if inner.is_some_and(|s| s.holds(crate::engine::share::LOCK_DATA_COOKIE)) {
                 let mut own = easy.cookies.borrow_mut();
                 if own.is_some() {
@@ -584,6 +589,7 @@ impl PyCurl {
             opt::TIMEOUT_MS => secs!(timeout, 1),
             opt::CONNECTTIMEOUT => secs!(connect_timeout, 1000),
             opt::CONNECTTIMEOUT_MS => secs!(connect_timeout, 1),
+            HAPPY_EYEBALLS_TIMEOUT_MS => o.happy_eyeballs = std::time::Duration::from_millis(nonneg!() as u64),
             opt::LOW_SPEED_LIMIT => o.low_speed_limit = nonneg!(),
             opt::LOW_SPEED_TIME => o.low_speed_time = nonneg!(),
             opt::FAILONERROR => flag!(fail_on_error),

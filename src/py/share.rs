@@ -8,12 +8,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyTuple, PyWeakrefReference};
 use pyo3::{PyTraverseError, PyVisit};
 
-use crate::engine::share::{Share, SHE_BAD_OPTION, SHE_IN_USE};
+use crate::engine::share::{ConnCache, Share, LOCK_DATA_CONNECT, SHE_BAD_OPTION, SHE_IN_USE};
 use crate::engine::strerror;
 
 use super::constants;
 use super::curl::PyCurl;
 use super::errors::{code_err, msg_err};
+use super::gil::GilCell;
 
 const SH_SHARE: i32 = 1;
 const SH_UNSHARE: i32 = 2;
@@ -37,6 +38,8 @@ pub struct PyCurlShare {
     pub inner: Arc<Share>,
     detach_on_close: bool,
     st: Mutex<ShareState>,
+    /// LOCK_DATA_CONNECT's connection cache; engine state, so it lives behind the GIL.
+    conns: GilCell<Option<ConnCache>>,
 }
 
 fn in_use() -> PyErr {
@@ -71,6 +74,10 @@ impl PyCurlShare {
         if !self.inner.set(k, option == SH_SHARE) {
             return Err(code_err(SHE_BAD_OPTION, strerror_share(SHE_BAD_OPTION)));
         }
+        // Unsharing keeps the cache, as libcurl does: sharing again finds its connections.
+        if k == LOCK_DATA_CONNECT && option == SH_SHARE {
+            self.conns.borrow_mut().get_or_insert_with(ConnCache::default);
+        }
         Ok(())
     }
 
@@ -83,6 +90,11 @@ impl PyCurlShare {
         st.users.push(PyWeakrefReference::new(curl)?.into_any().unbind());
         let _ = py;
         Ok(self.inner.clone())
+    }
+
+    /// The connection cache handles attached now use (None unless LOCK_DATA_CONNECT is shared).
+    pub fn conn_cache(&self) -> Option<ConnCache> {
+        self.conns.borrow().clone().filter(|_| self.inner.holds(LOCK_DATA_CONNECT))
     }
 
     /// Curl.setopt(SHARE, None) or Curl.close(): forgets the user.
@@ -130,6 +142,7 @@ impl PyCurlShare {
             inner: Arc::new(Share::new()),
             detach_on_close,
             st: Mutex::new(ShareState { closed: false, users: Vec::new() }),
+            conns: GilCell::new(None),
         })
     }
 
@@ -181,6 +194,10 @@ impl PyCurlShare {
         let mut st = lock(&self.st);
         st.users.clear();
         st.closed = true;
+        drop(st);
+        // The idle shared connections close with the share (CLOSESOCKETFUNCTION may run here).
+        let conns = self.conns.borrow_mut().take();
+        drop(conns);
         Ok(())
     }
 

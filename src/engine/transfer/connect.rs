@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::engine::error::{code, Error, Result};
 use crate::engine::net::{self, Sock, Stream, TlsStream};
-use crate::engine::pool::{Conn, PoolKey, Slot};
+use crate::engine::pool::{Conn, Pool, PoolKey, Slot};
 use crate::engine::resolve;
 use crate::engine::rt::with_deadline;
 use crate::engine::url::Url;
@@ -19,24 +19,29 @@ use crate::engine::url::Url;
 /// CURLE_SSL_ISSUER_ERROR.
 const SSL_ISSUER_ERROR: i32 = 83;
 
-enum ConnErr {
+pub(super) enum ConnErr {
     Os(i32),
     Fatal(Error),
 }
 
 impl Xfer {
+    /// The pool idle HTTP/1 connections come from and go back to: the CurlShare's when it shares
+    /// LOCK_DATA_CONNECT, else the multi's. No callback runs inside `f`.
+    pub(super) fn with_pool<R>(&self, f: impl FnOnce(&mut Pool) -> R) -> R {
+        let shared = self.easy.conn_cache.borrow().clone();
+        match shared {
+            Some(p) => f(&mut p.borrow_mut()),
+            None => f(&mut self.sh.pool.borrow_mut()),
+        }
+    }
+
     pub(super) async fn connect(&mut self, url: &Url, strict: bool) -> Result<Conn> {
         let key = self.pool_key(url);
         let mut slot: Option<Slot> = None;
         loop {
             if !self.o.fresh_connect {
-                let c = self.sh.pool.borrow_mut().take(
-                    &key,
-                    self.o.maxage_conn,
-                    self.o.maxlifetime_conn,
-                    strict,
-                    &self.sh.reactor,
-                );
+                let c = self
+                    .with_pool(|p| p.take(&key, self.o.maxage_conn, self.o.maxlifetime_conn, strict, &self.sh.reactor));
                 if let Some(c) = c {
                     self.text(format_args!("Reusing existing {}: connection with host {}", url.scheme, url.host));
                     self.info.namelookup_time = elapsed(self.start);
@@ -145,28 +150,20 @@ impl Xfer {
             _ => e,
         })?;
         self.info.namelookup_time = elapsed(self.start);
-        let mut last_err = 0;
-        let mut sock = None;
-        for addr in &addrs {
-            self.text(format_args!("  Trying {addr}..."));
-            match self.tcp_connect(addr).await {
-                Ok(s) => {
-                    sock = Some((s, *addr));
-                    break;
-                }
-                Err(ConnErr::Fatal(e)) => return Err(e),
-                Err(ConnErr::Os(errno)) => last_err = errno,
+        let raced = self.happy_eyeballs(&addrs).await;
+        let (sock, addr) = match raced {
+            Ok(won) => won,
+            Err(ConnErr::Fatal(e)) => return Err(e),
+            Err(ConnErr::Os(last_err)) => {
+                self.info.os_errno = last_err as i64;
+                let ms = self.start.elapsed().as_millis();
+                let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+                let over = proxy.as_ref().map(|p| format!(" over proxy {}", p.host_display())).unwrap_or_default();
+                return Err(Error::new(
+                    code::COULDNT_CONNECT,
+                    format!("Failed to connect to {h}:{port}{over} after {ms} ms: Could not connect to server"),
+                ));
             }
-        }
-        let Some((sock, addr)) = sock else {
-            self.info.os_errno = last_err as i64;
-            let ms = self.start.elapsed().as_millis();
-            let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
-            let over = proxy.as_ref().map(|p| format!(" over proxy {}", p.host_display())).unwrap_or_default();
-            return Err(Error::new(
-                code::COULDNT_CONNECT,
-                format!("Failed to connect to {h}:{port}{over} after {ms} ms: Could not connect to server"),
-            ));
         };
         self.info.connect_time = elapsed(self.start);
         let local = sock.socket().local_addr().ok().and_then(|a| a.as_socket()).unwrap_or(addr);
@@ -234,7 +231,7 @@ impl Xfer {
         Error::new(code::SSL_CONNECT_ERROR, format!("TLS connect error: {e}"))
     }
 
-    async fn tcp_connect(&mut self, addr: &SocketAddr) -> std::result::Result<Sock, ConnErr> {
+    pub(super) async fn tcp_connect(&self, addr: &SocketAddr) -> std::result::Result<Sock, ConnErr> {
         let closer: Option<net::Closer> = if self.cb.has_close_socket() {
             let cb = self.cb.clone();
             Some(Rc::new(move |fd| cb.close_socket(fd)))
@@ -243,13 +240,10 @@ impl Xfer {
         };
         let socket = match self.cb.open_socket(addr) {
             None => net::new_socket(addr).map_err(|e| ConnErr::Os(e.raw_os_error().unwrap_or(0)))?,
-            Some(Err(e)) => return Err(ConnErr::Fatal(e)),
-            Some(Ok(fd)) if fd < 0 => {
-                return Err(ConnErr::Fatal(Error::new(
-                    code::COULDNT_CONNECT,
-                    "Could not open socket: opensocket callback failed",
-                )))
-            }
+            // No socket for this address: libcurl moves on to the next one (an application that
+            // refuses IPv6 sockets still connects over IPv4).
+            Some(Err(_)) => return Err(ConnErr::Os(0)),
+            Some(Ok(fd)) if fd < 0 => return Err(ConnErr::Os(0)),
             Some(Ok(fd)) => net::adopt_fd(fd).map_err(|e| ConnErr::Os(e.raw_os_error().unwrap_or(0)))?,
         };
         if self.o.tcp_nodelay {

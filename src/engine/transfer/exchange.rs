@@ -634,7 +634,7 @@ impl Xfer {
         if conn.buffered().is_empty() {
             self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
             self.info.last_socket = conn.stream.sock().fd() as i64;
-            self.sh.pool.borrow_mut().put(conn, &self.sh.reactor);
+            self.with_pool(|p| p.put(conn, &self.sh.reactor));
             self.sh.limits.notify();
         }
     }

@@ -30,6 +30,7 @@
 mod connect;
 mod exchange;
 mod exchange_h2;
+mod eyeballs;
 mod file;
 mod h2c;
 mod policy;
