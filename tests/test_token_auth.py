@@ -191,3 +191,13 @@ def test_setopt_types(curl):
         with pytest.raises(TypeError):
             curl.unsetopt(opt)
     assert curl.setopt(pycurl.HTTPAUTH, HTTPAUTH_BEARER | pycurl.HTTPAUTH_BASIC) is None
+
+
+def test_sigv4_among_other_methods_probes_first(server):
+    # HTTPAUTH_ANY includes the SigV4 bit: libcurl then asks the server first and answers its
+    # Basic challenge; nothing is signed
+    req, code = run(server, "/basic-auth/u/p", AWS_SIGV4="aws:amz:r:s", HTTPAUTH=pycurl.HTTPAUTH_ANY, USERPWD="u:p")
+    assert code == 200
+    first, second = server.requests[-2:]
+    assert first.header("Authorization") is None and first.header("X-Amz-Date") is None
+    assert second.header("Authorization").startswith("Basic ")

@@ -239,7 +239,9 @@ impl Xfer {
     /// AWS_SIGV4: the signature headers for this request, when that method is on, there is a user
     /// and the application did not write its own Authorization header.
     fn sigv4(&self, hop: &Hop) -> Option<crate::engine::sigv4::Signed> {
-        if self.o.http_auth & AUTH_AWS_SIGV4 == 0 || !hop.send_auth {
+        // Signed at once only when it is the one method allowed (HTTPAUTH_ANY probes, as libcurl does).
+        if self.o.http_auth & !AUTH_AWS_SIGV4 & 0xffff != 0 || self.o.http_auth & AUTH_AWS_SIGV4 == 0 || !hop.send_auth
+        {
             return None;
         }
         let (key, secret) = hop.creds.clone()?;
