@@ -183,7 +183,39 @@ pub struct Options {
     /// A DoH request of another transfer: exempt from the multi's connection limits, since the
     /// transfer waiting for its answer may hold the last connection slot.
     pub doh_probe: bool,
+    /// UNIX_SOCKET_PATH / ABSTRACT_UNIX_SOCKET: connect here instead of over TCP.
+    pub unix_socket: Option<UnixSocket>,
+    /// ADDRESS_SCOPE: the scope id given to link-local IPv6 addresses (0: keep the address's own).
+    pub address_scope: u32,
+    /// NETRC (CURL_NETRC_IGNORED / OPTIONAL / REQUIRED) and NETRC_FILE.
+    pub netrc: u8,
+    pub netrc_file: Option<PathBuf>,
+    /// XOAUTH2_BEARER: the token HTTPAUTH_BEARER sends.
+    pub bearer: Option<String>,
+    /// AWS_SIGV4: "provider1[:provider2[:region[:service]]]" (Some("") for the defaults).
+    pub aws_sigv4: Option<String>,
+    /// HTTP200ALIASES: status line prefixes read as "HTTP/1.0 200".
+    pub http200_aliases: Vec<String>,
+    /// UPLOAD_BUFFERSIZE: the most a read callback is asked for at once.
+    pub upload_buffer_size: usize,
 }
+
+/// Where UNIX_SOCKET_PATH / ABSTRACT_UNIX_SOCKET send a connection.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UnixSocket {
+    pub path: String,
+    /// Linux's abstract namespace (the name is not a file).
+    pub abstract_ns: bool,
+}
+
+/// HTTPAUTH bits beyond Basic and Digest: CURLAUTH_BEARER and CURLAUTH_AWS_SIGV4.
+pub const AUTH_BEARER: u64 = 1 << 6;
+pub const AUTH_AWS_SIGV4: u64 = 1 << 7;
+
+/// UPLOAD_BUFFERSIZE's default and the range libcurl clamps it to.
+pub const UPLOAD_BUFFER_DEFAULT: usize = 64 * 1024;
+pub const UPLOAD_BUFFER_MIN: i64 = 16 * 1024;
+pub const UPLOAD_BUFFER_MAX: i64 = 2 * 1024 * 1024;
 
 pub const PROTO_HTTP: u64 = 1;
 pub const PROTO_HTTPS: u64 = 2;
@@ -273,6 +305,14 @@ impl Default for Options {
             proxy: Default::default(),
             doh_url: None,
             doh_probe: false,
+            unix_socket: None,
+            address_scope: 0,
+            netrc: 0,
+            netrc_file: None,
+            bearer: None,
+            aws_sigv4: None,
+            http200_aliases: Vec::new(),
+            upload_buffer_size: UPLOAD_BUFFER_DEFAULT,
         }
     }
 }

@@ -100,6 +100,8 @@ pub struct PoolKey {
     /// The proxy the connection goes through, with its credentials (a tunnel is never shared
     /// across proxies or proxy users).
     pub proxy: Option<crate::engine::proxy::Proxy>,
+    /// UNIX_SOCKET_PATH / ABSTRACT_UNIX_SOCKET the connection goes to instead of TCP.
+    pub unix: Option<crate::engine::easy::UnixSocket>,
 }
 
 /// Read buffers up to this size are given back while their connection waits for data.
@@ -159,6 +161,11 @@ pub struct Conn {
 impl Conn {
     pub fn new(stream: Stream, id: i64, key: PoolKey, primary: SocketAddr, local: SocketAddr) -> Conn {
         let now = Instant::now();
+        // Over a Unix socket libcurl reports the path as the peer and no local address.
+        let (primary_ip, local_ip) = match &key.unix {
+            Some(u) => (u.path.clone(), String::new()),
+            None => (primary.ip().to_string(), local.ip().to_string()),
+        };
         Conn {
             stream,
             id,
@@ -175,8 +182,8 @@ impl Conn {
             ssl_verifyresult: 0,
             uses: 0,
             slot: None,
-            primary_ip: primary.ip().to_string(),
-            local_ip: local.ip().to_string(),
+            primary_ip,
+            local_ip,
             h2: false,
         }
     }
@@ -421,6 +428,7 @@ mod tests {
             interface: None,
             local_port: 0,
             proxy: None,
+            unix: None,
         }
     }
 

@@ -613,12 +613,10 @@ impl PyCurl {
             opt::PASSWORD => o.password = text!(),
             opt::HTTPAUTH => {
                 let v = long!() as u64;
-                if v & !(AUTH_BASIC | AUTH_DIGEST | (1 << 4) | (1u64 << 31)) != 0
-                    && v != 0xffff_ffff_ffff_ffef
-                    && v != !0
-                {
-                    // Methods we can't do (NTLM, Negotiate, AWS): refuse rather than ignore.
-                    if v & (AUTH_BASIC | AUTH_DIGEST) == 0 {
+                let built = AUTH_BASIC | AUTH_DIGEST | AUTH_BEARER | AUTH_AWS_SIGV4;
+                if v & !(built | (1 << 4) | (1u64 << 31)) != 0 && v != 0xffff_ffff_ffff_ffef && v != !0 {
+                    // Methods we can't do (NTLM, Negotiate): refuse rather than ignore.
+                    if v & built == 0 {
                         drop(o);
                         return Err(not_built("this HTTPAUTH method"));
                     }
@@ -915,6 +913,37 @@ impl PyCurl {
                 o.connect_only = v as u8;
             }
             opt::WS_OPTIONS => o.ws_options = long!(),
+            opt::UNIX_SOCKET_PATH | opt::ABSTRACT_UNIX_SOCKET => {
+                let path = text_required!().unwrap_or_default();
+                o.unix_socket = Some(UnixSocket { path, abstract_ns: option == opt::ABSTRACT_UNIX_SOCKET });
+            }
+            opt::ADDRESS_SCOPE => {
+                let v = long!();
+                if !(0..=i64::from(u32::MAX)).contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                o.address_scope = v as u32;
+            }
+            opt::NETRC => {
+                let v = long!();
+                if !(0..=2).contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                o.netrc = v as u8;
+            }
+            opt::NETRC_FILE => o.netrc_file = text_required!().map(Into::into),
+            opt::XOAUTH2_BEARER => o.bearer = text_required!(),
+            // libcurl switches HTTPAUTH to AWS_SIGV4 when this is set.
+            opt::AWS_SIGV4 => {
+                o.aws_sigv4 = text_required!();
+                o.http_auth = AUTH_AWS_SIGV4;
+            }
+            opt::HTTP200ALIASES => o.http200_aliases = if unset { Vec::new() } else { convert::string_list(value)? },
+            opt::UPLOAD_BUFFERSIZE => {
+                o.upload_buffer_size = nonneg!().clamp(UPLOAD_BUFFER_MIN, UPLOAD_BUFFER_MAX) as usize;
+            }
             _ => {
                 drop(o);
                 return self.unsupported(name, option, value);

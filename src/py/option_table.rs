@@ -148,6 +148,7 @@ pub static OPTIONS: &[(i32, &str)] = &[
     (10100, "SHARE"),
     (10102, "ACCEPT_ENCODING|ENCODING"),
     (10104, "HTTP200ALIASES"),
+    (10118, "NETRC_FILE"),
     (10134, "FTP_ACCOUNT"),
     (10135, "COOKIELIST|OPT_COOKIELIST"),
     (10147, "FTP_ALTERNATIVE_TO_USER"),
@@ -199,6 +200,7 @@ pub static OPTIONS: &[(i32, &str)] = &[
     (10260, "PROXY_CRLFILE"),
     (10262, "PRE_PROXY"),
     (10263, "PROXY_PINNEDPUBLICKEY"),
+    (10264, "ABSTRACT_UNIX_SOCKET"),
     (10266, "REQUEST_TARGET"),
     (10269, "MIMEPOST"),
     (10273, "RESOLVER_START_DATA"),
@@ -413,6 +415,9 @@ pub mod opt {
     pub const ACCEPT_ENCODING: i32 = 10102;
     pub const ENCODING: i32 = 10102;
     pub const HTTP200ALIASES: i32 = 10104;
+    pub const NETRC_FILE: i32 = 10118;
+    /// Not a pycurl constant: accepted by number (see docs/differences.md).
+    pub const ABSTRACT_UNIX_SOCKET: i32 = 10264;
     pub const FTP_ACCOUNT: i32 = 10134;
     pub const COOKIELIST: i32 = 10135;
     pub const OPT_COOKIELIST: i32 = 10135;

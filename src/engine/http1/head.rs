@@ -54,13 +54,40 @@ pub struct HeadParser {
     state: State,
     content_length: Option<u64>,
     check_length: bool,
+    /// HTTP200ALIASES: status line prefixes (any case) that stand for "HTTP/1.0 200".
+    aliases: Vec<Vec<u8>>,
 }
 
 impl HeadParser {
     /// `check_length`: reject invalid or conflicting Content-Length values (off with
     /// IGNORE_CONTENT_LENGTH, as libcurl skips the header then).
     pub fn new(check_length: bool) -> HeadParser {
-        HeadParser { state: State::Status, content_length: None, check_length }
+        HeadParser { state: State::Status, content_length: None, check_length, aliases: Vec::new() }
+    }
+
+    /// HTTP200ALIASES: a status line starting with one of these reads as "HTTP/1.0 200".
+    pub fn with_aliases(mut self, aliases: &[String]) -> HeadParser {
+        self.aliases = aliases.iter().filter(|a| !a.is_empty()).map(|a| a.as_bytes().to_vec()).collect();
+        self
+    }
+
+    /// Does `buf` start with an alias (Some(true)), or could it once more bytes are in (None)?
+    fn alias_match(&self, buf: &[u8]) -> Option<bool> {
+        let mut maybe = false;
+        for a in &self.aliases {
+            if buf.len() >= a.len() {
+                if buf[..a.len()].eq_ignore_ascii_case(a) {
+                    return Some(true);
+                }
+            } else if a[..buf.len()].eq_ignore_ascii_case(buf) {
+                maybe = true;
+            }
+        }
+        if maybe {
+            None
+        } else {
+            Some(false)
+        }
     }
 
     /// The Content-Length the head declared, when valid.
@@ -77,6 +104,19 @@ impl HeadParser {
         match self.state {
             State::Done => Ok(None),
             State::Status => {
+                if !self.aliases.is_empty() && !buf.starts_with(b"HTTP/") {
+                    match self.alias_match(buf) {
+                        None => return Ok(None),
+                        Some(true) => {
+                            let Some(n) = find_line(buf)? else { return Ok(None) };
+                            check_line(&buf[..n])?;
+                            self.state = State::Headers;
+                            let st = Status { version: 10, code: 200, line: buf[..n].to_vec() };
+                            return Ok(Some((HeadEvent::Status(st), n)));
+                        }
+                        Some(false) => {}
+                    }
+                }
                 if buf.len() >= 5 && !buf.starts_with(b"HTTP/") {
                     if http09_allowed {
                         self.state = State::Done;
@@ -463,6 +503,27 @@ mod tests {
         }
         let e = err(b"HTTP/2 200 OK\r\n\r\n");
         assert_eq!((e.code, e.msg.as_str()), (8, "Version mismatch (from HTTP/1 to HTTP/2)"));
+    }
+
+    #[test]
+    fn http200_aliases_read_as_http10_200() {
+        let aliases = vec!["ICY 200".to_string(), "x".to_string()];
+        let mut p = HeadParser::new(true).with_aliases(&aliases);
+        // "ICY" could still become the alias: wait for more instead of calling it HTTP/0.9.
+        assert_eq!(p.next(b"ICY", false).unwrap(), None);
+        let (ev, n) = p.next(b"icy 200 OK\r\nA: b\r\n\r\n", false).unwrap().unwrap();
+        assert_eq!(ev, HeadEvent::Status(Status { version: 10, code: 200, line: b"icy 200 OK\r\n".to_vec() }));
+        assert_eq!(n, 12);
+        let mut p = HeadParser::new(true).with_aliases(&["ICY".to_string()]);
+        let (ev, _) = p.next(b"ICY 404 Nope\r\n\r\n", false).unwrap().unwrap();
+        assert!(matches!(ev, HeadEvent::Status(Status { code: 200, version: 10, .. })));
+        let mut p = HeadParser::new(true).with_aliases(&["ICY".to_string()]);
+        assert_eq!(
+            p.next(b"HTTP/1.1 404 x\r\n\r\n", false).unwrap().unwrap().0,
+            HeadEvent::Status(Status { version: 11, code: 404, line: b"HTTP/1.1 404 x\r\n".to_vec() })
+        );
+        let mut p = HeadParser::new(true).with_aliases(&["ICY".to_string()]);
+        assert_eq!(p.next(b"SHOUTcast 200\r\n", false).unwrap_err().code, code::UNSUPPORTED_PROTOCOL);
     }
 
     #[test]

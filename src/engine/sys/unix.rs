@@ -4,7 +4,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 
 use super::{ERR, IN, OUT};
 
@@ -143,6 +143,35 @@ pub fn tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
     Ok(s)
 }
 
+/// A nonblocking, close-on-exec Unix-domain stream socket and the address to connect it to:
+/// the file `path`, or with `abstract_ns` the name in Linux's abstract namespace (a leading NUL
+/// byte; `Unsupported` on other systems). A path too long for `sun_path` is `InvalidInput`.
+pub fn unix_socket(path: &str, abstract_ns: bool) -> io::Result<(Socket, SockAddr)> {
+    let addr = if abstract_ns {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let mut name = vec![0u8];
+            name.extend_from_slice(path.as_bytes());
+            SockAddr::unix(std::ffi::OsStr::from_bytes(&name))?
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        return Err(io::Error::from(io::ErrorKind::Unsupported));
+    } else {
+        SockAddr::unix(path)?
+    };
+    #[cfg(not(target_vendor = "apple"))]
+    let s = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
+    #[cfg(target_vendor = "apple")]
+    let s = {
+        let s = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+        s.set_nonblocking(true)?;
+        s
+    };
+    no_sigpipe(&s)?;
+    Ok((s, addr))
+}
+
 /// Binds `s` to the network interface `name` (CURLOPT_INTERFACE "if!name"): SO_BINDTODEVICE
 /// on Linux, IP_BOUND_IF / IPV6_BOUND_IF by interface index on Apple systems and Solaris;
 /// `Unsupported` where the OS has neither.
@@ -264,5 +293,45 @@ mod tests {
         assert_eq!(socket_triple(&addr).0, libc::AF_INET);
         assert_eq!(socket_triple(&"[::1]:9".parse().unwrap()).0, libc::AF_INET6);
         assert!(bind_device(&s, "no-such-interface0", false).is_err());
+    }
+
+    #[test]
+    fn unix_socket_connects_to_a_path_and_refuses_a_long_one() {
+        let dir = std::env::temp_dir().join(format!("pycurl-rs-sys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let _ = std::fs::remove_file(&path);
+        let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let (s, addr) = unix_socket(path.to_str().unwrap(), false).unwrap();
+        assert!(s.nonblocking().unwrap());
+        match s.connect(&addr) {
+            Ok(()) => {}
+            Err(e) => assert!(connect_in_progress(&e) || e.kind() == io::ErrorKind::WouldBlock, "{e}"),
+        }
+        let (mut peer, _) = l.accept().unwrap();
+        assert_eq!(send(fd_of(&s), b"hi").unwrap(), 2);
+        let mut b = [0u8; 2];
+        std::io::Read::read_exact(&mut peer, &mut b).unwrap();
+        assert_eq!(&b, b"hi");
+        let long = "x".repeat(200);
+        assert_eq!(unix_socket(&long, false).unwrap_err().kind(), io::ErrorKind::InvalidInput);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn abstract_unix_socket_has_no_file() {
+        let name = format!("pycurl-rs-sys-abstract-{}", std::process::id());
+        let mut raw = vec![0u8];
+        raw.extend_from_slice(name.as_bytes());
+        let sa = SockAddr::unix(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&raw)).unwrap();
+        let l = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        l.bind(&sa).unwrap();
+        l.listen(1).unwrap();
+        let (s, addr) = unix_socket(&name, true).unwrap();
+        assert_eq!(addr.as_abstract_namespace(), Some(name.as_bytes()));
+        let _ = s.connect(&addr);
+        assert!(l.accept().is_ok());
+        assert!(!std::path::Path::new(&name).exists());
     }
 }

@@ -174,6 +174,19 @@ pub fn tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
     Ok(s)
 }
 
+/// A nonblocking Unix-domain stream socket (AF_UNIX, Windows 10 and later) and the address of
+/// `path`; Windows has no abstract namespace (`Unsupported`, as libcurl fails there at connect).
+pub fn unix_socket(path: &str, abstract_ns: bool) -> io::Result<(Socket, socket2::SockAddr)> {
+    if abstract_ns {
+        return Err(io::Error::from(io::ErrorKind::Unsupported));
+    }
+    startup();
+    let addr = socket2::SockAddr::unix(path)?;
+    let s = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    s.set_nonblocking(true)?;
+    Ok((s, addr))
+}
+
 /// Windows cannot bind a socket to an interface by name (libcurl there takes only an address).
 pub fn bind_device(s: &Socket, name: &str, v6: bool) -> io::Result<()> {
     let _ = (s, name, v6);

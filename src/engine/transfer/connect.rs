@@ -112,70 +112,10 @@ impl Xfer {
         port: u16,
         proxy: Option<crate::engine::proxy::Proxy>,
     ) -> Result<Conn> {
-        let mut overrides = Vec::with_capacity(self.o.resolve.len());
-        for s in &self.o.resolve {
-            match resolve::parse_resolve_entry(s) {
-                Some(e) => overrides.push(e),
-                None => {
-                    return Err(Error::new(
-                        code::SETOPT_OPTION_SYNTAX,
-                        format!("Could not parse CURLOPT_RESOLVE entry '{s}'"),
-                    ))
-                }
-            }
-        }
-        let cb = self.cb.clone();
-        let on_start = || cb.resolver_start();
-        let doh = self.o.doh_url.clone().filter(|u| !u.is_empty()).map(|u| -> resolve::DohLookup<'_> {
-            let (sh, o) = (self.sh.clone(), self.o.clone());
-            Box::new(move |h: String| Box::pin(async move { crate::engine::doh::lookup(&sh, &o, &u, &h).await }))
-        });
-        let lookup =
-            resolve::Lookup { on_start: cb.has_resolver_start().then_some(&on_start as &dyn Fn() -> bool), doh };
-        let addrs = resolve::resolve_with(
-            &self.sh.reactor,
-            &self.sh.dns,
-            &overrides,
-            &host,
-            port,
-            self.o.ip_resolve,
-            self.o.dns_cache_timeout,
-            lookup,
-        )
-        .await
-        .map_err(|e| match &proxy {
-            Some(p) if e.code == code::COULDNT_RESOLVE_HOST => {
-                Error::new(code::COULDNT_RESOLVE_PROXY, format!("Could not resolve proxy: {}", p.host))
-            }
-            _ => e,
-        })?;
-        self.info.namelookup_time = elapsed(self.start);
-        let raced = self.happy_eyeballs(&addrs).await;
-        let (sock, addr) = match raced {
-            Ok(won) => won,
-            Err(ConnErr::Fatal(e)) => return Err(e),
-            Err(ConnErr::Os(last_err)) => {
-                self.info.os_errno = last_err as i64;
-                let ms = self.start.elapsed().as_millis();
-                let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
-                let over = proxy.as_ref().map(|p| format!(" over proxy {}", p.host_display())).unwrap_or_default();
-                return Err(Error::new(
-                    code::COULDNT_CONNECT,
-                    format!("Failed to connect to {h}:{port}{over} after {ms} ms: Could not connect to server"),
-                ));
-            }
+        let (sock, addr, local) = match self.o.unix_socket.clone() {
+            Some(us) => self.unix_connect(&us, url).await?,
+            None => self.tcp_connect_any(url, host, port, proxy).await?,
         };
-        self.info.connect_time = elapsed(self.start);
-        let local = sock.socket().local_addr().ok().and_then(|a| a.as_socket()).unwrap_or(addr);
-        self.text(format_args!(
-            "Established connection to {} ({} port {}) from {} port {} ",
-            url.host,
-            addr.ip(),
-            addr.port(),
-            local.ip(),
-            local.port()
-        ));
-        let sock = self.proxy_chain(sock, proxy.as_ref(), url).await?;
         let id = self.sh.next_conn_id.get();
         self.sh.next_conn_id.set(id + 1);
         self.info.num_connects += 1;
@@ -214,6 +154,149 @@ impl Xfer {
         let mut c = Conn::new(stream, id, key, addr, local);
         c.h2 = self.wants_h2(url);
         Ok(c)
+    }
+
+    /// UNIX_SOCKET_PATH / ABSTRACT_UNIX_SOCKET: no name resolution, no proxy, no TCP options.
+    async fn unix_connect(&mut self, us: &UnixSocket, url: &Url) -> Result<(Stream, SocketAddr, SocketAddr)> {
+        let shown = if us.abstract_ns { format!("@{}", us.path) } else { us.path.clone() };
+        let failed = |this: &Self| {
+            let ms = this.start.elapsed().as_millis();
+            let h = if url.host.contains(':') { format!("[{}]", url.host) } else { url.host.clone() };
+            Error::new(
+                code::COULDNT_CONNECT,
+                format!(
+                    "Failed to connect to {h}:{} over unix://{shown} after {ms} ms: Could not connect to server",
+                    url.port_or_default()
+                ),
+            )
+        };
+        // libcurl refuses an empty path before it tries anything.
+        if us.path.is_empty() {
+            return Err(Error::bare(code::FAILED_INIT));
+        }
+        self.info.namelookup_time = elapsed(self.start);
+        self.text(format_args!("  Trying {shown}:0..."));
+        let (socket, addr) = match crate::engine::sys::unix_socket(&us.path, us.abstract_ns) {
+            Ok(x) => x,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                return Err(Error::new(code::COULDNT_RESOLVE_HOST, format!("Unix socket path too long: '{}'", us.path)))
+            }
+            Err(e) => {
+                self.info.os_errno = i64::from(e.raw_os_error().unwrap_or(0));
+                return Err(failed(self));
+            }
+        };
+        let closer: Option<net::Closer> = if self.cb.has_close_socket() {
+            let cb = self.cb.clone();
+            Some(Rc::new(move |fd| cb.close_socket(fd)))
+        } else {
+            None
+        };
+        let sock = Sock::new(socket, &self.sh.reactor, closer);
+        let r = match sock.socket().connect(&addr) {
+            Ok(()) => Ok(()),
+            Err(e) if crate::engine::sys::connect_in_progress(&e) || e.kind() == std::io::ErrorKind::WouldBlock => {
+                sock.writable().await;
+                match sock.socket().take_error() {
+                    Ok(None) => Ok(()),
+                    Ok(Some(e)) | Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = r {
+            let errno = e.raw_os_error().unwrap_or(0);
+            self.info.os_errno = errno as i64;
+            return Err(failed(self));
+        }
+        self.info.connect_time = elapsed(self.start);
+        self.text(format_args!("Established connection to {shown} ({shown} port 0) from  port 0 "));
+        let none = SocketAddr::from(([0u8, 0, 0, 0], 0));
+        Ok((Stream::new(sock), none, none))
+    }
+
+    async fn tcp_connect_any(
+        &mut self,
+        url: &Url,
+        host: String,
+        port: u16,
+        proxy: Option<crate::engine::proxy::Proxy>,
+    ) -> Result<(Stream, SocketAddr, SocketAddr)> {
+        let mut overrides = Vec::with_capacity(self.o.resolve.len());
+        for s in &self.o.resolve {
+            match resolve::parse_resolve_entry(s) {
+                Some(e) => overrides.push(e),
+                None => {
+                    return Err(Error::new(
+                        code::SETOPT_OPTION_SYNTAX,
+                        format!("Could not parse CURLOPT_RESOLVE entry '{s}'"),
+                    ))
+                }
+            }
+        }
+        let cb = self.cb.clone();
+        let on_start = || cb.resolver_start();
+        let doh = self.o.doh_url.clone().filter(|u| !u.is_empty()).map(|u| -> resolve::DohLookup<'_> {
+            let (sh, o) = (self.sh.clone(), self.o.clone());
+            Box::new(move |h: String| Box::pin(async move { crate::engine::doh::lookup(&sh, &o, &u, &h).await }))
+        });
+        let lookup =
+            resolve::Lookup { on_start: cb.has_resolver_start().then_some(&on_start as &dyn Fn() -> bool), doh };
+        let addrs = resolve::resolve_with(
+            &self.sh.reactor,
+            &self.sh.dns,
+            &overrides,
+            &host,
+            port,
+            self.o.ip_resolve,
+            self.o.dns_cache_timeout,
+            lookup,
+        )
+        .await
+        .map_err(|e| match &proxy {
+            Some(p) if e.code == code::COULDNT_RESOLVE_HOST => {
+                Error::new(code::COULDNT_RESOLVE_PROXY, format!("Could not resolve proxy: {}", p.host))
+            }
+            _ => e,
+        })?;
+        self.info.namelookup_time = elapsed(self.start);
+        // ADDRESS_SCOPE: the scope id link-local IPv6 addresses need, unless the address has one.
+        let addrs: Vec<SocketAddr> = addrs
+            .iter()
+            .map(|addr| match addr {
+                SocketAddr::V6(a) if self.o.address_scope != 0 && a.scope_id() == 0 => {
+                    SocketAddr::V6(std::net::SocketAddrV6::new(*a.ip(), a.port(), a.flowinfo(), self.o.address_scope))
+                }
+                a => *a,
+            })
+            .collect();
+        let raced = self.happy_eyeballs(&addrs).await;
+        let (sock, addr) = match raced {
+            Ok(won) => won,
+            Err(ConnErr::Fatal(e)) => return Err(e),
+            Err(ConnErr::Os(last_err)) => {
+                self.info.os_errno = last_err as i64;
+                let ms = self.start.elapsed().as_millis();
+                let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+                let over = proxy.as_ref().map(|p| format!(" over proxy {}", p.host_display())).unwrap_or_default();
+                return Err(Error::new(
+                    code::COULDNT_CONNECT,
+                    format!("Failed to connect to {h}:{port}{over} after {ms} ms: Could not connect to server"),
+                ));
+            }
+        };
+        self.info.connect_time = elapsed(self.start);
+        let local = sock.socket().local_addr().ok().and_then(|a| a.as_socket()).unwrap_or(addr);
+        self.text(format_args!(
+            "Established connection to {} ({} port {}) from {} port {} ",
+            url.host,
+            addr.ip(),
+            addr.port(),
+            local.ip(),
+            local.port()
+        ));
+        let sock = self.proxy_chain(sock, proxy.as_ref(), url).await?;
+        Ok((sock, addr, local))
     }
 
     pub(super) fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {

@@ -70,6 +70,11 @@ impl Xfer {
         self.info.primary_port = conn.primary.port() as i64;
         self.info.local_ip = Some(conn.local_ip.clone());
         self.info.local_port = conn.local.port() as i64;
+        if conn.key.unix.is_some() {
+            // libcurl has no ports to report for a Unix socket, nor a local address.
+            self.info.primary_port = -1;
+            self.info.local_port = -1;
+        }
         self.info.conn_id = conn.id;
         *self.easy.current_sock.borrow_mut() =
             Some((conn.stream.sock().fd(), std::rc::Rc::downgrade(&self.sh.reactor)));
@@ -423,7 +428,7 @@ impl Xfer {
         len: Option<u64>,
         chunked: bool,
     ) -> Result<bool> {
-        let mut buf = vec![0u8; 65536];
+        let mut buf = vec![0u8; self.o.upload_buffer_size];
         let mut sent: u64 = 0;
         loop {
             if let Some(n) = len {
@@ -498,7 +503,7 @@ impl Xfer {
 
     /// Reads one response head, handing each line to the header callback as it arrives.
     async fn read_head(&mut self, conn: &mut Conn) -> Result<Head> {
-        let mut p = HeadParser::new(!self.o.ignore_content_length);
+        let mut p = HeadParser::new(!self.o.ignore_content_length).with_aliases(&self.o.http200_aliases);
         let mut head = Head::default();
         loop {
             let (ev, used) = match p.next(conn.buffered(), self.o.http09_allowed)? {

@@ -228,7 +228,7 @@ impl Xfer {
         len: Option<u64>,
         sid: u32,
     ) -> Result<()> {
-        let mut buf = vec![0u8; 65536];
+        let mut buf = vec![0u8; self.o.upload_buffer_size];
         let mut sent: u64 = 0;
         loop {
             if len.is_some_and(|n| sent >= n) {

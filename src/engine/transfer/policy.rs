@@ -22,6 +22,8 @@ pub(super) struct Hop {
     pub(super) referer: Option<String>,
     pub(super) send_auth: bool,
     pub(super) retried: bool,
+    /// The user and password for this hop's host (options, URL, .netrc).
+    pub(super) creds: Option<(String, String)>,
 }
 
 /// What policy makes of a final response head.
@@ -81,6 +83,7 @@ impl Xfer {
             referer: self.o.referer.clone(),
             send_auth: true,
             retried: false,
+            creds: None,
         };
         // libcurl sends credentials (and HTTPHEADER Authorization / Cookie lines) on a redirect
         // only to the first request's host, port and scheme, unless UNRESTRICTED_AUTH.
@@ -91,8 +94,9 @@ impl Xfer {
         loop {
             self.hsts_upgrade(&mut hop);
             hop.send_auth = self.o.unrestricted_auth || origin(&hop.url) == first_origin;
+            hop.creds = self.credentials(&hop.url)?;
             if hop.auth_header.is_none() && hop.send_auth {
-                hop.auth_header = self.preemptive_auth(&hop.url);
+                hop.auth_header = self.preemptive_auth(&hop);
             }
             // A CurlShare's DNS cache: what it knows before the request, what was learned after.
             let share = self.easy.share.borrow().clone().filter(|s| s.holds(crate::engine::share::LOCK_DATA_DNS));
@@ -186,20 +190,43 @@ impl Xfer {
         }
     }
 
-    fn credentials(&self, url: &Url) -> Option<(String, String)> {
+    /// The user and password for `url`: USERPWD / USERNAME, else the URL's, with NETRC's rules
+    /// for when the .netrc file fills in or overrides them.
+    fn credentials(&self, url: &Url) -> Result<Option<(String, String)>> {
         if let Some(u) = &self.o.username {
-            return Some((u.clone(), self.o.password.clone().unwrap_or_default()));
+            return Ok(Some((u.clone(), self.o.password.clone().unwrap_or_default())));
         }
-        url.user.as_ref().map(|u| {
-            (
-                crate::engine::url::percent_decode(u),
-                crate::engine::url::percent_decode(url.password.as_deref().unwrap_or("")),
-            )
-        })
+        let dec = crate::engine::url::percent_decode;
+        let user = url.user.as_deref().map(dec).filter(|u| !u.is_empty());
+        let pass = url.password.as_deref().map(dec);
+        let from_url = || url.user.as_ref().map(|u| (dec(u), pass.clone().unwrap_or_default()));
+        let required = self.o.netrc == 2;
+        // OPTIONAL prefers a complete user:password from the URL.
+        if self.o.netrc == 0 || (!required && user.is_some() && pass.is_some()) {
+            return Ok(from_url());
+        }
+        let path = self.o.netrc_file.clone().or_else(crate::engine::netrc::default_path);
+        let found = match path {
+            Some(p) => crate::engine::netrc::lookup_file(&p, &url.host, user.as_deref()),
+            None => Err(crate::engine::netrc::NetrcError::NoFile),
+        };
+        match found {
+            Ok(Some(e)) => {
+                let login = e.login.or(user).unwrap_or_default();
+                Ok(Some((login, e.password.unwrap_or_default())))
+            }
+            Ok(None) => Ok(from_url()),
+            Err(e) if required => Err(Error::new(code::READ_ERROR, e.message())),
+            Err(_) => Ok(from_url()),
+        }
     }
 
-    fn preemptive_auth(&self, url: &Url) -> Option<String> {
-        let (u, p) = self.credentials(url)?;
+    fn preemptive_auth(&self, hop: &Hop) -> Option<String> {
+        // Bearer alone is sent at once, with or without a user.
+        if self.o.http_auth & !AUTH_BEARER & 0xffff == 0 && self.o.http_auth & AUTH_BEARER != 0 {
+            return self.bearer_header();
+        }
+        let (u, p) = hop.creds.clone()?;
         // Basic alone is sent at once; when other methods are allowed libcurl probes first.
         if self.o.http_auth & !AUTH_BASIC & 0xffff == 0 && self.o.http_auth & AUTH_BASIC != 0 {
             let tok = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
@@ -207,6 +234,51 @@ impl Xfer {
         } else {
             None
         }
+    }
+
+    /// AWS_SIGV4: the signature headers for this request, when that method is on, there is a user
+    /// and the application did not write its own Authorization header.
+    fn sigv4(&self, hop: &Hop) -> Option<crate::engine::sigv4::Signed> {
+        // Signed at once only when it is the one method allowed (HTTPAUTH_ANY probes, as libcurl does).
+        if self.o.http_auth & !AUTH_AWS_SIGV4 & 0xffff != 0 || self.o.http_auth & AUTH_AWS_SIGV4 == 0 || !hop.send_auth
+        {
+            return None;
+        }
+        let (key, secret) = hop.creds.clone()?;
+        let custom = sent_custom_headers(&self.o.headers);
+        if custom.iter().any(|(n, _)| n.eq_ignore_ascii_case("authorization")) {
+            return None;
+        }
+        let host_header = custom
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| hop.url.host_header());
+        let body: Option<&[u8]> = match &self.o.body {
+            _ if self.o.upload => None,
+            Body::Bytes(b) => Some(b),
+            Body::None if !self.o.post => Some(b""),
+            _ => None,
+        };
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        Some(crate::engine::sigv4::sign(&crate::engine::sigv4::Request {
+            spec: self.o.aws_sigv4.as_deref().unwrap_or(""),
+            host: &hop.url.host,
+            method: hop.method.as_str(),
+            target: &hop.url.path,
+            host_header: &host_header,
+            custom,
+            body,
+            key: &key,
+            secret: &secret,
+            now,
+        }))
+    }
+
+    /// "Bearer <XOAUTH2_BEARER>", when a token is set.
+    fn bearer_header(&self) -> Option<String> {
+        self.o.bearer.as_ref().filter(|t| !t.is_empty()).map(|t| format!("Bearer {t}"))
     }
 
     pub(super) fn pool_key(&self, url: &Url) -> PoolKey {
@@ -227,6 +299,7 @@ impl Xfer {
             interface: self.o.interface.clone(),
             local_port: self.o.local_port,
             proxy: self.proxy_for(url).ok().flatten(),
+            unix: self.o.unix_socket.clone(),
         }
     }
 
@@ -274,6 +347,14 @@ impl Xfer {
         }
         if let Some(a) = &hop.auth_header {
             internal.push(("Authorization", a.clone()));
+        } else if let Some(signed) = self.sigv4(hop) {
+            internal.push(("Authorization", signed.authorization));
+            internal.extend(signed.date.map(|(n, v)| (if n == "X-Amz-Date" { "X-Amz-Date" } else { leak_name(n) }, v)));
+            internal.extend(
+                signed
+                    .content_sha
+                    .map(|(n, v)| (if n == "x-amz-content-sha256" { "x-amz-content-sha256" } else { leak_name(n) }, v)),
+            );
         }
         if let Some(r) = &self.o.range {
             if hop.method.is_get_or_head() {
@@ -411,13 +492,22 @@ impl Xfer {
     }
 
     fn answer_challenge(&self, hop: &mut Hop, head: &Head) -> Option<String> {
-        let (u, p) = self.credentials(&hop.url)?;
         let challenges: Vec<&str> = head
             .headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))
             .map(|(_, v)| v.as_str())
             .collect();
+        // libcurl ranks Bearer above Digest and Basic.
+        if self.o.http_auth & AUTH_BEARER != 0
+            && hop.auth_header.is_none()
+            && challenges.iter().any(|c| c.len() >= 6 && c[..6].eq_ignore_ascii_case("bearer"))
+        {
+            if let Some(h) = self.bearer_header() {
+                return Some(h);
+            }
+        }
+        let (u, p) = hop.creds.clone()?;
         if self.o.http_auth & AUTH_DIGEST != 0 && !hop.digest_tried {
             if let Some(ch) = challenges.iter().find(|c| c.len() >= 6 && c[..6].eq_ignore_ascii_case("digest")) {
                 hop.digest_tried = true;
@@ -473,6 +563,35 @@ impl Xfer {
         });
     }
 }
+/// The HTTPHEADER lines that go out, as (name, value): "Name: value" and "Name;" (empty); a
+/// "Name:" line only removes a header.
+fn sent_custom_headers(lines: &[String]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for h in lines {
+        let Some(i) = h.find([':', ';']) else { continue };
+        let (name, value) = (h[..i].trim(), h[i + 1..].trim());
+        match h.as_bytes()[i] {
+            b':' if !value.is_empty() => out.push((name.to_string(), value.to_string())),
+            b';' if value.is_empty() => out.push((name.to_string(), String::new())),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A header name made at run time (a provider other than amz), interned for the process: the
+/// request head's internal list holds static names, and an application uses few providers.
+fn leak_name(n: String) -> &'static str {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = names.iter().find(|s| **s == n) {
+        return s;
+    }
+    let s: &'static str = Box::leak(n.into_boxed_str());
+    names.push(s);
+    s
+}
+
 /// An HTTPHEADER line libcurl keeps from other origins after a redirect: "Authorization:" or "Cookie:".
 fn is_credential_line(h: &str) -> bool {
     let Some((name, _)) = h.split_once(':') else { return false };
