@@ -22,6 +22,8 @@ pub(super) struct Hop {
     pub(super) referer: Option<String>,
     pub(super) send_auth: bool,
     pub(super) retried: bool,
+    /// Retries on a fresh connection after an h2 refusal or a dead connection (libcurl's count).
+    pub(super) retries: u32,
 }
 
 /// What policy makes of a final response head.
@@ -81,6 +83,7 @@ impl Xfer {
             referer: self.o.referer.clone(),
             send_auth: true,
             retried: false,
+            retries: 0,
         };
         // libcurl sends credentials (and HTTPHEADER Authorization / Cookie lines) on a redirect
         // only to the first request's host, port and scheme, unless UNRESTRICTED_AUTH.
