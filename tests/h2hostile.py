@@ -11,6 +11,7 @@ Cues are in the request path:
   /rst-mid/<code>        response head and 1,000 body bytes, then RST_STREAM with that code
   /big/<n>               n bytes of servers.pattern, sent only as the client's windows allow
   /slow/<n>              as /big, after a pause of 0.3 s (keeps a stream open meanwhile)
+  /trickle/<n>           n bytes of servers.pattern, 1,000 every 20 ms (a stream that stays open)
   anything else          echoes "<method> <path> <request body>"
 """
 
@@ -37,6 +38,7 @@ class _Stream:
         self.out = None  # the response body, once the request has ended
         self.out_started = False
         self.not_before = 0.0
+        self.piece = None  # at most this much per send, every 20 ms
 
 
 class HostileH2:
@@ -197,10 +199,12 @@ class HostileH2:
             streams.pop(st.sid)
             self._record(conn_no, st, "rst-mid")
             return goaway_last
-        if kind in ("big", "slow"):
+        if kind in ("big", "slow", "trickle"):
             st.out = servers.pattern(int(parts[1]))
             if kind == "slow":
                 st.not_before = time.time() + 0.3
+            if kind == "trickle":
+                st.piece = 1000
         else:
             st.out = st.headers.get(":method", "").encode() + b" " + path.encode() + b" " + st.body
         self._record(conn_no, st, "served")
@@ -219,6 +223,11 @@ class HostileH2:
                 st.out_started = True
             while st.out:
                 window = min(conn.local_flow_control_window(sid), conn.max_outbound_frame_size)
+                if st.piece is not None:
+                    if st.not_before > now:
+                        break
+                    window = min(window, st.piece)
+                    st.not_before = now + 0.02
                 if window <= 0:
                     break
                 piece, st.out = st.out[:window], st.out[window:]
