@@ -5,6 +5,8 @@ connection and stream saw and sent, so a test can check retries and flow control
 Cues are in the request path:
   /refuse/<n>/<key>      the first n requests with this key get RST_STREAM(REFUSED_STREAM) once
                          their request (body included) has fully arrived, later ones are served
+  /refuse-early/<n>/<key> the same, as soon as the request head arrives (an upload is still
+                         going out, held by flow control)
   /goaway/<n>/<key>      the first n: GOAWAY whose last-stream-id is below this stream, then the
                          connection closes once the streams it still covers are answered
   /rst/<code>            RST_STREAM with that error code instead of a response
@@ -137,7 +139,13 @@ class HostileH2:
                     with self.lock:
                         self.client_window[conn_no] = conn.remote_settings.initial_window_size
                 elif isinstance(ev, h2.events.RequestReceived):
-                    streams[ev.stream_id] = _Stream(ev.stream_id, ev.headers)
+                    st = _Stream(ev.stream_id, ev.headers)
+                    parts = st.headers.get(":path", "/").strip("/").split("/")
+                    if parts[0] == "refuse-early" and self._take_cue("refuse", int(parts[1]), parts[2]):
+                        conn.reset_stream(st.sid, error_code=7)
+                        self._record(conn_no, st, "refused")
+                    else:
+                        streams[ev.stream_id] = st
                 elif isinstance(ev, h2.events.DataReceived):
                     st = streams.get(ev.stream_id)
                     if st is not None:

@@ -169,6 +169,29 @@ def test_readfunction_body_is_rewound_through_seekfunction(hostile, certs):
     c.close()
 
 
+def test_upload_refused_while_its_body_is_held_by_flow_control(hostile, certs):
+    # The server refuses at the request head, while the client waits for window to send more of
+    # a body larger than the server's initial window: the send fails, the retry rewinds.
+    data = bytes(range(256)) * 4000
+    src = io.BytesIO(data)
+    seeks = []
+
+    def seek(offset, origin):
+        seeks.append((offset, origin))
+        src.seek(offset, origin)
+        return pycurl.SEEKFUNC_OK
+
+    c = handle(hostile, certs, "/refuse-early/1/held", UPLOAD=1, READFUNCTION=src.read, SEEKFUNCTION=seek,
+               INFILESIZE=len(data))
+    c.perform()
+    assert seeks == [(0, 0)], (c.text, seen(hostile, "/refuse-early/1/held"))
+    assert c.body.getvalue() == b"PUT /refuse-early/1/held " + data
+    rows = seen(hostile, "/refuse-early/1/held")
+    assert [r["outcome"] for r in rows] == ["refused", "served"]
+    assert rows[0]["body"] == b"" and rows[1]["body"] == data
+    c.close()
+
+
 def test_readfunction_post_without_seekfunction_cannot_rewind(hostile, certs):
     src = io.BytesIO(b"q" * 5000)
     c = handle(hostile, certs, "/refuse/1/noseek", POST=1, READFUNCTION=src.read, POSTFIELDSIZE=5000)

@@ -30,8 +30,8 @@ enum Failed {
     Refused,
     /// The pooled connection was gone before the stream opened.
     Dead,
-    /// h2 failed the stream while the request body went out.
-    Send(h2::Error),
+    /// h2 failed (Some) or closed (None) the stream while the request body went out.
+    Send(Option<h2::Error>),
     Err(Error),
 }
 
@@ -185,7 +185,7 @@ impl Xfer {
                 let sent = match (send, hop.body.as_deref_mut()) {
                     (Some(mut send), Some(src)) => {
                         body_read = true;
-                        self.h2_send_body(&mut send, src, body_len, sid).await
+                        self.h2_send_body(&mut send, src, body_len).await
                     }
                     _ => Ok(()),
                 };
@@ -220,7 +220,7 @@ impl Xfer {
             // libcurl retries a request whose reused connection turned out dead before sending.
             Err(Failed::Dead) if reused => self.h2_retry(hop, h2c, false, body_read),
             Err(Failed::Dead) => Err(Error::new(code::HTTP2, "Error in the HTTP2 framing layer: connection closed")),
-            Err(Failed::Send(e)) => Err(http2::stream_error(&e, sid)),
+            Err(Failed::Send(e)) => Err(send_error(e.as_ref(), sid)),
             Err(Failed::Err(e)) => Err(e),
         }
     }
@@ -278,13 +278,12 @@ impl Xfer {
         send: &mut SendStream<Bytes>,
         src: &mut dyn BodySource,
         len: Option<u64>,
-        sid: u32,
     ) -> std::result::Result<(), Failed> {
         let mut buf = vec![0u8; 65536];
         let mut sent: u64 = 0;
         loop {
             if len.is_some_and(|n| sent >= n) {
-                send.send_data(Bytes::new(), true).map_err(Failed::Send)?;
+                send.send_data(Bytes::new(), true).map_err(|e| Failed::Send(Some(e)))?;
                 return Ok(());
             }
             let want = match len {
@@ -313,7 +312,7 @@ impl Xfer {
                     )
                     .into());
                 }
-                send.send_data(Bytes::new(), true).map_err(Failed::Send)?;
+                send.send_data(Bytes::new(), true).map_err(|e| Failed::Send(Some(e)))?;
                 return Ok(());
             }
             self.debug_data(debug_kind::DATA_OUT, &buf[..got]);
@@ -322,20 +321,14 @@ impl Xfer {
                 send.reserve_capacity(rest.len());
                 let cap = match poll_fn(|cx| send.poll_capacity(cx)).await {
                     Some(Ok(n)) => n,
-                    Some(Err(e)) => return Err(Failed::Send(e)),
-                    None => {
-                        return Err(Error::new(
-                            code::SEND_ERROR,
-                            format!("HTTP/2 stream {sid} closed while sending the request body"),
-                        )
-                        .into())
-                    }
+                    Some(Err(e)) => return Err(Failed::Send(Some(e))),
+                    None => return Err(Failed::Send(None)),
                 };
                 if cap == 0 {
                     continue;
                 }
                 let piece = rest.split_to(cap.min(rest.len()));
-                send.send_data(piece, false).map_err(Failed::Send)?;
+                send.send_data(piece, false).map_err(|e| Failed::Send(Some(e)))?;
             }
             sent += got as u64;
             self.ul_now += got as i64;
@@ -506,10 +499,11 @@ fn refused(e: &h2::Error) -> bool {
     (e.is_reset() && e.reason() == Some(h2::Reason::REFUSED_STREAM)) || (e.is_go_away() && e.is_remote())
 }
 
-/// Sending the body failed with `e`: when the server has refused the stream meanwhile, the
-/// response says so (h2 reports the send side as merely closed); else the send error stands.
-fn refusal_or(e: h2::Error, mut resp: ResponseFuture, sid: u32) -> Failed {
-    if refused(&e) {
+/// Sending the body failed with `e` (None: the stream closed): when the server has refused the
+/// stream meanwhile, the response says so (h2 reports the send side as merely closed); else the
+/// send error stands.
+fn refusal_or(e: Option<h2::Error>, mut resp: ResponseFuture, sid: u32) -> Failed {
+    if e.as_ref().is_some_and(refused) {
         return Failed::Refused;
     }
     let waker = std::task::Waker::noop();
@@ -518,6 +512,13 @@ fn refusal_or(e: h2::Error, mut resp: ResponseFuture, sid: u32) -> Failed {
         Poll::Ready(Err(r)) if refused(&r) => Failed::Refused,
         Poll::Ready(Err(r)) => Failed::Err(http2::stream_error(&r, sid)),
         _ => Failed::Send(e),
+    }
+}
+
+fn send_error(e: Option<&h2::Error>, sid: u32) -> Error {
+    match e {
+        Some(e) => http2::stream_error(e, sid),
+        None => Error::new(code::SEND_ERROR, format!("HTTP/2 stream {sid} closed while sending the request body")),
     }
 }
 
