@@ -11,6 +11,7 @@ Cues are in the request path:
                          connection closes once the streams it still covers are answered
   /rst/<code>            RST_STREAM with that error code instead of a response
   /rst-mid/<code>        response head and 1,000 body bytes, then RST_STREAM with that code
+                         (with ?nolen the head has no Content-Length)
   /big/<n>               n bytes of servers.pattern, sent only as the client's windows allow
   /slow/<n>              as /big, after a pause of 0.3 s (keeps a stream open meanwhile)
   /trickle/<n>           n bytes of servers.pattern, 1,000 every 20 ms (a stream that stays open)
@@ -201,7 +202,8 @@ class HostileH2:
             self._record(conn_no, st, "rst")
             return goaway_last
         if kind == "rst-mid":
-            conn.send_headers(st.sid, [(":status", "200"), ("content-length", "100000")])
+            hdrs = [(":status", "200")] + ([] if "nolen" in path else [("content-length", "100000")])
+            conn.send_headers(st.sid, hdrs)
             conn.send_data(st.sid, b"x" * 1000)
             conn.reset_stream(st.sid, error_code=int(parts[1]))
             streams.pop(st.sid)

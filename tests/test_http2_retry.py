@@ -139,6 +139,15 @@ def test_other_resets_are_errors_not_retries(hostile, certs, path, err):
     c.close()
 
 
+def test_no_error_reset_ends_a_body_without_content_length(hostile, certs):
+    # Without a Content-Length the reset (NO_ERROR) is the end of the body, as libcurl takes it.
+    c = handle(hostile, certs, "/rst-mid/0?nolen")
+    c.perform()
+    assert c.getinfo(pycurl.RESPONSE_CODE) == 200
+    assert c.body.getvalue() == b"x" * 1000
+    c.close()
+
+
 def test_postfields_are_sent_again(hostile, certs):
     c = handle(hostile, certs, "/refuse/1/post", POSTFIELDS="a=1&b=2")
     c.perform()

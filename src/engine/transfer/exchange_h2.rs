@@ -419,6 +419,7 @@ impl Xfer {
         };
         let mut body = resp.into_body();
         let mut received: u64 = 0;
+        let mut reset_ended = false;
         loop {
             if self.easy.pause.get() & PAUSE_RECV != 0 || self.easy.paused_data.borrow().is_some() {
                 // No capacity is released while paused: the server is held back by the window.
@@ -429,16 +430,20 @@ impl Xfer {
                 Some(Ok(c)) => c,
                 // The connection ended under the stream (close, close_notify): libcurl's 18.
                 Some(Err(e)) if e.is_io() => return Err(Error::new(code::PARTIAL_FILE, "Transferred a partial file")),
-                // A NO_ERROR reset mid-body: the body is short, as libcurl counts it.
-                Some(Err(e)) if e.is_reset() && e.reason() == Some(h2::Reason::NO_ERROR) => {
-                    return Err(match length {
-                        Some(n) => Error::new(
+                // A NO_ERROR reset mid-body ends the body: short of a Content-Length it is
+                // libcurl's 18, without one the response is complete.
+                Some(Err(e)) if e.is_reset() && e.reason() == Some(h2::Reason::NO_ERROR) => match length {
+                    Some(n) if received < n => {
+                        return Err(Error::new(
                             code::PARTIAL_FILE,
-                            format!("end of response with {} bytes missing", n.saturating_sub(received)),
-                        ),
-                        None => http2::stream_error(&e, sid),
-                    })
-                }
+                            format!("end of response with {} bytes missing", n - received),
+                        ))
+                    }
+                    _ => {
+                        reset_ended = true;
+                        break;
+                    }
+                },
                 Some(Err(e)) => return Err(http2::stream_error(&e, sid)),
             };
             let n = chunk.len();
@@ -448,7 +453,8 @@ impl Xfer {
             self.throttle(self.o.max_recv_speed, self.dl_now).await;
             let _ = body.flow_control().release_capacity(n);
         }
-        match poll_fn(|cx| body.poll_trailers(cx)).await {
+        let trailers = if reset_ended { Ok(None) } else { poll_fn(|cx| body.poll_trailers(cx)).await };
+        match trailers {
             Ok(Some(trailers)) => {
                 for (name, value) in &trailers {
                     let line = http2::header_line(name.as_str().as_bytes(), value.as_bytes());
