@@ -29,6 +29,7 @@ import pycurl
 DEADLINE_S = 300.0
 TINY_BYTES = 100    # sizes of the files bench/run writes
 SMALL_BYTES = 1024
+MID_BYTES = 65536
 
 
 class Stuck(Exception):
@@ -68,13 +69,16 @@ class Sink:
         self.nbytes += len(data)
 
 
-def new_handle(url, sink, cainfo=None):
+def new_handle(url, sink, cainfo=None, pipewait=False):
     c = pycurl.Curl()
     c.setopt(pycurl.URL, url)
     c.setopt(pycurl.WRITEFUNCTION, sink.write)
     c.setopt(pycurl.NOSIGNAL, 1)
     if cainfo:
         c.setopt(pycurl.CAINFO, cainfo)
+    if pipewait:
+        # Wait for the connection being set up instead of opening another: one h2 connection.
+        c.setopt(pycurl.PIPEWAIT, 1)
     return c
 
 
@@ -153,9 +157,9 @@ class Refill:
                 return readded
 
 
-def multi_handles(url, conns, cainfo):
+def multi_handles(url, conns, cainfo, pipewait=False):
     sink = Sink()
-    return sink, [new_handle(url, sink, cainfo) for _ in range(conns)]
+    return sink, [new_handle(url, sink, cainfo, pipewait) for _ in range(conns)]
 
 
 def drive_perform_select(m, refill, deadline):
@@ -177,14 +181,15 @@ def drive_perform_select(m, refill, deadline):
         m.select(1.0 if t < 0 else min(t / 1000.0, 1.0))
 
 
-def run_multi(url, n, size, conns, cainfo=None):
-    sink, handles = multi_handles(url, conns, cainfo)
+def run_multi(url, n, size, conns, cainfo=None, pipewait=False):
+    sink, handles = multi_handles(url, conns, cainfo, pipewait)
     m = pycurl.CurlMulti()
     # warm up: open every connection once
     warm = Refill(m, handles, conns)
     drive_perform_select(m, warm, time.perf_counter() + 60)
     for c in handles:
         check_status(c, url)
+    opened = sum(c.getinfo(pycurl.NUM_CONNECTS) for c in handles)
     sink.nbytes = 0
     t0 = time.perf_counter()
     refill = Refill(m, handles, n)
@@ -192,11 +197,47 @@ def run_multi(url, n, size, conns, cainfo=None):
     dt = time.perf_counter() - t0
     check_bytes(sink.nbytes, n, size)
     proto = http_version(handles[0])
+    if pipewait:
+        proto += ", %d connection%s" % (opened, "" if opened == 1 else "s")
     for c in handles:
         c.close()
     m.close()
     return {"ops_per_s": n / dt, "seconds": dt, "n": n, "conns": conns, "bytes": sink.nbytes,
             "mode": proto}
+
+
+# -- h2_streams: 1,000 concurrent streams on one h2 connection ---------------
+
+def run_h2_streams(url, batches, size, streams, cainfo):
+    """`streams` handles added at once, all streams of one connection; `batches` timed rounds
+    after a warm-up one (which opens the connection)."""
+    raise_nofile(streams + 256)
+    sink, handles = multi_handles(url, streams, cainfo, pipewait=True)
+    m = pycurl.CurlMulti()
+    m.setopt(pycurl.M_MAX_CONCURRENT_STREAMS, streams)
+    gc.collect()
+    base = status_kb("VmRSS")
+    drive_perform_select(m, Refill(m, handles, streams), time.perf_counter() + 60)
+    for c in handles:
+        check_status(c, url)
+    opened = sum(c.getinfo(pycurl.NUM_CONNECTS) for c in handles)
+    sink.nbytes = 0
+    t0 = time.perf_counter()
+    for _ in range(batches):
+        drive_perform_select(m, Refill(m, handles, streams), t0 + DEADLINE_S)
+    dt = time.perf_counter() - t0
+    n = batches * streams
+    check_bytes(sink.nbytes, n, size)
+    ports = {c.getinfo(pycurl.LOCAL_PORT) for c in handles}
+    proto = "%s, %d connection%s opened, %d in use at the end" % (
+        http_version(handles[0]), opened, "" if opened == 1 else "s", len(ports))
+    peak = max(status_kb("VmHWM"), status_kb("VmRSS"))
+    for c in handles:
+        c.close()
+    m.close()
+    return {"ops_per_s": n / dt, "mb_per_s": sink.nbytes / 1e6 / dt, "seconds": dt, "n": n,
+            "streams": streams, "bytes": sink.nbytes, "mode": proto,
+            "rss_over_baseline_kb": peak - base}
 
 
 # -- socket_action: M_SOCKETFUNCTION / M_TIMERFUNCTION + selectors -----------
@@ -433,7 +474,9 @@ def main():
     elif w == "https_easy":
         r = run_easy(a.tls_base + "/tiny.bin", a.n or 2000, TINY_BYTES, a.cainfo)
     elif w == "https_multi":
-        r = run_multi(a.tls_base + "/small.bin", a.n or 20000, SMALL_BYTES, a.conns, a.cainfo)
+        r = run_multi(a.tls_base + "/small.bin", a.n or 20000, SMALL_BYTES, a.conns, a.cainfo, pipewait=True)
+    elif w == "h2_streams":
+        r = run_h2_streams(a.tls_base + "/mid.bin", a.n or 5, MID_BYTES, 1000, a.cainfo)
     elif w == "asyncio":
         r = run_asyncio(small, a.n or 20000, SMALL_BYTES, a.conns)
     elif w == "memory_idle":

@@ -200,7 +200,8 @@ pub fn conn_error(e: &h2::Error) -> Error {
     Error::new(code::HTTP2, format!("Error in the HTTP2 framing layer: {e}"))
 }
 
-/// A stream's failure: a reset by the server is CURLE_HTTP2_STREAM with libcurl's message.
+/// A stream's failure: a reset by the server is CURLE_HTTP2_STREAM with libcurl's message (a
+/// NO_ERROR reset once the body began is a short body instead: see exchange_h2).
 pub fn stream_error(e: &h2::Error, stream_id: u32) -> Error {
     if !e.is_remote() && (e.is_go_away() || e.is_library()) {
         // Our side of h2 gave up on the connection (the peer broke the protocol).
@@ -208,11 +209,7 @@ pub fn stream_error(e: &h2::Error, stream_id: u32) -> Error {
     }
     if e.is_reset() {
         if let Some(r) = e.reason() {
-            let n: u32 = r.into();
-            return Error::new(
-                code::HTTP2_STREAM,
-                format!("HTTP/2 stream {stream_id} was not closed cleanly: {} (err {n})", reason_name(n)),
-            );
+            return reset_error(stream_id, r.into());
         }
     }
     if e.is_go_away() {
@@ -222,6 +219,19 @@ pub fn stream_error(e: &h2::Error, stream_id: u32) -> Error {
         );
     }
     conn_error(e)
+}
+
+/// The server reset the stream with error code `n` before its response head.
+pub fn reset_error(stream_id: u32, n: u32) -> Error {
+    let msg = if n == 0 {
+        format!(
+            "HTTP/2 stream {stream_id} was closed cleanly, but before getting all response header fields, treated as \
+             error"
+        )
+    } else {
+        format!("HTTP/2 stream {stream_id} reset by server (error 0x{n:x} {})", reason_name(n))
+    };
+    Error::new(code::HTTP2_STREAM, msg)
 }
 
 /// The status line libcurl hands HEADERFUNCTION for an h2 response.
@@ -307,5 +317,16 @@ mod tests {
         assert_eq!(status_line(200), b"HTTP/2 200 \r\n");
         assert_eq!(header_line(b"content-type", b"text/html"), b"content-type: text/html\r\n");
         assert_eq!(reason_name(7), "REFUSED_STREAM");
+    }
+
+    #[test]
+    fn reset_streams_as_libcurl_words_them() {
+        let e = reset_error(3, 2);
+        assert_eq!(
+            (e.code, e.msg.as_str()),
+            (code::HTTP2_STREAM, "HTTP/2 stream 3 reset by server (error 0x2 INTERNAL_ERROR)")
+        );
+        assert_eq!(reset_error(5, 11).msg, "HTTP/2 stream 5 reset by server (error 0xb ENHANCE_YOUR_CALM)");
+        assert!(reset_error(1, 0).msg.starts_with("HTTP/2 stream 1 was closed cleanly, but before getting all"));
     }
 }

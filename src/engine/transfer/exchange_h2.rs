@@ -3,7 +3,7 @@
 //! rules included) and turned into h2 fields, as libcurl does; the response reaches HEADERFUNCTION
 //! as libcurl's h2 lines ("HTTP/2 200 \r\n", lower-case names, the blank line, then trailers).
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Instant;
@@ -26,9 +26,23 @@ use crate::engine::url::Url;
 
 /// How a stream ended before its response, when a retry on another connection may fix it.
 enum Failed {
-    Retry,
+    /// The server refused the stream (REFUSED_STREAM, or above a GOAWAY's last-stream-id).
+    Refused,
+    /// The pooled connection was gone before the stream opened.
+    Dead,
+    /// h2 failed (Some) or closed (None) the stream while the request body went out.
+    Send(Option<h2::Error>),
     Err(Error),
 }
+
+impl From<Error> for Failed {
+    fn from(e: Error) -> Self {
+        Failed::Err(e)
+    }
+}
+
+/// Retries of one request on fresh connections before libcurl gives up (its CONN_MAX_RETRIES).
+const MAX_RETRIES: u32 = 5;
 
 impl Xfer {
     /// Does this request want h2 (ALPN offers it, pooled h2 connections are looked for, and a
@@ -165,41 +179,78 @@ impl Xfer {
         self.info.pretransfer_time = elapsed(self.start);
         let req = build_h2_request(hop.method.as_str(), &hop.url, &authority, &fields)?;
         let no_body = hop.body.is_none() || body_len == Some(0);
-        let retry_ok = reused && !hop.retried && hop.body.as_ref().is_none_or(|b| b.replayable());
-        let (resp, send) = match self.open_stream(h2c, req, no_body).await {
-            Ok(x) => x,
-            Err(Failed::Retry) if retry_ok => return self.h2_retry(hop, h2c),
-            Err(Failed::Retry) => {
-                return Err(Error::new(code::HTTP2, "Error in the HTTP2 framing layer: connection closed"))
+        let mut body_read = false;
+        let sent = match self.open_stream(h2c, req, no_body).await {
+            Ok((resp, send)) => {
+                let sent = match (send, hop.body.as_deref_mut()) {
+                    (Some(mut send), Some(src)) => {
+                        body_read = true;
+                        self.h2_send_body(&mut send, src, body_len).await
+                    }
+                    _ => Ok(()),
+                };
+                match sent {
+                    Ok(()) => Ok(resp),
+                    Err(Failed::Send(e)) => Err(refusal_or(e, resp, sid)),
+                    Err(f) => Err(f),
+                }
             }
-            Err(Failed::Err(e)) => return Err(e),
+            Err(f) => Err(f),
         };
-        if let (Some(mut send), Some(src)) = (send, hop.body.as_deref_mut()) {
-            self.h2_send_body(&mut send, src, body_len, sid).await?;
-            self.text(format_args!("upload completely sent off: {} bytes", self.ul_now));
-        } else if hop.body.is_some() {
-            self.text(format_args!("upload completely sent off: {} bytes", self.ul_now));
-        } else {
-            self.text(format_args!("Request completely sent off"));
+        let resp = match sent {
+            Ok(resp) => {
+                if hop.body.is_some() {
+                    self.text(format_args!("upload completely sent off: {} bytes", self.ul_now));
+                } else {
+                    self.text(format_args!("Request completely sent off"));
+                }
+                match self.h2_await_response(resp).await {
+                    Ok(Ok(r)) => Ok(r),
+                    Ok(Err(e)) if refused(&e) => Err(Failed::Refused),
+                    Ok(Err(e)) => Err(Failed::Err(http2::stream_error(&e, sid))),
+                    Err(e) => Err(Failed::Err(e)),
+                }
+            }
+            Err(f) => Err(f),
+        };
+        match resp {
+            Ok(resp) => self.h2_response(hop, h2c, resp, sid).await,
+            Err(Failed::Refused) => self.h2_retry(hop, h2c, true, body_read),
+            // libcurl retries a request whose reused connection turned out dead before sending.
+            Err(Failed::Dead) if reused => self.h2_retry(hop, h2c, false, body_read),
+            Err(Failed::Dead) => Err(Error::new(code::HTTP2, "Error in the HTTP2 framing layer: connection closed")),
+            Err(Failed::Send(e)) => Err(send_error(e.as_ref(), sid)),
+            Err(Failed::Err(e)) => Err(e),
         }
-        let resp = match self.h2_await_response(resp).await? {
-            Ok(r) => r,
-            Err(e) if retry_ok && refused(&e) => return self.h2_retry(hop, h2c),
-            Err(e) => return Err(http2::stream_error(&e, sid)),
-        };
-        self.h2_response(hop, h2c, resp, sid).await
     }
 
-    /// The server refused the stream or the pooled connection was gone: once more on another
-    /// connection, as libcurl retries.
-    fn h2_retry(&mut self, hop: &mut Hop, h2c: &H2Conn) -> Result<Next> {
+    /// The server refused the stream (nothing of it was processed) or the pooled connection was
+    /// gone: the request runs again on a fresh connection, as libcurl retries, at most
+    /// MAX_RETRIES times; a body already read is rewound (SEEKFUNCTION for READFUNCTION).
+    fn h2_retry(&mut self, hop: &mut Hop, h2c: &H2Conn, refused: bool, body_read: bool) -> Result<Next> {
+        // libcurl closes a connection that refused a stream: no new stream goes to it.
         h2c.mark_closed();
-        hop.retried = true;
-        if let Some(b) = hop.body.as_mut() {
-            b.rewind()?;
+        if refused {
+            self.text(format_args!("REFUSED_STREAM, retrying a fresh connect"));
         }
+        if hop.retries >= MAX_RETRIES {
+            return Err(Error::new(
+                code::RECV_ERROR,
+                format!("Connection died, tried {MAX_RETRIES} times before giving up"),
+            ));
+        }
+        hop.retries += 1;
+        self.text(format_args!("Connection died, retrying a fresh connect (retry count: {})", hop.retries));
+        if body_read {
+            if let Some(b) = hop.body.as_mut() {
+                if let Err(e) = b.rewind() {
+                    self.text(format_args!("{}", e.msg));
+                    return Err(e);
+                }
+            }
+        }
+        self.ul_now = 0;
         self.info.request_size = 0;
-        self.text(format_args!("Connection died, retrying a fresh connect"));
         Ok(Next::Retry)
     }
 
@@ -211,11 +262,11 @@ impl Xfer {
     ) -> std::result::Result<(ResponseFuture, Option<SendStream<Bytes>>), Failed> {
         let mut sr = h2c.sender();
         if poll_fn(|cx| sr.poll_ready(cx)).await.is_err() {
-            return Err(Failed::Retry);
+            return Err(Failed::Dead);
         }
         match sr.send_request(req, end) {
             Ok((resp, send)) => Ok((resp, (!end).then_some(send))),
-            Err(e) if refused(&e) => Err(Failed::Retry),
+            Err(e) if refused(&e) => Err(Failed::Refused),
             Err(e) => Err(Failed::Err(http2::conn_error(&e))),
         }
     }
@@ -226,13 +277,12 @@ impl Xfer {
         send: &mut SendStream<Bytes>,
         src: &mut dyn BodySource,
         len: Option<u64>,
-        sid: u32,
-    ) -> Result<()> {
+    ) -> std::result::Result<(), Failed> {
         let mut buf = vec![0u8; self.o.upload_buffer_size];
         let mut sent: u64 = 0;
         loop {
             if len.is_some_and(|n| sent >= n) {
-                send.send_data(Bytes::new(), true).map_err(|e| http2::stream_error(&e, sid))?;
+                send.send_data(Bytes::new(), true).map_err(|e| Failed::Send(Some(e)))?;
                 return Ok(());
             }
             let want = match len {
@@ -247,20 +297,21 @@ impl Xfer {
                 match src.read(&mut buf[..want]) {
                     ReadOutcome::Data(n) => break n,
                     ReadOutcome::Pause => self.easy.pause.set(self.easy.pause.get() | PAUSE_SEND),
-                    ReadOutcome::Abort(e) => return Err(e),
+                    ReadOutcome::Abort(e) => return Err(Failed::Err(e)),
                 }
             };
             if got > want {
-                return Err(Error::new(code::READ_ERROR, "read function returned funny value"));
+                return Err(Error::new(code::READ_ERROR, "read function returned funny value").into());
             }
             if got == 0 {
                 if let Some(n) = len {
                     return Err(Error::new(
                         code::READ_ERROR,
                         format!("client read function EOF fail, only {sent}/{n} of needed bytes read"),
-                    ));
+                    )
+                    .into());
                 }
-                send.send_data(Bytes::new(), true).map_err(|e| http2::stream_error(&e, sid))?;
+                send.send_data(Bytes::new(), true).map_err(|e| Failed::Send(Some(e)))?;
                 return Ok(());
             }
             self.debug_data(debug_kind::DATA_OUT, &buf[..got]);
@@ -269,19 +320,14 @@ impl Xfer {
                 send.reserve_capacity(rest.len());
                 let cap = match poll_fn(|cx| send.poll_capacity(cx)).await {
                     Some(Ok(n)) => n,
-                    Some(Err(e)) => return Err(http2::stream_error(&e, sid)),
-                    None => {
-                        return Err(Error::new(
-                            code::SEND_ERROR,
-                            format!("HTTP/2 stream {sid} closed while sending the request body"),
-                        ))
-                    }
+                    Some(Err(e)) => return Err(Failed::Send(Some(e))),
+                    None => return Err(Failed::Send(None)),
                 };
                 if cap == 0 {
                     continue;
                 }
                 let piece = rest.split_to(cap.min(rest.len()));
-                send.send_data(piece, false).map_err(|e| http2::stream_error(&e, sid))?;
+                send.send_data(piece, false).map_err(|e| Failed::Send(Some(e)))?;
             }
             sent += got as u64;
             self.ul_now += got as i64;
@@ -401,6 +447,8 @@ impl Xfer {
             _ => None,
         };
         let mut body = resp.into_body();
+        let mut received: u64 = 0;
+        let mut reset_ended = false;
         loop {
             if self.easy.pause.get() & PAUSE_RECV != 0 || self.easy.paused_data.borrow().is_some() {
                 // No capacity is released while paused: the server is held back by the window.
@@ -411,15 +459,31 @@ impl Xfer {
                 Some(Ok(c)) => c,
                 // The connection ended under the stream (close, close_notify): libcurl's 18.
                 Some(Err(e)) if e.is_io() => return Err(Error::new(code::PARTIAL_FILE, "Transferred a partial file")),
+                // A NO_ERROR reset mid-body ends the body: short of a Content-Length it is
+                // libcurl's 18, without one the response is complete.
+                Some(Err(e)) if e.is_reset() && e.reason() == Some(h2::Reason::NO_ERROR) => match length {
+                    Some(n) if received < n => {
+                        return Err(Error::new(
+                            code::PARTIAL_FILE,
+                            format!("end of response with {} bytes missing", n - received),
+                        ))
+                    }
+                    _ => {
+                        reset_ended = true;
+                        break;
+                    }
+                },
                 Some(Err(e)) => return Err(http2::stream_error(&e, sid)),
             };
             let n = chunk.len();
+            received += n as u64;
             self.body_bytes(&chunk, &mut dec).await?;
             self.check_low_speed()?;
             self.throttle(self.o.max_recv_speed, self.dl_now).await;
             let _ = body.flow_control().release_capacity(n);
         }
-        match poll_fn(|cx| body.poll_trailers(cx)).await {
+        let trailers = if reset_ended { Ok(None) } else { poll_fn(|cx| body.poll_trailers(cx)).await };
+        match trailers {
             Ok(Some(trailers)) => {
                 for (name, value) in &trailers {
                     let line = http2::header_line(name.as_str().as_bytes(), value.as_bytes());
@@ -462,10 +526,35 @@ impl Xfer {
     }
 }
 
-/// Was the stream refused before the server processed it (REFUSED_STREAM, or a GOAWAY that did
-/// not cover it)? Then it can run again elsewhere.
+/// Was the stream refused before the server processed it? Then it can run again elsewhere. h2
+/// fails a stream with the peer's GOAWAY only when the stream is above its last-stream-id (the
+/// streams it covers end with the connection), so any remote GOAWAY here means "not processed",
+/// as nghttp2 turns those streams into REFUSED_STREAM for libcurl.
 fn refused(e: &h2::Error) -> bool {
-    e.reason() == Some(h2::Reason::REFUSED_STREAM) || (e.is_go_away() && e.reason() == Some(h2::Reason::NO_ERROR))
+    (e.is_reset() && e.reason() == Some(h2::Reason::REFUSED_STREAM)) || (e.is_go_away() && e.is_remote())
+}
+
+/// Sending the body failed with `e` (None: the stream closed): when the server has refused the
+/// stream meanwhile, the response says so (h2 reports the send side as merely closed); else the
+/// send error stands.
+fn refusal_or(e: Option<h2::Error>, mut resp: ResponseFuture, sid: u32) -> Failed {
+    if e.as_ref().is_some_and(refused) {
+        return Failed::Refused;
+    }
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    match std::pin::Pin::new(&mut resp).poll(&mut cx) {
+        Poll::Ready(Err(r)) if refused(&r) => Failed::Refused,
+        Poll::Ready(Err(r)) => Failed::Err(http2::stream_error(&r, sid)),
+        _ => Failed::Send(e),
+    }
+}
+
+fn send_error(e: Option<&h2::Error>, sid: u32) -> Error {
+    match e {
+        Some(e) => http2::stream_error(e, sid),
+        None => Error::new(code::SEND_ERROR, format!("HTTP/2 stream {sid} closed while sending the request body")),
+    }
 }
 
 fn build_h2_request(

@@ -24,6 +24,8 @@ pub(super) struct Hop {
     pub(super) retried: bool,
     /// The user and password for this hop's host (options, URL, .netrc).
     pub(super) creds: Option<(String, String)>,
+    /// Retries on a fresh connection after an h2 refusal or a dead connection (libcurl's count).
+    pub(super) retries: u32,
 }
 
 /// What policy makes of a final response head.
@@ -84,6 +86,7 @@ impl Xfer {
             send_auth: true,
             retried: false,
             creds: None,
+            retries: 0,
         };
         // libcurl sends credentials (and HTTPHEADER Authorization / Cookie lines) on a redirect
         // only to the first request's host, port and scheme, unless UNRESTRICTED_AUTH.
