@@ -149,10 +149,7 @@ pub fn for_url(
     }
     let spec = match &o.proxy {
         Some(p) => p.clone(),
-        None => match from_env(scheme, env) {
-            Some(p) => p,
-            None => return Ok(None),
-        },
+        None => from_env(scheme, env).unwrap_or_default(),
     };
     let pre = match o.pre_proxy.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(parse_pre(s, o)?),
@@ -384,6 +381,27 @@ mod tests {
         assert_eq!(p.credentials, Some(("u@".into(), "p".into())), "credentials in the URL win");
         o.noproxy = Some("h".into());
         assert!(for_url(&o, "http", "h", &e).unwrap().is_none());
+    }
+
+    #[test]
+    fn pre_proxy_in_front_or_alone() {
+        let none = env_of(&[]);
+        let mut o = ProxyOptions { pre_proxy: Some("s:9".into()), userpwd: Some("u:p".into()), ..Default::default() };
+        let alone = for_url(&o, "http", "h", &none).unwrap().unwrap();
+        assert_eq!((alone.socks, alone.port, alone.pre.is_none()), (Some(Socks::V4), 9, true), "SOCKS4 by default");
+        assert_eq!(alone.credentials, Some(("u".into(), "p".into())), "PROXYUSERPWD goes to the only proxy");
+        o.proxy = Some("http://hp:3128".into());
+        o.pre_proxy = Some("socks5h://a:b@s".into());
+        let p = for_url(&o, "https", "h", &none).unwrap().unwrap();
+        let pre = p.pre.clone().unwrap();
+        assert_eq!((pre.socks, pre.port, pre.credentials), (Socks::V5h, 1080, Some(("a".into(), "b".into()))));
+        assert_eq!(p.first_hop(), ("s", 1080));
+        assert_eq!(p.credentials, Some(("u".into(), "p".into())));
+        o.pre_proxy = Some("https://s".into());
+        assert_eq!(for_url(&o, "http", "h", &none).unwrap_err().code, code::COULDNT_RESOLVE_PROXY);
+        o.pre_proxy = Some("socks4://s".into());
+        o.proxy = Some("socks5://x".into());
+        assert_eq!(for_url(&o, "http", "h", &none).unwrap_err().code, code::COULDNT_RESOLVE_PROXY);
     }
 
     #[test]
