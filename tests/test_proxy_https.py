@@ -104,3 +104,22 @@ def test_proxytype_https2_speaks_http1_to_the_proxy(hproxy, server, certs):
     assert c.getinfo(pycurl.PROXY_SSL_VERIFYRESULT) == 0
     assert f"GET {server.url('/hello?hp=https2')} HTTP/1.1" in tiny.wait_log("hp=https2")
     c.close()
+
+
+def test_proxy_ssl_verifyresult_as_openssl_reports_it(hproxy, server, certs):
+    # 1 ("unspecified") when the handshake never verified (bad options), 0 when the chain verified
+    # and only the pin failed afterwards.
+    _, tls = hproxy
+
+    def verifyresult(**opts):
+        c = pycurl.Curl()
+        try:
+            with pytest.raises(pycurl.error) as e:
+                perform(c, server.url("/hello"), PROXY=f"https://localhost:{tls.port}", PROXY_CAINFO=certs.ca_pem,
+                        **opts)
+            return e.value.args[0], c.getinfo(pycurl.PROXY_SSL_VERIFYRESULT)
+        finally:
+            c.close()
+
+    assert verifyresult(PROXY_SSL_CIPHER_LIST="NOPE") == (pycurl.E_SSL_CIPHER, 1)
+    assert verifyresult(PROXY_PINNEDPUBLICKEY="sha256//" + "A" * 43 + "=") == (90, 0)

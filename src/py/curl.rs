@@ -836,6 +836,7 @@ impl PyCurl {
             }
             opt::HEADEROPT => o.proxy.unified_headers = long!() & 1 == 0,
             opt::HAPROXYPROTOCOL => o.proxy.haproxy = long!() != 0,
+            opt::SUPPRESS_CONNECT_HEADERS => o.proxy.suppress_connect_headers = long!() != 0,
             opt::HAPROXY_CLIENT_IP => o.proxy.haproxy_client_ip = text!(),
             opt::MAX_RECV_SPEED_LARGE => o.max_recv_speed = nonneg!(),
             opt::OPT_FILETIME => flag!(filetime),

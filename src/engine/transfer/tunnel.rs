@@ -86,13 +86,14 @@ impl Xfer {
     /// TLS to an HTTPS proxy under the PROXY_* TLS options (PROXY_SSL_VERIFYRESULT records it).
     async fn proxy_tls(&mut self, sock: Sock, p: &Proxy) -> Result<TlsStream<Sock>> {
         self.note_proxy_peer(&sock);
+        // OpenSSL's result reads "unspecified" (1) until a verification ran, bad options included.
+        self.info.proxy_ssl_verifyresult = 1;
         let mut opts = self.o.proxy.tls.clone();
         opts.alpn = vec![b"http/1.1".to_vec()];
         let cfg = crate::engine::tls::client_config(&opts).map_err(|e| Error::new(e.code, e.message))?;
         let name = rustls_pki_types::ServerName::try_from(p.host.clone())
             .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", p.host)))?;
         let mut t = TlsStream::new(sock, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
-        self.info.proxy_ssl_verifyresult = 1;
         if let Err(e) = t.handshake().await {
             let origin = self.info.ssl_verifyresult;
             let err = self.tls_error(e, &p.host);
@@ -100,11 +101,12 @@ impl Xfer {
             self.info.ssl_verifyresult = origin;
             return Err(err);
         }
+        // The chain verified before the pin is checked, so a pin mismatch still reads 0.
+        self.info.proxy_ssl_verifyresult = 0;
         if let Some(pin) = &self.o.proxy.tls.pinned_pubkey {
             let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
             crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
         }
-        self.info.proxy_ssl_verifyresult = 0;
         Ok(t)
     }
 
