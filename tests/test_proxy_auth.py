@@ -195,3 +195,74 @@ def test_proxyauth_masks(curl):
     with pytest.raises(pycurl.error) as e:
         curl.setopt(pycurl.PROXYAUTH, pycurl.HTTPAUTH_NTLM)
     assert e.value.args[0] == pycurl.E_NOT_BUILT_IN
+
+
+def test_absolute_form_answer_on_a_new_connection(tiny_auth, server):
+    c = pycurl.Curl()
+    url = server.url("/hello?tiny=any")
+    err, schemes, statuses = run(c, url, tiny_auth.url, PROXYAUTH=ANY)
+    assert err is None and schemes == ["Basic"] and statuses == [b"407", b"200"]
+    assert c.getinfo(pycurl.NUM_CONNECTS) == 2, "tinyproxy closed after its 407"
+    assert f"GET {url}" in tiny_auth.wait_log(f"GET {url}")
+    c.close()
+
+
+def test_digest_tunnel_under_socket_action(squid, tiny_auth, tls_server, certs):
+    # The multi socket API reports the sockets to the proxy only, the second one too when the
+    # proxy closed after its 407.
+    import select
+    import socket
+
+    for proxy, nconn in ((f"http://127.0.0.1:{squid.port}", 1), (tiny_auth.url, 2)):
+        m = pycurl.CurlMulti()
+        socks, peers = {}, set()
+
+        def on_socket(what, fd, multi, data):
+            if what == pycurl.POLL_REMOVE:
+                socks.pop(fd, None)
+                return
+            socks[fd] = what
+            try:
+                s = socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)
+            except OSError:
+                return
+            try:
+                peer = s.getpeername()
+                if isinstance(peer, tuple):
+                    peers.add(peer[1])
+            except OSError:
+                pass  # not a connected TCP socket (resolver wake-up) or still connecting
+            finally:
+                s.close()
+
+        m.setopt(pycurl.M_SOCKETFUNCTION, on_socket)
+        c = pycurl.Curl()
+        chunks = []
+        for opt, v in ((pycurl.URL, tls_server.url("/hello")), (pycurl.PROXY, proxy),
+                       (pycurl.PROXYUSERPWD, "alice:s3cret"), (pycurl.PROXYAUTH, ANY),
+                       (pycurl.CAINFO, certs.ca_pem), (pycurl.WRITEFUNCTION, chunks.append)):
+            c.setopt(opt, v)
+        m.add_handle(c)
+        m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
+        done = []
+        for _ in range(2000):
+            done = m.info_read()[1]
+            if done:
+                break
+            r = [fd for fd, w in socks.items() if w & pycurl.POLL_IN]
+            w = [fd for fd, w in socks.items() if w & pycurl.POLL_OUT]
+            rr, ww, _ = select.select(r, w, [], 0.05)
+            if not rr and not ww:
+                m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
+            for fd in rr:
+                m.socket_action(fd, pycurl.CSELECT_IN)
+            for fd in ww:
+                m.socket_action(fd, pycurl.CSELECT_OUT)
+        assert done and b"".join(chunks) == b"hello world"
+        assert c.getinfo(pycurl.HTTP_CONNECTCODE) == 200
+        assert c.getinfo(pycurl.NUM_CONNECTS) == nconn
+        port = int(proxy.rsplit(":", 1)[1])
+        assert peers == {port}, "every socket reported is one to the proxy"
+        m.remove_handle(c)
+        c.close()
+        m.close()
