@@ -266,3 +266,41 @@ def test_digest_tunnel_under_socket_action(squid, tiny_auth, tls_server, certs):
         m.remove_handle(c)
         c.close()
         m.close()
+
+
+def test_digest_through_an_https_proxy(squid, tls_server, certs):
+    # stunnel terminates TLS in front of squid: Digest answers travel inside the proxy's TLS.
+    tls = proxies.stunnel(squid.port, certs.server_cert, certs.server_key)
+    try:
+        c = pycurl.Curl()
+        err, schemes, statuses = run(c, tls_server.url("/hello"), f"https://localhost:{tls.port}",
+                                     PROXYAUTH=pycurl.HTTPAUTH_DIGEST, PROXY_CAINFO=certs.ca_pem,
+                                     CAINFO=certs.ca_pem)
+        assert err is None and schemes == ["Digest"] and statuses == [b"407", b"200", b"200"]
+        assert c.getinfo(pycurl.PRIMARY_PORT) == tls.port
+        assert c.getinfo(pycurl.PROXY_SSL_VERIFYRESULT) == 0
+        c.close()
+        ok = f"CONNECT 127.0.0.1:{tls_server.port} 200 alice"
+        assert log_lines(squid, ok, 1)
+    finally:
+        tls.stop()
+
+
+def test_pre_proxy_then_proxy_auth_on_a_new_connection(tiny_auth, tls_server, certs):
+    # dante in front of tinyproxy, which closes after its 407: the second connection goes through
+    # the SOCKS hop again.
+    d = proxies.dante()
+    try:
+        c = pycurl.Curl()
+        err, schemes, _ = run(c, tls_server.url("/hello"), tiny_auth.url, PROXYAUTH=ANY, CAINFO=certs.ca_pem,
+                              PRE_PROXY=f"socks5://127.0.0.1:{d.port}")
+        assert err is None and schemes == ["Basic"]
+        assert c.getinfo(pycurl.NUM_CONNECTS) == 2 and c.getinfo(pycurl.PRIMARY_PORT) == d.port
+        c.close()
+        needle = f"127.0.0.1.{tiny_auth.port}"
+        deadline = time.monotonic() + 5
+        while d.log().count(f"-> {needle}") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len([ln for ln in d.log().splitlines() if "tcp/connect [" in ln and needle in ln]) == 2
+    finally:
+        d.stop()
