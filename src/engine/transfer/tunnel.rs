@@ -18,9 +18,12 @@ use crate::engine::url::Url;
 use super::*;
 
 impl Xfer {
-    /// The layers a proxy adds on the socket to its first hop: TLS to an HTTPS proxy, then a
-    /// SOCKS handshake or a CONNECT tunnel. Without a proxy the socket is the stack.
+    /// The layers a proxy adds on the socket to its first hop: the pre-proxy's SOCKS handshake,
+    /// TLS to an HTTPS proxy, then a SOCKS handshake or a CONNECT tunnel. Without a proxy the
+    /// socket is the stack.
     pub(super) async fn proxy_chain(&mut self, sock: Sock, p: Option<&Proxy>, url: &Url) -> Result<Stream> {
+        // Taken now: once the proxy has closed, the socket may no longer name its peer.
+        let first_hop = sock.socket().peer_addr().ok().and_then(|a| a.as_socket());
         let mut s = match p {
             Some(p) => self.proxy_layers(sock, p).await?,
             None => Stream::new(sock),
@@ -40,8 +43,9 @@ impl Xfer {
                             auth = Some(a);
                             if !same {
                                 // The proxy closed after its 407: the answer goes on a new connection.
-                                let addr = s.sock().socket().peer_addr().ok().and_then(|a| a.as_socket());
-                                let addr = addr.ok_or_else(|| Error::new(code::COULDNT_CONNECT, "proxy went away"))?;
+                                let addr = first_hop.ok_or_else(|| {
+                                    Error::new(code::COULDNT_CONNECT, "Proxy CONNECT: no address to connect again")
+                                })?;
                                 let sock = self.reconnect(addr).await?;
                                 s = self.proxy_layers(sock, p).await?;
                             }
@@ -154,7 +158,7 @@ impl Xfer {
             &self.o.headers,
             auth,
         );
-        self.text(format_args!("Establish HTTP proxy tunnel to {}:{}", url.host, url.port_or_default()));
+        self.text(format_args!("Establishing HTTP proxy tunnel to {}:{}", url.host, url.port_or_default()));
         self.debug_data(debug_kind::HEADER_OUT, &req);
         net::write_all(sock, &req)
             .await
