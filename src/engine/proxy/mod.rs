@@ -65,8 +65,9 @@ pub struct Proxy {
     pub socks: Option<Socks>,
     /// TLS to the proxy (https://): a hash of the PROXY_* TLS options, for the pool key.
     pub https: Option<u64>,
-    /// The SOCKS hop in front of this HTTP(S) proxy (PRE_PROXY).
-    pub pre: Option<PreProxy>,
+    /// The SOCKS hop in front of this HTTP(S) proxy (PRE_PROXY); boxed, as a proxy is part of
+    /// every pool key a transfer's future holds.
+    pub pre: Option<Box<PreProxy>>,
 }
 
 /// A SOCKS proxy the connection to the HTTP proxy goes through (PRE_PROXY).
@@ -152,12 +153,12 @@ pub fn for_url(
         None => from_env(scheme, env).unwrap_or_default(),
     };
     let pre = match o.pre_proxy.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(parse_pre(s, o)?),
+        Some(s) => Some(Box::new(parse_pre(s, o)?)),
         None => None,
     };
     if spec.is_empty() {
         // A pre-proxy alone is the proxy, with PROXYUSERPWD as its credentials.
-        let Some(pre) = pre else { return Ok(None) };
+        let Some(pre) = pre.map(|b| *b) else { return Ok(None) };
         let mut p = Proxy {
             host: pre.host,
             port: pre.port,
