@@ -1,5 +1,6 @@
 """Real proxy servers for the proxy tests, each started on a free loopback port with its own
-config file and log in a temp dir: tinyproxy (HTTP and CONNECT, optionally with Basic auth).
+config file and log in a temp dir: tinyproxy (HTTP and CONNECT, optionally with Basic auth), squid
+(Basic and Digest proxy auth), dante and microsocks (SOCKS), stunnel4 (TLS in front of tinyproxy).
 
 A missing binary fails the test with the install line; nothing is skipped."""
 
@@ -10,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-INSTALL = "apt-get install -y tinyproxy dante-server microsocks stunnel4"
+INSTALL = "apt-get install -y tinyproxy dante-server microsocks stunnel4 squid"
 
 
 def _binary(name: str) -> str:
@@ -221,3 +222,58 @@ cert = {cert}
 key = {key}
 """)
     return Proxy("stunnel", [binary, conf], port, log, tmp)
+
+
+# alice's password "s3cret" as DES crypt(3) with salt "ab", for squid's basic_ncsa_auth (the crypt
+# module is leaving Python, and this keeps the file the same everywhere).
+SQUID_BASIC_LINE = "alice:abhWCwoTZY2c6"
+
+
+def squid(schemes=("digest", "basic")) -> Proxy:
+    """squid in the foreground, every request needing proxy auth by `schemes` (offered in that
+    order) for alice/s3cret; its access log has one line per request:
+    "METHOD URL STATUS USER" (USER "-" when none was accepted)."""
+    binary = _binary("squid")
+    helpers = "/usr/lib/squid"
+    tmp = tempfile.TemporaryDirectory(prefix="squid-")
+    # squid started as root works as the unprivileged "proxy" user: it must write here.
+    os.chmod(tmp.name, 0o777)
+    port = free_port()
+    log = os.path.join(tmp.name, "access.log")
+    with open(os.path.join(tmp.name, "digest.pw"), "w") as f:
+        f.write("alice:s3cret\n")
+    with open(os.path.join(tmp.name, "basic.pw"), "w") as f:
+        f.write(SQUID_BASIC_LINE + "\n")
+    programs = {
+        "digest": f"{helpers}/digest_file_auth {tmp.name}/digest.pw",
+        "basic": f"{helpers}/basic_ncsa_auth {tmp.name}/basic.pw",
+    }
+    auth = []
+    for scheme in schemes:
+        auth += [f"auth_param {scheme} program {programs[scheme]}",
+                 f"auth_param {scheme} children 1 startup=1 idle=1",
+                 f"auth_param {scheme} realm squidrealm"]
+    conf = os.path.join(tmp.name, "squid.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join([
+            f"http_port 127.0.0.1:{port}",
+            f"pid_filename {tmp.name}/squid.pid",
+            f"cache_log {tmp.name}/cache.log",
+            "logformat reqs %rm %ru %>Hs %un",
+            f"access_log stdio:{log} reqs",
+            "buffered_logs off",
+            "strip_query_terms off",
+            "cache deny all",
+            "cache_mem 8 MB",
+            f"coredump_dir {tmp.name}",
+            "netdb_filename none",
+            "pinger_enable off",
+            "shutdown_lifetime 0 seconds",
+            *auth,
+            "acl authed proxy_auth REQUIRED",
+            "http_access allow authed",
+            "http_access deny all",
+        ]) + "\n")
+    for name in os.listdir(tmp.name):
+        os.chmod(os.path.join(tmp.name, name), 0o644)
+    return Proxy("squid", [binary, "-N", "-f", conf], port, log, tmp)

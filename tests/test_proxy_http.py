@@ -334,3 +334,22 @@ def test_multi_socket_reports_the_proxy_socket(tiny, server, clean_env):
     c.close()
     m.close()
     del running
+
+
+def test_suppress_connect_headers(tiny, tls_server, certs, clean_env):
+    # CURLOPT_SUPPRESS_CONNECT_HEADERS (265; pycurl 7.49 has no constant for it, setopt takes the
+    # number): the CONNECT answer stays out of HEADERFUNCTION, HTTP_CONNECTCODE still has it.
+    def statuses(**opts):
+        c = pycurl.Curl()
+        _, headers = perform(c, tls_server.url("/hello"), PROXY=tiny.url, CAINFO=certs.ca_pem, **opts)
+        code = c.getinfo(pycurl.HTTP_CONNECTCODE)
+        c.close()
+        return [h.split()[0] for h in headers if h.startswith(b"HTTP/")], code
+
+    assert statuses() == ([b"HTTP/1.0", b"HTTP/1.1"], 200), "tinyproxy's 1.0 answer, then the origin's"
+    c = pycurl.Curl()
+    c.setopt(265, 1)
+    _, headers = perform(c, tls_server.url("/hello"), PROXY=tiny.url, CAINFO=certs.ca_pem)
+    assert [h.split()[0] for h in headers if h.startswith(b"HTTP/")] == [b"HTTP/1.1"]
+    assert c.getinfo(pycurl.HTTP_CONNECTCODE) == 200
+    c.close()

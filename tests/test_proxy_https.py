@@ -90,3 +90,36 @@ def test_proxytype_https_without_scheme(hproxy, server, certs):
                       PROXY_CAINFO_BLOB=open(certs.ca_pem, "rb").read())
     assert body == b"hello world"
     c.close()
+
+
+def test_proxytype_https2_speaks_http1_to_the_proxy(hproxy, server, certs):
+    # CURLPROXY_HTTPS2 asks for h2 to the proxy through ALPN; stunnel picks none, so HTTP/1.1 it is
+    # (pycurl-rs offers only http/1.1, the same outcome).
+    tiny, tls = hproxy
+    c = pycurl.Curl()
+    body, _ = perform(c, server.url("/hello?hp=https2"), PROXY=f"127.0.0.1:{tls.port}", PROXYTYPE=3,
+                      PROXY_CAINFO=certs.ca_pem)
+    assert body == b"hello world"
+    assert c.getinfo(pycurl.PRIMARY_PORT) == tls.port
+    assert c.getinfo(pycurl.PROXY_SSL_VERIFYRESULT) == 0
+    assert f"GET {server.url('/hello?hp=https2')} HTTP/1.1" in tiny.wait_log("hp=https2")
+    c.close()
+
+
+def test_proxy_ssl_verifyresult_as_openssl_reports_it(hproxy, server, certs):
+    # 1 ("unspecified") when the handshake never verified (bad options), 0 when the chain verified
+    # and only the pin failed afterwards.
+    _, tls = hproxy
+
+    def verifyresult(**opts):
+        c = pycurl.Curl()
+        try:
+            with pytest.raises(pycurl.error) as e:
+                perform(c, server.url("/hello"), PROXY=f"https://localhost:{tls.port}", PROXY_CAINFO=certs.ca_pem,
+                        **opts)
+            return e.value.args[0], c.getinfo(pycurl.PROXY_SSL_VERIFYRESULT)
+        finally:
+            c.close()
+
+    assert verifyresult(PROXY_SSL_CIPHER_LIST="NOPE") == (pycurl.E_SSL_CIPHER, 1)
+    assert verifyresult(PROXY_PINNEDPUBLICKEY="sha256//" + "A" * 43 + "=") == (90, 0)

@@ -1,6 +1,54 @@
-//! HTTP Digest authentication (RFC 7616: MD5, MD5-sess, SHA-256, qop=auth).
+//! HTTP authentication shared by origins and proxies: the CURLAUTH bit of a challenge, libcurl's
+//! choice among the offered schemes, and Digest (RFC 7616: MD5, MD5-sess, SHA-256, qop=auth).
 
+use base64::Engine as _;
 use md5::{Digest, Md5};
+
+/// CURLAUTH_* bits.
+pub const BASIC: u64 = 1;
+pub const DIGEST: u64 = 2;
+pub const NEGOTIATE: u64 = 4;
+pub const NTLM: u64 = 8;
+pub const DIGEST_IE: u64 = 16;
+pub const BEARER: u64 = 64;
+
+/// The CURLAUTH bit of one `WWW-Authenticate` / `Proxy-Authenticate` challenge (0 for unknown schemes).
+pub fn scheme_bit(challenge: &str) -> u64 {
+    let name = challenge.split_whitespace().next().unwrap_or("");
+    [("basic", BASIC), ("digest", DIGEST), ("negotiate", NEGOTIATE), ("ntlm", NTLM), ("bearer", BEARER)]
+        .iter()
+        .find(|(n, _)| name.eq_ignore_ascii_case(n))
+        .map_or(0, |(_, b)| *b)
+}
+
+/// A mask as libcurl keeps it: DIGEST_IE is Digest.
+pub fn normalize(want: u64) -> u64 {
+    if want & DIGEST_IE != 0 {
+        (want | DIGEST) & !DIGEST_IE
+    } else {
+        want
+    }
+}
+
+/// The Basic credentials value.
+pub fn basic(user: &str, pass: &str) -> String {
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")))
+}
+
+/// The answer to the strongest challenge that `want` allows, Digest before Basic as libcurl picks
+/// (NTLM and Negotiate are not built); None when nothing offered is both allowed and built.
+pub fn answer(challenges: &[&str], want: u64, user: &str, pass: &str, method: &str, uri: &str) -> Option<String> {
+    let want = normalize(want);
+    if want & DIGEST != 0 {
+        if let Some(ch) = challenges.iter().find(|c| scheme_bit(c) == DIGEST) {
+            return digest_response(ch, user, pass, method, uri);
+        }
+    }
+    if want & BASIC != 0 && challenges.iter().any(|c| scheme_bit(c) == BASIC) {
+        return Some(basic(user, pass));
+    }
+    None
+}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -102,6 +150,21 @@ pub fn digest_response(challenge: &str, user: &str, pass: &str, method: &str, ur
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn picks_digest_before_basic_within_the_mask() {
+        let offered = ["Basic realm=\"r\"", "Digest realm=\"r\", nonce=\"n\", qop=\"auth\""];
+        let any = 0xffff_ffef;
+        assert!(answer(&offered, any, "u", "p", "GET", "/").unwrap().starts_with("Digest username=\"u\""));
+        assert_eq!(answer(&offered, BASIC, "u", "p", "GET", "/").as_deref(), Some("Basic dTpw"));
+        assert!(answer(&offered, DIGEST_IE, "u", "p", "GET", "/").unwrap().starts_with("Digest "));
+        // ANYSAFE (ANY without Basic) with only Basic offered: nothing to answer.
+        assert_eq!(answer(&offered[..1], any & !BASIC, "u", "p", "GET", "/"), None);
+        assert_eq!(answer(&["NTLM", "Negotiate"], any, "u", "p", "GET", "/"), None);
+        assert_eq!(scheme_bit("nEgotiate abc"), NEGOTIATE);
+        assert_eq!(scheme_bit("Bearer"), BEARER);
+        assert_eq!(scheme_bit("Digestx"), 0);
+    }
     #[test]
     fn rfc2617_example_without_qop() {
         // RFC 2069-style response (no qop) is deterministic.

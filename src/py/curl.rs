@@ -828,19 +828,21 @@ impl PyCurl {
                 o.tls.version = v as u32;
             }
             opt::PINNEDPUBLICKEY => o.tls.pinned_pubkey = text_required!(),
-            // Every kind is built but HTTPS2 (HTTP/2 to the proxy).
+            // 0-7 as libcurl takes them (HTTPS2 speaks HTTP/1.1 to the proxy, libcurl's fallback when
+            // ALPN does not pick h2); libcurl answers 8 with "not built in" and the rest as bad.
             opt::PROXYTYPE => {
                 let v = long!();
-                if ![0, 1, 2, 3, 4, 5, 6, 7].contains(&v) {
-                    drop(o);
-                    return Err(self.bad_arg(option));
-                }
-                if v == 3 {
+                if v == 8 {
                     drop(o);
                     return Err(not_built(name));
                 }
+                if !(0..=7).contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
                 o.proxy.kind = v;
             }
+            opt::PRE_PROXY => o.proxy.pre_proxy = text!(),
             opt::NOPROXY => o.proxy.noproxy = text_required!(),
             opt::PROXY => {
                 o.proxy.proxy = text!();
@@ -866,6 +868,7 @@ impl PyCurl {
             }
             opt::HEADEROPT => o.proxy.unified_headers = long!() & 1 == 0,
             opt::HAPROXYPROTOCOL => o.proxy.haproxy = long!() != 0,
+            opt::SUPPRESS_CONNECT_HEADERS => o.proxy.suppress_connect_headers = long!() != 0,
             opt::HAPROXY_CLIENT_IP => o.proxy.haproxy_client_ip = text!(),
             opt::MAX_RECV_SPEED_LARGE => o.max_recv_speed = nonneg!(),
             opt::OPT_FILETIME => flag!(filetime),
@@ -879,15 +882,10 @@ impl PyCurl {
             }
             opt::TIMEVALUE | opt::TIMEVALUE_LARGE => o.time_value = long!(),
             opt::MAX_SEND_SPEED_LARGE => o.max_send_speed = nonneg!(),
-            // Checked as libcurl checks it; Basic is the one method built so far.
+            // Checked as libcurl checks it; Basic and Digest are built.
             opt::PROXYAUTH => {
                 let v = long!() as u64;
                 if !proxy_auth_ok(v) {
-                    drop(o);
-                    return Err(not_built("this PROXYAUTH method"));
-                }
-                // Digest alone needs the 407 challenge answered: not built yet.
-                if v != 0 && v & 1 == 0 {
                     drop(o);
                     return Err(not_built("this PROXYAUTH method"));
                 }

@@ -100,6 +100,7 @@ pub static OPTIONS: &[(i32, &str)] = &[
     (249, "PROXY_SSL_VERIFYHOST"),
     (250, "PROXY_SSLVERSION"),
     (261, "PROXY_SSL_OPTIONS"),
+    (265, "SUPPRESS_CONNECT_HEADERS"),
     (268, "SSH_COMPRESSION"),
     (271, "HAPPY_EYEBALLS_TIMEOUT_MS"),
     (274, "HAPROXYPROTOCOL"),
@@ -363,6 +364,7 @@ pub mod opt {
     pub const PROXY_SSL_VERIFYHOST: i32 = 249;
     pub const PROXY_SSLVERSION: i32 = 250;
     pub const PROXY_SSL_OPTIONS: i32 = 261;
+    pub const SUPPRESS_CONNECT_HEADERS: i32 = 265;
     pub const SSH_COMPRESSION: i32 = 268;
     pub const HAPROXYPROTOCOL: i32 = 274;
     pub const UPLOAD_BUFFERSIZE: i32 = 280;

@@ -1,14 +1,14 @@
 //! Proxies: which proxy a URL goes through (PROXY, PROXYTYPE, PROXYPORT, the environment as libcurl
-//! reads it, NOPROXY), its credentials, and the CONNECT request of an HTTP tunnel. The connection
-//! chain itself is built in `transfer::tunnel` on top of the socket to the proxy.
+//! reads it, NOPROXY, a SOCKS PRE_PROXY in front of an HTTP proxy), its credentials and how they
+//! answer a 407 (PROXYAUTH), and the CONNECT request of an HTTP tunnel. The connection chain itself
+//! is built in `transfer::tunnel` on top of the socket to the first hop.
 
 pub mod noproxy;
 pub mod socks;
 
 pub use socks::Socks;
 
-use base64::Engine as _;
-
+use crate::engine::auth;
 use crate::engine::error::{code, Error, Result};
 
 /// PROXYTYPE values (CURLPROXY_*).
@@ -16,6 +16,8 @@ pub mod kind {
     pub const HTTP: i64 = 0;
     pub const HTTP_1_0: i64 = 1;
     pub const HTTPS: i64 = 2;
+    /// HTTP/2 to an HTTPS proxy where ALPN agrees; ours offers only HTTP/1.1, libcurl's fallback.
+    pub const HTTPS2: i64 = 3;
     pub const SOCKS4: i64 = 4;
     pub const SOCKS5: i64 = 5;
     pub const SOCKS4A: i64 = 6;
@@ -27,6 +29,8 @@ pub mod kind {
 pub struct ProxyOptions {
     /// PROXY; None reads the environment, "" means no proxy.
     pub proxy: Option<String>,
+    /// PRE_PROXY: a SOCKS proxy in front of the HTTP(S) proxy (alone, it is the proxy).
+    pub pre_proxy: Option<String>,
     pub port: u16,
     pub kind: i64,
     pub tunnel: bool,
@@ -61,6 +65,19 @@ pub struct Proxy {
     pub socks: Option<Socks>,
     /// TLS to the proxy (https://): a hash of the PROXY_* TLS options, for the pool key.
     pub https: Option<u64>,
+    /// The SOCKS hop in front of this HTTP(S) proxy (PRE_PROXY); boxed, as a proxy is part of
+    /// every pool key a transfer's future holds.
+    pub pre: Option<Box<PreProxy>>,
+}
+
+/// A SOCKS proxy the connection to the HTTP proxy goes through (PRE_PROXY).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct PreProxy {
+    pub socks: Socks,
+    pub host: String,
+    pub port: u16,
+    /// Only from the PRE_PROXY URL: PROXYUSERPWD belongs to the HTTP proxy, as in libcurl.
+    pub credentials: Option<(String, String)>,
 }
 
 impl Proxy {
@@ -69,22 +86,39 @@ impl Proxy {
         self.socks.is_none() && !self.tunnel
     }
 
-    /// Host as it goes into a URL or an error message (IPv6 in brackets).
-    pub fn host_display(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]", self.host)
+    /// The first hop's host as it goes into an error message (IPv6 in brackets).
+    pub fn first_hop_display(&self) -> String {
+        let host = self.first_hop().0;
+        if host.contains(':') {
+            format!("[{host}]")
         } else {
-            self.host.clone()
+            host.to_string()
         }
     }
 
-    /// The Proxy-Authorization value sent up front (Basic, when PROXYAUTH allows it).
-    pub fn basic_auth(&self, auth: Option<u64>) -> Option<String> {
+    /// Where the TCP connection goes: the pre-proxy when there is one, else this proxy.
+    pub fn first_hop(&self) -> (&str, u16) {
+        match &self.pre {
+            Some(pre) => (&pre.host, pre.port),
+            None => (&self.host, self.port),
+        }
+    }
+
+    /// The Proxy-Authorization value sent before any challenge: Basic when PROXYAUTH is Basic alone
+    /// (the default); with more schemes allowed libcurl waits for the 407 to pick one.
+    pub fn upfront_auth(&self, auth: Option<u64>) -> Option<String> {
         let (u, p) = self.credentials.as_ref()?;
-        if auth.unwrap_or(crate::engine::easy::AUTH_BASIC) & crate::engine::easy::AUTH_BASIC == 0 {
+        (auth::normalize(auth.unwrap_or(auth::BASIC)) == auth::BASIC).then(|| auth::basic(u, p))
+    }
+
+    /// The Proxy-Authorization answering a 407's challenges for `method uri`, if PROXYAUTH allows
+    /// one of them and credentials are set. Basic already sent up front is not sent again.
+    pub fn answer_407(&self, auth: Option<u64>, challenges: &[&str], method: &str, uri: &str) -> Option<String> {
+        let (u, p) = self.credentials.as_ref()?;
+        if self.upfront_auth(auth).is_some() {
             return None;
         }
-        Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))))
+        auth::answer(challenges, auth.unwrap_or(auth::BASIC), u, p, method, uri)
     }
 }
 
@@ -116,30 +150,67 @@ pub fn for_url(
     }
     let spec = match &o.proxy {
         Some(p) => p.clone(),
-        None => match from_env(scheme, env) {
-            Some(p) => p,
-            None => return Ok(None),
-        },
+        None => from_env(scheme, env).unwrap_or_default(),
+    };
+    let pre = match o.pre_proxy.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(Box::new(parse_pre(s, o)?)),
+        None => None,
     };
     if spec.is_empty() {
-        return Ok(None);
+        // A pre-proxy alone is the proxy, with PROXYUSERPWD as its credentials.
+        let Some(pre) = pre.map(|b| *b) else { return Ok(None) };
+        let mut p = Proxy {
+            host: pre.host,
+            port: pre.port,
+            http10: false,
+            credentials: pre.credentials,
+            tunnel: false,
+            socks: Some(pre.socks),
+            https: None,
+            pre: None,
+        };
+        if p.credentials.is_none() {
+            p.credentials = option_credentials(o);
+        }
+        return Ok(Some(p));
     }
     let mut p = parse(&spec, o)?;
-    let (user, pass) = (o.username.clone(), o.password.clone());
+    if pre.is_some() && p.socks.is_some() {
+        return Err(Error::new(
+            code::COULDNT_RESOLVE_PROXY,
+            format!("Having a SOCKS pre-proxy and proxy is not supported with '{spec}'"),
+        ));
+    }
+    p.pre = pre;
+    if p.credentials.is_none() {
+        p.credentials = option_credentials(o);
+    }
+    p.tunnel = p.socks.is_none() && (o.tunnel || scheme == "https");
+    Ok(Some(p))
+}
+
+/// PROXYUSERNAME / PROXYPASSWORD, else PROXYUSERPWD.
+fn option_credentials(o: &ProxyOptions) -> Option<(String, String)> {
     let from_userpwd = o.userpwd.as_ref().map(|s| match s.split_once(':') {
         Some((u, p)) => (u.to_string(), p.to_string()),
         None => (s.clone(), String::new()),
     });
-    if p.credentials.is_none() {
-        p.credentials = match (user, pass, from_userpwd) {
-            (Some(u), pw, _) => Some((u, pw.unwrap_or_default())),
-            (None, Some(pw), Some((u, _))) => Some((u, pw)),
-            (None, Some(pw), None) => Some((String::new(), pw)),
-            (None, None, up) => up,
-        };
+    match (o.username.clone(), o.password.clone(), from_userpwd) {
+        (Some(u), pw, _) => Some((u, pw.unwrap_or_default())),
+        (None, Some(pw), Some((u, _))) => Some((u, pw)),
+        (None, Some(pw), None) => Some((String::new(), pw)),
+        (None, None, up) => up,
     }
-    p.tunnel = p.socks.is_none() && (o.tunnel || scheme == "https");
-    Ok(Some(p))
+}
+
+/// PRE_PROXY: a SOCKS URL, SOCKS4 without a scheme, as libcurl takes it.
+fn parse_pre(spec: &str, o: &ProxyOptions) -> Result<PreProxy> {
+    let as_socks4 = ProxyOptions { kind: kind::SOCKS4, port: o.port, ..ProxyOptions::default() };
+    let p = parse(spec, &as_socks4)?;
+    match p.socks {
+        Some(socks) => Ok(PreProxy { socks, host: p.host, port: p.port, credentials: p.credentials }),
+        None => Err(Error::new(code::COULDNT_RESOLVE_PROXY, format!("Unsupported pre-proxy type for '{spec}'"))),
+    }
 }
 
 fn not_built(what: &str) -> Error {
@@ -152,7 +223,8 @@ pub fn parse(spec: &str, o: &ProxyOptions) -> Result<Proxy> {
         Some((s, r)) => (Some(s.to_ascii_lowercase()), r),
         None => (None, spec),
     };
-    let https = scheme.as_deref() == Some("https") || (scheme.is_none() && o.kind == kind::HTTPS);
+    let https =
+        scheme.as_deref() == Some("https") || (scheme.is_none() && matches!(o.kind, kind::HTTPS | kind::HTTPS2));
     let (http10, socks) = match scheme.as_deref() {
         Some("http") => (false, None),
         None => match o.kind {
@@ -162,8 +234,8 @@ pub fn parse(spec: &str, o: &ProxyOptions) -> Result<Proxy> {
             kind::SOCKS4A => (false, Some(Socks::V4a)),
             kind::SOCKS5 => (false, Some(Socks::V5)),
             kind::SOCKS5_HOSTNAME => (false, Some(Socks::V5h)),
-            kind::HTTPS => (false, None),
-            _ => return Err(not_built("HTTP/2 over HTTPS")),
+            kind::HTTPS | kind::HTTPS2 => (false, None),
+            _ => return Err(not_built("this kind of")),
         },
         Some("https") => (false, None),
         Some("socks4") => (false, Some(Socks::V4)),
@@ -208,7 +280,7 @@ pub fn parse(spec: &str, o: &ProxyOptions) -> Result<Proxy> {
         o.tls.hash(&mut h);
         h.finish()
     });
-    Ok(Proxy { host: host.to_ascii_lowercase(), port, http10, credentials, tunnel: false, socks, https })
+    Ok(Proxy { host: host.to_ascii_lowercase(), port, http10, credentials, tunnel: false, socks, https, pre: None })
 }
 
 /// The CONNECT request for a tunnel to `host:port`, as libcurl writes it.
@@ -219,6 +291,7 @@ pub fn connect_request(
     port: u16,
     user_agent: Option<&str>,
     server_headers: &[String],
+    proxy_auth: Option<&str>,
 ) -> Vec<u8> {
     let authority = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
     let custom: &[String] = if o.unified_headers { server_headers } else { &o.headers };
@@ -231,7 +304,7 @@ pub fn connect_request(
     if !has("Host") {
         out.push_str(&format!("Host: {authority}\r\n"));
     }
-    if let Some(a) = p.basic_auth(o.auth) {
+    if let Some(a) = proxy_auth {
         out.push_str(&format!("Proxy-Authorization: {a}\r\n"));
     }
     if let Some(ua) = user_agent.filter(|u| !u.is_empty() && !has("User-Agent")) {
@@ -274,18 +347,7 @@ pub fn haproxy_line(local: std::net::SocketAddr, peer: std::net::SocketAddr, cli
 
 /// The auth schemes a 407's Proxy-Authenticate headers offer, as a CURLAUTH mask.
 pub fn offered(challenges: &[&str]) -> i64 {
-    let mut m = 0;
-    for c in challenges {
-        let name = c.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
-        m |= match name.as_str() {
-            "basic" => 1,
-            "digest" => 2,
-            "negotiate" => 4,
-            "ntlm" => 8,
-            _ => 0,
-        };
-    }
-    m
+    challenges.iter().fold(0, |m, c| m | auth::scheme_bit(c) as i64)
 }
 
 #[cfg(test)]
@@ -320,6 +382,27 @@ mod tests {
         assert_eq!(p.credentials, Some(("u@".into(), "p".into())), "credentials in the URL win");
         o.noproxy = Some("h".into());
         assert!(for_url(&o, "http", "h", &e).unwrap().is_none());
+    }
+
+    #[test]
+    fn pre_proxy_in_front_or_alone() {
+        let none = env_of(&[]);
+        let mut o = ProxyOptions { pre_proxy: Some("s:9".into()), userpwd: Some("u:p".into()), ..Default::default() };
+        let alone = for_url(&o, "http", "h", &none).unwrap().unwrap();
+        assert_eq!((alone.socks, alone.port, alone.pre.is_none()), (Some(Socks::V4), 9, true), "SOCKS4 by default");
+        assert_eq!(alone.credentials, Some(("u".into(), "p".into())), "PROXYUSERPWD goes to the only proxy");
+        o.proxy = Some("http://hp:3128".into());
+        o.pre_proxy = Some("socks5h://a:b@s".into());
+        let p = for_url(&o, "https", "h", &none).unwrap().unwrap();
+        let pre = p.pre.clone().unwrap();
+        assert_eq!((pre.socks, pre.port, pre.credentials), (Socks::V5h, 1080, Some(("a".into(), "b".into()))));
+        assert_eq!(p.first_hop(), ("s", 1080));
+        assert_eq!(p.credentials, Some(("u".into(), "p".into())));
+        o.pre_proxy = Some("https://s".into());
+        assert_eq!(for_url(&o, "http", "h", &none).unwrap_err().code, code::COULDNT_RESOLVE_PROXY);
+        o.pre_proxy = Some("socks4://s".into());
+        o.proxy = Some("socks5://x".into());
+        assert_eq!(for_url(&o, "http", "h", &none).unwrap_err().code, code::COULDNT_RESOLVE_PROXY);
     }
 
     #[test]

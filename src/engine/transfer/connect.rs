@@ -78,7 +78,7 @@ impl Xfer {
         }
         let proxy = self.proxy_for(url)?;
         let (host, port) = match &proxy {
-            Some(p) => (p.host.clone(), p.port),
+            Some(p) => (p.first_hop().0.to_string(), p.first_hop().1),
             None => key.target.clone().unwrap_or_else(|| (url.host.clone(), url.port_or_default())),
         };
         // Without CONNECTTIMEOUT the kernel's own SYN timeout (about two minutes, under libcurl's 300 s
@@ -113,12 +113,15 @@ impl Xfer {
         proxy: Option<crate::engine::proxy::Proxy>,
     ) -> Result<Conn> {
         let (sock, addr, local) = match self.o.unix_socket.clone() {
-            Some(us) => self.unix_connect(&us, url).await?,
+            Some(us) => {
+                let c = self.unix_connect(&us, url).await?;
+                self.info.num_connects += 1;
+                c
+            }
             None => self.tcp_connect_any(url, host, port, proxy).await?,
         };
         let id = self.sh.next_conn_id.get();
         self.sh.next_conn_id.set(id + 1);
-        self.info.num_connects += 1;
         let stream = if matches!(url.scheme.as_str(), "https" | "wss") {
             // OpenSSL's verify result reads "unspecified" (1) until a verification ran.
             self.info.ssl_verifyresult = 1;
@@ -255,7 +258,7 @@ impl Xfer {
         .await
         .map_err(|e| match &proxy {
             Some(p) if e.code == code::COULDNT_RESOLVE_HOST => {
-                Error::new(code::COULDNT_RESOLVE_PROXY, format!("Could not resolve proxy: {}", p.host))
+                Error::new(code::COULDNT_RESOLVE_PROXY, format!("Could not resolve proxy: {}", p.first_hop().0))
             }
             _ => e,
         })?;
@@ -277,8 +280,11 @@ impl Xfer {
             Err(ConnErr::Os(last_err)) => {
                 self.info.os_errno = last_err as i64;
                 let ms = self.start.elapsed().as_millis();
+                // Through a pre-proxy libcurl names the HTTP proxy, "over" the pre-proxy.
+                let (host, port) = proxy.as_ref().map_or((host.clone(), port), |p| (p.host.clone(), p.port));
                 let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
-                let over = proxy.as_ref().map(|p| format!(" over proxy {}", p.host_display())).unwrap_or_default();
+                let over =
+                    proxy.as_ref().map(|p| format!(" over proxy {}", p.first_hop_display())).unwrap_or_default();
                 return Err(Error::new(
                     code::COULDNT_CONNECT,
                     format!("Failed to connect to {h}:{port}{over} after {ms} ms: Could not connect to server"),
@@ -295,6 +301,8 @@ impl Xfer {
             local.ip(),
             local.port()
         ));
+        // libcurl counts the connection even when a proxy handshake on it fails.
+        self.info.num_connects += 1;
         let sock = self.proxy_chain(sock, proxy.as_ref(), url).await?;
         Ok((sock, addr, local))
     }
@@ -409,5 +417,19 @@ impl Xfer {
             Ok(None) => Ok(sock),
             Ok(Some(e)) | Err(e) => Err(ConnErr::Os(e.raw_os_error().unwrap_or(0))),
         }
+    }
+}
+
+impl Xfer {
+    /// A new TCP connection to `addr` (a proxy that closed its connection after a 407).
+    pub(super) async fn reconnect(&mut self, addr: SocketAddr) -> Result<Sock> {
+        self.info.num_connects += 1;
+        self.tcp_connect(&addr).await.map_err(|e| match e {
+            ConnErr::Fatal(e) => e,
+            ConnErr::Os(errno) => {
+                self.info.os_errno = errno as i64;
+                Error::new(code::COULDNT_CONNECT, format!("Failed to connect to {addr}: Could not connect to server"))
+            }
+        })
     }
 }

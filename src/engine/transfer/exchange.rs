@@ -258,8 +258,7 @@ impl Xfer {
         self.publish_info();
         match self.judge(hop, &head, skip_body) {
             Verdict::Deliver => {}
-            Verdict::AuthRetry(auth) => {
-                hop.auth_header = Some(auth);
+            Verdict::AuthRetry => {
                 self.end_head(&head).await?;
                 if self.drain(&mut conn, &framing, keep_alive).await? {
                     self.park(conn);

@@ -404,8 +404,7 @@ impl Xfer {
         self.publish_info();
         match self.judge(hop, &head, skip_body) {
             Verdict::Deliver => {}
-            Verdict::AuthRetry(auth) => {
-                hop.auth_header = Some(auth);
+            Verdict::AuthRetry => {
                 self.h2_line(b"\r\n").await?;
                 return Ok(Next::Retry);
             }

@@ -1,8 +1,6 @@
 //! What to do next: the method and headers of each request, credentials and auth challenges,
 //! cookies, redirects (FOLLOWLOCATION, POSTREDIR, MAXREDIRS), and which pooled connection fits.
 
-use base64::Engine as _;
-
 use super::*;
 use crate::engine::easy::*;
 use crate::engine::error::{code, Error, Result};
@@ -19,6 +17,8 @@ pub(super) struct Hop {
     pub(super) body: Option<Box<dyn BodySource>>,
     pub(super) auth_header: Option<String>,
     pub(super) digest_tried: bool,
+    /// Proxy-Authorization answering a 407 of the HTTP proxy (absolute-form requests); one try.
+    pub(super) proxy_auth: Option<String>,
     pub(super) referer: Option<String>,
     pub(super) send_auth: bool,
     pub(super) retried: bool,
@@ -31,8 +31,8 @@ pub(super) struct Hop {
 /// What policy makes of a final response head.
 pub(super) enum Verdict {
     Deliver,
-    /// Send the request again with this Authorization value.
-    AuthRetry(String),
+    /// Send the request again with the Authorization or Proxy-Authorization now in the hop.
+    AuthRetry,
     /// Follow this Location.
     Redirect(String),
     /// FAILONERROR: end with this message.
@@ -82,6 +82,7 @@ impl Xfer {
             body,
             auth_header: None,
             digest_tried: false,
+            proxy_auth: None,
             referer: self.o.referer.clone(),
             send_auth: true,
             retried: false,
@@ -171,6 +172,8 @@ impl Xfer {
                     hop.url = new;
                     hop.auth_header = None;
                     hop.digest_tried = false;
+                    // A new request probes the proxy again (libcurl would reuse the Digest nonce).
+                    hop.proxy_auth = None;
                     self.info.effective_url = Some(hop.url.to_effective());
                     self.info.scheme = Some(hop.url.scheme.to_ascii_uppercase());
                 }
@@ -232,8 +235,7 @@ impl Xfer {
         let (u, p) = hop.creds.clone()?;
         // Basic alone is sent at once; when other methods are allowed libcurl probes first.
         if self.o.http_auth & !AUTH_BASIC & 0xffff == 0 && self.o.http_auth & AUTH_BASIC != 0 {
-            let tok = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-            Some(format!("Basic {tok}"))
+            Some(crate::engine::auth::basic(&u, &p))
         } else {
             None
         }
@@ -345,7 +347,9 @@ impl Xfer {
         internal.push(("Host", url.host_header()));
         // Through an HTTP proxy without a tunnel the request goes to the proxy itself.
         let via = self.proxy_for(url).ok().flatten().filter(|p| p.forwards_http());
-        if let Some(a) = via.as_ref().and_then(|p| p.basic_auth(self.o.proxy.auth)) {
+        let proxy_auth =
+            hop.proxy_auth.clone().or_else(|| via.as_ref().and_then(|p| p.upfront_auth(self.o.proxy.auth)));
+        if let Some(a) = proxy_auth {
             internal.push(("Proxy-Authorization", a));
         }
         if let Some(a) = &hop.auth_header {
@@ -462,22 +466,32 @@ impl Xfer {
         if head.status == 401 {
             for (n, v) in &head.headers {
                 if n.eq_ignore_ascii_case("www-authenticate") {
-                    let scheme = v.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
-                    self.info.httpauth_avail |= match scheme.as_str() {
-                        "basic" => 1,
-                        "digest" => 2,
-                        "negotiate" => 4,
-                        "ntlm" => 8,
-                        "bearer" => 64,
-                        _ => 0,
-                    };
+                    self.info.httpauth_avail |= crate::engine::auth::scheme_bit(v) as i64;
                 }
             }
             // Retry once with credentials the server asks for.
             if hop.send_auth {
                 if let Some(next_auth) = self.answer_challenge(hop, head) {
-                    return Verdict::AuthRetry(next_auth);
+                    hop.auth_header = Some(next_auth);
+                    return Verdict::AuthRetry;
                 }
+            }
+        }
+        // The HTTP proxy itself asks (no tunnel): answer its challenge once, as PROXYAUTH allows.
+        if head.status == 407 && hop.proxy_auth.is_none() {
+            let via = self.proxy_for(&hop.url).ok().flatten().filter(|p| p.forwards_http());
+            let challenges: Vec<&str> = head
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("proxy-authenticate"))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            // libcurl's digest uri is the request's path, not the absolute-form target.
+            let answer =
+                via.and_then(|p| p.answer_407(self.o.proxy.auth, &challenges, hop.method.as_str(), &hop.url.path));
+            if let Some(a) = answer {
+                hop.proxy_auth = Some(a);
+                return Verdict::AuthRetry;
             }
         }
         let location = head.get("location").map(|s| s.to_string()).filter(|l| !l.trim().is_empty());
@@ -521,8 +535,7 @@ impl Xfer {
             && hop.auth_header.is_none()
             && challenges.iter().any(|c| c.len() >= 5 && c[..5].eq_ignore_ascii_case("basic"))
         {
-            let tok = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-            return Some(format!("Basic {tok}"));
+            return Some(crate::engine::auth::basic(&u, &p));
         }
         None
     }

@@ -1,29 +1,57 @@
-//! The proxy hop of the connection chain: which proxy a request goes through, and the HTTP CONNECT
-//! tunnel through it (the response head goes to HEADERFUNCTION as libcurl delivers it).
+//! The proxy hops of the connection chain: a SOCKS pre-proxy, TLS to an HTTPS proxy, then a SOCKS
+//! handshake or an HTTP CONNECT tunnel (the response head goes to HEADERFUNCTION as libcurl
+//! delivers it; a 407 is answered once, on the same connection when the proxy keeps it open).
+//!
+//! ```text
+//!  TCP to the first hop ─► [SOCKS to the HTTP proxy (PRE_PROXY)] ─► [TLS to an HTTPS proxy]
+//!      ─► SOCKS to the origin | CONNECT ─► 407? answer (same or new connection) ─► CONNECT ─► 2xx
+//! ```
 
 use crate::engine::error::{code, Error, Result};
 use crate::engine::http1::head::{HeadEvent, HeadParser};
 use crate::engine::net::{self, Sock, Stream, TlsStream};
 use crate::engine::proxy::socks::{self, Dest, Socks};
-use crate::engine::proxy::{self, Proxy};
+use crate::engine::proxy::{self, PreProxy, Proxy};
 use crate::engine::resolve;
 use crate::engine::url::Url;
 
 use super::*;
 
 impl Xfer {
-    /// The layers a proxy adds on the socket to its first hop: TLS to an HTTPS proxy, then a
-    /// SOCKS handshake or a CONNECT tunnel. Without a proxy the socket is the stack.
+    /// The layers a proxy adds on the socket to its first hop: the pre-proxy's SOCKS handshake,
+    /// TLS to an HTTPS proxy, then a SOCKS handshake or a CONNECT tunnel. Without a proxy the
+    /// socket is the stack.
     pub(super) async fn proxy_chain(&mut self, sock: Sock, p: Option<&Proxy>, url: &Url) -> Result<Stream> {
+        // Taken now: once the proxy has closed, the socket may no longer name its peer.
+        let first_hop = sock.socket().peer_addr().ok().and_then(|a| a.as_socket());
         let mut s = match p {
-            Some(p) if p.https.is_some() => Stream::new(self.proxy_tls(sock, p).await?),
-            _ => Stream::new(sock),
+            Some(p) => self.proxy_layers(sock, p).await?,
+            None => Stream::new(sock),
         };
         if let Some(p) = p {
-            if p.socks.is_some() {
-                self.open_socks(&mut s, p, url).await?;
+            let (host, port) = (url.host.as_str(), url.port_or_default());
+            if let Some(kind) = p.socks {
+                self.open_socks(&mut s, kind, p.credentials.as_ref(), host, port).await?;
             } else if p.tunnel {
-                self.open_tunnel(&mut s, p, url).await?;
+                let mut auth = p.upfront_auth(self.o.proxy.auth);
+                let mut answered = false;
+                loop {
+                    match self.open_tunnel(&mut s, p, url, auth.as_deref(), !answered).await? {
+                        Tunnel::Open => break,
+                        Tunnel::Answer(a, same) => {
+                            answered = true;
+                            auth = Some(a);
+                            if !same {
+                                // The proxy closed after its 407: the answer goes on a new connection.
+                                let addr = first_hop.ok_or_else(|| {
+                                    Error::new(code::COULDNT_CONNECT, "Proxy CONNECT: no address to connect again")
+                                })?;
+                                let sock = self.reconnect(addr).await?;
+                                s = self.proxy_layers(sock, p).await?;
+                            }
+                        }
+                    }
+                }
             }
         }
         if self.o.proxy.haproxy || self.o.proxy.haproxy_client_ip.is_some() {
@@ -39,16 +67,37 @@ impl Xfer {
         Ok(s)
     }
 
+    /// The layers up to the HTTP(S) proxy itself: the SOCKS pre-proxy's handshake, TLS to an
+    /// HTTPS proxy.
+    async fn proxy_layers(&mut self, sock: Sock, p: &Proxy) -> Result<Stream> {
+        let mut sock = sock;
+        if let Some(pre) = &p.pre {
+            sock = self.through_pre_proxy(sock, pre, p).await?;
+        }
+        Ok(match p.https {
+            Some(_) => Stream::new(self.proxy_tls(sock, p).await?),
+            None => Stream::new(sock),
+        })
+    }
+
+    /// The SOCKS handshake with the pre-proxy to the HTTP proxy's host and port; the socket then
+    /// reaches the HTTP proxy.
+    async fn through_pre_proxy(&mut self, mut sock: Sock, pre: &PreProxy, p: &Proxy) -> Result<Sock> {
+        self.open_socks(&mut sock, pre.socks, pre.credentials.as_ref(), &p.host, p.port).await?;
+        Ok(sock)
+    }
+
     /// TLS to an HTTPS proxy under the PROXY_* TLS options (PROXY_SSL_VERIFYRESULT records it).
     async fn proxy_tls(&mut self, sock: Sock, p: &Proxy) -> Result<TlsStream<Sock>> {
         self.note_proxy_peer(&sock);
+        // OpenSSL's result reads "unspecified" (1) until a verification ran, bad options included.
+        self.info.proxy_ssl_verifyresult = 1;
         let mut opts = self.o.proxy.tls.clone();
         opts.alpn = vec![b"http/1.1".to_vec()];
         let cfg = crate::engine::tls::client_config(&opts).map_err(|e| Error::new(e.code, e.message))?;
         let name = rustls_pki_types::ServerName::try_from(p.host.clone())
             .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", p.host)))?;
         let mut t = TlsStream::new(sock, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
-        self.info.proxy_ssl_verifyresult = 1;
         if let Err(e) = t.handshake().await {
             let origin = self.info.ssl_verifyresult;
             let err = self.tls_error(e, &p.host);
@@ -56,11 +105,12 @@ impl Xfer {
             self.info.ssl_verifyresult = origin;
             return Err(err);
         }
+        // The chain verified before the pin is checked, so a pin mismatch still reads 0.
+        self.info.proxy_ssl_verifyresult = 0;
         if let Some(pin) = &self.o.proxy.tls.pinned_pubkey {
             let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
             crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
         }
-        self.info.proxy_ssl_verifyresult = 0;
         Ok(t)
     }
 
@@ -91,8 +141,17 @@ impl Xfer {
         }
     }
 
-    /// Opens a CONNECT tunnel to `url`'s host and port through the proxy at the other end of `sock`.
-    pub(super) async fn open_tunnel(&mut self, sock: &mut Stream, p: &Proxy, url: &Url) -> Result<()> {
+    /// Sends one CONNECT for `url`'s host and port through the proxy at the other end of `sock`
+    /// with `auth` as Proxy-Authorization. A 407 that PROXYAUTH can answer (when `may_answer`)
+    /// comes back as the answer, and whether the proxy kept the connection for it.
+    async fn open_tunnel(
+        &mut self,
+        sock: &mut Stream,
+        p: &Proxy,
+        url: &Url,
+        auth: Option<&str>,
+        may_answer: bool,
+    ) -> Result<Tunnel> {
         self.note_proxy_peer(sock.sock());
         let req = proxy::connect_request(
             p,
@@ -101,8 +160,9 @@ impl Xfer {
             url.port_or_default(),
             self.o.user_agent.as_deref(),
             &self.o.headers,
+            auth,
         );
-        self.text(format_args!("Establish HTTP proxy tunnel to {}:{}", url.host, url.port_or_default()));
+        self.text(format_args!("Establishing HTTP proxy tunnel to {}:{}", url.host, url.port_or_default()));
         self.debug_data(debug_kind::HEADER_OUT, &req);
         net::write_all(sock, &req)
             .await
@@ -110,6 +170,7 @@ impl Xfer {
         let mut parser = HeadParser::new(true);
         let mut buf: Vec<u8> = Vec::new();
         let mut status = 0u16;
+        let mut http10 = false;
         let mut headers: Vec<(String, String)> = Vec::new();
         let suppress = self.o.proxy.suppress_connect_headers;
         loop {
@@ -131,6 +192,7 @@ impl Xfer {
             let (line, end) = match ev {
                 HeadEvent::Status(st) => {
                     status = st.code;
+                    http10 = st.line.starts_with(b"HTTP/1.0");
                     (st.line, false)
                 }
                 HeadEvent::Header(line) => {
@@ -157,44 +219,106 @@ impl Xfer {
         self.info.http_connectcode = status as i64;
         if status == 407 {
             self.note_proxy_challenge(&headers);
+            let challenges: Vec<&str> = headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("proxy-authenticate"))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            // libcurl's digest uri for CONNECT is the authority, "host:port".
+            let authority = if url.host.contains(':') {
+                format!("[{}]:{}", url.host, url.port_or_default())
+            } else {
+                format!("{}:{}", url.host, url.port_or_default())
+            };
+            let answer =
+                if may_answer { p.answer_407(self.o.proxy.auth, &challenges, "CONNECT", &authority) } else { None };
+            if let Some(a) = answer {
+                let same = skip_407_body(sock, &headers, http10, buf).await;
+                return Ok(Tunnel::Answer(a, same));
+            }
         }
         if !(200..300).contains(&status) {
             return Err(Error::new(code::COULDNT_CONNECT, format!("CONNECT tunnel failed, response {status}")));
         }
         self.text(format_args!("CONNECT tunnel established, response {status}"));
         // Bytes after the head would be the origin's, and no origin speaks first on HTTP or TLS.
-        Ok(())
+        Ok(Tunnel::Open)
     }
 
-    /// The SOCKS handshake through the proxy at the other end of `sock` to `url`'s host and port.
-    pub(super) async fn open_socks(&mut self, sock: &mut Stream, p: &Proxy, url: &Url) -> Result<()> {
+    /// The SOCKS handshake through the proxy at the other end of `sock` to `host` and `port`.
+    async fn open_socks<S: net::Io + ?Sized>(
+        &mut self,
+        sock: &mut S,
+        kind: Socks,
+        credentials: Option<&(String, String)>,
+        host: &str,
+        port: u16,
+    ) -> Result<()> {
         self.note_proxy_peer(sock.sock());
-        let kind = p.socks.unwrap_or(Socks::V5h);
-        let port = url.port_or_default();
         let addr;
         let dest = if kind.resolves_locally() {
             let ipr = if kind == Socks::V4 { resolve::IpResolve::V4 } else { self.o.ip_resolve };
             let addrs =
-                resolve::resolve(&self.sh.reactor, &self.sh.dns, &[], &url.host, port, ipr, self.o.dns_cache_timeout)
+                resolve::resolve(&self.sh.reactor, &self.sh.dns, &[], host, port, ipr, self.o.dns_cache_timeout)
                     .await?;
-            addr = addrs.first().copied().ok_or_else(|| {
-                Error::new(code::COULDNT_RESOLVE_HOST, format!("Could not resolve host: {}", url.host))
-            })?;
+            addr = addrs
+                .first()
+                .copied()
+                .ok_or_else(|| Error::new(code::COULDNT_RESOLVE_HOST, format!("Could not resolve host: {host}")))?;
             Dest::Addr(addr)
         } else {
-            Dest::Name(&url.host, port)
+            Dest::Name(host, port)
         };
-        let (user, pass) = match &p.credentials {
+        let (user, pass) = match credentials {
             Some((u, pw)) => (u.as_str(), pw.as_str()),
             None => ("", ""),
         };
         let r = match kind {
             Socks::V4 | Socks::V4a => socks::socks4(sock, dest, user).await,
-            Socks::V5 | Socks::V5h => socks::socks5(sock, dest, p.credentials.as_ref().map(|_| (user, pass))).await,
+            Socks::V5 | Socks::V5h => socks::socks5(sock, dest, credentials.map(|_| (user, pass))).await,
         };
         r.map_err(|e| {
             self.info.proxy_error = e.px;
             Error::new(code::PROXY, e.message)
         })
     }
+}
+
+/// How one CONNECT ended short of an error.
+enum Tunnel {
+    Open,
+    /// A 407 to answer with this Proxy-Authorization; true when on the same connection.
+    Answer(String, bool),
+}
+
+/// Reads a 407's body (the part after the head in `buf`, then the rest by Content-Length) so that
+/// the connection can carry the answer. False when the proxy closes it (or the body has no length).
+async fn skip_407_body(sock: &mut Stream, headers: &[(String, String)], http10: bool, buf: Vec<u8>) -> bool {
+    let has = |name: &str, token: &str| {
+        headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case(name) && v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    };
+    let closes = has("connection", "close") || has("proxy-connection", "close");
+    let keeps = has("connection", "keep-alive") || has("proxy-connection", "keep-alive");
+    if closes || (http10 && !keeps) || has("transfer-encoding", "chunked") {
+        return false;
+    }
+    let length = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok());
+    let Some(mut left) = length else { return false };
+    if buf.len() > left {
+        return false;
+    }
+    left -= buf.len();
+    let mut chunk = [0u8; 4096];
+    while left > 0 {
+        match net::read(sock, &mut chunk[..left.min(4096)]).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => left -= n,
+        }
+    }
+    true
 }
