@@ -20,6 +20,7 @@ use super::constants;
 use super::convert;
 use super::errors::{code_err, curl_err, msg_err};
 use super::gil::GilCell;
+use super::info_table::info;
 use super::option_table::opt;
 
 pub struct Private {
@@ -944,7 +945,7 @@ impl PyCurl {
         let o = |v: i64| v.into_pyobject(py).map(|b| b.into_any().unbind());
         let f = |v: f64| v.into_pyobject(py).map(|b| b.into_any().unbind());
         let r = match option {
-            0x100001 => {
+            info::EFFECTIVE_URL => {
                 if i.url_rejected {
                     // libcurl gives no URL after it rejected the URL; pycurl turns that into an error.
                     return Err(code_err(code::OUT_OF_MEMORY, self.st.borrow().errbuf.clone()));
@@ -953,83 +954,83 @@ impl PyCurl {
                 let u = i.effective_url.clone().or_else(|| easy.opts.borrow().url.clone()).unwrap_or_default();
                 s(&Some(u))?
             }
-            0x200002 => o(i.response_code)?,
-            0x200016 => o(i.http_connectcode)?,
-            0x100012 => s(&i.content_type)?,
-            0x10001f => s(&i.redirect_url)?,
-            0x100020 => s(&Some(i.primary_ip.clone().unwrap_or_default()))?,
-            0x100029 => s(&Some(i.local_ip.clone().unwrap_or_default()))?,
-            0x100031 => s(&i.scheme.as_ref().map(|x| x.to_ascii_lowercase()))?,
-            0x10003a => s(&Some(i.effective_method.clone().unwrap_or_else(|| "GET".into())))?,
-            0x10003c => s(&i.referer)?,
-            0x20002e => o(i.http_version)?,
-            0x300003 => f(i.total_time)?,
-            0x300004 => f(i.namelookup_time)?,
-            0x300005 => f(i.connect_time)?,
-            0x300021 => f(i.appconnect_time)?,
-            0x300006 => f(i.pretransfer_time)?,
-            0x300011 => f(i.starttransfer_time)?,
-            0x300013 => f(i.redirect_time)?,
-            0x600032 => o(us(i.total_time))?,
-            0x600033 => o(us(i.namelookup_time))?,
-            0x600034 => o(us(i.connect_time))?,
-            0x600038 => o(us(i.appconnect_time))?,
-            0x600035 => o(us(i.pretransfer_time))?,
-            0x600036 => o(us(i.starttransfer_time))?,
-            0x600037 => o(us(i.redirect_time))?,
-            0x600043 => o(us(i.posttransfer_time))?,
-            0x600041 => o(us(i.queue_time))?,
-            0x300008 => {
+            info::RESPONSE_CODE => o(i.response_code)?,
+            info::HTTP_CONNECTCODE => o(i.http_connectcode)?,
+            info::CONTENT_TYPE => s(&i.content_type)?,
+            info::REDIRECT_URL => s(&i.redirect_url)?,
+            info::PRIMARY_IP => s(&Some(i.primary_ip.clone().unwrap_or_default()))?,
+            info::LOCAL_IP => s(&Some(i.local_ip.clone().unwrap_or_default()))?,
+            info::SCHEME => s(&i.scheme.as_ref().map(|x| x.to_ascii_lowercase()))?,
+            info::EFFECTIVE_METHOD => s(&Some(i.effective_method.clone().unwrap_or_else(|| "GET".into())))?,
+            info::REFERER => s(&i.referer)?,
+            info::HTTP_VERSION => o(i.http_version)?,
+            info::TOTAL_TIME => f(i.total_time)?,
+            info::NAMELOOKUP_TIME => f(i.namelookup_time)?,
+            info::CONNECT_TIME => f(i.connect_time)?,
+            info::APPCONNECT_TIME => f(i.appconnect_time)?,
+            info::PRETRANSFER_TIME => f(i.pretransfer_time)?,
+            info::STARTTRANSFER_TIME => f(i.starttransfer_time)?,
+            info::REDIRECT_TIME => f(i.redirect_time)?,
+            info::TOTAL_TIME_T => o(us(i.total_time))?,
+            info::NAMELOOKUP_TIME_T => o(us(i.namelookup_time))?,
+            info::CONNECT_TIME_T => o(us(i.connect_time))?,
+            info::APPCONNECT_TIME_T => o(us(i.appconnect_time))?,
+            info::PRETRANSFER_TIME_T => o(us(i.pretransfer_time))?,
+            info::STARTTRANSFER_TIME_T => o(us(i.starttransfer_time))?,
+            info::REDIRECT_TIME_T => o(us(i.redirect_time))?,
+            info::POSTTRANSFER_TIME_T => o(us(i.posttransfer_time))?,
+            info::QUEUE_TIME_T => o(us(i.queue_time))?,
+            info::SIZE_DOWNLOAD => {
                 deprecated()?;
                 f(i.size_download as f64)?
             }
-            0x300007 => {
+            info::SIZE_UPLOAD => {
                 deprecated()?;
                 f(i.size_upload as f64)?
             }
-            0x600008 => o(i.size_download as i64)?,
-            0x600007 => o(i.size_upload as i64)?,
-            0x300009 => {
+            info::SIZE_DOWNLOAD_T => o(i.size_download as i64)?,
+            info::SIZE_UPLOAD_T => o(i.size_upload as i64)?,
+            info::SPEED_DOWNLOAD => {
                 deprecated()?;
                 f(i.speed_download())?
             }
-            0x30000a => {
+            info::SPEED_UPLOAD => {
                 deprecated()?;
                 f(i.speed_upload())?
             }
-            0x600009 => o(i.speed_download() as i64)?,
-            0x60000a => o(i.speed_upload() as i64)?,
-            0x30000f => {
+            info::SPEED_DOWNLOAD_T => o(i.speed_download() as i64)?,
+            info::SPEED_UPLOAD_T => o(i.speed_upload() as i64)?,
+            info::CONTENT_LENGTH_DOWNLOAD => {
                 deprecated()?;
                 f(i.content_length_download)?
             }
-            0x300010 => {
+            info::CONTENT_LENGTH_UPLOAD => {
                 deprecated()?;
                 f(i.content_length_upload)?
             }
-            0x60000f => o(i.content_length_download as i64)?,
-            0x600010 => o(i.content_length_upload as i64)?,
-            0x600047 => o(i.size_delivered as i64)?,
-            0x20000b => o(i.header_size as i64)?,
-            0x20000c => o(i.request_size as i64)?,
-            0x200014 => o(i.redirect_count)?,
-            0x200028 => o(i.primary_port)?,
-            0x20002a => o(i.local_port)?,
-            0x20001a => o(i.num_connects)?,
-            0x200019 => o(i.os_errno)?,
-            0x20000d => o(i.ssl_verifyresult)?,
-            0x20002f => o(i.proxy_ssl_verifyresult)?,
-            0x20000e | 0x60000e => o(i.filetime)?,
-            0x200023 => o(i.condition_unmet as i64)?,
-            0x200017 => o(i.httpauth_avail)?,
-            0x200018 => o(i.proxyauth_avail)?,
-            0x20003b => o(i.proxy_error)?,
-            0x200042 => o(0)?,
-            0x20001d | 0x50002c => o(i.last_socket)?,
-            0x600040 => o(i.conn_id)?,
-            0x60003f => o(i.xfer_id)?,
-            0x600039 => o(0)?,
-            0x40001c => {
+            info::CONTENT_LENGTH_DOWNLOAD_T => o(i.content_length_download as i64)?,
+            info::CONTENT_LENGTH_UPLOAD_T => o(i.content_length_upload as i64)?,
+            info::SIZE_DELIVERED => o(i.size_delivered as i64)?,
+            info::HEADER_SIZE => o(i.header_size as i64)?,
+            info::REQUEST_SIZE => o(i.request_size as i64)?,
+            info::REDIRECT_COUNT => o(i.redirect_count)?,
+            info::PRIMARY_PORT => o(i.primary_port)?,
+            info::LOCAL_PORT => o(i.local_port)?,
+            info::NUM_CONNECTS => o(i.num_connects)?,
+            info::OS_ERRNO => o(i.os_errno)?,
+            info::SSL_VERIFYRESULT => o(i.ssl_verifyresult)?,
+            info::PROXY_SSL_VERIFYRESULT => o(i.proxy_ssl_verifyresult)?,
+            info::FILETIME | info::FILETIME_T => o(i.filetime)?,
+            info::CONDITION_UNMET => o(i.condition_unmet as i64)?,
+            info::HTTPAUTH_AVAIL => o(i.httpauth_avail)?,
+            info::PROXYAUTH_AVAIL => o(i.proxyauth_avail)?,
+            info::PROXY_ERROR => o(i.proxy_error)?,
+            info::USED_PROXY => o(0)?,
+            info::LASTSOCKET | info::ACTIVESOCKET => o(i.last_socket)?,
+            info::CONN_ID => o(i.conn_id)?,
+            info::XFER_ID => o(i.xfer_id)?,
+            info::RETRY_AFTER => o(0)?,
+            info::COOKIELIST => {
                 let lines = easy.with_cookies(|j| j.as_ref().map(|j| j.netscape_lines())).unwrap_or_default();
                 let l = PyList::empty(py);
                 for line in lines {
@@ -1041,8 +1042,8 @@ impl PyCurl {
                 }
                 l.into_any().unbind()
             }
-            0x40001b => PyList::empty(py).into_any().unbind(),
-            0x400022 => {
+            info::SSL_ENGINES => PyList::empty(py).into_any().unbind(),
+            info::CERTINFO => {
                 let l = PyList::empty(py);
                 for cert in &i.certinfo {
                     let items: Vec<PyObject> = cert

@@ -10,6 +10,7 @@ mod curl;
 mod errors;
 mod gil;
 mod hsts;
+mod info_table;
 mod mime;
 mod multi;
 mod option_table;
