@@ -92,7 +92,10 @@ pub struct Options {
     pub nobody: bool,
     pub post: bool,
     pub upload: bool,
+    /// POSTFIELDS data, kept apart from the method (engine::setopt has the rules).
     pub body: Body,
+    /// HTTPPOST / MIMEPOST: Some while the method is a form POST.
+    pub form: Option<super::request::FormPost>,
     /// POSTFIELDSIZE / INFILESIZE; -1 unknown.
     pub post_size: i64,
     pub in_size: i64,
@@ -193,6 +196,7 @@ impl Default for Options {
             post: false,
             upload: false,
             body: Body::None,
+            form: None,
             post_size: -1,
             in_size: -1,
             follow: false,

@@ -17,6 +17,7 @@ pub mod proxy;
 pub mod request;
 pub mod resolve;
 pub mod rt;
+pub mod setopt;
 pub mod share;
 pub mod strerror;
 pub mod sys;

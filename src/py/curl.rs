@@ -228,9 +228,9 @@ impl PyCurl {
         let mime = Python::with_gil(|py| st.mimepost.as_ref().map(|m| m.clone_ref(py)));
         drop(st);
         if let Some(m) = mime {
-            if matches!(easy.opts.borrow().body, Body::Form(_)) {
+            if easy.opts.borrow().form.is_some() {
                 let form = Python::with_gil(|py| super::mime::mimepost_at_perform(py, &m));
-                easy.opts_mut().body = Body::Form(form);
+                easy.opts_mut().form = Some(form);
             }
         }
         super::hsts::before_transfer(&easy, &cbs)?;
@@ -362,11 +362,7 @@ impl PyCurl {
                 drop(o);
                 let (form, keep) = super::mime::form_option(py, self, option, value)?;
                 self.st.borrow_mut().mimepost = keep;
-                let mut o = easy.opts_mut();
-                o.body = Body::Form(form);
-                o.post = true;
-                o.nobody = false;
-                o.upload = false;
+                easy.opts_mut().set_form(form);
             }
             opt::WRITEFUNCTION => {
                 cbs.slots.borrow_mut().write = if unset { None } else { Some(convert::callable(value)?) };
@@ -441,32 +437,11 @@ impl PyCurl {
                     o.headers = l;
                 }
             }
-            opt::CUSTOMREQUEST => o.custom_request = text!(),
-            opt::NOBODY => {
-                let v = long!() != 0;
-                o.nobody = v;
-                if !v && !o.post && !o.upload {
-                    // NOBODY=0 switches back to GET (libcurl sets HTTPREQ_GET).
-                }
-            }
-            opt::HTTPGET => {
-                if long!() != 0 {
-                    o.nobody = false;
-                    o.upload = false;
-                    o.post = false;
-                    o.body = Body::None;
-                }
-            }
-            opt::POST => {
-                let v = long!() != 0;
-                o.post = v;
-                if v {
-                    o.nobody = false;
-                    o.upload = false;
-                } else {
-                    o.body = Body::None;
-                }
-            }
+            opt::CUSTOMREQUEST => o.set_custom_request(text!()),
+            // The methods' rules (which option resets which) are the engine's: engine::setopt.
+            opt::NOBODY => o.set_nobody(long!() != 0),
+            opt::HTTPGET => o.set_httpget(long!() != 0),
+            opt::POST => o.set_post(long!() != 0),
             opt::POSTFIELDS | opt::COPYPOSTFIELDS => {
                 if unset {
                     return Err(no_unset());
@@ -475,10 +450,7 @@ impl PyCurl {
                     if option == opt::COPYPOSTFIELDS && b.contains(&0) {
                         return Err(PyValueError::new_err("embedded null byte"));
                     }
-                    o.body = Body::Bytes(b.into());
-                    o.post = true;
-                    o.nobody = false;
-                    o.upload = false;
+                    o.set_postfields(b.into());
                 }
             }
             opt::POSTFIELDSIZE => {
@@ -490,14 +462,7 @@ impl PyCurl {
                 }
                 o.post_size = v;
             }
-            opt::UPLOAD | opt::PUT => {
-                let v = long!() != 0;
-                o.upload = v;
-                if v {
-                    o.nobody = false;
-                    o.post = false;
-                }
-            }
+            opt::UPLOAD | opt::PUT => o.set_upload(long!() != 0),
             opt::INFILESIZE => {
                 let v = long!();
                 if v < -1 {
