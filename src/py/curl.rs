@@ -21,6 +21,7 @@ use super::convert;
 use super::errors::{code_err, curl_err, msg_err};
 use super::gil::GilCell;
 use super::info_table::info;
+use super::link::{MultiLink, MultiRef};
 use super::option_table::opt;
 
 pub struct Private {
@@ -36,9 +37,8 @@ pub struct State {
     pub performing: bool,
     /// The thread running perform() while `performing`.
     pub performer: Option<std::thread::ThreadId>,
-    /// The CurlMulti this handle is attached to (a weak reference: as with pycurl, a handle does
-    /// not keep its multi alive), and its key there.
-    pub multi: Option<(PyObject, u64)>,
+    /// The CurlMulti this handle is attached to.
+    pub multi: Option<MultiRef>,
     /// libcurl's error buffer: the first error message since the last perform started.
     pub errbuf: String,
     /// After reset() pycurl's handle has no error buffer until the next perform: setopt errors then
@@ -53,13 +53,19 @@ pub struct State {
 impl State {
     /// The live CurlMulti this handle is attached to, with the transfer's key there.
     pub fn attached<'py>(&self, py: Python<'py>) -> Option<(Bound<'py, PyAny>, u64)> {
-        let (w, key) = self.multi.as_ref()?;
-        let m = w.bind(py).call0().ok()?;
+        let r = self.multi.as_ref()?;
+        let m = r.weak.bind(py).call0().ok()?;
         if m.is_none() {
             None
         } else {
-            Some((m, *key))
+            Some((m, r.key))
         }
+    }
+
+    /// The live CurlMulti this handle is attached to, with what the handle may ask of it.
+    pub fn attached_link<'py>(&self, py: Python<'py>) -> Option<(Bound<'py, PyAny>, &'static dyn MultiLink)> {
+        let link = self.multi.as_ref()?.link;
+        self.attached(py).map(|(m, _)| (m, link))
     }
 }
 
@@ -196,10 +202,7 @@ impl PyCurl {
     fn ready(&self, py: Python<'_>, what: &str) -> PyResult<Rc<EasyShared>> {
         let easy = self.easy(what)?;
         let st = self.st.borrow();
-        let in_multi = match st.attached(py) {
-            Some((m, _)) => m.downcast::<super::multi::PyCurlMulti>().is_ok_and(|m| m.borrow().running_callbacks()),
-            None => false,
-        };
+        let in_multi = st.attached_link(py).is_some_and(|(m, link)| link.running_callbacks(&m));
         if st.performing || in_multi {
             return Err(msg_err(format!("cannot invoke {what}() - perform() is currently running")));
         }
@@ -212,9 +215,7 @@ impl PyCurl {
         if st.performing {
             return st.performer != Some(std::thread::current().id());
         }
-        st.attached(py).is_some_and(|(m, _)| {
-            m.downcast::<super::multi::PyCurlMulti>().is_ok_and(|m| m.borrow().driven_elsewhere())
-        })
+        st.attached_link(py).is_some_and(|(m, link)| link.driven_elsewhere(&m))
     }
 
     /// Installs the callbacks into the engine handle before a transfer starts.
@@ -1123,9 +1124,9 @@ impl PyCurl {
 
     /// A transfer of a multi changed its pause state: the multi reports what changed (see report_changes).
     pub fn report_pause(&self, py: Python<'_>) -> PyResult<()> {
-        let attached = self.st.borrow().attached(py);
-        if let Some(m) = attached.as_ref().and_then(|(m, _)| m.downcast::<super::multi::PyCurlMulti>().ok()) {
-            super::multi::PyCurlMulti::report_changes(m)?;
+        let attached = self.st.borrow().attached_link(py);
+        if let Some((m, link)) = attached {
+            link.report_changes(&m)?;
         }
         Ok(())
     }
@@ -1142,11 +1143,9 @@ impl PyCurl {
             let cbs = self.st.borrow().cbs.clone();
             super::hsts::at_cleanup(py, e, &cbs);
         }
-        if let Some((w, key)) = multi {
-            if let Ok(m) = w.bind(py).call0() {
-                if let Ok(m) = m.downcast::<super::multi::PyCurlMulti>() {
-                    m.borrow().detach_key(py, key);
-                }
+        if let Some(r) = multi {
+            if let Ok(m) = r.weak.bind(py).call0() {
+                r.link.detach_key(&m, r.key);
             }
         }
         if let Some(mut p) = private {
@@ -1319,10 +1318,10 @@ impl PyCurl {
             self.ready(py, "close")?;
         }
         // Closing a handle takes it off its multi, which reports its sockets going away (libcurl).
-        let attached = self.st.borrow().attached(py);
+        let attached = self.st.borrow().attached_link(py);
         self.do_close(py);
-        if let Some(m) = attached.as_ref().and_then(|(m, _)| m.downcast::<super::multi::PyCurlMulti>().ok()) {
-            super::multi::PyCurlMulti::report_changes(m)?;
+        if let Some((m, link)) = attached {
+            link.report_changes(&m)?;
         }
         Ok(())
     }
@@ -1446,8 +1445,8 @@ impl PyCurl {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         if let Some(st) = self.st.try_borrow_mut() {
             st.cbs.traverse(&visit)?;
-            if let Some((m, _)) = &st.multi {
-                visit.call(m)?;
+            if let Some(r) = &st.multi {
+                visit.call(&r.weak)?;
             }
             if let Some(m) = &st.mimepost {
                 visit.call(m)?;

@@ -11,6 +11,7 @@ mod errors;
 mod gil;
 mod hsts;
 mod info_table;
+mod link;
 mod mime;
 mod multi;
 mod option_table;

@@ -18,6 +18,7 @@ use super::convert;
 use super::curl::PyCurl;
 use super::errors::{code_err, msg_err};
 use super::gil::GilCell;
+use super::link::{MultiLink, MultiRef};
 
 pub struct MState {
     multi: Option<Multi>,
@@ -61,6 +62,29 @@ mod mopt {
     pub const MAX_CONCURRENT_STREAMS: i32 = 16;
     pub const NETWORK_CHANGED: i32 = 17;
     pub const NOTIFYFUNCTION: i32 = 20018;
+}
+
+/// How a Curl handle reaches the CurlMulti it is attached to (see link.rs).
+struct Link;
+
+impl MultiLink for Link {
+    fn running_callbacks(&self, multi: &Bound<'_, PyAny>) -> bool {
+        multi.downcast::<PyCurlMulti>().is_ok_and(|m| m.borrow().running_callbacks())
+    }
+    fn driven_elsewhere(&self, multi: &Bound<'_, PyAny>) -> bool {
+        multi.downcast::<PyCurlMulti>().is_ok_and(|m| m.borrow().driven_elsewhere())
+    }
+    fn report_changes(&self, multi: &Bound<'_, PyAny>) -> PyResult<()> {
+        match multi.downcast::<PyCurlMulti>() {
+            Ok(m) => PyCurlMulti::report_changes(m),
+            Err(_) => Ok(()),
+        }
+    }
+    fn detach_key(&self, multi: &Bound<'_, PyAny>, key: u64) {
+        if let Ok(m) = multi.downcast::<PyCurlMulti>() {
+            m.borrow().detach_key(multi.py(), key);
+        }
+    }
 }
 
 fn closed(what: &str) -> PyErr {
@@ -325,7 +349,7 @@ impl PyCurlMulti {
 
     pub fn detach_easy(&self, py: Python<'_>, curl: &PyCurl) -> PyResult<()> {
         let key = match &curl.st.borrow().multi {
-            Some((_, k)) => *k,
+            Some(r) => r.key,
             None => return Ok(()),
         };
         let removed = {
@@ -400,7 +424,7 @@ impl PyCurlMulti {
         let key = this.st.borrow_mut().multi.as_mut().unwrap().add(easy);
         this.st.borrow_mut().handles.insert(key, curl.clone().unbind());
         let weak = pyo3::types::PyWeakrefReference::new(slf)?;
-        c.st.borrow_mut().multi = Some((weak.into_any().unbind(), key));
+        c.st.borrow_mut().multi = Some(MultiRef { weak: weak.into_any().unbind(), key, link: &Link });
         drop(c);
         // libcurl asks for an immediate timeout when a handle is added; if that fails the handle
         // is not added after all.
@@ -727,8 +751,8 @@ impl PyCurlMulti {
         for (_, h) in handles {
             let c = h.bind(py).borrow();
             if let Some(m) = this.st.borrow_mut().multi.as_mut() {
-                if let Some((_, k)) = &c.st.borrow().multi {
-                    m.remove(*k);
+                if let Some(r) = &c.st.borrow().multi {
+                    m.remove(r.key);
                 }
             }
             c.st.borrow_mut().multi = None;
