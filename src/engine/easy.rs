@@ -512,8 +512,9 @@ pub struct EasyShared {
     pub current_sock: RefCell<Option<(Fd, std::rc::Weak<super::rt::Reactor>)>>,
     /// The CurlShare this handle uses (SHARE), if any.
     pub share: RefCell<Option<std::sync::Arc<super::share::Share>>>,
-    /// The connection CONNECT_ONLY (or a WebSocket upgrade) left to the application.
-    pub held: RefCell<Option<super::ws::Held>>,
+    /// The connection CONNECT_ONLY (or a WebSocket upgrade) left to the application (boxed: rare,
+    /// and every handle would carry its size).
+    pub held: RefCell<Option<Box<super::ws::Held>>>,
     /// The WebSocket frame being delivered to WRITEFUNCTION (curl_ws_meta); None outside it.
     pub ws_meta: std::cell::Cell<Option<super::ws::Meta>>,
     /// Frames ws_send queued from inside WRITEFUNCTION (callback mode); sent when it returns.

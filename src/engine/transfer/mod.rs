@@ -249,4 +249,11 @@ mod size_probe {
         // it to 5.6 KB. The bound keeps it from growing further unnoticed.
         assert!(std::mem::size_of_val(&f) < 6144, "{} bytes", std::mem::size_of_val(&f));
     }
+
+    /// Every Curl handle holds one, idle or not: rare state (a CONNECT_ONLY connection) is boxed.
+    #[test]
+    fn easy_handle_stays_small() {
+        let n = std::mem::size_of::<super::EasyShared>();
+        assert!(n < 1024, "{n} bytes");
+    }
 }
