@@ -63,6 +63,10 @@ WORKLOADS = [
     dict(name="memory_inflight", metric="kb_per_transfer", unit="KiB/transfer", higher=False,
          wrk=None, target=None, n=(1000, 1000),
          what="peak RSS over baseline of one multi with 1,000 rate-limited transfers receiving"),
+    dict(name="memory_10k", metric="peak_mb", unit="MB peak RSS", higher=False,
+         wrk=None, target=("<=", 1.0), n=(10000, 10000),
+         what="peak RSS of the whole process (interpreter included) with 10,000 rate-limited "
+              "transfers receiving in one multi"),
 ]
 
 

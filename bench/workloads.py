@@ -444,7 +444,7 @@ def run_memory_inflight(url, count):
         c.close()
     m.close()
     return {"kb_per_transfer": kb / count, "kb_total": kb, "count": count,
-            "baseline_kb": base, "in_flight": receiving}
+            "baseline_kb": base, "in_flight": receiving, "peak_mb": peak / 1024}
 
 
 # -----------------------------------------------------------------------------
@@ -483,6 +483,8 @@ def main():
         r = run_memory_idle(tiny, a.n or 1000)
     elif w == "memory_inflight":
         r = run_memory_inflight(a.base + "/slow/big.bin", a.n or 1000)
+    elif w == "memory_10k":
+        r = run_memory_inflight(a.base + "/slow/big.bin", a.n or 10000)
     else:
         ap.error("unknown workload " + w)
     r["workload"] = w

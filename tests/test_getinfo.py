@@ -258,6 +258,16 @@ def test_getinfo_bad_arguments(done):
         done.getinfo()
 
 
+def test_getinfo_type_bits_alone_are_not_infos(done):
+    # 0x100000 / 0x200000 / 0x400000 are module constants (PROTO_RTMPT, VERSION_HTTPS_PROXY, ...)
+    # that only look like CURLINFO numbers.
+    for v in (pycurl.PROTO_RTMPT, pycurl.VERSION_HTTPS_PROXY, pycurl.VERSION_MULTI_SSL):
+        with pytest.raises(ValueError, match="invalid argument to getinfo"):
+            done.getinfo(v)
+        with pytest.raises(ValueError, match="invalid argument to getinfo"):
+            done.getinfo_raw(v)
+
+
 def test_getinfo_raw_types(done):
     assert done.getinfo_raw(pycurl.RESPONSE_CODE) == 200
     assert isinstance(done.getinfo_raw(pycurl.PRIMARY_IP), bytes)

@@ -92,7 +92,10 @@ pub struct Options {
     pub nobody: bool,
     pub post: bool,
     pub upload: bool,
+    /// POSTFIELDS data, kept apart from the method (engine::setopt has the rules).
     pub body: Body,
+    /// HTTPPOST / MIMEPOST: Some while the method is a form POST.
+    pub form: Option<super::request::FormPost>,
     /// POSTFIELDSIZE / INFILESIZE; -1 unknown.
     pub post_size: i64,
     pub in_size: i64,
@@ -234,6 +237,7 @@ impl Default for Options {
             post: false,
             upload: false,
             body: Body::None,
+            form: None,
             post_size: -1,
             in_size: -1,
             follow: false,
@@ -586,8 +590,9 @@ pub struct EasyShared {
     pub share: RefCell<Option<std::sync::Arc<super::share::Share>>>,
     /// The share's connection cache when it shares LOCK_DATA_CONNECT (set by the bindings).
     pub conn_cache: RefCell<Option<super::share::ConnCache>>,
-    /// The connection CONNECT_ONLY (or a WebSocket upgrade) left to the application.
-    pub held: RefCell<Option<super::ws::Held>>,
+    /// The connection CONNECT_ONLY (or a WebSocket upgrade) left to the application (boxed: rare,
+    /// and every handle would carry its size).
+    pub held: RefCell<Option<Box<super::ws::Held>>>,
     /// The WebSocket frame being delivered to WRITEFUNCTION (curl_ws_meta); None outside it.
     pub ws_meta: std::cell::Cell<Option<super::ws::Meta>>,
     /// Frames ws_send queued from inside WRITEFUNCTION (callback mode); sent when it returns.

@@ -1,4 +1,6 @@
-//! Transfer errors: libcurl's CURLcode numbers with the message a user sees in errstr().
+//! libcurl's error vocabulary in one place: CURLcode (transfers, options, TLS), CURLMcode (the
+//! multi), CURLSHcode (the share), CURLUcode (the URL API); and the transfer error type carrying
+//! a CURLcode with the message a user sees in errstr().
 
 use std::fmt;
 
@@ -44,6 +46,8 @@ pub mod code {
     pub const SEND_FAIL_REWIND: i32 = 65;
     pub const LOGIN_DENIED: i32 = 67;
     pub const SSL_CACERT_BADFILE: i32 = 77;
+    pub const SSL_CRL_BADFILE: i32 = 82;
+    pub const SSL_ISSUER_ERROR: i32 = 83;
     pub const REMOTE_FILE_NOT_FOUND: i32 = 78;
     pub const AGAIN: i32 = 81;
     pub const SSL_PINNEDPUBKEYNOTMATCH: i32 = 90;
@@ -51,6 +55,70 @@ pub mod code {
     pub const HTTP2_STREAM: i32 = 92;
     pub const PARTIAL_FILE: i32 = 18;
     pub const TOO_LARGE: i32 = 100;
+}
+
+/// libcurl's CURLMcode values: what the multi interface's calls answer.
+pub mod mcode {
+    pub const CALL_MULTI_PERFORM: i32 = -1;
+    pub const OK: i32 = 0;
+    pub const BAD_HANDLE: i32 = 1;
+    pub const BAD_EASY_HANDLE: i32 = 2;
+    pub const OUT_OF_MEMORY: i32 = 3;
+    pub const INTERNAL_ERROR: i32 = 4;
+    pub const BAD_SOCKET: i32 = 5;
+    pub const UNKNOWN_OPTION: i32 = 6;
+    pub const ADDED_ALREADY: i32 = 7;
+    pub const RECURSIVE_API_CALL: i32 = 8;
+    pub const WAKEUP_FAILURE: i32 = 9;
+    pub const BAD_FUNCTION_ARGUMENT: i32 = 10;
+    pub const ABORTED_BY_CALLBACK: i32 = 11;
+    pub const UNRECOVERABLE_POLL: i32 = 12;
+}
+
+/// libcurl's CURLSHcode values: what the share interface's calls answer.
+pub mod shcode {
+    pub const OK: i32 = 0;
+    pub const BAD_OPTION: i32 = 1;
+    pub const IN_USE: i32 = 2;
+    pub const INVALID: i32 = 3;
+    pub const NOMEM: i32 = 4;
+    pub const NOT_BUILT_IN: i32 = 5;
+}
+
+/// libcurl's CURLUcode values: what the URL API (engine::urlapi) answers.
+pub mod ue {
+    pub const MALFORMED_INPUT: u32 = 3;
+    pub const BAD_PORT_NUMBER: u32 = 4;
+    pub const UNSUPPORTED_SCHEME: u32 = 5;
+    pub const URLDECODE: u32 = 6;
+    pub const USER_NOT_ALLOWED: u32 = 8;
+    pub const UNKNOWN_PART: u32 = 9;
+    pub const NO_SCHEME: u32 = 10;
+    pub const NO_USER: u32 = 11;
+    pub const NO_PASSWORD: u32 = 12;
+    pub const NO_OPTIONS: u32 = 13;
+    pub const NO_HOST: u32 = 14;
+    pub const NO_PORT: u32 = 15;
+    pub const NO_QUERY: u32 = 16;
+    pub const NO_FRAGMENT: u32 = 17;
+    pub const NO_ZONEID: u32 = 18;
+    pub const BAD_FILE_URL: u32 = 19;
+    pub const BAD_FRAGMENT: u32 = 20;
+    pub const BAD_HOSTNAME: u32 = 21;
+    pub const BAD_IPV6: u32 = 22;
+    pub const BAD_LOGIN: u32 = 23;
+    pub const BAD_PASSWORD: u32 = 24;
+    pub const BAD_PATH: u32 = 25;
+    pub const BAD_QUERY: u32 = 26;
+    pub const BAD_SCHEME: u32 = 27;
+    pub const BAD_SLASHES: u32 = 28;
+    pub const BAD_USER: u32 = 29;
+    pub const LACKS_IDN: u32 = 30;
+
+    /// The "part is absent" codes, which pycurl reports as None rather than an error.
+    pub fn is_missing(code: u32) -> bool {
+        (NO_SCHEME..=NO_ZONEID).contains(&code)
+    }
 }
 
 /// A failed transfer or a refused option: a CURLcode and the detailed message (libcurl's error buffer).

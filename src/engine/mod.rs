@@ -19,6 +19,7 @@ pub mod proxy;
 pub mod request;
 pub mod resolve;
 pub mod rt;
+pub mod setopt;
 pub mod share;
 pub mod sigv4;
 pub mod strerror;

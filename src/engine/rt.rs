@@ -561,25 +561,34 @@ impl Drop for Sleep {
     }
 }
 
-/// Runs `fut` unless `deadline` passes first.
-pub async fn with_deadline<T>(
-    reactor: &Rc<Reactor>,
-    deadline: Option<Instant>,
-    fut: impl Future<Output = T>,
-) -> Option<T> {
-    let Some(at) = deadline else { return Some(fut.await) };
-    let mut fut = std::pin::pin!(fut);
-    let mut sleep = std::pin::pin!(Sleep::until(reactor, at));
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+pin_project_lite::pin_project! {
+    /// `fut` unless a deadline passes first (see `with_deadline`). A plain struct rather than an
+    /// async fn: an async fn would hold `fut` twice (the argument and its pinned copy), and the
+    /// transfer's whole state machine passes through here.
+    pub struct WithDeadline<F> {
+        #[pin]
+        fut: F,
+        sleep: Option<Sleep>,
+    }
+}
+
+impl<F: Future> Future for WithDeadline<F> {
+    type Output = Option<F::Output>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(v) = this.fut.poll(cx) {
             return Poll::Ready(Some(v));
         }
-        if sleep.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
+        match this.sleep.as_mut().map(|s| Pin::new(s).poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
         }
-        Poll::Pending
-    })
-    .await
+    }
+}
+
+/// Runs `fut` unless `deadline` passes first.
+pub fn with_deadline<F: Future>(reactor: &Rc<Reactor>, deadline: Option<Instant>, fut: F) -> WithDeadline<F> {
+    WithDeadline { fut, sleep: deadline.map(|at| Sleep::until(reactor, at)) }
 }
 
 #[cfg(test)]

@@ -28,10 +28,6 @@ pub const LOCK_DATA_CONNECT: u32 = 5;
 pub const LOCK_DATA_PSL: u32 = 6;
 pub const LOCK_DATA_HSTS: u32 = 7;
 
-/// CURLSHcode values.
-pub const SHE_BAD_OPTION: i32 = 1;
-pub const SHE_IN_USE: i32 = 2;
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // the data stays consistent between steps: a panic elsewhere does not poison it for us
     m.lock().unwrap_or_else(|e| e.into_inner())

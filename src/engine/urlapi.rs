@@ -3,41 +3,8 @@
 //! relative resolution when a URL is set on a handle that already holds one, and its CURLUcode
 //! errors. Values are bytes: libcurl does not require UTF-8 and neither does this module.
 
-/// CURLUcode values (libcurl's numbers; their texts are in `strerror::url_strerror`).
-pub mod ue {
-    pub const MALFORMED_INPUT: u32 = 3;
-    pub const BAD_PORT_NUMBER: u32 = 4;
-    pub const UNSUPPORTED_SCHEME: u32 = 5;
-    pub const URLDECODE: u32 = 6;
-    pub const USER_NOT_ALLOWED: u32 = 8;
-    pub const UNKNOWN_PART: u32 = 9;
-    pub const NO_SCHEME: u32 = 10;
-    pub const NO_USER: u32 = 11;
-    pub const NO_PASSWORD: u32 = 12;
-    pub const NO_OPTIONS: u32 = 13;
-    pub const NO_HOST: u32 = 14;
-    pub const NO_PORT: u32 = 15;
-    pub const NO_QUERY: u32 = 16;
-    pub const NO_FRAGMENT: u32 = 17;
-    pub const NO_ZONEID: u32 = 18;
-    pub const BAD_FILE_URL: u32 = 19;
-    pub const BAD_FRAGMENT: u32 = 20;
-    pub const BAD_HOSTNAME: u32 = 21;
-    pub const BAD_IPV6: u32 = 22;
-    pub const BAD_LOGIN: u32 = 23;
-    pub const BAD_PASSWORD: u32 = 24;
-    pub const BAD_PATH: u32 = 25;
-    pub const BAD_QUERY: u32 = 26;
-    pub const BAD_SCHEME: u32 = 27;
-    pub const BAD_SLASHES: u32 = 28;
-    pub const BAD_USER: u32 = 29;
-    pub const LACKS_IDN: u32 = 30;
-
-    /// The "part is absent" codes, which pycurl reports as None rather than an error.
-    pub fn is_missing(code: u32) -> bool {
-        (NO_SCHEME..=NO_ZONEID).contains(&code)
-    }
-}
+/// CURLUcode values live with the other error codes (their texts are in `strerror::url_strerror`).
+pub use super::error::ue;
 
 /// CURLUPart values.
 pub mod part {

@@ -54,15 +54,9 @@ pub fn add_to_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// For a CURLINFO number pycurl exposes: its type nibble (1 string, 2 long, 3 double, 4 list,
-/// 5 socket, 6 off_t).
+/// For a CURLINFO number pycurl's getinfo accepts: its type nibble (1 string, 2 long, 3 double,
+/// 4 list, 5 socket, 6 off_t).
 pub fn info_kind(code: i32) -> Option<u8> {
-    static INFOS: OnceLock<std::collections::HashSet<i64>> = OnceLock::new();
-    let set = INFOS
-        .get_or_init(|| INT_CONSTANTS.iter().map(|(_, v)| *v).filter(|v| (0x100000..0x700000).contains(v)).collect());
-    if set.contains(&(code as i64)) {
-        Some((code >> 20) as u8)
-    } else {
-        None
-    }
+    let known = super::info_table::INFOS.binary_search_by_key(&code, |(v, _)| *v).is_ok();
+    known.then_some((code >> 20) as u8)
 }

@@ -20,6 +20,8 @@ use super::constants;
 use super::convert;
 use super::errors::{code_err, curl_err, msg_err};
 use super::gil::GilCell;
+use super::info_table::info;
+use super::link::{MultiLink, MultiRef};
 use super::option_table::opt;
 
 pub struct Private {
@@ -35,9 +37,8 @@ pub struct State {
     pub performing: bool,
     /// The thread running perform() while `performing`.
     pub performer: Option<std::thread::ThreadId>,
-    /// The CurlMulti this handle is attached to (a weak reference: as with pycurl, a handle does
-    /// not keep its multi alive), and its key there.
-    pub multi: Option<(PyObject, u64)>,
+    /// The CurlMulti this handle is attached to.
+    pub multi: Option<MultiRef>,
     /// libcurl's error buffer: the first error message since the last perform started.
     pub errbuf: String,
     /// After reset() pycurl's handle has no error buffer until the next perform: setopt errors then
@@ -52,13 +53,19 @@ pub struct State {
 impl State {
     /// The live CurlMulti this handle is attached to, with the transfer's key there.
     pub fn attached<'py>(&self, py: Python<'py>) -> Option<(Bound<'py, PyAny>, u64)> {
-        let (w, key) = self.multi.as_ref()?;
-        let m = w.bind(py).call0().ok()?;
+        let r = self.multi.as_ref()?;
+        let m = r.weak.bind(py).call0().ok()?;
         if m.is_none() {
             None
         } else {
-            Some((m, *key))
+            Some((m, r.key))
         }
+    }
+
+    /// The live CurlMulti this handle is attached to, with what the handle may ask of it.
+    pub fn attached_link<'py>(&self, py: Python<'py>) -> Option<(Bound<'py, PyAny>, &'static dyn MultiLink)> {
+        let link = self.multi.as_ref()?.link;
+        self.attached(py).map(|(m, _)| (m, link))
     }
 }
 
@@ -200,10 +207,7 @@ impl PyCurl {
     fn ready(&self, py: Python<'_>, what: &str) -> PyResult<Rc<EasyShared>> {
         let easy = self.easy(what)?;
         let st = self.st.borrow();
-        let in_multi = match st.attached(py) {
-            Some((m, _)) => m.downcast::<super::multi::PyCurlMulti>().is_ok_and(|m| m.borrow().running_callbacks()),
-            None => false,
-        };
+        let in_multi = st.attached_link(py).is_some_and(|(m, link)| link.running_callbacks(&m));
         if st.performing || in_multi {
             return Err(msg_err(format!("cannot invoke {what}() - perform() is currently running")));
         }
@@ -216,9 +220,7 @@ impl PyCurl {
         if st.performing {
             return st.performer != Some(std::thread::current().id());
         }
-        st.attached(py).is_some_and(|(m, _)| {
-            m.downcast::<super::multi::PyCurlMulti>().is_ok_and(|m| m.borrow().driven_elsewhere())
-        })
+        st.attached_link(py).is_some_and(|(m, link)| link.driven_elsewhere(&m))
     }
 
     /// Installs the callbacks into the engine handle before a transfer starts.
@@ -232,9 +234,9 @@ impl PyCurl {
         let mime = Python::with_gil(|py| st.mimepost.as_ref().map(|m| m.clone_ref(py)));
         drop(st);
         if let Some(m) = mime {
-            if matches!(easy.opts.borrow().body, Body::Form(_)) {
+            if easy.opts.borrow().form.is_some() {
                 let form = Python::with_gil(|py| super::mime::mimepost_at_perform(py, &m));
-                easy.opts_mut().body = Body::Form(form);
+                easy.opts_mut().form = Some(form);
             }
         }
         super::hsts::before_transfer(&easy, &cbs)?;
@@ -366,11 +368,7 @@ impl PyCurl {
                 drop(o);
                 let (form, keep) = super::mime::form_option(py, self, option, value)?;
                 self.st.borrow_mut().mimepost = keep;
-                let mut o = easy.opts_mut();
-                o.body = Body::Form(form);
-                o.post = true;
-                o.nobody = false;
-                o.upload = false;
+                easy.opts_mut().set_form(form);
             }
             opt::WRITEFUNCTION => {
                 let f = if unset { None } else { Some(convert::callable(value)?) };
@@ -473,32 +471,11 @@ impl PyCurl {
                     o.headers = l;
                 }
             }
-            opt::CUSTOMREQUEST => o.custom_request = text!(),
-            opt::NOBODY => {
-                let v = long!() != 0;
-                o.nobody = v;
-                if !v && !o.post && !o.upload {
-                    // NOBODY=0 switches back to GET (libcurl sets HTTPREQ_GET).
-                }
-            }
-            opt::HTTPGET => {
-                if long!() != 0 {
-                    o.nobody = false;
-                    o.upload = false;
-                    o.post = false;
-                    o.body = Body::None;
-                }
-            }
-            opt::POST => {
-                let v = long!() != 0;
-                o.post = v;
-                if v {
-                    o.nobody = false;
-                    o.upload = false;
-                } else {
-                    o.body = Body::None;
-                }
-            }
+            opt::CUSTOMREQUEST => o.set_custom_request(text!()),
+            // The methods' rules (which option resets which) are the engine's: engine::setopt.
+            opt::NOBODY => o.set_nobody(long!() != 0),
+            opt::HTTPGET => o.set_httpget(long!() != 0),
+            opt::POST => o.set_post(long!() != 0),
             opt::POSTFIELDS | opt::COPYPOSTFIELDS => {
                 if unset {
                     return Err(no_unset());
@@ -507,10 +484,7 @@ impl PyCurl {
                     if option == opt::COPYPOSTFIELDS && b.contains(&0) {
                         return Err(PyValueError::new_err("embedded null byte"));
                     }
-                    o.body = Body::Bytes(b.into());
-                    o.post = true;
-                    o.nobody = false;
-                    o.upload = false;
+                    o.set_postfields(b.into());
                 }
             }
             opt::POSTFIELDSIZE => {
@@ -522,14 +496,7 @@ impl PyCurl {
                 }
                 o.post_size = v;
             }
-            opt::UPLOAD | opt::PUT => {
-                let v = long!() != 0;
-                o.upload = v;
-                if v {
-                    o.nobody = false;
-                    o.post = false;
-                }
-            }
+            opt::UPLOAD | opt::PUT => o.set_upload(long!() != 0),
             opt::INFILESIZE => {
                 let v = long!();
                 if v < -1 {
@@ -1006,7 +973,7 @@ impl PyCurl {
         let o = |v: i64| v.into_pyobject(py).map(|b| b.into_any().unbind());
         let f = |v: f64| v.into_pyobject(py).map(|b| b.into_any().unbind());
         let r = match option {
-            0x100001 => {
+            info::EFFECTIVE_URL => {
                 if i.url_rejected {
                     // libcurl gives no URL after it rejected the URL; pycurl turns that into an error.
                     return Err(code_err(code::OUT_OF_MEMORY, self.st.borrow().errbuf.clone()));
@@ -1015,83 +982,83 @@ impl PyCurl {
                 let u = i.effective_url.clone().or_else(|| easy.opts.borrow().url.clone()).unwrap_or_default();
                 s(&Some(u))?
             }
-            0x200002 => o(i.response_code)?,
-            0x200016 => o(i.http_connectcode)?,
-            0x100012 => s(&i.content_type)?,
-            0x10001f => s(&i.redirect_url)?,
-            0x100020 => s(&Some(i.primary_ip.clone().unwrap_or_default()))?,
-            0x100029 => s(&Some(i.local_ip.clone().unwrap_or_default()))?,
-            0x100031 => s(&i.scheme.as_ref().map(|x| x.to_ascii_lowercase()))?,
-            0x10003a => s(&Some(i.effective_method.clone().unwrap_or_else(|| "GET".into())))?,
-            0x10003c => s(&i.referer)?,
-            0x20002e => o(i.http_version)?,
-            0x300003 => f(i.total_time)?,
-            0x300004 => f(i.namelookup_time)?,
-            0x300005 => f(i.connect_time)?,
-            0x300021 => f(i.appconnect_time)?,
-            0x300006 => f(i.pretransfer_time)?,
-            0x300011 => f(i.starttransfer_time)?,
-            0x300013 => f(i.redirect_time)?,
-            0x600032 => o(us(i.total_time))?,
-            0x600033 => o(us(i.namelookup_time))?,
-            0x600034 => o(us(i.connect_time))?,
-            0x600038 => o(us(i.appconnect_time))?,
-            0x600035 => o(us(i.pretransfer_time))?,
-            0x600036 => o(us(i.starttransfer_time))?,
-            0x600037 => o(us(i.redirect_time))?,
-            0x600043 => o(us(i.posttransfer_time))?,
-            0x600041 => o(us(i.queue_time))?,
-            0x300008 => {
+            info::RESPONSE_CODE => o(i.response_code)?,
+            info::HTTP_CONNECTCODE => o(i.http_connectcode)?,
+            info::CONTENT_TYPE => s(&i.content_type)?,
+            info::REDIRECT_URL => s(&i.redirect_url)?,
+            info::PRIMARY_IP => s(&Some(i.primary_ip.clone().unwrap_or_default()))?,
+            info::LOCAL_IP => s(&Some(i.local_ip.clone().unwrap_or_default()))?,
+            info::SCHEME => s(&i.scheme.as_ref().map(|x| x.to_ascii_lowercase()))?,
+            info::EFFECTIVE_METHOD => s(&Some(i.effective_method.clone().unwrap_or_else(|| "GET".into())))?,
+            info::REFERER => s(&i.referer)?,
+            info::HTTP_VERSION => o(i.http_version)?,
+            info::TOTAL_TIME => f(i.total_time)?,
+            info::NAMELOOKUP_TIME => f(i.namelookup_time)?,
+            info::CONNECT_TIME => f(i.connect_time)?,
+            info::APPCONNECT_TIME => f(i.appconnect_time)?,
+            info::PRETRANSFER_TIME => f(i.pretransfer_time)?,
+            info::STARTTRANSFER_TIME => f(i.starttransfer_time)?,
+            info::REDIRECT_TIME => f(i.redirect_time)?,
+            info::TOTAL_TIME_T => o(us(i.total_time))?,
+            info::NAMELOOKUP_TIME_T => o(us(i.namelookup_time))?,
+            info::CONNECT_TIME_T => o(us(i.connect_time))?,
+            info::APPCONNECT_TIME_T => o(us(i.appconnect_time))?,
+            info::PRETRANSFER_TIME_T => o(us(i.pretransfer_time))?,
+            info::STARTTRANSFER_TIME_T => o(us(i.starttransfer_time))?,
+            info::REDIRECT_TIME_T => o(us(i.redirect_time))?,
+            info::POSTTRANSFER_TIME_T => o(us(i.posttransfer_time))?,
+            info::QUEUE_TIME_T => o(us(i.queue_time))?,
+            info::SIZE_DOWNLOAD => {
                 deprecated()?;
                 f(i.size_download as f64)?
             }
-            0x300007 => {
+            info::SIZE_UPLOAD => {
                 deprecated()?;
                 f(i.size_upload as f64)?
             }
-            0x600008 => o(i.size_download as i64)?,
-            0x600007 => o(i.size_upload as i64)?,
-            0x300009 => {
+            info::SIZE_DOWNLOAD_T => o(i.size_download as i64)?,
+            info::SIZE_UPLOAD_T => o(i.size_upload as i64)?,
+            info::SPEED_DOWNLOAD => {
                 deprecated()?;
                 f(i.speed_download())?
             }
-            0x30000a => {
+            info::SPEED_UPLOAD => {
                 deprecated()?;
                 f(i.speed_upload())?
             }
-            0x600009 => o(i.speed_download() as i64)?,
-            0x60000a => o(i.speed_upload() as i64)?,
-            0x30000f => {
+            info::SPEED_DOWNLOAD_T => o(i.speed_download() as i64)?,
+            info::SPEED_UPLOAD_T => o(i.speed_upload() as i64)?,
+            info::CONTENT_LENGTH_DOWNLOAD => {
                 deprecated()?;
                 f(i.content_length_download)?
             }
-            0x300010 => {
+            info::CONTENT_LENGTH_UPLOAD => {
                 deprecated()?;
                 f(i.content_length_upload)?
             }
-            0x60000f => o(i.content_length_download as i64)?,
-            0x600010 => o(i.content_length_upload as i64)?,
-            0x600047 => o(i.size_delivered as i64)?,
-            0x20000b => o(i.header_size as i64)?,
-            0x20000c => o(i.request_size as i64)?,
-            0x200014 => o(i.redirect_count)?,
-            0x200028 => o(i.primary_port)?,
-            0x20002a => o(i.local_port)?,
-            0x20001a => o(i.num_connects)?,
-            0x200019 => o(i.os_errno)?,
-            0x20000d => o(i.ssl_verifyresult)?,
-            0x20002f => o(i.proxy_ssl_verifyresult)?,
-            0x20000e | 0x60000e => o(i.filetime)?,
-            0x200023 => o(i.condition_unmet as i64)?,
-            0x200017 => o(i.httpauth_avail)?,
-            0x200018 => o(i.proxyauth_avail)?,
-            0x20003b => o(i.proxy_error)?,
-            0x200042 => o(0)?,
-            0x20001d | 0x50002c => o(i.last_socket)?,
-            0x600040 => o(i.conn_id)?,
-            0x60003f => o(i.xfer_id)?,
-            0x600039 => o(0)?,
-            0x40001c => {
+            info::CONTENT_LENGTH_DOWNLOAD_T => o(i.content_length_download as i64)?,
+            info::CONTENT_LENGTH_UPLOAD_T => o(i.content_length_upload as i64)?,
+            info::SIZE_DELIVERED => o(i.size_delivered as i64)?,
+            info::HEADER_SIZE => o(i.header_size as i64)?,
+            info::REQUEST_SIZE => o(i.request_size as i64)?,
+            info::REDIRECT_COUNT => o(i.redirect_count)?,
+            info::PRIMARY_PORT => o(i.primary_port)?,
+            info::LOCAL_PORT => o(i.local_port)?,
+            info::NUM_CONNECTS => o(i.num_connects)?,
+            info::OS_ERRNO => o(i.os_errno)?,
+            info::SSL_VERIFYRESULT => o(i.ssl_verifyresult)?,
+            info::PROXY_SSL_VERIFYRESULT => o(i.proxy_ssl_verifyresult)?,
+            info::FILETIME | info::FILETIME_T => o(i.filetime)?,
+            info::CONDITION_UNMET => o(i.condition_unmet as i64)?,
+            info::HTTPAUTH_AVAIL => o(i.httpauth_avail)?,
+            info::PROXYAUTH_AVAIL => o(i.proxyauth_avail)?,
+            info::PROXY_ERROR => o(i.proxy_error)?,
+            info::USED_PROXY => o(0)?,
+            info::LASTSOCKET | info::ACTIVESOCKET => o(i.last_socket)?,
+            info::CONN_ID => o(i.conn_id)?,
+            info::XFER_ID => o(i.xfer_id)?,
+            info::RETRY_AFTER => o(0)?,
+            info::COOKIELIST => {
                 let lines = easy.with_cookies(|j| j.as_ref().map(|j| j.netscape_lines())).unwrap_or_default();
                 let l = PyList::empty(py);
                 for line in lines {
@@ -1103,8 +1070,8 @@ impl PyCurl {
                 }
                 l.into_any().unbind()
             }
-            0x40001b => PyList::empty(py).into_any().unbind(),
-            0x400022 => {
+            info::SSL_ENGINES => PyList::empty(py).into_any().unbind(),
+            info::CERTINFO => {
                 let l = PyList::empty(py);
                 for cert in &i.certinfo {
                     let items: Vec<PyObject> = cert
@@ -1219,9 +1186,9 @@ impl PyCurl {
 
     /// A transfer of a multi changed its pause state: the multi reports what changed (see report_changes).
     pub fn report_pause(&self, py: Python<'_>) -> PyResult<()> {
-        let attached = self.st.borrow().attached(py);
-        if let Some(m) = attached.as_ref().and_then(|(m, _)| m.downcast::<super::multi::PyCurlMulti>().ok()) {
-            super::multi::PyCurlMulti::report_changes(m)?;
+        let attached = self.st.borrow().attached_link(py);
+        if let Some((m, link)) = attached {
+            link.report_changes(&m)?;
         }
         Ok(())
     }
@@ -1238,11 +1205,9 @@ impl PyCurl {
             let cbs = self.st.borrow().cbs.clone();
             super::hsts::at_cleanup(py, e, &cbs);
         }
-        if let Some((w, key)) = multi {
-            if let Ok(m) = w.bind(py).call0() {
-                if let Ok(m) = m.downcast::<super::multi::PyCurlMulti>() {
-                    m.borrow().detach_key(py, key);
-                }
+        if let Some(r) = multi {
+            if let Ok(m) = r.weak.bind(py).call0() {
+                r.link.detach_key(&m, r.key);
             }
         }
         if let Some(mut p) = private {
@@ -1422,10 +1387,10 @@ impl PyCurl {
             self.ready(py, "close")?;
         }
         // Closing a handle takes it off its multi, which reports its sockets going away (libcurl).
-        let attached = self.st.borrow().attached(py);
+        let attached = self.st.borrow().attached_link(py);
         self.do_close(py);
-        if let Some(m) = attached.as_ref().and_then(|(m, _)| m.downcast::<super::multi::PyCurlMulti>().ok()) {
-            super::multi::PyCurlMulti::report_changes(m)?;
+        if let Some((m, link)) = attached {
+            link.report_changes(&m)?;
         }
         Ok(())
     }
@@ -1549,8 +1514,8 @@ impl PyCurl {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         if let Some(st) = self.st.try_borrow_mut() {
             st.cbs.traverse(&visit)?;
-            if let Some((m, _)) = &st.multi {
-                visit.call(m)?;
+            if let Some(r) = &st.multi {
+                visit.call(&r.weak)?;
             }
             if let Some(m) = &st.mimepost {
                 visit.call(m)?;

@@ -34,11 +34,9 @@ pub fn install_exit_guard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Windows ends such a thread without unwinding Rust frames (no abort): the atexit hook is enough.
     #[cfg(unix)]
     for name in [c"Py_IsFinalizing", c"_Py_IsFinalizing"] {
-        // SAFETY: dlsym with RTLD_DEFAULT only looks a symbol up in the already-loaded interpreter.
-        #[allow(unsafe_code)]
-        let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
-        if !f.is_null() {
-            IS_FINALIZING.store(f as usize, Ordering::SeqCst);
+        let f = crate::engine::sys::loaded_symbol(name);
+        if f != 0 {
+            IS_FINALIZING.store(f, Ordering::SeqCst);
             break;
         }
     }

@@ -10,6 +10,8 @@ mod curl;
 mod errors;
 mod gil;
 mod hsts;
+mod info_table;
+mod link;
 mod mime;
 mod multi;
 mod option_table;

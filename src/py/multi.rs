@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
+use crate::engine::error::{code, mcode};
 use crate::engine::multi::Multi;
 use crate::engine::strerror;
 use crate::engine::sys::Fd;
@@ -17,6 +18,7 @@ use super::convert;
 use super::curl::PyCurl;
 use super::errors::{code_err, msg_err};
 use super::gil::GilCell;
+use super::link::{MultiLink, MultiRef};
 
 pub struct MState {
     multi: Option<Multi>,
@@ -62,6 +64,29 @@ mod mopt {
     pub const NOTIFYFUNCTION: i32 = 20018;
 }
 
+/// How a Curl handle reaches the CurlMulti it is attached to (see link.rs).
+struct Link;
+
+impl MultiLink for Link {
+    fn running_callbacks(&self, multi: &Bound<'_, PyAny>) -> bool {
+        multi.downcast::<PyCurlMulti>().is_ok_and(|m| m.borrow().running_callbacks())
+    }
+    fn driven_elsewhere(&self, multi: &Bound<'_, PyAny>) -> bool {
+        multi.downcast::<PyCurlMulti>().is_ok_and(|m| m.borrow().driven_elsewhere())
+    }
+    fn report_changes(&self, multi: &Bound<'_, PyAny>) -> PyResult<()> {
+        match multi.downcast::<PyCurlMulti>() {
+            Ok(m) => PyCurlMulti::report_changes(m),
+            Err(_) => Ok(()),
+        }
+    }
+    fn detach_key(&self, multi: &Bound<'_, PyAny>, key: u64) {
+        if let Ok(m) = multi.downcast::<PyCurlMulti>() {
+            m.borrow().detach_key(multi.py(), key);
+        }
+    }
+}
+
 fn closed(what: &str) -> PyErr {
     msg_err(format!("cannot invoke {what}() - no multi handle"))
 }
@@ -71,7 +96,9 @@ fn closed(what: &str) -> PyErr {
 fn missing(st: &MState, what: &str) -> PyErr {
     match (st.depth > 0, what) {
         // pycurl lets these through to libcurl, which answers CURLM_RECURSIVE_API_CALL.
-        (true, "info_read" | "assign" | "unassign") => code_err(8, strerror::multi_strerror(8)),
+        (true, "info_read" | "assign" | "unassign") => {
+            code_err(mcode::RECURSIVE_API_CALL, strerror::multi_strerror(mcode::RECURSIVE_API_CALL as i64))
+        }
         (true, _) => busy(what),
         (false, _) => closed(what),
     }
@@ -297,7 +324,7 @@ impl PyCurlMulti {
                 return Err(closed(what));
             }
             if !(0..=1).contains(&n) {
-                return Err(code_err(6, format!("{what} failed")));
+                return Err(code_err(mcode::UNKNOWN_OPTION, format!("{what} failed")));
             }
             if on {
                 st.notify_mask |= 1 << n;
@@ -322,7 +349,7 @@ impl PyCurlMulti {
 
     pub fn detach_easy(&self, py: Python<'_>, curl: &PyCurl) -> PyResult<()> {
         let key = match &curl.st.borrow().multi {
-            Some((_, k)) => *k,
+            Some(r) => r.key,
             None => return Ok(()),
         };
         let removed = {
@@ -354,7 +381,7 @@ impl PyCurlMulti {
             None => false,
         };
         let mut multi = Multi::new();
-        multi.enable_wakeup().map_err(|e| code_err(2, e.to_string()))?;
+        multi.enable_wakeup().map_err(|e| code_err(code::FAILED_INIT, e.to_string()))?;
         Ok(PyCurlMulti {
             st: GilCell::new(MState {
                 multi: Some(multi),
@@ -390,14 +417,14 @@ impl PyCurlMulti {
             return Err(msg_err("cannot add/remove handle - curl object already on another multi-stack"));
         }
         if c.st.borrow().performing {
-            return Err(code_err(7, strerror::multi_strerror(7)));
+            return Err(code_err(mcode::ADDED_ALREADY, strerror::multi_strerror(mcode::ADDED_ALREADY as i64)));
         }
         let easy = c.prepare()?;
         c.st.borrow_mut().errbuf.clear();
         let key = this.st.borrow_mut().multi.as_mut().unwrap().add(easy);
         this.st.borrow_mut().handles.insert(key, curl.clone().unbind());
         let weak = pyo3::types::PyWeakrefReference::new(slf)?;
-        c.st.borrow_mut().multi = Some((weak.into_any().unbind(), key));
+        c.st.borrow_mut().multi = Some(MultiRef { weak: weak.into_any().unbind(), key, link: &Link });
         drop(c);
         // libcurl asks for an immediate timeout when a handle is added; if that fails the handle
         // is not added after all.
@@ -408,7 +435,7 @@ impl PyCurlMulti {
             let c = curl.borrow();
             this.detach_key(slf.py(), key);
             c.st.borrow_mut().multi = None;
-            return Err(code_err(11, "curl_multi_add_handle() failed due to internal errors"));
+            return Err(code_err(mcode::ABORTED_BY_CALLBACK, "curl_multi_add_handle() failed due to internal errors"));
         }
         Ok(())
     }
@@ -443,9 +470,9 @@ impl PyCurlMulti {
     fn perform(slf: &Bound<'_, Self>) -> PyResult<(i64, usize)> {
         let (n, ok) = PyCurlMulti::drive(slf, "perform", |m| m.perform())?;
         if !ok {
-            return Err(code_err(11, "perform failed"));
+            return Err(code_err(mcode::ABORTED_BY_CALLBACK, "perform failed"));
         }
-        Ok((0, n))
+        Ok((mcode::OK as i64, n))
     }
 
     #[pyo3(signature = (*args))]
@@ -455,9 +482,9 @@ impl PyCurlMulti {
         let ev_bitmask = convert::c_int(&args.get_item(1)?)? as i64;
         let (n, ok) = PyCurlMulti::drive(slf, "socket_action", |m| m.socket_action(sock_fd as Fd, ev_bitmask as u8))?;
         if !ok {
-            return Err(code_err(11, "multi_socket_action failed"));
+            return Err(code_err(mcode::ABORTED_BY_CALLBACK, "multi_socket_action failed"));
         }
-        Ok((0, n))
+        Ok((mcode::OK as i64, n))
     }
 
     fn socket_all(slf: &Bound<'_, Self>) -> PyResult<(i64, usize)> {
@@ -465,7 +492,7 @@ impl PyCurlMulti {
         let w = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
         PyErr::warn(py, &w, c"socket_all is deprecated; use socket_action", 1)?;
         let (n, _) = PyCurlMulti::drive(slf, "socket_all", |m| m.socket_all())?;
-        Ok((0, n))
+        Ok((mcode::OK as i64, n))
     }
 
     fn timeout(&self) -> PyResult<i64> {
@@ -673,7 +700,7 @@ impl PyCurlMulti {
         let mut st = self.st.borrow_mut();
         let Some(m) = st.multi.as_ref() else { return Err(missing(&st, "assign")) };
         if !m.knows_socket(sock_fd as Fd) && st.current_fd != Some(sock_fd as Fd) {
-            return Err(code_err(5, "assign failed"));
+            return Err(code_err(mcode::BAD_SOCKET, "assign failed"));
         }
         Python::with_gil(|py| {
             if obj.is_none(py) {
@@ -692,7 +719,7 @@ impl PyCurlMulti {
         let mut st = self.st.borrow_mut();
         let Some(m) = st.multi.as_ref() else { return Err(missing(&st, "unassign")) };
         if !m.knows_socket(sock_fd as Fd) && st.current_fd != Some(sock_fd as Fd) {
-            return Err(code_err(5, "unassign failed"));
+            return Err(code_err(mcode::BAD_SOCKET, "unassign failed"));
         }
         st.assigned.remove(&(sock_fd as Fd));
         Ok(())
@@ -724,8 +751,8 @@ impl PyCurlMulti {
         for (_, h) in handles {
             let c = h.bind(py).borrow();
             if let Some(m) = this.st.borrow_mut().multi.as_mut() {
-                if let Some((_, k)) = &c.st.borrow().multi {
-                    m.remove(*k);
+                if let Some(r) = &c.st.borrow().multi {
+                    m.remove(r.key);
                 }
             }
             c.st.borrow_mut().multi = None;

@@ -8,7 +8,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyTuple, PyWeakrefReference};
 use pyo3::{PyTraverseError, PyVisit};
 
-use crate::engine::share::{ConnCache, Share, LOCK_DATA_CONNECT, SHE_BAD_OPTION, SHE_IN_USE};
+use crate::engine::error::shcode;
+use crate::engine::share::{ConnCache, Share, LOCK_DATA_CONNECT};
 use crate::engine::strerror;
 
 use super::constants;
@@ -43,15 +44,7 @@ pub struct PyCurlShare {
 }
 
 fn in_use() -> PyErr {
-    code_err(SHE_IN_USE, strerror_share(SHE_IN_USE))
-}
-
-fn strerror_share(c: i32) -> &'static str {
-    match c {
-        1 => "Unknown share option",
-        2 => "Share currently in use",
-        _ => strerror::easy_strerror(c as i64),
-    }
+    code_err(shcode::IN_USE, strerror::share_strerror(shcode::IN_USE as i64))
 }
 
 impl PyCurlShare {
@@ -72,7 +65,7 @@ impl PyCurlShare {
             return Err(in_use());
         }
         if !self.inner.set(k, option == SH_SHARE) {
-            return Err(code_err(SHE_BAD_OPTION, strerror_share(SHE_BAD_OPTION)));
+            return Err(code_err(shcode::BAD_OPTION, strerror::share_strerror(shcode::BAD_OPTION as i64)));
         }
         // Unsharing keeps the cache, as libcurl does: sharing again finds its connections.
         if k == LOCK_DATA_CONNECT && option == SH_SHARE {

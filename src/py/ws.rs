@@ -39,7 +39,7 @@ fn ws_frame(py: Python<'_>, m: &Meta) -> PyResult<PyObject> {
 /// handle's error buffer, which keeps the first message since the last perform (as libcurl's does).
 fn err(cu: &PyCurl, e: Error) -> PyErr {
     if e.code == code::AGAIN {
-        return PyBlockingIOError::new_err((libc::EAGAIN, "Resource temporarily unavailable"));
+        return PyBlockingIOError::new_err((crate::engine::sys::EAGAIN, "Resource temporarily unavailable"));
     }
     let mut st = cu.st.borrow_mut();
     if st.errbuf_detached {

@@ -11,6 +11,17 @@ use super::{ERR, IN, OUT};
 /// A socket descriptor as the application sees it (SOCKETFUNCTION, OPENSOCKETFUNCTION).
 pub type Fd = RawFd;
 
+/// errno's EAGAIN, the number BlockingIOError carries where pycurl raises it.
+pub const EAGAIN: i32 = libc::EAGAIN;
+
+/// The address of a symbol already loaded in the process (the interpreter's), or 0.
+pub fn loaded_symbol(name: &std::ffi::CStr) -> usize {
+    // SAFETY: dlsym with RTLD_DEFAULT only looks a name up among the loaded objects.
+    #[allow(unsafe_code)]
+    let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    f as usize
+}
+
 /// One poll(2) over `interests` ((fd, IN|OUT) pairs) with a timeout in ms (-1: none). Returns the
 /// ready fds with CSELECT bits (ERR means "look at both"). A signal interrupting the wait gives an
 /// empty list.

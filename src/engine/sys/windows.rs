@@ -18,6 +18,9 @@ use super::{ERR, IN, OUT};
 /// A socket handle as the application sees it (SOCKETFUNCTION, OPENSOCKETFUNCTION).
 pub type Fd = isize;
 
+/// The C runtime's EAGAIN (errno.h), the number BlockingIOError carries where pycurl raises it.
+pub const EAGAIN: i32 = 11;
+
 fn handle(fd: Fd) -> ws::SOCKET {
     fd as ws::SOCKET
 }

@@ -39,28 +39,30 @@ pub use verifier::{alert_text, check_pinned, map_handshake_error, spki_of, ssl_v
 use std::fmt;
 use std::path::PathBuf;
 
+use super::error::code;
+
 // ---------------------------------------------------------------------------------------
-// CURLcode values used here
+// CURLcode values used here (their numbers live in engine::error::code)
 // ---------------------------------------------------------------------------------------
 
 /// CURLE_SSL_CONNECT_ERROR
-pub const E_SSL_CONNECT_ERROR: i32 = 35;
+pub const E_SSL_CONNECT_ERROR: i32 = code::SSL_CONNECT_ERROR;
 /// CURLE_BAD_FUNCTION_ARGUMENT (libcurl's answer to an unusable private key)
-pub const E_BAD_FUNCTION_ARGUMENT: i32 = 43;
+pub const E_BAD_FUNCTION_ARGUMENT: i32 = code::BAD_FUNCTION_ARGUMENT;
 /// CURLE_SSL_CERTPROBLEM
-pub const E_SSL_CERTPROBLEM: i32 = 58;
+pub const E_SSL_CERTPROBLEM: i32 = code::SSL_CERTPROBLEM;
 /// CURLE_SSL_CIPHER
-pub const E_SSL_CIPHER: i32 = 59;
+pub const E_SSL_CIPHER: i32 = code::SSL_CIPHER;
 /// CURLE_PEER_FAILED_VERIFICATION
-pub const E_PEER_FAILED_VERIFICATION: i32 = 60;
+pub const E_PEER_FAILED_VERIFICATION: i32 = code::PEER_FAILED_VERIFICATION;
 /// CURLE_SSL_CACERT_BADFILE
-pub const E_SSL_CACERT_BADFILE: i32 = 77;
+pub const E_SSL_CACERT_BADFILE: i32 = code::SSL_CACERT_BADFILE;
 /// CURLE_SSL_CRL_BADFILE
-pub const E_SSL_CRL_BADFILE: i32 = 82;
+pub const E_SSL_CRL_BADFILE: i32 = code::SSL_CRL_BADFILE;
 /// CURLE_SSL_ISSUER_ERROR
-pub const E_SSL_ISSUER_ERROR: i32 = 83;
+pub const E_SSL_ISSUER_ERROR: i32 = code::SSL_ISSUER_ERROR;
 /// CURLE_SSL_PINNEDPUBKEYNOTMATCH
-pub const E_SSL_PINNEDPUBKEYNOTMATCH: i32 = 90;
+pub const E_SSL_PINNEDPUBKEYNOTMATCH: i32 = code::SSL_PINNEDPUBKEYNOTMATCH;
 
 /// Prefix libcurl (OpenSSL backend) puts before X.509 verification failures, followed by
 /// the verify error text and its number in parentheses.

@@ -122,39 +122,11 @@ impl Xfer {
         };
         let id = self.sh.next_conn_id.get();
         self.sh.next_conn_id.set(id + 1);
-        let stream = if matches!(url.scheme.as_str(), "https" | "wss") {
-            // OpenSSL's verify result reads "unspecified" (1) until a verification ran.
-            self.info.ssl_verifyresult = 1;
-            let mut tls_opts = self.o.tls.clone();
-            tls_opts.alpn = self.alpn_offer(url);
-            let cfg = crate::engine::tls::client_config(&tls_opts).map_err(|e| Error::new(e.code, e.message))?;
-            let name = rustls_pki_types::ServerName::try_from(url.host.clone())
-                .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", url.host)))?;
-            let mut t =
-                TlsStream::new(sock, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
-            if let Err(e) = t.handshake().await {
-                return Err(self.tls_error(e, &url.host));
-            }
-            if let Some(pin) = &self.o.tls.pinned_pubkey {
-                let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
-                crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
-            }
-            self.info.appconnect_time = elapsed(self.start);
-            self.info.ssl_verifyresult = 0;
-            let certinfo = if self.o.certinfo {
-                t.tls.peer_certificates().map(crate::engine::tls::cert_info).unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            let h2 = crate::engine::http2::alpn_is_h2(t.tls.alpn_protocol());
-            let mut c = Conn::new(Stream::new(t), id, key, addr, local);
-            c.certinfo = certinfo;
-            c.h2 = h2;
-            return Ok(c);
-        } else {
-            sock
-        };
-        let mut c = Conn::new(stream, id, key, addr, local);
+        if matches!(url.scheme.as_str(), "https" | "wss") {
+            // Boxed: the TLS handshake's state is large and plain HTTP never needs it.
+            return Box::pin(self.tls_connect(sock, url, (id, key, addr, local))).await;
+        }
+        let mut c = Conn::new(sock, id, key, addr, local);
         c.h2 = self.wants_h2(url);
         Ok(c)
     }
@@ -303,8 +275,51 @@ impl Xfer {
         ));
         // libcurl counts the connection even when a proxy handshake on it fails.
         self.info.num_connects += 1;
-        let sock = self.proxy_chain(sock, proxy.as_ref(), url).await?;
+        // Boxed: proxies and the PROXY protocol are rare, and their handshakes are large state
+        // machines that every transfer's connect future would otherwise carry while connecting.
+        let sock = if proxy.is_some() || self.o.proxy.haproxy || self.o.proxy.haproxy_client_ip.is_some() {
+            Box::pin(self.proxy_chain(sock, proxy.as_ref(), url)).await?
+        } else {
+            Stream::new(sock)
+        };
         Ok((sock, addr, local))
+    }
+
+    /// TLS over the connection just made (and its proxy chain): the handshake, PINNEDPUBLICKEY,
+    /// CERTINFO and ALPN's verdict on h2.
+    async fn tls_connect(
+        &mut self,
+        sock: Stream,
+        url: &Url,
+        (id, key, addr, local): (i64, PoolKey, SocketAddr, SocketAddr),
+    ) -> Result<Conn> {
+        // OpenSSL's verify result reads "unspecified" (1) until a verification ran.
+        self.info.ssl_verifyresult = 1;
+        let mut tls_opts = self.o.tls.clone();
+        tls_opts.alpn = self.alpn_offer(url);
+        let cfg = crate::engine::tls::client_config(&tls_opts).map_err(|e| Error::new(e.code, e.message))?;
+        let name = rustls_pki_types::ServerName::try_from(url.host.clone())
+            .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", url.host)))?;
+        let mut t = TlsStream::new(sock, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
+        if let Err(e) = t.handshake().await {
+            return Err(self.tls_error(e, &url.host));
+        }
+        if let Some(pin) = &self.o.tls.pinned_pubkey {
+            let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
+            crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
+        }
+        self.info.appconnect_time = elapsed(self.start);
+        self.info.ssl_verifyresult = 0;
+        let certinfo = if self.o.certinfo {
+            t.tls.peer_certificates().map(crate::engine::tls::cert_info).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let h2 = crate::engine::http2::alpn_is_h2(t.tls.alpn_protocol());
+        let mut c = Conn::new(Stream::new(t), id, key, addr, local);
+        c.certinfo = certinfo;
+        c.h2 = h2;
+        Ok(c)
     }
 
     pub(super) fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {

@@ -8,6 +8,7 @@ use crate::engine::http1::head::Head;
 use crate::engine::http1::request::RequestHead;
 use crate::engine::pool::PoolKey;
 use crate::engine::request::{BodySource, Fields, Form, Method, ReadFunction};
+use crate::engine::setopt::BodyChoice;
 use crate::engine::url::Url;
 
 /// State carried between the requests of one transfer (redirects, auth retries).
@@ -64,17 +65,14 @@ impl Xfer {
     }
 
     pub(super) async fn run_http(&mut self, url: Url) -> Result<()> {
-        let method = self.initial_method();
-        // UPLOAD, and POST without POSTFIELDS, send what READFUNCTION gives.
+        let method = self.o.request_method();
+        // UPLOAD, and POST without POSTFIELDS or a form, send what READFUNCTION gives.
         let read_size = if self.o.upload { self.o.in_size } else { self.o.post_size };
-        let form = self.o.post && !self.o.upload;
-        let body: Option<Box<dyn BodySource>> = match &self.o.body {
-            _ if self.o.upload => Some(Box::new(ReadFunction::new(self.cb.clone(), read_size, form))),
-            Body::None if self.o.post => Some(Box::new(ReadFunction::new(self.cb.clone(), read_size, form))),
-            Body::None => None,
-            Body::Bytes(b) => Some(Box::new(Fields::new(b.clone(), self.o.post_size))),
-            Body::Read => Some(Box::new(ReadFunction::new(self.cb.clone(), read_size, form))),
-            Body::Form(f) => Some(Box::new(Form::new(f))),
+        let body: Option<Box<dyn BodySource>> = match self.o.request_body() {
+            BodyChoice::None => None,
+            BodyChoice::ReadFunction => Some(Box::new(ReadFunction::new(self.cb.clone(), read_size, self.o.post))),
+            BodyChoice::Fields(b) => Some(Box::new(Fields::new(b.clone(), self.o.post_size))),
+            BodyChoice::Form(f) => Some(Box::new(Form::new(f))),
         };
         let mut hop = Hop {
             url,
@@ -178,21 +176,6 @@ impl Xfer {
                     self.info.scheme = Some(hop.url.scheme.to_ascii_uppercase());
                 }
             }
-        }
-    }
-
-    fn initial_method(&self) -> Method {
-        if let Some(m) = &self.o.custom_request {
-            return Method::from_custom(m);
-        }
-        if self.o.nobody {
-            Method::Head
-        } else if self.o.upload {
-            Method::Put
-        } else if self.o.post || !matches!(self.o.body, Body::None) {
-            Method::Post
-        } else {
-            Method::Get
         }
     }
 

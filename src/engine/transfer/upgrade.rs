@@ -19,13 +19,13 @@ impl Xfer {
         let ws = url.scheme.starts_with("ws");
         if !ws {
             self.text(format_args!("Connected to {} port {}", url.host, conn.primary.port()));
-            *self.easy.held.borrow_mut() = Some(Held::new(conn, None));
+            *self.easy.held.borrow_mut() = Some(Box::new(Held::new(conn, None)));
             return Ok(());
         }
         self.ws_handshake(&url, &mut conn).await?;
         let state = WsState::new(self.o.ws_options);
         if self.o.connect_only != 0 {
-            *self.easy.held.borrow_mut() = Some(Held::new(conn, Some(state)));
+            *self.easy.held.borrow_mut() = Some(Box::new(Held::new(conn, Some(state))));
             return Ok(());
         }
         let r = if self.o.ws_options & RAW_MODE != 0 {
