@@ -68,9 +68,19 @@ impl Xfer {
     /// A stream on a pooled h2 connection to this origin, when one has room: the request runs on it.
     pub(super) async fn h2_pooled(&mut self, hop: &mut Hop) -> Result<Option<Next>> {
         let key = self.pool_key(&hop.url);
-        let lease = loop {
-            if let Some(l) = self.sh.pool.borrow_mut().take_stream(&key) {
-                break l;
+        let (lease, in_use) = loop {
+            let taken = self.sh.pool.borrow_mut().take_stream(&key);
+            if let Some(l) = taken {
+                let Some(h2c) = l.conn.as_any().downcast_ref::<H2Conn>() else { return Ok(None) };
+                let (in_use, was_idle) = h2c.start_use();
+                if was_idle {
+                    // It idled unwatched: let it read what came meanwhile (GOAWAY, close).
+                    h2c.settle().await;
+                }
+                if h2c.is_open() {
+                    break (l, in_use);
+                }
+                continue;
             }
             if !(self.o.pipewait && self.sh.h2_pending.borrow().is_connecting(&key)) {
                 return Ok(None);
@@ -95,6 +105,7 @@ impl Xfer {
         self.info.connect_time = self.info.namelookup_time;
         self.info.appconnect_time = self.info.connect_time;
         let next = self.h2_stream(hop, h2c, true).await?;
+        drop(in_use);
         drop(lease);
         Ok(Some(next))
     }
@@ -102,7 +113,8 @@ impl Xfer {
     /// A fresh connection that negotiated h2: handshake, share it in the pool, run the request.
     pub(super) async fn h2_fresh(&mut self, hop: &mut Hop, conn: Conn, pending: Option<PendingGuard>) -> Result<Next> {
         let key = conn.key.clone();
-        let h2c = H2Conn::handshake(conn, &self.sh.spawner).await?;
+        let h2c = H2Conn::handshake(conn, &self.sh.spawner, &self.sh.reactor).await?;
+        let (in_use, _) = h2c.start_use();
         self.text(format_args!("using HTTP/2"));
         let lease = if self.o.forbid_reuse {
             None
@@ -115,6 +127,7 @@ impl Xfer {
         // Pooled (or not to be shared): PIPEWAIT transfers waiting for it look again.
         drop(pending);
         let r = self.h2_stream(hop, &h2c, false).await;
+        drop(in_use);
         drop(lease);
         r
     }
