@@ -163,20 +163,22 @@ impl Xfer {
             None => 0.0,
         };
         let authority = host.unwrap_or_else(|| hop.url.host_header());
+        // REQUEST_TARGET stands in for the URL's path and query, as in the HTTP/1 request line.
+        let path = self.o.request_target.clone().unwrap_or_else(|| hop.url.path.clone());
         let sid = h2c.next_stream_id();
         if self.o.verbose {
             self.text(format_args!("[HTTP/2] [{sid}] OPENED stream for {}", hop.url.to_effective()));
             self.text(format_args!("[HTTP/2] [{sid}] [:method: {}]", hop.method.as_str()));
             self.text(format_args!("[HTTP/2] [{sid}] [:scheme: {}]", hop.url.scheme));
             self.text(format_args!("[HTTP/2] [{sid}] [:authority: {authority}]"));
-            self.text(format_args!("[HTTP/2] [{sid}] [:path: {}]", hop.url.path));
+            self.text(format_args!("[HTTP/2] [{sid}] [:path: {path}]"));
             for (n, v) in &fields {
                 self.text(format_args!("[HTTP/2] [{sid}] [{n}: {v}]"));
             }
         }
         self.debug_data(debug_kind::HEADER_OUT, &head);
         self.info.pretransfer_time = elapsed(self.start);
-        let req = build_h2_request(hop.method.as_str(), &hop.url, &authority, &fields)?;
+        let req = build_h2_request(hop.method.as_str(), &hop.url.scheme, &authority, &path, &fields)?;
         let no_body = hop.body.is_none() || body_len == Some(0);
         let retry_ok = reused && !hop.retried && hop.body.as_ref().is_none_or(|b| b.replayable());
         let (resp, send) = match self.open_stream(h2c, req, no_body).await {
@@ -483,15 +485,16 @@ fn refused(e: &h2::Error) -> bool {
 
 fn build_h2_request(
     method: &str,
-    url: &Url,
+    scheme: &str,
     authority: &str,
+    path: &str,
     fields: &[(String, String)],
 ) -> Result<http::Request<()>> {
     let bad = |what: &str| Error::new(code::URL_MALFORMAT, format!("HTTP/2 request: invalid {what}"));
     let uri = http::Uri::builder()
-        .scheme(url.scheme.as_str())
+        .scheme(scheme)
         .authority(authority)
-        .path_and_query(url.path.as_str())
+        .path_and_query(path)
         .build()
         .map_err(|_| bad("URL"))?;
     let mut req = http::Request::new(());
@@ -504,4 +507,17 @@ fn build_h2_request(
         h.append(name, value);
     }
     Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::build_h2_request;
+
+    #[test]
+    fn request_target_is_the_path() {
+        for path in ["/a?b=1", "*", "/"] {
+            let req = build_h2_request("OPTIONS", "http", "h:1", path, &[]).unwrap();
+            assert_eq!(req.uri().path_and_query().map(|p| p.as_str()), Some(path));
+        }
+    }
 }
