@@ -244,3 +244,40 @@ def test_readfunction_abort_fails_the_upload(nginx, c):
     _, body = get(c, nginx.url(), HTTPGET=1)
     assert body == b"hello over h2\n"
     assert c.getinfo(pycurl.NUM_CONNECTS) == 0
+
+
+@pytest.mark.parametrize("tls", [True, False])
+def test_request_target_becomes_the_path(nginx, c, tls):
+    n = len(nginx.log())
+    texts, out = [], []
+
+    def debug(kind, data):
+        (out if kind == pycurl.INFOTYPE_HEADER_OUT else texts).append(data)
+
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, debug)
+    url = nginx.url("/elsewhere?x=1") if tls else nginx.h2c_url("/elsewhere?x=1")
+    headers, body = get(c, url, REQUEST_TARGET="/index.html?q=2",
+                        HTTP_VERSION=pycurl.CURL_HTTP_VERSION_2_0 if tls else pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+    assert body == b"hello over h2\n"
+    assert headers[0] == b"HTTP/2 200 \r\n"
+    assert out[0].startswith(b"GET /index.html?q=2 HTTP/2\r\n")
+    assert b"[HTTP/2] [1] [:path: /index.html?q=2]\n" in texts
+    assert c.getinfo(pycurl.EFFECTIVE_URL) == url
+    rows = nginx.log_since(n)
+    assert [(r["protocol"], r["uri"]) for r in rows] == [("HTTP/2.0", "/index.html?q=2")]
+
+
+def test_options_star_over_h2(nginx, c):
+    # libcurl sends ":path: *"; nginx refuses that over h2 (400) and logs no URI.
+    n = len(nginx.log())
+    texts = []
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: texts.append(data))
+    headers, _ = get(c, nginx.h2c_url("/"), REQUEST_TARGET="*", CUSTOMREQUEST="OPTIONS",
+                     HTTP_VERSION=pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+    assert headers[0] == b"HTTP/2 400 \r\n"
+    assert b"[HTTP/2] [1] [:path: *]\n" in texts
+    assert any(t.startswith(b"OPTIONS * HTTP/2\r\n") for t in texts)
+    rows = nginx.log_since(n)
+    assert [(r["method"], r["uri"], r["status"]) for r in rows] == [("OPTIONS", "-", "400")]

@@ -20,16 +20,18 @@ pub mod upgrade;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 use bytes::Bytes;
 use h2::client::SendRequest;
 
 use crate::engine::error::{code, Error};
 use crate::engine::pool::{Conn, Multiplexed, PoolKey};
-use crate::engine::rt::Spawner;
+use crate::engine::rt::{Reactor, Spawner};
+use crate::engine::sys::Fd;
 
 /// Receive window per stream: what the server may send ahead of delivery. libcurl starts at
 /// 64 KiB and grows it with consumption; h2 has no per-stream growth, so one fixed size that still
@@ -42,6 +44,7 @@ pub const CONN_WINDOW: u32 = 16 << 20;
 pub struct H2Conn {
     send: RefCell<SendRequest<Bytes>>,
     open: Rc<Cell<bool>>,
+    gate: Rc<Gate>,
     pub id: i64,
     pub primary: SocketAddr,
     pub local: SocketAddr,
@@ -65,9 +68,10 @@ impl Multiplexed for H2Conn {
 impl H2Conn {
     /// Speaks the client preface and SETTINGS over `conn`'s stream and starts the connection's
     /// driver task. `conn` must have just been connected (nothing buffered).
-    pub async fn handshake(conn: Conn, spawner: &Spawner) -> Result<Rc<H2Conn>, Error> {
+    pub async fn handshake(conn: Conn, spawner: &Spawner, reactor: &Rc<Reactor>) -> Result<Rc<H2Conn>, Error> {
         let Conn { stream, id, primary, local, primary_ip, local_ip, certinfo, .. } = conn;
-        let fd = stream.sock().fd() as i64;
+        let raw_fd = stream.sock().fd();
+        let fd = raw_fd as i64;
         let (send, driver) = h2::client::Builder::new()
             .enable_push(false)
             .initial_window_size(STREAM_WINDOW)
@@ -76,16 +80,11 @@ impl H2Conn {
             .handshake::<_, Bytes>(io::H2Io(stream))
             .await
             .map_err(|e| conn_error(&e))?;
-        let open = Rc::new(Cell::new(true));
-        let o2 = open.clone();
-        spawner.spawn(async move {
-            // Ends on GOAWAY, an I/O error, or when every handle to the connection is gone.
-            let _ = driver.await;
-            o2.set(false);
-        });
+        let (open, gate) = spawn_driver(driver, spawner, reactor, raw_fd);
         Ok(Rc::new(H2Conn {
             send: RefCell::new(send),
             open,
+            gate,
             id,
             primary,
             local,
@@ -102,6 +101,32 @@ impl H2Conn {
         self.send.borrow().clone()
     }
 
+    /// A transfer uses the connection until the guard drops. `true` with it when the connection
+    /// was idle: then `settle` lets the driver read what came meanwhile (GOAWAY, close).
+    pub fn start_use(&self) -> (InUse, bool) {
+        let was_idle = self.gate.busy.get() == 0;
+        self.gate.busy.set(self.gate.busy.get() + 1);
+        if let Some(w) = self.gate.driver.take() {
+            w.wake();
+        }
+        (InUse(self.gate.clone()), was_idle)
+    }
+
+    /// Waits until the driver has run once more (or ended): the pool's liveness check of an
+    /// idle connection, as libcurl checks a connection before reusing it.
+    pub async fn settle(&self) {
+        let n = self.gate.polls.get();
+        poll_fn(|cx| {
+            if self.gate.polls.get() > n || !self.open.get() {
+                Poll::Ready(())
+            } else {
+                self.gate.watchers.borrow_mut().push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
     pub fn mark_closed(&self) {
         self.open.set(false);
     }
@@ -112,6 +137,75 @@ impl H2Conn {
         self.streams_opened.set(n + 1);
         2 * n + 1
     }
+}
+
+/// Whether a connection carries transfers. An idle one stops watching its socket (libcurl reports
+/// an idle connection's socket removed) until a transfer takes it again.
+#[derive(Default)]
+pub struct Gate {
+    busy: Cell<usize>,
+    /// Polls of the driver so far (`settle` waits for the next one).
+    polls: Cell<u64>,
+    /// The driver parked while idle.
+    driver: RefCell<Option<Waker>>,
+    parked: Cell<bool>,
+    watchers: RefCell<Vec<Waker>>,
+}
+
+/// One transfer on the connection (see `H2Conn::start_use`).
+pub struct InUse(Rc<Gate>);
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        let g = &self.0;
+        g.busy.set(g.busy.get().saturating_sub(1));
+        if g.busy.get() == 0 {
+            // The driver flushes what the last stream left, then parks.
+            if let Some(w) = g.driver.take() {
+                w.wake();
+            }
+        }
+    }
+}
+
+/// Runs h2's connection future as a task of the multi. While no transfer uses the connection,
+/// the task leaves the socket's interest empty (the application sees POLL_REMOVE) and waits.
+pub fn spawn_driver<F: Future + 'static>(
+    driver: F,
+    spawner: &Spawner,
+    reactor: &Rc<Reactor>,
+    fd: Fd,
+) -> (Rc<Cell<bool>>, Rc<Gate>) {
+    let open = Rc::new(Cell::new(true));
+    let gate = Rc::new(Gate::default());
+    let (o2, g, reactor) = (open.clone(), gate.clone(), reactor.clone());
+    let mut driver = Box::pin(driver);
+    spawner.spawn(async move {
+        poll_fn(|cx| {
+            if g.parked.replace(false) {
+                // Data may have come while nobody watched: read before waiting for readiness.
+                reactor.register(fd);
+            }
+            // Ends on GOAWAY, an I/O error, or when every handle to the connection is gone.
+            let r = driver.as_mut().poll(cx);
+            g.polls.set(g.polls.get() + 1);
+            for w in g.watchers.take() {
+                w.wake();
+            }
+            if r.is_ready() {
+                return Poll::Ready(());
+            }
+            if g.busy.get() == 0 {
+                reactor.clear_interest(fd);
+                g.parked.set(true);
+                *g.driver.borrow_mut() = Some(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await;
+        o2.set(false);
+    });
+    (open, gate)
 }
 
 /// Connections being set up that may turn out h2, by origin: a PIPEWAIT transfer waits for them

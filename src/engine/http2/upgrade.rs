@@ -19,11 +19,11 @@ use bytes::Bytes;
 use h2::client::ResponseFuture;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::{conn_error, H2Conn, CONN_WINDOW, STREAM_WINDOW};
+use super::{conn_error, spawn_driver, H2Conn, CONN_WINDOW, STREAM_WINDOW};
 use crate::engine::error::Error;
 use crate::engine::net::Stream;
 use crate::engine::pool::Conn;
-use crate::engine::rt::Spawner;
+use crate::engine::rt::{Reactor, Spawner};
 
 /// The HTTP2-Settings value of the upgrade offer: base64url (no padding) of a SETTINGS payload with
 /// what our connection announces: MAX_CONCURRENT_STREAMS 100, INITIAL_WINDOW_SIZE, ENABLE_PUSH 0
@@ -39,10 +39,15 @@ pub fn settings_header() -> String {
 
 /// Starts h2 on a connection whose server just answered 101 to our `Upgrade: h2c`; `conn` holds
 /// what came after the 101 head. Returns the connection and the response future of stream 1.
-pub async fn handshake_upgraded(conn: Conn, spawner: &Spawner) -> Result<(Rc<H2Conn>, ResponseFuture), Error> {
+pub async fn handshake_upgraded(
+    conn: Conn,
+    spawner: &Spawner,
+    reactor: &Rc<Reactor>,
+) -> Result<(Rc<H2Conn>, ResponseFuture), Error> {
     let prefix = conn.buffered().to_vec();
     let Conn { stream, id, primary, local, primary_ip, local_ip, certinfo, .. } = conn;
-    let fd = stream.sock().fd() as i64;
+    let raw_fd = stream.sock().fd();
+    let fd = raw_fd as i64;
     let io =
         UpgradeIo { inner: stream, prefix, prefix_pos: 0, scan: Some(Scan::default()), out: Vec::new(), reader: None };
     // The same settings as H2Conn::handshake.
@@ -54,17 +59,13 @@ pub async fn handshake_upgraded(conn: Conn, spawner: &Spawner) -> Result<(Rc<H2C
         .handshake::<_, Bytes>(io)
         .await
         .map_err(|e| conn_error(&e))?;
-    let open = Rc::new(std::cell::Cell::new(true));
-    let o2 = open.clone();
-    spawner.spawn(async move {
-        let _ = driver.await;
-        o2.set(false);
-    });
+    let (open, gate) = spawn_driver(driver, spawner, reactor, raw_fd);
     // Stream 1: the placeholder (a relative URI makes h2 send only :method, :scheme, :path).
     let (resp, _) = send.send_request(http::Request::new(()), true).map_err(|e| conn_error(&e))?;
     let h2c = H2Conn {
         send: std::cell::RefCell::new(send),
         open,
+        gate,
         id,
         primary,
         local,

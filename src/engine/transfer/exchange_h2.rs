@@ -82,9 +82,19 @@ impl Xfer {
     /// A stream on a pooled h2 connection to this origin, when one has room: the request runs on it.
     pub(super) async fn h2_pooled(&mut self, hop: &mut Hop) -> Result<Option<Next>> {
         let key = self.pool_key(&hop.url);
-        let lease = loop {
-            if let Some(l) = self.sh.pool.borrow_mut().take_stream(&key) {
-                break l;
+        let (lease, in_use) = loop {
+            let taken = self.sh.pool.borrow_mut().take_stream(&key);
+            if let Some(l) = taken {
+                let Some(h2c) = l.conn.as_any().downcast_ref::<H2Conn>() else { return Ok(None) };
+                let (in_use, was_idle) = h2c.start_use();
+                if was_idle {
+                    // It idled unwatched: let it read what came meanwhile (GOAWAY, close).
+                    h2c.settle().await;
+                }
+                if h2c.is_open() {
+                    break (l, in_use);
+                }
+                continue;
             }
             if !(self.o.pipewait && self.sh.h2_pending.borrow().is_connecting(&key)) {
                 return Ok(None);
@@ -109,6 +119,7 @@ impl Xfer {
         self.info.connect_time = self.info.namelookup_time;
         self.info.appconnect_time = self.info.connect_time;
         let next = self.h2_stream(hop, h2c, true).await?;
+        drop(in_use);
         drop(lease);
         Ok(Some(next))
     }
@@ -116,7 +127,8 @@ impl Xfer {
     /// A fresh connection that negotiated h2: handshake, share it in the pool, run the request.
     pub(super) async fn h2_fresh(&mut self, hop: &mut Hop, conn: Conn, pending: Option<PendingGuard>) -> Result<Next> {
         let key = conn.key.clone();
-        let h2c = H2Conn::handshake(conn, &self.sh.spawner).await?;
+        let h2c = H2Conn::handshake(conn, &self.sh.spawner, &self.sh.reactor).await?;
+        let (in_use, _) = h2c.start_use();
         self.text(format_args!("using HTTP/2"));
         let lease = if self.o.forbid_reuse {
             None
@@ -129,6 +141,7 @@ impl Xfer {
         // Pooled (or not to be shared): PIPEWAIT transfers waiting for it look again.
         drop(pending);
         let r = self.h2_stream(hop, &h2c, false).await;
+        drop(in_use);
         drop(lease);
         r
     }
@@ -164,20 +177,22 @@ impl Xfer {
             None => 0.0,
         };
         let authority = host.unwrap_or_else(|| hop.url.host_header());
+        // REQUEST_TARGET stands in for the URL's path and query, as in the HTTP/1 request line.
+        let path = self.o.request_target.clone().unwrap_or_else(|| hop.url.path.clone());
         let sid = h2c.next_stream_id();
         if self.o.verbose {
             self.text(format_args!("[HTTP/2] [{sid}] OPENED stream for {}", hop.url.to_effective()));
             self.text(format_args!("[HTTP/2] [{sid}] [:method: {}]", hop.method.as_str()));
             self.text(format_args!("[HTTP/2] [{sid}] [:scheme: {}]", hop.url.scheme));
             self.text(format_args!("[HTTP/2] [{sid}] [:authority: {authority}]"));
-            self.text(format_args!("[HTTP/2] [{sid}] [:path: {}]", hop.url.path));
+            self.text(format_args!("[HTTP/2] [{sid}] [:path: {path}]"));
             for (n, v) in &fields {
                 self.text(format_args!("[HTTP/2] [{sid}] [{n}: {v}]"));
             }
         }
         self.debug_data(debug_kind::HEADER_OUT, &head);
         self.info.pretransfer_time = elapsed(self.start);
-        let req = build_h2_request(hop.method.as_str(), &hop.url, &authority, &fields)?;
+        let req = build_h2_request(hop.method.as_str(), &hop.url.scheme, &authority, &path, &fields)?;
         let no_body = hop.body.is_none() || body_len == Some(0);
         let mut body_read = false;
         let sent = match self.open_stream(h2c, req, no_body).await {
@@ -558,15 +573,16 @@ fn send_error(e: Option<&h2::Error>, sid: u32) -> Error {
 
 fn build_h2_request(
     method: &str,
-    url: &Url,
+    scheme: &str,
     authority: &str,
+    path: &str,
     fields: &[(String, String)],
 ) -> Result<http::Request<()>> {
     let bad = |what: &str| Error::new(code::URL_MALFORMAT, format!("HTTP/2 request: invalid {what}"));
     let uri = http::Uri::builder()
-        .scheme(url.scheme.as_str())
+        .scheme(scheme)
         .authority(authority)
-        .path_and_query(url.path.as_str())
+        .path_and_query(path)
         .build()
         .map_err(|_| bad("URL"))?;
     let mut req = http::Request::new(());
@@ -579,4 +595,17 @@ fn build_h2_request(
         h.append(name, value);
     }
     Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::build_h2_request;
+
+    #[test]
+    fn request_target_is_the_path() {
+        for path in ["/a?b=1", "*", "/"] {
+            let req = build_h2_request("OPTIONS", "http", "h:1", path, &[]).unwrap();
+            assert_eq!(req.uri().path_and_query().map(|p| p.as_str()), Some(path));
+        }
+    }
 }

@@ -38,7 +38,8 @@ impl Xfer {
         self.text(format_args!("Received 101, Switching to HTTP/2"));
         *self.easy.current_sock.borrow_mut() = None;
         let key = conn.key.clone();
-        let (h2c, resp) = upgrade::handshake_upgraded(conn, &self.sh.spawner).await?;
+        let (h2c, resp) = upgrade::handshake_upgraded(conn, &self.sh.spawner, &self.sh.reactor).await?;
+        let (in_use, _) = h2c.start_use();
         let lease = if self.o.forbid_reuse {
             None
         } else {
@@ -53,6 +54,7 @@ impl Xfer {
         };
         let r = self.h2_response(hop, &h2c, resp, 1).await;
         drop(lease);
+        drop(in_use);
         r
     }
 }
