@@ -869,6 +869,35 @@ impl PyCurl {
             opt::TLS13_CIPHERS => o.tls.tls13_ciphers = text!(),
             opt::OPT_CERTINFO => flag!(certinfo),
             opt::REQUEST_TARGET => o.request_target = text_required!(),
+            // libcurl 8 accepts and ignores these: no RNG seed files, no NPN.
+            opt::RANDOM_FILE | opt::EGDSOCKET => {
+                let _ = text!();
+            }
+            opt::SSL_ENABLE_NPN => {
+                let _ = long!();
+            }
+            // Only a c-ares libcurl knows it; pycurl's libcurl answers "unknown option".
+            opt::DNS_SERVERS => {
+                let _ = text_required!();
+                drop(o);
+                return Err(code_err(
+                    code::UNKNOWN_OPTION,
+                    crate::engine::strerror::easy_strerror(code::UNKNOWN_OPTION as i64),
+                ));
+            }
+            // pycurl takes no value for STDERR: each kind of value has its own TypeError.
+            opt::STDERR => {
+                drop(o);
+                return Err(PyTypeError::new_err(if unset {
+                    "unsetopt() is not supported for this option"
+                } else if value.is_instance_of::<pyo3::types::PyInt>() {
+                    "integers are not supported for this option"
+                } else if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() {
+                    "strings are not supported for this option"
+                } else {
+                    "invalid arguments to setopt"
+                }));
+            }
             opt::CONNECT_ONLY => {
                 let v = long!();
                 if !(0..=2).contains(&v) {
