@@ -15,6 +15,20 @@ WHAT = {pycurl.POLL_NONE: "NONE", pycurl.POLL_IN: "IN", pycurl.POLL_OUT: "OUT",
         pycurl.POLL_INOUT: "INOUT", pycurl.POLL_REMOVE: "REMOVE"}
 
 
+def settle(events):
+    """Drops a socket's IN between its OUT and its REMOVE: whether the answer is already there when
+    the request has gone out (no IN) is a race with the server thread, for libcurl as for us."""
+    out = []
+    for e in events:
+        if e[0] == "sock" and e[1] == "IN":
+            mine = [x for x in events if x[0] == "sock" and x[2] == e[2]]
+            k = next(j for j, x in enumerate(mine) if x is e)
+            if 0 < k < len(mine) - 1 and mine[k - 1][1] == "OUT" and mine[k + 1][1] == "REMOVE":
+                continue
+        out.append(e)
+    return out
+
+
 def run(name, paths, mode):
     """mode: 'plain' (no assign), 'assign' (assign on first sight), 'unassign' (assign on first
     sight, unassign on the second callback for that fd)."""
@@ -85,7 +99,7 @@ def run(name, paths, mode):
             ret, running = m.socket_action(fd, ev)
             rets.add(ret)
     if len(handles) == 1:
-        o[f"{name}.events"] = events
+        o[f"{name}.events"] = settle(events)
     else:
         # with several transfers the completion order is up to the server threads: compare the
         # calls per socket and the timer calls, not their interleaving
