@@ -54,7 +54,10 @@ class FormHandler(http.server.BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             out = b""
             while True:
-                size = int(self.rfile.readline().split(b";")[0], 16)
+                line = self.rfile.readline()
+                if not line:  # the client gave up mid-body (e.g. an encoder refused the data)
+                    return out
+                size = int(line.split(b";")[0], 16)
                 if size == 0:
                     self.rfile.readline()
                     return out
