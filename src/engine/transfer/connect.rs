@@ -255,8 +255,7 @@ impl Xfer {
                 // Through a pre-proxy libcurl names the HTTP proxy, "over" the pre-proxy.
                 let (host, port) = proxy.as_ref().map_or((host.clone(), port), |p| (p.host.clone(), p.port));
                 let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
-                let over =
-                    proxy.as_ref().map(|p| format!(" over proxy {}", p.first_hop_display())).unwrap_or_default();
+                let over = proxy.as_ref().map(|p| format!(" over proxy {}", p.first_hop_display())).unwrap_or_default();
                 return Err(Error::new(
                     code::COULDNT_CONNECT,
                     format!("Failed to connect to {h}:{port}{over} after {ms} ms: Could not connect to server"),
