@@ -9,32 +9,112 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::engine::net::Stream;
 
-pub struct H2Io(pub Stream);
+/// Bytes the connection's driver may read in one turn before it yields to the executor. h2 reads
+/// frames until the socket runs dry and queues each stream's DATA until its task takes it; with
+/// many streams that queue could grow to the whole connection window before any stream task ran.
+/// Yielding every few frames lets the woken stream tasks deliver (and release capacity) in between,
+/// as libcurl hands DATA on while nghttp2 decodes it.
+pub const READ_BUDGET: usize = 64 << 10;
+
+pub struct H2Io {
+    stream: Stream,
+    /// Read since the driver last yielded.
+    read: usize,
+}
+
+impl H2Io {
+    pub fn new(stream: Stream) -> H2Io {
+        H2Io { stream, read: 0 }
+    }
+}
 
 impl AsyncRead for H2Io {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let me = self.get_mut();
+        if me.read >= READ_BUDGET {
+            // Back of the run queue, behind the streams this turn woke; the socket stays readable.
+            me.read = 0;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         let dst = buf.initialize_unfilled();
-        match self.get_mut().0.poll_read(cx, dst) {
+        match me.stream.poll_read(cx, dst) {
             Poll::Ready(Ok(n)) => {
+                me.read += n;
                 buf.advance(n);
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                // The socket ran dry: the next turn starts with a fresh budget.
+                me.read = 0;
+                Poll::Pending
+            }
         }
     }
 }
 
 impl AsyncWrite for H2Io {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.get_mut().0.poll_write(cx, buf)
+        self.get_mut().stream.poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().0.poll_flush(cx)
+        self.get_mut().stream.poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().0.poll_flush(cx)
+        self.get_mut().stream.poll_flush(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::net::Sock;
+    use crate::engine::rt::Reactor;
+    use crate::engine::sys;
+    use std::rc::Rc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_driver_yields_after_its_read_budget() {
+        let reactor = Rc::new(Reactor::default());
+        let (a, b) = sys::socket_pair().unwrap();
+        let total = READ_BUDGET + READ_BUDGET / 2;
+        let mut sent = 0;
+        while sent < total {
+            sent += sys::send(sys::fd_of(&b), &vec![7u8; total - sent]).unwrap();
+        }
+        let mut io = H2Io::new(Stream::new(Sock::new(a, &reactor, None)));
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut store = [0u8; 4096];
+        let (mut got, mut turns) = (0, 0);
+        while got < total {
+            let mut buf = ReadBuf::new(&mut store);
+            match Pin::new(&mut io).poll_read(&mut cx, &mut buf) {
+                Poll::Ready(r) => {
+                    r.unwrap();
+                    got += buf.filled().len();
+                }
+                Poll::Pending => {
+                    // A yield, not a wait on the socket: the task is woken at once.
+                    assert_eq!(got, READ_BUDGET, "yields right at the budget");
+                    turns += 1;
+                }
+            }
+        }
+        assert_eq!((turns, count.0.load(Ordering::SeqCst)), (1, 1));
     }
 }

@@ -37,8 +37,8 @@ use crate::engine::sys::Fd;
 /// 64 KiB and grows it with consumption; h2 has no per-stream growth, so one fixed size that still
 /// lets streams interleave (servers round-robin once windows fill) and bounds a paused stream.
 pub const STREAM_WINDOW: u32 = 128 << 10;
-/// Receive window of the whole connection (room for many streams at once).
-pub const CONN_WINDOW: u32 = 16 << 20;
+/// Receive window of the whole connection: libcurl 8's 10 MiB (room for many streams at once).
+pub const CONN_WINDOW: u32 = 10 << 20;
 
 /// One h2 connection as the pool shares it.
 pub struct H2Conn {
@@ -77,7 +77,7 @@ impl H2Conn {
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONN_WINDOW)
             .max_concurrent_reset_streams(100)
-            .handshake::<_, Bytes>(io::H2Io(stream))
+            .handshake::<_, Bytes>(io::H2Io::new(stream))
             .await
             .map_err(|e| conn_error(&e))?;
         let (open, gate) = spawn_driver(driver, spawner, reactor, raw_fd);
