@@ -177,18 +177,23 @@ async def app(scope, receive, send):
 
 
 class Hypercorn:
-    """hypercorn (PyPI) serving a small ASGI app over TLS with ALPN h2: a second h2 stack."""
+    """hypercorn (PyPI) serving a small ASGI app: over TLS with ALPN h2 when given certificates (a
+    second h2 stack), else on plain HTTP (HTTP/1.1, the h2c upgrade, h2 by prior knowledge)."""
 
-    def __init__(self, tmpdir, certs):
+    def __init__(self, tmpdir, certs=None, app=HYPERCORN_APP, module="h2app", keep_alive=None):
         import sys
         self.dir = str(tmpdir)
         self.port = free_port()
-        with open(os.path.join(self.dir, "h2app.py"), "w") as f:
-            f.write(HYPERCORN_APP)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hypercorn", "--certfile", certs.server_cert, "--keyfile", certs.server_key,
-             "--bind", f"127.0.0.1:{self.port}", "h2app:app"],
-            cwd=self.dir, stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "hypercorn.log"), "wb"))
+        self.tls = certs is not None
+        with open(os.path.join(self.dir, module + ".py"), "w") as f:
+            f.write(app)
+        args = [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{self.port}"]
+        if self.tls:
+            args += ["--certfile", certs.server_cert, "--keyfile", certs.server_key]
+        if keep_alive is not None:
+            args += ["--keep-alive", str(keep_alive)]
+        self.proc = subprocess.Popen(args + [module + ":app"], cwd=self.dir, stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.dir, "hypercorn.log"), "wb"))
         deadline = time.time() + 20
         while True:
             try:
@@ -200,7 +205,9 @@ class Hypercorn:
                 time.sleep(0.1)
 
     def url(self, path="/") -> str:
-        return f"https://localhost:{self.port}{path}"
+        if self.tls:
+            return f"https://localhost:{self.port}{path}"
+        return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self):
         self.proc.terminate()

@@ -7,11 +7,6 @@ where IS_RS says otherwise (see docs/differences.md)."""
 
 import base64
 import io
-import os
-import selectors
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
@@ -73,39 +68,9 @@ async def app(scope, receive, send):
 '''
 
 
-class CleartextHypercorn:
+def CleartextHypercorn(tmpdir, keep_alive=None):
     """hypercorn on plain HTTP: HTTP/1.1, the h2c upgrade, and h2 by prior knowledge."""
-
-    def __init__(self, tmpdir, keep_alive=None):
-        self.dir = str(tmpdir)
-        self.port = h2servers.free_port()
-        with open(os.path.join(self.dir, "h2capp.py"), "w") as f:
-            f.write(APP)
-        args = [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{self.port}"]
-        if keep_alive is not None:
-            args += ["--keep-alive", str(keep_alive)]
-        self.proc = subprocess.Popen(args + ["h2capp:app"], cwd=self.dir, stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.dir, "hypercorn.log"), "wb"))
-        deadline = time.time() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("hypercorn did not start: " + open(os.path.join(self.dir, "hypercorn.log")).read())
-                time.sleep(0.1)
-
-    def url(self, path="/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+    return h2servers.Hypercorn(tmpdir, app=APP, module="h2capp", keep_alive=keep_alive)
 
 
 @pytest.fixture(scope="module")
