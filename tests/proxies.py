@@ -11,6 +11,8 @@ import subprocess
 import tempfile
 import time
 
+import pytest
+
 INSTALL = "apt-get install -y tinyproxy dante-server microsocks stunnel4 squid"
 
 
@@ -277,3 +279,40 @@ def squid(schemes=("digest", "basic")) -> Proxy:
     for name in os.listdir(tmp.name):
         os.chmod(os.path.join(tmp.name, name), 0o644)
     return Proxy("squid", [binary, "-N", "-f", conf], port, log, tmp)
+
+
+# -- fixtures the proxy tests share (imported by name into each test module) -------------------
+
+@pytest.fixture(scope="module")
+def tiny():
+    p = tinyproxy()
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="module")
+def tiny_auth():
+    p = tinyproxy(auth=("alice", "s3cret"))
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="module", name="dante")
+def dante_proxy():
+    p = dante()
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="module")
+def msocks():
+    p = microsocks(auth=("bob", "pw"))
+    yield p
+    p.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_env_proxy(monkeypatch):
+    """The proxy variables libcurl reads, unset so that only the options under test apply."""
+    for k in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(k, raising=False)

@@ -11,6 +11,7 @@ import pytest
 import pycurl
 
 import proxies
+from proxies import no_env_proxy, tiny_auth  # noqa: F401 (fixtures)
 from helpers import perform
 
 ANY, ANYSAFE = pycurl.HTTPAUTH_ANY, pycurl.HTTPAUTH_ANYSAFE
@@ -29,19 +30,6 @@ def squid_basic():
     p = proxies.squid(schemes=("basic",))
     yield p
     p.stop()
-
-
-@pytest.fixture(scope="module")
-def tiny_auth():
-    p = proxies.tinyproxy(auth=("alice", "s3cret"))
-    yield p
-    p.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_env_proxy(monkeypatch):
-    for k in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(k, raising=False)
 
 
 def run(c, url, proxy, **opts):

@@ -10,21 +10,8 @@ import pytest
 import pycurl
 
 import proxies
+from proxies import tiny, tiny_auth  # noqa: F401 (fixtures)
 from helpers import perform
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    p = proxies.tinyproxy()
-    yield p
-    p.stop()
-
-
-@pytest.fixture(scope="module")
-def tiny_auth():
-    p = proxies.tinyproxy(auth=("alice", "s3cret"))
-    yield p
-    p.stop()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pytest
 import pycurl
 
 import proxies
+from proxies import no_env_proxy  # noqa: F401 (fixtures)
 from helpers import perform
 
 
@@ -17,12 +18,6 @@ def hproxy(certs):
     yield tiny, tls
     tls.stop()
     tiny.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_env_proxy(monkeypatch):
-    for k in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(k, raising=False)
 
 
 def test_http_origin_through_https_proxy(hproxy, server, certs):

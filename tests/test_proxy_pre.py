@@ -7,34 +7,8 @@ import pytest
 import pycurl
 
 import proxies
+from proxies import dante_proxy, msocks, no_env_proxy, tiny  # noqa: F401 (fixtures)
 from helpers import perform
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    p = proxies.tinyproxy()
-    yield p
-    p.stop()
-
-
-@pytest.fixture(scope="module")
-def dante():
-    p = proxies.dante()
-    yield p
-    p.stop()
-
-
-@pytest.fixture(scope="module")
-def msocks():
-    p = proxies.microsocks(auth=("bob", "pw"))
-    yield p
-    p.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_env_proxy(monkeypatch):
-    for k in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(k, raising=False)
 
 
 def dante_reached(d, port):
