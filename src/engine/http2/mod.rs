@@ -69,19 +69,34 @@ impl H2Conn {
     /// Speaks the client preface and SETTINGS over `conn`'s stream and starts the connection's
     /// driver task. `conn` must have just been connected (nothing buffered).
     pub async fn handshake(conn: Conn, spawner: &Spawner, reactor: &Rc<Reactor>) -> Result<Rc<H2Conn>, Error> {
+        Ok(Rc::new(Self::start(conn, |s, _| io::H2Io::new(s), spawner, reactor).await?))
+    }
+
+    /// The handshake over `conn`'s stream wrapped by `wrap` (our SETTINGS, for a fresh connection
+    /// and an upgraded one alike), the driver task started, the connection keeping `conn`'s identity.
+    pub(super) async fn start<T, W>(
+        conn: Conn,
+        wrap: W,
+        spawner: &Spawner,
+        reactor: &Rc<Reactor>,
+    ) -> Result<H2Conn, Error>
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
+        W: FnOnce(crate::engine::net::Stream, Vec<u8>) -> T,
+    {
+        let prefix = conn.buffered().to_vec();
         let Conn { stream, id, primary, local, primary_ip, local_ip, certinfo, .. } = conn;
         let raw_fd = stream.sock().fd();
-        let fd = raw_fd as i64;
         let (send, driver) = h2::client::Builder::new()
             .enable_push(false)
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONN_WINDOW)
             .max_concurrent_reset_streams(100)
-            .handshake::<_, Bytes>(io::H2Io::new(stream))
+            .handshake::<_, Bytes>(wrap(stream, prefix))
             .await
             .map_err(|e| conn_error(&e))?;
         let (open, gate) = spawn_driver(driver, spawner, reactor, raw_fd);
-        Ok(Rc::new(H2Conn {
+        Ok(H2Conn {
             send: RefCell::new(send),
             open,
             gate,
@@ -90,10 +105,10 @@ impl H2Conn {
             local,
             primary_ip,
             local_ip,
-            fd,
+            fd: raw_fd as i64,
             certinfo,
             streams_opened: Cell::new(0),
-        }))
+        })
     }
 
     /// A handle for one more stream.

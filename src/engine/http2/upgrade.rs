@@ -15,11 +15,10 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use base64::Engine as _;
-use bytes::Bytes;
 use h2::client::ResponseFuture;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::{conn_error, spawn_driver, H2Conn, CONN_WINDOW, STREAM_WINDOW};
+use super::{conn_error, H2Conn, STREAM_WINDOW};
 use crate::engine::error::Error;
 use crate::engine::net::Stream;
 use crate::engine::pool::Conn;
@@ -44,37 +43,18 @@ pub async fn handshake_upgraded(
     spawner: &Spawner,
     reactor: &Rc<Reactor>,
 ) -> Result<(Rc<H2Conn>, ResponseFuture), Error> {
-    let prefix = conn.buffered().to_vec();
-    let Conn { stream, id, primary, local, primary_ip, local_ip, certinfo, .. } = conn;
-    let raw_fd = stream.sock().fd();
-    let fd = raw_fd as i64;
-    let io =
-        UpgradeIo { inner: stream, prefix, prefix_pos: 0, scan: Some(Scan::default()), out: Vec::new(), reader: None };
-    // The same settings as H2Conn::handshake.
-    let (mut send, driver) = h2::client::Builder::new()
-        .enable_push(false)
-        .initial_window_size(STREAM_WINDOW)
-        .initial_connection_window_size(CONN_WINDOW)
-        .max_concurrent_reset_streams(100)
-        .handshake::<_, Bytes>(io)
-        .await
-        .map_err(|e| conn_error(&e))?;
-    let (open, gate) = spawn_driver(driver, spawner, reactor, raw_fd);
-    // Stream 1: the placeholder (a relative URI makes h2 send only :method, :scheme, :path).
-    let (resp, _) = send.send_request(http::Request::new(()), true).map_err(|e| conn_error(&e))?;
-    let h2c = H2Conn {
-        send: std::cell::RefCell::new(send),
-        open,
-        gate,
-        id,
-        primary,
-        local,
-        primary_ip,
-        local_ip,
-        fd,
-        certinfo,
-        streams_opened: std::cell::Cell::new(1),
+    let wrap = |inner, prefix| UpgradeIo {
+        inner,
+        prefix,
+        prefix_pos: 0,
+        scan: Some(Scan::default()),
+        out: Vec::new(),
+        reader: None,
     };
+    let h2c = H2Conn::start(conn, wrap, spawner, reactor).await?;
+    // Stream 1: the placeholder (a relative URI makes h2 send only :method, :scheme, :path).
+    let (resp, _) = h2c.send.borrow_mut().send_request(http::Request::new(()), true).map_err(|e| conn_error(&e))?;
+    h2c.streams_opened.set(1);
     Ok((Rc::new(h2c), resp))
 }
 

@@ -19,7 +19,7 @@ use crate::engine::easy::*;
 use crate::engine::error::{code, Error, Result};
 use crate::engine::http1::head::Head;
 use crate::engine::http2::{self, H2Conn, Pending, PendingGuard};
-use crate::engine::pool::{Conn, Multiplexed};
+use crate::engine::pool::{Conn, Multiplexed, PoolKey, StreamLease};
 use crate::engine::request::{BodySource, Method};
 use crate::engine::rt::with_deadline;
 use crate::engine::url::Url;
@@ -124,20 +124,25 @@ impl Xfer {
         Ok(Some(next))
     }
 
+    /// Puts a new h2 connection in the pool as a shared entry (unless FORBID_REUSE) and takes this
+    /// transfer's stream on it.
+    pub(super) fn pool_h2(&self, key: PoolKey, h2c: &Rc<H2Conn>) -> Option<StreamLease> {
+        if self.o.forbid_reuse {
+            return None;
+        }
+        let mut pool = self.sh.pool.borrow_mut();
+        let max = if pool.multiplex { pool.max_streams } else { 1 };
+        pool.add_shared(key.clone(), h2c.clone() as Rc<dyn Multiplexed>, max);
+        pool.take_stream(&key)
+    }
+
     /// A fresh connection that negotiated h2: handshake, share it in the pool, run the request.
     pub(super) async fn h2_fresh(&mut self, hop: &mut Hop, conn: Conn, pending: Option<PendingGuard>) -> Result<Next> {
         let key = conn.key.clone();
         let h2c = H2Conn::handshake(conn, &self.sh.spawner, &self.sh.reactor).await?;
         let (in_use, _) = h2c.start_use();
         self.text(format_args!("using HTTP/2"));
-        let lease = if self.o.forbid_reuse {
-            None
-        } else {
-            let mut pool = self.sh.pool.borrow_mut();
-            let max = if pool.multiplex { pool.max_streams } else { 1 };
-            pool.add_shared(key.clone(), h2c.clone() as Rc<dyn Multiplexed>, max);
-            pool.take_stream(&key)
-        };
+        let lease = self.pool_h2(key, &h2c);
         // Pooled (or not to be shared): PIPEWAIT transfers waiting for it look again.
         drop(pending);
         let r = self.h2_stream(hop, &h2c, false).await;

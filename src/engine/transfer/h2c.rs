@@ -3,15 +3,13 @@
 //! the connection is pooled for the h2 requests that follow; a server that ignores the offer answers
 //! over HTTP/1.1 and the next request on that connection offers again, as libcurl does.
 
-use std::rc::Rc;
-
 use super::policy::{Hop, Next};
 use super::*;
 use crate::engine::easy::HttpVersion;
 use crate::engine::error::Result;
 use crate::engine::http1::head::Head;
 use crate::engine::http2::{self, upgrade};
-use crate::engine::pool::{Conn, Multiplexed};
+use crate::engine::pool::Conn;
 
 impl Xfer {
     /// Is the h2c upgrade offered to this URL (libcurl: on every HTTP/1.1 request to http:// with
@@ -40,14 +38,7 @@ impl Xfer {
         let key = conn.key.clone();
         let (h2c, resp) = upgrade::handshake_upgraded(conn, &self.sh.spawner, &self.sh.reactor).await?;
         let (in_use, _) = h2c.start_use();
-        let lease = if self.o.forbid_reuse {
-            None
-        } else {
-            let mut pool = self.sh.pool.borrow_mut();
-            let max = if pool.multiplex { pool.max_streams } else { 1 };
-            pool.add_shared(key.clone(), h2c.clone() as Rc<dyn Multiplexed>, max);
-            pool.take_stream(&key)
-        };
+        let lease = self.pool_h2(key, &h2c);
         let resp = match self.h2_await_response(resp).await? {
             Ok(r) => r,
             Err(e) => return Err(http2::stream_error(&e, 1)),
