@@ -233,6 +233,11 @@ pub fn find_line(buf: &[u8]) -> Result<Option<usize>> {
 }
 
 /// A line without its LF and the CR before it.
+/// Every value of header `name` (case-insensitive), in order: the challenges of a 401 / 407.
+pub fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+}
+
 pub fn trim_eol(line: &[u8]) -> &[u8] {
     let l = line.strip_suffix(b"\n").unwrap_or(line);
     l.strip_suffix(b"\r").unwrap_or(l)

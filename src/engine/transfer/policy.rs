@@ -4,7 +4,7 @@
 use super::*;
 use crate::engine::easy::*;
 use crate::engine::error::{code, Error, Result};
-use crate::engine::http1::head::Head;
+use crate::engine::http1::head::{header_values, Head};
 use crate::engine::http1::request::RequestHead;
 use crate::engine::pool::PoolKey;
 use crate::engine::request::{BodySource, Fields, Form, Method, ReadFunction};
@@ -463,12 +463,7 @@ impl Xfer {
         // The HTTP proxy itself asks (no tunnel): answer its challenge once, as PROXYAUTH allows.
         if head.status == 407 && hop.proxy_auth.is_none() {
             let via = self.proxy_for(&hop.url).ok().flatten().filter(|p| p.forwards_http());
-            let challenges: Vec<&str> = head
-                .headers
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case("proxy-authenticate"))
-                .map(|(_, v)| v.as_str())
-                .collect();
+            let challenges = header_values(&head.headers, "proxy-authenticate");
             // libcurl's digest uri is the request's path, not the absolute-form target.
             let answer =
                 via.and_then(|p| p.answer_407(self.o.proxy.auth, &challenges, hop.method.as_str(), &hop.url.path));
@@ -492,12 +487,7 @@ impl Xfer {
     }
 
     fn answer_challenge(&self, hop: &mut Hop, head: &Head) -> Option<String> {
-        let challenges: Vec<&str> = head
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))
-            .map(|(_, v)| v.as_str())
-            .collect();
+        let challenges = header_values(&head.headers, "www-authenticate");
         // libcurl ranks Bearer above Digest and Basic.
         if self.o.http_auth & AUTH_BEARER != 0
             && hop.auth_header.is_none()

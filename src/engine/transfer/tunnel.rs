@@ -8,7 +8,7 @@
 //! ```
 
 use crate::engine::error::{code, Error, Result};
-use crate::engine::http1::head::{HeadEvent, HeadParser};
+use crate::engine::http1::head::{header_values, HeadEvent, HeadParser};
 use crate::engine::net::{self, Sock, Stream, TlsStream};
 use crate::engine::proxy::socks::{self, Dest, Socks};
 use crate::engine::proxy::{self, PreProxy, Proxy};
@@ -125,11 +125,7 @@ impl Xfer {
 
     /// Records which auth schemes a 407 offers (PROXYAUTH_AVAIL).
     pub(super) fn note_proxy_challenge(&mut self, headers: &[(String, String)]) {
-        let offered: Vec<&str> = headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("proxy-authenticate"))
-            .map(|(_, v)| v.as_str())
-            .collect();
+        let offered = header_values(headers, "proxy-authenticate");
         self.info.proxyauth_avail |= proxy::offered(&offered);
     }
 
@@ -219,11 +215,7 @@ impl Xfer {
         self.info.http_connectcode = status as i64;
         if status == 407 {
             self.note_proxy_challenge(&headers);
-            let challenges: Vec<&str> = headers
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case("proxy-authenticate"))
-                .map(|(_, v)| v.as_str())
-                .collect();
+            let challenges = header_values(&headers, "proxy-authenticate");
             // libcurl's digest uri for CONNECT is the authority, "host:port".
             let authority = if url.host.contains(':') {
                 format!("[{}]:{}", url.host, url.port_or_default())
