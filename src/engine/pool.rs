@@ -5,6 +5,8 @@
 //! idle and detached from any reactor, and shared, multiplexed connections (h2: many streams at
 //! once) that stay in the pool while in use and count their streams against the server's limit.
 //! A transfer looking for a connection takes a shared stream first, then an idle exclusive one.
+//! A CurlShare's pool (LOCK_DATA_CONNECT) serves several multis: its h2 connections are driven by
+//! one multi at a time, and move to another only while idle (see http2::H2Conn::roam).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -256,6 +258,11 @@ pub trait Multiplexed {
     fn is_open(&self) -> bool;
     /// The connection itself (the protocol layer knows its type).
     fn as_any(&self) -> &dyn std::any::Any;
+    /// Can the multi with `reactor` use it now (a CurlShare's connection busy in another multi
+    /// is not)?
+    fn usable_from(&self, _reactor: &Rc<Reactor>) -> bool {
+        true
+    }
 }
 
 /// A shared connection in the pool: its handle, the streams in use and the server's limit.
@@ -384,12 +391,15 @@ impl Pool {
         self.shared.entry(key).or_default().push(e);
     }
 
-    /// A stream on an open shared connection for `key` with room for one more, the least busy
-    /// first; closed connections are dropped on the way.
-    pub fn take_stream(&mut self, key: &PoolKey) -> Option<StreamLease> {
+    /// A stream on an open shared connection for `key` with room for one more that the multi with
+    /// `reactor` may use, the least busy first; closed connections are dropped on the way.
+    pub fn take_stream(&mut self, key: &PoolKey, reactor: &Rc<Reactor>) -> Option<StreamLease> {
         let list = self.shared.get_mut(key)?;
         list.retain(|e| e.conn.is_open());
-        let e = list.iter().filter(|e| e.streams.get() < e.max_streams).min_by_key(|e| e.streams.get())?;
+        let e = list
+            .iter()
+            .filter(|e| e.streams.get() < e.max_streams && e.conn.usable_from(reactor))
+            .min_by_key(|e| e.streams.get())?;
         e.streams.set(e.streams.get() + 1);
         Some(StreamLease { conn: e.conn.clone(), streams: e.streams.clone() })
     }
@@ -451,24 +461,25 @@ mod tests {
 
     #[test]
     fn shared_entries_count_streams_against_the_limit() {
+        let r = Rc::new(Reactor::default());
         let mut pool = Pool::default();
         let a = Rc::new(FakeH2(Cell::new(true)));
         pool.add_shared(key("a"), a.clone(), 2);
-        assert!(pool.take_stream(&key("b")).is_none());
-        let s1 = pool.take_stream(&key("a")).unwrap();
-        let s2 = pool.take_stream(&key("a")).unwrap();
+        assert!(pool.take_stream(&key("b"), &r).is_none());
+        let s1 = pool.take_stream(&key("a"), &r).unwrap();
+        let s2 = pool.take_stream(&key("a"), &r).unwrap();
         assert_eq!(pool.streams_in_use(&key("a")), 2);
-        assert!(pool.take_stream(&key("a")).is_none(), "the server's limit is reached");
+        assert!(pool.take_stream(&key("a"), &r).is_none(), "the server's limit is reached");
         drop(s1);
-        let s3 = pool.take_stream(&key("a")).unwrap();
+        let s3 = pool.take_stream(&key("a"), &r).unwrap();
         // A second connection takes the next stream while the first is full; the least busy wins.
         let b = Rc::new(FakeH2(Cell::new(true)));
         pool.add_shared(key("a"), b, 2);
-        let s4 = pool.take_stream(&key("a")).unwrap();
+        let s4 = pool.take_stream(&key("a"), &r).unwrap();
         assert_eq!(pool.streams_in_use(&key("a")), 3);
         drop((s2, s3, s4));
         a.0.set(false);
-        assert!(pool.take_stream(&key("a")).is_some(), "the open one still serves");
+        assert!(pool.take_stream(&key("a"), &r).is_some(), "the open one still serves");
         assert_eq!(pool.shared[&key("a")].len(), 1, "the closed one was dropped");
     }
 }

@@ -1,8 +1,10 @@
 //! tokio's AsyncRead/AsyncWrite over our `Io` stack: all the `h2` crate needs from I/O. Readiness
 //! stays ours: a Pending from below has already parked the waker with our reactor.
 
+use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -16,14 +18,56 @@ use crate::engine::net::Stream;
 /// as libcurl hands DATA on while nghttp2 decodes it.
 pub const READ_BUDGET: usize = 64 << 10;
 
+/// The connection's stream, held by the I/O adapter inside h2 and by its `H2Conn`: a connection in a
+/// CurlShare's cache leaves one multi's reactor and joins another's while its driver is stopped.
+#[derive(Clone)]
+pub struct SharedStream(Rc<RefCell<Stream>>);
+
+impl SharedStream {
+    pub fn new(s: Stream) -> SharedStream {
+        SharedStream(Rc::new(RefCell::new(s)))
+    }
+
+    /// A handle that does not keep the socket open once h2's connection is gone.
+    pub fn downgrade(&self) -> WeakStream {
+        WeakStream(Rc::downgrade(&self.0))
+    }
+
+    /// The stream outside a poll (to attach or detach its socket).
+    pub fn with<R>(&self, f: impl FnOnce(&mut Stream) -> R) -> R {
+        f(&mut self.0.borrow_mut())
+    }
+
+    pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.0.borrow_mut().poll_read(cx, buf)
+    }
+
+    pub fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.0.borrow_mut().poll_write(cx, buf)
+    }
+
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.borrow_mut().poll_flush(cx)
+    }
+}
+
+/// See `SharedStream::downgrade`.
+pub struct WeakStream(std::rc::Weak<RefCell<Stream>>);
+
+impl WeakStream {
+    pub fn upgrade(&self) -> Option<SharedStream> {
+        self.0.upgrade().map(SharedStream)
+    }
+}
+
 pub struct H2Io {
-    stream: Stream,
+    stream: SharedStream,
     /// Read since the driver last yielded.
     read: usize,
 }
 
 impl H2Io {
-    pub fn new(stream: Stream) -> H2Io {
+    pub fn new(stream: SharedStream) -> H2Io {
         H2Io { stream, read: 0 }
     }
 }
@@ -95,7 +139,7 @@ mod tests {
         while sent < total {
             sent += sys::send(sys::fd_of(&b), &vec![7u8; total - sent]).unwrap();
         }
-        let mut io = H2Io::new(Stream::new(Sock::new(a, &reactor, None)));
+        let mut io = H2Io::new(SharedStream::new(Stream::new(Sock::new(a, &reactor, None))));
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = std::task::Waker::from(count.clone());
         let mut cx = Context::from_waker(&waker);

@@ -45,6 +45,9 @@ pub struct H2Conn {
     send: RefCell<SendRequest<Bytes>>,
     open: Rc<Cell<bool>>,
     gate: Rc<Gate>,
+    /// The socket's stream, owned by h2's connection: moved between reactors while stopped.
+    stream: io::WeakStream,
+    raw_fd: Fd,
     pub id: i64,
     pub primary: SocketAddr,
     pub local: SocketAddr,
@@ -62,6 +65,12 @@ impl Multiplexed for H2Conn {
     }
     fn as_any(&self) -> &dyn Any {
         self
+    }
+    /// In the multi that drives it, and anywhere once it is stopped (idle in a share): a
+    /// connection busy in another multi is driven only there, so it is not used from here meanwhile.
+    fn usable_from(&self, reactor: &Rc<Reactor>) -> bool {
+        let home = self.gate.home.get();
+        home == 0 || home == Rc::as_ptr(reactor) as usize
     }
 }
 
@@ -82,24 +91,27 @@ impl H2Conn {
     ) -> Result<H2Conn, Error>
     where
         T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
-        W: FnOnce(crate::engine::net::Stream, Vec<u8>) -> T,
+        W: FnOnce(io::SharedStream, Vec<u8>) -> T,
     {
         let prefix = conn.buffered().to_vec();
         let Conn { stream, id, primary, local, primary_ip, local_ip, certinfo, .. } = conn;
         let raw_fd = stream.sock().fd();
+        let stream = io::SharedStream::new(stream);
         let (send, driver) = h2::client::Builder::new()
             .enable_push(false)
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONN_WINDOW)
             .max_concurrent_reset_streams(100)
-            .handshake::<_, Bytes>(wrap(stream, prefix))
+            .handshake::<_, Bytes>(wrap(stream.clone(), prefix))
             .await
             .map_err(|e| conn_error(&e))?;
-        let (open, gate) = spawn_driver(driver, spawner, reactor, raw_fd);
+        let (open, gate) = spawn_driver(driver, spawner, reactor, raw_fd, stream.clone());
         Ok(H2Conn {
             send: RefCell::new(send),
             open,
             gate,
+            stream: stream.downgrade(),
+            raw_fd,
             id,
             primary,
             local,
@@ -109,6 +121,24 @@ impl H2Conn {
             certinfo,
             streams_opened: Cell::new(0),
         })
+    }
+
+    /// The connection goes into a CurlShare's cache: whenever it is idle its driver stops and its
+    /// socket leaves the multi, so that a handle of any multi or thread can take it next.
+    pub fn roam(&self) {
+        self.gate.roams.set(true);
+    }
+
+    /// Makes the multi with `reactor` drive the connection (see `usable_from`): a stopped driver
+    /// restarts there, its socket joining that reactor.
+    pub fn adopt(&self, spawner: &Spawner, reactor: &Rc<Reactor>) {
+        if self.gate.home.get() != 0 {
+            return;
+        }
+        let Some(driver) = self.gate.stopped.take() else { return };
+        let Some(stream) = self.stream.upgrade() else { return };
+        stream.with(|s| s.sock_mut().attach(reactor));
+        run_driver(driver, &self.open, &self.gate, spawner, reactor, self.raw_fd, stream);
     }
 
     /// A handle for one more stream.
@@ -165,7 +195,15 @@ pub struct Gate {
     driver: RefCell<Option<Waker>>,
     parked: Cell<bool>,
     watchers: RefCell<Vec<Waker>>,
+    /// In a CurlShare's cache: the driver stops whenever the connection is idle (see `H2Conn::roam`).
+    roams: Cell<bool>,
+    /// The address of the reactor of the multi driving the connection; 0 while stopped.
+    home: Cell<usize>,
+    /// h2's connection future while no multi drives it.
+    stopped: RefCell<Option<DriverFuture>>,
 }
+
+type DriverFuture = std::pin::Pin<Box<dyn Future<Output = ()>>>;
 
 /// One transfer on the connection (see `H2Conn::start_use`).
 pub struct InUse(Rc<Gate>);
@@ -190,37 +228,77 @@ pub fn spawn_driver<F: Future + 'static>(
     spawner: &Spawner,
     reactor: &Rc<Reactor>,
     fd: Fd,
+    stream: io::SharedStream,
 ) -> (Rc<Cell<bool>>, Rc<Gate>) {
     let open = Rc::new(Cell::new(true));
     let gate = Rc::new(Gate::default());
+    let driver: DriverFuture = Box::pin(async move {
+        driver.await;
+    });
+    run_driver(driver, &open, &gate, spawner, reactor, fd, stream);
+    (open, gate)
+}
+
+/// Marks the connection closed when its driver task ends or is dropped with its multi, unless the
+/// driver only stopped to roam (`disarm`).
+struct ClosesOnDrop(Option<Rc<Cell<bool>>>);
+
+impl Drop for ClosesOnDrop {
+    fn drop(&mut self) {
+        if let Some(o) = self.0.take() {
+            o.set(false);
+        }
+    }
+}
+
+/// The driver task on the multi of `reactor`. It ends when the connection does (GOAWAY, an I/O
+/// error, every handle to it gone), or stops when a roaming connection goes idle: then its socket
+/// leaves this reactor and the future waits in the gate for the next multi (`H2Conn::adopt`).
+fn run_driver(
+    mut driver: DriverFuture,
+    open: &Rc<Cell<bool>>,
+    gate: &Rc<Gate>,
+    spawner: &Spawner,
+    reactor: &Rc<Reactor>,
+    fd: Fd,
+    stream: io::SharedStream,
+) {
+    gate.home.set(Rc::as_ptr(reactor) as usize);
+    gate.parked.set(false);
     let (o2, g, reactor) = (open.clone(), gate.clone(), reactor.clone());
-    let mut driver = Box::pin(driver);
     spawner.spawn(async move {
-        poll_fn(|cx| {
+        let mut closes = ClosesOnDrop(Some(o2));
+        let ended = poll_fn(|cx| {
             if g.parked.replace(false) {
                 // Data may have come while nobody watched: read before waiting for readiness.
                 reactor.register(fd);
             }
-            // Ends on GOAWAY, an I/O error, or when every handle to the connection is gone.
             let r = driver.as_mut().poll(cx);
             g.polls.set(g.polls.get() + 1);
             for w in g.watchers.take() {
                 w.wake();
             }
             if r.is_ready() {
-                return Poll::Ready(());
+                return Poll::Ready(true);
             }
             if g.busy.get() == 0 {
                 reactor.clear_interest(fd);
+                if g.roams.get() {
+                    return Poll::Ready(false);
+                }
                 g.parked.set(true);
                 *g.driver.borrow_mut() = Some(cx.waker().clone());
             }
             Poll::Pending
         })
         .await;
-        o2.set(false);
+        if !ended {
+            stream.with(|s| s.sock_mut().detach());
+            g.home.set(0);
+            *g.stopped.borrow_mut() = Some(driver);
+            closes.0 = None;
+        }
     });
-    (open, gate)
 }
 
 /// Connections being set up that may turn out h2, by origin: a PIPEWAIT transfer waits for them

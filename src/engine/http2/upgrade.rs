@@ -20,7 +20,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::{conn_error, H2Conn, STREAM_WINDOW};
 use crate::engine::error::Error;
-use crate::engine::net::Stream;
 use crate::engine::pool::Conn;
 use crate::engine::rt::{Reactor, Spawner};
 
@@ -137,7 +136,7 @@ impl Scan {
 
 /// tokio's I/O traits over an upgraded connection (see the module's note).
 struct UpgradeIo {
-    inner: Stream,
+    inner: super::io::SharedStream,
     /// Bytes that came with the 101 head: read before the socket.
     prefix: Vec<u8>,
     prefix_pos: usize,

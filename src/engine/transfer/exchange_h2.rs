@@ -68,7 +68,7 @@ impl Xfer {
     pub(super) fn h2_pool_may_serve(&self, url: &Url) -> bool {
         !self.o.fresh_connect
             && self.wants_h2(url)
-            && (self.sh.pool.borrow().has_shared() || (self.o.pipewait && self.sh.h2_pending.borrow().any()))
+            && (self.with_pool(|p| p.has_shared()) || (self.o.pipewait && self.sh.h2_pending.borrow().any()))
     }
 
     /// Marks a connection that may become h2 as in progress (PIPEWAIT transfers wait for it).
@@ -83,9 +83,11 @@ impl Xfer {
     pub(super) async fn h2_pooled(&mut self, hop: &mut Hop) -> Result<Option<Next>> {
         let key = self.pool_key(&hop.url);
         let (lease, in_use) = loop {
-            let taken = self.sh.pool.borrow_mut().take_stream(&key);
+            let taken = self.with_pool(|p| p.take_stream(&key, &self.sh.reactor));
             if let Some(l) = taken {
                 let Some(h2c) = l.conn.as_any().downcast_ref::<H2Conn>() else { return Ok(None) };
+                // A share's connection left idle by another multi: driven from this one now.
+                h2c.adopt(&self.sh.spawner, &self.sh.reactor);
                 let (in_use, was_idle) = h2c.start_use();
                 if was_idle {
                     // It idled unwatched: let it read what came meanwhile (GOAWAY, close).
@@ -125,15 +127,27 @@ impl Xfer {
     }
 
     /// Puts a new h2 connection in the pool as a shared entry (unless FORBID_REUSE) and takes this
-    /// transfer's stream on it.
+    /// transfer's stream on it. With a CurlShare sharing connections it goes to the share's pool
+    /// (the multi's M_PIPELINING / M_MAX_CONCURRENT_STREAMS still set its stream limit).
     pub(super) fn pool_h2(&self, key: PoolKey, h2c: &Rc<H2Conn>) -> Option<StreamLease> {
         if self.o.forbid_reuse {
             return None;
         }
-        let mut pool = self.sh.pool.borrow_mut();
-        let max = if pool.multiplex { pool.max_streams } else { 1 };
-        pool.add_shared(key.clone(), h2c.clone() as Rc<dyn Multiplexed>, max);
-        pool.take_stream(&key)
+        let max = {
+            let own = self.sh.pool.borrow();
+            if own.multiplex {
+                own.max_streams
+            } else {
+                1
+            }
+        };
+        if self.easy.conn_cache.borrow().is_some() {
+            h2c.roam();
+        }
+        self.with_pool(|pool| {
+            pool.add_shared(key.clone(), h2c.clone() as Rc<dyn Multiplexed>, max);
+            pool.take_stream(&key, &self.sh.reactor)
+        })
     }
 
     /// A fresh connection that negotiated h2: handshake, share it in the pool, run the request.

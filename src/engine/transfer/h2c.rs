@@ -21,7 +21,7 @@ impl Xfer {
 
     /// A connection upgraded before may be in the pool as a shared h2 connection.
     pub(super) fn h2c_pool_may_serve(&self, url: &Url) -> bool {
-        !self.o.fresh_connect && self.offers_h2c(url) && self.sh.pool.borrow().has_shared()
+        !self.o.fresh_connect && self.offers_h2c(url) && self.with_pool(|p| p.has_shared())
     }
 
     /// Did the server take the offer (101 with `Upgrade: h2c`)?
