@@ -14,8 +14,8 @@ use std::sync::{Mutex, MutexGuard};
 use super::cookies::CookieJar;
 use super::resolve::DnsCache;
 
-/// A share's connection cache (LOCK_DATA_CONNECT): idle HTTP/1 connections any handle using the
-/// share may take, whichever multi or thread it runs in. Connections hold the engine's `Rc` world,
+/// A share's connection cache (LOCK_DATA_CONNECT): idle connections any handle using the share
+/// may take, whichever multi or thread it runs in (an h2 one moves to another multi once idle). Connections hold the engine's `Rc` world,
 /// so unlike the rest of a share this is not Send: the bindings keep it beside the handles
 /// themselves (behind the GIL, which serialises every use as pycurl's share lock does).
 pub type ConnCache = Rc<RefCell<super::pool::Pool>>;
