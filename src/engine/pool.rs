@@ -158,6 +158,8 @@ pub struct Conn {
     pub local_ip: String,
     /// TLS negotiated h2 (ALPN): the connection goes to the h2 layer, not the HTTP/1 codec.
     pub h2: bool,
+    /// Its last response was HTTP/1.0: libcurl speaks HTTP/1.0 on it from then on.
+    pub http10: bool,
 }
 
 impl Conn {
@@ -187,6 +189,7 @@ impl Conn {
             primary_ip,
             local_ip,
             h2: false,
+            http10: false,
         }
     }
 

@@ -66,6 +66,7 @@ impl Xfer {
             return Box::pin(self.h2_fresh(hop, conn, pending)).await;
         }
         drop(pending);
+        self.req_http10 = self.o.http_version == HttpVersion::V1_0 || self.last_http10 || conn.http10;
         self.info.primary_ip = Some(conn.primary_ip.clone());
         self.info.primary_port = conn.primary.port() as i64;
         self.info.local_ip = Some(conn.local_ip.clone());
@@ -104,7 +105,7 @@ impl Xfer {
         let h2c = self.offers_h2c(&hop.url) && hop.method != Method::Head && !self.o.nobody;
         let expect = !custom_expect
             && !h2c
-            && self.o.http_version != HttpVersion::V1_0
+            && !self.req_http10
             && hop.body.is_some()
             && (chunked || body_len.unwrap_or(0) > 1024 * 1024);
         let req = self.build_request_with(hop, body_len, chunked, expect, h2c);
@@ -226,6 +227,8 @@ impl Xfer {
         self.info.starttransfer_time = elapsed(self.start);
         self.info.response_code = head.status as i64;
         self.info.http_version = if head.version == 10 { 1 } else { 2 };
+        self.last_http10 = head.version == 10;
+        conn.http10 = self.last_http10;
         self.info.content_type = head.get("content-type").map(|s| s.to_string());
         let length = head.content_length.filter(|_| !self.o.ignore_content_length);
         let head_request = hop.method == Method::Head || self.o.nobody;

@@ -110,6 +110,11 @@ struct Xfer {
     head_bytes: usize,
     /// Header lines received over the whole transfer, redirects included (libcurl limits them).
     header_lines: usize,
+    /// The last response of this transfer was HTTP/1.0: libcurl's next request (redirect, auth
+    /// retry) is HTTP/1.0 too, as is any on a connection whose last answer was HTTP/1.0.
+    last_http10: bool,
+    /// The request being written is HTTP/1.0 (HTTP_VERSION 1_0, or after such an answer).
+    req_http10: bool,
 }
 
 /// Runs one transfer to completion, recording getinfo values in `easy.info`.
@@ -138,6 +143,8 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         discarding: false,
         head_bytes: 0,
         header_lines: 0,
+        last_http10: false,
+        req_http10: false,
     };
     // getinfo answers for this transfer from its start, as libcurl resets its info then.
     x.publish_info();

@@ -435,7 +435,7 @@ impl Xfer {
         RequestHead {
             method: hop.method.as_str(),
             target: absolute.as_deref().unwrap_or(target),
-            http10: self.o.http_version == HttpVersion::V1_0,
+            http10: self.req_http10,
             internal,
             tail,
             connection,

@@ -166,7 +166,6 @@ impl Xfer {
         let mut parser = HeadParser::new(true);
         let mut buf: Vec<u8> = Vec::new();
         let mut status = 0u16;
-        let mut http10 = false;
         let mut headers: Vec<(String, String)> = Vec::new();
         let suppress = self.o.proxy.suppress_connect_headers;
         loop {
@@ -188,7 +187,6 @@ impl Xfer {
             let (line, end) = match ev {
                 HeadEvent::Status(st) => {
                     status = st.code;
-                    http10 = st.line.starts_with(b"HTTP/1.0");
                     (st.line, false)
                 }
                 HeadEvent::Header(line) => {
@@ -225,7 +223,7 @@ impl Xfer {
             let answer =
                 if may_answer { p.answer_407(self.o.proxy.auth, &challenges, "CONNECT", &authority) } else { None };
             if let Some(a) = answer {
-                let same = skip_407_body(sock, &headers, http10, buf).await;
+                let same = skip_407_body(sock, &headers, buf).await;
                 return Ok(Tunnel::Answer(a, same));
             }
         }
@@ -285,15 +283,16 @@ enum Tunnel {
 
 /// Reads a 407's body (the part after the head in `buf`, then the rest by Content-Length) so that
 /// the connection can carry the answer. False when the proxy closes it (or the body has no length).
-async fn skip_407_body(sock: &mut Stream, headers: &[(String, String)], http10: bool, buf: Vec<u8>) -> bool {
+/// An HTTP/1.0 answer without `Connection: close` is taken as kept open, as libcurl takes it (a
+/// proxy that closes it anyway fails the CONNECT with "Proxy CONNECT aborted", as with libcurl).
+async fn skip_407_body(sock: &mut Stream, headers: &[(String, String)], buf: Vec<u8>) -> bool {
     let has = |name: &str, token: &str| {
         headers
             .iter()
             .any(|(n, v)| n.eq_ignore_ascii_case(name) && v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     };
     let closes = has("connection", "close") || has("proxy-connection", "close");
-    let keeps = has("connection", "keep-alive") || has("proxy-connection", "keep-alive");
-    if closes || (http10 && !keeps) || has("transfer-encoding", "chunked") {
+    if closes || has("transfer-encoding", "chunked") {
         return false;
     }
     let length = headers
