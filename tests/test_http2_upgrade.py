@@ -216,14 +216,30 @@ def test_redirect_answered_on_the_upgraded_stream_followed_over_h2(hyper, c):
 
 
 def test_head_request(hyper, c):
+    """libcurl offers h2c on HEAD too: hypercorn takes it and answers the HEAD on stream 1."""
     headers, body, sent, _ = fetch(c, hyper.url("/h"), NOBODY=1)
     assert body == b""
     assert c.getinfo(pycurl.RESPONSE_CODE) == 200
+    assert b"Upgrade: h2c\r\n" in sent[0] and sent[0].startswith(b"HEAD /h HTTP/1.1\r\n")
+    assert [h for h in headers if h.startswith(b"HTTP/")] == [b"HTTP/1.1 101 \r\n", b"HTTP/2 200 \r\n"]
+    assert c.getinfo(pycurl.INFO_HTTP_VERSION) == pycurl.CURL_HTTP_VERSION_2_0
+    # The upgraded connection carries the next GETs (their header fields indexed by both sides).
+    c.setopt(pycurl.NOBODY, 0)
+    port = None
+    for i in range(3):
+        _, body, sent, _ = fetch(c, hyper.url(f"/g{i}"), HTTPHEADER=[f"X-Round: {i}", "X-Same: s"])
+        assert body.split()[:2] == [b"2", b"GET"]
+        assert port in (None, body.split()[2])
+        port = body.split()[2]
+        assert c.getinfo(pycurl.NUM_CONNECTS) == 0
+    _, _, sent, _ = fetch(c, hyper.url("/h2"), NOBODY=1, HTTPHEADER=[])
+    assert c.getinfo(pycurl.RESPONSE_CODE) == 200
+    assert c.getinfo(pycurl.INFO_HTTP_VERSION) == pycurl.CURL_HTTP_VERSION_2_0
     if IS_RS:
-        # No offer on HEAD: h2 cannot be told that stream 1 answers a HEAD (docs/differences.md).
-        assert b"Upgrade" not in sent[0] and headers[0] == b"HTTP/1.1 200 \r\n"
+        # A HEAD does not go on a connection upgraded from a HEAD (docs/differences.md).
+        assert c.getinfo(pycurl.NUM_CONNECTS) == 1
     else:
-        assert b"Upgrade: h2c\r\n" in sent[0] and headers[0] == b"HTTP/1.1 101 \r\n"
+        assert c.getinfo(pycurl.NUM_CONNECTS) == 0
 
 
 def test_offer_with_a_body_and_no_expect(hyper, c):

@@ -57,6 +57,9 @@ pub struct H2Conn {
     pub certinfo: Vec<Vec<(String, String)>>,
     /// Streams opened on it so far (libcurl numbers its trace lines by stream id: 1, 3, 5, …).
     pub streams_opened: Cell<u32>,
+    /// Our HPACK table holds a ":method HEAD" entry the server never saw (an h2c upgrade of a
+    /// HEAD request, see upgrade.rs): no HEAD request may go on this connection.
+    pub unseen_head: bool,
 }
 
 impl Multiplexed for H2Conn {
@@ -120,6 +123,7 @@ impl H2Conn {
             fd: raw_fd as i64,
             certinfo,
             streams_opened: Cell::new(0),
+            unseen_head: false,
         })
     }
 

@@ -5,9 +5,11 @@
 //! a placeholder request whose HEADERS frame never reaches the wire: `UpgradeIo` drops it from the
 //! outgoing bytes and holds incoming ones back until then, so the server's frames for stream 1 meet
 //! a stream h2 knows. The placeholder uses only static-table HPACK entries (":method GET",
-//! ":scheme http", ":path /"), so dropping it leaves both sides' header tables in step. HEAD
-//! requests get no offer: h2 would judge a HEAD answer (content-length, no body) against the GET
-//! placeholder, and a HEAD placeholder would enter ":method HEAD" in our header table alone.
+//! ":scheme http", ":path /"), so dropping it leaves both sides' header tables in step, except for
+//! a HEAD request: its placeholder is a HEAD too (h2 judges the answer, content-length and no body,
+//! by it) and enters ":method HEAD" in our table alone. That entry is the oldest, so every later
+//! index and eviction still agrees with the server's table; only a HEAD request would refer to it,
+//! and none goes on that connection (`H2Conn::unseen_head`).
 
 use std::io;
 use std::pin::Pin;
@@ -36,9 +38,11 @@ pub fn settings_header() -> String {
 }
 
 /// Starts h2 on a connection whose server just answered 101 to our `Upgrade: h2c`; `conn` holds
-/// what came after the 101 head. Returns the connection and the response future of stream 1.
+/// what came after the 101 head, `head` says the request was a HEAD. Returns the connection and
+/// the response future of stream 1.
 pub async fn handshake_upgraded(
     conn: Conn,
+    head: bool,
     spawner: &Spawner,
     reactor: &Rc<Reactor>,
 ) -> Result<(Rc<H2Conn>, ResponseFuture), Error> {
@@ -50,9 +54,14 @@ pub async fn handshake_upgraded(
         out: Vec::new(),
         reader: None,
     };
-    let h2c = H2Conn::start(conn, wrap, spawner, reactor).await?;
+    let mut h2c = H2Conn::start(conn, wrap, spawner, reactor).await?;
     // Stream 1: the placeholder (a relative URI makes h2 send only :method, :scheme, :path).
-    let (resp, _) = h2c.send.borrow_mut().send_request(http::Request::new(()), true).map_err(|e| conn_error(&e))?;
+    let mut req = http::Request::new(());
+    if head {
+        *req.method_mut() = http::Method::HEAD;
+        h2c.unseen_head = true;
+    }
+    let (resp, _) = h2c.send.borrow_mut().send_request(req, true).map_err(|e| conn_error(&e))?;
     h2c.streams_opened.set(1);
     Ok((Rc::new(h2c), resp))
 }

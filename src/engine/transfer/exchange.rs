@@ -102,7 +102,7 @@ impl Xfer {
                 h.to_ascii_lowercase().starts_with("expect:") || h.to_ascii_lowercase().starts_with("expect;")
             });
         // libcurl sends no Expect: 100-continue with the h2c upgrade offer.
-        let h2c = self.offers_h2c(&hop.url) && hop.method != Method::Head && !self.o.nobody;
+        let h2c = self.offers_h2c(&hop.url);
         let expect = !custom_expect
             && !h2c
             && !self.req_http10

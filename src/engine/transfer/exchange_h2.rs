@@ -86,6 +86,10 @@ impl Xfer {
             let taken = self.with_pool(|p| p.take_stream(&key, &self.sh.reactor));
             if let Some(l) = taken {
                 let Some(h2c) = l.conn.as_any().downcast_ref::<H2Conn>() else { return Ok(None) };
+                if h2c.unseen_head && hop.method.as_str() == "HEAD" {
+                    // A HEAD would refer the server to a header entry it lacks: a fresh connection.
+                    return Ok(None);
+                }
                 // A share's connection left idle by another multi: driven from this one now.
                 h2c.adopt(&self.sh.spawner, &self.sh.reactor);
                 let (in_use, was_idle) = h2c.start_use();

@@ -13,8 +13,7 @@ use crate::engine::pool::Conn;
 
 impl Xfer {
     /// Is the h2c upgrade offered to this URL (libcurl: on every HTTP/1.1 request to http:// with
-    /// HTTP_VERSION 2_0, with a body or not)? Not for HEAD (the caller's check): h2 would take the
-    /// answer to our GET placeholder for stream 1 as a GET response (see http2::upgrade).
+    /// HTTP_VERSION 2_0, HEAD or not, with a body or not)?
     pub(super) fn offers_h2c(&self, url: &Url) -> bool {
         self.o.http_version == HttpVersion::V2 && url.scheme == "http"
     }
@@ -36,7 +35,8 @@ impl Xfer {
         self.text(format_args!("Received 101, Switching to HTTP/2"));
         *self.easy.current_sock.borrow_mut() = None;
         let key = conn.key.clone();
-        let (h2c, resp) = upgrade::handshake_upgraded(conn, &self.sh.spawner, &self.sh.reactor).await?;
+        let head = hop.method.as_str() == "HEAD";
+        let (h2c, resp) = upgrade::handshake_upgraded(conn, head, &self.sh.spawner, &self.sh.reactor).await?;
         let (in_use, _) = h2c.start_use();
         let lease = self.pool_h2(key, &h2c);
         let resp = match self.h2_await_response(resp).await? {
