@@ -244,7 +244,7 @@ pub fn spawn_driver<F: Future + 'static>(
 }
 
 /// Marks the connection closed when its driver task ends or is dropped with its multi, unless the
-/// driver only stopped to roam (`disarm`).
+/// driver only stopped to roam (then emptied).
 struct ClosesOnDrop(Option<Rc<Cell<bool>>>);
 
 impl Drop for ClosesOnDrop {
