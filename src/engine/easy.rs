@@ -109,6 +109,10 @@ pub struct Options {
     pub accept_encoding: Option<String>,
     pub content_decoding: bool,
     pub transfer_encoding: bool,
+    /// HTTP_TRANSFER_DECODING: false hands a chunked body on with its framing.
+    pub transfer_decoding: bool,
+    /// CRLF: bare LFs in a request body go out as CRLF.
+    pub crlf: bool,
     pub range: Option<String>,
     pub resume_from: i64,
     pub timeout: Option<Duration>,
@@ -250,6 +254,8 @@ impl Default for Options {
             accept_encoding: None,
             content_decoding: true,
             transfer_encoding: false,
+            transfer_decoding: true,
+            crlf: false,
             range: None,
             resume_from: 0,
             timeout: None,

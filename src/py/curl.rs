@@ -535,12 +535,8 @@ impl PyCurl {
             opt::USERAGENT => o.user_agent = text_required!(),
             opt::ACCEPT_ENCODING => o.accept_encoding = text!(),
             opt::HTTP_CONTENT_DECODING => flag!(content_decoding),
-            opt::HTTP_TRANSFER_DECODING => {
-                if long!() == 0 {
-                    drop(o);
-                    return Err(not_built("HTTP_TRANSFER_DECODING=0"));
-                }
-            }
+            opt::HTTP_TRANSFER_DECODING => flag!(transfer_decoding),
+            opt::CRLF => flag!(crlf),
             opt::TRANSFER_ENCODING => flag!(transfer_encoding),
             opt::RANGE => o.range = text!(),
             opt::RESUME_FROM => {

@@ -7,7 +7,7 @@ use crate::engine::error::{code, Error, Result};
 use crate::engine::http1::head::{header_values, Head};
 use crate::engine::http1::request::RequestHead;
 use crate::engine::pool::PoolKey;
-use crate::engine::request::{BodySource, Fields, Form, Method, ReadFunction};
+use crate::engine::request::{BodySource, Fields, Form, LfToCrlf, Method, ReadFunction};
 use crate::engine::setopt::BodyChoice;
 use crate::engine::url::Url;
 
@@ -73,6 +73,10 @@ impl Xfer {
             BodyChoice::ReadFunction => Some(Box::new(ReadFunction::new(self.cb.clone(), read_size, self.o.post))),
             BodyChoice::Fields(b) => Some(Box::new(Fields::new(b.clone(), self.o.post_size))),
             BodyChoice::Form(f) => Some(Box::new(Form::new(f))),
+        };
+        let body = match body {
+            Some(b) if self.o.crlf => Some(Box::new(LfToCrlf::new(b)) as Box<dyn BodySource>),
+            b => b,
         };
         let mut hop = Hop {
             url,
