@@ -1,6 +1,7 @@
 """Options libcurl answers for HTTP that change bytes on the wire or at the write callback, each
-checked against real pycurl: HTTP_TRANSFER_DECODING=0 (the chunked body as received) and CRLF
-(bare LFs of a request body sent as CRLF, the body then chunked)."""
+checked against real pycurl: HTTP_TRANSFER_DECODING=0 (the chunked body as received), CRLF (bare
+LFs of a request body sent as CRLF, the body then chunked) and Digest kept across the transfers of a
+handle."""
 
 import gzip
 import io
@@ -210,3 +211,26 @@ def test_crlf_over_http10_fails_as_a_chunked_upload(raw_server):
     err = fetch(url, CRLF=1, POSTFIELDS=DATA, HTTP_VERSION=pycurl.CURL_HTTP_VERSION_1_0)[0]
     assert err == (pycurl.E_UPLOAD_FAILED, "Chunky upload is not supported by HTTP 1.0")
     assert requests == []
+
+
+def test_digest_kept_for_the_next_transfers_of_a_handle(server):
+    c = pycurl.Curl()
+    sent = []
+    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: sent.append(data) if kind == 2 else None)
+    c.setopt(pycurl.VERBOSE, 1)
+    statuses = []
+    for i in range(3):
+        _, headers = perform(c, server.url(f"/digest-auth/bob/pw?{i}"), USERPWD="bob:pw",
+                             HTTPAUTH=pycurl.HTTPAUTH_DIGEST if i < 2 else pycurl.HTTPAUTH_ANY)
+        statuses.append([h.split()[1] for h in headers if h.startswith(b"HTTP/")])
+    # Only the first transfer meets a 401; the next ones answer with the kept nonce, counting up.
+    assert statuses == [[b"401", b"200"], [b"200"], [b"200"]]
+    ncs = [line.split(b"nc=")[1][:8] for h in sent for line in h.split(b"\r\n") if line.startswith(b"Authorization:")]
+    assert ncs == [b"00000001", b"00000002", b"00000003"]
+    # Other credentials start over; so does reset().
+    _, headers = perform(c, server.url("/digest-auth/eve/pw2"), USERPWD="eve:pw2")
+    assert [h.split()[1] for h in headers if h.startswith(b"HTTP/")] == [b"401", b"200"]
+    c.reset()
+    _, headers = perform(c, server.url("/digest-auth/eve/pw2"), USERPWD="eve:pw2", HTTPAUTH=pycurl.HTTPAUTH_DIGEST)
+    assert [h.split()[1] for h in headers if h.startswith(b"HTTP/")] == [b"401", b"200"]
+    c.close()

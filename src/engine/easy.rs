@@ -599,6 +599,9 @@ pub struct EasyShared {
     /// The connection CONNECT_ONLY (or a WebSocket upgrade) left to the application (boxed: rare,
     /// and every handle would carry its size).
     pub held: RefCell<Option<Box<super::ws::Held>>>,
+    /// Digest challenges kept for the next transfer's requests (emptied by reset()); boxed, as
+    /// few handles use Digest.
+    pub digest: RefCell<Option<Box<super::auth::DigestMemory>>>,
     /// The WebSocket frame being delivered to WRITEFUNCTION (curl_ws_meta); None outside it.
     pub ws_meta: std::cell::Cell<Option<super::ws::Meta>>,
     /// Frames ws_send queued from inside WRITEFUNCTION (callback mode); sent when it returns.
@@ -624,9 +627,15 @@ impl EasyShared {
             share: RefCell::new(None),
             conn_cache: RefCell::new(None),
             held: RefCell::new(None),
+            digest: RefCell::new(None),
             ws_meta: std::cell::Cell::new(None),
             ws_reply: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Runs `f` on the kept Digest challenges (created on first use).
+    pub fn with_digest<R>(&self, f: impl FnOnce(&mut super::auth::DigestMemory) -> R) -> R {
+        f(self.digest.borrow_mut().get_or_insert_with(Default::default))
     }
 
     /// Options for changing (copied first if a running transfer still holds the snapshot).

@@ -1429,6 +1429,7 @@ impl PyCurl {
         let easy = self.ready(py, "reset")?;
         *easy.opts.borrow_mut() = Rc::new(fresh_options());
         *easy.info.borrow_mut() = Info::default();
+        *easy.digest.borrow_mut() = None;
         let st = self.st.borrow();
         st.cbs.clear();
         drop(st);
