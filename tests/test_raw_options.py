@@ -1,7 +1,7 @@
 """Options libcurl answers for HTTP that change bytes on the wire or at the write callback, each
 checked against real pycurl: HTTP_TRANSFER_DECODING=0 (the chunked body as received), CRLF (bare
-LFs of a request body sent as CRLF, the body then chunked) and Digest kept across the transfers of a
-handle."""
+LFs of a request body sent as CRLF, the body then chunked), Digest kept across the transfers of a
+handle, and the rarely used options libcurl's OpenSSL build takes as no-ops for HTTP."""
 
 import gzip
 import io
@@ -206,13 +206,6 @@ def test_crlf_off_and_on_for_the_same_handle(raw_server):
     c.close()
 
 
-def test_crlf_over_http10_fails_as_a_chunked_upload(raw_server):
-    url, _, requests = raw_server
-    err = fetch(url, CRLF=1, POSTFIELDS=DATA, HTTP_VERSION=pycurl.CURL_HTTP_VERSION_1_0)[0]
-    assert err == (pycurl.E_UPLOAD_FAILED, "Chunky upload is not supported by HTTP 1.0")
-    assert requests == []
-
-
 def test_digest_kept_for_the_next_transfers_of_a_handle(server):
     c = pycurl.Curl()
     sent = []
@@ -234,3 +227,65 @@ def test_digest_kept_for_the_next_transfers_of_a_handle(server):
     _, headers = perform(c, server.url("/digest-auth/eve/pw2"), USERPWD="eve:pw2", HTTPAUTH=pycurl.HTTPAUTH_DIGEST)
     assert [h.split()[1] for h in headers if h.startswith(b"HTTP/")] == [b"401", b"200"]
     c.close()
+
+
+def test_openssl_engine_options():
+    c = pycurl.Curl()
+    # No engine can be loaded: libcurl's OpenSSL build answers any name with "not found", and
+    # making no engine the default does nothing.
+    with pytest.raises(pycurl.error) as ei:
+        c.setopt(pycurl.SSLENGINE, "nosuchengine")
+    assert ei.value.args[0] == pycurl.E_SSL_ENGINE_NOTFOUND
+    assert c.setopt(pycurl.SSLENGINE, "") is None
+    assert c.setopt(pycurl.SSLENGINE_DEFAULT, 1) is None
+    for option in (pycurl.SSLENGINE, pycurl.SSLENGINE_DEFAULT):
+        with pytest.raises(TypeError):
+            c.setopt(option, None)
+    c.close()
+
+
+@pytest.mark.parametrize("option", ["QUOTE", "POSTQUOTE", "PREQUOTE", "TELNETOPTIONS", "MAIL_RCPT"])
+def test_unbuilt_list_options_refuse_strings(option):
+    c = pycurl.Curl()
+    with pytest.raises(TypeError) as ei:
+        c.setopt(getattr(pycurl, option), "x")
+    assert ei.value.args == ("strings are not supported for this option",)
+    c.close()
+
+
+@pytest.mark.parametrize("option", ["FTPPORT", "KRB4LEVEL", "TLSAUTH_USERNAME", "SSH_KNOWNHOSTS", "ECH"])
+def test_unbuilt_string_options_refuse_lists(option):
+    c = pycurl.Curl()
+    with pytest.raises(TypeError) as ei:
+        c.setopt(getattr(pycurl, option), ["x"])
+    assert ei.value.args == ("lists are not supported for this option",)
+    c.close()
+
+
+@pytest.mark.parametrize("option", ["FTP_ACCOUNT", "FNMATCH_DATA"])
+def test_unbuilt_options_pycurl_takes_no_string_for(option):
+    c = pycurl.Curl()
+    with pytest.raises(TypeError) as ei:
+        c.setopt(getattr(pycurl, option), "x")
+    assert ei.value.args == ("strings are not supported for this option",)
+    c.close()
+
+
+@pytest.mark.parametrize("option,off", [("KRB4LEVEL", ""), ("TLSAUTH_USERNAME", ""), ("TLSAUTH_TYPE", ""),
+                                        ("PROXY_TLSAUTH_PASSWORD", ""), ("ECH", ""), ("SSL_FALSESTART", 0)])
+def test_options_libcurl_never_builds_refuse_even_off(option, off):
+    c = pycurl.Curl()
+    with pytest.raises(pycurl.error) as ei:
+        c.setopt(getattr(pycurl, option), off)
+    assert ei.value.args == (pycurl.E_NOT_BUILT_IN, pycurl.easy_strerror(pycurl.E_NOT_BUILT_IN))
+    with pytest.raises(TypeError) as ei:
+        c.setopt(getattr(pycurl, option), None)
+    assert ei.value.args == ("unsetopt() is not supported for this option",)
+    c.close()
+
+
+def test_crlf_over_http10_fails_as_a_chunked_upload(raw_server):
+    url, _, requests = raw_server
+    err = fetch(url, CRLF=1, POSTFIELDS=DATA, HTTP_VERSION=pycurl.CURL_HTTP_VERSION_1_0)[0]
+    assert err == (pycurl.E_UPLOAD_FAILED, "Chunky upload is not supported by HTTP 1.0")
+    assert requests == []
