@@ -182,3 +182,19 @@ def test_doh_under_a_connection_limit_of_one(server, doh, certs):
     m.remove_handle(c)
     c.close()
     m.close()
+
+
+def test_verbose_shows_the_answer_not_the_doh_requests(server, doh, certs):
+    # libcurl 8 traces what the name resolved to, as for any lookup, and nothing of the DoH
+    # sub-transfers themselves.
+    events = []
+    c, _ = easy(server.url("/hello", host="doh.test"), doh, certs, VERBOSE=1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: events.append((kind, data)))
+    c.perform()
+    text = [d for k, d in events if k == pycurl.INFOTYPE_TEXT]
+    assert text[:4] == [f"Host doh.test:{server.port} was resolved.\n".encode(), b"IPv6: (none)\n",
+                        b"IPv4: 127.0.0.1\n", f"  Trying 127.0.0.1:{server.port}...\n".encode()]
+    sent = [d for k, d in events if k == pycurl.INFOTYPE_HEADER_OUT]
+    assert len(sent) == 1 and sent[0].startswith(b"GET /hello HTTP/1.1\r\n")
+    assert not any(b"dns" in d for k, d in events if k != pycurl.INFOTYPE_TEXT)
+    c.close()

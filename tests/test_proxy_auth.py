@@ -292,3 +292,37 @@ def test_pre_proxy_then_proxy_auth_on_a_new_connection(tiny_auth, tls_server, ce
         assert len([ln for ln in d.log().splitlines() if "tcp/connect [" in ln and needle in ln]) == 2
     finally:
         d.stop()
+
+
+def test_digest_nonce_kept_for_the_next_transfers(squid, server):
+    # libcurl answers the next requests through the proxy with the challenge it kept (nonce count
+    # going up), so squid sees one 407 for the handle, not one per transfer.
+    c = pycurl.Curl()
+    proxy = f"http://127.0.0.1:{squid.port}"
+    urls = [server.url(f"/hello?kept={i}") for i in range(3)]
+    results = [run(c, u, proxy, PROXYAUTH=pycurl.HTTPAUTH_DIGEST) for u in urls]
+    assert results[0] == (None, ["Digest"], [b"407", b"200"])
+    assert results[1:] == [(None, ["Digest"], [b"200"])] * 2
+    assert log_lines(squid, "?kept=", 4) == [f"GET {urls[0]} 407 -"] + [f"GET {u} 200 alice" for u in urls]
+    # Other credentials start over (and fail here); reset() forgets the challenge.
+    assert run(c, server.url("/hello?kept=x"), proxy, PROXYAUTH=pycurl.HTTPAUTH_DIGEST,
+               userpwd="alice:nope")[2] == [b"407", b"407"]
+    c.reset()
+    assert run(c, server.url("/hello?kept=y"), proxy, PROXYAUTH=pycurl.HTTPAUTH_DIGEST)[2] == [b"407", b"200"]
+    c.close()
+
+
+def test_digest_nonce_kept_for_the_next_tunnel(squid, server):
+    target = f"CONNECT 127.0.0.1:{server.port} "
+    before = len([ln for ln in squid.log().splitlines() if target in ln])
+    c = pycurl.Curl()
+    proxy = f"http://127.0.0.1:{squid.port}"
+    first = run(c, server.url("/hello?kept=t1"), proxy, PROXYAUTH=pycurl.HTTPAUTH_DIGEST, HTTPPROXYTUNNEL=1,
+                FORBID_REUSE=1)
+    second = run(c, server.url("/hello?kept=t2"), proxy, PROXYAUTH=pycurl.HTTPAUTH_DIGEST, HTTPPROXYTUNNEL=1,
+                 FORBID_REUSE=1)
+    assert first == (None, ["Digest"], [b"407", b"200", b"200"])
+    assert second == (None, ["Digest"], [b"200", b"200"])
+    c.close()
+    # squid logs a tunnel when it closes: one 407, then one tunnel per transfer.
+    assert [ln.split()[-2] for ln in log_lines(squid, target, before + 3)[before:]] == ["407", "200", "200"]

@@ -50,6 +50,54 @@ pub fn answer(challenges: &[&str], want: u64, user: &str, pass: &str, method: &s
     None
 }
 
+/// The Digest challenge `answer` answers for `want`, if it picks Digest.
+pub fn digest_challenge<'a>(challenges: &[&'a str], want: u64) -> Option<&'a str> {
+    (normalize(want) & DIGEST != 0).then(|| challenges.iter().find(|c| scheme_bit(c) == DIGEST).copied()).flatten()
+}
+
+/// The last Digest challenge a handle answered, for an origin or a proxy. libcurl keeps it and
+/// answers the next request to the same server with it (nonce count going up), so the server
+/// sees no new 401/407; other credentials or another server start over.
+#[derive(Clone, Debug, Default)]
+pub struct KeptDigest {
+    key: String,
+    challenge: String,
+    nc: u32,
+}
+
+/// What a kept challenge belongs to: the server and the credentials.
+pub fn digest_key(host: &str, port: u16, user: &str, pass: &str) -> String {
+    format!("{}:{port}\n{user}\n{pass}", host.to_ascii_lowercase())
+}
+
+impl KeptDigest {
+    /// Remembers `challenge`, just answered (nonce count 1) for the server and credentials in `key`.
+    pub fn keep(slot: &mut Option<KeptDigest>, key: String, challenge: &str) {
+        *slot = Some(KeptDigest { key, challenge: challenge.to_string(), nc: 1 });
+    }
+
+    /// The answer for a new request with the kept challenge, when it belongs to `key`.
+    pub fn answer(
+        slot: &mut Option<KeptDigest>,
+        key: &str,
+        user: &str,
+        pass: &str,
+        method: &str,
+        uri: &str,
+    ) -> Option<String> {
+        let k = slot.as_mut().filter(|k| k.key == key)?;
+        k.nc = k.nc.wrapping_add(1).max(1);
+        digest_response_nc(&k.challenge, user, pass, method, uri, k.nc)
+    }
+}
+
+/// A handle's kept Digest challenges: one for origins, one for proxies.
+#[derive(Clone, Debug, Default)]
+pub struct DigestMemory {
+    pub origin: Option<KeptDigest>,
+    pub proxy: Option<KeptDigest>,
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -108,6 +156,11 @@ fn params(s: &str) -> Vec<(String, String)> {
 
 /// Builds the Authorization header value answering a `Digest ...` challenge.
 pub fn digest_response(challenge: &str, user: &str, pass: &str, method: &str, uri: &str) -> Option<String> {
+    digest_response_nc(challenge, user, pass, method, uri, 1)
+}
+
+/// As `digest_response`, the `nc`th use of the challenge's nonce.
+pub fn digest_response_nc(challenge: &str, user: &str, pass: &str, method: &str, uri: &str, nc: u32) -> Option<String> {
     let rest = challenge.get(6..)?;
     let p = params(rest);
     let get = |k: &str| p.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -123,7 +176,7 @@ pub fn digest_response(challenge: &str, user: &str, pass: &str, method: &str, ur
     let mut cnonce_bytes = [0u8; 16];
     let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut cnonce_bytes);
     let cnonce = hex(&cnonce_bytes);
-    let nc = "00000001";
+    let nc = format!("{nc:08x}");
     let mut ha1 = hash(&alg_up, &format!("{user}:{realm}:{pass}"));
     if alg_up.ends_with("-SESS") {
         ha1 = hash(&alg_up, &format!("{ha1}:{nonce}:{cnonce}"));
@@ -178,5 +231,24 @@ mod tests {
         .unwrap();
         assert!(v.contains("response=\"670fd8c2df070c60b045671b8b24ff02\""), "{v}");
         assert!(v.contains("opaque=\"5ccc069c403ebaf9f0171e9517f40e41\""));
+    }
+
+    #[test]
+    fn kept_digest_counts_up_for_its_own_server_and_credentials() {
+        let ch = "Digest realm=\"r\", nonce=\"n\", qop=\"auth\"";
+        let offered = ["Basic realm=\"r\"", ch];
+        assert_eq!(digest_challenge(&offered, 0xffff_ffef), Some(ch));
+        assert_eq!(digest_challenge(&offered, BASIC), None);
+        let mut slot = None;
+        let key = digest_key("Host", 80, "u", "p");
+        assert_eq!(KeptDigest::answer(&mut slot, &key, "u", "p", "GET", "/"), None);
+        KeptDigest::keep(&mut slot, key.clone(), ch);
+        let second = KeptDigest::answer(&mut slot, &digest_key("host", 80, "u", "p"), "u", "p", "GET", "/").unwrap();
+        assert!(second.contains("nc=00000002") && second.contains("uri=\"/\""), "{second}");
+        let third = KeptDigest::answer(&mut slot, &key, "u", "p", "GET", "/x").unwrap();
+        assert!(third.contains("nc=00000003"), "{third}");
+        // Another port or password: nothing kept for it.
+        assert_eq!(KeptDigest::answer(&mut slot, &digest_key("host", 81, "u", "p"), "u", "p", "GET", "/"), None);
+        assert_eq!(KeptDigest::answer(&mut slot, &digest_key("host", 80, "u", "q"), "u", "q", "GET", "/"), None);
     }
 }

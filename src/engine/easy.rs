@@ -109,6 +109,10 @@ pub struct Options {
     pub accept_encoding: Option<String>,
     pub content_decoding: bool,
     pub transfer_encoding: bool,
+    /// HTTP_TRANSFER_DECODING: false hands a chunked body on with its framing.
+    pub transfer_decoding: bool,
+    /// CRLF: bare LFs in a request body go out as CRLF.
+    pub crlf: bool,
     pub range: Option<String>,
     pub resume_from: i64,
     pub timeout: Option<Duration>,
@@ -250,6 +254,8 @@ impl Default for Options {
             accept_encoding: None,
             content_decoding: true,
             transfer_encoding: false,
+            transfer_decoding: true,
+            crlf: false,
             range: None,
             resume_from: 0,
             timeout: None,
@@ -593,6 +599,9 @@ pub struct EasyShared {
     /// The connection CONNECT_ONLY (or a WebSocket upgrade) left to the application (boxed: rare,
     /// and every handle would carry its size).
     pub held: RefCell<Option<Box<super::ws::Held>>>,
+    /// Digest challenges kept for the next transfer's requests (emptied by reset()); boxed, as
+    /// few handles use Digest.
+    pub digest: RefCell<Option<Box<super::auth::DigestMemory>>>,
     /// The WebSocket frame being delivered to WRITEFUNCTION (curl_ws_meta); None outside it.
     pub ws_meta: std::cell::Cell<Option<super::ws::Meta>>,
     /// Frames ws_send queued from inside WRITEFUNCTION (callback mode); sent when it returns.
@@ -618,9 +627,15 @@ impl EasyShared {
             share: RefCell::new(None),
             conn_cache: RefCell::new(None),
             held: RefCell::new(None),
+            digest: RefCell::new(None),
             ws_meta: std::cell::Cell::new(None),
             ws_reply: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Runs `f` on the kept Digest challenges (created on first use).
+    pub fn with_digest<R>(&self, f: impl FnOnce(&mut super::auth::DigestMemory) -> R) -> R {
+        f(self.digest.borrow_mut().get_or_insert_with(Default::default))
     }
 
     /// Options for changing (copied first if a running transfer still holds the snapshot).

@@ -73,6 +73,73 @@ pub trait BodySource {
     fn reader_name(&self) -> &'static str {
         "read function"
     }
+    /// The size the application gave, which decides Expect: 100-continue even when the bytes
+    /// sent differ from it (CRLF).
+    fn declared_size(&self) -> Option<u64> {
+        self.size()
+    }
+}
+
+/// CRLF: every LF not preceded by CR goes out as CRLF. The length is then unknown, so libcurl
+/// sends such a body chunked; what the application declared still decides Expect.
+pub struct LfToCrlf {
+    inner: Box<dyn BodySource>,
+    /// Converted bytes not yet handed out.
+    staged: Vec<u8>,
+    at: usize,
+    prev_cr: bool,
+}
+
+impl LfToCrlf {
+    pub fn new(inner: Box<dyn BodySource>) -> LfToCrlf {
+        LfToCrlf { inner, staged: Vec::new(), at: 0, prev_cr: false }
+    }
+}
+
+impl BodySource for LfToCrlf {
+    fn size(&self) -> Option<u64> {
+        None
+    }
+    fn read(&mut self, buf: &mut [u8]) -> ReadOutcome {
+        if self.at == self.staged.len() {
+            let mut raw = vec![0; buf.len()];
+            let n = match self.inner.read(&mut raw) {
+                ReadOutcome::Data(n) => n.min(raw.len()),
+                other => return other,
+            };
+            self.staged.clear();
+            self.at = 0;
+            for &b in &raw[..n] {
+                if b == b'\n' && !self.prev_cr {
+                    self.staged.push(b'\r');
+                }
+                self.prev_cr = b == b'\r';
+                self.staged.push(b);
+            }
+        }
+        let n = buf.len().min(self.staged.len() - self.at);
+        buf[..n].copy_from_slice(&self.staged[self.at..self.at + n]);
+        self.at += n;
+        ReadOutcome::Data(n)
+    }
+    fn rewind(&mut self) -> Result<()> {
+        self.staged.clear();
+        self.at = 0;
+        self.prev_cr = false;
+        self.inner.rewind()
+    }
+    fn content_type(&self) -> Option<&str> {
+        self.inner.content_type()
+    }
+    fn replayable(&self) -> bool {
+        self.inner.replayable()
+    }
+    fn reader_name(&self) -> &'static str {
+        self.inner.reader_name()
+    }
+    fn declared_size(&self) -> Option<u64> {
+        self.inner.size()
+    }
 }
 
 /// POSTFIELDS (COPYPOSTFIELDS), cut to POSTFIELDSIZE when that is smaller.
@@ -258,6 +325,23 @@ mod tests {
         assert_eq!(Method::from_custom("post"), Method::Other("post".into()));
         assert_eq!(Method::from_custom("PATCH").as_str(), "PATCH");
         assert!(Method::Head.is_get_or_head() && !Method::Put.is_get_or_head());
+    }
+
+    #[test]
+    fn crlf_converts_bare_lfs_across_reads_of_any_size() {
+        let data: &[u8] = b"a\nb\r\nc\n\n\r";
+        for size in [1, 2, 3, 64] {
+            let mut c = LfToCrlf::new(Box::new(Fields::new(Rc::from(data), -1)));
+            assert_eq!((c.size(), c.declared_size()), (None, Some(data.len() as u64)));
+            for _ in 0..2 {
+                let (mut out, mut buf) = (Vec::new(), vec![0u8; size]);
+                while let ReadOutcome::Data(n @ 1..) = c.read(&mut buf) {
+                    out.extend_from_slice(&buf[..n]);
+                }
+                assert_eq!(out, b"a\r\nb\r\nc\r\n\r\n\r", "reads of {size}");
+                c.rewind().unwrap();
+            }
+        }
     }
 
     #[test]

@@ -131,6 +131,16 @@ fn not_built(_what: &str) -> PyErr {
 /// Options whose None/unsetopt pycurl refuses (besides the ones handled with text_required!).
 const NO_UNSET: &[i32] = &[opt::COOKIEFILE, opt::NOPROXY, opt::COPYPOSTFIELDS];
 
+/// Unbuilt options in the string range that take a list of strings, as pycurl types them.
+const UNBUILT_LISTS: &[i32] = &[10028, 10039, 10070, 10093, 10187];
+
+/// Unbuilt options in the string range that pycurl takes no string for (FTP_ACCOUNT, FNMATCH_DATA).
+const UNBUILT_NO_TEXT: &[i32] = &[10134, 10202];
+
+/// Options libcurl's OpenSSL build answers with "not built in" whatever the value, the "off" one
+/// included: KRB4LEVEL, TLSAUTH_* and PROXY_TLSAUTH_* (no SRP), ECH, SSL_FALSESTART.
+const NEVER_BUILT: &[i32] = &[10063, 10204, 10205, 10206, 10251, 10252, 10253, 10325, 233];
+
 impl PyCurl {
     pub fn new_state() -> State {
         let easy = EasyShared::new();
@@ -535,12 +545,8 @@ impl PyCurl {
             opt::USERAGENT => o.user_agent = text_required!(),
             opt::ACCEPT_ENCODING => o.accept_encoding = text!(),
             opt::HTTP_CONTENT_DECODING => flag!(content_decoding),
-            opt::HTTP_TRANSFER_DECODING => {
-                if long!() == 0 {
-                    drop(o);
-                    return Err(not_built("HTTP_TRANSFER_DECODING=0"));
-                }
-            }
+            opt::HTTP_TRANSFER_DECODING => flag!(transfer_decoding),
+            opt::CRLF => flag!(crlf),
             opt::TRANSFER_ENCODING => flag!(transfer_encoding),
             opt::RANGE => o.range = text!(),
             opt::RESUME_FROM => {
@@ -876,6 +882,21 @@ impl PyCurl {
             opt::SSL_ENABLE_NPN => {
                 let _ = long!();
             }
+            // No OpenSSL engine or provider can be loaded here: libcurl answers a name it cannot
+            // load with 53, and "" clears the engine.
+            opt::SSLENGINE => {
+                if !text_required!().unwrap_or_default().is_empty() {
+                    drop(o);
+                    return Err(code_err(
+                        code::SSL_ENGINE_NOTFOUND,
+                        crate::engine::strerror::easy_strerror(code::SSL_ENGINE_NOTFOUND as i64),
+                    ));
+                }
+            }
+            // Making the loaded engine the default: with none loaded libcurl does nothing.
+            opt::SSLENGINE_DEFAULT => {
+                let _ = long!();
+            }
             // Only a c-ares libcurl knows it; pycurl's libcurl answers "unknown option".
             opt::DNS_SERVERS => {
                 let _ = text_required!();
@@ -949,10 +970,29 @@ impl PyCurl {
     /// Options of features not built yet: their "off" value is accepted, anything else refused.
     fn unsupported(&self, name: &str, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
         if value.is_none() {
-            if NO_UNSET.contains(&option) || option < 10000 || (30000..40000).contains(&option) {
+            if NO_UNSET.contains(&option)
+                || NEVER_BUILT.contains(&option)
+                || option < 10000
+                || (30000..40000).contains(&option)
+            {
                 return Err(PyTypeError::new_err("unsetopt() is not supported for this option"));
             }
             return Ok(());
+        }
+        // pycurl checks the kind of value before libcurl sees it.
+        if (10000..20000).contains(&option) {
+            let is_list = value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>();
+            let is_text = value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>();
+            let lists = UNBUILT_LISTS.contains(&option);
+            if (is_list && !lists) || (is_text && (lists || UNBUILT_NO_TEXT.contains(&option))) {
+                return Err(convert::kind_err(value));
+            }
+        }
+        if NEVER_BUILT.contains(&option) {
+            if option < 10000 {
+                convert::long(value)?;
+            }
+            return Err(not_built(name));
         }
         let off = if option < 10000 || (30000..40000).contains(&option) {
             convert::long(value)? == 0
@@ -1433,6 +1473,7 @@ impl PyCurl {
         let easy = self.ready(py, "reset")?;
         *easy.opts.borrow_mut() = Rc::new(fresh_options());
         *easy.info.borrow_mut() = Info::default();
+        *easy.digest.borrow_mut() = None;
         let st = self.st.borrow();
         st.cbs.clear();
         drop(st);

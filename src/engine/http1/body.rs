@@ -81,6 +81,10 @@ enum Kind {
     Length(u64),
     Close,
     Chunked(Chunk),
+    /// Chunked, with the bytes handed on as received (HTTP_TRANSFER_DECODING=0): the chunks are
+    /// still parsed to find the end of the body, and trailers stay in the data. A fault found in
+    /// the framing waits until the bytes read with it are handed on, as in libcurl.
+    RawChunked(Chunk, Option<Error>),
     None,
 }
 
@@ -96,6 +100,15 @@ impl BodyDecoder {
             Framing::Close => Kind::Close,
             Framing::Chunked => Kind::Chunked(Chunk::Size { digits: [0; MAX_HEX], n: 0 }),
         })
+    }
+
+    /// As `new`, but a chunked body comes out undecoded (sizes, extensions and trailers
+    /// included), as libcurl delivers it with HTTP_TRANSFER_DECODING switched off.
+    pub fn raw(f: Framing) -> BodyDecoder {
+        match f {
+            Framing::Chunked => BodyDecoder(Kind::RawChunked(Chunk::Size { digits: [0; MAX_HEX], n: 0 }, None)),
+            f => BodyDecoder::new(f),
+        }
     }
 
     /// Body bytes still expected (Content-Length framing).
@@ -126,6 +139,14 @@ impl BodyDecoder {
                 Ok((take, (take > 0).then_some(BodyEvent::Data(0..take))))
             }
             Kind::Chunked(c) => chunked(c, input, max),
+            Kind::RawChunked(_, fault @ Some(_)) => Err(fault.take().unwrap_or_else(malformed)),
+            Kind::RawChunked(c, fault) => match raw_chunked(c, input, max) {
+                Err(e) if !input.is_empty() => {
+                    *fault = Some(e);
+                    Ok((input.len(), Some(BodyEvent::Data(0..input.len()))))
+                }
+                r => r,
+            },
         }
     }
 
@@ -133,12 +154,12 @@ impl BodyDecoder {
     /// Ok(false) the end of a close-delimited body, or the error for a body cut short.
     pub fn at_eof(&self) -> Result<bool> {
         match &self.0 {
-            Kind::None | Kind::Length(0) | Kind::Chunked(Chunk::Done) => Ok(true),
+            Kind::None | Kind::Length(0) | Kind::Chunked(Chunk::Done) | Kind::RawChunked(Chunk::Done, None) => Ok(true),
             Kind::Close => Ok(false),
             Kind::Length(left) => {
                 Err(Error::new(code::PARTIAL_FILE, format!("end of response with {left} bytes missing")))
             }
-            Kind::Chunked(_) => {
+            Kind::Chunked(_) | Kind::RawChunked(..) => {
                 Err(Error::new(code::PARTIAL_FILE, "transfer closed with outstanding read data remaining"))
             }
         }
@@ -225,6 +246,21 @@ fn chunked(c: &mut Chunk, input: &[u8], max: usize) -> Result<(usize, Option<Bod
     Ok((i, None))
 }
 
+/// Chunked framing parsed but not removed: everything parsed is one data range (at most about
+/// `max` bytes of it chunk data), and the end comes once the last byte has been handed on.
+fn raw_chunked(c: &mut Chunk, input: &[u8], max: usize) -> Result<(usize, Option<BodyEvent>)> {
+    let mut used = 0;
+    loop {
+        let (n, ev) = chunked(c, &input[used..], max - (used.min(max)))?;
+        used += n;
+        match ev {
+            Some(BodyEvent::End) if used == 0 => return Ok((0, Some(BodyEvent::End))),
+            Some(BodyEvent::Data(_)) | Some(BodyEvent::Trailer(_)) if used < max && used < input.len() => {}
+            _ => return Ok((used, (used > 0).then_some(BodyEvent::Data(0..used)))),
+        }
+    }
+}
+
 /// A trailer line ended at input position `i`: deliver it, or finish on the empty line.
 fn trailer_end(c: &mut Chunk, i: usize) -> Result<(usize, Option<BodyEvent>)> {
     let line = match c {
@@ -269,7 +305,10 @@ mod tests {
     /// Feeds `input` in pieces of the given sizes (cycling), keeping unread bytes as a socket
     /// buffer would, and collects what comes out.
     fn feed(f: Framing, input: &[u8], sizes: &[usize], max: usize) -> Result<(Vec<u8>, Vec<Vec<u8>>, bool)> {
-        let mut d = BodyDecoder::new(f);
+        feed_to(BodyDecoder::new(f), input, sizes, max)
+    }
+
+    fn feed_to(mut d: BodyDecoder, input: &[u8], sizes: &[usize], max: usize) -> Result<(Vec<u8>, Vec<Vec<u8>>, bool)> {
         let mut buf = Vec::new();
         let (mut body, mut trailers) = (Vec::new(), Vec::new());
         let mut fed = 0;
@@ -398,5 +437,33 @@ mod tests {
         assert_eq!(framing(200, 11, false, true, Some(3)), Framing::Chunked);
         assert_eq!(framing(200, 10, false, false, Some(3)), Framing::Length(3));
         assert_eq!(framing(200, 11, false, false, None), Framing::Close);
+    }
+
+    #[test]
+    fn raw_chunked_hands_on_the_framing_split_anywhere() {
+        let body: &[u8] = b"7\r\nabcdefg\r\n3;ext=1\r\nhij\r\n0\r\nX-T: 1\r\n\r\n";
+        let mut input = body.to_vec();
+        input.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        for sizes in [&[1usize][..], &[2, 5], &[3], &[1000]] {
+            for max in [1, 4, 1 << 20] {
+                let (out, trailers, ended) = feed_to(BodyDecoder::raw(Framing::Chunked), &input, sizes, max).unwrap();
+                assert_eq!((out.as_slice(), trailers.len(), ended), (body, 0, true), "{sizes:?} {max}");
+            }
+        }
+        // Other framings are not affected.
+        let (out, _, ended) = feed_to(BodyDecoder::raw(Framing::Length(3)), b"abcd", &[1], 8).unwrap();
+        assert_eq!((out.as_slice(), ended), (&b"abc"[..], true));
+    }
+
+    #[test]
+    fn raw_chunked_fault_comes_after_the_bytes_read_with_it() {
+        let mut d = BodyDecoder::raw(Framing::Chunked);
+        let input = b"5\r\nabcde\r\nzz\r\n";
+        assert_eq!(d.decode(input, 1 << 20).unwrap(), (input.len(), Some(BodyEvent::Data(0..input.len()))));
+        assert_eq!(d.decode(b"", 1 << 20).unwrap_err().msg, "chunk hex-length char not a hex digit: 0x7a");
+        // A body cut short is the same error as when decoding.
+        let mut d = BodyDecoder::raw(Framing::Chunked);
+        assert_eq!(d.decode(b"5\r\nab", 64).unwrap(), (5, Some(BodyEvent::Data(0..5))));
+        assert_eq!(d.at_eof().unwrap_err().code, code::PARTIAL_FILE);
     }
 }

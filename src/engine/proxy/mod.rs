@@ -113,12 +113,41 @@ impl Proxy {
 
     /// The Proxy-Authorization answering a 407's challenges for `method uri`, if PROXYAUTH allows
     /// one of them and credentials are set. Basic already sent up front is not sent again.
-    pub fn answer_407(&self, auth: Option<u64>, challenges: &[&str], method: &str, uri: &str) -> Option<String> {
+    /// A Digest answer is kept in `kept` for the next requests through this proxy.
+    pub fn answer_407(
+        &self,
+        auth: Option<u64>,
+        challenges: &[&str],
+        method: &str,
+        uri: &str,
+        kept: &mut Option<auth::KeptDigest>,
+    ) -> Option<String> {
         let (u, p) = self.credentials.as_ref()?;
         if self.upfront_auth(auth).is_some() {
             return None;
         }
-        auth::answer(challenges, auth.unwrap_or(auth::BASIC), u, p, method, uri)
+        let want = auth.unwrap_or(auth::BASIC);
+        let a = auth::answer(challenges, want, u, p, method, uri)?;
+        if let Some(ch) = auth::digest_challenge(challenges, want) {
+            auth::KeptDigest::keep(kept, auth::digest_key(&self.host, self.port, u, p), ch);
+        }
+        Some(a)
+    }
+
+    /// The Proxy-Authorization from the Digest challenge this proxy sent an earlier request of
+    /// the handle, when PROXYAUTH allows Digest and the credentials are the same.
+    pub fn kept_answer(
+        &self,
+        auth: Option<u64>,
+        method: &str,
+        uri: &str,
+        kept: &mut Option<auth::KeptDigest>,
+    ) -> Option<String> {
+        let (u, p) = self.credentials.as_ref()?;
+        if auth::normalize(auth.unwrap_or(auth::BASIC)) & auth::DIGEST == 0 {
+            return None;
+        }
+        auth::KeptDigest::answer(kept, &auth::digest_key(&self.host, self.port, u, p), u, p, method, uri)
     }
 }
 

@@ -235,6 +235,20 @@ impl Xfer {
             _ => e,
         })?;
         self.info.namelookup_time = elapsed(self.start);
+        if host.parse::<std::net::IpAddr>().is_err() {
+            // libcurl's account of a name it resolved (DoH's own requests are not traced).
+            let list = |v6: bool| {
+                let l: Vec<String> = addrs.iter().filter(|a| a.is_ipv6() == v6).map(|a| a.ip().to_string()).collect();
+                if l.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    l.join(", ")
+                }
+            };
+            self.text(format_args!("Host {host}:{port} was resolved."));
+            self.text(format_args!("IPv6: {}", list(true)));
+            self.text(format_args!("IPv4: {}", list(false)));
+        }
         // ADDRESS_SCOPE: the scope id link-local IPv6 addresses need, unless the address has one.
         let addrs: Vec<SocketAddr> = addrs
             .iter()

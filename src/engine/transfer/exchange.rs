@@ -92,7 +92,7 @@ impl Xfer {
             Some(b) => match b.size() {
                 Some(n) => (Some(n), false),
                 None if self.o.http_version == HttpVersion::V1_0 => {
-                    return Err(Error::new(code::UPLOAD_FAILED, "HTTP/1.0 uploads need a known size"))
+                    return Err(Error::new(code::UPLOAD_FAILED, "Chunky upload is not supported by HTTP 1.0"))
                 }
                 None => (None, true),
             },
@@ -107,7 +107,7 @@ impl Xfer {
             && !h2c
             && !self.req_http10
             && hop.body.is_some()
-            && (chunked || body_len.unwrap_or(0) > 1024 * 1024);
+            && hop.body.as_ref().is_some_and(|b| b.declared_size().is_none_or(|n| n > 1024 * 1024));
         let req = self.build_request_with(hop, body_len, chunked, expect, h2c);
         self.info.request_size += req.len() as u64;
         self.info.effective_method = Some(hop.method.as_str().to_string());
@@ -320,7 +320,8 @@ impl Xfer {
             .filter(|t| !t.is_empty() && t != "chunked" && t != "identity")
             .collect();
         let mut codings = Vec::new();
-        if !te_layers.is_empty() {
+        // Without transfer decoding libcurl leaves codings it was not asked for in the data.
+        if !te_layers.is_empty() && (self.o.transfer_encoding || self.o.transfer_decoding) {
             if !self.o.transfer_encoding {
                 return Err(Error::new(
                     code::BAD_CONTENT_ENCODING,
@@ -586,7 +587,11 @@ impl Xfer {
     /// Reads and delivers the body. Ok(true) when the connection ended cleanly at a message boundary.
     async fn read_body(&mut self, conn: &mut Conn, framing: Framing, mut dec: Option<Decoder>) -> Result<bool> {
         let max = self.o.buffer_size.max(1024);
-        let mut body = BodyDecoder::new(framing);
+        let mut body = if self.o.transfer_decoding || self.discarding {
+            BodyDecoder::new(framing)
+        } else {
+            BodyDecoder::raw(framing)
+        };
         let clean = loop {
             let (used, ev) = body.decode(conn.buffered(), max)?;
             match ev {

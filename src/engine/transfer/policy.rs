@@ -7,7 +7,7 @@ use crate::engine::error::{code, Error, Result};
 use crate::engine::http1::head::{header_values, Head};
 use crate::engine::http1::request::RequestHead;
 use crate::engine::pool::PoolKey;
-use crate::engine::request::{BodySource, Fields, Form, Method, ReadFunction};
+use crate::engine::request::{BodySource, Fields, Form, LfToCrlf, Method, ReadFunction};
 use crate::engine::setopt::BodyChoice;
 use crate::engine::url::Url;
 
@@ -18,8 +18,10 @@ pub(super) struct Hop {
     pub(super) body: Option<Box<dyn BodySource>>,
     pub(super) auth_header: Option<String>,
     pub(super) digest_tried: bool,
-    /// Proxy-Authorization answering a 407 of the HTTP proxy (absolute-form requests); one try.
+    /// Proxy-Authorization for the HTTP proxy (absolute-form requests): from the Digest challenge
+    /// the handle kept, or answering this hop's 407 (one try, `proxy_answered`).
     pub(super) proxy_auth: Option<String>,
+    pub(super) proxy_answered: bool,
     pub(super) referer: Option<String>,
     pub(super) send_auth: bool,
     pub(super) retried: bool,
@@ -74,6 +76,10 @@ impl Xfer {
             BodyChoice::Fields(b) => Some(Box::new(Fields::new(b.clone(), self.o.post_size))),
             BodyChoice::Form(f) => Some(Box::new(Form::new(f))),
         };
+        let body = match body {
+            Some(b) if self.o.crlf => Some(Box::new(LfToCrlf::new(b)) as Box<dyn BodySource>),
+            b => b,
+        };
         let mut hop = Hop {
             url,
             method,
@@ -81,6 +87,7 @@ impl Xfer {
             auth_header: None,
             digest_tried: false,
             proxy_auth: None,
+            proxy_answered: false,
             referer: self.o.referer.clone(),
             send_auth: true,
             retried: false,
@@ -98,7 +105,10 @@ impl Xfer {
             hop.send_auth = self.o.unrestricted_auth || origin(&hop.url) == first_origin;
             hop.creds = self.credentials(&hop.url)?;
             if hop.auth_header.is_none() && hop.send_auth {
-                hop.auth_header = self.preemptive_auth(&hop);
+                hop.auth_header = self.preemptive_auth(&hop).or_else(|| self.kept_digest(&hop));
+            }
+            if !hop.proxy_answered {
+                hop.proxy_auth = self.kept_proxy_digest(&hop);
             }
             // A CurlShare's DNS cache: what it knows before the request, what was learned after.
             let share = self.easy.share.borrow().clone().filter(|s| s.holds(crate::engine::share::LOCK_DATA_DNS));
@@ -170,8 +180,8 @@ impl Xfer {
                     hop.url = new;
                     hop.auth_header = None;
                     hop.digest_tried = false;
-                    // A new request probes the proxy again (libcurl would reuse the Digest nonce).
                     hop.proxy_auth = None;
+                    hop.proxy_answered = false;
                     self.info.effective_url = Some(hop.url.to_effective());
                     self.info.scheme = Some(hop.url.scheme.to_ascii_uppercase());
                 }
@@ -208,6 +218,25 @@ impl Xfer {
             Err(e) if required => Err(Error::new(code::READ_ERROR, e.message())),
             Err(_) => Ok(from_url()),
         }
+    }
+
+    /// Digest from the challenge this origin sent an earlier request of the handle, when HTTPAUTH
+    /// allows Digest and the credentials are the same: libcurl answers up front with it.
+    fn kept_digest(&self, hop: &Hop) -> Option<String> {
+        if self.o.http_auth & AUTH_DIGEST == 0 {
+            return None;
+        }
+        let (u, p) = hop.creds.as_ref()?;
+        let key = crate::engine::auth::digest_key(&hop.url.host, hop.url.port_or_default(), u, p);
+        let (method, uri) = (hop.method.as_str(), &hop.url.path);
+        self.easy.with_digest(|d| crate::engine::auth::KeptDigest::answer(&mut d.origin, &key, u, p, method, uri))
+    }
+
+    /// The HTTP proxy's kept Digest for this request (absolute form), as `kept_digest` for origins.
+    fn kept_proxy_digest(&self, hop: &Hop) -> Option<String> {
+        let via = self.proxy_for(&hop.url).ok().flatten().filter(|p| p.forwards_http())?;
+        let (a, method, uri) = (self.o.proxy.auth, hop.method.as_str(), &hop.url.path);
+        self.easy.with_digest(|d| via.kept_answer(a, method, uri, &mut d.proxy))
     }
 
     fn preemptive_auth(&self, hop: &Hop) -> Option<String> {
@@ -461,14 +490,17 @@ impl Xfer {
             }
         }
         // The HTTP proxy itself asks (no tunnel): answer its challenge once, as PROXYAUTH allows.
-        if head.status == 407 && hop.proxy_auth.is_none() {
+        if head.status == 407 && !hop.proxy_answered {
             let via = self.proxy_for(&hop.url).ok().flatten().filter(|p| p.forwards_http());
             let challenges = header_values(&head.headers, "proxy-authenticate");
             // libcurl's digest uri is the request's path, not the absolute-form target.
-            let answer =
-                via.and_then(|p| p.answer_407(self.o.proxy.auth, &challenges, hop.method.as_str(), &hop.url.path));
+            let answer = via.and_then(|p| {
+                let (a, method, uri) = (self.o.proxy.auth, hop.method.as_str(), &hop.url.path);
+                self.easy.with_digest(|d| p.answer_407(a, &challenges, method, uri, &mut d.proxy))
+            });
             if let Some(a) = answer {
                 hop.proxy_auth = Some(a);
+                hop.proxy_answered = true;
                 return Verdict::AuthRetry;
             }
         }
@@ -501,7 +533,10 @@ impl Xfer {
         if self.o.http_auth & AUTH_DIGEST != 0 && !hop.digest_tried {
             if let Some(ch) = challenges.iter().find(|c| c.len() >= 6 && c[..6].eq_ignore_ascii_case("digest")) {
                 hop.digest_tried = true;
-                return crate::engine::auth::digest_response(ch, &u, &p, hop.method.as_str(), &hop.url.path);
+                let answer = crate::engine::auth::digest_response(ch, &u, &p, hop.method.as_str(), &hop.url.path)?;
+                let key = crate::engine::auth::digest_key(&hop.url.host, hop.url.port_or_default(), &u, &p);
+                self.easy.with_digest(|d| crate::engine::auth::KeptDigest::keep(&mut d.origin, key, ch));
+                return Some(answer);
             }
         }
         if self.o.http_auth & AUTH_BASIC != 0

@@ -33,7 +33,11 @@ impl Xfer {
             if let Some(kind) = p.socks {
                 self.open_socks(&mut s, kind, p.credentials.as_ref(), host, port).await?;
             } else if p.tunnel {
-                let mut auth = p.upfront_auth(self.o.proxy.auth);
+                let authority = authority(url);
+                let mut auth = p.upfront_auth(self.o.proxy.auth).or_else(|| {
+                    let a = self.o.proxy.auth;
+                    self.easy.with_digest(|d| p.kept_answer(a, "CONNECT", &authority, &mut d.proxy))
+                });
                 let mut answered = false;
                 loop {
                     match self.open_tunnel(&mut s, p, url, auth.as_deref(), !answered).await? {
@@ -214,14 +218,13 @@ impl Xfer {
         if status == 407 {
             self.note_proxy_challenge(&headers);
             let challenges = header_values(&headers, "proxy-authenticate");
-            // libcurl's digest uri for CONNECT is the authority, "host:port".
-            let authority = if url.host.contains(':') {
-                format!("[{}]:{}", url.host, url.port_or_default())
+            let authority = authority(url);
+            let answer = if may_answer {
+                let a = self.o.proxy.auth;
+                self.easy.with_digest(|d| p.answer_407(a, &challenges, "CONNECT", &authority, &mut d.proxy))
             } else {
-                format!("{}:{}", url.host, url.port_or_default())
+                None
             };
-            let answer =
-                if may_answer { p.answer_407(self.o.proxy.auth, &challenges, "CONNECT", &authority) } else { None };
             if let Some(a) = answer {
                 let same = skip_407_body(sock, &headers, buf).await;
                 return Ok(Tunnel::Answer(a, same));
@@ -312,4 +315,13 @@ async fn skip_407_body(sock: &mut Stream, headers: &[(String, String)], buf: Vec
         }
     }
     true
+}
+
+/// libcurl's digest uri for CONNECT: the authority, "host:port".
+fn authority(url: &Url) -> String {
+    if url.host.contains(':') {
+        format!("[{}]:{}", url.host, url.port_or_default())
+    } else {
+        format!("{}:{}", url.host, url.port_or_default())
+    }
 }
