@@ -50,6 +50,7 @@ pub async fn handshake_upgraded(
         scan: Some(Scan::default()),
         out: Vec::new(),
         reader: None,
+        stage: super::io::Stage::default(),
     };
     let h2c = H2Conn::start(conn, wrap, spawner, reactor).await?;
     // Stream 1: the placeholder (a relative URI makes h2 send only :method, :scheme, :path).
@@ -147,6 +148,7 @@ struct UpgradeIo {
     out: Vec<u8>,
     /// The driver's read waiting for the scan to end.
     reader: Option<Waker>,
+    stage: super::io::Stage,
 }
 
 impl UpgradeIo {
@@ -185,15 +187,10 @@ impl AsyncRead for UpgradeIo {
             }
             return Poll::Ready(Ok(()));
         }
-        let dst = buf.initialize_unfilled();
-        match me.inner.poll_read(cx, dst) {
-            Poll::Ready(Ok(n)) => {
-                buf.advance(n);
-                Poll::Ready(Ok(()))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
+        if me.stage.give(buf) {
+            return Poll::Ready(Ok(()));
         }
+        me.stage.fill(&mut me.inner, cx, buf).map_ok(|_| ())
     }
 }
 
