@@ -56,6 +56,7 @@ class HostileH2:
         self.sent = {}  # (conn, sid) -> DATA bytes sent so far
         self.client_window = {}  # conn -> the client's SETTINGS_INITIAL_WINDOW_SIZE
         self.close_conns = set()  # connections to close (a /close/ response went out)
+        self.peak_window = {}  # (conn, sid) -> the largest send window the client gave the stream
         self.connections = 0
         self.cues = {}
         self.ctx = None
@@ -245,7 +246,10 @@ class HostileH2:
                                         ("x-served-by", "hostile")])
                 st.out_started = True
             while st.out:
-                window = min(conn.local_flow_control_window(sid), conn.max_outbound_frame_size)
+                granted = conn.local_flow_control_window(sid)
+                with self.lock:
+                    self.peak_window[(conn_no, sid)] = max(granted, self.peak_window.get((conn_no, sid), 0))
+                window = min(granted, conn.max_outbound_frame_size)
                 if st.piece is not None:
                     if st.not_before > now:
                         break
