@@ -15,6 +15,7 @@ Cues are in the request path:
   /big/<n>               n bytes of servers.pattern, sent only as the client's windows allow
   /slow/<n>              as /big, after a pause of 0.3 s (keeps a stream open meanwhile)
   /trickle/<n>           n bytes of servers.pattern, 1,000 every 20 ms (a stream that stays open)
+  /close/<key>           echoed, then the connection closes at once (no GOAWAY, no close_notify)
   anything else          echoes "<method> <path> <request body>"
 """
 
@@ -42,6 +43,7 @@ class _Stream:
         self.out_started = False
         self.not_before = 0.0
         self.piece = None  # at most this much per send, every 20 ms
+        self.close_after = False  # close the connection once this response is out
 
 
 class HostileH2:
@@ -53,6 +55,8 @@ class HostileH2:
         self.requests = []  # dicts: conn, sid, method, path, body, outcome
         self.sent = {}  # (conn, sid) -> DATA bytes sent so far
         self.client_window = {}  # conn -> the client's SETTINGS_INITIAL_WINDOW_SIZE
+        self.close_conns = set()  # connections to close (a /close/ response went out)
+        self.peak_window = {}  # (conn, sid) -> the largest send window the client gave the stream
         self.connections = 0
         self.cues = {}
         self.ctx = None
@@ -170,6 +174,11 @@ class HostileH2:
                 out += hyperframe.frame.GoAwayFrame(stream_id=0, last_stream_id=goaway_last, error_code=0).serialize()
             if out:
                 s.sendall(out)
+            if self._closing(conn_no):
+                # Unannounced: the client finds out only when it reads the socket again.
+                time.sleep(0.05)
+                s.shutdown(socket.SHUT_RDWR)
+                return
             if goaway_last is not None and not any(sid <= goaway_last for sid in streams):
                 # Let the client read the GOAWAY before the close (no RST for unread data).
                 time.sleep(0.1)
@@ -180,6 +189,10 @@ class HostileH2:
                 except OSError:
                     pass
                 return
+
+    def _closing(self, conn_no):
+        with self.lock:
+            return conn_no in self.close_conns
 
     def _respond(self, conn, conn_no, st, streams, goaway_last):
         path = st.headers.get(":path", "/")
@@ -217,6 +230,7 @@ class HostileH2:
                 st.piece = 1000
         else:
             st.out = st.headers.get(":method", "").encode() + b" " + path.encode() + b" " + st.body
+            st.close_after = kind == "close"
         self._record(conn_no, st, "served")
         return goaway_last
 
@@ -232,7 +246,10 @@ class HostileH2:
                                         ("x-served-by", "hostile")])
                 st.out_started = True
             while st.out:
-                window = min(conn.local_flow_control_window(sid), conn.max_outbound_frame_size)
+                granted = conn.local_flow_control_window(sid)
+                with self.lock:
+                    self.peak_window[(conn_no, sid)] = max(granted, self.peak_window.get((conn_no, sid), 0))
+                window = min(granted, conn.max_outbound_frame_size)
                 if st.piece is not None:
                     if st.not_before > now:
                         break
@@ -247,4 +264,7 @@ class HostileH2:
             if not st.out and st.out_started:
                 conn.end_stream(sid)
                 del streams[sid]
+                if st.close_after:
+                    with self.lock:
+                        self.close_conns.add(conn_no)
 

@@ -6,6 +6,7 @@ connection saw is asserted from the server's side. The file passes unchanged und
 7.49 (libcurl 8.23)."""
 
 import io
+import time
 
 import pytest
 
@@ -221,4 +222,25 @@ def test_seekfunction_refusing_is_error_65(hostile, certs, ret):
         c.perform()
     assert ei.value.args == (pycurl.E_SEND_FAIL_REWIND, f"seek callback returned error {ret}")
     assert [r["outcome"] for r in seen(hostile, path)] == ["refused"]
+    c.close()
+
+
+def test_connection_closed_just_after_a_response_is_not_used_again(hostile, certs):
+    """Reused within a second (no liveness check, as over HTTP/1.1) after the server closed it
+    unannounced: the stream fails with the connection and the request runs on a fresh one; libcurl
+    notices the close before sending and connects afresh too."""
+    c = handle(hostile, certs, "/close/a")
+    c.perform()
+    assert c.body.getvalue() == b"GET /close/a "
+    time.sleep(0.2)
+    c.body = io.BytesIO()
+    c.setopt(pycurl.WRITEDATA, c.body)
+    c.setopt(pycurl.URL, hostile.url("/after-close"))
+    c.perform()
+    assert c.getinfo(pycurl.RESPONSE_CODE) == 200
+    assert c.body.getvalue() == b"GET /after-close "
+    assert c.getinfo(pycurl.NUM_CONNECTS) == 1
+    first, again = seen(hostile, "/close/a"), seen(hostile, "/after-close")
+    assert [r["outcome"] for r in again] == ["served"]
+    assert again[0]["conn"] != first[0]["conn"]
     c.close()

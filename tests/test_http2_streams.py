@@ -91,6 +91,8 @@ def test_paused_stream_holds_the_server_to_its_window(hostile, certs):
     window = hostile.client_window[pr["conn"]]
     held = hostile.sent.get((pr["conn"], pr["sid"]), 0)
     assert 0 < held <= window < size
+    # libcurl 8's initial stream window; a paused stream keeps its connection's streams there.
+    assert window == 64 << 10
     for _ in range(5):
         m.perform()
         m.select(0.1)
@@ -180,3 +182,15 @@ def test_removing_one_handle_resets_only_its_stream(hostile, certs):
         c.close()
     victim.close()
     m.close()
+
+
+def test_a_stream_window_opens_beyond_its_first_64_kib(hostile, certs):
+    """libcurl 8 announces a 64 KiB stream window and opens a stream it consumes up to 10 MiB, so a
+    large download is not held to 64 KiB per round trip (libcurl by WINDOW_UPDATE on the stream,
+    pycurl-rs by moving the connection's INITIAL_WINDOW_SIZE: docs/differences.md)."""
+    c = handle(hostile, certs, "/big/3000000?grow")
+    c.perform()
+    assert c.body.getvalue() == servers.pattern(3_000_000)
+    row = record(hostile, "/big/3000000?grow")
+    assert hostile.peak_window[(row["conn"], row["sid"])] > 1 << 20
+    c.close()

@@ -306,10 +306,19 @@ impl<S: Io> Write for Below<'_, '_, S> {
     }
 }
 
+/// Ciphertext read per recv: rustls asks the layer below for 4 KiB at a time, a recv per
+/// quarter of a full record; reading ahead into a buffer of our own takes two full records at once.
+const TLS_READ_AHEAD: usize = 32 << 10;
+
 /// TLS (rustls) over any layer.
 pub struct TlsStream<S> {
     pub inner: S,
     pub tls: rustls::ClientConnection,
+    /// Ciphertext read from below and not yet handed to rustls (`ahead[pos..end]`; allocated
+    /// at the first read).
+    ahead: Vec<u8>,
+    pos: usize,
+    end: usize,
 }
 
 impl<S: Io> TlsStream<S> {
@@ -319,7 +328,7 @@ impl<S: Io> TlsStream<S> {
         name: rustls_pki_types::ServerName<'static>,
     ) -> Result<TlsStream<S>, rustls::Error> {
         let tls = rustls::ClientConnection::new(config, name)?;
-        Ok(TlsStream { inner, tls })
+        Ok(TlsStream { inner, tls, ahead: Vec::new(), pos: 0, end: 0 })
     }
 
     /// Drives the handshake to completion.
@@ -345,9 +354,26 @@ impl<S: Io> TlsStream<S> {
         .await
     }
 
-    /// Reads one batch of TLS records from the layer below and processes them.
+    /// Reads one batch of TLS records (from what was read ahead, else from the layer below) and
+    /// processes them.
     fn read_tls_once(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.tls.read_tls(&mut Below { io: &mut self.inner, cx }) {
+        if self.pos == self.end {
+            if self.ahead.is_empty() {
+                self.ahead = vec![0u8; TLS_READ_AHEAD];
+            }
+            match self.inner.poll_read(cx, &mut self.ahead) {
+                Poll::Ready(Ok(n)) => (self.pos, self.end) = (0, n),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        // An empty source is the peer's EOF for rustls.
+        let mut src = &self.ahead[self.pos..self.end];
+        let took = self.tls.read_tls(&mut src);
+        if let Ok(n) = took {
+            self.pos += n;
+        }
+        match took {
             Ok(0) => {
                 // EOF from the peer; let rustls see it, later reads report it.
                 if let Err(e) = self.tls.process_new_packets() {

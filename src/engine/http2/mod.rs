@@ -22,8 +22,10 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
+use std::time::Instant;
 
 use bytes::Bytes;
 use h2::client::SendRequest;
@@ -33,10 +35,14 @@ use crate::engine::pool::{Conn, Multiplexed, PoolKey};
 use crate::engine::rt::{Reactor, Spawner};
 use crate::engine::sys::Fd;
 
-/// Receive window per stream: what the server may send ahead of delivery. libcurl starts at
-/// 64 KiB and grows it with consumption; h2 has no per-stream growth, so one fixed size that still
-/// lets streams interleave (servers round-robin once windows fill) and bounds a paused stream.
-pub const STREAM_WINDOW: u32 = 128 << 10;
+/// Receive window per stream announced in SETTINGS: libcurl 8's 64 KiB
+/// (H2_STREAM_WINDOW_SIZE_INITIAL). It also bounds what a paused stream lets the server send.
+pub const STREAM_WINDOW: u32 = 64 << 10;
+/// The window a stream grows to once it has taken its first window unpaused: libcurl 8's 10 MiB
+/// (H2_STREAM_WINDOW_SIZE_MAX), so one large download is not held to a window per round trip.
+/// h2 has no per-stream growth, so the connection's INITIAL_WINDOW_SIZE setting moves instead
+/// (RFC 9113 6.9.2 applies it to every open stream), and back while any stream is paused.
+pub const STREAM_WINDOW_MAX: u32 = 10 << 20;
 /// Receive window of the whole connection: libcurl 8's 10 MiB (room for many streams at once).
 pub const CONN_WINDOW: u32 = 10 << 20;
 
@@ -161,6 +167,28 @@ impl H2Conn {
         (InUse(self.gate.clone()), was_idle)
     }
 
+    /// A stream took its first window while nothing on the connection was paused: from now on
+    /// streams get the large window (sent at the driver's next turn).
+    pub fn grow_window(&self) {
+        if !self.gate.grow.replace(true) {
+            self.gate.wake_driver();
+        }
+    }
+
+    /// A transfer stops receiving until the guard drops: meanwhile every stream is held to the
+    /// initial window, so the server cannot fill the paused one beyond it.
+    pub fn hold(&self) -> Hold {
+        if self.gate.paused.replace(self.gate.paused.get() + 1) == 0 {
+            self.gate.wake_driver();
+        }
+        Hold(self.gate.clone())
+    }
+
+    /// How long the connection has had no transfer (None while one uses it).
+    pub fn idle_for(&self) -> Option<std::time::Duration> {
+        (self.gate.busy.get() == 0).then(|| self.gate.idle_since.get().elapsed())
+    }
+
     /// Waits until the driver has run once more (or ended): the pool's liveness check of an
     /// idle connection, as libcurl checks a connection before reusing it.
     pub async fn settle(&self) {
@@ -190,7 +218,6 @@ impl H2Conn {
 
 /// Whether a connection carries transfers. An idle one stops watching its socket (libcurl reports
 /// an idle connection's socket removed) until a transfer takes it again.
-#[derive(Default)]
 pub struct Gate {
     busy: Cell<usize>,
     /// Polls of the driver so far (`settle` waits for the next one).
@@ -205,6 +232,63 @@ pub struct Gate {
     home: Cell<usize>,
     /// h2's connection future while no multi drives it.
     stopped: RefCell<Option<DriverFuture>>,
+    /// A stream earned the large window (`H2Conn::grow_window`).
+    grow: Cell<bool>,
+    /// Transfers paused receiving (`H2Conn::hold`).
+    paused: Cell<usize>,
+    /// The running driver, for a change of the wanted window.
+    waker: RefCell<Option<Waker>>,
+    /// When the last transfer left it.
+    idle_since: Cell<Instant>,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            busy: Cell::new(0),
+            polls: Cell::new(0),
+            driver: RefCell::new(None),
+            parked: Cell::new(false),
+            watchers: RefCell::new(Vec::new()),
+            grow: Cell::new(false),
+            paused: Cell::new(0),
+            waker: RefCell::new(None),
+            idle_since: Cell::new(Instant::now()),
+            roams: Cell::new(false),
+            home: Cell::new(0),
+            stopped: RefCell::new(None),
+        }
+    }
+}
+
+impl Gate {
+    /// The stream window the connection should announce now.
+    fn wanted_window(&self) -> u32 {
+        if self.grow.get() && self.paused.get() == 0 {
+            STREAM_WINDOW_MAX
+        } else {
+            STREAM_WINDOW
+        }
+    }
+
+    fn wake_driver(&self) {
+        if let Some(w) = self.waker.borrow().as_ref() {
+            w.wake_by_ref();
+        }
+    }
+}
+
+/// A paused transfer (see `H2Conn::hold`).
+pub struct Hold(Rc<Gate>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let g = &self.0;
+        g.paused.set(g.paused.get().saturating_sub(1));
+        if g.paused.get() == 0 {
+            g.wake_driver();
+        }
+    }
 }
 
 type DriverFuture = std::pin::Pin<Box<dyn Future<Output = ()>>>;
@@ -217,6 +301,7 @@ impl Drop for InUse {
         let g = &self.0;
         g.busy.set(g.busy.get().saturating_sub(1));
         if g.busy.get() == 0 {
+            g.idle_since.set(Instant::now());
             // The driver flushes what the last stream left, then parks.
             if let Some(w) = g.driver.take() {
                 w.wake();
@@ -227,18 +312,33 @@ impl Drop for InUse {
 
 /// Runs h2's connection future as a task of the multi. While no transfer uses the connection,
 /// the task leaves the socket's interest empty (the application sees POLL_REMOVE) and waits.
-pub fn spawn_driver<F: Future + 'static>(
-    driver: F,
+pub fn spawn_driver<T>(
+    mut driver: h2::client::Connection<T, Bytes>,
     spawner: &Spawner,
     reactor: &Rc<Reactor>,
     fd: Fd,
     stream: io::SharedStream,
-) -> (Rc<Cell<bool>>, Rc<Gate>) {
+) -> (Rc<Cell<bool>>, Rc<Gate>)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
+{
     let open = Rc::new(Cell::new(true));
     let gate = Rc::new(Gate::default());
-    let driver: DriverFuture = Box::pin(async move {
-        driver.await;
-    });
+    // The driver announces the window the gate wants; weak, since a stopped driver waits in the gate.
+    let g = Rc::downgrade(&gate);
+    let mut window = STREAM_WINDOW;
+    let driver: DriverFuture = Box::pin(poll_fn(move |cx| {
+        // Ends on GOAWAY, an I/O error, or when every handle to the connection is gone.
+        let mut r = Pin::new(&mut driver).poll(cx);
+        let want = g.upgrade().map_or(window, |g| g.wanted_window());
+        // h2 refuses while our last SETTINGS is unacknowledged: the ACK's turn tries again.
+        if r.is_pending() && want != window && driver.set_initial_window_size(want).is_ok() {
+            window = want;
+            // Out with the SETTINGS now.
+            r = Pin::new(&mut driver).poll(cx);
+        }
+        r.map(|_| ())
+    }));
     run_driver(driver, &open, &gate, spawner, reactor, fd, stream);
     (open, gate)
 }
@@ -278,6 +378,12 @@ fn run_driver(
                 reactor.register(fd);
             }
             let r = driver.as_mut().poll(cx);
+            {
+                let mut w = g.waker.borrow_mut();
+                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *w = Some(cx.waker().clone());
+                }
+            }
             g.polls.set(g.polls.get() + 1);
             for w in g.watchers.take() {
                 w.wake();
@@ -427,17 +533,26 @@ pub fn reset_error(stream_id: u32, n: u32) -> Error {
 
 /// The status line libcurl hands HEADERFUNCTION for an h2 response.
 pub fn status_line(status: u16) -> Vec<u8> {
-    format!("HTTP/2 {status} \r\n").into_bytes()
+    let mut l = b"HTTP/2 ".to_vec();
+    l.extend_from_slice(status.to_string().as_bytes());
+    l.extend_from_slice(b" \r\n");
+    l
 }
 
 /// One header line as libcurl delivers it over h2: the lower-case name, ": ", the value.
 pub fn header_line(name: &[u8], value: &[u8]) -> Vec<u8> {
     let mut l = Vec::with_capacity(name.len() + value.len() + 4);
+    put_header_line(&mut l, name, value);
+    l
+}
+
+/// `header_line` into a buffer reused from line to line.
+pub fn put_header_line(l: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    l.clear();
     l.extend_from_slice(name);
     l.extend_from_slice(b": ");
     l.extend_from_slice(value);
     l.extend_from_slice(b"\r\n");
-    l
 }
 
 /// Header fields HTTP/2 forbids (RFC 9113 8.2.2): libcurl drops them when it turns its request
@@ -452,15 +567,15 @@ pub fn drop_field(name: &str, value: &str) -> bool {
 
 /// Splits a request head (as the HTTP/1 writer produced it) into the request line's method and
 /// target and its header fields, lower-cased names, in order. The Host value comes back apart (it
-/// becomes :authority).
+/// becomes :authority). Works on bytes: a per-request cost (the head is text in all but odd
+/// HTTPHEADER values, which are read lossily).
 pub fn fields_of_head(head: &[u8]) -> (Option<String>, Vec<(String, String)>) {
-    let text = String::from_utf8_lossy(head);
     let mut host = None;
     let mut out = Vec::new();
-    for line in text.split("\r\n").skip(1) {
-        let Some((n, v)) = line.split_once(':') else { continue };
-        let name = n.trim().to_ascii_lowercase();
-        let value = v.trim().to_string();
+    for line in crlf_lines(head).skip(1) {
+        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+        let name = text(line[..colon].trim_ascii()).to_ascii_lowercase();
+        let value = text(line[colon + 1..].trim_ascii()).into_owned();
         if name == "host" {
             host = Some(value);
             continue;
@@ -471,6 +586,37 @@ pub fn fields_of_head(head: &[u8]) -> (Option<String>, Vec<(String, String)>) {
         out.push((name, value));
     }
     (host, out)
+}
+
+/// The lines of `head`, split at each CRLF.
+fn crlf_lines(mut head: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        if head.is_empty() {
+            return None;
+        }
+        let mut at = 0;
+        let end = loop {
+            match head[at..].iter().position(|&b| b == b'\r') {
+                Some(i) if head.get(at + i + 1) == Some(&b'\n') => break Some(at + i),
+                Some(i) => at += i + 1,
+                None => break None,
+            }
+        };
+        let (line, rest) = match end {
+            Some(e) => (&head[..e], &head[e + 2..]),
+            None => (head, &head[head.len()..]),
+        };
+        head = rest;
+        Some(line)
+    })
+}
+
+/// UTF-8 text as is (the fast check), anything else lossily.
+fn text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 /// The request head libcurl shows (DEBUGFUNCTION HEADER_OUT) and counts (REQUEST_SIZE) for an h2
@@ -495,6 +641,8 @@ mod tests {
         let (host, fields) = fields_of_head(&head);
         assert_eq!(host.as_deref(), Some("example.com:8443"));
         assert_eq!(fields, vec![("user-agent".to_string(), "t".to_string()), ("x-a".into(), "b".into())]);
+        let (_, odd) = fields_of_head(b"GET / HTTP/1.1\r\nX-B: a\rb \r\nX-C:\xff\r\nno colon\r\n\r\n");
+        assert_eq!(odd, vec![("x-b".to_string(), "a\rb".to_string()), ("x-c".into(), "\u{fffd}".into())]);
         let h2 = as_h2_head(head);
         assert!(
             h2.starts_with(b"POST /x?y HTTP/2\r\nHost: example.com:8443\r\n"),
@@ -508,6 +656,19 @@ mod tests {
         assert_eq!(status_line(200), b"HTTP/2 200 \r\n");
         assert_eq!(header_line(b"content-type", b"text/html"), b"content-type: text/html\r\n");
         assert_eq!(reason_name(7), "REFUSED_STREAM");
+    }
+
+    #[test]
+    fn the_window_opens_once_earned_and_closes_while_a_transfer_is_paused() {
+        let g = Rc::new(Gate::default());
+        assert_eq!(g.wanted_window(), STREAM_WINDOW, "64 KiB until a stream took its first window");
+        g.grow.set(true);
+        assert_eq!(g.wanted_window(), STREAM_WINDOW_MAX);
+        g.paused.set(1);
+        let hold = Hold(g.clone());
+        assert_eq!(g.wanted_window(), STREAM_WINDOW, "held back while paused");
+        drop(hold);
+        assert_eq!((g.paused.get(), g.wanted_window()), (0, STREAM_WINDOW_MAX));
     }
 
     #[test]

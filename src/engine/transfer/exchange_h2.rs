@@ -6,7 +6,7 @@
 use std::future::{poll_fn, Future};
 use std::rc::Rc;
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use h2::client::ResponseFuture;
@@ -92,9 +92,12 @@ impl Xfer {
                 }
                 // A share's connection left idle by another multi: driven from this one now.
                 h2c.adopt(&self.sh.spawner, &self.sh.reactor);
-                let (in_use, was_idle) = h2c.start_use();
-                if was_idle {
-                    // It idled unwatched: let it read what came meanwhile (GOAWAY, close).
+                let idle = h2c.idle_for();
+                let (in_use, _) = h2c.start_use();
+                // Idle a second or more (or a body that may not replay): it idled unwatched, so
+                // let it read what came meanwhile (GOAWAY, close). A shorter idle is taken as the
+                // HTTP/1 pool takes one; a stream it turns out to refuse runs again elsewhere.
+                if idle.is_some_and(|d| d >= Duration::from_secs(1) || hop.body.is_some()) {
                     h2c.settle().await;
                 }
                 if h2c.is_open() {
@@ -245,6 +248,8 @@ impl Xfer {
                 match self.h2_await_response(resp).await {
                     Ok(Ok(r)) => Ok(r),
                     Ok(Err(e)) if refused(&e) => Err(Failed::Refused),
+                    // A reused connection that turned out closed before any response.
+                    Ok(Err(e)) if reused && e.is_io() => Err(Failed::Dead),
                     Ok(Err(e)) => Err(Failed::Err(http2::stream_error(&e, sid))),
                     Err(e) => Err(Failed::Err(e)),
                 }
@@ -423,8 +428,9 @@ impl Xfer {
         self.info.http_version = 3;
         let mut head = Head { status, version: 20, blank: b"\r\n".to_vec(), ..Head::default() };
         self.h2_line(&http2::status_line(status)).await?;
+        let mut line = Vec::with_capacity(64);
         for (name, value) in resp.headers() {
-            let line = http2::header_line(name.as_str().as_bytes(), value.as_bytes());
+            http2::put_header_line(&mut line, name.as_str().as_bytes(), value.as_bytes());
             head.push_line(&line);
             self.h2_line(&line).await?;
         }
@@ -486,10 +492,17 @@ impl Xfer {
         let mut body = resp.into_body();
         let mut received: u64 = 0;
         let mut reset_ended = false;
+        let mut unreleased = 0;
         loop {
             if self.easy.pause.get() & PAUSE_RECV != 0 || self.easy.paused_data.borrow().is_some() {
-                // No capacity is released while paused: the server is held back by the window.
+                // No capacity is released while paused and the connection's streams go back to
+                // the initial window: the server is held back by flow control.
+                let _hold = h2c.hold();
                 self.flush_paused().await?;
+            }
+            if unreleased > 0 {
+                // Delivered now: the server may send on.
+                let _ = body.flow_control().release_capacity(std::mem::take(&mut unreleased));
             }
             let chunk = match self.h2_next_data(&mut body).await? {
                 None => break,
@@ -517,7 +530,20 @@ impl Xfer {
             self.body_bytes(&chunk, &mut dec).await?;
             self.check_low_speed()?;
             self.throttle(self.o.max_recv_speed, self.dl_now).await;
-            let _ = body.flow_control().release_capacity(n);
+            if received >= http2::STREAM_WINDOW as u64
+                && self.o.max_recv_speed <= 0
+                && self.easy.pause.get() & PAUSE_RECV == 0
+            {
+                // Consumed its first window unpaused and unthrottled: libcurl opens the stream
+                // up to 10 MiB.
+                h2c.grow_window();
+            }
+            if self.easy.pause.get() & PAUSE_RECV == 0 && self.easy.paused_data.borrow().is_none() {
+                let _ = body.flow_control().release_capacity(n);
+            } else {
+                // Held by a pause: its window stays taken until the bytes reach the application.
+                unreleased += n;
+            }
         }
         let trailers = if reset_ended { Ok(None) } else { poll_fn(|cx| body.poll_trailers(cx)).await };
         match trailers {
