@@ -110,7 +110,12 @@ struct Xfer {
     head_bytes: usize,
     /// Header lines received over the whole transfer, redirects included (libcurl limits them).
     header_lines: usize,
+    /// The proxy of the request being set up, for its URL's scheme and host (see `proxy_for`).
+    proxy_memo: RefCell<Option<Box<ProxyMemo>>>,
 }
+
+/// A URL's scheme and host and the proxy chosen for them.
+type ProxyMemo = (String, String, Result<Option<crate::engine::proxy::Proxy>>);
 
 /// Runs one transfer to completion, recording getinfo values in `easy.info`.
 pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
@@ -138,6 +143,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         discarding: false,
         head_bytes: 0,
         header_lines: 0,
+        proxy_memo: RefCell::new(None),
     };
     // getinfo answers for this transfer from its start, as libcurl resets its info then.
     x.publish_info();
