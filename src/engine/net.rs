@@ -75,7 +75,7 @@ impl Sock {
             reactor.register(self.fd);
             // A connection parked drained has nothing to read until the application's poll says so:
             // reading at once after the next request would mostly be a failing recv (EAGAIN).
-            if self.parked_drained {
+            if self.parked_drained && !reactor.read_at_once.get() {
                 reactor.set_drained(self.fd);
             }
             self.reactor = Some(reactor.clone());
