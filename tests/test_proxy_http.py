@@ -209,6 +209,37 @@ def test_environment_variables(tiny, server, clean_env):
     assert "env=upper" not in log and "env=noproxy" not in log and "env=off" not in log
 
 
+def test_environment_read_again_at_each_transfer(tiny, server, clean_env):
+    """One handle, reused: libcurl reads the proxy variables as each transfer sets up its
+    connection, so a change between two performs (easy and multi) applies to the next one."""
+    c = pycurl.Curl()
+    perform(c, server.url("/hello?env=before"))
+    assert c.getinfo(pycurl.PRIMARY_PORT) == server.port
+    clean_env.setenv("http_proxy", tiny.url)
+    perform(c, server.url("/hello?env=set"))
+    assert c.getinfo(pycurl.PRIMARY_PORT) == tiny.port
+    clean_env.setenv("no_proxy", "127.0.0.1")
+    perform(c, server.url("/hello?env=exempt"))
+    assert c.getinfo(pycurl.PRIMARY_PORT) == server.port
+    clean_env.delenv("no_proxy")
+    m = pycurl.CurlMulti()
+    for tag, port in (("multi-set", tiny.port), ("multi-unset", server.port)):
+        if port == server.port:
+            clean_env.delenv("http_proxy")
+        c.setopt(pycurl.URL, server.url(f"/hello?env={tag}"))
+        m.add_handle(c)
+        while m.perform()[1]:
+            m.select(1.0)
+        assert m.info_read()[1] == [c]
+        m.remove_handle(c)
+        assert c.getinfo(pycurl.PRIMARY_PORT) == port
+    m.close()
+    c.close()
+    log = tiny.wait_log("env=multi-set")
+    assert "env=set" in log
+    assert "env=before" not in log and "env=exempt" not in log and "env=multi-unset" not in log
+
+
 def test_https_proxy_env(tiny, tls_server, certs, clean_env):
     clean_env.setenv("HTTPS_PROXY", tiny.url)
     c = pycurl.Curl()

@@ -45,7 +45,8 @@ fn escape_bytes(b: &[u8]) -> String {
 
 /// The bytes an option's text stands for, as they go on the wire.
 pub fn wire_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
-    if !s.chars().any(escaped) {
+    // Every escape char is EF 9E xx or EF 9F xx in UTF-8: text without 0xEF has none (one memchr).
+    if !s.as_bytes().contains(&0xEF) || !s.chars().any(escaped) {
         return std::borrow::Cow::Borrowed(s.as_bytes());
     }
     let mut out = Vec::with_capacity(s.len());

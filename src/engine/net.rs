@@ -46,6 +46,8 @@ pub struct Sock {
     fd: Fd,
     reactor: Option<Rc<Reactor>>,
     closer: Option<Closer>,
+    /// Parked with the readiness cache saying drained: the next reactor keeps that (see `attach`).
+    parked_drained: bool,
 }
 
 fn detached() -> io::Error {
@@ -56,12 +58,13 @@ impl Sock {
     pub fn new(sock: Socket, reactor: &Rc<Reactor>, closer: Option<Closer>) -> Sock {
         let fd = sys::fd_of(&sock);
         reactor.register(fd);
-        Sock { sock: Some(sock), fd, reactor: Some(reactor.clone()), closer }
+        Sock { sock: Some(sock), fd, reactor: Some(reactor.clone()), closer, parked_drained: false }
     }
 
     /// Leaves the reactor (a connection parked idle): its interest is reported removed.
     pub fn detach(&mut self) {
         if let Some(r) = self.reactor.take() {
+            self.parked_drained = r.is_drained(self.fd);
             r.deregister(self.fd);
         }
     }
@@ -70,6 +73,11 @@ impl Sock {
     pub fn attach(&mut self, reactor: &Rc<Reactor>) {
         if self.reactor.is_none() {
             reactor.register(self.fd);
+            // A connection parked drained has nothing to read until the application's poll says so:
+            // reading at once after the next request would mostly be a failing recv (EAGAIN).
+            if self.parked_drained && !reactor.read_at_once.get() {
+                reactor.set_drained(self.fd);
+            }
             self.reactor = Some(reactor.clone());
         }
     }

@@ -247,6 +247,16 @@ impl Conn {
         Ok(n)
     }
 
+    /// Hands an empty read buffer to `spare` (the connection is going idle): the next read of any
+    /// connection takes it back instead of allocating and zeroing a new one.
+    pub fn spare_buffer(&mut self, spare: &SpareBuffers) {
+        if self.start == self.end && !self.buf.is_empty() && self.buf.len() <= KEEP_WHILE_WAITING {
+            spare.give(std::mem::take(&mut self.buf));
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
     /// Frees the read buffer (nothing unread in it); the next read allocates one of the same size.
     fn release_buffer(&mut self) {
         self.buf = Vec::new();

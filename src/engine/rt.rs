@@ -259,6 +259,9 @@ pub struct Reactor {
     timer_wakers: RefCell<HashMap<u64, Waker>>,
     next_timer: Cell<u64>,
     graveyard: RefCell<Vec<(Fd, Option<Closer>)>>,
+    /// Pooled connections taken here read right after their request instead of waiting for a
+    /// readiness report (Curl.perform's private loop: one connection, mostly answered by then).
+    pub read_at_once: Cell<bool>,
 }
 
 /// Who closes an fd when its connection ends: libc close, or the application's CLOSESOCKETFUNCTION.

@@ -1196,7 +1196,12 @@ impl PyCurl {
             match st.private.take() {
                 Some(p) => p,
                 None => match BlockingLoop::new() {
-                    Ok(lp) => Box::new(Private { multi: Multi::new(), lp }),
+                    Ok(lp) => {
+                        let multi = Multi::new();
+                        // One transfer waits alone here: its answer is mostly in by the first read.
+                        multi.sh.reactor.read_at_once.set(true);
+                        Box::new(Private { multi, lp })
+                    }
                     Err(e) => {
                         st.performing = false;
                         return Err(code_err(code::FAILED_INIT, e.to_string()));

@@ -183,6 +183,11 @@ impl HeadParser {
     }
 
     fn check_content_length(&mut self, line: &[u8]) -> Result<()> {
+        // Most lines are other headers: a cheap look at the name before splitting the line.
+        let lead = line.iter().take_while(|c| c.is_ascii_whitespace()).count();
+        if !line[lead..].get(..14).is_some_and(|n| n.eq_ignore_ascii_case(b"content-length")) {
+            return Ok(());
+        }
         let (name, value) = split_header(line);
         if !name.eq_ignore_ascii_case(b"content-length") {
             return Ok(());

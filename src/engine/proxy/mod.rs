@@ -173,14 +173,18 @@ pub fn for_url(
     host: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<Proxy>> {
-    let noproxy = o.noproxy.clone().or_else(|| env("no_proxy")).or_else(|| env("NO_PROXY"));
-    if noproxy.as_deref().is_some_and(|l| noproxy::matches(host, l)) {
-        return Ok(None);
-    }
     let spec = match &o.proxy {
         Some(p) => p.clone(),
         None => from_env(scheme, env).unwrap_or_default(),
     };
+    // No proxy at all: NOPROXY has nothing to exempt (and no_proxy need not be read).
+    if spec.is_empty() && o.pre_proxy.as_deref().is_none_or(str::is_empty) {
+        return Ok(None);
+    }
+    let noproxy = o.noproxy.clone().or_else(|| env("no_proxy")).or_else(|| env("NO_PROXY"));
+    if noproxy.as_deref().is_some_and(|l| noproxy::matches(host, l)) {
+        return Ok(None);
+    }
     let pre = match o.pre_proxy.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(Box::new(parse_pre(s, o)?)),
         None => None,
@@ -385,6 +389,28 @@ mod tests {
 
     fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
+    }
+
+    /// Every transfer asks: without any proxy the no_proxy variables are not even read (they could
+    /// only exempt a proxy), with one they are.
+    #[test]
+    fn no_proxy_read_only_when_there_is_a_proxy() {
+        let read = std::cell::RefCell::new(Vec::new());
+        let vars = [("http_proxy", "p:1"), ("no_proxy", "example.com,127.0.0.1")];
+        let env = |with: bool| {
+            let read = &read;
+            move |n: &str| {
+                read.borrow_mut().push(n.to_string());
+                vars.iter().filter(|_| with).find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
+            }
+        };
+        let o = ProxyOptions::default();
+        assert_eq!(for_url(&o, "http", "127.0.0.1", &env(false)), Ok(None));
+        assert_eq!(*read.borrow(), ["http_proxy", "all_proxy", "ALL_PROXY"]);
+        read.borrow_mut().clear();
+        assert_eq!(for_url(&o, "http", "127.0.0.1", &env(true)), Ok(None), "exempted by no_proxy");
+        assert_eq!(*read.borrow(), ["http_proxy", "no_proxy"]);
+        assert_eq!(for_url(&o, "http", "10.0.0.1", &env(true)).map(|p| p.map(|p| p.host)), Ok(Some("p".into())));
     }
 
     #[test]

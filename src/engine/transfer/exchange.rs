@@ -554,7 +554,10 @@ impl Xfer {
         }
         head.content_length = p.content_length();
         self.store_cookies(&head);
-        self.publish_info();
+        if head.status < 200 {
+            // A final head is published by the caller once it has read the framing from it.
+            self.publish_info();
+        }
         if head.status < 200 && head.status != 101 {
             self.end_head(&head).await?;
         }
@@ -641,9 +644,10 @@ impl Xfer {
         Ok(matches!(r, Ok(true)) && keep)
     }
 
-    fn park(&mut self, conn: Conn) {
+    fn park(&mut self, mut conn: Conn) {
         *self.easy.current_sock.borrow_mut() = None;
         if conn.buffered().is_empty() {
+            conn.spare_buffer(&self.sh.spare);
             self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
             self.info.last_socket = conn.stream.sock().fd() as i64;
             self.with_pool(|p| p.put(conn, &self.sh.reactor));

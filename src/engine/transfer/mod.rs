@@ -115,7 +115,12 @@ struct Xfer {
     last_http10: bool,
     /// The request being written is HTTP/1.0 (HTTP_VERSION 1_0, or after such an answer).
     req_http10: bool,
+    /// The proxy of the request being set up, for its URL's scheme and host (see `proxy_for`).
+    proxy_memo: RefCell<Option<Box<ProxyMemo>>>,
 }
+
+/// A URL's scheme and host and the proxy chosen for them.
+type ProxyMemo = (String, String, Result<Option<crate::engine::proxy::Proxy>>);
 
 /// Runs one transfer to completion, recording getinfo values in `easy.info`.
 pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
@@ -145,6 +150,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         header_lines: 0,
         last_http10: false,
         req_http10: false,
+        proxy_memo: RefCell::new(None),
     };
     // getinfo answers for this transfer from its start, as libcurl resets its info then.
     x.publish_info();
@@ -187,6 +193,65 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
     }
 }
 
+/// `*dst = src.clone()` field by field with `clone_from`, so the strings published before keep
+/// their allocations (a transfer publishes several times). Naming every field makes a new one a
+/// compile error here rather than a value getinfo never sees during the transfer.
+fn copy_info(dst: &mut Info, src: &Info) {
+    macro_rules! fields {
+        ($($f:ident),* $(,)?) => {
+            let Info { $($f),* } = src;
+            $(dst.$f.clone_from($f);)*
+        };
+    }
+    fields!(
+        performed,
+        url_rejected,
+        size_delivered,
+        last_socket,
+        response_code,
+        http_connectcode,
+        effective_url,
+        effective_method,
+        content_type,
+        http_version,
+        scheme,
+        total_time,
+        namelookup_time,
+        connect_time,
+        appconnect_time,
+        pretransfer_time,
+        starttransfer_time,
+        redirect_time,
+        posttransfer_time,
+        queue_time,
+        size_download,
+        size_upload,
+        content_length_download,
+        content_length_upload,
+        header_size,
+        request_size,
+        redirect_count,
+        redirect_url,
+        primary_ip,
+        primary_port,
+        local_ip,
+        local_port,
+        num_connects,
+        os_errno,
+        ssl_verifyresult,
+        filetime,
+        condition_unmet,
+        certinfo,
+        conn_id,
+        httpauth_avail,
+        proxyauth_avail,
+        proxy_error,
+        proxy_ssl_verifyresult,
+        referer,
+        xfer_id,
+    );
+}
+
 fn elapsed(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
 }
@@ -195,10 +260,10 @@ impl Xfer {
     /// Makes what is known so far visible to getinfo while the transfer runs (libcurl's infos
     /// answer as soon as the response head has arrived).
     fn publish_info(&self) {
-        let mut i = self.info.clone();
+        let mut i = self.easy.info.borrow_mut();
+        copy_info(&mut i, &self.info);
         i.size_download = self.dl_now as u64;
         i.size_upload = self.ul_now as u64;
-        *self.easy.info.borrow_mut() = i;
     }
 
     async fn run_all(&mut self) -> Result<()> {

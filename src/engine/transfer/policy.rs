@@ -101,6 +101,8 @@ impl Xfer {
         self.hsts_upgrade(&mut hop);
         let first_origin = origin(&hop.url);
         loop {
+            // Each request reads the proxy environment again, as libcurl's connection setup does.
+            self.proxy_memo.borrow_mut().take();
             self.hsts_upgrade(&mut hop);
             hop.send_auth = self.o.unrestricted_auth || origin(&hop.url) == first_origin;
             hop.creds = self.credentials(&hop.url)?;

@@ -124,7 +124,15 @@ impl Xfer {
         if self.o.unix_socket.is_some() {
             return Ok(None);
         }
-        proxy::for_url(&self.o.proxy, &url.scheme, &url.host, &proxy::process_env)
+        // One environment lookup per request (libcurl reads it as each request sets up its
+        // connection): the pool key, the connect and the request head ask for the same URL.
+        let mut memo = self.proxy_memo.borrow_mut();
+        if let Some(m) = memo.as_ref().filter(|m| m.0 == url.scheme && m.1 == url.host) {
+            return m.2.clone();
+        }
+        let r = proxy::for_url(&self.o.proxy, &url.scheme, &url.host, &proxy::process_env);
+        *memo = Some(Box::new((url.scheme.clone(), url.host.clone(), r.clone())));
+        r
     }
 
     /// Records which auth schemes a 407 offers (PROXYAUTH_AVAIL).
