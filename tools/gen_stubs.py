@@ -104,6 +104,7 @@ CLASS_MEMBERS = {
         "reset": "def reset(self) -> None: ...",
         "duphandle": "def duphandle(self) -> Self: ...",
         "multi": "def multi(self) -> CurlMulti | None: ...",
+        "share": "def share(self) -> CurlShare | None: ...",
         "errstr": "def errstr(self) -> str: ...",
         "errstr_raw": "def errstr_raw(self) -> bytes: ...",
         "close": "def close(self) -> None: ...",
@@ -115,8 +116,8 @@ CLASS_MEMBERS = {
     },
     "CurlMulti": {
         "__getattr__": INSTANCE_CONSTANTS,
-        # The live constructor is __new__(*args, close_handles=None) so that positional arguments
-        # get pycurl's own error message; the stub states the accepted call form.
+        # The live constructor is __new__(*args, **kwargs) so that wrong arguments get pycurl's own
+        # messages (and subclasses take their own); the stub states the accepted call form.
         "__new__": "def __new__(cls, *, close_handles: bool = False) -> Self: ...",
         "add_handle": "def add_handle(self, curl: Curl, /) -> None: ...",
         "remove_handle": "def remove_handle(self, curl: Curl, /) -> None: ...",

@@ -166,8 +166,15 @@ impl PyCallbacks {
                         Ok(n) => failed(n as u64),
                         Err(_) => match r.extract::<u64>() {
                             Ok(n) => failed(n),
+                            // pycurl reads a C long: a bigger int is Python's OverflowError.
+                            Err(_) if r.is_instance_of::<pyo3::types::PyInt>() => {
+                                pyo3::exceptions::PyOverflowError::new_err("Python int too large to convert to C long")
+                                    .print_and_set_sys_last_vars(py);
+                                failed(0)
+                            }
                             Err(_) => {
-                                errors::msg_err("write callback must return int or None").print(py);
+                                errors::msg_err("write callback must return int or None")
+                                    .print_and_set_sys_last_vars(py);
                                 failed(0)
                             }
                         },
@@ -192,6 +199,25 @@ fn call_with_memoryview(py: Python<'_>, f: &PyObject, data: &[u8]) -> PyResult<P
     r
 }
 
+/// The BufferError for a buffer that is not C-contiguous (None for contiguous ones and non-buffers).
+fn strided(r: &Bound<'_, PyAny>) -> Option<PyErr> {
+    let view = r.py().import("builtins").ok()?.getattr("memoryview").ok()?.call1((r,)).ok()?;
+    if view.getattr("c_contiguous").ok()?.extract::<bool>().ok()? {
+        return None;
+    }
+    Some(pyo3::exceptions::PyBufferError::new_err("memoryview: underlying buffer is not C-contiguous"))
+}
+
+/// A callback's return value as pycurl prints it: the repr, non-ASCII escaped, or "a value".
+fn shown(r: &Bound<'_, PyAny>) -> String {
+    r.repr()
+        .and_then(|s| s.call_method1("encode", ("ascii", "backslashreplace")))
+        .and_then(|b| b.extract::<Vec<u8>>())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|_| "a value".to_owned())
+}
+
+/// An int that pycurl reads into a C int: too big raises OverflowError, not an int is printed.
 fn call_int<'py>(
     py: Python<'py>,
     f: &PyObject,
@@ -200,15 +226,18 @@ fn call_int<'py>(
 ) -> Result<Option<i64>, PyErr> {
     let r = f.call1(py, args)?;
     let r = r.bind(py);
-    match r.extract::<i64>() {
-        Ok(v) => Ok(Some(v)),
-        Err(_) => {
-            // Written to the C-level stderr by pycurl.
-            let repr = r.repr().map(|s| s.to_string()).unwrap_or_default();
-            let _ = writeln!(std::io::stderr(), "{what} callback returned {repr} which is not an integer");
-            Ok(Some(i64::MIN))
-        }
+    if r.is_instance_of::<pyo3::types::PyInt>() {
+        return match r.extract::<i32>() {
+            Ok(v) => Ok(Some(v as i64)),
+            Err(_) => Err(pyo3::exceptions::PyOverflowError::new_err(format!(
+                "{what} callback returned {} which does not fit in an int",
+                shown(r)
+            ))),
+        };
     }
+    // Written to the C-level stderr by pycurl.
+    let _ = writeln!(std::io::stderr(), "{what} callback returned {} which is not an integer", shown(r));
+    Ok(Some(i64::MIN))
 }
 
 impl Callbacks for PyCallbacks {
@@ -258,7 +287,7 @@ impl Callbacks for PyCallbacks {
                 match s.call_method1("encode", ("ascii",)) {
                     Ok(b) => b.extract::<Vec<u8>>().unwrap_or_default(),
                     Err(e) => {
-                        e.print(py);
+                        e.print_and_set_sys_last_vars(py);
                         return aborted();
                     }
                 }
@@ -269,19 +298,23 @@ impl Callbacks for PyCallbacks {
                 if n == READFUNC_PAUSE {
                     return ReadOutcome::Pause;
                 }
-                errors::msg_err("read callback must return an object supporting the buffer protocol (e.g. a byte string) or an ASCII-only Unicode string").print(py);
+                errors::msg_err("read callback must return an object supporting the buffer protocol (e.g. a byte string) or an ASCII-only Unicode string").print_and_set_sys_last_vars(py);
+                return aborted();
+            } else if let Some(e) = strided(r) {
+                // pycurl asks for a simple (C-contiguous) buffer.
+                e.print_and_set_sys_last_vars(py);
                 return aborted();
             } else if let Ok(b) = r
                 .call_method0("__bytes__")
                 .or_else(|_| py.import("builtins").and_then(|m| m.getattr("bytes")).and_then(|b| b.call1((r,))))
             {
                 if r.is_none() {
-                    errors::msg_err("read callback must return an object supporting the buffer protocol (e.g. a byte string) or an ASCII-only Unicode string").print(py);
+                    errors::msg_err("read callback must return an object supporting the buffer protocol (e.g. a byte string) or an ASCII-only Unicode string").print_and_set_sys_last_vars(py);
                     return aborted();
                 }
                 b.extract::<Vec<u8>>().unwrap_or_default()
             } else {
-                errors::msg_err("read callback must return an object supporting the buffer protocol (e.g. a byte string) or an ASCII-only Unicode string").print(py);
+                errors::msg_err("read callback must return an object supporting the buffer protocol (e.g. a byte string) or an ASCII-only Unicode string").print_and_set_sys_last_vars(py);
                 return aborted();
             };
             if bytes.len() > buf.len() {
@@ -290,7 +323,7 @@ impl Callbacks for PyCallbacks {
                     bytes.len(),
                     buf.len()
                 ))
-                .print(py);
+                .print_and_set_sys_last_vars(py);
                 return aborted();
             }
             buf[..bytes.len()].copy_from_slice(&bytes);
@@ -311,17 +344,25 @@ impl Callbacks for PyCallbacks {
                     if r.is_none() {
                         return SeekOutcome::Ok;
                     }
+                    if r.is_instance_of::<pyo3::types::PyInt>() && r.extract::<i32>().is_err() {
+                        pyo3::exceptions::PyOverflowError::new_err(format!(
+                            "seek callback returned {} which does not fit in an int",
+                            shown(r)
+                        ))
+                        .print_and_set_sys_last_vars(py);
+                        return SeekOutcome::CantSeek;
+                    }
                     match r.extract::<i64>() {
                         Ok(0) => SeekOutcome::Ok,
                         Ok(1) => SeekOutcome::Fail,
                         Ok(2) => SeekOutcome::CantSeek,
                         Ok(n) => {
                             errors::msg_err(format!("invalid return value for seek callback {n} not in (0, 1, 2)"))
-                                .print(py);
+                                .print_and_set_sys_last_vars(py);
                             SeekOutcome::CantSeek
                         }
                         Err(_) => {
-                            errors::msg_err("seek callback must return 0 (CURL_SEEKFUNC_OK), 1 (CURL_SEEKFUNC_FAIL), 2 (CURL_SEEKFUNC_CANTSEEK) or None").print(py);
+                            errors::msg_err("seek callback must return 0 (CURL_SEEKFUNC_OK), 1 (CURL_SEEKFUNC_FAIL), 2 (CURL_SEEKFUNC_CANTSEEK) or None").print_and_set_sys_last_vars(py);
                             SeekOutcome::CantSeek
                         }
                     }
@@ -359,6 +400,16 @@ impl Callbacks for PyCallbacks {
                     if r.is_none() {
                         return Ok(false);
                     }
+                    // pycurl reads a C int: a bigger one is printed as OverflowError and aborts.
+                    if r.is_instance_of::<pyo3::types::PyInt>() && r.extract::<i32>().is_err() {
+                        let what = if floats { "progress" } else { "xferinfo" };
+                        pyo3::exceptions::PyOverflowError::new_err(format!(
+                            "{what} callback returned {} which does not fit in an int",
+                            shown(r)
+                        ))
+                        .print_and_set_sys_last_vars(py);
+                        return Ok(true);
+                    }
                     Ok(!matches!(r.extract::<i64>(), Ok(0)))
                 }
                 Err(e) => {
@@ -375,6 +426,10 @@ impl Callbacks for PyCallbacks {
 
     fn debug(&self, kind: u8, data: &[u8]) {
         Python::with_gil(|py| {
+            // An interrupt waiting to leave perform() is not followed by more debug calls.
+            if self.propagate.borrow().is_some() {
+                return;
+            }
             if let Some(f) = self.get(py, |s| &s.debug) {
                 if let Err(e) = f.call1(py, (kind as i64, PyBytes::new(py, data))) {
                     self.report(py, e);
@@ -411,7 +466,8 @@ impl Callbacks for PyCallbacks {
                     } else if let Ok(fileno) = r.call_method0("fileno") {
                         fileno.extract::<i64>().ok()
                     } else {
-                        errors::msg_err("Open socket callback's return value must be a socket").print(py);
+                        errors::msg_err("Open socket callback's return value must be a socket")
+                            .print_and_set_sys_last_vars(py);
                         return fail();
                     };
                     match fd {
@@ -489,7 +545,7 @@ impl Callbacks for PyCallbacks {
                     Ok(n) => n != 0,
                     Err(_) => {
                         // pycurl raises this one out of perform().
-                        let repr = r.repr().map(|s| s.to_string()).unwrap_or_default();
+                        let repr = shown(r);
                         let e = pyo3::exceptions::PyOverflowError::new_err(format!(
                             "resolver_start callback returned {repr} which does not fit in an int"
                         ));
@@ -502,7 +558,7 @@ impl Callbacks for PyCallbacks {
                 };
             }
             // Written to the C-level stderr by pycurl.
-            let repr = r.repr().map(|s| s.to_string()).unwrap_or_default();
+            let repr = shown(r);
             let _ = writeln!(std::io::stderr(), "resolver_start callback returned {repr} which is not an integer");
             true
         })
@@ -536,16 +592,16 @@ impl Callbacks for PyCallbacks {
                 Ok(n) => {
                     if !(0..=2).contains(&n) {
                         // pycurl complains, yet hands the number to libcurl.
-                        errors::msg_err("ioctl callback returned invalid value").print(py);
+                        errors::msg_err("ioctl callback returned invalid value").print_and_set_sys_last_vars(py);
                     }
                     n
                 }
                 Err(_) => {
-                    let repr = r.repr().map(|s| s.to_string()).unwrap_or_default();
+                    let repr = shown(r);
                     pyo3::exceptions::PyOverflowError::new_err(format!(
                         "ioctl callback returned {repr} which does not fit in an int"
                     ))
-                    .print(py);
+                    .print_and_set_sys_last_vars(py);
                     FAILRESTART
                 }
             }
@@ -572,7 +628,8 @@ impl Callbacks for PyCallbacks {
                 return Ok(Vec::new());
             }
             if !(r.is_instance_of::<pyo3::types::PyList>() || r.is_instance_of::<PyTuple>()) {
-                errors::msg_err("trailer callback must return None or a list/tuple of header strings").print(py);
+                errors::msg_err("trailer callback must return None or a list/tuple of header strings")
+                    .print_and_set_sys_last_vars(py);
                 return Err(aborted());
             }
             let mut lines = Vec::new();
@@ -589,7 +646,7 @@ impl Callbacks for PyCallbacks {
                 match line {
                     Ok(l) => lines.push(l),
                     Err(e) => {
-                        e.print(py);
+                        e.print_and_set_sys_last_vars(py);
                         return Err(aborted());
                     }
                 }

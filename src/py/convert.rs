@@ -52,7 +52,7 @@ pub fn string(v: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(crate::engine::easy::text_from_bytes(b))
 }
 
-/// Blob options also take any buffer (bytearray, memoryview, …).
+/// Blob options also take any buffer (bytearray, memoryview, array, …), C-contiguous only.
 pub fn blob(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = v.downcast::<PyByteArray>() {
         return Ok(b.to_vec());
@@ -60,12 +60,18 @@ pub fn blob(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if v.is_instance_of::<PyBytes>() || v.is_instance_of::<PyString>() {
         return bytes(v);
     }
-    if let Ok(mv) = v.py().import("builtins")?.getattr("bytes")?.call1((v,)) {
-        if !v.is_instance_of::<PyInt>() {
-            return Ok(mv.downcast::<PyBytes>()?.as_bytes().to_vec());
-        }
+    // memoryview() accepts exactly the objects with the buffer protocol (not ints or lists).
+    let builtins = v.py().import("builtins")?;
+    let Ok(view) = builtins.getattr("memoryview")?.call1((v,)) else {
+        return Err(PyTypeError::new_err(
+            "blob option value must be a byte string, ASCII-only Unicode string, or a buffer object",
+        ));
+    };
+    if !view.getattr("c_contiguous")?.extract::<bool>()? {
+        return Err(pyo3::exceptions::PyBufferError::new_err("memoryview: underlying buffer is not C-contiguous"));
     }
-    Err(kind_err(v))
+    let data = view.call_method0("tobytes")?;
+    Ok(data.downcast::<PyBytes>()?.as_bytes().to_vec())
 }
 
 pub fn string_list(v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {

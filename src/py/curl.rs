@@ -48,6 +48,8 @@ pub struct State {
     pub mimepost: Option<Py<super::mime::PyCurlMime>>,
     /// The CurlShare set with setopt(SHARE, ...).
     pub share: Option<Py<super::share::PyCurlShare>>,
+    /// CURLU's CurlUrl, read again when a transfer starts (libcurl reads the handle then).
+    pub curlu: Option<Py<super::url::PyCurlUrl>>,
 }
 
 impl State {
@@ -80,6 +82,16 @@ pub fn default_user_agent() -> String {
 
 fn fresh_options() -> Options {
     Options { user_agent: Some(default_user_agent()), ..Options::default() }
+}
+
+/// A constant read through a handle: the module's own object, so `c.URL is pycurl.URL` holds.
+pub fn constant_attr(py: Python<'_>, name: &str, value: Option<i64>) -> PyResult<PyObject> {
+    let value =
+        value.ok_or_else(|| PyAttributeError::new_err(format!("trying to obtain a non-existing attribute: {name}")))?;
+    match py.import("pycurl._pycurl").and_then(|m| m.getattr(name)) {
+        Ok(o) => Ok(o.unbind()),
+        Err(_) => Ok(value.into_pyobject(py)?.into_any().unbind()),
+    }
 }
 
 fn closed_err(what: &str) -> PyErr {
@@ -156,6 +168,7 @@ impl PyCurl {
             errbuf_detached: false,
             mimepost: None,
             share: None,
+            curlu: None,
         }
     }
 
@@ -224,6 +237,17 @@ impl PyCurl {
         Ok(easy)
     }
 
+    /// ws_send/ws_close may run inside the transfer's own callbacks, never from another thread.
+    fn ws_sender(&self, py: Python<'_>, what: &str) -> PyResult<Rc<EasyShared>> {
+        let easy = self.easy(what)?;
+        if self.performing_elsewhere(py) {
+            return Err(msg_err(format!(
+                "cannot invoke {what}() - perform() is currently running outside WRITEFUNCTION callback"
+            )));
+        }
+        Ok(easy)
+    }
+
     /// A perform() of this handle, or of its multi, runs on another thread (pause() is refused then).
     fn performing_elsewhere(&self, py: Python<'_>) -> bool {
         let st = self.st.borrow();
@@ -242,7 +266,11 @@ impl PyCurl {
         *st.cbs.propagate.borrow_mut() = None;
         let cbs = st.cbs.clone();
         let mime = Python::with_gil(|py| st.mimepost.as_ref().map(|m| m.clone_ref(py)));
+        let curlu = Python::with_gil(|py| st.curlu.as_ref().map(|u| u.borrow(py).url_for_transfer()));
         drop(st);
+        if let Some(url) = curlu {
+            easy.opts_mut().url = url;
+        }
         if let Some(m) = mime {
             if easy.opts.borrow().form.is_some() {
                 let form = Python::with_gil(|py| super::mime::mimepost_at_perform(py, &m));
@@ -372,8 +400,16 @@ impl PyCurl {
         }
         match option {
             opt::URL => o.url = text_required!(),
-            // resolved when set: see docs/differences.md (CURLU)
-            opt::CURLU => o.url = super::url::curlu_option(value)?,
+            // read again by prepare() at each transfer, as libcurl reads the handle then
+            opt::CURLU => {
+                o.url = super::url::curlu_option(value)?;
+                drop(o);
+                self.st.borrow_mut().curlu = if unset {
+                    None
+                } else {
+                    value.downcast::<super::url::PyCurlUrl>().ok().map(|u| u.clone().unbind())
+                };
+            }
             opt::MIMEPOST | opt::HTTPPOST => {
                 drop(o);
                 let (form, keep) = super::mime::form_option(py, self, option, value)?;
@@ -877,7 +913,10 @@ impl PyCurl {
             opt::REQUEST_TARGET => o.request_target = text_required!(),
             // libcurl 8 accepts and ignores these: no RNG seed files, no NPN.
             opt::RANDOM_FILE | opt::EGDSOCKET => {
-                let _ = text!();
+                if text!().is_some() {
+                    let w = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+                    PyErr::warn(py, &w, c"setopt option is deprecated", 1)?;
+                }
             }
             opt::SSL_ENABLE_NPN => {
                 let _ = long!();
@@ -1271,6 +1310,7 @@ impl PyCurl {
         self.drop_share(py);
         let (private, multi, easy) = {
             let Some(mut st) = self.st.try_borrow_mut() else { return };
+            st.curlu = None;
             (st.private.take(), st.multi.take(), st.easy.take())
         };
         if let Some(e) = &easy {
@@ -1399,37 +1439,38 @@ impl PyCurl {
     }
 
     // CONNECT_ONLY and WebSocket calls: see py/ws.rs.
-    fn send(&self, data: &Bound<'_, PyAny>) -> PyResult<usize> {
-        super::ws::send(self, &self.easy("send")?, data)
+    fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
+        super::ws::send(self, &self.ready(py, "send")?, data)
     }
 
     fn recv(&self, py: Python<'_>, buffersize: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        super::ws::recv(self, py, &self.easy("recv")?, convert::index(buffersize)?)
+        super::ws::recv(self, py, &self.ready(py, "recv")?, convert::index(buffersize)?)
     }
 
     #[pyo3(signature = (buffer, nbytes = 0))]
-    fn recv_into(&self, buffer: &Bound<'_, PyAny>, nbytes: i64) -> PyResult<usize> {
-        super::ws::recv_into(self, &self.easy("recv_into")?, buffer, nbytes)
+    fn recv_into(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>, nbytes: i64) -> PyResult<usize> {
+        super::ws::recv_into(self, &self.ready(py, "recv_into")?, buffer, nbytes)
     }
 
     #[pyo3(signature = (data, flags = None, fragsize = 0, encoding = "utf-8"))]
     fn ws_send(
         &self,
+        py: Python<'_>,
         data: &Bound<'_, PyAny>,
         flags: Option<&Bound<'_, PyAny>>,
         fragsize: i64,
         encoding: &str,
     ) -> PyResult<usize> {
-        super::ws::ws_send(self, &self.easy("ws_send")?, data, flags, fragsize, encoding)
+        super::ws::ws_send(self, &self.ws_sender(py, "ws_send")?, data, flags, fragsize, encoding)
     }
 
     fn ws_recv(&self, py: Python<'_>, buffersize: &Bound<'_, PyAny>) -> PyResult<(PyObject, PyObject)> {
-        super::ws::ws_recv(self, py, &self.easy("ws_recv")?, convert::index(buffersize)?)
+        super::ws::ws_recv(self, py, &self.ready(py, "ws_recv")?, convert::index(buffersize)?)
     }
 
     #[pyo3(signature = (buffer, nbytes = 0))]
-    fn ws_recv_into(&self, buffer: &Bound<'_, PyAny>, nbytes: i64) -> PyResult<(usize, PyObject)> {
-        super::ws::ws_recv_into(self, &self.easy("ws_recv_into")?, buffer, nbytes)
+    fn ws_recv_into(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>, nbytes: i64) -> PyResult<(usize, PyObject)> {
+        super::ws::ws_recv_into(self, &self.ready(py, "ws_recv_into")?, buffer, nbytes)
     }
 
     fn ws_meta(&self, py: Python<'_>) -> PyResult<PyObject> {
@@ -1437,8 +1478,14 @@ impl PyCurl {
     }
 
     #[pyo3(signature = (code = None, reason = None, encoding = "utf-8"))]
-    fn ws_close(&self, code: Option<i64>, reason: Option<&Bound<'_, PyAny>>, encoding: &str) -> PyResult<usize> {
-        super::ws::ws_close(self, &self.easy("ws_close")?, code, reason, encoding)
+    fn ws_close(
+        &self,
+        py: Python<'_>,
+        code: Option<i64>,
+        reason: Option<&Bound<'_, PyAny>>,
+        encoding: &str,
+    ) -> PyResult<usize> {
+        super::ws::ws_close(self, &self.ws_sender(py, "ws_close")?, code, reason, encoding)
     }
 
     fn perform_rb(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
@@ -1487,6 +1534,7 @@ impl PyCurl {
         st.errbuf_detached = !st.errbuf.is_empty();
         st.errbuf.clear();
         st.mimepost = None;
+        st.curlu = None;
         Ok(())
     }
 
@@ -1506,6 +1554,8 @@ impl PyCurl {
             *st.easy.as_ref().unwrap().hsts.borrow_mut() = easy.hsts.borrow().clone();
             *st.cbs.slots.borrow_mut() = this.st.borrow().cbs.slots.borrow().clone_ref(py);
         }
+        // The copy uses the same CurlUrl, as libcurl's duphandle keeps the CURLU pointer.
+        d.borrow().st.borrow_mut().curlu = this.st.borrow().curlu.as_ref().map(|u| u.clone_ref(py));
         // Instance attributes come along, as they do with pycurl.
         if let (Ok(src), Ok(dst)) = (slf.getattr("__dict__"), dup.getattr("__dict__")) {
             dst.call_method1("update", (src,))?;
@@ -1544,6 +1594,9 @@ impl PyCurl {
 
     fn unpause(&self, py: Python<'_>) -> PyResult<()> {
         let easy = self.st.borrow().easy.clone().ok_or_else(|| closed_err("unpause"))?;
+        if self.performing_elsewhere(py) {
+            return Err(msg_err("cannot invoke unpause() - perform() is currently running on another thread"));
+        }
         if !easy.busy.get() {
             return Err(code_err(code::BAD_FUNCTION_ARGUMENT, "pause/unpause failed"));
         }
@@ -1565,11 +1618,21 @@ impl PyCurl {
         }
     }
 
+    /// share() -> the CurlShare this handle uses, or None.
+    fn share(&self, py: Python<'_>) -> PyObject {
+        match self.st.try_borrow().and_then(|st| st.share.as_ref().map(|s| s.clone_ref(py))) {
+            Some(s) => s.into_any(),
+            None => py.None(),
+        }
+    }
+
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
 
-    fn __exit__(&self, py: Python<'_>, _a: &Bound<'_, PyAny>, _b: &Bound<'_, PyAny>, _c: &Bound<'_, PyAny>) {
+    /// pycurl's __exit__ takes any arguments (none included).
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) {
         self.do_close(py);
     }
 
@@ -1581,9 +1644,8 @@ impl PyCurl {
         del_instance_attr(slf.as_any(), name)
     }
 
-    fn __getattr__(&self, name: &str) -> PyResult<i64> {
-        constants::curl_attr(name)
-            .ok_or_else(|| PyAttributeError::new_err(format!("trying to obtain a non-existing attribute: {name}")))
+    fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<PyObject> {
+        constant_attr(py, name, constants::curl_attr(name))
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -1598,6 +1660,9 @@ impl PyCurl {
             if let Some(s) = &st.share {
                 visit.call(s)?;
             }
+            if let Some(u) = &st.curlu {
+                visit.call(u)?;
+            }
         }
         Ok(())
     }
@@ -1608,6 +1673,7 @@ impl PyCurl {
             st.multi = None;
             st.mimepost = None;
             st.share = None;
+            st.curlu = None;
         }
     }
 }

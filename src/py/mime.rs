@@ -285,7 +285,7 @@ impl PyCurlMime {
             return Err(PyValueError::new_err("add() accepts at most one of data or file"));
         }
         let part = Self::add_part(slf)?;
-        {
+        let filled = (|| {
             let p = part.borrow(py);
             type Setter = fn(&PyCurlMimePart, Python<'_>, &Bound<'_, PyAny>) -> PyResult<()>;
             let setters: [Setter; 7] = [
@@ -302,6 +302,16 @@ impl PyCurlMime {
                     set(&p, py, v)?;
                 }
             }
+            Ok(())
+        })();
+        if let Err(e) = filled {
+            // A helper that fails adds nothing, as with pycurl.
+            let me = slf.borrow();
+            let mut c = lock(&me.core);
+            if c.parts.last().is_some_and(|p| p.is(&part)) {
+                c.parts.pop();
+            }
+            return Err(e);
         }
         Ok(part)
     }
@@ -467,9 +477,11 @@ impl PyCurlMime {
         slf
     }
 
-    #[pyo3(signature = (*_args))]
-    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) {
+    #[pyo3(signature = (*args))]
+    fn __exit__(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        convert::arity("__exit__", args, 3)?;
         close_core(py, &self.core);
+        Ok(())
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -536,7 +548,13 @@ impl PartSource for PySource {
                 match i.extract::<i64>() {
                     Ok(READFUNC_ABORT) => return Err(aborted()),
                     Ok(READFUNC_PAUSE) => return Err(io::Error::new(io::ErrorKind::WouldBlock, "read paused")),
-                    _ => None,
+                    Ok(_) => None,
+                    // pycurl reads a C long first: a bigger int is Python's OverflowError.
+                    Err(_) => {
+                        pyo3::exceptions::PyOverflowError::new_err("Python int too large to convert to C long")
+                            .print_and_set_sys_last_vars(py);
+                        return Err(aborted());
+                    }
                 }
             } else if r.is_instance_of::<PyString>() {
                 r.downcast::<PyString>()
@@ -550,8 +568,8 @@ impl PartSource for PySource {
             };
             let Some(bytes) = bytes else {
                 msg_err(
-                    "mime read callback must return an object supporting the buffer protocol, an ASCII-only \
-                     Unicode string, READFUNC_ABORT, or READFUNC_PAUSE",
+                    "mime read callback must return a buffer object, an ASCII-only Unicode string, \
+                     READFUNC_ABORT, or READFUNC_PAUSE",
                 )
                 .print(py);
                 return Err(aborted());
@@ -664,6 +682,12 @@ impl PyCurlMimePart {
             }
             if c.attached {
                 return Err(PyValueError::new_err("subparts() received a mime object already attached as subparts"));
+            }
+            let posted = c.curl.as_ref().is_some_and(|h| {
+                h.borrow(py).st.try_borrow().is_some_and(|st| st.mimepost.as_ref().is_some_and(|m| m.is(child)))
+            });
+            if posted {
+                return Err(PyValueError::new_err("subparts() received a mime object currently set as MIMEPOST"));
             }
         }
         let owner_curl = lock(&self.owner).curl.as_ref().map(|c| c.as_ptr());

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use pyo3::exceptions::{PyAttributeError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
@@ -368,18 +368,37 @@ impl PyCurlMulti {
 #[pymethods]
 impl PyCurlMulti {
     #[new]
-    #[pyo3(signature = (*args, close_handles=None))]
-    fn py_new(args: &Bound<'_, PyTuple>, close_handles: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        if !args.is_empty() {
-            return Err(PyTypeError::new_err(format!(
-                "CurlMulti() takes no positional arguments ({} given)",
-                args.len()
-            )));
+    #[classmethod]
+    #[pyo3(signature = (*args, **kwargs))]
+    fn py_new(
+        cls: &Bound<'_, pyo3::types::PyType>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<Self> {
+        let mut close_handles = false;
+        // A subclass's arguments belong to its own __init__, as with pycurl.
+        if cls.is(cls.py().get_type::<PyCurlMulti>()) {
+            if !args.is_empty() {
+                return Err(PyTypeError::new_err("function takes no positional arguments"));
+            }
+            if let Some(kw) = kwargs {
+                if kw.len() > 1 {
+                    return Err(PyTypeError::new_err(format!(
+                        "function takes at most 1 keyword argument ({} given)",
+                        kw.len()
+                    )));
+                }
+                for (k, v) in kw.iter() {
+                    let k: String = k.extract()?;
+                    if k != "close_handles" {
+                        return Err(PyTypeError::new_err(format!(
+                            "'{k}' is an invalid keyword argument for this function"
+                        )));
+                    }
+                    close_handles = !v.is_none() && v.is_truthy()?;
+                }
+            }
         }
-        let close_handles = match close_handles {
-            Some(v) => v.is_truthy()?,
-            None => false,
-        };
         let mut multi = Multi::new();
         multi.enable_wakeup().map_err(|e| code_err(code::FAILED_INIT, e.to_string()))?;
         Ok(PyCurlMulti {
@@ -680,8 +699,19 @@ impl PyCurlMulti {
             }
             mopt::PIPELINING_SITE_BL | mopt::PIPELINING_SERVER_BL => {
                 if !value.is_none() {
-                    if !(value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>()) {
+                    if is_int {
+                        return Err(wrong_kind());
+                    }
+                    if !is_list {
                         return Err(convert::invalid_setopt());
+                    }
+                    let strings = value.try_iter()?.all(|i| {
+                        i.is_ok_and(|i| {
+                            i.is_instance_of::<pyo3::types::PyString>() || i.is_instance_of::<pyo3::types::PyBytes>()
+                        })
+                    });
+                    if !strings {
+                        return Err(msg_err("list/tuple items must be strings"));
                     }
                     convert::string_list(value)?;
                 }
@@ -811,9 +841,8 @@ impl PyCurlMulti {
         super::curl::del_instance_attr(slf.as_any(), name)
     }
 
-    fn __getattr__(&self, name: &str) -> PyResult<i64> {
-        constants::multi_attr(name)
-            .ok_or_else(|| PyAttributeError::new_err(format!("trying to obtain a non-existing attribute: {name}")))
+    fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<PyObject> {
+        super::curl::constant_attr(py, name, constants::multi_attr(name))
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

@@ -3,7 +3,7 @@
 //! `engine::share::Share` (Send + Sync), so handles in different multis and threads use it.
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use pyo3::exceptions::{PyAttributeError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyTuple, PyWeakrefReference};
 use pyo3::{PyTraverseError, PyVisit};
@@ -114,13 +114,20 @@ fn lock_data(v: &Bound<'_, PyAny>) -> PyResult<u32> {
 #[pymethods]
 impl PyCurlShare {
     #[new]
+    #[classmethod]
     #[pyo3(signature = (*args, **kwargs))]
-    fn py_new(args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        if !args.is_empty() {
+    fn py_new(
+        cls: &Bound<'_, pyo3::types::PyType>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        // A subclass's arguments belong to its own __init__, as with pycurl.
+        let base = cls.is(cls.py().get_type::<PyCurlShare>());
+        if base && !args.is_empty() {
             return Err(PyTypeError::new_err("function takes no positional arguments"));
         }
         let mut detach_on_close = true;
-        if let Some(kw) = kwargs {
+        if let Some(kw) = kwargs.filter(|_| base) {
             for (k, v) in kw.iter() {
                 let k: String = k.extract()?;
                 if k != "detach_on_close" {
@@ -216,9 +223,8 @@ impl PyCurlShare {
         super::curl::del_instance_attr(slf.as_any(), name)
     }
 
-    fn __getattr__(&self, name: &str) -> PyResult<i64> {
-        constants::share_attr(name)
-            .ok_or_else(|| PyAttributeError::new_err(format!("trying to obtain a non-existing attribute: {name}")))
+    fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<PyObject> {
+        super::curl::constant_attr(py, name, constants::share_attr(name))
     }
 
     fn __traverse__(&self, _visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

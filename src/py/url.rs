@@ -10,7 +10,7 @@ use crate::engine::urlapi::{flag, part, ue, UrlHandle};
 use super::convert;
 use super::errors::{code_err, msg_err};
 
-#[pyclass(name = "CurlUrl", module = "pycurl", subclass)]
+#[pyclass(name = "CurlUrl", module = "pycurl", subclass, weakref)]
 pub struct PyCurlUrl {
     h: UrlHandle,
 }

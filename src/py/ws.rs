@@ -109,6 +109,10 @@ pub fn recv(cu: &PyCurl, py: Python<'_>, easy: &Rc<EasyShared>, size: i64) -> Py
     if size < 0 {
         return Err(PyValueError::new_err("negative buffersize in recv"));
     }
+    // pycurl answers a zero-byte read itself, connected or not.
+    if size == 0 {
+        return Ok(PyBytes::new(py, b"").into_any().unbind());
+    }
     let mut held = easy.held.borrow_mut();
     let h = held.as_mut().ok_or_else(|| not_connect_only(cu, code::UNSUPPORTED_PROTOCOL, false))?;
     let mut buf = vec![0u8; (size as usize).min(1 << 24)];
@@ -119,6 +123,9 @@ pub fn recv(cu: &PyCurl, py: Python<'_>, easy: &Rc<EasyShared>, size: i64) -> Py
 pub fn recv_into(cu: &PyCurl, easy: &Rc<EasyShared>, buffer: &Bound<'_, PyAny>, nbytes: i64) -> PyResult<usize> {
     let (mv, size) = writable("recv_into", buffer)?;
     let want = requested("recv_into", size, nbytes)?;
+    if want == 0 {
+        return Ok(0);
+    }
     let mut held = easy.held.borrow_mut();
     let h = held.as_mut().ok_or_else(|| not_connect_only(cu, code::UNSUPPORTED_PROTOCOL, false))?;
     let mut buf = vec![0u8; want];
@@ -145,8 +152,11 @@ pub fn ws_send(
     fragsize: i64,
     encoding: &str,
 ) -> PyResult<usize> {
+    if fragsize < 0 {
+        return Err(PyValueError::new_err("negative fragsize in ws_send"));
+    }
     let flags = match flags {
-        Some(f) if !f.is_none() => Some(convert::long(f)? as u32),
+        Some(f) if !f.is_none() => Some(send_flags(f)?),
         _ => None,
     };
     let is_str = data.is_instance_of::<PyString>();
@@ -173,10 +183,30 @@ pub fn ws_send(
         })?
     };
     let flags = flags.unwrap_or(if is_str { frame::TEXT } else { frame::BINARY });
-    if fragsize < 0 {
-        return Err(PyValueError::new_err("ws_send: fragsize must not be negative"));
-    }
     send_frame(cu, easy, &payload, fragsize as u64, flags)
+}
+
+/// ws_send's flags, checked as pycurl does before it looks at the data or the connection.
+fn send_flags(f: &Bound<'_, PyAny>) -> PyResult<u32> {
+    let n = f.py().import("operator")?.getattr("index")?.call1((f,))?;
+    if n.lt(0)? {
+        return Err(PyValueError::new_err("flags must be non-negative"));
+    }
+    let flags: u32 =
+        n.extract().map_err(|_| pyo3::exceptions::PyOverflowError::new_err("flags out of range for curl_ws_send"))?;
+    if flags & frame::TEXT != 0 && flags & frame::BINARY != 0 {
+        return Err(PyValueError::new_err("ws_send: cannot set both WS_TEXT and WS_BINARY"));
+    }
+    let control = flags & (frame::PING | frame::PONG | frame::CLOSE);
+    if control != 0 && flags & frame::CONT != 0 {
+        return Err(PyValueError::new_err(
+            "ws_send: control frames cannot be fragmented (WS_CONT forbidden with WS_PING/WS_PONG/WS_CLOSE)",
+        ));
+    }
+    if control.count_ones() > 1 {
+        return Err(PyValueError::new_err("ws_send: only one of WS_PING / WS_PONG / WS_CLOSE may be set"));
+    }
+    Ok(flags)
 }
 
 fn send_frame(cu: &PyCurl, easy: &Rc<EasyShared>, payload: &[u8], fragsize: u64, flags: u32) -> PyResult<usize> {

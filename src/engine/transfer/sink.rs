@@ -178,6 +178,8 @@ impl Xfer {
             let paused = self.easy.pause.get() & PAUSE_RECV != 0;
             let held = self.easy.paused_data.borrow().is_some();
             if !paused && !held {
+                // libcurl restarts the low-speed window when a paused transfer resumes.
+                self.speed_window = (Instant::now(), self.dl_now + self.ul_now);
                 return Ok(());
             }
             if paused {
