@@ -12,6 +12,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 use super::error::Error;
+use super::rare::Rare;
 use super::resolve::IpResolve;
 use super::tls::TlsOptions;
 
@@ -122,10 +123,6 @@ pub struct Options {
     pub password: Option<String>,
     pub http_auth: u64,
     pub cookie: Option<String>,
-    /// CURLOPT_RESOLVE as given; parsed when a transfer starts.
-    pub resolve: Vec<String>,
-    /// CONNECT_TO entries "host:port:connect-host:connect-port".
-    pub connect_to: Vec<String>,
     pub ip_resolve: IpResolve,
     pub port: u16,
     pub tcp_nodelay: bool,
@@ -141,10 +138,8 @@ pub struct Options {
     pub pipewait: bool,
     pub protocols: u64,
     pub redir_protocols: u64,
-    pub interface: Option<String>,
-    pub local_port: u16,
-    pub local_port_range: u16,
-    pub tls: TlsOptions,
+    /// The TLS options (allocated once one is set: plain-HTTP handles never do).
+    pub tls: Rare<TlsOptions>,
     pub verbose: bool,
     pub noprogress: bool,
     pub dns_cache_timeout: Option<Duration>,
@@ -179,8 +174,29 @@ pub struct Options {
     pub connect_only: u8,
     /// WS_OPTIONS (RAW_MODE, NOAUTOPONG).
     pub ws_options: i64,
-    /// PROXY and its companions (engine::proxy).
-    pub proxy: super::proxy::ProxyOptions,
+    /// Where connections go and come from (RESOLVE, CONNECT_TO, INTERFACE, DOH_URL, ...).
+    pub route: Rare<RouteOptions>,
+    /// Credentials from elsewhere than USERPWD (NETRC, XOAUTH2_BEARER, AWS_SIGV4).
+    pub creds: Rare<CredentialOptions>,
+    /// PROXY and its companions (engine::proxy), allocated once one is set.
+    pub proxy: Rare<super::proxy::ProxyOptions>,
+    /// HTTP200ALIASES: status line prefixes read as "HTTP/1.0 200".
+    pub http200_aliases: Vec<String>,
+    /// UPLOAD_BUFFERSIZE: the most a read callback is asked for at once.
+    pub upload_buffer_size: usize,
+}
+
+/// Where a transfer's connections go and where they come from. Few handles set any of these, so
+/// the group is allocated only once one is set (see `engine::rare`).
+#[derive(Clone, Debug)]
+pub struct RouteOptions {
+    /// CURLOPT_RESOLVE as given; parsed when a transfer starts.
+    pub resolve: Vec<String>,
+    /// CONNECT_TO entries "host:port:connect-host:connect-port".
+    pub connect_to: Vec<String>,
+    pub interface: Option<String>,
+    pub local_port: u16,
+    pub local_port_range: u16,
     /// DOH_URL: names are resolved over DNS-over-HTTPS there ("" or None: the system resolver).
     pub doh_url: Option<String>,
     /// A DoH request of another transfer: exempt from the multi's connection limits, since the
@@ -190,6 +206,30 @@ pub struct Options {
     pub unix_socket: Option<UnixSocket>,
     /// ADDRESS_SCOPE: the scope id given to link-local IPv6 addresses (0: keep the address's own).
     pub address_scope: u32,
+}
+
+impl Default for RouteOptions {
+    fn default() -> Self {
+        RouteOptions {
+            resolve: Vec::new(),
+            connect_to: Vec::new(),
+            interface: None,
+            local_port: 0,
+            local_port_range: 1,
+            doh_url: None,
+            doh_probe: false,
+            unix_socket: None,
+            address_scope: 0,
+        }
+    }
+}
+
+crate::rare_defaults!(RouteOptions);
+
+/// Credentials that come from elsewhere than USERPWD / USERNAME / PASSWORD (allocated once one
+/// is set).
+#[derive(Clone, Debug, Default)]
+pub struct CredentialOptions {
     /// NETRC (CURL_NETRC_IGNORED / OPTIONAL / REQUIRED) and NETRC_FILE.
     pub netrc: u8,
     pub netrc_file: Option<PathBuf>,
@@ -197,11 +237,9 @@ pub struct Options {
     pub bearer: Option<String>,
     /// AWS_SIGV4: "provider1[:provider2[:region[:service]]]" (Some("") for the defaults).
     pub aws_sigv4: Option<String>,
-    /// HTTP200ALIASES: status line prefixes read as "HTTP/1.0 200".
-    pub http200_aliases: Vec<String>,
-    /// UPLOAD_BUFFERSIZE: the most a read callback is asked for at once.
-    pub upload_buffer_size: usize,
 }
+
+crate::rare_defaults!(CredentialOptions);
 
 /// Where UNIX_SOCKET_PATH / ABSTRACT_UNIX_SOCKET send a connection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -262,8 +300,6 @@ impl Default for Options {
             password: None,
             http_auth: AUTH_BASIC,
             cookie: None,
-            resolve: Vec::new(),
-            connect_to: Vec::new(),
             ip_resolve: IpResolve::Whatever,
             port: 0,
             tcp_nodelay: true,
@@ -278,10 +314,7 @@ impl Default for Options {
             pipewait: false,
             protocols: PROTO_ALL,
             redir_protocols: PROTO_HTTP | PROTO_HTTPS,
-            interface: None,
-            local_port: 0,
-            local_port_range: 1,
-            tls: TlsOptions::default(),
+            tls: Rare::default(),
             hsts_file: None,
             request_target: None,
             verbose: false,
@@ -306,15 +339,9 @@ impl Default for Options {
             time_value: 0,
             connect_only: 0,
             ws_options: 0,
-            proxy: Default::default(),
-            doh_url: None,
-            doh_probe: false,
-            unix_socket: None,
-            address_scope: 0,
-            netrc: 0,
-            netrc_file: None,
-            bearer: None,
-            aws_sigv4: None,
+            route: Rare::default(),
+            creds: Rare::default(),
+            proxy: Rare::default(),
             http200_aliases: Vec::new(),
             upload_buffer_size: UPLOAD_BUFFER_DEFAULT,
         }
@@ -427,6 +454,8 @@ impl Default for Info {
         }
     }
 }
+
+crate::rare_defaults!(Info);
 
 impl Info {
     pub fn speed_download(&self) -> f64 {
@@ -563,7 +592,8 @@ pub const PAUSE_SEND: u32 = 4;
 pub struct EasyShared {
     /// Shared with running transfers as a snapshot; setopt copies it only while one holds it.
     pub opts: RefCell<Rc<Options>>,
-    pub info: RefCell<Info>,
+    /// What getinfo reads: allocated when the first transfer starts (idle handles read defaults).
+    pub info: RefCell<Rare<Info>>,
     pub callbacks: RefCell<Option<Rc<dyn Callbacks>>>,
     pub pause: Cell<u32>,
     pub pause_waker: RefCell<Option<Waker>>,
@@ -603,7 +633,7 @@ impl EasyShared {
     pub fn new() -> Rc<EasyShared> {
         Rc::new(EasyShared {
             opts: RefCell::new(Rc::new(Options::default())),
-            info: RefCell::new(Info::default()),
+            info: RefCell::new(Rare::default()),
             callbacks: RefCell::new(None),
             pause: Cell::new(0),
             pause_waker: RefCell::new(None),

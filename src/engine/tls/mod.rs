@@ -185,6 +185,8 @@ impl Default for TlsOptions {
     }
 }
 
+crate::rare_defaults!(TlsOptions);
+
 impl TlsOptions {
     /// libcurl's defaults: verify the peer and the host name, system trust store.
     pub fn new() -> Self {

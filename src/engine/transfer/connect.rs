@@ -52,7 +52,7 @@ impl Xfer {
                 }
             }
             let limits = self.sh.limits.clone();
-            if !limits.limited() || self.o.doh_probe {
+            if !limits.limited() || self.o.route.doh_probe {
                 break;
             }
             if let Some(s) = limits.try_acquire(&(url.host.clone(), url.port_or_default())) {
@@ -112,7 +112,7 @@ impl Xfer {
         port: u16,
         proxy: Option<crate::engine::proxy::Proxy>,
     ) -> Result<Conn> {
-        let (sock, addr, local) = match self.o.unix_socket.clone() {
+        let (sock, addr, local) = match self.o.route.unix_socket.clone() {
             Some(us) => {
                 let c = self.unix_connect(&us, url).await?;
                 self.info.num_connects += 1;
@@ -197,8 +197,8 @@ impl Xfer {
         port: u16,
         proxy: Option<crate::engine::proxy::Proxy>,
     ) -> Result<(Stream, SocketAddr, SocketAddr)> {
-        let mut overrides = Vec::with_capacity(self.o.resolve.len());
-        for s in &self.o.resolve {
+        let mut overrides = Vec::with_capacity(self.o.route.resolve.len());
+        for s in &self.o.route.resolve {
             match resolve::parse_resolve_entry(s) {
                 Some(e) => overrides.push(e),
                 None => {
@@ -211,7 +211,7 @@ impl Xfer {
         }
         let cb = self.cb.clone();
         let on_start = || cb.resolver_start();
-        let doh = self.o.doh_url.clone().filter(|u| !u.is_empty()).map(|u| -> resolve::DohLookup<'_> {
+        let doh = self.o.route.doh_url.clone().filter(|u| !u.is_empty()).map(|u| -> resolve::DohLookup<'_> {
             let (sh, o) = (self.sh.clone(), self.o.clone());
             Box::new(move |h: String| Box::pin(async move { crate::engine::doh::lookup(&sh, &o, &u, &h).await }))
         });
@@ -239,9 +239,9 @@ impl Xfer {
         let addrs: Vec<SocketAddr> = addrs
             .iter()
             .map(|addr| match addr {
-                SocketAddr::V6(a) if self.o.address_scope != 0 && a.scope_id() == 0 => {
-                    SocketAddr::V6(std::net::SocketAddrV6::new(*a.ip(), a.port(), a.flowinfo(), self.o.address_scope))
-                }
+                SocketAddr::V6(a) if self.o.route.address_scope != 0 && a.scope_id() == 0 => SocketAddr::V6(
+                    std::net::SocketAddrV6::new(*a.ip(), a.port(), a.flowinfo(), self.o.route.address_scope),
+                ),
                 a => *a,
             })
             .collect();
@@ -360,12 +360,13 @@ impl Xfer {
                 .with_interval(Duration::from_secs(self.o.tcp_keepintvl.max(1) as u64));
             let _ = socket.set_tcp_keepalive(&ka);
         }
-        if let Some(iface) = &self.o.interface {
+        if let Some(iface) = &self.o.route.interface {
             let ip = iface.strip_prefix("host!").or_else(|| iface.strip_prefix("if!")).unwrap_or(iface);
             match ip.parse::<std::net::IpAddr>() {
                 // LOCALPORTRANGE: a busy local port moves on to the next one, with an address too.
                 Ok(ip) => {
-                    let mut ports = self.o.local_port..self.o.local_port.saturating_add(self.o.local_port_range.max(1));
+                    let mut ports = self.o.route.local_port
+                        ..self.o.route.local_port.saturating_add(self.o.route.local_port_range.max(1));
                     if !ports.any(|p| socket.bind(&SocketAddr::new(ip, p).into()).is_ok()) {
                         return Err(ConnErr::Fatal(Error::new(
                             code::INTERFACE_FAILED,
@@ -385,10 +386,12 @@ impl Xfer {
                     })?;
                 }
             }
-        } else if self.o.local_port != 0 {
+        } else if self.o.route.local_port != 0 {
             let any: std::net::IpAddr = if addr.is_ipv4() { [0u8, 0, 0, 0].into() } else { [0u16; 8].into() };
             let mut ok = false;
-            for p in self.o.local_port..self.o.local_port.saturating_add(self.o.local_port_range.max(1)) {
+            for p in
+                self.o.route.local_port..self.o.route.local_port.saturating_add(self.o.route.local_port_range.max(1))
+            {
                 if socket.bind(&SocketAddr::new(any, p).into()).is_ok() {
                     ok = true;
                     break;

@@ -117,7 +117,7 @@ impl Xfer {
     /// The proxy for `url` under this handle's options and the process environment.
     pub(super) fn proxy_for(&self, url: &Url) -> Result<Option<Proxy>> {
         // A Unix socket is the whole path: libcurl uses no proxy with one.
-        if self.o.unix_socket.is_some() {
+        if self.o.route.unix_socket.is_some() {
             return Ok(None);
         }
         proxy::for_url(&self.o.proxy, &url.scheme, &url.host, &proxy::process_env)
