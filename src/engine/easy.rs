@@ -106,7 +106,8 @@ pub struct Options {
     pub auto_referer: bool,
     pub unrestricted_auth: bool,
     pub referer: Option<String>,
-    pub user_agent: Option<String>,
+    /// USERAGENT (shared: every handle starts with the same default text).
+    pub user_agent: Option<std::sync::Arc<str>>,
     pub accept_encoding: Option<String>,
     pub content_decoding: bool,
     pub transfer_encoding: bool,
@@ -208,23 +209,28 @@ pub struct RouteOptions {
     pub address_scope: u32,
 }
 
+impl RouteOptions {
+    /// The defaults (a constant: an unset `Rare` group reads this).
+    pub const DEFAULTS: RouteOptions = RouteOptions {
+        resolve: Vec::new(),
+        connect_to: Vec::new(),
+        interface: None,
+        local_port: 0,
+        local_port_range: 1,
+        doh_url: None,
+        doh_probe: false,
+        unix_socket: None,
+        address_scope: 0,
+    };
+}
+
 impl Default for RouteOptions {
     fn default() -> Self {
-        RouteOptions {
-            resolve: Vec::new(),
-            connect_to: Vec::new(),
-            interface: None,
-            local_port: 0,
-            local_port_range: 1,
-            doh_url: None,
-            doh_probe: false,
-            unix_socket: None,
-            address_scope: 0,
-        }
+        Self::DEFAULTS
     }
 }
 
-crate::rare_defaults!(RouteOptions);
+crate::rare_defaults!(RouteOptions = RouteOptions::DEFAULTS);
 
 /// Credentials that come from elsewhere than USERPWD / USERNAME / PASSWORD (allocated once one
 /// is set).
@@ -239,7 +245,9 @@ pub struct CredentialOptions {
     pub aws_sigv4: Option<String>,
 }
 
-crate::rare_defaults!(CredentialOptions);
+crate::rare_defaults!(
+    CredentialOptions = CredentialOptions { netrc: 0, netrc_file: None, bearer: None, aws_sigv4: None }
+);
 
 /// Where UNIX_SOCKET_PATH / ABSTRACT_UNIX_SOCKET send a connection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -403,59 +411,64 @@ pub struct Info {
     pub xfer_id: i64,
 }
 
+impl Info {
+    /// The defaults (a constant: an unset `Rare` group reads this).
+    pub const DEFAULTS: Info = Info {
+        performed: false,
+        url_rejected: false,
+        size_delivered: 0,
+        last_socket: -1,
+        response_code: 0,
+        http_connectcode: 0,
+        effective_url: None,
+        effective_method: None,
+        content_type: None,
+        http_version: 0,
+        scheme: None,
+        total_time: 0.0,
+        namelookup_time: 0.0,
+        connect_time: 0.0,
+        appconnect_time: 0.0,
+        pretransfer_time: 0.0,
+        starttransfer_time: 0.0,
+        redirect_time: 0.0,
+        posttransfer_time: 0.0,
+        queue_time: 0.0,
+        size_download: 0,
+        size_upload: 0,
+        content_length_download: -1.0,
+        content_length_upload: -1.0,
+        header_size: 0,
+        request_size: 0,
+        redirect_count: 0,
+        redirect_url: None,
+        primary_ip: None,
+        primary_port: -1,
+        local_ip: None,
+        local_port: -1,
+        num_connects: 0,
+        os_errno: 0,
+        ssl_verifyresult: 0,
+        filetime: -1,
+        condition_unmet: false,
+        certinfo: Vec::new(),
+        conn_id: -1,
+        referer: None,
+        httpauth_avail: 0,
+        proxyauth_avail: 0,
+        proxy_error: 0,
+        proxy_ssl_verifyresult: 0,
+        xfer_id: -1,
+    };
+}
+
 impl Default for Info {
     fn default() -> Self {
-        Info {
-            performed: false,
-            url_rejected: false,
-            size_delivered: 0,
-            last_socket: -1,
-            response_code: 0,
-            http_connectcode: 0,
-            effective_url: None,
-            effective_method: None,
-            content_type: None,
-            http_version: 0,
-            scheme: None,
-            total_time: 0.0,
-            namelookup_time: 0.0,
-            connect_time: 0.0,
-            appconnect_time: 0.0,
-            pretransfer_time: 0.0,
-            starttransfer_time: 0.0,
-            redirect_time: 0.0,
-            posttransfer_time: 0.0,
-            queue_time: 0.0,
-            size_download: 0,
-            size_upload: 0,
-            content_length_download: -1.0,
-            content_length_upload: -1.0,
-            header_size: 0,
-            request_size: 0,
-            redirect_count: 0,
-            redirect_url: None,
-            primary_ip: None,
-            primary_port: -1,
-            local_ip: None,
-            local_port: -1,
-            num_connects: 0,
-            os_errno: 0,
-            ssl_verifyresult: 0,
-            filetime: -1,
-            condition_unmet: false,
-            certinfo: Vec::new(),
-            conn_id: -1,
-            referer: None,
-            httpauth_avail: 0,
-            proxyauth_avail: 0,
-            proxy_error: 0,
-            proxy_ssl_verifyresult: 0,
-            xfer_id: -1,
-        }
+        Self::DEFAULTS
     }
 }
 
-crate::rare_defaults!(Info);
+crate::rare_defaults!(Info = Info::DEFAULTS);
 
 impl Info {
     pub fn speed_download(&self) -> f64 {

@@ -6,19 +6,20 @@
 use std::hash::{Hash, Hasher};
 use std::ops::{Deref, DerefMut};
 
-/// The defaults an unset group reads as: one shared value per type.
-pub trait Defaults: Default + Sync + Send + Sized + 'static {
+/// The defaults an unset group reads as: one static value per type.
+pub trait Defaults: Default + Sized + 'static {
     fn defaults() -> &'static Self;
 }
 
-/// Implements [`Defaults`] for an option group (a process-wide default value, built once).
+/// Implements [`Defaults`] for an option group from a constant (a static: reading an unset group
+/// costs no more than reading a set one).
 #[macro_export]
 macro_rules! rare_defaults {
-    ($t:ty) => {
+    ($t:ty = $v:expr) => {
         impl $crate::engine::rare::Defaults for $t {
             fn defaults() -> &'static Self {
-                static D: std::sync::OnceLock<$t> = std::sync::OnceLock::new();
-                D.get_or_init(<$t>::default)
+                static D: $t = $v;
+                &D
             }
         }
     };
@@ -27,6 +28,11 @@ macro_rules! rare_defaults {
 /// An option group allocated on first write (see the module docs).
 #[derive(Clone, Default)]
 pub struct Rare<T>(Option<Box<T>>);
+
+impl<T> Rare<T> {
+    /// Unset (for constants; `Rare::default()` elsewhere).
+    pub const UNSET: Rare<T> = Rare(None);
+}
 
 impl<T: Defaults> Rare<T> {
     /// Whether the group was ever written to (it may hold its defaults again).
@@ -80,7 +86,7 @@ mod tests {
         a: Option<String>,
         n: u32,
     }
-    crate::rare_defaults!(G);
+    crate::rare_defaults!(G = G { a: None, n: 0 });
 
     #[test]
     fn unset_reads_defaults_and_allocates_on_write() {

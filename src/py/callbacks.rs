@@ -54,7 +54,20 @@ pub struct MoreSlots {
     pub ioctl: Option<PyObject>,
 }
 
-crate::rare_defaults!(MoreSlots);
+crate::rare_defaults!(
+    MoreSlots = MoreSlots {
+        seek: None,
+        opensocket: None,
+        sockopt: None,
+        closesocket: None,
+        prereq: None,
+        hstsread: None,
+        hstswrite: None,
+        resolver_start: None,
+        trailer: None,
+        ioctl: None,
+    }
+);
 
 impl Slots {
     fn all(&self) -> [&Option<PyObject>; 16] {

@@ -79,7 +79,9 @@ pub fn default_user_agent() -> String {
 }
 
 fn fresh_options() -> Options {
-    Options { user_agent: Some(default_user_agent()), ..Options::default() }
+    // One copy of the default text for all handles (libcurl keeps one per handle: 144 bytes each).
+    static UA: std::sync::OnceLock<std::sync::Arc<str>> = std::sync::OnceLock::new();
+    Options { user_agent: Some(UA.get_or_init(|| default_user_agent().into()).clone()), ..Options::default() }
 }
 
 fn closed_err(what: &str) -> PyErr {
@@ -532,7 +534,7 @@ impl PyCurl {
             opt::AUTOREFERER => flag!(auto_referer),
             opt::UNRESTRICTED_AUTH => flag!(unrestricted_auth),
             opt::REFERER => o.referer = text_required!(),
-            opt::USERAGENT => o.user_agent = text_required!(),
+            opt::USERAGENT => o.user_agent = text_required!().map(Into::into),
             opt::ACCEPT_ENCODING => o.accept_encoding = text!(),
             opt::HTTP_CONTENT_DECODING => flag!(content_decoding),
             opt::HTTP_TRANSFER_DECODING => {

@@ -51,7 +51,26 @@ pub struct ProxyOptions {
     pub haproxy_client_ip: Option<String>,
 }
 
-crate::rare_defaults!(ProxyOptions);
+crate::rare_defaults!(
+    ProxyOptions = ProxyOptions {
+        proxy: None,
+        pre_proxy: None,
+        port: 0,
+        kind: 0,
+        tunnel: false,
+        userpwd: None,
+        username: None,
+        password: None,
+        noproxy: None,
+        headers: Vec::new(),
+        unified_headers: false,
+        suppress_connect_headers: false,
+        auth: None,
+        tls: crate::engine::rare::Rare::UNSET,
+        haproxy: false,
+        haproxy_client_ip: None,
+    }
+);
 
 /// The proxy one transfer goes through.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]

@@ -76,7 +76,8 @@ impl Xfer {
             })
             .await;
         }
-        let proxy = self.proxy_for(url)?;
+        // Boxed, as the pool key below: an async fn keeps its arguments twice in its state.
+        let proxy = self.proxy_for(url)?.map(Box::new);
         let (host, port) = match &proxy {
             Some(p) => (p.first_hop().0.to_string(), p.first_hop().1),
             None => key.target.clone().unwrap_or_else(|| (url.host.clone(), url.port_or_default())),
@@ -87,7 +88,7 @@ impl Xfer {
         let reactor = self.sh.reactor.clone();
         self.connecting = true;
         // Boxed: connecting (resolve, TCP, TLS) is a large state machine needed only briefly.
-        let fut = Box::pin(self.connect_new(url, key, host.clone(), port, proxy));
+        let fut = Box::pin(self.connect_new(url, Box::new(key), host.clone(), port, proxy));
         // The connect fn records its own timing; only the phase deadline lives here.
         match with_deadline(&reactor, connect_deadline, fut).await {
             Some(r) => {
@@ -107,10 +108,10 @@ impl Xfer {
     async fn connect_new(
         &mut self,
         url: &Url,
-        key: PoolKey,
+        key: Box<PoolKey>,
         host: String,
         port: u16,
-        proxy: Option<crate::engine::proxy::Proxy>,
+        proxy: Option<Box<crate::engine::proxy::Proxy>>,
     ) -> Result<Conn> {
         let (sock, addr, local) = match self.o.route.unix_socket.clone() {
             Some(us) => {
@@ -124,9 +125,9 @@ impl Xfer {
         self.sh.next_conn_id.set(id + 1);
         if matches!(url.scheme.as_str(), "https" | "wss") {
             // Boxed: the TLS handshake's state is large and plain HTTP never needs it.
-            return Box::pin(self.tls_connect(sock, url, (id, key, addr, local))).await;
+            return Box::pin(self.tls_connect(sock, url, (id, *key, addr, local))).await;
         }
-        let mut c = Conn::new(sock, id, key, addr, local);
+        let mut c = Conn::new(sock, id, *key, addr, local);
         c.h2 = self.wants_h2(url);
         Ok(c)
     }
@@ -195,7 +196,7 @@ impl Xfer {
         url: &Url,
         host: String,
         port: u16,
-        proxy: Option<crate::engine::proxy::Proxy>,
+        proxy: Option<Box<crate::engine::proxy::Proxy>>,
     ) -> Result<(Stream, SocketAddr, SocketAddr)> {
         let mut overrides = Vec::with_capacity(self.o.route.resolve.len());
         for s in &self.o.route.resolve {
@@ -277,7 +278,7 @@ impl Xfer {
         // Boxed: proxies and the PROXY protocol are rare, and their handshakes are large state
         // machines that every transfer's connect future would otherwise carry while connecting.
         let sock = if proxy.is_some() || self.o.proxy.haproxy || self.o.proxy.haproxy_client_ip.is_some() {
-            Box::pin(self.proxy_chain(sock, proxy.as_ref(), url)).await?
+            Box::pin(self.proxy_chain(sock, proxy.as_deref(), url)).await?
         } else {
             Stream::new(sock)
         };

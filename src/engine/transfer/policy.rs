@@ -357,7 +357,7 @@ impl Xfer {
             internal.push(("Range", format!("bytes={}-", self.o.resume_from)));
         }
         if let Some(ua) = self.o.user_agent.as_ref().filter(|u| !u.is_empty()) {
-            internal.push(("User-Agent", ua.clone()));
+            internal.push(("User-Agent", ua.to_string()));
         }
         internal.push(("Accept", "*/*".into()));
         if let Some(ae) = &self.o.accept_encoding {
