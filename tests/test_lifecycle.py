@@ -131,6 +131,23 @@ def test_reset_clears_infos(server):
     c.close()
 
 
+def _set_bearer(c):
+    c.setopt(pycurl.HTTPAUTH, 1 << 6)  # CURLAUTH_BEARER: pycurl has no constant for it
+    c.setopt(pycurl.XOAUTH2_BEARER, "tok123")
+
+
+def test_reset_clears_rarely_set_options(server):
+    # Options of the groups a handle stores only once set: other credentials, the proxy.
+    # (Not RESOLVE: real pycurl crashes on a transfer after reset() of a handle that had it.)
+    c = pycurl.Curl()
+    _set_bearer(c)
+    c.setopt(pycurl.PROXY, "http://127.0.0.1:1")
+    c.reset()
+    perform(c, server.url("/headers"))
+    assert server.last_request().header("Authorization") is None
+    c.close()
+
+
 # -- duphandle ------------------------------------------------------------------
 
 def test_duphandle_copies_options(server):
@@ -147,6 +164,25 @@ def test_duphandle_copies_options(server):
     assert req.header("User-Agent") == "dup-ua"
     assert req.header("X-Dup-Test") == "1"
     assert b"".join(chunks) == req.head
+    d.close()
+
+
+def test_duphandle_copies_rarely_set_options(server):
+    c = pycurl.Curl()
+    calls = []
+    # Options of the groups a handle stores only once set: routing, other credentials.
+    c.setopt(pycurl.RESOLVE, ["rare.test:%d:127.0.0.1" % server.port])
+    _set_bearer(c)
+
+    def sockopt(fd, purpose):  # a callback of the rarely set group
+        calls.append(purpose)
+        return 0
+    c.setopt(pycurl.SOCKOPTFUNCTION, sockopt)
+    d = c.duphandle()
+    c.close()
+    perform(d, server.url("/headers", host="rare.test"))
+    assert server.last_request().header("Authorization") == "Bearer tok123"
+    assert calls == [pycurl.SOCKTYPE_IPCXN]
     d.close()
 
 

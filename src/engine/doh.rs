@@ -140,10 +140,10 @@ fn probe_options(parent: &Options, doh_url: &str, query: Vec<u8>) -> Options {
         timeout: parent.timeout,
         connect_timeout: parent.connect_timeout,
         ip_resolve: parent.ip_resolve,
-        resolve: parent.resolve.clone(),
-        doh_probe: true,
         ..Options::default()
     };
+    o.route.resolve = parent.route.resolve.clone();
+    o.route.doh_probe = true;
     let (p, t) = (&parent.tls, &mut o.tls);
     t.ca_info = p.ca_info.clone();
     t.ca_path = p.ca_path.clone();

@@ -12,6 +12,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 use super::error::Error;
+use super::rare::Rare;
 use super::resolve::IpResolve;
 use super::tls::TlsOptions;
 
@@ -106,7 +107,8 @@ pub struct Options {
     pub auto_referer: bool,
     pub unrestricted_auth: bool,
     pub referer: Option<String>,
-    pub user_agent: Option<String>,
+    /// USERAGENT (shared: every handle starts with the same default text).
+    pub user_agent: Option<std::sync::Arc<str>>,
     pub accept_encoding: Option<String>,
     pub content_decoding: bool,
     pub transfer_encoding: bool,
@@ -127,10 +129,6 @@ pub struct Options {
     pub password: Option<String>,
     pub http_auth: u64,
     pub cookie: Option<String>,
-    /// CURLOPT_RESOLVE as given; parsed when a transfer starts.
-    pub resolve: Vec<String>,
-    /// CONNECT_TO entries "host:port:connect-host:connect-port".
-    pub connect_to: Vec<String>,
     pub ip_resolve: IpResolve,
     pub port: u16,
     pub tcp_nodelay: bool,
@@ -146,10 +144,8 @@ pub struct Options {
     pub pipewait: bool,
     pub protocols: u64,
     pub redir_protocols: u64,
-    pub interface: Option<String>,
-    pub local_port: u16,
-    pub local_port_range: u16,
-    pub tls: TlsOptions,
+    /// The TLS options (allocated once one is set: plain-HTTP handles never do).
+    pub tls: Rare<TlsOptions>,
     pub verbose: bool,
     pub noprogress: bool,
     pub dns_cache_timeout: Option<Duration>,
@@ -184,8 +180,29 @@ pub struct Options {
     pub connect_only: u8,
     /// WS_OPTIONS (RAW_MODE, NOAUTOPONG).
     pub ws_options: i64,
-    /// PROXY and its companions (engine::proxy).
-    pub proxy: super::proxy::ProxyOptions,
+    /// Where connections go and come from (RESOLVE, CONNECT_TO, INTERFACE, DOH_URL, ...).
+    pub route: Rare<RouteOptions>,
+    /// Credentials from elsewhere than USERPWD (NETRC, XOAUTH2_BEARER, AWS_SIGV4).
+    pub creds: Rare<CredentialOptions>,
+    /// PROXY and its companions (engine::proxy), allocated once one is set.
+    pub proxy: Rare<super::proxy::ProxyOptions>,
+    /// HTTP200ALIASES: status line prefixes read as "HTTP/1.0 200".
+    pub http200_aliases: Vec<String>,
+    /// UPLOAD_BUFFERSIZE: the most a read callback is asked for at once.
+    pub upload_buffer_size: usize,
+}
+
+/// Where a transfer's connections go and where they come from. Few handles set any of these, so
+/// the group is allocated only once one is set (see `engine::rare`).
+#[derive(Clone, Debug)]
+pub struct RouteOptions {
+    /// CURLOPT_RESOLVE as given; parsed when a transfer starts.
+    pub resolve: Vec<String>,
+    /// CONNECT_TO entries "host:port:connect-host:connect-port".
+    pub connect_to: Vec<String>,
+    pub interface: Option<String>,
+    pub local_port: u16,
+    pub local_port_range: u16,
     /// DOH_URL: names are resolved over DNS-over-HTTPS there ("" or None: the system resolver).
     pub doh_url: Option<String>,
     /// A DoH request of another transfer: exempt from the multi's connection limits, since the
@@ -195,6 +212,35 @@ pub struct Options {
     pub unix_socket: Option<UnixSocket>,
     /// ADDRESS_SCOPE: the scope id given to link-local IPv6 addresses (0: keep the address's own).
     pub address_scope: u32,
+}
+
+impl RouteOptions {
+    /// The defaults (a constant: an unset `Rare` group reads this).
+    pub const DEFAULTS: RouteOptions = RouteOptions {
+        resolve: Vec::new(),
+        connect_to: Vec::new(),
+        interface: None,
+        local_port: 0,
+        local_port_range: 1,
+        doh_url: None,
+        doh_probe: false,
+        unix_socket: None,
+        address_scope: 0,
+    };
+}
+
+impl Default for RouteOptions {
+    fn default() -> Self {
+        Self::DEFAULTS
+    }
+}
+
+crate::rare_defaults!(RouteOptions = RouteOptions::DEFAULTS);
+
+/// Credentials that come from elsewhere than USERPWD / USERNAME / PASSWORD (allocated once one
+/// is set).
+#[derive(Clone, Debug, Default)]
+pub struct CredentialOptions {
     /// NETRC (CURL_NETRC_IGNORED / OPTIONAL / REQUIRED) and NETRC_FILE.
     pub netrc: u8,
     pub netrc_file: Option<PathBuf>,
@@ -202,11 +248,11 @@ pub struct Options {
     pub bearer: Option<String>,
     /// AWS_SIGV4: "provider1[:provider2[:region[:service]]]" (Some("") for the defaults).
     pub aws_sigv4: Option<String>,
-    /// HTTP200ALIASES: status line prefixes read as "HTTP/1.0 200".
-    pub http200_aliases: Vec<String>,
-    /// UPLOAD_BUFFERSIZE: the most a read callback is asked for at once.
-    pub upload_buffer_size: usize,
 }
+
+crate::rare_defaults!(
+    CredentialOptions = CredentialOptions { netrc: 0, netrc_file: None, bearer: None, aws_sigv4: None }
+);
 
 /// Where UNIX_SOCKET_PATH / ABSTRACT_UNIX_SOCKET send a connection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -269,8 +315,6 @@ impl Default for Options {
             password: None,
             http_auth: AUTH_BASIC,
             cookie: None,
-            resolve: Vec::new(),
-            connect_to: Vec::new(),
             ip_resolve: IpResolve::Whatever,
             port: 0,
             tcp_nodelay: true,
@@ -285,10 +329,7 @@ impl Default for Options {
             pipewait: false,
             protocols: PROTO_ALL,
             redir_protocols: PROTO_HTTP | PROTO_HTTPS,
-            interface: None,
-            local_port: 0,
-            local_port_range: 1,
-            tls: TlsOptions::default(),
+            tls: Rare::default(),
             hsts_file: None,
             request_target: None,
             verbose: false,
@@ -313,15 +354,9 @@ impl Default for Options {
             time_value: 0,
             connect_only: 0,
             ws_options: 0,
-            proxy: Default::default(),
-            doh_url: None,
-            doh_probe: false,
-            unix_socket: None,
-            address_scope: 0,
-            netrc: 0,
-            netrc_file: None,
-            bearer: None,
-            aws_sigv4: None,
+            route: Rare::default(),
+            creds: Rare::default(),
+            proxy: Rare::default(),
             http200_aliases: Vec::new(),
             upload_buffer_size: UPLOAD_BUFFER_DEFAULT,
         }
@@ -383,57 +418,64 @@ pub struct Info {
     pub xfer_id: i64,
 }
 
+impl Info {
+    /// The defaults (a constant: an unset `Rare` group reads this).
+    pub const DEFAULTS: Info = Info {
+        performed: false,
+        url_rejected: false,
+        size_delivered: 0,
+        last_socket: -1,
+        response_code: 0,
+        http_connectcode: 0,
+        effective_url: None,
+        effective_method: None,
+        content_type: None,
+        http_version: 0,
+        scheme: None,
+        total_time: 0.0,
+        namelookup_time: 0.0,
+        connect_time: 0.0,
+        appconnect_time: 0.0,
+        pretransfer_time: 0.0,
+        starttransfer_time: 0.0,
+        redirect_time: 0.0,
+        posttransfer_time: 0.0,
+        queue_time: 0.0,
+        size_download: 0,
+        size_upload: 0,
+        content_length_download: -1.0,
+        content_length_upload: -1.0,
+        header_size: 0,
+        request_size: 0,
+        redirect_count: 0,
+        redirect_url: None,
+        primary_ip: None,
+        primary_port: -1,
+        local_ip: None,
+        local_port: -1,
+        num_connects: 0,
+        os_errno: 0,
+        ssl_verifyresult: 0,
+        filetime: -1,
+        condition_unmet: false,
+        certinfo: Vec::new(),
+        conn_id: -1,
+        referer: None,
+        httpauth_avail: 0,
+        proxyauth_avail: 0,
+        proxy_error: 0,
+        proxy_ssl_verifyresult: 0,
+        xfer_id: -1,
+    };
+}
+
 impl Default for Info {
     fn default() -> Self {
-        Info {
-            performed: false,
-            url_rejected: false,
-            size_delivered: 0,
-            last_socket: -1,
-            response_code: 0,
-            http_connectcode: 0,
-            effective_url: None,
-            effective_method: None,
-            content_type: None,
-            http_version: 0,
-            scheme: None,
-            total_time: 0.0,
-            namelookup_time: 0.0,
-            connect_time: 0.0,
-            appconnect_time: 0.0,
-            pretransfer_time: 0.0,
-            starttransfer_time: 0.0,
-            redirect_time: 0.0,
-            posttransfer_time: 0.0,
-            queue_time: 0.0,
-            size_download: 0,
-            size_upload: 0,
-            content_length_download: -1.0,
-            content_length_upload: -1.0,
-            header_size: 0,
-            request_size: 0,
-            redirect_count: 0,
-            redirect_url: None,
-            primary_ip: None,
-            primary_port: -1,
-            local_ip: None,
-            local_port: -1,
-            num_connects: 0,
-            os_errno: 0,
-            ssl_verifyresult: 0,
-            filetime: -1,
-            condition_unmet: false,
-            certinfo: Vec::new(),
-            conn_id: -1,
-            referer: None,
-            httpauth_avail: 0,
-            proxyauth_avail: 0,
-            proxy_error: 0,
-            proxy_ssl_verifyresult: 0,
-            xfer_id: -1,
-        }
+        Self::DEFAULTS
     }
 }
+
+crate::rare_defaults!(Info = Info::DEFAULTS);
 
 impl Info {
     pub fn speed_download(&self) -> f64 {
@@ -570,7 +612,8 @@ pub const PAUSE_SEND: u32 = 4;
 pub struct EasyShared {
     /// Shared with running transfers as a snapshot; setopt copies it only while one holds it.
     pub opts: RefCell<Rc<Options>>,
-    pub info: RefCell<Info>,
+    /// What getinfo reads: allocated when the first transfer starts (idle handles read defaults).
+    pub info: RefCell<Rare<Info>>,
     pub callbacks: RefCell<Option<Rc<dyn Callbacks>>>,
     pub pause: Cell<u32>,
     pub pause_waker: RefCell<Option<Waker>>,
@@ -613,7 +656,7 @@ impl EasyShared {
     pub fn new() -> Rc<EasyShared> {
         Rc::new(EasyShared {
             opts: RefCell::new(Rc::new(Options::default())),
-            info: RefCell::new(Info::default()),
+            info: RefCell::new(Rare::default()),
             callbacks: RefCell::new(None),
             pause: Cell::new(0),
             pause_waker: RefCell::new(None),

@@ -16,6 +16,7 @@ pub mod net;
 pub mod netrc;
 pub mod pool;
 pub mod proxy;
+pub mod rare;
 pub mod request;
 pub mod resolve;
 pub mod rt;

@@ -14,6 +14,7 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use crate::engine::easy::{Callbacks, Flow, ReadOutcome, SeekOutcome};
 use crate::engine::error::{code, Error};
+use crate::engine::rare::Rare;
 use crate::engine::sys::{self, Fd};
 
 use super::errors;
@@ -28,10 +29,20 @@ pub struct Slots {
     pub write: Option<PyObject>,
     pub header: Option<PyObject>,
     pub read: Option<PyObject>,
-    pub seek: Option<PyObject>,
     pub xferinfo: Option<PyObject>,
     pub progress: Option<PyObject>,
     pub debug: Option<PyObject>,
+    /// setopt(WRITEFUNCTION / HEADERFUNCTION, f, use_memoryview=True): f gets a memoryview.
+    pub write_mv: bool,
+    pub header_mv: bool,
+    /// The callbacks few applications set (allocated once one is).
+    pub more: Rare<MoreSlots>,
+}
+
+/// The rarely set callables of [`Slots`].
+#[derive(Default)]
+pub struct MoreSlots {
+    pub seek: Option<PyObject>,
     pub opensocket: Option<PyObject>,
     pub sockopt: Option<PyObject>,
     pub closesocket: Option<PyObject>,
@@ -41,55 +52,73 @@ pub struct Slots {
     pub resolver_start: Option<PyObject>,
     pub trailer: Option<PyObject>,
     pub ioctl: Option<PyObject>,
-    /// setopt(WRITEFUNCTION / HEADERFUNCTION, f, use_memoryview=True): f gets a memoryview.
-    pub write_mv: bool,
-    pub header_mv: bool,
 }
+
+crate::rare_defaults!(
+    MoreSlots = MoreSlots {
+        seek: None,
+        opensocket: None,
+        sockopt: None,
+        closesocket: None,
+        prereq: None,
+        hstsread: None,
+        hstswrite: None,
+        resolver_start: None,
+        trailer: None,
+        ioctl: None,
+    }
+);
 
 impl Slots {
     fn all(&self) -> [&Option<PyObject>; 16] {
+        let m = &*self.more;
         [
             &self.write,
             &self.header,
             &self.read,
-            &self.seek,
+            &m.seek,
             &self.xferinfo,
             &self.progress,
             &self.debug,
-            &self.opensocket,
-            &self.sockopt,
-            &self.closesocket,
-            &self.prereq,
-            &self.hstsread,
-            &self.hstswrite,
-            &self.resolver_start,
-            &self.trailer,
-            &self.ioctl,
+            &m.opensocket,
+            &m.sockopt,
+            &m.closesocket,
+            &m.prereq,
+            &m.hstsread,
+            &m.hstswrite,
+            &m.resolver_start,
+            &m.trailer,
+            &m.ioctl,
         ]
     }
 
     pub fn clone_ref(&self, py: Python<'_>) -> Slots {
         let c = |o: &Option<PyObject>| o.as_ref().map(|o| o.clone_ref(py));
-        Slots {
+        let mut s = Slots {
             write: c(&self.write),
             header: c(&self.header),
             read: c(&self.read),
-            seek: c(&self.seek),
             xferinfo: c(&self.xferinfo),
             progress: c(&self.progress),
             debug: c(&self.debug),
-            opensocket: c(&self.opensocket),
-            sockopt: c(&self.sockopt),
-            closesocket: c(&self.closesocket),
-            prereq: c(&self.prereq),
-            hstsread: c(&self.hstsread),
-            hstswrite: c(&self.hstswrite),
-            resolver_start: c(&self.resolver_start),
-            trailer: c(&self.trailer),
-            ioctl: c(&self.ioctl),
             write_mv: self.write_mv,
             header_mv: self.header_mv,
+            more: Rare::default(),
+        };
+        if self.more.is_set() {
+            let (m, n) = (&*self.more, &mut *s.more);
+            n.seek = c(&m.seek);
+            n.opensocket = c(&m.opensocket);
+            n.sockopt = c(&m.sockopt);
+            n.closesocket = c(&m.closesocket);
+            n.prereq = c(&m.prereq);
+            n.hstsread = c(&m.hstsread);
+            n.hstswrite = c(&m.hstswrite);
+            n.resolver_start = c(&m.resolver_start);
+            n.trailer = c(&m.trailer);
+            n.ioctl = c(&m.ioctl);
         }
+        s
     }
 }
 
@@ -332,12 +361,12 @@ impl Callbacks for PyCallbacks {
     }
 
     fn has_seek(&self) -> bool {
-        self.slots.borrow().seek.is_some()
+        self.slots.borrow().more.seek.is_some()
     }
 
     fn seek(&self, offset: i64, origin: i32) -> SeekOutcome {
         Python::with_gil(|py| {
-            let Some(f) = self.get(py, |s| &s.seek) else { return SeekOutcome::CantSeek };
+            let Some(f) = self.get(py, |s| &s.more.seek) else { return SeekOutcome::CantSeek };
             match f.call1(py, (offset, origin)) {
                 Ok(r) => {
                     let r = r.bind(py);
@@ -440,7 +469,7 @@ impl Callbacks for PyCallbacks {
 
     fn open_socket(&self, addr: &SocketAddr) -> Option<Result<Fd, Error>> {
         Python::with_gil(|py| {
-            let f = self.get(py, |s| &s.opensocket)?;
+            let f = self.get(py, |s| &s.more.opensocket)?;
             let fail = || {
                 Some(Err(Error::new(
                     code::COULDNT_CONNECT,
@@ -489,7 +518,7 @@ impl Callbacks for PyCallbacks {
 
     fn sockopt(&self, fd: Fd) -> Result<i32, Error> {
         Python::with_gil(|py| {
-            let Some(f) = self.get(py, |s| &s.sockopt) else { return Ok(0) };
+            let Some(f) = self.get(py, |s| &s.more.sockopt) else { return Ok(0) };
             match call_int(py, &f, (fd as i64, 0i64), "sockopt") {
                 Ok(Some(0)) => Ok(0),
                 Ok(Some(2)) => Ok(2),
@@ -507,11 +536,11 @@ impl Callbacks for PyCallbacks {
     }
 
     fn has_close_socket(&self) -> bool {
-        self.slots.borrow().closesocket.is_some()
+        self.slots.borrow().more.closesocket.is_some()
     }
 
     fn close_socket(&self, fd: Fd) {
-        Python::with_gil(|py| match self.get(py, |s| &s.closesocket) {
+        Python::with_gil(|py| match self.get(py, |s| &s.more.closesocket) {
             Some(f) => {
                 if let Err(e) = call_int(py, &f, (fd as i64,), "closesocket") {
                     // Sockets close outside any call that could raise it.
@@ -523,12 +552,12 @@ impl Callbacks for PyCallbacks {
     }
 
     fn has_resolver_start(&self) -> bool {
-        self.slots.borrow().resolver_start.is_some()
+        self.slots.borrow().more.resolver_start.is_some()
     }
 
     fn resolver_start(&self) -> bool {
         Python::with_gil(|py| {
-            let Some(f) = self.get(py, |s| &s.resolver_start) else { return false };
+            let Some(f) = self.get(py, |s| &s.more.resolver_start) else { return false };
             let r = match f.call0(py) {
                 Ok(r) => r,
                 Err(e) => {
@@ -565,14 +594,14 @@ impl Callbacks for PyCallbacks {
     }
 
     fn has_ioctl(&self) -> bool {
-        self.slots.borrow().ioctl.is_some()
+        self.slots.borrow().more.ioctl.is_some()
     }
 
     fn ioctl_restart_read(&self) -> i32 {
         /// CURLIOE_FAILRESTART, libcurl's answer when pycurl's callback fails.
         const FAILRESTART: i32 = 2;
         Python::with_gil(|py| {
-            let Some(f) = self.get(py, |s| &s.ioctl) else { return FAILRESTART };
+            let Some(f) = self.get(py, |s| &s.more.ioctl) else { return FAILRESTART };
             // CURLIOCMD_RESTARTREAD
             let r = match f.call1(py, (1i64,)) {
                 Ok(r) => r,
@@ -609,13 +638,13 @@ impl Callbacks for PyCallbacks {
     }
 
     fn has_trailer(&self) -> bool {
-        self.slots.borrow().trailer.is_some()
+        self.slots.borrow().more.trailer.is_some()
     }
 
     fn trailer(&self) -> Result<Vec<Vec<u8>>, Error> {
         Python::with_gil(|py| {
             let aborted = || Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by trailing headers callback");
-            let Some(f) = self.get(py, |s| &s.trailer) else { return Ok(Vec::new()) };
+            let Some(f) = self.get(py, |s| &s.more.trailer) else { return Ok(Vec::new()) };
             let r = match f.call0(py) {
                 Ok(r) => r,
                 Err(e) => {
@@ -657,7 +686,7 @@ impl Callbacks for PyCallbacks {
 
     fn prereq(&self, primary_ip: &str, local_ip: &str, primary_port: u16, local_port: u16) -> Result<i32, Error> {
         Python::with_gil(|py| {
-            let Some(f) = self.get(py, |s| &s.prereq) else { return Ok(0) };
+            let Some(f) = self.get(py, |s| &s.more.prereq) else { return Ok(0) };
             match call_int(py, &f, (primary_ip, local_ip, primary_port as i64, local_port as i64), "prereq") {
                 Ok(Some(0)) => Ok(0),
                 Ok(_) => Ok(1),

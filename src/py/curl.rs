@@ -81,7 +81,9 @@ pub fn default_user_agent() -> String {
 }
 
 fn fresh_options() -> Options {
-    Options { user_agent: Some(default_user_agent()), ..Options::default() }
+    // One copy of the default text for all handles (libcurl keeps one per handle: 144 bytes each).
+    static UA: std::sync::OnceLock<std::sync::Arc<str>> = std::sync::OnceLock::new();
+    Options { user_agent: Some(UA.get_or_init(|| default_user_agent().into()).clone()), ..Options::default() }
 }
 
 /// A constant read through a handle: the module's own object, so `c.URL is pycurl.URL` holds.
@@ -460,7 +462,7 @@ impl PyCurl {
                 cbs.slots.borrow_mut().read = Some(r.unbind());
             }
             opt::SEEKFUNCTION => {
-                cbs.slots.borrow_mut().seek = if unset { None } else { Some(convert::callable(value)?) }
+                cbs.slots.borrow_mut().more.seek = if unset { None } else { Some(convert::callable(value)?) }
             }
             opt::XFERINFOFUNCTION => {
                 cbs.slots.borrow_mut().xferinfo = if unset { None } else { Some(convert::callable(value)?) }
@@ -477,35 +479,35 @@ impl PyCurl {
                 cbs.slots.borrow_mut().debug = if unset { None } else { Some(convert::callable(value)?) }
             }
             opt::OPENSOCKETFUNCTION => {
-                cbs.slots.borrow_mut().opensocket = if unset { None } else { Some(convert::callable(value)?) }
+                cbs.slots.borrow_mut().more.opensocket = if unset { None } else { Some(convert::callable(value)?) }
             }
             opt::SOCKOPTFUNCTION => {
-                cbs.slots.borrow_mut().sockopt = if unset { None } else { Some(convert::callable(value)?) }
+                cbs.slots.borrow_mut().more.sockopt = if unset { None } else { Some(convert::callable(value)?) }
             }
             opt::CLOSESOCKETFUNCTION => {
-                cbs.slots.borrow_mut().closesocket = if unset { None } else { Some(convert::callable(value)?) }
+                cbs.slots.borrow_mut().more.closesocket = if unset { None } else { Some(convert::callable(value)?) }
             }
             opt::PREREQFUNCTION => {
-                cbs.slots.borrow_mut().prereq = if unset { None } else { Some(convert::callable(value)?) }
+                cbs.slots.borrow_mut().more.prereq = if unset { None } else { Some(convert::callable(value)?) }
             }
             opt::RESOLVER_START_FUNCTION => {
-                cbs.slots.borrow_mut().resolver_start = if unset { None } else { Some(convert::callable(value)?) }
+                cbs.slots.borrow_mut().more.resolver_start = if unset { None } else { Some(convert::callable(value)?) }
             }
-            opt::DOH_URL => o.doh_url = text_required!(),
+            opt::DOH_URL => o.route.doh_url = text_required!(),
             opt::IOCTLFUNCTION => {
                 let f = if unset { None } else { Some(convert::callable(value)?) };
                 if f.is_some() {
                     let w = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
                     PyErr::warn(py, &w, c"IOCTLFUNCTION is deprecated; use SEEKFUNCTION", 1)?;
                 }
-                cbs.slots.borrow_mut().ioctl = f;
+                cbs.slots.borrow_mut().more.ioctl = f;
             }
             // pycurl passes no user data to these callbacks and refuses every value.
             opt::TRAILERDATA | opt::RESOLVER_START_DATA => {
                 return Err(if unset { no_unset() } else { convert::kind_err(value) });
             }
             opt::TRAILERFUNCTION => {
-                cbs.slots.borrow_mut().trailer = if unset { None } else { Some(convert::callable(value)?) }
+                cbs.slots.borrow_mut().more.trailer = if unset { None } else { Some(convert::callable(value)?) }
             }
             opt::NOPROGRESS => flag!(noprogress),
             opt::VERBOSE => flag!(verbose),
@@ -578,7 +580,7 @@ impl PyCurl {
             opt::AUTOREFERER => flag!(auto_referer),
             opt::UNRESTRICTED_AUTH => flag!(unrestricted_auth),
             opt::REFERER => o.referer = text_required!(),
-            opt::USERAGENT => o.user_agent = text_required!(),
+            opt::USERAGENT => o.user_agent = text_required!().map(Into::into),
             opt::ACCEPT_ENCODING => o.accept_encoding = text!(),
             opt::HTTP_CONTENT_DECODING => flag!(content_decoding),
             opt::HTTP_TRANSFER_DECODING => flag!(transfer_decoding),
@@ -682,10 +684,10 @@ impl PyCurl {
             opt::RESOLVE => {
                 let l = if unset { Vec::new() } else { convert::string_list(value)? };
                 if unset || !l.is_empty() {
-                    o.resolve = l;
+                    o.route.resolve = l;
                 }
             }
-            opt::CONNECT_TO => o.connect_to = if unset { Vec::new() } else { convert::string_list(value)? },
+            opt::CONNECT_TO => o.route.connect_to = if unset { Vec::new() } else { convert::string_list(value)? },
             opt::IPRESOLVE => {
                 o.ip_resolve = match long!() {
                     0 => IpResolve::Whatever,
@@ -765,9 +767,9 @@ impl PyCurl {
                 let v = long!();
                 o.maxlifetime_conn = if v <= 0 { None } else { Some(Duration::from_secs(v as u64)) };
             }
-            opt::INTERFACE => o.interface = text_required!(),
-            opt::LOCALPORT => o.local_port = long!().clamp(0, 65535) as u16,
-            opt::LOCALPORTRANGE => o.local_port_range = long!().clamp(1, 65535) as u16,
+            opt::INTERFACE => o.route.interface = text_required!(),
+            opt::LOCALPORT => o.route.local_port = long!().clamp(0, 65535) as u16,
+            opt::LOCALPORTRANGE => o.route.local_port_range = long!().clamp(1, 65535) as u16,
             // TLS
             opt::SSL_VERIFYPEER => o.tls.verify_peer = long!() != 0,
             opt::SSL_VERIFYHOST => o.tls.verify_host = long!() != 0,
@@ -811,10 +813,10 @@ impl PyCurl {
                 return Ok(());
             }
             opt::HSTSREADFUNCTION => {
-                cbs.slots.borrow_mut().hstsread = if unset { None } else { Some(convert::callable(value)?) }
+                cbs.slots.borrow_mut().more.hstsread = if unset { None } else { Some(convert::callable(value)?) }
             }
             opt::HSTSWRITEFUNCTION => {
-                cbs.slots.borrow_mut().hstswrite = if unset { None } else { Some(convert::callable(value)?) }
+                cbs.slots.borrow_mut().more.hstswrite = if unset { None } else { Some(convert::callable(value)?) }
             }
             // pycurl's HSTS callbacks take no data argument, and pycurl refuses every value here.
             opt::HSTSREADDATA | opt::HSTSWRITEDATA => {
@@ -969,7 +971,7 @@ impl PyCurl {
             opt::WS_OPTIONS => o.ws_options = long!(),
             opt::UNIX_SOCKET_PATH | opt::ABSTRACT_UNIX_SOCKET => {
                 let path = text_required!().unwrap_or_default();
-                o.unix_socket = Some(UnixSocket { path, abstract_ns: option == opt::ABSTRACT_UNIX_SOCKET });
+                o.route.unix_socket = Some(UnixSocket { path, abstract_ns: option == opt::ABSTRACT_UNIX_SOCKET });
             }
             opt::ADDRESS_SCOPE => {
                 let v = long!();
@@ -977,7 +979,7 @@ impl PyCurl {
                     drop(o);
                     return Err(self.bad_arg(option));
                 }
-                o.address_scope = v as u32;
+                o.route.address_scope = v as u32;
             }
             opt::NETRC => {
                 let v = long!();
@@ -985,13 +987,13 @@ impl PyCurl {
                     drop(o);
                     return Err(self.bad_arg(option));
                 }
-                o.netrc = v as u8;
+                o.creds.netrc = v as u8;
             }
-            opt::NETRC_FILE => o.netrc_file = text_required!().map(Into::into),
-            opt::XOAUTH2_BEARER => o.bearer = text_required!(),
+            opt::NETRC_FILE => o.creds.netrc_file = text_required!().map(Into::into),
+            opt::XOAUTH2_BEARER => o.creds.bearer = text_required!(),
             // libcurl switches HTTPAUTH to AWS_SIGV4 when this is set.
             opt::AWS_SIGV4 => {
-                o.aws_sigv4 = text_required!();
+                o.creds.aws_sigv4 = text_required!();
                 o.http_auth = AUTH_AWS_SIGV4;
             }
             opt::HTTP200ALIASES => o.http200_aliases = if unset { Vec::new() } else { convert::string_list(value)? },
@@ -1524,7 +1526,7 @@ impl PyCurl {
     fn reset(&self, py: Python<'_>) -> PyResult<()> {
         let easy = self.ready(py, "reset")?;
         *easy.opts.borrow_mut() = Rc::new(fresh_options());
-        *easy.info.borrow_mut() = Info::default();
+        *easy.info.borrow_mut() = Default::default();
         *easy.digest.borrow_mut() = None;
         let st = self.st.borrow();
         st.cbs.clear();

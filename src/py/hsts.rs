@@ -155,7 +155,7 @@ pub fn before_transfer(easy: &EasyShared, cbs: &PyCallbacks) -> PyResult<()> {
     }
     easy.hsts_load(now());
     Python::with_gil(|py| {
-        let Some(f) = cbs.slots.borrow().hstsread.as_ref().map(|f| f.clone_ref(py)) else {
+        let Some(f) = cbs.slots.borrow().more.hstsread.as_ref().map(|f| f.clone_ref(py)) else {
             return Ok(());
         };
         let f = f.bind(py);
@@ -194,7 +194,7 @@ pub fn at_cleanup(py: Python<'_>, easy: &EasyShared, cbs: &PyCallbacks) {
     let Some(entries) = easy.hsts.borrow().as_ref().map(|c| c.entries(t)) else {
         return;
     };
-    let Some(f) = cbs.slots.borrow().hstswrite.as_ref().map(|f| f.clone_ref(py)) else {
+    let Some(f) = cbs.slots.borrow().more.hstswrite.as_ref().map(|f| f.clone_ref(py)) else {
         return;
     };
     let f = f.bind(py);

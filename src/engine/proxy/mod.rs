@@ -44,12 +44,33 @@ pub struct ProxyOptions {
     pub suppress_connect_headers: bool,
     /// PROXYAUTH; None is libcurl's default, Basic.
     pub auth: Option<u64>,
-    /// The PROXY_* TLS options, for an HTTPS proxy.
-    pub tls: crate::engine::tls::TlsOptions,
+    /// The PROXY_* TLS options, for an HTTPS proxy (allocated once one is set).
+    pub tls: crate::engine::rare::Rare<crate::engine::tls::TlsOptions>,
     /// HAPROXYPROTOCOL, and HAPROXY_CLIENT_IP (which switches it on by itself, as in libcurl).
     pub haproxy: bool,
     pub haproxy_client_ip: Option<String>,
 }
+
+crate::rare_defaults!(
+    ProxyOptions = ProxyOptions {
+        proxy: None,
+        pre_proxy: None,
+        port: 0,
+        kind: 0,
+        tunnel: false,
+        userpwd: None,
+        username: None,
+        password: None,
+        noproxy: None,
+        headers: Vec::new(),
+        unified_headers: false,
+        suppress_connect_headers: false,
+        auth: None,
+        tls: crate::engine::rare::Rare::UNSET,
+        haproxy: false,
+        haproxy_client_ip: None,
+    }
+);
 
 /// The proxy one transfer goes through.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]

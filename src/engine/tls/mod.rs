@@ -153,37 +153,44 @@ pub struct TlsOptions {
     pub key_type: Option<String>,
 }
 
+impl TlsOptions {
+    /// The defaults (a constant: an unset `Rare` group reads this).
+    pub const DEFAULTS: TlsOptions = TlsOptions {
+        verify_peer: true,
+        verify_host: true,
+        ca_info: None,
+        ca_path: None,
+        ca_blob: None,
+        cert: None,
+        cert_blob: None,
+        key: None,
+        key_blob: None,
+        key_passwd: None,
+        version: SSLVERSION_DEFAULT,
+        cipher_list: None,
+        tls13_ciphers: None,
+        pinned_pubkey: None,
+        alpn: Vec::new(),
+        sslkeylogfile: false,
+        session_cache: true,
+        ssl_options: 0,
+        crl_file: None,
+        issuer_cert: None,
+        issuer_blob: None,
+        ec_curves: None,
+        sigalgs: None,
+        cert_type: None,
+        key_type: None,
+    };
+}
+
 impl Default for TlsOptions {
     fn default() -> Self {
-        TlsOptions {
-            verify_peer: true,
-            verify_host: true,
-            ca_info: None,
-            ca_path: None,
-            ca_blob: None,
-            cert: None,
-            cert_blob: None,
-            key: None,
-            key_blob: None,
-            key_passwd: None,
-            version: SSLVERSION_DEFAULT,
-            cipher_list: None,
-            tls13_ciphers: None,
-            pinned_pubkey: None,
-            alpn: Vec::new(),
-            sslkeylogfile: false,
-            session_cache: true,
-            ssl_options: 0,
-            crl_file: None,
-            issuer_cert: None,
-            issuer_blob: None,
-            ec_curves: None,
-            sigalgs: None,
-            cert_type: None,
-            key_type: None,
-        }
+        Self::DEFAULTS
     }
 }
+
+crate::rare_defaults!(TlsOptions = TlsOptions::DEFAULTS);
 
 impl TlsOptions {
     /// libcurl's defaults: verify the peer and the host name, system trust store.

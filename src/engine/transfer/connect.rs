@@ -52,7 +52,7 @@ impl Xfer {
                 }
             }
             let limits = self.sh.limits.clone();
-            if !limits.limited() || self.o.doh_probe {
+            if !limits.limited() || self.o.route.doh_probe {
                 break;
             }
             if let Some(s) = limits.try_acquire(&(url.host.clone(), url.port_or_default())) {
@@ -76,7 +76,8 @@ impl Xfer {
             })
             .await;
         }
-        let proxy = self.proxy_for(url)?;
+        // Boxed, as the pool key below: an async fn keeps its arguments twice in its state.
+        let proxy = self.proxy_for(url)?.map(Box::new);
         let (host, port) = match &proxy {
             Some(p) => (p.first_hop().0.to_string(), p.first_hop().1),
             None => key.target.clone().unwrap_or_else(|| (url.host.clone(), url.port_or_default())),
@@ -87,7 +88,7 @@ impl Xfer {
         let reactor = self.sh.reactor.clone();
         self.connecting = true;
         // Boxed: connecting (resolve, TCP, TLS) is a large state machine needed only briefly.
-        let fut = Box::pin(self.connect_new(url, key, host.clone(), port, proxy));
+        let fut = Box::pin(self.connect_new(url, Box::new(key), host.clone(), port, proxy));
         // The connect fn records its own timing; only the phase deadline lives here.
         match with_deadline(&reactor, connect_deadline, fut).await {
             Some(r) => {
@@ -107,12 +108,12 @@ impl Xfer {
     async fn connect_new(
         &mut self,
         url: &Url,
-        key: PoolKey,
+        key: Box<PoolKey>,
         host: String,
         port: u16,
-        proxy: Option<crate::engine::proxy::Proxy>,
+        proxy: Option<Box<crate::engine::proxy::Proxy>>,
     ) -> Result<Conn> {
-        let (sock, addr, local) = match self.o.unix_socket.clone() {
+        let (sock, addr, local) = match self.o.route.unix_socket.clone() {
             Some(us) => {
                 let c = self.unix_connect(&us, url).await?;
                 self.info.num_connects += 1;
@@ -124,9 +125,9 @@ impl Xfer {
         self.sh.next_conn_id.set(id + 1);
         if matches!(url.scheme.as_str(), "https" | "wss") {
             // Boxed: the TLS handshake's state is large and plain HTTP never needs it.
-            return Box::pin(self.tls_connect(sock, url, (id, key, addr, local))).await;
+            return Box::pin(self.tls_connect(sock, url, (id, *key, addr, local))).await;
         }
-        let mut c = Conn::new(sock, id, key, addr, local);
+        let mut c = Conn::new(sock, id, *key, addr, local);
         c.h2 = self.wants_h2(url);
         Ok(c)
     }
@@ -195,10 +196,10 @@ impl Xfer {
         url: &Url,
         host: String,
         port: u16,
-        proxy: Option<crate::engine::proxy::Proxy>,
+        proxy: Option<Box<crate::engine::proxy::Proxy>>,
     ) -> Result<(Stream, SocketAddr, SocketAddr)> {
-        let mut overrides = Vec::with_capacity(self.o.resolve.len());
-        for s in &self.o.resolve {
+        let mut overrides = Vec::with_capacity(self.o.route.resolve.len());
+        for s in &self.o.route.resolve {
             match resolve::parse_resolve_entry(s) {
                 Some(e) => overrides.push(e),
                 None => {
@@ -211,7 +212,7 @@ impl Xfer {
         }
         let cb = self.cb.clone();
         let on_start = || cb.resolver_start();
-        let doh = self.o.doh_url.clone().filter(|u| !u.is_empty()).map(|u| -> resolve::DohLookup<'_> {
+        let doh = self.o.route.doh_url.clone().filter(|u| !u.is_empty()).map(|u| -> resolve::DohLookup<'_> {
             let (sh, o) = (self.sh.clone(), self.o.clone());
             Box::new(move |h: String| Box::pin(async move { crate::engine::doh::lookup(&sh, &o, &u, &h).await }))
         });
@@ -253,9 +254,9 @@ impl Xfer {
         let addrs: Vec<SocketAddr> = addrs
             .iter()
             .map(|addr| match addr {
-                SocketAddr::V6(a) if self.o.address_scope != 0 && a.scope_id() == 0 => {
-                    SocketAddr::V6(std::net::SocketAddrV6::new(*a.ip(), a.port(), a.flowinfo(), self.o.address_scope))
-                }
+                SocketAddr::V6(a) if self.o.route.address_scope != 0 && a.scope_id() == 0 => SocketAddr::V6(
+                    std::net::SocketAddrV6::new(*a.ip(), a.port(), a.flowinfo(), self.o.route.address_scope),
+                ),
                 a => *a,
             })
             .collect();
@@ -291,7 +292,7 @@ impl Xfer {
         // Boxed: proxies and the PROXY protocol are rare, and their handshakes are large state
         // machines that every transfer's connect future would otherwise carry while connecting.
         let sock = if proxy.is_some() || self.o.proxy.haproxy || self.o.proxy.haproxy_client_ip.is_some() {
-            Box::pin(self.proxy_chain(sock, proxy.as_ref(), url)).await?
+            Box::pin(self.proxy_chain(sock, proxy.as_deref(), url)).await?
         } else {
             Stream::new(sock)
         };
@@ -374,12 +375,13 @@ impl Xfer {
                 .with_interval(Duration::from_secs(self.o.tcp_keepintvl.max(1) as u64));
             let _ = socket.set_tcp_keepalive(&ka);
         }
-        if let Some(iface) = &self.o.interface {
+        if let Some(iface) = &self.o.route.interface {
             let ip = iface.strip_prefix("host!").or_else(|| iface.strip_prefix("if!")).unwrap_or(iface);
             match ip.parse::<std::net::IpAddr>() {
                 // LOCALPORTRANGE: a busy local port moves on to the next one, with an address too.
                 Ok(ip) => {
-                    let mut ports = self.o.local_port..self.o.local_port.saturating_add(self.o.local_port_range.max(1));
+                    let mut ports = self.o.route.local_port
+                        ..self.o.route.local_port.saturating_add(self.o.route.local_port_range.max(1));
                     if !ports.any(|p| socket.bind(&SocketAddr::new(ip, p).into()).is_ok()) {
                         return Err(ConnErr::Fatal(Error::new(
                             code::INTERFACE_FAILED,
@@ -399,10 +401,12 @@ impl Xfer {
                     })?;
                 }
             }
-        } else if self.o.local_port != 0 {
+        } else if self.o.route.local_port != 0 {
             let any: std::net::IpAddr = if addr.is_ipv4() { [0u8, 0, 0, 0].into() } else { [0u16; 8].into() };
             let mut ok = false;
-            for p in self.o.local_port..self.o.local_port.saturating_add(self.o.local_port_range.max(1)) {
+            for p in
+                self.o.route.local_port..self.o.route.local_port.saturating_add(self.o.route.local_port_range.max(1))
+            {
                 if socket.bind(&SocketAddr::new(any, p).into()).is_ok() {
                     ok = true;
                     break;

@@ -201,12 +201,12 @@ impl Xfer {
         let user = url.user.as_deref().map(dec).filter(|u| !u.is_empty());
         let pass = url.password.as_deref().map(dec);
         let from_url = || url.user.as_ref().map(|u| (dec(u), pass.clone().unwrap_or_default()));
-        let required = self.o.netrc == 2;
+        let required = self.o.creds.netrc == 2;
         // OPTIONAL prefers a complete user:password from the URL.
-        if self.o.netrc == 0 || (!required && user.is_some() && pass.is_some()) {
+        if self.o.creds.netrc == 0 || (!required && user.is_some() && pass.is_some()) {
             return Ok(from_url());
         }
-        let path = self.o.netrc_file.clone().or_else(crate::engine::netrc::default_path);
+        let path = self.o.creds.netrc_file.clone().or_else(crate::engine::netrc::default_path);
         let found = match path {
             Some(p) => crate::engine::netrc::lookup_file(&p, &url.host, user.as_deref()),
             None => Err(crate::engine::netrc::NetrcError::NoFile),
@@ -282,7 +282,7 @@ impl Xfer {
         let now =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         Some(crate::engine::sigv4::sign(&crate::engine::sigv4::Request {
-            spec: self.o.aws_sigv4.as_deref().unwrap_or(""),
+            spec: self.o.creds.aws_sigv4.as_deref().unwrap_or(""),
             host: &hop.url.host,
             method: hop.method.as_str(),
             target: &hop.url.path,
@@ -297,7 +297,7 @@ impl Xfer {
 
     /// "Bearer <XOAUTH2_BEARER>", when a token is set.
     fn bearer_header(&self) -> Option<String> {
-        self.o.bearer.as_ref().filter(|t| !t.is_empty()).map(|t| format!("Bearer {t}"))
+        self.o.creds.bearer.as_ref().filter(|t| !t.is_empty()).map(|t| format!("Bearer {t}"))
     }
 
     pub(super) fn pool_key(&self, url: &Url) -> PoolKey {
@@ -315,16 +315,16 @@ impl Xfer {
             port: url.port_or_default(),
             target: self.connect_target(url),
             tls,
-            interface: self.o.interface.clone(),
-            local_port: self.o.local_port,
+            interface: self.o.route.interface.clone(),
+            local_port: self.o.route.local_port,
             proxy: self.proxy_for(url).ok().flatten(),
-            unix: self.o.unix_socket.clone(),
+            unix: self.o.route.unix_socket.clone(),
         }
     }
 
     /// CONNECT_TO: "host:port:connect-host:connect-port", empty fields match anything / keep.
     fn connect_target(&self, url: &Url) -> Option<(String, u16)> {
-        for e in &self.o.connect_to {
+        for e in &self.o.route.connect_to {
             let parts: Vec<&str> = split_connect_to(e);
             if parts.len() != 4 {
                 continue;
@@ -388,7 +388,7 @@ impl Xfer {
             internal.push(("Range", format!("bytes={}-", self.o.resume_from)));
         }
         if let Some(ua) = self.o.user_agent.as_ref().filter(|u| !u.is_empty()) {
-            internal.push(("User-Agent", ua.clone()));
+            internal.push(("User-Agent", ua.to_string()));
         }
         internal.push(("Accept", "*/*".into()));
         if let Some(ae) = &self.o.accept_encoding {

@@ -121,7 +121,7 @@ impl Xfer {
     /// The proxy for `url` under this handle's options and the process environment.
     pub(super) fn proxy_for(&self, url: &Url) -> Result<Option<Proxy>> {
         // A Unix socket is the whole path: libcurl uses no proxy with one.
-        if self.o.unix_socket.is_some() {
+        if self.o.route.unix_socket.is_some() {
             return Ok(None);
         }
         // One environment lookup per request (libcurl reads it as each request sets up its
