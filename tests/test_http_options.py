@@ -39,9 +39,14 @@ def test_request_target_arguments():
 @pytest.mark.parametrize("name,value", [("RANDOM_FILE", "/dev/urandom"), ("EGDSOCKET", "/tmp/egd"),
                                         ("SSL_ENABLE_NPN", 1), ("SSL_ENABLE_NPN", 0)])
 def test_options_libcurl_ignores_are_accepted(server, name, value):
-    """libcurl 8 accepts these and does nothing with them; the transfer runs as without them."""
+    """libcurl 8 accepts these and does nothing with them; the transfer runs as without them.
+    pycurl warns that the two RNG options are deprecated."""
     c = pycurl.Curl()
-    c.setopt(getattr(pycurl, name), value)
+    if name in ("RANDOM_FILE", "EGDSOCKET"):
+        with pytest.warns(DeprecationWarning, match="setopt option is deprecated"):
+            c.setopt(getattr(pycurl, name), value)
+    else:
+        c.setopt(getattr(pycurl, name), value)
     c.setopt(pycurl.URL, server.url("/headers"))
     c.setopt(pycurl.WRITEFUNCTION, lambda b: None)
     c.perform()
