@@ -1651,6 +1651,7 @@ impl PyCurl {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        super::instdict::CURL.traverse(self, &visit)?;
         if let Some(st) = self.st.try_borrow_mut() {
             st.cbs.traverse(&visit)?;
             if let Some(r) = &st.multi {
@@ -1670,6 +1671,7 @@ impl PyCurl {
     }
 
     fn __clear__(&self) {
+        super::instdict::CURL.clear(self);
         if let Some(mut st) = self.st.try_borrow_mut() {
             st.cbs.clear();
             st.multi = None;

@@ -11,6 +11,7 @@ mod errors;
 mod gil;
 mod hsts;
 mod info_table;
+mod instdict;
 mod link;
 mod mime;
 mod multi;
@@ -99,6 +100,9 @@ fn _pycurl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<curl::PyCurl>()?;
     m.add_class::<multi::PyCurlMulti>()?;
     m.add_class::<share::PyCurlShare>()?;
+    instdict::CURL.measure::<curl::PyCurl>(&py.get_type::<curl::PyCurl>())?;
+    instdict::MULTI.measure::<multi::PyCurlMulti>(&py.get_type::<multi::PyCurlMulti>())?;
+    instdict::SHARE.measure::<share::PyCurlShare>(&py.get_type::<share::PyCurlShare>())?;
     m.add_class::<url::PyCurlUrl>()?;
     m.add_class::<mime::PyCurlMime>()?;
     m.add_class::<mime::PyCurlMimePart>()?;

@@ -846,6 +846,7 @@ impl PyCurlMulti {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        super::instdict::MULTI.traverse(self, &visit)?;
         if let Some(st) = self.st.try_borrow_mut() {
             for h in st.handles.values() {
                 visit.call(h)?;
@@ -861,6 +862,7 @@ impl PyCurlMulti {
     }
 
     fn __clear__(&self) {
+        super::instdict::MULTI.clear(self);
         if let Some(mut st) = self.st.try_borrow_mut() {
             st.handles.clear();
             st.socket_cb = None;

@@ -227,9 +227,13 @@ impl PyCurlShare {
         super::curl::constant_attr(py, name, constants::share_attr(name))
     }
 
-    fn __traverse__(&self, _visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        // only weak references are held
-        Ok(())
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // Besides its __dict__, a share holds only weak references.
+        super::instdict::SHARE.traverse(self, &visit)
+    }
+
+    fn __clear__(&self) {
+        super::instdict::SHARE.clear(self);
     }
 }
 

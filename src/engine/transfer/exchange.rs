@@ -60,10 +60,11 @@ impl Xfer {
                 return Ok(next);
             }
         }
-        let pending = self.h2_connecting(&hop.url);
+        // Boxed: held across the connect, and plain HTTP has none (it carries a pool key).
+        let pending = self.h2_connecting(&hop.url).map(Box::new);
         let mut conn = self.connect(&hop.url, hop.body.as_ref().is_some_and(|b| !b.replayable())).await?;
         if conn.h2 {
-            return Box::pin(self.h2_fresh(hop, conn, pending)).await;
+            return Box::pin(self.h2_fresh(hop, conn, pending.map(|p| *p))).await;
         }
         drop(pending);
         self.req_http10 = self.o.http_version == HttpVersion::V1_0 || self.last_http10 || conn.http10;
@@ -134,7 +135,10 @@ impl Xfer {
         // retries such a request once on a fresh connection.
         let retry_ok = conn.uses > 0 && !hop.retried && hop.body.as_ref().is_none_or(|b| b.replayable());
         conn.uses += 1;
-        if let Err(e) = conn.stream.write_all(&first).await {
+        let sent = conn.stream.write_all(&first).await;
+        // The request's bytes are not kept while the response arrives.
+        drop(first);
+        if let Err(e) = sent {
             if retry_ok {
                 hop.retried = true;
                 self.text(format_args!("Connection died, retrying a fresh connect"));
@@ -336,6 +340,8 @@ impl Xfer {
             }
         }
         let decoder = if codings.is_empty() { None } else { Decoder::for_encoding(&codings.join(", "))? };
+        // The head's lines are not kept while the body arrives (a transfer may receive for hours).
+        drop((head, te_layers, codings, bytes_body));
         let ok = self.read_body(&mut conn, framing, decoder).await?;
         if ok && keep_alive {
             self.park(conn);
@@ -639,7 +645,8 @@ impl Xfer {
             Framing::Chunked => Framing::Chunked,
         };
         self.discarding = true;
-        let r = self.read_body(conn, framing, None).await;
+        // Boxed: skipping a body is rare, and inline it would outgrow every other step of a request.
+        let r = Box::pin(self.read_body(conn, framing, None)).await;
         self.discarding = false;
         Ok(matches!(r, Ok(true)) && keep)
     }

@@ -103,7 +103,7 @@ struct Xfer {
     /// Inside the connect phase (a TIMEOUT there is reported as a connect timeout).
     connecting: bool,
     /// The URL of the request in flight (for cookies).
-    current_url: Option<Url>,
+    current_url: Option<Rc<Url>>,
     /// Reading a body only to skip it (redirects, auth retries): count it, deliver nothing.
     discarding: bool,
     /// Header bytes received for the request in flight (libcurl limits them).
@@ -272,8 +272,18 @@ impl Xfer {
         self.load_cookie_files();
         // libcurl's first progress call comes before anything happened.
         self.call_progress(true)?;
-        let url_s = self.o.url.clone().ok_or_else(|| Error::new(code::URL_MALFORMAT, "No URL set"))?;
-        let mut url = match Url::parse_with(&url_s, self.o.default_protocol.as_deref(), self.o.path_as_is) {
+        // The URL is worked out outside this async fn, so that its state does not keep a copy.
+        match self.first_url()? {
+            Start::File(url) => Box::pin(self.run_file(&url)).await,
+            Start::Upgrade(url) => Box::pin(self.run_upgrade(*url)).await,
+            Start::Http(url) => self.run_http(url).await,
+        }
+    }
+
+    /// The transfer's URL (PORT applied), checked against PROTOCOLS, and what runs it.
+    fn first_url(&mut self) -> Result<Start> {
+        let url_s = self.o.url.as_deref().ok_or_else(|| Error::new(code::URL_MALFORMAT, "No URL set"))?;
+        let mut url = match Url::parse_with(url_s, self.o.default_protocol.as_deref(), self.o.path_as_is) {
             Ok(u) => u,
             Err(e) => {
                 self.info.url_rejected = true;
@@ -297,14 +307,22 @@ impl Xfer {
             return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{}\" is disabled", url.scheme)));
         }
         self.info.scheme = Some(url.scheme.to_ascii_uppercase());
-        if url.scheme == "file" {
-            return Box::pin(self.run_file(&url)).await;
-        }
-        if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
-            return Box::pin(self.run_upgrade(url)).await;
-        }
-        self.run_http(url).await
+        let url = Box::new(url);
+        Ok(if url.scheme == "file" {
+            Start::File(url)
+        } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
+            Start::Upgrade(url)
+        } else {
+            Start::Http(url)
+        })
     }
+}
+
+/// How a transfer runs, by its URL.
+enum Start {
+    File(Box<Url>),
+    Upgrade(Box<Url>),
+    Http(Box<Url>),
 }
 
 #[cfg(test)]
@@ -317,9 +335,10 @@ mod size_probe {
         let easy = super::EasyShared::new();
         let f = super::run(sh, easy);
         // 5.6 KB before with_deadline stopped holding the transfer's state machine twice; 3.3 KB
-        // since. Boxing the HTTP/1 exchange instead (2.4 KB here) costs more: the box (2.1 KB) is
-        // alive whenever a body is received. The bound keeps it from growing unnoticed.
-        assert!(std::mem::size_of_val(&f) < 3584, "{} bytes", std::mem::size_of_val(&f));
+        // since; 2.7 KB once the URL was no longer kept twice (run_all, run_http, current_url) and
+        // the h2 wait and body skipping were boxed. Boxing the HTTP/1 exchange instead costs more:
+        // the box (2.1 KB) is alive whenever a body is received. The bound keeps it from growing.
+        assert!(std::mem::size_of_val(&f) < 2816, "{} bytes", std::mem::size_of_val(&f));
     }
 
     /// Every Curl handle holds one, idle or not: rare state (a CONNECT_ONLY connection) is boxed,

@@ -13,7 +13,8 @@ use crate::engine::url::Url;
 
 /// State carried between the requests of one transfer (redirects, auth retries).
 pub(super) struct Hop {
-    pub(super) url: Url,
+    /// Shared with `Xfer::current_url` while its request runs (one copy per transfer, not two).
+    pub(super) url: Rc<Url>,
     pub(super) method: Method,
     pub(super) body: Option<Box<dyn BodySource>>,
     pub(super) auth_header: Option<String>,
@@ -66,7 +67,8 @@ impl Xfer {
         });
     }
 
-    pub(super) async fn run_http(&mut self, url: Url) -> Result<()> {
+    /// `url` comes boxed: an async fn keeps its arguments besides its locals (here, in `hop`).
+    pub(super) async fn run_http(&mut self, url: Box<Url>) -> Result<()> {
         let method = self.o.request_method();
         // UPLOAD, and POST without POSTFIELDS or a form, send what READFUNCTION gives.
         let read_size = if self.o.upload { self.o.in_size } else { self.o.post_size };
@@ -81,7 +83,7 @@ impl Xfer {
             b => b,
         };
         let mut hop = Hop {
-            url,
+            url: Rc::from(url),
             method,
             body,
             auth_header: None,
@@ -179,7 +181,7 @@ impl Xfer {
                         b.rewind()?;
                     }
                     self.info.redirect_time = elapsed(self.start);
-                    hop.url = new;
+                    hop.url = Rc::new(new);
                     hop.auth_header = None;
                     hop.digest_tried = false;
                     hop.proxy_auth = None;
@@ -555,7 +557,7 @@ impl Xfer {
     fn hsts_upgrade(&mut self, hop: &mut Hop) {
         let now = crate::engine::cookies::unix_now();
         let Some(new) = self.easy.hsts.borrow().as_ref().and_then(|c| c.upgrade(&hop.url, now)) else { return };
-        hop.url = new;
+        hop.url = Rc::new(new);
         let eff = hop.url.to_effective();
         self.text(format_args!("Switched from HTTP to HTTPS due to HSTS => {eff}"));
         self.info.effective_url = Some(eff);
