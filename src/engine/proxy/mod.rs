@@ -84,7 +84,7 @@ pub struct Proxy {
     pub tunnel: bool,
     /// A SOCKS proxy (then neither of the above applies).
     pub socks: Option<Socks>,
-    /// TLS to the proxy (https://): a hash of the PROXY_* TLS options, for the pool key.
+    /// TLS to the proxy (https://): the PROXY_* TLS options' fingerprint, for the pool key.
     pub https: Option<u64>,
     /// The SOCKS hop in front of this HTTP(S) proxy (PRE_PROXY); boxed, as a proxy is part of
     /// every pool key a transfer's future holds.
@@ -328,12 +328,7 @@ pub fn parse(spec: &str, o: &ProxyOptions) -> Result<Proxy> {
         None if https => 443,
         None => 1080,
     };
-    let https = https.then(|| {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        o.tls.hash(&mut h);
-        h.finish()
-    });
+    let https = https.then(|| o.tls.fingerprint());
     Ok(Proxy { host: host.to_ascii_lowercase(), port, http10, credentials, tunnel: false, socks, https, pre: None })
 }
 
