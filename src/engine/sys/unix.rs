@@ -261,9 +261,47 @@ pub fn error_text(e: &io::Error) -> String {
     }
 }
 
+/// Calls `f` with the index in `names` and the value of each environment entry named one of
+/// `names`, in the environment's order, in one pass (compared as getenv compares, without std's
+/// lock or a copy per name; a name never holds '=' or NUL).
+#[cfg(target_os = "linux")]
+pub fn env_values(names: &[&[u8]], f: &mut dyn FnMut(usize, &[u8])) {
+    extern "C" {
+        static environ: *const *const libc::c_char;
+    }
+    // SAFETY: environ is a NULL-terminated array of NUL-terminated strings, read as getenv reads
+    // it; a comparison stops at the first differing byte, so never past an entry's NUL.
+    #[allow(unsafe_code)]
+    unsafe {
+        let mut p = environ;
+        if p.is_null() {
+            return;
+        }
+        while !(*p).is_null() {
+            let e = (*p).cast::<u8>();
+            for (i, n) in names.iter().enumerate() {
+                if n.iter().enumerate().all(|(k, b)| *e.add(k) == *b) && *e.add(n.len()) == b'=' {
+                    f(i, std::ffi::CStr::from_ptr(e.add(n.len() + 1).cast()).to_bytes());
+                    break;
+                }
+            }
+            p = p.add(1);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn env_values_sees_what_getenv_sees() {
+        let path = std::env::var("PATH").expect("tests run with a PATH");
+        let mut seen = Vec::new();
+        env_values(&[b"PAT", b"PATH", b"NO_SUCH_VARIABLE_HERE"], &mut |i, v| seen.push((i, v.to_vec())));
+        assert_eq!(seen, vec![(1, path.into_bytes())], "whole names only");
+    }
 
     #[test]
     fn pair_send_recv_poll_close() {

@@ -130,7 +130,8 @@ impl Xfer {
         if let Some(m) = memo.as_ref().filter(|m| m.0 == url.scheme && m.1 == url.host) {
             return m.2.clone();
         }
-        let r = proxy::for_url(&self.o.proxy, &url.scheme, &url.host, &proxy::process_env);
+        let env = proxy::ProxyEnv::read(&url.scheme);
+        let r = proxy::for_url(&self.o.proxy, &url.scheme, &url.host, &|n| env.get(n));
         *memo = Some(Box::new((url.scheme.clone(), url.host.clone(), r.clone())));
         r
     }
