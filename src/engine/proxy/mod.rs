@@ -189,9 +189,22 @@ pub struct ProxyEnv(Vec<(String, Option<String>)>);
 impl ProxyEnv {
     pub fn read(scheme: &str) -> ProxyEnv {
         let mut found: Vec<(String, Option<String>)> = Vec::new();
-        let lower = format!("{}_proxy", scheme.to_ascii_lowercase());
-        let upper = lower.to_ascii_uppercase();
-        let names: [&str; 6] = [&lower, &upper, "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"];
+        // "<scheme>_proxy" in both cases, on the stack (a scheme is a few letters; a longer one
+        // than fits has no such variable read, as no proxy serves it).
+        let (mut lower, mut upper) = ([0u8; 32], [0u8; 32]);
+        let n = scheme.len() + 6;
+        let scheme_names = n <= lower.len();
+        if scheme_names {
+            lower[..scheme.len()].copy_from_slice(scheme.as_bytes());
+            lower[scheme.len()..n].copy_from_slice(b"_proxy");
+            lower.make_ascii_lowercase();
+            upper = lower;
+            upper.make_ascii_uppercase();
+        }
+        let m = if scheme_names { n } else { 0 };
+        let lower = std::str::from_utf8(&lower[..m]).unwrap_or("");
+        let upper = std::str::from_utf8(&upper[..m]).unwrap_or("");
+        let names: [&str; 6] = [lower, upper, "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"];
         #[cfg(target_os = "linux")]
         {
             let bytes = names.map(str::as_bytes);

@@ -263,7 +263,7 @@ pub fn error_text(e: &io::Error) -> String {
 
 /// Calls `f` with the index in `names` and the value of each environment entry named one of
 /// `names`, in the environment's order, in one pass (compared as getenv compares, without std's
-/// lock or a copy per name; a name never holds '=' or NUL).
+/// lock or a copy per name; a name never holds '=' or NUL, an empty one is passed over).
 #[cfg(target_os = "linux")]
 pub fn env_values(names: &[&[u8]], f: &mut dyn FnMut(usize, &[u8])) {
     extern "C" {
@@ -277,10 +277,19 @@ pub fn env_values(names: &[&[u8]], f: &mut dyn FnMut(usize, &[u8])) {
         if p.is_null() {
             return;
         }
+        // Most entries are passed over on their first byte alone.
+        let firsts = names
+            .iter()
+            .filter_map(|n| n.first())
+            .fold(0u128, |m, b| m | 1u128.checked_shl(u32::from(*b)).unwrap_or(0));
         while !(*p).is_null() {
             let e = (*p).cast::<u8>();
+            if 1u128.checked_shl(u32::from(*e)).unwrap_or(0) & firsts == 0 {
+                p = p.add(1);
+                continue;
+            }
             for (i, n) in names.iter().enumerate() {
-                if n.iter().enumerate().all(|(k, b)| *e.add(k) == *b) && *e.add(n.len()) == b'=' {
+                if !n.is_empty() && n.iter().enumerate().all(|(k, b)| *e.add(k) == *b) && *e.add(n.len()) == b'=' {
                     f(i, std::ffi::CStr::from_ptr(e.add(n.len() + 1).cast()).to_bytes());
                     break;
                 }
@@ -299,8 +308,8 @@ mod tests {
     fn env_values_sees_what_getenv_sees() {
         let path = std::env::var("PATH").expect("tests run with a PATH");
         let mut seen = Vec::new();
-        env_values(&[b"PAT", b"PATH", b"NO_SUCH_VARIABLE_HERE"], &mut |i, v| seen.push((i, v.to_vec())));
-        assert_eq!(seen, vec![(1, path.into_bytes())], "whole names only");
+        env_values(&[b"", b"PAT", b"PATH", b"NO_SUCH_VARIABLE_HERE"], &mut |i, v| seen.push((i, v.to_vec())));
+        assert_eq!(seen, vec![(2, path.into_bytes())], "whole names only");
     }
 
     #[test]
