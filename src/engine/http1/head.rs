@@ -343,6 +343,15 @@ fn parse_status(line: &[u8]) -> Result<(u8, u16)> {
     Ok((version, code))
 }
 
+/// Header bytes as text, invalid UTF-8 replaced; valid text (nearly every header) is copied as is,
+/// without the lossy decoder's walk over it.
+fn text(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
 /// A parsed response head, for policy decisions (redirects, auth, cookies, framing).
 #[derive(Debug, Default)]
 pub struct Head {
@@ -364,7 +373,7 @@ impl Head {
     /// Records one header line (as produced by `HeadParser`).
     pub fn push_line(&mut self, line: &[u8]) {
         let (n, v) = split_header(line);
-        self.headers.push((String::from_utf8_lossy(n).into_owned(), String::from_utf8_lossy(v).into_owned()));
+        self.headers.push((text(n), text(v)));
     }
 
     /// The last value of a header.
