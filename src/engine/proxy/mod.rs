@@ -182,52 +182,12 @@ pub fn from_env(scheme: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<St
         .or_else(|| env("ALL_PROXY"))
 }
 
-/// The variables a request to one scheme may read (`from_env` and no_proxy), taken from the process
-/// environment once per request, in one pass over it on Linux (a getenv per name costs a scan each).
-pub struct ProxyEnv(Vec<(String, Option<String>)>);
-
-impl ProxyEnv {
-    pub fn read(scheme: &str) -> ProxyEnv {
-        let mut found: Vec<(String, Option<String>)> = Vec::new();
-        // "<scheme>_proxy" in both cases, on the stack (a scheme is a few letters; a longer one
-        // than fits has no such variable read, as no proxy serves it).
-        let (mut lower, mut upper) = ([0u8; 32], [0u8; 32]);
-        let n = scheme.len() + 6;
-        let scheme_names = n <= lower.len();
-        if scheme_names {
-            lower[..scheme.len()].copy_from_slice(scheme.as_bytes());
-            lower[scheme.len()..n].copy_from_slice(b"_proxy");
-            lower.make_ascii_lowercase();
-            upper = lower;
-            upper.make_ascii_uppercase();
-        }
-        let m = if scheme_names { n } else { 0 };
-        let lower = std::str::from_utf8(&lower[..m]).unwrap_or("");
-        let upper = std::str::from_utf8(&upper[..m]).unwrap_or("");
-        let names: [&str; 6] = [lower, upper, "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"];
-        #[cfg(target_os = "linux")]
-        {
-            let bytes = names.map(str::as_bytes);
-            crate::engine::sys::env_values(&bytes, &mut |i, v| {
-                // getenv answers with the first entry of a name.
-                if !found.iter().any(|(n, _)| n == names[i]) {
-                    found.push((names[i].to_string(), std::str::from_utf8(v).ok().map(str::to_string)));
-                }
-            });
-        }
-        #[cfg(not(target_os = "linux"))]
-        for n in names {
-            if let Some(v) = std::env::var_os(n) {
-                found.push((n.to_string(), v.into_string().ok()));
-            }
-        }
-        ProxyEnv(found)
-    }
-
-    /// The value of one of the variables read, as libcurl's getenv sees it (unset or not UTF-8: None).
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(n, _)| n == name).and_then(|(_, v)| v.clone())
-    }
+/// The process environment as libcurl's getenv sees it (a value that is not UTF-8 reads as unset).
+pub fn process_env(name: &str) -> Option<String> {
+    #[cfg(unix)]
+    return crate::engine::sys::getenv(name).and_then(|v| String::from_utf8(v).ok());
+    #[cfg(not(unix))]
+    return std::env::var(name).ok();
 }
 
 /// Which proxy a request to `scheme://host` uses, if any.
@@ -448,14 +408,6 @@ mod tests {
 
     fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
-    }
-
-    #[test]
-    fn proxy_env_answers_as_getenv() {
-        let env = ProxyEnv(vec![("all_proxy".into(), Some("a:1".into())), ("NO_PROXY".into(), None)]);
-        assert_eq!(env.get("all_proxy").as_deref(), Some("a:1"));
-        assert_eq!(env.get("ALL_PROXY"), None);
-        assert_eq!(env.get("NO_PROXY"), None, "a value that is not UTF-8 reads as unset");
     }
 
     /// Every transfer asks: without any proxy the no_proxy variables are not even read (they could

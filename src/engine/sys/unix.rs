@@ -261,40 +261,23 @@ pub fn error_text(e: &io::Error) -> String {
     }
 }
 
-/// Calls `f` with the index in `names` and the value of each environment entry named one of
-/// `names`, in the environment's order, in one pass (compared as getenv compares, without std's
-/// lock or a copy per name; a name never holds '=' or NUL, an empty one is passed over).
-#[cfg(target_os = "linux")]
-pub fn env_values(names: &[&[u8]], f: &mut dyn FnMut(usize, &[u8])) {
-    extern "C" {
-        static environ: *const *const libc::c_char;
+/// getenv(3) itself, for names read on every request (the proxy variables): std::env::var adds a
+/// lock, a C copy of the name and a copy of the value per call, which cost more than the lookup.
+pub fn getenv(name: &str) -> Option<Vec<u8>> {
+    let mut c = [0u8; 64];
+    if name.len() >= c.len() || name.as_bytes().contains(&0) {
+        return std::env::var_os(name).map(std::os::unix::ffi::OsStringExt::into_vec);
     }
-    // SAFETY: environ is a NULL-terminated array of NUL-terminated strings, read as getenv reads
-    // it; a comparison stops at the first differing byte, so never past an entry's NUL.
+    c[..name.len()].copy_from_slice(name.as_bytes());
+    // SAFETY: `c` is NUL-terminated; the value is copied before anything can change the environment
+    // from this thread, and getenv is what libcurl calls here too.
     #[allow(unsafe_code)]
     unsafe {
-        let mut p = environ;
-        if p.is_null() {
-            return;
-        }
-        // Most entries are passed over on their first byte alone.
-        let firsts = names
-            .iter()
-            .filter_map(|n| n.first())
-            .fold(0u128, |m, b| m | 1u128.checked_shl(u32::from(*b)).unwrap_or(0));
-        while !(*p).is_null() {
-            let e = (*p).cast::<u8>();
-            if 1u128.checked_shl(u32::from(*e)).unwrap_or(0) & firsts == 0 {
-                p = p.add(1);
-                continue;
-            }
-            for (i, n) in names.iter().enumerate() {
-                if !n.is_empty() && n.iter().enumerate().all(|(k, b)| *e.add(k) == *b) && *e.add(n.len()) == b'=' {
-                    f(i, std::ffi::CStr::from_ptr(e.add(n.len() + 1).cast()).to_bytes());
-                    break;
-                }
-            }
-            p = p.add(1);
+        let v = libc::getenv(c.as_ptr().cast());
+        if v.is_null() {
+            None
+        } else {
+            Some(std::ffi::CStr::from_ptr(v).to_bytes().to_vec())
         }
     }
 }
@@ -303,13 +286,14 @@ pub fn env_values(names: &[&[u8]], f: &mut dyn FnMut(usize, &[u8])) {
 mod tests {
     use super::*;
 
-    #[cfg(target_os = "linux")]
     #[test]
-    fn env_values_sees_what_getenv_sees() {
-        let path = std::env::var("PATH").expect("tests run with a PATH");
-        let mut seen = Vec::new();
-        env_values(&[b"", b"PAT", b"PATH", b"NO_SUCH_VARIABLE_HERE"], &mut |i, v| seen.push((i, v.to_vec())));
-        assert_eq!(seen, vec![(2, path.into_bytes())], "whole names only");
+    fn getenv_answers_as_std() {
+        for name in ["PATH", "HOME", "NO_SUCH_VARIABLE_HERE", "", "A=B", "NUL\0NAME"] {
+            let std = std::env::var_os(name).map(std::os::unix::ffi::OsStringExt::into_vec);
+            assert_eq!(getenv(name), std, "{name}");
+        }
+        let long = "X".repeat(100);
+        assert_eq!(getenv(&long), None);
     }
 
     #[test]

@@ -130,8 +130,7 @@ impl Xfer {
         if let Some(m) = memo.as_ref().filter(|m| m.0 == url.scheme && m.1 == url.host) {
             return m.2.clone();
         }
-        let env = proxy::ProxyEnv::read(&url.scheme);
-        let r = proxy::for_url(&self.o.proxy, &url.scheme, &url.host, &|n| env.get(n));
+        let r = proxy::for_url(&self.o.proxy, &url.scheme, &url.host, &proxy::process_env);
         *memo = Some(Box::new((url.scheme.clone(), url.host.clone(), r.clone())));
         r
     }
