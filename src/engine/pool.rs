@@ -95,7 +95,7 @@ pub struct PoolKey {
     pub port: u16,
     /// Where we actually connect (CONNECT_TO / RESOLVE can differ from host:port).
     pub target: Option<(String, u16)>,
-    /// Hash of the TLS options (None for plain HTTP).
+    /// The TLS options' fingerprint (`Rare::fingerprint`; None for plain HTTP).
     pub tls: Option<u64>,
     pub interface: Option<String>,
     pub local_port: u16,

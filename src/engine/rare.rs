@@ -5,6 +5,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// The defaults an unset group reads as: one static value per type.
 pub trait Defaults: Default + Sized + 'static {
@@ -27,7 +28,24 @@ macro_rules! rare_defaults {
 
 /// An option group allocated on first write (see the module docs).
 #[derive(Clone, Default)]
-pub struct Rare<T>(Option<Box<T>>);
+pub struct Rare<T>(Option<Box<Set<T>>>);
+
+/// A set group and its fingerprint, kept until the next write (0: not computed yet). Atomic, not a
+/// `Cell`: a group's defaults static may hold a `Rare` of its own, and statics must be `Sync`.
+#[derive(Default)]
+struct Set<T> {
+    v: T,
+    fp: AtomicU64,
+}
+
+impl<T: Clone> Clone for Set<T> {
+    fn clone(&self) -> Self {
+        Set { v: self.v.clone(), fp: AtomicU64::new(self.fp.load(Relaxed)) }
+    }
+}
+
+/// What `Set::fp` holds for a group equal to its defaults (fingerprints of others are odd).
+const FP_DEFAULTS: u64 = 2;
 
 impl<T> Rare<T> {
     /// Unset (for constants; `Rare::default()` elsewhere).
@@ -39,13 +57,41 @@ impl<T: Defaults> Rare<T> {
     pub fn is_set(&self) -> bool {
         self.0.is_some()
     }
+
+    /// A hash of the values for keys that must tell groups apart (the connection pool's), computed
+    /// once per change of the group rather than per request: 0 for the defaults (set or not).
+    pub fn fingerprint(&self) -> u64
+    where
+        T: Hash + PartialEq,
+    {
+        let Some(s) = &self.0 else { return 0 };
+        let fp = match s.fp.load(Relaxed) {
+            0 => {
+                let fp = if s.v == *T::defaults() {
+                    FP_DEFAULTS
+                } else {
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    s.v.hash(&mut h);
+                    h.finish() | 1
+                };
+                s.fp.store(fp, Relaxed);
+                fp
+            }
+            fp => fp,
+        };
+        if fp == FP_DEFAULTS {
+            0
+        } else {
+            fp
+        }
+    }
 }
 
 impl<T: Defaults> Deref for Rare<T> {
     type Target = T;
     fn deref(&self) -> &T {
         match &self.0 {
-            Some(b) => b,
+            Some(b) => &b.v,
             None => T::defaults(),
         }
     }
@@ -53,7 +99,10 @@ impl<T: Defaults> Deref for Rare<T> {
 
 impl<T: Defaults> DerefMut for Rare<T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.0.get_or_insert_with(Box::default)
+        let s = self.0.get_or_insert_with(Box::default);
+        // The caller may change the values: the fingerprint is computed again when next asked.
+        *s.fp.get_mut() = 0;
+        &mut s.v
     }
 }
 
@@ -101,5 +150,27 @@ mod tests {
         assert_eq!(c.n, 7);
         r.n = 0;
         assert_eq!(r, Rare::default(), "a group set back to its defaults equals an unset one");
+    }
+
+    #[test]
+    fn fingerprint_follows_writes() {
+        let mut r: Rare<G> = Rare::default();
+        assert_eq!(r.fingerprint(), 0);
+        r.n = 7;
+        let seven = r.fingerprint();
+        assert_ne!(seven, 0);
+        assert_eq!(r.fingerprint(), seven, "kept until the next write");
+        let c = r.clone();
+        assert_eq!(c.fingerprint(), seven);
+        r.a = Some("x".into());
+        let other = r.fingerprint();
+        assert_ne!(other, seven, "a write computes it again");
+        let mut fresh = Rare::<G>::UNSET;
+        fresh.a = Some("x".into());
+        fresh.n = 7;
+        assert_eq!(fresh.fingerprint(), other, "equal values, equal fingerprints");
+        r.a = None;
+        r.n = 0;
+        assert_eq!(r.fingerprint(), 0, "set back to the defaults reads as unset");
     }
 }

@@ -51,11 +51,25 @@ impl Url {
         if self.scheme == "file" {
             return format!("file://{}", self.path);
         }
-        let h = if self.is_ipv6() { format!("[{}]", self.host) } else { self.host.clone() };
-        match self.port {
-            Some(p) => format!("{}://{}:{}{}", self.scheme, h, p, self.path),
-            None => format!("{}://{}{}", self.scheme, h, self.path),
+        // Built by hand: this runs once per request, and format! cost more than the copying.
+        let mut s = String::with_capacity(self.scheme.len() + self.host.len() + self.path.len() + 11);
+        s.push_str(&self.scheme);
+        s.push_str("://");
+        if self.is_ipv6() {
+            s.push('[');
+            s.push_str(&self.host);
+            s.push(']');
+        } else {
+            s.push_str(&self.host);
         }
+        if let Some(p) = self.port {
+            s.push(':');
+            let digits = [p / 10000, p / 1000 % 10, p / 100 % 10, p / 10 % 10, p % 10];
+            let lead = digits.iter().take(4).take_while(|d| **d == 0).count();
+            s.extend(digits[lead..].iter().map(|d| char::from(b'0' + *d as u8)));
+        }
+        s.push_str(&self.path);
+        s
     }
 
     pub fn parse(input: &str, default_scheme: Option<&str>) -> Result<Url, Error> {
@@ -275,6 +289,10 @@ mod tests {
         assert_eq!(u.path, "/a/c?x=1");
         assert_eq!(u.to_effective(), "http://example.com:8080/a/c?x=1");
         assert_eq!(Url::parse("127.0.0.1:1/x", None).unwrap().to_effective(), "http://127.0.0.1:1/x");
+        for (port, text) in [(0u16, "0"), (7, "7"), (80, "80"), (443, "443"), (8080, "8080"), (65535, "65535")] {
+            let u = Url { port: Some(port), ..Url::parse("http://[::1]/p", None).unwrap() };
+            assert_eq!(u.to_effective(), format!("http://[::1]:{text}/p"));
+        }
         assert_eq!(Url::parse("http://h", None).unwrap().path, "/");
         assert_eq!(Url::parse("http://[::1]:80/", None).unwrap().host, "::1");
     }

@@ -84,7 +84,7 @@ pub struct Proxy {
     pub tunnel: bool,
     /// A SOCKS proxy (then neither of the above applies).
     pub socks: Option<Socks>,
-    /// TLS to the proxy (https://): a hash of the PROXY_* TLS options, for the pool key.
+    /// TLS to the proxy (https://): the PROXY_* TLS options' fingerprint, for the pool key.
     pub https: Option<u64>,
     /// The SOCKS hop in front of this HTTP(S) proxy (PRE_PROXY); boxed, as a proxy is part of
     /// every pool key a transfer's future holds.
@@ -182,9 +182,12 @@ pub fn from_env(scheme: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<St
         .or_else(|| env("ALL_PROXY"))
 }
 
-/// The process environment as libcurl's getenv sees it.
+/// The process environment as libcurl's getenv sees it (a value that is not UTF-8 reads as unset).
 pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+    #[cfg(unix)]
+    return crate::engine::sys::getenv(name).and_then(|v| String::from_utf8(v).ok());
+    #[cfg(not(unix))]
+    return std::env::var(name).ok();
 }
 
 /// Which proxy a request to `scheme://host` uses, if any.
@@ -328,12 +331,7 @@ pub fn parse(spec: &str, o: &ProxyOptions) -> Result<Proxy> {
         None if https => 443,
         None => 1080,
     };
-    let https = https.then(|| {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        o.tls.hash(&mut h);
-        h.finish()
-    });
+    let https = https.then(|| o.tls.fingerprint());
     Ok(Proxy { host: host.to_ascii_lowercase(), port, http10, credentials, tunnel: false, socks, https, pre: None })
 }
 

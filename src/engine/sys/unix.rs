@@ -261,9 +261,40 @@ pub fn error_text(e: &io::Error) -> String {
     }
 }
 
+/// getenv(3) itself, for names read on every request (the proxy variables): std::env::var adds a
+/// lock, a C copy of the name and a copy of the value per call, which cost more than the lookup.
+pub fn getenv(name: &str) -> Option<Vec<u8>> {
+    let mut c = [0u8; 64];
+    if name.len() >= c.len() || name.as_bytes().contains(&0) {
+        return std::env::var_os(name).map(std::os::unix::ffi::OsStringExt::into_vec);
+    }
+    c[..name.len()].copy_from_slice(name.as_bytes());
+    // SAFETY: `c` is NUL-terminated; the value is copied before anything can change the environment
+    // from this thread, and getenv is what libcurl calls here too.
+    #[allow(unsafe_code)]
+    unsafe {
+        let v = libc::getenv(c.as_ptr().cast());
+        if v.is_null() {
+            None
+        } else {
+            Some(std::ffi::CStr::from_ptr(v).to_bytes().to_vec())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn getenv_answers_as_std() {
+        for name in ["PATH", "HOME", "NO_SUCH_VARIABLE_HERE", "", "A=B", "NUL\0NAME"] {
+            let std = std::env::var_os(name).map(std::os::unix::ffi::OsStringExt::into_vec);
+            assert_eq!(getenv(name), std, "{name}");
+        }
+        let long = "X".repeat(100);
+        assert_eq!(getenv(&long), None);
+    }
 
     #[test]
     fn pair_send_recv_poll_close() {

@@ -303,14 +303,8 @@ impl Xfer {
     }
 
     pub(super) fn pool_key(&self, url: &Url) -> PoolKey {
-        let tls = if matches!(url.scheme.as_str(), "https" | "wss") {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            self.o.tls.hash(&mut h);
-            Some(h.finish())
-        } else {
-            None
-        };
+        // The TLS set's fingerprint is kept with the options until they change (not hashed per request).
+        let tls = matches!(url.scheme.as_str(), "https" | "wss").then(|| self.o.tls.fingerprint());
         PoolKey {
             scheme: url.scheme.clone(),
             host: url.host.clone(),
