@@ -29,6 +29,33 @@ def free_port() -> int:
     return port
 
 
+def nginx_prelude(d: str, connections: int) -> str:
+    """The start of an nginx config run from directory `d` (foreground, one worker, every path in
+    `d`), open at `http {`: the caller adds its directives, servers and the closing braces."""
+    return f"""
+daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections {connections}; }}
+http {{
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;"""
+
+
+def launch_nginx(d: str, conf: str) -> subprocess.Popen:
+    """Writes `conf` to d/nginx.conf and starts nginx on it (its stderr in d/stderr.log)."""
+    path = os.path.join(d, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    return subprocess.Popen([NGINX, "-c", path, "-p", d], stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(d, "stderr.log"), "wb"))
+
+
 def body_of(size: int) -> bytes:
     """The bytes of /big/<size> (a repeating pattern, so a test can check every byte)."""
     return servers.pattern(size)
@@ -52,19 +79,7 @@ class Nginx:
             with open(os.path.join(www, "big", str(size)), "wb") as f:
                 f.write(body_of(size))
         self.certs = certs
-        conf = f"""
-daemon off;
-master_process off;
-worker_processes 1;
-pid {self.dir}/nginx.pid;
-error_log {self.dir}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    client_body_temp_path {self.dir}/body;
-    proxy_temp_path {self.dir}/proxy;
-    fastcgi_temp_path {self.dir}/fastcgi;
-    uwsgi_temp_path {self.dir}/uwsgi;
-    scgi_temp_path {self.dir}/scgi;
+        conf = nginx_prelude(self.dir, 256) + f"""
     log_format h2 '$connection $server_protocol $request_method $request_uri $status $request_length $body_bytes_sent';
     access_log {self.access_log} h2;
     default_type application/octet-stream;
@@ -94,11 +109,7 @@ http {{
     }}
 }}
 """
-        self.conf = os.path.join(self.dir, "nginx.conf")
-        with open(self.conf, "w") as f:
-            f.write(conf)
-        self.proc = subprocess.Popen([NGINX, "-c", self.conf, "-p", self.dir], stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.dir, "stderr.log"), "wb"))
+        self.proc = launch_nginx(self.dir, conf)
         deadline = time.time() + 10
         while True:
             try:

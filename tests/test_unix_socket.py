@@ -6,7 +6,6 @@ connection is reused only for the same socket path."""
 
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -15,7 +14,7 @@ import pycurl
 import pytest
 
 from helpers import IS_RS, perform, perform_error
-from h2servers import NGINX
+from h2servers import launch_nginx, nginx_prelude
 
 # CURLOPT_ABSTRACT_UNIX_SOCKET: pycurl 7.49 has no constant and refuses the number.
 ABSTRACT_UNIX_SOCKET = 10264
@@ -30,19 +29,7 @@ class UnixNginx:
         self.plain = os.path.join(self.dir, "plain.sock")
         self.tls = os.path.join(self.dir, "tls.sock")
         self.other = os.path.join(self.dir, "other.sock")
-        conf = f"""
-daemon off;
-master_process off;
-worker_processes 1;
-pid {self.dir}/nginx.pid;
-error_log {self.dir}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    client_body_temp_path {self.dir}/body;
-    proxy_temp_path {self.dir}/proxy;
-    fastcgi_temp_path {self.dir}/fastcgi;
-    uwsgi_temp_path {self.dir}/uwsgi;
-    scgi_temp_path {self.dir}/scgi;
+        conf = nginx_prelude(self.dir, 64) + f"""
     access_log off;
     server {{
         listen unix:{self.plain};
@@ -54,11 +41,7 @@ http {{
     }}
 }}
 """
-        path = os.path.join(self.dir, "nginx.conf")
-        with open(path, "w") as f:
-            f.write(conf)
-        self.proc = subprocess.Popen([NGINX, "-c", path, "-p", self.dir], stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.dir, "stderr.log"), "wb"))
+        self.proc = launch_nginx(self.dir, conf)
         deadline = time.time() + 10
         while not all(os.path.exists(p) for p in (self.plain, self.tls, self.other)):
             if self.proc.poll() is not None or time.time() > deadline:
