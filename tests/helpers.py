@@ -2,6 +2,7 @@
 real pycurl handles against the loopback servers)."""
 
 import io
+import socket
 
 import pytest
 
@@ -81,3 +82,20 @@ def parse_headers(lines):
         k, _, v = ln.decode("latin-1").partition(":")
         out.append((k, v.strip()))
     return out
+
+
+def tcp_peer_port(fd):
+    """The remote port of the TCP socket `fd` reported to M_SOCKETFUNCTION, or None: resolver
+    wake-ups (a pipe, eventfd or socket pair) are reported too, and a socket still connecting has
+    no peer yet (a later report of the same socket names it)."""
+    try:
+        s = socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        return None
+    try:
+        peer = s.getpeername()
+        return peer[1] if isinstance(peer, tuple) else None
+    except OSError:
+        return None
+    finally:
+        s.close()

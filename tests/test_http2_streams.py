@@ -16,6 +16,7 @@ import pycurl
 
 import h2hostile
 import servers
+from test_multi import drain
 from test_multi_socket import Loop
 
 
@@ -45,16 +46,6 @@ def record(hostile, path):
     rows = [r for r in hostile.requests if r["path"] == path and r["outcome"] == "served"]
     assert len(rows) == 1, rows
     return rows[0]
-
-
-def drain(m):
-    ok, failed = [], []
-    while True:
-        queued, o, f = m.info_read()
-        ok += o
-        failed += f
-        if not queued:
-            return ok, failed
 
 
 def test_paused_stream_holds_the_server_to_its_window(hostile, certs):

@@ -12,7 +12,7 @@ import pycurl
 
 import proxies
 from proxies import no_env_proxy, tiny_auth  # noqa: F401 (fixtures)
-from helpers import perform
+from helpers import perform, tcp_peer_port
 
 ANY, ANYSAFE = pycurl.HTTPAUTH_ANY, pycurl.HTTPAUTH_ANYSAFE
 BOTH = pycurl.HTTPAUTH_BASIC | pycurl.HTTPAUTH_DIGEST
@@ -199,7 +199,6 @@ def test_digest_tunnel_under_socket_action(squid, tiny_auth, tls_server, certs):
     # The multi socket API reports the sockets to the proxy only, the second one too when the
     # proxy closed after its 407.
     import select
-    import socket
 
     for proxy, nconn in ((f"http://127.0.0.1:{squid.port}", 1), (tiny_auth.url, 2)):
         m = pycurl.CurlMulti()
@@ -210,18 +209,9 @@ def test_digest_tunnel_under_socket_action(squid, tiny_auth, tls_server, certs):
                 socks.pop(fd, None)
                 return
             socks[fd] = what
-            try:
-                s = socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)
-            except OSError:
-                return
-            try:
-                peer = s.getpeername()
-                if isinstance(peer, tuple):
-                    peers.add(peer[1])
-            except OSError:
-                pass  # not a connected TCP socket (resolver wake-up) or still connecting
-            finally:
-                s.close()
+            port = tcp_peer_port(fd)
+            if port is not None:
+                peers.add(port)
 
         m.setopt(pycurl.M_SOCKETFUNCTION, on_socket)
         c = pycurl.Curl()

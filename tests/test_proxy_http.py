@@ -3,7 +3,6 @@ environment variables, NOPROXY and connection reuse, against a real tinyproxy (a
 server where the exact request lines matter). Each test checks what the proxy saw too."""
 
 import io
-import socket
 
 import pytest
 
@@ -11,7 +10,7 @@ import pycurl
 
 import proxies
 from proxies import tiny, tiny_auth  # noqa: F401 (fixtures)
-from helpers import perform
+from helpers import perform, tcp_peer_port
 
 
 @pytest.fixture
@@ -307,19 +306,9 @@ def test_multi_socket_reports_the_proxy_socket(tiny, server, clean_env):
             socks.pop(fd, None)
         else:
             socks[fd] = what
-            # Resolver wake-ups (a pipe, eventfd or socket pair) are reported too: only TCP counts.
-            try:
-                s = socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)
-            except OSError:
-                return
-            try:
-                peer = s.getpeername()
-                if isinstance(peer, tuple):
-                    peers.add(peer[1])
-            except OSError:
-                pass  # still connecting: a later report of the same socket names the peer
-            finally:
-                s.close()
+            port = tcp_peer_port(fd)
+            if port is not None:
+                peers.add(port)
 
     timeout = [0]
     m.setopt(pycurl.M_SOCKETFUNCTION, on_socket)
