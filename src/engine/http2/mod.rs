@@ -156,15 +156,14 @@ impl H2Conn {
         self.send.borrow().clone()
     }
 
-    /// A transfer uses the connection until the guard drops. `true` with it when the connection
-    /// was idle: then `settle` lets the driver read what came meanwhile (GOAWAY, close).
-    pub fn start_use(&self) -> (InUse, bool) {
-        let was_idle = self.gate.busy.get() == 0;
+    /// A transfer uses the connection until the guard drops (whether it idled long enough to need
+    /// a `settle` first is `idle_for`, asked before this).
+    pub fn start_use(&self) -> InUse {
         self.gate.busy.set(self.gate.busy.get() + 1);
         if let Some(w) = self.gate.driver.take() {
             w.wake();
         }
-        (InUse(self.gate.clone()), was_idle)
+        InUse(self.gate.clone())
     }
 
     /// A stream took its first window while nothing on the connection was paused: from now on

@@ -93,7 +93,7 @@ impl Xfer {
                 // A share's connection left idle by another multi: driven from this one now.
                 h2c.adopt(&self.sh.spawner, &self.sh.reactor);
                 let idle = h2c.idle_for();
-                let (in_use, _) = h2c.start_use();
+                let in_use = h2c.start_use();
                 // Idle a second or more (or a body that may not replay): it idled unwatched, so
                 // let it read what came meanwhile (GOAWAY, close). A shorter idle is taken as the
                 // HTTP/1 pool takes one; a stream it turns out to refuse runs again elsewhere.
@@ -161,7 +161,7 @@ impl Xfer {
     pub(super) async fn h2_fresh(&mut self, hop: &mut Hop, conn: Conn, pending: Option<PendingGuard>) -> Result<Next> {
         let key = conn.key.clone();
         let h2c = H2Conn::handshake(conn, &self.sh.spawner, &self.sh.reactor).await?;
-        let (in_use, _) = h2c.start_use();
+        let in_use = h2c.start_use();
         self.text(format_args!("using HTTP/2"));
         let lease = self.pool_h2(key, &h2c);
         // Pooled (or not to be shared): PIPEWAIT transfers waiting for it look again.

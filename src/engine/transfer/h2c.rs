@@ -37,7 +37,7 @@ impl Xfer {
         let key = conn.key.clone();
         let head = hop.method.as_str() == "HEAD";
         let (h2c, resp) = upgrade::handshake_upgraded(conn, head, &self.sh.spawner, &self.sh.reactor).await?;
-        let (in_use, _) = h2c.start_use();
+        let in_use = h2c.start_use();
         let lease = self.pool_h2(key, &h2c);
         let resp = match self.h2_await_response(resp).await? {
             Ok(r) => r,
