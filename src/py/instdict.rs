@@ -1,6 +1,7 @@
 //! The instance `__dict__` of Curl, CurlMulti and CurlShare for the cyclic GC. pyo3 0.25's generated
 //! tp_traverse/tp_clear never reach that dict, so `c.me = c`, or a subclass keeping `self.cb = self.on_write`,
 //! would never be freed; each class's `__traverse__`/`__clear__` visit and clear it through these helpers.
+//! Its dealloc also only empties the dict without releasing it, so each class's `Drop` releases it here.
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 use pyo3::prelude::*;

@@ -44,6 +44,13 @@ pub struct PyCurlMulti {
     st: GilCell<MState>,
 }
 
+impl Drop for PyCurlMulti {
+    fn drop(&mut self) {
+        // pyo3 0.25's dealloc empties the instance dict but never releases it.
+        super::instdict::MULTI.clear(self);
+    }
+}
+
 /// M_* option numbers.
 mod mopt {
     pub const SOCKETFUNCTION: i32 = 20001;

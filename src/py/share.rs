@@ -43,6 +43,13 @@ pub struct PyCurlShare {
     conns: GilCell<Option<ConnCache>>,
 }
 
+impl Drop for PyCurlShare {
+    fn drop(&mut self) {
+        // pyo3 0.25's dealloc empties the instance dict but never releases it.
+        super::instdict::SHARE.clear(self);
+    }
+}
+
 fn in_use() -> PyErr {
     code_err(shcode::IN_USE, strerror::share_strerror(shcode::IN_USE as i64))
 }
