@@ -520,7 +520,7 @@ def test_async_watchers_follow_socket_interest_exactly(server):
         loop = asyncio.get_running_loop()
         async with pycurl.AsyncCurlMulti() as multi:
             inner = multi._multi
-            own = multi._socket_cb
+            own = multi._on_socket
 
             def check(what, fd, m, sp):
                 r = own(what, fd, m, sp)
