@@ -654,3 +654,28 @@ def test_async_loop_binding_through_ensure_loop(monkeypatch):
             assert fresh._loop is None
 
     _arun(proactor())
+
+
+# Curl.set_ca_certs (pycurl has it in its OpenSSL builds)
+
+CA_CERTS_TYPE = "set_ca_certs argument must be a byte string or a Unicode string with ASCII code points only"
+
+
+@pytest.mark.parametrize("value", [42, "zürich", None, bytearray(b"pem"), memoryview(b"pem"), ["pem"]])
+def test_set_ca_certs_refuses_what_is_not_bytes_or_ascii(curl, value):
+    with pytest.raises(TypeError) as e:
+        curl.set_ca_certs(value)
+    assert str(e.value) == CA_CERTS_TYPE
+
+
+def test_set_ca_certs_checks_the_value_before_the_handle():
+    c = pycurl.Curl()
+    c.set_ca_certs(b"")
+    c.set_ca_certs("ascii only")
+    c.close()
+    with pytest.raises(TypeError) as e:
+        c.set_ca_certs(7)
+    assert str(e.value) == CA_CERTS_TYPE
+    with pytest.raises(pycurl.error) as e:
+        c.set_ca_certs("pem")
+    assert e.value.args == (pycurl.E_BAD_FUNCTION_ARGUMENT, "A libcurl function was given a bad argument")
