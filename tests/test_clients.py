@@ -455,6 +455,30 @@ def test_async_failed_add_handle_leaves_nothing_registered(server):
     _run_async(then_use())
 
 
+def test_async_watcher_failure_fails_every_transfer_with_one_error(server):
+    """A loop that stops accepting watchers after binding makes socket_action fail: every pending
+    future gets that one pycurl.error, with the loop's exception as its cause."""
+    async def main():
+        loop = asyncio.get_running_loop()
+        async with pycurl.AsyncCurlMulti() as multi:
+            multi._ensure_loop()
+
+            def refuse(*args):
+                raise OSError("no more watchers")
+            loop.add_reader = loop.add_writer = refuse
+            a, b = _async_handle(server.url("/hello")), _async_handle(server.url("/hello"))
+            got = await asyncio.wait_for(
+                asyncio.gather(multi.add_handle(a), multi.add_handle(b), return_exceptions=True), 5)
+            del loop.add_reader, loop.add_writer
+            assert isinstance(got[0], pycurl.error) and got[0] is got[1]
+            assert isinstance(got[0].__cause__, OSError)
+            assert multi.futures() == ()
+            a.close()
+            b.close()
+
+    _run_async(main())
+
+
 def test_async_closing_a_handle_in_flight_cancels_its_future(server):
     async def main():
         async with pycurl.AsyncCurlMulti() as multi:
@@ -520,7 +544,7 @@ def test_async_watchers_follow_socket_interest_exactly(server):
         loop = asyncio.get_running_loop()
         async with pycurl.AsyncCurlMulti() as multi:
             inner = multi._multi
-            own = multi._socket_cb
+            own = multi._on_socket
 
             def check(what, fd, m, sp):
                 r = own(what, fd, m, sp)

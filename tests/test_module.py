@@ -1,7 +1,10 @@
 """Module-level API: version strings, version_info, constants, strerror,
 the error class and global init/cleanup."""
 
+import io
 import re
+import socket
+import threading
 
 import pytest
 
@@ -348,6 +351,59 @@ def test_version_info_brotli_matches_features():
     vi = pycurl.version_info()
     # both real pycurl (built with brotli) and ours decode br
     assert vi[4] & pycurl.VERSION_BROTLI
+
+
+def test_version_info_reports_unix_sockets_it_can_use(tmp_path):
+    assert pycurl.version_info()[4] & pycurl.VERSION_UNIX_SOCKETS
+    path = str(tmp_path / "http.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen(1)
+
+    def answer():
+        conn, _ = listener.accept()
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nunix")
+
+    t = threading.Thread(target=answer)
+    t.start()
+    c = pycurl.Curl()
+    body = io.BytesIO()
+    c.setopt(pycurl.URL, "http://localhost/over-unix")
+    c.setopt(pycurl.UNIX_SOCKET_PATH, path)
+    c.setopt(pycurl.WRITEDATA, body)
+    try:
+        c.perform()
+    finally:
+        t.join(10)
+        listener.close()
+        c.close()
+    assert body.getvalue() == b"unix"
+
+
+def test_version_info_reports_thread_safe_global_init():
+    # CURL_VERSION_THREADSAFE (1 << 30; pycurl has no constant for it): global_init may run on any thread
+    assert pycurl.version_info()[4] & (1 << 30)
+    errors = []
+
+    def init():
+        try:
+            pycurl.global_init(pycurl.GLOBAL_DEFAULT)
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=init) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
 
 
 @pytest.mark.parametrize("code,text", [

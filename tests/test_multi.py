@@ -1247,6 +1247,32 @@ def test_notify_enable_both_then_disable(server):
     c.close()
 
 
+def test_notify_keyboard_interrupt_leaves_perform(server, capfd):
+    """Ctrl-C in M_NOTIFYFUNCTION comes out of the multi call that ran it, as itself; no further
+    notification is made in that call, and the transfers are still there to finish."""
+    m = pycurl.CurlMulti()
+    calls = []
+
+    def on_notify(kind, curl):
+        calls.append(kind)
+        raise KeyboardInterrupt
+    m.setopt(pycurl.M_NOTIFYFUNCTION, on_notify)
+    m.notify_enable(pycurl.M_NOTIFY_INFO_READ, pycurl.M_NOTIFY_EASY_DONE)
+    c = make(server.url("/hello"))
+    m.add_handle(c)
+    with pytest.raises(KeyboardInterrupt):
+        drive(m)
+    assert calls == [pycurl.M_NOTIFY_EASY_DONE]
+    err = capfd.readouterr().err
+    assert "KeyboardInterrupt" not in err and "SystemError" not in err
+    m.notify_disable(pycurl.M_NOTIFY_INFO_READ, pycurl.M_NOTIFY_EASY_DONE)
+    drive(m)
+    assert drain(m) == ([c], [])
+    assert body_of(c) == b"hello world"
+    m.close()
+    c.close()
+
+
 def test_notify_enable_without_function_is_harmless(server):
     m = pycurl.CurlMulti()
     m.notify_enable(pycurl.M_NOTIFY_INFO_READ, pycurl.M_NOTIFY_EASY_DONE)

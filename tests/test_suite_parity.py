@@ -4,8 +4,10 @@ while perform() runs, Curl.share(), CURLU read at perform time, subclass constru
 read through a handle, deprecated options, multi blocklists. Expectations come from real pycurl."""
 
 import array
+import asyncio
 import gc
 import io
+import socket
 import sys
 import threading
 import time
@@ -463,3 +465,217 @@ def test_curl_module_requests(server):
     finally:
         c.close()
     c.close()
+
+
+# AsyncCurlMulti's inner state, under the names pycurl's own tests read
+
+
+def _arun(coro):
+    async def guarded():
+        return await asyncio.wait_for(coro, 20)
+
+    return asyncio.run(guarded())
+
+
+def _aget(url):
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, url)
+    c.setopt(pycurl.WRITEFUNCTION, lambda b: None)
+    return c
+
+
+class _AssignLog:
+    """Stands in for the multi argument of the socket callback: logs what is assigned to it."""
+
+    def __init__(self):
+        self.assigned = []
+
+    def assign(self, fd, state):
+        self.assigned.append((fd, state))
+
+
+def test_async_transfers_and_sockets_are_tracked_while_in_flight(server):
+    async def main():
+        async with pycurl.AsyncCurlMulti() as multi:
+            c = _aget(server.url("/bytes?n=100000"))
+            seen = []
+            c.setopt(pycurl.WRITEFUNCTION, lambda b: seen.append((dict(multi._futures), set(multi._assigned_fds))))
+            fut = multi.add_handle(c)
+            assert multi._futures == {c: fut}
+            assert await fut is c
+            futures, fds = seen[0]
+            assert futures == {c: fut} and fds
+            assert multi._futures == {} and multi._assigned_fds == set()
+            c.close()
+
+    _arun(main())
+
+
+def test_async_cancelled_or_closed_leaves_no_socket_behind(server):
+    async def main():
+        multi = pycurl.AsyncCurlMulti()
+        a, b = _aget(server.url("/slow?delay=3")), _aget(server.url("/slow?delay=3"))
+        fa, fb = multi.add_handle(a), multi.add_handle(b)
+        await asyncio.sleep(0.3)
+        watched = len(multi._assigned_fds)
+        fa.cancel()
+        await asyncio.sleep(0.05)
+        # the cancelled transfer's connection is gone
+        assert list(multi._futures) == [b] and len(multi._assigned_fds) == watched - 1
+        await multi.aclose()
+        assert fb.cancelled() and multi._futures == {} and multi._assigned_fds == set()
+        assert multi._closing and multi.closed
+        a.close()
+        b.close()
+
+    _arun(main())
+
+
+def test_async_socket_callback_keeps_one_state_per_socket(server):
+    async def main():
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        fd = ours.fileno()
+
+        def watched():
+            try:
+                return loop._selector.get_key(fd).events
+            except KeyError:
+                return 0
+
+        async with pycurl.AsyncCurlMulti() as multi:
+            multi._ensure_loop()
+            log = _AssignLog()
+            multi._on_socket(pycurl.POLL_INOUT, fd, log, None)
+            [(got_fd, state)] = log.assigned
+            assert got_fd == fd and type(state).__name__ == "_SocketState"
+            assert (state.read_registered, state.write_registered) == (True, True) and watched() == 3
+            multi._on_socket(pycurl.POLL_OUT, fd, log, state)
+            assert (state.read_registered, state.write_registered) == (False, True) and watched() == 2
+            multi._on_socket(pycurl.POLL_NONE, fd, log, state)
+            assert (state.read_registered, state.write_registered) == (False, False) and watched() == 0
+            assert fd in multi._assigned_fds and len(log.assigned) == 1
+            multi._on_socket(pycurl.POLL_IN, fd, log, state)
+            assert state.read_registered and watched() == 1
+            multi._on_socket(pycurl.POLL_REMOVE, fd, log, state)
+            assert watched() == 0 and fd not in multi._assigned_fds
+            # a socket announced while closing is not watched
+            multi._closing = True
+            multi._on_socket(pycurl.POLL_IN, fd, log, None)
+            assert watched() == 0 and fd not in multi._assigned_fds and len(log.assigned) == 1
+            multi._closing = False
+        ours.close()
+        theirs.close()
+
+    _arun(main())
+
+
+def test_async_readiness_for_a_dropped_watcher_is_ignored(server):
+    async def main():
+        async with pycurl.AsyncCurlMulti() as multi:
+            driven = []
+            multi._drive = lambda fd, mask: driven.append((fd, mask))
+            state = pycurl.async_multi._SocketState()
+            multi._on_readable(5, state)
+            multi._on_writable(5, state)
+            assert driven == []
+            state.read_registered = True
+            multi._on_readable(5, state)
+            assert driven == [(5, pycurl.CSELECT_IN)]
+
+    _arun(main())
+
+
+def test_async_timer_callback_schedules_fire_timeout(server):
+    async def main():
+        loop = asyncio.get_running_loop()
+        async with pycurl.AsyncCurlMulti() as multi:
+            multi._ensure_loop()
+            multi._on_timer(0)
+            assert multi._timer._callback.__name__ == "_fire_timeout"
+            multi._on_timer(40)
+            assert multi._timer.when() > loop.time()
+            multi._on_timer(-1)
+            assert multi._timer is None
+            multi._closing = True
+            multi._on_timer(10)
+            assert multi._timer is None
+            multi._closing = False
+            # the timer path alone finishes a transfer
+            c = _aget(server.url("/hello"))
+            fut = multi.add_handle(c)
+            assert multi._timer is not None
+            assert await fut is c
+            c.close()
+
+    _arun(main())
+
+
+def test_async_notify_schedules_one_collection(server):
+    async def main():
+        multi = pycurl.AsyncCurlMulti()
+        c = _aget(server.url("/hello"))
+        fut = multi.add_handle(c)
+        multi._on_notify(pycurl.M_NOTIFY_INFO_READ, None)
+        first = multi._notify_handle
+        multi._on_notify(pycurl.M_NOTIFY_INFO_READ, None)
+        assert first is not None and multi._notify_handle is first
+        assert await fut is c
+        assert multi._notify_handle is None
+        await multi.aclose()
+        multi._on_notify(pycurl.M_NOTIFY_INFO_READ, None)
+        assert multi._notify_handle is None
+        c.close()
+
+    _arun(main())
+
+
+def test_async_loop_binding_through_ensure_loop(monkeypatch):
+    multi = pycurl.AsyncCurlMulti()
+
+    async def bind():
+        assert multi._ensure_loop() is asyncio.get_running_loop()
+        assert multi._ensure_loop() is multi._loop
+
+    async def other():
+        with pytest.raises(RuntimeError, match="^AsyncCurlMulti is bound to a different event loop$"):
+            multi._ensure_loop()
+        await multi.aclose()
+
+    _arun(bind())
+    _arun(other())
+
+    async def proactor():
+        async with pycurl.AsyncCurlMulti() as fresh:
+            # any loop of the proactor class is refused, before a socket is ever watched
+            monkeypatch.setattr(asyncio, "ProactorEventLoop", type(asyncio.get_running_loop()), raising=False)
+            with pytest.raises(RuntimeError, match="selector-style event loop"):
+                fresh._ensure_loop()
+            assert fresh._loop is None
+
+    _arun(proactor())
+
+
+# Curl.set_ca_certs (pycurl has it in its OpenSSL builds)
+
+CA_CERTS_TYPE = "set_ca_certs argument must be a byte string or a Unicode string with ASCII code points only"
+
+
+@pytest.mark.parametrize("value", [42, "zürich", None, bytearray(b"pem"), memoryview(b"pem"), ["pem"]])
+def test_set_ca_certs_refuses_what_is_not_bytes_or_ascii(curl, value):
+    with pytest.raises(TypeError) as e:
+        curl.set_ca_certs(value)
+    assert str(e.value) == CA_CERTS_TYPE
+
+
+def test_set_ca_certs_checks_the_value_before_the_handle():
+    c = pycurl.Curl()
+    c.set_ca_certs(b"")
+    c.set_ca_certs("ascii only")
+    c.close()
+    with pytest.raises(TypeError) as e:
+        c.set_ca_certs(7)
+    assert str(e.value) == CA_CERTS_TYPE
+    with pytest.raises(pycurl.error) as e:
+        c.set_ca_certs("pem")
+    assert e.value.args == (pycurl.E_BAD_FUNCTION_ARGUMENT, "A libcurl function was given a bad argument")

@@ -7,7 +7,8 @@ interface: the multi handle tells us which sockets to watch
 ``loop.add_reader`` / ``loop.add_writer`` registrations and a single
 ``loop.call_later`` timer, and call ``socket_action`` back when the loop says
 a socket is ready or the timer expires.  Finished transfers are collected with
-``info_read`` after every ``socket_action`` call.  There are no helper threads
+``info_read`` on the loop iteration after the multi handle reports them
+(``M_NOTIFYFUNCTION``, ``M_NOTIFY_INFO_READ``).  There are no helper threads
 and nothing polls.
 """
 
@@ -32,7 +33,7 @@ _OWNED_MESSAGE = "AsyncCurlMulti owns M_SOCKETFUNCTION/M_TIMERFUNCTION/M_NOTIFYF
 
 _POLL_IN = _pycurl.POLL_IN
 _POLL_OUT = _pycurl.POLL_OUT
-_POLL_INOUT = _pycurl.POLL_INOUT
+_POLL_NONE = _pycurl.POLL_NONE
 _POLL_REMOVE = _pycurl.POLL_REMOVE
 _CSELECT_IN = _pycurl.CSELECT_IN
 _CSELECT_OUT = _pycurl.CSELECT_OUT
@@ -72,15 +73,16 @@ class AsyncCurlMulti:
 
     def __init__(self, close_handles: bool = False) -> None:
         self._multi = CurlMulti(close_handles=close_handles)
-        self._multi.setopt(_pycurl.M_SOCKETFUNCTION, self._socket_cb)
-        self._multi.setopt(_pycurl.M_TIMERFUNCTION, self._timer_cb)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        # id(curl) -> (curl, future); insertion order is add order.
-        self._transfers: Dict[int, Tuple[Curl, asyncio.Future]] = {}
-        self._readers: Set[int] = set()
-        self._writers: Set[int] = set()
+        # Transfers in flight, in the order they were added.
+        self._futures: Dict[Curl, asyncio.Future] = {}
+        # Sockets the multi told us about and that carry a _SocketState (CurlMulti.assign).
+        self._assigned_fds: Set[int] = set()
         self._timer: Optional[asyncio.Handle] = None
-        self._closed = False
+        # The drain of finished transfers scheduled by the notify callback.
+        self._notify_handle: Optional[asyncio.Handle] = None
+        # aclose() has begun: no new watchers or timers from here on.
+        self._closing = False
         # A handle was added successfully: the loop binding is for good.
         self._loop_used = False
         # An exception raised while (un)registering a socket watcher inside
@@ -91,6 +93,11 @@ class AsyncCurlMulti:
         # paused or closed by the application.
         self._driving = False
         self._reap: Optional[asyncio.Handle] = None
+        self._multi.setopt(_pycurl.M_SOCKETFUNCTION, self._on_socket)
+        self._multi.setopt(_pycurl.M_TIMERFUNCTION, self._on_timer)
+        # Finished transfers are collected when the multi says messages are waiting.
+        self._multi.setopt(_pycurl.M_NOTIFYFUNCTION, self._on_notify)
+        self._multi.notify_enable(_pycurl.M_NOTIFY_INFO_READ)
 
     # ------------------------------------------------------------------
     # public API
@@ -98,7 +105,7 @@ class AsyncCurlMulti:
     @property
     def closed(self) -> bool:
         """True once the underlying multi handle has been closed."""
-        return self._closed or bool(self._multi.closed)
+        return self._closing or bool(self._multi.closed)
 
     def setopt(self, option: int, value: Any) -> None:
         """setopt(option, value) -> None
@@ -127,29 +134,26 @@ class AsyncCurlMulti:
         """
         if self.closed:
             raise RuntimeError("AsyncCurlMulti is closed")
-
-        loop = asyncio.get_running_loop()
-        self._bind(loop)
-        key = id(curl)
-        if key in self._transfers:
+        if curl in self._futures:
             raise RuntimeError("Curl handle is already registered")
-        was_bound = bool(self._transfers) or self._loop_used
+        was_bound = self._loop is not None and (bool(self._futures) or self._loop_used)
+        loop = self._ensure_loop()
         future = loop.create_future()
-        # The multi handle may call the timer callback synchronously from
-        # add_handle, so the loop has to be known before this point.
+        # Known before the multi sees the handle: its callbacks may look it up.
+        self._futures[curl] = future
         try:
             with self._calling():
                 self._multi.add_handle(curl)
         except BaseException:
             # A failed add leaves nothing behind: no timer, no loop binding.
-            if not self._transfers:
+            self._futures.pop(curl, None)
+            if not self._futures:
                 self._cancel_timer()
                 if not was_bound:
                     self._loop = None
             raise
         self._loop_used = True
-        self._transfers[key] = (curl, future)
-        future.add_done_callback(functools.partial(self._future_done, curl))
+        future.add_done_callback(functools.partial(self._on_future_done, curl))
         return future
 
     async def perform(self, curl: Curl) -> Curl:
@@ -171,13 +175,12 @@ class AsyncCurlMulti:
         """
         if self.closed:
             raise RuntimeError("AsyncCurlMulti is closed")
-        entry = self._transfers.get(id(curl))
-        if entry is None or entry[0] is not curl:
+        future = self._futures.get(curl)
+        if future is None:
             raise RuntimeError("Curl handle is not registered")
         with self._calling():
             self._multi.remove_handle(curl)
-        del self._transfers[id(curl)]
-        future = entry[1]
+        del self._futures[curl]
         if not future.done():
             future.cancel()
 
@@ -191,13 +194,13 @@ class AsyncCurlMulti:
         Finished or cancelled transfers drop out of later snapshots.
         """
         if curls is None:
-            return tuple(fut for _curl, fut in self._transfers.values())
+            return tuple(self._futures.values())
         out = []
         for curl in curls:
-            entry = self._transfers.get(id(curl))
-            if entry is None or entry[0] is not curl:
+            future = self._futures.get(curl)
+            if future is None:
                 raise KeyError(curl)
-            out.append(entry[1])
+            out.append(future)
         return tuple(out)
 
     async def aclose(self) -> None:
@@ -207,13 +210,14 @@ class AsyncCurlMulti:
         (their futures are cancelled), drop all socket watchers and close the
         underlying multi handle.  Calling it again does nothing.
         """
-        if self._closed:
+        if self._multi.closed:
             return
-        self._closed = True
-        self._cancel_timer()
-        if self._reap is not None:
-            self._reap.cancel()
-            self._reap = None
+        self._closing = True
+        for name in ("_timer", "_reap", "_notify_handle"):
+            handle = getattr(self, name)
+            if handle is not None:
+                handle.cancel()
+                setattr(self, name, None)
         for future in self._detach_all():
             future.cancel()
         try:
@@ -231,19 +235,23 @@ class AsyncCurlMulti:
     # ------------------------------------------------------------------
     # loop binding
 
-    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop, bound to this object on first use."""
+        loop = asyncio.get_running_loop()
         if self._loop is None:
-            if not _can_watch_sockets(loop):
+            proactor = getattr(asyncio, "ProactorEventLoop", None)
+            if (proactor is not None and isinstance(loop, proactor)) or not _can_watch_sockets(loop):
                 raise RuntimeError(
-                    "AsyncCurlMulti needs an event loop that can watch sockets with "
-                    f"add_reader()/add_writer(); {type(loop).__name__} cannot (the Windows "
-                    "proactor loop is one such loop). Run it on a selector event loop: "
+                    "AsyncCurlMulti requires a selector-style event loop: "
+                    f"{type(loop).__name__} cannot watch sockets with add_reader()/add_writer() "
+                    "(the Windows proactor loop is one such loop). Run it on a selector event loop: "
                     "asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy()) "
                     "on Windows, or asyncio.SelectorEventLoop() elsewhere"
                 )
             self._loop = loop
         elif self._loop is not loop:
             raise RuntimeError("AsyncCurlMulti is bound to a different event loop")
+        return loop
 
     def _calling(self) -> "_Driving":
         return _Driving(self)
@@ -251,7 +259,7 @@ class AsyncCurlMulti:
     def _outside_change(self) -> None:
         # A callback not caused by this object: a Curl was paused or closed
         # by the application. Look for closed handles on the next iteration.
-        if self._driving or self._reap is not None or self._loop is None or self._closed:
+        if self._driving or self._reap is not None or self._loop is None or self._closing:
             return
         self._reap = self._loop.call_soon(self._reap_detached)
 
@@ -259,9 +267,9 @@ class AsyncCurlMulti:
         """Cancels the futures of handles that left the multi without this
         object's help (Curl.close() while in flight)."""
         self._reap = None
-        for key, (curl, future) in list(self._transfers.items()):
+        for curl, future in list(self._futures.items()):
             if curl not in self._multi:
-                del self._transfers[key]
+                del self._futures[curl]
                 if not future.done():
                     future.cancel()
 
@@ -269,50 +277,72 @@ class AsyncCurlMulti:
     # callbacks from the multi handle (called from inside socket_action,
     # add_handle, remove_handle; they only (re)arm loop watchers)
 
-    def _socket_cb(self, what: int, fd: int, multi: Any, socketp: Any) -> int:
+    def _on_socket(self, what: int, fd: int, multi: Any, socketp: Any) -> int:
         loop = self._loop
         if loop is None:
             return 0
         self._outside_change()
         try:
-            if what == _POLL_REMOVE:
-                self._unwatch(fd, self._readers, loop.remove_reader)
-                self._unwatch(fd, self._writers, loop.remove_writer)
+            if what == _POLL_REMOVE or what == _POLL_NONE:
+                # NONE keeps the assignment: the socket's next interest finds its state again.
+                if socketp is not None:
+                    self._unwatch(fd, socketp, loop)
+                if what == _POLL_REMOVE:
+                    self._assigned_fds.discard(fd)
                 return 0
-            if what in (_POLL_IN, _POLL_INOUT):
-                if fd not in self._readers:
-                    loop.add_reader(fd, self._on_ready, fd, _CSELECT_IN)
-                    self._readers.add(fd)
-            else:
-                self._unwatch(fd, self._readers, loop.remove_reader)
-            if what in (_POLL_OUT, _POLL_INOUT):
-                if fd not in self._writers:
-                    loop.add_writer(fd, self._on_ready, fd, _CSELECT_OUT)
-                    self._writers.add(fd)
-            else:
-                self._unwatch(fd, self._writers, loop.remove_writer)
+            if self._closing:
+                return 0
+            state = socketp
+            if state is None:
+                state = _SocketState()
+            want_read = what != _POLL_OUT
+            want_write = what != _POLL_IN
+            if want_read != state.read_registered:
+                if want_read:
+                    loop.add_reader(fd, self._on_readable, fd, state)
+                else:
+                    loop.remove_reader(fd)
+                state.read_registered = want_read
+            if want_write != state.write_registered:
+                if want_write:
+                    loop.add_writer(fd, self._on_writable, fd, state)
+                else:
+                    loop.remove_writer(fd)
+                state.write_registered = want_write
+            if socketp is None:
+                multi.assign(fd, state)
+                self._assigned_fds.add(fd)
         except Exception as exc:  # e.g. a loop without add_reader
             self._watch_error = exc
             return -1
         return 0
 
-    def _timer_cb(self, timeout_ms: int) -> int:
+    def _on_timer(self, timeout_ms: int) -> int:
         self._outside_change()
         self._cancel_timer()
         loop = self._loop
-        if loop is None or timeout_ms < 0 or self._closed:
+        if loop is None or timeout_ms < 0 or self._closing:
             return 0
         if timeout_ms == 0:
-            self._timer = loop.call_soon(self._on_timeout)
+            self._timer = loop.call_soon(self._fire_timeout)
         else:
-            self._timer = loop.call_later(timeout_ms / 1000.0, self._on_timeout)
+            self._timer = loop.call_later(timeout_ms / 1000.0, self._fire_timeout)
         return 0
 
+    def _on_notify(self, notification: int, curl: Any) -> None:
+        # INFO_READ: finished transfers are waiting; collect them once the multi call returns.
+        if self._closing or self._loop is None or self._notify_handle is not None:
+            return
+        self._notify_handle = self._loop.call_soon(self._drain_from_notify)
+
     @staticmethod
-    def _unwatch(fd: int, registered: Set[int], remove) -> None:
-        if fd in registered:
-            registered.discard(fd)
-            remove(fd)
+    def _unwatch(fd: int, state: "_SocketState", loop: asyncio.AbstractEventLoop) -> None:
+        if state.read_registered:
+            state.read_registered = False
+            loop.remove_reader(fd)
+        if state.write_registered:
+            state.write_registered = False
+            loop.remove_writer(fd)
 
     def _cancel_timer(self) -> None:
         timer, self._timer = self._timer, None
@@ -321,27 +351,36 @@ class AsyncCurlMulti:
 
     def _drop_watchers(self) -> None:
         loop = self._loop
-        readers, writers = self._readers, self._writers
-        self._readers, self._writers = set(), set()
+        fds, self._assigned_fds = self._assigned_fds, set()
         if loop is None or loop.is_closed():
             return
-        for fd in readers:
+        for fd in fds:
             loop.remove_reader(fd)
-        for fd in writers:
             loop.remove_writer(fd)
 
     # ------------------------------------------------------------------
     # callbacks from the event loop
 
-    def _on_ready(self, fd: int, mask: int) -> None:
-        self._action(fd, mask)
+    def _on_readable(self, fd: int, state: "_SocketState") -> None:
+        # A watcher dropped during this loop iteration may still be called once.
+        if state.read_registered:
+            self._drive(fd, _CSELECT_IN)
 
-    def _on_timeout(self) -> None:
+    def _on_writable(self, fd: int, state: "_SocketState") -> None:
+        if state.write_registered:
+            self._drive(fd, _CSELECT_OUT)
+
+    def _fire_timeout(self) -> None:
         self._timer = None
-        self._action(_SOCKET_TIMEOUT, 0)
+        self._drive(_SOCKET_TIMEOUT, 0)
 
-    def _action(self, fd: int, mask: int) -> None:
-        if self._closed:
+    def _drain_from_notify(self) -> None:
+        self._notify_handle = None
+        if not self._closing:
+            self._collect_finished()
+
+    def _drive(self, fd: int, mask: int) -> None:
+        if self._closing:
             return
         try:
             with self._calling():
@@ -349,11 +388,9 @@ class AsyncCurlMulti:
         except _pycurl.error as exc:
             self._collect_finished()
             self._fail_all(exc)
-            return
-        self._collect_finished()
 
     def _collect_finished(self) -> None:
-        while not self._closed:
+        while not self._closing:
             queued, ok_list, err_list = self._multi.info_read()
             for curl in ok_list:
                 self._finish(curl, None)
@@ -363,12 +400,11 @@ class AsyncCurlMulti:
                 break
 
     def _finish(self, curl: Curl, error: Optional[BaseException]) -> None:
-        entry = self._transfers.pop(id(curl), None)
-        if entry is None:
+        future = self._futures.pop(curl, None)
+        if future is None:
             return
         with self._calling():
             self._multi.remove_handle(curl)
-        future = entry[1]
         if future.done():
             return
         if error is None:
@@ -377,18 +413,17 @@ class AsyncCurlMulti:
             future.set_exception(error)
 
     def _fail_all(self, exc: BaseException) -> None:
+        # Every pending transfer fails with the very error socket_action raised.
         cause, self._watch_error = self._watch_error, None
         if cause is not None and exc.__cause__ is None:
             exc.__cause__ = cause
         for future in self._detach_all():
-            err = _pycurl.error(*exc.args)
-            err.__cause__ = exc.__cause__
-            future.set_exception(err)
+            future.set_exception(exc)
 
     def _detach_all(self) -> list:
         """Takes every registered handle off the multi; returns the futures still pending."""
-        transfers = list(self._transfers.values())
-        self._transfers.clear()
+        transfers = list(self._futures.items())
+        self._futures.clear()
         pending = []
         for curl, future in transfers:
             try:
@@ -400,20 +435,31 @@ class AsyncCurlMulti:
                 pending.append(future)
         return pending
 
-    def _future_done(self, curl: Curl, future: asyncio.Future) -> None:
+    def _on_future_done(self, curl: Curl, future: asyncio.Future) -> None:
         # Runs for every outcome; only a future cancelled by its owner (the
         # transfer is still registered under this very future) needs work.
-        if self._closed:
+        if self._closing or self._futures.get(curl) is not future:
             return
-        entry = self._transfers.get(id(curl))
-        if entry is None or entry[1] is not future:
-            return
-        del self._transfers[id(curl)]
+        del self._futures[curl]
         try:
             with self._calling():
                 self._multi.remove_handle(curl)
         except _pycurl.error:
             pass
+
+
+class _SocketState:
+    """What AsyncCurlMulti watches one socket for; given to the multi with
+    CurlMulti.assign, so every later callback for that socket carries it."""
+
+    __slots__ = ("read_registered", "write_registered")
+
+    def __init__(self, read_registered: bool = False, write_registered: bool = False) -> None:
+        self.read_registered = read_registered
+        self.write_registered = write_registered
+
+    def __repr__(self) -> str:
+        return f"_SocketState(read_registered={self.read_registered}, write_registered={self.write_registered})"
 
 
 class _Driving:

@@ -24,6 +24,9 @@ use super::info_table::info;
 use super::link::{MultiLink, MultiRef};
 use super::option_table::opt;
 
+const CA_CERTS_TYPE: &str =
+    "set_ca_certs argument must be a byte string or a Unicode string with ASCII code points only";
+
 pub struct Private {
     pub multi: Multi,
     pub lp: BlockingLoop,
@@ -1607,8 +1610,16 @@ impl PyCurl {
     }
 
     fn set_ca_certs(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let easy = self.easy("setopt")?;
-        let b = convert::bytes(value)?;
+        // pycurl checks the value before the handle, and words both failures its own way.
+        let ascii = value.downcast::<PyString>().ok().and_then(|s| s.to_cow().ok()).filter(|s| s.is_ascii());
+        let b = match (value.downcast::<PyBytes>(), ascii) {
+            (Ok(b), _) => b.as_bytes().to_vec(),
+            (_, Some(s)) => s.into_owned().into_bytes(),
+            _ => return Err(PyTypeError::new_err(CA_CERTS_TYPE)),
+        };
+        let Ok(easy) = self.easy("set_ca_certs") else {
+            return Err(code_err(code::BAD_FUNCTION_ARGUMENT, "A libcurl function was given a bad argument"));
+        };
         easy.opts_mut().tls.ca_blob = Some(b);
         Ok(())
     }

@@ -270,7 +270,7 @@ impl PyCurlMulti {
     fn notify(slf: &Bound<'_, Self>, queued_before: usize) -> bool {
         let py = slf.py();
         let this = slf.borrow();
-        let (done, queued_now, cb, mask, handles) = {
+        let (queued_now, cb, mask, handles) = {
             let mut st = this.st.borrow_mut();
             let no_cb = st.notify_cb.is_none() || st.notify_mask == 0;
             let Some(m) = st.multi.as_mut() else { return true };
@@ -282,25 +282,27 @@ impl PyCurlMulti {
             let cb = st.notify_cb.as_ref().map(|c| c.clone_ref(py));
             let handles: Vec<Option<Py<PyCurl>>> =
                 done.iter().map(|k| st.handles.get(k).map(|h| h.clone_ref(py))).collect();
-            (done, queued_now, cb, st.notify_mask, handles)
+            (queued_now, cb, st.notify_mask, handles)
         };
         let Some(cb) = cb else { return true };
         let mut ok = true;
+        // The callback returns nothing libcurl reads; only an exception matters.
+        let mut call = |args: (i64, PyObject)| {
+            if this.st.borrow().interrupt.is_some() {
+                // After a KeyboardInterrupt nothing more is called: it goes up as soon as possible.
+                return;
+            }
+            if let Err(e) = cb.call1(py, args) {
+                ok = this.callback_ok(py, Err(e), "notify") && ok;
+            }
+        };
         if mask & (1 << 1) != 0 {
-            for (_, h) in done.iter().zip(handles) {
-                if let Some(h) = h {
-                    if let Err(e) = cb.call1(py, (1i64, h)) {
-                        e.print_and_set_sys_last_vars(py);
-                        ok = false;
-                    }
-                }
+            for h in handles.into_iter().flatten() {
+                call((1, h.into_any()));
             }
         }
         if mask & 1 != 0 && queued_before == 0 && queued_now > 0 {
-            if let Err(e) = cb.call1(py, (0i64, py.None())) {
-                e.print_and_set_sys_last_vars(py);
-                ok = false;
-            }
+            call((0, py.None()));
         }
         ok
     }
