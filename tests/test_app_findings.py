@@ -45,3 +45,37 @@ def test_unparsable_last_modified_does_not_decide_a_time_condition(server, curl,
     body, _ = perform(curl, lm_url(server, "garbage"), TIMECONDITION=cond, TIMEVALUE=1700000000)
     assert (body, curl.getinfo(pycurl.RESPONSE_CODE), curl.getinfo(pycurl.CONDITION_UNMET)) == (
         b"fresh body\n", 200, 0)
+
+
+# ---- RESUME_FROM on an upload -----------------------------------------------------------------
+# Found while checking curldl's resumed downloads: libcurl resumes downloads only. Any HTTP upload
+# with RESUME_FROM fails with 43 before a request is sent, even with a SEEKFUNCTION to skip by.
+
+def _reader(data):
+    chunks = [data]
+    return lambda n: chunks.pop() if chunks else b""
+
+
+@pytest.mark.parametrize("opts,message", [
+    ({"POSTFIELDS": "abcdefgh"}, "cannot mix POSTFIELDS with RESUME_FROM"),
+    ({"COPYPOSTFIELDS": ""}, "cannot mix POSTFIELDS with RESUME_FROM"),
+    ({"POSTFIELDS": "abcdefgh", "CUSTOMREQUEST": "PATCH"}, "cannot mix POSTFIELDS with RESUME_FROM"),
+    ({"UPLOAD": 1, "INFILESIZE": 8}, "HTTP upload cannot be resumed"),
+    ({"POST": 1, "POSTFIELDSIZE": 8}, "HTTP upload cannot be resumed"),
+    ({"HTTPPOST": [("field", "value")]}, "HTTP upload cannot be resumed"),
+])
+@pytest.mark.filterwarnings("ignore:HTTPPOST is deprecated:DeprecationWarning")
+def test_an_upload_cannot_be_resumed(server, curl, opts, message):
+    before = len(server.requests)
+    curl.setopt(pycurl.READFUNCTION, _reader(b"abcdefgh"))
+    curl.setopt(pycurl.SEEKFUNCTION, lambda offset, origin: pycurl.SEEKFUNC_OK)
+    with pytest.raises(pycurl.error) as ei:
+        perform(curl, server.url("/echo"), RESUME_FROM=3, **opts)
+    assert ei.value.args == (pycurl.E_BAD_FUNCTION_ARGUMENT, message)
+    assert curl.getinfo(pycurl.RESPONSE_CODE) == 0
+    assert len(server.requests) == before
+
+
+def test_resume_from_zero_uploads_the_whole_body(server, curl):
+    body, _ = perform(curl, server.url("/echo"), RESUME_FROM=0, POSTFIELDS="abcdefgh")
+    assert body == b"POST\nabcdefgh"
