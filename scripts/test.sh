@@ -20,6 +20,8 @@ echo "== maturin develop"
 .venv/bin/maturin develop -q 2>&1 | tail -n 3
 echo "== pytest"
 .venv/bin/python -m pytest tests -q -p no:cacheprovider "$@"
+echo "== apps (tornado's curl client tests and pycurl-requests' tests against us; scripts/apps.sh --full for more)"
+bash scripts/apps.sh
 echo "== fuzz smoke (every cargo-fuzz target for a few seconds; longer runs: bash scripts/fuzz.sh SECONDS)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-5}"
 echo "== stubtest (the .pyi stubs against the built module)"

@@ -73,7 +73,8 @@ Endpoints
                      (the 416 has a body with ``err=1``)
 /last-modified?t=T&honour=1  200 "fresh body\n" with Last-Modified T (epoch);
                      If-Modified-Since >= T -> 304, If-Unmodified-Since < T -> 412
-                     (honour=0 ignores both)
+                     (honour=0 ignores both); lm=TEXT sends TEXT as the
+                     Last-Modified value instead (the conditions then ignored)
 /basic-auth/U/P      401 + WWW-Authenticate: Basic unless Authorization matches
 /digest-auth/U/P     RFC 7616 MD5 digest with qop=auth (fixed nonce/opaque)
 /cookie              body = the Cookie request header (empty if none)
@@ -828,8 +829,8 @@ def h_range(srv, conn, req, keep):
 
 def h_last_modified(srv, conn, req, keep):
     t = _int(req, "t", 1700000000)
-    lm = email.utils.formatdate(t, usegmt=True)
-    if req.qs("honour", "1") == "1":
+    lm = req.qs("lm") or email.utils.formatdate(t, usegmt=True)
+    if req.qs("honour", "1") == "1" and req.qs("lm") is None:
         ims = req.header("if-modified-since")
         if ims and email.utils.parsedate_to_datetime(ims).timestamp() >= t:
             return _respond(conn, req, 304, [("Last-Modified", lm)], b"", keep)

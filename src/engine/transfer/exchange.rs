@@ -353,12 +353,11 @@ impl Xfer {
     /// the body is skipped and the transfer reports 304 as libcurl does.
     pub(super) fn time_condition(&mut self, head: &Head) -> bool {
         let cond = self.o.time_condition;
-        // libcurl's time of the document: 0 without Last-Modified, -1 when it does not parse.
-        let doc_time = match head.get("last-modified") {
-            Some(v) if cond != 0 || self.o.filetime => crate::engine::date::parse_date(v).unwrap_or(-1),
-            _ => 0,
-        };
-        if self.o.filetime && doc_time != 0 {
+        // libcurl's time of the document: 0 (unknown) without Last-Modified or when it does not
+        // parse; a Last-Modified at the epoch is also 0 and still reported as the file time.
+        let last_modified = head.get("last-modified").filter(|_| cond != 0 || self.o.filetime);
+        let doc_time = last_modified.map_or(0, |v| crate::engine::date::parse_date(v).unwrap_or(0));
+        if self.o.filetime && last_modified.is_some() {
             self.info.filetime = doc_time;
         }
         if cond == 0 {

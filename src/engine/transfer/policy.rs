@@ -70,6 +70,16 @@ impl Xfer {
     /// `url` comes boxed: an async fn keeps its arguments besides its locals (here, in `hop`).
     pub(super) async fn run_http(&mut self, url: Box<Url>) -> Result<()> {
         let method = self.o.request_method();
+        // libcurl refuses to resume an HTTP upload of any kind, before it sends a byte.
+        if self.o.resume_from > 0 {
+            match self.o.request_body() {
+                BodyChoice::None => {}
+                BodyChoice::Fields(_) => {
+                    return Err(Error::new(code::BAD_FUNCTION_ARGUMENT, "cannot mix POSTFIELDS with RESUME_FROM"))
+                }
+                _ => return Err(Error::new(code::BAD_FUNCTION_ARGUMENT, "HTTP upload cannot be resumed")),
+            }
+        }
         // UPLOAD, and POST without POSTFIELDS or a form, send what READFUNCTION gives.
         let read_size = if self.o.upload { self.o.in_size } else { self.o.post_size };
         let body: Option<Box<dyn BodySource>> = match self.o.request_body() {

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs real applications' own pycurl test suites against our pycurl (the one built into .venv):
+# tornado's CurlAsyncHTTPClient tests (CurlMulti driven by M_SOCKETFUNCTION / M_TIMERFUNCTION and
+# socket_action) and pycurl-requests' tests. Both are installed from PyPI into .venv at pinned
+# versions; nothing of theirs is kept in this repository. Everything talks to loopback servers.
+#   bash scripts/apps.sh          the quick set (about 15 s)
+#   bash scripts/apps.sh --full   also tornado's whole suite with the curl client (about 90 s)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PY=$ROOT/.venv/bin/python
+TORNADO=tornado==6.6.1
+PYCURL_REQUESTS=pycurl-requests==0.5.2
+"$PY" -m pip install -q --disable-pip-version-check "$TORNADO" chardet
+# --no-deps: its requirement "pycurl" would pull real pycurl over ours.
+"$PY" -m pip install -q --disable-pip-version-check --no-deps "$PYCURL_REQUESTS"
+"$PY" -c 'import pycurl, sys; sys.exit(0 if "pycurl-rs" in pycurl.version else "pycurl is not pycurl-rs: " + pycurl.version)'
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+# A suite that silently skipped (e.g. because "import pycurl" failed) must not count as a pass.
+check_unittest() { # name, output file, minimum number of tests
+  local ran
+  ran=$(sed -n 's/^Ran \([0-9]*\) tests\? in .*/\1/p' "$2")
+  if ! grep -qx "OK" "$2" || [ "${ran:-0}" -lt "$3" ]; then
+    tail -n 40 "$2"
+    echo "$1: FAILED (ran ${ran:-0}, want >= $3 with no failure and no skip)"
+    return 1
+  fi
+  echo "$1: $ran tests OK"
+}
+
+echo "== tornado.test.curl_httpclient_test ($TORNADO)"
+"$PY" -m tornado.test.runtests tornado.test.curl_httpclient_test >tornado.out 2>&1 || true
+check_unittest tornado-curl tornado.out 60
+
+echo "== pycurl-requests tests ($PYCURL_REQUESTS)"
+# test_get_connect_timeout needs an address that drops SYNs (192.0.2.1); sandboxes and CI refuse
+# it at once, under real pycurl too, so it cannot time out there.
+"$PY" -m pytest -q -p no:cacheprovider --pyargs pycurl_requests.tests \
+  -k "not test_get_connect_timeout" 2>&1 | tail -n 3
+
+if [ "${1:-}" = "--full" ]; then
+  echo "== tornado's whole suite with CurlAsyncHTTPClient"
+  "$PY" -m tornado.test.runtests --httpclient=tornado.curl_httpclient.CurlAsyncHTTPClient \
+    >tornado-full.out 2>&1 || true
+  ran=$(sed -n 's/^Ran \([0-9]*\) tests\? in .*/\1/p' tornado-full.out)
+  if ! grep -q "^OK" tornado-full.out; then
+    tail -n 60 tornado-full.out
+    echo "tornado-full: FAILED"
+    exit 1
+  fi
+  echo "tornado-full: $ran tests $(grep '^OK' tornado-full.out)"
+fi

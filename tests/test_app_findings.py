@@ -1,0 +1,81 @@
+"""What running real pycurl applications' own test suites against us turned up (tornado's
+curl client, pycurl-requests, curldl, ...), each checked under real pycurl on a loopback server.
+
+curldl sets OPT_FILETIME and copies INFO_FILETIME onto the downloaded file: a Last-Modified of
+the epoch itself must come back as 0, not as "unknown" (-1)."""
+import urllib.parse
+
+import pytest
+
+import pycurl
+
+from helpers import perform
+
+EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def lm_url(server, value):
+    return server.url("/last-modified?lm=" + urllib.parse.quote(value))
+
+
+@pytest.mark.parametrize("value,expected", [
+    (EPOCH, 0),
+    ("Thu, 01 Jan 1970 00:00:01 GMT", 1),
+    ("Wed, 31 Dec 1969 23:59:59 GMT", -1),
+    # A value that does not parse is libcurl's time 0 ("no usable date"), not -1.
+    ("not a date at all", 0),
+])
+def test_filetime_of_last_modified_at_and_around_the_epoch(server, curl, value, expected):
+    body, _ = perform(curl, lm_url(server, value), OPT_FILETIME=1)
+    assert body == b"fresh body\n"
+    assert (curl.getinfo(pycurl.INFO_FILETIME), curl.getinfo(pycurl.FILETIME_T)) == (expected, expected)
+
+
+def test_epoch_filetime_replaces_the_previous_transfers(server, curl):
+    perform(curl, server.url("/last-modified?t=1234567890"), OPT_FILETIME=1)
+    assert curl.getinfo(pycurl.INFO_FILETIME) == 1234567890
+    perform(curl, lm_url(server, EPOCH))
+    assert curl.getinfo(pycurl.INFO_FILETIME) == 0
+
+
+@pytest.mark.parametrize("cond", [pycurl.TIMECONDITION_IFMODSINCE, pycurl.TIMECONDITION_IFUNMODSINCE])
+def test_unparsable_last_modified_does_not_decide_a_time_condition(server, curl, cond):
+    # The server ignores the condition and sends a date libcurl cannot read: the document's
+    # time is unknown, so the body is delivered and the condition counts as met.
+    body, _ = perform(curl, lm_url(server, "garbage"), TIMECONDITION=cond, TIMEVALUE=1700000000)
+    assert (body, curl.getinfo(pycurl.RESPONSE_CODE), curl.getinfo(pycurl.CONDITION_UNMET)) == (
+        b"fresh body\n", 200, 0)
+
+
+# ---- RESUME_FROM on an upload -----------------------------------------------------------------
+# Found while checking curldl's resumed downloads: libcurl resumes downloads only. Any HTTP upload
+# with RESUME_FROM fails with 43 before a request is sent, even with a SEEKFUNCTION to skip by.
+
+def _reader(data):
+    chunks = [data]
+    return lambda n: chunks.pop() if chunks else b""
+
+
+@pytest.mark.parametrize("opts,message", [
+    ({"POSTFIELDS": "abcdefgh"}, "cannot mix POSTFIELDS with RESUME_FROM"),
+    ({"COPYPOSTFIELDS": ""}, "cannot mix POSTFIELDS with RESUME_FROM"),
+    ({"POSTFIELDS": "abcdefgh", "CUSTOMREQUEST": "PATCH"}, "cannot mix POSTFIELDS with RESUME_FROM"),
+    ({"UPLOAD": 1, "INFILESIZE": 8}, "HTTP upload cannot be resumed"),
+    ({"POST": 1, "POSTFIELDSIZE": 8}, "HTTP upload cannot be resumed"),
+    ({"HTTPPOST": [("field", "value")]}, "HTTP upload cannot be resumed"),
+])
+@pytest.mark.filterwarnings("ignore:HTTPPOST is deprecated:DeprecationWarning")
+def test_an_upload_cannot_be_resumed(server, curl, opts, message):
+    before = len(server.requests)
+    curl.setopt(pycurl.READFUNCTION, _reader(b"abcdefgh"))
+    curl.setopt(pycurl.SEEKFUNCTION, lambda offset, origin: pycurl.SEEKFUNC_OK)
+    with pytest.raises(pycurl.error) as ei:
+        perform(curl, server.url("/echo"), RESUME_FROM=3, **opts)
+    assert ei.value.args == (pycurl.E_BAD_FUNCTION_ARGUMENT, message)
+    assert curl.getinfo(pycurl.RESPONSE_CODE) == 0
+    assert len(server.requests) == before
+
+
+def test_resume_from_zero_uploads_the_whole_body(server, curl):
+    body, _ = perform(curl, server.url("/echo"), RESUME_FROM=0, POSTFIELDS="abcdefgh")
+    assert body == b"POST\nabcdefgh"
