@@ -160,8 +160,8 @@ impl H2Conn {
     /// a `settle` first is `idle_for`, asked before this).
     pub fn start_use(&self) -> InUse {
         self.gate.busy.set(self.gate.busy.get() + 1);
-        if let Some(w) = self.gate.driver.take() {
-            w.wake();
+        if self.gate.parked.get() {
+            self.gate.wake_driver();
         }
         InUse(self.gate.clone())
     }
@@ -221,8 +221,7 @@ pub struct Gate {
     busy: Cell<usize>,
     /// Polls of the driver so far (`settle` waits for the next one).
     polls: Cell<u64>,
-    /// The driver parked while idle.
-    driver: RefCell<Option<Waker>>,
+    /// The driver parked while idle (its socket unwatched until a transfer wakes it).
     parked: Cell<bool>,
     watchers: RefCell<Vec<Waker>>,
     /// In a CurlShare's cache: the driver stops whenever the connection is idle (see `H2Conn::roam`).
@@ -235,7 +234,8 @@ pub struct Gate {
     grow: Cell<bool>,
     /// Transfers paused receiving (`H2Conn::hold`).
     paused: Cell<usize>,
-    /// The running driver, for a change of the wanted window.
+    /// The driver task, as of its last poll: woken by a transfer taking an idle connection, the
+    /// last one leaving it, and a change of the wanted window.
     waker: RefCell<Option<Waker>>,
     /// When the last transfer left it.
     idle_since: Cell<Instant>,
@@ -246,7 +246,6 @@ impl Default for Gate {
         Gate {
             busy: Cell::new(0),
             polls: Cell::new(0),
-            driver: RefCell::new(None),
             parked: Cell::new(false),
             watchers: RefCell::new(Vec::new()),
             grow: Cell::new(false),
@@ -302,9 +301,7 @@ impl Drop for InUse {
         if g.busy.get() == 0 {
             g.idle_since.set(Instant::now());
             // The driver flushes what the last stream left, then parks.
-            if let Some(w) = g.driver.take() {
-                w.wake();
-            }
+            g.wake_driver();
         }
     }
 }
@@ -396,7 +393,6 @@ fn run_driver(
                     return Poll::Ready(false);
                 }
                 g.parked.set(true);
-                *g.driver.borrow_mut() = Some(cx.waker().clone());
             }
             Poll::Pending
         })
@@ -404,6 +400,8 @@ fn run_driver(
         if !ended {
             stream.with(|s| s.sock_mut().detach());
             g.home.set(0);
+            // This task is over: wakes go to the next multi's driver task once adopted.
+            *g.waker.borrow_mut() = None;
             *g.stopped.borrow_mut() = Some(driver);
             closes.0 = None;
         }
