@@ -128,7 +128,7 @@ impl Xfer {
         self.info.connect_time = self.info.namelookup_time;
         self.info.appconnect_time = self.info.connect_time;
         let next = self.h2_stream(hop, h2c, true).await?;
-        drop(in_use);
+        h2c.end_use(in_use, &self.sh.reactor);
         drop(lease);
         Ok(Some(next))
     }
@@ -167,7 +167,7 @@ impl Xfer {
         // Pooled (or not to be shared): PIPEWAIT transfers waiting for it look again.
         drop(pending);
         let r = self.h2_stream(hop, &h2c, false).await;
-        drop(in_use);
+        h2c.end_use(in_use, &self.sh.reactor);
         drop(lease);
         r
     }
@@ -308,7 +308,11 @@ impl Xfer {
             return Err(Failed::Dead);
         }
         match sr.send_request(req, end) {
-            Ok((resp, send)) => Ok((resp, (!end).then_some(send))),
+            Ok((resp, send)) => {
+                // Out now, in this turn, not in a driver turn after it.
+                h2c.drive(&self.sh.reactor);
+                Ok((resp, (!end).then_some(send)))
+            }
             Err(e) if refused(&e) => Err(Failed::Refused),
             Err(e) => Err(Failed::Err(http2::conn_error(&e))),
         }
