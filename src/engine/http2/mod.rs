@@ -644,31 +644,40 @@ pub fn put_header_line(l: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 }
 
 /// Header fields HTTP/2 forbids (RFC 9113 8.2.2): libcurl drops them when it turns its request
-/// head into h2 fields; TE survives only as "trailers".
-pub fn drop_field(name: &str, value: &str) -> bool {
-    match name {
-        "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "upgrade" | "host" | "expect" => true,
-        "te" => !value.eq_ignore_ascii_case("trailers"),
-        _ => false,
+/// head into h2 fields; TE survives only as "trailers". `name` in any case.
+pub fn drop_field(name: &[u8], value: &str) -> bool {
+    const FORBIDDEN: [&[u8]; 7] =
+        [b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"host", b"expect"];
+    if name.eq_ignore_ascii_case(b"te") {
+        return !value.eq_ignore_ascii_case("trailers");
     }
+    FORBIDDEN.iter().any(|f| name.eq_ignore_ascii_case(f))
 }
 
-/// Splits a request head (as the HTTP/1 writer produced it) into the request line's method and
-/// target and its header fields, lower-cased names, in order. The Host value comes back apart (it
-/// becomes :authority). Works on bytes: a per-request cost (the head is text in all but odd
-/// HTTPHEADER values, which are read lossily).
-pub fn fields_of_head(head: &[u8]) -> (Option<String>, Vec<(String, String)>) {
+/// A request header field on its way into h2: the name as the head has it (`http::HeaderName`
+/// lower-cases it as it parses it; `field_name` for text) and the value.
+pub type Field<'a> = (&'a [u8], std::borrow::Cow<'a, str>);
+
+/// The name of a request field as h2 sends it and libcurl's trace shows it: lower case.
+pub fn field_name(name: &[u8]) -> String {
+    text(name).to_ascii_lowercase()
+}
+
+/// Splits a request head (as the HTTP/1 writer produced it) into its header fields, in order,
+/// borrowed from it. The Host value comes back apart (it becomes :authority). Works on bytes: a
+/// per-request cost (the head is text in all but odd HTTPHEADER values, which are read lossily).
+pub fn fields_of_head(head: &[u8]) -> (Option<std::borrow::Cow<'_, str>>, Vec<Field<'_>>) {
     let mut host = None;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(8);
     for line in crlf_lines(head).skip(1) {
         let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
-        let name = text(line[..colon].trim_ascii()).to_ascii_lowercase();
-        let value = text(line[colon + 1..].trim_ascii()).into_owned();
-        if name == "host" {
+        let name = line[..colon].trim_ascii();
+        let value = text(line[colon + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"host") {
             host = Some(value);
             continue;
         }
-        if name.is_empty() || drop_field(&name, &value) {
+        if name.is_empty() || drop_field(name, &value) {
             continue;
         }
         out.push((name, value));
@@ -728,9 +737,11 @@ mod tests {
         let head = b"POST /x?y HTTP/1.1\r\nHost: example.com:8443\r\nUser-Agent: t\r\nConnection: TE\r\nTE: gzip\r\nX-A:  b \r\nExpect: 100-continue\r\n\r\n".to_vec();
         let (host, fields) = fields_of_head(&head);
         assert_eq!(host.as_deref(), Some("example.com:8443"));
-        assert_eq!(fields, vec![("user-agent".to_string(), "t".to_string()), ("x-a".into(), "b".into())]);
+        let text = |f: &[Field<'_>]| f.iter().map(|(n, v)| (field_name(n), v.to_string())).collect::<Vec<_>>();
+        assert_eq!(text(&fields), vec![("user-agent".to_string(), "t".to_string()), ("x-a".into(), "b".into())]);
         let (_, odd) = fields_of_head(b"GET / HTTP/1.1\r\nX-B: a\rb \r\nX-C:\xff\r\nno colon\r\n\r\n");
-        assert_eq!(odd, vec![("x-b".to_string(), "a\rb".to_string()), ("x-c".into(), "\u{fffd}".into())]);
+        assert_eq!(text(&odd), vec![("x-b".to_string(), "a\rb".to_string()), ("x-c".into(), "\u{fffd}".into())]);
+        assert!(drop_field(b"Keep-Alive", "") && drop_field(b"TE", "gzip") && !drop_field(b"te", "Trailers"));
         let h2 = as_h2_head(head);
         assert!(
             h2.starts_with(b"POST /x?y HTTP/2\r\nHost: example.com:8443\r\n"),
