@@ -187,6 +187,14 @@ impl H2Conn {
         }
     }
 
+    /// A stream was just opened: a sole transfer sends it now (see `drive`); with others on the
+    /// connection the driver's next turn sends every stream's frames in one write.
+    pub fn opened(&self, reactor: &Rc<Reactor>) {
+        if self.gate.busy.get() <= 1 {
+            self.drive(reactor);
+        }
+    }
+
     /// The transfer's use ends; the last one parks the connection at once (see `drive`).
     pub fn end_use(&self, guard: InUse, reactor: &Rc<Reactor>) {
         drop(guard);

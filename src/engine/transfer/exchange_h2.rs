@@ -311,8 +311,7 @@ impl Xfer {
         }
         match sr.send_request(req, end) {
             Ok((resp, send)) => {
-                // Out now, in this turn, not in a driver turn after it.
-                h2c.drive(&self.sh.reactor);
+                h2c.opened(&self.sh.reactor);
                 Ok((resp, (!end).then_some(send)))
             }
             Err(e) if refused(&e) => Err(Failed::Refused),
