@@ -24,7 +24,9 @@ use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -142,13 +144,12 @@ impl H2Conn {
     /// Makes the multi with `reactor` drive the connection (see `usable_from`): a stopped driver
     /// restarts there, its socket joining that reactor.
     pub fn adopt(&self, spawner: &Spawner, reactor: &Rc<Reactor>) {
-        if self.gate.home.get() != 0 {
+        if self.gate.home.get() != 0 || self.gate.fut.borrow().is_none() {
             return;
         }
-        let Some(driver) = self.gate.stopped.take() else { return };
         let Some(stream) = self.stream.upgrade() else { return };
         stream.with(|s| s.sock_mut().attach(reactor));
-        run_driver(driver, &self.open, &self.gate, spawner, reactor, self.raw_fd, stream);
+        run_driver(&self.open, &self.gate, spawner, reactor, self.raw_fd, stream);
     }
 
     /// A handle for one more stream.
@@ -160,10 +161,46 @@ impl H2Conn {
     /// a `settle` first is `idle_for`, asked before this).
     pub fn start_use(&self) -> InUse {
         self.gate.busy.set(self.gate.busy.get() + 1);
-        if let Some(w) = self.gate.driver.take() {
-            w.wake();
+        if self.gate.parked.get() {
+            self.gate.wake_driver();
         }
         InUse(self.gate.clone())
+    }
+
+    /// Runs one turn of the driver now, from the transfer's task but with the driver's waker (what
+    /// it waits on wakes the driver): a request just queued goes out in the turn that opened its
+    /// stream, and the connection parks in the turn its last transfer ended in, each without a
+    /// driver turn after it (the driver's own turn then finds no wake left and returns at once).
+    pub fn drive(&self, reactor: &Rc<Reactor>) {
+        let g = &self.gate;
+        if g.roams.get() || g.home.get() != Rc::as_ptr(reactor) as usize {
+            // A roaming connection stops (and leaves this multi) in its own task.
+            g.wake_driver();
+            return;
+        }
+        let Some((nudge, w)) = g.waker.borrow().clone() else { return };
+        nudge.woken.store(false, Ordering::Release);
+        if g.turn(reactor, self.raw_fd, &w) == Turn::Ended {
+            // The driver task finishes it.
+            g.ended.set(true);
+            w.wake_by_ref();
+        }
+    }
+
+    /// A stream was just opened: a sole transfer sends it now (see `drive`); with others on the
+    /// connection the driver's next turn sends every stream's frames in one write.
+    pub fn opened(&self, reactor: &Rc<Reactor>) {
+        if self.gate.busy.get() <= 1 {
+            self.drive(reactor);
+        }
+    }
+
+    /// The transfer's use ends; the last one parks the connection at once (see `drive`).
+    pub fn end_use(&self, guard: InUse, reactor: &Rc<Reactor>) {
+        drop(guard);
+        if self.gate.busy.get() == 0 {
+            self.drive(reactor);
+        }
     }
 
     /// A stream took its first window while nothing on the connection was paused: from now on
@@ -221,22 +258,26 @@ pub struct Gate {
     busy: Cell<usize>,
     /// Polls of the driver so far (`settle` waits for the next one).
     polls: Cell<u64>,
-    /// The driver parked while idle.
-    driver: RefCell<Option<Waker>>,
+    /// The driver parked while idle (its socket unwatched until a transfer wakes it).
     parked: Cell<bool>,
     watchers: RefCell<Vec<Waker>>,
     /// In a CurlShare's cache: the driver stops whenever the connection is idle (see `H2Conn::roam`).
     roams: Cell<bool>,
     /// The address of the reactor of the multi driving the connection; 0 while stopped.
     home: Cell<usize>,
-    /// h2's connection future while no multi drives it.
-    stopped: RefCell<Option<DriverFuture>>,
+    /// h2's connection future: polled by the driver task or inline (`H2Conn::drive`), and kept
+    /// here while no multi drives it.
+    fut: RefCell<Option<DriverFuture>>,
     /// A stream earned the large window (`H2Conn::grow_window`).
     grow: Cell<bool>,
     /// Transfers paused receiving (`H2Conn::hold`).
     paused: Cell<usize>,
-    /// The running driver, for a change of the wanted window.
-    waker: RefCell<Option<Waker>>,
+    /// The driver task's waker as h2 and the reactor see it (`Nudge`), as of the task's last poll:
+    /// woken by a transfer taking an idle connection, the last one leaving it, and a change of the
+    /// wanted window.
+    waker: RefCell<Option<(Arc<Nudge>, Waker)>>,
+    /// An inline turn (`H2Conn::drive`) saw the connection end: the driver task ends.
+    ended: Cell<bool>,
     /// When the last transfer left it.
     idle_since: Cell<Instant>,
 }
@@ -246,7 +287,6 @@ impl Default for Gate {
         Gate {
             busy: Cell::new(0),
             polls: Cell::new(0),
-            driver: RefCell::new(None),
             parked: Cell::new(false),
             watchers: RefCell::new(Vec::new()),
             grow: Cell::new(false),
@@ -255,7 +295,8 @@ impl Default for Gate {
             idle_since: Cell::new(Instant::now()),
             roams: Cell::new(false),
             home: Cell::new(0),
-            stopped: RefCell::new(None),
+            fut: RefCell::new(None),
+            ended: Cell::new(false),
         }
     }
 }
@@ -271,9 +312,78 @@ impl Gate {
     }
 
     fn wake_driver(&self) {
-        if let Some(w) = self.waker.borrow().as_ref() {
+        if let Some((_, w)) = self.waker.borrow().as_ref() {
             w.wake_by_ref();
         }
+    }
+
+    /// The waker the driver polls h2 with, for the driver task whose waker is `task` (a new one,
+    /// counting as woken, for a task not seen before).
+    fn driver_waker(&self, task: &Waker) -> (Arc<Nudge>, Waker) {
+        let mut slot = self.waker.borrow_mut();
+        if let Some((n, w)) = slot.as_ref() {
+            if n.task.will_wake(task) {
+                return (n.clone(), w.clone());
+            }
+        }
+        let n = Arc::new(Nudge { woken: AtomicBool::new(true), task: task.clone() });
+        let w = Waker::from(n.clone());
+        *slot = Some((n.clone(), w.clone()));
+        (n, w)
+    }
+
+    /// One poll of h2's connection future with the driver's waker `w`, then the idle connection's
+    /// socket unwatched. The future is out of the gate meanwhile (a nested turn finds nothing).
+    fn turn(&self, reactor: &Reactor, fd: Fd, w: &Waker) -> Turn {
+        let Some(mut fut) = self.fut.borrow_mut().take() else { return Turn::Pending };
+        if self.parked.replace(false) {
+            // Data may have come while nobody watched: read before waiting for readiness.
+            reactor.register(fd);
+        }
+        let r = fut.as_mut().poll(&mut Context::from_waker(w));
+        *self.fut.borrow_mut() = Some(fut);
+        self.polls.set(self.polls.get() + 1);
+        for w in self.watchers.take() {
+            w.wake();
+        }
+        if r.is_ready() {
+            return Turn::Ended;
+        }
+        if self.busy.get() == 0 {
+            reactor.clear_interest(fd);
+            if self.roams.get() {
+                return Turn::Stop;
+            }
+            self.parked.set(true);
+        }
+        Turn::Pending
+    }
+}
+
+/// How a driver turn left the connection.
+#[derive(PartialEq)]
+enum Turn {
+    Pending,
+    /// h2's connection future ended (GOAWAY, an I/O error, every handle gone).
+    Ended,
+    /// Idle and roaming: the driver stops (see `H2Conn::roam`).
+    Stop,
+}
+
+/// The driver task's waker behind one that notes each wake: an inline turn (`H2Conn::drive`)
+/// takes the wakes before it, so the task's own turn after it has nothing to do.
+struct Nudge {
+    woken: AtomicBool,
+    task: Waker,
+}
+
+impl Wake for Nudge {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake_by_ref();
     }
 }
 
@@ -302,9 +412,7 @@ impl Drop for InUse {
         if g.busy.get() == 0 {
             g.idle_since.set(Instant::now());
             // The driver flushes what the last stream left, then parks.
-            if let Some(w) = g.driver.take() {
-                w.wake();
-            }
+            g.wake_driver();
         }
     }
 }
@@ -338,18 +446,21 @@ where
         }
         r.map(|_| ())
     }));
-    run_driver(driver, &open, &gate, spawner, reactor, fd, stream);
+    *gate.fut.borrow_mut() = Some(driver);
+    run_driver(&open, &gate, spawner, reactor, fd, stream);
     (open, gate)
 }
 
-/// Marks the connection closed when its driver task ends or is dropped with its multi, unless the
-/// driver only stopped to roam (then emptied).
-struct ClosesOnDrop(Option<Rc<Cell<bool>>>);
+/// Marks the connection closed and drops h2's connection future when its driver task ends or is
+/// dropped with its multi, unless the driver only stopped to roam (then emptied).
+struct ClosesOnDrop(Option<Rc<Cell<bool>>>, Rc<Gate>);
 
 impl Drop for ClosesOnDrop {
     fn drop(&mut self) {
         if let Some(o) = self.0.take() {
             o.set(false);
+            let fut = self.1.fut.try_borrow_mut().ok().and_then(|mut f| f.take());
+            drop(fut);
         }
     }
 }
@@ -358,7 +469,6 @@ impl Drop for ClosesOnDrop {
 /// error, every handle to it gone), or stops when a roaming connection goes idle: then its socket
 /// leaves this reactor and the future waits in the gate for the next multi (`H2Conn::adopt`).
 fn run_driver(
-    mut driver: DriverFuture,
     open: &Rc<Cell<bool>>,
     gate: &Rc<Gate>,
     spawner: &Spawner,
@@ -370,41 +480,28 @@ fn run_driver(
     gate.parked.set(false);
     let (o2, g, reactor) = (open.clone(), gate.clone(), reactor.clone());
     spawner.spawn(async move {
-        let mut closes = ClosesOnDrop(Some(o2));
+        let mut closes = ClosesOnDrop(Some(o2), g.clone());
         let ended = poll_fn(|cx| {
-            if g.parked.replace(false) {
-                // Data may have come while nobody watched: read before waiting for readiness.
-                reactor.register(fd);
-            }
-            let r = driver.as_mut().poll(cx);
-            {
-                let mut w = g.waker.borrow_mut();
-                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    *w = Some(cx.waker().clone());
-                }
-            }
-            g.polls.set(g.polls.get() + 1);
-            for w in g.watchers.take() {
-                w.wake();
-            }
-            if r.is_ready() {
+            let (nudge, w) = g.driver_waker(cx.waker());
+            if g.ended.get() {
                 return Poll::Ready(true);
             }
-            if g.busy.get() == 0 {
-                reactor.clear_interest(fd);
-                if g.roams.get() {
-                    return Poll::Ready(false);
-                }
-                g.parked.set(true);
-                *g.driver.borrow_mut() = Some(cx.waker().clone());
+            if !nudge.woken.swap(false, Ordering::AcqRel) {
+                // An inline turn took every wake since this task was queued.
+                return Poll::Pending;
             }
-            Poll::Pending
+            match g.turn(&reactor, fd, &w) {
+                Turn::Pending => Poll::Pending,
+                Turn::Ended => Poll::Ready(true),
+                Turn::Stop => Poll::Ready(false),
+            }
         })
         .await;
         if !ended {
             stream.with(|s| s.sock_mut().detach());
             g.home.set(0);
-            *g.stopped.borrow_mut() = Some(driver);
+            // This task is over: wakes go to the next multi's driver task once adopted.
+            *g.waker.borrow_mut() = None;
             closes.0 = None;
         }
     });
@@ -555,31 +652,40 @@ pub fn put_header_line(l: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 }
 
 /// Header fields HTTP/2 forbids (RFC 9113 8.2.2): libcurl drops them when it turns its request
-/// head into h2 fields; TE survives only as "trailers".
-pub fn drop_field(name: &str, value: &str) -> bool {
-    match name {
-        "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "upgrade" | "host" | "expect" => true,
-        "te" => !value.eq_ignore_ascii_case("trailers"),
-        _ => false,
+/// head into h2 fields; TE survives only as "trailers". `name` in any case.
+pub fn drop_field(name: &[u8], value: &str) -> bool {
+    const FORBIDDEN: [&[u8]; 7] =
+        [b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"host", b"expect"];
+    if name.eq_ignore_ascii_case(b"te") {
+        return !value.eq_ignore_ascii_case("trailers");
     }
+    FORBIDDEN.iter().any(|f| name.eq_ignore_ascii_case(f))
 }
 
-/// Splits a request head (as the HTTP/1 writer produced it) into the request line's method and
-/// target and its header fields, lower-cased names, in order. The Host value comes back apart (it
-/// becomes :authority). Works on bytes: a per-request cost (the head is text in all but odd
-/// HTTPHEADER values, which are read lossily).
-pub fn fields_of_head(head: &[u8]) -> (Option<String>, Vec<(String, String)>) {
+/// A request header field on its way into h2: the name as the head has it (`http::HeaderName`
+/// lower-cases it as it parses it; `field_name` for text) and the value.
+pub type Field<'a> = (&'a [u8], std::borrow::Cow<'a, str>);
+
+/// The name of a request field as h2 sends it and libcurl's trace shows it: lower case.
+pub fn field_name(name: &[u8]) -> String {
+    text(name).to_ascii_lowercase()
+}
+
+/// Splits a request head (as the HTTP/1 writer produced it) into its header fields, in order,
+/// borrowed from it. The Host value comes back apart (it becomes :authority). Works on bytes: a
+/// per-request cost (the head is text in all but odd HTTPHEADER values, which are read lossily).
+pub fn fields_of_head(head: &[u8]) -> (Option<std::borrow::Cow<'_, str>>, Vec<Field<'_>>) {
     let mut host = None;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(8);
     for line in crlf_lines(head).skip(1) {
         let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
-        let name = text(line[..colon].trim_ascii()).to_ascii_lowercase();
-        let value = text(line[colon + 1..].trim_ascii()).into_owned();
-        if name == "host" {
+        let name = line[..colon].trim_ascii();
+        let value = text(line[colon + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"host") {
             host = Some(value);
             continue;
         }
-        if name.is_empty() || drop_field(&name, &value) {
+        if name.is_empty() || drop_field(name, &value) {
             continue;
         }
         out.push((name, value));
@@ -639,9 +745,11 @@ mod tests {
         let head = b"POST /x?y HTTP/1.1\r\nHost: example.com:8443\r\nUser-Agent: t\r\nConnection: TE\r\nTE: gzip\r\nX-A:  b \r\nExpect: 100-continue\r\n\r\n".to_vec();
         let (host, fields) = fields_of_head(&head);
         assert_eq!(host.as_deref(), Some("example.com:8443"));
-        assert_eq!(fields, vec![("user-agent".to_string(), "t".to_string()), ("x-a".into(), "b".into())]);
+        let text = |f: &[Field<'_>]| f.iter().map(|(n, v)| (field_name(n), v.to_string())).collect::<Vec<_>>();
+        assert_eq!(text(&fields), vec![("user-agent".to_string(), "t".to_string()), ("x-a".into(), "b".into())]);
         let (_, odd) = fields_of_head(b"GET / HTTP/1.1\r\nX-B: a\rb \r\nX-C:\xff\r\nno colon\r\n\r\n");
-        assert_eq!(odd, vec![("x-b".to_string(), "a\rb".to_string()), ("x-c".into(), "\u{fffd}".into())]);
+        assert_eq!(text(&odd), vec![("x-b".to_string(), "a\rb".to_string()), ("x-c".into(), "\u{fffd}".into())]);
+        assert!(drop_field(b"Keep-Alive", "") && drop_field(b"TE", "gzip") && !drop_field(b"te", "Trailers"));
         let h2 = as_h2_head(head);
         assert!(
             h2.starts_with(b"POST /x?y HTTP/2\r\nHost: example.com:8443\r\n"),
@@ -668,6 +776,43 @@ mod tests {
         assert_eq!(g.wanted_window(), STREAM_WINDOW, "held back while paused");
         drop(hold);
         assert_eq!((g.paused.get(), g.wanted_window()), (0, STREAM_WINDOW_MAX));
+    }
+
+    #[test]
+    fn a_turn_run_inline_takes_the_wakes_before_it() {
+        use std::sync::atomic::AtomicUsize;
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let reactor = Reactor::default();
+        let g = Gate::default();
+        let polls = Rc::new(Cell::new(0));
+        let p = polls.clone();
+        *g.fut.borrow_mut() = Some(Box::pin(poll_fn(move |cx| {
+            p.set(p.get() + 1);
+            // What h2 does when a stream is dropped or queues a frame: wake the connection.
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })));
+        let task = Arc::new(Count(AtomicUsize::new(0)));
+        let (nudge, w) = g.driver_waker(&Waker::from(task.clone()));
+        assert!(nudge.woken.load(Ordering::SeqCst), "a new driver task takes its first turn");
+        g.busy.set(1);
+        assert!(g.turn(&reactor, 7, &w) == Turn::Pending);
+        assert_eq!((polls.get(), task.0.load(Ordering::SeqCst)), (1, 1));
+        assert!(nudge.woken.load(Ordering::SeqCst) && !g.parked.get(), "busy: woken, not parked");
+        // The same task polled again reuses its waker; with no transfer left the turn parks.
+        let (again, _) = g.driver_waker(&Waker::from(task.clone()));
+        assert!(Arc::ptr_eq(&nudge, &again));
+        g.busy.set(0);
+        nudge.woken.store(false, Ordering::SeqCst);
+        assert!(g.turn(&reactor, 7, &w) == Turn::Pending);
+        assert!(g.parked.get() && g.fut.borrow().is_some());
+        g.roams.set(true);
+        assert!(g.turn(&reactor, 7, &w) == Turn::Stop, "an idle roaming connection stops");
     }
 
     #[test]

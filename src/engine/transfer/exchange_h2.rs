@@ -128,7 +128,7 @@ impl Xfer {
         self.info.connect_time = self.info.namelookup_time;
         self.info.appconnect_time = self.info.connect_time;
         let next = self.h2_stream(hop, h2c, true).await?;
-        drop(in_use);
+        h2c.end_use(in_use, &self.sh.reactor);
         drop(lease);
         Ok(Some(next))
     }
@@ -167,7 +167,7 @@ impl Xfer {
         // Pooled (or not to be shared): PIPEWAIT transfers waiting for it look again.
         drop(pending);
         let r = self.h2_stream(hop, &h2c, false).await;
-        drop(in_use);
+        h2c.end_use(in_use, &self.sh.reactor);
         drop(lease);
         r
     }
@@ -191,9 +191,8 @@ impl Xfer {
         };
         // The HTTP/1 head with its HTTPHEADER rules; h2 sends no Expect: 100-continue.
         let head1 = self.build_request(hop, body_len, false, false);
+        // Fields borrowed from the head, handed to h2 without copies in between.
         let (host, fields) = http2::fields_of_head(&head1);
-        let head = http2::as_h2_head(head1);
-        self.info.request_size += head.len() as u64;
         self.info.effective_method = Some(hop.method.as_str().to_string());
         self.info.referer = hop.referer.clone();
         self.ul_total = body_len.map(|n| n as i64).unwrap_or(0);
@@ -202,7 +201,7 @@ impl Xfer {
             None if hop.body.is_some() => -1.0,
             None => 0.0,
         };
-        let authority = host.unwrap_or_else(|| hop.url.host_header());
+        let authority = host.unwrap_or_else(|| hop.url.host_header().into());
         // REQUEST_TARGET stands in for the URL's path and query, as in the HTTP/1 request line.
         let path = self.o.request_target.clone().unwrap_or_else(|| hop.url.path.clone());
         let sid = h2c.next_stream_id();
@@ -213,12 +212,15 @@ impl Xfer {
             self.text(format_args!("[HTTP/2] [{sid}] [:authority: {authority}]"));
             self.text(format_args!("[HTTP/2] [{sid}] [:path: {path}]"));
             for (n, v) in &fields {
-                self.text(format_args!("[HTTP/2] [{sid}] [{n}: {v}]"));
+                self.text(format_args!("[HTTP/2] [{sid}] [{}: {v}]", http2::field_name(n)));
             }
         }
+        let req = build_h2_request(hop.method.as_str(), &hop.url.scheme, &authority, &path, &fields);
+        let head = http2::as_h2_head(head1);
+        self.info.request_size += head.len() as u64;
         self.debug_data(debug_kind::HEADER_OUT, &head);
         self.info.pretransfer_time = elapsed(self.start);
-        let req = build_h2_request(hop.method.as_str(), &hop.url.scheme, &authority, &path, &fields)?;
+        let req = req?;
         let no_body = hop.body.is_none() || body_len == Some(0);
         let mut body_read = false;
         let sent = match self.open_stream(h2c, req, no_body).await {
@@ -308,7 +310,10 @@ impl Xfer {
             return Err(Failed::Dead);
         }
         match sr.send_request(req, end) {
-            Ok((resp, send)) => Ok((resp, (!end).then_some(send))),
+            Ok((resp, send)) => {
+                h2c.opened(&self.sh.reactor);
+                Ok((resp, (!end).then_some(send)))
+            }
             Err(e) if refused(&e) => Err(Failed::Refused),
             Err(e) => Err(Failed::Err(http2::conn_error(&e))),
         }
@@ -625,7 +630,7 @@ fn build_h2_request(
     scheme: &str,
     authority: &str,
     path: &str,
-    fields: &[(String, String)],
+    fields: &[http2::Field<'_>],
 ) -> Result<http::Request<()>> {
     let bad = |what: &str| Error::new(code::URL_MALFORMAT, format!("HTTP/2 request: invalid {what}"));
     let uri = http::Uri::builder()
@@ -638,8 +643,9 @@ fn build_h2_request(
     *req.method_mut() = http::Method::from_bytes(method.as_bytes()).map_err(|_| bad("method"))?;
     *req.uri_mut() = uri;
     let h = req.headers_mut();
+    h.reserve(fields.len());
     for (n, v) in fields {
-        let name = http::HeaderName::from_bytes(n.as_bytes()).map_err(|_| bad("header name"))?;
+        let name = http::HeaderName::from_bytes(n).map_err(|_| bad("header name"))?;
         let value = http::HeaderValue::from_bytes(v.as_bytes()).map_err(|_| bad("header value"))?;
         h.append(name, value);
     }
@@ -656,5 +662,19 @@ mod tests {
             let req = build_h2_request("OPTIONS", "http", "h:1", path, &[]).unwrap();
             assert_eq!(req.uri().path_and_query().map(|p| p.as_str()), Some(path));
         }
+    }
+
+    #[test]
+    fn head_fields_go_in_lower_cased_in_order() {
+        let head = b"GET / HTTP/1.1\r\nHost: h:1\r\nAccept: */*\r\nX-Mixed-Case: v\r\nConnection: x\r\nx-a: 2\r\n\r\n";
+        let (host, fields) = crate::engine::http2::fields_of_head(head);
+        let req = build_h2_request("GET", "https", &host.unwrap(), "/", &fields).unwrap();
+        let got: Vec<(&str, &[u8])> = req.headers().iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
+        assert_eq!(got, [("accept", &b"*/*"[..]), ("x-mixed-case", b"v"), ("x-a", b"2")]);
+        let bad = [(&b"Bad Name"[..], "v".into())];
+        assert_eq!(
+            build_h2_request("GET", "https", "h:1", "/", &bad).unwrap_err().msg,
+            "HTTP/2 request: invalid header name"
+        );
     }
 }
