@@ -137,9 +137,9 @@ class AsyncCurlMulti:
         future = loop.create_future()
         # The multi handle may call the timer callback synchronously from
         # add_handle, so the loop has to be known before this point.
+        was_driving, self._driving = self._driving, True
         try:
-            with self._calling():
-                self._multi.add_handle(curl)
+            self._multi.add_handle(curl)
         except BaseException:
             # A failed add leaves nothing behind: no timer, no loop binding.
             if not self._transfers:
@@ -147,6 +147,8 @@ class AsyncCurlMulti:
                 if not was_bound:
                     self._loop = None
             raise
+        finally:
+            self._driving = was_driving
         self._loop_used = True
         self._transfers[key] = (curl, future)
         future.add_done_callback(functools.partial(self._future_done, curl))
@@ -174,8 +176,11 @@ class AsyncCurlMulti:
         entry = self._transfers.get(id(curl))
         if entry is None or entry[0] is not curl:
             raise RuntimeError("Curl handle is not registered")
-        with self._calling():
+        was_driving, self._driving = self._driving, True
+        try:
             self._multi.remove_handle(curl)
+        finally:
+            self._driving = was_driving
         del self._transfers[id(curl)]
         future = entry[1]
         if not future.done():
@@ -245,9 +250,6 @@ class AsyncCurlMulti:
         elif self._loop is not loop:
             raise RuntimeError("AsyncCurlMulti is bound to a different event loop")
 
-    def _calling(self) -> "_Driving":
-        return _Driving(self)
-
     def _outside_change(self) -> None:
         # A callback not caused by this object: a Curl was paused or closed
         # by the application. Look for closed handles on the next iteration.
@@ -273,31 +275,35 @@ class AsyncCurlMulti:
         loop = self._loop
         if loop is None:
             return 0
-        self._outside_change()
+        if not self._driving:
+            self._outside_change()
+        # Called for every socket of every transfer: set tests only, no helper calls.
+        readers, writers = self._readers, self._writers
         try:
-            if what == _POLL_REMOVE:
-                self._unwatch(fd, self._readers, loop.remove_reader)
-                self._unwatch(fd, self._writers, loop.remove_writer)
-                return 0
-            if what in (_POLL_IN, _POLL_INOUT):
-                if fd not in self._readers:
+            want_read = what == _POLL_IN or what == _POLL_INOUT
+            want_write = what == _POLL_OUT or what == _POLL_INOUT
+            if want_read:
+                if fd not in readers:
                     loop.add_reader(fd, self._on_ready, fd, _CSELECT_IN)
-                    self._readers.add(fd)
-            else:
-                self._unwatch(fd, self._readers, loop.remove_reader)
-            if what in (_POLL_OUT, _POLL_INOUT):
-                if fd not in self._writers:
+                    readers.add(fd)
+            elif fd in readers:
+                readers.discard(fd)
+                loop.remove_reader(fd)
+            if want_write:
+                if fd not in writers:
                     loop.add_writer(fd, self._on_ready, fd, _CSELECT_OUT)
-                    self._writers.add(fd)
-            else:
-                self._unwatch(fd, self._writers, loop.remove_writer)
+                    writers.add(fd)
+            elif fd in writers:
+                writers.discard(fd)
+                loop.remove_writer(fd)
         except Exception as exc:  # e.g. a loop without add_reader
             self._watch_error = exc
             return -1
         return 0
 
     def _timer_cb(self, timeout_ms: int) -> int:
-        self._outside_change()
+        if not self._driving:
+            self._outside_change()
         self._cancel_timer()
         loop = self._loop
         if loop is None or timeout_ms < 0 or self._closed:
@@ -307,12 +313,6 @@ class AsyncCurlMulti:
         else:
             self._timer = loop.call_later(timeout_ms / 1000.0, self._on_timeout)
         return 0
-
-    @staticmethod
-    def _unwatch(fd: int, registered: Set[int], remove) -> None:
-        if fd in registered:
-            registered.discard(fd)
-            remove(fd)
 
     def _cancel_timer(self) -> None:
         timer, self._timer = self._timer, None
@@ -343,14 +343,17 @@ class AsyncCurlMulti:
     def _action(self, fd: int, mask: int) -> None:
         if self._closed:
             return
+        failed = None
+        was_driving, self._driving = self._driving, True
         try:
-            with self._calling():
-                self._multi.socket_action(fd, mask)
+            self._multi.socket_action(fd, mask)
         except _pycurl.error as exc:
-            self._collect_finished()
-            self._fail_all(exc)
-            return
+            failed = exc
+        finally:
+            self._driving = was_driving
         self._collect_finished()
+        if failed is not None:
+            self._fail_all(failed)
 
     def _collect_finished(self) -> None:
         while not self._closed:
@@ -366,8 +369,11 @@ class AsyncCurlMulti:
         entry = self._transfers.pop(id(curl), None)
         if entry is None:
             return
-        with self._calling():
+        was_driving, self._driving = self._driving, True
+        try:
             self._multi.remove_handle(curl)
+        finally:
+            self._driving = was_driving
         future = entry[1]
         if future.done():
             return
@@ -391,11 +397,13 @@ class AsyncCurlMulti:
         self._transfers.clear()
         pending = []
         for curl, future in transfers:
+            was_driving, self._driving = self._driving, True
             try:
-                with self._calling():
-                    self._multi.remove_handle(curl)
+                self._multi.remove_handle(curl)
             except _pycurl.error:
                 pass
+            finally:
+                self._driving = was_driving
             if not future.done():
                 pending.append(future)
         return pending
@@ -409,28 +417,13 @@ class AsyncCurlMulti:
         if entry is None or entry[1] is not future:
             return
         del self._transfers[id(curl)]
+        was_driving, self._driving = self._driving, True
         try:
-            with self._calling():
-                self._multi.remove_handle(curl)
+            self._multi.remove_handle(curl)
         except _pycurl.error:
             pass
-
-
-class _Driving:
-    """Marks an AsyncCurlMulti as calling into its multi for the duration of a with block."""
-
-    __slots__ = ("_owner", "_was")
-
-    def __init__(self, owner: AsyncCurlMulti) -> None:
-        self._owner = owner
-        self._was = False
-
-    def __enter__(self) -> None:
-        self._was = self._owner._driving
-        self._owner._driving = True
-
-    def __exit__(self, *exc: Any) -> None:
-        self._owner._driving = self._was
+        finally:
+            self._driving = was_driving
 
 
 def _can_watch_sockets(loop: asyncio.AbstractEventLoop) -> bool:
