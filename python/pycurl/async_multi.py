@@ -75,11 +75,13 @@ class AsyncCurlMulti:
         self._multi.setopt(_pycurl.M_SOCKETFUNCTION, self._socket_cb)
         self._multi.setopt(_pycurl.M_TIMERFUNCTION, self._timer_cb)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        # id(curl) -> (curl, future); insertion order is add order.
-        self._transfers: Dict[int, Tuple[Curl, asyncio.Future]] = {}
+        # id(curl) -> (curl, future, our done callback on it); insertion order is add order.
+        self._transfers: Dict[int, Tuple[Curl, asyncio.Future, Any]] = {}
         self._readers: Set[int] = set()
         self._writers: Set[int] = set()
         self._timer: Optional[asyncio.Handle] = None
+        # self._timer is a call_soon (the multi asked for 0 ms), not a call_later.
+        self._timer_soon = False
         self._closed = False
         # A handle was added successfully: the loop binding is for good.
         self._loop_used = False
@@ -150,8 +152,9 @@ class AsyncCurlMulti:
         finally:
             self._driving = was_driving
         self._loop_used = True
-        self._transfers[key] = (curl, future)
-        future.add_done_callback(functools.partial(self._future_done, curl))
+        done = functools.partial(self._future_done, curl)
+        self._transfers[key] = (curl, future, done)
+        future.add_done_callback(done)
         return future
 
     async def perform(self, curl: Curl) -> Curl:
@@ -196,7 +199,7 @@ class AsyncCurlMulti:
         Finished or cancelled transfers drop out of later snapshots.
         """
         if curls is None:
-            return tuple(fut for _curl, fut in self._transfers.values())
+            return tuple(entry[1] for entry in self._transfers.values())
         out = []
         for curl in curls:
             entry = self._transfers.get(id(curl))
@@ -261,7 +264,7 @@ class AsyncCurlMulti:
         """Cancels the futures of handles that left the multi without this
         object's help (Curl.close() while in flight)."""
         self._reap = None
-        for key, (curl, future) in list(self._transfers.items()):
+        for key, (curl, future, _done) in list(self._transfers.items()):
             if curl not in self._multi:
                 del self._transfers[key]
                 if not future.done():
@@ -304,10 +307,14 @@ class AsyncCurlMulti:
     def _timer_cb(self, timeout_ms: int) -> int:
         if not self._driving:
             self._outside_change()
+        if timeout_ms == 0 and self._timer_soon and self._timer is not None:
+            # Already due on the loop's next turn (each add_handle asks again): keep that call.
+            return 0
         self._cancel_timer()
         loop = self._loop
         if loop is None or timeout_ms < 0 or self._closed:
             return 0
+        self._timer_soon = timeout_ms == 0
         if timeout_ms == 0:
             self._timer = loop.call_soon(self._on_timeout)
         else:
@@ -375,6 +382,8 @@ class AsyncCurlMulti:
         finally:
             self._driving = was_driving
         future = entry[1]
+        # Resolved here: our own done callback would only find the transfer gone.
+        future.remove_done_callback(entry[2])
         if future.done():
             return
         if error is None:
@@ -396,7 +405,7 @@ class AsyncCurlMulti:
         transfers = list(self._transfers.values())
         self._transfers.clear()
         pending = []
-        for curl, future in transfers:
+        for curl, future, _done in transfers:
             was_driving, self._driving = self._driving, True
             try:
                 self._multi.remove_handle(curl)
