@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::easy::EasyShared;
 use super::error::{Error, Result};
-use super::rt::{Executor, SockEvent, TaskId};
+use super::rt::{Executor, FdHash, SockEvent, TaskId};
 use super::transfer::{self, Shared};
 
 /// CURL_SOCKET_TIMEOUT
@@ -43,7 +43,7 @@ type Finished = (u64, Result<()>);
 pub struct Multi {
     pub sh: Rc<Shared>,
     exec: Executor,
-    xfers: HashMap<u64, Entry>,
+    xfers: HashMap<u64, Entry, FdHash>,
     next_key: u64,
     done: Rc<RefCell<VecDeque<Finished>>>,
     msgs: VecDeque<Msg>,
@@ -86,7 +86,7 @@ impl Multi {
         Multi {
             sh,
             exec,
-            xfers: HashMap::new(),
+            xfers: HashMap::default(),
             next_key: 1,
             done: Rc::new(RefCell::new(VecDeque::new())),
             msgs: VecDeque::new(),

@@ -225,7 +225,8 @@ impl SockEntry {
 
 pub use super::sys::poll as poll_interests;
 
-/// fds are small distinct integers: they hash as themselves.
+/// fds (and the multi's transfer and timer keys) are small distinct integers: they hash as
+/// themselves, spread, instead of through SipHash.
 #[derive(Default, Clone, Copy)]
 pub struct FdHasher(u64);
 
@@ -242,6 +243,9 @@ impl std::hash::Hasher for FdHasher {
         // Spread the bits so hashbrown's top-7-bit tags differ between neighbouring fds.
         self.0 = (n as u32 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
     fn write_isize(&mut self, n: isize) {
         // Windows SOCKET handles (`Fd` there), spread the same way.
         self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -256,7 +260,7 @@ pub struct Reactor {
     socks: RefCell<HashMap<Fd, SockEntry, FdHash>>,
     dirty: RefCell<Vec<Fd>>,
     timers: RefCell<BinaryHeap<Reverse<(Instant, u64)>>>,
-    timer_wakers: RefCell<HashMap<u64, Waker>>,
+    timer_wakers: RefCell<HashMap<u64, Waker, FdHash>>,
     next_timer: Cell<u64>,
     graveyard: RefCell<Vec<(Fd, Option<Closer>)>>,
     /// Pooled connections taken here read right after their request instead of waiting for a
@@ -650,6 +654,17 @@ mod tests {
         assert_eq!(r.next_deadline(), Some(now + std::time::Duration::from_millis(10)));
         assert_eq!(r.fire_timers(now + std::time::Duration::from_millis(20)), 1);
         assert_eq!(r.next_deadline(), None);
+    }
+
+    #[test]
+    fn transfer_keys_spread_over_buckets() {
+        use std::hash::BuildHasher;
+        let h = |k: u64| FdHash::default().hash_one(k);
+        // Consecutive keys land in distinct buckets of a 64-slot table and carry differing tags.
+        let low: std::collections::HashSet<u64> = (1..=64).map(|k| h(k) & 63).collect();
+        assert_eq!(low.len(), 64);
+        let tags: std::collections::HashSet<u64> = (1..=64).map(|k| h(k) >> 57).collect();
+        assert!(tags.len() > 32);
     }
 
     fn futures_noop_waker() -> Waker {

@@ -10,6 +10,7 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use crate::engine::error::{code, mcode};
 use crate::engine::multi::Multi;
+use crate::engine::rt::FdHash;
 use crate::engine::strerror;
 use crate::engine::sys::Fd;
 
@@ -23,12 +24,12 @@ use super::link::{MultiLink, MultiRef};
 pub struct MState {
     multi: Option<Multi>,
     close_handles: bool,
-    handles: HashMap<u64, Py<PyCurl>>,
+    handles: HashMap<u64, Py<PyCurl>, FdHash>,
     socket_cb: Option<PyObject>,
     timer_cb: Option<PyObject>,
     notify_cb: Option<PyObject>,
     notify_mask: u32,
-    assigned: HashMap<Fd, PyObject>,
+    assigned: HashMap<Fd, PyObject, FdHash>,
     /// perform/socket_action (and so M_* callbacks) on the stack.
     depth: u32,
     /// The thread that runs the outermost perform/socket_action while depth > 0.
@@ -414,12 +415,12 @@ impl PyCurlMulti {
             st: GilCell::new(MState {
                 multi: Some(multi),
                 close_handles,
-                handles: HashMap::new(),
+                handles: HashMap::default(),
                 socket_cb: None,
                 timer_cb: None,
                 notify_cb: None,
                 notify_mask: 0,
-                assigned: HashMap::new(),
+                assigned: HashMap::default(),
                 depth: 0,
                 driver: None,
                 current_fd: None,
