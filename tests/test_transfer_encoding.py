@@ -66,3 +66,16 @@ def test_unsolicited_transfer_encoding_is_refused(te_server):
     body, err = fetch(url)
     assert err == (61, "Unsolicited Transfer-Encoding (gzip) found")
     assert b"TE:" not in heads[-1]
+
+
+def test_size_download_counts_the_decoded_transfer_coding(te_server):
+    # libcurl counts what a gzip transfer coding decodes to, not the bytes received.
+    url, _ = te_server
+    c = pycurl.Curl()
+    buf = io.BytesIO()
+    c.setopt(pycurl.URL, url)
+    c.setopt(pycurl.WRITEDATA, buf)
+    c.setopt(pycurl.TRANSFER_ENCODING, 1)
+    c.perform()
+    assert (buf.getvalue(), c.getinfo(pycurl.SIZE_DOWNLOAD_T)) == (BODY, len(BODY))
+    c.close()

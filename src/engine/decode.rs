@@ -46,6 +46,8 @@ struct Stage {
 pub struct Decoder {
     stages: Vec<Stage>,
     total_out: u64,
+    /// Only transfer codings: libcurl counts the decoded bytes as downloaded, not the received.
+    pub counts_output: bool,
     /// No more input will come (end of body).
     eof: bool,
 }
@@ -83,7 +85,11 @@ impl Decoder {
             let inflate = !matches!(codec, Codec::Brotli(_));
             stages.push(Stage { codec, input: Vec::new(), pos: 0, more_out: false, done: false, inflate });
         }
-        Ok(if stages.is_empty() { None } else { Some(Decoder { stages, total_out: 0, eof: false }) })
+        Ok(if stages.is_empty() {
+            None
+        } else {
+            Some(Decoder { stages, total_out: 0, counts_output: false, eof: false })
+        })
     }
 
     /// Queues encoded bytes (one socket read's worth); `pull` decodes them.

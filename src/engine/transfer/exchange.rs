@@ -349,12 +349,18 @@ impl Xfer {
             }
             codings.push(te_layers.join(", "));
         }
+        // Only transfer codings: SIZE_DOWNLOAD counts their decoded bytes, as libcurl does.
+        let mut only_te = !codings.is_empty();
         if self.o.accept_encoding.is_some() && self.o.content_decoding {
             if let Some(enc) = head.get("content-encoding") {
                 codings.insert(0, enc.to_string());
+                only_te = false;
             }
         }
-        let decoder = if codings.is_empty() { None } else { Decoder::for_encoding(&codings.join(", "))? };
+        let mut decoder = if codings.is_empty() { None } else { Decoder::for_encoding(&codings.join(", "))? };
+        if let Some(d) = decoder.as_mut() {
+            d.counts_output = only_te;
+        }
         // The head's lines are not kept while the body arrives (a transfer may receive for hours).
         drop((head, te_layers, codings, bytes_body));
         let ok = self.read_body(&mut conn, framing, decoder).await?;
