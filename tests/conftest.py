@@ -103,3 +103,13 @@ def blackhole_port():
     for s in fillers:
         s.close()
     lsock.close()
+
+
+@pytest.fixture(scope="module")
+def hostile(certs):
+    """The hostile HTTP/2 server (tests/h2hostile.py, on hyper-h2) of the HTTP/2 retry and stream tests."""
+    import h2hostile
+
+    srv = h2hostile.HostileH2(certs)
+    yield srv
+    srv.stop()

@@ -3,6 +3,7 @@ real pycurl handles against the loopback servers)."""
 
 import io
 import socket
+import threading
 
 import pytest
 
@@ -99,3 +100,20 @@ def tcp_peer_port(fd):
         return None
     finally:
         s.close()
+
+
+def accept_loop(listener, handle):
+    """Runs a thread that hands each connection ``listener`` accepts to ``handle(conn)`` and closes
+    it afterwards, until the listener is closed (the scripted servers of single tests)."""
+    def loop():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                handle(conn)
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    return t

@@ -7,9 +7,11 @@ server never blocks for long, so ``stop()`` returns at once.
 """
 import gzip
 import socket
+import ssl
 import struct
 import threading
 import time
+import zlib
 from urllib.parse import parse_qs, urlsplit
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -202,14 +204,153 @@ def _range_start(req):
 
 def h_wrong_range(srv, sock, path, q, req):
     # Asked for bytes from N on, answers 206 with a range that starts at 0.
-    _send_head(sock, "206 Partial Content", [("Content-Range", "bytes 0-99/200"), ("Content-Length", "100")])
-    sock.sendall(b"r" * 100)
+    n = int(q.get("len", 100))
+    _send_head(sock, "206 Partial Content", [("Content-Range", "bytes 0-%d/200" % (n - 1)), ("Content-Length", str(n))])
+    sock.sendall(b"r" * n)
 
 
 def h_range_ignored(srv, sock, path, q, req):
     # Asked for a range, answers 200 with the whole body.
     _send_head(sock, headers=[("Content-Length", "200")])
     sock.sendall(b"r" * 200)
+
+
+def _gz(data):
+    return gzip.compress(data, 6, mtime=0)
+
+
+def _raw_deflate(data):
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+def _chunked(body, size=b"%x"):
+    return (size % len(body)) + b"\r\n" + body + b"\r\n0\r\n\r\n"
+
+
+def _head(status, *headers):
+    return ("\r\n".join(["HTTP/1.1 " + status] + list(headers)) + "\r\n\r\n").encode("latin-1")
+
+
+# Canned answers for /raw?name=NAME: each is sent as it is, then the connection closes (or stays
+# open for the next request when NAME is in RAW_KEEP).
+RAW = {
+    "status-099": b"HTTP/1.1 099 Low\r\nContent-Length: 2\r\n\r\nok",
+    "status-1000": b"HTTP/1.1 1000 High\r\nContent-Length: 2\r\n\r\nok",
+    "status-two-digits": b"HTTP/1.1 20 Short\r\nContent-Length: 2\r\n\r\nok",
+    "status-no-reason": b"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok",
+    "status-garbage-version": b"HTTP/7.7 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    "status-lowercase": b"http/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    "header-no-colon": b"HTTP/1.1 200 OK\r\nThisHasNoColon\r\nContent-Length: 2\r\n\r\nok",
+    "obs-fold": b"HTTP/1.1 200 OK\r\nX-Fold: first\r\n  second\r\n\tthird\r\nContent-Length: 2\r\n\r\nok",
+    "thousand-headers": b"HTTP/1.1 200 OK\r\n"
+    + b"".join(b"X-H%d: v%d\r\n" % (i, i) for i in range(1000)) + b"Content-Length: 2\r\n\r\nok",
+    "head-300k": b"HTTP/1.1 200 OK\r\n"
+    + b"".join(b"X-F%d: %s\r\n" % (i, b"c" * 1000) for i in range(300)) + b"Content-Length: 2\r\n\r\nok",
+    "line-100k": b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * (100 << 10) + b"\r\nContent-Length: 2\r\n\r\nok",
+    "1xx-flood": b"HTTP/1.1 100 Continue\r\n\r\n" * 200
+    + b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n" * 50
+    + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    "204-with-body": b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello",
+    "304-with-body": b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello",
+    "204-body-no-length": b"HTTP/1.1 204 No Content\r\n\r\nhello",
+    "cl-plus": b"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello",
+    "cl-zeros": b"HTTP/1.1 200 OK\r\nContent-Length: 005\r\n\r\nhello",
+    "cl-spaces": b"HTTP/1.1 200 OK\r\nContent-Length:    5   \r\n\r\nhello",
+    "cl-two-values": b"HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello",
+    "cl-and-te": b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n" + _chunked(b"hello"),
+    "te-gzip": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n" + _gz(b"hello"),
+    "te-gzip-chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" + _chunked(_gz(b"hello")),
+    "te-unknown": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: frob, chunked\r\n\r\n" + _chunked(b"hello"),
+    "chunk-ext-trailers": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"5;name=value;q=\"x y\"\r\nhello\r\n0;last\r\nX-Trailer: t1\r\nX-Other: t2\r\n\r\n",
+    "chunk-17-hex": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + _chunked(b"hello", b"%017x"),
+    "chunk-16-hex": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + _chunked(b"hello", b"%016x"),
+    "chunk-close-mid": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n8\r\nabc",
+    "body-over-length": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA",
+    "ce-unknown": b"HTTP/1.1 200 OK\r\nContent-Encoding: frob\r\nContent-Length: 5\r\n\r\nhello",
+    "ce-double-gzip": b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip\r\nContent-Length: %d\r\n\r\n%s"
+    % (len(_gz(_gz(b"hello"))), _gz(_gz(b"hello"))),
+    "ce-gzip-truncated": b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
+    % (len(_gz(b"hello" * 100)) - 6, _gz(b"hello" * 100)[:-6]),
+    "ce-gzip-trailing": b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
+    % (len(_gz(b"hello")) + 7, _gz(b"hello") + b"garbage"),
+    "ce-gzip-two-members": b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
+    % (2 * len(_gz(b"hello")), _gz(b"hello") * 2),
+    "ce-deflate-zlib": b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: %d\r\n\r\n%s"
+    % (len(zlib.compress(b"hello")), zlib.compress(b"hello")),
+    "ce-deflate-raw": b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: %d\r\n\r\n%s"
+    % (len(_raw_deflate(b"hello")), _raw_deflate(b"hello")),
+    "ce-identity-gzip": b"HTTP/1.1 200 OK\r\nContent-Encoding: identity, gzip\r\nContent-Length: %d\r\n\r\n%s"
+    % (len(_gz(b"hello")), _gz(b"hello")),
+    "redirect-spaces": _head("302 Found", "Location: /echo/a b?c d", "Content-Length: 0"),
+    "redirect-non-ascii": _head("302 Found", "Location: /echo/caf\xe9/\xfc", "Content-Length: 0"),
+    "redirect-javascript": _head("302 Found", "Location: javascript:alert(1)", "Content-Length: 0"),
+    "redirect-dotdot": _head("302 Found", "Location: ../../x/../echo/./y", "Content-Length: 0"),
+    "redirect-empty": _head("302 Found", "Location: ", "Content-Length: 0"),
+    "cookies-odd": _head(
+        "200 OK",
+        "Set-Cookie: a=1; Path=/; HttpOnly; Secure; SameSite=Strict",
+        "Set-Cookie: b=2; Max-Age=abc; Domain=127.0.0.1",
+        "Set-Cookie: c=3; Expires=Wed, 09 Jun 2091 10:18:14 GMT; Path=/raw",
+        "Set-Cookie: d=4; Domain=.example.com",
+        "Set-Cookie: e=5; Max-Age=0",
+        "Set-Cookie: =novalue",
+        "Set-Cookie: f=\"quoted; value\"; Path=/",
+        "Set-Cookie: g=7;;;  ;Path=/;Unknown=attr;Version=1",
+        "Set-Cookie: h",
+        "Set-Cookie: i=9; path=/NoSlash; domain=127.0.0.1; max-age=3600",
+        "Content-Length: 2") + b"ok",
+    "cookies-many": _head("200 OK", *["Set-Cookie: k%d=v%d; Path=/" % (i, i) for i in range(300)],
+                          "Content-Length: 2") + b"ok",
+    "many-www-authenticate": _head("401 Unauthorized", *(
+        ["WWW-Authenticate: Frob realm=\"x%d\"" % i for i in range(50)]
+        + ["WWW-Authenticate: Basic realm=\"b\"", "WWW-Authenticate: Digest realm=\"d\", nonce=\"n1\", qop=\"auth\"",
+           "WWW-Authenticate: Bearer", "Content-Length: 2"])) + b"no",
+}
+RAW_KEEP = {"204-with-body", "304-with-body", "204-body-no-length", "body-over-length", "head-body",
+            "redirect-spaces", "redirect-non-ascii", "redirect-javascript", "redirect-dotdot", "redirect-empty",
+            "many-www-authenticate"}
+
+
+def h_raw(srv, sock, path, q, req):
+    name = q.get("name", "")
+    if name == "head-body":
+        # Answers HEAD like GET: a body the client must not read.
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+    else:
+        sock.sendall(RAW[name])
+    return name in RAW_KEEP
+
+
+def h_echo(srv, sock, path, q, req):
+    # The request line as the body: shows the target a redirect led to.
+    line = req.split(b"\r\n", 1)[0]
+    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(line), line))
+    return True
+
+
+def h_slow_head(srv, sock, path, q, req):
+    # Slowloris the other way round: the head comes one byte at a time, every `ms` ms.
+    pause = int(q.get("ms", 200)) / 1000
+    head = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"s" * 200 + b"\r\nContent-Length: 2\r\n\r\nok"
+    deadline = time.monotonic() + 10
+    try:
+        for b in head:
+            if srv.stopping or time.monotonic() > deadline:
+                return
+            sock.sendall(bytes([b]))
+            time.sleep(pause)
+    except OSError:
+        pass
+
+
+def h_no_read(srv, sock, path, q, req):
+    # Never reads the request body: answers at once and then waits, so a big upload fills the window.
+    sock.sendall(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\n\r\nbig")
+    deadline = time.monotonic() + 5
+    while not srv.stopping and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 HANDLERS = {
@@ -237,11 +378,15 @@ HANDLERS = {
     "/to-scheme": h_to_scheme,
     "/wrong-range": h_wrong_range,
     "/range-ignored": h_range_ignored,
+    "/raw": h_raw,
+    "/echo": h_echo,
+    "/slow-head": h_slow_head,
+    "/no-read": h_no_read,
 }
 
 
 class HostileServer:
-    def __init__(self):
+    def __init__(self, certs=None):
         self.stopping = False
         self._lsock = self._listen()
         self._junk = self._listen()
@@ -251,6 +396,14 @@ class HostileServer:
             threading.Thread(target=self._accept, args=(self._lsock, self._serve), daemon=True),
             threading.Thread(target=self._accept, args=(self._junk, self._serve_junk), daemon=True),
         ]
+        # With certificates: a TLS listener that ends its answers without close_notify.
+        self._tls = None
+        if certs is not None:
+            self._ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._ctx.load_cert_chain(certs.server_cert, certs.server_key)
+            self._tls = self._listen()
+            self.tls_port = self._tls.getsockname()[1]
+            self._threads.append(threading.Thread(target=self._accept, args=(self._tls, self._serve_tls), daemon=True))
         for t in self._threads:
             t.start()
 
@@ -290,14 +443,14 @@ class HostileServer:
                 target = req.split(b" ", 2)[1].decode("latin-1")
                 parts = urlsplit(target)
                 q = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                handler = HANDLERS.get(parts.path)
+                handler = HANDLERS.get(parts.path) or (h_echo if parts.path.startswith("/echo/") else None)
                 if handler is None:
                     sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                     continue
-                handler(self, sock, parts.path, q, req)
+                keep = handler(self, sock, parts.path, q, req)
                 if sock.fileno() < 0:
                     return
-                if handler not in (h_ok, h_loop, h_to_scheme, h_wrong_range, h_range_ignored):
+                if not keep and handler not in (h_ok, h_loop, h_to_scheme, h_wrong_range, h_range_ignored):
                     return
         except OSError:
             pass
@@ -317,13 +470,43 @@ class HostileServer:
         finally:
             sock.close()
 
+    def _serve_tls(self, sock):
+        # Python's SSLSocket.close() without unwrap() sends no close_notify: a bare TCP FIN.
+        try:
+            sock.settimeout(2)
+            tls = self._ctx.wrap_socket(sock, server_side=True)
+            req = b""
+            while b"\r\n\r\n" not in req:
+                data = tls.recv(65536)
+                if not data:
+                    return
+                req += data
+            path = req.split(b" ", 2)[1]
+            if path == b"/eof-no-length":
+                tls.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until the close")
+            elif path == b"/eof-short":
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
+            else:
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            time.sleep(0.05)
+            tls.close()
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            sock.close()
+
+    def tls_url(self, path):
+        return "https://127.0.0.1:%d%s" % (self.tls_port, path)
+
     def stop(self):
         self.stopping = True
         self._lsock.close()
         self._junk.close()
+        if self._tls is not None:
+            self._tls.close()
         for t in self._threads:
             t.join(2)
 
 
-def start():
-    return HostileServer()
+def start(certs=None):
+    return HostileServer(certs)

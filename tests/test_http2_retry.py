@@ -18,13 +18,6 @@ import h2hostile
 E_HTTP2_STREAM = 92
 
 
-@pytest.fixture(scope="module")
-def hostile(certs):
-    srv = h2hostile.HostileH2(certs)
-    yield srv
-    srv.stop()
-
-
 def handle(hostile, certs, path, **opts):
     c = pycurl.Curl()
     c.body = io.BytesIO()

@@ -20,13 +20,6 @@ from test_multi import drain
 from test_multi_socket import Loop
 
 
-@pytest.fixture(scope="module")
-def hostile(certs):
-    srv = h2hostile.HostileH2(certs)
-    yield srv
-    srv.stop()
-
-
 def handle(hostile, certs, path, **opts):
     c = pycurl.Curl()
     c.body = io.BytesIO()

@@ -6,13 +6,12 @@ handle, and the rarely used options libcurl's OpenSSL build takes as no-ops for 
 import gzip
 import io
 import socket
-import threading
 
 import pytest
 
 import pycurl
 
-from helpers import perform
+from helpers import accept_loop, perform
 
 
 @pytest.fixture
@@ -47,24 +46,18 @@ def raw_server():
                 data += chunk
         return data
 
-    def serve():
+    def serve(c):
         while True:
-            try:
-                c, _ = s.accept()
-            except OSError:
-                return
-            with c:
-                while True:
-                    req = read_request(c)
-                    if not req:
-                        break
-                    requests.append(req)
-                    resp = responses.pop(0) if responses else b"HTTP/1.1 500 x\r\nContent-Length: 0\r\n\r\n"
-                    c.sendall(resp)
-                    if b"Connection: close" in resp:
-                        break
+            req = read_request(c)
+            if not req:
+                break
+            requests.append(req)
+            resp = responses.pop(0) if responses else b"HTTP/1.1 500 x\r\nContent-Length: 0\r\n\r\n"
+            c.sendall(resp)
+            if b"Connection: close" in resp:
+                break
 
-    threading.Thread(target=serve, daemon=True).start()
+    accept_loop(s, serve)
     yield "http://127.0.0.1:%d/" % s.getsockname()[1], responses, requests
     s.close()
 

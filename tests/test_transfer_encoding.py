@@ -2,11 +2,12 @@
 import gzip
 import io
 import socket
-import threading
 
 import pytest
 
 import pycurl
+
+from helpers import accept_loop
 
 BODY = b"transfer-encoded hello " * 20
 
@@ -20,24 +21,18 @@ def te_server():
     heads = []
     payload = gzip.compress(BODY)
 
-    def serve():
-        while True:
-            try:
-                c, _ = s.accept()
-            except OSError:
-                return
-            with c:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = c.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-                heads.append(data.split(b"\r\n\r\n")[0])
-                c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n"
-                          + b"%x\r\n" % len(payload) + payload + b"\r\n0\r\n\r\n")
+    def serve(c):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        heads.append(data.split(b"\r\n\r\n")[0])
+        c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n"
+                  + b"%x\r\n" % len(payload) + payload + b"\r\n0\r\n\r\n")
 
-    threading.Thread(target=serve, daemon=True).start()
+    accept_loop(s, serve)
     yield "http://127.0.0.1:%d/" % s.getsockname()[1], heads
     s.close()
 
@@ -71,3 +66,16 @@ def test_unsolicited_transfer_encoding_is_refused(te_server):
     body, err = fetch(url)
     assert err == (61, "Unsolicited Transfer-Encoding (gzip) found")
     assert b"TE:" not in heads[-1]
+
+
+def test_size_download_counts_the_decoded_transfer_coding(te_server):
+    # libcurl counts what a gzip transfer coding decodes to, not the bytes received.
+    url, _ = te_server
+    c = pycurl.Curl()
+    buf = io.BytesIO()
+    c.setopt(pycurl.URL, url)
+    c.setopt(pycurl.WRITEDATA, buf)
+    c.setopt(pycurl.TRANSFER_ENCODING, 1)
+    c.perform()
+    assert (buf.getvalue(), c.getinfo(pycurl.SIZE_DOWNLOAD_T)) == (BODY, len(BODY))
+    c.close()

@@ -37,13 +37,17 @@ struct Stage {
     pos: usize,
     /// The last run filled its output: the codec may hold more without new input.
     more_out: bool,
-    /// End of the compressed stream: anything after it is ignored.
+    /// End of the compressed stream: anything after it is ignored (brotli) or refused (zlib).
     done: bool,
+    /// A gzip or deflate stage.
+    inflate: bool,
 }
 
 pub struct Decoder {
     stages: Vec<Stage>,
     total_out: u64,
+    /// Only transfer codings: libcurl counts the decoded bytes as downloaded, not the received.
+    pub counts_output: bool,
     /// No more input will come (end of body).
     eof: bool,
 }
@@ -78,15 +82,21 @@ impl Decoder {
                 ))),
                 _ => return Err(Error::new(code::BAD_CONTENT_ENCODING, "Unrecognized content encoding type")),
             };
-            stages.push(Stage { codec, input: Vec::new(), pos: 0, more_out: false, done: false });
+            let inflate = !matches!(codec, Codec::Brotli(_));
+            stages.push(Stage { codec, input: Vec::new(), pos: 0, more_out: false, done: false, inflate });
         }
-        Ok(if stages.is_empty() { None } else { Some(Decoder { stages, total_out: 0, eof: false }) })
+        Ok(if stages.is_empty() {
+            None
+        } else {
+            Some(Decoder { stages, total_out: 0, counts_output: false, eof: false })
+        })
     }
 
     /// Queues encoded bytes (one socket read's worth); `pull` decodes them.
     pub fn push(&mut self, data: &[u8]) {
+        // Bytes after the end of a zlib stream are kept so that `pull` refuses them (as libcurl does).
         let first = &mut self.stages[0];
-        if !first.done {
+        if !first.done || first.inflate {
             first.input.extend_from_slice(data);
         }
     }
@@ -122,6 +132,7 @@ impl Decoder {
                 }
             }
             if st.done {
+                st.refuse_leftover()?;
                 st.input.clear();
                 st.pos = 0;
             }
@@ -132,7 +143,7 @@ impl Decoder {
             match self.pull_stage(i - 1)? {
                 Some(more) => {
                     let st = &mut self.stages[i];
-                    if !st.done {
+                    if !st.done || st.inflate {
                         st.input.drain(..st.pos);
                         st.pos = 0;
                         st.input.extend_from_slice(&more);
@@ -145,6 +156,21 @@ impl Decoder {
 }
 
 impl Stage {
+    /// libcurl fails a gzip or deflate body with bytes after the end of its stream: a second gzip
+    /// member has its own message, anything else is a write error.
+    fn refuse_leftover(&self) -> Result<(), Error> {
+        let rest = &self.input[self.pos.min(self.input.len())..];
+        if !self.inflate || rest.is_empty() {
+            return Ok(());
+        }
+        let msg = if rest.starts_with(&[0x1f, 0x8b]) {
+            "Multi-member gzip response not supported"
+        } else {
+            "Failed writing received data to disk/application"
+        };
+        Err(Error::new(code::WRITE_ERROR, msg))
+    }
+
     /// Decodes from the pending input into at most CHUNK bytes of output.
     fn run(&mut self, eof: bool) -> Result<Vec<u8>, Error> {
         if let Codec::DeflateUndecided = self.codec {
@@ -222,6 +248,23 @@ mod tests {
         let mut e = GzEncoder::new(Vec::new(), Compression::default());
         e.write_all(data).unwrap();
         e.finish().unwrap()
+    }
+
+    #[test]
+    fn bytes_after_the_stream_are_refused_after_its_data() {
+        for (extra, msg) in [
+            (b"xyz".to_vec(), "Failed writing received data to disk/application"),
+            (gzip(b"again"), "Multi-member gzip response not supported"),
+        ] {
+            let mut d = Decoder::for_encoding("gzip").unwrap().unwrap();
+            let mut body = gzip(b"hello");
+            body.extend_from_slice(&extra);
+            d.push(&body);
+            d.finish();
+            assert_eq!(d.pull().unwrap().as_deref(), Some(&b"hello"[..]));
+            let e = d.pull().unwrap_err();
+            assert_eq!((e.code, e.msg.as_str()), (23, msg));
+        }
     }
 
     #[test]

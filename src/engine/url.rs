@@ -191,7 +191,23 @@ impl Url {
 
     /// Resolves a Location header value against this URL.
     pub fn join(&self, location: &str) -> Result<Url, Error> {
-        let loc = location.trim();
+        let encoded = encode_location(location.trim());
+        let loc = encoded.as_str();
+        // An RFC 3986 scheme before a ':' makes the reference absolute, "javascript:" included.
+        if let Some(i) = loc.find(':') {
+            let scheme = &loc[..i];
+            let is_scheme = scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+                && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.');
+            let known = |s: &str| {
+                ["http", "https", "file", "ws", "wss"].contains(&s) || LIBCURL_SCHEMES.iter().any(|(n, _)| *n == s)
+            };
+            if is_scheme && !known(&scheme.to_ascii_lowercase()) {
+                return Err(Error::new(
+                    code::UNSUPPORTED_PROTOCOL,
+                    "The redirect target URL could not be parsed: Unsupported URL scheme",
+                ));
+            }
+        }
         if let Some(i) = loc.find("://") {
             if i > 0 && loc[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.') {
                 return Url::parse(loc, None);
@@ -224,6 +240,58 @@ impl Url {
         }
         Ok(u)
     }
+}
+
+/// The schemes libcurl knows besides those built here, with their CURLPROTO_* bits: a redirect to
+/// one of them names the protocol in its error instead of failing to parse.
+pub const LIBCURL_SCHEMES: [(&str, u64); 22] = [
+    ("ftp", 1 << 2),
+    ("ftps", 1 << 3),
+    ("scp", 1 << 4),
+    ("sftp", 1 << 5),
+    ("telnet", 1 << 6),
+    ("ldap", 1 << 7),
+    ("ldaps", 1 << 8),
+    ("dict", 1 << 9),
+    ("tftp", 1 << 11),
+    ("imap", 1 << 12),
+    ("imaps", 1 << 13),
+    ("pop3", 1 << 14),
+    ("pop3s", 1 << 15),
+    ("smtp", 1 << 16),
+    ("smtps", 1 << 17),
+    ("rtsp", 1 << 18),
+    ("rtmp", 1 << 19),
+    ("gopher", 1 << 25),
+    ("smb", 1 << 26),
+    ("smbs", 1 << 27),
+    ("mqtt", 1 << 28),
+    ("gophers", 1 << 29),
+];
+
+/// A Location as libcurl follows it: bytes beyond ASCII percent-encoded, a space as %20 before
+/// the query and as '+' in it.
+fn encode_location(loc: &str) -> String {
+    let mut out = String::with_capacity(loc.len());
+    let mut in_query = false;
+    for c in loc.chars() {
+        match c {
+            '?' => {
+                in_query = true;
+                out.push(c);
+            }
+            ' ' if in_query => out.push('+'),
+            ' ' => out.push_str("%20"),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Removes "." and ".." segments from the path part (the query is left alone).
@@ -324,5 +392,12 @@ mod tests {
         assert_eq!(b.join("//o:2/z").unwrap().to_effective(), "http://o:2/z");
         assert_eq!(b.join("https://s/").unwrap().to_effective(), "https://s/");
         assert_eq!(b.join("?n").unwrap().to_effective(), "http://h:1/a/b?n");
+        // As libcurl 8 follows them (checked with real pycurl).
+        assert_eq!(b.join("/caf\u{e9} x?a b").unwrap().to_effective(), "http://h:1/caf%C3%A9%20x?a+b");
+        for odd in ["javascript:alert(1)", "JavaScript:x", "mailto:a@b", "data:text/plain,hi"] {
+            let e = b.join(odd).unwrap_err();
+            assert_eq!(e.msg, "The redirect target URL could not be parsed: Unsupported URL scheme");
+        }
+        assert_eq!(b.join("gopher://g/").unwrap().scheme, "gopher");
     }
 }

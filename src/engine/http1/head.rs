@@ -56,18 +56,26 @@ pub struct HeadParser {
     check_length: bool,
     /// HTTP200ALIASES: status line prefixes (any case) that stand for "HTTP/1.0 200".
     aliases: Vec<Vec<u8>>,
+    /// A head after a 1xx one: a reply that is not a status line is invalid, not HTTP/0.9.
+    later: bool,
 }
 
 impl HeadParser {
     /// `check_length`: reject invalid or conflicting Content-Length values (off with
     /// IGNORE_CONTENT_LENGTH, as libcurl skips the header then).
     pub fn new(check_length: bool) -> HeadParser {
-        HeadParser { state: State::Status, content_length: None, check_length, aliases: Vec::new() }
+        HeadParser { state: State::Status, content_length: None, check_length, aliases: Vec::new(), later: false }
     }
 
     /// HTTP200ALIASES: a status line starting with one of these reads as "HTTP/1.0 200".
     pub fn with_aliases(mut self, aliases: &[String]) -> HeadParser {
         self.aliases = aliases.iter().filter(|a| !a.is_empty()).map(|a| a.as_bytes().to_vec()).collect();
+        self
+    }
+
+    /// The head follows an informational (1xx) one of the same response.
+    pub fn after_informational(mut self, later: bool) -> HeadParser {
+        self.later = later;
         self
     }
 
@@ -104,7 +112,7 @@ impl HeadParser {
         match self.state {
             State::Done => Ok(None),
             State::Status => {
-                if !self.aliases.is_empty() && !buf.starts_with(b"HTTP/") {
+                if !self.aliases.is_empty() && !http_prefix(buf) {
                     match self.alias_match(buf) {
                         None => return Ok(None),
                         Some(true) => {
@@ -116,7 +124,10 @@ impl HeadParser {
                         Some(false) => {}
                     }
                 }
-                if buf.len() >= 5 && !buf.starts_with(b"HTTP/") {
+                if buf.len() >= 5 && !http_prefix(buf) {
+                    if self.later {
+                        return Err(invalid_status());
+                    }
                     if http09_allowed {
                         self.state = State::Done;
                         return Ok(Some((HeadEvent::Http09, 0)));
@@ -172,8 +183,8 @@ impl HeadParser {
 
     /// The error for input that ended inside the head (`buf`: what is left unread).
     pub fn eof_error(&self, buf: &[u8]) -> Error {
-        if self.state == State::Status && !buf.is_empty() && !buf.starts_with(b"HTTP/") {
-            return http09_refused();
+        if self.state == State::Status && !buf.is_empty() && !http_prefix(buf) {
+            return if self.later { invalid_status() } else { http09_refused() };
         }
         Error::new(code::GOT_NOTHING, "Empty reply from server")
     }
@@ -283,6 +294,15 @@ pub fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a
     headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
 }
 
+/// The codings of a Transfer-Encoding value other than chunked and identity, lowercased.
+pub fn transfer_codings(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty() && t != "chunked" && t != "identity")
+        .collect()
+}
+
 pub fn trim_eol(line: &[u8]) -> &[u8] {
     let l = line.strip_suffix(b"\n").unwrap_or(line);
     l.strip_suffix(b"\r").unwrap_or(l)
@@ -319,28 +339,50 @@ pub fn split_header(line: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// "HTTP/1.1 200 …" → (11, 200). libcurl reads three digits and ignores what follows them.
+/// "HTTP/1.1 200 …" → (11, 200), read as libcurl 8 reads it: "HTTP/1.x" takes x of 0 or 1, a
+/// blank, then three digits (what follows them is not looked at); "HTTP/2 ddd " and "HTTP/3 ddd "
+/// name the wrong protocol; any other "HTTP/2…" or "HTTP/3…" line, and one whose "HTTP/" is in
+/// another case, stands for "HTTP/1.0 200" (libcurl's fallback for status lines it cannot read).
 fn parse_status(line: &[u8]) -> Result<(u8, u16)> {
     let bad = || Error::new(code::UNSUPPORTED_PROTOCOL, "Unsupported HTTP/1 subversion in response");
-    let version = if line.starts_with(b"HTTP/1.1 ") {
-        11
-    } else if line.starts_with(b"HTTP/1.0 ") {
-        10
-    } else {
-        return match line {
-            [b'H', b'T', b'T', b'P', b'/', d @ b'2'..=b'9', b' ', ..] => Err(Error::new(
-                code::WEIRD_SERVER_REPLY,
-                format!("Version mismatch (from HTTP/1 to HTTP/{})", *d as char),
-            )),
-            _ => Err(bad()),
-        };
+    let blank = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+    let digits = |p: &[u8]| -> Option<u16> {
+        let d = p.get(..3).filter(|d| d.iter().all(u8::is_ascii_digit))?;
+        Some(d.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')))
     };
-    let digits = line.get(9..12).ok_or_else(bad)?;
-    if !digits.iter().all(u8::is_ascii_digit) {
-        return Err(bad());
+    let Some(rest) = line.strip_prefix(b"HTTP/") else { return Ok((10, 200)) };
+    match rest.first() {
+        Some(b'1') => {
+            let minor = match rest.get(1..3) {
+                Some([b'.', m @ (b'0' | b'1')]) => *m,
+                _ => return Err(bad()),
+            };
+            if !blank(rest.get(3)) {
+                return Err(bad());
+            }
+            let code = digits(&rest[4..]).ok_or_else(bad)?;
+            Ok((10 + (minor - b'0'), code))
+        }
+        Some(d @ (b'2' | b'3')) => {
+            if blank(rest.get(1)) && digits(&rest[2..]).is_some() && blank(rest.get(5)) {
+                return Err(Error::new(
+                    code::WEIRD_SERVER_REPLY,
+                    format!("Version mismatch (from HTTP/1 to HTTP/{})", *d as char),
+                ));
+            }
+            Ok((10, 200))
+        }
+        _ => Err(Error::new(code::UNSUPPORTED_PROTOCOL, "Unsupported HTTP version in response")),
     }
-    let code = digits.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
-    Ok((version, code))
+}
+
+/// Does `buf` start with "HTTP/" in any case (libcurl's test for a status line)?
+fn http_prefix(buf: &[u8]) -> bool {
+    buf.get(..5).is_some_and(|p| p.eq_ignore_ascii_case(b"HTTP/"))
+}
+
+fn invalid_status() -> Error {
+    Error::new(code::WEIRD_SERVER_REPLY, "Invalid status line")
 }
 
 /// Header bytes as text, invalid UTF-8 replaced; valid text (nearly every header) is copied as is,
@@ -373,7 +415,20 @@ impl Head {
     /// Records one header line (as produced by `HeadParser`).
     pub fn push_line(&mut self, line: &[u8]) {
         let (n, v) = split_header(line);
-        self.headers.push((text(n), text(v)));
+        // libcurl follows a Location's bytes above 0x7f percent-encoded, whatever their charset.
+        let value = if n.eq_ignore_ascii_case(b"location") && std::str::from_utf8(v).is_err() {
+            v.iter().fold(String::new(), |mut s, b| {
+                if b.is_ascii() {
+                    s.push(char::from(*b));
+                } else {
+                    s.push_str(&format!("%{b:02X}"));
+                }
+                s
+            })
+        } else {
+            text(v)
+        };
+        self.headers.push((text(n), value));
     }
 
     /// The last value of a header.
@@ -591,6 +646,34 @@ mod tests {
         }
         let e = err(b"HTTP/2 200 OK\r\n\r\n");
         assert_eq!((e.code, e.msg.as_str()), (8, "Version mismatch (from HTTP/1 to HTTP/2)"));
+        // Lines libcurl 8 cannot read as a version fall back to "HTTP/1.0 200" (checked with real pycurl).
+        for odd in
+            [&b"http/1.1 404 x\r\n\r\n"[..], b"HTTP/2 404\r\n\r\n", b"HTTP/2.5 404 x\r\n\r\n", b"HTTP/3.0 200\r\n\r\n"]
+        {
+            let h = whole(odd).unwrap().unwrap().0;
+            assert_eq!((h.status, h.version), (200, 10), "{:?}", String::from_utf8_lossy(odd));
+        }
+        assert_eq!(whole(b"HTTP/1.1\t201 OK\r\n\r\n").unwrap().unwrap().0.status, 201);
+        for other in [&b"HTTP/7.7 200 OK\r\n\r\n"[..], b"HTTP/0.9 200 OK\r\n\r\n", b"HTTP/ 200\r\n\r\n"] {
+            let e = err(other);
+            assert_eq!((e.code, e.msg.as_str()), (1, "Unsupported HTTP version in response"));
+        }
+    }
+
+    #[test]
+    fn a_head_after_a_1xx_must_have_a_status_line() {
+        let mut p = HeadParser::new(true).after_informational(true);
+        let e = p.next(b"hello there", true).unwrap_err();
+        assert_eq!((e.code, e.msg.as_str()), (8, "Invalid status line"));
+        let e = HeadParser::new(true).after_informational(true).eof_error(b"ok");
+        assert_eq!((e.code, e.msg.as_str()), (8, "Invalid status line"));
+        assert_eq!(HeadParser::new(true).eof_error(b"ok").msg, "Received HTTP/0.9 when not allowed");
+    }
+
+    #[test]
+    fn location_bytes_beyond_ascii_are_percent_encoded() {
+        let h = whole(b"HTTP/1.1 302 Found\r\nLocation: /caf\xe9\r\n\r\n").unwrap().unwrap().0;
+        assert_eq!(h.get("location"), Some("/caf%E9"));
     }
 
     #[test]

@@ -266,6 +266,8 @@ impl Xfer {
         match self.judge(hop, &head, skip_body) {
             Verdict::Deliver => {}
             Verdict::AuthRetry => {
+                // libcurl counts an auth reload as a followed redirect (REDIRECT_COUNT).
+                self.info.redirect_count += 1;
                 self.end_head(&head).await?;
                 if self.drain(&mut conn, &framing, keep_alive).await? {
                     self.park(conn);
@@ -307,7 +309,24 @@ impl Xfer {
                 }
             }
         }
-        if self.o.resume_from > 0 && head.status == 200 && hop.method == Method::Get && self.o.range.is_none() {
+        // libcurl resumes only when a 2xx answer's Content-Range starts at RESUME_FROM; a body as
+        // long as that offset counts as the document being there already.
+        let range_from = |v: &str| {
+            let v = v.trim_start_matches(|c: char| !c.is_ascii_digit() && c != '*');
+            let end = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+            v[..end].parse::<i64>().ok()
+        };
+        let resumed = head.get("content-range").and_then(range_from) == Some(self.o.resume_from);
+        if self.o.resume_from > 0
+            && (200..300).contains(&head.status)
+            && !resumed
+            && hop.method == Method::Get
+            && self.o.range.is_none()
+        {
+            if length == Some(self.o.resume_from as u64) {
+                self.text(format_args!("The entire document is already downloaded"));
+                return Ok(Next::Done);
+            }
             return Err(Error::new(
                 code::RANGE_ERROR,
                 "HTTP server does not seem to support byte ranges. Cannot resume.",
@@ -315,13 +334,9 @@ impl Xfer {
         }
         // Transfer codings other than chunked (TRANSFER_ENCODING asked for them) are undone first,
         // then the content coding when ACCEPT_ENCODING is on.
-        let te_layers: Vec<String> = head
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
-            .flat_map(|(_, v)| v.split(','))
-            .map(|t| t.trim().to_ascii_lowercase())
-            .filter(|t| !t.is_empty() && t != "chunked" && t != "identity")
+        let te_layers: Vec<String> = h1head::header_values(&head.headers, "transfer-encoding")
+            .into_iter()
+            .flat_map(h1head::transfer_codings)
             .collect();
         let mut codings = Vec::new();
         // Without transfer decoding libcurl leaves codings it was not asked for in the data.
@@ -334,12 +349,18 @@ impl Xfer {
             }
             codings.push(te_layers.join(", "));
         }
+        // Only transfer codings: SIZE_DOWNLOAD counts their decoded bytes, as libcurl does.
+        let mut only_te = !codings.is_empty();
         if self.o.accept_encoding.is_some() && self.o.content_decoding {
             if let Some(enc) = head.get("content-encoding") {
                 codings.insert(0, enc.to_string());
+                only_te = false;
             }
         }
-        let decoder = if codings.is_empty() { None } else { Decoder::for_encoding(&codings.join(", "))? };
+        let mut decoder = if codings.is_empty() { None } else { Decoder::for_encoding(&codings.join(", "))? };
+        if let Some(d) = decoder.as_mut() {
+            d.counts_output = only_te;
+        }
         // The head's lines are not kept while the body arrives (a transfer may receive for hours).
         drop((head, te_layers, codings, bytes_body));
         let ok = self.read_body(&mut conn, framing, decoder).await?;
@@ -511,7 +532,10 @@ impl Xfer {
 
     /// Reads one response head, handing each line to the header callback as it arrives.
     async fn read_head(&mut self, conn: &mut Conn) -> Result<Head> {
-        let mut p = HeadParser::new(!self.o.ignore_content_length).with_aliases(&self.o.http200_aliases);
+        let later = self.head_bytes > 0;
+        let mut p = HeadParser::new(!self.o.ignore_content_length)
+            .with_aliases(&self.o.http200_aliases)
+            .after_informational(later);
         let mut head = Head::default();
         loop {
             let (ev, used) = match p.next(conn.buffered(), self.o.http09_allowed)? {
@@ -532,6 +556,7 @@ impl Xfer {
                     }
                     head.status = st.code;
                     head.version = st.version;
+                    self.info.http_version = if st.version == 10 { 1 } else { 2 };
                     st.line
                 }
                 HeadEvent::Header(line) => {
@@ -544,6 +569,7 @@ impl Xfer {
                         ));
                     }
                     head.push_line(&line);
+                    self.check_coding_header(&head)?;
                     line
                 }
                 HeadEvent::End(blank) => {
@@ -566,7 +592,36 @@ impl Xfer {
         if head.status < 200 && head.status != 101 {
             self.end_head(&head).await?;
         }
+        if head.status < 100 && head.version != 9 {
+            return Err(Error::new(code::UNSUPPORTED_PROTOCOL, "Unsupported response code in HTTP response"));
+        }
         Ok(head)
+    }
+
+    /// libcurl refuses a Transfer-Encoding or Content-Encoding it cannot undo while it reads that
+    /// header, so the header callback never sees the line (`head`'s last header is the new one).
+    fn check_coding_header(&self, head: &Head) -> Result<()> {
+        let bodyless = head.status < 200 || head.status == 204 || head.status == 304;
+        let Some((name, value)) = head.headers.last().filter(|_| !bodyless) else { return Ok(()) };
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            let layers = h1head::transfer_codings(value);
+            if !layers.is_empty() && self.o.transfer_decoding && !self.o.transfer_encoding {
+                return Err(Error::new(
+                    code::BAD_CONTENT_ENCODING,
+                    format!("Unsolicited Transfer-Encoding ({}) found", layers.join(", ")),
+                ));
+            }
+        } else if name.eq_ignore_ascii_case("content-encoding")
+            && self.o.accept_encoding.is_some()
+            && self.o.content_decoding
+        {
+            // Only the depth is checked here: an unknown coding fails later, after the head.
+            let all = h1head::header_values(&head.headers, "content-encoding").join(", ");
+            if all.split(',').filter(|t| !t.trim().is_empty()).count() > crate::engine::decode::MAX_STACK {
+                Decoder::for_encoding(&all)?;
+            }
+        }
+        Ok(())
     }
 
     /// libcurl's limit on the header bytes of one request's responses (checked after delivery).

@@ -454,6 +454,7 @@ impl Xfer {
         match self.judge(hop, &head, skip_body) {
             Verdict::Deliver => {}
             Verdict::AuthRetry => {
+                self.info.redirect_count += 1;
                 self.h2_line(b"\r\n").await?;
                 return Ok(Next::Retry);
             }

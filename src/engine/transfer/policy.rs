@@ -157,14 +157,23 @@ impl Xfer {
                         "http" => PROTO_HTTP,
                         "https" => PROTO_HTTPS,
                         "file" => PROTO_FILE,
-                        _ => {
-                            return Err(Error::new(
-                                code::UNSUPPORTED_PROTOCOL,
-                                "The redirect target URL could not be parsed: Unsupported URL scheme",
-                            ))
+                        s => {
+                            // libcurl knows the scheme: the target parses (and is the effective URL).
+                            let Some((_, bit)) = crate::engine::url::LIBCURL_SCHEMES.iter().find(|(n, _)| *n == s)
+                            else {
+                                return Err(Error::new(
+                                    code::UNSUPPORTED_PROTOCOL,
+                                    "The redirect target URL could not be parsed: Unsupported URL scheme",
+                                ));
+                            };
+                            self.info.effective_url = Some(new.to_effective());
+                            let allowed = self.o.redir_protocols & bit != 0 || matches!(s, "ftp" | "ftps");
+                            let msg = if allowed { "not supported" } else { "is disabled (in redirect)" };
+                            return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" {msg}")));
                         }
                     };
                     if self.o.redir_protocols & proto == 0 || self.o.protocols & proto == 0 || proto == PROTO_FILE {
+                        self.info.effective_url = Some(new.to_effective());
                         return Err(Error::new(
                             code::UNSUPPORTED_PROTOCOL,
                             format!("Protocol \"{}\" is disabled (in redirect)", new.scheme),

@@ -209,8 +209,11 @@ impl Xfer {
             Some(d) => {
                 d.push(data);
                 self.deliver_decoded(d).await?;
-                // As in libcurl, a read counts once all its decoded output went out.
-                self.dl_now += data.len() as i64;
+                // As in libcurl, a read counts once all its decoded output went out (a transfer
+                // coding's output is counted as it goes out instead).
+                if !d.counts_output {
+                    self.dl_now += data.len() as i64;
+                }
             }
             None => {
                 // MAXFILESIZE: libcurl delivers up to the limit, then fails.
@@ -242,6 +245,10 @@ impl Xfer {
         while let Some(out) = d.pull()? {
             if self.o.max_filesize > 0 && d.total_out() > self.o.max_filesize as u64 {
                 return Err(Error::new(code::FILESIZE_EXCEEDED, "Would have exceeded max file size"));
+            }
+            if d.counts_output {
+                self.dl_now += out.len() as i64;
+                self.easy.info.borrow_mut().size_download = self.dl_now as u64;
             }
             self.deliver_body(&out).await?;
             if self.easy.pause.get() & PAUSE_RECV != 0 {
