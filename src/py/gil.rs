@@ -9,10 +9,13 @@
 //! finalizing, CPython ends any other thread that asks for the GIL back with `pthread_exit`; that
 //! forced unwind through Rust frames aborts the process. So a thread whose wait returns after the
 //! exit began never asks: it parks until the process is gone (daemon threads die with it anyway).
+//! Checking a flag and then asking would race with the exit starting in between (the ask can wait
+//! long for the GIL), so the ask happens under `GATE`, which the `atexit` hook (run before CPython
+//! marks itself finalizing) must take to close it.
 use std::cell::{Ref, RefCell, RefMut};
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::thread::ThreadId;
 
 use pyo3::prelude::*;
@@ -24,9 +27,15 @@ static EXIT_THREAD: OnceLock<ThreadId> = OnceLock::new();
 /// Address of `Py_IsFinalizing` (3.13+) or `_Py_IsFinalizing` (3.9 to 3.12), or 0 if neither.
 static IS_FINALIZING: AtomicUsize = AtomicUsize::new(0);
 
+/// Closed (true) by the `atexit` hook. A thread takes the GIL back while holding it, so once the hook
+/// has closed it no thread but the exiting one takes the GIL back from a wait. Only ever locked
+/// without the GIL: a holder may be waiting for the GIL.
+static GATE: Mutex<bool> = Mutex::new(false);
+
 #[pyfunction]
-fn _mark_exiting() {
+fn _mark_exiting(py: Python<'_>) {
     let _ = EXIT_THREAD.set(std::thread::current().id());
+    py.allow_threads(|| *GATE.lock().unwrap_or_else(PoisonError::into_inner) = true);
 }
 
 /// Finds the runtime's finalizing flag and registers the atexit hook; called once at import.
@@ -45,12 +54,10 @@ pub fn install_exit_guard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Whether taking the GIL back now would end this thread (the interpreter is finalizing).
-fn exiting() -> bool {
+/// Whether the runtime says it is finalizing (0 where its flag was not found).
+fn finalizing() -> bool {
     match IS_FINALIZING.load(Ordering::SeqCst) {
-        // Without the runtime's flag, the atexit hook is the nearest sign; the thread running the
-        // exit is never ended, so it must not park.
-        0 => EXIT_THREAD.get().is_some_and(|t| *t != std::thread::current().id()),
+        0 => false,
         f => {
             // SAFETY: `f` is the interpreter's own `int (*)(void)`, found by name above; it reads
             // an atomic and needs no GIL.
@@ -62,15 +69,29 @@ fn exiting() -> bool {
 }
 
 /// `py.allow_threads(f)`, except that a thread coming back while the interpreter exits parks
-/// forever instead of being ended by CPython mid-unwind.
-pub fn allow_threads<T: Send, F: Send + FnOnce() -> T>(py: Python<'_>, f: F) -> T {
-    py.allow_threads(|| {
-        let r = f();
-        while exiting() {
-            std::thread::park();
+/// forever instead of being ended by CPython mid-unwind. The thread running the exit is never
+/// ended, so it takes the GIL back as usual (a transfer from a finalizer or a later atexit hook).
+pub fn allow_threads<T: Send, F: Send + FnOnce() -> T>(_py: Python<'_>, f: F) -> T {
+    // SAFETY: the GIL is held (we have `_py`) and is given back below on every path before
+    // returning; `f` is `Send` and touches no Python state while it is released.
+    #[allow(unsafe_code)]
+    let saved = unsafe { pyo3::ffi::PyEval_SaveThread() };
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let me = std::thread::current().id();
+    loop {
+        let closed = GATE.lock().unwrap_or_else(PoisonError::into_inner);
+        if EXIT_THREAD.get() == Some(&me) || !(*closed || finalizing()) {
+            // SAFETY: `saved` is this thread's state from the save above, restored once.
+            #[allow(unsafe_code)]
+            unsafe {
+                pyo3::ffi::PyEval_RestoreThread(saved)
+            };
+            break;
         }
-        r
-    })
+        drop(closed);
+        std::thread::park();
+    }
+    r.unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
 pub struct GilCell<T>(RefCell<T>);
