@@ -56,12 +56,13 @@ impl State {
     /// The live CurlMulti this handle is attached to, with the transfer's key there.
     pub fn attached<'py>(&self, py: Python<'py>) -> Option<(Bound<'py, PyAny>, u64)> {
         let r = self.multi.as_ref()?;
-        let m = r.weak.bind(py).call0().ok()?;
-        if m.is_none() {
-            None
-        } else {
-            Some((m, r.key))
-        }
+        let w = r.weak.bind(py);
+        // add_handle stores a plain weakref: read it directly rather than calling it through Python.
+        let m = match w.downcast::<pyo3::types::PyWeakrefReference>() {
+            Ok(w) => w.upgrade()?,
+            Err(_) => w.call0().ok().filter(|m| !m.is_none())?,
+        };
+        Some((m, r.key))
     }
 
     /// The live CurlMulti this handle is attached to, with what the handle may ask of it.
@@ -263,12 +264,27 @@ impl PyCurl {
     pub fn prepare(&self) -> PyResult<Rc<EasyShared>> {
         let st = self.st.borrow();
         let easy = st.easy.clone().ok_or_else(|| closed_err("perform"))?;
-        let cbs: Rc<dyn Callbacks> = st.cbs.clone();
-        *easy.callbacks.borrow_mut() = Some(cbs);
+        {
+            // Installed once and kept across transfers (reset() and duphandle() make new ones).
+            let mut installed = easy.callbacks.borrow_mut();
+            let same = installed.as_ref().is_some_and(|c| std::ptr::addr_eq(Rc::as_ptr(c), Rc::as_ptr(&st.cbs)));
+            if !same {
+                let cbs: Rc<dyn Callbacks> = st.cbs.clone();
+                *installed = Some(cbs);
+            }
+        }
         *st.cbs.propagate.borrow_mut() = None;
         let cbs = st.cbs.clone();
-        let mime = Python::with_gil(|py| st.mimepost.as_ref().map(|m| m.clone_ref(py)));
-        let curlu = Python::with_gil(|py| st.curlu.as_ref().map(|u| u.borrow(py).url_for_transfer()));
+        let (mime, curlu) = if st.mimepost.is_some() || st.curlu.is_some() {
+            Python::with_gil(|py| {
+                (
+                    st.mimepost.as_ref().map(|m| m.clone_ref(py)),
+                    st.curlu.as_ref().map(|u| u.borrow(py).url_for_transfer()),
+                )
+            })
+        } else {
+            (None, None)
+        };
         drop(st);
         if let Some(url) = curlu {
             easy.opts_mut().url = url;
@@ -1221,13 +1237,15 @@ impl PyCurl {
             if st.easy.is_none() {
                 return Err(closed_err("perform"));
             }
+            let mut st = st;
             if st.performing {
                 return Err(msg_err("cannot invoke perform() - perform() is currently running"));
             }
-            drop(st);
-            this.ready(py, "perform")?;
-            let mut st = this.st.borrow_mut();
-            if st.attached(py).is_some() {
+            // What ready() checks, with the multi looked up once: busy inside its callbacks, else in use.
+            if let Some((m, link)) = st.attached_link(py) {
+                if link.running_callbacks(&m) {
+                    return Err(msg_err("cannot invoke perform() - perform() is currently running"));
+                }
                 return Err(code_err(code::FAILED_INIT, "easy handle already used in multi handle"));
             }
             st.performing = true;
