@@ -1073,11 +1073,11 @@ impl PyCurl {
         }
     }
 
-    fn info(&self, py: Python<'_>, option: i32, raw: bool) -> PyResult<PyObject> {
-        let easy = self.easy("getinfo")?;
+    fn info(&self, py: Python<'_>, easy: &EasyShared, option: i32, raw: bool) -> PyResult<PyObject> {
         let i = easy.info.borrow();
 
-        let s = |v: &Option<String>| -> PyResult<PyObject> {
+        // Strings go to Python straight from the info they are kept in (no Rust copy).
+        let s = |v: Option<&str>| -> PyResult<PyObject> {
             Ok(match v {
                 None => py.None(),
                 Some(s) => {
@@ -1105,18 +1105,23 @@ impl PyCurl {
                     return Err(code_err(code::OUT_OF_MEMORY, self.st.borrow().errbuf.clone()));
                 }
                 // Before any transfer libcurl reports the URL as set.
-                let u = i.effective_url.clone().or_else(|| easy.opts.borrow().url.clone()).unwrap_or_default();
-                s(&Some(u))?
+                match i.effective_url.as_deref() {
+                    Some(u) => s(Some(u))?,
+                    None => s(Some(easy.opts.borrow().url.as_deref().unwrap_or_default()))?,
+                }
             }
             info::RESPONSE_CODE => o(i.response_code)?,
             info::HTTP_CONNECTCODE => o(i.http_connectcode)?,
-            info::CONTENT_TYPE => s(&i.content_type)?,
-            info::REDIRECT_URL => s(&i.redirect_url)?,
-            info::PRIMARY_IP => s(&Some(i.primary_ip.clone().unwrap_or_default()))?,
-            info::LOCAL_IP => s(&Some(i.local_ip.clone().unwrap_or_default()))?,
-            info::SCHEME => s(&i.scheme.as_ref().map(|x| x.to_ascii_lowercase()))?,
-            info::EFFECTIVE_METHOD => s(&Some(i.effective_method.clone().unwrap_or_else(|| "GET".into())))?,
-            info::REFERER => s(&i.referer)?,
+            info::CONTENT_TYPE => s(i.content_type.as_deref())?,
+            info::REDIRECT_URL => s(i.redirect_url.as_deref())?,
+            info::PRIMARY_IP => s(Some(i.primary_ip.as_deref().unwrap_or_default()))?,
+            info::LOCAL_IP => s(Some(i.local_ip.as_deref().unwrap_or_default()))?,
+            info::SCHEME => match i.scheme.as_deref() {
+                Some(x) if x.bytes().any(|b| b.is_ascii_uppercase()) => s(Some(&x.to_ascii_lowercase()))?,
+                x => s(x)?,
+            },
+            info::EFFECTIVE_METHOD => s(Some(i.effective_method.as_deref().unwrap_or("GET")))?,
+            info::REFERER => s(i.referer.as_deref())?,
             info::HTTP_VERSION => o(i.http_version)?,
             info::TOTAL_TIME => f(i.total_time)?,
             info::NAMELOOKUP_TIME => f(i.namelookup_time)?,
@@ -1442,16 +1447,16 @@ impl PyCurl {
     fn getinfo(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<PyObject> {
         convert::arity("getinfo", args, 1)?;
         let option = convert::c_int(&args.get_item(0)?)?;
-        self.ready(py, "getinfo")?;
-        self.info(py, option, false)
+        let easy = self.ready(py, "getinfo")?;
+        self.info(py, &easy, option, false)
     }
 
     #[pyo3(signature = (*args))]
     fn getinfo_raw(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<PyObject> {
         convert::arity("getinfo_raw", args, 1)?;
         let option = convert::c_int(&args.get_item(0)?)?;
-        self.ready(py, "getinfo")?;
-        self.info(py, option, true)
+        let easy = self.ready(py, "getinfo")?;
+        self.info(py, &easy, option, true)
     }
 
     fn perform(slf: &Bound<'_, Self>) -> PyResult<()> {
