@@ -20,10 +20,30 @@ use super::errors::{code_err, msg_err};
 use super::gil::GilCell;
 use super::link::{MultiLink, MultiRef};
 
+/// Transfer keys count up from 1: one multiply spreads them (SipHash guards untrusted keys only).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 pub struct MState {
     multi: Option<Multi>,
     close_handles: bool,
-    handles: HashMap<u64, Py<PyCurl>>,
+    handles: HashMap<u64, Py<PyCurl>, std::hash::BuildHasherDefault<KeyHasher>>,
+    /// The weak reference every attached Curl holds to this multi, made once.
+    self_ref: Option<Py<pyo3::types::PyWeakrefReference>>,
     socket_cb: Option<PyObject>,
     timer_cb: Option<PyObject>,
     notify_cb: Option<PyObject>,
@@ -405,7 +425,8 @@ impl PyCurlMulti {
             st: GilCell::new(MState {
                 multi: Some(multi),
                 close_handles,
-                handles: HashMap::new(),
+                handles: Default::default(),
+                self_ref: None,
                 socket_cb: None,
                 timer_cb: None,
                 notify_cb: None,
@@ -442,8 +463,18 @@ impl PyCurlMulti {
         c.st.borrow_mut().errbuf.clear();
         let key = this.st.borrow_mut().multi.as_mut().unwrap().add(easy);
         this.st.borrow_mut().handles.insert(key, curl.clone().unbind());
-        let weak = pyo3::types::PyWeakrefReference::new(slf)?;
-        c.st.borrow_mut().multi = Some(MultiRef { weak: weak.into_any().unbind(), key, link: &Link });
+        let weak = {
+            let mut st = this.st.borrow_mut();
+            match &st.self_ref {
+                Some(w) => w.clone_ref(slf.py()),
+                None => {
+                    let w = pyo3::types::PyWeakrefReference::new(slf)?.unbind();
+                    st.self_ref = Some(w.clone_ref(slf.py()));
+                    w
+                }
+            }
+        };
+        c.st.borrow_mut().multi = Some(MultiRef { weak: weak.into_any(), key, link: &Link });
         drop(c);
         // libcurl asks for an immediate timeout when a handle is added; if that fails the handle
         // is not added after all.
