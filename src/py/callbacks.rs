@@ -168,13 +168,20 @@ impl PyCallbacks {
         e.print_and_set_sys_last_vars(py);
     }
 
-    fn write_like(&self, which: fn(&Slots) -> &Option<PyObject>, mv: bool, data: &[u8]) -> Flow {
+    /// WRITEFUNCTION / HEADERFUNCTION: `f(data)`; None or len(data) goes on, WRITEFUNC_PAUSE pauses.
+    fn write_like(&self, header: bool, data: &[u8]) -> Flow {
         Python::with_gil(|py| {
             if self.propagate.borrow().is_some() {
                 return Flow::Abort(Error::new(code::WRITE_ERROR, "callback raised"));
             }
-            let Some(f) = self.get(py, which) else {
-                return Flow::Continue;
+            // One borrow for the callable and its flag; the call runs on our own reference.
+            let (f, mv) = {
+                let s = self.slots.borrow();
+                let (f, mv) = if header { (&s.header, s.header_mv) } else { (&s.write, s.write_mv) };
+                match f {
+                    Some(f) => (f.bind(py).clone(), mv),
+                    None => return Flow::Continue,
+                }
             };
             let failed = |n: u64| {
                 Flow::Abort(Error::new(
@@ -182,10 +189,9 @@ impl PyCallbacks {
                     format!("Failure writing output to destination, passed {} returned {}", data.len(), n),
                 ))
             };
-            let called = if mv { call_with_memoryview(py, &f, data) } else { f.call1(py, (PyBytes::new(py, data),)) };
+            let called = if mv { call_with_memoryview(py, &f, data) } else { call_one(&f, &PyBytes::new(py, data)) };
             match called {
                 Ok(r) => {
-                    let r = r.bind(py);
                     if r.is_none() {
                         return Flow::Continue;
                     }
@@ -218,11 +224,27 @@ impl PyCallbacks {
     }
 }
 
+/// `f(arg)` without an argument tuple: PyObject_CallFunctionObjArgs is in the stable ABI and, since
+/// Python 3.9, hands its arguments on as a vectorcall (pyo3's `call1` builds a tuple under abi3).
+fn call_one<'py>(f: &Bound<'py, PyAny>, arg: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: both pointers are live references held with the GIL; the argument list ends with NULL
+    // as the C API requires, and the result is a new reference (or NULL with an exception set).
+    #[allow(unsafe_code)]
+    unsafe {
+        let r = pyo3::ffi::PyObject_CallFunctionObjArgs(
+            f.as_ptr(),
+            arg.as_ptr(),
+            std::ptr::null_mut::<pyo3::ffi::PyObject>(),
+        );
+        Bound::from_owned_ptr_or_err(f.py(), r)
+    }
+}
+
 /// Calls `f` with a read-only memoryview of `data`, released when the call returns as pycurl does.
 /// The view is over a bytes copy, so a slice the application keeps still owns its memory.
-fn call_with_memoryview(py: Python<'_>, f: &PyObject, data: &[u8]) -> PyResult<PyObject> {
+fn call_with_memoryview<'py>(py: Python<'py>, f: &Bound<'py, PyAny>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     let view = pyo3::types::PyMemoryView::from(&PyBytes::new(py, data))?;
-    let r = f.call1(py, (&view,));
+    let r = call_one(f, &view);
     // A buffer exported from the view and still alive makes release() fail; the bytes outlive it.
     let _ = view.call_method0("release");
     r
@@ -282,16 +304,14 @@ impl Callbacks for PyCallbacks {
             }
             return Flow::Continue;
         }
-        let mv = self.slots.borrow().write_mv;
-        self.write_like(|s| &s.write, mv, data)
+        self.write_like(false, data)
     }
 
     fn header(&self, line: &[u8]) -> Flow {
         if self.slots.borrow().header.is_none() {
             return Flow::Continue;
         }
-        let mv = self.slots.borrow().header_mv;
-        self.write_like(|s| &s.header, mv, line)
+        self.write_like(true, line)
     }
 
     fn has_read(&self) -> bool {
@@ -685,6 +705,10 @@ impl Callbacks for PyCallbacks {
     }
 
     fn prereq(&self, primary_ip: &str, local_ip: &str, primary_port: u16, local_port: u16) -> Result<i32, Error> {
+        // Asked before every request: without a callable there is nothing to take the GIL for.
+        if self.slots.borrow().more.prereq.is_none() {
+            return Ok(0);
+        }
         Python::with_gil(|py| {
             let Some(f) = self.get(py, |s| &s.more.prereq) else { return Ok(0) };
             match call_int(py, &f, (primary_ip, local_ip, primary_port as i64, local_port as i64), "prereq") {

@@ -59,12 +59,13 @@ impl State {
     /// The live CurlMulti this handle is attached to, with the transfer's key there.
     pub fn attached<'py>(&self, py: Python<'py>) -> Option<(Bound<'py, PyAny>, u64)> {
         let r = self.multi.as_ref()?;
-        let m = r.weak.bind(py).call0().ok()?;
-        if m.is_none() {
-            None
-        } else {
-            Some((m, r.key))
-        }
+        let w = r.weak.bind(py);
+        // add_handle stores a plain weakref: read it directly rather than calling it through Python.
+        let m = match w.downcast::<pyo3::types::PyWeakrefReference>() {
+            Ok(w) => w.upgrade()?,
+            Err(_) => w.call0().ok().filter(|m| !m.is_none())?,
+        };
+        Some((m, r.key))
     }
 
     /// The live CurlMulti this handle is attached to, with what the handle may ask of it.
@@ -266,12 +267,27 @@ impl PyCurl {
     pub fn prepare(&self) -> PyResult<Rc<EasyShared>> {
         let st = self.st.borrow();
         let easy = st.easy.clone().ok_or_else(|| closed_err("perform"))?;
-        let cbs: Rc<dyn Callbacks> = st.cbs.clone();
-        *easy.callbacks.borrow_mut() = Some(cbs);
+        {
+            // Installed once and kept across transfers (reset() and duphandle() make new ones).
+            let mut installed = easy.callbacks.borrow_mut();
+            let same = installed.as_ref().is_some_and(|c| std::ptr::addr_eq(Rc::as_ptr(c), Rc::as_ptr(&st.cbs)));
+            if !same {
+                let cbs: Rc<dyn Callbacks> = st.cbs.clone();
+                *installed = Some(cbs);
+            }
+        }
         *st.cbs.propagate.borrow_mut() = None;
         let cbs = st.cbs.clone();
-        let mime = Python::with_gil(|py| st.mimepost.as_ref().map(|m| m.clone_ref(py)));
-        let curlu = Python::with_gil(|py| st.curlu.as_ref().map(|u| u.borrow(py).url_for_transfer()));
+        let (mime, curlu) = if st.mimepost.is_some() || st.curlu.is_some() {
+            Python::with_gil(|py| {
+                (
+                    st.mimepost.as_ref().map(|m| m.clone_ref(py)),
+                    st.curlu.as_ref().map(|u| u.borrow(py).url_for_transfer()),
+                )
+            })
+        } else {
+            (None, None)
+        };
         drop(st);
         if let Some(url) = curlu {
             easy.opts_mut().url = url;
@@ -1060,11 +1076,11 @@ impl PyCurl {
         }
     }
 
-    fn info(&self, py: Python<'_>, option: i32, raw: bool) -> PyResult<PyObject> {
-        let easy = self.easy("getinfo")?;
+    fn info(&self, py: Python<'_>, easy: &EasyShared, option: i32, raw: bool) -> PyResult<PyObject> {
         let i = easy.info.borrow();
 
-        let s = |v: &Option<String>| -> PyResult<PyObject> {
+        // Strings go to Python straight from the info they are kept in (no Rust copy).
+        let s = |v: Option<&str>| -> PyResult<PyObject> {
             Ok(match v {
                 None => py.None(),
                 Some(s) => {
@@ -1092,18 +1108,23 @@ impl PyCurl {
                     return Err(code_err(code::OUT_OF_MEMORY, self.st.borrow().errbuf.clone()));
                 }
                 // Before any transfer libcurl reports the URL as set.
-                let u = i.effective_url.clone().or_else(|| easy.opts.borrow().url.clone()).unwrap_or_default();
-                s(&Some(u))?
+                match i.effective_url.as_deref() {
+                    Some(u) => s(Some(u))?,
+                    None => s(Some(easy.opts.borrow().url.as_deref().unwrap_or_default()))?,
+                }
             }
             info::RESPONSE_CODE => o(i.response_code)?,
             info::HTTP_CONNECTCODE => o(i.http_connectcode)?,
-            info::CONTENT_TYPE => s(&i.content_type)?,
-            info::REDIRECT_URL => s(&i.redirect_url)?,
-            info::PRIMARY_IP => s(&Some(i.primary_ip.clone().unwrap_or_default()))?,
-            info::LOCAL_IP => s(&Some(i.local_ip.clone().unwrap_or_default()))?,
-            info::SCHEME => s(&i.scheme.as_ref().map(|x| x.to_ascii_lowercase()))?,
-            info::EFFECTIVE_METHOD => s(&Some(i.effective_method.clone().unwrap_or_else(|| "GET".into())))?,
-            info::REFERER => s(&i.referer)?,
+            info::CONTENT_TYPE => s(i.content_type.as_deref())?,
+            info::REDIRECT_URL => s(i.redirect_url.as_deref())?,
+            info::PRIMARY_IP => s(Some(i.primary_ip.as_deref().unwrap_or_default()))?,
+            info::LOCAL_IP => s(Some(i.local_ip.as_deref().unwrap_or_default()))?,
+            info::SCHEME => match i.scheme.as_deref() {
+                Some(x) if x.bytes().any(|b| b.is_ascii_uppercase()) => s(Some(&x.to_ascii_lowercase()))?,
+                x => s(x)?,
+            },
+            info::EFFECTIVE_METHOD => s(Some(i.effective_method.as_deref().unwrap_or("GET")))?,
+            info::REFERER => s(i.referer.as_deref())?,
             info::HTTP_VERSION => o(i.http_version)?,
             info::TOTAL_TIME => f(i.total_time)?,
             info::NAMELOOKUP_TIME => f(i.namelookup_time)?,
@@ -1224,13 +1245,15 @@ impl PyCurl {
             if st.easy.is_none() {
                 return Err(closed_err("perform"));
             }
+            let mut st = st;
             if st.performing {
                 return Err(msg_err("cannot invoke perform() - perform() is currently running"));
             }
-            drop(st);
-            this.ready(py, "perform")?;
-            let mut st = this.st.borrow_mut();
-            if st.attached(py).is_some() {
+            // What ready() checks, with the multi looked up once: busy inside its callbacks, else in use.
+            if let Some((m, link)) = st.attached_link(py) {
+                if link.running_callbacks(&m) {
+                    return Err(msg_err("cannot invoke perform() - perform() is currently running"));
+                }
                 return Err(code_err(code::FAILED_INIT, "easy handle already used in multi handle"));
             }
             st.performing = true;
@@ -1427,16 +1450,16 @@ impl PyCurl {
     fn getinfo(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<PyObject> {
         convert::arity("getinfo", args, 1)?;
         let option = convert::c_int(&args.get_item(0)?)?;
-        self.ready(py, "getinfo")?;
-        self.info(py, option, false)
+        let easy = self.ready(py, "getinfo")?;
+        self.info(py, &easy, option, false)
     }
 
     #[pyo3(signature = (*args))]
     fn getinfo_raw(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<PyObject> {
         convert::arity("getinfo_raw", args, 1)?;
         let option = convert::c_int(&args.get_item(0)?)?;
-        self.ready(py, "getinfo")?;
-        self.info(py, option, true)
+        let easy = self.ready(py, "getinfo")?;
+        self.info(py, &easy, option, true)
     }
 
     fn perform(slf: &Bound<'_, Self>) -> PyResult<()> {

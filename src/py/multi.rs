@@ -25,6 +25,8 @@ pub struct MState {
     multi: Option<Multi>,
     close_handles: bool,
     handles: HashMap<u64, Py<PyCurl>, FdHash>,
+    /// The weak reference every attached Curl holds to this multi, made once.
+    self_ref: Option<Py<pyo3::types::PyWeakrefReference>>,
     socket_cb: Option<PyObject>,
     timer_cb: Option<PyObject>,
     notify_cb: Option<PyObject>,
@@ -416,6 +418,7 @@ impl PyCurlMulti {
                 multi: Some(multi),
                 close_handles,
                 handles: HashMap::default(),
+                self_ref: None,
                 socket_cb: None,
                 timer_cb: None,
                 notify_cb: None,
@@ -452,8 +455,18 @@ impl PyCurlMulti {
         c.st.borrow_mut().errbuf.clear();
         let key = this.st.borrow_mut().multi.as_mut().unwrap().add(easy);
         this.st.borrow_mut().handles.insert(key, curl.clone().unbind());
-        let weak = pyo3::types::PyWeakrefReference::new(slf)?;
-        c.st.borrow_mut().multi = Some(MultiRef { weak: weak.into_any().unbind(), key, link: &Link });
+        let weak = {
+            let mut st = this.st.borrow_mut();
+            match &st.self_ref {
+                Some(w) => w.clone_ref(slf.py()),
+                None => {
+                    let w = pyo3::types::PyWeakrefReference::new(slf)?.unbind();
+                    st.self_ref = Some(w.clone_ref(slf.py()));
+                    w
+                }
+            }
+        };
+        c.st.borrow_mut().multi = Some(MultiRef { weak: weak.into_any(), key, link: &Link });
         drop(c);
         // libcurl asks for an immediate timeout when a handle is added; if that fails the handle
         // is not added after all.
