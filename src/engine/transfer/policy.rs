@@ -67,8 +67,8 @@ impl Xfer {
         });
     }
 
-    /// `url` comes boxed: an async fn keeps its arguments besides its locals (here, in `hop`).
-    pub(super) async fn run_http(&mut self, url: Box<Url>) -> Result<()> {
+    /// `url` comes shared: an async fn keeps its arguments besides its locals (here, in `hop`).
+    pub(super) async fn run_http(&mut self, url: Rc<Url>) -> Result<()> {
         let method = self.o.request_method();
         // UPLOAD, and POST without POSTFIELDS or a form, send what READFUNCTION gives.
         let read_size = if self.o.upload { self.o.in_size } else { self.o.post_size };
@@ -83,7 +83,7 @@ impl Xfer {
             b => b,
         };
         let mut hop = Hop {
-            url: Rc::from(url),
+            url,
             method,
             body,
             auth_header: None,
