@@ -10,6 +10,7 @@ use crate::engine::pool::PoolKey;
 use crate::engine::request::{BodySource, Fields, Form, LfToCrlf, Method, ReadFunction};
 use crate::engine::setopt::BodyChoice;
 use crate::engine::url::Url;
+use std::borrow::Cow;
 
 /// State carried between the requests of one transfer (redirects, auth retries).
 pub(super) struct Hop {
@@ -353,57 +354,57 @@ impl Xfer {
     ) -> Vec<u8> {
         let url = &hop.url;
         let mut connection = Vec::new();
-        let mut internal: Vec<(&'static str, String)> = Vec::with_capacity(10);
-        internal.push(("Host", url.host_header()));
+        let mut internal: Vec<(&'static str, Cow<'_, str>)> = Vec::with_capacity(10);
+        internal.push(("Host", url.host_header().into()));
         // Through an HTTP proxy without a tunnel the request goes to the proxy itself.
         let via = self.proxy_for(url).ok().flatten().filter(|p| p.forwards_http());
         let proxy_auth =
             hop.proxy_auth.clone().or_else(|| via.as_ref().and_then(|p| p.upfront_auth(self.o.proxy.auth)));
         if let Some(a) = proxy_auth {
-            internal.push(("Proxy-Authorization", a));
+            internal.push(("Proxy-Authorization", a.into()));
         }
         if let Some(a) = &hop.auth_header {
-            internal.push(("Authorization", a.clone()));
+            internal.push(("Authorization", a.as_str().into()));
         } else if let Some(signed) = self.sigv4(hop) {
-            internal.push(("Authorization", signed.authorization));
-            internal.extend(signed.date.map(|(n, v)| (if n == "X-Amz-Date" { "X-Amz-Date" } else { leak_name(n) }, v)));
+            internal.push(("Authorization", signed.authorization.into()));
             internal.extend(
-                signed
-                    .content_sha
-                    .map(|(n, v)| (if n == "x-amz-content-sha256" { "x-amz-content-sha256" } else { leak_name(n) }, v)),
+                signed.date.map(|(n, v)| (if n == "X-Amz-Date" { "X-Amz-Date" } else { leak_name(n) }, v.into())),
             );
+            internal.extend(signed.content_sha.map(|(n, v)| {
+                (if n == "x-amz-content-sha256" { "x-amz-content-sha256" } else { leak_name(n) }, v.into())
+            }));
         }
         if let Some(r) = &self.o.range {
             if hop.method.is_get_or_head() {
-                internal.push(("Range", format!("bytes={r}")));
+                internal.push(("Range", format!("bytes={r}").into()));
             } else if matches!(hop.method, Method::Post | Method::Put) {
                 let total = body_len.map(|b| b.to_string()).unwrap_or("*".into());
-                internal.push(("Content-Range", format!("bytes {r}/{total}")));
+                internal.push(("Content-Range", format!("bytes {r}/{total}").into()));
             }
         } else if self.o.resume_from > 0 && hop.method.is_get_or_head() {
-            internal.push(("Range", format!("bytes={}-", self.o.resume_from)));
+            internal.push(("Range", format!("bytes={}-", self.o.resume_from).into()));
         }
         if let Some(ua) = self.o.user_agent.as_ref().filter(|u| !u.is_empty()) {
-            internal.push(("User-Agent", ua.to_string()));
+            internal.push(("User-Agent", Cow::Borrowed(&**ua)));
         }
         internal.push(("Accept", "*/*".into()));
         if let Some(ae) = &self.o.accept_encoding {
-            let v = if ae.is_empty() { "deflate, gzip, br".to_string() } else { ae.clone() };
-            internal.push(("Accept-Encoding", v));
+            let v = if ae.is_empty() { "deflate, gzip, br" } else { ae.as_str() };
+            internal.push(("Accept-Encoding", v.into()));
         }
         if self.o.transfer_encoding {
             internal.push(("TE", "gzip".into()));
             connection.push("TE");
         }
         if let Some(r) = &hop.referer {
-            internal.push(("Referer", r.clone()));
+            internal.push(("Referer", r.as_str().into()));
         }
         if via.is_some() {
             internal.push(("Proxy-Connection", "Keep-Alive".into()));
         }
         if h2c {
             internal.push(("Upgrade", "h2c".into()));
-            internal.push(("HTTP2-Settings", crate::engine::http2::upgrade::settings_header()));
+            internal.push(("HTTP2-Settings", crate::engine::http2::upgrade::settings_header().into()));
             connection.push("Upgrade, HTTP2-Settings");
         }
         // COOKIE first, then what the cookie engine has for this host and path.
@@ -413,9 +414,9 @@ impl Xfer {
             j.cookie_header(&url.host, &url.path, secure, crate::engine::cookies::unix_now())
         });
         match (&self.o.cookie, jar_cookies) {
-            (Some(c), Some(j)) => internal.push(("Cookie", format!("{c}; {j}"))),
-            (Some(c), None) => internal.push(("Cookie", c.clone())),
-            (None, Some(j)) => internal.push(("Cookie", j)),
+            (Some(c), Some(j)) => internal.push(("Cookie", format!("{c}; {j}").into())),
+            (Some(c), None) => internal.push(("Cookie", c.as_str().into())),
+            (None, Some(j)) => internal.push(("Cookie", j.into())),
             (None, None) => {}
         }
         let cond = match self.o.time_condition {
@@ -425,19 +426,19 @@ impl Xfer {
             _ => None,
         };
         if let Some(name) = cond {
-            internal.push((name, crate::engine::date::http_date(self.o.time_value)));
+            internal.push((name, crate::engine::date::http_date(self.o.time_value).into()));
         }
-        let mut tail: Vec<(&'static str, String)> = Vec::new();
+        let mut tail: Vec<(&'static str, Cow<'_, str>)> = Vec::new();
         if chunked {
             tail.push(("Transfer-Encoding", "chunked".into()));
         } else if let Some(n) = body_len {
             if !hop.method.is_get_or_head() || n > 0 {
-                tail.push(("Content-Length", n.to_string()));
+                tail.push(("Content-Length", n.to_string().into()));
             }
         }
         if let Some(ct) = hop.body.as_ref().and_then(|b| b.content_type()) {
             if !hop.method.is_get_or_head() {
-                tail.push(("Content-Type", ct.to_string()));
+                tail.push(("Content-Type", ct.into()));
             }
         }
         if expect {
@@ -449,15 +450,15 @@ impl Xfer {
         // PROXYHEADER lines go to the proxy too unless HEADEROPT unifies them; HTTPHEADER's
         // Authorization / Cookie lines stay with the first origin unless UNRESTRICTED_AUTH.
         let proxy_extra = via.is_some() && !self.o.proxy.unified_headers && !self.o.proxy.headers.is_empty();
-        let custom: std::borrow::Cow<'_, [String]> = if hop.send_auth && !proxy_extra {
-            std::borrow::Cow::Borrowed(&self.o.headers)
+        let custom: Cow<'_, [String]> = if hop.send_auth && !proxy_extra {
+            Cow::Borrowed(&self.o.headers)
         } else {
             let mut v: Vec<String> =
                 self.o.headers.iter().filter(|h| hop.send_auth || !is_credential_line(h)).cloned().collect();
             if proxy_extra {
                 v.extend(self.o.proxy.headers.iter().cloned());
             }
-            std::borrow::Cow::Owned(v)
+            Cow::Owned(v)
         };
         RequestHead {
             method: hop.method.as_str(),
