@@ -115,12 +115,10 @@ struct Xfer {
     last_http10: bool,
     /// The request being written is HTTP/1.0 (HTTP_VERSION 1_0, or after such an answer).
     req_http10: bool,
-    /// The proxy of the request being set up, for its URL's scheme and host (see `proxy_for`).
-    proxy_memo: RefCell<Option<Box<ProxyMemo>>>,
+    /// The proxy of the request being set up, chosen once for it (see `choose_proxy`); boxed, as
+    /// most transfers have none and the transfer's future stays small.
+    proxy: std::result::Result<Option<Box<crate::engine::proxy::Proxy>>, Box<Error>>,
 }
-
-/// A URL's scheme and host and the proxy chosen for them.
-type ProxyMemo = (String, String, Result<Option<crate::engine::proxy::Proxy>>);
 
 /// Runs one transfer to completion, recording getinfo values in `easy.info`.
 pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
@@ -150,7 +148,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         header_lines: 0,
         last_http10: false,
         req_http10: false,
-        proxy_memo: RefCell::new(None),
+        proxy: Ok(None),
     };
     // getinfo answers for this transfer from its start, as libcurl resets its info then.
     x.publish_info();

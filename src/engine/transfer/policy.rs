@@ -104,9 +104,9 @@ impl Xfer {
         self.hsts_upgrade(&mut hop);
         let first_origin = origin(&hop.url);
         loop {
-            // Each request reads the proxy environment again, as libcurl's connection setup does.
-            self.proxy_memo.borrow_mut().take();
             self.hsts_upgrade(&mut hop);
+            // Each request reads the proxy environment again, as libcurl's connection setup does.
+            self.choose_proxy(&hop.url);
             hop.send_auth = self.o.unrestricted_auth || origin(&hop.url) == first_origin;
             hop.creds = self.credentials(&hop.url)?;
             if hop.auth_header.is_none() && hop.send_auth {
@@ -239,7 +239,7 @@ impl Xfer {
 
     /// The HTTP proxy's kept Digest for this request (absolute form), as `kept_digest` for origins.
     fn kept_proxy_digest(&self, hop: &Hop) -> Option<String> {
-        let via = self.proxy_for(&hop.url).ok().flatten().filter(|p| p.forwards_http())?;
+        let via = self.proxy().ok().flatten().filter(|p| p.forwards_http())?;
         let (a, method, uri) = (self.o.proxy.auth, hop.method.as_str(), &hop.url.path);
         self.easy.with_digest(|d| via.kept_answer(a, method, uri, &mut d.proxy))
     }
@@ -314,7 +314,7 @@ impl Xfer {
             tls,
             interface: self.o.route.interface.clone(),
             local_port: self.o.route.local_port,
-            proxy: self.proxy_for(url).ok().flatten(),
+            proxy: self.proxy().ok().flatten().cloned(),
             unix: self.o.route.unix_socket.clone(),
         }
     }
@@ -357,9 +357,8 @@ impl Xfer {
         let mut internal: Vec<(&'static str, Cow<'_, str>)> = Vec::with_capacity(10);
         internal.push(("Host", url.host_header().into()));
         // Through an HTTP proxy without a tunnel the request goes to the proxy itself.
-        let via = self.proxy_for(url).ok().flatten().filter(|p| p.forwards_http());
-        let proxy_auth =
-            hop.proxy_auth.clone().or_else(|| via.as_ref().and_then(|p| p.upfront_auth(self.o.proxy.auth)));
+        let via = self.proxy().ok().flatten().filter(|p| p.forwards_http());
+        let proxy_auth = hop.proxy_auth.clone().or_else(|| via.and_then(|p| p.upfront_auth(self.o.proxy.auth)));
         if let Some(a) = proxy_auth {
             internal.push(("Proxy-Authorization", a.into()));
         }
@@ -446,7 +445,7 @@ impl Xfer {
         }
         // REQUEST_TARGET stands in for the URL's path and query, also in a proxy's absolute form.
         let target = self.o.request_target.as_deref().unwrap_or(&url.path);
-        let absolute = via.as_ref().map(|_| format!("{}://{}{}", url.scheme, url.host_header(), target));
+        let absolute = via.map(|_| format!("{}://{}{}", url.scheme, url.host_header(), target));
         // PROXYHEADER lines go to the proxy too unless HEADEROPT unifies them; HTTPHEADER's
         // Authorization / Cookie lines stay with the first origin unless UNRESTRICTED_AUTH.
         let proxy_extra = via.is_some() && !self.o.proxy.unified_headers && !self.o.proxy.headers.is_empty();
@@ -490,7 +489,7 @@ impl Xfer {
         }
         // The HTTP proxy itself asks (no tunnel): answer its challenge once, as PROXYAUTH allows.
         if head.status == 407 && !hop.proxy_answered {
-            let via = self.proxy_for(&hop.url).ok().flatten().filter(|p| p.forwards_http());
+            let via = self.proxy().ok().flatten().filter(|p| p.forwards_http());
             let challenges = header_values(&head.headers, "proxy-authenticate");
             // libcurl's digest uri is the request's path, not the absolute-form target.
             let answer = via.and_then(|p| {
