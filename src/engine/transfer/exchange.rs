@@ -513,7 +513,8 @@ impl Xfer {
     /// Reads one response head, handing each line to the header callback as it arrives.
     async fn read_head(&mut self, conn: &mut Conn) -> Result<Head> {
         let mut p = HeadParser::new(!self.o.ignore_content_length).with_aliases(&self.o.http200_aliases);
-        let mut head = Head::default();
+        // Room for a typical head's lines up front (growing the list cost two moves per head).
+        let mut head = Head { headers: Vec::with_capacity(12), ..Head::default() };
         loop {
             let (ev, used) = match p.next(conn.buffered(), self.o.http09_allowed)? {
                 Some(x) => x,
@@ -588,7 +589,7 @@ impl Xfer {
             return Ok(());
         }
         self.debug_data(debug_kind::HEADER_IN, &head.blank);
-        self.deliver_header(&head.blank.clone()).await?;
+        self.deliver_header(&head.blank).await?;
         self.publish_info();
         Ok(())
     }
