@@ -525,7 +525,7 @@ impl Xfer {
                     continue;
                 }
             };
-            conn.consume(used);
+            // The line is read where it lies in the connection's buffer, consumed once delivered.
             let line = match ev {
                 HeadEvent::Http09 => return Ok(Head::http09()),
                 HeadEvent::Status(st) => {
@@ -534,7 +534,7 @@ impl Xfer {
                     }
                     head.status = st.code;
                     head.version = st.version;
-                    st.line
+                    std::borrow::Cow::Borrowed(st.line)
                 }
                 HeadEvent::Header(line) => {
                     // libcurl counts header lines over the whole transfer (a redirect loop ends here).
@@ -551,13 +551,16 @@ impl Xfer {
                 HeadEvent::End(blank) => {
                     // The blank line ends the head; the caller delivers it once it knows what follows.
                     self.count_head_bytes(blank.len())?;
-                    head.blank = blank;
+                    head.blank = blank.to_vec();
+                    conn.consume(used);
                     break;
                 }
             };
             self.debug_data(debug_kind::HEADER_IN, &line);
             self.deliver_header(&line).await?;
-            self.count_head_bytes(line.len())?;
+            let n = line.len();
+            conn.consume(used);
+            self.count_head_bytes(n)?;
         }
         head.content_length = p.content_length();
         self.store_cookies(&head);

@@ -203,20 +203,20 @@ impl Xfer {
                     continue;
                 }
             };
-            buf.drain(..used);
             let (line, end) = match ev {
                 HeadEvent::Status(st) => {
                     status = st.code;
-                    (st.line, false)
+                    (st.line.to_vec(), false)
                 }
                 HeadEvent::Header(line) => {
                     let (n, v) = crate::engine::http1::head::split_header(&line);
                     headers.push((String::from_utf8_lossy(n).into_owned(), String::from_utf8_lossy(v).into_owned()));
-                    (line, false)
+                    (line.into_owned(), false)
                 }
-                HeadEvent::End(blank) => (blank, true),
+                HeadEvent::End(blank) => (blank.to_vec(), true),
                 HeadEvent::Http09 => return Err(Error::new(code::WEIRD_SERVER_REPLY, "Invalid CONNECT response")),
             };
+            buf.drain(..used);
             self.debug_data(debug_kind::HEADER_IN, &line);
             if !suppress {
                 self.deliver_header(&line).await?;
