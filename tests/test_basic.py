@@ -60,6 +60,27 @@ def test_path_as_is_keeps_dot_segments(server, curl):
     assert curl.getinfo(pycurl.RESPONSE_CODE) == 404
 
 
+def test_url_options_changed_between_transfers_apply(server, curl):
+    # The engine keeps the parsed URL between transfers: each of these changes must be seen.
+    perform(curl, server.url("/x/../hello"))
+    assert server.last_request().target == "/hello"
+    perform(curl, PATH_AS_IS=1)
+    assert server.last_request().target == "/x/../hello"
+    perform(curl, server.url("/hello?b=2"))
+    assert server.last_request().target == "/hello?b=2"
+    curl.setopt(pycurl.PATH_AS_IS, 0)
+    perform(curl, "127.0.0.1:%d/x/../hello" % server.port, DEFAULT_PROTOCOL="http")
+    assert server.last_request().target == "/hello"
+    assert curl.getinfo(pycurl.EFFECTIVE_URL) == server.url("/hello")
+    # PORT applies to the parsed URL each time, and stops applying once unset.
+    curl.setopt(pycurl.URL, "http://127.0.0.1:1/hello")
+    body, _ = perform(curl, PORT=server.port)
+    assert body == b"hello world"
+    curl.setopt(pycurl.PORT, 0)
+    perform_error(curl)
+    assert curl.getinfo(pycurl.EFFECTIVE_URL) == "http://127.0.0.1:1/hello"
+
+
 def test_nobody_sends_head(server, curl):
     body, headers = perform(curl, server.url("/head-check"), NOBODY=1)
     assert body == b""

@@ -188,6 +188,9 @@ pub struct Options {
     pub proxy: Rare<super::proxy::ProxyOptions>,
     /// HTTP200ALIASES: status line prefixes read as "HTTP/1.0 200".
     pub http200_aliases: Vec<String>,
+    /// URL parsed under DEFAULT_PROTOCOL and PATH_AS_IS, kept for the next transfers: `opts_mut`
+    /// empties it, so any setopt makes the next transfer parse again.
+    pub parsed_url: std::cell::OnceCell<Rc<super::url::Url>>,
     /// UPLOAD_BUFFERSIZE: the most a read callback is asked for at once.
     pub upload_buffer_size: usize,
 }
@@ -358,6 +361,7 @@ impl Default for Options {
             creds: Rare::default(),
             proxy: Rare::default(),
             http200_aliases: Vec::new(),
+            parsed_url: std::cell::OnceCell::new(),
             upload_buffer_size: UPLOAD_BUFFER_DEFAULT,
         }
     }
@@ -684,7 +688,11 @@ impl EasyShared {
 
     /// Options for changing (copied first if a running transfer still holds the snapshot).
     pub fn opts_mut(&self) -> std::cell::RefMut<'_, Options> {
-        std::cell::RefMut::map(self.opts.borrow_mut(), Rc::make_mut)
+        std::cell::RefMut::map(self.opts.borrow_mut(), |o| {
+            let o = Rc::make_mut(o);
+            o.parsed_url.take();
+            o
+        })
     }
 
     /// Runs `f` on the cookie engine this handle uses (None: the engine is off). A handle that

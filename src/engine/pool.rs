@@ -297,11 +297,53 @@ impl Drop for StreamLease {
     }
 }
 
+/// A multiply-rotate hash of the key's words (the Fx hash): the pool is hashed twice per request
+/// (take and put), where SipHash took ~1.4k instructions a key. The keys come from the
+/// application's URLs and the pool holds few of them, so flooding resistance buys nothing here.
+#[derive(Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(tail) ^ rest.len() as u64);
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl KeyHasher {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type KeyMap<V> = HashMap<PoolKey, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
 /// Idle connections by origin, most recently used last, and shared ones.
 pub struct Pool {
-    idle: HashMap<PoolKey, Vec<Conn>>,
+    idle: KeyMap<Vec<Conn>>,
     count: usize,
-    shared: HashMap<PoolKey, Vec<SharedEntry>>,
+    shared: KeyMap<Vec<SharedEntry>>,
     /// MAXCONNECTS: idle connections kept at most.
     pub max_idle: usize,
     pub max_age: Duration,
@@ -314,9 +356,9 @@ pub struct Pool {
 impl Default for Pool {
     fn default() -> Self {
         Pool {
-            idle: HashMap::new(),
+            idle: KeyMap::default(),
             count: 0,
-            shared: HashMap::new(),
+            shared: KeyMap::default(),
             max_idle: 64,
             max_age: Duration::from_secs(118),
             multiplex: true,
@@ -359,7 +401,13 @@ impl Pool {
             c.release_buffer();
         }
         c.idle_since = Instant::now();
-        self.idle.entry(c.key.clone()).or_default().push(c);
+        // Looked up first: the key is cloned only for an origin the pool does not hold yet.
+        match self.idle.get_mut(&c.key) {
+            Some(list) => list.push(c),
+            None => {
+                self.idle.insert(c.key.clone(), vec![c]);
+            }
+        }
         self.count += 1;
         while self.count > self.max_idle && self.evict_oldest(reactor) {}
     }

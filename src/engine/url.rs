@@ -16,6 +16,13 @@ pub struct Url {
     pub path: String,
 }
 
+/// A port's decimal digits, without `format!`'s machinery.
+fn push_port(s: &mut String, p: u16) {
+    let digits = [p / 10000, p / 1000 % 10, p / 100 % 10, p / 10 % 10, p % 10];
+    let lead = digits.iter().take(4).take_while(|d| **d == 0).count();
+    s.extend(digits[lead..].iter().map(|d| char::from(b'0' + *d as u8)));
+}
+
 fn rejected(msg: &str) -> Error {
     Error::new(code::URL_MALFORMAT, format!("URL rejected: {msg}"))
 }
@@ -39,11 +46,20 @@ impl Url {
 
     /// host[:port] as used in the Host header (port omitted when it is the scheme's default).
     pub fn host_header(&self) -> String {
-        let h = if self.is_ipv6() { format!("[{}]", self.host) } else { self.host.clone() };
-        match self.port {
-            Some(p) if p != self.default_port() => format!("{h}:{p}"),
-            _ => h,
+        // Built by hand, as `to_effective`: every request writes one.
+        let mut s = String::with_capacity(self.host.len() + 8);
+        if self.is_ipv6() {
+            s.push('[');
+            s.push_str(&self.host);
+            s.push(']');
+        } else {
+            s.push_str(&self.host);
         }
+        if let Some(p) = self.port.filter(|p| *p != self.default_port()) {
+            s.push(':');
+            push_port(&mut s, p);
+        }
+        s
     }
 
     /// The URL as libcurl reports it: lower-case scheme, no credentials, no fragment.
@@ -64,9 +80,7 @@ impl Url {
         }
         if let Some(p) = self.port {
             s.push(':');
-            let digits = [p / 10000, p / 1000 % 10, p / 100 % 10, p / 10 % 10, p % 10];
-            let lead = digits.iter().take(4).take_while(|d| **d == 0).count();
-            s.extend(digits[lead..].iter().map(|d| char::from(b'0' + *d as u8)));
+            push_port(&mut s, p);
         }
         s.push_str(&self.path);
         s

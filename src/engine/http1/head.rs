@@ -13,6 +13,8 @@
 //! stray carriage return in a line, a line of `MAX_LINE` bytes or more, a header without a colon and
 //! conflicting Content-Length values fail with libcurl's codes and messages.
 
+use std::borrow::Cow;
+
 use crate::engine::error::{code, Error, Result};
 
 /// A header line including its line feed must be shorter than this (libcurl's CURL_MAX_HTTP_HEADER).
@@ -20,25 +22,26 @@ pub const MAX_LINE: usize = 100 * 1024;
 /// The header bytes of one request's responses (1xx included) may not exceed this.
 pub const MAX_HEAD: usize = 300 * 1024;
 
-/// What the parser found next in the input.
+/// What the parser found next in the input. Lines are borrowed from the input (no copy per
+/// line); only a folded header, joined from several lines, is a new buffer.
 #[derive(Debug, PartialEq, Eq)]
-pub enum HeadEvent {
+pub enum HeadEvent<'a> {
     /// The reply does not start with "HTTP/" and HTTP/0.9 is allowed: there is no head.
     Http09,
-    Status(Status),
+    Status(Status<'a>),
     /// One header line as delivered to HEADERFUNCTION, with its line ending.
-    Header(Vec<u8>),
+    Header(Cow<'a, [u8]>),
     /// The empty line that ends the head, as received.
-    End(Vec<u8>),
+    End(&'a [u8]),
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub struct Status {
+pub struct Status<'a> {
     /// 10 or 11.
     pub version: u8,
     pub code: u16,
     /// The status line as received.
-    pub line: Vec<u8>,
+    pub line: &'a [u8],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,7 +111,7 @@ impl HeadParser {
     }
 
     /// The next event in `buf` (unread input) with the bytes it used, or `None` for more input.
-    pub fn next(&mut self, buf: &[u8], http09_allowed: bool) -> Result<Option<(HeadEvent, usize)>> {
+    pub fn next<'a>(&mut self, buf: &'a [u8], http09_allowed: bool) -> Result<Option<(HeadEvent<'a>, usize)>> {
         match self.state {
             State::Done => Ok(None),
             State::Status => {
@@ -118,7 +121,7 @@ impl HeadParser {
                         Some(true) => {
                             let Some(n) = checked_line(buf)? else { return Ok(None) };
                             self.state = State::Headers;
-                            let st = Status { version: 10, code: 200, line: buf[..n].to_vec() };
+                            let st = Status { version: 10, code: 200, line: &buf[..n] };
                             return Ok(Some((HeadEvent::Status(st), n)));
                         }
                         Some(false) => {}
@@ -142,14 +145,14 @@ impl HeadParser {
                     self.check_length = false;
                 }
                 self.state = State::Headers;
-                Ok(Some((HeadEvent::Status(Status { version, code, line: line.to_vec() }), n)))
+                Ok(Some((HeadEvent::Status(Status { version, code, line }), n)))
             }
             State::Headers => {
                 let Some(n) = checked_line(buf)? else { return Ok(None) };
                 let line = &buf[..n];
                 if trim_eol(line).is_empty() {
                     self.state = State::Done;
-                    return Ok(Some((HeadEvent::End(line.to_vec()), n)));
+                    return Ok(Some((HeadEvent::End(line), n)));
                 }
                 // A folded header is known only once the next line's first byte is in.
                 let mut used = n;
@@ -171,7 +174,10 @@ impl HeadParser {
                     folded = Some(joined);
                     used += m;
                 }
-                let out = folded.unwrap_or_else(|| line.to_vec());
+                let out = match folded {
+                    Some(joined) => Cow::Owned(joined),
+                    None => Cow::Borrowed(line),
+                };
                 if !trim_eol(&out).contains(&b':') {
                     return Err(Error::new(code::WEIRD_SERVER_REPLY, "Header without colon"));
                 }
@@ -462,15 +468,15 @@ pub fn parse_head(input: &[u8], check_length: bool) -> Result<Option<Parsed>> {
             HeadEvent::Status(s) => {
                 head.status = s.code;
                 head.version = s.version;
-                lines.push(s.line);
+                lines.push(s.line.to_vec());
             }
             HeadEvent::Header(l) => {
                 head.push_line(&l);
-                lines.push(l);
+                lines.push(l.into_owned());
             }
             HeadEvent::End(b) => {
-                head.blank = b.clone();
-                lines.push(b);
+                head.blank = b.to_vec();
+                lines.push(b.to_vec());
                 head.content_length = p.content_length();
                 return Ok(Some((head, lines, at)));
             }
@@ -532,17 +538,26 @@ mod tests {
             buf.extend_from_slice(&input[fed..end]);
             fed = end;
             while let Some((ev, n)) = p.next(&buf, false)? {
-                buf.drain(..n);
                 used_total += n;
-                match ev {
-                    HeadEvent::Status(s) => lines.push(s.line),
-                    HeadEvent::Header(l) => lines.push(l),
-                    HeadEvent::End(b) => {
-                        lines.push(b);
-                        return Ok((lines, used_total));
+                let end = match ev {
+                    HeadEvent::Status(s) => {
+                        lines.push(s.line.to_vec());
+                        false
                     }
-                    HeadEvent::Http09 => return Ok((lines, used_total)),
+                    HeadEvent::Header(l) => {
+                        lines.push(l.into_owned());
+                        false
+                    }
+                    HeadEvent::End(b) => {
+                        lines.push(b.to_vec());
+                        true
+                    }
+                    HeadEvent::Http09 => true,
+                };
+                if end {
+                    return Ok((lines, used_total));
                 }
+                buf.drain(..n);
             }
         }
         Err(p.eof_error(&buf))
@@ -616,10 +631,10 @@ mod tests {
         assert_eq!(n, 17);
         assert_eq!(p.next(b"A: b\r\n", false).unwrap(), None);
         let (ev, n) = p.next(b"A: b\r\nC", false).unwrap().unwrap();
-        assert_eq!((ev, n), (HeadEvent::Header(b"A: b\r\n".to_vec()), 6));
+        assert_eq!((ev, n), (HeadEvent::Header(Cow::Borrowed(&b"A: b\r\n"[..])), 6));
         assert!(!p.is_done());
         let (ev, _) = p.next(b"\r\n", false).unwrap().unwrap();
-        assert_eq!(ev, HeadEvent::End(b"\r\n".to_vec()));
+        assert_eq!(ev, HeadEvent::End(&b"\r\n"[..]));
         assert!(p.is_done());
     }
 
@@ -683,7 +698,7 @@ mod tests {
         // "ICY" could still become the alias: wait for more instead of calling it HTTP/0.9.
         assert_eq!(p.next(b"ICY", false).unwrap(), None);
         let (ev, n) = p.next(b"icy 200 OK\r\nA: b\r\n\r\n", false).unwrap().unwrap();
-        assert_eq!(ev, HeadEvent::Status(Status { version: 10, code: 200, line: b"icy 200 OK\r\n".to_vec() }));
+        assert_eq!(ev, HeadEvent::Status(Status { version: 10, code: 200, line: &b"icy 200 OK\r\n"[..] }));
         assert_eq!(n, 12);
         let mut p = HeadParser::new(true).with_aliases(&["ICY".to_string()]);
         let (ev, _) = p.next(b"ICY 404 Nope\r\n\r\n", false).unwrap().unwrap();
@@ -691,7 +706,7 @@ mod tests {
         let mut p = HeadParser::new(true).with_aliases(&["ICY".to_string()]);
         assert_eq!(
             p.next(b"HTTP/1.1 404 x\r\n\r\n", false).unwrap().unwrap().0,
-            HeadEvent::Status(Status { version: 11, code: 404, line: b"HTTP/1.1 404 x\r\n".to_vec() })
+            HeadEvent::Status(Status { version: 11, code: 404, line: &b"HTTP/1.1 404 x\r\n"[..] })
         );
         let mut p = HeadParser::new(true).with_aliases(&["ICY".to_string()]);
         assert_eq!(p.next(b"SHOUTcast 200\r\n", false).unwrap_err().code, code::UNSUPPORTED_PROTOCOL);

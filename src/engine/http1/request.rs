@@ -1,6 +1,8 @@
 //! The request head writer: request line, header lines, and the rules by which CURLOPT_HTTPHEADER
 //! lines replace, remove or add to the headers the engine generates.
 
+use std::borrow::Cow;
+
 use crate::engine::easy::wire_bytes;
 
 /// A request head before it is written: the engine's own headers (in libcurl's order), the
@@ -10,10 +12,11 @@ pub struct RequestHead<'a> {
     pub method: &'a str,
     pub target: &'a str,
     pub http10: bool,
-    /// Generated headers sent before custom ones (Host, Authorization, Range, User-Agent, …).
-    pub internal: Vec<(&'static str, String)>,
+    /// Generated headers sent before custom ones (Host, Authorization, Range, User-Agent, …);
+    /// values borrowed from the options where they can be (no copy per request).
+    pub internal: Vec<(&'static str, Cow<'a, str>)>,
     /// Generated headers sent after custom ones (Content-Length, Content-Type, Expect, …).
-    pub tail: Vec<(&'static str, String)>,
+    pub tail: Vec<(&'static str, Cow<'a, str>)>,
     /// Connection tokens of generated headers ("TE", "Upgrade, HTTP2-Settings"): one Connection
     /// line after everything else, as libcurl writes it.
     pub connection: Vec<&'static str>,
@@ -25,15 +28,14 @@ fn pinned(name: &str) -> bool {
     name == "Upgrade" || name == "HTTP2-Settings"
 }
 
-impl RequestHead<'_> {
+impl<'a> RequestHead<'a> {
     /// Writes the head with CURLOPT_HTTPHEADER lines applied: "Name: value" replaces a generated
     /// header of that name (a custom Host takes the generated Host's place), "Name:" removes it,
     /// "Name;" sends an empty header; custom lines go out as written, between `internal` and `tail`.
     /// Custom Connection lines go last, the first one merged with `connection`'s tokens (libcurl).
-    pub fn write(mut self, custom_lines: &[String]) -> Vec<u8> {
-        // (name, line): an empty name marks a verbatim custom Host line kept in the Host slot.
-        let mut internal: Vec<(&str, Option<&str>, String)> =
-            self.internal.drain(..).map(|(n, v)| (n, None, v)).collect();
+    pub fn write(mut self, custom_lines: &'a [String]) -> Vec<u8> {
+        // An empty name marks a verbatim custom Host line kept in the Host slot.
+        let internal = &mut self.internal;
         let mut custom: Vec<std::borrow::Cow<'_, str>> = Vec::new();
         let mut connection: Vec<(&str, &str)> = Vec::new();
         for h in custom_lines {
@@ -48,12 +50,12 @@ impl RequestHead<'_> {
                 continue;
             }
             if name.eq_ignore_ascii_case("host") && sep == b':' && !value.is_empty() {
-                if let Some(slot) = internal.iter_mut().find(|(n, _, _)| *n == "Host") {
-                    *slot = ("", Some(h.as_str()), String::new());
+                if let Some(slot) = internal.iter_mut().find(|(n, _)| *n == "Host") {
+                    *slot = ("", Cow::Borrowed(h.as_str()));
                     continue;
                 }
             }
-            internal.retain(|(n, _, _)| !n.eq_ignore_ascii_case(name) || pinned(n));
+            internal.retain(|(n, _)| !n.eq_ignore_ascii_case(name) || pinned(n));
             self.tail.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
             if sep == b':' {
                 if !value.is_empty() {
@@ -68,13 +70,12 @@ impl RequestHead<'_> {
         out.push(b' ');
         out.extend_from_slice(&wire_bytes(self.target));
         out.extend_from_slice(if self.http10 { b" HTTP/1.0\r\n" } else { b" HTTP/1.1\r\n" });
-        for (n, verbatim, v) in &internal {
-            match verbatim {
-                Some(line) => {
-                    out.extend_from_slice(&wire_bytes(line));
-                    out.extend_from_slice(b"\r\n");
-                }
-                None => header(&mut out, n, v),
+        for (n, v) in &self.internal {
+            if n.is_empty() {
+                out.extend_from_slice(&wire_bytes(v));
+                out.extend_from_slice(b"\r\n");
+            } else {
+                header(&mut out, n, v);
             }
         }
         for c in &custom {

@@ -175,9 +175,21 @@ impl Proxy {
 /// libcurl's choice of environment variable for a scheme: `http_proxy` only in lower case (the
 /// upper-case one can be set by a CGI request header), others either case, then all_proxy.
 pub fn from_env(scheme: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    let lower = format!("{}_proxy", scheme.to_ascii_lowercase());
+    // The two names nearly every request asks for are not built each time.
+    let lower: std::borrow::Cow<'_, str> = match scheme {
+        "http" => "http_proxy".into(),
+        "https" => "https_proxy".into(),
+        s => format!("{}_proxy", s.to_ascii_lowercase()).into(),
+    };
+    let upper = || -> std::borrow::Cow<'_, str> {
+        if lower == "https_proxy" {
+            "HTTPS_PROXY".into()
+        } else {
+            lower.to_ascii_uppercase().into()
+        }
+    };
     env(&lower)
-        .or_else(|| if lower == "http_proxy" { None } else { env(&lower.to_ascii_uppercase()) })
+        .or_else(|| if lower == "http_proxy" { None } else { env(&upper()) })
         .or_else(|| env("all_proxy"))
         .or_else(|| env("ALL_PROXY"))
 }

@@ -77,7 +77,7 @@ impl Xfer {
             .await;
         }
         // Boxed, as the pool key below: an async fn keeps its arguments twice in its state.
-        let proxy = self.proxy_for(url)?.map(Box::new);
+        let proxy = self.proxy()?.map(|p| Box::new(p.clone()));
         let (host, port) = match &proxy {
             Some(p) => (p.first_hop().0.to_string(), p.first_hop().1),
             None => key.target.clone().unwrap_or_else(|| (url.host.clone(), url.port_or_default())),

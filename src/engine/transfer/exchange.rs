@@ -536,7 +536,8 @@ impl Xfer {
         let mut p = HeadParser::new(!self.o.ignore_content_length)
             .with_aliases(&self.o.http200_aliases)
             .after_informational(later);
-        let mut head = Head::default();
+        // Room for a typical head's lines up front (growing the list cost two moves per head).
+        let mut head = Head { headers: Vec::with_capacity(12), ..Head::default() };
         loop {
             let (ev, used) = match p.next(conn.buffered(), self.o.http09_allowed)? {
                 Some(x) => x,
@@ -547,7 +548,7 @@ impl Xfer {
                     continue;
                 }
             };
-            conn.consume(used);
+            // The line is read where it lies in the connection's buffer, consumed once delivered.
             let line = match ev {
                 HeadEvent::Http09 => return Ok(Head::http09()),
                 HeadEvent::Status(st) => {
@@ -557,7 +558,7 @@ impl Xfer {
                     head.status = st.code;
                     head.version = st.version;
                     self.info.http_version = if st.version == 10 { 1 } else { 2 };
-                    st.line
+                    std::borrow::Cow::Borrowed(st.line)
                 }
                 HeadEvent::Header(line) => {
                     // libcurl counts header lines over the whole transfer (a redirect loop ends here).
@@ -575,13 +576,16 @@ impl Xfer {
                 HeadEvent::End(blank) => {
                     // The blank line ends the head; the caller delivers it once it knows what follows.
                     self.count_head_bytes(blank.len())?;
-                    head.blank = blank;
+                    head.blank = blank.to_vec();
+                    conn.consume(used);
                     break;
                 }
             };
             self.debug_data(debug_kind::HEADER_IN, &line);
             self.deliver_header(&line).await?;
-            self.count_head_bytes(line.len())?;
+            let n = line.len();
+            conn.consume(used);
+            self.count_head_bytes(n)?;
         }
         head.content_length = p.content_length();
         self.store_cookies(&head);
@@ -642,7 +646,7 @@ impl Xfer {
             return Ok(());
         }
         self.debug_data(debug_kind::HEADER_IN, &head.blank);
-        self.deliver_header(&head.blank.clone()).await?;
+        self.deliver_header(&head.blank).await?;
         self.publish_info();
         Ok(())
     }

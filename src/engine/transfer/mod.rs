@@ -115,12 +115,10 @@ struct Xfer {
     last_http10: bool,
     /// The request being written is HTTP/1.0 (HTTP_VERSION 1_0, or after such an answer).
     req_http10: bool,
-    /// The proxy of the request being set up, for its URL's scheme and host (see `proxy_for`).
-    proxy_memo: RefCell<Option<Box<ProxyMemo>>>,
+    /// The proxy of the request being set up, chosen once for it (see `choose_proxy`); boxed, as
+    /// most transfers have none and the transfer's future stays small.
+    proxy: std::result::Result<Option<Box<crate::engine::proxy::Proxy>>, Box<Error>>,
 }
-
-/// A URL's scheme and host and the proxy chosen for them.
-type ProxyMemo = (String, String, Result<Option<crate::engine::proxy::Proxy>>);
 
 /// Runs one transfer to completion, recording getinfo values in `easy.info`.
 pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
@@ -150,7 +148,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         header_lines: 0,
         last_http10: false,
         req_http10: false,
-        proxy_memo: RefCell::new(None),
+        proxy: Ok(None),
     };
     // getinfo answers for this transfer from its start, as libcurl resets its info then.
     x.publish_info();
@@ -272,10 +270,11 @@ impl Xfer {
         self.load_cookie_files();
         // libcurl's first progress call comes before anything happened.
         self.call_progress(true)?;
-        // The URL is worked out outside this async fn, so that its state does not keep a copy.
+        // The URL is worked out outside this async fn, so that its state does not keep a copy
+        // (it is shared with the options, which keep it parsed for the next transfer).
         match self.first_url()? {
             Start::File(url) => Box::pin(self.run_file(&url)).await,
-            Start::Upgrade(url) => Box::pin(self.run_upgrade(*url)).await,
+            Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
             Start::Http(url) => self.run_http(url).await,
         }
     }
@@ -283,17 +282,25 @@ impl Xfer {
     /// The transfer's URL (PORT applied), checked against PROTOCOLS, and what runs it.
     fn first_url(&mut self) -> Result<Start> {
         let url_s = self.o.url.as_deref().ok_or_else(|| Error::new(code::URL_MALFORMAT, "No URL set"))?;
-        let mut url = match Url::parse_with(url_s, self.o.default_protocol.as_deref(), self.o.path_as_is) {
-            Ok(u) => u,
-            Err(e) => {
-                self.info.url_rejected = true;
-                return Err(e);
-            }
+        // Parsed once per URL setting: the options keep it until a setopt changes them.
+        let parsed = match self.o.parsed_url.get() {
+            Some(u) => u.clone(),
+            None => match Url::parse_with(url_s, self.o.default_protocol.as_deref(), self.o.path_as_is) {
+                Ok(u) => self.o.parsed_url.get_or_init(|| Rc::new(u)).clone(),
+                Err(e) => {
+                    self.info.url_rejected = true;
+                    return Err(e);
+                }
+            },
         };
-        if self.o.port != 0 && url.scheme != "file" {
+        let url = if self.o.port != 0 && parsed.scheme != "file" {
             // PORT overrides the URL's port (the first request only: redirects go where they say).
-            url.port = Some(self.o.port);
-        }
+            let mut u = (*parsed).clone();
+            u.port = Some(self.o.port);
+            Rc::new(u)
+        } else {
+            parsed
+        };
         self.info.effective_url = Some(url.to_effective());
         let proto = match url.scheme.as_str() {
             "http" => PROTO_HTTP,
@@ -307,7 +314,6 @@ impl Xfer {
             return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{}\" is disabled", url.scheme)));
         }
         self.info.scheme = Some(url.scheme.to_ascii_uppercase());
-        let url = Box::new(url);
         Ok(if url.scheme == "file" {
             Start::File(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
@@ -320,9 +326,9 @@ impl Xfer {
 
 /// How a transfer runs, by its URL.
 enum Start {
-    File(Box<Url>),
-    Upgrade(Box<Url>),
-    Http(Box<Url>),
+    File(Rc<Url>),
+    Upgrade(Rc<Url>),
+    Http(Rc<Url>),
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::engine::pool::PoolKey;
 use crate::engine::request::{BodySource, Fields, Form, LfToCrlf, Method, ReadFunction};
 use crate::engine::setopt::BodyChoice;
 use crate::engine::url::Url;
+use std::borrow::Cow;
 
 /// State carried between the requests of one transfer (redirects, auth retries).
 pub(super) struct Hop {
@@ -67,8 +68,8 @@ impl Xfer {
         });
     }
 
-    /// `url` comes boxed: an async fn keeps its arguments besides its locals (here, in `hop`).
-    pub(super) async fn run_http(&mut self, url: Box<Url>) -> Result<()> {
+    /// `url` comes shared: an async fn keeps its arguments besides its locals (here, in `hop`).
+    pub(super) async fn run_http(&mut self, url: Rc<Url>) -> Result<()> {
         let method = self.o.request_method();
         // libcurl refuses to resume an HTTP upload of any kind, before it sends a byte.
         if self.o.resume_from > 0 {
@@ -93,7 +94,7 @@ impl Xfer {
             b => b,
         };
         let mut hop = Hop {
-            url: Rc::from(url),
+            url,
             method,
             body,
             auth_header: None,
@@ -113,9 +114,9 @@ impl Xfer {
         self.hsts_upgrade(&mut hop);
         let first_origin = origin(&hop.url);
         loop {
-            // Each request reads the proxy environment again, as libcurl's connection setup does.
-            self.proxy_memo.borrow_mut().take();
             self.hsts_upgrade(&mut hop);
+            // Each request reads the proxy environment again, as libcurl's connection setup does.
+            self.choose_proxy(&hop.url);
             hop.send_auth = self.o.unrestricted_auth || origin(&hop.url) == first_origin;
             hop.creds = self.credentials(&hop.url)?;
             if hop.auth_header.is_none() && hop.send_auth {
@@ -257,7 +258,7 @@ impl Xfer {
 
     /// The HTTP proxy's kept Digest for this request (absolute form), as `kept_digest` for origins.
     fn kept_proxy_digest(&self, hop: &Hop) -> Option<String> {
-        let via = self.proxy_for(&hop.url).ok().flatten().filter(|p| p.forwards_http())?;
+        let via = self.proxy().ok().flatten().filter(|p| p.forwards_http())?;
         let (a, method, uri) = (self.o.proxy.auth, hop.method.as_str(), &hop.url.path);
         self.easy.with_digest(|d| via.kept_answer(a, method, uri, &mut d.proxy))
     }
@@ -332,7 +333,7 @@ impl Xfer {
             tls,
             interface: self.o.route.interface.clone(),
             local_port: self.o.route.local_port,
-            proxy: self.proxy_for(url).ok().flatten(),
+            proxy: self.proxy().ok().flatten().cloned(),
             unix: self.o.route.unix_socket.clone(),
         }
     }
@@ -372,57 +373,56 @@ impl Xfer {
     ) -> Vec<u8> {
         let url = &hop.url;
         let mut connection = Vec::new();
-        let mut internal: Vec<(&'static str, String)> = Vec::with_capacity(10);
-        internal.push(("Host", url.host_header()));
+        let mut internal: Vec<(&'static str, Cow<'_, str>)> = Vec::with_capacity(10);
+        internal.push(("Host", url.host_header().into()));
         // Through an HTTP proxy without a tunnel the request goes to the proxy itself.
-        let via = self.proxy_for(url).ok().flatten().filter(|p| p.forwards_http());
-        let proxy_auth =
-            hop.proxy_auth.clone().or_else(|| via.as_ref().and_then(|p| p.upfront_auth(self.o.proxy.auth)));
+        let via = self.proxy().ok().flatten().filter(|p| p.forwards_http());
+        let proxy_auth = hop.proxy_auth.clone().or_else(|| via.and_then(|p| p.upfront_auth(self.o.proxy.auth)));
         if let Some(a) = proxy_auth {
-            internal.push(("Proxy-Authorization", a));
+            internal.push(("Proxy-Authorization", a.into()));
         }
         if let Some(a) = &hop.auth_header {
-            internal.push(("Authorization", a.clone()));
+            internal.push(("Authorization", a.as_str().into()));
         } else if let Some(signed) = self.sigv4(hop) {
-            internal.push(("Authorization", signed.authorization));
-            internal.extend(signed.date.map(|(n, v)| (if n == "X-Amz-Date" { "X-Amz-Date" } else { leak_name(n) }, v)));
+            internal.push(("Authorization", signed.authorization.into()));
             internal.extend(
-                signed
-                    .content_sha
-                    .map(|(n, v)| (if n == "x-amz-content-sha256" { "x-amz-content-sha256" } else { leak_name(n) }, v)),
+                signed.date.map(|(n, v)| (if n == "X-Amz-Date" { "X-Amz-Date" } else { leak_name(n) }, v.into())),
             );
+            internal.extend(signed.content_sha.map(|(n, v)| {
+                (if n == "x-amz-content-sha256" { "x-amz-content-sha256" } else { leak_name(n) }, v.into())
+            }));
         }
         if let Some(r) = &self.o.range {
             if hop.method.is_get_or_head() {
-                internal.push(("Range", format!("bytes={r}")));
+                internal.push(("Range", format!("bytes={r}").into()));
             } else if matches!(hop.method, Method::Post | Method::Put) {
                 let total = body_len.map(|b| b.to_string()).unwrap_or("*".into());
-                internal.push(("Content-Range", format!("bytes {r}/{total}")));
+                internal.push(("Content-Range", format!("bytes {r}/{total}").into()));
             }
         } else if self.o.resume_from > 0 && hop.method.is_get_or_head() {
-            internal.push(("Range", format!("bytes={}-", self.o.resume_from)));
+            internal.push(("Range", format!("bytes={}-", self.o.resume_from).into()));
         }
         if let Some(ua) = self.o.user_agent.as_ref().filter(|u| !u.is_empty()) {
-            internal.push(("User-Agent", ua.to_string()));
+            internal.push(("User-Agent", Cow::Borrowed(&**ua)));
         }
         internal.push(("Accept", "*/*".into()));
         if let Some(ae) = &self.o.accept_encoding {
-            let v = if ae.is_empty() { "deflate, gzip, br".to_string() } else { ae.clone() };
-            internal.push(("Accept-Encoding", v));
+            let v = if ae.is_empty() { "deflate, gzip, br" } else { ae.as_str() };
+            internal.push(("Accept-Encoding", v.into()));
         }
         if self.o.transfer_encoding {
             internal.push(("TE", "gzip".into()));
             connection.push("TE");
         }
         if let Some(r) = &hop.referer {
-            internal.push(("Referer", r.clone()));
+            internal.push(("Referer", r.as_str().into()));
         }
         if via.is_some() {
             internal.push(("Proxy-Connection", "Keep-Alive".into()));
         }
         if h2c {
             internal.push(("Upgrade", "h2c".into()));
-            internal.push(("HTTP2-Settings", crate::engine::http2::upgrade::settings_header()));
+            internal.push(("HTTP2-Settings", crate::engine::http2::upgrade::settings_header().into()));
             connection.push("Upgrade, HTTP2-Settings");
         }
         // COOKIE first, then what the cookie engine has for this host and path.
@@ -432,9 +432,9 @@ impl Xfer {
             j.cookie_header(&url.host, &url.path, secure, crate::engine::cookies::unix_now())
         });
         match (&self.o.cookie, jar_cookies) {
-            (Some(c), Some(j)) => internal.push(("Cookie", format!("{c}; {j}"))),
-            (Some(c), None) => internal.push(("Cookie", c.clone())),
-            (None, Some(j)) => internal.push(("Cookie", j)),
+            (Some(c), Some(j)) => internal.push(("Cookie", format!("{c}; {j}").into())),
+            (Some(c), None) => internal.push(("Cookie", c.as_str().into())),
+            (None, Some(j)) => internal.push(("Cookie", j.into())),
             (None, None) => {}
         }
         let cond = match self.o.time_condition {
@@ -444,19 +444,19 @@ impl Xfer {
             _ => None,
         };
         if let Some(name) = cond {
-            internal.push((name, crate::engine::date::http_date(self.o.time_value)));
+            internal.push((name, crate::engine::date::http_date(self.o.time_value).into()));
         }
-        let mut tail: Vec<(&'static str, String)> = Vec::new();
+        let mut tail: Vec<(&'static str, Cow<'_, str>)> = Vec::new();
         if chunked {
             tail.push(("Transfer-Encoding", "chunked".into()));
         } else if let Some(n) = body_len {
             if !hop.method.is_get_or_head() || n > 0 {
-                tail.push(("Content-Length", n.to_string()));
+                tail.push(("Content-Length", n.to_string().into()));
             }
         }
         if let Some(ct) = hop.body.as_ref().and_then(|b| b.content_type()) {
             if !hop.method.is_get_or_head() {
-                tail.push(("Content-Type", ct.to_string()));
+                tail.push(("Content-Type", ct.into()));
             }
         }
         if expect {
@@ -464,19 +464,19 @@ impl Xfer {
         }
         // REQUEST_TARGET stands in for the URL's path and query, also in a proxy's absolute form.
         let target = self.o.request_target.as_deref().unwrap_or(&url.path);
-        let absolute = via.as_ref().map(|_| format!("{}://{}{}", url.scheme, url.host_header(), target));
+        let absolute = via.map(|_| format!("{}://{}{}", url.scheme, url.host_header(), target));
         // PROXYHEADER lines go to the proxy too unless HEADEROPT unifies them; HTTPHEADER's
         // Authorization / Cookie lines stay with the first origin unless UNRESTRICTED_AUTH.
         let proxy_extra = via.is_some() && !self.o.proxy.unified_headers && !self.o.proxy.headers.is_empty();
-        let custom: std::borrow::Cow<'_, [String]> = if hop.send_auth && !proxy_extra {
-            std::borrow::Cow::Borrowed(&self.o.headers)
+        let custom: Cow<'_, [String]> = if hop.send_auth && !proxy_extra {
+            Cow::Borrowed(&self.o.headers)
         } else {
             let mut v: Vec<String> =
                 self.o.headers.iter().filter(|h| hop.send_auth || !is_credential_line(h)).cloned().collect();
             if proxy_extra {
                 v.extend(self.o.proxy.headers.iter().cloned());
             }
-            std::borrow::Cow::Owned(v)
+            Cow::Owned(v)
         };
         RequestHead {
             method: hop.method.as_str(),
@@ -508,7 +508,7 @@ impl Xfer {
         }
         // The HTTP proxy itself asks (no tunnel): answer its challenge once, as PROXYAUTH allows.
         if head.status == 407 && !hop.proxy_answered {
-            let via = self.proxy_for(&hop.url).ok().flatten().filter(|p| p.forwards_http());
+            let via = self.proxy().ok().flatten().filter(|p| p.forwards_http());
             let challenges = header_values(&head.headers, "proxy-authenticate");
             // libcurl's digest uri is the request's path, not the absolute-form target.
             let answer = via.and_then(|p| {

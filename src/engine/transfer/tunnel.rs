@@ -118,21 +118,29 @@ impl Xfer {
         Ok(t)
     }
 
-    /// The proxy for `url` under this handle's options and the process environment.
-    pub(super) fn proxy_for(&self, url: &Url) -> Result<Option<Proxy>> {
+    /// Chooses the proxy for the request to `url` about to be set up, under this handle's options
+    /// and the process environment: once per request (a redirect's may differ), as libcurl reads
+    /// the environment when each request sets up its connection. The pool key, the connect and
+    /// the request head read the choice (`proxy`).
+    pub(super) fn choose_proxy(&mut self, url: &Url) {
         // A Unix socket is the whole path: libcurl uses no proxy with one.
-        if self.o.route.unix_socket.is_some() {
-            return Ok(None);
+        self.proxy = if self.o.route.unix_socket.is_some() {
+            Ok(None)
+        } else {
+            match proxy::for_url(&self.o.proxy, &url.scheme, &url.host, &proxy::process_env) {
+                Ok(p) => Ok(p.map(Box::new)),
+                Err(e) => Err(Box::new(e)),
+            }
+        };
+    }
+
+    /// The proxy chosen for the request in progress; the error of an unusable proxy setting is
+    /// the connect's to report (the pool key and the request head read it as no proxy).
+    pub(super) fn proxy(&self) -> Result<Option<&Proxy>> {
+        match &self.proxy {
+            Ok(p) => Ok(p.as_deref()),
+            Err(e) => Err((**e).clone()),
         }
-        // One environment lookup per request (libcurl reads it as each request sets up its
-        // connection): the pool key, the connect and the request head ask for the same URL.
-        let mut memo = self.proxy_memo.borrow_mut();
-        if let Some(m) = memo.as_ref().filter(|m| m.0 == url.scheme && m.1 == url.host) {
-            return m.2.clone();
-        }
-        let r = proxy::for_url(&self.o.proxy, &url.scheme, &url.host, &proxy::process_env);
-        *memo = Some(Box::new((url.scheme.clone(), url.host.clone(), r.clone())));
-        r
     }
 
     /// Records which auth schemes a 407 offers (PROXYAUTH_AVAIL).
@@ -195,20 +203,20 @@ impl Xfer {
                     continue;
                 }
             };
-            buf.drain(..used);
             let (line, end) = match ev {
                 HeadEvent::Status(st) => {
                     status = st.code;
-                    (st.line, false)
+                    (st.line.to_vec(), false)
                 }
                 HeadEvent::Header(line) => {
                     let (n, v) = crate::engine::http1::head::split_header(&line);
                     headers.push((String::from_utf8_lossy(n).into_owned(), String::from_utf8_lossy(v).into_owned()));
-                    (line, false)
+                    (line.into_owned(), false)
                 }
-                HeadEvent::End(blank) => (blank, true),
+                HeadEvent::End(blank) => (blank.to_vec(), true),
                 HeadEvent::Http09 => return Err(Error::new(code::WEIRD_SERVER_REPLY, "Invalid CONNECT response")),
             };
+            buf.drain(..used);
             self.debug_data(debug_kind::HEADER_IN, &line);
             if !suppress {
                 self.deliver_header(&line).await?;

@@ -9,6 +9,7 @@ use crate::engine::ws::{frame, handshake, Held, Meta, WsState, NOAUTOPONG, RAW_M
 
 impl Xfer {
     pub(super) async fn run_upgrade(&mut self, url: Url) -> Result<()> {
+        self.choose_proxy(&url);
         let mut conn = self.connect(&url, false).await?;
         self.info.primary_ip = Some(conn.primary_ip.clone());
         self.info.primary_port = conn.primary.port() as i64;
