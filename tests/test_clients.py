@@ -565,6 +565,35 @@ def test_async_watchers_follow_socket_interest_exactly(server):
     assert all(ok for _, ok in seen), seen
 
 
+def test_async_failed_calls_into_the_multi_leave_it_not_driving(server):
+    """The flag telling our own calls from the application's is restored when add_handle,
+    remove_handle or socket_action raise: closing a handle in flight afterwards still cancels it."""
+    async def main():
+        async with pycurl.AsyncCurlMulti() as multi:
+            dead = _async_handle(server.url("/hello"))
+            dead.close()
+            with pytest.raises(pycurl.error):
+                multi.add_handle(dead)
+            other = pycurl.CurlMulti()
+            taken = _async_handle(server.url("/hello"))
+            other.add_handle(taken)
+            with pytest.raises(pycurl.error):
+                multi.add_handle(taken)
+            assert multi._driving is False
+            c = _async_handle(server.url("/slow?delay=2"))
+            fut = multi.add_handle(c)
+            await asyncio.sleep(0.1)
+            c.close()
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(fut, 1)
+            assert multi._driving is False and multi.futures() == ()
+            other.remove_handle(taken)
+            taken.close()
+            other.close()
+
+    _run_async(main())
+
+
 # --- lifecycle: gc cost ------------------------------------------------------------------------
 
 def test_import_pycurl_does_not_import_asyncio():

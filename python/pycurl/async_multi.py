@@ -141,9 +141,10 @@ class AsyncCurlMulti:
         future = loop.create_future()
         # Known before the multi sees the handle: its callbacks may look it up.
         self._futures[curl] = future
+        # The driving flag is saved and restored inline: a context manager costs an object per call.
+        was_driving, self._driving = self._driving, True
         try:
-            with self._calling():
-                self._multi.add_handle(curl)
+            self._multi.add_handle(curl)
         except BaseException:
             # A failed add leaves nothing behind: no timer, no loop binding.
             self._futures.pop(curl, None)
@@ -152,6 +153,8 @@ class AsyncCurlMulti:
                 if not was_bound:
                     self._loop = None
             raise
+        finally:
+            self._driving = was_driving
         self._loop_used = True
         future.add_done_callback(functools.partial(self._on_future_done, curl))
         return future
@@ -178,8 +181,11 @@ class AsyncCurlMulti:
         future = self._futures.get(curl)
         if future is None:
             raise RuntimeError("Curl handle is not registered")
-        with self._calling():
+        was_driving, self._driving = self._driving, True
+        try:
             self._multi.remove_handle(curl)
+        finally:
+            self._driving = was_driving
         del self._futures[curl]
         if not future.done():
             future.cancel()
@@ -253,13 +259,11 @@ class AsyncCurlMulti:
             raise RuntimeError("AsyncCurlMulti is bound to a different event loop")
         return loop
 
-    def _calling(self) -> "_Driving":
-        return _Driving(self)
-
     def _outside_change(self) -> None:
-        # A callback not caused by this object: a Curl was paused or closed
-        # by the application. Look for closed handles on the next iteration.
-        if self._driving or self._reap is not None or self._loop is None or self._closing:
+        # A callback not caused by this object (callers test self._driving
+        # first): a Curl was paused or closed by the application. Look for
+        # closed handles on the next iteration.
+        if self._reap is not None or self._loop is None or self._closing:
             return
         self._reap = self._loop.call_soon(self._reap_detached)
 
@@ -281,7 +285,8 @@ class AsyncCurlMulti:
         loop = self._loop
         if loop is None:
             return 0
-        self._outside_change()
+        if not self._driving:
+            self._outside_change()
         try:
             if what == _POLL_REMOVE or what == _POLL_NONE:
                 # NONE keeps the assignment: the socket's next interest finds its state again.
@@ -318,7 +323,8 @@ class AsyncCurlMulti:
         return 0
 
     def _on_timer(self, timeout_ms: int) -> int:
-        self._outside_change()
+        if not self._driving:
+            self._outside_change()
         self._cancel_timer()
         loop = self._loop
         if loop is None or timeout_ms < 0 or self._closing:
@@ -382,12 +388,17 @@ class AsyncCurlMulti:
     def _drive(self, fd: int, mask: int) -> None:
         if self._closing:
             return
+        failed = None
+        was_driving, self._driving = self._driving, True
         try:
-            with self._calling():
-                self._multi.socket_action(fd, mask)
+            self._multi.socket_action(fd, mask)
         except _pycurl.error as exc:
+            failed = exc
+        finally:
+            self._driving = was_driving
+        if failed is not None:
             self._collect_finished()
-            self._fail_all(exc)
+            self._fail_all(failed)
 
     def _collect_finished(self) -> None:
         while not self._closing:
@@ -403,8 +414,11 @@ class AsyncCurlMulti:
         future = self._futures.pop(curl, None)
         if future is None:
             return
-        with self._calling():
+        was_driving, self._driving = self._driving, True
+        try:
             self._multi.remove_handle(curl)
+        finally:
+            self._driving = was_driving
         if future.done():
             return
         if error is None:
@@ -426,11 +440,13 @@ class AsyncCurlMulti:
         self._futures.clear()
         pending = []
         for curl, future in transfers:
+            was_driving, self._driving = self._driving, True
             try:
-                with self._calling():
-                    self._multi.remove_handle(curl)
+                self._multi.remove_handle(curl)
             except _pycurl.error:
                 pass
+            finally:
+                self._driving = was_driving
             if not future.done():
                 pending.append(future)
         return pending
@@ -441,11 +457,13 @@ class AsyncCurlMulti:
         if self._closing or self._futures.get(curl) is not future:
             return
         del self._futures[curl]
+        was_driving, self._driving = self._driving, True
         try:
-            with self._calling():
-                self._multi.remove_handle(curl)
+            self._multi.remove_handle(curl)
         except _pycurl.error:
             pass
+        finally:
+            self._driving = was_driving
 
 
 class _SocketState:
@@ -460,23 +478,6 @@ class _SocketState:
 
     def __repr__(self) -> str:
         return f"_SocketState(read_registered={self.read_registered}, write_registered={self.write_registered})"
-
-
-class _Driving:
-    """Marks an AsyncCurlMulti as calling into its multi for the duration of a with block."""
-
-    __slots__ = ("_owner", "_was")
-
-    def __init__(self, owner: AsyncCurlMulti) -> None:
-        self._owner = owner
-        self._was = False
-
-    def __enter__(self) -> None:
-        self._was = self._owner._driving
-        self._owner._driving = True
-
-    def __exit__(self, *exc: Any) -> None:
-        self._owner._driving = self._was
 
 
 def _can_watch_sockets(loop: asyncio.AbstractEventLoop) -> bool:
