@@ -594,6 +594,31 @@ def test_async_failed_calls_into_the_multi_leave_it_not_driving(server):
     _run_async(main())
 
 
+def test_async_repeated_zero_timer_keeps_the_pending_call(server):
+    """M_TIMERFUNCTION(0) again while the call_soon for the last one is pending keeps that call
+    (each add_handle asks for 0 ms); any other value replaces it."""
+    async def main():
+        async with pycurl.AsyncCurlMulti() as multi:
+            multi._ensure_loop()
+            multi._on_timer(0)
+            soon = multi._timer
+            multi._on_timer(0)
+            assert multi._timer is soon and not soon.cancelled()
+            multi._on_timer(30)
+            assert soon.cancelled() and isinstance(multi._timer, asyncio.TimerHandle)
+            later = multi._timer
+            multi._on_timer(0)
+            assert later.cancelled() and multi._timer is not later and not multi._timer.cancelled()
+            multi._on_timer(-1)
+            assert multi._timer is None
+            handles = [_async_handle(server.url("/hello")) for _ in range(5)]
+            assert all(h is c for h, c in zip(await asyncio.gather(*map(multi.add_handle, handles)), handles))
+            for c in handles:
+                c.close()
+
+    _run_async(main())
+
+
 # --- lifecycle: gc cost ------------------------------------------------------------------------
 
 def test_import_pycurl_does_not_import_asyncio():

@@ -79,6 +79,8 @@ class AsyncCurlMulti:
         # Sockets the multi told us about and that carry a _SocketState (CurlMulti.assign).
         self._assigned_fds: Set[int] = set()
         self._timer: Optional[asyncio.Handle] = None
+        # self._timer is a call_soon (the multi asked for 0 ms), not a call_later.
+        self._timer_soon = False
         # The drain of finished transfers scheduled by the notify callback.
         self._notify_handle: Optional[asyncio.Handle] = None
         # aclose() has begun: no new watchers or timers from here on.
@@ -325,10 +327,14 @@ class AsyncCurlMulti:
     def _on_timer(self, timeout_ms: int) -> int:
         if not self._driving:
             self._outside_change()
+        if timeout_ms == 0 and self._timer_soon and self._timer is not None:
+            # Already due on the loop's next turn (each add_handle asks again): keep that call.
+            return 0
         self._cancel_timer()
         loop = self._loop
         if loop is None or timeout_ms < 0 or self._closing:
             return 0
+        self._timer_soon = timeout_ms == 0
         if timeout_ms == 0:
             self._timer = loop.call_soon(self._fire_timeout)
         else:
