@@ -619,6 +619,42 @@ def test_async_repeated_zero_timer_keeps_the_pending_call(server):
     _run_async(main())
 
 
+def test_async_finished_transfer_drops_our_done_callback(server):
+    """A future resolved by its finished transfer no longer carries our done callback (it would
+    only find the transfer gone); a future cancelled by its owner still gets it, which detaches."""
+    async def main():
+        async with pycurl.AsyncCurlMulti() as multi:
+            ran = []
+            own = multi._on_future_done
+
+            def counting(curl, future):
+                ran.append(future)
+                own(curl, future)
+            multi._on_future_done = counting
+            user = []
+            ok = _async_handle(server.url("/hello"))
+            fut = multi.add_handle(ok)
+            fut.add_done_callback(user.append)
+            assert await fut is ok
+            await asyncio.sleep(0)
+            assert ran == [] and user == [fut] and multi._done_callbacks == {}
+            bad = _async_handle("http://127.0.0.1:1/")
+            with pytest.raises(pycurl.error):
+                await multi.perform(bad)
+            assert ran == []
+            slow = _async_handle(server.url("/slow?delay=2"))
+            cancelled = multi.add_handle(slow)
+            await asyncio.sleep(0.05)
+            cancelled.cancel()
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            assert ran == [cancelled] and multi.futures() == () and multi._done_callbacks == {}
+            assert slow not in multi._multi
+            for c in (ok, bad, slow):
+                c.close()
+
+    _run_async(main())
+
 # --- lifecycle: gc cost ------------------------------------------------------------------------
 
 def test_import_pycurl_does_not_import_asyncio():

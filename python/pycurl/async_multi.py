@@ -81,6 +81,8 @@ class AsyncCurlMulti:
         self._timer: Optional[asyncio.Handle] = None
         # self._timer is a call_soon (the multi asked for 0 ms), not a call_later.
         self._timer_soon = False
+        # Our own done callback on each future in self._futures, so _finish can take it off again.
+        self._done_callbacks: Dict[Curl, Any] = {}
         # The drain of finished transfers scheduled by the notify callback.
         self._notify_handle: Optional[asyncio.Handle] = None
         # aclose() has begun: no new watchers or timers from here on.
@@ -158,7 +160,9 @@ class AsyncCurlMulti:
         finally:
             self._driving = was_driving
         self._loop_used = True
-        future.add_done_callback(functools.partial(self._on_future_done, curl))
+        done = functools.partial(self._on_future_done, curl)
+        self._done_callbacks[curl] = done
+        future.add_done_callback(done)
         return future
 
     async def perform(self, curl: Curl) -> Curl:
@@ -189,6 +193,7 @@ class AsyncCurlMulti:
         finally:
             self._driving = was_driving
         del self._futures[curl]
+        self._done_callbacks.pop(curl, None)
         if not future.done():
             future.cancel()
 
@@ -276,6 +281,7 @@ class AsyncCurlMulti:
         for curl, future in list(self._futures.items()):
             if curl not in self._multi:
                 del self._futures[curl]
+                self._done_callbacks.pop(curl, None)
                 if not future.done():
                     future.cancel()
 
@@ -425,6 +431,10 @@ class AsyncCurlMulti:
             self._multi.remove_handle(curl)
         finally:
             self._driving = was_driving
+        done = self._done_callbacks.pop(curl, None)
+        if done is not None:
+            # Resolved here: our own done callback would only find the transfer gone.
+            future.remove_done_callback(done)
         if future.done():
             return
         if error is None:
@@ -445,6 +455,7 @@ class AsyncCurlMulti:
         transfers = list(self._futures.items())
         self._futures.clear()
         pending = []
+        self._done_callbacks.clear()
         for curl, future in transfers:
             was_driving, self._driving = self._driving, True
             try:
@@ -463,6 +474,7 @@ class AsyncCurlMulti:
         if self._closing or self._futures.get(curl) is not future:
             return
         del self._futures[curl]
+        self._done_callbacks.pop(curl, None)
         was_driving, self._driving = self._driving, True
         try:
             self._multi.remove_handle(curl)
