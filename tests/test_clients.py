@@ -565,6 +565,96 @@ def test_async_watchers_follow_socket_interest_exactly(server):
     assert all(ok for _, ok in seen), seen
 
 
+def test_async_failed_calls_into_the_multi_leave_it_not_driving(server):
+    """The flag telling our own calls from the application's is restored when add_handle,
+    remove_handle or socket_action raise: closing a handle in flight afterwards still cancels it."""
+    async def main():
+        async with pycurl.AsyncCurlMulti() as multi:
+            dead = _async_handle(server.url("/hello"))
+            dead.close()
+            with pytest.raises(pycurl.error):
+                multi.add_handle(dead)
+            other = pycurl.CurlMulti()
+            taken = _async_handle(server.url("/hello"))
+            other.add_handle(taken)
+            with pytest.raises(pycurl.error):
+                multi.add_handle(taken)
+            assert multi._driving is False
+            c = _async_handle(server.url("/slow?delay=2"))
+            fut = multi.add_handle(c)
+            await asyncio.sleep(0.1)
+            c.close()
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(fut, 1)
+            assert multi._driving is False and multi.futures() == ()
+            other.remove_handle(taken)
+            taken.close()
+            other.close()
+
+    _run_async(main())
+
+
+def test_async_repeated_zero_timer_keeps_the_pending_call(server):
+    """M_TIMERFUNCTION(0) again while the call_soon for the last one is pending keeps that call
+    (each add_handle asks for 0 ms); any other value replaces it."""
+    async def main():
+        async with pycurl.AsyncCurlMulti() as multi:
+            multi._ensure_loop()
+            multi._on_timer(0)
+            soon = multi._timer
+            multi._on_timer(0)
+            assert multi._timer is soon and not soon.cancelled()
+            multi._on_timer(30)
+            assert soon.cancelled() and isinstance(multi._timer, asyncio.TimerHandle)
+            later = multi._timer
+            multi._on_timer(0)
+            assert later.cancelled() and multi._timer is not later and not multi._timer.cancelled()
+            multi._on_timer(-1)
+            assert multi._timer is None
+            handles = [_async_handle(server.url("/hello")) for _ in range(5)]
+            assert all(h is c for h, c in zip(await asyncio.gather(*map(multi.add_handle, handles)), handles))
+            for c in handles:
+                c.close()
+
+    _run_async(main())
+
+
+def test_async_finished_transfer_drops_our_done_callback(server):
+    """A future resolved by its finished transfer no longer carries our done callback (it would
+    only find the transfer gone); a future cancelled by its owner still gets it, which detaches."""
+    async def main():
+        async with pycurl.AsyncCurlMulti() as multi:
+            ran = []
+            own = multi._on_future_done
+
+            def counting(curl, future):
+                ran.append(future)
+                own(curl, future)
+            multi._on_future_done = counting
+            user = []
+            ok = _async_handle(server.url("/hello"))
+            fut = multi.add_handle(ok)
+            fut.add_done_callback(user.append)
+            assert await fut is ok
+            await asyncio.sleep(0)
+            assert ran == [] and user == [fut] and multi._done_callbacks == {}
+            bad = _async_handle("http://127.0.0.1:1/")
+            with pytest.raises(pycurl.error):
+                await multi.perform(bad)
+            assert ran == []
+            slow = _async_handle(server.url("/slow?delay=2"))
+            cancelled = multi.add_handle(slow)
+            await asyncio.sleep(0.05)
+            cancelled.cancel()
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            assert ran == [cancelled] and multi.futures() == () and multi._done_callbacks == {}
+            assert slow not in multi._multi
+            for c in (ok, bad, slow):
+                c.close()
+
+    _run_async(main())
+
 # --- lifecycle: gc cost ------------------------------------------------------------------------
 
 def test_import_pycurl_does_not_import_asyncio():

@@ -79,6 +79,10 @@ class AsyncCurlMulti:
         # Sockets the multi told us about and that carry a _SocketState (CurlMulti.assign).
         self._assigned_fds: Set[int] = set()
         self._timer: Optional[asyncio.Handle] = None
+        # self._timer is a call_soon (the multi asked for 0 ms), not a call_later.
+        self._timer_soon = False
+        # Our own done callback on each future in self._futures, so _finish can take it off again.
+        self._done_callbacks: Dict[Curl, Any] = {}
         # The drain of finished transfers scheduled by the notify callback.
         self._notify_handle: Optional[asyncio.Handle] = None
         # aclose() has begun: no new watchers or timers from here on.
@@ -141,9 +145,10 @@ class AsyncCurlMulti:
         future = loop.create_future()
         # Known before the multi sees the handle: its callbacks may look it up.
         self._futures[curl] = future
+        # The driving flag is saved and restored inline: a context manager costs an object per call.
+        was_driving, self._driving = self._driving, True
         try:
-            with self._calling():
-                self._multi.add_handle(curl)
+            self._multi.add_handle(curl)
         except BaseException:
             # A failed add leaves nothing behind: no timer, no loop binding.
             self._futures.pop(curl, None)
@@ -152,8 +157,12 @@ class AsyncCurlMulti:
                 if not was_bound:
                     self._loop = None
             raise
+        finally:
+            self._driving = was_driving
         self._loop_used = True
-        future.add_done_callback(functools.partial(self._on_future_done, curl))
+        done = functools.partial(self._on_future_done, curl)
+        self._done_callbacks[curl] = done
+        future.add_done_callback(done)
         return future
 
     async def perform(self, curl: Curl) -> Curl:
@@ -178,9 +187,13 @@ class AsyncCurlMulti:
         future = self._futures.get(curl)
         if future is None:
             raise RuntimeError("Curl handle is not registered")
-        with self._calling():
+        was_driving, self._driving = self._driving, True
+        try:
             self._multi.remove_handle(curl)
+        finally:
+            self._driving = was_driving
         del self._futures[curl]
+        self._done_callbacks.pop(curl, None)
         if not future.done():
             future.cancel()
 
@@ -253,13 +266,11 @@ class AsyncCurlMulti:
             raise RuntimeError("AsyncCurlMulti is bound to a different event loop")
         return loop
 
-    def _calling(self) -> "_Driving":
-        return _Driving(self)
-
     def _outside_change(self) -> None:
-        # A callback not caused by this object: a Curl was paused or closed
-        # by the application. Look for closed handles on the next iteration.
-        if self._driving or self._reap is not None or self._loop is None or self._closing:
+        # A callback not caused by this object (callers test self._driving
+        # first): a Curl was paused or closed by the application. Look for
+        # closed handles on the next iteration.
+        if self._reap is not None or self._loop is None or self._closing:
             return
         self._reap = self._loop.call_soon(self._reap_detached)
 
@@ -270,6 +281,7 @@ class AsyncCurlMulti:
         for curl, future in list(self._futures.items()):
             if curl not in self._multi:
                 del self._futures[curl]
+                self._done_callbacks.pop(curl, None)
                 if not future.done():
                     future.cancel()
 
@@ -281,7 +293,8 @@ class AsyncCurlMulti:
         loop = self._loop
         if loop is None:
             return 0
-        self._outside_change()
+        if not self._driving:
+            self._outside_change()
         try:
             if what == _POLL_REMOVE or what == _POLL_NONE:
                 # NONE keeps the assignment: the socket's next interest finds its state again.
@@ -318,11 +331,16 @@ class AsyncCurlMulti:
         return 0
 
     def _on_timer(self, timeout_ms: int) -> int:
-        self._outside_change()
+        if not self._driving:
+            self._outside_change()
+        if timeout_ms == 0 and self._timer_soon and self._timer is not None:
+            # Already due on the loop's next turn (each add_handle asks again): keep that call.
+            return 0
         self._cancel_timer()
         loop = self._loop
         if loop is None or timeout_ms < 0 or self._closing:
             return 0
+        self._timer_soon = timeout_ms == 0
         if timeout_ms == 0:
             self._timer = loop.call_soon(self._fire_timeout)
         else:
@@ -382,12 +400,17 @@ class AsyncCurlMulti:
     def _drive(self, fd: int, mask: int) -> None:
         if self._closing:
             return
+        failed = None
+        was_driving, self._driving = self._driving, True
         try:
-            with self._calling():
-                self._multi.socket_action(fd, mask)
+            self._multi.socket_action(fd, mask)
         except _pycurl.error as exc:
+            failed = exc
+        finally:
+            self._driving = was_driving
+        if failed is not None:
             self._collect_finished()
-            self._fail_all(exc)
+            self._fail_all(failed)
 
     def _collect_finished(self) -> None:
         while not self._closing:
@@ -403,8 +426,15 @@ class AsyncCurlMulti:
         future = self._futures.pop(curl, None)
         if future is None:
             return
-        with self._calling():
+        was_driving, self._driving = self._driving, True
+        try:
             self._multi.remove_handle(curl)
+        finally:
+            self._driving = was_driving
+        done = self._done_callbacks.pop(curl, None)
+        if done is not None:
+            # Resolved here: our own done callback would only find the transfer gone.
+            future.remove_done_callback(done)
         if future.done():
             return
         if error is None:
@@ -425,12 +455,15 @@ class AsyncCurlMulti:
         transfers = list(self._futures.items())
         self._futures.clear()
         pending = []
+        self._done_callbacks.clear()
         for curl, future in transfers:
+            was_driving, self._driving = self._driving, True
             try:
-                with self._calling():
-                    self._multi.remove_handle(curl)
+                self._multi.remove_handle(curl)
             except _pycurl.error:
                 pass
+            finally:
+                self._driving = was_driving
             if not future.done():
                 pending.append(future)
         return pending
@@ -441,11 +474,14 @@ class AsyncCurlMulti:
         if self._closing or self._futures.get(curl) is not future:
             return
         del self._futures[curl]
+        self._done_callbacks.pop(curl, None)
+        was_driving, self._driving = self._driving, True
         try:
-            with self._calling():
-                self._multi.remove_handle(curl)
+            self._multi.remove_handle(curl)
         except _pycurl.error:
             pass
+        finally:
+            self._driving = was_driving
 
 
 class _SocketState:
@@ -460,23 +496,6 @@ class _SocketState:
 
     def __repr__(self) -> str:
         return f"_SocketState(read_registered={self.read_registered}, write_registered={self.write_registered})"
-
-
-class _Driving:
-    """Marks an AsyncCurlMulti as calling into its multi for the duration of a with block."""
-
-    __slots__ = ("_owner", "_was")
-
-    def __init__(self, owner: AsyncCurlMulti) -> None:
-        self._owner = owner
-        self._was = False
-
-    def __enter__(self) -> None:
-        self._was = self._owner._driving
-        self._owner._driving = True
-
-    def __exit__(self, *exc: Any) -> None:
-        self._owner._driving = self._was
 
 
 def _can_watch_sockets(loop: asyncio.AbstractEventLoop) -> bool:
