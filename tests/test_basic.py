@@ -76,6 +76,9 @@ def test_url_options_changed_between_transfers_apply(server, curl):
     curl.setopt(pycurl.URL, "http://127.0.0.1:1/hello")
     body, _ = perform(curl, PORT=server.port)
     assert body == b"hello world"
+    # libcurl connects to PORT but reports the URL as set.
+    assert curl.getinfo(pycurl.EFFECTIVE_URL) == "http://127.0.0.1:1/hello"
+    assert curl.getinfo(pycurl.PRIMARY_PORT) == server.port
     curl.setopt(pycurl.PORT, 0)
     perform_error(curl)
     assert curl.getinfo(pycurl.EFFECTIVE_URL) == "http://127.0.0.1:1/hello"

@@ -293,6 +293,8 @@ impl Xfer {
                 }
             },
         };
+        // EFFECTIVE_URL is the URL as set: libcurl connects to PORT but does not write it there.
+        self.info.effective_url = Some(parsed.to_effective());
         let url = if self.o.port != 0 && parsed.scheme != "file" {
             // PORT overrides the URL's port (the first request only: redirects go where they say).
             let mut u = (*parsed).clone();
@@ -301,7 +303,6 @@ impl Xfer {
         } else {
             parsed
         };
-        self.info.effective_url = Some(url.to_effective());
         let proto = match url.scheme.as_str() {
             "http" => PROTO_HTTP,
             "https" => PROTO_HTTPS,
