@@ -11,7 +11,8 @@ ROOT=$(pwd)
 PY=$ROOT/.venv/bin/python
 TORNADO=tornado==6.6.1
 PYCURL_REQUESTS=pycurl-requests==0.5.2
-"$PY" -m pip install -q --disable-pip-version-check "$TORNADO" chardet
+# urllib3: two of pycurl-requests' tests skip without it.
+"$PY" -m pip install -q --disable-pip-version-check "$TORNADO" chardet urllib3
 # --no-deps: its requirement "pycurl" would pull real pycurl over ours.
 "$PY" -m pip install -q --disable-pip-version-check --no-deps "$PYCURL_REQUESTS"
 "$PY" -c 'import pycurl, sys; sys.exit(0 if "pycurl-rs" in pycurl.version else "pycurl is not pycurl-rs: " + pycurl.version)'
