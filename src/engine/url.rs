@@ -44,10 +44,8 @@ impl Url {
         self.host.contains(':')
     }
 
-    /// host[:port] as used in the Host header (port omitted when it is the scheme's default).
-    pub fn host_header(&self) -> String {
-        // Built by hand, as `to_effective`: every request writes one.
-        let mut s = String::with_capacity(self.host.len() + 8);
+    /// The host as it stands in a URL or Host header: an IPv6 address in brackets.
+    fn push_host(&self, s: &mut String) {
         if self.is_ipv6() {
             s.push('[');
             s.push_str(&self.host);
@@ -55,6 +53,13 @@ impl Url {
         } else {
             s.push_str(&self.host);
         }
+    }
+
+    /// host[:port] as used in the Host header (port omitted when it is the scheme's default).
+    pub fn host_header(&self) -> String {
+        // Built by hand, as `to_effective`: every request writes one.
+        let mut s = String::with_capacity(self.host.len() + 8);
+        self.push_host(&mut s);
         if let Some(p) = self.port.filter(|p| *p != self.default_port()) {
             s.push(':');
             push_port(&mut s, p);
@@ -71,13 +76,7 @@ impl Url {
         let mut s = String::with_capacity(self.scheme.len() + self.host.len() + self.path.len() + 11);
         s.push_str(&self.scheme);
         s.push_str("://");
-        if self.is_ipv6() {
-            s.push('[');
-            s.push_str(&self.host);
-            s.push(']');
-        } else {
-            s.push_str(&self.host);
-        }
+        self.push_host(&mut s);
         if let Some(p) = self.port {
             s.push(':');
             push_port(&mut s, p);
