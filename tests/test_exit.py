@@ -112,3 +112,46 @@ def test_exit_with_daemon_thread_in_transfer(mode):
         p = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30, env=env)
         assert (p.returncode, p.stdout, p.stderr) == (0, b"exiting\n", b"")
     assert time.monotonic() - t0 < 15
+
+
+def test_atexit_hook_joining_a_thread_in_a_wait_does_not_hang():
+    # An application hook registered before pycurl was imported runs after pycurl's own hook: it
+    # stops and joins a daemon thread that sits in CurlMulti.select(). The join must return.
+    code = textwrap.dedent(
+        """
+        import atexit, threading
+        stop = threading.Event()
+        def shutdown():
+            stop.set()
+            worker.join(10)
+            print("joined" if not worker.is_alive() else "stuck", flush=True)
+        atexit.register(shutdown)
+
+        import pycurl  # imported later: its exit hook runs first
+        started = threading.Event()
+
+        import socket
+        lsock = socket.socket()  # accepts through the backlog, never answers
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(8)
+
+        def run():
+            m = pycurl.CurlMulti()
+            c = pycurl.Curl()
+            c.setopt(pycurl.URL, "http://127.0.0.1:%d/" % lsock.getsockname()[1])
+            c.setopt(pycurl.WRITEFUNCTION, lambda d: None)
+            m.add_handle(c)
+            started.set()
+            while not stop.is_set():
+                m.perform()
+                m.select(0.05)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        started.wait(5)
+        """
+    )
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
+    assert (p.returncode, p.stdout, p.stderr) == (0, b"joined\n", b"")
+    assert time.monotonic() - t0 < 8

@@ -11,12 +11,15 @@
 //! exit began never asks: it parks until the process is gone (daemon threads die with it anyway).
 //! Checking a flag and then asking would race with the exit starting in between (the ask can wait
 //! long for the GIL), so the ask happens under `GATE`, which the `atexit` hook (run before CPython
-//! marks itself finalizing) must take to close it.
+//! marks itself finalizing) must take to close it. Hooks registered before pycurl's run after it
+//! and may wait for a thread in a wait (stop and join a worker), so a closed gate holds threads for
+//! `GRACE` only; after that they ask as before.
 use std::cell::{Ref, RefCell, RefMut};
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::thread::ThreadId;
+use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use pyo3::types::PyModule;
@@ -27,15 +30,18 @@ static EXIT_THREAD: OnceLock<ThreadId> = OnceLock::new();
 /// Address of `Py_IsFinalizing` (3.13+) or `_Py_IsFinalizing` (3.9 to 3.12), or 0 if neither.
 static IS_FINALIZING: AtomicUsize = AtomicUsize::new(0);
 
-/// Closed (true) by the `atexit` hook. A thread takes the GIL back while holding it, so once the hook
-/// has closed it no thread but the exiting one takes the GIL back from a wait. Only ever locked
-/// without the GIL: a holder may be waiting for the GIL.
-static GATE: Mutex<bool> = Mutex::new(false);
+/// When the `atexit` hook closed it (None while open). A thread takes the GIL back while holding
+/// it, so once the hook has closed it no thread but the exiting one takes the GIL back from a wait
+/// until `GRACE` has passed. Only ever locked without the GIL: a holder may be waiting for the GIL.
+static GATE: Mutex<Option<Instant>> = Mutex::new(None);
+/// How long a closed gate holds threads while the runtime is not yet finalizing: the other exit
+/// hooks normally take far less; one that waits for such a thread gets it back after this.
+const GRACE: Duration = Duration::from_secs(1);
 
 #[pyfunction]
 fn _mark_exiting(py: Python<'_>) {
     let _ = EXIT_THREAD.set(std::thread::current().id());
-    py.allow_threads(|| *GATE.lock().unwrap_or_else(PoisonError::into_inner) = true);
+    py.allow_threads(|| *GATE.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now()));
 }
 
 /// Finds the runtime's finalizing flag and registers the atexit hook; called once at import.
@@ -68,8 +74,8 @@ fn finalizing() -> bool {
     }
 }
 
-/// `py.allow_threads(f)`, except that a thread coming back while the interpreter exits parks
-/// forever instead of being ended by CPython mid-unwind. The thread running the exit is never
+/// `py.allow_threads(f)`, except that a thread coming back while the interpreter exits parks (for
+/// good once the runtime is finalizing) instead of being ended by CPython mid-unwind. The thread running the exit is never
 /// ended, so it takes the GIL back as usual (a transfer from a finalizer or a later atexit hook).
 pub fn allow_threads<T: Send, F: Send + FnOnce() -> T>(_py: Python<'_>, f: F) -> T {
     // SAFETY: the GIL is held (we have `_py`) and is given back below on every path before
@@ -80,7 +86,8 @@ pub fn allow_threads<T: Send, F: Send + FnOnce() -> T>(_py: Python<'_>, f: F) ->
     let me = std::thread::current().id();
     loop {
         let closed = GATE.lock().unwrap_or_else(PoisonError::into_inner);
-        if EXIT_THREAD.get() == Some(&me) || !(*closed || finalizing()) {
+        let held = closed.is_some_and(|at| at.elapsed() < GRACE);
+        if EXIT_THREAD.get() == Some(&me) || !(held || finalizing()) {
             // SAFETY: `saved` is this thread's state from the save above, restored once.
             #[allow(unsafe_code)]
             unsafe {
@@ -89,7 +96,7 @@ pub fn allow_threads<T: Send, F: Send + FnOnce() -> T>(_py: Python<'_>, f: F) ->
             break;
         }
         drop(closed);
-        std::thread::park();
+        std::thread::park_timeout(Duration::from_millis(20));
     }
     r.unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
