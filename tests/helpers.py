@@ -102,6 +102,18 @@ def tcp_peer_port(fd):
         s.close()
 
 
+def recv_head(conn, bufsize=65536):
+    """Reads from ``conn`` until a request head's blank line has arrived or the peer closes;
+    returns every byte read (the caller checks for the blank line where a close matters)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(bufsize)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def accept_loop(listener, handle):
     """Runs a thread that hands each connection ``listener`` accepts to ``handle(conn)`` and closes
     it afterwards, until the listener is closed (the scripted servers of single tests)."""

@@ -14,6 +14,8 @@ import time
 import zlib
 from urllib.parse import parse_qs, urlsplit
 
+from helpers import recv_head
+
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
@@ -434,12 +436,9 @@ class HostileServer:
         try:
             # Keep-alive: one connection may carry several requests (/ok, redirects, loops).
             while True:
-                req = b""
-                while b"\r\n\r\n" not in req:
-                    data = sock.recv(65536)
-                    if not data:
-                        return
-                    req += data
+                req = recv_head(sock)
+                if b"\r\n\r\n" not in req:
+                    return
                 target = req.split(b" ", 2)[1].decode("latin-1")
                 parts = urlsplit(target)
                 q = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -475,12 +474,9 @@ class HostileServer:
         try:
             sock.settimeout(2)
             tls = self._ctx.wrap_socket(sock, server_side=True)
-            req = b""
-            while b"\r\n\r\n" not in req:
-                data = tls.recv(65536)
-                if not data:
-                    return
-                req += data
+            req = recv_head(tls)
+            if b"\r\n\r\n" not in req:
+                return
             path = req.split(b" ", 2)[1]
             if path == b"/eof-no-length":
                 tls.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until the close")

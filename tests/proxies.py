@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from helpers import recv_head
+
 INSTALL = "apt-get install -y tinyproxy dante-server microsocks stunnel4 squid"
 
 
@@ -143,13 +145,7 @@ class Recorder:
                 conn.close()
                 return
             with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-                self.heads.append(data)
+                self.heads.append(recv_head(conn))
                 try:
                     conn.sendall(self.reply)
                 except OSError:

@@ -10,6 +10,8 @@ import threading
 import pycurl
 import pytest
 
+from helpers import recv_head
+
 
 class RawServer:
     """Answers each connection's request head with one canned byte string, then closes."""
@@ -31,12 +33,7 @@ class RawServer:
             except OSError:
                 return
             with c:
-                buf = b""
-                while b"\r\n\r\n" not in buf:
-                    d = c.recv(65536)
-                    if not d:
-                        break
-                    buf += d
+                recv_head(c)
                 try:
                     c.sendall(self.payload)
                     c.shutdown(socket.SHUT_WR)

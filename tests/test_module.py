@@ -10,6 +10,8 @@ import pytest
 
 import pycurl
 
+from helpers import recv_head
+
 
 # Values are libcurl's (curl/curl.h) and pycurl's public constant table.
 EXPECTED_CONSTANTS = {
@@ -363,12 +365,8 @@ def test_version_info_reports_unix_sockets_it_can_use(tmp_path):
     def answer():
         conn, _ = listener.accept()
         with conn:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
+            if b"\r\n\r\n" not in recv_head(conn):
+                return
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nunix")
 
     t = threading.Thread(target=answer)

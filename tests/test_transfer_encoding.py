@@ -7,7 +7,7 @@ import pytest
 
 import pycurl
 
-from helpers import accept_loop
+from helpers import accept_loop, recv_head
 
 BODY = b"transfer-encoded hello " * 20
 
@@ -22,13 +22,7 @@ def te_server():
     payload = gzip.compress(BODY)
 
     def serve(c):
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = c.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        heads.append(data.split(b"\r\n\r\n")[0])
+        heads.append(recv_head(c).split(b"\r\n\r\n")[0])
         c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n"
                   + b"%x\r\n" % len(payload) + payload + b"\r\n0\r\n\r\n")
 

@@ -13,7 +13,7 @@ import time
 import pycurl
 import pytest
 
-from helpers import IS_RS, perform, perform_error
+from helpers import IS_RS, perform, perform_error, recv_head
 from h2servers import launch_nginx, nginx_prelude
 
 # CURLOPT_ABSTRACT_UNIX_SOCKET: pycurl 7.49 has no constant and refuses the number.
@@ -156,13 +156,7 @@ class AbstractServer:
                 return
             self.accepted += 1
             with s:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    d = s.recv(4096)
-                    if not d:
-                        break
-                    data += d
-                head = data.split(b"\r\n\r\n")[0]
+                head = recv_head(s).split(b"\r\n\r\n")[0]
                 s.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(head) + head)
 
     def stop(self):
