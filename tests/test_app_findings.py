@@ -79,3 +79,49 @@ def test_an_upload_cannot_be_resumed(server, curl, opts, message):
 def test_resume_from_zero_uploads_the_whole_body(server, curl):
     body, _ = perform(curl, server.url("/echo"), RESUME_FROM=0, POSTFIELDS="abcdefgh")
     assert body == b"POST\nabcdefgh"
+
+
+# ---- VERBOSE text about a connection that ends with its response ------------------------------
+# Found running pycurl's documentation examples (its DEBUGFUNCTION example against a server that
+# answers "Connection: close"): libcurl says it shuts a connection down when the server ends it,
+# skips a redirect's body without "Ignoring the response-body" when the connection is not kept,
+# and says why it closes one whose Content-Length is over MAXFILESIZE.
+
+def _texts(curl, url, **opts):
+    texts = []
+    curl.setopt(pycurl.VERBOSE, 1)
+    curl.setopt(pycurl.DEBUGFUNCTION, lambda kind, msg: kind == pycurl.INFOTYPE_TEXT and texts.append(
+        msg.decode("latin-1").rstrip("\n")))
+    try:
+        perform(curl, url, **opts)
+    except pycurl.error as e:
+        texts.append("error %d" % e.args[0])
+    # Which address the connection came from is not the point here.
+    return [t for t in texts if not t.startswith(("  Trying", "Established connection"))]
+
+
+def test_verbose_says_a_closed_connection_is_shut_down(server, curl):
+    assert _texts(curl, server.url("/close?n=10")) == [
+        "using HTTP/1.x", "Request completely sent off", "shutting down connection #0"]
+
+
+def test_verbose_of_a_redirect_whose_connection_closes(server, curl):
+    texts = _texts(curl, server.url("/redirect/1"), FOLLOWLOCATION=1, HTTPHEADER=["Connection: close"])
+    assert texts[:4] == ["using HTTP/1.x", "Request completely sent off", "shutting down connection #0",
+                         "Issue another request to this URL: '%s'" % server.url("/hello")]
+    assert texts[-1] == "shutting down connection #1"
+    assert "Ignoring the response-body" not in texts
+
+
+def test_verbose_of_a_redirect_on_a_kept_connection(server, curl):
+    texts = _texts(curl, server.url("/redirect/1"), FOLLOWLOCATION=1)
+    assert texts[:5] == ["using HTTP/1.x", "Request completely sent off", "Ignoring the response-body",
+                         "setting size while ignoring", "Connection #0 to host %s left intact"
+                         % server.url("/")[len("http://"):-1]]
+    assert not any(t.startswith("shutting down") for t in texts)
+
+
+def test_verbose_says_why_a_too_large_download_closes(server, curl):
+    assert _texts(curl, server.url("/bytes?n=100"), MAXFILESIZE=10) == [
+        "using HTTP/1.x", "Request completely sent off", "Maximum file size exceeded",
+        "closing connection #0", "error %d" % pycurl.E_FILESIZE_EXCEEDED]

@@ -275,11 +275,16 @@ impl Xfer {
                 return Ok(Next::Retry);
             }
             Verdict::Redirect(loc) => {
-                self.text(format_args!("Ignoring the response-body"));
-                self.text(format_args!("setting size while ignoring"));
+                if keep_alive {
+                    // libcurl says so only of a body it skips to keep the connection.
+                    self.text(format_args!("Ignoring the response-body"));
+                    self.text(format_args!("setting size while ignoring"));
+                }
                 self.end_head(&head).await?;
                 if self.drain(&mut conn, &framing, keep_alive).await? {
                     self.park(conn);
+                } else if !keep_alive {
+                    self.text(format_args!("shutting down connection #{}", conn.id));
                 }
                 self.dl_total = 0;
                 return Ok(Next::Redirect(loc, head.status));
@@ -305,6 +310,8 @@ impl Xfer {
         if self.o.max_filesize > 0 {
             if let Framing::Length(n) = framing {
                 if n as i64 > self.o.max_filesize {
+                    self.text(format_args!("Maximum file size exceeded"));
+                    self.text(format_args!("closing connection #{}", conn.id));
                     return Err(Error::new(code::FILESIZE_EXCEEDED, "Maximum file size exceeded"));
                 }
             }
@@ -366,6 +373,9 @@ impl Xfer {
         let ok = self.read_body(&mut conn, framing, decoder).await?;
         if ok && keep_alive {
             self.park(conn);
+        } else {
+            // The connection ends with the body (Connection: close, HTTP/1.0, a body up to EOF).
+            self.text(format_args!("shutting down connection #{}", conn.id));
         }
         Ok(Next::Done)
     }
