@@ -125,3 +125,21 @@ def test_verbose_says_why_a_too_large_download_closes(server, curl):
     assert _texts(curl, server.url("/bytes?n=100"), MAXFILESIZE=10) == [
         "using HTTP/1.x", "Request completely sent off", "Maximum file size exceeded",
         "closing connection #0", "error %d" % pycurl.E_FILESIZE_EXCEEDED]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_verbose_says_a_second_connection_found_its_host_in_the_dns_cache(server, curl, host):
+    # An IP literal and localhost are cached like a looked-up name.
+    url = server.url("/close?n=5").replace("127.0.0.1", host)
+    first = _texts(curl, url)
+    second = _texts(curl, url)
+    found = "Hostname %s was found in DNS cache" % host
+    assert found not in first
+    assert second[0] == found
+    assert second.count(found) == 1
+
+
+def test_verbose_says_nothing_of_the_dns_cache_when_it_is_off(server, curl):
+    url = server.url("/close?n=5")
+    _texts(curl, url, DNS_CACHE_TIMEOUT=0)
+    assert not any("DNS cache" in t for t in _texts(curl, url))

@@ -168,13 +168,13 @@ pub async fn resolve_with(
     lookup: Lookup<'_>,
 ) -> Result<Vec<SocketAddr>, Error> {
     let aborted = || Error::new(code::ABORTED_BY_CALLBACK, format!("Error 42 resolving {host}:{port}"));
-    // The callback for an answer that needs no lookup: only once per cache lifetime.
+    // An answer that needs no lookup is cached all the same (VERBOSE then says it was found
+    // there); the callback runs only once per cache lifetime.
     let start_uncached = |addrs: &[SocketAddr]| -> Result<(), Error> {
-        let Some(f) = lookup.on_start else { return Ok(()) };
         if cache.borrow_mut().get(host, port, ttl).is_some() {
             return Ok(());
         }
-        if f() {
+        if lookup.on_start.is_some_and(|f| f()) {
             return Err(aborted());
         }
         cache.borrow_mut().put(host, port, addrs.to_vec());

@@ -218,6 +218,7 @@ impl Xfer {
         });
         let lookup =
             resolve::Lookup { on_start: cb.has_resolver_start().then_some(&on_start as &dyn Fn() -> bool), doh };
+        let cached = self.sh.dns.borrow_mut().get(&host, port, self.o.dns_cache_timeout).is_some();
         let addrs = resolve::resolve_with(
             &self.sh.reactor,
             &self.sh.dns,
@@ -236,6 +237,9 @@ impl Xfer {
             _ => e,
         })?;
         self.info.namelookup_time = elapsed(self.start);
+        if cached {
+            self.text(format_args!("Hostname {host} was found in DNS cache"));
+        }
         if host.parse::<std::net::IpAddr>().is_err() {
             // libcurl's account of a name it resolved (DoH's own requests are not traced).
             let list = |v6: bool| {
