@@ -143,3 +143,52 @@ def test_verbose_says_nothing_of_the_dns_cache_when_it_is_off(server, curl):
     url = server.url("/close?n=5")
     _texts(curl, url, DNS_CACHE_TIMEOUT=0)
     assert not any("DNS cache" in t for t in _texts(curl, url))
+
+
+# ---- libcurl option numbers pycurl does not name ----------------------------------------------
+# Found with curl-adapter, which sets options by libcurl's numbers (curl_cffi's CurlOpt):
+# CURLOPT_POSTFIELDSIZE (60), the `long` form of POSTFIELDSIZE_LARGE, which pycurl passes through.
+
+def test_long_postfieldsize_by_number(server, curl):
+    # As curl-adapter does: the size after the data (pycurl sets it from the data otherwise).
+    curl.setopt(pycurl.POSTFIELDS, b"ab\0cdef")
+    curl.setopt(60, 3)
+    body, _ = perform(curl, server.url("/echo"))
+    assert body == b"POST\nab\0"
+    assert server.last_request().header("content-length") == "3"
+
+
+def test_long_infilesize_by_number(server, curl):
+    curl.setopt(14, 4)
+    body, _ = perform(curl, server.url("/echo"), UPLOAD=1, READFUNCTION=_reader(b"wxyz"))
+    assert body == b"PUT\nwxyz"
+    assert server.last_request().header("content-length") == "4"
+
+
+def test_long_resume_from_by_number(server, curl):
+    curl.setopt(21, 5)
+    perform(curl, server.url("/range?n=20"))
+    assert server.last_request().header("range") == "bytes=5-"
+
+
+def test_long_maxfilesize_by_number(server, curl):
+    curl.setopt(114, 10)
+    with pytest.raises(pycurl.error) as ei:
+        perform(curl, server.url("/bytes?n=100"))
+    assert ei.value.args[0] == pycurl.E_FILESIZE_EXCEEDED
+
+
+@pytest.mark.parametrize("option,value", [(60, "3"), (14, b"4")])
+def test_long_forms_take_integers_only(curl, option, value):
+    with pytest.raises(TypeError, match="strings are not supported for this option"):
+        curl.setopt(option, value)
+
+
+def test_unknown_long_option_numbers(curl):
+    # Below the end of pycurl's table libcurl answers; from there on pycurl refuses the call.
+    with pytest.raises(pycurl.error) as ei:
+        curl.setopt(332, 0)
+    assert ei.value.args[0] == pycurl.E_UNKNOWN_OPTION
+    for option in (333, 999, 1021, 9999):
+        with pytest.raises(TypeError, match="invalid arguments to setopt"):
+            curl.setopt(option, 0)

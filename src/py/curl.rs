@@ -344,9 +344,11 @@ impl PyCurl {
         let easy = self.easy("setopt")?;
         let unset = value.is_none();
         let cbs = self.st.borrow().cbs.clone();
+        let option = long_form_twin(option);
         let name = constants::option_name(option);
         if name.is_none() {
-            if (1..10000).contains(&option) && !unset {
+            // pycurl hands libcurl any `long` option number below its table's end.
+            if (1..PYCURL_OPTIONS_SIZE).contains(&option) && !unset {
                 convert::long(value)?;
                 return Err(code_err(code::UNKNOWN_OPTION, "An unknown option was passed in to libcurl"));
             }
@@ -1794,5 +1796,22 @@ pub fn del_instance_attr(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<()> {
         d.del_item(name)
     } else {
         Err(PyAttributeError::new_err(format!("trying to delete a non-existing attribute: {name}")))
+    }
+}
+
+/// The end of pycurl 7.49's option table (libcurl 8.23's option numbers modulo 10000): a `long`
+/// option number from there on is pycurl's TypeError, below it libcurl's "unknown option".
+const PYCURL_OPTIONS_SIZE: i32 = 333;
+
+/// libcurl's `long` forms of four size options (INFILESIZE, RESUME_FROM, MAXFILESIZE,
+/// POSTFIELDSIZE): pycurl names only their `_LARGE` forms but passes the numbers through, and
+/// libcurl reads both forms alike. Programs that take option numbers from elsewhere use them.
+fn long_form_twin(option: i32) -> i32 {
+    match option {
+        14 => 30115,
+        21 => 30116,
+        60 => 30120,
+        114 => 30117,
+        o => o,
     }
 }
