@@ -21,6 +21,8 @@ srv = hostile.start(certs)
 add_port(srv.port)
 add_port(srv.junk_port)
 add_port(srv.tls_port)
+for _p in srv.tls_mode_ports:
+    add_port(_p)
 
 _DIGITS = re.compile(r"\d+")
 
@@ -66,6 +68,9 @@ def row(key, url, opts, limit):
     o[key + ".num_connects"] = c.getinfo(pycurl.NUM_CONNECTS)
     o[key + ".effective_url"] = c.getinfo(pycurl.EFFECTIVE_URL)
     o[key + ".redirect_count"] = c.getinfo(pycurl.REDIRECT_COUNT)
+    if "PROXY" in opts:
+        o[key + ".proxy_error"] = c.getinfo(pycurl.PROXY_ERROR)
+        o[key + ".connect_code"] = c.getinfo(pycurl.HTTP_CONNECTCODE)
     if "COOKIEFILE" in opts:
         jar = c.getinfo(pycurl.INFO_COOKIELIST)
         o[key + ".cookies"] = len(jar)
@@ -89,5 +94,47 @@ for path in ("/eof-no-length", "/eof-short"):
     key = "tls_no_close_notify" + path.replace("/", "_").replace("-", "_")
     row(key, srv.tls_url(path), {"CAINFO": certs.ca_pem}, 1)
 row("tls_junk", "https://127.0.0.1:%d/" % srv.junk_port, {"SSL_VERIFYPEER": 0, "SSL_VERIFYHOST": 0}, 1)
+
+
+def key(prefix, name):
+    return prefix + re.sub(r"\W+", "_", name.split(": ", 1)[-1]).strip("_").lower()
+
+
+# Session 6: hostile TLS peers, certificates, HTTP/2 servers and proxies (tests/test_faults.py).
+for name, mode, path, opts, _code, limit in test_faults.TLS_ROWS:
+    row(key("tls_", name), srv.tls_mode_url(mode, path), test_faults.tls_opts(opts, certs), limit)
+cert_srvs = {}
+for name, leaf, opts, _code in test_faults.CERT_ROWS:
+    if leaf not in cert_srvs:
+        cert_srvs[leaf] = servers.start_server(tls=certs, leaf=leaf)
+        add_port(cert_srvs[leaf].port)
+    opts = dict(opts)
+    if opts.pop("CA", 0):
+        opts["CAINFO"] = certs.ca_pem
+    row(key("cert_", name), cert_srvs[leaf].url("/hello"), opts, 1)
+for s in cert_srvs.values():
+    s.stop()
+
+import h2.settings  # noqa: E402
+
+import h2hostile  # noqa: E402
+
+_codes = h2.settings.SettingCodes
+h2_srvs = {
+    "main": h2hostile.HostileH2(certs),
+    "no-streams": h2hostile.HostileH2(certs, settings={_codes.MAX_CONCURRENT_STREAMS: 0}),
+    "no-window": h2hostile.HostileH2(certs, settings={_codes.INITIAL_WINDOW_SIZE: 0}, ack_data=False),
+}
+for s in h2_srvs.values():
+    add_port(s.port)
+for name, which, path, opts, _code, limit in test_faults.H2_ROWS:
+    row(key("h2_", name), h2_srvs[which].url(path), dict(opts, CAINFO=certs.ca_pem), limit)
+for s in h2_srvs.values():
+    s.stop()
+
+for name, mode, target, _code, _px, _cc in test_faults.PROXY_ROWS:
+    url, extra = test_faults.proxy_target(srv, target)
+    opts = dict(extra, PROXY=srv.proxy_url(mode), CAINFO=certs.ca_pem, TIMEOUT_MS=3000)
+    row(key("proxy_", name), url, opts, 2.5)
 srv.stop()
 o.emit()
