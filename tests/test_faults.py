@@ -328,6 +328,10 @@ H2_ROWS = [
     ("h2: GOAWAY below our stream", "main", "/goaway/1/matrix", {}, 0, 2),
     ("h2: GOAWAY NO_ERROR mid-body, body completes", "main", "/goaway-mid/0", {}, 0, 1),
     ("h2: invalid HPACK", "main", "/raw/bad-hpack", {}, E_HTTP2, 2),
+    ("h2: connection-specific header", "main", "/raw/connection-header", {}, E_HTTP2_STREAM, 1),
+    ("h2: transfer-encoding header", "main", "/raw/transfer-encoding", {}, E_HTTP2_STREAM, 1),
+    ("h2: DATA beyond Content-Length", "main", "/raw/data-over-length", {}, E_HTTP2_STREAM, 1),
+    ("h2: DATA short of Content-Length", "main", "/raw/data-under-length", {}, E_HTTP2_STREAM, 1),
     ("h2: a stream that never ends, TIMEOUT", "main", "/hang", {"TIMEOUT_MS": 700}, pycurl.E_OPERATION_TIMEDOUT, 1.5),
     ("h2: a stream that never ends, LOW_SPEED", "main", "/hang", {"LOW_SPEED_LIMIT": 100, "LOW_SPEED_TIME": 1},
      pycurl.E_OPERATION_TIMEDOUT, 2.5),
@@ -386,6 +390,9 @@ PROXY_ROWS = [
     ("CONNECT answer head over 300 KiB", "connect-huge-head", "https", pycurl.E_RECV_ERROR, 0, 200),
     ("CONNECT answer line over 100 KiB", "connect-long-line", "tunnel", pycurl.E_RECV_ERROR, 0, 200),
     ("CONNECT tunnel that works", "connect-ok", "https", 0, 0, 200),
+    # Bytes after a 200's head are the tunnel's: "hello" where the origin's answer should start.
+    ("CONNECT 200 with a body, then HTTP", "connect-200-body", "tunnel", pycurl.E_UNSUPPORTED_PROTOCOL, 0, 200),
+    ("CONNECT 200 with a body, then TLS", "connect-200-body", "https", pycurl.E_SSL_CONNECT_ERROR, 0, 200),
     ("SOCKS4 request rejected", "socks4-refused", "http", E_PROXY, 26, 0),
     ("SOCKS4 reply truncated", "socks4-truncated", "http", E_PROXY, 15, 0),
     ("SOCKS4 closed", "socks4-closed", "http", E_PROXY, 15, 0),
@@ -413,5 +420,45 @@ def test_proxy_fault(hostile_server, certs, mode, target, code, pxerr, connectco
     got, secs, n = run(c, url, PROXY=hostile_server.proxy_url(mode), CAINFO=certs.ca_pem, TIMEOUT_MS=3000, **extra)
     assert (got, secs < 2.5, n > 0) == (code, True, code == 0)
     assert (c.getinfo(pycurl.PROXY_ERROR), c.getinfo(pycurl.HTTP_CONNECTCODE)) == (pxerr, connectcode)
+    assert_still_works(c, hostile_server)
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def renegotiating_server(certs):
+    """openssl s_server speaking TLS 1.2 only: its -www page for ``GET /reneg`` first sends a
+    HelloRequest (a server-initiated renegotiation), then answers. Python's ssl cannot send one."""
+    import shutil
+    import socket
+    import subprocess
+
+    binary = shutil.which("openssl")
+    assert binary, "openssl not found: install it with `apt-get install -y openssl`"
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen([binary, "s_server", "-tls1_2", "-www", "-quiet", "-accept", str(port),
+                             "-cert", certs.server_cert, "-key", certs.server_key],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and proc.poll() is None, "openssl s_server did not start"
+            time.sleep(0.05)
+    yield "https://127.0.0.1:%d" % port
+    proc.terminate()
+    proc.wait(5)
+
+
+def test_tls_renegotiation_request(hostile_server, renegotiating_server, certs):
+    # libcurl (OpenSSL) renegotiates; rustls declines with a no_renegotiation warning and the
+    # server carries on: both get the page.
+    c = pycurl.Curl()
+    got, secs, n = run(c, renegotiating_server + "/reneg", CAINFO=certs.ca_pem, TIMEOUT_MS=3000)
+    assert (got, secs < 2, c.getinfo(pycurl.RESPONSE_CODE), n > 1000) == (0, True, 200, True)
     assert_still_works(c, hostile_server)
     c.close()

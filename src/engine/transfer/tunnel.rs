@@ -41,7 +41,12 @@ impl Xfer {
                 let mut answered = false;
                 loop {
                     match self.open_tunnel(&mut s, p, url, auth.as_deref(), !answered).await? {
-                        Tunnel::Open => break,
+                        Tunnel::Open(ahead) => {
+                            if !ahead.is_empty() {
+                                s = Stream::new(Ahead { bytes: ahead, pos: 0, inner: s });
+                            }
+                            break;
+                        }
                         Tunnel::Answer(a, same) => {
                             answered = true;
                             auth = Some(a);
@@ -267,8 +272,9 @@ impl Xfer {
             return Err(Error::new(code::COULDNT_CONNECT, format!("CONNECT tunnel failed, response {status}")));
         }
         self.text(format_args!("CONNECT tunnel established, response {status}"));
-        // Bytes after the head would be the origin's, and no origin speaks first on HTTP or TLS.
-        Ok(Tunnel::Open)
+        // Bytes after a 2xx head are the tunnel's first (libcurl reads no body there, whatever the
+        // head says): TLS or HTTP reads them first.
+        Ok(Tunnel::Open(buf))
     }
 
     /// A CONNECT answer the head parser refused, in libcurl's words for a proxy: a first line that
@@ -338,7 +344,8 @@ impl Xfer {
 
 /// How one CONNECT ended short of an error.
 enum Tunnel {
-    Open,
+    /// The tunnel is up; what the proxy sent after its head, for the layer above to read first.
+    Open(Vec<u8>),
     /// A 407 to answer with this Proxy-Authorization; true when on the same connection.
     Answer(String, bool),
 }
@@ -382,5 +389,40 @@ fn authority(url: &Url) -> String {
         format!("[{}]:{}", url.host, url.port_or_default())
     } else {
         format!("{}:{}", url.host, url.port_or_default())
+    }
+}
+
+/// A tunnel whose proxy sent bytes after its 2xx head: they are read before the socket's.
+struct Ahead {
+    bytes: Vec<u8>,
+    pos: usize,
+    inner: Stream,
+}
+
+impl net::Io for Ahead {
+    fn poll_read(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.pos < self.bytes.len() {
+            let n = buf.len().min(self.bytes.len() - self.pos);
+            buf[..n].copy_from_slice(&self.bytes[self.pos..self.pos + n]);
+            self.pos += n;
+            return std::task::Poll::Ready(Ok(n));
+        }
+        self.inner.poll_read(cx, buf)
+    }
+    fn poll_write(&mut self, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+        self.inner.poll_write(cx, buf)
+    }
+    fn poll_flush(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        self.inner.poll_flush(cx)
+    }
+    fn sock(&self) -> &Sock {
+        self.inner.sock()
+    }
+    fn sock_mut(&mut self) -> &mut Sock {
+        self.inner.sock_mut()
     }
 }
