@@ -16,6 +16,13 @@ Cues are in the request path:
   /slow/<n>              as /big, after a pause of 0.3 s (keeps a stream open meanwhile)
   /trickle/<n>           n bytes of servers.pattern, 1,000 every 20 ms (a stream that stays open)
   /close/<key>           echoed, then the connection closes at once (no GOAWAY, no close_notify)
+  /hang                  response head and 100 of 100,000 body bytes, then nothing (the stream stays open)
+  /goaway-mid/<code>     head and 1,000 of 2,000 body bytes, GOAWAY(last-stream-id = this stream,
+                         <code>); with code 0 the rest of the body follows, then the connection closes
+  /raw/<name>            a response written as raw frames (RAW_RESPONSES: invalid HPACK, a
+                         connection-specific header, DATA beyond content-length, PUSH_PROMISE ...)
+  /early-hints           a 103 with a link header, then 200 and its body
+  /trailers              200, a body, then trailer fields in a HEADERS frame that ends the stream
   anything else          echoes "<method> <path> <request body>"
 """
 
@@ -29,9 +36,62 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import h2.settings
 import hyperframe.frame
 
 import servers
+
+
+# A marker in a connection's raw_out: close the connection once the frames before it are out.
+CLOSE = object()
+
+
+def _headers(conn, sid, fields, end_stream=False, block=None):
+    # HPACK through the connection's own encoder, so its dynamic table stays in step with the client.
+    if block is None:
+        block = conn.encoder.encode(fields)
+    flags = ["END_HEADERS"] + (["END_STREAM"] if end_stream else [])
+    return hyperframe.frame.HeadersFrame(sid, data=block, flags=flags).serialize()
+
+
+def _data(sid, data, end_stream=True):
+    return hyperframe.frame.DataFrame(sid, data, flags=["END_STREAM"] if end_stream else []).serialize()
+
+
+def _huge_headers(conn, sid):
+    # A 400 KB header list: one HEADERS frame and CONTINUATION frames of 16 KiB.
+    block = conn.encoder.encode([(":status", "200")] + [("x-big-%d" % i, "v" * 1000) for i in range(400)])
+    pieces = [block[i:i + 16384] for i in range(0, len(block), 16384)]
+    frames = [hyperframe.frame.HeadersFrame(sid, data=pieces[0]).serialize()]
+    for i, p in enumerate(pieces[1:], 2):
+        frames.append(hyperframe.frame.ContinuationFrame(
+            sid, data=p, flags=["END_HEADERS"] if i == len(pieces) else []).serialize())
+    return frames + [_data(sid, b"ok")]
+
+
+# /raw/<name>: the frames of a response hyper-h2 would refuse to send.
+RAW_RESPONSES = {
+    "bad-hpack": lambda conn, sid: [_headers(conn, sid, None, block=b"\xff\xff\xff\xff\x7f")],
+    "connection-header": lambda conn, sid: [
+        _headers(conn, sid, [(":status", "200"), ("connection", "keep-alive"), ("content-length", "2")]),
+        _data(sid, b"ok")],
+    "transfer-encoding": lambda conn, sid: [
+        _headers(conn, sid, [(":status", "200"), ("transfer-encoding", "chunked")]), _data(sid, b"ok")],
+    "uppercase-name": lambda conn, sid: [
+        _headers(conn, sid, [(":status", "200"), ("X-Upper", "1"), ("content-length", "2")]), _data(sid, b"ok")],
+    "no-status": lambda conn, sid: [_headers(conn, sid, [("content-length", "2")]), _data(sid, b"ok")],
+    "data-over-length": lambda conn, sid: [
+        _headers(conn, sid, [(":status", "200"), ("content-length", "5")]), _data(sid, b"0123456789")],
+    "data-under-length": lambda conn, sid: [
+        _headers(conn, sid, [(":status", "200"), ("content-length", "50")]), _data(sid, b"0123456789")],
+    "huge-headers": _huge_headers,
+    "push-promise": lambda conn, sid: [
+        hyperframe.frame.PushPromiseFrame(sid, promised_stream_id=2, flags=["END_HEADERS"], data=conn.encoder.encode(
+            [(":method", "GET"), (":scheme", "https"), (":authority", "localhost"), (":path", "/pushed")])).serialize(),
+        _headers(conn, sid, [(":status", "200"), ("content-length", "2")]), _data(sid, b"ok")],
+    "data-before-headers": lambda conn, sid: [_data(sid, b"early", end_stream=False),
+                                              _headers(conn, sid, [(":status", "200")], end_stream=True)],
+}
 
 
 class _Stream:
@@ -50,7 +110,11 @@ class HostileH2:
     """Serves h2 on 127.0.0.1: over TLS with ALPN h2 when `certs` is given, else cleartext h2 by
     prior knowledge."""
 
-    def __init__(self, certs=None):
+    def __init__(self, certs=None, settings=None, ack_data=True):
+        # SETTINGS announced on top of hyper-h2's (h2.settings.SettingCodes -> value), which hyper-h2
+        # itself does not enforce: with MAX_CONCURRENT_STREAMS 0 every stream is refused (REFUSED_STREAM).
+        self.settings = settings or {}
+        self.ack_data = ack_data  # False: no WINDOW_UPDATE ever, so an upload stalls once its window is spent
         self.lock = threading.Lock()
         self.requests = []  # dicts: conn, sid, method, path, body, outcome
         self.sent = {}  # (conn, sid) -> DATA bytes sent so far
@@ -127,8 +191,15 @@ class HostileH2:
 
     def _run(self, s, conn_no):
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        conn.raw_out = []  # frames written around hyper-h2's state machine (the /raw/ cues)
         conn.initiate_connection()
-        s.sendall(conn.data_to_send())
+        first = conn.data_to_send()
+        if self.settings:
+            f = hyperframe.frame.SettingsFrame(0, settings=dict(conn.local_settings.items()))
+            f.settings.update(self.settings)
+            first = f.serialize()
+        s.sendall(first)
+        refuse_all = self.settings.get(h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS) == 0
         streams = {}
         goaway_last = None  # set once a GOAWAY went out: close when no covered stream is left
         while not self.stopping:
@@ -146,7 +217,10 @@ class HostileH2:
                 elif isinstance(ev, h2.events.RequestReceived):
                     st = _Stream(ev.stream_id, ev.headers)
                     parts = st.headers.get(":path", "/").strip("/").split("/")
-                    if parts[0] == "refuse-early" and self._take_cue("refuse", int(parts[1]), parts[2]):
+                    if refuse_all:
+                        conn.reset_stream(st.sid, error_code=7)
+                        self._record(conn_no, st, "refused")
+                    elif parts[0] == "refuse-early" and self._take_cue("refuse", int(parts[1]), parts[2]):
                         conn.reset_stream(st.sid, error_code=7)
                         self._record(conn_no, st, "refused")
                     else:
@@ -155,7 +229,8 @@ class HostileH2:
                     st = streams.get(ev.stream_id)
                     if st is not None:
                         st.body += ev.data
-                    conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                    if self.ack_data:
+                        conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
                 elif isinstance(ev, h2.events.StreamEnded):
                     st = streams.get(ev.stream_id)
                     if st is not None and goaway_last is not None and st.sid > goaway_last:
@@ -169,11 +244,17 @@ class HostileH2:
                     if st is not None:
                         self._record(conn_no, st, "reset by client")
             self._pump(conn, conn_no, streams)
-            out = conn.data_to_send()
+            out = conn.data_to_send() + b"".join(f for f in conn.raw_out if f is not CLOSE)
+            close_now = any(f is CLOSE for f in conn.raw_out)
+            conn.raw_out = []
             if goaway_last is not None and before is None:
                 out += hyperframe.frame.GoAwayFrame(stream_id=0, last_stream_id=goaway_last, error_code=0).serialize()
             if out:
                 s.sendall(out)
+            if close_now:
+                time.sleep(0.1)
+                s.shutdown(socket.SHUT_RDWR)
+                return
             if self._closing(conn_no):
                 # Unannounced: the client finds out only when it reads the socket again.
                 time.sleep(0.05)
@@ -222,6 +303,11 @@ class HostileH2:
             streams.pop(st.sid)
             self._record(conn_no, st, "rst-mid")
             return goaway_last
+        if kind in ("hang", "goaway-mid", "raw", "early-hints", "trailers"):
+            self._scripted(conn, st, kind, parts)
+            streams.pop(st.sid)
+            self._record(conn_no, st, kind)
+            return goaway_last
         if kind in ("big", "slow", "trickle"):
             st.out = servers.pattern(int(parts[1]))
             if kind == "slow":
@@ -233,6 +319,32 @@ class HostileH2:
             st.close_after = kind == "close"
         self._record(conn_no, st, "served")
         return goaway_last
+
+    def _scripted(self, conn, st, kind, parts):
+        sid = st.sid
+        if kind == "hang":
+            conn.send_headers(sid, [(":status", "200"), ("content-length", "100000")])
+            conn.send_data(sid, b"h" * 100)
+        elif kind == "goaway-mid":
+            code = int(parts[1])
+            conn.send_headers(sid, [(":status", "200"), ("content-length", "2000")])
+            conn.send_data(sid, b"g" * 1000)
+            conn.raw_out.append(conn.data_to_send())
+            conn.raw_out.append(hyperframe.frame.GoAwayFrame(0, last_stream_id=sid, error_code=code).serialize())
+            if code == 0:
+                conn.raw_out.append(hyperframe.frame.DataFrame(sid, b"G" * 1000, flags=["END_STREAM"]).serialize())
+            conn.raw_out.append(CLOSE)
+        elif kind == "early-hints":
+            conn.send_headers(sid, [(":status", "103"), ("link", "</s.css>; rel=preload")])
+            conn.send_headers(sid, [(":status", "200"), ("content-length", "5")])
+            conn.send_data(sid, b"hints", end_stream=True)
+        elif kind == "trailers":
+            conn.send_headers(sid, [(":status", "200"), ("trailer", "x-checksum")])
+            conn.send_data(sid, b"trailed")
+            conn.send_headers(sid, [("x-checksum", "abc123"), ("x-more", "1")], end_stream=True)
+        else:
+            conn.raw_out.append(conn.data_to_send())
+            conn.raw_out.extend(RAW_RESPONSES[parts[1]](conn, sid))
 
     def _pump(self, conn, conn_no, streams):
         """Sends what the flow-control windows allow of every pending response."""

@@ -406,6 +406,9 @@ class HostileServer:
             self._tls = self._listen()
             self.tls_port = self._tls.getsockname()[1]
             self._threads.append(threading.Thread(target=self._accept, args=(self._tls, self._serve_tls), daemon=True))
+            self._tls_modes = _Listeners(self, TLS_MODES)
+            self.tls_mode_ports = list(self._tls_modes.ports.values())
+        self._proxies = _Listeners(self, PROXY_MODES)
         for t in self._threads:
             t.start()
 
@@ -494,15 +497,344 @@ class HostileServer:
     def tls_url(self, path):
         return "https://127.0.0.1:%d%s" % (self.tls_port, path)
 
+    def tls_mode_url(self, mode, path="/"):
+        """``path`` on the TLS peer of ``mode`` (TLS_MODES); its certificate names 127.0.0.1."""
+        return "https://127.0.0.1:%d%s" % (self._tls_modes.ports[mode], path)
+
+    def proxy_url(self, mode):
+        """The scripted proxy of ``mode`` (PROXY_MODES), as a PROXY value with its scheme."""
+        scheme = mode.split("-", 1)[0] if mode.startswith("socks") else "http"
+        return "%s://127.0.0.1:%d" % (scheme, self._proxies.ports[mode])
+
     def stop(self):
         self.stopping = True
         self._lsock.close()
         self._junk.close()
         if self._tls is not None:
             self._tls.close()
+            self._tls_modes.close()
+        self._proxies.close()
         for t in self._threads:
             t.join(2)
 
 
 def start(certs=None):
     return HostileServer(certs)
+
+
+# -- TLS peers that misbehave (session 6) ------------------------------------------------------
+# Each mode has its own listener, since a handshake fault happens before any request path.
+# The peer runs OpenSSL through ssl.SSLObject over memory buffers, so it controls every byte on
+# the wire: half a record, a record over the 16 KiB limit, a TCP close without close_notify.
+
+class _TlsPeer:
+    def __init__(self, ctx, sock):
+        self.sock = sock
+        self.inc = ssl.MemoryBIO()
+        self.out = ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_side=True)
+
+    def _feed(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise OSError("peer closed")
+        self.inc.write(data)
+
+    def flush(self):
+        data = self.out.read()
+        if data:
+            self.sock.sendall(data)
+
+    def handshake(self):
+        while True:
+            try:
+                self.obj.do_handshake()
+                self.flush()
+                return
+            except ssl.SSLWantReadError:
+                self.flush()
+                self._feed()
+
+    def recv_head(self):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            try:
+                data += self.obj.read(65536)
+            except ssl.SSLWantReadError:
+                self._feed()
+        return data
+
+    def seal(self, data):
+        """The TLS records carrying ``data``, not sent yet."""
+        self.obj.write(data)
+        return self.out.read()
+
+    def send(self, data):
+        self.sock.sendall(self.seal(data))
+
+    def close_notify(self):
+        try:
+            self.obj.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        self.flush()
+
+
+def _wait_gone(srv, sock, secs=10):
+    # Holds the connection open, saying nothing, until the client leaves (or ``secs`` pass).
+    sock.settimeout(0.1)
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline and not srv.stopping:
+        try:
+            if not sock.recv(65536):
+                return
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+
+
+def _tls_app(srv, sock):
+    # A complete handshake, then the request path picks the fault.
+    peer = _TlsPeer(srv._ctx, sock)
+    peer.handshake()
+    req = peer.recv_head()
+    path = req.split(b" ", 2)[1].decode("latin-1")
+    head = b"HTTP/1.1 200 OK\r\n"
+    if path == "/eof-chunked-mid":
+        peer.send(head + b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n8\r\nabc")
+    elif path == "/eof-chunked-done":
+        peer.send(head + b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+    elif path == "/eof-cl-done":
+        peer.send(head + b"Content-Length: 5\r\n\r\nhello")
+    elif path == "/notify-no-length":
+        peer.send(head + b"Connection: close\r\n\r\nbody until close_notify")
+        peer.close_notify()
+    elif path == "/notify-short":
+        peer.send(head + b"Content-Length: 100\r\n\r\nonly ten b")
+        peer.close_notify()
+    elif path == "/notify-chunked-mid":
+        peer.send(head + b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n8\r\nabc")
+        peer.close_notify()
+    elif path == "/stall-mid-record":
+        # The head and 100 bytes, then 10 bytes of the next record (the rest never comes).
+        peer.send(head + b"Content-Length: 100000\r\n\r\n" + b"s" * 100)
+        sock.sendall(peer.seal(b"t" * 1000)[:10])
+        _wait_gone(srv, sock)
+        return
+    elif path == "/big-records":
+        # 4 MiB in full 16 KiB records.
+        body = bytes(range(256)) * (1 << 14)
+        peer.send(head + b"Content-Length: %d\r\n\r\n" % len(body))
+        for i in range(0, len(body), 1 << 14):
+            peer.send(body[i:i + (1 << 14)])
+        peer.close_notify()
+    elif path == "/oversize-record":
+        # A record announcing 20,000 bytes: over TLS's 16 KiB (+ expansion) limit.
+        peer.send(head + b"Content-Length: 100000\r\n\r\n" + b"s" * 100)
+        sock.sendall(b"\x17\x03\x03\x4e\x20" + bytes(20000))
+    elif path == "/bad-mac-record":
+        # A record of a plausible size whose bytes are not sealed with the session's keys.
+        peer.send(head + b"Content-Length: 100000\r\n\r\n" + b"s" * 100)
+        sock.sendall(b"\x17\x03\x03\x01\x00" + bytes(range(256)))
+    elif path == "/plaintext-after-handshake":
+        # A cleartext HTTP answer after the handshake instead of TLS records.
+        sock.sendall(head + b"Content-Length: 2\r\n\r\nok")
+    else:
+        peer.send(head + b"Content-Length: 2\r\n\r\nok")
+        peer.close_notify()
+    time.sleep(0.05)
+
+
+def _tls_hs_close(srv, sock):
+    sock.recv(65536)
+    sock.close()
+
+
+def _tls_hs_reset(srv, sock):
+    sock.recv(65536)
+    _reset(sock)
+
+
+def _tls_hs_alert(srv, sock):
+    # A fatal handshake_failure alert (40) in answer to the ClientHello.
+    sock.recv(65536)
+    sock.sendall(b"\x15\x03\x03\x00\x02\x02\x28")
+    time.sleep(0.05)
+
+
+def _tls_hs_garbage(srv, sock):
+    # A handshake record whose message is nonsense.
+    sock.recv(65536)
+    sock.sendall(b"\x16\x03\x03\x00\x08" + b"\xfe\x00\x00\x04junk")
+    time.sleep(0.05)
+
+
+def _tls_hs_silent(srv, sock):
+    sock.recv(65536)
+    _wait_gone(srv, sock)
+
+
+def _tls_hs_half_hello(srv, sock):
+    # The first 40 bytes of a real ServerHello flight, then silence.
+    peer = _TlsPeer(srv._ctx, sock)
+    peer.inc.write(sock.recv(65536))
+    try:
+        peer.obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    sock.sendall(peer.out.read()[:40])
+    _wait_gone(srv, sock)
+
+
+TLS_MODES = {
+    "app": _tls_app,
+    "hs-close": _tls_hs_close,
+    "hs-reset": _tls_hs_reset,
+    "hs-alert": _tls_hs_alert,
+    "hs-garbage": _tls_hs_garbage,
+    "hs-silent": _tls_hs_silent,
+    "hs-half-hello": _tls_hs_half_hello,
+}
+
+
+# -- Scripted proxies (session 6) --------------------------------------------------------------
+# One listener per mode. HTTP CONNECT modes answer the CONNECT; "connect-ok" tunnels to the host
+# and port asked for. SOCKS modes answer the greeting and the connect request as their name says.
+
+def _connect_answer(reply, keep=False):
+    def handle(srv, sock):
+        req = recv_head(sock)
+        if b"\r\n\r\n" not in req:
+            return
+        if reply is None:
+            sock.close()
+            return
+        sock.sendall(reply)
+        if keep:
+            _wait_gone(srv, sock, 3)
+        else:
+            time.sleep(0.05)
+    return handle
+
+
+def _relay(a, b):
+    try:
+        while True:
+            data = a.recv(65536)
+            if not data:
+                break
+            b.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            b.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def _connect_ok(srv, sock):
+    req = recv_head(sock)
+    if b"\r\n\r\n" not in req:
+        return
+    hostport = req.split(b" ", 2)[1].decode("latin-1")
+    host, _, port = hostport.rpartition(":")
+    up = socket.create_connection((host.strip("[]"), int(port)), timeout=5)
+    sock.sendall(b"HTTP/1.1 200 Connection established\r\nX-Proxy: scripted\r\n\r\n")
+    rest = req.split(b"\r\n\r\n", 1)[1]
+    if rest:
+        up.sendall(rest)
+    t = threading.Thread(target=_relay, args=(up, sock), daemon=True)
+    t.start()
+    _relay(sock, up)
+    t.join(5)
+    up.close()
+
+
+def _socks4(reply):
+    def handle(srv, sock):
+        sock.recv(1024)  # VN CD DSTPORT DSTIP USERID NUL (and a name for 4a)
+        if reply:
+            sock.sendall(reply)
+        time.sleep(0.05)
+    return handle
+
+
+def _socks5(method_reply, connect_reply=None):
+    def handle(srv, sock):
+        sock.recv(1024)  # greeting: VER NMETHODS METHODS
+        sock.sendall(method_reply)
+        if connect_reply is not None:
+            sock.recv(1024)  # VER CMD RSV ATYP DST.ADDR DST.PORT
+            sock.sendall(connect_reply)
+        time.sleep(0.05)
+    return handle
+
+
+PROXY_MODES = {
+    "connect-ok": _connect_ok,
+    "connect-407": _connect_answer(
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\n"
+        b"Content-Length: 4\r\n\r\nauth"),
+    "connect-407-close": _connect_answer(
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\n"
+        b"Connection: close\r\nContent-Length: 4\r\n\r\nauth"),
+    "connect-503": _connect_answer(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown"),
+    "connect-502-close": _connect_answer(b"HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\n"),
+    "connect-garbage": _connect_answer(b"\x00\x01garbage that is no status line\r\n\r\n"),
+    "connect-http09": _connect_answer(b"hello\n"),
+    "connect-close": _connect_answer(None),
+    "connect-close-mid-head": _connect_answer(b"HTTP/1.1 200 Connection est"),
+    "connect-huge-head": _connect_answer(
+        b"HTTP/1.1 200 Connection established\r\n"
+        + b"".join(b"X-F%d: %s\r\n" % (i, b"c" * 1000) for i in range(400)) + b"\r\n"),
+    "connect-long-line": _connect_answer(
+        b"HTTP/1.1 200 Connection established\r\nX-Long: " + b"a" * (110 << 10) + b"\r\n\r\n"),
+    "connect-200-body": _connect_answer(
+        b"HTTP/1.1 200 Connection established\r\nContent-Length: 5\r\n\r\nhello"),
+    "connect-silent": _connect_answer(b"", keep=True),
+    "socks4-refused": _socks4(b"\x00\x5b\x00\x00\x00\x00\x00\x00"),
+    "socks4-truncated": _socks4(b"\x00\x5a\x00"),
+    "socks4-closed": _socks4(b""),
+    "socks5-no-method": _socks5(b"\x05\xff"),
+    "socks5-truncated-method": _socks5(b"\x05"),
+    "socks5-wrong-version": _socks5(b"\x04\x00"),
+    "socks5-refused": _socks5(b"\x05\x00", b"\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00"),
+    "socks5-unreachable": _socks5(b"\x05\x00", b"\x05\x04\x00\x01\x00\x00\x00\x00\x00\x00"),
+    "socks5-truncated-reply": _socks5(b"\x05\x00", b"\x05\x00\x00"),
+    "socks5-bad-atyp": _socks5(b"\x05\x00", b"\x05\x00\x00\x09\x00\x00\x00\x00\x00\x00"),
+}
+
+
+class _Listeners:
+    """One loopback listener per mode, each connection handled by ``modes[mode](srv, sock)`` in its
+    own thread."""
+
+    def __init__(self, srv, modes):
+        self.ports = {}
+        self._socks = []
+        for mode, handler in modes.items():
+            ls = HostileServer._listen()
+            self._socks.append(ls)
+            self.ports[mode] = ls.getsockname()[1]
+            srv._threads.append(threading.Thread(target=srv._accept, args=(ls, self._wrap(srv, handler)),
+                                                 daemon=True))
+
+    @staticmethod
+    def _wrap(srv, handler):
+        def serve(sock):
+            try:
+                handler(srv, sock)
+            except (OSError, ssl.SSLError, ValueError, IndexError):
+                pass
+            finally:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+        return serve
+
+    def close(self):
+        for s in self._socks:
+            s.close()

@@ -230,3 +230,235 @@ def test_tls_close_without_close_notify(hostile_server, certs, path, body):
     assert (e.value.args[0], b"".join(got), c.getinfo(pycurl.RESPONSE_CODE)) == (pycurl.E_RECV_ERROR, body, 200)
     assert_still_works(c, hostile_server)
     c.close()
+
+
+# -- Session 6: hostile TLS peers, HTTP/2 servers and proxies ------------------------------------
+# Each row was run under real pycurl first; rows where pycurl-rs still differs are not here but in
+# docs/differences.md ("Hostile servers: what is knowingly left different").
+E_HTTP2 = 16
+E_HTTP2_STREAM = 92
+E_PROXY = 97
+
+# (row id, TLS mode of tests/hostile.py, path, options, libcurl code, seconds it may take).
+# The peer's certificate is the test CA's; "NO_CA" leaves CAINFO unset (the system store).
+TLS_ROWS = [
+    ("TLS: close during the handshake", "hs-close", "/", {}, pycurl.E_SSL_CONNECT_ERROR, 1),
+    ("TLS: reset during the handshake", "hs-reset", "/", {}, pycurl.E_SSL_CONNECT_ERROR, 1),
+    ("TLS: alert instead of ServerHello", "hs-alert", "/", {}, pycurl.E_SSL_CONNECT_ERROR, 1),
+    ("TLS: garbage handshake message", "hs-garbage", "/", {}, pycurl.E_SSL_CONNECT_ERROR, 1),
+    ("TLS: silent after ClientHello, CONNECTTIMEOUT", "hs-silent", "/", {"CONNECTTIMEOUT_MS": 500},
+     pycurl.E_OPERATION_TIMEDOUT, 1.5),
+    ("TLS: silent after ClientHello, TIMEOUT", "hs-silent", "/", {"TIMEOUT_MS": 500}, pycurl.E_OPERATION_TIMEDOUT, 1.5),
+    ("TLS: half a ServerHello, TIMEOUT", "hs-half-hello", "/", {"TIMEOUT_MS": 500}, pycurl.E_OPERATION_TIMEDOUT, 1.5),
+    ("TLS: chunked cut without close_notify", "app", "/eof-chunked-mid", {}, pycurl.E_RECV_ERROR, 1),
+    ("TLS: chunked complete, no close_notify", "app", "/eof-chunked-done", {}, 0, 1),
+    ("TLS: Content-Length complete, no close_notify", "app", "/eof-cl-done", {}, 0, 1),
+    ("TLS: body read to close_notify", "app", "/notify-no-length", {}, 0, 1),
+    ("TLS: close_notify before Content-Length", "app", "/notify-short", {}, pycurl.E_PARTIAL_FILE, 1),
+    ("TLS: close_notify inside chunked", "app", "/notify-chunked-mid", {}, pycurl.E_PARTIAL_FILE, 1),
+    ("TLS: stall mid-record, TIMEOUT", "app", "/stall-mid-record", {"TIMEOUT_MS": 700}, pycurl.E_OPERATION_TIMEDOUT, 1.5),
+    ("TLS: stall mid-record, LOW_SPEED", "app", "/stall-mid-record", {"LOW_SPEED_LIMIT": 100, "LOW_SPEED_TIME": 1},
+     pycurl.E_OPERATION_TIMEDOUT, 2.5),
+    ("TLS: 4 MiB in full 16 KiB records", "app", "/big-records", {}, 0, 3),
+    ("TLS: record over 16 KiB", "app", "/oversize-record", {}, pycurl.E_RECV_ERROR, 1),
+    ("TLS: record with a bad MAC", "app", "/bad-mac-record", {}, pycurl.E_RECV_ERROR, 1),
+    ("TLS: cleartext after the handshake", "app", "/plaintext-after-handshake", {}, pycurl.E_RECV_ERROR, 1),
+    ("TLS: unknown CA (system store)", "app", "/ok", {"NO_CA": 1}, pycurl.E_PEER_FAILED_VERIFICATION, 1),
+    ("TLS: unknown CA, VERIFYPEER 0", "app", "/ok", {"NO_CA": 1, "SSL_VERIFYPEER": 0}, 0, 1),
+]
+
+# (row id, leaf of the conftest tls_servers, options, libcurl code)
+CERT_ROWS = [
+    ("self-signed, CAINFO", "selfsigned", {"CA": 1}, pycurl.E_PEER_FAILED_VERIFICATION),
+    ("self-signed, system store", "selfsigned", {}, pycurl.E_PEER_FAILED_VERIFICATION),
+    ("self-signed, VERIFYHOST 0", "selfsigned", {"CA": 1, "SSL_VERIFYHOST": 0}, pycurl.E_PEER_FAILED_VERIFICATION),
+    ("self-signed, VERIFYPEER 0", "selfsigned", {"SSL_VERIFYPEER": 0}, 0),
+    ("expired, CAINFO", "expired", {"CA": 1}, pycurl.E_PEER_FAILED_VERIFICATION),
+    ("expired, VERIFYHOST 0", "expired", {"CA": 1, "SSL_VERIFYHOST": 0}, pycurl.E_PEER_FAILED_VERIFICATION),
+    ("expired, VERIFYPEER 0", "expired", {"SSL_VERIFYPEER": 0}, 0),
+    ("expired, system store", "expired", {}, pycurl.E_PEER_FAILED_VERIFICATION),
+    ("wrong name, CAINFO", "wrongname", {"CA": 1}, pycurl.E_PEER_FAILED_VERIFICATION),
+    ("wrong name, VERIFYHOST 0", "wrongname", {"CA": 1, "SSL_VERIFYHOST": 0}, 0),
+    # libcurl checks the name even when VERIFYPEER is 0, unless VERIFYHOST is 0 too.
+    ("wrong name, VERIFYPEER 0", "wrongname", {"SSL_VERIFYPEER": 0}, pycurl.E_PEER_FAILED_VERIFICATION),
+    ("wrong name, both 0", "wrongname", {"SSL_VERIFYPEER": 0, "SSL_VERIFYHOST": 0}, 0),
+    ("wrong name, system store", "wrongname", {}, pycurl.E_PEER_FAILED_VERIFICATION),
+]
+
+
+def tls_opts(opts, certs):
+    opts = dict(opts)
+    if not opts.pop("NO_CA", 0) and opts.pop("CA", 1):
+        opts["CAINFO"] = certs.ca_pem
+    return opts
+
+
+@pytest.mark.parametrize("mode,path,opts,code,limit", [r[1:] for r in TLS_ROWS], ids=[r[0] for r in TLS_ROWS])
+def test_tls_fault(hostile_server, certs, mode, path, opts, code, limit):
+    c = pycurl.Curl()
+    got, secs, _ = run(c, hostile_server.tls_mode_url(mode, path), **tls_opts(opts, certs))
+    assert (got, secs < limit) == (code, True)
+    assert_still_works(c, hostile_server)
+    c.close()
+
+
+@pytest.mark.parametrize("leaf,opts,code", [r[1:] for r in CERT_ROWS], ids=[r[0] for r in CERT_ROWS])
+def test_certificate_fault(hostile_server, tls_servers, certs, leaf, opts, code):
+    c = pycurl.Curl()
+    opts = dict(opts)
+    if opts.pop("CA", 0):
+        opts["CAINFO"] = certs.ca_pem
+    got, secs, n = run(c, tls_servers[leaf].url("/hello"), **opts)
+    assert (got, secs < 1, n > 0) == (code, True, code == 0)
+    assert_still_works(c, hostile_server)
+    c.close()
+
+
+# (row id, which h2 server, path, options, libcurl code, seconds it may take). "main" is conftest's
+# hostile h2 server; "no-streams" announces MAX_CONCURRENT_STREAMS 0 (and refuses every stream);
+# "no-window" announces INITIAL_WINDOW_SIZE 0 and never sends WINDOW_UPDATE.
+BIG_POST = b"u" * 200_000
+H2_ROWS = [
+    ("h2: RST_STREAM NO_ERROR before the head", "main", "/rst/0", {}, E_HTTP2_STREAM, 1),
+    ("h2: RST_STREAM PROTOCOL_ERROR before the head", "main", "/rst/1", {}, E_HTTP2_STREAM, 1),
+    ("h2: RST_STREAM INTERNAL_ERROR before the head", "main", "/rst/2", {}, E_HTTP2_STREAM, 1),
+    ("h2: RST_STREAM REFUSED_STREAM every time", "main", "/rst/7", {}, pycurl.E_RECV_ERROR, 2),
+    ("h2: RST_STREAM PROTOCOL_ERROR mid-body", "main", "/rst-mid/1", {}, E_HTTP2_STREAM, 1),
+    ("h2: RST_STREAM CANCEL mid-body", "main", "/rst-mid/8", {}, E_HTTP2_STREAM, 1),
+    ("h2: GOAWAY below our stream", "main", "/goaway/1/matrix", {}, 0, 2),
+    ("h2: GOAWAY NO_ERROR mid-body, body completes", "main", "/goaway-mid/0", {}, 0, 1),
+    ("h2: invalid HPACK", "main", "/raw/bad-hpack", {}, E_HTTP2, 2),
+    ("h2: connection-specific header", "main", "/raw/connection-header", {}, E_HTTP2_STREAM, 1),
+    ("h2: transfer-encoding header", "main", "/raw/transfer-encoding", {}, E_HTTP2_STREAM, 1),
+    ("h2: DATA beyond Content-Length", "main", "/raw/data-over-length", {}, E_HTTP2_STREAM, 1),
+    ("h2: DATA short of Content-Length", "main", "/raw/data-under-length", {}, E_HTTP2_STREAM, 1),
+    ("h2: a stream that never ends, TIMEOUT", "main", "/hang", {"TIMEOUT_MS": 700}, pycurl.E_OPERATION_TIMEDOUT, 1.5),
+    ("h2: a stream that never ends, LOW_SPEED", "main", "/hang", {"LOW_SPEED_LIMIT": 100, "LOW_SPEED_TIME": 1},
+     pycurl.E_OPERATION_TIMEDOUT, 2.5),
+    ("h2: 103 then 200", "main", "/early-hints", {}, 0, 1),
+    ("h2: trailers", "main", "/trailers", {}, 0, 1),
+    ("h2: MAX_CONCURRENT_STREAMS 0", "no-streams", "/x", {}, pycurl.E_RECV_ERROR, 2),
+    ("h2: window never opened, GET", "no-window", "/x", {}, 0, 1),
+    ("h2: window never opened, big POST", "no-window", "/x", {"POSTFIELDS": BIG_POST, "TIMEOUT_MS": 1000},
+     pycurl.E_OPERATION_TIMEDOUT, 2),
+]
+
+
+@pytest.fixture(scope="module")
+def h2_servers(hostile, certs):
+    import h2.settings
+
+    import h2hostile
+
+    codes = h2.settings.SettingCodes
+    extra = {
+        "no-streams": h2hostile.HostileH2(certs, settings={codes.MAX_CONCURRENT_STREAMS: 0}),
+        "no-window": h2hostile.HostileH2(certs, settings={codes.INITIAL_WINDOW_SIZE: 0}, ack_data=False),
+    }
+    yield dict(extra, main=hostile)
+    for s in extra.values():
+        s.stop()
+
+
+def assert_h2_still_works(c, srv, certs):
+    c.reset()
+    code, secs, n = run(c, srv.url("/ok"), CAINFO=certs.ca_pem)
+    assert (code, n, c.getinfo(pycurl.RESPONSE_CODE)) == (0, 8, 200)
+
+
+@pytest.mark.parametrize("which,path,opts,code,limit", [r[1:] for r in H2_ROWS], ids=[r[0] for r in H2_ROWS])
+def test_h2_fault(h2_servers, certs, which, path, opts, code, limit):
+    srv = h2_servers[which]
+    c = pycurl.Curl()
+    got, secs, _ = run(c, srv.url(path), CAINFO=certs.ca_pem, **opts)
+    assert (got, secs < limit) == (code, True)
+    assert_h2_still_works(c, h2_servers["main"], certs)
+    c.close()
+
+
+# (row id, scripted proxy mode of tests/hostile.py, target: "https" (a CONNECT for TLS) or "tunnel"
+# (HTTPPROXYTUNNEL for http://) or "http", libcurl code, CURLINFO_PROXY_ERROR, HTTP_CONNECTCODE)
+PROXY_ROWS = [
+    ("CONNECT answered 407", "connect-407", "https", pycurl.E_COULDNT_CONNECT, 0, 407),
+    ("CONNECT answered 407, closed", "connect-407-close", "tunnel", pycurl.E_COULDNT_CONNECT, 0, 407),
+    ("CONNECT answered 503", "connect-503", "https", pycurl.E_COULDNT_CONNECT, 0, 503),
+    ("CONNECT answered 502, closed", "connect-502-close", "tunnel", pycurl.E_COULDNT_CONNECT, 0, 502),
+    ("CONNECT answered with a NUL", "connect-garbage", "https", E_WEIRD_SERVER_REPLY, 0, 0),
+    ("CONNECT answered without a status line", "connect-http09", "tunnel", E_WEIRD_SERVER_REPLY, 0, 0),
+    ("CONNECT closed at once", "connect-close", "https", pycurl.E_RECV_ERROR, 0, 0),
+    ("CONNECT closed inside the status line", "connect-close-mid-head", "tunnel", pycurl.E_RECV_ERROR, 0, 0),
+    ("CONNECT answer head over 300 KiB", "connect-huge-head", "https", pycurl.E_RECV_ERROR, 0, 200),
+    ("CONNECT answer line over 100 KiB", "connect-long-line", "tunnel", pycurl.E_RECV_ERROR, 0, 200),
+    ("CONNECT tunnel that works", "connect-ok", "https", 0, 0, 200),
+    # Bytes after a 200's head are the tunnel's: "hello" where the origin's answer should start.
+    ("CONNECT 200 with a body, then HTTP", "connect-200-body", "tunnel", pycurl.E_UNSUPPORTED_PROTOCOL, 0, 200),
+    ("CONNECT 200 with a body, then TLS", "connect-200-body", "https", pycurl.E_SSL_CONNECT_ERROR, 0, 200),
+    ("SOCKS4 request rejected", "socks4-refused", "http", E_PROXY, 26, 0),
+    ("SOCKS4 reply truncated", "socks4-truncated", "http", E_PROXY, 15, 0),
+    ("SOCKS4 closed", "socks4-closed", "http", E_PROXY, 15, 0),
+    ("SOCKS5 no acceptable method", "socks5-no-method", "http", E_PROXY, 12, 0),
+    ("SOCKS5 method reply truncated", "socks5-truncated-method", "http", E_PROXY, 15, 0),
+    ("SOCKS5 wrong version", "socks5-wrong-version", "http", E_PROXY, 2, 0),
+    ("SOCKS5 connection refused", "socks5-refused", "http", E_PROXY, 19, 0),
+    ("SOCKS5 host unreachable", "socks5-unreachable", "http", E_PROXY, 21, 0),
+    ("SOCKS5 connect reply truncated", "socks5-truncated-reply", "http", E_PROXY, 15, 0),
+    ("SOCKS5 bad address type", "socks5-bad-atyp", "http", E_PROXY, 1, 0),
+]
+
+
+def proxy_target(srv, target):
+    if target == "https":
+        return srv.tls_url("/"), {}
+    return srv.url("/ok"), ({"HTTPPROXYTUNNEL": 1} if target == "tunnel" else {})
+
+
+@pytest.mark.parametrize("mode,target,code,pxerr,connectcode", [r[1:] for r in PROXY_ROWS],
+                         ids=[r[0] for r in PROXY_ROWS])
+def test_proxy_fault(hostile_server, certs, mode, target, code, pxerr, connectcode):
+    c = pycurl.Curl()
+    url, extra = proxy_target(hostile_server, target)
+    got, secs, n = run(c, url, PROXY=hostile_server.proxy_url(mode), CAINFO=certs.ca_pem, TIMEOUT_MS=3000, **extra)
+    assert (got, secs < 2.5, n > 0) == (code, True, code == 0)
+    assert (c.getinfo(pycurl.PROXY_ERROR), c.getinfo(pycurl.HTTP_CONNECTCODE)) == (pxerr, connectcode)
+    assert_still_works(c, hostile_server)
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def renegotiating_server(certs):
+    """openssl s_server speaking TLS 1.2 only: its -www page for ``GET /reneg`` first sends a
+    HelloRequest (a server-initiated renegotiation), then answers. Python's ssl cannot send one."""
+    import shutil
+    import socket
+    import subprocess
+
+    binary = shutil.which("openssl")
+    assert binary, "openssl not found: install it with `apt-get install -y openssl`"
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen([binary, "s_server", "-tls1_2", "-www", "-quiet", "-accept", str(port),
+                             "-cert", certs.server_cert, "-key", certs.server_key],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and proc.poll() is None, "openssl s_server did not start"
+            time.sleep(0.05)
+    yield "https://127.0.0.1:%d" % port
+    proc.terminate()
+    proc.wait(5)
+
+
+def test_tls_renegotiation_request(hostile_server, renegotiating_server, certs):
+    # libcurl (OpenSSL) renegotiates; rustls declines with a no_renegotiation warning and the
+    # server carries on: both get the page.
+    c = pycurl.Curl()
+    got, secs, n = run(c, renegotiating_server + "/reneg", CAINFO=certs.ca_pem, TIMEOUT_MS=3000)
+    assert (got, secs < 2, c.getinfo(pycurl.RESPONSE_CODE), n > 1000) == (0, True, 200, True)
+    assert_still_works(c, hostile_server)
+    c.close()

@@ -327,6 +327,9 @@ pub struct TlsStream<S> {
     ahead: Vec<u8>,
     pos: usize,
     end: usize,
+    /// A record that failed after others decrypted: reported once their plaintext is read, as
+    /// OpenSSL hands over what came before a bad record.
+    failed: Option<io::Error>,
 }
 
 impl<S: Io> TlsStream<S> {
@@ -336,7 +339,7 @@ impl<S: Io> TlsStream<S> {
         name: rustls_pki_types::ServerName<'static>,
     ) -> Result<TlsStream<S>, rustls::Error> {
         let tls = rustls::ClientConnection::new(config, name)?;
-        Ok(TlsStream { inner, tls, ahead: Vec::new(), pos: 0, end: 0 })
+        Ok(TlsStream { inner, tls, ahead: Vec::new(), pos: 0, end: 0, failed: None })
     }
 
     /// Drives the handshake to completion.
@@ -426,12 +429,15 @@ impl<S: Io> Io for TlsStream<S> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
+            if let Some(e) = self.failed.take() {
+                return Poll::Ready(Err(e));
+            }
             if self.tls.wants_write() {
                 let _ = self.flush_tls(cx);
             }
             match self.read_tls_once(cx) {
                 Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Err(e)) => self.failed = Some(e),
                 Poll::Pending => return Poll::Pending,
             }
         }

@@ -596,6 +596,11 @@ pub fn conn_error(e: &h2::Error) -> Error {
 /// A stream's failure: a reset by the server is CURLE_HTTP2_STREAM with libcurl's message (a
 /// NO_ERROR reset once the body began is a short body instead: see exchange_h2).
 pub fn stream_error(e: &h2::Error, stream_id: u32) -> Error {
+    if e.is_library() && e.is_reset() {
+        // Our side reset this stream for a malformed response (a connection-specific header,
+        // DATA beyond its Content-Length): a stream error for libcurl too, not the connection's.
+        return Error::new(code::HTTP2_STREAM, format!("HTTP/2 stream {stream_id} was reset: invalid response ({e})"));
+    }
     if !e.is_remote() && (e.is_go_away() || e.is_library()) {
         // Our side of h2 gave up on the connection (the peer broke the protocol).
         return conn_error(e);

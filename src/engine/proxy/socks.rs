@@ -204,7 +204,8 @@ pub async fn socks5<S: Io + ?Sized>(
     req.extend_from_slice(&port.to_be_bytes());
     send(io, &req, px::SEND_REQUEST).await?;
     let mut head = [0u8; 5];
-    recv_exact(io, &mut head, px::RECV_REQACK).await?;
+    // libcurl names a reply cut short in its fixed part RECV_CONNECT, in the address RECV_REQACK.
+    recv_exact(io, &mut head, px::RECV_CONNECT).await?;
     if head[0] != 5 {
         return fail(px::BAD_VERSION, "SOCKS5 reply has wrong version, version should be 5.");
     }

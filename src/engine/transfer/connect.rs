@@ -352,7 +352,17 @@ impl Xfer {
             };
             return Error::new(te.code, te.message);
         }
-        Error::new(code::SSL_CONNECT_ERROR, format!("TLS connect error: {e}"))
+        // A peer that leaves mid-handshake: libcurl's words with OpenSSL (the code is 35 either way).
+        match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => Error::new(
+                code::SSL_CONNECT_ERROR,
+                "TLS connect error: error:0A000126:SSL routines::unexpected eof while reading",
+            ),
+            _ if e.raw_os_error().is_some() => {
+                Error::new(code::SSL_CONNECT_ERROR, format!("Recv failure: {}", crate::engine::sys::error_text(&e)))
+            }
+            _ => Error::new(code::SSL_CONNECT_ERROR, format!("TLS connect error: {e}")),
+        }
     }
 
     pub(super) async fn tcp_connect(&self, addr: &SocketAddr) -> std::result::Result<Sock, ConnErr> {

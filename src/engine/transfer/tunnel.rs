@@ -8,7 +8,7 @@
 //! ```
 
 use crate::engine::error::{code, Error, Result};
-use crate::engine::http1::head::{header_values, HeadEvent, HeadParser};
+use crate::engine::http1::head::{self, header_values, HeadEvent, HeadParser};
 use crate::engine::net::{self, Sock, Stream, TlsStream};
 use crate::engine::proxy::socks::{self, Dest, Socks};
 use crate::engine::proxy::{self, PreProxy, Proxy};
@@ -41,7 +41,12 @@ impl Xfer {
                 let mut answered = false;
                 loop {
                     match self.open_tunnel(&mut s, p, url, auth.as_deref(), !answered).await? {
-                        Tunnel::Open => break,
+                        Tunnel::Open(ahead) => {
+                            if !ahead.is_empty() {
+                                s = Stream::new(Ahead { bytes: ahead, pos: 0, inner: s });
+                            }
+                            break;
+                        }
                         Tunnel::Answer(a, same) => {
                             answered = true;
                             auth = Some(a);
@@ -188,8 +193,13 @@ impl Xfer {
         let mut status = 0u16;
         let mut headers: Vec<(String, String)> = Vec::new();
         let suppress = self.o.proxy.suppress_connect_headers;
+        let mut head_bytes = 0usize;
         loop {
-            let (ev, used) = match parser.next(&buf, false)? {
+            let next = match parser.next(&buf, false) {
+                Ok(x) => x,
+                Err(e) => return Err(self.connect_head_error(e, status, &buf).await),
+            };
+            let (ev, used) = match next {
                 Some(x) => x,
                 None => {
                     let mut chunk = [0u8; 4096];
@@ -206,20 +216,32 @@ impl Xfer {
             let (line, end) = match ev {
                 HeadEvent::Status(st) => {
                     status = st.code;
+                    self.info.http_connectcode = status as i64;
                     (st.line.to_vec(), false)
                 }
                 HeadEvent::Header(line) => {
-                    let (n, v) = crate::engine::http1::head::split_header(&line);
+                    let (n, v) = head::split_header(&line);
                     headers.push((String::from_utf8_lossy(n).into_owned(), String::from_utf8_lossy(v).into_owned()));
                     (line.into_owned(), false)
                 }
                 HeadEvent::End(blank) => (blank.to_vec(), true),
-                HeadEvent::Http09 => return Err(Error::new(code::WEIRD_SERVER_REPLY, "Invalid CONNECT response")),
+                HeadEvent::Http09 => {
+                    let e = Error::new(code::UNSUPPORTED_PROTOCOL, "Received HTTP/0.9 when not allowed");
+                    return Err(self.connect_head_error(e, status, &buf).await);
+                }
             };
             buf.drain(..used);
             self.debug_data(debug_kind::HEADER_IN, &line);
             if !suppress {
                 self.deliver_header(&line).await?;
+            }
+            // libcurl's 300 KiB bound on a CONNECT answer's head, counted after each delivered line.
+            head_bytes += line.len();
+            if head_bytes > head::MAX_HEAD {
+                return Err(Error::new(
+                    code::RECV_ERROR,
+                    format!("Too large response headers: {head_bytes} > {}", head::MAX_HEAD),
+                ));
             }
             if end {
                 // A 1xx before the final answer is delivered and skipped, as libcurl does.
@@ -250,8 +272,35 @@ impl Xfer {
             return Err(Error::new(code::COULDNT_CONNECT, format!("CONNECT tunnel failed, response {status}")));
         }
         self.text(format_args!("CONNECT tunnel established, response {status}"));
-        // Bytes after the head would be the origin's, and no origin speaks first on HTTP or TLS.
-        Ok(Tunnel::Open)
+        // Bytes after a 2xx head are the tunnel's first (libcurl reads no body there, whatever the
+        // head says): TLS or HTTP reads them first.
+        Ok(Tunnel::Open(buf))
+    }
+
+    /// A CONNECT answer the head parser refused, in libcurl's words for a proxy: a first line that
+    /// is no status line is delivered, then "Invalid response header" (8), unless it holds a NUL;
+    /// a line of 100 KiB or more is "CONNECT response too large" (56).
+    async fn connect_head_error(&mut self, e: Error, status: u16, buf: &[u8]) -> Error {
+        if e.code == code::TOO_LARGE {
+            return Error::new(code::RECV_ERROR, "CONNECT response too large");
+        }
+        if status != 0 || e.code != code::UNSUPPORTED_PROTOCOL {
+            return e;
+        }
+        let line = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => &buf[..=i],
+            None => buf,
+        };
+        if line.contains(&0) {
+            return Error::new(code::WEIRD_SERVER_REPLY, "NUL byte in header");
+        }
+        self.debug_data(debug_kind::HEADER_IN, line);
+        if !self.o.proxy.suppress_connect_headers {
+            if let Err(e) = self.deliver_header(line).await {
+                return e;
+            }
+        }
+        Error::new(code::WEIRD_SERVER_REPLY, "Invalid response header")
     }
 
     /// The SOCKS handshake through the proxy at the other end of `sock` to `host` and `port`.
@@ -295,7 +344,8 @@ impl Xfer {
 
 /// How one CONNECT ended short of an error.
 enum Tunnel {
-    Open,
+    /// The tunnel is up; what the proxy sent after its head, for the layer above to read first.
+    Open(Vec<u8>),
     /// A 407 to answer with this Proxy-Authorization; true when on the same connection.
     Answer(String, bool),
 }
@@ -339,5 +389,40 @@ fn authority(url: &Url) -> String {
         format!("[{}]:{}", url.host, url.port_or_default())
     } else {
         format!("{}:{}", url.host, url.port_or_default())
+    }
+}
+
+/// A tunnel whose proxy sent bytes after its 2xx head: they are read before the socket's.
+struct Ahead {
+    bytes: Vec<u8>,
+    pos: usize,
+    inner: Stream,
+}
+
+impl net::Io for Ahead {
+    fn poll_read(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.pos < self.bytes.len() {
+            let n = buf.len().min(self.bytes.len() - self.pos);
+            buf[..n].copy_from_slice(&self.bytes[self.pos..self.pos + n]);
+            self.pos += n;
+            return std::task::Poll::Ready(Ok(n));
+        }
+        self.inner.poll_read(cx, buf)
+    }
+    fn poll_write(&mut self, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+        self.inner.poll_write(cx, buf)
+    }
+    fn poll_flush(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        self.inner.poll_flush(cx)
+    }
+    fn sock(&self) -> &Sock {
+        self.inner.sock()
+    }
+    fn sock_mut(&mut self) -> &mut Sock {
+        self.inner.sock_mut()
     }
 }
