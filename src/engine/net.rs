@@ -16,7 +16,7 @@
 //! reactor and attached again (to whichever multi takes it) before use.
 
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -35,6 +35,17 @@ pub trait Io {
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
     /// Pushes out what this layer (and those below) still hold.
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Reads by lending the bytes this layer holds already (TLS plaintext): `take` copies what it
+    /// can from each slice and says how much it took, so the bytes move once, not through a
+    /// buffer of the caller's in between. None: the layer keeps no bytes of its own (use
+    /// `poll_read`). Ready(Ok(0)) is the end of the stream.
+    fn poll_lend(
+        &mut self,
+        _cx: &mut Context<'_>,
+        _take: &mut dyn FnMut(&[u8]) -> usize,
+    ) -> Option<Poll<io::Result<usize>>> {
+        None
+    }
     /// The socket at the bottom of the stack.
     fn sock(&self) -> &Sock;
     fn sock_mut(&mut self) -> &mut Sock;
@@ -233,6 +244,14 @@ impl Stream {
         self.0.poll_flush(cx)
     }
 
+    pub fn poll_lend(
+        &mut self,
+        cx: &mut Context<'_>,
+        take: &mut dyn FnMut(&[u8]) -> usize,
+    ) -> Option<Poll<io::Result<usize>>> {
+        self.0.poll_lend(cx, take)
+    }
+
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| self.0.poll_read(cx, buf)).await
     }
@@ -257,6 +276,13 @@ impl Io for Stream {
     }
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.0.poll_flush(cx)
+    }
+    fn poll_lend(
+        &mut self,
+        cx: &mut Context<'_>,
+        take: &mut dyn FnMut(&[u8]) -> usize,
+    ) -> Option<Poll<io::Result<usize>>> {
+        self.0.poll_lend(cx, take)
     }
     fn sock(&self) -> &Sock {
         self.0.sock()
@@ -443,6 +469,44 @@ impl<S: Io> Io for TlsStream<S> {
         }
     }
 
+    /// Plaintext straight from rustls's buffers to the caller's, every record decrypted so far in
+    /// one call.
+    fn poll_lend(
+        &mut self,
+        cx: &mut Context<'_>,
+        take: &mut dyn FnMut(&[u8]) -> usize,
+    ) -> Option<Poll<io::Result<usize>>> {
+        let mut total = 0;
+        Some(loop {
+            let mut r = self.tls.reader();
+            match r.fill_buf() {
+                // close_notify: the end, after what was taken (the next call says 0).
+                Ok([]) => break Poll::Ready(Ok(total)),
+                Ok(b) => {
+                    let len = b.len();
+                    let n = take(b);
+                    r.consume(n);
+                    total += n;
+                    if n < len {
+                        break Poll::Ready(Ok(total));
+                    }
+                    continue;
+                }
+                Err(_) if total > 0 => break Poll::Ready(Ok(total)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => break Poll::Ready(Err(e)),
+            }
+            if self.tls.wants_write() {
+                let _ = self.flush_tls(cx);
+            }
+            match self.read_tls_once(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => break Poll::Ready(Err(e)),
+                Poll::Pending => break Poll::Pending,
+            }
+        })
+    }
+
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         // Keep the TLS send buffer bounded: flush before accepting more plaintext.
         if self.tls.wants_write() && self.flush_tls(cx)?.is_pending() {
@@ -566,6 +630,67 @@ mod tests {
             (Some("origin.test".to_string()), Some("proxy.test".to_string())),
             "SNI of each layer"
         );
+    }
+
+    /// Plaintext lent by the TLS layer arrives whole and in order, across records and a taker
+    /// with little room, then the end of the stream after the server's close_notify.
+    #[test]
+    fn tls_lends_its_plaintext_across_records_then_the_end() {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        let ca = Ca { cert: p.self_signed(&key).unwrap(), key };
+        let cfg = server_config(&ca, "origin.test");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sent: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+        let expect = sent.clone();
+        let server = std::thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            let mut tls = rustls::StreamOwned::new(rustls::ServerConnection::new(cfg).unwrap(), tcp);
+            let mut buf = [0u8; 2];
+            tls.read_exact(&mut buf).unwrap();
+            // Three records (16 KiB each at most), then close_notify.
+            tls.write_all(&sent).unwrap();
+            tls.conn.send_close_notify();
+            tls.flush().unwrap();
+        });
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.cert.der().clone()).unwrap();
+        let b = rustls::ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().unwrap();
+        let client = Arc::new(b.with_root_certificates(roots).with_no_client_auth());
+        let reactor = Rc::new(Reactor::default());
+        let tcp = std::net::TcpStream::connect(addr).unwrap();
+        tcp.set_nonblocking(true).unwrap();
+        let sock = Sock::new(Socket::from(tcp), &reactor, None);
+        let got = drive(&reactor, async move {
+            let mut t = TlsStream::new(sock, client, "origin.test".try_into().unwrap()).unwrap();
+            t.handshake().await?;
+            write_all(&mut t, b"go").await?;
+            let mut got = Vec::new();
+            loop {
+                let n = poll_fn(|cx| {
+                    let mut take = |b: &[u8]| {
+                        // Room for 7,000 bytes a call: a record is taken in pieces.
+                        let n = b.len().min(7_000 - (got.len() % 7_000));
+                        got.extend_from_slice(&b[..n]);
+                        n
+                    };
+                    t.poll_lend(cx, &mut take).expect("TLS lends")
+                })
+                .await?;
+                if n == 0 {
+                    break;
+                }
+            }
+            io::Result::Ok(got)
+        });
+        server.join().unwrap();
+        assert!(got.as_ref().unwrap() == &expect, "{:?}", got.map(|g| g.len()));
+        let plain = Sock::new(sys::socket_pair().unwrap().0, &reactor, None);
+        let mut plain = Stream::new(plain);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(plain.poll_lend(&mut cx, &mut |b: &[u8]| b.len()).is_none(), "a socket holds nothing");
     }
 
     #[test]

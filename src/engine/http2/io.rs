@@ -49,6 +49,14 @@ impl SharedStream {
     pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.0.borrow_mut().poll_flush(cx)
     }
+
+    pub fn poll_lend(
+        &mut self,
+        cx: &mut Context<'_>,
+        take: &mut dyn FnMut(&[u8]) -> usize,
+    ) -> Option<Poll<io::Result<usize>>> {
+        self.0.borrow_mut().poll_lend(cx, take)
+    }
 }
 
 /// See `SharedStream::downgrade`.
@@ -66,17 +74,13 @@ const STAGE: usize = 32 << 10;
 /// Bytes read from the connection ahead of h2's decoder. h2 offers uninitialised room, which a
 /// `&mut [u8]` read would have to zero first (a memset of all its spare capacity on every read, the
 /// largest single cost of a small h2 request): reads land here, zeroed once, and only the bytes
-/// read are copied on.
+/// read are copied on. Over TLS the plaintext goes straight to h2 instead (`Io::poll_lend`), and
+/// the stage is never allocated.
+#[derive(Default)]
 pub struct Stage {
     buf: Box<[u8]>,
     pos: usize,
     end: usize,
-}
-
-impl Default for Stage {
-    fn default() -> Self {
-        Stage { buf: vec![0u8; STAGE].into_boxed_slice(), pos: 0, end: 0 }
-    }
 }
 
 impl Stage {
@@ -98,6 +102,9 @@ impl Stage {
         cx: &mut Context<'_>,
         out: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<usize>> {
+        if self.buf.is_empty() {
+            self.buf = vec![0u8; STAGE].into_boxed_slice();
+        }
         let n = std::task::ready!(stream.poll_read(cx, &mut self.buf))?;
         (self.pos, self.end) = (0, n);
         self.give(out);
@@ -130,7 +137,16 @@ impl AsyncRead for H2Io {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
-        match me.stage.fill(&mut me.stream, cx, buf) {
+        let lent = me.stream.poll_lend(cx, &mut |b| {
+            let n = b.len().min(buf.remaining());
+            buf.put_slice(&b[..n]);
+            n
+        });
+        let r = match lent {
+            Some(r) => r,
+            None => me.stage.fill(&mut me.stream, cx, buf),
+        };
+        match r {
             Poll::Ready(Ok(n)) => {
                 me.read += n;
                 Poll::Ready(Ok(()))

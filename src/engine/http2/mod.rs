@@ -228,6 +228,8 @@ impl H2Conn {
     /// Waits until the driver has run once more (or ended): the pool's liveness check of an
     /// idle connection, as libcurl checks a connection before reusing it.
     pub async fn settle(&self) {
+        // The check is a read: past whatever the readiness cache says about the socket.
+        self.gate.recheck.set(true);
         let n = self.gate.polls.get();
         poll_fn(|cx| {
             if self.gate.polls.get() > n || !self.open.get() {
@@ -260,6 +262,8 @@ pub struct Gate {
     polls: Cell<u64>,
     /// The driver parked while idle (its socket unwatched until a transfer wakes it).
     parked: Cell<bool>,
+    /// The next turn out of parking reads the socket even if its last read drained it (`settle`).
+    recheck: Cell<bool>,
     watchers: RefCell<Vec<Waker>>,
     /// In a CurlShare's cache: the driver stops whenever the connection is idle (see `H2Conn::roam`).
     roams: Cell<bool>,
@@ -288,6 +292,7 @@ impl Default for Gate {
             busy: Cell::new(0),
             polls: Cell::new(0),
             parked: Cell::new(false),
+            recheck: Cell::new(false),
             watchers: RefCell::new(Vec::new()),
             grow: Cell::new(false),
             paused: Cell::new(0),
@@ -336,8 +341,11 @@ impl Gate {
     /// socket unwatched. The future is out of the gate meanwhile (a nested turn finds nothing).
     fn turn(&self, reactor: &Reactor, fd: Fd, w: &Waker) -> Turn {
         let Some(mut fut) = self.fut.borrow_mut().take() else { return Turn::Pending };
-        if self.parked.replace(false) {
-            // Data may have come while nobody watched: read before waiting for readiness.
+        // Out of parking after a short idle the readiness cache stands: a socket drained by its
+        // last read waits for the poll (level-triggered, so what came meanwhile is reported) instead
+        // of a recv that would fail with EAGAIN before every request. A liveness check reads now.
+        let recheck = self.recheck.replace(false);
+        if self.parked.replace(false) && recheck {
             reactor.register(fd);
         }
         let r = fut.as_mut().poll(&mut Context::from_waker(w));
@@ -818,6 +826,24 @@ mod tests {
         assert!(g.parked.get() && g.fut.borrow().is_some());
         g.roams.set(true);
         assert!(g.turn(&reactor, 7, &w) == Turn::Stop, "an idle roaming connection stops");
+    }
+
+    #[test]
+    fn out_of_parking_the_readiness_cache_stands_unless_a_liveness_check_asks() {
+        let reactor = Reactor::default();
+        let g = Gate::default();
+        *g.fut.borrow_mut() = Some(Box::pin(poll_fn(|_| Poll::Pending)));
+        let w = Waker::noop().clone();
+        reactor.register(7);
+        reactor.set_drained(7);
+        g.busy.set(1);
+        g.parked.set(true);
+        assert!(g.turn(&reactor, 7, &w) == Turn::Pending);
+        assert!(reactor.is_drained(7), "a short idle: the next read waits for the poll");
+        g.parked.set(true);
+        g.recheck.set(true);
+        assert!(g.turn(&reactor, 7, &w) == Turn::Pending);
+        assert!(!reactor.is_drained(7) && !g.recheck.get(), "settle: read what came meanwhile");
     }
 
     #[test]
