@@ -500,13 +500,34 @@ impl PyCurlMulti {
             }
             _ => {}
         }
-        this.detach_easy(slf.py(), &c)?;
-        drop(c);
-        PyCurlMulti::deliver(slf);
-        match this.take_interrupt() {
-            Some(e) => Err(e),
-            None => Ok(()),
+        // libcurl takes the transfer off first, then reports the new timer (-1 once none is left);
+        // when that callback fails pycurl raises and still counts the Curl as on this multi, until
+        // the next remove_handle, which no longer reaches libcurl's callbacks.
+        let key = c.st.borrow().multi.as_ref().map(|r| r.key);
+        let in_engine = {
+            let mut st = this.st.borrow_mut();
+            match (st.multi.as_mut(), key) {
+                (Some(m), Some(k)) => m.remove(k),
+                _ => false,
+            }
+        };
+        if !in_engine {
+            this.detach_easy(slf.py(), &c)?;
+            return Ok(());
         }
+        let delivered = PyCurlMulti::deliver(slf);
+        if let Some(e) = this.take_interrupt() {
+            this.detach_easy(slf.py(), &c)?;
+            return Err(e);
+        }
+        if !delivered {
+            return Err(code_err(
+                mcode::ABORTED_BY_CALLBACK,
+                "curl_multi_remove_handle() failed due to internal errors",
+            ));
+        }
+        this.detach_easy(slf.py(), &c)?;
+        Ok(())
     }
 
     fn perform(slf: &Bound<'_, Self>) -> PyResult<(i64, usize)> {
