@@ -1706,6 +1706,13 @@ impl PyCurl {
 
     fn __clear__(&self) {
         super::instdict::CURL.clear(self);
+        // As pycurl's cleanup of a collected handle: its connections close (CLOSESOCKETFUNCTION)
+        // while the callbacks are still set.
+        let private = self.st.try_borrow_mut().and_then(|mut st| st.private.take());
+        if let Some(mut p) = private {
+            p.lp.clear();
+            drop(p);
+        }
         if let Some(mut st) = self.st.try_borrow_mut() {
             st.cbs.clear();
             st.multi = None;
