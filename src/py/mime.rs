@@ -536,7 +536,7 @@ impl PartSource for PySource {
     }
 
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        Python::with_gil(|py| {
+        super::callbacks::with_callback_gil(|py| {
             let r = match self.read.call1(py, (self.userdata.clone_ref(py), buf.len())) {
                 Ok(r) => r.into_bound(py),
                 Err(e) => {
@@ -591,7 +591,7 @@ impl PartSource for PySource {
     fn rewind(&mut self) -> io::Result<()> {
         let cant = || io::Error::new(io::ErrorKind::Unsupported, "Cannot rewind mime/post data");
         let Some(seek) = &self.seek else { return Err(cant()) };
-        Python::with_gil(|py| match seek.call1(py, (self.userdata.clone_ref(py), 0, 0)) {
+        super::callbacks::with_callback_gil(|py| match seek.call1(py, (self.userdata.clone_ref(py), 0, 0)) {
             Ok(r) if r.extract::<i64>(py).ok() == Some(0) => Ok(()),
             Ok(_) => Err(cant()),
             Err(e) => {

@@ -144,6 +144,7 @@ impl PyCurlMulti {
             let t = if has_timer_cb { m.timer_change() } else { None };
             (ev, t, st.socket_cb.as_ref().map(|c| c.clone_ref(py)), st.timer_cb.as_ref().map(|c| c.clone_ref(py)))
         };
+        let _in = super::gil::enter_callback(py);
         // The M_* callbacks run with the multi marked busy: re-entering it from them is refused.
         this.st.borrow_mut().depth += 1;
         let mut ok = true;
@@ -288,6 +289,7 @@ impl PyCurlMulti {
             (queued_now, cb, st.notify_mask, handles)
         };
         let Some(cb) = cb else { return true };
+        let _in = super::gil::enter_callback(py);
         let mut ok = true;
         // The callback returns nothing libcurl reads; only an exception matters.
         let mut call = |args: (i64, PyObject)| {
