@@ -801,6 +801,30 @@ def test_timer_callback_failing_in_remove_handle(server, capfd, bad):
     c.close()
 
 
+@pytest.mark.parametrize("bad", [-1, 2**32])
+def test_socket_callback_failing_in_remove_handle(server, capfd, bad):
+    """POLL_REMOVE failing when remove_handle() takes a transfer in flight: reported, the handle
+    is removed all the same, and libcurl then reports no timer."""
+    m = pycurl.CurlMulti()
+    calls = []
+    m.setopt(pycurl.M_SOCKETFUNCTION, lambda *a: None)
+    m.setopt(pycurl.M_TIMERFUNCTION, lambda ms: None)
+    c = make(server.url("/slow?delay=2"), TIMEOUT_MS=5000)
+    m.add_handle(c)
+    for _ in range(5):
+        m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
+        time.sleep(0.02)
+    m.setopt(pycurl.M_SOCKETFUNCTION, lambda what, *a: calls.append(("socket", what)) or bad)
+    m.setopt(pycurl.M_TIMERFUNCTION, lambda ms: calls.append(("timer", ms)))
+    m.remove_handle(c)
+    assert calls and set(calls) == {("socket", pycurl.POLL_REMOVE)}
+    assert c.multi() is None and c not in m
+    if bad != -1:
+        assert "which does not fit in an int" in capfd.readouterr().err
+    m.close()
+    c.close()
+
+
 def test_timer_callback_wrong_signature(server, capfd):
     m = pycurl.CurlMulti()
     m.setopt(pycurl.M_TIMERFUNCTION, lambda: None)
