@@ -227,6 +227,29 @@ def test_closesocket_when_the_handle_is_freed_without_close(server, how, own_soc
         s.close()
 
 
+@pytest.mark.parametrize("cycle", [False, True])
+def test_closesocket_for_connect_only_when_the_handle_is_freed(server, cycle):
+    """The connection CONNECT_ONLY left to the application closes through CLOSESOCKETFUNCTION
+    when the handle is freed without close()."""
+    closed = []
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, server.url("/hello"))
+    c.setopt(pycurl.CONNECT_ONLY, 1)
+    c.setopt(pycurl.CLOSESOCKETFUNCTION, lambda fd: closed.append(fd) or 0)
+    c.perform()
+    fd = c.getinfo(pycurl.ACTIVESOCKET)
+    assert fd != -1 and closed == []
+    if cycle:
+        c.me = c
+    gc.disable()
+    try:
+        del c
+        gc.collect()
+    finally:
+        gc.enable()
+    assert closed == [fd]
+
+
 class UnixServer:
     """One-request-per-connection HTTP server on a Unix socket: answers "ok"."""
 

@@ -1708,11 +1708,16 @@ impl PyCurl {
         super::instdict::CURL.clear(self);
         // As pycurl's cleanup of a collected handle: its connections close (CLOSESOCKETFUNCTION)
         // while the callbacks are still set.
-        let private = self.st.try_borrow_mut().and_then(|mut st| st.private.take());
+        let (private, held) = match self.st.try_borrow_mut() {
+            Some(mut st) => (st.private.take(), st.easy.as_ref().and_then(|e| e.held.borrow_mut().take())),
+            None => (None, None),
+        };
         if let Some(mut p) = private {
             p.lp.clear();
             drop(p);
         }
+        // The connection CONNECT_ONLY left to the application too.
+        drop(held);
         if let Some(mut st) = self.st.try_borrow_mut() {
             st.cbs.clear();
             st.multi = None;
@@ -1736,6 +1741,11 @@ impl Drop for PyCurl {
             }
             if let Some(mut p) = st.private.take() {
                 p.lp.clear();
+            }
+            // The connection CONNECT_ONLY left to the application closes while CLOSESOCKETFUNCTION is set.
+            if let Some(e) = &st.easy {
+                let held = e.held.borrow_mut().take();
+                drop(held);
             }
             st.cbs.clear();
         }
