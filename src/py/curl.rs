@@ -1056,6 +1056,10 @@ impl PyCurl {
                 return Err(convert::kind_err(value));
             }
         }
+        // A callback option not built here still refuses a value that is not callable first.
+        if (20000..30000).contains(&option) {
+            convert::callable(value)?;
+        }
         if NEVER_BUILT.contains(&option) {
             if option < 10000 {
                 convert::long(value)?;
