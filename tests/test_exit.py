@@ -92,6 +92,65 @@ BODIES = {
     """,
 }
 
+# A peer that streams a body without end, so the transfer spends its time in WRITEFUNCTION.
+STREAMER = """
+        ssock = socket.socket()
+        ssock.bind(("127.0.0.1", 0))
+        ssock.listen(8)
+        stream_url = "http://127.0.0.1:%d/" % ssock.getsockname()[1]
+
+        def stream():
+            while True:
+                conn, _ = ssock.accept()
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 1000000000000\\r\\n\\r\\n")
+                try:
+                    while True:
+                        conn.sendall(b"x" * 16384)
+                except OSError:
+                    pass
+
+        threading.Thread(target=stream, daemon=True).start()
+"""
+
+# A daemon thread inside a Python callback called from Rust when the interpreter exits: the exit
+# waits for it to leave the callback (up to a second), then it parks at its next wait or callback.
+BODIES.update({
+    "write_callback_sleeps": STREAMER + """
+        def run():
+            c = handle()
+            c.setopt(pycurl.URL, stream_url)
+            c.setopt(pycurl.WRITEFUNCTION, lambda d: time.sleep(0.0005))
+            started.set()
+            c.perform()
+    """,
+    "write_callback_computes": STREAMER + """
+        def run():
+            c = handle()
+            c.setopt(pycurl.URL, stream_url)
+            c.setopt(pycurl.WRITEFUNCTION, lambda d: sum(range(3000)) and None)
+            started.set()
+            c.perform()
+    """,
+    "multi_socket_callback": STREAMER + """
+        def run():
+            m = pycurl.CurlMulti()
+            def on_socket(what, fd, multi, data):
+                time.sleep(0.0005)
+            def on_timer(ms):
+                time.sleep(0.0005)
+            m.setopt(pycurl.M_SOCKETFUNCTION, on_socket)
+            m.setopt(pycurl.M_TIMERFUNCTION, on_timer)
+            c = handle()
+            c.setopt(pycurl.URL, stream_url)
+            c.setopt(pycurl.WRITEFUNCTION, lambda d: time.sleep(0.0002))
+            m.add_handle(c)
+            started.set()
+            while True:
+                m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
+    """,
+})
+
 EPILOGUE = textwrap.dedent(
     """
     threading.Thread(target=run, daemon=True).start()

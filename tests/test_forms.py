@@ -810,3 +810,43 @@ def test_form_read_errors_carry_libcurls_codes(form_server):
         return d
     failing_seek = with_mime(lambda m: m.addpart().data_cb(5, read, lambda ud, o, w: pycurl.SEEKFUNC_FAIL))
     assert send(form_server, failing_seek, "/redirect307", FOLLOWLOCATION=1) == (65, "Cannot rewind mime/post data")
+
+
+def test_httppost_bufferptr_keeps_the_bytes_object():
+    """pycurl hands libcurl the bytes object's own buffer: the handle keeps a reference to each
+    FORM_BUFFERPTR bytes (not to a str, which is encoded), until HTTPPOST is replaced or unset,
+    reset() or close(); a duphandle() copy shares them."""
+    import sys
+
+    payload = bytes(40)
+    base = sys.getrefcount(payload)
+
+    def refs():
+        return sys.getrefcount(payload) - base
+
+    def form(*extra):
+        return [("f", (pycurl.FORM_BUFFER, "n.txt", pycurl.FORM_BUFFERPTR, payload))] + list(extra)
+
+    c = pycurl.Curl()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        c.setopt(pycurl.HTTPPOST, form(("g", (pycurl.FORM_BUFFER, "m.txt", pycurl.FORM_BUFFERPTR, payload))))
+        assert refs() == 2
+        d = c.duphandle()
+        assert refs() == 2
+        d.close()
+        c.setopt(pycurl.MIMEPOST, None)  # another option: the form's buffers stay
+        assert refs() == 2
+        c.setopt(pycurl.HTTPPOST, [("f", (pycurl.FORM_BUFFER, "n.txt", pycurl.FORM_BUFFERPTR, "text"))])
+        assert refs() == 0
+        c.setopt(pycurl.HTTPPOST, form())
+        assert refs() == 1
+        c.unsetopt(pycurl.HTTPPOST)
+        assert refs() == 0
+        c.setopt(pycurl.HTTPPOST, form())
+        c.reset()
+        assert refs() == 0
+        c.setopt(pycurl.HTTPPOST, form())
+        assert refs() == 1
+        c.close()
+        assert refs() == 0

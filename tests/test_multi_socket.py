@@ -21,7 +21,7 @@ import pytest
 import pycurl
 
 import servers
-from test_multi import body_of, drain, make
+from test_multi import body_of, drain, drive, make
 
 WHATS = {pycurl.POLL_IN, pycurl.POLL_OUT, pycurl.POLL_INOUT, pycurl.POLL_REMOVE}
 
@@ -728,6 +728,99 @@ def test_timer_callback_exception_in_socket_action(server, capfd):
     assert ei.value.args == (11, "multi_socket_action failed")
     assert "ValueError: timer callback failed later" in capfd.readouterr().err
     m.setopt(pycurl.M_TIMERFUNCTION, None)
+    m.close()
+    c.close()
+
+
+def test_remove_handle_reports_the_timer_as_libcurl_does(server):
+    """remove_handle() before the transfers ran: the timer moves to the next transfer's expiry (0),
+    and -1 comes when the last one goes; after the transfers finished, nothing is reported."""
+    m = pycurl.CurlMulti()
+    calls = []
+    m.setopt(pycurl.M_TIMERFUNCTION, lambda ms: calls.append(ms))
+    cs = [make(server.url("/hello")) for _ in range(3)]
+    for c in cs:
+        m.add_handle(c)
+    # libcurl reports a change of the earliest expiry time; two adds in one microsecond share it
+    assert calls[0] == 0 and set(calls) == {0}
+    for c in cs[:2]:
+        m.remove_handle(c)
+        assert set(calls) == {0}
+    n = len(calls)
+    m.remove_handle(cs[2])
+    assert calls[n:] == [-1]
+    m.add_handle(cs[0])
+    del calls[:]
+    drive(m)
+    assert calls[-1] == -1
+    n = len(calls)
+    m.remove_handle(cs[0])
+    assert len(calls) == n
+    m.close()
+    for c in cs:
+        c.close()
+
+
+@pytest.mark.parametrize("bad", ["raise", -1, "junk"])
+def test_timer_callback_failing_in_remove_handle(server, capfd, bad):
+    """The -1 report failing makes remove_handle() raise; pycurl then still counts the handle as on
+    the multi until it is removed again, and the transfer no longer runs."""
+    m = pycurl.CurlMulti()
+    armed = []
+
+    def timer(ms):
+        if armed:
+            armed.append(ms)
+            if bad == "raise":
+                raise ValueError("timer callback failed on remove")
+            return bad
+        return None
+
+    m.setopt(pycurl.M_TIMERFUNCTION, timer)
+    c = make(server.url("/hello"))
+    m.add_handle(c)
+    armed.append("on")
+    with pytest.raises(pycurl.error) as ei:
+        m.remove_handle(c)
+    assert ei.value.args == (11, "curl_multi_remove_handle() failed due to internal errors")
+    assert armed == ["on", -1]
+    err = capfd.readouterr().err
+    if bad == "raise":
+        assert "ValueError: timer callback failed on remove" in err
+    assert c.multi() is m and c in m
+    with pytest.raises(pycurl.error, match="already on this multi-stack"):
+        m.add_handle(c)
+    del armed[:]
+    assert m.perform() == (0, 0)
+    assert m.info_read() == (0, [], [])
+    m.remove_handle(c)
+    assert c.multi() is None and c not in m
+    c.perform()
+    assert body_of(c) == b"hello world"
+    m.close()
+    c.close()
+
+
+@pytest.mark.parametrize("bad", [-1, 2**32])
+def test_socket_callback_failing_in_remove_handle(server, capfd, bad):
+    """POLL_REMOVE failing when remove_handle() takes a transfer in flight: reported, the handle
+    is removed all the same, and libcurl then reports no timer."""
+    m = pycurl.CurlMulti()
+    calls = []
+    m.setopt(pycurl.M_SOCKETFUNCTION, lambda *a: None)
+    m.setopt(pycurl.M_TIMERFUNCTION, lambda ms: None)
+    c = make(server.url("/slow?delay=2"), TIMEOUT_MS=5000)
+    m.add_handle(c)
+    for _ in range(5):
+        m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
+        time.sleep(0.02)
+    m.setopt(pycurl.M_SOCKETFUNCTION, lambda what, *a: calls.append(("socket", what)) or bad)
+    m.setopt(pycurl.M_TIMERFUNCTION, lambda ms: calls.append(("timer", ms)))
+    m.remove_handle(c)
+    assert calls and set(calls) == {("socket", pycurl.POLL_REMOVE)}
+    assert c.multi() is None and c not in m
+    if bad != -1:
+        assert "which does not fit in an int" in capfd.readouterr().err
     m.close()
     c.close()
 

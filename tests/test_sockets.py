@@ -1,7 +1,9 @@
 """OPENSOCKETFUNCTION, SOCKOPTFUNCTION, CLOSESOCKETFUNCTION, PREREQFUNCTION."""
 
+import gc
 import os
 import socket
+import threading
 
 import pytest
 
@@ -180,6 +182,188 @@ def test_closesocket_exception_is_unraisable(server, monkeypatch):
     c.close()
     assert len(seen) == 1
     assert isinstance(seen[0], ValueError) and seen[0].args == ("close boom",)
+
+
+@pytest.mark.parametrize("how", ["del", "cycle", "cycle through the callback"])
+@pytest.mark.parametrize("own_socket", [False, True])
+def test_closesocket_when_the_handle_is_freed_without_close(server, how, own_socket):
+    """A Curl never closed: its cached connection is closed through CLOSESOCKETFUNCTION when the
+    object goes, also when the garbage collector frees it from a reference cycle."""
+    closed, opened, sockets = [], [], []
+
+    class Closer:
+        c = None  # with "cycle through the callback", the callback refers to the handle
+
+        def __call__(self, fd):
+            closed.append(fd)
+            return 0
+
+    def opensock(purpose, addr):
+        s = socket.socket(addr.family, addr.socktype, addr.protocol)
+        sockets.append(s)
+        return s
+
+    closer = Closer()
+    c = pycurl.Curl()
+    c.setopt(pycurl.CLOSESOCKETFUNCTION, closer)
+    c.setopt(pycurl.SOCKOPTFUNCTION, lambda fd, p: opened.append(fd) or 0)
+    if own_socket:
+        c.setopt(pycurl.OPENSOCKETFUNCTION, opensock)
+    perform(c, server.url("/hello"))
+    assert closed == [] and len(opened) == 1
+    if how == "cycle":
+        c.me = c
+    elif how == "cycle through the callback":
+        closer.c = c
+    gc.disable()
+    try:
+        del c, closer
+        assert closed == (opened if how == "del" else [])
+        gc.collect()
+    finally:
+        gc.enable()
+    assert closed == opened
+    for s in sockets:
+        s.close()
+
+
+@pytest.mark.parametrize("cycle", [False, True])
+def test_closesocket_for_connect_only_when_the_handle_is_freed(server, cycle):
+    """The connection CONNECT_ONLY left to the application closes through CLOSESOCKETFUNCTION
+    when the handle is freed without close()."""
+    closed = []
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, server.url("/hello"))
+    c.setopt(pycurl.CONNECT_ONLY, 1)
+    c.setopt(pycurl.CLOSESOCKETFUNCTION, lambda fd: closed.append(fd) or 0)
+    c.perform()
+    fd = c.getinfo(pycurl.ACTIVESOCKET)
+    assert fd != -1 and closed == []
+    if cycle:
+        c.me = c
+    gc.disable()
+    try:
+        del c
+        gc.collect()
+    finally:
+        gc.enable()
+    assert closed == [fd]
+
+
+class UnixServer:
+    """One-request-per-connection HTTP server on a Unix socket: answers "ok"."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(8)
+        self.accepted = 0
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while True:
+            try:
+                s, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            with s:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    data = s.recv(4096)
+                    if not data:
+                        break
+                    head += data
+                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    def stop(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def unix_server(tmp_path):
+    path = str(tmp_path / "s.sock")
+    srv = UnixServer(path)
+    srv.path = path
+    yield srv
+    srv.stop()
+
+
+def test_opensocket_for_a_unix_socket(unix_server, curl):
+    """OPENSOCKETFUNCTION gets AF_UNIX and the path as bytes; the returned socket is connected
+    there, SOCKOPTFUNCTION and CLOSESOCKETFUNCTION see it as for TCP."""
+    seen, keep, events = [], [], []
+
+    def opensock(purpose, addr):
+        seen.append((purpose, addr))
+        s = socket.socket(addr.family, addr.socktype, addr.protocol)
+        keep.append(s)
+        return s
+
+    curl.setopt(pycurl.UNIX_SOCKET_PATH, unix_server.path)
+    curl.setopt(pycurl.CLOSESOCKETFUNCTION, lambda fd: events.append(("close", fd)) or 0)
+    body, _ = perform(curl, "http://x/y", OPENSOCKETFUNCTION=opensock,
+                      SOCKOPTFUNCTION=lambda fd, p: events.append(("sockopt", fd, p)) or 0)
+    assert body == b"ok"
+    assert seen == [(pycurl.SOCKTYPE_IPCXN,
+                     (socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC, 0, unix_server.path.encode()))]
+    assert type(seen[0][1]).__name__ == "CurlSockAddr"
+    curl.close()
+    assert [e[0] for e in events] == ["sockopt", "close"]
+    assert events[0][1] == events[1][1] and events[0][2] == pycurl.SOCKTYPE_IPCXN
+    for s in keep:
+        s.close()
+
+
+@pytest.mark.parametrize("ret", ["refuse", "junk", "raise", "tcp"])
+def test_opensocket_for_a_unix_socket_failing(unix_server, curl, capfd, ret):
+    keep = []
+
+    def opensock(purpose, addr):
+        if ret == "refuse":
+            return pycurl.SOCKET_BAD
+        if ret == "junk":
+            return "x"
+        if ret == "raise":
+            raise ValueError("unix open boom")
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        keep.append(s)
+        return s
+
+    curl.setopt(pycurl.UNIX_SOCKET_PATH, unix_server.path)
+    code, msg = perform_error(curl, "http://x/y", OPENSOCKETFUNCTION=opensock)
+    assert code == pycurl.E_COULDNT_CONNECT
+    assert msg.startswith(f"Failed to connect to x:80 over unix://{unix_server.path} after ")
+    assert msg.endswith(" ms: Could not connect to server")
+    err = capfd.readouterr().err
+    if ret == "junk":
+        assert "Open socket callback's return value must be a socket" in err
+    if ret == "raise":
+        assert "ValueError: unix open boom" in err
+    assert unix_server.accepted == 0
+    for s in keep:
+        s.close()
+
+
+def test_sockopt_for_a_unix_socket(unix_server, curl):
+    curl.setopt(pycurl.UNIX_SOCKET_PATH, unix_server.path)
+    code, msg = perform_error(curl, "http://x/y", SOCKOPTFUNCTION=lambda fd, p: pycurl.SOCKOPT_ERROR)
+    assert code == pycurl.E_ABORTED_BY_CALLBACK
+    assert msg.startswith(f"Failed to connect to x:80 over unix://{unix_server.path} after ")
+    assert msg.endswith(" ms: Operation was aborted by an application callback")
+    keep = []
+
+    def preconnected(purpose, addr):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(unix_server.path)
+        keep.append(s)
+        return s
+
+    body, _ = perform(curl, "http://x/y", OPENSOCKETFUNCTION=preconnected,
+                      SOCKOPTFUNCTION=lambda fd, p: pycurl.SOCKOPT_ALREADY_CONNECTED)
+    assert body == b"ok" and unix_server.accepted == 1
+    for s in keep:
+        s.close()
 
 
 def test_prereq_args(server, curl):

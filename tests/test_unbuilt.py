@@ -56,3 +56,15 @@ def test_proxy_env_ignored_for_loopback(server, curl, monkeypatch):
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
     body, _ = perform(curl, server.url("/hello"))
     assert body == b"hello world"
+
+
+@pytest.mark.parametrize("name", ["FNMATCH_FUNCTION", "SSH_KEYFUNCTION"])
+@pytest.mark.parametrize("value, text", [
+    (42, "integers are not supported for this option"),
+    ("f", "strings are not supported for this option"),
+    ([1], "lists are not supported for this option"),
+])
+def test_callback_options_not_built_refuse_non_callables_first(curl, name, value, text):
+    # pycurl checks the value before libcurl could refuse the option
+    with pytest.raises(TypeError, match=f"^{text}$"):
+        curl.setopt(getattr(pycurl, name), value)

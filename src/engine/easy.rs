@@ -567,6 +567,11 @@ pub trait Callbacks {
     fn open_socket(&self, _addr: &SocketAddr) -> Option<Result<Fd, Error>> {
         None
     }
+    /// OPENSOCKETFUNCTION for a Unix-domain connection to `path` (a leading NUL byte: Linux's
+    /// abstract namespace); the same answers as `open_socket`.
+    fn open_unix_socket(&self, _path: &[u8]) -> Option<Result<Fd, Error>> {
+        None
+    }
     /// SOCKOPTFUNCTION: 0 ok, 1 error, 2 already connected.
     fn sockopt(&self, _fd: Fd) -> Result<i32, Error> {
         Ok(0)

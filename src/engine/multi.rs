@@ -35,6 +35,9 @@ enum Deadline {
     At(Instant),
     /// Forces the next timer_change to report (libcurl calls TIMERFUNCTION on every add_handle).
     Unreported,
+    /// The "now" last reported belonged to a transfer since removed: libcurl reports again, 0 for
+    /// the next transfer's own expiry or -1 when none is left.
+    Removed,
 }
 
 /// A finished transfer's key and result, queued for info_read.
@@ -167,6 +170,9 @@ impl Multi {
         if let Some(t) = e.task {
             self.exec.cancel(t);
             self.running -= 1;
+            if self.reported == Deadline::Now {
+                self.reported = Deadline::Removed;
+            }
         }
         e.easy.busy.set(false);
         self.msgs.retain(|m| m.key != key);
@@ -280,7 +286,7 @@ impl Multi {
         match self.deadline() {
             Deadline::None => -1,
             Deadline::Now => 0,
-            Deadline::Unreported => -1,
+            Deadline::Unreported | Deadline::Removed => -1,
             Deadline::At(t) => {
                 let d = t.saturating_duration_since(Instant::now());
 

@@ -211,6 +211,13 @@ pub fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
     sys::tcp_socket(addr)
 }
 
+/// (family, type, protocol) of a Unix-domain stream socket as libcurl hands them to
+/// OPENSOCKETFUNCTION: AF_UNIX is 1 on every system (Winsock too), the type is the TCP one's.
+pub fn unix_socket_triple() -> (i32, i32, i32) {
+    let (_, ty, _) = sys::socket_triple(&SocketAddr::from(([127, 0, 0, 1], 0)));
+    (1, ty, 0)
+}
+
 /// Adopts an fd the application opened (OPENSOCKETFUNCTION).
 pub fn adopt_fd(fd: Fd) -> io::Result<Socket> {
     sys::adopt(fd)

@@ -134,7 +134,10 @@ impl Executor {
             match slots.get_mut(id.idx as usize) {
                 Some(s) if s.gen == id.gen && s.live => {
                     s.live = false;
-                    s.waker = None;
+                    // A queued wake would keep has_ready() true (and the multi's timer at 0) for nothing.
+                    if s.waker.take().is_some_and(|(tw, _)| tw.queued.load(Ordering::Acquire)) {
+                        self.queue.0.lock().unwrap().retain(|q| *q != id);
+                    }
                     self.free.borrow_mut().push(id.idx);
                     self.live.set(self.live.get() - 1);
                     s.fut.take()

@@ -156,6 +156,45 @@ impl PyCallbacks {
         }
     }
 
+    /// OPENSOCKETFUNCTION(CURLSOCKTYPE_IPCXN, address): an int or an object with fileno() whose
+    /// socket is duplicated for us (the application keeps its own); anything else fails with `fail`.
+    fn call_open_socket(
+        &self,
+        addr: impl FnOnce(Python<'_>) -> PyResult<Bound<'_, PyAny>>,
+        fail: impl Fn() -> Error,
+    ) -> Option<Result<Fd, Error>> {
+        with_callback_gil(|py| {
+            let f = self.get(py, |s| &s.more.opensocket)?;
+            let sockaddr = match addr(py) {
+                Ok(a) => a,
+                Err(e) => {
+                    self.report(py, e);
+                    return Some(Err(fail()));
+                }
+            };
+            let r = match f.call1(py, (0i64, sockaddr)) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.report(py, e);
+                    return Some(Err(fail()));
+                }
+            };
+            let r = r.bind(py);
+            let fd: Option<i64> = if let Ok(n) = r.extract::<i64>() {
+                Some(n)
+            } else if let Ok(fileno) = r.call_method0("fileno") {
+                fileno.extract::<i64>().ok()
+            } else {
+                errors::msg_err("Open socket callback's return value must be a socket").print_and_set_sys_last_vars(py);
+                return Some(Err(fail()));
+            };
+            match fd.filter(|fd| *fd >= 0).and_then(|fd| Fd::try_from(fd).ok()).map(sys::dup) {
+                Some(Ok(d)) => Some(Ok(d)),
+                _ => Some(Err(fail())),
+            }
+        })
+    }
+
     /// Prints an exception raised by a callback, as pycurl does, unless it must propagate.
     fn report(&self, py: Python<'_>, e: PyErr) {
         if e.is_instance_of::<PyKeyboardInterrupt>(py) || e.is_instance_of::<PySystemExit>(py) {
@@ -170,7 +209,7 @@ impl PyCallbacks {
 
     /// WRITEFUNCTION / HEADERFUNCTION: `f(data)`; None or len(data) goes on, WRITEFUNC_PAUSE pauses.
     fn write_like(&self, header: bool, data: &[u8]) -> Flow {
-        Python::with_gil(|py| {
+        with_callback_gil(|py| {
             if self.propagate.borrow().is_some() {
                 return Flow::Abort(Error::new(code::WRITE_ERROR, "callback raised"));
             }
@@ -319,7 +358,7 @@ impl Callbacks for PyCallbacks {
     }
 
     fn read(&self, buf: &mut [u8]) -> ReadOutcome {
-        Python::with_gil(|py| {
+        with_callback_gil(|py| {
             let aborted = || ReadOutcome::Abort(Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by callback"));
             let Some(f) = self.get(py, |s| &s.read) else { return ReadOutcome::Data(0) };
             let r = match f.call1(py, (buf.len(),)) {
@@ -385,7 +424,7 @@ impl Callbacks for PyCallbacks {
     }
 
     fn seek(&self, offset: i64, origin: i32) -> SeekOutcome {
-        Python::with_gil(|py| {
+        with_callback_gil(|py| {
             let Some(f) = self.get(py, |s| &s.more.seek) else { return SeekOutcome::CantSeek };
             match f.call1(py, (offset, origin)) {
                 Ok(r) => {
@@ -430,7 +469,7 @@ impl Callbacks for PyCallbacks {
     }
 
     fn progress(&self, dltotal: i64, dlnow: i64, ultotal: i64, ulnow: i64) -> Result<bool, Error> {
-        Python::with_gil(|py| {
+        with_callback_gil(|py| {
             let (f, floats) = match self.get(py, |s| &s.xferinfo) {
                 Some(f) => (f, false),
                 None => match self.get(py, |s| &s.progress) {
@@ -474,7 +513,7 @@ impl Callbacks for PyCallbacks {
     }
 
     fn debug(&self, kind: u8, data: &[u8]) {
-        Python::with_gil(|py| {
+        with_callback_gil(|py| {
             // An interrupt waiting to leave perform() is not followed by more debug calls.
             if self.propagate.borrow().is_some() {
                 return;
@@ -488,56 +527,23 @@ impl Callbacks for PyCallbacks {
     }
 
     fn open_socket(&self, addr: &SocketAddr) -> Option<Result<Fd, Error>> {
-        Python::with_gil(|py| {
-            let f = self.get(py, |s| &s.more.opensocket)?;
-            let fail = || {
-                Some(Err(Error::new(
-                    code::COULDNT_CONNECT,
-                    format!(
-                        "Failed to connect to {}:{} after 0 ms: Could not connect to server",
-                        addr.ip(),
-                        addr.port()
-                    ),
-                )))
-            };
-            let sockaddr = match make_sockaddr(py, addr) {
-                Ok(a) => a,
-                Err(e) => {
-                    self.report(py, e);
-                    return fail();
-                }
-            };
-            match f.call1(py, (0i64, sockaddr)) {
-                Ok(r) => {
-                    let r = r.bind(py);
-                    let fd: Option<i64> = if let Ok(n) = r.extract::<i64>() {
-                        Some(n)
-                    } else if let Ok(fileno) = r.call_method0("fileno") {
-                        fileno.extract::<i64>().ok()
-                    } else {
-                        errors::msg_err("Open socket callback's return value must be a socket")
-                            .print_and_set_sys_last_vars(py);
-                        return fail();
-                    };
-                    match fd {
-                        // The application keeps its socket object; we work on a duplicate.
-                        Some(fd) if fd >= 0 => match Fd::try_from(fd).map(sys::dup) {
-                            Ok(Ok(d)) => Some(Ok(d)),
-                            _ => fail(),
-                        },
-                        _ => fail(),
-                    }
-                }
-                Err(e) => {
-                    self.report(py, e);
-                    fail()
-                }
-            }
-        })
+        let fail = || {
+            Error::new(
+                code::COULDNT_CONNECT,
+                format!("Failed to connect to {}:{} after 0 ms: Could not connect to server", addr.ip(), addr.port()),
+            )
+        };
+        self.call_open_socket(|py| make_sockaddr(py, addr), fail)
+    }
+
+    fn open_unix_socket(&self, path: &[u8]) -> Option<Result<Fd, Error>> {
+        // The engine words the failure itself (it knows the URL's host and the elapsed time).
+        let fail = || Error::bare(code::COULDNT_CONNECT);
+        self.call_open_socket(|py| make_unix_sockaddr(py, path), fail)
     }
 
     fn sockopt(&self, fd: Fd) -> Result<i32, Error> {
-        Python::with_gil(|py| {
+        with_callback_gil(|py| {
             let Some(f) = self.get(py, |s| &s.more.sockopt) else { return Ok(0) };
             match call_int(py, &f, (fd as i64, 0i64), "sockopt") {
                 Ok(Some(0)) => Ok(0),
@@ -560,7 +566,7 @@ impl Callbacks for PyCallbacks {
     }
 
     fn close_socket(&self, fd: Fd) {
-        Python::with_gil(|py| match self.get(py, |s| &s.more.closesocket) {
+        with_callback_gil(|py| match self.get(py, |s| &s.more.closesocket) {
             Some(f) => {
                 if let Err(e) = call_int(py, &f, (fd as i64,), "closesocket") {
                     // Sockets close outside any call that could raise it.
@@ -576,7 +582,7 @@ impl Callbacks for PyCallbacks {
     }
 
     fn resolver_start(&self) -> bool {
-        Python::with_gil(|py| {
+        with_callback_gil(|py| {
             let Some(f) = self.get(py, |s| &s.more.resolver_start) else { return false };
             let r = match f.call0(py) {
                 Ok(r) => r,
@@ -620,7 +626,7 @@ impl Callbacks for PyCallbacks {
     fn ioctl_restart_read(&self) -> i32 {
         /// CURLIOE_FAILRESTART, libcurl's answer when pycurl's callback fails.
         const FAILRESTART: i32 = 2;
-        Python::with_gil(|py| {
+        with_callback_gil(|py| {
             let Some(f) = self.get(py, |s| &s.more.ioctl) else { return FAILRESTART };
             // CURLIOCMD_RESTARTREAD
             let r = match f.call1(py, (1i64,)) {
@@ -662,7 +668,7 @@ impl Callbacks for PyCallbacks {
     }
 
     fn trailer(&self) -> Result<Vec<Vec<u8>>, Error> {
-        Python::with_gil(|py| {
+        with_callback_gil(|py| {
             let aborted = || Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by trailing headers callback");
             let Some(f) = self.get(py, |s| &s.more.trailer) else { return Ok(Vec::new()) };
             let r = match f.call0(py) {
@@ -709,7 +715,7 @@ impl Callbacks for PyCallbacks {
         if self.slots.borrow().more.prereq.is_none() {
             return Ok(0);
         }
-        Python::with_gil(|py| {
+        with_callback_gil(|py| {
             let Some(f) = self.get(py, |s| &s.more.prereq) else { return Ok(0) };
             match call_int(py, &f, (primary_ip, local_ip, primary_port as i64, local_port as i64), "prereq") {
                 Ok(Some(0)) => Ok(0),
@@ -725,6 +731,21 @@ impl Callbacks for PyCallbacks {
             }
         })
     }
+}
+
+/// `Python::with_gil` around a Python callback called from Rust, counted for the exit gate.
+pub fn with_callback_gil<R>(f: impl FnOnce(Python<'_>) -> R) -> R {
+    Python::with_gil(|py| {
+        let _in = super::gil::enter_callback(py);
+        f(py)
+    })
+}
+
+/// pycurl's CurlSockAddr for a Unix-domain address: family AF_UNIX, protocol 0, the path as bytes.
+fn make_unix_sockaddr<'py>(py: Python<'py>, path: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let cls = py.import("pycurl._pycurl")?.getattr("CurlSockAddr")?;
+    let (family, socktype, protocol) = crate::engine::net::unix_socket_triple();
+    cls.call1((family, socktype, protocol, PyBytes::new(py, path)))
 }
 
 fn make_sockaddr<'py>(py: Python<'py>, addr: &SocketAddr) -> PyResult<Bound<'py, PyAny>> {

@@ -51,6 +51,8 @@ pub struct State {
     pub mimepost: Option<Py<super::mime::PyCurlMime>>,
     /// The CurlShare set with setopt(SHARE, ...).
     pub share: Option<Py<super::share::PyCurlShare>>,
+    /// HTTPPOST's FORM_BUFFERPTR bytes objects, kept alive as pycurl keeps them (only bytes: no cycles).
+    pub form_pins: Option<Py<PyTuple>>,
     /// CURLU's CurlUrl, read again when a transfer starts (libcurl reads the handle then).
     pub curlu: Option<Py<super::url::PyCurlUrl>>,
 }
@@ -173,6 +175,7 @@ impl PyCurl {
             errbuf: String::new(),
             errbuf_detached: false,
             mimepost: None,
+            form_pins: None,
             share: None,
             curlu: None,
         }
@@ -435,8 +438,13 @@ impl PyCurl {
             }
             opt::MIMEPOST | opt::HTTPPOST => {
                 drop(o);
-                let (form, keep) = super::mime::form_option(py, self, option, value)?;
-                self.st.borrow_mut().mimepost = keep;
+                let (form, keep, pins) = super::mime::form_option(py, self, option, value)?;
+                let mut st = self.st.borrow_mut();
+                st.mimepost = keep;
+                if let Some(pins) = pins {
+                    st.form_pins = if pins.is_empty() { None } else { Some(PyTuple::new(py, pins)?.unbind()) };
+                }
+                drop(st);
                 easy.opts_mut().set_form(form);
             }
             opt::WRITEFUNCTION => {
@@ -1050,6 +1058,10 @@ impl PyCurl {
                 return Err(convert::kind_err(value));
             }
         }
+        // A callback option not built here still refuses a value that is not callable first.
+        if (20000..30000).contains(&option) {
+            convert::callable(value)?;
+        }
         if NEVER_BUILT.contains(&option) {
             if option < 10000 {
                 convert::long(value)?;
@@ -1341,6 +1353,7 @@ impl PyCurl {
         let (private, multi, easy) = {
             let Some(mut st) = self.st.try_borrow_mut() else { return };
             st.curlu = None;
+            st.form_pins = None;
             (st.private.take(), st.multi.take(), st.easy.take())
         };
         if let Some(e) = &easy {
@@ -1564,6 +1577,7 @@ impl PyCurl {
         st.errbuf_detached = !st.errbuf.is_empty();
         st.errbuf.clear();
         st.mimepost = None;
+        st.form_pins = None;
         st.curlu = None;
         Ok(())
     }
@@ -1586,6 +1600,7 @@ impl PyCurl {
         }
         // The copy uses the same CurlUrl, as libcurl's duphandle keeps the CURLU pointer.
         d.borrow().st.borrow_mut().curlu = this.st.borrow().curlu.as_ref().map(|u| u.clone_ref(py));
+        d.borrow().st.borrow_mut().form_pins = this.st.borrow().form_pins.as_ref().map(|t| t.clone_ref(py));
         // Instance attributes come along, as they do with pycurl.
         if let (Ok(src), Ok(dst)) = (slf.getattr("__dict__"), dup.getattr("__dict__")) {
             dst.call_method1("update", (src,))?;
@@ -1708,6 +1723,18 @@ impl PyCurl {
 
     fn __clear__(&self) {
         super::instdict::CURL.clear(self);
+        // As pycurl's cleanup of a collected handle: its connections close (CLOSESOCKETFUNCTION)
+        // while the callbacks are still set.
+        let (private, held) = match self.st.try_borrow_mut() {
+            Some(mut st) => (st.private.take(), st.easy.as_ref().and_then(|e| e.held.borrow_mut().take())),
+            None => (None, None),
+        };
+        if let Some(mut p) = private {
+            p.lp.clear();
+            drop(p);
+        }
+        // The connection CONNECT_ONLY left to the application too.
+        drop(held);
         if let Some(mut st) = self.st.try_borrow_mut() {
             st.cbs.clear();
             st.multi = None;
@@ -1731,6 +1758,11 @@ impl Drop for PyCurl {
             }
             if let Some(mut p) = st.private.take() {
                 p.lp.clear();
+            }
+            // The connection CONNECT_ONLY left to the application closes while CLOSESOCKETFUNCTION is set.
+            if let Some(e) = &st.easy {
+                let held = e.held.borrow_mut().take();
+                drop(held);
             }
             st.cbs.clear();
         }

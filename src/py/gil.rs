@@ -14,9 +14,15 @@
 //! marks itself finalizing) must take to close it. Hooks registered before pycurl's run after it
 //! and may wait for a thread in a wait (stop and join a worker), so a closed gate holds threads for
 //! `GRACE` only; after that they ask as before.
-use std::cell::{Ref, RefCell, RefMut};
+//!
+//! A thread running a Python callback called from Rust can lose the GIL inside it (a sleep, a
+//! socket call, the interpreter switching threads); asking for it back during finalization would
+//! end it mid-unwind too. So the hook also waits (GIL released, up to `GRACE`) until no other
+//! thread is inside such a callback, and a thread about to enter one while the gate is closed
+//! parks like a returning wait. A callback still running after `GRACE` is not covered.
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -37,11 +43,53 @@ static GATE: Mutex<Option<Instant>> = Mutex::new(None);
 /// How long a closed gate holds threads while the runtime is not yet finalizing: the other exit
 /// hooks normally take far less; one that waits for such a thread gets it back after this.
 const GRACE: Duration = Duration::from_secs(1);
+/// Set with `GATE`: a callback entry reads this instead of taking the lock.
+static GATE_CLOSED: AtomicBool = AtomicBool::new(false);
+/// Python callbacks called from Rust that are running now, over all threads.
+static IN_CALLBACKS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's share of `IN_CALLBACKS` (callbacks nest: a callback may perform again).
+    static CALLBACK_DEPTH: Cell<usize> = const { Cell::new(0) };
+}
 
 #[pyfunction]
 fn _mark_exiting(py: Python<'_>) {
     let _ = EXIT_THREAD.set(std::thread::current().id());
-    py.allow_threads(|| *GATE.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now()));
+    let own = CALLBACK_DEPTH.with(Cell::get);
+    py.allow_threads(|| {
+        let at = Instant::now();
+        *GATE.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
+        GATE_CLOSED.store(true, Ordering::SeqCst);
+        // Let threads inside callbacks run them to the end while we do not hold the GIL.
+        while IN_CALLBACKS.load(Ordering::SeqCst) > own && at.elapsed() < GRACE {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+}
+
+/// Marks this thread as inside a Python callback called from Rust until dropped.
+pub struct InCallback(());
+
+impl Drop for InCallback {
+    fn drop(&mut self) {
+        CALLBACK_DEPTH.with(|d| d.set(d.get() - 1));
+        IN_CALLBACKS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Call before running Python code from Rust (callbacks): once the exit has begun, a thread other
+/// than the exiting one parks here, GIL released, as it would after a wait.
+pub fn enter_callback(py: Python<'_>) -> InCallback {
+    // Counted before the gate is read (the hook closes it before counting): one of us sees the other.
+    IN_CALLBACKS.fetch_add(1, Ordering::SeqCst);
+    if GATE_CLOSED.load(Ordering::SeqCst) && EXIT_THREAD.get() != Some(&std::thread::current().id()) {
+        IN_CALLBACKS.fetch_sub(1, Ordering::SeqCst);
+        allow_threads(py, || ());
+        IN_CALLBACKS.fetch_add(1, Ordering::SeqCst);
+    }
+    CALLBACK_DEPTH.with(|d| d.set(d.get() + 1));
+    InCallback(())
 }
 
 /// Finds the runtime's finalizing flag and registers the atexit hook; called once at import.

@@ -536,7 +536,7 @@ impl PartSource for PySource {
     }
 
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        Python::with_gil(|py| {
+        super::callbacks::with_callback_gil(|py| {
             let r = match self.read.call1(py, (self.userdata.clone_ref(py), buf.len())) {
                 Ok(r) => r.into_bound(py),
                 Err(e) => {
@@ -591,7 +591,7 @@ impl PartSource for PySource {
     fn rewind(&mut self) -> io::Result<()> {
         let cant = || io::Error::new(io::ErrorKind::Unsupported, "Cannot rewind mime/post data");
         let Some(seek) = &self.seek else { return Err(cant()) };
-        Python::with_gil(|py| match seek.call1(py, (self.userdata.clone_ref(py), 0, 0)) {
+        super::callbacks::with_callback_gil(|py| match seek.call1(py, (self.userdata.clone_ref(py), 0, 0)) {
             Ok(r) if r.extract::<i64>(py).ok() == Some(0) => Ok(()),
             Ok(_) => Err(cant()),
             Err(e) => {
@@ -943,7 +943,7 @@ struct FormFile {
 }
 
 /// One (name, (option, value, ...)) item of an HTTPPOST list, as curl_formadd checks it.
-fn form_options(name: Vec<u8>, items: Vec<Bound<'_, PyAny>>) -> PyResult<Part> {
+fn form_options(name: Vec<u8>, items: Vec<Bound<'_, PyAny>>, pins: &mut Vec<PyObject>) -> PyResult<Part> {
     if items.len() < 2 {
         return Err(PyTypeError::new_err("list or tuple must contain at least one option and one value"));
     }
@@ -990,6 +990,10 @@ fn form_options(name: Vec<u8>, items: Vec<Bound<'_, PyAny>>) -> PyResult<Part> {
             FORM_BUFFERPTR => {
                 if ptr.is_some() {
                     return Err(twice());
+                }
+                // pycurl hands libcurl the bytes object's own buffer and keeps the object alive.
+                if pair[1].is_instance_of::<PyBytes>() {
+                    pins.push(pair[1].clone().unbind());
                 }
                 ptr = Some(v);
             }
@@ -1057,8 +1061,9 @@ fn form_options(name: Vec<u8>, items: Vec<Bound<'_, PyAny>>) -> PyResult<Part> {
 }
 
 /// Curl.setopt(HTTPPOST, value): pycurl's list of (name, value) tuples as a form tree, with
-/// its checks and its DeprecationWarning. None or an empty list unset the option.
-pub fn httppost_option(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Option<Mime>> {
+/// its checks and its DeprecationWarning. None or an empty list unset the option. The bytes
+/// objects given to FORM_BUFFERPTR are added to `pins`.
+pub fn httppost_option(py: Python<'_>, value: &Bound<'_, PyAny>, pins: &mut Vec<PyObject>) -> PyResult<Option<Mime>> {
     if value.is_none() {
         return Ok(None);
     }
@@ -1124,9 +1129,9 @@ pub fn httppost_option(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Opt
             }
             Part { name: Some(name), content: Content::Data(data.as_slice().into()), ..Part::default() }
         } else if let Ok(l) = v.downcast::<PyList>() {
-            form_options(name, l.iter().collect())?
+            form_options(name, l.iter().collect(), pins)?
         } else if let Ok(t) = v.downcast::<PyTuple>() {
-            form_options(name, t.iter().collect())?
+            form_options(name, t.iter().collect(), pins)?
         } else {
             return Err(PyTypeError::new_err("unsupported second type in tuple"));
         };
@@ -1135,26 +1140,23 @@ pub fn httppost_option(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Opt
     Ok(Some(form))
 }
 
+/// What setopt(MIMEPOST / HTTPPOST) leaves on the handle: the form, the CurlMime to keep (MIMEPOST)
+/// and, for HTTPPOST, the FORM_BUFFERPTR bytes objects to keep alive.
+pub type FormOption = (FormPost, Option<Py<PyCurlMime>>, Option<Vec<PyObject>>);
+
 /// Curl.setopt(MIMEPOST / HTTPPOST, value): checked as pycurl checks it. The body becomes a form
 /// (POST); None (unset) leaves an empty form, which libcurl still POSTs. Returns the CurlMime to
 /// keep for MIMEPOST: libcurl reads the tree when the transfer starts, so it is converted again
 /// then (see `mimepost_at_perform`).
-pub fn form_option(
-    py: Python<'_>,
-    curl: &PyCurl,
-    option: i32,
-    value: &Bound<'_, PyAny>,
-) -> PyResult<(FormPost, Option<Py<PyCurlMime>>)> {
-    let form = if option == super::option_table::opt::MIMEPOST {
-        mimepost_option(py, curl, value)?
-    } else {
-        httppost_option(py, value)?
-    };
+pub fn form_option(py: Python<'_>, curl: &PyCurl, option: i32, value: &Bound<'_, PyAny>) -> PyResult<FormOption> {
+    let mut pins = Vec::new();
+    let httppost = option != super::option_table::opt::MIMEPOST;
+    let form = if httppost { httppost_option(py, value, &mut pins)? } else { mimepost_option(py, curl, value)? };
     let keep = match value.downcast::<PyCurlMime>() {
         Ok(m) if form.is_some() => Some(m.clone().unbind()),
         _ => None,
     };
-    Ok((FormPost(form.map(Rc::new)), keep))
+    Ok((FormPost(form.map(Rc::new)), keep, httppost.then_some(pins)))
 }
 
 /// The MIMEPOST tree as it stands when a transfer starts; a closed CurlMime sends an empty form.
@@ -1179,7 +1181,7 @@ pub fn _form_body(
     let form = if option == super::option_table::opt::MIMEPOST {
         mimepost_option(py, &curl.borrow(), value)?
     } else {
-        httppost_option(py, value)?
+        httppost_option(py, value, &mut Vec::new())?
     };
     let Some(form) = form else { return Ok(py.None()) };
     let mut body = form.form_body();

@@ -133,17 +133,25 @@ impl PyCurlMulti {
     /// Delivers the engine's socket and timer changes to the application's callbacks.
     /// Returns false if a callback raised (already printed).
     fn deliver(slf: &Bound<'_, Self>) -> bool {
+        let (sockets_ok, timer_ok) = PyCurlMulti::deliver_each(slf);
+        sockets_ok && timer_ok
+    }
+
+    /// `deliver`, telling whether the socket callbacks and the timer callback went through. After
+    /// a failing socket callback the timer is not reported (libcurl marks the multi dead).
+    fn deliver_each(slf: &Bound<'_, Self>) -> (bool, bool) {
         let py = slf.py();
         let this = slf.borrow();
         let (events, timer, socket_cb, timer_cb) = {
             let mut st = this.st.borrow_mut();
             let has_timer_cb = st.timer_cb.is_some();
-            let Some(m) = st.multi.as_mut() else { return true };
+            let Some(m) = st.multi.as_mut() else { return (true, true) };
             let ev = m.take_socket_events();
             // As libcurl, nothing counts as reported while there is no TIMERFUNCTION to report to.
             let t = if has_timer_cb { m.timer_change() } else { None };
             (ev, t, st.socket_cb.as_ref().map(|c| c.clone_ref(py)), st.timer_cb.as_ref().map(|c| c.clone_ref(py)))
         };
+        let _in = super::gil::enter_callback(py);
         // The M_* callbacks run with the multi marked busy: re-entering it from them is refused.
         this.st.borrow_mut().depth += 1;
         let mut ok = true;
@@ -166,11 +174,12 @@ impl PyCurlMulti {
         if let Some(m) = this.st.borrow().multi.as_ref() {
             m.close_buried();
         }
+        let mut timer_ok = true;
         if let (true, Some(ms), Some(cb)) = (ok, timer, &timer_cb) {
-            ok = this.callback_ok(py, cb.call1(py, (ms,)), "timer");
+            timer_ok = this.callback_ok(py, cb.call1(py, (ms,)), "timer");
         }
         this.st.borrow_mut().depth -= 1;
-        ok
+        (ok, timer_ok)
     }
 
     /// Runs `f` on the engine multi with the depth guard, then delivers callbacks.
@@ -288,6 +297,7 @@ impl PyCurlMulti {
             (queued_now, cb, st.notify_mask, handles)
         };
         let Some(cb) = cb else { return true };
+        let _in = super::gil::enter_callback(py);
         let mut ok = true;
         // The callback returns nothing libcurl reads; only an exception matters.
         let mut call = |args: (i64, PyObject)| {
@@ -500,13 +510,35 @@ impl PyCurlMulti {
             }
             _ => {}
         }
-        this.detach_easy(slf.py(), &c)?;
-        drop(c);
-        PyCurlMulti::deliver(slf);
-        match this.take_interrupt() {
-            Some(e) => Err(e),
-            None => Ok(()),
+        // libcurl takes the transfer off first, then reports the new timer (-1 once none is left);
+        // when that callback fails pycurl raises and still counts the Curl as on this multi, until
+        // the next remove_handle, which no longer reaches libcurl's callbacks.
+        let key = c.st.borrow().multi.as_ref().map(|r| r.key);
+        let in_engine = {
+            let mut st = this.st.borrow_mut();
+            match (st.multi.as_mut(), key) {
+                (Some(m), Some(k)) => m.remove(k),
+                _ => false,
+            }
+        };
+        if !in_engine {
+            this.detach_easy(slf.py(), &c)?;
+            return Ok(());
         }
+        // A failing socket callback is printed and the removal stands, as in libcurl.
+        let (_, timer_ok) = PyCurlMulti::deliver_each(slf);
+        if let Some(e) = this.take_interrupt() {
+            this.detach_easy(slf.py(), &c)?;
+            return Err(e);
+        }
+        if !timer_ok {
+            return Err(code_err(
+                mcode::ABORTED_BY_CALLBACK,
+                "curl_multi_remove_handle() failed due to internal errors",
+            ));
+        }
+        this.detach_easy(slf.py(), &c)?;
+        Ok(())
     }
 
     fn perform(slf: &Bound<'_, Self>) -> PyResult<(i64, usize)> {

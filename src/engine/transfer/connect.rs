@@ -152,7 +152,7 @@ impl Xfer {
         }
         self.info.namelookup_time = elapsed(self.start);
         self.text(format_args!("  Trying {shown}:0..."));
-        let (socket, addr) = match crate::engine::sys::unix_socket(&us.path, us.abstract_ns) {
+        let (mut socket, addr) = match crate::engine::sys::unix_socket(&us.path, us.abstract_ns) {
             Ok(x) => x,
             Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
                 return Err(Error::new(code::COULDNT_RESOLVE_HOST, format!("Unix socket path too long: '{}'", us.path)))
@@ -168,8 +168,30 @@ impl Xfer {
         } else {
             None
         };
+        // OPENSOCKETFUNCTION gets AF_UNIX and the path (a NUL first for the abstract namespace).
+        let name = [&b"\0"[..us.abstract_ns as usize], us.path.as_bytes()].concat();
+        match self.cb.open_unix_socket(&name) {
+            None => {}
+            Some(Ok(fd)) if fd >= 0 => match net::adopt_fd(fd) {
+                Ok(s) => socket = s,
+                Err(_) => return Err(failed(self)),
+            },
+            Some(_) => return Err(failed(self)),
+        }
         let sock = Sock::new(socket, &self.sh.reactor, closer);
+        let already = match self.cb.sockopt(sock.fd()) {
+            Ok(0) => false,
+            Ok(2) => true,
+            Ok(_) => {
+                let e = failed(self);
+                let msg =
+                    e.msg.replace("Could not connect to server", "Operation was aborted by an application callback");
+                return Err(Error::new(code::ABORTED_BY_CALLBACK, msg));
+            }
+            Err(e) => return Err(e),
+        };
         let r = match sock.socket().connect(&addr) {
+            _ if already => Ok(()),
             Ok(()) => Ok(()),
             Err(e) if crate::engine::sys::connect_in_progress(&e) || e.kind() == std::io::ErrorKind::WouldBlock => {
                 sock.writable().await;
