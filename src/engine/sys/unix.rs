@@ -282,9 +282,63 @@ pub fn getenv(name: &str) -> Option<Vec<u8>> {
     }
 }
 
+/// The value of the first of `names` that is set and that `accept` takes, as getenv(3) would
+/// answer name by name, but in one walk over the environment: the proxy variables are read on
+/// every request, and each getenv walked all of it.
+pub fn getenv_first(names: &[&str], accept: &dyn Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
+    const MAX: usize = 6;
+    let plain = |n: &&str| !n.is_empty() && !n.as_bytes().contains(&0) && !n.contains('=');
+    if cfg!(target_vendor = "apple") || names.len() > MAX || !names.iter().all(plain) {
+        return names.iter().filter_map(|n| getenv(n)).find(|v| accept(v));
+    }
+    let mut found: [Option<&[u8]>; MAX] = [None; MAX];
+    #[cfg(not(target_vendor = "apple"))]
+    // SAFETY: `environ` is a NULL-terminated array of NUL-terminated strings; each entry is read
+    // only up to a byte that differs from a name (a name holds no NUL) or to its own NUL, and the
+    // values are copied before anything can change the environment from this thread, as getenv's are.
+    #[allow(unsafe_code)]
+    unsafe {
+        extern "C" {
+            static environ: *const *const libc::c_char;
+        }
+        let mut at = environ;
+        while !at.is_null() && !(*at).is_null() {
+            let entry = (*at).cast::<u8>();
+            let first = *entry;
+            for (i, name) in names.iter().enumerate() {
+                let n = name.as_bytes();
+                // getenv answers with the first entry of a name: later ones are not looked at.
+                if found[i].is_some() || n[0] != first {
+                    continue;
+                }
+                if (1..n.len()).all(|k| *entry.add(k) == n[k]) && *entry.add(n.len()) == b'=' {
+                    found[i] = Some(std::ffi::CStr::from_ptr(entry.add(n.len() + 1).cast()).to_bytes());
+                }
+            }
+            at = at.add(1);
+        }
+    }
+    found[..names.len()].iter().flatten().find(|v| accept(v)).map(|v| v.to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One walk answers as getenv name by name: the first name set wins, whatever the order of
+    /// the environment, and a value refused passes to the next name.
+    #[test]
+    fn getenv_first_answers_as_getenv_in_turn() {
+        let utf8 = |v: &[u8]| std::str::from_utf8(v).is_ok();
+        let any = |_: &[u8]| true;
+        for names in [&["NO_SUCH_VARIABLE_HERE", "PATH", "HOME"][..], &["HOME", "PATH"], &["NO_SUCH_A", "NO_SUCH_B"]] {
+            let one_by_one = names.iter().find_map(|n| getenv(n));
+            assert_eq!(getenv_first(names, &any), one_by_one, "{names:?}");
+        }
+        assert_eq!(getenv_first(&["PATH", "HOME"], &|v| v == getenv("HOME").unwrap()), getenv("HOME"));
+        assert_eq!(getenv_first(&["PAT", "PATHX", "PATH"], &utf8), getenv("PATH"), "whole names only");
+        assert_eq!(getenv_first(&["A=B", "", "PATH"], &utf8), getenv("PATH"));
+    }
 
     #[test]
     fn getenv_answers_as_std() {
