@@ -26,9 +26,21 @@ pub fn loaded_symbol(name: &std::ffi::CStr) -> usize {
 /// ready fds with CSELECT bits (ERR means "look at both"). A signal interrupting the wait gives an
 /// empty list.
 pub fn poll(interests: &[(Fd, u8)], ms: i32) -> io::Result<Vec<(Fd, u8)>> {
-    let mut fds: Vec<libc::pollfd> =
-        interests.iter().map(|(fd, i)| libc::pollfd { fd: *fd, events: events_of(*i), revents: 0 }).collect();
-    // SAFETY: poll over our own vector of pollfds.
+    // A few descriptors (a perform() waits on one or two) are polled from the stack, not a new vector.
+    const ON_STACK: usize = 8;
+    let pfd = |(fd, i): &(Fd, u8)| libc::pollfd { fd: *fd, events: events_of(*i), revents: 0 };
+    let mut stack = [libc::pollfd { fd: -1, events: 0, revents: 0 }; ON_STACK];
+    let mut heap: Vec<libc::pollfd> = Vec::new();
+    let fds: &mut [libc::pollfd] = if interests.len() <= ON_STACK {
+        for (slot, i) in stack.iter_mut().zip(interests) {
+            *slot = pfd(i);
+        }
+        &mut stack[..interests.len()]
+    } else {
+        heap.extend(interests.iter().map(pfd));
+        &mut heap
+    };
+    // SAFETY: poll over our own slice of pollfds.
     #[allow(unsafe_code)]
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
     if n < 0 {
@@ -367,6 +379,20 @@ mod tests {
         close(release(a));
         assert_eq!(recv(fb, &mut buf).unwrap(), 0);
         assert_eq!(error_text(&io::Error::from_raw_os_error(libc::ECONNRESET)), "Connection reset by peer");
+    }
+
+    /// Up to eight descriptors are polled from the stack, more from a vector: both answer the same.
+    #[test]
+    fn poll_many_descriptors() {
+        for count in [1, 8, 9, 20] {
+            let pairs: Vec<_> = (0..count).map(|_| socket_pair().unwrap()).collect();
+            for (a, _) in pairs.iter().step_by(3) {
+                assert_eq!(send(fd_of(a), b"x").unwrap(), 1);
+            }
+            let interests: Vec<(Fd, u8)> = pairs.iter().map(|(_, b)| (fd_of(b), IN)).collect();
+            let ready: Vec<(Fd, u8)> = pairs.iter().step_by(3).map(|(_, b)| (fd_of(b), IN)).collect();
+            assert_eq!(poll(&interests, 0).unwrap(), ready, "{count} descriptors");
+        }
     }
 
     #[test]
