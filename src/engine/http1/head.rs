@@ -347,13 +347,13 @@ pub fn split_header(line: &[u8]) -> (&[u8], &[u8]) {
 
 /// `split_header` on text: ASCII whitespace is trimmed as there, so the parts are the same bytes.
 fn split_header_str(line: &str) -> (&str, &str) {
-    let body = line.strip_suffix('\n').unwrap_or(line);
-    let body = body.strip_suffix('\r').unwrap_or(body);
-    let ws = |c: char| c.is_ascii_whitespace();
-    match body.split_once(':') {
-        Some((n, v)) => (n.trim_matches(ws), v.trim_matches(ws)),
-        None => (body.trim_matches(ws), ""),
-    }
+    // Cut where `split_header` cuts the bytes: at ASCII bytes, so every cut is a char boundary.
+    let (n, v) = split_header(line.as_bytes());
+    let at = |part: &[u8]| {
+        let start = part.as_ptr() as usize - line.as_ptr() as usize;
+        line.get(start..start + part.len()).unwrap_or_default()
+    };
+    (at(n), at(v))
 }
 
 /// "HTTP/1.1 200 …" → (11, 200), read as libcurl 8 reads it: "HTTP/1.x" takes x of 0 or 1, a
@@ -434,6 +434,11 @@ impl Head {
 
     /// Records one header line (as produced by `HeadParser`).
     pub fn push_line(&mut self, line: &[u8]) {
+        if self.ends.capacity() == 0 {
+            // A head built field by field (h2) gets a typical head's room at once, not by doubling.
+            self.text.reserve(256);
+            self.ends.reserve(12);
+        }
         match std::str::from_utf8(line) {
             // One check covers name and value: they are cut from the line at ASCII bytes.
             Ok(line) => {
@@ -475,6 +480,17 @@ impl Head {
         (&self.text[start..name_end], &self.text[name_end..value_end])
     }
 
+    /// Is the `i`th header's name `name` (any case)? Compared as bytes, without slicing text.
+    fn is_named(&self, i: usize, name: &str) -> bool {
+        let start = if i == 0 { 0 } else { self.ends[i - 1].1 };
+        self.text.as_bytes().get(start..self.ends[i].0).is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+    }
+
+    /// The values of the headers named `name`, in order.
+    fn named<'s: 'n, 'n>(&'s self, name: &'n str) -> impl DoubleEndedIterator<Item = &'s str> + 'n {
+        (0..self.ends.len()).filter(move |&i| self.is_named(i, name)).map(|i| self.header(i).1)
+    }
+
     /// Every header as (name, value), in order of arrival.
     pub fn headers(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> + '_ {
         (0..self.ends.len()).map(|i| self.header(i))
@@ -487,19 +503,17 @@ impl Head {
 
     /// Every value of header `name` (case-insensitive), in order.
     pub fn values(&self, name: &str) -> Vec<&str> {
-        self.headers().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v).collect()
+        self.named(name).collect()
     }
 
     /// The last value of a header.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.headers().rev().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+        self.named(name).next_back()
     }
 
     /// Does a comma-separated header list `token` (case-insensitive)?
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.headers()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .any(|(_, v)| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        self.named(name).any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     }
 }
 
