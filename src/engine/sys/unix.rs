@@ -299,8 +299,16 @@ pub fn getenv(name: &str) -> Option<Vec<u8>> {
 /// every request, and each getenv walked all of it.
 pub fn getenv_first(names: &[&str], accept: &dyn Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
     const MAX: usize = 6;
-    let plain = |n: &&str| !n.is_empty() && !n.as_bytes().contains(&0) && !n.contains('=');
-    if cfg!(target_vendor = "apple") || names.len() > MAX || !names.iter().all(plain) {
+    // The first bytes of the names: most entries of the environment are passed over on that alone.
+    let mut firsts: u128 = 0;
+    let mut plain = names.len() <= MAX;
+    for n in names {
+        match n.as_bytes().first() {
+            Some(&b) if b < 128 && n.bytes().all(|b| b != 0 && b != b'=') => firsts |= 1 << b,
+            _ => plain = false,
+        }
+    }
+    if cfg!(target_vendor = "apple") || !plain {
         return names.iter().filter_map(|n| getenv(n)).find(|v| accept(v));
     }
     let mut found: [Option<&[u8]>; MAX] = [None; MAX];
@@ -316,7 +324,11 @@ pub fn getenv_first(names: &[&str], accept: &dyn Fn(&[u8]) -> bool) -> Option<Ve
         let mut at = environ;
         while !at.is_null() && !(*at).is_null() {
             let entry = (*at).cast::<u8>();
+            at = at.add(1);
             let first = *entry;
+            if first >= 128 || firsts & (1 << first) == 0 {
+                continue;
+            }
             for (i, name) in names.iter().enumerate() {
                 let n = name.as_bytes();
                 // getenv answers with the first entry of a name: later ones are not looked at.
@@ -327,7 +339,6 @@ pub fn getenv_first(names: &[&str], accept: &dyn Fn(&[u8]) -> bool) -> Option<Ve
                     found[i] = Some(std::ffi::CStr::from_ptr(entry.add(n.len() + 1).cast()).to_bytes());
                 }
             }
-            at = at.add(1);
         }
     }
     found[..names.len()].iter().flatten().find(|v| accept(v)).map(|v| v.to_vec())
