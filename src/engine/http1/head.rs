@@ -350,8 +350,12 @@ fn split_header_str(line: &str) -> (&str, &str) {
     // Cut where `split_header` cuts the bytes: at ASCII bytes, so every cut is a char boundary.
     let (n, v) = split_header(line.as_bytes());
     let at = |part: &[u8]| {
-        let start = part.as_ptr() as usize - line.as_ptr() as usize;
-        line.get(start..start + part.len()).unwrap_or_default()
+        if part.is_empty() {
+            // An empty part may be a slice of nothing rather than of the line.
+            return "";
+        }
+        let start = (part.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+        line.get(start..start.saturating_add(part.len())).unwrap_or_default()
     };
     (at(n), at(v))
 }
@@ -796,6 +800,9 @@ mod tests {
         assert_eq!(h.headers().next_back(), h.last_header());
         assert_eq!(h.values("x-a"), ["b"]);
         assert_eq!(Head::default().last_header(), None);
+        let mut h = Head::default();
+        h.push_line(b"no colon\r\n");
+        assert_eq!(h.last_header(), Some(("no colon", "")));
     }
 
     #[test]
