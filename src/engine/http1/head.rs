@@ -345,6 +345,21 @@ pub fn split_header(line: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
+/// `split_header` on text: ASCII whitespace is trimmed as there, so the parts are the same bytes.
+fn split_header_str(line: &str) -> (&str, &str) {
+    // Cut where `split_header` cuts the bytes: at ASCII bytes, so every cut is a char boundary.
+    let (n, v) = split_header(line.as_bytes());
+    let at = |part: &[u8]| {
+        if part.is_empty() {
+            // An empty part may be a slice of nothing rather than of the line.
+            return "";
+        }
+        let start = (part.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+        line.get(start..start.saturating_add(part.len())).unwrap_or_default()
+    };
+    (at(n), at(v))
+}
+
 /// "HTTP/1.1 200 …" → (11, 200), read as libcurl 8 reads it: "HTTP/1.x" takes x of 0 or 1, a
 /// blank, then three digits (what follows them is not looked at); "HTTP/2 ddd " and "HTTP/3 ddd "
 /// name the wrong protocol; any other "HTTP/2…" or "HTTP/3…" line, and one whose "HTTP/" is in
@@ -391,22 +406,19 @@ fn invalid_status() -> Error {
     Error::new(code::WEIRD_SERVER_REPLY, "Invalid status line")
 }
 
-/// Header bytes as text, invalid UTF-8 replaced; valid text (nearly every header) is copied as is,
-/// without the lossy decoder's walk over it.
-fn text(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(b).into_owned(),
-    }
-}
-
 /// A parsed response head, for policy decisions (redirects, auth, cookies, framing).
+///
+/// The header names and values are kept as text back to back in one buffer, with where each ends
+/// (two allocations a head, where a pair of strings per header line cost two a line).
 #[derive(Debug, Default)]
 pub struct Head {
     pub status: u16,
     /// 9, 10 or 11.
     pub version: u8,
-    pub headers: Vec<(String, String)>,
+    /// Every header's name then value, in order of arrival (written by `push_line`).
+    pub(crate) text: String,
+    /// Where each header's name and value end in `text`; a name starts where the value before ends.
+    pub(crate) ends: Vec<(usize, usize)>,
     /// The head's terminating empty line, as received.
     pub blank: Vec<u8>,
     /// A valid Content-Length, when the head had one.
@@ -418,36 +430,94 @@ impl Head {
         Head { version: 9, ..Head::default() }
     }
 
+    /// An empty head with room for `lines` headers of `bytes` of text (a typical head needs no
+    /// more room once read).
+    pub fn with_capacity(lines: usize, bytes: usize) -> Head {
+        Head { text: String::with_capacity(bytes), ends: Vec::with_capacity(lines), ..Head::default() }
+    }
+
     /// Records one header line (as produced by `HeadParser`).
     pub fn push_line(&mut self, line: &[u8]) {
+        if self.ends.capacity() == 0 {
+            // A head built field by field (h2) gets a typical head's room at once, not by doubling.
+            self.text.reserve(256);
+            self.ends.reserve(12);
+        }
+        match std::str::from_utf8(line) {
+            // One check covers name and value: they are cut from the line at ASCII bytes.
+            Ok(line) => {
+                let (n, v) = split_header_str(line);
+                self.text.push_str(n);
+                let name_end = self.text.len();
+                self.text.push_str(v);
+                self.ends.push((name_end, self.text.len()));
+            }
+            Err(_) => self.push_lossy(line),
+        }
+    }
+
+    /// A line that is not UTF-8: each part made text on its own.
+    #[cold]
+    fn push_lossy(&mut self, line: &[u8]) {
         let (n, v) = split_header(line);
+        self.text.push_str(&String::from_utf8_lossy(n));
+        let name_end = self.text.len();
         // libcurl follows a Location's bytes above 0x7f percent-encoded, whatever their charset.
-        let value = if n.eq_ignore_ascii_case(b"location") && std::str::from_utf8(v).is_err() {
-            v.iter().fold(String::new(), |mut s, b| {
+        if n.eq_ignore_ascii_case(b"location") && std::str::from_utf8(v).is_err() {
+            for b in v {
                 if b.is_ascii() {
-                    s.push(char::from(*b));
+                    self.text.push(char::from(*b));
                 } else {
-                    s.push_str(&format!("%{b:02X}"));
+                    self.text.push_str(&format!("%{b:02X}"));
                 }
-                s
-            })
+            }
         } else {
-            text(v)
-        };
-        self.headers.push((text(n), value));
+            self.text.push_str(&String::from_utf8_lossy(v));
+        }
+        self.ends.push((name_end, self.text.len()));
+    }
+
+    /// The `i`th header's name and value.
+    fn header(&self, i: usize) -> (&str, &str) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1].1 };
+        let (name_end, value_end) = self.ends[i];
+        (&self.text[start..name_end], &self.text[name_end..value_end])
+    }
+
+    /// Is the `i`th header's name `name` (any case)? Compared as bytes, without slicing text.
+    fn is_named(&self, i: usize, name: &str) -> bool {
+        let start = if i == 0 { 0 } else { self.ends[i - 1].1 };
+        self.text.as_bytes().get(start..self.ends[i].0).is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+    }
+
+    /// The values of the headers named `name`, in order.
+    fn named<'s: 'n, 'n>(&'s self, name: &'n str) -> impl DoubleEndedIterator<Item = &'s str> + 'n {
+        (0..self.ends.len()).filter(move |&i| self.is_named(i, name)).map(|i| self.header(i).1)
+    }
+
+    /// Every header as (name, value), in order of arrival.
+    pub fn headers(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> + '_ {
+        (0..self.ends.len()).map(|i| self.header(i))
+    }
+
+    /// The header recorded last.
+    pub fn last_header(&self) -> Option<(&str, &str)> {
+        self.ends.len().checked_sub(1).map(|i| self.header(i))
+    }
+
+    /// Every value of header `name` (case-insensitive), in order.
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        self.named(name).collect()
     }
 
     /// The last value of a header.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.headers.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.named(name).next_back()
     }
 
     /// Does a comma-separated header list `token` (case-insensitive)?
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .any(|(_, v)| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        self.named(name).any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     }
 }
 
@@ -689,6 +759,50 @@ mod tests {
     fn location_bytes_beyond_ascii_are_percent_encoded() {
         let h = whole(b"HTTP/1.1 302 Found\r\nLocation: /caf\xe9\r\n\r\n").unwrap().unwrap().0;
         assert_eq!(h.get("location"), Some("/caf%E9"));
+    }
+
+    /// Names and values come out of the one text buffer as `split_header` cuts them, valid
+    /// UTF-8 or not, in order, with the last one reachable.
+    #[test]
+    fn headers_are_read_back_as_split() {
+        let lines: [&[u8]; 6] = [
+            b"X-A:  b \r\n",
+            b"caf\xc3\xa9: cr\xc3\xa8me\r\n",
+            b"X-Bad: \xff\xfe\r\n",
+            b"\tX-Ws\x0c :\x0c v\n",
+            b"Empty:\r\n",
+            b"Location: /\xe9t\xc3\xa9\r\n",
+        ];
+        let mut h = Head::default();
+        for l in lines {
+            h.push_line(l);
+        }
+        let got: Vec<(&str, &str)> = h.headers().collect();
+        assert_eq!(
+            got,
+            [
+                ("X-A", "b"),
+                ("caf\u{e9}", "cr\u{e8}me"),
+                ("X-Bad", "\u{fffd}\u{fffd}"),
+                ("X-Ws", "v"),
+                ("Empty", ""),
+                ("Location", "/%E9t%C3%A9")
+            ]
+        );
+        for (l, (n, v)) in lines.iter().zip(&got) {
+            let (bn, bv) = split_header(l);
+            assert_eq!(String::from_utf8_lossy(bn), *n);
+            if !n.eq_ignore_ascii_case("location") {
+                assert_eq!(String::from_utf8_lossy(bv), *v);
+            }
+        }
+        assert_eq!(h.last_header(), Some(("Location", "/%E9t%C3%A9")));
+        assert_eq!(h.headers().next_back(), h.last_header());
+        assert_eq!(h.values("x-a"), ["b"]);
+        assert_eq!(Head::default().last_header(), None);
+        let mut h = Head::default();
+        h.push_line(b"no colon\r\n");
+        assert_eq!(h.last_header(), Some(("no colon", "")));
     }
 
     #[test]

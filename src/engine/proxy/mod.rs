@@ -174,32 +174,27 @@ impl Proxy {
 
 /// libcurl's choice of environment variable for a scheme: `http_proxy` only in lower case (the
 /// upper-case one can be set by a CGI request header), others either case, then all_proxy.
-pub fn from_env(scheme: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    // The two names nearly every request asks for are not built each time.
-    let lower: std::borrow::Cow<'_, str> = match scheme {
-        "http" => "http_proxy".into(),
-        "https" => "https_proxy".into(),
-        s => format!("{}_proxy", s.to_ascii_lowercase()).into(),
-    };
-    let upper = || -> std::borrow::Cow<'_, str> {
-        if lower == "https_proxy" {
-            "HTTPS_PROXY".into()
-        } else {
-            lower.to_ascii_uppercase().into()
+/// `env` answers the first of the names it is given that is set.
+pub fn from_env(scheme: &str, env: &dyn Fn(&[&str]) -> Option<String>) -> Option<String> {
+    // The names nearly every request asks for are not built each time.
+    match scheme {
+        "http" => env(&["http_proxy", "all_proxy", "ALL_PROXY"]),
+        "https" => env(&["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]),
+        s => {
+            let lower = format!("{}_proxy", s.to_ascii_lowercase());
+            env(&[&lower, &lower.to_ascii_uppercase(), "all_proxy", "ALL_PROXY"])
         }
-    };
-    env(&lower)
-        .or_else(|| if lower == "http_proxy" { None } else { env(&upper()) })
-        .or_else(|| env("all_proxy"))
-        .or_else(|| env("ALL_PROXY"))
+    }
 }
 
-/// The process environment as libcurl's getenv sees it (a value that is not UTF-8 reads as unset).
-pub fn process_env(name: &str) -> Option<String> {
+/// The process environment as libcurl's getenv sees it (a value that is not UTF-8 reads as unset):
+/// the value of the first of `names` that is set.
+pub fn process_env(names: &[&str]) -> Option<String> {
     #[cfg(unix)]
-    return crate::engine::sys::getenv(name).and_then(|v| String::from_utf8(v).ok());
+    return crate::engine::sys::getenv_first(names, &|v| std::str::from_utf8(v).is_ok())
+        .and_then(|v| String::from_utf8(v).ok());
     #[cfg(not(unix))]
-    return std::env::var(name).ok();
+    return names.iter().find_map(|n| std::env::var(n).ok());
 }
 
 /// Which proxy a request to `scheme://host` uses, if any.
@@ -207,7 +202,7 @@ pub fn for_url(
     o: &ProxyOptions,
     scheme: &str,
     host: &str,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Fn(&[&str]) -> Option<String>,
 ) -> Result<Option<Proxy>> {
     let spec = match &o.proxy {
         Some(p) => p.clone(),
@@ -217,7 +212,7 @@ pub fn for_url(
     if spec.is_empty() && o.pre_proxy.as_deref().is_none_or(str::is_empty) {
         return Ok(None);
     }
-    let noproxy = o.noproxy.clone().or_else(|| env("no_proxy")).or_else(|| env("NO_PROXY"));
+    let noproxy = o.noproxy.clone().or_else(|| env(&["no_proxy", "NO_PROXY"]));
     if noproxy.as_deref().is_some_and(|l| noproxy::matches(host, l)) {
         return Ok(None);
     }
@@ -418,8 +413,8 @@ pub fn offered(challenges: &[&str]) -> i64 {
 mod tests {
     use super::*;
 
-    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
+    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&[&str]) -> Option<String> {
+        move |names| names.iter().find_map(|n| vars.iter().find(|(k, _)| k == n)).map(|(_, v)| v.to_string())
     }
 
     /// Every transfer asks: without any proxy the no_proxy variables are not even read (they could
@@ -430,17 +425,18 @@ mod tests {
         let vars = [("http_proxy", "p:1"), ("no_proxy", "example.com,127.0.0.1")];
         let env = |with: bool| {
             let read = &read;
-            move |n: &str| {
-                read.borrow_mut().push(n.to_string());
-                vars.iter().filter(|_| with).find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
+            move |names: &[&str]| {
+                read.borrow_mut().push(names.join(" "));
+                let set = |n: &&str| vars.iter().filter(|_| with).find(|(k, _)| k == n).map(|(_, v)| v.to_string());
+                names.iter().find_map(set)
             }
         };
         let o = ProxyOptions::default();
         assert_eq!(for_url(&o, "http", "127.0.0.1", &env(false)), Ok(None));
-        assert_eq!(*read.borrow(), ["http_proxy", "all_proxy", "ALL_PROXY"]);
+        assert_eq!(*read.borrow(), ["http_proxy all_proxy ALL_PROXY"]);
         read.borrow_mut().clear();
         assert_eq!(for_url(&o, "http", "127.0.0.1", &env(true)), Ok(None), "exempted by no_proxy");
-        assert_eq!(*read.borrow(), ["http_proxy", "no_proxy"]);
+        assert_eq!(*read.borrow(), ["http_proxy all_proxy ALL_PROXY", "no_proxy NO_PROXY"]);
         assert_eq!(for_url(&o, "http", "10.0.0.1", &env(true)).map(|p| p.map(|p| p.host)), Ok(Some("p".into())));
     }
 

@@ -26,9 +26,21 @@ pub fn loaded_symbol(name: &std::ffi::CStr) -> usize {
 /// ready fds with CSELECT bits (ERR means "look at both"). A signal interrupting the wait gives an
 /// empty list.
 pub fn poll(interests: &[(Fd, u8)], ms: i32) -> io::Result<Vec<(Fd, u8)>> {
-    let mut fds: Vec<libc::pollfd> =
-        interests.iter().map(|(fd, i)| libc::pollfd { fd: *fd, events: events_of(*i), revents: 0 }).collect();
-    // SAFETY: poll over our own vector of pollfds.
+    // A few descriptors (a perform() waits on one or two) are polled from the stack, not a new vector.
+    const ON_STACK: usize = 8;
+    let pfd = |(fd, i): &(Fd, u8)| libc::pollfd { fd: *fd, events: events_of(*i), revents: 0 };
+    let mut stack = [libc::pollfd { fd: -1, events: 0, revents: 0 }; ON_STACK];
+    let mut heap: Vec<libc::pollfd> = Vec::new();
+    let fds: &mut [libc::pollfd] = if interests.len() <= ON_STACK {
+        for (slot, i) in stack.iter_mut().zip(interests) {
+            *slot = pfd(i);
+        }
+        &mut stack[..interests.len()]
+    } else {
+        heap.extend(interests.iter().map(pfd));
+        &mut heap
+    };
+    // SAFETY: poll over our own slice of pollfds.
     #[allow(unsafe_code)]
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
     if n < 0 {
@@ -282,9 +294,74 @@ pub fn getenv(name: &str) -> Option<Vec<u8>> {
     }
 }
 
+/// The value of the first of `names` that is set and that `accept` takes, as getenv(3) would
+/// answer name by name, but in one walk over the environment: the proxy variables are read on
+/// every request, and each getenv walked all of it.
+pub fn getenv_first(names: &[&str], accept: &dyn Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
+    const MAX: usize = 6;
+    // The first bytes of the names: most entries of the environment are passed over on that alone.
+    let mut firsts: u128 = 0;
+    let mut plain = names.len() <= MAX;
+    for n in names {
+        match n.as_bytes().first() {
+            Some(&b) if b < 128 && n.bytes().all(|b| b != 0 && b != b'=') => firsts |= 1 << b,
+            _ => plain = false,
+        }
+    }
+    if cfg!(target_vendor = "apple") || !plain {
+        return names.iter().filter_map(|n| getenv(n)).find(|v| accept(v));
+    }
+    let mut found: [Option<&[u8]>; MAX] = [None; MAX];
+    #[cfg(not(target_vendor = "apple"))]
+    // SAFETY: `environ` is a NULL-terminated array of NUL-terminated strings; each entry is read
+    // only up to a byte that differs from a name (a name holds no NUL) or to its own NUL, and the
+    // values are copied before anything can change the environment from this thread, as getenv's are.
+    #[allow(unsafe_code)]
+    unsafe {
+        extern "C" {
+            static environ: *const *const libc::c_char;
+        }
+        let mut at = environ;
+        while !at.is_null() && !(*at).is_null() {
+            let entry = (*at).cast::<u8>();
+            at = at.add(1);
+            let first = *entry;
+            if first >= 128 || firsts & (1 << first) == 0 {
+                continue;
+            }
+            for (i, name) in names.iter().enumerate() {
+                let n = name.as_bytes();
+                // getenv answers with the first entry of a name: later ones are not looked at.
+                if found[i].is_some() || n[0] != first {
+                    continue;
+                }
+                if (1..n.len()).all(|k| *entry.add(k) == n[k]) && *entry.add(n.len()) == b'=' {
+                    found[i] = Some(std::ffi::CStr::from_ptr(entry.add(n.len() + 1).cast()).to_bytes());
+                }
+            }
+        }
+    }
+    found[..names.len()].iter().flatten().find(|v| accept(v)).map(|v| v.to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One walk answers as getenv name by name: the first name set wins, whatever the order of
+    /// the environment, and a value refused passes to the next name.
+    #[test]
+    fn getenv_first_answers_as_getenv_in_turn() {
+        let utf8 = |v: &[u8]| std::str::from_utf8(v).is_ok();
+        let any = |_: &[u8]| true;
+        for names in [&["NO_SUCH_VARIABLE_HERE", "PATH", "HOME"][..], &["HOME", "PATH"], &["NO_SUCH_A", "NO_SUCH_B"]] {
+            let one_by_one = names.iter().find_map(|n| getenv(n));
+            assert_eq!(getenv_first(names, &any), one_by_one, "{names:?}");
+        }
+        assert_eq!(getenv_first(&["PATH", "HOME"], &|v| v == getenv("HOME").unwrap()), getenv("HOME"));
+        assert_eq!(getenv_first(&["PAT", "PATHX", "PATH"], &utf8), getenv("PATH"), "whole names only");
+        assert_eq!(getenv_first(&["A=B", "", "PATH"], &utf8), getenv("PATH"));
+    }
 
     #[test]
     fn getenv_answers_as_std() {
@@ -313,6 +390,20 @@ mod tests {
         close(release(a));
         assert_eq!(recv(fb, &mut buf).unwrap(), 0);
         assert_eq!(error_text(&io::Error::from_raw_os_error(libc::ECONNRESET)), "Connection reset by peer");
+    }
+
+    /// Up to eight descriptors are polled from the stack, more from a vector: both answer the same.
+    #[test]
+    fn poll_many_descriptors() {
+        for count in [1, 8, 9, 20] {
+            let pairs: Vec<_> = (0..count).map(|_| socket_pair().unwrap()).collect();
+            for (a, _) in pairs.iter().step_by(3) {
+                assert_eq!(send(fd_of(a), b"x").unwrap(), 1);
+            }
+            let interests: Vec<(Fd, u8)> = pairs.iter().map(|(_, b)| (fd_of(b), IN)).collect();
+            let ready: Vec<(Fd, u8)> = pairs.iter().step_by(3).map(|(_, b)| (fd_of(b), IN)).collect();
+            assert_eq!(poll(&interests, 0).unwrap(), ready, "{count} descriptors");
+        }
     }
 
     #[test]

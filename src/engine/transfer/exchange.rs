@@ -155,7 +155,8 @@ impl Xfer {
         // Response heads: 1xx then the final one. The body goes right away, or after the server's
         // 100 (or EXPECT_100_TIMEOUT) when we sent Expect: 100-continue.
         let mut body_sent = hop.body.is_none() || inline;
-        let mut early_final: Option<Head> = None;
+        // Boxed: a final answer before the body is rare, and the slot is held across the upload.
+        let mut early_final: Option<Box<Head>> = None;
         if !body_sent && expect {
             let reactor = self.sh.reactor.clone();
             let wait = Instant::now() + self.o.expect_100_timeout;
@@ -164,7 +165,7 @@ impl Xfer {
                 Some(Ok(())) => {
                     let head = self.read_head(&mut conn).await?;
                     if head.status >= 200 {
-                        early_final = Some(head);
+                        early_final = Some(Box::new(head));
                         body_sent = true;
                     }
                 }
@@ -206,7 +207,7 @@ impl Xfer {
         }
         let hs0 = self.info.header_size;
         let head = match early_final {
-            Some(h) => h,
+            Some(h) => *h,
             None => loop {
                 let h = match self.read_head(&mut conn).await {
                     Err(e)
@@ -260,7 +261,7 @@ impl Xfer {
             skip_body = true;
         }
         if head.status == 407 {
-            self.note_proxy_challenge(&head.headers);
+            self.note_proxy_challenge(&head.values("proxy-authenticate"));
         }
         self.publish_info();
         match self.judge(hop, &head, skip_body) {
@@ -341,10 +342,8 @@ impl Xfer {
         }
         // Transfer codings other than chunked (TRANSFER_ENCODING asked for them) are undone first,
         // then the content coding when ACCEPT_ENCODING is on.
-        let te_layers: Vec<String> = h1head::header_values(&head.headers, "transfer-encoding")
-            .into_iter()
-            .flat_map(h1head::transfer_codings)
-            .collect();
+        let te_layers: Vec<String> =
+            head.values("transfer-encoding").into_iter().flat_map(h1head::transfer_codings).collect();
         let mut codings = Vec::new();
         // Without transfer decoding libcurl leaves codings it was not asked for in the data.
         if !te_layers.is_empty() && (self.o.transfer_encoding || self.o.transfer_decoding) {
@@ -547,7 +546,7 @@ impl Xfer {
             .with_aliases(&self.o.http200_aliases)
             .after_informational(later);
         // Room for a typical head's lines up front (growing the list cost two moves per head).
-        let mut head = Head { headers: Vec::with_capacity(12), ..Head::default() };
+        let mut head = Head::with_capacity(12, 256);
         loop {
             let (ev, used) = match p.next(conn.buffered(), self.o.http09_allowed)? {
                 Some(x) => x,
@@ -616,7 +615,7 @@ impl Xfer {
     /// header, so the header callback never sees the line (`head`'s last header is the new one).
     fn check_coding_header(&self, head: &Head) -> Result<()> {
         let bodyless = head.status < 200 || head.status == 204 || head.status == 304;
-        let Some((name, value)) = head.headers.last().filter(|_| !bodyless) else { return Ok(()) };
+        let Some((name, value)) = head.last_header().filter(|_| !bodyless) else { return Ok(()) };
         if name.eq_ignore_ascii_case("transfer-encoding") {
             let layers = h1head::transfer_codings(value);
             if !layers.is_empty() && self.o.transfer_decoding && !self.o.transfer_encoding {
@@ -630,7 +629,7 @@ impl Xfer {
             && self.o.content_decoding
         {
             // Only the depth is checked here: an unknown coding fails later, after the head.
-            let all = h1head::header_values(&head.headers, "content-encoding").join(", ");
+            let all = head.values("content-encoding").join(", ");
             if all.split(',').filter(|t| !t.trim().is_empty()).count() > crate::engine::decode::MAX_STACK {
                 Decoder::for_encoding(&all)?;
             }

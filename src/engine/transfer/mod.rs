@@ -63,6 +63,9 @@ pub struct Shared {
     pub spawner: crate::engine::rt::Spawner,
     /// h2-capable connections being set up, which PIPEWAIT transfers wait for.
     pub h2_pending: Rc<RefCell<crate::engine::http2::Pending>>,
+    /// Strings of getinfo values a transfer's start emptied, filled again as its values arrive
+    /// (`publish_info`), so that publishing allocates nothing once the first transfer is done.
+    pub spare_text: RefCell<Vec<String>>,
 }
 
 impl Shared {
@@ -77,6 +80,7 @@ impl Shared {
             spare: SpareBuffers::default(),
             spawner: crate::engine::rt::Spawner::default(),
             h2_pending: Rc::default(),
+            spare_text: RefCell::default(),
         })
     }
 }
@@ -192,13 +196,14 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
 }
 
 /// `*dst = src.clone()` field by field with `clone_from`, so the strings published before keep
-/// their allocations (a transfer publishes several times). Naming every field makes a new one a
-/// compile error here rather than a value getinfo never sees during the transfer.
-fn copy_info(dst: &mut Info, src: &Info) {
+/// their allocations (a transfer publishes several times), and strings emptied are kept in `pool`
+/// for the next values. Naming every field makes a new one a compile error here rather than a value
+/// getinfo never sees during the transfer.
+fn copy_info(dst: &mut Info, src: &Info, pool: &mut Vec<String>) {
     macro_rules! fields {
         ($($f:ident),* $(,)?) => {
             let Info { $($f),* } = src;
-            $(dst.$f.clone_from($f);)*
+            $(dst.$f.publish($f, pool);)*
         };
     }
     fields!(
@@ -250,6 +255,47 @@ fn copy_info(dst: &mut Info, src: &Info) {
     );
 }
 
+/// How many emptied strings a multi keeps, and up to what size, for the next transfers' values.
+const SPARE_TEXTS: usize = 16;
+const SPARE_TEXT_BYTES: usize = 4096;
+
+/// One getinfo value copied to where getinfo reads it.
+trait Publish {
+    fn publish(&mut self, src: &Self, pool: &mut Vec<String>);
+}
+
+impl Publish for Option<String> {
+    fn publish(&mut self, src: &Self, pool: &mut Vec<String>) {
+        match (self.as_mut(), src) {
+            (Some(d), Some(s)) => d.clone_from(s),
+            (None, Some(s)) => {
+                let mut t = pool.pop().unwrap_or_default();
+                t.clear();
+                t.push_str(s);
+                *self = Some(t);
+            }
+            (Some(_), None) => {
+                let t = self.take().unwrap_or_default();
+                if pool.len() < SPARE_TEXTS && t.capacity() <= SPARE_TEXT_BYTES {
+                    pool.push(t);
+                }
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+macro_rules! publish_by_clone {
+    ($($t:ty),*) => {
+        $(impl Publish for $t {
+            fn publish(&mut self, src: &Self, _: &mut Vec<String>) {
+                self.clone_from(src);
+            }
+        })*
+    };
+}
+publish_by_clone!(bool, u64, i64, f64, Vec<Vec<(String, String)>>);
+
 fn elapsed(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
 }
@@ -259,7 +305,7 @@ impl Xfer {
     /// answer as soon as the response head has arrived).
     fn publish_info(&self) {
         let mut i = self.easy.info.borrow_mut();
-        copy_info(&mut i, &self.info);
+        copy_info(&mut i, &self.info, &mut self.sh.spare_text.borrow_mut());
         i.size_download = self.dl_now as u64;
         i.size_upload = self.ul_now as u64;
     }
@@ -363,5 +409,38 @@ mod size_probe {
     fn options_stay_small() {
         let n = std::mem::size_of::<super::Options>();
         assert!(n < 800, "{n} bytes");
+    }
+}
+
+#[cfg(test)]
+mod publish_tests {
+    use super::Publish;
+
+    /// Publishing answers as `clone_from`; a string emptied goes to the pool and the next value
+    /// published is written into it (no new allocation), and the pool stays bounded.
+    #[test]
+    fn strings_are_reused_through_the_pool() {
+        let mut pool = Vec::new();
+        let mut dst = Some(String::with_capacity(64));
+        let kept = dst.as_ref().map(|s| s.as_ptr());
+        dst.publish(&None, &mut pool);
+        assert_eq!((dst.as_deref(), pool.len()), (None, 1));
+        dst.publish(&Some("http://h/".to_string()), &mut pool);
+        assert_eq!((dst.as_deref(), pool.len()), (Some("http://h/"), 0));
+        assert_eq!(dst.as_ref().map(|s| s.as_ptr()), kept, "the emptied string is filled again");
+        dst.publish(&Some("http://other/".to_string()), &mut pool);
+        assert_eq!(dst.as_deref(), Some("http://other/"));
+        let mut none: Option<String> = None;
+        none.publish(&None, &mut pool);
+        assert_eq!((none, pool.len()), (None, 0));
+        for _ in 0..super::SPARE_TEXTS + 4 {
+            let mut d = Some("x".to_string());
+            d.publish(&None, &mut pool);
+        }
+        assert_eq!(pool.len(), super::SPARE_TEXTS);
+        let mut big = Some("y".repeat(super::SPARE_TEXT_BYTES + 1));
+        pool.clear();
+        big.publish(&None, &mut pool);
+        assert!(pool.is_empty(), "large strings are not kept");
     }
 }

@@ -4,7 +4,7 @@
 use super::*;
 use crate::engine::easy::*;
 use crate::engine::error::{code, Error, Result};
-use crate::engine::http1::head::{header_values, Head};
+use crate::engine::http1::head::Head;
 use crate::engine::http1::request::RequestHead;
 use crate::engine::pool::PoolKey;
 use crate::engine::request::{BodySource, Fields, Form, LfToCrlf, Method, ReadFunction};
@@ -493,7 +493,7 @@ impl Xfer {
     /// its body delivered. Records what getinfo reports about it on the way.
     pub(super) fn judge(&mut self, hop: &mut Hop, head: &Head, skip_body: bool) -> Verdict {
         if head.status == 401 {
-            for (n, v) in &head.headers {
+            for (n, v) in head.headers() {
                 if n.eq_ignore_ascii_case("www-authenticate") {
                     self.info.httpauth_avail |= crate::engine::auth::scheme_bit(v) as i64;
                 }
@@ -509,7 +509,7 @@ impl Xfer {
         // The HTTP proxy itself asks (no tunnel): answer its challenge once, as PROXYAUTH allows.
         if head.status == 407 && !hop.proxy_answered {
             let via = self.proxy().ok().flatten().filter(|p| p.forwards_http());
-            let challenges = header_values(&head.headers, "proxy-authenticate");
+            let challenges = head.values("proxy-authenticate");
             // libcurl's digest uri is the request's path, not the absolute-form target.
             let answer = via.and_then(|p| {
                 let (a, method, uri) = (self.o.proxy.auth, hop.method.as_str(), &hop.url.path);
@@ -536,7 +536,7 @@ impl Xfer {
     }
 
     fn answer_challenge(&self, hop: &mut Hop, head: &Head) -> Option<String> {
-        let challenges = header_values(&head.headers, "www-authenticate");
+        let challenges = head.values("www-authenticate");
         // libcurl ranks Bearer above Digest and Basic.
         if self.o.http_auth & AUTH_BEARER != 0
             && hop.auth_header.is_none()
@@ -586,7 +586,7 @@ impl Xfer {
         let mut cache = self.easy.hsts.borrow_mut();
         let Some(cache) = cache.as_mut() else { return };
         let now = crate::engine::cookies::unix_now();
-        for (_, v) in head.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("strict-transport-security")) {
+        for (_, v) in head.headers().filter(|(n, _)| n.eq_ignore_ascii_case("strict-transport-security")) {
             cache.observe(&url.host, v, now);
         }
     }
@@ -597,8 +597,7 @@ impl Xfer {
         self.store_hsts(&url, head);
         self.easy.with_cookies(|jar| {
             let Some(jar) = jar.as_mut() else { return };
-            let values =
-                head.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v.as_str());
+            let values = head.headers().filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v);
             let secure = crate::engine::cookies::secure_context(url.scheme == "https", &url.host);
             jar.set_cookie_response(values, &url.host, &url.path, secure, crate::engine::cookies::unix_now());
         });

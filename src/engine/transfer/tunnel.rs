@@ -149,9 +149,8 @@ impl Xfer {
     }
 
     /// Records which auth schemes a 407 offers (PROXYAUTH_AVAIL).
-    pub(super) fn note_proxy_challenge(&mut self, headers: &[(String, String)]) {
-        let offered = header_values(headers, "proxy-authenticate");
-        self.info.proxyauth_avail |= proxy::offered(&offered);
+    pub(super) fn note_proxy_challenge(&mut self, offered: &[&str]) {
+        self.info.proxyauth_avail |= proxy::offered(offered);
     }
 
     /// A failed handshake still reports the proxy as the primary address, as libcurl does.
@@ -254,8 +253,8 @@ impl Xfer {
         }
         self.info.http_connectcode = status as i64;
         if status == 407 {
-            self.note_proxy_challenge(&headers);
             let challenges = header_values(&headers, "proxy-authenticate");
+            self.note_proxy_challenge(&challenges);
             let authority = authority(url);
             let answer = if may_answer {
                 let a = self.o.proxy.auth;
