@@ -336,6 +336,9 @@ pub struct ConnState {
     pub dirs: Vec<String>,
     /// The TYPE in force (b'A' or b'I'), if one was set.
     pub type_now: Option<u8>,
+    /// EPSV is tried: FTP_USE_EPSV as it was when the connection was made, and off once the
+    /// server refused it (libcurl keeps both per connection).
+    pub epsv: bool,
 }
 
 #[cfg(test)]

@@ -209,6 +209,7 @@ impl Xfer {
             ctl.sane = false;
             return Err(Error::new(code::LOGIN_DENIED, format!("Access denied: {:03}", r.code)));
         }
+        ctl.st.epsv = fo.use_epsv;
         ctl.st.user = user.to_string();
         ctl.st.password = pass.to_string();
         let r = self.ftp_cmd(ctl, fo, "PWD").await?;
@@ -367,9 +368,11 @@ impl Xfer {
     async fn ftp_passive(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions) -> Result<Sock> {
         let ctl_ip = ctl.conn.primary.ip();
         let mut target = None;
-        if fo.use_epsv {
+        if ctl.st.epsv {
             let r = self.ftp_cmd(ctl, fo, "EPSV").await?;
-            if r.code == 229 {
+            if r.code != 229 {
+                ctl.st.epsv = false;
+            } else {
                 let port = f::parse_epsv(&r.text())
                     .ok_or_else(|| Error::new(FTP_WEIRD_PASV_REPLY, "Weirdly formatted EPSV reply"))?;
                 target = Some(SocketAddr::new(ctl_ip, port));
@@ -398,11 +401,7 @@ impl Xfer {
                 let ms = self.start.elapsed().as_millis();
                 Error::new(
                     code::COULDNT_CONNECT,
-                    format!(
-                        "Failed to connect to {} port {} after {ms} ms: Could not connect to server",
-                        target.ip(),
-                        target.port()
-                    ),
+                    format!("Failed to connect to {target} after {ms} ms: Could not connect to server"),
                 )
             }
         })?;
