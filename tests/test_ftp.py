@@ -331,3 +331,96 @@ def test_response_timeout():
         for s in held:
             s.close()
         lsn.close()
+
+
+def upload(curl, url, data, **opts):
+    return perform(curl, url, UPLOAD=1, READDATA=io.BytesIO(data), **opts)
+
+
+def test_upload(curl, ftp):
+    cmds = sent_commands(curl)
+    payload = b"uploaded\n" * 5000
+    _, headers = upload(curl, ftp.url("/up/new.bin"), payload, INFILESIZE=len(payload))
+    assert (ftp.root / "up" / "new.bin").read_bytes() == payload
+    assert cmds[3:] == [b"CWD up\r\n", b"EPSV\r\n", b"TYPE I\r\n", b"STOR new.bin\r\n"]
+    assert codes(headers)[-2:] == [150, 226]
+    assert curl.getinfo(pycurl.RESPONSE_CODE) == 226
+    assert curl.getinfo(pycurl.SIZE_UPLOAD_T) == len(payload)
+
+
+def test_upload_append(curl, ftp):
+    (ftp.root / "up" / "log.txt").write_bytes(b"one\n")
+    cmds = sent_commands(curl)
+    upload(curl, ftp.url("/up/log.txt"), b"two\n", APPEND=1)
+    assert (ftp.root / "up" / "log.txt").read_bytes() == b"one\ntwo\n"
+    assert cmds[-1] == b"APPE log.txt\r\n"
+
+
+def test_upload_resume_appends(curl, ftp):
+    (ftp.root / "up" / "part.txt").write_bytes(b"0123")
+    cmds = sent_commands(curl)
+    # Without SEEKFUNCTION libcurl 8 appends the whole input.
+    upload(curl, ftp.url("/up/part.txt"), b"0123456789", RESUME_FROM=4)
+    assert (ftp.root / "up" / "part.txt").read_bytes() == b"01230123456789"
+    assert cmds[-1] == b"APPE part.txt\r\n"
+    # With one, the input is moved on to the resume offset first.
+    (ftp.root / "up" / "part.txt").write_bytes(b"0123")
+    src = io.BytesIO(b"0123456789")
+    curl.setopt(pycurl.SEEKFUNCTION, lambda offset, origin: src.seek(offset, origin) and 0)
+    upload(curl, ftp.url("/up/part.txt"), b"", READFUNCTION=src.read, RESUME_FROM=4)
+    assert (ftp.root / "up" / "part.txt").read_bytes() == b"0123456789"
+
+
+def test_upload_creates_missing_dirs(curl, ftp):
+    cmds = sent_commands(curl)
+    upload(curl, ftp.url("/up/made/here/f.txt"), b"x", FTP_CREATE_MISSING_DIRS=1)
+    assert (ftp.root / "up" / "made" / "here" / "f.txt").read_bytes() == b"x"
+    assert cmds[3:9] == [
+        b"CWD up\r\n",
+        b"CWD made\r\n",
+        b"MKD made\r\n",
+        b"CWD made\r\n",
+        b"CWD here\r\n",
+        b"MKD here\r\n",
+    ]
+
+
+def test_upload_into_missing_dir_fails(curl, ftp):
+    code, msg = perform_error(curl, ftp.url("/up/absent/f.txt"), UPLOAD=1, READDATA=io.BytesIO(b"x"))
+    assert (code, msg) == (pycurl.E_REMOTE_ACCESS_DENIED, "Server denied you to change to the given directory")
+
+
+def test_quote_commands(curl, ftp):
+    (ftp.root / "up" / "gone.txt").write_bytes(b"x")
+    (ftp.root / "up" / "stay.txt").write_bytes(b"in up\n")
+    cmds = sent_commands(curl)
+    body, _ = perform(
+        curl,
+        ftp.url("/stay.txt"),
+        QUOTE=["CWD up", "DELE gone.txt"],
+        PREQUOTE=["*NOOPE"],
+        POSTQUOTE=["NOOP"],
+    )
+    assert not (ftp.root / "up" / "gone.txt").exists()
+    # QUOTE before the directory changes, PREQUOTE after TYPE, POSTQUOTE after the transfer; the
+    # "*" lets the unknown command fail. QUOTE's CWD moved the session: stay.txt is read in up/.
+    assert body == b"in up\n"
+    assert cmds[3:5] == [b"CWD up\r\n", b"DELE gone.txt\r\n"]
+    assert cmds[-4:] == [b"NOOPE\r\n", b"SIZE stay.txt\r\n", b"RETR stay.txt\r\n", b"NOOP\r\n"]
+
+
+def test_quote_list_on_root(curl, ftp):
+    # pycurl's own ftp test: QUOTE "CWD sub" changes what the listing shows.
+    body, _ = perform(curl, ftp.url("/"), QUOTE=["CWD sub"], DIRLISTONLY=1)
+    assert body == b"deeper\n"
+
+
+def test_quote_failure(curl, ftp):
+    code, msg = perform_error(curl, ftp.url("/hello.txt"), QUOTE=["NOSUCHCMD"])
+    assert code == pycurl.E_QUOTE_ERROR
+    assert msg.startswith("QUOT command failed with 5")
+
+
+def test_postquote_failure(curl, ftp):
+    code, msg = perform_error(curl, ftp.url("/hello.txt"), POSTQUOTE=["NOSUCHCMD"])
+    assert code == pycurl.E_QUOTE_ERROR

@@ -518,9 +518,18 @@ impl Xfer {
 
     /// STOR (APPE with APPEND or RESUME_FROM) of what READFUNCTION gives.
     async fn ftp_store(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, file: &str, data: &mut Sock) -> Result<()> {
-        // RESUME_FROM on an upload: skip that much of the input and append the rest, as libcurl.
-        let mut skip = self.o.resume_from.max(0) as u64;
-        let append = fo.append || skip > 0;
+        // RESUME_FROM on an upload appends: libcurl 8 moves the input on through SEEKFUNCTION
+        // (reading through when it cannot seek), and without one sends the input from its start.
+        let resume = self.o.resume_from.max(0) as u64;
+        let append = fo.append || resume > 0;
+        let mut skip = 0;
+        if resume > 0 && self.cb.has_seek() {
+            match self.cb.seek(resume as i64, 0) {
+                SeekOutcome::Ok => {}
+                SeekOutcome::CantSeek => skip = resume,
+                _ => return Err(Error::new(code::READ_ERROR, "Could not seek stream")),
+            }
+        }
         let mut buf = vec![0u8; self.o.upload_buffer_size.max(16384)];
         while skip > 0 {
             let want = (skip as usize).min(buf.len());
@@ -541,7 +550,7 @@ impl Xfer {
             return Err(Error::new(code::UPLOAD_FAILED, format!("Failed FTP upload: {:0>3}", r.code)));
         }
         self.info.starttransfer_time = elapsed(self.start);
-        let limit = (self.o.in_size >= 0).then(|| (self.o.in_size - self.o.resume_from.max(0)).max(0) as u64);
+        let limit = (self.o.in_size >= 0).then_some(self.o.in_size as u64);
         self.ul_total = limit.map_or(0, |l| l as i64);
         let mut sent = 0u64;
         loop {
