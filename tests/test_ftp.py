@@ -424,3 +424,29 @@ def test_quote_failure(curl, ftp):
 def test_postquote_failure(curl, ftp):
     code, msg = perform_error(curl, ftp.url("/hello.txt"), POSTQUOTE=["NOSUCHCMD"])
     assert code == pycurl.E_QUOTE_ERROR
+
+
+def test_upload_without_filename(curl, ftp):
+    code, msg = perform_error(curl, ftp.url("/up/"), UPLOAD=1, READDATA=io.BytesIO(b"x"))
+    assert (code, msg) == (pycurl.E_URL_MALFORMAT, "Uploading to a URL without a filename")
+    assert curl.getinfo(pycurl.RESPONSE_CODE) == 257
+
+
+def test_range(curl, ftp):
+    cmds = sent_commands(curl)
+    body, _ = perform(curl, ftp.url("/big.bin"), RANGE="1-2")
+    assert body == b"\x01\x02"
+    assert b"REST 1\r\n" in cmds
+    # The connection stays usable after the data connection was cut short.
+    body, _ = perform(curl, ftp.url("/hello.txt"), RANGE="-6")
+    assert body == CONTENT[-6:]
+
+
+def test_resume_beyond_the_end(curl, ftp):
+    code, msg = perform_error(curl, ftp.url("/hello.txt"), RESUME_FROM=100)
+    assert (code, msg) == (pycurl.E_BAD_DOWNLOAD_RESUME, f"Offset (100) was beyond file size ({len(CONTENT)})")
+
+
+def test_maxfilesize(curl, ftp):
+    code, msg = perform_error(curl, ftp.url("/hello.txt"), MAXFILESIZE=3)
+    assert (code, msg) == (pycurl.E_FILESIZE_EXCEEDED, "Maximum file size exceeded")
