@@ -243,6 +243,9 @@ pub struct FtpPath {
     /// ";type=a" (ASCII) or ";type=d" (names only) from the URL.
     pub type_a: bool,
     pub type_d: bool,
+    /// The directory part as written ("sub/deeper/", "" for none): libcurl compares it with the
+    /// last transfer's to skip the CWDs.
+    pub dir_key: String,
 }
 
 /// Splits a URL path ("/a/b/c.txt;type=a") as libcurl does for the given file method.
@@ -275,9 +278,14 @@ pub fn split_path(path: &str, method: FileMethod) -> Result<FtpPath, BadPath> {
         None => ("", path),
     };
     let mut dirs = Vec::new();
+    let dir_key = if method == FileMethod::NoCwd || dir_part.is_empty() && !path.starts_with('/') {
+        String::new()
+    } else {
+        decode(&path[..=dir_part.len()])?
+    };
     match method {
         FileMethod::NoCwd => {
-            return Ok(FtpPath { dirs, file: decode(path)?, type_a, type_d });
+            return Ok(FtpPath { dirs, file: decode(path)?, type_a, type_d, dir_key });
         }
         FileMethod::SingleCwd => {
             if !dir_part.is_empty() {
@@ -301,7 +309,7 @@ pub fn split_path(path: &str, method: FileMethod) -> Result<FtpPath, BadPath> {
             }
         }
     }
-    Ok(FtpPath { dirs, file: decode(file)?, type_a, type_d })
+    Ok(FtpPath { dirs, file: decode(file)?, type_a, type_d, dir_key })
 }
 
 /// The entry path of a 257 reply to PWD: the quoted name, with doubled quotes undone.
@@ -332,8 +340,9 @@ pub struct ConnState {
     pub password: String,
     /// The directory PWD reported after login.
     pub entry_path: Option<String>,
-    /// The CWDs the last transfer made from the entry path.
-    pub dirs: Vec<String>,
+    /// The directory part of the last successful transfer's path (None after a failure or
+    /// NOBODY): a transfer with the same one makes no CWD, any other starts from the entry path.
+    pub prevpath: Option<String>,
     /// The TYPE in force (b'A' or b'I'), if one was set.
     pub type_now: Option<u8>,
     /// EPSV is tried: FTP_USE_EPSV as it was when the connection was made, and off once the
@@ -402,6 +411,9 @@ mod tests {
         let p = split_path("/sub/deeper/d.txt", FileMethod::MultiCwd).unwrap();
         assert_eq!(p.dirs, ["sub", "deeper"]);
         assert_eq!(p.file, "d.txt");
+        assert_eq!(p.dir_key, "sub/deeper/");
+        assert_eq!(split_path("/x.txt", FileMethod::MultiCwd).unwrap().dir_key, "");
+        assert_eq!(split_path("/sub/x", FileMethod::NoCwd).unwrap().dir_key, "");
         let p = split_path("/sub/deeper/d.txt;type=a", FileMethod::SingleCwd).unwrap();
         assert_eq!((p.dirs, p.file.as_str(), p.type_a), (vec!["sub/deeper".to_string()], "d.txt", true));
         let p = split_path("/sub/deeper/d.txt", FileMethod::NoCwd).unwrap();

@@ -72,7 +72,7 @@ impl Xfer {
         let mut ctl = Ctl { conn, rd: ReplyReader::default(), st: st.unwrap_or_default(), sane: true };
         let r = Box::pin(self.ftp_session(&mut ctl, &fo, &path, fresh, user, pass)).await;
         *self.easy.current_sock.borrow_mut() = None;
-        if ctl.sane && !self.o.forbid_reuse && (ctl.st.entry_path.is_some() || ctl.st.dirs.is_empty()) {
+        if ctl.sane && !self.o.forbid_reuse {
             let mut conn = ctl.conn;
             conn.ftp = Some(Box::new(ctl.st));
             self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
@@ -100,8 +100,9 @@ impl Xfer {
         }
         self.info.pretransfer_time = elapsed(self.start);
         self.ftp_quote(ctl, &fo.quote).await?;
-        self.ftp_cwd(ctl, fo, path).await?;
-        let listing = path.file.is_empty();
+        self.ftp_cwd(ctl, fo, path, fresh).await?;
+        // DIRLISTONLY lists the directory even when the URL names a file, as libcurl does.
+        let listing = path.file.is_empty() || (fo.dirlist_only && !self.o.upload);
         let ascii = listing || path.type_a || fo.transfer_text;
         if self.o.nobody {
             if listing {
@@ -120,7 +121,10 @@ impl Xfer {
         } else {
             self.ftp_retrieve(ctl, fo, path, listing, ascii, &mut data).await?;
         }
-        self.ftp_quote(ctl, &fo.postquote).await
+        self.ftp_quote(ctl, &fo.postquote).await?;
+        self.text(format_args!("Remembering we are in directory \"{}\"", path.dir_key));
+        ctl.st.prevpath = Some(path.dir_key.clone());
+        Ok(())
     }
 
     /// One command on the control connection (shown to DEBUGFUNCTION as libcurl sends it).
@@ -242,28 +246,26 @@ impl Xfer {
         Ok(())
     }
 
-    /// Changes into the URL's directories, from the entry path when the connection was elsewhere.
-    async fn ftp_cwd(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, path: &f::FtpPath) -> Result<()> {
-        if ctl.st.dirs == path.dirs {
+    /// Changes into the URL's directories; a reused connection goes back to the entry path
+    /// first, unless the last transfer was in the same directory (libcurl's rules).
+    async fn ftp_cwd(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, path: &f::FtpPath, fresh: bool) -> Result<()> {
+        let old = if fresh { Some("") } else { ctl.st.prevpath.as_deref() };
+        let same = old == Some(path.dir_key.as_str());
+        ctl.st.prevpath = None;
+        if same {
             return Ok(());
         }
-        if !ctl.st.dirs.is_empty() {
-            let Some(entry) = ctl.st.entry_path.clone() else {
-                ctl.sane = false;
-                return Err(Error::new(
-                    code::REMOTE_ACCESS_DENIED,
-                    "Server denied you to change to the given directory",
-                ));
-            };
-            let r = self.ftp_cmd(ctl, fo, &format!("CWD {entry}")).await?;
-            if r.code / 100 != 2 {
-                ctl.sane = false;
-                return Err(Error::new(
-                    code::REMOTE_ACCESS_DENIED,
-                    "Server denied you to change to the given directory",
-                ));
+        let absolute = path.dirs.first().is_some_and(|d| d.starts_with('/'));
+        if !fresh && !absolute {
+            if let Some(entry) = ctl.st.entry_path.clone() {
+                let r = self.ftp_cmd(ctl, fo, &format!("CWD {entry}")).await?;
+                if r.code / 100 != 2 {
+                    return Err(Error::new(
+                        code::REMOTE_ACCESS_DENIED,
+                        "Server denied you to change to the given directory",
+                    ));
+                }
             }
-            ctl.st.dirs.clear();
         }
         for d in &path.dirs {
             let r = self.ftp_cmd(ctl, fo, &format!("CWD {d}")).await?;
@@ -289,7 +291,6 @@ impl Xfer {
                     ));
                 }
             }
-            ctl.st.dirs.push(d.clone());
         }
         Ok(())
     }
