@@ -450,3 +450,14 @@ def test_resume_beyond_the_end(curl, ftp):
 def test_maxfilesize(curl, ftp):
     code, msg = perform_error(curl, ftp.url("/hello.txt"), MAXFILESIZE=3)
     assert (code, msg) == (pycurl.E_FILESIZE_EXCEEDED, "Maximum file size exceeded")
+
+
+def test_upload_resume_from_server_size(curl, ftp):
+    (ftp.root / "up" / "grow.txt").write_bytes(b"01234")
+    src = io.BytesIO(b"0123456789")
+    cmds = sent_commands(curl)
+    curl.setopt(pycurl.SEEKFUNCTION, lambda offset, origin: src.seek(offset, origin) and 0)
+    perform(curl, ftp.url("/up/grow.txt"), UPLOAD=1, READFUNCTION=src.read, RESUME_FROM=-1)
+    # -1 asks the server (SIZE) where to resume.
+    assert (ftp.root / "up" / "grow.txt").read_bytes() == b"0123456789"
+    assert cmds[-2:] == [b"SIZE grow.txt\r\n", b"APPE grow.txt\r\n"]

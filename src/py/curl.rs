@@ -608,7 +608,8 @@ impl PyCurl {
             opt::RANGE => o.range = text!(),
             opt::RESUME_FROM => {
                 let v = long!();
-                if v < 0 {
+                // -1: an FTP upload asks the server how much it has (SIZE).
+                if v < -1 {
                     drop(o);
                     // pycurl sets the _LARGE variant, so libcurl names that one.
                     return Err(self.bad_arg(30116));

@@ -558,7 +558,14 @@ impl Xfer {
     async fn ftp_store(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, file: &str, data: &mut Sock) -> Result<()> {
         // RESUME_FROM on an upload appends: libcurl 8 moves the input on through SEEKFUNCTION
         // (reading through when it cannot seek), and without one sends the input from its start.
-        let resume = self.o.resume_from.max(0) as u64;
+        let mut resume = self.o.resume_from.max(0) as u64;
+        if self.o.resume_from == -1 {
+            // -1: resume after what the server has (a missing file starts from nothing).
+            let r = self.ftp_cmd(ctl, fo, &format!("SIZE {file}")).await?;
+            if r.code == 213 {
+                resume = r.text().trim().parse().unwrap_or(0);
+            }
+        }
         let append = fo.append || resume > 0;
         let mut skip = 0;
         if resume > 0 && self.cb.has_seek() {
