@@ -461,3 +461,13 @@ def test_upload_resume_from_server_size(curl, ftp):
     # -1 asks the server (SIZE) where to resume.
     assert (ftp.root / "up" / "grow.txt").read_bytes() == b"0123456789"
     assert cmds[-2:] == [b"SIZE grow.txt\r\n", b"APPE grow.txt\r\n"]
+
+
+def test_abort_mid_download_then_reuse(curl, ftp):
+    # A write callback that refuses the data ends the transfer with 23; the next one on the same
+    # handle still gets its own file (no reply left over from the aborted one).
+    code, _ = perform_error(curl, ftp.url("/big.bin"), WRITEFUNCTION=lambda b: 0)
+    assert code == pycurl.E_WRITE_ERROR
+    body, _ = perform(curl, ftp.url("/hello.txt"))
+    assert body == CONTENT
+    assert curl.getinfo(pycurl.RESPONSE_CODE) == 226

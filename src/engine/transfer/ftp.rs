@@ -497,6 +497,8 @@ impl Xfer {
             let c = if !listing && r.code == 550 { code::REMOTE_FILE_NOT_FOUND } else { FTP_COULDNT_RETR_FILE };
             return Err(Error::new(c, format!("RETR response: {:03}", r.code)));
         }
+        // Until the final reply is read, the control connection is owed one: not reusable.
+        ctl.sane = false;
         self.info.starttransfer_time = elapsed(self.start);
         let mut buf = vec![0u8; self.o.buffer_size.max(16384)];
         let mut held_cr = false;
@@ -540,6 +542,7 @@ impl Xfer {
             let _ = data.socket().shutdown(std::net::Shutdown::Both);
         }
         let r = self.ftp_reply(ctl, fo).await?;
+        ctl.sane = true;
         if r.code / 100 != 2 && !cut {
             return Err(Error::new(code::PARTIAL_FILE, format!("server did not report OK, got {:03}", r.code)));
         }
@@ -594,6 +597,7 @@ impl Xfer {
         if r.code / 100 != 1 {
             return Err(Error::new(code::UPLOAD_FAILED, format!("Failed FTP upload: {:0>3}", r.code)));
         }
+        ctl.sane = false;
         self.info.starttransfer_time = elapsed(self.start);
         let limit = (self.o.in_size >= 0).then_some(self.o.in_size as u64);
         self.ul_total = limit.map_or(0, |l| l as i64);
@@ -627,6 +631,7 @@ impl Xfer {
         // The server learns the upload ended when the data connection closes.
         let _ = data.socket().shutdown(std::net::Shutdown::Write);
         let r = self.ftp_reply(ctl, fo).await?;
+        ctl.sane = true;
         if r.code / 100 != 2 {
             return Err(Error::new(code::UPLOAD_FAILED, format!("Failed FTP upload: {:03}", r.code)));
         }
