@@ -193,6 +193,8 @@ pub struct Options {
     pub parsed_url: std::cell::OnceCell<Rc<super::url::Url>>,
     /// UPLOAD_BUFFERSIZE: the most a read callback is asked for at once.
     pub upload_buffer_size: usize,
+    /// The FTP options (engine::ftp), allocated once one is set.
+    pub ftp: Rare<super::ftp::FtpOptions>,
 }
 
 /// Where a transfer's connections go and where they come from. Few handles set any of these, so
@@ -276,6 +278,7 @@ pub const UPLOAD_BUFFER_MAX: i64 = 2 * 1024 * 1024;
 
 pub const PROTO_HTTP: u64 = 1;
 pub const PROTO_HTTPS: u64 = 2;
+pub const PROTO_FTP: u64 = 4;
 pub const PROTO_FILE: u64 = 1024;
 pub const PROTO_WS: u64 = 1 << 30;
 pub const PROTO_WSS: u64 = 1 << 31;
@@ -359,6 +362,7 @@ impl Default for Options {
             ws_options: 0,
             route: Rare::default(),
             creds: Rare::default(),
+            ftp: Rare::default(),
             proxy: Rare::default(),
             http200_aliases: Vec::new(),
             parsed_url: std::cell::OnceCell::new(),

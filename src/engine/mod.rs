@@ -7,6 +7,7 @@ pub mod decode;
 pub mod doh;
 pub mod easy;
 pub mod error;
+pub mod ftp;
 pub mod hsts;
 pub mod http1;
 pub mod http2;

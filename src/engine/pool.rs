@@ -160,6 +160,8 @@ pub struct Conn {
     pub h2: bool,
     /// Its last response was HTTP/1.0: libcurl speaks HTTP/1.0 on it from then on.
     pub http10: bool,
+    /// An FTP control connection's session (login, directory, TYPE), for the next transfer on it.
+    pub ftp: Option<Box<crate::engine::ftp::ConnState>>,
 }
 
 impl Conn {
@@ -190,6 +192,7 @@ impl Conn {
             local_ip,
             h2: false,
             http10: false,
+            ftp: None,
         }
     }
 

@@ -32,6 +32,7 @@ impl Url {
         match self.scheme.as_str() {
             "https" | "wss" => 443,
             "http" | "ws" => 80,
+            "ftp" => 21,
             _ => 0,
         }
     }

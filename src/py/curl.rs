@@ -618,7 +618,8 @@ impl PyCurl {
             opt::RANGE => o.range = text!(),
             opt::RESUME_FROM => {
                 let v = long!();
-                if v < 0 {
+                // -1: an FTP upload asks the server how much it has (SIZE).
+                if v < -1 {
                     drop(o);
                     // pycurl sets the _LARGE variant, so libcurl names that one.
                     return Err(self.bad_arg(30116));
@@ -933,9 +934,14 @@ impl PyCurl {
             }
             // Only protocols with a STARTTLS-style upgrade use it; for HTTP it does nothing, as in libcurl.
             opt::USE_SSL => {
-                if !(0..=3).contains(&long!()) {
+                let v = long!();
+                if !(0..=3).contains(&v) {
                     drop(o);
                     return Err(self.bad_arg(option));
+                }
+                // FTP has no TLS here yet: a transfer that requires it fails rather than going in clear.
+                if v != o.ftp.use_ssl as i64 {
+                    o.ftp.use_ssl = v as u8;
                 }
             }
             opt::SSL_CIPHER_LIST => o.tls.cipher_list = text!(),
@@ -1026,6 +1032,36 @@ impl PyCurl {
                 o.http_auth = AUTH_AWS_SIGV4;
             }
             opt::HTTP200ALIASES => o.http200_aliases = if unset { Vec::new() } else { convert::string_list(value)? },
+            // FTP (engine::ftp).
+            opt::FTP_USE_EPSV => o.ftp.use_epsv = long!() != 0,
+            opt::FTP_SKIP_PASV_IP => o.ftp.skip_pasv_ip = long!() != 0,
+            opt::DIRLISTONLY => o.ftp.dirlist_only = long!() != 0,
+            opt::APPEND => o.ftp.append = long!() != 0,
+            opt::TRANSFERTEXT => o.ftp.transfer_text = long!() != 0,
+            opt::FTP_FILEMETHOD | opt::FTP_CREATE_MISSING_DIRS => {
+                let v = long!();
+                if !(0..=if option == opt::FTP_FILEMETHOD { 3 } else { 2 }).contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                if option == opt::FTP_FILEMETHOD {
+                    o.ftp.method = crate::engine::ftp::FileMethodOpt(v as u8);
+                } else {
+                    o.ftp.create_dirs = v as u8;
+                }
+            }
+            opt::FTP_RESPONSE_TIMEOUT => o.ftp.response_timeout_ms = (nonneg!() as u64).saturating_mul(1000),
+            opt::QUOTE | opt::PREQUOTE | opt::POSTQUOTE => {
+                // As HTTPHEADER: an empty list leaves the previous list in place.
+                let l = if unset { Vec::new() } else { convert::string_list(value)? };
+                if unset || !l.is_empty() {
+                    match option {
+                        opt::QUOTE => o.ftp.quote = l,
+                        opt::PREQUOTE => o.ftp.prequote = l,
+                        _ => o.ftp.postquote = l,
+                    }
+                }
+            }
             opt::UPLOAD_BUFFERSIZE => {
                 o.upload_buffer_size = nonneg!().clamp(UPLOAD_BUFFER_MIN, UPLOAD_BUFFER_MAX) as usize;
             }

@@ -32,6 +32,7 @@ mod exchange;
 mod exchange_h2;
 mod eyeballs;
 mod file;
+mod ftp;
 mod h2c;
 mod policy;
 mod sink;
@@ -320,6 +321,7 @@ impl Xfer {
         // (it is shared with the options, which keep it parsed for the next transfer).
         match self.first_url()? {
             Start::File(url) => Box::pin(self.run_file(&url)).await,
+            Start::Ftp(url) => Box::pin(self.run_ftp(url)).await,
             Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
             Start::Http(url) => self.run_http(url).await,
         }
@@ -353,6 +355,7 @@ impl Xfer {
             "http" => PROTO_HTTP,
             "https" => PROTO_HTTPS,
             "file" => PROTO_FILE,
+            "ftp" => PROTO_FTP,
             "ws" => PROTO_WS,
             "wss" => PROTO_WSS,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
@@ -363,6 +366,8 @@ impl Xfer {
         self.info.scheme = Some(url.scheme.to_ascii_uppercase());
         Ok(if url.scheme == "file" {
             Start::File(url)
+        } else if url.scheme == "ftp" {
+            Start::Ftp(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
             Start::Upgrade(url)
         } else {
@@ -374,6 +379,7 @@ impl Xfer {
 /// How a transfer runs, by its URL.
 enum Start {
     File(Rc<Url>),
+    Ftp(Rc<Url>),
     Upgrade(Rc<Url>),
     Http(Rc<Url>),
 }

@@ -1,0 +1,431 @@
+//! FTP without sockets: the control connection's reply parser, the URL path as FTP commands, the
+//! passive-mode and MDTM replies, and the options. `transfer::ftp` drives these over the engine's
+//! connections.
+//!
+//! ```text
+//!  greeting 220 ─► USER ─► PASS (─► ACCT) ─► PWD ─► PREQUOTE/QUOTE ─► CWD … (MKD on failure)
+//!    ─► [MDTM] ─► EPSV (─► PASV) ─► data connection ─► TYPE ─► [SIZE] ─► [REST] ─► RETR / LIST / STOR
+//!    ─► data ─► 226 ─► POSTQUOTE
+//! ```
+//! NOBODY stops after TYPE ─► SIZE ─► REST 0, with no data connection (as libcurl).
+
+/// How the URL's directories are reached (FTP_FILEMETHOD).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FileMethod {
+    /// One CWD per directory (FTPMETHOD_MULTICWD, libcurl's default).
+    #[default]
+    MultiCwd,
+    /// No CWD: the whole path goes with the command.
+    NoCwd,
+    /// One CWD with the whole directory path.
+    SingleCwd,
+}
+
+/// The FTP options (a group most handles never set).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FtpOptions {
+    pub use_epsv: bool,
+    pub method: FileMethodOpt,
+    pub create_dirs: u8,
+    pub dirlist_only: bool,
+    pub append: bool,
+    pub transfer_text: bool,
+    pub skip_pasv_ip: bool,
+    pub quote: Vec<String>,
+    pub prequote: Vec<String>,
+    pub postquote: Vec<String>,
+    pub account: Option<String>,
+    /// FTP_RESPONSE_TIMEOUT / SERVER_RESPONSE_TIMEOUT in milliseconds (0: none).
+    pub response_timeout_ms: u64,
+    /// USE_SSL: 0 none, 1 try, 2 control, 3 all (FTPS is not built: 2 and 3 fail the transfer).
+    pub use_ssl: u8,
+}
+
+/// FileMethod as an option value (hashable, with libcurl's numbers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FileMethodOpt(pub u8);
+
+impl FileMethodOpt {
+    pub fn get(self) -> FileMethod {
+        match self.0 {
+            2 => FileMethod::NoCwd,
+            3 => FileMethod::SingleCwd,
+            _ => FileMethod::MultiCwd,
+        }
+    }
+}
+
+impl Default for FtpOptions {
+    fn default() -> Self {
+        FTP_DEFAULTS.clone()
+    }
+}
+
+crate::rare_defaults!(FtpOptions = FTP_DEFAULTS);
+
+const FTP_DEFAULTS: FtpOptions = FtpOptions {
+    use_epsv: true,
+    method: FileMethodOpt(1),
+    create_dirs: 0,
+    dirlist_only: false,
+    append: false,
+    transfer_text: false,
+    skip_pasv_ip: true,
+    quote: Vec::new(),
+    prequote: Vec::new(),
+    postquote: Vec::new(),
+    account: None,
+    response_timeout_ms: 0,
+    use_ssl: 0,
+};
+
+/// A reply line that does not start with a code.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadReply;
+
+/// A URL path with an encoded NUL or line break, which would end a command early.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadPath;
+
+/// One complete server reply: its code and its lines as received (CRLF included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub code: u16,
+    pub lines: Vec<Vec<u8>>,
+}
+
+impl Reply {
+    /// The last line's text after the code, without the line end.
+    pub fn text(&self) -> String {
+        let l = self.lines.last().map(|l| l.as_slice()).unwrap_or(b"");
+        let l = l.get(4..).unwrap_or(b"");
+        String::from_utf8_lossy(l).trim_end_matches(['\r', '\n']).to_string()
+    }
+}
+
+/// Assembles replies from bytes split anywhere: "123-" opens a multi-line reply that ends with a
+/// line starting "123 ".
+#[derive(Default)]
+pub struct ReplyReader {
+    buf: Vec<u8>,
+    lines: Vec<Vec<u8>>,
+    open: Option<u16>,
+}
+
+/// A reply line's code, when it starts with three digits.
+fn line_code(l: &[u8]) -> Option<u16> {
+    if l.len() >= 3 && l[..3].iter().all(u8::is_ascii_digit) {
+        Some(u16::from(l[0] - b'0') * 100 + u16::from(l[1] - b'0') * 10 + u16::from(l[2] - b'0'))
+    } else {
+        None
+    }
+}
+
+impl ReplyReader {
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The next complete line, if one is buffered (delivered to HEADERFUNCTION as it comes).
+    pub fn next_line(&mut self) -> Option<Vec<u8>> {
+        let i = self.buf.iter().position(|&b| b == b'\n')?;
+        Some(self.buf.drain(..=i).collect())
+    }
+
+    /// Feeds one line; returns the reply it completes. Err for a line libcurl cannot read.
+    pub fn line(&mut self, l: Vec<u8>) -> Result<Option<Reply>, BadReply> {
+        let code = line_code(&l);
+        let sep = l.get(3).copied();
+        match self.open {
+            None => {
+                let c = code.ok_or(BadReply)?;
+                if sep == Some(b'-') {
+                    self.open = Some(c);
+                    self.lines.push(l);
+                    return Ok(None);
+                }
+                self.lines.push(l);
+                Ok(Some(Reply { code: c, lines: std::mem::take(&mut self.lines) }))
+            }
+            Some(c) => {
+                let ends = code == Some(c) && sep != Some(b'-');
+                self.lines.push(l);
+                if ends {
+                    self.open = None;
+                    Ok(Some(Reply { code: c, lines: std::mem::take(&mut self.lines) }))
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// The port of a 229 reply: "(|||port|)" (any delimiter character, as RFC 2428 allows).
+pub fn parse_epsv(text: &str) -> Option<u16> {
+    let open = text.find('(')?;
+    let rest = &text[open + 1..];
+    let d = rest.chars().next()?;
+    let mut parts = rest.splitn(5, d);
+    parts.next()?;
+    let (a, b) = (parts.next()?, parts.next()?);
+    if !a.is_empty() || !b.is_empty() {
+        return None;
+    }
+    let port = parts.next()?;
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    port.parse().ok().filter(|p| *p != 0)
+}
+
+/// The address and port of a 227 reply: six numbers "h1,h2,h3,h4,p1,p2" anywhere in the text.
+pub fn parse_pasv(text: &str) -> Option<([u8; 4], u16)> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            let nums: Vec<u32> = text[i..]
+                .split(|c: char| !(c.is_ascii_digit() || c == ','))
+                .next()
+                .unwrap_or("")
+                .split(',')
+                .map(|n| n.parse::<u32>().unwrap_or(999))
+                .collect();
+            if nums.len() >= 6 && nums[..6].iter().all(|n| *n <= 255) {
+                let ip = [nums[0] as u8, nums[1] as u8, nums[2] as u8, nums[3] as u8];
+                return Some((ip, (nums[4] * 256 + nums[5]) as u16));
+            }
+            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b',') {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// The time of a 213 reply to MDTM ("YYYYMMDDhhmmss", UTC) in Unix seconds.
+pub fn parse_mdtm(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let t = t.get(..14)?;
+    if !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| t[r].parse::<i64>().ok();
+    let (y, mo, d, h, mi, s) = (n(0..4)?, n(4..6)?, n(6..8)?, n(8..10)?, n(10..12)?, n(12..14)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// What the URL's path asks for: directories to change into, a file (empty: a listing), and the
+/// ";type=" suffix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FtpPath {
+    /// The CWD arguments, in order (already shaped by the file method).
+    pub dirs: Vec<String>,
+    /// The file name the command takes (the whole path under NOCWD).
+    pub file: String,
+    /// ";type=a" (ASCII) or ";type=d" (names only) from the URL.
+    pub type_a: bool,
+    pub type_d: bool,
+    /// The directory part as written ("sub/deeper/", "" for none): libcurl compares it with the
+    /// last transfer's to skip the CWDs.
+    pub dir_key: String,
+}
+
+/// Splits a URL path ("/a/b/c.txt;type=a") as libcurl does for the given file method.
+/// BadPath for a path libcurl refuses (an encoded NUL or line break).
+pub fn split_path(path: &str, method: FileMethod) -> Result<FtpPath, BadPath> {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let mut path = path.strip_prefix('/').unwrap_or(path);
+    let (mut type_a, mut type_d) = (false, false);
+    if let Some(i) = path.rfind(";type=") {
+        let t = &path[i + 6..];
+        if t.len() == 1 {
+            match t.as_bytes()[0].to_ascii_lowercase() {
+                b'a' => type_a = true,
+                b'd' => type_d = true,
+                _ => {}
+            }
+            path = &path[..i];
+        }
+    }
+    let decode = |s: &str| -> Result<String, BadPath> {
+        let d = crate::engine::url::percent_decode(s);
+        if d.contains(['\0', '\r', '\n']) {
+            Err(BadPath)
+        } else {
+            Ok(d)
+        }
+    };
+    let (dir_part, file) = match path.rfind('/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => ("", path),
+    };
+    let mut dirs = Vec::new();
+    let dir_key = if method == FileMethod::NoCwd || dir_part.is_empty() && !path.starts_with('/') {
+        String::new()
+    } else {
+        decode(&path[..=dir_part.len()])?
+    };
+    match method {
+        FileMethod::NoCwd => {
+            return Ok(FtpPath { dirs, file: decode(path)?, type_a, type_d, dir_key });
+        }
+        FileMethod::SingleCwd => {
+            if !dir_part.is_empty() {
+                dirs.push(decode(dir_part)?);
+            } else if path.starts_with('/') {
+                dirs.push("/".into());
+            }
+        }
+        FileMethod::MultiCwd => {
+            if !dir_part.is_empty() || path.starts_with('/') {
+                for (i, seg) in path[..dir_part.len()].split('/').enumerate() {
+                    if seg.is_empty() {
+                        // A leading empty segment ("//abs") is the root; others are skipped.
+                        if i == 0 {
+                            dirs.push("/".into());
+                        }
+                        continue;
+                    }
+                    dirs.push(decode(seg)?);
+                }
+            }
+        }
+    }
+    Ok(FtpPath { dirs, file: decode(file)?, type_a, type_d, dir_key })
+}
+
+/// The entry path of a 257 reply to PWD: the quoted name, with doubled quotes undone.
+pub fn parse_pwd(text: &str) -> Option<String> {
+    let s = text.find('"')?;
+    let mut out = String::new();
+    let mut it = text[s + 1..].chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '"' {
+            if it.peek() == Some(&'"') {
+                it.next();
+                out.push('"');
+            } else {
+                return Some(out);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    None
+}
+
+/// What a control connection remembers between transfers (libcurl's reuse rules).
+#[derive(Debug, Clone, Default)]
+pub struct ConnState {
+    /// The user logged in (and the password), for reuse only by the same credentials.
+    pub user: String,
+    pub password: String,
+    /// The directory PWD reported after login.
+    pub entry_path: Option<String>,
+    /// The directory part of the last successful transfer's path (None after a failure or
+    /// NOBODY): a transfer with the same one makes no CWD, any other starts from the entry path.
+    pub prevpath: Option<String>,
+    /// The TYPE in force (b'A' or b'I'), if one was set.
+    pub type_now: Option<u8>,
+    /// EPSV is tried: FTP_USE_EPSV as it was when the connection was made, and off once the
+    /// server refused it (libcurl keeps both per connection).
+    pub epsv: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(data: &[u8]) -> Vec<Reply> {
+        let mut r = ReplyReader::default();
+        let mut out = Vec::new();
+        for b in data.chunks(1) {
+            r.push(b);
+            while let Some(l) = r.next_line() {
+                if let Some(rep) = r.line(l).unwrap() {
+                    out.push(rep);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn single_and_multiline_replies() {
+        let r = feed(b"220 hi\r\n230-Welcome\r\n 230 not the end\r\n230 done\r\n");
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].code, 220);
+        assert_eq!(r[1].code, 230);
+        assert_eq!(r[1].lines.len(), 3);
+        assert_eq!(r[1].text(), "done");
+    }
+
+    #[test]
+    fn a_line_without_a_code_is_refused() {
+        let mut r = ReplyReader::default();
+        assert!(r.line(b"hello\r\n".to_vec()).is_err());
+    }
+
+    #[test]
+    fn passive_replies() {
+        assert_eq!(parse_epsv("Entering Extended Passive Mode (|||9371|)"), Some(9371));
+        assert_eq!(parse_epsv("Entering Extended Passive Mode (!!!21!)"), Some(21));
+        assert_eq!(parse_epsv("Entering Extended Passive Mode (|1|2|3|)"), None);
+        assert_eq!(parse_epsv("nothing"), None);
+        assert_eq!(parse_pasv("Entering Passive Mode (127,0,0,1,145,138)."), Some(([127, 0, 0, 1], 145 * 256 + 138)));
+        assert_eq!(parse_pasv("Entering Passive Mode 10,1,2,3,4,5"), Some(([10, 1, 2, 3], 1029)));
+        assert_eq!(parse_pasv("Entering Passive Mode (1,2,3)"), None);
+        assert_eq!(parse_pasv("(300,1,1,1,1,1)"), None);
+    }
+
+    #[test]
+    fn mdtm_and_pwd() {
+        assert_eq!(parse_mdtm("20261129214151"), Some(1795988511));
+        assert_eq!(parse_mdtm("19700101000000"), Some(0));
+        assert_eq!(parse_mdtm("2026"), None);
+        assert_eq!(parse_pwd("\"/tmp/x\" is the current directory"), Some("/tmp/x".into()));
+        assert_eq!(parse_pwd("\"/a \"\"q\"\"\" ok"), Some("/a \"q\"".into()));
+        assert_eq!(parse_pwd("no quotes"), None);
+    }
+
+    #[test]
+    fn paths_by_file_method() {
+        let p = split_path("/sub/deeper/d.txt", FileMethod::MultiCwd).unwrap();
+        assert_eq!(p.dirs, ["sub", "deeper"]);
+        assert_eq!(p.file, "d.txt");
+        assert_eq!(p.dir_key, "sub/deeper/");
+        assert_eq!(split_path("/x.txt", FileMethod::MultiCwd).unwrap().dir_key, "");
+        assert_eq!(split_path("/sub/x", FileMethod::NoCwd).unwrap().dir_key, "");
+        let p = split_path("/sub/deeper/d.txt;type=a", FileMethod::SingleCwd).unwrap();
+        assert_eq!((p.dirs, p.file.as_str(), p.type_a), (vec!["sub/deeper".to_string()], "d.txt", true));
+        let p = split_path("/sub/deeper/d.txt", FileMethod::NoCwd).unwrap();
+        assert_eq!((p.dirs.len(), p.file.as_str()), (0, "sub/deeper/d.txt"));
+        let p = split_path("/sub/", FileMethod::MultiCwd).unwrap();
+        assert_eq!((p.dirs, p.file.as_str()), (vec!["sub".to_string()], ""));
+        let p = split_path("/", FileMethod::MultiCwd).unwrap();
+        assert!(p.dirs.is_empty() && p.file.is_empty());
+        let p = split_path("//etc/x", FileMethod::MultiCwd).unwrap();
+        assert_eq!(p.dirs, ["/", "etc"]);
+        let p = split_path("/a%20b/c%2fd", FileMethod::MultiCwd).unwrap();
+        assert_eq!((p.dirs, p.file.as_str()), (vec!["a b".to_string()], "c/d"));
+        assert!(split_path("/a%0d%0aDELE%20x", FileMethod::MultiCwd).is_err());
+    }
+}

@@ -1,0 +1,672 @@
+//! ftp:// URLs: the command sequence of `engine::ftp` over a control connection from the pool and
+//! a passive data connection per transfer (both sockets in the reactor, so socket_action sees them).
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::engine::easy::*;
+use crate::engine::error::{code, Error, Result};
+use crate::engine::ftp::{self as f, ConnState, Reply, ReplyReader};
+use crate::engine::net::{self, Sock};
+use crate::engine::pool::Conn;
+use crate::engine::rt::with_deadline;
+use crate::engine::url::Url;
+
+/// libcurl's FTP error codes that the rest of the engine has no use for.
+const FTP_WEIRD_PASV_REPLY: i32 = 13;
+const FTP_WEIRD_227_FORMAT: i32 = 14;
+const FTP_COULDNT_SET_TYPE: i32 = 17;
+const FTP_COULDNT_RETR_FILE: i32 = 19;
+const QUOTE_ERROR: i32 = 21;
+const FTP_COULDNT_USE_REST: i32 = 31;
+
+/// The control connection of the transfer in flight and what was read from it.
+struct Ctl {
+    conn: Conn,
+    rd: ReplyReader,
+    st: ConnState,
+    /// The reply stream is in step (no I/O error, no reply cut short): the connection may be reused.
+    sane: bool,
+}
+
+fn weird(msg: impl Into<String>) -> Error {
+    Error::new(code::WEIRD_SERVER_REPLY, msg)
+}
+
+impl Xfer {
+    pub(super) async fn run_ftp(&mut self, url: Rc<Url>) -> Result<()> {
+        let fo = self.o.ftp.clone();
+        if fo.use_ssl >= 2 {
+            return Err(Error::new(code::NOT_BUILT_IN, "FTPS (USE_SSL) is not built in"));
+        }
+        let path = f::split_path(&url.path, fo.method.get())
+            .map_err(|_| Error::new(code::URL_MALFORMAT, "URL rejected: Malformed input to a URL function"))?;
+        let dec = crate::engine::url::percent_decode;
+        // Credentials: the URL's, else USERPWD / USERNAME / PASSWORD, else anonymous as libcurl.
+        let (user, pass) = match (&url.user, &self.o.username) {
+            (Some(u), _) => (dec(u), url.password.as_deref().map(dec).unwrap_or_default()),
+            (None, Some(u)) => (u.clone(), self.o.password.clone().unwrap_or_default()),
+            (None, None) => ("anonymous".to_string(), "ftp@example.com".to_string()),
+        };
+        if user.contains(['\r', '\n']) || pass.contains(['\r', '\n']) {
+            return Err(Error::new(code::URL_MALFORMAT, "URL rejected: Malformed input to a URL function"));
+        }
+        // A pooled control connection serves only the user it logged in.
+        let (conn, st) = loop {
+            let mut c = self.connect(&url, true).await?;
+            match c.ftp.take() {
+                Some(s) if s.user == user && s.password == pass => break (c, Some(*s)),
+                Some(_) => continue,
+                None => break (c, None),
+            }
+        };
+        self.info.primary_ip = Some(conn.primary_ip.clone());
+        self.info.primary_port = conn.primary.port() as i64;
+        self.info.local_ip = Some(conn.local_ip.clone());
+        self.info.local_port = conn.local.port() as i64;
+        self.info.conn_id = conn.id;
+        *self.easy.current_sock.borrow_mut() = Some((conn.stream.sock().fd(), Rc::downgrade(&self.sh.reactor)));
+        let fresh = st.is_none();
+        let mut ctl = Ctl { conn, rd: ReplyReader::default(), st: st.unwrap_or_default(), sane: true };
+        let r = Box::pin(self.ftp_session(&mut ctl, &fo, &path, fresh, user, pass)).await;
+        *self.easy.current_sock.borrow_mut() = None;
+        if ctl.sane && !self.o.forbid_reuse {
+            let mut conn = ctl.conn;
+            conn.ftp = Some(Box::new(ctl.st));
+            self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
+            self.info.last_socket = conn.stream.sock().fd() as i64;
+            self.with_pool(|p| p.put(conn, &self.sh.reactor));
+            self.sh.limits.notify();
+        }
+        r
+    }
+
+    async fn ftp_session(
+        &mut self,
+        ctl: &mut Ctl,
+        fo: &f::FtpOptions,
+        path: &f::FtpPath,
+        fresh: bool,
+        user: String,
+        pass: String,
+    ) -> Result<()> {
+        if fresh {
+            self.ftp_login(ctl, fo, &user, &pass).await?;
+        }
+        if self.o.upload && path.file.is_empty() {
+            return Err(Error::new(code::URL_MALFORMAT, "Uploading to a URL without a filename"));
+        }
+        self.info.pretransfer_time = elapsed(self.start);
+        self.ftp_quote(ctl, &fo.quote).await?;
+        self.ftp_cwd(ctl, fo, path, fresh).await?;
+        // DIRLISTONLY lists the directory even when the URL names a file, as libcurl does.
+        let listing = path.file.is_empty() || (fo.dirlist_only && !self.o.upload);
+        let ascii = listing || path.type_a || fo.transfer_text;
+        if self.o.nobody {
+            if listing {
+                return Ok(());
+            }
+            return self.ftp_info_only(ctl, &path.file, ascii).await;
+        }
+        if self.o.filetime && !listing {
+            self.ftp_mdtm(ctl, &path.file, false).await?;
+        }
+        let mut data = self.ftp_passive(ctl, fo).await?;
+        self.ftp_type(ctl, ascii).await?;
+        self.ftp_quote(ctl, &fo.prequote).await?;
+        if self.o.upload {
+            self.ftp_store(ctl, fo, &path.file, &mut data).await?;
+        } else {
+            self.ftp_retrieve(ctl, fo, path, listing, ascii, &mut data).await?;
+        }
+        self.ftp_quote(ctl, &fo.postquote).await?;
+        self.text(format_args!("Remembering we are in directory \"{}\"", path.dir_key));
+        ctl.st.prevpath = Some(path.dir_key.clone());
+        Ok(())
+    }
+
+    /// One command on the control connection (shown to DEBUGFUNCTION as libcurl sends it).
+    async fn ftp_send(&mut self, ctl: &mut Ctl, cmd: &str) -> Result<()> {
+        let line = format!("{cmd}\r\n");
+        self.debug_data(debug_kind::HEADER_OUT, line.as_bytes());
+        if let Err(e) = ctl.conn.stream.write_all(line.as_bytes()).await {
+            ctl.sane = false;
+            return Err(Error::new(code::SEND_ERROR, format!("Failed sending data to the peer: {e}")));
+        }
+        Ok(())
+    }
+
+    /// The next complete reply; each line goes to HEADERFUNCTION as it arrives, as in libcurl.
+    async fn ftp_reply(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions) -> Result<Reply> {
+        let mut buf = [0u8; 2048];
+        loop {
+            while let Some(line) = ctl.rd.next_line() {
+                self.debug_data(debug_kind::HEADER_IN, &line);
+                match self.cb.header(&line) {
+                    Flow::Continue | Flow::Pause => {}
+                    Flow::Abort(e) => {
+                        ctl.sane = false;
+                        return Err(e);
+                    }
+                }
+                match ctl.rd.line(line) {
+                    Ok(Some(r)) => {
+                        self.info.response_code = i64::from(r.code);
+                        self.publish_info();
+                        return Ok(r);
+                    }
+                    Ok(None) => {}
+                    Err(f::BadReply) => {
+                        ctl.sane = false;
+                        return Err(weird("Weird server reply"));
+                    }
+                }
+            }
+            let wait =
+                (fo.response_timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(fo.response_timeout_ms));
+            let reactor = self.sh.reactor.clone();
+            let n = match with_deadline(&reactor, wait, ctl.conn.stream.read(&mut buf)).await {
+                None => {
+                    ctl.sane = false;
+                    return Err(Error::new(code::OPERATION_TIMEDOUT, "FTP response timeout"));
+                }
+                Some(Ok(0)) => {
+                    ctl.sane = false;
+                    return Err(weird("server closed the control connection"));
+                }
+                Some(Ok(n)) => n,
+                Some(Err(e)) => {
+                    ctl.sane = false;
+                    return Err(Error::new(code::RECV_ERROR, format!("response reading failed ({e})")));
+                }
+            };
+            ctl.rd.push(&buf[..n]);
+        }
+    }
+
+    async fn ftp_cmd(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, cmd: &str) -> Result<Reply> {
+        self.ftp_send(ctl, cmd).await?;
+        self.ftp_reply(ctl, fo).await
+    }
+
+    async fn ftp_login(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, user: &str, pass: &str) -> Result<()> {
+        let r = self.ftp_reply(ctl, fo).await?;
+        if r.code != 220 {
+            ctl.sane = false;
+            return Err(weird(format!("Got a {:03} ftp-server response when 220 was expected", r.code)));
+        }
+        let mut r = self.ftp_cmd(ctl, fo, &format!("USER {user}")).await?;
+        if r.code == 331 {
+            r = self.ftp_cmd(ctl, fo, &format!("PASS {pass}")).await?;
+        }
+        if r.code == 332 {
+            let Some(acct) = fo.account.clone() else {
+                ctl.sane = false;
+                return Err(Error::new(code::LOGIN_DENIED, "ACCT requested but none available"));
+            };
+            r = self.ftp_cmd(ctl, fo, &format!("ACCT {acct}")).await?;
+            if r.code / 100 != 2 {
+                ctl.sane = false;
+                return Err(Error::new(code::LOGIN_DENIED, format!("ACCT rejected by server: {:03}", r.code)));
+            }
+        }
+        if r.code / 100 != 2 {
+            ctl.sane = false;
+            return Err(Error::new(code::LOGIN_DENIED, format!("Access denied: {:03}", r.code)));
+        }
+        ctl.st.epsv = fo.use_epsv;
+        ctl.st.user = user.to_string();
+        ctl.st.password = pass.to_string();
+        let r = self.ftp_cmd(ctl, fo, "PWD").await?;
+        if r.code == 257 {
+            ctl.st.entry_path = f::parse_pwd(&r.text());
+            if let Some(p) = &ctl.st.entry_path {
+                self.text(format_args!("Entry path is '{p}'"));
+            }
+        }
+        Ok(())
+    }
+
+    /// QUOTE / PREQUOTE / POSTQUOTE: a failing command ends the transfer with QUOTE_ERROR unless
+    /// it starts with "*".
+    async fn ftp_quote(&mut self, ctl: &mut Ctl, cmds: &[String]) -> Result<()> {
+        let fo = self.o.ftp.clone();
+        for c in cmds {
+            let (cmd, may_fail) = match c.strip_prefix('*') {
+                Some(rest) => (rest, true),
+                None => (c.as_str(), false),
+            };
+            let r = self.ftp_cmd(ctl, &fo, cmd).await?;
+            if r.code >= 400 && !may_fail {
+                return Err(Error::new(QUOTE_ERROR, format!("QUOT command failed with {:03}", r.code)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Changes into the URL's directories; a reused connection goes back to the entry path
+    /// first, unless the last transfer was in the same directory (libcurl's rules).
+    async fn ftp_cwd(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, path: &f::FtpPath, fresh: bool) -> Result<()> {
+        let old = if fresh { Some("") } else { ctl.st.prevpath.as_deref() };
+        let same = old == Some(path.dir_key.as_str());
+        ctl.st.prevpath = None;
+        if same {
+            return Ok(());
+        }
+        let absolute = path.dirs.first().is_some_and(|d| d.starts_with('/'));
+        if !fresh && !absolute {
+            if let Some(entry) = ctl.st.entry_path.clone() {
+                let r = self.ftp_cmd(ctl, fo, &format!("CWD {entry}")).await?;
+                if r.code / 100 != 2 {
+                    return Err(Error::new(
+                        code::REMOTE_ACCESS_DENIED,
+                        "Server denied you to change to the given directory",
+                    ));
+                }
+            }
+        }
+        for d in &path.dirs {
+            let r = self.ftp_cmd(ctl, fo, &format!("CWD {d}")).await?;
+            if r.code / 100 != 2 {
+                let mut ok = false;
+                if fo.create_dirs != 0 {
+                    // FTP_CREATE_MISSING_DIRS: MKD, then CWD again (2 also retries after a failed MKD).
+                    let m = self.ftp_cmd(ctl, fo, &format!("MKD {d}")).await?;
+                    if m.code / 100 == 2 || fo.create_dirs == 2 {
+                        ok = self.ftp_cmd(ctl, fo, &format!("CWD {d}")).await?.code / 100 == 2;
+                    }
+                    if !ok && m.code / 100 != 2 {
+                        return Err(Error::new(
+                            code::REMOTE_ACCESS_DENIED,
+                            format!("Failed to MKD dir: {:03}", m.code),
+                        ));
+                    }
+                }
+                if !ok {
+                    return Err(Error::new(
+                        code::REMOTE_ACCESS_DENIED,
+                        "Server denied you to change to the given directory",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn ftp_type(&mut self, ctl: &mut Ctl, ascii: bool) -> Result<()> {
+        let want = if ascii { b'A' } else { b'I' };
+        if ctl.st.type_now == Some(want) {
+            return Ok(());
+        }
+        let fo = self.o.ftp.clone();
+        let r = self.ftp_cmd(ctl, &fo, &format!("TYPE {}", want as char)).await?;
+        if r.code / 100 != 2 {
+            return Err(Error::new(FTP_COULDNT_SET_TYPE, "Couldn't set desired mode"));
+        }
+        ctl.st.type_now = Some(want);
+        Ok(())
+    }
+
+    /// MDTM for OPT_FILETIME; under NOBODY the time also goes out as a Last-Modified line.
+    async fn ftp_mdtm(&mut self, ctl: &mut Ctl, file: &str, fake_header: bool) -> Result<()> {
+        let fo = self.o.ftp.clone();
+        let r = self.ftp_cmd(ctl, &fo, &format!("MDTM {file}")).await?;
+        if r.code == 213 {
+            if let Some(t) = f::parse_mdtm(&r.text()) {
+                self.info.filetime = t;
+                if fake_header {
+                    let line = format!("Last-Modified: {}\r\n", crate::engine::date::http_date(t));
+                    self.ftp_fake_header(&line).await?;
+                }
+            }
+        } else if r.code == 550 {
+            return Err(Error::new(code::REMOTE_FILE_NOT_FOUND, "Given file does not exist"));
+        }
+        Ok(())
+    }
+
+    /// libcurl's made-up header lines for NOBODY, which it hands to both callbacks.
+    async fn ftp_fake_header(&mut self, line: &str) -> Result<()> {
+        match self.cb.header(line.as_bytes()) {
+            Flow::Abort(e) => return Err(e),
+            Flow::Continue | Flow::Pause => {}
+        }
+        self.deliver_body(line.as_bytes()).await
+    }
+
+    /// SIZE: the file's size, None when the server does not say; 550 is a missing file.
+    async fn ftp_size(&mut self, ctl: &mut Ctl, file: &str) -> Result<Option<u64>> {
+        let fo = self.o.ftp.clone();
+        let r = self.ftp_cmd(ctl, &fo, &format!("SIZE {file}")).await?;
+        if r.code == 213 {
+            return Ok(r.text().trim().parse::<u64>().ok());
+        }
+        if r.code == 550 {
+            return Err(Error::new(code::REMOTE_FILE_NOT_FOUND, "The file does not exist"));
+        }
+        Ok(None)
+    }
+
+    /// NOBODY on a file: [MDTM], TYPE, SIZE and REST 0, and no data connection, as libcurl.
+    async fn ftp_info_only(&mut self, ctl: &mut Ctl, file: &str, ascii: bool) -> Result<()> {
+        if self.o.filetime {
+            self.ftp_mdtm(ctl, file, true).await?;
+        }
+        self.ftp_type(ctl, ascii).await?;
+        if let Some(n) = self.ftp_size(ctl, file).await? {
+            self.info.content_length_download = n as f64;
+            self.dl_total = n as i64;
+            self.ftp_fake_header(&format!("Content-Length: {n}\r\n")).await?;
+        }
+        let fo = self.o.ftp.clone();
+        let r = self.ftp_cmd(ctl, &fo, "REST 0").await?;
+        if r.code == 350 {
+            self.ftp_fake_header("Accept-ranges: bytes\r\n").await?;
+        }
+        Ok(())
+    }
+
+    /// EPSV (unless FTP_USE_EPSV is off), PASV when it fails, and the data connection.
+    async fn ftp_passive(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions) -> Result<Sock> {
+        let ctl_ip = ctl.conn.primary.ip();
+        let mut target = None;
+        if ctl.st.epsv {
+            let r = self.ftp_cmd(ctl, fo, "EPSV").await?;
+            if r.code != 229 {
+                ctl.st.epsv = false;
+            } else {
+                let port = f::parse_epsv(&r.text())
+                    .ok_or_else(|| Error::new(FTP_WEIRD_PASV_REPLY, "Weirdly formatted EPSV reply"))?;
+                target = Some(SocketAddr::new(ctl_ip, port));
+            }
+        }
+        let target = match target {
+            Some(t) => t,
+            None => {
+                let r = self.ftp_cmd(ctl, fo, "PASV").await?;
+                if r.code != 227 {
+                    return Err(Error::new(FTP_WEIRD_PASV_REPLY, format!("Bad PASV/EPSV response: {:03}", r.code)));
+                }
+                let (ip, port) = f::parse_pasv(&r.text())
+                    .ok_or_else(|| Error::new(FTP_WEIRD_227_FORMAT, "Couldn't interpret the 227-response"))?;
+                // FTP_SKIP_PASV_IP (on by default since libcurl 7.74): the control connection's address.
+                let ip = if fo.skip_pasv_ip { ctl_ip } else { std::net::IpAddr::from(ip) };
+                SocketAddr::new(ip, port)
+            }
+        };
+        self.text(format_args!("  Trying {target}..."));
+        self.info.num_connects += 1;
+        let sock = self.tcp_connect(&target).await.map_err(|e| match e {
+            super::connect::ConnErr::Fatal(e) => e,
+            super::connect::ConnErr::Os(errno) => {
+                self.info.os_errno = errno as i64;
+                let ms = self.start.elapsed().as_millis();
+                Error::new(
+                    code::COULDNT_CONNECT,
+                    format!("Failed to connect to {target} after {ms} ms: Could not connect to server"),
+                )
+            }
+        })?;
+        if let Some(l) = sock.socket().local_addr().ok().and_then(|a| a.as_socket()) {
+            let (ip, port) = (target.ip(), target.port());
+            self.text(format_args!(
+                "Established 2nd connection to {ip} ({ip} port {port}) from {} port {} ",
+                l.ip(),
+                l.port()
+            ));
+        }
+        Ok(sock)
+    }
+
+    async fn ftp_retrieve(
+        &mut self,
+        ctl: &mut Ctl,
+        fo: &f::FtpOptions,
+        path: &f::FtpPath,
+        listing: bool,
+        ascii: bool,
+        data: &mut Sock,
+    ) -> Result<()> {
+        let mut size = None;
+        if !listing && !ascii {
+            size = self.ftp_size(ctl, &path.file).await?;
+        }
+        let mut from = 0u64;
+        // RANGE "a-b" / "a-" / "-n": REST to the start, and the data connection is closed once
+        // the range has arrived (libcurl's way; the server then answers 426 or 226).
+        let mut range_end: Option<u64> = None;
+        let range = self.o.range.clone().filter(|_| !listing);
+        if let Some(r) = &range {
+            let (a, b) = r.split_once('-').unwrap_or((r.as_str(), ""));
+            match (a.trim().parse::<u64>().ok(), b.trim().parse::<u64>().ok()) {
+                (Some(a), Some(b)) if b >= a => (from, range_end) = (a, Some(b + 1)),
+                (Some(a), None) => from = a,
+                (None, Some(n)) => {
+                    let s = size.unwrap_or(0);
+                    from = s.saturating_sub(n);
+                }
+                _ => return Err(Error::new(code::RANGE_ERROR, "Syntax error in range")),
+            }
+            if from > 0 {
+                let r = self.ftp_cmd(ctl, fo, &format!("REST {from}")).await?;
+                if r.code != 350 {
+                    return Err(Error::new(FTP_COULDNT_USE_REST, format!("Couldn't use REST: {:03}", r.code)));
+                }
+            }
+        } else if !listing && self.o.resume_from > 0 {
+            from = self.o.resume_from as u64;
+            if let Some(s) = size {
+                if from > s {
+                    return Err(Error::new(
+                        code::BAD_DOWNLOAD_RESUME,
+                        format!("Offset ({from}) was beyond file size ({s})"),
+                    ));
+                }
+                if from == s {
+                    // Nothing left: libcurl ends here without RETR.
+                    self.info.content_length_download = 0.0;
+                    return Ok(());
+                }
+            }
+            let r = self.ftp_cmd(ctl, fo, &format!("REST {from}")).await?;
+            if r.code != 350 {
+                return Err(Error::new(FTP_COULDNT_USE_REST, format!("Couldn't use REST: {:03}", r.code)));
+            }
+        }
+        if let Some(s) = size {
+            let left = range_end.map_or(s, |e| e.min(s)).saturating_sub(from);
+            self.dl_total = left as i64;
+            self.info.content_length_download = left as f64;
+            if self.o.max_filesize > 0 && left as i64 > self.o.max_filesize {
+                return Err(Error::new(code::FILESIZE_EXCEEDED, "Maximum file size exceeded"));
+            }
+        }
+        let cmd = if listing {
+            if fo.dirlist_only || path.type_d {
+                "NLST".to_string()
+            } else {
+                "LIST".to_string()
+            }
+        } else {
+            format!("RETR {}", path.file)
+        };
+        let r = self.ftp_cmd(ctl, fo, &cmd).await?;
+        if r.code != 150 && r.code != 125 {
+            let c = if !listing && r.code == 550 { code::REMOTE_FILE_NOT_FOUND } else { FTP_COULDNT_RETR_FILE };
+            return Err(Error::new(c, format!("RETR response: {:03}", r.code)));
+        }
+        // Until the final reply is read, the control connection is owed one: not reusable.
+        ctl.sane = false;
+        self.info.starttransfer_time = elapsed(self.start);
+        let mut buf = vec![0u8; self.o.buffer_size.max(16384)];
+        let mut held_cr = false;
+        let mut want = range_end.map(|e| e - from);
+        loop {
+            let room = want.map_or(buf.len(), |w| (w as usize).min(buf.len()));
+            if room == 0 {
+                break;
+            }
+            let n = match net::read(data, &mut buf[..room]).await {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    return Err(Error::new(
+                        code::RECV_ERROR,
+                        format!("Recv failure: {}", crate::engine::sys::error_text(&e)),
+                    ))
+                }
+            };
+            if let Some(w) = want.as_mut() {
+                *w -= n as u64;
+            }
+            let mut dec = None;
+            if ascii {
+                // ASCII mode: libcurl turns CRLF into LF, and counts the bytes received.
+                let out = crlf_to_lf(&buf[..n], &mut held_cr);
+                self.body_bytes(&out, &mut dec).await?;
+                self.dl_now += (n - out.len()) as i64;
+            } else {
+                self.body_bytes(&buf[..n], &mut dec).await?;
+            }
+            self.flush_paused().await?;
+            self.check_low_speed()?;
+        }
+        if held_cr {
+            self.deliver_body(b"\r").await?;
+        }
+        let cut = want == Some(0);
+        if cut {
+            // The range is in: closing the data connection tells the server to stop.
+            let _ = data.socket().shutdown(std::net::Shutdown::Both);
+        }
+        let r = self.ftp_reply(ctl, fo).await?;
+        ctl.sane = true;
+        if r.code / 100 != 2 && !cut {
+            return Err(Error::new(code::PARTIAL_FILE, format!("server did not report OK, got {:03}", r.code)));
+        }
+        if let (Some(s), false) = (size, cut) {
+            if (self.dl_now as u64) < s - from && !self.o.ignore_content_length {
+                return Err(Error::new(
+                    code::PARTIAL_FILE,
+                    format!("Received only partial file: {} bytes", self.dl_now),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// STOR (APPE with APPEND or RESUME_FROM) of what READFUNCTION gives.
+    async fn ftp_store(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, file: &str, data: &mut Sock) -> Result<()> {
+        // RESUME_FROM on an upload appends: libcurl 8 moves the input on through SEEKFUNCTION
+        // (reading through when it cannot seek), and without one sends the input from its start.
+        let mut resume = self.o.resume_from.max(0) as u64;
+        if self.o.resume_from == -1 {
+            // -1: resume after what the server has (a missing file starts from nothing).
+            let r = self.ftp_cmd(ctl, fo, &format!("SIZE {file}")).await?;
+            if r.code == 213 {
+                resume = r.text().trim().parse().unwrap_or(0);
+            }
+        }
+        let append = fo.append || resume > 0;
+        let mut skip = 0;
+        if resume > 0 && self.cb.has_seek() {
+            match self.cb.seek(resume as i64, 0) {
+                SeekOutcome::Ok => {}
+                SeekOutcome::CantSeek => skip = resume,
+                _ => return Err(Error::new(code::READ_ERROR, "Could not seek stream")),
+            }
+        }
+        let mut buf = vec![0u8; self.o.upload_buffer_size.max(16384)];
+        while skip > 0 {
+            let want = (skip as usize).min(buf.len());
+            match self.cb.read(&mut buf[..want]) {
+                ReadOutcome::Data(0) => {
+                    return Err(Error::new(code::BAD_DOWNLOAD_RESUME, "Could only read 0 bytes from the input"))
+                }
+                ReadOutcome::Data(n) => skip -= n as u64,
+                ReadOutcome::Pause => {
+                    return Err(Error::new(code::READ_ERROR, "pausing an FTP upload is not supported"))
+                }
+                ReadOutcome::Abort(e) => return Err(e),
+            }
+        }
+        let cmd = if append { "APPE" } else { "STOR" };
+        let r = self.ftp_cmd(ctl, fo, &format!("{cmd} {file}")).await?;
+        if r.code / 100 != 1 {
+            return Err(Error::new(code::UPLOAD_FAILED, format!("Failed FTP upload: {:0>3}", r.code)));
+        }
+        ctl.sane = false;
+        self.info.starttransfer_time = elapsed(self.start);
+        let limit = (self.o.in_size >= 0).then_some(self.o.in_size as u64);
+        self.ul_total = limit.map_or(0, |l| l as i64);
+        let mut sent = 0u64;
+        loop {
+            let want = match limit {
+                Some(l) if sent >= l => break,
+                Some(l) => ((l - sent) as usize).min(buf.len()),
+                None => buf.len(),
+            };
+            let n = match self.cb.read(&mut buf[..want]) {
+                ReadOutcome::Data(n) => n,
+                ReadOutcome::Pause => {
+                    return Err(Error::new(code::READ_ERROR, "pausing an FTP upload is not supported"))
+                }
+                ReadOutcome::Abort(e) => return Err(e),
+            };
+            if n == 0 {
+                break;
+            }
+            self.debug_data(debug_kind::DATA_OUT, &buf[..n]);
+            net::write_all(data, &buf[..n])
+                .await
+                .map_err(|e| Error::new(code::SEND_ERROR, format!("Failed sending data to the peer: {e}")))?;
+            sent += n as u64;
+            self.ul_now += n as i64;
+            self.info.content_length_upload = self.ul_total as f64;
+            self.call_progress(false)?;
+            self.throttle(self.o.max_send_speed, self.ul_now).await;
+        }
+        // The server learns the upload ended when the data connection closes.
+        let _ = data.socket().shutdown(std::net::Shutdown::Write);
+        let r = self.ftp_reply(ctl, fo).await?;
+        ctl.sane = true;
+        if r.code / 100 != 2 {
+            return Err(Error::new(code::UPLOAD_FAILED, format!("Failed FTP upload: {:03}", r.code)));
+        }
+        Ok(())
+    }
+}
+
+/// CRLF to LF across reads: a CR at the end of one read is held until the next shows what follows.
+fn crlf_to_lf(data: &[u8], held_cr: &mut bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 1);
+    for &b in data {
+        if *held_cr {
+            *held_cr = false;
+            if b != b'\n' {
+                out.push(b'\r');
+            }
+        }
+        if b == b'\r' {
+            *held_cr = true;
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn crlf_becomes_lf_across_reads() {
+        let mut cr = false;
+        let mut out = super::crlf_to_lf(b"a\r\nb\r", &mut cr);
+        assert!(cr);
+        out.extend(super::crlf_to_lf(b"\nc\rd", &mut cr));
+        assert_eq!(out, b"a\nb\nc\rd");
+        assert!(!cr);
+    }
+}

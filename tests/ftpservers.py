@@ -1,0 +1,119 @@
+"""Real FTP servers on loopback for the FTP tests: pyftpdlib (a subprocess running this file)
+and vsftpd from Debian (a foreground process with its own configuration, as pycurl's own test
+suite runs it). Both serve a directory the test fills."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+HOST = "127.0.0.1"
+USER, PASSWORD = "user", "secret"
+VSFTPD = shutil.which("vsftpd") or "/usr/sbin/vsftpd"
+
+
+class FtpServer:
+    def __init__(self, kind, proc, port, root):
+        self.kind, self.proc, self.port, self.root = kind, proc, port, root
+
+    def url(self, path="/", auth=""):
+        return f"ftp://{auth}{HOST}:{self.port}{path}"
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind((HOST, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _wait_listening(port, proc, what):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+def start_pyftpdlib(root):
+    proc = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "pyftpdlib", str(root)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    port = int(proc.stdout.readline())
+    return FtpServer("pyftpdlib", proc, port, root)
+
+
+def start_vsftpd(root, workdir):
+    port = _free_port()
+    conf = os.path.join(workdir, "vsftpd.conf")
+    with open(conf, "w") as f:
+        f.write(
+            "\n".join(
+                [
+                    "listen=yes",
+                    "background=no",
+                    f"listen_address={HOST}",
+                    f"listen_port={port}",
+                    "run_as_launching_user=yes",
+                    "anonymous_enable=yes",
+                    "local_enable=no",
+                    f"anon_root={root}",
+                    "write_enable=yes",
+                    "anon_upload_enable=yes",
+                    "anon_mkdir_write_enable=yes",
+                    "anon_other_write_enable=yes",
+                    "anon_world_readable_only=no",
+                    "anon_umask=022",
+                    "seccomp_sandbox=no",
+                    "pasv_enable=yes",
+                    "xferlog_enable=no",
+                    f"vsftpd_log_file={os.path.join(workdir, 'vsftpd.log')}",
+                    "",
+                ]
+            )
+        )
+    proc = subprocess.Popen([VSFTPD, conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_listening(port, proc, "vsftpd")
+    return FtpServer("vsftpd", proc, port, root)
+
+
+def _serve_pyftpdlib(root):
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import FTPServer
+
+    auth = DummyAuthorizer()
+    auth.add_user(USER, PASSWORD, root, perm="elradfmwMT")
+    auth.add_anonymous(root, perm="elradfmwMT")
+    handler = type("Handler", (FTPHandler,), {"authorizer": auth, "banner": "pyftpdlib ready"})
+    srv = FTPServer((HOST, 0), handler)
+    print(srv.address[1], flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    import logging
+    import warnings
+
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    if sys.argv[1] == "pyftpdlib":
+        _serve_pyftpdlib(sys.argv[2])
