@@ -2,7 +2,13 @@
 SSLKEYLOGFILE (NSS key-log lines for every TLS session, origin, proxy and h2), PRIMARY_IP of a
 Unix-socket transfer (the path's first 45 bytes) and VERBOSE's lines for a refused connect."""
 
+import io
+import os
 import re
+import shutil
+import socket
+import tempfile
+import threading
 
 import pytest
 
@@ -88,3 +94,35 @@ def test_sslkeylogfile_over_h2(tmp_path_factory, certs, server, new_sessions):
         ng.stop()
     # nginx may settle on TLS 1.2 (libcurl's log then has its CLIENT_RANDOM line).
     assert list(new_sessions().values()) in ([TLS13_LABELS], [{"CLIENT_RANDOM"}])
+
+
+def test_unix_socket_primary_ip_is_cut_to_45_bytes():
+    # pytest's tmp_path can be longer than a socket path may be.
+    d = tempfile.mkdtemp(dir="/tmp")
+    path = os.path.join(d, "abcdefghij" * 5 + ".sock")
+    assert 45 < len(path) < 100
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)
+    s.listen(2)
+
+    def serve():
+        conn, _ = s.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        conn.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    c = pycurl.Curl()
+    body = io.BytesIO()
+    c.setopt(pycurl.URL, "http://localhost/")
+    c.setopt(pycurl.UNIX_SOCKET_PATH, path)
+    c.setopt(pycurl.WRITEDATA, body)
+    c.perform()
+    t.join()
+    s.close()
+    shutil.rmtree(d)
+    assert body.getvalue() == b"ok"
+    assert c.getinfo(pycurl.PRIMARY_IP) == path[:45]
+    assert c.getinfo(pycurl.LOCAL_IP) == ""
+    c.close()
