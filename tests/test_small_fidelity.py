@@ -126,3 +126,34 @@ def test_unix_socket_primary_ip_is_cut_to_45_bytes():
     assert c.getinfo(pycurl.PRIMARY_IP) == path[:45]
     assert c.getinfo(pycurl.LOCAL_IP) == ""
     c.close()
+
+
+def refused(family, host):
+    s = socket.socket(family)
+    s.bind((host, 0))
+    return s, s.getsockname()[1]
+
+
+@pytest.mark.parametrize("family,ip,url_host", [
+    (socket.AF_INET, "127.0.0.1", "127.0.0.1"),
+    (socket.AF_INET6, "::1", "[::1]"),
+])
+def test_refused_connect_verbose_lines(family, ip, url_host):
+    s, port = refused(family, ip)
+    lines = []
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, f"http://{url_host}:{port}/")
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, m: lines.append(m.decode().rstrip("\n")) if kind == 0 else None)
+    with pytest.raises(pycurl.error) as ei:
+        c.perform()
+    s.close()
+    c.close()
+    assert ei.value.args[0] == pycurl.E_COULDNT_CONNECT
+    assert lines[0] == f"  Trying {url_host}:{port}..."
+    assert re.fullmatch(rf"connect to {re.escape(ip)} port {port} from {re.escape(ip)} port \d+ failed: "
+                        r"Connection refused", lines[1]), lines
+    assert re.fullmatch(rf"Failed to connect to {re.escape(ip)}:{port} after \d+ ms: Could not connect to server",
+                        lines[2]), lines
+    assert ei.value.args[1] == lines[2]
+    assert lines[3:] == ["closing connection #0"]
