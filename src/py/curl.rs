@@ -991,6 +991,15 @@ impl PyCurl {
                 }
                 o.connect_only = v as u8;
             }
+            // RTSP is not built, but libcurl checks the request kind (1 to 11) first.
+            opt::OPT_RTSP_REQUEST => {
+                let v = long!();
+                drop(o);
+                if !(1..=11).contains(&v) {
+                    return Err(self.bad_arg(option));
+                }
+                return Err(not_built(name));
+            }
             opt::WS_OPTIONS => o.ws_options = long!(),
             opt::UNIX_SOCKET_PATH | opt::ABSTRACT_UNIX_SOCKET => {
                 let path = text_required!().unwrap_or_default();
@@ -1020,15 +1029,6 @@ impl PyCurl {
                 o.http_auth = AUTH_AWS_SIGV4;
             }
             opt::HTTP200ALIASES => o.http200_aliases = if unset { Vec::new() } else { convert::string_list(value)? },
-            // RTSP is not built, but libcurl checks the request kind (1 to 11) first.
-            opt::OPT_RTSP_REQUEST => {
-                let v = long!();
-                drop(o);
-                if !(1..=11).contains(&v) {
-                    return Err(self.bad_arg(option));
-                }
-                return Err(not_built(name));
-            }
             opt::UPLOAD_BUFFERSIZE => {
                 o.upload_buffer_size = nonneg!().clamp(UPLOAD_BUFFER_MIN, UPLOAD_BUFFER_MAX) as usize;
             }
