@@ -164,12 +164,22 @@ pub struct Conn {
     pub ftp: Option<Box<crate::engine::ftp::ConnState>>,
 }
 
+/// libcurl keeps a peer "address" in a 46-byte buffer: a Unix-socket path shows as its first
+/// 45 bytes (here, up to the last whole character within them).
+fn cut_path(path: &str) -> String {
+    let mut end = path.len().min(45);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    path[..end].to_string()
+}
+
 impl Conn {
     pub fn new(stream: Stream, id: i64, key: PoolKey, primary: SocketAddr, local: SocketAddr) -> Conn {
         let now = Instant::now();
         // Over a Unix socket libcurl reports the path as the peer and no local address.
         let (primary_ip, local_ip) = match &key.unix {
-            Some(u) => (u.path.clone(), String::new()),
+            Some(u) => (cut_path(&u.path), String::new()),
             None => (primary.ip().to_string(), local.ip().to_string()),
         };
         Conn {

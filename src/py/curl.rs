@@ -349,15 +349,9 @@ impl PyCurl {
         let cbs = self.st.borrow().cbs.clone();
         let option = long_form_twin(option);
         let name = constants::option_name(option);
-        if name.is_none() {
-            // pycurl hands libcurl any `long` option number below its table's end.
-            if (1..PYCURL_OPTIONS_SIZE).contains(&option) && !unset {
-                convert::long(value)?;
-                return Err(code_err(code::UNKNOWN_OPTION, "An unknown option was passed in to libcurl"));
-            }
-            return Err(convert::invalid_setopt());
-        }
-        let name = name.unwrap();
+        let Some(name) = name else {
+            return self.unnamed(name_of_unnamed(option), option, value);
+        };
         let no_unset = || PyTypeError::new_err("unsetopt() is not supported for this option");
         // A PROXY_* TLS option is its plain twin applied to the proxy's TLS options.
         if let Some(base) = proxy_tls_twin(option) {
@@ -1003,6 +997,15 @@ impl PyCurl {
                 }
                 o.connect_only = v as u8;
             }
+            // RTSP is not built, but libcurl checks the request kind (1 to 11) first.
+            opt::OPT_RTSP_REQUEST => {
+                let v = long!();
+                drop(o);
+                if !(1..=11).contains(&v) {
+                    return Err(self.bad_arg(option));
+                }
+                return Err(not_built(name));
+            }
             opt::WS_OPTIONS => o.ws_options = long!(),
             opt::UNIX_SOCKET_PATH | opt::ABSTRACT_UNIX_SOCKET => {
                 let path = text_required!().unwrap_or_default();
@@ -1071,6 +1074,36 @@ impl PyCurl {
             }
         }
         Ok(())
+    }
+
+    /// An option number pycurl has no name for. Within its table (number modulo 10000 below
+    /// its end) pycurl checks the kind of value for the number's range and hands it to
+    /// libcurl: numbers libcurl knows are options not built here, others "unknown option".
+    fn unnamed(&self, known: Option<&str>, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !(1..50000).contains(&option) || option % 10000 >= PYCURL_OPTIONS_SIZE {
+            return Err(convert::invalid_setopt());
+        }
+        if value.is_none() {
+            return Err(PyTypeError::new_err("unsetopt() is not supported for this option"));
+        }
+        match option / 10000 {
+            0 | 3 => {
+                let v = convert::long(value)?;
+                // libcurl refuses an ALTSVC_CTRL without any bit before anything else.
+                if option == ALTSVC_CTRL && v == 0 {
+                    return Err(self.bad_arg(option));
+                }
+            }
+            4 => {
+                convert::blob(value)?;
+            }
+            // pycurl passes no value of any kind through for these two ranges.
+            _ => return Err(convert::kind_err(value)),
+        }
+        match known {
+            Some(name) => self.unsupported(name, option, value),
+            None => Err(code_err(code::UNKNOWN_OPTION, "An unknown option was passed in to libcurl")),
+        }
     }
 
     /// Options of features not built yet: their "off" value is accepted, anything else refused.
@@ -1865,6 +1898,37 @@ pub fn del_instance_attr(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<()> {
     } else {
         Err(PyAttributeError::new_err(format!("trying to delete a non-existing attribute: {name}")))
     }
+}
+
+/// CURLOPT_ALTSVC_CTRL, which pycurl 7.49 does not name.
+const ALTSVC_CTRL: i32 = 286;
+
+/// `long` options libcurl 8.23 knows that pycurl's option table lacks (two of them pycurl names
+/// as constants): pycurl passes them through, so they are options not built here.
+fn name_of_unnamed(option: i32) -> Option<&'static str> {
+    Some(match option {
+        151 => "SSH_AUTH_TYPES",
+        210 => "GSSAPI_DELEGATION",
+        239 => "STREAM_WEIGHT",
+        242 => "TFTP_NO_OPTIONS",
+        245 => "KEEP_SENDING_ON_ERROR",
+        267 => "SOCKS5_AUTH",
+        275 => "DNS_SHUFFLE_ADDRESSES",
+        278 => "DISALLOW_USERNAME_IN_URL",
+        281 => "UPKEEP_INTERVAL_MS",
+        286 => "ALTSVC_CTRL",
+        290 => "MAIL_RCPT_ALLOWFAILS",
+        306 => "DOH_SSL_VERIFYPEER",
+        307 => "DOH_SSL_VERIFYHOST",
+        308 => "DOH_SSL_VERIFYSTATUS",
+        315 => "MIME_OPTIONS",
+        321 => "CA_CACHE_TIMEOUT",
+        322 => "QUICK_EXIT",
+        324 => "SERVER_RESPONSE_TIMEOUT_MS",
+        326 => "TCP_KEEPCNT",
+        327 => "UPLOAD_FLAGS",
+        _ => return None,
+    })
 }
 
 /// The end of pycurl 7.49's option table (libcurl 8.23's option numbers modulo 10000): a `long`

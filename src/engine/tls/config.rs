@@ -56,7 +56,7 @@ pub fn client_config(o: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
             stamp(&o.crl_file),
             stamp(&o.issuer_cert),
         ],
-        keylog_env: if o.sslkeylogfile { std::env::var_os("SSLKEYLOGFILE") } else { None },
+        keylog_env: keylog_env(o),
     };
     if let Some(c) = config_cache().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return Ok(c.clone());
@@ -67,6 +67,14 @@ pub fn client_config(o: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
         cache.clear();
     }
     Ok(cache.entry(key).or_insert(built).clone())
+}
+
+/// The SSLKEYLOGFILE value in force, read per build as libcurl reads it lazily; empty means unset.
+fn keylog_env(o: &TlsOptions) -> Option<std::ffi::OsString> {
+    if !o.sslkeylogfile {
+        return None;
+    }
+    std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty())
 }
 
 fn build_config(o: &TlsOptions) -> Result<ClientConfig, TlsError> {
@@ -105,7 +113,8 @@ fn build_config(o: &TlsOptions) -> Result<ClientConfig, TlsError> {
         // SSL_SESSIONID_CACHE=0: neither store tickets/session ids nor offer them.
         config.resumption = rustls::client::Resumption::disabled();
     }
-    if o.sslkeylogfile {
+    if keylog_env(o).is_some() {
+        // KeyLogFile opens the named file (append) itself and writes NSS key-log lines.
         config.key_log = Arc::new(rustls::KeyLogFile::new());
     }
     Ok(config)

@@ -130,7 +130,7 @@ pub struct TlsOptions {
     pub pinned_pubkey: Option<String>,
     /// ALPN protocol ids to offer, in preference order
     pub alpn: Vec<Vec<u8>>,
-    /// honour the SSLKEYLOGFILE environment variable
+    /// honour the SSLKEYLOGFILE environment variable (libcurl always does)
     pub sslkeylogfile: bool,
     /// CURLOPT_SSL_SESSIONID_CACHE (default true): resume TLS sessions on new connections
     pub session_cache: bool,
@@ -171,7 +171,7 @@ impl TlsOptions {
         tls13_ciphers: None,
         pinned_pubkey: None,
         alpn: Vec::new(),
-        sslkeylogfile: false,
+        sslkeylogfile: true,
         session_cache: true,
         ssl_options: 0,
         crl_file: None,

@@ -295,12 +295,19 @@ impl Xfer {
                 let ms = self.start.elapsed().as_millis();
                 // Through a pre-proxy libcurl names the HTTP proxy, "over" the pre-proxy.
                 let (host, port) = proxy.as_ref().map_or((host.clone(), port), |p| (p.host.clone(), p.port));
-                let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+                // libcurl names an IPv6 literal without its brackets here.
                 let over = proxy.as_ref().map(|p| format!(" over proxy {}", p.first_hop_display())).unwrap_or_default();
-                return Err(Error::new(
+                let e = Error::new(
                     code::COULDNT_CONNECT,
-                    format!("Failed to connect to {h}:{port}{over} after {ms} ms: Could not connect to server"),
-                ));
+                    format!("Failed to connect to {host}:{port}{over} after {ms} ms: Could not connect to server"),
+                );
+                // libcurl had numbered the connection before connecting: the failed one uses an id.
+                let id = self.sh.next_conn_id.get();
+                self.sh.next_conn_id.set(id + 1);
+                self.info.conn_id = id;
+                self.text(format_args!("{}", e.msg));
+                self.text(format_args!("closing connection #{id}"));
+                return Err(e);
             }
         };
         self.info.connect_time = elapsed(self.start);
@@ -478,13 +485,31 @@ impl Xfer {
         match sock.socket().connect(&(*addr).into()) {
             Ok(()) => return Ok(sock),
             Err(e) if crate::engine::sys::connect_in_progress(&e) => {}
-            Err(e) => return Err(ConnErr::Os(e.raw_os_error().unwrap_or(0))),
+            Err(e) => return Err(self.connect_failed(&sock, addr, &e)),
         }
         sock.writable().await;
         match sock.socket().take_error() {
             Ok(None) => Ok(sock),
-            Ok(Some(e)) | Err(e) => Err(ConnErr::Os(e.raw_os_error().unwrap_or(0))),
+            Ok(Some(e)) | Err(e) => Err(self.connect_failed(&sock, addr, &e)),
         }
+    }
+
+    /// libcurl's line for a failed attempt names the local end the kernel bound the socket to.
+    fn connect_failed(&self, sock: &Sock, addr: &SocketAddr, e: &std::io::Error) -> ConnErr {
+        let errno = e.raw_os_error().unwrap_or(0);
+        let text = crate::engine::sys::error_text(e);
+        let text = text.split(" (os error").next().unwrap_or_default();
+        match sock.socket().local_addr().ok().and_then(|a| a.as_socket()) {
+            Some(l) => self.text(format_args!(
+                "connect to {} port {} from {} port {} failed: {text}",
+                addr.ip(),
+                addr.port(),
+                l.ip(),
+                l.port()
+            )),
+            None => self.text(format_args!("connect to {} port {} failed: {text}", addr.ip(), addr.port())),
+        }
+        ConnErr::Os(errno)
     }
 }
 

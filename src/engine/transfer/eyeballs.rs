@@ -83,28 +83,15 @@ impl Xfer {
                     return Ok((sock, addr));
                 }
                 Event::Done(_, Err(ConnErr::Fatal(e))) => return Err(ConnErr::Fatal(e)),
+                // The attempt itself has said why it failed (it knows its local address).
                 Event::Done(i, Err(ConnErr::Os(errno))) => {
-                    let (addr, _) = running.remove(i);
-                    if errno != 0 {
-                        self.text(format_args!(
-                            "connect to {} port {} failed: {}",
-                            addr.ip(),
-                            addr.port(),
-                            os_text(errno)
-                        ));
-                    }
+                    drop(running.remove(i));
                     last_err = errno;
                 }
                 Event::Pace => pace = None,
             }
         }
     }
-}
-
-/// The OS's text for `errno` as libcurl prints it (strerror, without Rust's "(os error N)").
-fn os_text(errno: i32) -> String {
-    let t = crate::engine::sys::error_text(&std::io::Error::from_raw_os_error(errno));
-    t.split(" (os error").next().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]
