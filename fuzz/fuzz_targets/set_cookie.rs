@@ -19,8 +19,8 @@ fuzz_target!(|data: &[u8]| {
     for host in hosts {
         let _ = jar.cookie_header(host, "/dir/page", true, NOW);
     }
-    // Reading a jar sanitizes paths once more ("/dir//" is written "/dir/", read back "/dir", as in
-    // libcurl), so the property is that the second round trip changes nothing.
+    // Reading a jar takes one trailing slash off a path each time ("/dir///" is read back "/dir//",
+    // as libcurl 8.23 does), so paths are compared without their trailing slashes.
     let reload = |t: &str| {
         let mut j = CookieJar::new();
         j.load_text(t, NOW, false);
@@ -29,7 +29,14 @@ fuzz_target!(|data: &[u8]| {
     let once = reload(&jar.jar_text_at(NOW));
     // The jar's order is its own (libcurl's is a hash order): compare the lines as a set.
     let sorted = |t: &str| {
-        let mut v: Vec<String> = t.lines().map(str::to_owned).collect();
+        let trim = |l: &str| {
+            let mut f: Vec<&str> = l.split('\t').collect();
+            if f.len() == 7 {
+                f[2] = f[2].trim_end_matches('/');
+            }
+            f.join("\t")
+        };
+        let mut v: Vec<String> = t.lines().map(trim).collect();
         v.sort();
         v
     };

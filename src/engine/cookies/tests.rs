@@ -915,3 +915,11 @@ fn header_values_stop_at_a_line_break() {
     assert!(j.add_set_cookie("a=1; path=/\r\n", "example.com", "/", false, NOW));
     assert_eq!(lines(&j), vec!["example.com\tFALSE\t/\tFALSE\t0\ta\t1"]);
 }
+
+#[test]
+fn each_load_takes_one_trailing_slash_off_a_path_as_libcurl() {
+    // libcurl 8.23 (checked through COOKIELIST): "/x////" is kept as "/x///", and so on per round trip.
+    let mut j = CookieJar::new();
+    j.load_text("example.com\tFALSE\t/x////\tFALSE\t0\tb\t2\n", 1_700_000_000, false);
+    assert!(j.jar_text_at(1_700_000_000).contains("\t/x///\t"));
+}
