@@ -379,6 +379,11 @@ impl PyCurlMulti {
 
 #[pymethods]
 impl PyCurlMulti {
+    // pickle, copy and deepcopy all end here, with pycurl's message (a handle has no state to copy)
+    fn __getstate__(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err("CurlMulti objects do not support serialization"))
+    }
+
     #[new]
     #[classmethod]
     #[pyo3(signature = (*args, **kwargs))]

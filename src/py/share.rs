@@ -120,6 +120,11 @@ fn lock_data(v: &Bound<'_, PyAny>) -> PyResult<u32> {
 
 #[pymethods]
 impl PyCurlShare {
+    // pickle, copy and deepcopy all end here, with pycurl's message (a handle has no state to copy)
+    fn __getstate__(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err("CurlShare objects do not support serialization"))
+    }
+
     #[new]
     #[classmethod]
     #[pyo3(signature = (*args, **kwargs))]
