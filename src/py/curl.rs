@@ -449,8 +449,7 @@ impl PyCurl {
                 if unset {
                     return Err(no_unset());
                 }
-                let w =
-                    value.getattr("write").map_err(|_| PyTypeError::new_err("object given without a write method"))?;
+                let w = convert::file_method(value, "write")?;
                 let mut s = cbs.slots.borrow_mut();
                 s.write = Some(w.unbind());
                 s.write_mv = false;
@@ -467,8 +466,7 @@ impl PyCurl {
                     cbs.slots.borrow_mut().header = None;
                     return Ok(());
                 }
-                let w =
-                    value.getattr("write").map_err(|_| PyTypeError::new_err("object given without a write method"))?;
+                let w = convert::file_method(value, "write")?;
                 cbs.slots.borrow_mut().header = Some(w.unbind());
             }
             opt::READFUNCTION => {
@@ -478,8 +476,7 @@ impl PyCurl {
                 if unset {
                     return Err(no_unset());
                 }
-                let r =
-                    value.getattr("read").map_err(|_| PyTypeError::new_err("object given without a read method"))?;
+                let r = convert::file_method(value, "read")?;
                 cbs.slots.borrow_mut().read = Some(r.unbind());
             }
             opt::SEEKFUNCTION => {
