@@ -457,7 +457,13 @@ impl PyCurlMulti {
             return Err(code_err(mcode::ADDED_ALREADY, strerror::multi_strerror(mcode::ADDED_ALREADY as i64)));
         }
         let easy = c.prepare()?;
-        c.st.borrow_mut().errbuf.clear();
+        {
+            // libcurl's buffer is emptied, but an error it already holds still counts as reported
+            // until the transfer starts (seen as perform()'s message while the handle is in here)
+            let mut cs = c.st.borrow_mut();
+            cs.errbuf_reported |= !cs.errbuf.is_empty();
+            cs.errbuf.clear();
+        }
         let key = this.st.borrow_mut().multi.as_mut().unwrap().add(easy);
         this.st.borrow_mut().handles.insert(key, curl.clone().unbind());
         let weak = {
@@ -625,7 +631,11 @@ impl PyCurlMulti {
             taken += 1;
             let Some(curl) = curl else { continue };
             match msg.result {
-                Ok(()) => ok.append(curl)?,
+                Ok(()) => {
+                    // the transfer ran and reported nothing
+                    curl.borrow(py).st.borrow_mut().errbuf_reported = false;
+                    ok.append(curl)?
+                }
                 Err(e) => {
                     let text = {
                         let c = curl.borrow(py);
