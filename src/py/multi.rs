@@ -632,8 +632,13 @@ impl PyCurlMulti {
             let Some(curl) = curl else { continue };
             match msg.result {
                 Ok(()) => {
-                    // the transfer ran and reported nothing
-                    curl.borrow(py).st.borrow_mut().errbuf_reported = false;
+                    // the transfer ran and reported nothing: libcurl emptied the buffer when it began
+                    let c = curl.borrow(py);
+                    let mut cs = c.st.borrow_mut();
+                    cs.errbuf.clear();
+                    cs.errbuf_reported = false;
+                    drop(cs);
+                    drop(c);
                     ok.append(curl)?
                 }
                 Err(e) => {
