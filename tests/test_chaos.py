@@ -83,13 +83,14 @@ def test_perform_in_a_multi_after_a_finished_multi_transfer_says_why(server):
     c.close()
 
 
-def test_seeded_chaos_run_never_crashes_hangs_or_grows():
+def test_seeded_chaos_run_never_crashes_or_hangs(tmp_path):
     """Eight seeds of random misuse in a child under a watchdog: exit 0, every step an outcome."""
+    rec = tmp_path / "record.txt"
     cmd = [sys.executable, os.path.join(HERE, "chaos", "driver.py"), "--seed", "1", "--seeds", "8",
-           "--steps", "120"]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+           "--steps", "120", "--out", str(rec)]
+    p = subprocess.run(cmd, capture_output=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
-    lines = p.stdout.splitlines()
+    lines = rec.read_text().splitlines()
     assert lines[-1] == "done seeds=8"
     steps = [ln for ln in lines if ln.startswith("seed ")]
     assert len(steps) == 8 * 120
@@ -142,3 +143,39 @@ def test_perform_in_a_multi_tells_debugfunction_from_inside_perform():
     assert seen == [line, *busy, line, *busy]
     c.close()
     m.close()
+
+
+@pytest.mark.parametrize("url, why", [
+    ("htp//bad url", "URL rejected: Bad path"),
+    ("http://[::1/", "URL rejected: Bad IPv6 address"),
+])
+def test_a_rejected_url_fails_before_the_first_progress_call(url, why):
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, url)
+    c.setopt(pycurl.NOPROGRESS, 0)
+    calls = []
+    # a callback that aborts would turn the URL error into 42 if it ran first
+    c.setopt(pycurl.XFERINFOFUNCTION, lambda *a: calls.append(a) or 1)
+    with pytest.raises(pycurl.error) as e:
+        c.perform()
+    assert e.value.args == (3, why)
+    assert calls == []
+    c.close()
+
+
+def test_a_finished_multi_transfer_empties_errstr(server):
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, server.url("/hello"))
+    c.setopt(pycurl.WRITEFUNCTION, lambda b: None)
+    m = pycurl.CurlMulti()
+    m.add_handle(c)
+    why = "easy handle already used in multi handle"
+    assert _perform_error(c) == ((2, why), why)
+    running = 1
+    while running:
+        _, running = m.perform()
+        m.select(0.1)
+    assert m.info_read()[1] == [c]
+    assert c.errstr() == ""
+    m.close()
+    c.close()

@@ -13,20 +13,21 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 def run(py: str, seed: int, steps: int, timeout: float):
-    cmd = [py, os.path.join(HERE, "driver.py"), "--seed", str(seed), "--steps", str(steps)]
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-        return "HANG", out.splitlines()
-    status = "ok" if p.returncode == 0 else f"CRASH rc={p.returncode} {p.stderr[-400:]!r}"
-    return status, p.stdout.splitlines()
+    with tempfile.NamedTemporaryFile("r") as rec:
+        cmd = [py, os.path.join(HERE, "driver.py"), "--seed", str(seed), "--steps", str(steps), "--out", rec.name]
+        try:
+            p = subprocess.run(cmd, capture_output=True, timeout=timeout, cwd=ROOT)
+        except subprocess.TimeoutExpired:
+            return "HANG", rec.read().splitlines()
+        status = "ok" if p.returncode == 0 else f"CRASH rc={p.returncode} {p.stderr[-400:]!r}"
+        return status, rec.read().splitlines()
 
 
 def main() -> int:

@@ -2,7 +2,7 @@
 """Chaos driver: random misuse of pycurl's API, seeded, recording what every call did.
 
     python tests/chaos/driver.py --seed 7 --steps 400            # one seed, prints a line per step
-    python tests/chaos/driver.py --seed 7 --seconds 600 --quiet  # long run, prints RSS/fds/tracemalloc
+    python tests/chaos/driver.py --seed 7 --seconds 600 --quiet --out r.txt  # long run: RSS, fds
 
 Each step picks (from the seed alone, never from an outcome) an object slot and a call: Curl
 setopt/perform/reset/close/pause/duphandle/pickle/copy, CurlMulti add/remove/perform-select
@@ -490,8 +490,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=1, help="run seeds seed..seed+N-1")
     ap.add_argument("--seconds", type=float, default=0, help="keep cycling seeds this long")
     ap.add_argument("--quiet", action="store_true", help="print only the resource lines")
+    ap.add_argument("--out", default="-", help="write the record here (a reset handle writes bodies to stdout)")
     ap.add_argument("--every", type=int, default=10, help="resource line every N seeds (with --quiet)")
     a = ap.parse_args(argv)
+    out = sys.stdout if a.out == "-" else open(a.out, "w")
     srv = servers.start_server()
     lsock, refused = servers.refused_port()
     trace = os.environ.get("CHAOS_TRACEMALLOC") == "1"
@@ -504,7 +506,7 @@ def main(argv=None) -> int:
         for n in range(a.steps):
             line = d.step(n)
             if not a.quiet:
-                print(f"seed {seed} {line}", flush=True)
+                print(f"seed {seed} {line}", file=out, flush=True)
         d.teardown()
         done += 1
         seed += 1
@@ -517,10 +519,10 @@ def main(argv=None) -> int:
             gc.collect()
             tm = tracemalloc.get_traced_memory()[0] if trace else -1
             print(f"resources seeds={done} rss_kb={rss_kb()} fds={len(os.listdir('/proc/self/fd'))} "
-                  f"traced={tm} t={time.monotonic() - start:.0f}", flush=True)
+                  f"traced={tm} t={time.monotonic() - start:.0f}", file=out, flush=True)
     srv.stop()
     lsock.close()
-    print(f"done seeds={done}", flush=True)
+    print(f"done seeds={done}", file=out, flush=True)
     return 0
 
 
