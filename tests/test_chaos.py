@@ -179,3 +179,31 @@ def test_a_finished_multi_transfer_empties_errstr(server):
     assert c.errstr() == ""
     m.close()
     c.close()
+
+
+@pytest.mark.parametrize("option, words", [
+    (3, "integers are not supported for this option"),
+    (332, "integers are not supported for this option"),
+    (10000, "integers are not supported for this option"),
+    (30332, "integers are not supported for this option"),
+    (0, "invalid arguments to setopt"),
+    (333, "invalid arguments to setopt"),
+    (9999, "invalid arguments to setopt"),
+    (30333, "invalid arguments to setopt"),
+    (99999, "invalid arguments to setopt"),
+])
+def test_share_setopt_unknown_option_as_pycurl_sorts_it(option, words):
+    s = pycurl.CurlShare()
+    with pytest.raises(TypeError) as e:
+        s.setopt(option, 1)
+    assert str(e.value) == words
+    s.close()
+
+
+def test_share_setopt_lock_data_beyond_a_c_long_overflows():
+    s = pycurl.CurlShare()
+    with pytest.raises(OverflowError):
+        s.setopt(pycurl.SH_SHARE, 2**70)
+    with pytest.raises(TypeError):
+        s.setopt(pycurl.SH_SHARE, 2**40)
+    s.close()

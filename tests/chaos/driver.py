@@ -516,6 +516,10 @@ def main(argv=None) -> int:
         elif done >= a.seeds:
             break
         if a.quiet and done % a.every == 0:
+            # the server keeps every request it saw: not ours to count
+            with srv._lock:
+                srv.requests.clear()
+                srv.peers.clear()
             gc.collect()
             tm = tracemalloc.get_traced_memory()[0] if trace else -1
             print(f"resources seeds={done} rss_kb={rss_kb()} fds={len(os.listdir('/proc/self/fd'))} "
