@@ -21,6 +21,21 @@ pub fn kind_err(v: &Bound<'_, PyAny>) -> PyErr {
     }
 }
 
+/// The bound `method` of a WRITEDATA / WRITEHEADER / READDATA object. pycurl sorts a value by its
+/// type first, so an int, string, list or callable gets that type's message, not the method's.
+pub fn file_method<'py>(v: &Bound<'py, PyAny>, method: &str) -> PyResult<Bound<'py, PyAny>> {
+    if v.is_instance_of::<PyString>()
+        || v.is_instance_of::<PyBytes>()
+        || v.is_instance_of::<PyInt>()
+        || v.is_instance_of::<PyList>()
+        || v.is_instance_of::<PyTuple>()
+        || v.is_callable()
+    {
+        return Err(kind_err(v));
+    }
+    v.getattr(method).map_err(|_| PyTypeError::new_err(format!("object given without a {method} method")))
+}
+
 pub fn long(v: &Bound<'_, PyAny>) -> PyResult<i64> {
     if v.is_instance_of::<PyInt>() || v.is_instance_of::<PyBool>() {
         return v.extract::<i64>();

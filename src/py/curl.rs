@@ -47,6 +47,9 @@ pub struct State {
     /// After reset() pycurl's handle has no error buffer until the next perform: setopt errors then
     /// carry libcurl's generic text and errstr() stays empty.
     pub errbuf_detached: bool,
+    /// libcurl writes only the first error since a transfer started; pycurl's perform() empties the
+    /// buffer, so a refused perform() leaves it empty yet libcurl still counts an error as reported.
+    pub errbuf_reported: bool,
     /// MIMEPOST's CurlMime, read again when a transfer starts (libcurl reads the tree then).
     pub mimepost: Option<Py<super::mime::PyCurlMime>>,
     /// The CurlShare set with setopt(SHARE, ...).
@@ -174,6 +177,7 @@ impl PyCurl {
             multi: None,
             errbuf: String::new(),
             errbuf_detached: false,
+            errbuf_reported: false,
             mimepost: None,
             form_pins: None,
             share: None,
@@ -451,8 +455,7 @@ impl PyCurl {
                 if unset {
                     return Err(no_unset());
                 }
-                let w =
-                    value.getattr("write").map_err(|_| PyTypeError::new_err("object given without a write method"))?;
+                let w = convert::file_method(value, "write")?;
                 let mut s = cbs.slots.borrow_mut();
                 s.write = Some(w.unbind());
                 s.write_mv = false;
@@ -469,8 +472,7 @@ impl PyCurl {
                     cbs.slots.borrow_mut().header = None;
                     return Ok(());
                 }
-                let w =
-                    value.getattr("write").map_err(|_| PyTypeError::new_err("object given without a write method"))?;
+                let w = convert::file_method(value, "write")?;
                 cbs.slots.borrow_mut().header = Some(w.unbind());
             }
             opt::READFUNCTION => {
@@ -480,8 +482,7 @@ impl PyCurl {
                 if unset {
                     return Err(no_unset());
                 }
-                let r =
-                    value.getattr("read").map_err(|_| PyTypeError::new_err("object given without a read method"))?;
+                let r = convert::file_method(value, "read")?;
                 cbs.slots.borrow_mut().read = Some(r.unbind());
             }
             opt::SEEKFUNCTION => {
@@ -1337,12 +1338,40 @@ impl PyCurl {
                 if link.running_callbacks(&m) {
                     return Err(msg_err("cannot invoke perform() - perform() is currently running"));
                 }
-                return Err(code_err(code::FAILED_INIT, "easy handle already used in multi handle"));
+                let why = "easy handle already used in multi handle";
+                // libcurl says why only if no error was reported since the last transfer began.
+                let reported = st.errbuf_detached || st.errbuf_reported || !st.errbuf.is_empty();
+                st.errbuf.clear();
+                st.errbuf_reported = true;
+                let err = if reported {
+                    code_err(code::FAILED_INIT, crate::engine::strerror::easy_strerror(code::FAILED_INIT as i64))
+                } else {
+                    st.errbuf = why.to_string();
+                    code_err(code::FAILED_INIT, why)
+                };
+                // VERBOSE shows the reason either way, from inside perform() as libcurl does.
+                let verbose = st.easy.as_ref().is_some_and(|e| e.opts.borrow().verbose);
+                if verbose {
+                    let cbs = st.cbs.clone();
+                    st.performing = true;
+                    st.performer = Some(std::thread::current().id());
+                    drop(st);
+                    if cbs.has_debug() {
+                        cbs.debug(0, format!("{why}\n").as_bytes());
+                    } else {
+                        eprintln!("* {why}");
+                    }
+                    let mut st = this.st.borrow_mut();
+                    st.performing = false;
+                    st.performer = None;
+                }
+                return Err(err);
             }
             st.performing = true;
             st.performer = Some(std::thread::current().id());
             st.errbuf.clear();
             st.errbuf_detached = false;
+            st.errbuf_reported = false;
             match st.private.take() {
                 Some(p) => p,
                 None => match BlockingLoop::new() {

@@ -389,6 +389,11 @@ impl PyCurlMulti {
 
 #[pymethods]
 impl PyCurlMulti {
+    // pickle, copy and deepcopy all end here, with pycurl's message (a handle has no state to copy)
+    fn __getstate__(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err("CurlMulti objects do not support serialization"))
+    }
+
     #[new]
     #[classmethod]
     #[pyo3(signature = (*args, **kwargs))]
@@ -462,7 +467,13 @@ impl PyCurlMulti {
             return Err(code_err(mcode::ADDED_ALREADY, strerror::multi_strerror(mcode::ADDED_ALREADY as i64)));
         }
         let easy = c.prepare()?;
-        c.st.borrow_mut().errbuf.clear();
+        {
+            // libcurl's buffer is emptied, but an error it already holds still counts as reported
+            // until the transfer starts (seen as perform()'s message while the handle is in here)
+            let mut cs = c.st.borrow_mut();
+            cs.errbuf_reported |= !cs.errbuf.is_empty();
+            cs.errbuf.clear();
+        }
         let key = this.st.borrow_mut().multi.as_mut().unwrap().add(easy);
         this.st.borrow_mut().handles.insert(key, curl.clone().unbind());
         let weak = {
@@ -652,7 +663,16 @@ impl PyCurlMulti {
             taken += 1;
             let Some(curl) = curl else { continue };
             match msg.result {
-                Ok(()) => ok.append(curl)?,
+                Ok(()) => {
+                    // the transfer ran and reported nothing: libcurl emptied the buffer when it began
+                    let c = curl.borrow(py);
+                    let mut cs = c.st.borrow_mut();
+                    cs.errbuf.clear();
+                    cs.errbuf_reported = false;
+                    drop(cs);
+                    drop(c);
+                    ok.append(curl)?
+                }
                 Err(e) => {
                     let text = {
                         let c = curl.borrow(py);

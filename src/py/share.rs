@@ -114,12 +114,19 @@ fn lock_data(v: &Bound<'_, PyAny>) -> PyResult<u32> {
     }
     match v.extract::<i64>() {
         Ok(k @ 2..=7) => Ok(k as u32),
-        _ => Err(PyTypeError::new_err("invalid arguments to setopt")),
+        Ok(_) => Err(PyTypeError::new_err("invalid arguments to setopt")),
+        // pycurl reads the value as a C long first
+        Err(_) => Err(pyo3::exceptions::PyOverflowError::new_err("Python int too large to convert to C long")),
     }
 }
 
 #[pymethods]
 impl PyCurlShare {
+    // pickle, copy and deepcopy all end here, with pycurl's message (a handle has no state to copy)
+    fn __getstate__(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err("CurlShare objects do not support serialization"))
+    }
+
     #[new]
     #[classmethod]
     #[pyo3(signature = (*args, **kwargs))]
@@ -164,8 +171,10 @@ impl PyCurlShare {
             return Err(msg_err("cannot invoke setopt() - no share handle"));
         }
         if option != SH_SHARE && option != SH_UNSHARE {
-            // pycurl knows no other option and types the value: an integer gets its own message
-            if option > SH_UNSHARE && value.is_instance_of::<PyInt>() {
+            // pycurl knows no other option; one in its table's range (a number under 333 in any
+            // of the four type ranges) types the value, and an integer gets its own message
+            let in_table = option > 0 && option < 30_000 + 333 && option % 10_000 < 333;
+            if in_table && value.is_instance_of::<PyInt>() {
                 return Err(PyTypeError::new_err("integers are not supported for this option"));
             }
             return Err(PyTypeError::new_err("invalid arguments to setopt"));

@@ -315,11 +315,12 @@ impl Xfer {
         // A new transfer ends what the last CONNECT_ONLY one left open.
         self.easy.held.borrow_mut().take();
         self.load_cookie_files();
-        // libcurl's first progress call comes before anything happened.
-        self.call_progress(true)?;
         // The URL is worked out outside this async fn, so that its state does not keep a copy
         // (it is shared with the options, which keep it parsed for the next transfer).
-        match self.first_url()? {
+        let start = self.first_url()?;
+        // libcurl's first progress call comes before anything happened, but after a URL it rejects.
+        self.call_progress(true)?;
+        match start {
             Start::File(url) => Box::pin(self.run_file(&url)).await,
             Start::Ftp(url) => Box::pin(self.run_ftp(url)).await,
             Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
