@@ -4,7 +4,10 @@
 use super::sys::{self, Fd};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::easy::EasyShared;
@@ -43,6 +46,73 @@ enum Deadline {
 /// A finished transfer's key and result, queued for info_read.
 type Finished = (u64, Result<()>);
 
+/// What a transfer's task starts from: the multi's state, the handle, the result queue, its key.
+type TaskArgs = (Rc<Shared>, Rc<EasyShared>, Rc<RefCell<VecDeque<Finished>>>, u64);
+
+/// Task bodies of finished transfers, kept for the next ones.
+type Spares = Rc<RefCell<Vec<Box<dyn TaskBody>>>>;
+
+/// A transfer's future in an allocation of its own, kept when the transfer ends so the next one
+/// starts in it: a fresh one (several KiB) per request made glibc consolidate its fast bins.
+trait TaskBody {
+    fn start(&mut self, args: TaskArgs);
+    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+    fn clear(&mut self);
+}
+
+struct Body<M, F> {
+    make: M,
+    fut: Pin<Box<Option<F>>>,
+}
+
+impl<M: Fn(TaskArgs) -> F, F: Future<Output = ()>> TaskBody for Body<M, F> {
+    fn start(&mut self, args: TaskArgs) {
+        self.fut.set(Some((self.make)(args)));
+    }
+    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.fut.as_mut().as_pin_mut() {
+            Some(f) => f.poll(cx),
+            None => Poll::Ready(()),
+        }
+    }
+    fn clear(&mut self) {
+        self.fut.set(None);
+    }
+}
+
+fn body<M: Fn(TaskArgs) -> F + 'static, F: Future<Output = ()> + 'static>(make: M) -> Box<dyn TaskBody> {
+    Box::new(Body { make, fut: Box::pin(None) })
+}
+
+async fn transfer_body((sh, easy, done, key): TaskArgs) {
+    let r = transfer::run(sh, easy.clone()).await;
+    *easy.last_error.borrow_mut() = r.clone().err();
+    easy.busy.set(false);
+    done.borrow_mut().push_back((key, r));
+}
+
+/// The executor's task for one transfer: small, it runs the body and hands it back when done.
+struct Task {
+    body: Option<Box<dyn TaskBody>>,
+    spares: Spares,
+}
+
+impl Future for Task {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let Some(b) = this.body.as_mut() else { return Poll::Ready(()) };
+        if b.poll_body(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if let Some(mut b) = this.body.take() {
+            b.clear();
+            this.spares.borrow_mut().push(b);
+        }
+        Poll::Ready(())
+    }
+}
+
 pub struct Multi {
     pub sh: Rc<Shared>,
     exec: Executor,
@@ -61,6 +131,8 @@ pub struct Multi {
     running: usize,
     /// MAXCONNECTS was set: the pool size no longer follows the number of handles.
     max_idle_set: bool,
+    /// Bodies of finished transfers' tasks, at most one per handle added.
+    spares: Spares,
 }
 
 struct Wakeup {
@@ -99,6 +171,7 @@ impl Multi {
             newly_done: Vec::new(),
             running: 0,
             max_idle_set: false,
+            spares: Spares::default(),
         }
     }
 
@@ -144,15 +217,10 @@ impl Multi {
         easy.pause.set(0);
         *easy.paused_data.borrow_mut() = None;
         *easy.pause_error.borrow_mut() = None;
-        let sh = self.sh.clone();
-        let done = self.done.clone();
-        let e2 = easy.clone();
-        let task = self.exec.spawn(async move {
-            let r = transfer::run(sh, e2.clone()).await;
-            *e2.last_error.borrow_mut() = r.clone().err();
-            e2.busy.set(false);
-            done.borrow_mut().push_back((key, r));
-        });
+        let spare = self.spares.borrow_mut().pop();
+        let mut b = spare.unwrap_or_else(|| body(transfer_body));
+        b.start((self.sh.clone(), easy.clone(), self.done.clone(), key));
+        let task = self.exec.spawn(Task { body: Some(b), spares: self.spares.clone() });
         self.xfers.insert(key, Entry { easy, task: Some(task) });
         self.running += 1;
         if !self.max_idle_set {
@@ -175,6 +243,7 @@ impl Multi {
             }
         }
         e.easy.busy.set(false);
+        self.spares.borrow_mut().truncate(self.xfers.len());
         self.msgs.retain(|m| m.key != key);
         self.done.borrow_mut().retain(|(k, _)| *k != key);
         if self.running() == 0 {

@@ -68,9 +68,9 @@ impl Xfer {
         }
         drop(pending);
         self.req_http10 = self.o.http_version == HttpVersion::V1_0 || self.last_http10 || conn.http10;
-        self.info.primary_ip = Some(conn.primary_ip.clone());
+        set_text(&self.sh.spare_text, &mut self.info.primary_ip, Some(&conn.primary_ip));
         self.info.primary_port = conn.primary.port() as i64;
-        self.info.local_ip = Some(conn.local_ip.clone());
+        set_text(&self.sh.spare_text, &mut self.info.local_ip, Some(&conn.local_ip));
         self.info.local_port = conn.local.port() as i64;
         if conn.key.unix.is_some() {
             // libcurl has no ports to report for a Unix socket, nor a local address.
@@ -111,7 +111,7 @@ impl Xfer {
             && hop.body.as_ref().is_some_and(|b| b.declared_size().is_none_or(|n| n > 1024 * 1024));
         let req = self.build_request_with(hop, body_len, chunked, expect, h2c);
         self.info.request_size += req.len() as u64;
-        self.info.effective_method = Some(hop.method.as_str().to_string());
+        set_text(&self.sh.spare_text, &mut self.info.effective_method, Some(hop.method.as_str()));
         self.info.referer = hop.referer.clone();
         self.ul_total = body_len.map(|n| n as i64).unwrap_or(0);
         self.info.content_length_upload = match body_len {
@@ -234,7 +234,7 @@ impl Xfer {
         self.info.http_version = if head.version == 10 { 1 } else { 2 };
         self.last_http10 = head.version == 10;
         conn.http10 = self.last_http10;
-        self.info.content_type = head.get("content-type").map(|s| s.to_string());
+        set_text(&self.sh.spare_text, &mut self.info.content_type, head.get("content-type"));
         let length = head.content_length.filter(|_| !self.o.ignore_content_length);
         let head_request = hop.method == Method::Head || self.o.nobody;
         let chunked = head.has_token("transfer-encoding", "chunked");

@@ -173,9 +173,9 @@ impl Xfer {
     }
 
     async fn h2_stream(&mut self, hop: &mut Hop, h2c: &H2Conn, reused: bool) -> Result<Next> {
-        self.info.primary_ip = Some(h2c.primary_ip.clone());
+        set_text(&self.sh.spare_text, &mut self.info.primary_ip, Some(&h2c.primary_ip));
         self.info.primary_port = h2c.primary.port() as i64;
-        self.info.local_ip = Some(h2c.local_ip.clone());
+        set_text(&self.sh.spare_text, &mut self.info.local_ip, Some(&h2c.local_ip));
         self.info.local_port = h2c.local.port() as i64;
         self.info.conn_id = h2c.id;
         if !h2c.certinfo.is_empty() {
@@ -193,7 +193,7 @@ impl Xfer {
         let head1 = self.build_request(hop, body_len, false, false);
         // Fields borrowed from the head, handed to h2 without copies in between.
         let (host, fields) = http2::fields_of_head(&head1);
-        self.info.effective_method = Some(hop.method.as_str().to_string());
+        set_text(&self.sh.spare_text, &mut self.info.effective_method, Some(hop.method.as_str()));
         self.info.referer = hop.referer.clone();
         self.ul_total = body_len.map(|n| n as i64).unwrap_or(0);
         self.info.content_length_upload = match body_len {
@@ -441,7 +441,7 @@ impl Xfer {
         }
         head.content_length = head.get("content-length").and_then(|v| v.trim().parse().ok());
         self.store_cookies(&head);
-        self.info.content_type = head.get("content-type").map(|s| s.to_string());
+        set_text(&self.sh.spare_text, &mut self.info.content_type, head.get("content-type"));
         let length = head.content_length.filter(|_| !self.o.ignore_content_length);
         self.info.content_length_download = length.map_or(-1.0, |n| n as f64);
         let head_request = hop.method == Method::Head || self.o.nobody;

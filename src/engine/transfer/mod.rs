@@ -187,7 +187,11 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         // Final progress call as libcurl makes at the end of a transfer.
         let _ = x.cb.progress(x.dl_total, x.dl_now, x.ul_total, x.ul_now);
     }
-    **easy.info.borrow_mut() = std::mem::take(&mut x.info);
+    {
+        // Swapped in, and the strings published before go back to the pool for the next transfer.
+        std::mem::swap(&mut **easy.info.borrow_mut(), &mut x.info);
+        copy_info(&mut x.info, &Info::default(), &mut sh.spare_text.borrow_mut());
+    }
     *easy.current_sock.borrow_mut() = None;
 
     match x.cb.take_pending_error() {
@@ -296,6 +300,23 @@ macro_rules! publish_by_clone {
     };
 }
 publish_by_clone!(bool, u64, i64, f64, Vec<Vec<(String, String)>>);
+
+/// Sets a getinfo string of the transfer in an emptied one from `pool` when it has none yet.
+fn set_text(pool: &RefCell<Vec<String>>, slot: &mut Option<String>, text: Option<&str>) {
+    match (slot.as_mut(), text) {
+        (Some(d), Some(t)) => {
+            d.clear();
+            d.push_str(t);
+        }
+        (None, Some(t)) => {
+            let mut d = pool.borrow_mut().pop().unwrap_or_default();
+            d.clear();
+            d.push_str(t);
+            *slot = Some(d);
+        }
+        (_, None) => *slot = None,
+    }
+}
 
 fn elapsed(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
