@@ -341,6 +341,8 @@ H2_ROWS = [
     # libcurl runs the request again over HTTP/1.1 on a new connection (test_h2_http11_required).
     ("h2: RST_STREAM HTTP_1_1_REQUIRED", "main", "/rst/13", {}, 0, 2),
     # nghttp2 takes at most 8 CONTINUATION frames after a HEADERS frame; this head needs 21.
+    ("h2: GOAWAY INTERNAL_ERROR mid-body, then close", "main", "/goaway-mid/2", {}, pycurl.E_RECV_ERROR, 1),
+    ("h2: PUSH_PROMISE while push is off", "main", "/raw/push-promise", {}, E_HTTP2_STREAM, 1),
     ("h2: header list of 400 KB in CONTINUATION frames", "main", "/raw/huge-headers", {}, pycurl.E_RECV_ERROR, 1),
     ("h2: window never opened, GET", "no-window", "/x", {}, 0, 1),
     ("h2: window never opened, big POST", "no-window", "/x", {"POSTFIELDS": BIG_POST, "TIMEOUT_MS": 1000},

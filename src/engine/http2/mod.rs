@@ -15,6 +15,7 @@
 //! is held back by flow control and memory stays bounded.
 
 pub mod io;
+pub mod tap;
 pub mod upgrade;
 
 use std::any::Any;
@@ -73,6 +74,8 @@ pub struct H2Conn {
     /// Our HPACK table holds a ":method HEAD" entry the server never saw (an h2c upgrade of a
     /// HEAD request, see upgrade.rs): no HEAD request may go on this connection.
     pub unseen_head: bool,
+    /// The server's GOAWAY error code and PUSH_PROMISE, which h2 does not report (see tap.rs).
+    pub seen: Rc<tap::Seen>,
 }
 
 impl Multiplexed for H2Conn {
@@ -113,13 +116,14 @@ impl H2Conn {
         let Conn { stream, id, primary, local, primary_ip, local_ip, certinfo, .. } = conn;
         let raw_fd = stream.sock().fd();
         let stream = io::SharedStream::new(stream);
+        let seen = Rc::new(tap::Seen::default());
         let (send, driver) = h2::client::Builder::new()
             .enable_push(false)
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONN_WINDOW)
             .max_concurrent_reset_streams(100)
             .max_header_list_size(MAX_HEADER_LIST)
-            .handshake::<_, Bytes>(wrap(stream.clone(), prefix))
+            .handshake::<_, Bytes>(tap::Tap::new(wrap(stream.clone(), prefix), seen.clone()))
             .await
             .map_err(|e| conn_error(&e))?;
         let (open, gate) = spawn_driver(driver, spawner, reactor, raw_fd, stream.clone());
@@ -138,6 +142,7 @@ impl H2Conn {
             certinfo,
             streams_opened: Cell::new(0),
             unseen_head: false,
+            seen,
         })
     }
 

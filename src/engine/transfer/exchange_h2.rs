@@ -258,7 +258,7 @@ impl Xfer {
                     Ok(Err(e)) if wants_http11(&e) => Err(Failed::Http11),
                     // A reused connection that turned out closed before any response.
                     Ok(Err(e)) if reused && e.is_io() => Err(Failed::Dead),
-                    Ok(Err(e)) => Err(Failed::Err(http2::stream_error(&e, sid))),
+                    Ok(Err(e)) => Err(Failed::Err(stream_failure(h2c, &e, sid))),
                     Err(e) => Err(Failed::Err(e)),
                 }
             }
@@ -544,6 +544,11 @@ impl Xfer {
             let chunk = match self.h2_next_data(&mut body).await? {
                 None => break,
                 Some(Ok(c)) => c,
+                // The connection ended under the stream after a GOAWAY with an error code: libcurl
+                // fails the receive (56).
+                Some(Err(e)) if e.is_io() && h2c.seen.goaway_error().is_some() => {
+                    return Err(Error::new(code::RECV_ERROR, "Failure when receiving data from the peer"))
+                }
                 // The connection ended under the stream (close, close_notify): libcurl's 18.
                 Some(Err(e)) if e.is_io() => return Err(Error::new(code::PARTIAL_FILE, "Transferred a partial file")),
                 // A NO_ERROR reset mid-body ends the body: short of a Content-Length it is
@@ -560,7 +565,7 @@ impl Xfer {
                         break;
                     }
                 },
-                Some(Err(e)) => return Err(http2::stream_error(&e, sid)),
+                Some(Err(e)) => return Err(stream_failure(h2c, &e, sid)),
             };
             let n = chunk.len();
             received += n as u64;
@@ -632,6 +637,22 @@ impl Xfer {
 /// as nghttp2 turns those streams into REFUSED_STREAM for libcurl.
 fn refused(e: &h2::Error) -> bool {
     (e.is_reset() && e.reason() == Some(h2::Reason::REFUSED_STREAM)) || (e.is_go_away() && e.is_remote())
+}
+
+/// `e` ended stream `sid` of `h2c`. A PUSH_PROMISE (push is off) is a stream error for nghttp2
+/// (libcurl's 92) where h2 gives up the whole connection.
+fn stream_failure(h2c: &H2Conn, e: &h2::Error, sid: u32) -> Error {
+    if let (Some((len, hend)), true) = (h2c.seen.push_promise(), e.is_library() && e.is_go_away()) {
+        return Error::new(
+            code::HTTP2_STREAM,
+            format!(
+                "[HTTP2] [{sid}] received invalid frame: FRAME[PUSH_PROMISE, len={len}, hend={}], error -505: Protocol \
+                 error",
+                hend as u8
+            ),
+        );
+    }
+    http2::stream_error(e, sid)
 }
 
 /// The server reset the stream with HTTP_1_1_REQUIRED (RFC 9113 8.2.2's answer to a request it
