@@ -24,6 +24,8 @@ Cues are in the request path:
   /early-hints           a 103 with a link header, then 200 and its body
   /trailers              200, a body, then trailer fields in a HEADERS frame that ends the stream
   anything else          echoes "<method> <path> <request body>"
+A TLS client that offers only http/1.1 in ALPN (libcurl after HTTP_1_1_REQUIRED) gets HTTP/1.1 answers
+that echo the same way, with `x-served-by: http/1.1`.
 """
 
 import select
@@ -127,7 +129,8 @@ class HostileH2:
         if certs is not None:
             self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.ctx.load_cert_chain(certs.server_cert, certs.server_key)
-            self.ctx.set_alpn_protocols(["h2"])
+            # h2 first: a client offering both gets h2 (the server's preference).
+            self.ctx.set_alpn_protocols(["h2", "http/1.1"])
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -180,6 +183,9 @@ class HostileH2:
         try:
             if self.ctx:
                 s = self.ctx.wrap_socket(s, server_side=True)
+                if s.selected_alpn_protocol() != "h2":
+                    self._http11(s, conn_no)
+                    return
             self._run(s, conn_no)
         except (OSError, ssl.SSLError, h2.exceptions.ProtocolError):
             pass
@@ -270,6 +276,35 @@ class HostileH2:
                 except OSError:
                     pass
                 return
+
+    def _http11(self, s, conn_no):
+        """HTTP/1.1 keep-alive echo for a client that did not take h2."""
+        buf = b""
+        while not self.stopping:
+            while b"\r\n\r\n" not in buf:
+                data = s.recv(65536)
+                if not data:
+                    return
+                buf += data
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            lines = head.decode("latin-1").split("\r\n")
+            method, path = lines[0].split(" ")[:2]
+            length = 0
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            while len(buf) < length:
+                data = s.recv(65536)
+                if not data:
+                    return
+                buf += data
+            body, buf = buf[:length], buf[length:]
+            with self.lock:
+                self.requests.append({"conn": conn_no, "sid": None, "method": method, "path": path, "body": body,
+                                      "outcome": "http/1.1"})
+            out = method.encode() + b" " + path.encode() + b" " + body
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nx-served-by: http/1.1\r\n\r\n" % len(out) + out)
 
     def _closing(self, conn_no):
         with self.lock:

@@ -338,6 +338,12 @@ H2_ROWS = [
     ("h2: 103 then 200", "main", "/early-hints", {}, 0, 1),
     ("h2: trailers", "main", "/trailers", {}, 0, 1),
     ("h2: MAX_CONCURRENT_STREAMS 0", "no-streams", "/x", {}, pycurl.E_RECV_ERROR, 2),
+    # libcurl runs the request again over HTTP/1.1 on a new connection (test_h2_http11_required).
+    ("h2: RST_STREAM HTTP_1_1_REQUIRED", "main", "/rst/13", {}, 0, 2),
+    # nghttp2 takes at most 8 CONTINUATION frames after a HEADERS frame; this head needs 21.
+    ("h2: GOAWAY INTERNAL_ERROR mid-body, then close", "main", "/goaway-mid/2", {}, pycurl.E_RECV_ERROR, 1),
+    ("h2: PUSH_PROMISE while push is off", "main", "/raw/push-promise", {}, E_HTTP2_STREAM, 1),
+    ("h2: header list of 400 KB in CONTINUATION frames", "main", "/raw/huge-headers", {}, pycurl.E_RECV_ERROR, 1),
     ("h2: window never opened, GET", "no-window", "/x", {}, 0, 1),
     ("h2: window never opened, big POST", "no-window", "/x", {"POSTFIELDS": BIG_POST, "TIMEOUT_MS": 1000},
      pycurl.E_OPERATION_TIMEDOUT, 2),
@@ -373,6 +379,24 @@ def test_h2_fault(h2_servers, certs, which, path, opts, code, limit):
     got, secs, _ = run(c, srv.url(path), CAINFO=certs.ca_pem, **opts)
     assert (got, secs < limit) == (code, True)
     assert_h2_still_works(c, h2_servers["main"], certs)
+    c.close()
+
+
+def test_h2_http11_required(h2_servers, certs):
+    # RST_STREAM HTTP_1_1_REQUIRED: a new connection offering only http/1.1 carries the request again.
+    srv = h2_servers["main"]
+    c = pycurl.Curl()
+    heads, text = [], []
+    c.setopt(pycurl.HEADERFUNCTION, heads.append)
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda k, d: k == 0 and text.append(bytes(d).decode().rstrip()))
+    got, secs, n = run(c, srv.url("/rst/13"), CAINFO=certs.ca_pem)
+    seen = [(r["path"], r["outcome"]) for r in srv.requests if r["path"] == "/rst/13"]
+    assert (got, n, heads[0], c.getinfo(pycurl.NUM_CONNECTS), c.getinfo(pycurl.INFO_HTTP_VERSION)) == (
+        0, 12, b"HTTP/1.1 200 OK\r\n", 2, pycurl.CURL_HTTP_VERSION_1_1)
+    assert seen[-2:] == [("/rst/13", "rst"), ("/rst/13", "http/1.1")]
+    assert "Downgrades to HTTP/1.1" in text
+    assert_h2_still_works(c, srv, certs)
     c.close()
 
 

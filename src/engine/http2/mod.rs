@@ -15,6 +15,7 @@
 //! is held back by flow control and memory stays bounded.
 
 pub mod io;
+pub mod tap;
 pub mod upgrade;
 
 use std::any::Any;
@@ -45,6 +46,11 @@ pub const STREAM_WINDOW: u32 = 64 << 10;
 /// h2 has no per-stream growth, so the connection's INITIAL_WINDOW_SIZE setting moves instead
 /// (RFC 9113 6.9.2 applies it to every open stream), and back while any stream is paused.
 pub const STREAM_WINDOW_MAX: u32 = 10 << 20;
+/// SETTINGS_MAX_HEADER_LIST_SIZE: the h2 crate allows a head (HEADERS + CONTINUATION) as many
+/// CONTINUATION frames as this fills of 16 KiB frames plus a quarter, at least 5; this value makes
+/// it 8, nghttp2's limit (libcurl fails a ninth with 56). A decoded head is then bounded by 128 KiB,
+/// where libcurl's own limit is 300 KiB (docs/differences.md).
+pub const MAX_HEADER_LIST: u32 = (8 << 14) - 1;
 /// Receive window of the whole connection: libcurl 8's 10 MiB (room for many streams at once).
 pub const CONN_WINDOW: u32 = 10 << 20;
 
@@ -68,6 +74,8 @@ pub struct H2Conn {
     /// Our HPACK table holds a ":method HEAD" entry the server never saw (an h2c upgrade of a
     /// HEAD request, see upgrade.rs): no HEAD request may go on this connection.
     pub unseen_head: bool,
+    /// The server's GOAWAY error code and PUSH_PROMISE, which h2 does not report (see tap.rs).
+    pub seen: Rc<tap::Seen>,
 }
 
 impl Multiplexed for H2Conn {
@@ -108,12 +116,14 @@ impl H2Conn {
         let Conn { stream, id, primary, local, primary_ip, local_ip, certinfo, .. } = conn;
         let raw_fd = stream.sock().fd();
         let stream = io::SharedStream::new(stream);
+        let seen = Rc::new(tap::Seen::default());
         let (send, driver) = h2::client::Builder::new()
             .enable_push(false)
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONN_WINDOW)
             .max_concurrent_reset_streams(100)
-            .handshake::<_, Bytes>(wrap(stream.clone(), prefix))
+            .max_header_list_size(MAX_HEADER_LIST)
+            .handshake::<_, Bytes>(tap::Tap::new(wrap(stream.clone(), prefix), seen.clone()))
             .await
             .map_err(|e| conn_error(&e))?;
         let (open, gate) = spawn_driver(driver, spawner, reactor, raw_fd, stream.clone());
@@ -132,6 +142,7 @@ impl H2Conn {
             certinfo,
             streams_opened: Cell::new(0),
             unseen_head: false,
+            seen,
         })
     }
 
@@ -604,6 +615,9 @@ pub fn conn_error(e: &h2::Error) -> Error {
 /// A stream's failure: a reset by the server is CURLE_HTTP2_STREAM with libcurl's message (a
 /// NO_ERROR reset once the body began is a short body instead: see exchange_h2).
 pub fn stream_error(e: &h2::Error, stream_id: u32) -> Error {
+    if let Some(e) = head_too_large(e) {
+        return e;
+    }
     if e.is_library() && e.is_reset() {
         // Our side reset this stream for a malformed response (a connection-specific header,
         // DATA beyond its Content-Length): a stream error for libcurl too, not the connection's.
@@ -625,6 +639,24 @@ pub fn stream_error(e: &h2::Error, stream_id: u32) -> Error {
         );
     }
     conn_error(e)
+}
+
+/// Our side of h2 gave up on a response head over MAX_HEADER_LIST: libcurl's 56. h2 names the
+/// cause only in the GOAWAY's debug data (part of the error's text).
+fn head_too_large(e: &h2::Error) -> Option<Error> {
+    if !(e.is_library() && e.is_go_away() && e.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM)) {
+        return None;
+    }
+    let text = e.to_string();
+    let msg = if text.contains("too_many_continuations") {
+        // nghttp2's words, as libcurl reports them.
+        "nghttp2 recv error -905: Too many CONTINUATION frames following a HEADER frame".to_string()
+    } else if text.contains("header_list_way_too_large") {
+        format!("Too large response headers: more than {} bytes", MAX_HEADER_LIST as usize * 4)
+    } else {
+        return None;
+    };
+    Some(Error::new(code::RECV_ERROR, msg))
 }
 
 /// The server reset the stream with error code `n` before its response head.

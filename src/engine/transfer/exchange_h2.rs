@@ -32,6 +32,8 @@ enum Failed {
     Dead,
     /// h2 failed (Some) or closed (None) the stream while the request body went out.
     Send(Option<h2::Error>),
+    /// The server reset the stream with HTTP_1_1_REQUIRED: run it again over HTTP/1.1.
+    Http11,
     Err(Error),
 }
 
@@ -48,6 +50,9 @@ impl Xfer {
     /// Does this request want h2 (ALPN offers it, pooled h2 connections are looked for, and a
     /// cleartext connection speaks h2 at once with 2_PRIOR_KNOWLEDGE)?
     pub(super) fn wants_h2(&self, url: &Url) -> bool {
+        if self.h1_only {
+            return false;
+        }
         match self.o.http_version {
             HttpVersion::Default | HttpVersion::V2 | HttpVersion::V2Tls => url.scheme == "https",
             HttpVersion::V2Prior => true,
@@ -250,9 +255,10 @@ impl Xfer {
                 match self.h2_await_response(resp).await {
                     Ok(Ok(r)) => Ok(r),
                     Ok(Err(e)) if refused(&e) => Err(Failed::Refused),
+                    Ok(Err(e)) if wants_http11(&e) => Err(Failed::Http11),
                     // A reused connection that turned out closed before any response.
                     Ok(Err(e)) if reused && e.is_io() => Err(Failed::Dead),
-                    Ok(Err(e)) => Err(Failed::Err(http2::stream_error(&e, sid))),
+                    Ok(Err(e)) => Err(Failed::Err(stream_failure(h2c, &e, sid))),
                     Err(e) => Err(Failed::Err(e)),
                 }
             }
@@ -264,6 +270,7 @@ impl Xfer {
             // libcurl retries a request whose reused connection turned out dead before sending.
             Err(Failed::Dead) if reused => self.h2_retry(hop, h2c, false, body_read),
             Err(Failed::Dead) => Err(Error::new(code::HTTP2, "Error in the HTTP2 framing layer: connection closed")),
+            Err(Failed::Http11) => self.h2_downgrade(hop, h2c, sid, body_read),
             Err(Failed::Send(e)) => Err(send_error(e.as_ref(), sid)),
             Err(Failed::Err(e)) => Err(e),
         }
@@ -296,6 +303,30 @@ impl Xfer {
         }
         self.ul_now = 0;
         self.info.request_size = 0;
+        Ok(Next::Retry)
+    }
+
+    /// The server reset stream `sid` with HTTP_1_1_REQUIRED: as libcurl does, the request runs
+    /// again on a new connection that offers only http/1.1 (the h2 one stays pooled), and so does
+    /// the rest of this transfer.
+    fn h2_downgrade(&mut self, hop: &mut Hop, h2c: &H2Conn, sid: u32, body_read: bool) -> Result<Next> {
+        self.text(format_args!("{}", http2::reset_error(sid, 13).msg));
+        self.text(format_args!("Downgrades to HTTP/1.1"));
+        self.text(format_args!("Empty reply from server"));
+        self.text(format_args!(
+            "Connection #{} to host {}:{} left intact",
+            h2c.id,
+            hop.url.host,
+            hop.url.port_or_default()
+        ));
+        self.h1_only = true;
+        self.text(format_args!("Issue another request to this URL: '{}'", hop.url.to_effective()));
+        if body_read {
+            if let Some(b) = hop.body.as_mut() {
+                b.rewind()?;
+            }
+        }
+        self.ul_now = 0;
         Ok(Next::Retry)
     }
 
@@ -513,6 +544,11 @@ impl Xfer {
             let chunk = match self.h2_next_data(&mut body).await? {
                 None => break,
                 Some(Ok(c)) => c,
+                // The connection ended under the stream after a GOAWAY with an error code: libcurl
+                // fails the receive (56).
+                Some(Err(e)) if e.is_io() && h2c.seen.goaway_error().is_some() => {
+                    return Err(Error::new(code::RECV_ERROR, "Failure when receiving data from the peer"))
+                }
                 // The connection ended under the stream (close, close_notify): libcurl's 18.
                 Some(Err(e)) if e.is_io() => return Err(Error::new(code::PARTIAL_FILE, "Transferred a partial file")),
                 // A NO_ERROR reset mid-body ends the body: short of a Content-Length it is
@@ -529,7 +565,7 @@ impl Xfer {
                         break;
                     }
                 },
-                Some(Err(e)) => return Err(http2::stream_error(&e, sid)),
+                Some(Err(e)) => return Err(stream_failure(h2c, &e, sid)),
             };
             let n = chunk.len();
             received += n as u64;
@@ -603,6 +639,28 @@ fn refused(e: &h2::Error) -> bool {
     (e.is_reset() && e.reason() == Some(h2::Reason::REFUSED_STREAM)) || (e.is_go_away() && e.is_remote())
 }
 
+/// `e` ended stream `sid` of `h2c`. A PUSH_PROMISE (push is off) is a stream error for nghttp2
+/// (libcurl's 92) where h2 gives up the whole connection.
+fn stream_failure(h2c: &H2Conn, e: &h2::Error, sid: u32) -> Error {
+    if let (Some((len, hend)), true) = (h2c.seen.push_promise(), e.is_library() && e.is_go_away()) {
+        return Error::new(
+            code::HTTP2_STREAM,
+            format!(
+                "[HTTP2] [{sid}] received invalid frame: FRAME[PUSH_PROMISE, len={len}, hend={}], error -505: Protocol \
+                 error",
+                hend as u8
+            ),
+        );
+    }
+    http2::stream_error(e, sid)
+}
+
+/// The server reset the stream with HTTP_1_1_REQUIRED (RFC 9113 8.2.2's answer to a request it
+/// will serve over HTTP/1.1 only).
+fn wants_http11(e: &h2::Error) -> bool {
+    e.is_remote() && e.is_reset() && e.reason() == Some(h2::Reason::HTTP_1_1_REQUIRED)
+}
+
 /// Sending the body failed with `e` (None: the stream closed): when the server has refused the
 /// stream meanwhile, the response says so (h2 reports the send side as merely closed); else the
 /// send error stands.
@@ -610,10 +668,14 @@ fn refusal_or(e: Option<h2::Error>, mut resp: ResponseFuture, sid: u32) -> Faile
     if e.as_ref().is_some_and(refused) {
         return Failed::Refused;
     }
+    if e.as_ref().is_some_and(wants_http11) {
+        return Failed::Http11;
+    }
     let waker = std::task::Waker::noop();
     let mut cx = std::task::Context::from_waker(waker);
     match std::pin::Pin::new(&mut resp).poll(&mut cx) {
         Poll::Ready(Err(r)) if refused(&r) => Failed::Refused,
+        Poll::Ready(Err(r)) if wants_http11(&r) => Failed::Http11,
         Poll::Ready(Err(r)) => Failed::Err(http2::stream_error(&r, sid)),
         _ => Failed::Send(e),
     }

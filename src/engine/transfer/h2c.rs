@@ -15,7 +15,8 @@ impl Xfer {
     /// Is the h2c upgrade offered to this URL (libcurl: on every HTTP/1.1 request to http:// with
     /// HTTP_VERSION 2_0, HEAD or not, with a body or not)?
     pub(super) fn offers_h2c(&self, url: &Url) -> bool {
-        self.o.http_version == HttpVersion::V2 && url.scheme == "http"
+        // Not after an HTTP_1_1_REQUIRED (exchange_h2): the retry would be offered h2 again.
+        !self.h1_only && self.o.http_version == HttpVersion::V2 && url.scheme == "http"
     }
 
     /// A connection upgraded before may be in the pool as a shared h2 connection.

@@ -123,6 +123,9 @@ struct Xfer {
     /// The proxy of the request being set up, chosen once for it (see `choose_proxy`); boxed, as
     /// most transfers have none and the transfer's future stays small.
     proxy: std::result::Result<Option<Box<crate::engine::proxy::Proxy>>, Box<Error>>,
+    /// An h2 server reset a stream with HTTP_1_1_REQUIRED: libcurl runs the rest of the transfer
+    /// over HTTP/1.1 (see exchange_h2).
+    h1_only: bool,
 }
 
 /// Runs one transfer to completion, recording getinfo values in `easy.info`.
@@ -154,6 +157,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         last_http10: false,
         req_http10: false,
         proxy: Ok(None),
+        h1_only: false,
     };
     // getinfo answers for this transfer from its start, as libcurl resets its info then.
     x.publish_info();
