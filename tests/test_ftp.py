@@ -6,6 +6,7 @@ import io
 import select
 import socket
 import threading
+import time
 
 import pytest
 
@@ -324,12 +325,58 @@ def test_response_timeout():
     c = pycurl.Curl()
     try:
         code, msg = perform_error(c, f"ftp://127.0.0.1:{lsn.getsockname()[1]}/x", FTP_RESPONSE_TIMEOUT=1)
-        assert code == pycurl.E_OPERATION_TIMEDOUT
+        assert (code, msg) == (pycurl.E_OPERATION_TIMEDOUT, "server response timeout")
     finally:
         c.close()
         t.join(5)
         for s in held:
             s.close()
+        lsn.close()
+
+
+def _logs_in_then_goes_quiet():
+    """A server that greets, takes the login and PWD, then never answers the next command."""
+    lsn = socket.socket()
+    lsn.bind(("127.0.0.1", 0))
+    lsn.listen(1)
+    done = threading.Event()
+
+    def serve():
+        s, _ = lsn.accept()
+        f = s.makefile("rb")
+        s.sendall(b"220 hi\r\n")
+        answers = {b"USER": b"331 pw\r\n", b"PASS": b"230 in\r\n", b"PWD": b'257 "/" here\r\n'}
+        for line in f:
+            a = answers.get(line.split()[0].upper())
+            if a is None:
+                break
+            s.sendall(a)
+        done.wait(30)
+        s.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return lsn, done, t
+
+
+@pytest.mark.parametrize("opts, expect", [
+    # TIMEOUT sooner than the reply timeout ends the transfer first, with its own message.
+    ({"TIMEOUT": 1, "FTP_RESPONSE_TIMEOUT": 5}, "Operation timed out after"),
+    ({"TIMEOUT": 5, "FTP_RESPONSE_TIMEOUT": 1}, "server response timeout"),
+])
+def test_response_timeout_and_timeout(opts, expect):
+    lsn, done, t = _logs_in_then_goes_quiet()
+    c = pycurl.Curl()
+    try:
+        t0 = time.monotonic()
+        code, msg = perform_error(c, f"ftp://127.0.0.1:{lsn.getsockname()[1]}/x", **opts)
+        took = time.monotonic() - t0
+        assert code == pycurl.E_OPERATION_TIMEDOUT and msg.startswith(expect), msg
+        assert 0.9 < took < 3
+    finally:
+        c.close()
+        done.set()
+        t.join(5)
         lsn.close()
 
 

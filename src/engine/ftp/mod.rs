@@ -35,7 +35,7 @@ pub struct FtpOptions {
     pub prequote: Vec<String>,
     pub postquote: Vec<String>,
     pub account: Option<String>,
-    /// FTP_RESPONSE_TIMEOUT / SERVER_RESPONSE_TIMEOUT in milliseconds (0: none).
+    /// FTP_RESPONSE_TIMEOUT / SERVER_RESPONSE_TIMEOUT in milliseconds (0: libcurl's default).
     pub response_timeout_ms: u64,
     /// USE_SSL: 0 none, 1 try, 2 control, 3 all (FTPS is not built: 2 and 3 fail the transfer).
     pub use_ssl: u8,
@@ -78,6 +78,20 @@ const FTP_DEFAULTS: FtpOptions = FtpOptions {
     response_timeout_ms: 0,
     use_ssl: 0,
 };
+
+/// How long a reply may take when FTP_RESPONSE_TIMEOUT is unset (or 0): libcurl 8's 60 seconds.
+pub const DEFAULT_RESPONSE_TIMEOUT_MS: u64 = 60_000;
+
+impl FtpOptions {
+    /// The wait for one reply, in milliseconds (TIMEOUT, when sooner, still ends the transfer first).
+    pub fn reply_wait_ms(&self) -> u64 {
+        if self.response_timeout_ms > 0 {
+            self.response_timeout_ms
+        } else {
+            DEFAULT_RESPONSE_TIMEOUT_MS
+        }
+    }
+}
 
 /// A reply line that does not start with a code.
 #[derive(Debug, PartialEq, Eq)]
@@ -376,6 +390,14 @@ mod tests {
         assert_eq!(r[1].code, 230);
         assert_eq!(r[1].lines.len(), 3);
         assert_eq!(r[1].text(), "done");
+    }
+
+    #[test]
+    fn reply_wait_defaults_to_a_minute() {
+        let mut o = FtpOptions::default();
+        assert_eq!(o.reply_wait_ms(), 60_000);
+        o.response_timeout_ms = 1500;
+        assert_eq!(o.reply_wait_ms(), 1500);
     }
 
     #[test]

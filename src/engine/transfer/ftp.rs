@@ -141,6 +141,8 @@ impl Xfer {
     /// The next complete reply; each line goes to HEADERFUNCTION as it arrives, as in libcurl.
     async fn ftp_reply(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions) -> Result<Reply> {
         let mut buf = [0u8; 2048];
+        // The whole reply is due within the response timeout, however slowly it drips in.
+        let wait = Some(Instant::now() + Duration::from_millis(fo.reply_wait_ms()));
         loop {
             while let Some(line) = ctl.rd.next_line() {
                 self.debug_data(debug_kind::HEADER_IN, &line);
@@ -164,13 +166,11 @@ impl Xfer {
                     }
                 }
             }
-            let wait =
-                (fo.response_timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(fo.response_timeout_ms));
             let reactor = self.sh.reactor.clone();
             let n = match with_deadline(&reactor, wait, ctl.conn.stream.read(&mut buf)).await {
                 None => {
                     ctl.sane = false;
-                    return Err(Error::new(code::OPERATION_TIMEDOUT, "FTP response timeout"));
+                    return Err(Error::new(code::OPERATION_TIMEDOUT, "server response timeout"));
                 }
                 Some(Ok(0)) => {
                     ctl.sane = false;
