@@ -577,3 +577,24 @@ def test_abort_mid_download_then_reuse(curl, ftp):
     body, _ = perform(curl, ftp.url("/hello.txt"))
     assert body == CONTENT
     assert curl.getinfo(pycurl.RESPONSE_CODE) == 226
+
+
+@pytest.mark.parametrize("opts, expect", [
+    ({}, ["Request has same path as previous transfer", "Connect data stream passively",
+          "Connecting to 127.0.0.1 port ", "Maxdownload = -1", "Getting file with size: 12"]),
+    ({"FTPPORT": "-"}, ["Request has same path as previous transfer", "Connect data stream actively",
+                        "Ready to accept data connection from server", "Maxdownload = -1",
+                        "Getting file with size: 12"]),
+])
+def test_verbose_text(curl, ftp, opts, expect):
+    """The informational lines libcurl gives DEBUGFUNCTION for a download, in its order."""
+    lines = []
+    curl.setopt(pycurl.VERBOSE, 1)
+    curl.setopt(pycurl.DEBUGFUNCTION,
+                lambda kind, data: kind == pycurl.INFOTYPE_TEXT and lines.append(data.decode()))
+    perform(curl, ftp.url("/hello.txt"), **opts)
+    found = [next((l for l in lines if l.startswith(e)), None) for e in expect]
+    assert None not in found, (expect, lines)
+    assert [lines.index(l) for l in found] == sorted(lines.index(l) for l in found)
+    if "FTPPORT" in opts:
+        assert "Connection accepted from server\n" in lines

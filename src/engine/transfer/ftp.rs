@@ -269,6 +269,7 @@ impl Xfer {
         let same = old == Some(path.dir_key.as_str());
         ctl.st.prevpath = None;
         if same {
+            self.text(format_args!("Request has same path as previous transfer"));
             return Ok(());
         }
         let absolute = path.dirs.first().is_some_and(|d| d.starts_with('/'));
@@ -389,7 +390,9 @@ impl Xfer {
         let ctl_ip = ctl.conn.primary.ip();
         let mut target = None;
         if ctl.st.epsv {
-            let r = self.ftp_cmd(ctl, fo, "EPSV").await?;
+            self.ftp_send(ctl, "EPSV").await?;
+            self.text(format_args!("Connect data stream passively"));
+            let r = self.ftp_reply(ctl, fo).await?;
             if r.code != 229 {
                 ctl.st.epsv = false;
             } else {
@@ -412,6 +415,7 @@ impl Xfer {
                 SocketAddr::new(ip, port)
             }
         };
+        self.text(format_args!("Connecting to {} port {}", target.ip(), target.port()));
         self.text(format_args!("  Trying {target}..."));
         self.info.num_connects += 1;
         let sock = self.tcp_connect(&target).await.map_err(|e| match e {
@@ -452,8 +456,11 @@ impl Xfer {
             sock.local_addr().ok().and_then(|a| a.as_socket()).ok_or_else(|| failed("getsockname() failed".into()))?;
         let lsn = Sock::new(sock, &self.sh.reactor, None);
         if ctl.st.eprt {
-            let r = self.ftp_cmd(ctl, fo, &format!("EPRT {}", f::eprt_arg(at))).await?;
+            self.ftp_send(ctl, &format!("EPRT {}", f::eprt_arg(at))).await?;
+            self.text(format_args!("Connect data stream actively"));
+            let r = self.ftp_reply(ctl, fo).await?;
             if r.code / 100 == 2 {
+                self.text(format_args!("Ready to accept data connection from server"));
                 return Ok(lsn);
             }
             self.text(format_args!("disabling EPRT usage"));
@@ -462,10 +469,15 @@ impl Xfer {
         let Some(arg) = f::port_arg(at) else {
             return Err(failed("Failed to do PORT".into()));
         };
-        let r = self.ftp_cmd(ctl, fo, &format!("PORT {arg}")).await?;
+        self.ftp_send(ctl, &format!("PORT {arg}")).await?;
+        if fo.use_eprt == ctl.st.eprt {
+            self.text(format_args!("Connect data stream actively"));
+        }
+        let r = self.ftp_reply(ctl, fo).await?;
         if r.code / 100 != 2 {
             return Err(failed("Failed to do PORT".into()));
         }
+        self.text(format_args!("Ready to accept data connection from server"));
         Ok(lsn)
     }
 
@@ -488,6 +500,15 @@ impl Xfer {
         };
         // libcurl counts only the connections it makes, not the one the server makes to it.
         self.text(format_args!("Connection accepted from server"));
+        let addr = |a: std::io::Result<socket2::SockAddr>| a.ok().and_then(|a| a.as_socket());
+        if let (Some(peer), Some(me)) = (addr(s.peer_addr()), addr(s.local_addr())) {
+            let (ip, port) = (peer.ip(), peer.port());
+            self.text(format_args!(
+                "Established 2nd connection to {ip} ({ip} port {port}) from {} port {} ",
+                me.ip(),
+                me.port()
+            ));
+        }
         Ok(Sock::new(s, &reactor, None))
     }
 
@@ -570,6 +591,8 @@ impl Xfer {
         }
         // Until the final reply is read, the control connection is owed one: not reusable.
         ctl.sane = false;
+        self.text(format_args!("Maxdownload = {}", range_end.map_or(-1, |e| (e - from) as i64)));
+        self.text(format_args!("Getting file with size: {}", size.map_or(-1, |s| s as i64)));
         let data = &mut self.ftp_data(data).await?;
         self.info.starttransfer_time = elapsed(self.start);
         let mut buf = vec![0u8; self.o.buffer_size.max(16384)];
