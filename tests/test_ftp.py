@@ -598,3 +598,18 @@ def test_verbose_text(curl, ftp, opts, expect):
     assert [lines.index(l) for l in found] == sorted(lines.index(l) for l in found)
     if "FTPPORT" in opts:
         assert "Connection accepted from server\n" in lines
+
+
+@pytest.mark.parametrize("opts, code, connects", [
+    ({"QUOTE": ["BOGUS"]}, 21, 2),  # libcurl closes the control connection after a quote error
+    ({"URL": "/nofile"}, 78, 1),  # and keeps it after a missing file
+])
+def test_control_connection_after_failure(curl, ftp, opts, code, connects):
+    opts = dict(opts)
+    url = ftp.url(opts.pop("URL", "/hello.txt"))
+    assert perform_error(curl, url, **opts)[0] == code
+    curl.unsetopt(pycurl.QUOTE)
+    body, _ = perform(curl, ftp.url("/hello.txt"))
+    assert body == CONTENT
+    # New connections of the second transfer: the data connection, plus the control one if closed.
+    assert curl.getinfo(pycurl.NUM_CONNECTS) == connects

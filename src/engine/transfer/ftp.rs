@@ -83,6 +83,13 @@ impl Xfer {
         let mut ctl = Ctl { conn, rd: ReplyReader::default(), st: st.unwrap_or_default(), sane: true };
         let r = Box::pin(self.ftp_session(&mut ctl, &fo, &path, fresh, user, pass)).await;
         *self.easy.current_sock.borrow_mut() = None;
+        if let Err(e) = &r {
+            // libcurl keeps the control connection only after these failures; others close it.
+            const KEPT: [i32; 13] = [36, 13, 30, 10, 12, 17, 19, 18, 25, 9, 63, 78, 23];
+            if !KEPT.contains(&e.code) {
+                ctl.sane = false;
+            }
+        }
         if ctl.sane && !self.o.forbid_reuse {
             let mut conn = ctl.conn;
             conn.ftp = Some(Box::new(ctl.st));
