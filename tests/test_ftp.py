@@ -6,6 +6,7 @@ import io
 import select
 import socket
 import threading
+import time
 
 import pytest
 
@@ -298,12 +299,71 @@ def test_socket_action_sees_control_and_data_sockets(ftp):
     m.close()
 
 
-@pytest.mark.skipif(not IS_RS, reason="pycurl-rs has no active mode or PRET yet")
+@pytest.mark.skipif(not IS_RS, reason="pycurl-rs has no PRET")
 def test_options_not_built(curl):
-    for opt, value in [(pycurl.FTPPORT, "-"), (pycurl.FTP_USE_PRET, 1)]:
-        with pytest.raises(pycurl.error) as ei:
-            curl.setopt(opt, value)
-        assert ei.value.args[0] == pycurl.E_NOT_BUILT_IN
+    with pytest.raises(pycurl.error) as ei:
+        curl.setopt(pycurl.FTP_USE_PRET, 1)
+    assert ei.value.args[0] == pycurl.E_NOT_BUILT_IN
+
+
+@pytest.mark.parametrize("port", ["-", "127.0.0.1"])
+def test_active_mode_download(curl, ftp, port):
+    cmds = sent_commands(curl)
+    body, headers = perform(curl, ftp.url("/sub/deeper/d.txt"), FTPPORT=port)
+    assert body == DEEP
+    assert cmds[5].startswith(b"EPRT |1|127.0.0.1|") and cmds[6:] == [
+        b"TYPE I\r\n", b"SIZE d.txt\r\n", b"RETR d.txt\r\n"]
+    assert codes(headers)[-1] == 226
+    assert curl.getinfo(pycurl.NUM_CONNECTS) == 1
+
+
+def test_active_mode_port_listing_and_upload(curl, ftp):
+    cmds = sent_commands(curl)
+    body, _ = perform(curl, ftp.url("/sub/"), FTPPORT="-", FTP_USE_EPRT=0)
+    assert b"deeper" in body
+    port = [c for c in cmds if c.startswith(b"PORT ")]
+    assert len(port) == 1 and port[0].startswith(b"PORT 127,0,0,1,")
+    assert not [c for c in cmds if c.startswith((b"EPRT", b"EPSV", b"PASV"))]
+    del cmds[:]
+    perform(curl, ftp.url("/up/active.bin"), FTPPORT="-", UPLOAD=1, READDATA=io.BytesIO(b"x" * 70000))
+    assert (ftp.root / "up" / "active.bin").read_bytes() == b"x" * 70000
+    # FTP_USE_EPRT=0 is still set on the handle.
+    assert [c[:5] for c in cmds if c[:4] in (b"PORT", b"EPRT", b"STOR")] == [b"PORT ", b"STOR "]
+
+
+def test_active_mode_server_never_connects():
+    """A server that takes EPRT and RETR but never connects: ACCEPTTIMEOUT_MS ends it with 12."""
+    lsn = socket.socket()
+    lsn.bind(("127.0.0.1", 0))
+    lsn.listen(1)
+    done = threading.Event()
+
+    def serve():
+        s, _ = lsn.accept()
+        s.sendall(b"220 hi\r\n")
+        answers = {b"USER": b"331 pw\r\n", b"PASS": b"230 in\r\n", b"PWD": b'257 "/" here\r\n',
+                   b"EPRT": b"200 ok\r\n", b"TYPE": b"200 ok\r\n", b"SIZE": b"213 5\r\n",
+                   b"RETR": b"150 go\r\n"}
+        for line in s.makefile("rb"):
+            a = answers.get(line.split()[0].upper())
+            if a is None:
+                break
+            s.sendall(a)
+        done.wait(10)
+        s.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    c = pycurl.Curl()
+    try:
+        code, msg = perform_error(c, f"ftp://127.0.0.1:{lsn.getsockname()[1]}/x", FTPPORT="-",
+                                  ACCEPTTIMEOUT_MS=500)
+        assert (code, msg) == (12, "Accept timeout occurred while waiting server connect")
+    finally:
+        c.close()
+        done.set()
+        t.join(5)
+        lsn.close()
 
 
 def test_bad_option_values(curl):
@@ -324,12 +384,58 @@ def test_response_timeout():
     c = pycurl.Curl()
     try:
         code, msg = perform_error(c, f"ftp://127.0.0.1:{lsn.getsockname()[1]}/x", FTP_RESPONSE_TIMEOUT=1)
-        assert code == pycurl.E_OPERATION_TIMEDOUT
+        assert (code, msg) == (pycurl.E_OPERATION_TIMEDOUT, "server response timeout")
     finally:
         c.close()
         t.join(5)
         for s in held:
             s.close()
+        lsn.close()
+
+
+def _logs_in_then_goes_quiet():
+    """A server that greets, takes the login and PWD, then never answers the next command."""
+    lsn = socket.socket()
+    lsn.bind(("127.0.0.1", 0))
+    lsn.listen(1)
+    done = threading.Event()
+
+    def serve():
+        s, _ = lsn.accept()
+        f = s.makefile("rb")
+        s.sendall(b"220 hi\r\n")
+        answers = {b"USER": b"331 pw\r\n", b"PASS": b"230 in\r\n", b"PWD": b'257 "/" here\r\n'}
+        for line in f:
+            a = answers.get(line.split()[0].upper())
+            if a is None:
+                break
+            s.sendall(a)
+        done.wait(30)
+        s.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return lsn, done, t
+
+
+@pytest.mark.parametrize("opts, expect", [
+    # TIMEOUT sooner than the reply timeout ends the transfer first, with its own message.
+    ({"TIMEOUT": 1, "FTP_RESPONSE_TIMEOUT": 5}, "Operation timed out after"),
+    ({"TIMEOUT": 5, "FTP_RESPONSE_TIMEOUT": 1}, "server response timeout"),
+])
+def test_response_timeout_and_timeout(opts, expect):
+    lsn, done, t = _logs_in_then_goes_quiet()
+    c = pycurl.Curl()
+    try:
+        t0 = time.monotonic()
+        code, msg = perform_error(c, f"ftp://127.0.0.1:{lsn.getsockname()[1]}/x", **opts)
+        took = time.monotonic() - t0
+        assert code == pycurl.E_OPERATION_TIMEDOUT and msg.startswith(expect), msg
+        assert 0.9 < took < 3
+    finally:
+        c.close()
+        done.set()
+        t.join(5)
         lsn.close()
 
 
@@ -471,3 +577,39 @@ def test_abort_mid_download_then_reuse(curl, ftp):
     body, _ = perform(curl, ftp.url("/hello.txt"))
     assert body == CONTENT
     assert curl.getinfo(pycurl.RESPONSE_CODE) == 226
+
+
+@pytest.mark.parametrize("opts, expect", [
+    ({}, ["Request has same path as previous transfer", "Connect data stream passively",
+          "Connecting to 127.0.0.1 port ", "Maxdownload = -1", "Getting file with size: 12"]),
+    ({"FTPPORT": "-"}, ["Request has same path as previous transfer", "Connect data stream actively",
+                        "Ready to accept data connection from server", "Maxdownload = -1",
+                        "Getting file with size: 12"]),
+])
+def test_verbose_text(curl, ftp, opts, expect):
+    """The informational lines libcurl gives DEBUGFUNCTION for a download, in its order."""
+    lines = []
+    curl.setopt(pycurl.VERBOSE, 1)
+    curl.setopt(pycurl.DEBUGFUNCTION,
+                lambda kind, data: kind == pycurl.INFOTYPE_TEXT and lines.append(data.decode()))
+    perform(curl, ftp.url("/hello.txt"), **opts)
+    found = [next((l for l in lines if l.startswith(e)), None) for e in expect]
+    assert None not in found, (expect, lines)
+    assert [lines.index(l) for l in found] == sorted(lines.index(l) for l in found)
+    if "FTPPORT" in opts:
+        assert "Connection accepted from server\n" in lines
+
+
+@pytest.mark.parametrize("opts, code, connects", [
+    ({"QUOTE": ["BOGUS"]}, 21, 2),  # libcurl closes the control connection after a quote error
+    ({"URL": "/nofile"}, 78, 1),  # and keeps it after a missing file
+])
+def test_control_connection_after_failure(curl, ftp, opts, code, connects):
+    opts = dict(opts)
+    url = ftp.url(opts.pop("URL", "/hello.txt"))
+    assert perform_error(curl, url, **opts)[0] == code
+    curl.unsetopt(pycurl.QUOTE)
+    body, _ = perform(curl, ftp.url("/hello.txt"))
+    assert body == CONTENT
+    # New connections of the second transfer: the data connection, plus the control one if closed.
+    assert curl.getinfo(pycurl.NUM_CONNECTS) == connects

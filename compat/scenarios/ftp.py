@@ -31,6 +31,7 @@ srv = ftpservers.start_vsftpd(root, work)
 add_port(srv.port)
 
 c = pycurl.Curl()
+ACTIVE = re.compile(rb"^((?:EPRT \|1\|127\.0\.0\.1\||PORT 127,0,0,1,)).*", re.S)
 
 
 def run(name, path, **opts):
@@ -40,7 +41,8 @@ def run(name, path, **opts):
     c.setopt(pycurl.WRITEDATA, body)
     c.setopt(pycurl.HEADERFUNCTION, lambda h: headers.append(PASSIVE.sub(rb"\1...\2", h)))
     c.setopt(pycurl.VERBOSE, 1)
-    c.setopt(pycurl.DEBUGFUNCTION, lambda k, d: k == pycurl.INFOTYPE_HEADER_OUT and sent.append(d))
+    # The port an active-mode transfer listens on differs from run to run.
+    c.setopt(pycurl.DEBUGFUNCTION, lambda k, d: k == pycurl.INFOTYPE_HEADER_OUT and sent.append(ACTIVE.sub(rb"\1...", d)))
     for k, v in opts.items():
         c.setopt(getattr(pycurl, k), v)
     perform(c, o, f"{name}.perform")
@@ -64,6 +66,10 @@ try:
     run("missing_file", "/nofile")
     run("upload", "/up/u.txt", UPLOAD=1, READDATA=io.BytesIO(b"up\n"))
     c.setopt(pycurl.UPLOAD, 0)
+    run("active_eprt", "/sub/deeper/d.txt", FTPPORT="-")
+    run("active_port_listing", "/sub/", FTPPORT="127.0.0.1", FTP_USE_EPRT=0)
+    c.setopt(pycurl.FTPPORT, None)
+    c.setopt(pycurl.FTP_USE_EPRT, 1)
     run("quote", "/hello.txt", QUOTE=["NOOP"], POSTQUOTE=["*BOGUS"])
     run("quote_error", "/hello.txt", QUOTE=["BOGUS"])
     run("login_denied", "/hello.txt", USERPWD="bob:pw")

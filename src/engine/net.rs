@@ -164,6 +164,21 @@ impl Sock {
         .await
     }
 
+    /// The next connection on a listening socket (FTP's active mode), as a nonblocking socket.
+    pub async fn accept(&self) -> io::Result<Socket> {
+        let reactor = self.reactor()?;
+        let lsn = self.socket();
+        poll_fn(|cx| match lsn.accept() {
+            Ok((s, _)) => Poll::Ready(s.set_nonblocking(true).map(|_| s)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                reactor.want_read(self.fd, cx.waker());
+                Poll::Pending
+            }
+            Err(e) => Poll::Ready(Err(e)),
+        })
+        .await
+    }
+
     /// Is an idle pooled connection still usable: no EOF, no unexpected data, no error pending.
     pub fn is_alive(&self) -> bool {
         sys::idle_alive(self.fd)

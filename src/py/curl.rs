@@ -1054,6 +1054,9 @@ impl PyCurl {
                     o.ftp.create_dirs = v as u8;
                 }
             }
+            opt::FTPPORT => o.ftp.port = text!(),
+            opt::FTP_USE_EPRT => o.ftp.use_eprt = long!() != 0,
+            opt::ACCEPTTIMEOUT_MS => o.ftp.accept_timeout_ms = nonneg!() as u64,
             opt::FTP_RESPONSE_TIMEOUT => o.ftp.response_timeout_ms = (nonneg!() as u64).saturating_mul(1000),
             opt::QUOTE | opt::PREQUOTE | opt::POSTQUOTE => {
                 // As HTTPHEADER: an empty list leaves the previous list in place.

@@ -35,8 +35,14 @@ pub struct FtpOptions {
     pub prequote: Vec<String>,
     pub postquote: Vec<String>,
     pub account: Option<String>,
-    /// FTP_RESPONSE_TIMEOUT / SERVER_RESPONSE_TIMEOUT in milliseconds (0: none).
+    /// FTP_RESPONSE_TIMEOUT / SERVER_RESPONSE_TIMEOUT in milliseconds (0: libcurl's default).
     pub response_timeout_ms: u64,
+    /// FTPPORT: active mode, with the address to listen on ("-": the control connection's).
+    pub port: Option<String>,
+    /// FTP_USE_EPRT: EPRT before PORT (the connection forgets it once the server refuses it).
+    pub use_eprt: bool,
+    /// ACCEPTTIMEOUT_MS: the wait for the server's data connection in active mode (0: 60 s).
+    pub accept_timeout_ms: u64,
     /// USE_SSL: 0 none, 1 try, 2 control, 3 all (FTPS is not built: 2 and 3 fail the transfer).
     pub use_ssl: u8,
 }
@@ -76,8 +82,25 @@ const FTP_DEFAULTS: FtpOptions = FtpOptions {
     postquote: Vec::new(),
     account: None,
     response_timeout_ms: 0,
+    port: None,
+    use_eprt: true,
+    accept_timeout_ms: 0,
     use_ssl: 0,
 };
+
+/// How long a reply may take when FTP_RESPONSE_TIMEOUT is unset (or 0): libcurl 8's 60 seconds.
+pub const DEFAULT_RESPONSE_TIMEOUT_MS: u64 = 60_000;
+
+impl FtpOptions {
+    /// The wait for one reply, in milliseconds (TIMEOUT, when sooner, still ends the transfer first).
+    pub fn reply_wait_ms(&self) -> u64 {
+        if self.response_timeout_ms > 0 {
+            self.response_timeout_ms
+        } else {
+            DEFAULT_RESPONSE_TIMEOUT_MS
+        }
+    }
+}
 
 /// A reply line that does not start with a code.
 #[derive(Debug, PartialEq, Eq)]
@@ -348,6 +371,49 @@ pub struct ConnState {
     /// EPSV is tried: FTP_USE_EPSV as it was when the connection was made, and off once the
     /// server refused it (libcurl keeps both per connection).
     pub epsv: bool,
+    /// EPRT is tried in active mode: FTP_USE_EPRT as it was, off once the server refused it.
+    pub eprt: bool,
+}
+
+/// Where FTPPORT asks to listen: an address ("-" or a name that is not one: None, the control
+/// connection's) and a port range (0..=0: any).
+pub fn parse_port_spec(spec: &str) -> (Option<std::net::IpAddr>, u16, u16) {
+    let (host, ports) = if let Some(rest) = spec.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((h, p)) => (h, p.strip_prefix(':').unwrap_or("")),
+            None => (rest, ""),
+        }
+    } else if spec.matches(':').count() > 1 {
+        // A bare IPv6 address has no port part.
+        (spec, "")
+    } else {
+        spec.split_once(':').unwrap_or((spec, ""))
+    };
+    let (lo, hi) = match ports.split_once('-') {
+        Some((a, b)) => (a.parse().unwrap_or(0), b.parse().unwrap_or(0)),
+        None => {
+            let p = ports.parse().unwrap_or(0);
+            (p, p)
+        }
+    };
+    let hi = if hi < lo { lo } else { hi };
+    (host.parse().ok(), lo, hi)
+}
+
+/// The argument of PORT ("h1,h2,h3,h4,p1,p2"), None for an IPv6 address; and of EPRT.
+pub fn port_arg(addr: std::net::SocketAddr) -> Option<String> {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) => {
+            let o = ip.octets();
+            Some(format!("{},{},{},{},{},{}", o[0], o[1], o[2], o[3], addr.port() >> 8, addr.port() & 0xff))
+        }
+        std::net::IpAddr::V6(_) => None,
+    }
+}
+
+pub fn eprt_arg(addr: std::net::SocketAddr) -> String {
+    let fam = if addr.is_ipv4() { 1 } else { 2 };
+    format!("|{fam}|{}|{}|", addr.ip(), addr.port())
 }
 
 #[cfg(test)]
@@ -376,6 +442,31 @@ mod tests {
         assert_eq!(r[1].code, 230);
         assert_eq!(r[1].lines.len(), 3);
         assert_eq!(r[1].text(), "done");
+    }
+
+    #[test]
+    fn port_specs_and_arguments() {
+        let lo: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(parse_port_spec("-"), (None, 0, 0));
+        assert_eq!(parse_port_spec("eth0"), (None, 0, 0));
+        assert_eq!(parse_port_spec("127.0.0.1"), (Some(lo), 0, 0));
+        assert_eq!(parse_port_spec("127.0.0.1:4000-4010"), (Some(lo), 4000, 4010));
+        assert_eq!(parse_port_spec("-:5000"), (None, 5000, 5000));
+        assert_eq!(parse_port_spec("[::1]:7000"), (Some("::1".parse().unwrap()), 7000, 7000));
+        assert_eq!(parse_port_spec("::1"), (Some("::1".parse().unwrap()), 0, 0));
+        let a: std::net::SocketAddr = "127.0.0.1:4242".parse().unwrap();
+        assert_eq!(port_arg(a).unwrap(), "127,0,0,1,16,146");
+        assert_eq!(eprt_arg(a), "|1|127.0.0.1|4242|");
+        let b: std::net::SocketAddr = "[::1]:21".parse().unwrap();
+        assert_eq!((port_arg(b), eprt_arg(b)), (None, "|2|::1|21|".to_string()));
+    }
+
+    #[test]
+    fn reply_wait_defaults_to_a_minute() {
+        let mut o = FtpOptions::default();
+        assert_eq!(o.reply_wait_ms(), 60_000);
+        o.response_timeout_ms = 1500;
+        assert_eq!(o.reply_wait_ms(), 1500);
     }
 
     #[test]

@@ -21,6 +21,17 @@ const FTP_COULDNT_SET_TYPE: i32 = 17;
 const FTP_COULDNT_RETR_FILE: i32 = 19;
 const QUOTE_ERROR: i32 = 21;
 const FTP_COULDNT_USE_REST: i32 = 31;
+const FTP_ACCEPT_FAILED: i32 = 10;
+const FTP_ACCEPT_TIMEOUT: i32 = 12;
+const FTP_PORT_FAILED: i32 = 30;
+/// ACCEPTTIMEOUT_MS unset: libcurl's minute for the server to connect in active mode.
+const DEFAULT_ACCEPT_TIMEOUT_MS: u64 = 60_000;
+
+/// The data connection: made (passive mode), or to be accepted after the 1xx reply (active).
+enum Data {
+    Made(Sock),
+    Listening(Sock),
+}
 
 /// The control connection of the transfer in flight and what was read from it.
 struct Ctl {
@@ -72,6 +83,13 @@ impl Xfer {
         let mut ctl = Ctl { conn, rd: ReplyReader::default(), st: st.unwrap_or_default(), sane: true };
         let r = Box::pin(self.ftp_session(&mut ctl, &fo, &path, fresh, user, pass)).await;
         *self.easy.current_sock.borrow_mut() = None;
+        if let Err(e) = &r {
+            // libcurl keeps the control connection only after these failures; others close it.
+            const KEPT: [i32; 13] = [36, 13, 30, 10, 12, 17, 19, 18, 25, 9, 63, 78, 23];
+            if !KEPT.contains(&e.code) {
+                ctl.sane = false;
+            }
+        }
         if ctl.sane && !self.o.forbid_reuse {
             let mut conn = ctl.conn;
             conn.ftp = Some(Box::new(ctl.st));
@@ -113,13 +131,17 @@ impl Xfer {
         if self.o.filetime && !listing {
             self.ftp_mdtm(ctl, &path.file, false).await?;
         }
-        let mut data = self.ftp_passive(ctl, fo).await?;
+        let data = if fo.port.is_some() {
+            Data::Listening(self.ftp_active(ctl, fo).await?)
+        } else {
+            Data::Made(self.ftp_passive(ctl, fo).await?)
+        };
         self.ftp_type(ctl, ascii).await?;
         self.ftp_quote(ctl, &fo.prequote).await?;
         if self.o.upload {
-            self.ftp_store(ctl, fo, &path.file, &mut data).await?;
+            self.ftp_store(ctl, fo, &path.file, data).await?;
         } else {
-            self.ftp_retrieve(ctl, fo, path, listing, ascii, &mut data).await?;
+            self.ftp_retrieve(ctl, fo, path, listing, ascii, data).await?;
         }
         self.ftp_quote(ctl, &fo.postquote).await?;
         self.text(format_args!("Remembering we are in directory \"{}\"", path.dir_key));
@@ -141,6 +163,8 @@ impl Xfer {
     /// The next complete reply; each line goes to HEADERFUNCTION as it arrives, as in libcurl.
     async fn ftp_reply(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions) -> Result<Reply> {
         let mut buf = [0u8; 2048];
+        // The whole reply is due within the response timeout, however slowly it drips in.
+        let wait = Some(Instant::now() + Duration::from_millis(fo.reply_wait_ms()));
         loop {
             while let Some(line) = ctl.rd.next_line() {
                 self.debug_data(debug_kind::HEADER_IN, &line);
@@ -164,13 +188,11 @@ impl Xfer {
                     }
                 }
             }
-            let wait =
-                (fo.response_timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(fo.response_timeout_ms));
             let reactor = self.sh.reactor.clone();
             let n = match with_deadline(&reactor, wait, ctl.conn.stream.read(&mut buf)).await {
                 None => {
                     ctl.sane = false;
-                    return Err(Error::new(code::OPERATION_TIMEDOUT, "FTP response timeout"));
+                    return Err(Error::new(code::OPERATION_TIMEDOUT, "server response timeout"));
                 }
                 Some(Ok(0)) => {
                     ctl.sane = false;
@@ -217,6 +239,7 @@ impl Xfer {
             return Err(Error::new(code::LOGIN_DENIED, format!("Access denied: {:03}", r.code)));
         }
         ctl.st.epsv = fo.use_epsv;
+        ctl.st.eprt = fo.use_eprt;
         ctl.st.user = user.to_string();
         ctl.st.password = pass.to_string();
         let r = self.ftp_cmd(ctl, fo, "PWD").await?;
@@ -253,6 +276,7 @@ impl Xfer {
         let same = old == Some(path.dir_key.as_str());
         ctl.st.prevpath = None;
         if same {
+            self.text(format_args!("Request has same path as previous transfer"));
             return Ok(());
         }
         let absolute = path.dirs.first().is_some_and(|d| d.starts_with('/'));
@@ -373,7 +397,9 @@ impl Xfer {
         let ctl_ip = ctl.conn.primary.ip();
         let mut target = None;
         if ctl.st.epsv {
-            let r = self.ftp_cmd(ctl, fo, "EPSV").await?;
+            self.ftp_send(ctl, "EPSV").await?;
+            self.text(format_args!("Connect data stream passively"));
+            let r = self.ftp_reply(ctl, fo).await?;
             if r.code != 229 {
                 ctl.st.epsv = false;
             } else {
@@ -396,6 +422,7 @@ impl Xfer {
                 SocketAddr::new(ip, port)
             }
         };
+        self.text(format_args!("Connecting to {} port {}", target.ip(), target.port()));
         self.text(format_args!("  Trying {target}..."));
         self.info.num_connects += 1;
         let sock = self.tcp_connect(&target).await.map_err(|e| match e {
@@ -420,6 +447,78 @@ impl Xfer {
         Ok(sock)
     }
 
+    /// Active mode (FTPPORT): a socket listening where FTPPORT says, announced with EPRT (PORT when
+    /// the server refuses it or EPRT is off).
+    async fn ftp_active(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions) -> Result<Sock> {
+        let spec = fo.port.clone().unwrap_or_default();
+        let (ip, lo, hi) = f::parse_port_spec(&spec);
+        let ip = ip.unwrap_or(ctl.conn.local.ip());
+        let failed = |what: String| Error::new(FTP_PORT_FAILED, what);
+        let sock = net::new_socket(&SocketAddr::new(ip, 0)).map_err(|e| failed(format!("socket failure: {e}")))?;
+        if !(lo..=hi).any(|p| sock.bind(&SocketAddr::new(ip, p).into()).is_ok()) {
+            return Err(failed(format!("bind(port={lo}) on non-local address failed")));
+        }
+        sock.listen(1).map_err(|e| failed(format!("socket failure: {e}")))?;
+        let at =
+            sock.local_addr().ok().and_then(|a| a.as_socket()).ok_or_else(|| failed("getsockname() failed".into()))?;
+        let lsn = Sock::new(sock, &self.sh.reactor, None);
+        if ctl.st.eprt {
+            self.ftp_send(ctl, &format!("EPRT {}", f::eprt_arg(at))).await?;
+            self.text(format_args!("Connect data stream actively"));
+            let r = self.ftp_reply(ctl, fo).await?;
+            if r.code / 100 == 2 {
+                self.text(format_args!("Ready to accept data connection from server"));
+                return Ok(lsn);
+            }
+            self.text(format_args!("disabling EPRT usage"));
+            ctl.st.eprt = false;
+        }
+        let Some(arg) = f::port_arg(at) else {
+            return Err(failed("Failed to do PORT".into()));
+        };
+        self.ftp_send(ctl, &format!("PORT {arg}")).await?;
+        if fo.use_eprt == ctl.st.eprt {
+            self.text(format_args!("Connect data stream actively"));
+        }
+        let r = self.ftp_reply(ctl, fo).await?;
+        if r.code / 100 != 2 {
+            return Err(failed("Failed to do PORT".into()));
+        }
+        self.text(format_args!("Ready to accept data connection from server"));
+        Ok(lsn)
+    }
+
+    /// The data connection after the 1xx reply: in active mode, the server's, within ACCEPTTIMEOUT_MS.
+    async fn ftp_data(&mut self, data: Data) -> Result<Sock> {
+        let lsn = match data {
+            Data::Made(s) => return Ok(s),
+            Data::Listening(l) => l,
+        };
+        let ms =
+            if self.o.ftp.accept_timeout_ms > 0 { self.o.ftp.accept_timeout_ms } else { DEFAULT_ACCEPT_TIMEOUT_MS };
+        let reactor = self.sh.reactor.clone();
+        let wait = Some(Instant::now() + Duration::from_millis(ms));
+        let s = match with_deadline(&reactor, wait, lsn.accept()).await {
+            None => return Err(Error::new(FTP_ACCEPT_TIMEOUT, "Accept timeout occurred while waiting server connect")),
+            Some(Err(e)) => {
+                return Err(Error::new(FTP_ACCEPT_FAILED, format!("Error accept()ing server connect: {e}")))
+            }
+            Some(Ok(s)) => s,
+        };
+        // libcurl counts only the connections it makes, not the one the server makes to it.
+        self.text(format_args!("Connection accepted from server"));
+        let addr = |a: std::io::Result<socket2::SockAddr>| a.ok().and_then(|a| a.as_socket());
+        if let (Some(peer), Some(me)) = (addr(s.peer_addr()), addr(s.local_addr())) {
+            let (ip, port) = (peer.ip(), peer.port());
+            self.text(format_args!(
+                "Established 2nd connection to {ip} ({ip} port {port}) from {} port {} ",
+                me.ip(),
+                me.port()
+            ));
+        }
+        Ok(Sock::new(s, &reactor, None))
+    }
+
     async fn ftp_retrieve(
         &mut self,
         ctl: &mut Ctl,
@@ -427,7 +526,7 @@ impl Xfer {
         path: &f::FtpPath,
         listing: bool,
         ascii: bool,
-        data: &mut Sock,
+        data: Data,
     ) -> Result<()> {
         let mut size = None;
         if !listing && !ascii {
@@ -499,6 +598,9 @@ impl Xfer {
         }
         // Until the final reply is read, the control connection is owed one: not reusable.
         ctl.sane = false;
+        self.text(format_args!("Maxdownload = {}", range_end.map_or(-1, |e| (e - from) as i64)));
+        self.text(format_args!("Getting file with size: {}", size.map_or(-1, |s| s as i64)));
+        let data = &mut self.ftp_data(data).await?;
         self.info.starttransfer_time = elapsed(self.start);
         let mut buf = vec![0u8; self.o.buffer_size.max(16384)];
         let mut held_cr = false;
@@ -558,7 +660,7 @@ impl Xfer {
     }
 
     /// STOR (APPE with APPEND or RESUME_FROM) of what READFUNCTION gives.
-    async fn ftp_store(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, file: &str, data: &mut Sock) -> Result<()> {
+    async fn ftp_store(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, file: &str, data: Data) -> Result<()> {
         // RESUME_FROM on an upload appends: libcurl 8 moves the input on through SEEKFUNCTION
         // (reading through when it cannot seek), and without one sends the input from its start.
         let mut resume = self.o.resume_from.max(0) as u64;
@@ -598,6 +700,7 @@ impl Xfer {
             return Err(Error::new(code::UPLOAD_FAILED, format!("Failed FTP upload: {:0>3}", r.code)));
         }
         ctl.sane = false;
+        let data = &mut self.ftp_data(data).await?;
         self.info.starttransfer_time = elapsed(self.start);
         let limit = (self.o.in_size >= 0).then_some(self.o.in_size as u64);
         self.ul_total = limit.map_or(0, |l| l as i64);
