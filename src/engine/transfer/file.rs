@@ -87,21 +87,10 @@ impl Xfer {
         let mut f = std::fs::File::create(path)
             .map_err(|_| Error::new(code::WRITE_ERROR, format!("cannot open {} for writing", path.display())))?;
         let mut buf = vec![0u8; self.o.buffer_size.max(16384)];
-        let limit = if self.o.in_size >= 0 { Some(self.o.in_size as u64) } else { None };
+        let limit = (self.o.in_size >= 0).then_some(self.o.in_size as u64);
         let mut sent = 0u64;
         loop {
-            let want = match limit {
-                Some(l) if sent >= l => break,
-                Some(l) => ((l - sent) as usize).min(buf.len()),
-                None => buf.len(),
-            };
-            let n = match self.cb.read(&mut buf[..want]) {
-                ReadOutcome::Data(n) => n,
-                ReadOutcome::Pause => {
-                    return Err(Error::new(code::READ_ERROR, "pausing a file:// upload is not supported"))
-                }
-                ReadOutcome::Abort(e) => return Err(e),
-            };
+            let n = self.upload_chunk(&mut buf, limit, sent, "a file://")?;
             if n == 0 {
                 break;
             }
@@ -112,5 +101,20 @@ impl Xfer {
             self.call_progress(false)?;
         }
         Ok(())
+    }
+
+    /// The next piece of a streamed upload from READFUNCTION: up to the buffer or what INFILESIZE
+    /// leaves after `sent`; 0 at the end. A pause is refused for uploads that cannot hold one.
+    pub(super) fn upload_chunk(&mut self, buf: &mut [u8], limit: Option<u64>, sent: u64, what: &str) -> Result<usize> {
+        let want = match limit {
+            Some(l) if sent >= l => return Ok(0),
+            Some(l) => ((l - sent) as usize).min(buf.len()),
+            None => buf.len(),
+        };
+        match self.cb.read(&mut buf[..want]) {
+            ReadOutcome::Data(n) => Ok(n),
+            ReadOutcome::Pause => Err(Error::new(code::READ_ERROR, format!("pausing {what} upload is not supported"))),
+            ReadOutcome::Abort(e) => Err(e),
+        }
     }
 }

@@ -706,18 +706,7 @@ impl Xfer {
         self.ul_total = limit.map_or(0, |l| l as i64);
         let mut sent = 0u64;
         loop {
-            let want = match limit {
-                Some(l) if sent >= l => break,
-                Some(l) => ((l - sent) as usize).min(buf.len()),
-                None => buf.len(),
-            };
-            let n = match self.cb.read(&mut buf[..want]) {
-                ReadOutcome::Data(n) => n,
-                ReadOutcome::Pause => {
-                    return Err(Error::new(code::READ_ERROR, "pausing an FTP upload is not supported"))
-                }
-                ReadOutcome::Abort(e) => return Err(e),
-            };
+            let n = self.upload_chunk(&mut buf, limit, sent, "an FTP")?;
             if n == 0 {
                 break;
             }
