@@ -137,3 +137,16 @@ def test_gssapi_options_not_built():
         built = False
     assert built == ("pycurl-rs" not in pycurl.version)
     c.close()
+
+
+def test_socks5_gssapi_service_warns_deprecated_first():
+    # pycurl warns before libcurl sees the value; this option is not built here, so the warning
+    # comes before E_NOT_BUILT_IN, and with warnings as errors the warning is what is raised.
+    import warnings
+
+    c = pycurl.Curl()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        with pytest.raises(DeprecationWarning, match="setopt option is deprecated"):
+            c.setopt(pycurl.SOCKS5_GSSAPI_SERVICE, "rcmd/host")
+    c.close()

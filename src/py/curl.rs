@@ -1131,6 +1131,12 @@ impl PyCurl {
                 return Err(convert::kind_err(value));
             }
         }
+        // pycurl warns of this deprecated option before libcurl sees the value.
+        if option == opt::SOCKS5_GSSAPI_SERVICE {
+            let py = value.py();
+            let w = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+            PyErr::warn(py, &w, c"setopt option is deprecated", 1)?;
+        }
         // A callback option not built here still refuses a value that is not callable first.
         if (20000..30000).contains(&option) {
             convert::callable(value)?;
