@@ -207,3 +207,33 @@ def test_share_setopt_lock_data_beyond_a_c_long_overflows():
     with pytest.raises(TypeError):
         s.setopt(pycurl.SH_SHARE, 2**40)
     s.close()
+
+
+@pytest.mark.parametrize("entry, fails", [
+    ("bad", True),
+    ("h:1", True),
+    ("h:x:127.0.0.1", True),
+    ("h:1:127.0.0.1,bad", True),
+    ("h:1: 127.0.0.1", True),
+    ("+bad", True),
+    ("h:99999:127.0.0.1", True),
+    ("-bad", False),
+    ("-h:x", False),
+    ("", False),
+    ("-", False),
+    ("+", False),
+    ("h:1:127.0.0.1,", False),
+])
+def test_an_unreadable_resolve_entry_fails_perform_unless_libcurl_skips_it(server, entry, fails):
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, server.url("/hello"))
+    c.setopt(pycurl.RESOLVE, [entry])
+    c.setopt(pycurl.WRITEFUNCTION, lambda b: None)
+    if fails:
+        with pytest.raises(pycurl.error) as e:
+            c.perform()
+        assert e.value.args == (49, f"Could not parse CURLOPT_RESOLVE entry '{entry}'")
+    else:
+        c.perform()
+        assert c.getinfo(pycurl.RESPONSE_CODE) == 200
+    c.close()

@@ -223,8 +223,9 @@ impl Xfer {
         let mut overrides = Vec::with_capacity(self.o.route.resolve.len());
         for s in &self.o.route.resolve {
             match resolve::parse_resolve_entry(s) {
-                Some(e) => overrides.push(e),
-                None => {
+                Ok(Some(e)) => overrides.push(e),
+                Ok(None) => {}
+                Err(resolve::BadResolveEntry) => {
                     return Err(Error::new(
                         code::SETOPT_OPTION_SYNTAX,
                         format!("Could not parse CURLOPT_RESOLVE entry '{s}'"),
