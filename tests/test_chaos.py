@@ -237,3 +237,31 @@ def test_an_unreadable_resolve_entry_fails_perform_unless_libcurl_skips_it(serve
         c.perform()
         assert c.getinfo(pycurl.RESPONSE_CODE) == 200
     c.close()
+
+
+def test_a_refused_timer_report_is_forgotten_so_no_timeout_is_not_reported():
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    m = pycurl.CurlMulti()
+    calls = []
+
+    def timer(ms):
+        calls.append(ms)
+        raise RuntimeError("refused")
+
+    m.setopt(pycurl.M_TIMERFUNCTION, timer)
+    m.setopt(pycurl.M_SOCKETFUNCTION, lambda *a: None)
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, "http://127.0.0.1:%d/" % silent.getsockname()[1])
+    with pytest.raises(pycurl.error) as e:
+        m.add_handle(c)
+    assert e.value.args == (11, "curl_multi_add_handle() failed due to internal errors")
+    assert calls == [0]
+    # no timeout is left; libcurl reports -1 only after a report the callback took
+    assert m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[0] == 0
+    assert calls == [0]
+    m.close()
+    c.close()
+    silent.close()
