@@ -265,3 +265,17 @@ def test_a_refused_timer_report_is_forgotten_so_no_timeout_is_not_reported():
     m.close()
     c.close()
     silent.close()
+
+
+def test_no_progress_call_before_a_connection_refused_at_once(refused_port):
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, "http://127.0.0.1:%d/" % refused_port)
+    c.setopt(pycurl.NOPROGRESS, 0)
+    calls = []
+    # an aborting callback would turn the refusal into 42 if it ran first
+    c.setopt(pycurl.XFERINFOFUNCTION, lambda *a: calls.append(a) or 1)
+    with pytest.raises(pycurl.error) as e:
+        c.perform()
+    assert e.value.args[0] == 7
+    assert calls == []
+    c.close()

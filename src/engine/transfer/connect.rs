@@ -36,6 +36,15 @@ impl Xfer {
     }
 
     pub(super) async fn connect(&mut self, url: &Url, strict: bool) -> Result<Conn> {
+        let c = self.connect_or_reuse(url, strict).await?;
+        if self.last_progress.is_none() {
+            // An HTTP transfer's first progress call (see run_all) comes once it has a connection.
+            self.call_progress(true)?;
+        }
+        Ok(c)
+    }
+
+    async fn connect_or_reuse(&mut self, url: &Url, strict: bool) -> Result<Conn> {
         let key = self.pool_key(url);
         let mut slot: Option<Slot> = None;
         loop {
