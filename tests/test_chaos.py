@@ -207,3 +207,75 @@ def test_share_setopt_lock_data_beyond_a_c_long_overflows():
     with pytest.raises(TypeError):
         s.setopt(pycurl.SH_SHARE, 2**40)
     s.close()
+
+
+@pytest.mark.parametrize("entry, fails", [
+    ("bad", True),
+    ("h:1", True),
+    ("h:x:127.0.0.1", True),
+    ("h:1:127.0.0.1,bad", True),
+    ("h:1: 127.0.0.1", True),
+    ("+bad", True),
+    ("h:99999:127.0.0.1", True),
+    ("-bad", False),
+    ("-h:x", False),
+    ("", False),
+    ("-", False),
+    ("+", False),
+    ("h:1:127.0.0.1,", False),
+])
+def test_an_unreadable_resolve_entry_fails_perform_unless_libcurl_skips_it(server, entry, fails):
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, server.url("/hello"))
+    c.setopt(pycurl.RESOLVE, [entry])
+    c.setopt(pycurl.WRITEFUNCTION, lambda b: None)
+    if fails:
+        with pytest.raises(pycurl.error) as e:
+            c.perform()
+        assert e.value.args == (49, f"Could not parse CURLOPT_RESOLVE entry '{entry}'")
+    else:
+        c.perform()
+        assert c.getinfo(pycurl.RESPONSE_CODE) == 200
+    c.close()
+
+
+def test_a_refused_timer_report_is_forgotten_so_no_timeout_is_not_reported():
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    m = pycurl.CurlMulti()
+    calls = []
+
+    def timer(ms):
+        calls.append(ms)
+        raise RuntimeError("refused")
+
+    m.setopt(pycurl.M_TIMERFUNCTION, timer)
+    m.setopt(pycurl.M_SOCKETFUNCTION, lambda *a: None)
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, "http://127.0.0.1:%d/" % silent.getsockname()[1])
+    with pytest.raises(pycurl.error) as e:
+        m.add_handle(c)
+    assert e.value.args == (11, "curl_multi_add_handle() failed due to internal errors")
+    assert calls == [0]
+    # no timeout is left; libcurl reports -1 only after a report the callback took
+    assert m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[0] == 0
+    assert calls == [0]
+    m.close()
+    c.close()
+    silent.close()
+
+
+def test_no_progress_call_before_a_connection_refused_at_once(refused_port):
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, "http://127.0.0.1:%d/" % refused_port)
+    c.setopt(pycurl.NOPROGRESS, 0)
+    calls = []
+    # an aborting callback would turn the refusal into 42 if it ran first
+    c.setopt(pycurl.XFERINFOFUNCTION, lambda *a: calls.append(a) or 1)
+    with pytest.raises(pycurl.error) as e:
+        c.perform()
+    assert e.value.args[0] == 7
+    assert calls == []
+    c.close()

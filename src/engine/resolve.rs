@@ -105,28 +105,39 @@ pub struct ResolveEntry {
     pub remove: bool,
 }
 
-pub fn parse_resolve_entry(s: &str) -> Option<ResolveEntry> {
-    let (remove, s) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let mut it = s.splitn(3, ':');
-    let host = it.next()?.to_string();
-    let port: u16 = it.next()?.parse().ok()?;
-    let mut addrs = Vec::new();
-    if !remove {
-        for a in it.next()?.split(',') {
-            let a = a.trim().trim_start_matches('[').trim_end_matches(']');
-            if a.is_empty() {
-                continue;
-            }
-            addrs.push(a.parse().ok()?);
-        }
-        if addrs.is_empty() {
-            return None;
-        }
+/// A RESOLVE entry libcurl refuses (perform fails with 49).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadResolveEntry;
+
+/// Ok(None) is an entry libcurl skips: an empty one, a lone '+', or a removal it cannot parse.
+pub fn parse_resolve_entry(s: &str) -> Result<Option<ResolveEntry>, BadResolveEntry> {
+    if s.is_empty() || s == "+" {
+        return Ok(None);
     }
-    Some(ResolveEntry { host, port, addrs, remove })
+    if let Some(r) = s.strip_prefix('-') {
+        // libcurl only warns about a removal it cannot read and goes on.
+        let mut it = r.splitn(3, ':');
+        let host = it.next().unwrap_or_default().to_string();
+        let port = it.next().and_then(|p| p.parse::<u16>().ok());
+        return Ok(port.map(|port| ResolveEntry { host, port, addrs: Vec::new(), remove: true }));
+    }
+    let s = s.strip_prefix('+').unwrap_or(s);
+    let mut it = s.splitn(3, ':');
+    let host = it.next().ok_or(BadResolveEntry)?.to_string();
+    let port: u16 = it.next().ok_or(BadResolveEntry)?.parse().map_err(|_| BadResolveEntry)?;
+    let mut addrs = Vec::new();
+    for a in it.next().ok_or(BadResolveEntry)?.split(',') {
+        // No trimming: libcurl refuses " 127.0.0.1".
+        let a = a.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(a);
+        if a.is_empty() {
+            continue;
+        }
+        addrs.push(a.parse().map_err(|_| BadResolveEntry)?);
+    }
+    if addrs.is_empty() {
+        return Err(BadResolveEntry);
+    }
+    Ok(Some(ResolveEntry { host, port, addrs, remove: false }))
 }
 
 /// A DoH lookup (engine::doh) for a host name, handed in by the transfer that owns the multi.
@@ -267,11 +278,14 @@ mod tests {
     use super::*;
     #[test]
     fn resolve_entries_parse() {
-        let e = parse_resolve_entry("example.com:443:127.0.0.1,[::1]").unwrap();
+        let e = parse_resolve_entry("example.com:443:127.0.0.1,[::1]").unwrap().unwrap();
         assert_eq!(e.port, 443);
         assert_eq!(e.addrs.len(), 2);
-        assert!(parse_resolve_entry("-example.com:443").unwrap().remove);
-        assert!(parse_resolve_entry("bad").is_none());
-        assert!(parse_resolve_entry("h:1:notanip").is_none());
+        assert!(parse_resolve_entry("-example.com:443").unwrap().unwrap().remove);
+        assert!(parse_resolve_entry("bad").is_err());
+        assert!(parse_resolve_entry("h:1:notanip").is_err());
+        assert!(parse_resolve_entry("h:1: 127.0.0.1").is_err());
+        assert_eq!(parse_resolve_entry("-bad"), Ok(None));
+        assert_eq!(parse_resolve_entry(""), Ok(None));
     }
 }

@@ -177,6 +177,12 @@ impl PyCurlMulti {
         let mut timer_ok = true;
         if let (true, Some(ms), Some(cb)) = (ok, timer, &timer_cb) {
             timer_ok = this.callback_ok(py, cb.call1(py, (ms,)), "timer");
+            if !timer_ok {
+                // libcurl forgets a report the callback refused: a later "no timeout" is not sent.
+                if let Some(m) = this.st.borrow_mut().multi.as_mut() {
+                    m.reset_timer_report();
+                }
+            }
         }
         this.st.borrow_mut().depth -= 1;
         (ok, timer_ok)

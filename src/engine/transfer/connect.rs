@@ -36,6 +36,15 @@ impl Xfer {
     }
 
     pub(super) async fn connect(&mut self, url: &Url, strict: bool) -> Result<Conn> {
+        let c = self.connect_or_reuse(url, strict).await?;
+        if self.last_progress.is_none() {
+            // An HTTP transfer's first progress call (see run_all) comes once it has a connection.
+            self.call_progress(true)?;
+        }
+        Ok(c)
+    }
+
+    async fn connect_or_reuse(&mut self, url: &Url, strict: bool) -> Result<Conn> {
         let key = self.pool_key(url);
         let mut slot: Option<Slot> = None;
         loop {
@@ -223,8 +232,9 @@ impl Xfer {
         let mut overrides = Vec::with_capacity(self.o.route.resolve.len());
         for s in &self.o.route.resolve {
             match resolve::parse_resolve_entry(s) {
-                Some(e) => overrides.push(e),
-                None => {
+                Ok(Some(e)) => overrides.push(e),
+                Ok(None) => {}
+                Err(resolve::BadResolveEntry) => {
                     return Err(Error::new(
                         code::SETOPT_OPTION_SYNTAX,
                         format!("Could not parse CURLOPT_RESOLVE entry '{s}'"),

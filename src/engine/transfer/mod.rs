@@ -343,8 +343,11 @@ impl Xfer {
         // The URL is worked out outside this async fn, so that its state does not keep a copy
         // (it is shared with the options, which keep it parsed for the next transfer).
         let start = self.first_url()?;
-        // libcurl's first progress call comes before anything happened, but after a URL it rejects.
-        self.call_progress(true)?;
+        // libcurl's first progress call comes after a URL it rejects; for HTTP only once connected
+        // (connect() makes it), so a connection refused at once never reaches the callback.
+        if !matches!(start, Start::Http(_)) {
+            self.call_progress(true)?;
+        }
         match start {
             Start::File(url) => Box::pin(self.run_file(&url)).await,
             Start::Ftp(url) => Box::pin(self.run_ftp(url)).await,
