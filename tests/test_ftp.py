@@ -333,27 +333,8 @@ def test_active_mode_port_listing_and_upload(curl, ftp):
 
 def test_active_mode_server_never_connects():
     """A server that takes EPRT and RETR but never connects: ACCEPTTIMEOUT_MS ends it with 12."""
-    lsn = socket.socket()
-    lsn.bind(("127.0.0.1", 0))
-    lsn.listen(1)
-    done = threading.Event()
-
-    def serve():
-        s, _ = lsn.accept()
-        s.sendall(b"220 hi\r\n")
-        answers = {b"USER": b"331 pw\r\n", b"PASS": b"230 in\r\n", b"PWD": b'257 "/" here\r\n',
-                   b"EPRT": b"200 ok\r\n", b"TYPE": b"200 ok\r\n", b"SIZE": b"213 5\r\n",
-                   b"RETR": b"150 go\r\n"}
-        for line in s.makefile("rb"):
-            a = answers.get(line.split()[0].upper())
-            if a is None:
-                break
-            s.sendall(a)
-        done.wait(10)
-        s.close()
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
+    lsn, done, t = _scripted_ftp({b"EPRT": b"200 ok\r\n", b"TYPE": b"200 ok\r\n", b"SIZE": b"213 5\r\n",
+                                  b"RETR": b"150 go\r\n"})
     c = pycurl.Curl()
     try:
         code, msg = perform_error(c, f"ftp://127.0.0.1:{lsn.getsockname()[1]}/x", FTPPORT="-",
@@ -393,18 +374,19 @@ def test_response_timeout():
         lsn.close()
 
 
-def _logs_in_then_goes_quiet():
-    """A server that greets, takes the login and PWD, then never answers the next command."""
+def _scripted_ftp(more=None):
+    """A server that greets, answers the login, PWD and the commands in `more`, then stays
+    silent (the first command it has no answer for stops it reading) until `done` is set."""
     lsn = socket.socket()
     lsn.bind(("127.0.0.1", 0))
     lsn.listen(1)
     done = threading.Event()
+    answers = {b"USER": b"331 pw\r\n", b"PASS": b"230 in\r\n", b"PWD": b'257 "/" here\r\n', **(more or {})}
 
     def serve():
         s, _ = lsn.accept()
         f = s.makefile("rb")
         s.sendall(b"220 hi\r\n")
-        answers = {b"USER": b"331 pw\r\n", b"PASS": b"230 in\r\n", b"PWD": b'257 "/" here\r\n'}
         for line in f:
             a = answers.get(line.split()[0].upper())
             if a is None:
@@ -424,7 +406,7 @@ def _logs_in_then_goes_quiet():
     ({"TIMEOUT": 5, "FTP_RESPONSE_TIMEOUT": 1}, "server response timeout"),
 ])
 def test_response_timeout_and_timeout(opts, expect):
-    lsn, done, t = _logs_in_then_goes_quiet()
+    lsn, done, t = _scripted_ftp()
     c = pycurl.Curl()
     try:
         t0 = time.monotonic()
