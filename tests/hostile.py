@@ -166,16 +166,7 @@ def h_drip(srv, sock, path, q, req):
 
 def h_silent(srv, sock, path, q, req):
     # Says nothing until the client leaves (or 10 s pass).
-    sock.settimeout(0.1)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not srv.stopping:
-        try:
-            if not sock.recv(65536):
-                return
-        except socket.timeout:
-            continue
-        except OSError:
-            return
+    _wait_gone(srv, sock)
 
 
 def h_bomb(srv, sock, path, q, req):
