@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+from helpers import stop_process
+
 HOST = "127.0.0.1"
 USER, PASSWORD = "user", "secret"
 VSFTPD = shutil.which("vsftpd") or "/usr/sbin/vsftpd"
@@ -22,12 +24,7 @@ class FtpServer:
         return f"ftp://{auth}{HOST}:{self.port}{path}"
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 def _free_port():

@@ -14,6 +14,7 @@ import subprocess
 import time
 
 import servers
+from helpers import stop_process
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -149,12 +150,7 @@ class Nginx:
             time.sleep(0.1)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 HYPERCORN_APP = '''
@@ -221,12 +217,7 @@ class Hypercorn:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 def fetch(c, url, **opts):

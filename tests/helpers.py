@@ -3,6 +3,7 @@ real pycurl handles against the loopback servers)."""
 
 import io
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -129,3 +130,13 @@ def accept_loop(listener, handle):
     t = threading.Thread(target=loop, daemon=True)
     t.start()
     return t
+
+
+def stop_process(proc, grace=5):
+    """Ends a server process: SIGTERM, then SIGKILL if it has not gone after `grace` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

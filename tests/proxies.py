@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from helpers import recv_head
+from helpers import recv_head, stop_process
 
 INSTALL = "apt-get install -y tinyproxy dante-server microsocks stunnel4 squid"
 
@@ -83,12 +83,7 @@ class Proxy:
 
     def stop(self):
         if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+            stop_process(self._proc)
         self._tmp.cleanup()
 
 
