@@ -603,14 +603,26 @@ mod tests {
         Arc::new(b.with_no_client_auth().with_single_cert(vec![cert], key).unwrap())
     }
 
+    fn new_ca() -> Ca {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        Ca { cert: p.self_signed(&key).unwrap(), key }
+    }
+
+    /// A client that trusts `ca` alone.
+    fn client_config(ca: &Ca) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.cert.der().clone()).unwrap();
+        let b = rustls::ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().unwrap();
+        Arc::new(b.with_root_certificates(roots).with_no_client_auth())
+    }
+
     /// TLS to a server whose TLS session carries a second TLS session (an HTTPS proxy's tunnel):
     /// two `TlsStream` layers over one socket, each checking its own server's certificate.
     #[test]
     fn tls_inside_tls_over_loopback() {
-        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let key = KeyPair::generate().unwrap();
-        let ca = Ca { cert: p.self_signed(&key).unwrap(), key };
+        let ca = new_ca();
         let (outer_cfg, inner_cfg) = (server_config(&ca, "proxy.test"), server_config(&ca, "origin.test"));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -626,10 +638,7 @@ mod tests {
             (names(&inner.conn), names(&inner.sock.conn))
         });
 
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(ca.cert.der().clone()).unwrap();
-        let b = rustls::ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().unwrap();
-        let client = Arc::new(b.with_root_certificates(roots).with_no_client_auth());
+        let client = client_config(&ca);
         let reactor = Rc::new(Reactor::default());
         let tcp = std::net::TcpStream::connect(addr).unwrap();
         tcp.set_nonblocking(true).unwrap();
@@ -658,10 +667,7 @@ mod tests {
     /// with little room, then the end of the stream after the server's close_notify.
     #[test]
     fn tls_lends_its_plaintext_across_records_then_the_end() {
-        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let key = KeyPair::generate().unwrap();
-        let ca = Ca { cert: p.self_signed(&key).unwrap(), key };
+        let ca = new_ca();
         let cfg = server_config(&ca, "origin.test");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -677,10 +683,7 @@ mod tests {
             tls.conn.send_close_notify();
             tls.flush().unwrap();
         });
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(ca.cert.der().clone()).unwrap();
-        let b = rustls::ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().unwrap();
-        let client = Arc::new(b.with_root_certificates(roots).with_no_client_auth());
+        let client = client_config(&ca);
         let reactor = Rc::new(Reactor::default());
         let tcp = std::net::TcpStream::connect(addr).unwrap();
         tcp.set_nonblocking(true).unwrap();
