@@ -9,7 +9,7 @@ import pytest
 
 import pycurl
 
-from helpers import perform, perform_error
+from helpers import perform, perform_error, recv_head
 
 
 def test_opensocket_args_and_use(server, curl):
@@ -268,12 +268,7 @@ class UnixServer:
                 return
             self.accepted += 1
             with s:
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    data = s.recv(4096)
-                    if not data:
-                        break
-                    head += data
+                recv_head(s)
                 s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 
     def stop(self):
