@@ -477,3 +477,23 @@ def test_all_lists_public_names():
     assert "error" in pycurl.__all__
     assert "URL" in pycurl.__all__
     assert "E_COULDNT_CONNECT" in pycurl.__all__
+
+
+# Every scheme libcurl 8 knows; version_info lists exactly the ones this build runs.
+_LIBCURL_SCHEMES = (
+    "dict file ftp ftps gopher gophers http https imap imaps mqtt mqtts pop3 pop3s rtsp scp sftp "
+    "smtp smtps telnet tftp ws wss"
+).split()
+
+
+@pytest.mark.parametrize("scheme", _LIBCURL_SCHEMES)
+def test_version_info_protocols_are_the_ones_that_run(scheme):
+    listed = scheme in pycurl.version_info()[8]
+    c = pycurl.Curl()
+    # Port 1 on loopback refuses at once; a scheme that is built fails later than "not supported".
+    c.setopt(pycurl.URL, f"{scheme}://127.0.0.1:1/x" if scheme != "file" else "file:///nonexistent/x")
+    c.setopt(pycurl.CONNECTTIMEOUT, 2)
+    with pytest.raises(pycurl.error) as e:
+        c.perform()
+    c.close()
+    assert (e.value.args[0] != pycurl.E_UNSUPPORTED_PROTOCOL) == listed, e.value.args
