@@ -279,6 +279,7 @@ pub const UPLOAD_BUFFER_MAX: i64 = 2 * 1024 * 1024;
 pub const PROTO_HTTP: u64 = 1;
 pub const PROTO_HTTPS: u64 = 2;
 pub const PROTO_FTP: u64 = 4;
+pub const PROTO_FTPS: u64 = 8;
 pub const PROTO_FILE: u64 = 1024;
 pub const PROTO_WS: u64 = 1 << 30;
 pub const PROTO_WSS: u64 = 1 << 31;

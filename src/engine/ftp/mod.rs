@@ -3,9 +3,10 @@
 //! connections.
 //!
 //! ```text
-//!  greeting 220 ─► USER ─► PASS (─► ACCT) ─► PWD ─► PREQUOTE/QUOTE ─► CWD … (MKD on failure)
-//!    ─► [MDTM] ─► EPSV (─► PASV) ─► data connection ─► TYPE ─► [SIZE] ─► [REST] ─► RETR / LIST / STOR
-//!    ─► data ─► 226 ─► POSTQUOTE
+//!  [TLS: ftps://] greeting 220 ─► [AUTH SSL/TLS ─► TLS: USE_SSL] ─► USER (─► FTP_ALTERNATIVE_TO_USER)
+//!    ─► PASS (─► ACCT) ─► [PBSZ 0 ─► PROT P/C ─► [CCC]] ─► PWD ─► PREQUOTE/QUOTE ─► CWD … (MKD on failure)
+//!    ─► [MDTM] ─► [PRET] ─► EPSV (─► PASV) ─► data connection ─► TYPE ─► [SIZE] ─► [REST]
+//!    ─► RETR / LIST / STOR ─► [TLS on the data connection] ─► data ─► 226 ─► POSTQUOTE
 //! ```
 //! NOBODY stops after TYPE ─► SIZE ─► REST 0, with no data connection (as libcurl).
 
@@ -43,8 +44,16 @@ pub struct FtpOptions {
     pub use_eprt: bool,
     /// ACCEPTTIMEOUT_MS: the wait for the server's data connection in active mode (0: 60 s).
     pub accept_timeout_ms: u64,
-    /// USE_SSL: 0 none, 1 try, 2 control, 3 all (FTPS is not built: 2 and 3 fail the transfer).
+    /// USE_SSL: 0 none, 1 try, 2 control, 3 all.
     pub use_ssl: u8,
+    /// FTPSSLAUTH: 0 default and 1 SSL (AUTH SSL first, then TLS), 2 TLS (AUTH TLS first).
+    pub ssl_auth: u8,
+    /// FTP_SSL_CCC: 0 none, 1 passive, 2 active.
+    pub ccc: u8,
+    /// FTP_USE_PRET: PRET before EPSV/PASV.
+    pub use_pret: bool,
+    /// FTP_ALTERNATIVE_TO_USER: the command sent when the server refuses USER.
+    pub alternative_to_user: Option<String>,
 }
 
 /// FileMethod as an option value (hashable, with libcurl's numbers).
@@ -86,7 +95,18 @@ const FTP_DEFAULTS: FtpOptions = FtpOptions {
     use_eprt: true,
     accept_timeout_ms: 0,
     use_ssl: 0,
+    ssl_auth: 0,
+    ccc: 0,
+    use_pret: false,
+    alternative_to_user: None,
 };
+
+/// USE_SSL levels (CURLUSESSL_*).
+pub const USESSL_TRY: u8 = 1;
+pub const USESSL_CONTROL: u8 = 2;
+
+/// FTPSSLAUTH=TLS (CURLFTPAUTH_TLS): AUTH TLS is tried first.
+pub const FTPAUTH_TLS: u8 = 2;
 
 /// How long a reply may take when FTP_RESPONSE_TIMEOUT is unset (or 0): libcurl 8's 60 seconds.
 pub const DEFAULT_RESPONSE_TIMEOUT_MS: u64 = 60_000;
@@ -99,6 +119,36 @@ impl FtpOptions {
         } else {
             DEFAULT_RESPONSE_TIMEOUT_MS
         }
+    }
+}
+
+impl FtpOptions {
+    /// The AUTH arguments in the order they are tried (libcurl's default starts with SSL).
+    pub fn auth_order(&self) -> [&'static str; 2] {
+        if self.ssl_auth == FTPAUTH_TLS {
+            ["TLS", "SSL"]
+        } else {
+            ["SSL", "TLS"]
+        }
+    }
+
+    /// What a pooled control connection must have been made with to serve these options: libcurl
+    /// reuses one only for the same USE_SSL, CCC, account and alternative to USER.
+    pub fn reuse_key(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (self.use_ssl, self.ccc, &self.account, &self.alternative_to_user).hash(&mut h);
+        h.finish()
+    }
+}
+
+/// The PRET argument for a transfer: the command that will move the data.
+pub fn pret_arg(upload: bool, listing: bool, names_only: bool, file: &str) -> String {
+    match (upload, listing) {
+        (true, _) => format!("STOR {file}"),
+        (false, true) if names_only => "NLST".to_string(),
+        (false, true) => "LIST".to_string(),
+        (false, false) => format!("RETR {file}"),
     }
 }
 
@@ -373,6 +423,10 @@ pub struct ConnState {
     pub epsv: bool,
     /// EPRT is tried in active mode: FTP_USE_EPRT as it was, off once the server refused it.
     pub eprt: bool,
+    /// The control connection speaks TLS (ftps://, or AUTH accepted).
+    pub tls_ctl: bool,
+    /// The server agreed to PROT P: data connections speak TLS.
+    pub tls_data: bool,
 }
 
 /// Where FTPPORT asks to listen: an address ("-" or a name that is not one: None, the control
@@ -459,6 +513,25 @@ mod tests {
         assert_eq!(eprt_arg(a), "|1|127.0.0.1|4242|");
         let b: std::net::SocketAddr = "[::1]:21".parse().unwrap();
         assert_eq!((port_arg(b), eprt_arg(b)), (None, "|2|::1|21|".to_string()));
+    }
+
+    #[test]
+    fn auth_order_pret_and_reuse() {
+        let mut o = FtpOptions::default();
+        assert_eq!(o.auth_order(), ["SSL", "TLS"]);
+        o.ssl_auth = 1;
+        assert_eq!(o.auth_order(), ["SSL", "TLS"]);
+        o.ssl_auth = FTPAUTH_TLS;
+        assert_eq!(o.auth_order(), ["TLS", "SSL"]);
+        let k = o.reuse_key();
+        o.ssl_auth = 0;
+        assert_eq!(o.reuse_key(), k, "FTPSSLAUTH does not keep a connection from reuse");
+        o.use_ssl = 3;
+        assert_ne!(o.reuse_key(), k);
+        assert_eq!(pret_arg(false, false, false, "a b"), "RETR a b");
+        assert_eq!(pret_arg(false, true, true, ""), "NLST");
+        assert_eq!(pret_arg(false, true, false, ""), "LIST");
+        assert_eq!(pret_arg(true, false, false, "x"), "STOR x");
     }
 
     #[test]

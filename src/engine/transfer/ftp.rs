@@ -1,15 +1,21 @@
-//! ftp:// URLs: the command sequence of `engine::ftp` over a control connection from the pool and
-//! a passive data connection per transfer (both sockets in the reactor, so socket_action sees them).
+//! ftp:// and ftps:// URLs: the command sequence of `engine::ftp` over a control connection from the
+//! pool and a data connection per transfer (both sockets in the reactor, so socket_action sees them).
+//! FTPS: TLS from the first byte (ftps://) or after AUTH (USE_SSL); the data connection's TLS
+//! resumes the control connection's session (the TLS config's session store), as servers require.
 
+use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::*;
 use crate::engine::easy::*;
 use crate::engine::error::{code, Error, Result};
 use crate::engine::ftp::{self as f, ConnState, Reply, ReplyReader};
-use crate::engine::net::{self, Sock};
+use crate::engine::net::{self, Io, Sock, Stream, TlsStream};
 use crate::engine::pool::Conn;
 use crate::engine::rt::with_deadline;
 use crate::engine::url::Url;
@@ -24,6 +30,8 @@ const FTP_COULDNT_USE_REST: i32 = 31;
 const FTP_ACCEPT_FAILED: i32 = 10;
 const FTP_ACCEPT_TIMEOUT: i32 = 12;
 const FTP_PORT_FAILED: i32 = 30;
+const USE_SSL_FAILED: i32 = 64;
+const FTP_PRET_FAILED: i32 = 84;
 /// ACCEPTTIMEOUT_MS unset: libcurl's minute for the server to connect in active mode.
 const DEFAULT_ACCEPT_TIMEOUT_MS: u64 = 60_000;
 
@@ -33,9 +41,65 @@ enum Data {
     Listening(Sock),
 }
 
+/// The data connection once made (and its TLS, under PROT P).
+enum DataConn {
+    Plain(Sock),
+    Tls(Box<TlsStream<Sock>>),
+}
+
+impl Io for DataConn {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
+        match self {
+            DataConn::Plain(s) => s.poll_read(cx, buf),
+            DataConn::Tls(t) => t.poll_read(cx, buf),
+        }
+    }
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self {
+            DataConn::Plain(s) => s.poll_write(cx, buf),
+            DataConn::Tls(t) => t.poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self {
+            DataConn::Plain(_) => Poll::Ready(Ok(())),
+            DataConn::Tls(t) => t.poll_flush(cx),
+        }
+    }
+    fn sock(&self) -> &Sock {
+        match self {
+            DataConn::Plain(s) => s,
+            DataConn::Tls(t) => t.sock(),
+        }
+    }
+    fn sock_mut(&mut self) -> &mut Sock {
+        match self {
+            DataConn::Plain(s) => s,
+            DataConn::Tls(t) => t.sock_mut(),
+        }
+    }
+}
+
+/// Why the data connection could not be had.
+enum DataErr {
+    AcceptTimeout,
+    Accept(std::io::Error),
+    Tls(std::io::Error),
+}
+
+/// Accepting (active mode) and the TLS handshake of the data connection: it runs while the reply to
+/// RETR/STOR is awaited, as a server may finish its side of the TLS handshake before it replies.
+type DataFut = Pin<Box<dyn Future<Output = std::result::Result<DataConn, DataErr>>>>;
+
+/// What the data connection's TLS is made with: the control connection's config (and so its
+/// session store) and server name.
+type DataTls = (Arc<rustls::ClientConfig>, rustls_pki_types::ServerName<'static>);
+
 /// The control connection of the transfer in flight and what was read from it.
 struct Ctl {
     conn: Conn,
+    /// The URL's host: the TLS server name of both connections.
+    host: String,
     rd: ReplyReader,
     st: ConnState,
     /// The reply stream is in step (no I/O error, no reply cut short): the connection may be reused.
@@ -49,9 +113,6 @@ fn weird(msg: impl Into<String>) -> Error {
 impl Xfer {
     pub(super) async fn run_ftp(&mut self, url: Rc<Url>) -> Result<()> {
         let fo = self.o.ftp.clone();
-        if fo.use_ssl >= 2 {
-            return Err(Error::new(code::NOT_BUILT_IN, "FTPS (USE_SSL) is not built in"));
-        }
         let path = f::split_path(&url.path, fo.method.get())
             .map_err(|_| Error::new(code::URL_MALFORMAT, "URL rejected: Malformed input to a URL function"))?;
         let dec = crate::engine::url::percent_decode;
@@ -80,7 +141,26 @@ impl Xfer {
         self.info.conn_id = conn.id;
         *self.easy.current_sock.borrow_mut() = Some((conn.stream.sock().fd(), Rc::downgrade(&self.sh.reactor)));
         let fresh = st.is_none();
-        let mut ctl = Ctl { conn, rd: ReplyReader::default(), st: st.unwrap_or_default(), sane: true };
+        let host = url.host.clone();
+        let mut ctl = Ctl { conn, host, rd: ReplyReader::default(), st: st.unwrap_or_default(), sane: true };
+        if fresh {
+            // The greeting and AUTH own the connection: TLS wraps its stream.
+            let secured = match Box::pin(self.ftp_greet(&mut ctl, &fo, url.scheme == "ftps")).await {
+                Ok(true) => Box::pin(self.ftp_start_tls(ctl)).await,
+                Ok(false) => Ok(ctl),
+                Err(e) => Err(e),
+            };
+            ctl = match secured {
+                Ok(c) => c,
+                Err(e) => {
+                    *self.easy.current_sock.borrow_mut() = None;
+                    return Err(e);
+                }
+            };
+        }
+        if !ctl.conn.certinfo.is_empty() {
+            self.info.certinfo = ctl.conn.certinfo.clone();
+        }
         let r = Box::pin(self.ftp_session(&mut ctl, &fo, &path, fresh, user, pass)).await;
         *self.easy.current_sock.borrow_mut() = None;
         if let Err(e) = &r {
@@ -134,7 +214,8 @@ impl Xfer {
         let data = if fo.port.is_some() {
             Data::Listening(self.ftp_active(ctl, fo).await?)
         } else {
-            Data::Made(self.ftp_passive(ctl, fo).await?)
+            let pret = f::pret_arg(self.o.upload, path.file.is_empty(), fo.dirlist_only, &path.file);
+            Data::Made(self.ftp_passive(ctl, fo, &pret).await?)
         };
         self.ftp_type(ctl, ascii).await?;
         self.ftp_quote(ctl, &fo.prequote).await?;
@@ -213,13 +294,77 @@ impl Xfer {
         self.ftp_reply(ctl, fo).await
     }
 
-    async fn ftp_login(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, user: &str, pass: &str) -> Result<()> {
+    /// The greeting, and AUTH under USE_SSL (SSL then TLS, or the other way round with FTPSSLAUTH).
+    /// Ok(true): the server agreed, TLS starts now.
+    async fn ftp_greet(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, implicit: bool) -> Result<bool> {
         let r = self.ftp_reply(ctl, fo).await?;
         if r.code != 220 {
             ctl.sane = false;
             return Err(weird(format!("Got a {:03} ftp-server response when 220 was expected", r.code)));
         }
+        if implicit {
+            ctl.st.tls_ctl = true;
+            return Ok(false);
+        }
+        if fo.use_ssl == 0 {
+            return Ok(false);
+        }
+        for how in fo.auth_order() {
+            let r = self.ftp_cmd(ctl, fo, &format!("AUTH {how}")).await?;
+            if r.code == 234 || r.code == 334 {
+                return Ok(true);
+            }
+        }
+        if fo.use_ssl > f::USESSL_TRY {
+            ctl.sane = false;
+            return Err(Error::new(USE_SSL_FAILED, "Requested SSL level failed"));
+        }
+        Ok(false)
+    }
+
+    /// TLS over the control connection after AUTH: checked as for https (verification, pinning,
+    /// CERTINFO, SSL_VERIFYRESULT).
+    async fn ftp_start_tls(&mut self, mut ctl: Ctl) -> Result<Ctl> {
+        let cfg = self.ftp_tls_config(&ctl.host)?;
+        let plain = ctl.conn.stream;
+        let mut t =
+            TlsStream::new(plain, cfg.0, cfg.1).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
+        self.info.ssl_verifyresult = 1;
+        if let Err(e) = t.handshake().await {
+            return Err(self.tls_error(e, &ctl.host));
+        }
+        if let Some(pin) = &self.o.tls.pinned_pubkey {
+            let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
+            crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
+        }
+        self.info.appconnect_time = elapsed(self.start);
+        self.info.ssl_verifyresult = 0;
+        if self.o.certinfo {
+            ctl.conn.certinfo = t.tls.peer_certificates().map(crate::engine::tls::cert_info).unwrap_or_default();
+        }
+        ctl.conn.stream = Stream::new(t);
+        ctl.st.tls_ctl = true;
+        Ok(ctl)
+    }
+
+    /// The TLS config FTPS uses (no ALPN, as libcurl offers none for FTP) and the server name.
+    fn ftp_tls_config(&self, host: &str) -> Result<DataTls> {
+        let mut o = self.o.tls.clone();
+        o.alpn = Vec::new();
+        let cfg = crate::engine::tls::client_config(&o).map_err(|e| Error::new(e.code, e.message))?;
+        let name = rustls_pki_types::ServerName::try_from(host.to_string())
+            .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {host}")))?;
+        Ok((cfg, name))
+    }
+
+    async fn ftp_login(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, user: &str, pass: &str) -> Result<()> {
         let mut r = self.ftp_cmd(ctl, fo, &format!("USER {user}")).await?;
+        if r.code >= 400 {
+            // FTP_ALTERNATIVE_TO_USER: one more try, its reply read as USER's.
+            if let Some(alt) = fo.alternative_to_user.clone() {
+                r = self.ftp_cmd(ctl, fo, &alt).await?;
+            }
+        }
         if r.code == 331 {
             r = self.ftp_cmd(ctl, fo, &format!("PASS {pass}")).await?;
         }
@@ -242,11 +387,38 @@ impl Xfer {
         ctl.st.eprt = fo.use_eprt;
         ctl.st.user = user.to_string();
         ctl.st.password = pass.to_string();
+        if ctl.st.tls_ctl {
+            self.ftp_protect(ctl, fo).await?;
+        }
         let r = self.ftp_cmd(ctl, fo, "PWD").await?;
         if r.code == 257 {
             ctl.st.entry_path = f::parse_pwd(&r.text());
             if let Some(p) = &ctl.st.entry_path {
                 self.text(format_args!("Entry path is '{p}'"));
+            }
+        }
+        Ok(())
+    }
+
+    /// PBSZ 0 and PROT P (C under USESSL_CONTROL) once logged in over TLS, then CCC if asked.
+    async fn ftp_protect(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions) -> Result<()> {
+        // Any reply to PBSZ will do, as in libcurl.
+        self.ftp_cmd(ctl, fo, "PBSZ 0").await?;
+        let private = fo.use_ssl != f::USESSL_CONTROL;
+        let r = self.ftp_cmd(ctl, fo, if private { "PROT P" } else { "PROT C" }).await?;
+        if r.code / 100 == 2 {
+            ctl.st.tls_data = private;
+        } else if fo.use_ssl > f::USESSL_CONTROL {
+            ctl.sane = false;
+            return Err(Error::new(USE_SSL_FAILED, "Requested SSL level failed"));
+        }
+        if fo.ccc != 0 {
+            let r = self.ftp_cmd(ctl, fo, "CCC").await?;
+            // A refusal leaves TLS on and the transfer goes on (libcurl's way); taking TLS off a
+            // connection is not built.
+            if r.code < 500 {
+                ctl.sane = false;
+                return Err(Error::new(code::NOT_BUILT_IN, "Failed to clear the command channel (CCC)"));
             }
         }
         Ok(())
@@ -393,7 +565,13 @@ impl Xfer {
     }
 
     /// EPSV (unless FTP_USE_EPSV is off), PASV when it fails, and the data connection.
-    async fn ftp_passive(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions) -> Result<Sock> {
+    async fn ftp_passive(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, pret: &str) -> Result<Sock> {
+        if fo.use_pret {
+            let r = self.ftp_cmd(ctl, fo, &format!("PRET {pret}")).await?;
+            if r.code != 200 {
+                return Err(Error::new(FTP_PRET_FAILED, format!("PRET command not accepted: {:03}", r.code)));
+            }
+        }
         let ctl_ip = ctl.conn.primary.ip();
         let mut target = None;
         if ctl.st.epsv {
@@ -488,35 +666,83 @@ impl Xfer {
         Ok(lsn)
     }
 
-    /// The data connection after the 1xx reply: in active mode, the server's, within ACCEPTTIMEOUT_MS.
-    async fn ftp_data(&mut self, data: Data) -> Result<Sock> {
-        let lsn = match data {
-            Data::Made(s) => return Ok(s),
-            Data::Listening(l) => l,
-        };
-        let ms =
-            if self.o.ftp.accept_timeout_ms > 0 { self.o.ftp.accept_timeout_ms } else { DEFAULT_ACCEPT_TIMEOUT_MS };
+    /// Sends the command that moves the data (RETR, LIST, STOR...) and reads its reply while the
+    /// data connection is accepted (active mode) and its TLS handshake runs (PROT P): the future
+    /// that finishes those comes back with the reply.
+    async fn ftp_cmd_data(
+        &mut self,
+        ctl: &mut Ctl,
+        fo: &f::FtpOptions,
+        cmd: &str,
+        data: Data,
+    ) -> Result<(Reply, DataFut)> {
+        let tls = if ctl.st.tls_data { Some(self.ftp_tls_config(&ctl.host)?) } else { None };
+        let ms = if fo.accept_timeout_ms > 0 { fo.accept_timeout_ms } else { DEFAULT_ACCEPT_TIMEOUT_MS };
         let reactor = self.sh.reactor.clone();
-        let wait = Some(Instant::now() + Duration::from_millis(ms));
-        let s = match with_deadline(&reactor, wait, lsn.accept()).await {
-            None => return Err(Error::new(FTP_ACCEPT_TIMEOUT, "Accept timeout occurred while waiting server connect")),
-            Some(Err(e)) => {
+        let mut fut: DataFut = Box::pin(async move {
+            let sock = match data {
+                Data::Made(s) => s,
+                Data::Listening(lsn) => {
+                    let wait = Some(Instant::now() + Duration::from_millis(ms));
+                    match with_deadline(&reactor, wait, lsn.accept()).await {
+                        None => return Err(DataErr::AcceptTimeout),
+                        Some(Err(e)) => return Err(DataErr::Accept(e)),
+                        Some(Ok(s)) => Sock::new(s, &reactor, None),
+                    }
+                }
+            };
+            let Some((cfg, name)) = tls else { return Ok(DataConn::Plain(sock)) };
+            let mut t = TlsStream::new(sock, cfg, name).map_err(|e| DataErr::Tls(std::io::Error::other(e)))?;
+            t.handshake().await.map_err(DataErr::Tls)?;
+            Ok(DataConn::Tls(Box::new(t)))
+        });
+        self.ftp_send(ctl, cmd).await?;
+        let mut done = None;
+        let r = {
+            let mut reply = std::pin::pin!(self.ftp_reply(ctl, fo));
+            poll_fn(|cx| {
+                if done.is_none() {
+                    if let Poll::Ready(d) = fut.as_mut().poll(cx) {
+                        done = Some(d);
+                    }
+                }
+                reply.as_mut().poll(cx)
+            })
+            .await?
+        };
+        if let Some(d) = done {
+            fut = Box::pin(std::future::ready(d));
+        }
+        Ok((r, fut))
+    }
+
+    /// The data connection after the 1xx reply: in active mode, the server's, within ACCEPTTIMEOUT_MS.
+    async fn ftp_data(&mut self, fut: DataFut, host: &str, active: bool) -> Result<DataConn> {
+        let d = match fut.await {
+            Ok(d) => d,
+            Err(DataErr::AcceptTimeout) => {
+                return Err(Error::new(FTP_ACCEPT_TIMEOUT, "Accept timeout occurred while waiting server connect"))
+            }
+            Err(DataErr::Accept(e)) => {
                 return Err(Error::new(FTP_ACCEPT_FAILED, format!("Error accept()ing server connect: {e}")))
             }
-            Some(Ok(s)) => s,
+            Err(DataErr::Tls(e)) => return Err(self.tls_error(e, host)),
         };
-        // libcurl counts only the connections it makes, not the one the server makes to it.
-        self.text(format_args!("Connection accepted from server"));
-        let addr = |a: std::io::Result<socket2::SockAddr>| a.ok().and_then(|a| a.as_socket());
-        if let (Some(peer), Some(me)) = (addr(s.peer_addr()), addr(s.local_addr())) {
-            let (ip, port) = (peer.ip(), peer.port());
-            self.text(format_args!(
-                "Established 2nd connection to {ip} ({ip} port {port}) from {} port {} ",
-                me.ip(),
-                me.port()
-            ));
+        if active {
+            // libcurl counts only the connections it makes, not the one the server makes to it.
+            self.text(format_args!("Connection accepted from server"));
+            let s = d.sock().socket();
+            let addr = |a: std::io::Result<socket2::SockAddr>| a.ok().and_then(|a| a.as_socket());
+            if let (Some(peer), Some(me)) = (addr(s.peer_addr()), addr(s.local_addr())) {
+                let (ip, port) = (peer.ip(), peer.port());
+                self.text(format_args!(
+                    "Established 2nd connection to {ip} ({ip} port {port}) from {} port {} ",
+                    me.ip(),
+                    me.port()
+                ));
+            }
         }
-        Ok(Sock::new(s, &reactor, None))
+        Ok(d)
     }
 
     async fn ftp_retrieve(
@@ -591,7 +817,7 @@ impl Xfer {
         } else {
             format!("RETR {}", path.file)
         };
-        let r = self.ftp_cmd(ctl, fo, &cmd).await?;
+        let (r, data) = self.ftp_cmd_data(ctl, fo, &cmd, data).await?;
         if r.code != 150 && r.code != 125 {
             let c = if !listing && r.code == 550 { code::REMOTE_FILE_NOT_FOUND } else { FTP_COULDNT_RETR_FILE };
             return Err(Error::new(c, format!("RETR response: {:03}", r.code)));
@@ -600,7 +826,8 @@ impl Xfer {
         ctl.sane = false;
         self.text(format_args!("Maxdownload = {}", range_end.map_or(-1, |e| (e - from) as i64)));
         self.text(format_args!("Getting file with size: {}", size.map_or(-1, |s| s as i64)));
-        let data = &mut self.ftp_data(data).await?;
+        let host = ctl.host.clone();
+        let data = &mut self.ftp_data(data, &host, fo.port.is_some()).await?;
         self.info.starttransfer_time = elapsed(self.start);
         let mut buf = vec![0u8; self.o.buffer_size.max(16384)];
         let mut held_cr = false;
@@ -639,22 +866,26 @@ impl Xfer {
             self.deliver_body(b"\r").await?;
         }
         let cut = want == Some(0);
+        if let (Some(s), false) = (size, cut) {
+            // Short of what SIZE announced: libcurl fails before it reads the final reply.
+            let expected = range_end.map_or(s, |e| e.min(s)).saturating_sub(from);
+            if (self.dl_now as u64) < expected && !self.o.ignore_content_length {
+                return Err(Error::new(
+                    code::PARTIAL_FILE,
+                    format!("transfer closed with {} bytes remaining to read", expected - self.dl_now as u64),
+                ));
+            }
+        }
+        // TLS answers the server's close_notify with ours (a server may wait for it before its 226).
+        close_notify(data).await;
         if cut {
             // The range is in: closing the data connection tells the server to stop.
-            let _ = data.socket().shutdown(std::net::Shutdown::Both);
+            let _ = data.sock().socket().shutdown(std::net::Shutdown::Both);
         }
         let r = self.ftp_reply(ctl, fo).await?;
         ctl.sane = true;
         if r.code / 100 != 2 && !cut {
             return Err(Error::new(code::PARTIAL_FILE, format!("server did not report OK, got {:03}", r.code)));
-        }
-        if let (Some(s), false) = (size, cut) {
-            if (self.dl_now as u64) < s - from && !self.o.ignore_content_length {
-                return Err(Error::new(
-                    code::PARTIAL_FILE,
-                    format!("Received only partial file: {} bytes", self.dl_now),
-                ));
-            }
         }
         Ok(())
     }
@@ -695,12 +926,13 @@ impl Xfer {
             }
         }
         let cmd = if append { "APPE" } else { "STOR" };
-        let r = self.ftp_cmd(ctl, fo, &format!("{cmd} {file}")).await?;
+        let (r, data) = self.ftp_cmd_data(ctl, fo, &format!("{cmd} {file}"), data).await?;
         if r.code / 100 != 1 {
             return Err(Error::new(code::UPLOAD_FAILED, format!("Failed FTP upload: {:0>3}", r.code)));
         }
         ctl.sane = false;
-        let data = &mut self.ftp_data(data).await?;
+        let host = ctl.host.clone();
+        let data = &mut self.ftp_data(data, &host, fo.port.is_some()).await?;
         self.info.starttransfer_time = elapsed(self.start);
         let limit = (self.o.in_size >= 0).then_some(self.o.in_size as u64);
         self.ul_total = limit.map_or(0, |l| l as i64);
@@ -720,14 +952,23 @@ impl Xfer {
             self.call_progress(false)?;
             self.throttle(self.o.max_send_speed, self.ul_now).await;
         }
-        // The server learns the upload ended when the data connection closes.
-        let _ = data.socket().shutdown(std::net::Shutdown::Write);
+        // The server learns the upload ended when the data connection closes (after TLS's close_notify).
+        close_notify(data).await;
+        let _ = data.sock().socket().shutdown(std::net::Shutdown::Write);
         let r = self.ftp_reply(ctl, fo).await?;
         ctl.sane = true;
         if r.code / 100 != 2 {
             return Err(Error::new(code::UPLOAD_FAILED, format!("Failed FTP upload: {:03}", r.code)));
         }
         Ok(())
+    }
+}
+
+/// Ends TLS on a data connection as OpenSSL does: a close_notify, written out before the socket closes.
+async fn close_notify(data: &mut DataConn) {
+    if let DataConn::Tls(t) = data {
+        t.tls.send_close_notify();
+        let _ = poll_fn(|cx| t.poll_flush(cx)).await;
     }
 }
 

@@ -385,6 +385,7 @@ impl Xfer {
             "https" => PROTO_HTTPS,
             "file" => PROTO_FILE,
             "ftp" => PROTO_FTP,
+            "ftps" => PROTO_FTPS,
             "ws" => PROTO_WS,
             "wss" => PROTO_WSS,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
@@ -395,7 +396,7 @@ impl Xfer {
         self.info.scheme = Some(url.scheme.to_ascii_uppercase());
         Ok(if url.scheme == "file" {
             Start::File(url)
-        } else if url.scheme == "ftp" {
+        } else if url.scheme == "ftp" || url.scheme == "ftps" {
             Start::Ftp(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
             Start::Upgrade(url)

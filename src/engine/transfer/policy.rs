@@ -324,7 +324,15 @@ impl Xfer {
 
     pub(super) fn pool_key(&self, url: &Url) -> PoolKey {
         // The TLS set's fingerprint is kept with the options until they change (not hashed per request).
-        let tls = matches!(url.scheme.as_str(), "https" | "wss").then(|| self.o.tls.fingerprint());
+        let tls = match url.scheme.as_str() {
+            "https" | "wss" => Some(self.o.tls.fingerprint()),
+            // FTP: a connection made with other FTPS/account options (or TLS options) is not reused.
+            "ftp" | "ftps" => {
+                let tls = url.scheme == "ftps" || self.o.ftp.use_ssl > 0;
+                Some(self.o.ftp.reuse_key() ^ if tls { self.o.tls.fingerprint() } else { 0 })
+            }
+            _ => None,
+        };
         PoolKey {
             scheme: url.scheme.clone(),
             host: url.host.clone(),
