@@ -157,8 +157,8 @@ const NO_UNSET: &[i32] = &[opt::COOKIEFILE, opt::NOPROXY, opt::COPYPOSTFIELDS];
 /// Unbuilt options in the string range that take a list of strings, as pycurl types them.
 const UNBUILT_LISTS: &[i32] = &[10028, 10039, 10070, 10093, 10187];
 
-/// Unbuilt options in the string range that pycurl takes no string for (FTP_ACCOUNT, FNMATCH_DATA).
-const UNBUILT_NO_TEXT: &[i32] = &[10134, 10202];
+/// Unbuilt options in the string range that pycurl takes no string for (FNMATCH_DATA).
+const UNBUILT_NO_TEXT: &[i32] = &[10202];
 
 /// Options libcurl's OpenSSL build answers with "not built in" whatever the value, the "off" one
 /// included: KRB4LEVEL, TLSAUTH_* and PROXY_TLSAUTH_* (no SRP), ECH, SSL_FALSESTART.
@@ -934,7 +934,6 @@ impl PyCurl {
                     drop(o);
                     return Err(self.bad_arg(option));
                 }
-                // FTP has no TLS here yet: a transfer that requires it fails rather than going in clear.
                 if v != o.ftp.use_ssl as i64 {
                     o.ftp.use_ssl = v as u8;
                 }
@@ -1056,6 +1055,25 @@ impl PyCurl {
             }
             opt::FTPPORT => o.ftp.port = text!(),
             opt::FTP_USE_EPRT => o.ftp.use_eprt = long!() != 0,
+            opt::FTPSSLAUTH | opt::FTP_SSL_CCC => {
+                let v = long!();
+                if !(0..=2).contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                if option == opt::FTPSSLAUTH {
+                    o.ftp.ssl_auth = v as u8;
+                } else {
+                    o.ftp.ccc = v as u8;
+                }
+            }
+            opt::FTP_USE_PRET => o.ftp.use_pret = long!() != 0,
+            opt::FTP_ALTERNATIVE_TO_USER => o.ftp.alternative_to_user = text_required!(),
+            // pycurl 7.49 lists FTP_ACCOUNT among no option types: it refuses every value by its type.
+            opt::FTP_ACCOUNT => {
+                drop(o);
+                return Err(if unset { no_unset() } else { convert::kind_err(value) });
+            }
             opt::ACCEPTTIMEOUT_MS => o.ftp.accept_timeout_ms = nonneg!() as u64,
             opt::FTP_RESPONSE_TIMEOUT => o.ftp.response_timeout_ms = (nonneg!() as u64).saturating_mul(1000),
             opt::QUOTE | opt::PREQUOTE | opt::POSTQUOTE => {
