@@ -20,8 +20,8 @@ class FtpServer:
     def __init__(self, kind, proc, port, root):
         self.kind, self.proc, self.port, self.root = kind, proc, port, root
 
-    def url(self, path="/", auth=""):
-        return f"ftp://{auth}{HOST}:{self.port}{path}"
+    def url(self, path="/", auth="", scheme="ftp"):
+        return f"{scheme}://{auth}{HOST}:{self.port}{path}"
 
     def stop(self):
         stop_process(self.proc)
@@ -48,9 +48,11 @@ def _wait_listening(port, proc, what):
     raise RuntimeError(f"{what} did not listen on {port}")
 
 
-def start_pyftpdlib(root):
+def start_pyftpdlib(root, certs=None):
+    """certs: a servers.Certs to serve FTPS with (TLS_FTPHandler: AUTH TLS/SSL, PBSZ, PROT)."""
+    tls = [certs.server_cert, certs.server_key] if certs else []
     proc = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), "pyftpdlib", str(root)],
+        [sys.executable, os.path.abspath(__file__), "pyftpdlib", str(root), *tls],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -58,8 +60,21 @@ def start_pyftpdlib(root):
     return FtpServer("pyftpdlib", proc, port, root)
 
 
-def start_vsftpd(root, workdir):
+def start_vsftpd(root, workdir, certs=None, implicit=False):
+    """certs: serve FTPS (AUTH TLS, or TLS from the first byte with implicit) with the test's
+    certificate; vsftpd then refuses a data connection that does not resume the control
+    connection's TLS session (require_ssl_reuse, its default)."""
     port = _free_port()
+    tls = []
+    if certs:
+        tls = [
+            "ssl_enable=yes",
+            "allow_anon_ssl=yes",
+            f"rsa_cert_file={certs.server_cert}",
+            f"rsa_private_key_file={certs.server_key}",
+            "require_ssl_reuse=yes",
+            f"implicit_ssl={'yes' if implicit else 'no'}",
+        ]
     conf = os.path.join(workdir, "vsftpd.conf")
     with open(conf, "w") as f:
         f.write(
@@ -83,6 +98,7 @@ def start_vsftpd(root, workdir):
                     "pasv_enable=yes",
                     "xferlog_enable=no",
                     f"vsftpd_log_file={os.path.join(workdir, 'vsftpd.log')}",
+                    *tls,
                     "",
                 ]
             )
@@ -92,7 +108,7 @@ def start_vsftpd(root, workdir):
     return FtpServer("vsftpd", proc, port, root)
 
 
-def _serve_pyftpdlib(root):
+def _serve_pyftpdlib(root, cert=None, key=None):
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer
@@ -100,7 +116,14 @@ def _serve_pyftpdlib(root):
     auth = DummyAuthorizer()
     auth.add_user(USER, PASSWORD, root, perm="elradfmwMT")
     auth.add_anonymous(root, perm="elradfmwMT")
-    handler = type("Handler", (FTPHandler,), {"authorizer": auth, "banner": "pyftpdlib ready"})
+    attrs = {"authorizer": auth, "banner": "pyftpdlib ready"}
+    base = FTPHandler
+    if cert:
+        from pyftpdlib.handlers import TLS_FTPHandler
+
+        base = TLS_FTPHandler
+        attrs.update(certfile=cert, keyfile=key)
+    handler = type("Handler", (base,), attrs)
     srv = FTPServer((HOST, 0), handler)
     print(srv.address[1], flush=True)
     srv.serve_forever()
@@ -113,4 +136,4 @@ if __name__ == "__main__":
     logging.disable(logging.CRITICAL)
     warnings.simplefilter("ignore")
     if sys.argv[1] == "pyftpdlib":
-        _serve_pyftpdlib(sys.argv[2])
+        _serve_pyftpdlib(*sys.argv[2:])

@@ -13,7 +13,7 @@ import pytest
 import pycurl
 
 import ftpservers
-from helpers import IS_RS, perform, perform_error
+from helpers import perform, perform_error
 
 CONTENT = b"hello world\n"
 DEEP = b"deep file\r\nsecond line\r\n"
@@ -297,13 +297,6 @@ def test_socket_action_sees_control_and_data_sockets(ftp):
     m.remove_handle(c)
     c.close()
     m.close()
-
-
-@pytest.mark.skipif(not IS_RS, reason="pycurl-rs has no PRET")
-def test_options_not_built(curl):
-    with pytest.raises(pycurl.error) as ei:
-        curl.setopt(pycurl.FTP_USE_PRET, 1)
-    assert ei.value.args[0] == pycurl.E_NOT_BUILT_IN
 
 
 @pytest.mark.parametrize("port", ["-", "127.0.0.1"])
