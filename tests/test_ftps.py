@@ -311,3 +311,20 @@ def test_account_and_alternative_types():
     with pytest.raises(TypeError, match="unsetopt"):
         c.setopt(pycurl.FTP_ALTERNATIVE_TO_USER, None)
     c.close()
+
+
+@pytest.mark.parametrize("upload", [False, True])
+def test_active_mode_over_tls(tls_curl, ftps, root, upload):
+    # The server connects to us; TLS on that connection still has us as the client, resuming the
+    # control connection's session.
+    cmds = sent_commands(tls_curl)
+    if upload:
+        data = b"active upload\n" * 500
+        perform(tls_curl, ftps.url(f"/up/active-{ftps.kind}.txt"), USE_SSL=pycurl.USESSL_ALL, FTPPORT="-",
+                UPLOAD=1, READDATA=io.BytesIO(data))
+        assert (root / "up" / f"active-{ftps.kind}.txt").read_bytes() == data
+    else:
+        body, _ = perform(tls_curl, ftps.url("/big.bin"), USE_SSL=pycurl.USESSL_ALL, FTPPORT="-")
+        assert body == BIG
+    assert [c for c in cmds if c.startswith(b"EPRT |1|127.0.0.1|")] == [cmds[7 if upload else 6]]
+    assert tls_curl.getinfo(pycurl.NUM_CONNECTS) == 1
