@@ -53,6 +53,14 @@ def perform_error(c, url=None, **opts):
     return args
 
 
+def handshake(srv, c):
+    """The TLS server's record of the handshake on the connection ``c`` last used (by its client
+    port): tls_info[-1] may be another connection's, recorded late by its server thread."""
+    mine = srv.handshakes(c.getinfo(pycurl.LOCAL_PORT))
+    assert mine, "the server recorded no handshake from this connection"
+    return mine[-1]
+
+
 def get_error(url, **opts):
     c = pycurl.Curl()
     try:
