@@ -140,6 +140,32 @@ def accept_loop(listener, handle):
     return t
 
 
+class UnixServer:
+    """An HTTP server on a Unix socket, one request per connection: ``address`` is a path, or
+    "\\0name" in Linux's abstract namespace (kept as ``.path``). It answers 200 with ``body``, or
+    with the request head it read when ``echo`` is set, and closes; ``.accepted`` counts
+    connections. ``stop()`` closes the listener."""
+
+    def __init__(self, address, body=b"ok", echo=False):
+        self.path = address
+        self.accepted = 0
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(address)
+        self.sock.listen(8)
+
+        def answer(conn):
+            self.accepted += 1
+            head = recv_head(conn).split(b"\r\n\r\n")[0]
+            out = head if echo else body
+            conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+                         % len(out) + out)
+
+        accept_loop(self.sock, answer)
+
+    def stop(self):
+        self.sock.close()
+
+
 def stop_process(proc, grace=5):
     """Ends a server process: SIGTERM, then SIGKILL if it has not gone after `grace` seconds."""
     proc.terminate()
