@@ -35,11 +35,16 @@ phase maturin
 # build runs niced in the background from here, with the same command and pyo3 variables as the
 # test's, which conftest.py puts last and whose own cargo call then finds it done.
 embed_pid=""
-(. .venv/bin/activate && PYO3_PYTHON=$(python -c 'import sys; print(sys.executable)') \
-  PYO3_ENVIRONMENT_SIGNATURE=$(python -c 'import sys; print(f"cpython-{sys.version_info[0]}.{sys.version_info[1]}-64bit")') \
-  exec nice -n 10 cargo rustc -q --lib --features python --crate-type staticlib) >target/embed-build.log 2>&1 &
+fuzz_pid=""
+# The fuzz targets' instrumented build, likewise (the fuzz smoke below finds it done).
+setsid nice -n 10 bash scripts/fuzz.sh build >target/fuzz-build.log 2>&1 &
+fuzz_pid=$!
+setsid bash -c '. .venv/bin/activate && PYO3_PYTHON=$(python -c "import sys; print(sys.executable)") \
+  PYO3_ENVIRONMENT_SIGNATURE=$(python -c "import sys; print(f\"cpython-{sys.version_info[0]}.{sys.version_info[1]}-64bit\")") \
+  exec nice -n 10 cargo rustc -q --lib --features python --crate-type staticlib' >target/embed-build.log 2>&1 &
 embed_pid=$!
-trap '[ -z "$embed_pid" ] || kill "$embed_pid" 2>/dev/null || true' EXIT
+# Each has its own process group (setsid), so that a failed run stops its compilers too.
+trap 'for p in $embed_pid $fuzz_pid; do kill -- -"$p" 2>/dev/null || true; done' EXIT
 echo "== pytest"
 .venv/bin/python -m pytest tests -q -p no:cacheprovider "$@"
 # test_embed waited for it (cargo's lock) and reports a failed build itself.
@@ -50,6 +55,9 @@ echo "== apps (tornado's curl client tests and pycurl-requests' tests against us
 bash scripts/apps.sh
 phase apps
 echo "== fuzz smoke (every cargo-fuzz target for a few seconds; longer runs: bash scripts/fuzz.sh SECONDS)"
+# Its build's failure shows here, where fuzz.sh builds again.
+wait "$fuzz_pid" || true
+fuzz_pid=""
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-5}"
 phase fuzz
 echo "== stubtest (the .pyi stubs against the built module)"
