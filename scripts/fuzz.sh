@@ -3,6 +3,7 @@
 # or only the targets named after N:
 #     bash scripts/fuzz.sh            # 5 s each
 #     bash scripts/fuzz.sh 600 url    # ten minutes of the URL parser
+#     bash scripts/fuzz.sh build      # only build every target (test.sh does it beside pytest)
 # Seeds come from fuzz/corpus/<target> (read-only here); what libFuzzer finds goes to a scratch
 # corpus, crashes to fuzz/artifacts/<target>/. Installs cargo-fuzz from crates.io if it is missing.
 # cargo-fuzz needs nightly flags: RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them.
@@ -13,6 +14,9 @@ shift || true
 export RUSTC_BOOTSTRAP=1
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install -q --locked cargo-fuzz
+fi
+if [ "$secs" = build ]; then
+  exec cargo fuzz build -O
 fi
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

@@ -14,6 +14,12 @@ import servers  # noqa: E402
 IS_RS = "pycurl-rs" in pycurl.version
 
 
+def pytest_collection_modifyitems(items):
+    """tests/test_embed.py runs last: scripts/test.sh builds the static library it links in the
+    background meanwhile (the sort is stable, so every other test keeps its order)."""
+    items.sort(key=lambda item: item.path.name == "test_embed.py")
+
+
 @pytest.fixture(scope="session")
 def server():
     srv = servers.start_server()

@@ -53,6 +53,14 @@ def perform_error(c, url=None, **opts):
     return args
 
 
+def handshake(srv, c):
+    """The TLS server's record of the handshake on the connection ``c`` last used (by its client
+    port): tls_info[-1] may be another connection's, recorded late by its server thread."""
+    mine = srv.handshakes(c.getinfo(pycurl.LOCAL_PORT))
+    assert mine, "the server recorded no handshake from this connection"
+    return mine[-1]
+
+
 def get_error(url, **opts):
     c = pycurl.Curl()
     try:
@@ -130,6 +138,32 @@ def accept_loop(listener, handle):
     t = threading.Thread(target=loop, daemon=True)
     t.start()
     return t
+
+
+class UnixServer:
+    """An HTTP server on a Unix socket, one request per connection: ``address`` is a path, or
+    "\\0name" in Linux's abstract namespace (kept as ``.path``). It answers 200 with ``body``, or
+    with the request head it read when ``echo`` is set, and closes; ``.accepted`` counts
+    connections. ``stop()`` closes the listener."""
+
+    def __init__(self, address, body=b"ok", echo=False):
+        self.path = address
+        self.accepted = 0
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(address)
+        self.sock.listen(8)
+
+        def answer(conn):
+            self.accepted += 1
+            head = recv_head(conn).split(b"\r\n\r\n")[0]
+            out = head if echo else body
+            conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+                         % len(out) + out)
+
+        accept_loop(self.sock, answer)
+
+    def stop(self):
+        self.sock.close()
 
 
 def stop_process(proc, grace=5):

@@ -25,7 +25,10 @@ Interface
     ``.connections`` counts accepted TCP connections, ``.requests`` is the list
     of :class:`Request` objects received (a ``bytes`` subclass holding the raw
     request head followed by the raw body as received), ``.tls_info`` has one
-    dict per completed TLS handshake.
+    dict per completed TLS handshake, in the order the server threads finish
+    them (a handshake the client abandons right after it, e.g. on a pin
+    mismatch, may be recorded after the next test's): ``.handshakes(port)`` are
+    the records of the connections from client port ``port``.
 
 ``make_certs(tmpdir) -> Certs``
     Generate a CA and leaf certificates with the ``cryptography`` package.
@@ -282,6 +285,11 @@ class Server:
     def requests_for(self, path_prefix: str) -> list:
         with self._lock:
             return [r for r in self.requests if r.path.startswith(path_prefix)]
+
+    def handshakes(self, port: int) -> list[dict]:
+        """The tls_info records of the connections from client port ``port``, oldest first."""
+        with self._lock:
+            return [t for t in self.tls_info if self.peers[t["connection_id"]][1] == port]
 
     def stop(self):
         self._stopping = True

@@ -13,6 +13,7 @@ import pytest
 import pycurl
 
 import hostile
+from helpers import stop_process
 
 # libcurl codes that pycurl 7.49 has no constant for.
 E_WEIRD_SERVER_REPLY = 8
@@ -474,8 +475,7 @@ def renegotiating_server(certs):
             assert time.monotonic() < deadline and proc.poll() is None, "openssl s_server did not start"
             time.sleep(0.05)
     yield "https://127.0.0.1:%d" % port
-    proc.terminate()
-    proc.wait(5)
+    stop_process(proc)
 
 
 def test_tls_renegotiation_request(hostile_server, renegotiating_server, certs):

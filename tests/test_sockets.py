@@ -3,13 +3,12 @@
 import gc
 import os
 import socket
-import threading
 
 import pytest
 
 import pycurl
 
-from helpers import perform, perform_error, recv_head
+from helpers import UnixServer, perform, perform_error
 
 
 def test_opensocket_args_and_use(server, curl):
@@ -250,36 +249,9 @@ def test_closesocket_for_connect_only_when_the_handle_is_freed(server, cycle):
     assert closed == [fd]
 
 
-class UnixServer:
-    """One-request-per-connection HTTP server on a Unix socket: answers "ok"."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        self.sock.listen(8)
-        self.accepted = 0
-        threading.Thread(target=self.loop, daemon=True).start()
-
-    def loop(self):
-        while True:
-            try:
-                s, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            with s:
-                recv_head(s)
-                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-
-    def stop(self):
-        self.sock.close()
-
-
 @pytest.fixture
 def unix_server(tmp_path):
-    path = str(tmp_path / "s.sock")
-    srv = UnixServer(path)
-    srv.path = path
+    srv = UnixServer(str(tmp_path / "s.sock"))
     yield srv
     srv.stop()
 

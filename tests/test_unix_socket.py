@@ -13,7 +13,7 @@ import time
 import pycurl
 import pytest
 
-from helpers import IS_RS, perform, perform_error, recv_head
+from helpers import IS_RS, UnixServer, perform, perform_error, stop_process
 from h2servers import launch_nginx, nginx_prelude
 
 # CURLOPT_ABSTRACT_UNIX_SOCKET: pycurl 7.49 has no constant and refuses the number.
@@ -49,8 +49,7 @@ class UnixNginx:
             time.sleep(0.05)
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")
@@ -137,32 +136,6 @@ def test_errors(tmp_path):
         pycurl.E_FAILED_INIT, "Failed initialization")
 
 
-class AbstractServer:
-    """A one-thread HTTP server on a Linux abstract socket: echoes the request head it read."""
-
-    def __init__(self, name):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind("\0" + name)
-        self.sock.listen(8)
-        self.accepted = 0
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-        self.thread.start()
-
-    def loop(self):
-        while True:
-            try:
-                s, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            with s:
-                head = recv_head(s).split(b"\r\n\r\n")[0]
-                s.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(head) + head)
-
-    def stop(self):
-        self.sock.close()
-
-
 def test_abstract_unix_socket():
     name = f"pycurl-rs-test-{os.getpid()}"
     c = pycurl.Curl()
@@ -176,7 +149,7 @@ def test_abstract_unix_socket():
         code, _ = perform_error(c, "http://x/", ABSTRACT_UNIX_SOCKET=name)
         assert code == pycurl.E_COULDNT_CONNECT
         return
-    srv = AbstractServer(name)
+    srv = UnixServer("\0" + name, echo=True)
     try:
         c.setopt(ABSTRACT_UNIX_SOCKET, name)
         body, _ = perform(c, "http://abstract.invalid/p")
