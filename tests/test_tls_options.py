@@ -8,7 +8,7 @@ import pytest
 
 import pycurl
 
-from helpers import IS_RS, perform, perform_error
+from helpers import IS_RS, handshake, perform, perform_error
 
 
 def _load_cert(path):
@@ -286,7 +286,7 @@ def test_der_certificate_and_key(client_auth_server, certs, extra, curl):
     body, _ = client(curl, client_auth_server, certs, SSLCERT=extra.client_der, SSLCERTTYPE="DER",
                      SSLKEY=extra.client_key_der, SSLKEYTYPE="DER")
     assert body == b"hello world"
-    assert client_auth_server.tls_info[-1]["peer_cert"] == certs.client_cert_der
+    assert handshake(client_auth_server, curl)["peer_cert"] == certs.client_cert_der
 
 
 def test_der_type_with_pem_certificate(client_auth_server, certs, curl):
@@ -346,7 +346,7 @@ def test_p12_file(client_auth_server, certs, extra, curl, type_):
     body, _ = client(curl, client_auth_server, certs, SSLCERT=extra.p12, SSLCERTTYPE=type_,
                      KEYPASSWD="secret")
     assert body == b"hello world"
-    assert client_auth_server.tls_info[-1]["peer_cert"] == certs.client_cert_der
+    assert handshake(client_auth_server, curl)["peer_cert"] == certs.client_cert_der
 
 
 def test_p12_blob(client_auth_server, certs, extra, curl):
