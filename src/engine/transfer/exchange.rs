@@ -87,6 +87,8 @@ impl Xfer {
         if rc != 0 {
             return Err(Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by pre-request callback"));
         }
+        // NTLM authenticates the connection: its header depends on where the handshake stands on it.
+        self.ntlm_output(hop, conn.ntlm_done)?;
         // Body size and framing.
         let (body_len, chunked) = match &hop.body {
             None => (if matches!(hop.method, Method::Post | Method::Put) { Some(0) } else { None }, false),
@@ -263,6 +265,8 @@ impl Xfer {
         if head.status == 407 {
             self.note_proxy_challenge(&head.values("proxy-authenticate"));
         }
+        conn.ntlm_done |=
+            hop.ntlm.settle(head.status == 401) as u8 | (hop.proxy_ntlm.settle(head.status == 407) as u8) << 1;
         self.publish_info();
         match self.judge(hop, &head, skip_body) {
             Verdict::Deliver => {}
