@@ -104,8 +104,8 @@ pub struct PoolKey {
     pub proxy: Option<crate::engine::proxy::Proxy>,
     /// UNIX_SOCKET_PATH / ABSTRACT_UNIX_SOCKET the connection goes to instead of TCP.
     pub unix: Option<crate::engine::easy::UnixSocket>,
-    /// A fingerprint of the server credentials when the transfer allows NTLM: NTLM authenticates
-    /// a connection, so libcurl gives it only to transfers of the same user.
+    /// A fingerprint of the server credentials once NTLM ran on the connection: NTLM authenticates
+    /// a connection, so libcurl gives it only to transfers of the same user that allow NTLM.
     pub ntlm: Option<u64>,
 }
 

@@ -350,11 +350,18 @@ impl Xfer {
             local_port: self.o.route.local_port,
             proxy: self.proxy().ok().flatten().cloned(),
             unix: self.o.route.unix_socket.clone(),
-            ntlm: self.ntlm_identity(url),
+            ntlm: None,
         }
     }
 
-    /// The pool key's fingerprint of the server credentials when NTLM is allowed (see `PoolKey`).
+    /// Where a transfer allowing NTLM looks first in the pool: `key` for connections NTLM ran on
+    /// with its credentials (libcurl prefers them; plain `key` finds those NTLM never ran on).
+    pub(super) fn ntlm_pool_key(&self, key: &PoolKey, url: &Url) -> Option<PoolKey> {
+        let id = self.ntlm_identity(url)?;
+        Some(PoolKey { ntlm: Some(id), ..key.clone() })
+    }
+
+    /// A fingerprint of the server credentials when NTLM is allowed (see `PoolKey::ntlm`).
     fn ntlm_identity(&self, url: &Url) -> Option<u64> {
         use std::hash::{Hash, Hasher};
         if self.o.http_auth & crate::engine::auth::NTLM == 0 {
@@ -366,10 +373,11 @@ impl Xfer {
         Some(h.finish())
     }
 
-    /// The NTLM headers of the request about to go on a connection (`done`: what NTLM already
-    /// authenticated on it, `Conn::ntlm_done`). A request carrying a type-1 holds its body back
+    /// The NTLM headers of the request about to go on `conn` (`Conn::ntlm_done`: what NTLM already
+    /// authenticated on it). A request carrying a type-1 holds its body back
     /// when it has one (libcurl's Content-Length: 0 "probe"); the type-3 request sends it.
-    pub(super) fn ntlm_output(&mut self, hop: &mut Hop, done: u8) -> Result<()> {
+    pub(super) fn ntlm_output(&mut self, hop: &mut Hop, conn: &mut crate::engine::pool::Conn) -> Result<()> {
+        let done = conn.ntlm_done;
         let too_big = |e: crate::engine::auth::ntlm::TooBig| Error::new(code::TOO_LARGE, e.0);
         let via = self.proxy().ok().flatten().filter(|p| p.forwards_http()).and_then(|p| p.credentials.clone());
         if let Some((u, p)) = via.filter(|_| hop.proxy_ntlm.active()) {
@@ -381,6 +389,10 @@ impl Xfer {
                 hop.auth_header = hop.ntlm.output(&u, &p, done & 1 != 0).map_err(too_big)?;
                 self.text(format_args!("Server auth using NTLM with user '{u}'"));
             }
+        }
+        if hop.ntlm == NtlmStep::Sent1 {
+            // From now on the connection belongs to these credentials (parked under them).
+            conn.key.ntlm = self.ntlm_identity(&hop.url);
         }
         let probe = hop.ntlm == NtlmStep::Sent1 || hop.proxy_ntlm == NtlmStep::Sent1;
         if probe && !hop.method.is_get_or_head() {
