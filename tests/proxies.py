@@ -240,12 +240,15 @@ def squid(schemes=("digest", "basic")) -> Proxy:
     programs = {
         "digest": f"{helpers}/digest_file_auth {tmp.name}/digest.pw",
         "basic": f"{helpers}/basic_ncsa_auth {tmp.name}/basic.pw",
+        # Any user and password pass; squid runs the whole NTLM handshake with it.
+        "ntlm": f"{helpers}/ntlm_fake_auth",
     }
     auth = []
     for scheme in schemes:
         auth += [f"auth_param {scheme} program {programs[scheme]}",
-                 f"auth_param {scheme} children 1 startup=1 idle=1",
-                 f"auth_param {scheme} realm squidrealm"]
+                 f"auth_param {scheme} children 1 startup=1 idle=1"]
+        if scheme != "ntlm":  # NTLM has no realm
+            auth.append(f"auth_param {scheme} realm squidrealm")
     conf = os.path.join(tmp.name, "squid.conf")
     with open(conf, "w") as f:
         f.write("\n".join([

@@ -1,6 +1,8 @@
 //! HTTP authentication shared by origins and proxies: the CURLAUTH bit of a challenge, libcurl's
 //! choice among the offered schemes, and Digest (RFC 7616: MD5, MD5-sess, SHA-256, qop=auth).
 
+pub mod ntlm;
+
 use base64::Engine as _;
 use md5::{Digest, Md5};
 
@@ -36,7 +38,8 @@ pub fn basic(user: &str, pass: &str) -> String {
 }
 
 /// The answer to the strongest challenge that `want` allows, Digest before Basic as libcurl picks
-/// (NTLM and Negotiate are not built); None when nothing offered is both allowed and built.
+/// (NTLM runs through `NtlmStep`, Negotiate is not built); None when nothing offered is both allowed
+/// and built.
 pub fn answer(challenges: &[&str], want: u64, user: &str, pass: &str, method: &str, uri: &str) -> Option<String> {
     let want = normalize(want);
     if want & DIGEST != 0 {
@@ -48,6 +51,112 @@ pub fn answer(challenges: &[&str], want: u64, user: &str, pass: &str, method: &s
         return Some(basic(user, pass));
     }
     None
+}
+
+/// Whether libcurl picks NTLM among the offered `challenges` for `want`: Negotiate is not built,
+/// and Digest ranks above NTLM, NTLM above Basic.
+pub fn picks_ntlm(challenges: &[&str], want: u64) -> bool {
+    let want = normalize(want);
+    let offered = |bit| challenges.iter().any(|c| scheme_bit(c) == bit);
+    want & NTLM != 0 && offered(NTLM) && !(want & DIGEST != 0 && offered(DIGEST))
+}
+
+/// NTLM is the one method `want` allows (once the methods not built are dropped, as libcurl's
+/// setopt drops them): libcurl then sends a type-1 with the first request instead of probing.
+pub fn ntlm_alone(want: u64) -> bool {
+    normalize(want) & !(NEGOTIATE | NTLM_WB) == NTLM
+}
+
+/// CURLAUTH_NTLM_WB, gone from libcurl 8.8 on.
+const NTLM_WB: u64 = 32;
+
+/// Where one NTLM handshake stands. libcurl keeps it per connection: the handshake authenticates
+/// the connection it runs on, and later requests on it carry no header at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NtlmStep {
+    /// Not picked (yet): requests carry no NTLM header.
+    #[default]
+    Idle,
+    /// Picked: the next request carries a type-1 (none on a connection already authenticated).
+    Want,
+    /// The server asked again on an authenticated connection: a type-1 whatever the connection.
+    Restart,
+    Sent1,
+    /// The server's type-2, for the next request's type-3.
+    Got2(Box<ntlm::Challenge>),
+    Sent3,
+    /// The connection is authenticated.
+    Done,
+    /// libcurl gave up on this handshake (its "authentication problem"): no more retries.
+    Failed,
+}
+
+impl NtlmStep {
+    /// The first state of a transfer under `want`.
+    pub fn start(want: u64) -> NtlmStep {
+        if ntlm_alone(want) {
+            NtlmStep::Want
+        } else {
+            NtlmStep::Idle
+        }
+    }
+
+    /// The NTLM header the next request carries, moving the handshake on; nothing on a
+    /// connection NTLM already authenticated (`authenticated`).
+    pub fn output(&mut self, user: &str, pass: &str, authenticated: bool) -> Result<Option<String>, ntlm::TooBig> {
+        match std::mem::take(self) {
+            NtlmStep::Want if authenticated => *self = NtlmStep::Done,
+            NtlmStep::Want | NtlmStep::Restart | NtlmStep::Sent1 => {
+                *self = NtlmStep::Sent1;
+                return Ok(Some(ntlm::type1_header()));
+            }
+            NtlmStep::Got2(ch) => {
+                let h = ntlm::type3_header(&ch, user, pass)?;
+                *self = NtlmStep::Sent3;
+                return Ok(Some(h));
+            }
+            // A type-3 went out on this connection before: libcurl sends nothing more.
+            NtlmStep::Sent3 => *self = NtlmStep::Done,
+            s => *self = s,
+        }
+        Ok(None)
+    }
+
+    /// Reads a 401/407's challenges: Ok(true) when the handshake goes on with another request,
+    /// Err with libcurl's VERBOSE line when it gives up on it.
+    pub fn input(&mut self, challenges: &[&str], want: u64) -> Result<bool, &'static str> {
+        let Some(v) = challenges.iter().find(|c| scheme_bit(c) == NTLM) else {
+            return Ok(false);
+        };
+        let (r, next) = match (std::mem::take(self), ntlm::input(v)) {
+            (NtlmStep::Failed, _) => (Ok(false), NtlmStep::Failed),
+            (NtlmStep::Sent1, ntlm::Input::Challenge(c)) => (Ok(true), NtlmStep::Got2(Box::new(c))),
+            (NtlmStep::Sent3, ntlm::Input::Start) => (Err("NTLM handshake rejected"), NtlmStep::Failed),
+            (NtlmStep::Sent1 | NtlmStep::Got2(_), ntlm::Input::Start) => {
+                (Err("NTLM handshake failure (internal error)"), NtlmStep::Failed)
+            }
+            (_, ntlm::Input::Bad(e)) => (Err(e), NtlmStep::Failed),
+            (NtlmStep::Done, ntlm::Input::Start) => (Ok(true), NtlmStep::Restart),
+            (NtlmStep::Idle, ntlm::Input::Start) if picks_ntlm(challenges, want) => (Ok(true), NtlmStep::Want),
+            (s, _) => (Ok(false), s),
+        };
+        *self = next;
+        r
+    }
+
+    /// A type-3 went out and the answer is not another challenge: the connection is authenticated.
+    pub fn settle(&mut self, challenged: bool) -> bool {
+        if *self == NtlmStep::Sent3 && !challenged {
+            *self = NtlmStep::Done;
+            return true;
+        }
+        false
+    }
+
+    /// The handshake is on (NTLM picked): libcurl's VERBOSE names it for each request.
+    pub fn active(&self) -> bool {
+        !matches!(self, NtlmStep::Idle | NtlmStep::Failed)
+    }
 }
 
 /// The Digest challenge `answer` answers for `want`, if it picks Digest.
@@ -218,6 +327,37 @@ mod tests {
         assert_eq!(scheme_bit("Bearer"), BEARER);
         assert_eq!(scheme_bit("Digestx"), 0);
     }
+    #[test]
+    fn ntlm_steps_end() {
+        let any = 0xffff_ffef;
+        assert_eq!(NtlmStep::start(NTLM), NtlmStep::Want);
+        assert_eq!(NtlmStep::start(NTLM | (1 << 31)), NtlmStep::Idle, "ONLY makes it a probe");
+        assert_eq!(NtlmStep::start(any), NtlmStep::Idle);
+        assert!(picks_ntlm(&["NTLM", "Basic x"], any) && !picks_ntlm(&["NTLM", "Digest nonce=1"], any));
+        assert!(!picks_ntlm(&["NTLM"], BASIC | DIGEST));
+        let mut s = NtlmStep::start(any);
+        assert_eq!(s.output("u", "p", false), Ok(None));
+        assert_eq!(s.input(&["Basic x"], any), Ok(false));
+        assert_eq!(s.input(&["NTLM"], any), Ok(true));
+        assert_eq!(s.output("u", "p", false).unwrap().unwrap(), ntlm::type1_header());
+        let t2 = "NTLM TlRMTVNTUAACAAAACQAJAK6qqqoGgggAsoHf+8Le8xcAAAAAAAA6AFdPUktHUk9VUA==";
+        assert_eq!(s.input(&[t2], any), Ok(true));
+        assert!(s.output("u", "p", false).unwrap().unwrap().starts_with("NTLM TlRMTVNTUAADAAAA"));
+        assert_eq!(s.clone().input(&["NTLM"], any), Err("NTLM handshake rejected"));
+        assert!(s.settle(false) && s == NtlmStep::Done);
+        // Asked again on the authenticated connection: one new handshake, then it ends.
+        assert_eq!(s.input(&["NTLM"], any), Ok(true));
+        assert_eq!(s.output("u", "p", true).unwrap().unwrap(), ntlm::type1_header());
+        assert_eq!(s.input(&["NTLM"], any), Err("NTLM handshake failure (internal error)"));
+        assert_eq!(s.input(&[t2], any), Ok(false), "given up");
+        // Picked but never sent (an h2 request): the 401 is delivered, not retried.
+        let mut w = NtlmStep::start(NTLM);
+        assert_eq!(w.input(&["NTLM"], NTLM), Ok(false));
+        // Already authenticated: no header.
+        assert_eq!(w.output("u", "p", true), Ok(None));
+        assert_eq!(w, NtlmStep::Done);
+    }
+
     #[test]
     fn rfc2617_example_without_qop() {
         // RFC 2069-style response (no qop) is deterministic.

@@ -104,6 +104,9 @@ pub struct PoolKey {
     pub proxy: Option<crate::engine::proxy::Proxy>,
     /// UNIX_SOCKET_PATH / ABSTRACT_UNIX_SOCKET the connection goes to instead of TCP.
     pub unix: Option<crate::engine::easy::UnixSocket>,
+    /// A fingerprint of the server credentials once NTLM ran on the connection: NTLM authenticates
+    /// a connection, so libcurl gives it only to transfers of the same user that allow NTLM.
+    pub ntlm: Option<u64>,
 }
 
 /// Read buffers up to this size are given back while their connection waits for data.
@@ -162,6 +165,8 @@ pub struct Conn {
     pub http10: bool,
     /// An FTP control connection's session (login, directory, TYPE), for the next transfer on it.
     pub ftp: Option<Box<crate::engine::ftp::ConnState>>,
+    /// NTLM authenticated this connection: bit 1 to the server, bit 2 to the HTTP proxy.
+    pub ntlm_done: u8,
 }
 
 /// libcurl keeps a peer "address" in a 46-byte buffer: a Unix-socket path shows as its first
@@ -203,6 +208,7 @@ impl Conn {
             h2: false,
             http10: false,
             ftp: None,
+            ntlm_done: 0,
         }
     }
 
@@ -513,6 +519,7 @@ mod tests {
             local_port: 0,
             proxy: None,
             unix: None,
+            ntlm: None,
         }
     }
 

@@ -110,10 +110,10 @@ fn closed_err(what: &str) -> PyErr {
 }
 
 /// A feature pycurl-rs does not build (yet): libcurl's own answer for a feature left out of a build.
-/// libcurl's check of a PROXYAUTH mask: after dropping the methods this build lacks (NTLM, Negotiate,
+/// libcurl's check of a PROXYAUTH mask: after dropping the methods this build lacks (Negotiate,
 /// NTLM_WB), some method bit below CURLAUTH_ONLY must remain; 0 (none) is always accepted.
 fn proxy_auth_ok(v: u64) -> bool {
-    const MISSING: u64 = (1 << 2) | (1 << 3) | (1 << 5);
+    const MISSING: u64 = (1 << 2) | (1 << 5);
     v == 0 || (v & !MISSING) & ((1 << 31) - 1) != 0
 }
 
@@ -649,9 +649,9 @@ impl PyCurl {
             opt::PASSWORD => o.password = text!(),
             opt::HTTPAUTH => {
                 let v = long!() as u64;
-                let built = AUTH_BASIC | AUTH_DIGEST | AUTH_BEARER | AUTH_AWS_SIGV4;
+                let built = AUTH_BASIC | AUTH_DIGEST | crate::engine::auth::NTLM | AUTH_BEARER | AUTH_AWS_SIGV4;
                 if v & !(built | (1 << 4) | (1u64 << 31)) != 0 && v != 0xffff_ffff_ffff_ffef && v != !0 {
-                    // Methods we can't do (NTLM, Negotiate): refuse rather than ignore.
+                    // Methods we can't do (Negotiate): refuse rather than ignore.
                     if v & built == 0 {
                         drop(o);
                         return Err(not_built("this HTTPAUTH method"));

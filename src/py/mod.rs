@@ -41,11 +41,11 @@ pub fn version_string() -> String {
 #[pyfunction]
 #[pyo3(signature = (*_args))]
 fn version_info<'py>(py: Python<'py>, _args: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTuple>> {
-    // VERSION_IPV6 | VERSION_SSL | VERSION_LIBZ | VERSION_ASYNCHDNS | VERSION_LARGEFILE | VERSION_HTTP2 |
-    // VERSION_UNIX_SOCKETS | VERSION_PSL | VERSION_HTTPS_PROXY | VERSION_BROTLI | VERSION_HSTS |
-    // CURL_VERSION_THREADSAFE (global_init has nothing to set up, so any thread may call it)
+    // VERSION_IPV6 | VERSION_SSL | VERSION_LIBZ | VERSION_NTLM | VERSION_ASYNCHDNS | VERSION_LARGEFILE |
+    // VERSION_HTTP2 | VERSION_UNIX_SOCKETS | VERSION_PSL | VERSION_HTTPS_PROXY | VERSION_BROTLI |
+    // VERSION_HSTS | CURL_VERSION_THREADSAFE (global_init has nothing to set up, so any thread may call it)
     let features: i64 =
-        1 | 4 | 8 | 128 | 512 | (1 << 16) | (1 << 19) | (1 << 20) | (1 << 21) | (1 << 23) | (1 << 28) | (1 << 30);
+        1 | 4 | 8 | 16 | 128 | 512 | (1 << 16) | (1 << 19) | (1 << 20) | (1 << 21) | (1 << 23) | (1 << 28) | (1 << 30);
     let protocols = PyTuple::new(py, ["file", "ftp", "ftps", "http", "https", "ws", "wss"])?;
     let items: Vec<PyObject> = vec![
         11i64.into_pyobject(py)?.into_any().unbind(),

@@ -46,11 +46,18 @@ impl Xfer {
 
     async fn connect_or_reuse(&mut self, url: &Url, strict: bool) -> Result<Conn> {
         let key = self.pool_key(url);
+        // Boxed: held across the connect, and most transfers have none.
+        let ntlm_key = self.ntlm_pool_key(&key, url).map(Box::new);
         let mut slot: Option<Slot> = None;
         loop {
             if !self.o.fresh_connect {
-                let c = self
-                    .with_pool(|p| p.take(&key, self.o.maxage_conn, self.o.maxlifetime_conn, strict, &self.sh.reactor));
+                let (age, life, reactor) = (self.o.maxage_conn, self.o.maxlifetime_conn, &self.sh.reactor);
+                let c = self.with_pool(|p| {
+                    ntlm_key
+                        .as_ref()
+                        .and_then(|k| p.take(k, age, life, strict, reactor))
+                        .or_else(|| p.take(&key, age, life, strict, reactor))
+                });
                 if let Some(c) = c {
                     self.text(format_args!("Reusing existing {}: connection with host {}", url.scheme, url.host));
                     self.info.namelookup_time = elapsed(self.start);

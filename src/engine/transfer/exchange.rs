@@ -87,6 +87,11 @@ impl Xfer {
         if rc != 0 {
             return Err(Error::new(code::ABORTED_BY_CALLBACK, "operation aborted by pre-request callback"));
         }
+        if conn.uses == 0 {
+            self.text(format_args!("using HTTP/1.x"));
+        }
+        // NTLM authenticates the connection: its header depends on where the handshake stands on it.
+        self.ntlm_output(hop, &mut conn)?;
         // Body size and framing.
         let (body_len, chunked) = match &hop.body {
             None => (if matches!(hop.method, Method::Post | Method::Put) { Some(0) } else { None }, false),
@@ -119,9 +124,6 @@ impl Xfer {
             None if chunked => -1.0,
             None => 0.0,
         };
-        if conn.uses == 0 {
-            self.text(format_args!("using HTTP/1.x"));
-        }
         self.debug_data(debug_kind::HEADER_OUT, &req);
         self.info.pretransfer_time = elapsed(self.start);
         let bytes_body: Option<Rc<[u8]>> = hop.body.as_ref().and_then(|b| b.in_memory());
@@ -263,16 +265,24 @@ impl Xfer {
         if head.status == 407 {
             self.note_proxy_challenge(&head.values("proxy-authenticate"));
         }
+        conn.ntlm_done |=
+            hop.ntlm.settle(head.status == 401) as u8 | (hop.proxy_ntlm.settle(head.status == 407) as u8) << 1;
         self.publish_info();
         match self.judge(hop, &head, skip_body) {
             Verdict::Deliver => {}
             Verdict::AuthRetry => {
-                // libcurl counts an auth reload as a followed redirect (REDIRECT_COUNT).
+                // libcurl counts an auth reload as a followed redirect (REDIRECT_COUNT), and says
+                // of it what it says of one.
                 self.info.redirect_count += 1;
+                if keep_alive {
+                    self.text(format_args!("Ignoring the response-body"));
+                    self.text(format_args!("setting size while ignoring"));
+                }
                 self.end_head(&head).await?;
                 if self.drain(&mut conn, &framing, keep_alive).await? {
                     self.park(conn);
                 }
+                self.text(format_args!("Issue another request to this URL: '{}'", hop.url.to_effective()));
                 return Ok(Next::Retry);
             }
             Verdict::Redirect(loc) => {

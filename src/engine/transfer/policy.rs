@@ -2,6 +2,7 @@
 //! cookies, redirects (FOLLOWLOCATION, POSTREDIR, MAXREDIRS), and which pooled connection fits.
 
 use super::*;
+use crate::engine::auth::NtlmStep;
 use crate::engine::easy::*;
 use crate::engine::error::{code, Error, Result};
 use crate::engine::http1::head::Head;
@@ -31,6 +32,12 @@ pub(super) struct Hop {
     pub(super) creds: Option<(String, String)>,
     /// Retries on a fresh connection after an h2 refusal or a dead connection (libcurl's count).
     pub(super) retries: u32,
+    /// The NTLM handshakes with the server and with the HTTP proxy (absolute-form requests).
+    pub(super) ntlm: NtlmStep,
+    pub(super) proxy_ntlm: NtlmStep,
+    /// The body held back while a request carries an NTLM type-1: libcurl sends that request's
+    /// body empty and the whole body with the type-3.
+    pub(super) held_body: Option<Box<dyn BodySource>>,
 }
 
 /// What policy makes of a final response head.
@@ -106,6 +113,9 @@ impl Xfer {
             retried: false,
             creds: None,
             retries: 0,
+            ntlm: NtlmStep::start(self.o.http_auth),
+            proxy_ntlm: NtlmStep::start(self.o.proxy.auth.unwrap_or(crate::engine::auth::BASIC)),
+            held_body: None,
         };
         // libcurl sends credentials (and HTTPHEADER Authorization / Cookie lines) on a redirect
         // only to the first request's host, port and scheme, unless UNRESTRICTED_AUTH.
@@ -131,6 +141,9 @@ impl Xfer {
                 s.dns_into(&mut self.sh.dns.borrow_mut());
             }
             let next = self.one_request(&mut hop).await;
+            if let Some(b) = hop.held_body.take() {
+                hop.body = Some(b);
+            }
             if let Some(s) = &share {
                 s.dns_from(&self.sh.dns.borrow());
             }
@@ -206,6 +219,8 @@ impl Xfer {
                     hop.digest_tried = false;
                     hop.proxy_auth = None;
                     hop.proxy_answered = false;
+                    hop.ntlm = NtlmStep::start(self.o.http_auth);
+                    hop.proxy_ntlm = NtlmStep::start(self.o.proxy.auth.unwrap_or(crate::engine::auth::BASIC));
                     self.info.effective_url = Some(hop.url.to_effective());
                     self.info.scheme = Some(hop.url.scheme.to_ascii_uppercase());
                 }
@@ -343,6 +358,79 @@ impl Xfer {
             local_port: self.o.route.local_port,
             proxy: self.proxy().ok().flatten().cloned(),
             unix: self.o.route.unix_socket.clone(),
+            ntlm: None,
+        }
+    }
+
+    /// Where a transfer allowing NTLM looks first in the pool: `key` for connections NTLM ran on
+    /// with its credentials (libcurl prefers them; plain `key` finds those NTLM never ran on).
+    pub(super) fn ntlm_pool_key(&self, key: &PoolKey, url: &Url) -> Option<PoolKey> {
+        let id = self.ntlm_identity(url)?;
+        Some(PoolKey { ntlm: Some(id), ..key.clone() })
+    }
+
+    /// A fingerprint of the server credentials when NTLM is allowed (see `PoolKey::ntlm`).
+    fn ntlm_identity(&self, url: &Url) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        if self.o.http_auth & crate::engine::auth::NTLM == 0 {
+            return None;
+        }
+        let creds = self.credentials(url).ok().flatten()?;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        creds.hash(&mut h);
+        Some(h.finish())
+    }
+
+    /// The NTLM headers of the request about to go on `conn` (`Conn::ntlm_done`: what NTLM already
+    /// authenticated on it). A request carrying a type-1 holds its body back
+    /// when it has one (libcurl's Content-Length: 0 "probe"); the type-3 request sends it.
+    pub(super) fn ntlm_output(&mut self, hop: &mut Hop, conn: &mut crate::engine::pool::Conn) -> Result<()> {
+        let done = conn.ntlm_done;
+        let too_big = |e: crate::engine::auth::ntlm::TooBig| Error::new(code::TOO_LARGE, e.0);
+        let via = self.proxy().ok().flatten().filter(|p| p.forwards_http()).and_then(|p| p.credentials.clone());
+        if let Some((u, p)) = via.filter(|_| hop.proxy_ntlm.active()) {
+            hop.proxy_auth = hop.proxy_ntlm.output(&u, &p, done & 2 != 0).map_err(too_big)?;
+            self.text(format_args!("Proxy auth using NTLM with user '{u}'"));
+        }
+        if hop.send_auth && hop.ntlm.active() {
+            if let Some((u, p)) = hop.creds.clone() {
+                hop.auth_header = hop.ntlm.output(&u, &p, done & 1 != 0).map_err(too_big)?;
+                self.text(format_args!("Server auth using NTLM with user '{u}'"));
+            }
+        }
+        if hop.ntlm == NtlmStep::Sent1 {
+            // From now on the connection belongs to these credentials (parked under them).
+            conn.key.ntlm = self.ntlm_identity(&hop.url);
+        }
+        let probe = hop.ntlm == NtlmStep::Sent1 || hop.proxy_ntlm == NtlmStep::Sent1;
+        if probe && !hop.method.is_get_or_head() {
+            hop.held_body = hop.body.take();
+        }
+        Ok(())
+    }
+
+    /// NTLM's reading of a 401 (server) or 407 (proxy): Some(verdict) when it decides, an auth
+    /// retry to go on with the handshake or delivery when libcurl gives up on it.
+    fn ntlm_input(&mut self, hop: &mut Hop, head: &Head) -> Option<Verdict> {
+        let (step, challenges, want) = match head.status {
+            401 if hop.send_auth && hop.creds.is_some() => {
+                (&mut hop.ntlm, head.values("www-authenticate"), self.o.http_auth)
+            }
+            407 if self.proxy().ok().flatten().is_some_and(|p| p.forwards_http() && p.credentials.is_some()) => (
+                &mut hop.proxy_ntlm,
+                head.values("proxy-authenticate"),
+                self.o.proxy.auth.unwrap_or(crate::engine::auth::BASIC),
+            ),
+            _ => return None,
+        };
+        match step.input(&challenges, want) {
+            Ok(true) => Some(Verdict::AuthRetry),
+            Ok(false) => None,
+            Err(why) => {
+                self.text(format_args!("{why}"));
+                self.text(format_args!("Authentication problem. Ignoring this."));
+                Some(Verdict::Deliver)
+            }
         }
     }
 
@@ -462,7 +550,8 @@ impl Xfer {
                 tail.push(("Content-Length", n.to_string().into()));
             }
         }
-        if let Some(ct) = hop.body.as_ref().and_then(|b| b.content_type()) {
+        // A body held back from an NTLM type-1 request still names its type, as libcurl does.
+        if let Some(ct) = hop.body.as_ref().or(hop.held_body.as_ref()).and_then(|b| b.content_type()) {
             if !hop.method.is_get_or_head() {
                 tail.push(("Content-Type", ct.into()));
             }
@@ -500,14 +589,18 @@ impl Xfer {
     /// What a final response head asks for: an auth retry, a redirect, a failure (FAILONERROR), or
     /// its body delivered. Records what getinfo reports about it on the way.
     pub(super) fn judge(&mut self, hop: &mut Hop, head: &Head, skip_body: bool) -> Verdict {
+        let ntlm = self.ntlm_input(hop, head);
         if head.status == 401 {
             for (n, v) in head.headers() {
                 if n.eq_ignore_ascii_case("www-authenticate") {
                     self.info.httpauth_avail |= crate::engine::auth::scheme_bit(v) as i64;
                 }
             }
-            // Retry once with credentials the server asks for.
-            if hop.send_auth {
+            if let Some(Verdict::AuthRetry) = ntlm {
+                return Verdict::AuthRetry;
+            }
+            // Retry once with credentials the server asks for (unless NTLM gave up on them).
+            if hop.send_auth && ntlm.is_none() {
                 if let Some(next_auth) = self.answer_challenge(hop, head) {
                     hop.auth_header = Some(next_auth);
                     return Verdict::AuthRetry;
@@ -515,7 +608,10 @@ impl Xfer {
             }
         }
         // The HTTP proxy itself asks (no tunnel): answer its challenge once, as PROXYAUTH allows.
-        if head.status == 407 && !hop.proxy_answered {
+        if head.status == 407 && matches!(ntlm, Some(Verdict::AuthRetry)) {
+            return Verdict::AuthRetry;
+        }
+        if head.status == 407 && !hop.proxy_answered && ntlm.is_none() {
             let via = self.proxy().ok().flatten().filter(|p| p.forwards_http());
             let challenges = head.values("proxy-authenticate");
             // libcurl's digest uri is the request's path, not the absolute-form target.

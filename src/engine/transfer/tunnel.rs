@@ -7,6 +7,7 @@
 //!      ─► SOCKS to the origin | CONNECT ─► 407? answer (same or new connection) ─► CONNECT ─► 2xx
 //! ```
 
+use crate::engine::auth::NtlmStep;
 use crate::engine::error::{code, Error, Result};
 use crate::engine::http1::head::{self, header_values, HeadEvent, HeadParser};
 use crate::engine::net::{self, Sock, Stream, TlsStream};
@@ -34,13 +35,24 @@ impl Xfer {
                 self.open_socks(&mut s, kind, p.credentials.as_ref(), host, port).await?;
             } else if p.tunnel {
                 let authority = authority(url);
-                let mut auth = p.upfront_auth(self.o.proxy.auth).or_else(|| {
-                    let a = self.o.proxy.auth;
-                    self.easy.with_digest(|d| p.kept_answer(a, "CONNECT", &authority, &mut d.proxy))
-                });
+                // NTLM alone starts its handshake with the first CONNECT.
+                let mut ntlm = match &p.credentials {
+                    Some(_) => NtlmStep::start(self.o.proxy.auth.unwrap_or(crate::engine::auth::BASIC)),
+                    None => NtlmStep::Idle,
+                };
+                let mut auth = match &p.credentials {
+                    Some((u, pw)) if ntlm.active() => {
+                        self.text(format_args!("Proxy auth using NTLM with user '{u}'"));
+                        ntlm.output(u, pw, false).map_err(too_big)?
+                    }
+                    _ => p.upfront_auth(self.o.proxy.auth).or_else(|| {
+                        let a = self.o.proxy.auth;
+                        self.easy.with_digest(|d| p.kept_answer(a, "CONNECT", &authority, &mut d.proxy))
+                    }),
+                };
                 let mut answered = false;
                 loop {
-                    match self.open_tunnel(&mut s, p, url, auth.as_deref(), !answered).await? {
+                    match self.open_tunnel(&mut s, p, url, auth.as_deref(), !answered, &mut ntlm).await? {
                         Tunnel::Open(ahead) => {
                             if !ahead.is_empty() {
                                 s = Stream::new(Ahead { bytes: ahead, pos: 0, inner: s });
@@ -48,7 +60,8 @@ impl Xfer {
                             break;
                         }
                         Tunnel::Answer(a, same) => {
-                            answered = true;
+                            // An NTLM handshake takes two answers; it ends by itself.
+                            answered |= !ntlm.active();
                             auth = Some(a);
                             if !same {
                                 // The proxy closed after its 407: the answer goes on a new connection.
@@ -171,6 +184,7 @@ impl Xfer {
         url: &Url,
         auth: Option<&str>,
         may_answer: bool,
+        ntlm: &mut NtlmStep,
     ) -> Result<Tunnel> {
         self.note_proxy_peer(sock.sock());
         let req = proxy::connect_request(
@@ -256,7 +270,26 @@ impl Xfer {
             let challenges = header_values(&headers, "proxy-authenticate");
             self.note_proxy_challenge(&challenges);
             let authority = authority(url);
-            let answer = if may_answer {
+            let want = self.o.proxy.auth.unwrap_or(crate::engine::auth::BASIC);
+            let mut gave_up = false;
+            let mut answer = None;
+            if let Some((u, pw)) = &p.credentials {
+                match ntlm.input(&challenges, want) {
+                    Ok(true) => {
+                        self.text(format_args!("Proxy auth using NTLM with user '{u}'"));
+                        answer = ntlm.output(u, pw, false).map_err(too_big)?;
+                    }
+                    Ok(false) => {}
+                    Err(why) => {
+                        self.text(format_args!("{why}"));
+                        self.text(format_args!("Authentication problem. Ignoring this."));
+                        gave_up = true;
+                    }
+                }
+            }
+            let answer = if answer.is_some() {
+                answer
+            } else if may_answer && !gave_up && !ntlm.active() {
                 let a = self.o.proxy.auth;
                 self.easy.with_digest(|d| p.answer_407(a, &challenges, "CONNECT", &authority, &mut d.proxy))
             } else {
@@ -424,4 +457,9 @@ impl net::Io for Ahead {
     fn sock_mut(&mut self) -> &mut Sock {
         self.inner.sock_mut()
     }
+}
+
+/// An NTLM type-3 libcurl cannot build (its 1 KiB message buffer).
+fn too_big(e: crate::engine::auth::ntlm::TooBig) -> Error {
+    Error::new(code::TOO_LARGE, e.0)
 }
