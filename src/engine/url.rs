@@ -33,6 +33,7 @@ impl Url {
             "https" | "wss" => 443,
             "http" | "ws" => 80,
             "ftp" => 21,
+            "tftp" => 69,
             _ => 0,
         }
     }

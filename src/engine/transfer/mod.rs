@@ -36,6 +36,7 @@ mod ftp;
 mod h2c;
 mod policy;
 mod sink;
+mod tftp;
 mod tunnel;
 mod upgrade;
 
@@ -351,6 +352,7 @@ impl Xfer {
         match start {
             Start::File(url) => Box::pin(self.run_file(&url)).await,
             Start::Ftp(url) => Box::pin(self.run_ftp(url)).await,
+            Start::Tftp(url) => Box::pin(self.run_tftp(url)).await,
             Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
             Start::Http(url) => self.run_http(url).await,
         }
@@ -385,6 +387,7 @@ impl Xfer {
             "https" => PROTO_HTTPS,
             "file" => PROTO_FILE,
             "ftp" => PROTO_FTP,
+            "tftp" => PROTO_TFTP,
             "ws" => PROTO_WS,
             "wss" => PROTO_WSS,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
@@ -397,6 +400,8 @@ impl Xfer {
             Start::File(url)
         } else if url.scheme == "ftp" {
             Start::Ftp(url)
+        } else if url.scheme == "tftp" {
+            Start::Tftp(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
             Start::Upgrade(url)
         } else {
@@ -409,6 +414,7 @@ impl Xfer {
 enum Start {
     File(Rc<Url>),
     Ftp(Rc<Url>),
+    Tftp(Rc<Url>),
     Upgrade(Rc<Url>),
     Http(Rc<Url>),
 }
