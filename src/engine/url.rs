@@ -34,6 +34,8 @@ impl Url {
             "http" | "ws" => 80,
             "ftp" => 21,
             "tftp" => 69,
+            "dict" => 2628,
+            "gopher" | "gophers" => 70,
             _ => 0,
         }
     }

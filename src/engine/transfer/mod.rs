@@ -34,6 +34,7 @@ mod eyeballs;
 mod file;
 mod ftp;
 mod h2c;
+mod oneshot;
 mod policy;
 mod sink;
 mod tftp;
@@ -353,6 +354,7 @@ impl Xfer {
             Start::File(url) => Box::pin(self.run_file(&url)).await,
             Start::Ftp(url) => Box::pin(self.run_ftp(url)).await,
             Start::Tftp(url) => Box::pin(self.run_tftp(url)).await,
+            Start::OneShot(url) => Box::pin(self.run_oneshot(url)).await,
             Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
             Start::Http(url) => self.run_http(url).await,
         }
@@ -388,6 +390,9 @@ impl Xfer {
             "file" => PROTO_FILE,
             "ftp" => PROTO_FTP,
             "tftp" => PROTO_TFTP,
+            "dict" => PROTO_DICT,
+            "gopher" => PROTO_GOPHER,
+            "gophers" => PROTO_GOPHERS,
             "ws" => PROTO_WS,
             "wss" => PROTO_WSS,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
@@ -402,6 +407,8 @@ impl Xfer {
             Start::Ftp(url)
         } else if url.scheme == "tftp" {
             Start::Tftp(url)
+        } else if matches!(url.scheme.as_str(), "dict" | "gopher" | "gophers") {
+            Start::OneShot(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
             Start::Upgrade(url)
         } else {
@@ -415,6 +422,8 @@ enum Start {
     File(Rc<Url>),
     Ftp(Rc<Url>),
     Tftp(Rc<Url>),
+    /// dict:// and gopher(s)://: one request, the answer to its end (oneshot.rs).
+    OneShot(Rc<Url>),
     Upgrade(Rc<Url>),
     Http(Rc<Url>),
 }

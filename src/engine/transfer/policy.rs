@@ -324,7 +324,7 @@ impl Xfer {
 
     pub(super) fn pool_key(&self, url: &Url) -> PoolKey {
         // The TLS set's fingerprint is kept with the options until they change (not hashed per request).
-        let tls = matches!(url.scheme.as_str(), "https" | "wss").then(|| self.o.tls.fingerprint());
+        let tls = matches!(url.scheme.as_str(), "https" | "wss" | "gophers").then(|| self.o.tls.fingerprint());
         PoolKey {
             scheme: url.scheme.clone(),
             host: url.host.clone(),

@@ -70,29 +70,13 @@ fn coded(c: i32) -> Error {
     Error::new(c, crate::engine::strerror::easy_strerror(i64::from(c)))
 }
 
-/// The URL's path without its leading slash, percent-decoded; a %00 is refused as libcurl does.
+/// The URL's path (its query left out) without its leading slash, percent-decoded; a %00 is
+/// refused as libcurl does.
 fn filename_of(path: &str) -> Result<Vec<u8>> {
-    let p = path.strip_prefix('/').unwrap_or(path);
-    let b = p.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                let v = (h * 16 + l) as u8;
-                if v == 0 {
-                    return Err(Error::new(code::URL_MALFORMAT, "URL rejected: Malformed input to a URL function"));
-                }
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    Ok(out)
+    let p = path.split('?').next().unwrap_or_default();
+    let p = p.strip_prefix('/').unwrap_or(p);
+    crate::engine::proto::unescape(p, false)
+        .ok_or_else(|| Error::new(code::URL_MALFORMAT, "URL using bad/illegal format or missing URL"))
 }
 
 impl Xfer {
@@ -519,6 +503,7 @@ mod tests {
         assert_eq!(super::filename_of("/a%20b/c").unwrap(), b"a b/c");
         assert_eq!(super::filename_of("/x%4").unwrap(), b"x%4");
         assert_eq!(super::filename_of("/").unwrap(), b"");
+        assert_eq!(super::filename_of("/f?q=1").unwrap(), b"f");
         assert!(super::filename_of("/a%00").is_err());
     }
 }
