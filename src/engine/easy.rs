@@ -195,6 +195,9 @@ pub struct Options {
     pub upload_buffer_size: usize,
     /// The FTP options (engine::ftp), allocated once one is set.
     pub ftp: Rare<super::ftp::FtpOptions>,
+    /// TFTP_BLKSIZE as stored (clamped to 8..=65464) and TFTP_NO_OPTIONS.
+    pub tftp_blksize: u32,
+    pub tftp_no_options: bool,
 }
 
 /// Where a transfer's connections go and where they come from. Few handles set any of these, so
@@ -281,6 +284,10 @@ pub const PROTO_HTTPS: u64 = 2;
 pub const PROTO_FTP: u64 = 4;
 pub const PROTO_FTPS: u64 = 8;
 pub const PROTO_FILE: u64 = 1024;
+pub const PROTO_TFTP: u64 = 2048;
+pub const PROTO_DICT: u64 = 1 << 9;
+pub const PROTO_GOPHER: u64 = 1 << 25;
+pub const PROTO_GOPHERS: u64 = 1 << 29;
 pub const PROTO_WS: u64 = 1 << 30;
 pub const PROTO_WSS: u64 = 1 << 31;
 pub const PROTO_ALL: u64 = !0;
@@ -368,6 +375,8 @@ impl Default for Options {
             http200_aliases: Vec::new(),
             parsed_url: std::cell::OnceCell::new(),
             upload_buffer_size: UPLOAD_BUFFER_DEFAULT,
+            tftp_blksize: 512,
+            tftp_no_options: false,
         }
     }
 }

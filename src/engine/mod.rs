@@ -16,6 +16,7 @@ pub mod multi;
 pub mod net;
 pub mod netrc;
 pub mod pool;
+pub mod proto;
 pub mod proxy;
 pub mod rare;
 pub mod request;

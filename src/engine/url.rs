@@ -34,6 +34,9 @@ impl Url {
             "http" | "ws" => 80,
             "ftp" => 21,
             "ftps" => 990,
+            "tftp" => 69,
+            "dict" => 2628,
+            "gopher" | "gophers" => 70,
             _ => 0,
         }
     }

@@ -144,6 +144,9 @@ fn proxy_tls_twin(option: i32) -> Option<i32> {
     })
 }
 
+/// CURLOPT_TFTP_NO_OPTIONS: pycurl has no constant for it.
+const TFTP_NO_OPTIONS: i32 = 242;
+
 /// CURLOPT_HAPPY_EYEBALLS_TIMEOUT_MS: pycurl accepts it by number only (no constant).
 const HAPPY_EYEBALLS_TIMEOUT_MS: i32 = 271;
 
@@ -1036,6 +1039,8 @@ impl PyCurl {
             }
             opt::HTTP200ALIASES => o.http200_aliases = if unset { Vec::new() } else { convert::string_list(value)? },
             // FTP (engine::ftp).
+            // TFTP (engine::proto::tftp): libcurl clamps the block size and refuses a negative one.
+            opt::TFTP_BLKSIZE => o.tftp_blksize = crate::engine::proto::tftp::clamp_blksize(nonneg!()) as u32,
             opt::FTP_USE_EPSV => o.ftp.use_epsv = long!() != 0,
             opt::FTP_SKIP_PASV_IP => o.ftp.skip_pasv_ip = long!() != 0,
             opt::DIRLISTONLY => o.ftp.dirlist_only = long!() != 0,
@@ -1121,6 +1126,12 @@ impl PyCurl {
             }
             // pycurl passes no value of any kind through for these two ranges.
             _ => return Err(convert::kind_err(value)),
+        }
+        // TFTP_NO_OPTIONS, which pycurl passes through by number.
+        if option == TFTP_NO_OPTIONS {
+            let on = convert::long(value)? != 0;
+            self.easy("setopt")?.opts_mut().tftp_no_options = on;
+            return Ok(());
         }
         match known {
             Some(name) => self.unsupported(name, option, value),

@@ -62,7 +62,7 @@ impl Xfer {
                     self.text(format_args!("Reusing existing {}: connection with host {}", url.scheme, url.host));
                     self.info.namelookup_time = elapsed(self.start);
                     self.info.connect_time = self.info.namelookup_time;
-                    self.info.appconnect_time = if matches!(url.scheme.as_str(), "https" | "wss" | "ftps") {
+                    self.info.appconnect_time = if matches!(url.scheme.as_str(), "https" | "wss" | "ftps" | "gophers") {
                         self.info.connect_time
                     } else {
                         0.0
@@ -142,7 +142,7 @@ impl Xfer {
         };
         let id = self.sh.next_conn_id.get();
         self.sh.next_conn_id.set(id + 1);
-        if matches!(url.scheme.as_str(), "https" | "wss" | "ftps") {
+        if matches!(url.scheme.as_str(), "https" | "wss" | "ftps" | "gophers") {
             // Boxed: the TLS handshake's state is large and plain HTTP never needs it.
             return Box::pin(self.tls_connect(sock, url, (id, *key, addr, local))).await;
         }
@@ -363,8 +363,9 @@ impl Xfer {
         // OpenSSL's verify result reads "unspecified" (1) until a verification ran.
         self.info.ssl_verifyresult = 1;
         let mut tls_opts = self.o.tls.clone();
-        // libcurl offers no ALPN for FTPS.
-        tls_opts.alpn = if url.scheme == "ftps" { Vec::new() } else { self.alpn_offer(url) };
+        // libcurl offers ALPN for HTTP only (none for FTPS or gophers://).
+        tls_opts.alpn =
+            if matches!(url.scheme.as_str(), "ftps" | "gophers") { Vec::new() } else { self.alpn_offer(url) };
         let cfg = crate::engine::tls::client_config(&tls_opts).map_err(|e| Error::new(e.code, e.message))?;
         let name = rustls_pki_types::ServerName::try_from(url.host.clone())
             .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", url.host)))?;

@@ -34,8 +34,10 @@ mod eyeballs;
 mod file;
 mod ftp;
 mod h2c;
+mod oneshot;
 mod policy;
 mod sink;
+mod tftp;
 mod tunnel;
 mod upgrade;
 
@@ -351,6 +353,8 @@ impl Xfer {
         match start {
             Start::File(url) => Box::pin(self.run_file(&url)).await,
             Start::Ftp(url) => Box::pin(self.run_ftp(url)).await,
+            Start::Tftp(url) => Box::pin(self.run_tftp(url)).await,
+            Start::OneShot(url) => Box::pin(self.run_oneshot(url)).await,
             Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
             Start::Http(url) => self.run_http(url).await,
         }
@@ -386,6 +390,10 @@ impl Xfer {
             "file" => PROTO_FILE,
             "ftp" => PROTO_FTP,
             "ftps" => PROTO_FTPS,
+            "tftp" => PROTO_TFTP,
+            "dict" => PROTO_DICT,
+            "gopher" => PROTO_GOPHER,
+            "gophers" => PROTO_GOPHERS,
             "ws" => PROTO_WS,
             "wss" => PROTO_WSS,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
@@ -398,6 +406,10 @@ impl Xfer {
             Start::File(url)
         } else if url.scheme == "ftp" || url.scheme == "ftps" {
             Start::Ftp(url)
+        } else if url.scheme == "tftp" {
+            Start::Tftp(url)
+        } else if matches!(url.scheme.as_str(), "dict" | "gopher" | "gophers") {
+            Start::OneShot(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
             Start::Upgrade(url)
         } else {
@@ -410,6 +422,9 @@ impl Xfer {
 enum Start {
     File(Rc<Url>),
     Ftp(Rc<Url>),
+    Tftp(Rc<Url>),
+    /// dict:// and gopher(s)://: one request, the answer to its end (oneshot.rs).
+    OneShot(Rc<Url>),
     Upgrade(Rc<Url>),
     Http(Rc<Url>),
 }

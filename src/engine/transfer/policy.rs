@@ -340,7 +340,7 @@ impl Xfer {
     pub(super) fn pool_key(&self, url: &Url) -> PoolKey {
         // The TLS set's fingerprint is kept with the options until they change (not hashed per request).
         let tls = match url.scheme.as_str() {
-            "https" | "wss" => Some(self.o.tls.fingerprint()),
+            "https" | "wss" | "gophers" => Some(self.o.tls.fingerprint()),
             // FTP: a connection made with other FTPS/account options (or TLS options) is not reused.
             "ftp" | "ftps" => {
                 let tls = url.scheme == "ftps" || self.o.ftp.use_ssl > 0;

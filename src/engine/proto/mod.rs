@@ -1,0 +1,34 @@
+//! The small protocols libcurl also speaks, one room each: the bytes on the wire and what they
+//! mean, with no sockets (the transfer glue in `transfer` moves them).
+//!
+//! - `tftp`: RFC 1350 packets, the option extension (RFC 2347/2348/2349) as libcurl asks for it,
+//!   and libcurl's retry arithmetic.
+//! - `dict`: the DICT request libcurl builds from a URL path.
+//! - `gopher`: the selector libcurl sends for a URL.
+pub mod dict;
+pub mod gopher;
+pub mod tftp;
+
+/// Percent-decoding as libcurl does it for these protocols' paths: a %00 is refused always, and
+/// any control character with `reject_ctrl`. None: refused.
+pub fn unescape(s: &str, reject_ctrl: bool) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let mut c = b[i];
+        i += 1;
+        if c == b'%' {
+            let hex = |x: u8| (x as char).to_digit(16);
+            if let (Some(h), Some(l)) = (b.get(i).copied().and_then(hex), b.get(i + 1).copied().and_then(hex)) {
+                c = (h * 16 + l) as u8;
+                i += 2;
+            }
+        }
+        if c == 0 || (reject_ctrl && c < 0x20) {
+            return None;
+        }
+        out.push(c);
+    }
+    Some(out)
+}
