@@ -206,12 +206,20 @@ impl H2Conn {
         }
     }
 
-    /// The transfer's use ends; the last one parks the connection at once (see `drive`).
+    /// The transfer's use ends; the last one parks the connection at once (see `drive`). After
+    /// a stream that ended cleanly (`ended_clean`) h2 has nothing of it to send, so the connection
+    /// parks without the turn (`Gate::rest`): one poll of h2 less between a response and the return
+    /// to the application.
     pub fn end_use(&self, guard: InUse, reactor: &Rc<Reactor>) {
-        drop(guard);
-        if self.gate.busy.get() == 0 {
+        if self.gate.leave(guard, reactor, self.raw_fd) {
             self.drive(reactor);
         }
+    }
+
+    /// The transfer's stream ended in both directions (its END_STREAM sent, the response's
+    /// received): dropping it queues no frame. Said right before `end_use`, with no await between.
+    pub fn ended_clean(&self) {
+        self.gate.clean.set(true);
     }
 
     /// A stream took its first window while nothing on the connection was paused: from now on
@@ -295,6 +303,13 @@ pub struct Gate {
     ended: Cell<bool>,
     /// When the last transfer left it.
     idle_since: Cell<Instant>,
+    /// The stream window the driver announced last (see `wanted_window`).
+    announced: Cell<u32>,
+    /// A transfer left since the last turn without saying its stream ended cleanly: h2 may have
+    /// frames of it to send (a reset), so the connection may not park without a turn.
+    unflushed: Cell<bool>,
+    /// The transfer about to leave said its stream ended cleanly (`H2Conn::ended_clean`).
+    clean: Cell<bool>,
 }
 
 impl Default for Gate {
@@ -313,6 +328,9 @@ impl Default for Gate {
             home: Cell::new(0),
             fut: RefCell::new(None),
             ended: Cell::new(false),
+            announced: Cell::new(STREAM_WINDOW),
+            unflushed: Cell::new(false),
+            clean: Cell::new(false),
         }
     }
 }
@@ -359,6 +377,9 @@ impl Gate {
         if self.parked.replace(false) && recheck {
             reactor.register(fd);
         }
+        // This poll sends whatever the transfers that left before it queued.
+        self.unflushed.set(false);
+        self.clean.set(false);
         let r = fut.as_mut().poll(&mut Context::from_waker(w));
         *self.fut.borrow_mut() = Some(fut);
         self.polls.set(self.polls.get() + 1);
@@ -376,6 +397,33 @@ impl Gate {
             self.parked.set(true);
         }
         Turn::Pending
+    }
+
+    /// A transfer leaves the connection: true when it needs a turn now (it was the last, and
+    /// may not `rest`).
+    fn leave(&self, guard: InUse, reactor: &Rc<Reactor>, fd: Fd) -> bool {
+        let clean = self.clean.replace(false) && !self.unflushed.get();
+        drop(guard);
+        self.busy.get() == 0 && !(clean && self.rest(reactor, fd))
+    }
+
+    /// Parks the idle connection as a turn would, without polling h2: for a last transfer whose
+    /// stream ended cleanly, when nothing else waits to go out (no transfer left unflushed since
+    /// the last turn, the announced window is the wanted one). The wakes so far are taken, as an
+    /// inline turn takes them (h2 woke its task for the dropped stream). False: a turn is needed.
+    fn rest(&self, reactor: &Rc<Reactor>, fd: Fd) -> bool {
+        if self.roams.get()
+            || self.home.get() != Rc::as_ptr(reactor) as usize
+            || self.wanted_window() != self.announced.get()
+            || self.fut.borrow().is_none()
+        {
+            return false;
+        }
+        let Some((nudge, _)) = self.waker.borrow().clone() else { return false };
+        nudge.woken.store(false, Ordering::Release);
+        reactor.clear_interest(fd);
+        self.parked.set(true);
+        true
     }
 }
 
@@ -427,6 +475,7 @@ pub struct InUse(Rc<Gate>);
 impl Drop for InUse {
     fn drop(&mut self) {
         let g = &self.0;
+        g.unflushed.set(true);
         g.busy.set(g.busy.get().saturating_sub(1));
         if g.busy.get() == 0 {
             g.idle_since.set(Instant::now());
@@ -456,10 +505,14 @@ where
     let driver: DriverFuture = Box::pin(poll_fn(move |cx| {
         // Ends on GOAWAY, an I/O error, or when every handle to the connection is gone.
         let mut r = Pin::new(&mut driver).poll(cx);
-        let want = g.upgrade().map_or(window, |g| g.wanted_window());
+        let gate = g.upgrade();
+        let want = gate.as_ref().map_or(window, |g| g.wanted_window());
         // h2 refuses while our last SETTINGS is unacknowledged: the ACK's turn tries again.
         if r.is_pending() && want != window && driver.set_initial_window_size(want).is_ok() {
             window = want;
+            if let Some(g) = &gate {
+                g.announced.set(want);
+            }
             // Out with the SETTINGS now.
             r = Pin::new(&mut driver).poll(cx);
         }
@@ -858,6 +911,54 @@ mod tests {
         assert!(g.parked.get() && g.fut.borrow().is_some());
         g.roams.set(true);
         assert!(g.turn(&reactor, 7, &w) == Turn::Stop, "an idle roaming connection stops");
+    }
+
+    #[test]
+    fn a_last_stream_that_ended_cleanly_parks_without_a_turn() {
+        let reactor = Rc::new(Reactor::default());
+        let g = Rc::new(Gate::default());
+        let polls = Rc::new(Cell::new(0));
+        let p = polls.clone();
+        *g.fut.borrow_mut() = Some(Box::pin(poll_fn(move |_| {
+            p.set(p.get() + 1);
+            Poll::Pending
+        })));
+        g.home.set(Rc::as_ptr(&reactor) as usize);
+        let (nudge, w) = g.driver_waker(Waker::noop());
+        let enter = |n: usize| {
+            let uses: Vec<InUse> = (0..n).map(|_| InUse(g.clone())).collect();
+            g.busy.set(n);
+            assert!(g.turn(&reactor, 7, &w) == Turn::Pending, "the turn that sends the request");
+            uses
+        };
+        // One transfer, its stream ended cleanly: parked, its wakes taken, h2 not polled again.
+        let mut uses = enter(1);
+        g.clean.set(true);
+        assert!(!g.leave(uses.pop().unwrap(), &reactor, 7));
+        assert_eq!(polls.get(), 1);
+        assert!(g.parked.get() && !nudge.woken.load(Ordering::SeqCst));
+        // Without the word (a stream dropped early queues its reset): a turn flushes and parks.
+        let mut uses = enter(1);
+        assert!(g.leave(uses.pop().unwrap(), &reactor, 7));
+        // Another transfer left before it since the last turn: its frames go out in a turn.
+        let mut uses = enter(2);
+        assert!(!g.leave(uses.pop().unwrap(), &reactor, 7), "not the last one");
+        g.clean.set(true);
+        assert!(g.leave(uses.pop().unwrap(), &reactor, 7));
+        // A window the driver has not announced yet goes out in a turn too.
+        let mut uses = enter(1);
+        g.grow.set(true);
+        g.clean.set(true);
+        assert!(g.leave(uses.pop().unwrap(), &reactor, 7));
+        g.announced.set(STREAM_WINDOW_MAX);
+        let mut uses = enter(1);
+        g.clean.set(true);
+        assert!(!g.leave(uses.pop().unwrap(), &reactor, 7));
+        // A turn forgets a word said before it.
+        let mut uses = enter(1);
+        g.clean.set(true);
+        let _ = g.turn(&reactor, 7, &w);
+        assert!(g.leave(uses.pop().unwrap(), &reactor, 7));
     }
 
     #[test]

@@ -610,6 +610,10 @@ impl Xfer {
             hop.url.host,
             hop.url.port_or_default()
         ));
+        if !reset_ended {
+            // The response's END_STREAM came after our own: nothing of the stream is left to send.
+            h2c.ended_clean();
+        }
         Ok(Next::Done)
     }
 
