@@ -71,6 +71,8 @@ pub struct H2Conn {
     pub certinfo: Vec<Vec<(String, String)>>,
     /// Streams opened on it so far (libcurl numbers its trace lines by stream id: 1, 3, 5, …).
     pub streams_opened: Cell<u32>,
+    /// The URI of the last request sent on it (see `uri`).
+    last_uri: RefCell<Option<http::Uri>>,
     /// Our HPACK table holds a ":method HEAD" entry the server never saw (an h2c upgrade of a
     /// HEAD request, see upgrade.rs): no HEAD request may go on this connection.
     pub unseen_head: bool,
@@ -141,6 +143,7 @@ impl H2Conn {
             fd: raw_fd as i64,
             certinfo,
             streams_opened: Cell::new(0),
+            last_uri: RefCell::new(None),
             unseen_head: false,
             seen,
         })
@@ -265,12 +268,46 @@ impl H2Conn {
         self.open.set(false);
     }
 
+    /// The request URI of `scheme`, `authority` and `path`, made by `build` unless the last
+    /// request on the connection had the same three (sequential requests for one URL parse it once).
+    pub fn uri(
+        &self,
+        scheme: &str,
+        authority: &str,
+        path: &str,
+        build: impl FnOnce() -> Result<http::Uri, Error>,
+    ) -> Result<http::Uri, Error> {
+        reuse_uri(&self.last_uri, scheme, authority, path, build)
+    }
+
     /// The id the next stream gets (h2 numbers client streams 1, 3, 5, …).
     pub fn next_stream_id(&self) -> u32 {
         let n = self.streams_opened.get();
         self.streams_opened.set(n + 1);
         2 * n + 1
     }
+}
+
+/// See `H2Conn::uri`.
+fn reuse_uri(
+    slot: &RefCell<Option<http::Uri>>,
+    scheme: &str,
+    authority: &str,
+    path: &str,
+    build: impl FnOnce() -> Result<http::Uri, Error>,
+) -> Result<http::Uri, Error> {
+    let mut last = slot.borrow_mut();
+    if let Some(u) = last.as_ref() {
+        let same = u.scheme_str() == Some(scheme)
+            && u.authority().map(|a| a.as_str()) == Some(authority)
+            && u.path_and_query().map(|p| p.as_str()) == Some(path);
+        if same {
+            return Ok(u.clone());
+        }
+    }
+    let u = build()?;
+    *last = Some(u.clone());
+    Ok(u)
 }
 
 /// Whether a connection carries transfers. An idle one stops watching its socket (libcurl reports
@@ -911,6 +948,32 @@ mod tests {
         assert!(g.parked.get() && g.fut.borrow().is_some());
         g.roams.set(true);
         assert!(g.turn(&reactor, 7, &w) == Turn::Stop, "an idle roaming connection stops");
+    }
+
+    #[test]
+    fn a_request_uri_is_parsed_again_only_when_it_changes() {
+        let slot = RefCell::new(None);
+        let built = Cell::new(0);
+        let get = |scheme: &str, authority: &str, path: &str| {
+            reuse_uri(&slot, scheme, authority, path, || {
+                built.set(built.get() + 1);
+                http::Uri::builder()
+                    .scheme(scheme)
+                    .authority(authority)
+                    .path_and_query(path)
+                    .build()
+                    .map_err(|_| Error::new(code::URL_MALFORMAT, "bad"))
+            })
+        };
+        let a = get("https", "h:1", "/a?b").unwrap();
+        assert_eq!((get("https", "h:1", "/a?b").unwrap(), built.get()), (a.clone(), 1));
+        for (scheme, authority, path) in [("https", "h:1", "/a"), ("https", "h:2", "/a"), ("http", "h:2", "/a")] {
+            let u = get(scheme, authority, path).unwrap();
+            assert_eq!(u.to_string(), format!("{scheme}://{authority}{path}"));
+        }
+        assert_eq!(built.get(), 4);
+        assert!(get("https", "h:2", "not a path").is_err(), "a failed build is not kept");
+        assert_eq!((get("http", "h:2", "/a").unwrap(), built.get()), ("http://h:2/a".parse().unwrap(), 5));
     }
 
     #[test]
