@@ -71,6 +71,8 @@ pub struct H2Conn {
     pub certinfo: Vec<Vec<(String, String)>>,
     /// Streams opened on it so far (libcurl numbers its trace lines by stream id: 1, 3, 5, …).
     pub streams_opened: Cell<u32>,
+    /// The URI of the last request sent on it (see `uri`).
+    last_uri: RefCell<Option<http::Uri>>,
     /// Our HPACK table holds a ":method HEAD" entry the server never saw (an h2c upgrade of a
     /// HEAD request, see upgrade.rs): no HEAD request may go on this connection.
     pub unseen_head: bool,
@@ -141,6 +143,7 @@ impl H2Conn {
             fd: raw_fd as i64,
             certinfo,
             streams_opened: Cell::new(0),
+            last_uri: RefCell::new(None),
             unseen_head: false,
             seen,
         })
@@ -206,12 +209,20 @@ impl H2Conn {
         }
     }
 
-    /// The transfer's use ends; the last one parks the connection at once (see `drive`).
+    /// The transfer's use ends; the last one parks the connection at once (see `drive`). After
+    /// a stream that ended cleanly (`ended_clean`) h2 has nothing of it to send, so the connection
+    /// parks without the turn (`Gate::rest`): one poll of h2 less between a response and the return
+    /// to the application.
     pub fn end_use(&self, guard: InUse, reactor: &Rc<Reactor>) {
-        drop(guard);
-        if self.gate.busy.get() == 0 {
+        if self.gate.leave(guard, reactor, self.raw_fd) {
             self.drive(reactor);
         }
+    }
+
+    /// The transfer's stream ended in both directions (its END_STREAM sent, the response's
+    /// received): dropping it queues no frame. Said right before `end_use`, with no await between.
+    pub fn ended_clean(&self) {
+        self.gate.clean.set(true);
     }
 
     /// A stream took its first window while nothing on the connection was paused: from now on
@@ -257,12 +268,46 @@ impl H2Conn {
         self.open.set(false);
     }
 
+    /// The request URI of `scheme`, `authority` and `path`, made by `build` unless the last
+    /// request on the connection had the same three (sequential requests for one URL parse it once).
+    pub fn uri(
+        &self,
+        scheme: &str,
+        authority: &str,
+        path: &str,
+        build: impl FnOnce() -> Result<http::Uri, Error>,
+    ) -> Result<http::Uri, Error> {
+        reuse_uri(&self.last_uri, scheme, authority, path, build)
+    }
+
     /// The id the next stream gets (h2 numbers client streams 1, 3, 5, …).
     pub fn next_stream_id(&self) -> u32 {
         let n = self.streams_opened.get();
         self.streams_opened.set(n + 1);
         2 * n + 1
     }
+}
+
+/// See `H2Conn::uri`.
+fn reuse_uri(
+    slot: &RefCell<Option<http::Uri>>,
+    scheme: &str,
+    authority: &str,
+    path: &str,
+    build: impl FnOnce() -> Result<http::Uri, Error>,
+) -> Result<http::Uri, Error> {
+    let mut last = slot.borrow_mut();
+    if let Some(u) = last.as_ref() {
+        let same = u.scheme_str() == Some(scheme)
+            && u.authority().map(|a| a.as_str()) == Some(authority)
+            && u.path_and_query().map(|p| p.as_str()) == Some(path);
+        if same {
+            return Ok(u.clone());
+        }
+    }
+    let u = build()?;
+    *last = Some(u.clone());
+    Ok(u)
 }
 
 /// Whether a connection carries transfers. An idle one stops watching its socket (libcurl reports
@@ -295,6 +340,13 @@ pub struct Gate {
     ended: Cell<bool>,
     /// When the last transfer left it.
     idle_since: Cell<Instant>,
+    /// The stream window the driver announced last (see `wanted_window`).
+    announced: Cell<u32>,
+    /// A transfer left since the last turn without saying its stream ended cleanly: h2 may have
+    /// frames of it to send (a reset), so the connection may not park without a turn.
+    unflushed: Cell<bool>,
+    /// The transfer about to leave said its stream ended cleanly (`H2Conn::ended_clean`).
+    clean: Cell<bool>,
 }
 
 impl Default for Gate {
@@ -313,6 +365,9 @@ impl Default for Gate {
             home: Cell::new(0),
             fut: RefCell::new(None),
             ended: Cell::new(false),
+            announced: Cell::new(STREAM_WINDOW),
+            unflushed: Cell::new(false),
+            clean: Cell::new(false),
         }
     }
 }
@@ -359,6 +414,9 @@ impl Gate {
         if self.parked.replace(false) && recheck {
             reactor.register(fd);
         }
+        // This poll sends whatever the transfers that left before it queued.
+        self.unflushed.set(false);
+        self.clean.set(false);
         let r = fut.as_mut().poll(&mut Context::from_waker(w));
         *self.fut.borrow_mut() = Some(fut);
         self.polls.set(self.polls.get() + 1);
@@ -376,6 +434,33 @@ impl Gate {
             self.parked.set(true);
         }
         Turn::Pending
+    }
+
+    /// A transfer leaves the connection: true when it needs a turn now (it was the last, and
+    /// may not `rest`).
+    fn leave(&self, guard: InUse, reactor: &Rc<Reactor>, fd: Fd) -> bool {
+        let clean = self.clean.replace(false) && !self.unflushed.get();
+        drop(guard);
+        self.busy.get() == 0 && !(clean && self.rest(reactor, fd))
+    }
+
+    /// Parks the idle connection as a turn would, without polling h2: for a last transfer whose
+    /// stream ended cleanly, when nothing else waits to go out (no transfer left unflushed since
+    /// the last turn, the announced window is the wanted one). The wakes so far are taken, as an
+    /// inline turn takes them (h2 woke its task for the dropped stream). False: a turn is needed.
+    fn rest(&self, reactor: &Rc<Reactor>, fd: Fd) -> bool {
+        if self.roams.get()
+            || self.home.get() != Rc::as_ptr(reactor) as usize
+            || self.wanted_window() != self.announced.get()
+            || self.fut.borrow().is_none()
+        {
+            return false;
+        }
+        let Some((nudge, _)) = self.waker.borrow().clone() else { return false };
+        nudge.woken.store(false, Ordering::Release);
+        reactor.clear_interest(fd);
+        self.parked.set(true);
+        true
     }
 }
 
@@ -427,6 +512,7 @@ pub struct InUse(Rc<Gate>);
 impl Drop for InUse {
     fn drop(&mut self) {
         let g = &self.0;
+        g.unflushed.set(true);
         g.busy.set(g.busy.get().saturating_sub(1));
         if g.busy.get() == 0 {
             g.idle_since.set(Instant::now());
@@ -456,10 +542,14 @@ where
     let driver: DriverFuture = Box::pin(poll_fn(move |cx| {
         // Ends on GOAWAY, an I/O error, or when every handle to the connection is gone.
         let mut r = Pin::new(&mut driver).poll(cx);
-        let want = g.upgrade().map_or(window, |g| g.wanted_window());
+        let gate = g.upgrade();
+        let want = gate.as_ref().map_or(window, |g| g.wanted_window());
         // h2 refuses while our last SETTINGS is unacknowledged: the ACK's turn tries again.
         if r.is_pending() && want != window && driver.set_initial_window_size(want).is_ok() {
             window = want;
+            if let Some(g) = &gate {
+                g.announced.set(want);
+            }
             // Out with the SETTINGS now.
             r = Pin::new(&mut driver).poll(cx);
         }
@@ -858,6 +948,80 @@ mod tests {
         assert!(g.parked.get() && g.fut.borrow().is_some());
         g.roams.set(true);
         assert!(g.turn(&reactor, 7, &w) == Turn::Stop, "an idle roaming connection stops");
+    }
+
+    #[test]
+    fn a_request_uri_is_parsed_again_only_when_it_changes() {
+        let slot = RefCell::new(None);
+        let built = Cell::new(0);
+        let get = |scheme: &str, authority: &str, path: &str| {
+            reuse_uri(&slot, scheme, authority, path, || {
+                built.set(built.get() + 1);
+                http::Uri::builder()
+                    .scheme(scheme)
+                    .authority(authority)
+                    .path_and_query(path)
+                    .build()
+                    .map_err(|_| Error::new(code::URL_MALFORMAT, "bad"))
+            })
+        };
+        let a = get("https", "h:1", "/a?b").unwrap();
+        assert_eq!((get("https", "h:1", "/a?b").unwrap(), built.get()), (a.clone(), 1));
+        for (scheme, authority, path) in [("https", "h:1", "/a"), ("https", "h:2", "/a"), ("http", "h:2", "/a")] {
+            let u = get(scheme, authority, path).unwrap();
+            assert_eq!(u.to_string(), format!("{scheme}://{authority}{path}"));
+        }
+        assert_eq!(built.get(), 4);
+        assert!(get("https", "h:2", "not a path").is_err(), "a failed build is not kept");
+        assert_eq!((get("http", "h:2", "/a").unwrap(), built.get()), ("http://h:2/a".parse().unwrap(), 5));
+    }
+
+    #[test]
+    fn a_last_stream_that_ended_cleanly_parks_without_a_turn() {
+        let reactor = Rc::new(Reactor::default());
+        let g = Rc::new(Gate::default());
+        let polls = Rc::new(Cell::new(0));
+        let p = polls.clone();
+        *g.fut.borrow_mut() = Some(Box::pin(poll_fn(move |_| {
+            p.set(p.get() + 1);
+            Poll::Pending
+        })));
+        g.home.set(Rc::as_ptr(&reactor) as usize);
+        let (nudge, w) = g.driver_waker(Waker::noop());
+        let enter = |n: usize| {
+            let uses: Vec<InUse> = (0..n).map(|_| InUse(g.clone())).collect();
+            g.busy.set(n);
+            assert!(g.turn(&reactor, 7, &w) == Turn::Pending, "the turn that sends the request");
+            uses
+        };
+        // One transfer, its stream ended cleanly: parked, its wakes taken, h2 not polled again.
+        let mut uses = enter(1);
+        g.clean.set(true);
+        assert!(!g.leave(uses.pop().unwrap(), &reactor, 7));
+        assert_eq!(polls.get(), 1);
+        assert!(g.parked.get() && !nudge.woken.load(Ordering::SeqCst));
+        // Without the word (a stream dropped early queues its reset): a turn flushes and parks.
+        let mut uses = enter(1);
+        assert!(g.leave(uses.pop().unwrap(), &reactor, 7));
+        // Another transfer left before it since the last turn: its frames go out in a turn.
+        let mut uses = enter(2);
+        assert!(!g.leave(uses.pop().unwrap(), &reactor, 7), "not the last one");
+        g.clean.set(true);
+        assert!(g.leave(uses.pop().unwrap(), &reactor, 7));
+        // A window the driver has not announced yet goes out in a turn too.
+        let mut uses = enter(1);
+        g.grow.set(true);
+        g.clean.set(true);
+        assert!(g.leave(uses.pop().unwrap(), &reactor, 7));
+        g.announced.set(STREAM_WINDOW_MAX);
+        let mut uses = enter(1);
+        g.clean.set(true);
+        assert!(!g.leave(uses.pop().unwrap(), &reactor, 7));
+        // A turn forgets a word said before it.
+        let mut uses = enter(1);
+        g.clean.set(true);
+        let _ = g.turn(&reactor, 7, &w);
+        assert!(g.leave(uses.pop().unwrap(), &reactor, 7));
     }
 
     #[test]

@@ -220,7 +220,8 @@ impl Xfer {
                 self.text(format_args!("[HTTP/2] [{sid}] [{}: {v}]", http2::field_name(n)));
             }
         }
-        let req = build_h2_request(hop.method.as_str(), &hop.url.scheme, &authority, &path, &fields);
+        let uri = h2c.uri(&hop.url.scheme, &authority, &path, || h2_uri(&hop.url.scheme, &authority, &path));
+        let req = uri.and_then(|uri| build_h2_request_for(hop.method.as_str(), uri, &fields));
         let head = http2::as_h2_head(head1);
         self.info.request_size += head.len() as u64;
         self.debug_data(debug_kind::HEADER_OUT, &head);
@@ -610,6 +611,10 @@ impl Xfer {
             hop.url.host,
             hop.url.port_or_default()
         ));
+        if !reset_ended {
+            // The response's END_STREAM came after our own: nothing of the stream is left to send.
+            h2c.ended_clean();
+        }
         Ok(Next::Done)
     }
 
@@ -688,6 +693,7 @@ fn send_error(e: Option<&h2::Error>, sid: u32) -> Error {
     }
 }
 
+#[cfg(test)]
 fn build_h2_request(
     method: &str,
     scheme: &str,
@@ -695,13 +701,24 @@ fn build_h2_request(
     path: &str,
     fields: &[http2::Field<'_>],
 ) -> Result<http::Request<()>> {
-    let bad = |what: &str| Error::new(code::URL_MALFORMAT, format!("HTTP/2 request: invalid {what}"));
-    let uri = http::Uri::builder()
+    build_h2_request_for(method, h2_uri(scheme, authority, path)?, fields)
+}
+
+fn bad_request(what: &str) -> Error {
+    Error::new(code::URL_MALFORMAT, format!("HTTP/2 request: invalid {what}"))
+}
+
+fn h2_uri(scheme: &str, authority: &str, path: &str) -> Result<http::Uri> {
+    http::Uri::builder()
         .scheme(scheme)
         .authority(authority)
         .path_and_query(path)
         .build()
-        .map_err(|_| bad("URL"))?;
+        .map_err(|_| bad_request("URL"))
+}
+
+fn build_h2_request_for(method: &str, uri: http::Uri, fields: &[http2::Field<'_>]) -> Result<http::Request<()>> {
+    let bad = bad_request;
     let mut req = http::Request::new(());
     *req.method_mut() = http::Method::from_bytes(method.as_bytes()).map_err(|_| bad("method"))?;
     *req.uri_mut() = uri;
