@@ -3,13 +3,16 @@ curl client, pycurl-requests, curldl, ...), each checked under real pycurl on a 
 
 curldl sets OPT_FILETIME and copies INFO_FILETIME onto the downloaded file: a Last-Modified of
 the epoch itself must come back as 0, not as "unknown" (-1)."""
+import os
+import socket
+import ssl
 import urllib.parse
 
 import pytest
 
 import pycurl
 
-from helpers import perform
+from helpers import accept_loop, perform
 
 EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -192,3 +195,103 @@ def test_unknown_long_option_numbers(curl):
     for option in (333, 999, 1021, 9999):
         with pytest.raises(TypeError, match="invalid arguments to setopt"):
             curl.setopt(option, 0)
+
+
+# ---- a server certificate that says it is a CA ------------------------------------------------
+# Found with cyinfo's TLS inspection against a certificate made by `openssl req -x509`, which
+# marks it CA:TRUE. OpenSSL first looks for a trusted issuer and reports its absence (18, or 20
+# when the issuer is merely unknown); only then would it judge the leaf, and a CA flag on a leaf
+# does not fail it. The answer is what SSL_VERIFYRESULT gives too.
+
+def _ca_flagged_certs(tmpdir):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def cert(subject, key, issuer, issuer_key):
+        return (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - day).not_valid_after(now + 30 * day)
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .add_extension(x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost")]), critical=False)
+                .sign(issuer_key, hashes.SHA256()))
+
+    def write(fname, data):
+        path = os.path.join(str(tmpdir), fname)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def pem_key(key):
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    self_key, ca_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    pem = serialization.Encoding.PEM
+    return {
+        "selfsigned": (write("ss.pem", cert("localhost", self_key, "localhost", self_key).public_bytes(pem)),
+                       write("ss.key", pem_key(self_key))),
+        "leaf": (write("leaf.pem", cert("localhost", leaf_key, "unknown CA", ca_key).public_bytes(pem)),
+                 write("leaf.key", pem_key(leaf_key))),
+    }
+
+
+@pytest.fixture(scope="module")
+def ca_flagged_servers(tmp_path_factory):
+    files = _ca_flagged_certs(tmp_path_factory.mktemp("caflag"))
+    ports, listeners = {}, []
+    for kind, (cert, key) in files.items():
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        listener = socket.create_server(("127.0.0.1", 0))
+        listeners.append(listener)
+
+        def handshake(conn, ctx=ctx):
+            # The client refuses the certificate; the handshake's failure is the expected end.
+            try:
+                ctx.wrap_socket(conn, server_side=True).close()
+            except (ssl.SSLError, OSError):
+                pass
+
+        accept_loop(listener, handshake)
+        ports[kind] = listener.getsockname()[1]
+    yield ports, files
+    for listener in listeners:
+        listener.close()
+
+
+@pytest.mark.parametrize("kind,cainfo,number,text", [
+    ("selfsigned", None, 18, "self-signed certificate"),
+    ("selfsigned", "leaf", 18, "self-signed certificate"),
+    ("leaf", None, 20, "unable to get local issuer certificate"),
+    ("leaf", "selfsigned", 20, "unable to get local issuer certificate"),
+])
+def test_a_ca_flagged_leaf_without_a_trusted_issuer(ca_flagged_servers, curl, kind, cainfo, number, text):
+    ports, files = ca_flagged_servers
+    if cainfo:
+        curl.setopt(pycurl.CAINFO, files[cainfo][0])
+    with pytest.raises(pycurl.error) as ei:
+        perform(curl, "https://localhost:%d/" % ports[kind])
+    assert ei.value.args == (pycurl.E_PEER_FAILED_VERIFICATION,
+                             "SSL certificate OpenSSL verify result: %s (%d)" % (text, number))
+    assert curl.getinfo(pycurl.SSL_VERIFYRESULT) == number
+
+
+def test_a_ca_flagged_self_signed_leaf_in_cainfo_is_trusted(ca_flagged_servers, curl):
+    ports, files = ca_flagged_servers
+    curl.setopt(pycurl.CAINFO, files["selfsigned"][0])
+    # The handshake passes verification; this server then closes without an HTTP answer.
+    with pytest.raises(pycurl.error) as ei:
+        perform(curl, "https://localhost:%d/" % ports["selfsigned"])
+    assert ei.value.args[0] in (pycurl.E_GOT_NOTHING, pycurl.E_RECV_ERROR, pycurl.E_SEND_ERROR)
+    assert curl.getinfo(pycurl.SSL_VERIFYRESULT) == 0

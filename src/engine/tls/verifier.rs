@@ -34,11 +34,18 @@ pub(super) struct TrustStore {
     digests: HashSet<[u8; 32]>,
     /// Refuse anchors that are not self-issued (CURLSSLOPT_NO_PARTIALCHAIN).
     roots_only: bool,
+    /// Every anchor's subject (DER), to tell a leaf no anchor could have issued.
+    subjects: HashSet<Vec<u8>>,
 }
 
 impl Default for TrustStore {
     fn default() -> Self {
-        TrustStore { roots: RootCertStore::empty(), digests: HashSet::new(), roots_only: false }
+        TrustStore {
+            roots: RootCertStore::empty(),
+            digests: HashSet::new(),
+            roots_only: false,
+            subjects: HashSet::new(),
+        }
     }
 }
 
@@ -51,6 +58,9 @@ impl TrustStore {
         }
         if self.roots.add(CertificateDer::from(der.to_vec())).is_ok() {
             self.digests.insert(sha256(der));
+            if let Ok((_, c)) = X509Certificate::from_der(der) {
+                self.subjects.insert(c.tbs_certificate.subject.as_raw().to_vec());
+            }
             true
         } else {
             false
@@ -59,6 +69,31 @@ impl TrustStore {
 
     fn contains(&self, der: &[u8]) -> bool {
         self.digests.contains(&sha256(der))
+    }
+
+    /// Whether an anchor or a sent intermediate carries the name of `ee`'s issuer; a
+    /// self-issued `ee` that is no anchor itself has none.
+    fn issuer_present(&self, ee: &[u8], intermediates: &[CertificateDer<'_>]) -> bool {
+        let Ok((_, c)) = X509Certificate::from_der(ee) else {
+            return true;
+        };
+        let issuer = c.tbs_certificate.issuer.as_raw();
+        if issuer == c.tbs_certificate.subject.as_raw() {
+            return false;
+        }
+        self.subjects.contains(issuer)
+            || intermediates.iter().any(|i| {
+                X509Certificate::from_der(i.as_ref()).is_ok_and(|(_, ic)| ic.tbs_certificate.subject.as_raw() == issuer)
+            })
+    }
+}
+
+fn is_ca_used_as_end_entity(ce: &CertificateError) -> bool {
+    match ce {
+        CertificateError::Other(OtherError(inner)) => {
+            matches!(inner.downcast_ref::<webpki::Error>(), Some(webpki::Error::CaUsedAsEndEntity))
+        }
+        _ => false,
     }
 }
 
@@ -542,6 +577,14 @@ impl ServerCertVerifier for CurlVerifier {
                     Err(rustls::Error::InvalidCertificate(
                         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
                     )) => {}
+                    // OpenSSL looks for a trusted issuer before it judges the leaf (whose CA
+                    // flag it does not hold against it): no issuer is reported as such.
+                    Err(rustls::Error::InvalidCertificate(ce))
+                        if is_ca_used_as_end_entity(&ce)
+                            && !trust.issuer_present(end_entity.as_ref(), intermediates) =>
+                    {
+                        return Err(as_rustls_error(unknown_issuer_failure(end_entity.as_ref(), intermediates)));
+                    }
                     Err(rustls::Error::InvalidCertificate(ce)) => {
                         let (_, disp, _) = server_name_parts(server_name);
                         return Err(as_rustls_error(certificate_failure(
