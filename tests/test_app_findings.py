@@ -12,7 +12,7 @@ import pytest
 
 import pycurl
 
-from helpers import accept_loop, perform
+from helpers import accept_loop, perform, recv_head
 
 EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -199,9 +199,9 @@ def test_unknown_long_option_numbers(curl):
 
 # ---- a server certificate that says it is a CA ------------------------------------------------
 # Found with cyinfo's TLS inspection against a certificate made by `openssl req -x509`, which
-# marks it CA:TRUE. OpenSSL first looks for a trusted issuer and reports its absence (18, or 20
-# when the issuer is merely unknown); only then would it judge the leaf, and a CA flag on a leaf
-# does not fail it. The answer is what SSL_VERIFYRESULT gives too.
+# marks it CA:TRUE. OpenSSL looks for a trusted issuer and reports its absence (18, or 20 when
+# the issuer is merely unknown); a CA flag on a leaf does not fail it, so one that a trusted CA
+# signed is accepted. The answer is what SSL_VERIFYRESULT gives too.
 
 def _ca_flagged_certs(tmpdir):
     import datetime
@@ -239,6 +239,7 @@ def _ca_flagged_certs(tmpdir):
     self_key, ca_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
     pem = serialization.Encoding.PEM
     return {
+        "ca": (write("ca.pem", cert("unknown CA", ca_key, "unknown CA", ca_key).public_bytes(pem)), None),
         "selfsigned": (write("ss.pem", cert("localhost", self_key, "localhost", self_key).public_bytes(pem)),
                        write("ss.key", pem_key(self_key))),
         "leaf": (write("leaf.pem", cert("localhost", leaf_key, "unknown CA", ca_key).public_bytes(pem)),
@@ -251,15 +252,20 @@ def ca_flagged_servers(tmp_path_factory):
     files = _ca_flagged_certs(tmp_path_factory.mktemp("caflag"))
     ports, listeners = {}, []
     for kind, (cert, key) in files.items():
+        if key is None:
+            continue
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
         listener = socket.create_server(("127.0.0.1", 0))
         listeners.append(listener)
 
         def handshake(conn, ctx=ctx):
-            # The client refuses the certificate; the handshake's failure is the expected end.
+            # A client that refuses the certificate ends the handshake; that is no error here.
             try:
-                ctx.wrap_socket(conn, server_side=True).close()
+                tls = ctx.wrap_socket(conn, server_side=True)
+                recv_head(tls)
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\ntrusted")
+                tls.close()
             except (ssl.SSLError, OSError):
                 pass
 
@@ -287,11 +293,19 @@ def test_a_ca_flagged_leaf_without_a_trusted_issuer(ca_flagged_servers, curl, ki
     assert curl.getinfo(pycurl.SSL_VERIFYRESULT) == number
 
 
-def test_a_ca_flagged_self_signed_leaf_in_cainfo_is_trusted(ca_flagged_servers, curl):
+@pytest.mark.parametrize("kind,cainfo", [("selfsigned", "selfsigned"), ("leaf", "ca")])
+def test_a_ca_flagged_leaf_that_is_or_has_a_trusted_issuer(ca_flagged_servers, curl, kind, cainfo):
     ports, files = ca_flagged_servers
-    curl.setopt(pycurl.CAINFO, files["selfsigned"][0])
-    # The handshake passes verification; this server then closes without an HTTP answer.
-    with pytest.raises(pycurl.error) as ei:
-        perform(curl, "https://localhost:%d/" % ports["selfsigned"])
-    assert ei.value.args[0] in (pycurl.E_GOT_NOTHING, pycurl.E_RECV_ERROR, pycurl.E_SEND_ERROR)
+    curl.setopt(pycurl.CAINFO, files[cainfo][0])
+    body, _ = perform(curl, "https://localhost:%d/" % ports[kind])
+    assert body == b"trusted"
     assert curl.getinfo(pycurl.SSL_VERIFYRESULT) == 0
+
+
+def test_a_ca_flagged_leaf_with_a_trusted_issuer_still_needs_the_name(ca_flagged_servers, curl):
+    ports, files = ca_flagged_servers
+    curl.setopt(pycurl.CAINFO, files["ca"][0])
+    with pytest.raises(pycurl.error) as ei:
+        perform(curl, "https://127.0.0.1:%d/" % ports["leaf"])
+    assert ei.value.args == (pycurl.E_PEER_FAILED_VERIFICATION,
+                             "SSL: no alternative certificate subject name matches target IPv4 address '127.0.0.1'")

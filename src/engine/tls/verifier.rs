@@ -1,7 +1,7 @@
 //! Trust anchors, the server certificate verifier with libcurl's rules and wording, handshake
 //! error mapping and public key pinning.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::net::IpAddr;
@@ -13,7 +13,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
-use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
+use rustls_pki_types::{
+    CertificateDer, CertificateRevocationListDer, ServerName, SignatureVerificationAlgorithm, UnixTime,
+};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
@@ -34,8 +36,8 @@ pub(super) struct TrustStore {
     digests: HashSet<[u8; 32]>,
     /// Refuse anchors that are not self-issued (CURLSSLOPT_NO_PARTIALCHAIN).
     roots_only: bool,
-    /// Every anchor's subject (DER), to tell a leaf no anchor could have issued.
-    subjects: HashSet<Vec<u8>>,
+    /// Every anchor's DER by its subject (DER), to find a leaf's issuer among them.
+    by_subject: HashMap<Vec<u8>, Vec<Vec<u8>>>,
 }
 
 impl Default for TrustStore {
@@ -44,7 +46,7 @@ impl Default for TrustStore {
             roots: RootCertStore::empty(),
             digests: HashSet::new(),
             roots_only: false,
-            subjects: HashSet::new(),
+            by_subject: HashMap::new(),
         }
     }
 }
@@ -59,7 +61,7 @@ impl TrustStore {
         if self.roots.add(CertificateDer::from(der.to_vec())).is_ok() {
             self.digests.insert(sha256(der));
             if let Ok((_, c)) = X509Certificate::from_der(der) {
-                self.subjects.insert(c.tbs_certificate.subject.as_raw().to_vec());
+                self.by_subject.entry(c.tbs_certificate.subject.as_raw().to_vec()).or_default().push(der.to_vec());
             }
             true
         } else {
@@ -81,10 +83,32 @@ impl TrustStore {
         if issuer == c.tbs_certificate.subject.as_raw() {
             return false;
         }
-        self.subjects.contains(issuer)
+        self.by_subject.contains_key(issuer)
             || intermediates.iter().any(|i| {
                 X509Certificate::from_der(i.as_ref()).is_ok_and(|(_, ic)| ic.tbs_certificate.subject.as_raw() == issuer)
             })
+    }
+}
+
+impl TrustStore {
+    /// Whether an anchor named as `ee`'s issuer signed it (webpki will not build a path from
+    /// a CA-flagged leaf, which OpenSSL accepts).
+    fn signed_by_anchor(&self, ee: &[u8], algs: &[&dyn SignatureVerificationAlgorithm]) -> bool {
+        let Ok((_, c)) = X509Certificate::from_der(ee) else {
+            return false;
+        };
+        let Some(anchors) = self.by_subject.get(c.tbs_certificate.issuer.as_raw()) else {
+            return false;
+        };
+        let tbs: &[u8] = c.tbs_certificate.as_ref();
+        let sig: &[u8] = c.signature_value.data.as_ref();
+        anchors.iter().any(|a| {
+            let der = CertificateDer::from(a.as_slice());
+            let Ok(issuer) = webpki::EndEntityCert::try_from(&der) else {
+                return false;
+            };
+            algs.iter().any(|alg| issuer.verify_signature(*alg, tbs, sig).is_ok())
+        })
     }
 }
 
@@ -577,13 +601,18 @@ impl ServerCertVerifier for CurlVerifier {
                     Err(rustls::Error::InvalidCertificate(
                         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
                     )) => {}
-                    // OpenSSL looks for a trusted issuer before it judges the leaf (whose CA
-                    // flag it does not hold against it): no issuer is reported as such.
-                    Err(rustls::Error::InvalidCertificate(ce))
-                        if is_ca_used_as_end_entity(&ce)
-                            && !trust.issuer_present(end_entity.as_ref(), intermediates) =>
-                    {
-                        return Err(as_rustls_error(unknown_issuer_failure(end_entity.as_ref(), intermediates)));
+                    // OpenSSL does not hold a CA flag against a leaf: it looks for a trusted
+                    // issuer, and reports its absence as such.
+                    Err(rustls::Error::InvalidCertificate(ce)) if is_ca_used_as_end_entity(&ce) => {
+                        let ee = end_entity.as_ref();
+                        if trust.signed_by_anchor(ee, self.supported.all) {
+                            check_validity(ee, now).map_err(as_rustls_error)?;
+                        } else if !trust.issuer_present(ee, intermediates) {
+                            return Err(as_rustls_error(unknown_issuer_failure(ee, intermediates)));
+                        } else {
+                            let (_, disp, _) = server_name_parts(server_name);
+                            return Err(as_rustls_error(certificate_failure(&ce, Some(ee), intermediates, &disp)));
+                        }
                     }
                     Err(rustls::Error::InvalidCertificate(ce)) => {
                         let (_, disp, _) = server_name_parts(server_name);
