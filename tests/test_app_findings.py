@@ -6,6 +6,8 @@ the epoch itself must come back as 0, not as "unknown" (-1)."""
 import os
 import socket
 import ssl
+import threading
+import time
 import urllib.parse
 
 import pytest
@@ -309,3 +311,46 @@ def test_a_ca_flagged_leaf_with_a_trusted_issuer_still_needs_the_name(ca_flagged
         perform(curl, "https://127.0.0.1:%d/" % ports["leaf"])
     assert ei.value.args == (pycurl.E_PEER_FAILED_VERIFICATION,
                              "SSL: no alternative certificate subject name matches target IPv4 address '127.0.0.1'")
+
+
+# ---- a transfer's timeout is judged before its waiting data -----------------------------------
+# Found with thumbor's HTTP loader tests: tornado's curl client shares its IOLoop with the test's
+# server, which blocks it past the request timeout; the answer is then in the socket when the
+# client's periodic socket_all runs. libcurl checks a transfer's timeouts before anything else it
+# does for it, so the transfer fails with 28 rather than completing late.
+
+@pytest.mark.parametrize("drive", ["perform", "socket_all"])
+@pytest.mark.filterwarnings("ignore:socket_all is deprecated:DeprecationWarning")
+def test_timeout_passed_while_the_answer_waited_is_a_timeout(curl, drive):
+    got_request = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer(conn):
+        recv_head(conn)
+        got_request.set()
+        time.sleep(0.1)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHello")
+        time.sleep(1)
+
+    accept_loop(listener, answer)
+    body = []
+    curl.setopt(pycurl.URL, "http://127.0.0.1:%d/" % listener.getsockname()[1])
+    curl.setopt(pycurl.WRITEFUNCTION, body.append)
+    curl.setopt(pycurl.TIMEOUT_MS, 300)
+    multi = pycurl.CurlMulti()
+    multi.add_handle(curl)
+    try:
+        run = multi.perform if drive == "perform" else multi.socket_all
+        while not got_request.wait(0.005):
+            run()
+        time.sleep(0.5)  # past TIMEOUT_MS, with the whole answer waiting
+        run()
+        queued, ok, failed = multi.info_read()
+        assert (ok, [(c is curl, code) for c, code, _ in failed]) == ([], [(True, pycurl.E_OPERATION_TIMEDOUT)])
+        assert failed[0][2].startswith("Operation timed out after ")
+        assert failed[0][2].endswith(" milliseconds with 0 bytes received")
+        assert body == []
+    finally:
+        multi.remove_handle(curl)
+        multi.close()
+        listener.close()
