@@ -4,13 +4,22 @@
 # socket_action) and pycurl-requests' tests. Both are installed from PyPI into .venv at pinned
 # versions; nothing of theirs is kept in this repository. Everything talks to loopback servers.
 #   bash scripts/apps.sh          the quick set (about 15 s)
-#   bash scripts/apps.sh --full   also tornado's whole suite with the curl client (about 90 s)
+#   bash scripts/apps.sh --full   also tornado's whole suite with the curl client (about 90 s),
+#                                 kombu's asynchronous/HTTP and SQS tests (its pycurl client on its
+#                                 own hub) and thumbor's HTTP loader tests (tornado's curl client
+#                                 with LOW_SPEED options), each from its sdist (about 60 s more)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PY=$ROOT/.venv/bin/python
 TORNADO=tornado==6.6.1
 PYCURL_REQUESTS=pycurl-requests==0.5.2
+# kombu 5.4 is the last with kombu.asynchronous.http.curl (5.5 moved to urllib3); its SQS
+# transport, which runs on that client, needs boto3.
+KOMBU=kombu==5.4.2
+BOTO3=boto3==1.44.8
+THUMBOR=thumbor==7.8.0
+THUMBOR_TEST_DEPS="preggy==1.4.4 pyssim==0.7.1"
 # urllib3: two of pycurl-requests' tests skip without it.
 "$PY" -m pip install -q --disable-pip-version-check "$TORNADO" chardet urllib3
 # --no-deps: its requirement "pycurl" would pull real pycurl over ours.
@@ -31,6 +40,25 @@ check_unittest() { # name, output file, minimum number of tests
     return 1
   fi
   echo "$1: $ran tests OK"
+}
+
+check_pytest() { # name, output file, minimum number passed
+  local passed
+  passed=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' "$2" | tail -n 1)
+  if grep -qE "^[0-9]+ passed.* (failed|errors?|skipped)|^[0-9]+ (failed|errors?|skipped)" "$2" \
+    || [ "${passed:-0}" -lt "$3" ]; then
+    tail -n 40 "$2"
+    echo "$1: FAILED (passed ${passed:-0}, want >= $3 with no failure, error or skip)"
+    return 1
+  fi
+  echo "$1: $passed tests passed"
+}
+
+# Their tests are in the sdists, not the wheels: unpack one without building it.
+sdist() { # requirement, directory name
+  "$PY" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
+    "$1" -d sdists >/dev/null
+  tar xzf sdists/"$2".tar.gz
 }
 
 echo "== tornado.test.curl_httpclient_test ($TORNADO)"
@@ -54,4 +82,25 @@ if [ "${1:-}" = "--full" ]; then
     exit 1
   fi
   echo "tornado-full: $ran tests $(grep '^OK' tornado-full.out)"
+
+  echo "== kombu's asynchronous (hub, HTTP, curl client) and SQS transport tests ($KOMBU)"
+  "$PY" -m pip install -q --disable-pip-version-check "$KOMBU" "$BOTO3"
+  sdist "$KOMBU" kombu-5.4.2
+  (cd kombu-5.4.2 && "$PY" -m pytest -q -p no:cacheprovider t/unit/asynchronous \
+    t/unit/transport/test_SQS.py) >kombu.out 2>&1 || true
+  check_pytest kombu kombu.out 210
+
+  echo "== thumbor's HTTP loader tests ($THUMBOR; tornado's curl client)"
+  # shellcheck disable=SC2086
+  "$PY" -m pip install -q --disable-pip-version-check "$THUMBOR" $THUMBOR_TEST_DEPS
+  sdist "$THUMBOR" thumbor-7.8.0
+  # Run from a copy of tests/ alone: in the unpacked tree, its uncompiled thumbor/ would
+  # shadow the installed package and its C filters.
+  mkdir thumbor-run && cp -r thumbor-7.8.0/tests thumbor-run/
+  # test_load_with_speed_timeout fails under real pycurl: its handler blocks the one IOLoop for
+  # 1.2 s and libcurl's low-speed clock starts only at its first speed sample, so the body is
+  # delivered; here the clock runs from the start (docs/differences.md) and the test passes.
+  (cd thumbor-run && "$PY" -m pytest -q -p no:cacheprovider tests/loaders \
+    -k "not test_load_with_speed_timeout") >thumbor.out 2>&1 || true
+  check_pytest thumbor thumbor.out 52
 fi

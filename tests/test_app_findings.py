@@ -3,13 +3,18 @@ curl client, pycurl-requests, curldl, ...), each checked under real pycurl on a 
 
 curldl sets OPT_FILETIME and copies INFO_FILETIME onto the downloaded file: a Last-Modified of
 the epoch itself must come back as 0, not as "unknown" (-1)."""
+import os
+import socket
+import ssl
+import threading
+import time
 import urllib.parse
 
 import pytest
 
 import pycurl
 
-from helpers import perform
+from helpers import accept_loop, perform, recv_head
 
 EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -192,3 +197,160 @@ def test_unknown_long_option_numbers(curl):
     for option in (333, 999, 1021, 9999):
         with pytest.raises(TypeError, match="invalid arguments to setopt"):
             curl.setopt(option, 0)
+
+
+# ---- a server certificate that says it is a CA ------------------------------------------------
+# Found with cyinfo's TLS inspection against a certificate made by `openssl req -x509`, which
+# marks it CA:TRUE. OpenSSL looks for a trusted issuer and reports its absence (18, or 20 when
+# the issuer is merely unknown); a CA flag on a leaf does not fail it, so one that a trusted CA
+# signed is accepted. The answer is what SSL_VERIFYRESULT gives too.
+
+def _ca_flagged_certs(tmpdir):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def cert(subject, key, issuer, issuer_key):
+        return (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - day).not_valid_after(now + 30 * day)
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .add_extension(x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost")]), critical=False)
+                .sign(issuer_key, hashes.SHA256()))
+
+    def write(fname, data):
+        path = os.path.join(str(tmpdir), fname)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def pem_key(key):
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    self_key, ca_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    pem = serialization.Encoding.PEM
+    return {
+        "ca": (write("ca.pem", cert("unknown CA", ca_key, "unknown CA", ca_key).public_bytes(pem)), None),
+        "selfsigned": (write("ss.pem", cert("localhost", self_key, "localhost", self_key).public_bytes(pem)),
+                       write("ss.key", pem_key(self_key))),
+        "leaf": (write("leaf.pem", cert("localhost", leaf_key, "unknown CA", ca_key).public_bytes(pem)),
+                 write("leaf.key", pem_key(leaf_key))),
+    }
+
+
+@pytest.fixture(scope="module")
+def ca_flagged_servers(tmp_path_factory):
+    files = _ca_flagged_certs(tmp_path_factory.mktemp("caflag"))
+    ports, listeners = {}, []
+    for kind, (cert, key) in files.items():
+        if key is None:
+            continue
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        listener = socket.create_server(("127.0.0.1", 0))
+        listeners.append(listener)
+
+        def handshake(conn, ctx=ctx):
+            # A client that refuses the certificate ends the handshake; that is no error here.
+            try:
+                tls = ctx.wrap_socket(conn, server_side=True)
+                recv_head(tls)
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\ntrusted")
+                tls.close()
+            except (ssl.SSLError, OSError):
+                pass
+
+        accept_loop(listener, handshake)
+        ports[kind] = listener.getsockname()[1]
+    yield ports, files
+    for listener in listeners:
+        listener.close()
+
+
+@pytest.mark.parametrize("kind,cainfo,number,text", [
+    ("selfsigned", None, 18, "self-signed certificate"),
+    ("selfsigned", "leaf", 18, "self-signed certificate"),
+    ("leaf", None, 20, "unable to get local issuer certificate"),
+    ("leaf", "selfsigned", 20, "unable to get local issuer certificate"),
+])
+def test_a_ca_flagged_leaf_without_a_trusted_issuer(ca_flagged_servers, curl, kind, cainfo, number, text):
+    ports, files = ca_flagged_servers
+    if cainfo:
+        curl.setopt(pycurl.CAINFO, files[cainfo][0])
+    with pytest.raises(pycurl.error) as ei:
+        perform(curl, "https://localhost:%d/" % ports[kind])
+    assert ei.value.args == (pycurl.E_PEER_FAILED_VERIFICATION,
+                             "SSL certificate OpenSSL verify result: %s (%d)" % (text, number))
+    assert curl.getinfo(pycurl.SSL_VERIFYRESULT) == number
+
+
+@pytest.mark.parametrize("kind,cainfo", [("selfsigned", "selfsigned"), ("leaf", "ca")])
+def test_a_ca_flagged_leaf_that_is_or_has_a_trusted_issuer(ca_flagged_servers, curl, kind, cainfo):
+    ports, files = ca_flagged_servers
+    curl.setopt(pycurl.CAINFO, files[cainfo][0])
+    body, _ = perform(curl, "https://localhost:%d/" % ports[kind])
+    assert body == b"trusted"
+    assert curl.getinfo(pycurl.SSL_VERIFYRESULT) == 0
+
+
+def test_a_ca_flagged_leaf_with_a_trusted_issuer_still_needs_the_name(ca_flagged_servers, curl):
+    ports, files = ca_flagged_servers
+    curl.setopt(pycurl.CAINFO, files["ca"][0])
+    with pytest.raises(pycurl.error) as ei:
+        perform(curl, "https://127.0.0.1:%d/" % ports["leaf"])
+    assert ei.value.args == (pycurl.E_PEER_FAILED_VERIFICATION,
+                             "SSL: no alternative certificate subject name matches target IPv4 address '127.0.0.1'")
+
+
+# ---- a transfer's timeout is judged before its waiting data -----------------------------------
+# Found with thumbor's HTTP loader tests: tornado's curl client shares its IOLoop with the test's
+# server, which blocks it past the request timeout; the answer is then in the socket when the
+# client's periodic socket_all runs. libcurl checks a transfer's timeouts before anything else it
+# does for it, so the transfer fails with 28 rather than completing late.
+
+@pytest.mark.parametrize("drive", ["perform", "socket_all"])
+@pytest.mark.filterwarnings("ignore:socket_all is deprecated:DeprecationWarning")
+def test_timeout_passed_while_the_answer_waited_is_a_timeout(curl, drive):
+    got_request = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer(conn):
+        recv_head(conn)
+        got_request.set()
+        time.sleep(0.1)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHello")
+        time.sleep(1)
+
+    accept_loop(listener, answer)
+    body = []
+    curl.setopt(pycurl.URL, "http://127.0.0.1:%d/" % listener.getsockname()[1])
+    curl.setopt(pycurl.WRITEFUNCTION, body.append)
+    curl.setopt(pycurl.TIMEOUT_MS, 300)
+    multi = pycurl.CurlMulti()
+    multi.add_handle(curl)
+    try:
+        run = multi.perform if drive == "perform" else multi.socket_all
+        while not got_request.wait(0.005):
+            run()
+        time.sleep(0.5)  # past TIMEOUT_MS, with the whole answer waiting
+        run()
+        queued, ok, failed = multi.info_read()
+        assert (ok, [(c is curl, code) for c, code, _ in failed]) == ([], [(True, pycurl.E_OPERATION_TIMEDOUT)])
+        assert failed[0][2].startswith("Operation timed out after ")
+        assert failed[0][2].endswith(" milliseconds with 0 bytes received")
+        assert body == []
+    finally:
+        multi.remove_handle(curl)
+        multi.close()
+        listener.close()

@@ -579,6 +579,8 @@ pin_project_lite::pin_project! {
         #[pin]
         fut: F,
         sleep: Option<Sleep>,
+        // Judge the deadline before `fut` may make progress (libcurl's transfer timeouts).
+        first: bool,
     }
 }
 
@@ -586,6 +588,12 @@ impl<F: Future> Future for WithDeadline<F> {
     type Output = Option<F::Output>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        if *this.first {
+            if let Some(Poll::Ready(())) = this.sleep.as_mut().map(|s| Pin::new(s).poll(cx)) {
+                return Poll::Ready(None);
+            }
+            return this.fut.poll(cx).map(Some);
+        }
         if let Poll::Ready(v) = this.fut.poll(cx) {
             return Poll::Ready(Some(v));
         }
@@ -598,7 +606,14 @@ impl<F: Future> Future for WithDeadline<F> {
 
 /// Runs `fut` unless `deadline` passes first.
 pub fn with_deadline<F: Future>(reactor: &Rc<Reactor>, deadline: Option<Instant>, fut: F) -> WithDeadline<F> {
-    WithDeadline { fut, sleep: deadline.map(|at| Sleep::until(reactor, at)) }
+    WithDeadline { fut, sleep: deadline.map(|at| Sleep::until(reactor, at)), first: false }
+}
+
+/// Runs `fut` until `deadline`, which is checked first each time: once it has passed, `fut` gets
+/// no further turn even with its data waiting, as libcurl checks a transfer's timeouts before
+/// running its state machine.
+pub fn deadline_first<F: Future>(reactor: &Rc<Reactor>, deadline: Option<Instant>, fut: F) -> WithDeadline<F> {
+    WithDeadline { fut, sleep: deadline.map(|at| Sleep::until(reactor, at)), first: true }
 }
 
 #[cfg(test)]

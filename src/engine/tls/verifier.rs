@@ -1,7 +1,7 @@
 //! Trust anchors, the server certificate verifier with libcurl's rules and wording, handshake
 //! error mapping and public key pinning.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::net::IpAddr;
@@ -13,7 +13,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
-use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
+use rustls_pki_types::{
+    CertificateDer, CertificateRevocationListDer, ServerName, SignatureVerificationAlgorithm, UnixTime,
+};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
@@ -34,11 +36,18 @@ pub(super) struct TrustStore {
     digests: HashSet<[u8; 32]>,
     /// Refuse anchors that are not self-issued (CURLSSLOPT_NO_PARTIALCHAIN).
     roots_only: bool,
+    /// Every anchor's DER by its subject (DER), to find a leaf's issuer among them.
+    by_subject: HashMap<Vec<u8>, Vec<Vec<u8>>>,
 }
 
 impl Default for TrustStore {
     fn default() -> Self {
-        TrustStore { roots: RootCertStore::empty(), digests: HashSet::new(), roots_only: false }
+        TrustStore {
+            roots: RootCertStore::empty(),
+            digests: HashSet::new(),
+            roots_only: false,
+            by_subject: HashMap::new(),
+        }
     }
 }
 
@@ -51,6 +60,9 @@ impl TrustStore {
         }
         if self.roots.add(CertificateDer::from(der.to_vec())).is_ok() {
             self.digests.insert(sha256(der));
+            if let Ok((_, c)) = X509Certificate::from_der(der) {
+                self.by_subject.entry(c.tbs_certificate.subject.as_raw().to_vec()).or_default().push(der.to_vec());
+            }
             true
         } else {
             false
@@ -59,6 +71,53 @@ impl TrustStore {
 
     fn contains(&self, der: &[u8]) -> bool {
         self.digests.contains(&sha256(der))
+    }
+
+    /// Whether an anchor or a sent intermediate carries the name of `ee`'s issuer; a
+    /// self-issued `ee` that is no anchor itself has none.
+    fn issuer_present(&self, ee: &[u8], intermediates: &[CertificateDer<'_>]) -> bool {
+        let Ok((_, c)) = X509Certificate::from_der(ee) else {
+            return true;
+        };
+        let issuer = c.tbs_certificate.issuer.as_raw();
+        if issuer == c.tbs_certificate.subject.as_raw() {
+            return false;
+        }
+        self.by_subject.contains_key(issuer)
+            || intermediates.iter().any(|i| {
+                X509Certificate::from_der(i.as_ref()).is_ok_and(|(_, ic)| ic.tbs_certificate.subject.as_raw() == issuer)
+            })
+    }
+}
+
+impl TrustStore {
+    /// Whether an anchor named as `ee`'s issuer signed it (webpki will not build a path from
+    /// a CA-flagged leaf, which OpenSSL accepts).
+    fn signed_by_anchor(&self, ee: &[u8], algs: &[&dyn SignatureVerificationAlgorithm]) -> bool {
+        let Ok((_, c)) = X509Certificate::from_der(ee) else {
+            return false;
+        };
+        let Some(anchors) = self.by_subject.get(c.tbs_certificate.issuer.as_raw()) else {
+            return false;
+        };
+        let tbs: &[u8] = c.tbs_certificate.as_ref();
+        let sig: &[u8] = c.signature_value.data.as_ref();
+        anchors.iter().any(|a| {
+            let der = CertificateDer::from(a.as_slice());
+            let Ok(issuer) = webpki::EndEntityCert::try_from(&der) else {
+                return false;
+            };
+            algs.iter().any(|alg| issuer.verify_signature(*alg, tbs, sig).is_ok())
+        })
+    }
+}
+
+fn is_ca_used_as_end_entity(ce: &CertificateError) -> bool {
+    match ce {
+        CertificateError::Other(OtherError(inner)) => {
+            matches!(inner.downcast_ref::<webpki::Error>(), Some(webpki::Error::CaUsedAsEndEntity))
+        }
+        _ => false,
     }
 }
 
@@ -542,6 +601,19 @@ impl ServerCertVerifier for CurlVerifier {
                     Err(rustls::Error::InvalidCertificate(
                         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
                     )) => {}
+                    // OpenSSL does not hold a CA flag against a leaf: it looks for a trusted
+                    // issuer, and reports its absence as such.
+                    Err(rustls::Error::InvalidCertificate(ce)) if is_ca_used_as_end_entity(&ce) => {
+                        let ee = end_entity.as_ref();
+                        if trust.signed_by_anchor(ee, self.supported.all) {
+                            check_validity(ee, now).map_err(as_rustls_error)?;
+                        } else if !trust.issuer_present(ee, intermediates) {
+                            return Err(as_rustls_error(unknown_issuer_failure(ee, intermediates)));
+                        } else {
+                            let (_, disp, _) = server_name_parts(server_name);
+                            return Err(as_rustls_error(certificate_failure(&ce, Some(ee), intermediates, &disp)));
+                        }
+                    }
                     Err(rustls::Error::InvalidCertificate(ce)) => {
                         let (_, disp, _) = server_name_parts(server_name);
                         return Err(as_rustls_error(certificate_failure(

@@ -13,7 +13,7 @@ use crate::engine::error::{code, Error, Result};
 use crate::engine::net::{self, Sock, Stream, TlsStream};
 use crate::engine::pool::{Conn, Pool, PoolKey, Slot};
 use crate::engine::resolve;
-use crate::engine::rt::with_deadline;
+use crate::engine::rt::deadline_first;
 use crate::engine::url::Url;
 
 /// CURLE_SSL_ISSUER_ERROR.
@@ -109,7 +109,7 @@ impl Xfer {
         // Boxed: connecting (resolve, TCP, TLS) is a large state machine needed only briefly.
         let fut = Box::pin(self.connect_new(url, Box::new(key), host.clone(), port, proxy));
         // The connect fn records its own timing; only the phase deadline lives here.
-        match with_deadline(&reactor, connect_deadline, fut).await {
+        match deadline_first(&reactor, connect_deadline, fut).await {
             Some(r) => {
                 self.connecting = false;
                 r.map(|mut c| {

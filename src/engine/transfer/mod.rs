@@ -49,7 +49,7 @@ use super::easy::*;
 use super::error::{code, Error, Result};
 use crate::engine::pool::{Pool, SpareBuffers};
 use crate::engine::resolve::DnsCache;
-use crate::engine::rt::{with_deadline, Reactor};
+use crate::engine::rt::{deadline_first, Reactor};
 use crate::engine::url::Url;
 
 /// What transfers of one multi share: reactor, connection pool, DNS cache, id counters.
@@ -165,7 +165,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
     x.publish_info();
     let deadline = x.o.timeout.map(|t| start + t);
     let reactor = sh.reactor.clone();
-    let r = match with_deadline(&reactor, deadline, x.run_all()).await {
+    let r = match deadline_first(&reactor, deadline, x.run_all()).await {
         Some(r) => r,
         None => Err(Error::new(code::OPERATION_TIMEDOUT, String::new())),
     };
