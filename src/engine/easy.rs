@@ -195,6 +195,8 @@ pub struct Options {
     pub upload_buffer_size: usize,
     /// The FTP options (engine::ftp), allocated once one is set.
     pub ftp: Rare<super::ftp::FtpOptions>,
+    /// The SMTP / POP3 / IMAP options (engine::mail), allocated once one is set.
+    pub mail: Rare<super::mail::MailOptions>,
 }
 
 /// Where a transfer's connections go and where they come from. Few handles set any of these, so
@@ -280,6 +282,12 @@ pub const PROTO_HTTP: u64 = 1;
 pub const PROTO_HTTPS: u64 = 2;
 pub const PROTO_FTP: u64 = 4;
 pub const PROTO_FILE: u64 = 1024;
+pub const PROTO_IMAP: u64 = 1 << 12;
+pub const PROTO_IMAPS: u64 = 1 << 13;
+pub const PROTO_POP3: u64 = 1 << 14;
+pub const PROTO_POP3S: u64 = 1 << 15;
+pub const PROTO_SMTP: u64 = 1 << 16;
+pub const PROTO_SMTPS: u64 = 1 << 17;
 pub const PROTO_WS: u64 = 1 << 30;
 pub const PROTO_WSS: u64 = 1 << 31;
 pub const PROTO_ALL: u64 = !0;
@@ -363,6 +371,7 @@ impl Default for Options {
             route: Rare::default(),
             creds: Rare::default(),
             ftp: Rare::default(),
+            mail: Rare::default(),
             proxy: Rare::default(),
             http200_aliases: Vec::new(),
             parsed_url: std::cell::OnceCell::new(),

@@ -33,6 +33,12 @@ impl Url {
             "https" | "wss" => 443,
             "http" | "ws" => 80,
             "ftp" => 21,
+            "smtp" => 25,
+            "smtps" => 465,
+            "pop3" => 110,
+            "pop3s" => 995,
+            "imap" => 143,
+            "imaps" => 993,
             _ => 0,
         }
     }

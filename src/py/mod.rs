@@ -46,7 +46,10 @@ fn version_info<'py>(py: Python<'py>, _args: &Bound<'py, PyTuple>) -> PyResult<B
     // CURL_VERSION_THREADSAFE (global_init has nothing to set up, so any thread may call it)
     let features: i64 =
         1 | 4 | 8 | 128 | 512 | (1 << 16) | (1 << 19) | (1 << 20) | (1 << 21) | (1 << 23) | (1 << 28) | (1 << 30);
-    let protocols = PyTuple::new(py, ["file", "ftp", "http", "https", "ws", "wss"])?;
+    let protocols = PyTuple::new(
+        py,
+        ["file", "ftp", "http", "https", "imap", "imaps", "pop3", "pop3s", "smtp", "smtps", "ws", "wss"],
+    )?;
     let items: Vec<PyObject> = vec![
         11i64.into_pyobject(py)?.into_any().unbind(),
         LIBCURL_VERSION.into_pyobject(py)?.into_any().unbind(),

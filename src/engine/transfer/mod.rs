@@ -34,6 +34,7 @@ mod eyeballs;
 mod file;
 mod ftp;
 mod h2c;
+mod mail;
 mod policy;
 mod sink;
 mod tunnel;
@@ -351,6 +352,7 @@ impl Xfer {
         match start {
             Start::File(url) => Box::pin(self.run_file(&url)).await,
             Start::Ftp(url) => Box::pin(self.run_ftp(url)).await,
+            Start::Mail(url) => Box::pin(self.run_mail(url)).await,
             Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
             Start::Http(url) => self.run_http(url).await,
         }
@@ -387,6 +389,12 @@ impl Xfer {
             "ftp" => PROTO_FTP,
             "ws" => PROTO_WS,
             "wss" => PROTO_WSS,
+            "smtp" => PROTO_SMTP,
+            "smtps" => PROTO_SMTPS,
+            "pop3" => PROTO_POP3,
+            "pop3s" => PROTO_POP3S,
+            "imap" => PROTO_IMAP,
+            "imaps" => PROTO_IMAPS,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
         };
         if self.o.protocols & proto == 0 {
@@ -397,6 +405,8 @@ impl Xfer {
             Start::File(url)
         } else if url.scheme == "ftp" {
             Start::Ftp(url)
+        } else if crate::engine::mail::proto_of(&url.scheme).is_some() {
+            Start::Mail(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
             Start::Upgrade(url)
         } else {
@@ -409,6 +419,7 @@ impl Xfer {
 enum Start {
     File(Rc<Url>),
     Ftp(Rc<Url>),
+    Mail(Rc<Url>),
     Upgrade(Rc<Url>),
     Http(Rc<Url>),
 }
