@@ -54,6 +54,10 @@ def data_out(t):
     return b"".join(d for k, d in t if k == pycurl.INFOTYPE_DATA_OUT)
 
 
+def data_out_chunks(t):
+    return [d for k, d in t if k == pycurl.INFOTYPE_DATA_OUT]
+
+
 def upload(c, data, **opts):
     c.setopt(pycurl.UPLOAD, 1)
     c.setopt(pycurl.READFUNCTION, io.BytesIO(data).read)
@@ -113,20 +117,25 @@ def test_sasl_ir_size_and_mail_auth(curl, smtp):
     assert perform_error(curl, smtp.url()) == (pycurl.E_SEND_ERROR, "MAIL failed: 555")
     assert sent(t)[1:3] == [b"AUTH PLAIN AHVzZXIAc2VjcmV0\r\n", b"MAIL FROM:<a@x.test> AUTH=<z@x.test> SIZE=1\r\n"]
     assert curl.getinfo(pycurl.RESPONSE_CODE) == 555
+    assert curl.errstr() == "MAIL failed: 555"
     assert (pycurl.INFOTYPE_TEXT, b"MAIL failed: 555\n") in t
 
 
 def test_url_login_options_and_size(curl, smtp):
     t = trace(curl)
     upload(curl, b"x", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"], INFILESIZE=1, SASL_IR=1)
+    # With the size known, the end of data goes out with the last piece.
     perform(curl, f"smtp://user;AUTH=LOGIN:secret@127.0.0.1:{smtp.port}/")
     assert sent(t)[1:4] == [b"AUTH LOGIN dXNlcg==\r\n", b"c2VjcmV0\r\n", b"MAIL FROM:<a@x.test> SIZE=1\r\n"]
     assert smtp.messages()[0]["options"] == ["SIZE=1"]
+    assert data_out_chunks(t) == [b"x\r\n.\r\n"]
 
 
 def test_wrong_password(curl, smtp):
     upload(curl, b"x", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"], USERPWD="user:wrong")
     assert perform_error(curl, smtp.url()) == (pycurl.E_LOGIN_DENIED, "Login denied")
+    # libcurl wrote no message of its own: pycurl raised the code's text.
+    assert curl.errstr() == ""
     assert curl.getinfo(pycurl.RESPONSE_CODE) == 535
     assert smtp.messages() == []
 
@@ -144,6 +153,8 @@ def test_bad_login_options(curl, smtp, opts):
     err = perform_error(curl, smtp.url(), LOGIN_OPTIONS=opts, USERPWD="user:secret")
     assert err == (pycurl.E_URL_MALFORMAT, "URL using bad/illegal format or missing URL")
     assert sent(t) == []
+    # libcurl reads the login options once connected.
+    assert curl.getinfo(pycurl.NUM_CONNECTS) == 1
 
 
 def test_refused_recipient(curl, smtp):

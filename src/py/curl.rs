@@ -327,6 +327,10 @@ impl PyCurl {
                 if let Some(p) = propagate {
                     return Err(p);
                 }
+                // libcurl left no message of its own: pycurl raises the code's text, errstr() stays "".
+                if st.errbuf.is_empty() {
+                    return Err(code_err(e.code, crate::engine::strerror::easy_strerror(e.code as i64)));
+                }
                 Err(curl_err(&Error::new(e.code, st.errbuf.clone())))
             }
         }

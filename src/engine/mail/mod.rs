@@ -88,7 +88,7 @@ impl Default for LoginPref {
 }
 
 /// A login option libcurl refuses (reported as URL_MALFORMAT).
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub struct BadLoginOptions;
 
 /// Parses ";"-separated "KEY=value" login options: "AUTH=*" any, "AUTH=<mech>" one SASL

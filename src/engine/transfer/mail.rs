@@ -49,8 +49,10 @@ pub(super) struct Login {
 const USE_SSL_FAILED: i32 = 64;
 const QUOTE_ERROR: i32 = 21;
 
+/// An error libcurl reports without a message of its own (pycurl then raises the code's text and
+/// errstr() is empty).
 pub(super) fn strerror_err(c: i32) -> Error {
-    Error::new(c, crate::engine::strerror::easy_strerror(c as i64))
+    Error::new(c, String::new())
 }
 
 impl Xfer {
@@ -69,11 +71,9 @@ impl Xfer {
             (None, None) => (None, String::new(), None),
         };
         let opts = url_opts.or_else(|| self.o.mail.login_options.clone()).unwrap_or_default();
-        let pref = m::parse_login_options(&opts, proto).map_err(|_| strerror_err(code::URL_MALFORMAT))?;
         if user.iter().chain([&password]).any(|s| s.contains(['\r', '\n'])) {
             return Err(strerror_err(code::URL_MALFORMAT));
         }
-        let login = Login { user: user.filter(|u| !u.is_empty()), password, pref };
         let mut conn = self.connect(&url, true).await?;
         self.info.primary_ip = Some(conn.primary_ip.clone());
         self.info.primary_port = conn.primary.port() as i64;
@@ -92,8 +92,11 @@ impl Xfer {
             tag_letter,
             cmd_id: 0,
         };
-        let mut r = Ok(());
-        if implicit {
+        // libcurl reads the login options once connected (a bad one still costs a connection).
+        let pref = m::parse_login_options(&opts, proto);
+        let mut r = pref.map(|_| ()).map_err(|_| strerror_err(code::URL_MALFORMAT));
+        let login = Login { user: user.filter(|u| !u.is_empty()), password, pref: pref.unwrap_or_default() };
+        if r.is_ok() && implicit {
             r = self.mail_tls(&mut s, &url).await;
         }
         if r.is_ok() {
@@ -103,7 +106,7 @@ impl Xfer {
                 Proto::Imap => Box::pin(self.imap_session(&mut s, &url, &login)).await,
             };
         }
-        if s.sane && s.stream.is_some() {
+        if s.sane && s.stream.is_some() && pref.is_ok() {
             let bye = match proto {
                 Proto::Smtp | Proto::Pop3 => "QUIT".to_string(),
                 Proto::Imap => format!("{} LOGOUT", self.imap_tag(&mut s)),
@@ -112,8 +115,8 @@ impl Xfer {
         }
         *self.easy.current_sock.borrow_mut() = None;
         if let Err(e) = &r {
-            // libcurl's failf() shows its message to VERBOSE too (a bare code's text it does not).
-            if e.msg != crate::engine::strerror::easy_strerror(e.code as i64) {
+            // libcurl's failf() shows its message to VERBOSE too.
+            if !e.msg.is_empty() {
                 self.text(format_args!("{}", e.msg));
             }
         }
@@ -513,6 +516,7 @@ impl Xfer {
         let mut buf = vec![0u8; self.o.upload_buffer_size.max(16384)];
         let mut out = Vec::with_capacity(buf.len() + 64);
         let mut read = 0u64;
+        let mut ended = false;
         loop {
             let n = self.upload_chunk(&mut buf, limit, read, "an SMTP")?;
             if n == 0 {
@@ -521,10 +525,20 @@ impl Xfer {
             read += n as u64;
             out.clear();
             stuffer.encode(&buf[..n], &mut out);
+            if limit == Some(read) {
+                // The last piece of a known size goes out with the end of data, as in libcurl.
+                out.extend_from_slice(stuffer.end());
+                ended = true;
+            }
             self.smtp_data_out(s, &out).await?;
+            if ended {
+                break;
+            }
         }
-        let end = stuffer.end();
-        self.smtp_data_out(s, end).await?;
+        if !ended {
+            let end = stuffer.end();
+            self.smtp_data_out(s, end).await?;
+        }
         self.text(format_args!("upload completely sent off: {} bytes", self.ul_now));
         let (c, _) = self.smtp_reply(s).await?;
         s.sane = true;
