@@ -198,6 +198,8 @@ pub struct Options {
     /// TFTP_BLKSIZE as stored (clamped to 8..=65464) and TFTP_NO_OPTIONS.
     pub tftp_blksize: u32,
     pub tftp_no_options: bool,
+    /// The SMTP / POP3 / IMAP options (engine::mail), allocated once one is set.
+    pub mail: Rare<super::mail::MailOptions>,
 }
 
 /// Where a transfer's connections go and where they come from. Few handles set any of these, so
@@ -288,6 +290,12 @@ pub const PROTO_TFTP: u64 = 2048;
 pub const PROTO_DICT: u64 = 1 << 9;
 pub const PROTO_GOPHER: u64 = 1 << 25;
 pub const PROTO_GOPHERS: u64 = 1 << 29;
+pub const PROTO_IMAP: u64 = 1 << 12;
+pub const PROTO_IMAPS: u64 = 1 << 13;
+pub const PROTO_POP3: u64 = 1 << 14;
+pub const PROTO_POP3S: u64 = 1 << 15;
+pub const PROTO_SMTP: u64 = 1 << 16;
+pub const PROTO_SMTPS: u64 = 1 << 17;
 pub const PROTO_WS: u64 = 1 << 30;
 pub const PROTO_WSS: u64 = 1 << 31;
 pub const PROTO_ALL: u64 = !0;
@@ -371,6 +379,7 @@ impl Default for Options {
             route: Rare::default(),
             creds: Rare::default(),
             ftp: Rare::default(),
+            mail: Rare::default(),
             proxy: Rare::default(),
             http200_aliases: Vec::new(),
             parsed_url: std::cell::OnceCell::new(),

@@ -11,6 +11,7 @@ pub mod ftp;
 pub mod hsts;
 pub mod http1;
 pub mod http2;
+pub mod mail;
 pub mod mime;
 pub mod multi;
 pub mod net;

@@ -37,6 +37,12 @@ impl Url {
             "tftp" => 69,
             "dict" => 2628,
             "gopher" | "gophers" => 70,
+            "smtp" => 25,
+            "smtps" => 465,
+            "pop3" => 110,
+            "pop3s" => 995,
+            "imap" => 143,
+            "imaps" => 993,
             _ => 0,
         }
     }

@@ -158,7 +158,7 @@ fn not_built(_what: &str) -> PyErr {
 const NO_UNSET: &[i32] = &[opt::COOKIEFILE, opt::NOPROXY, opt::COPYPOSTFIELDS];
 
 /// Unbuilt options in the string range that take a list of strings, as pycurl types them.
-const UNBUILT_LISTS: &[i32] = &[10028, 10039, 10070, 10093, 10187];
+const UNBUILT_LISTS: &[i32] = &[10028, 10039, 10070, 10093];
 
 /// Unbuilt options in the string range that pycurl takes no string for (FNMATCH_DATA).
 const UNBUILT_NO_TEXT: &[i32] = &[10202];
@@ -329,6 +329,10 @@ impl PyCurl {
                 }
                 if let Some(p) = propagate {
                     return Err(p);
+                }
+                // libcurl left no message of its own: pycurl raises the code's text, errstr() stays "".
+                if st.errbuf.is_empty() {
+                    return Err(code_err(e.code, crate::engine::strerror::easy_strerror(e.code as i64)));
                 }
                 Err(curl_err(&Error::new(e.code, st.errbuf.clone())))
             }
@@ -1092,6 +1096,18 @@ impl PyCurl {
                     }
                 }
             }
+            // Mail (engine::mail).
+            opt::MAIL_FROM => o.mail.from = text!(),
+            opt::MAIL_AUTH => o.mail.auth = text!(),
+            opt::LOGIN_OPTIONS => o.mail.login_options = text!(),
+            opt::SASL_IR => o.mail.sasl_ir = long!() != 0,
+            opt::MAIL_RCPT => {
+                // As HTTPHEADER: an empty list leaves the previous list in place.
+                let l = if unset { Vec::new() } else { convert::string_list(value)? };
+                if unset || !l.is_empty() {
+                    o.mail.rcpt = l;
+                }
+            }
             opt::UPLOAD_BUFFERSIZE => {
                 o.upload_buffer_size = nonneg!().clamp(UPLOAD_BUFFER_MIN, UPLOAD_BUFFER_MAX) as usize;
             }
@@ -1131,6 +1147,12 @@ impl PyCurl {
         if option == TFTP_NO_OPTIONS {
             let on = convert::long(value)? != 0;
             self.easy("setopt")?.opts_mut().tftp_no_options = on;
+            return Ok(());
+        }
+        // MAIL_RCPT_ALLOWFAILS, which pycurl has no constant for.
+        if option == MAIL_RCPT_ALLOWFAILS {
+            let v = convert::long(value)?;
+            self.easy("setopt")?.opts_mut().mail.rcpt_allowfails = v != 0;
             return Ok(());
         }
         match known {
@@ -1969,6 +1991,9 @@ pub fn del_instance_attr(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<()> {
 
 /// CURLOPT_ALTSVC_CTRL, which pycurl 7.49 does not name.
 const ALTSVC_CTRL: i32 = 286;
+
+/// CURLOPT_MAIL_RCPT_ALLOWFAILS, which pycurl 7.49 does not name.
+const MAIL_RCPT_ALLOWFAILS: i32 = 290;
 
 /// `long` options libcurl 8.23 knows that pycurl's option table lacks (two of them pycurl names
 /// as constants): pycurl passes them through, so they are options not built here.

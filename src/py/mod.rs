@@ -46,8 +46,13 @@ fn version_info<'py>(py: Python<'py>, _args: &Bound<'py, PyTuple>) -> PyResult<B
     // VERSION_HSTS | CURL_VERSION_THREADSAFE (global_init has nothing to set up, so any thread may call it)
     let features: i64 =
         1 | 4 | 8 | 16 | 128 | 512 | (1 << 16) | (1 << 19) | (1 << 20) | (1 << 21) | (1 << 23) | (1 << 28) | (1 << 30);
-    let protocols =
-        PyTuple::new(py, ["dict", "file", "ftp", "ftps", "gopher", "gophers", "http", "https", "tftp", "ws", "wss"])?;
+    let protocols = PyTuple::new(
+        py,
+        [
+            "dict", "file", "ftp", "ftps", "gopher", "gophers", "http", "https", "imap", "imaps", "pop3", "pop3s",
+            "smtp", "smtps", "tftp", "ws", "wss",
+        ],
+    )?;
     let items: Vec<PyObject> = vec![
         11i64.into_pyobject(py)?.into_any().unbind(),
         LIBCURL_VERSION.into_pyobject(py)?.into_any().unbind(),

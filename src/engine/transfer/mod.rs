@@ -34,6 +34,7 @@ mod eyeballs;
 mod file;
 mod ftp;
 mod h2c;
+mod mail;
 mod oneshot;
 mod policy;
 mod sink;
@@ -355,6 +356,7 @@ impl Xfer {
             Start::Ftp(url) => Box::pin(self.run_ftp(url)).await,
             Start::Tftp(url) => Box::pin(self.run_tftp(url)).await,
             Start::OneShot(url) => Box::pin(self.run_oneshot(url)).await,
+            Start::Mail(url) => Box::pin(self.run_mail(url)).await,
             Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
             Start::Http(url) => self.run_http(url).await,
         }
@@ -396,6 +398,12 @@ impl Xfer {
             "gophers" => PROTO_GOPHERS,
             "ws" => PROTO_WS,
             "wss" => PROTO_WSS,
+            "smtp" => PROTO_SMTP,
+            "smtps" => PROTO_SMTPS,
+            "pop3" => PROTO_POP3,
+            "pop3s" => PROTO_POP3S,
+            "imap" => PROTO_IMAP,
+            "imaps" => PROTO_IMAPS,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
         };
         if self.o.protocols & proto == 0 {
@@ -410,6 +418,8 @@ impl Xfer {
             Start::Tftp(url)
         } else if matches!(url.scheme.as_str(), "dict" | "gopher" | "gophers") {
             Start::OneShot(url)
+        } else if crate::engine::mail::proto_of(&url.scheme).is_some() {
+            Start::Mail(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
             Start::Upgrade(url)
         } else {
@@ -425,6 +435,7 @@ enum Start {
     Tftp(Rc<Url>),
     /// dict:// and gopher(s)://: one request, the answer to its end (oneshot.rs).
     OneShot(Rc<Url>),
+    Mail(Rc<Url>),
     Upgrade(Rc<Url>),
     Http(Rc<Url>),
 }

@@ -1,0 +1,82 @@
+"""smtp://, pop3:// and imap:// against aiosmtpd and dovecot on loopback: the commands sent
+(DEBUGFUNCTION), every reply line given to HEADERFUNCTION, bodies, errors and infos, with one
+fresh handle per transfer (pycurl-rs says goodbye after each transfer, libcurl keeps the
+connection: see docs/differences.md)."""
+import io
+import re
+import tempfile
+
+from _common import Obs, add_port, getinfos, perform, pycurl
+
+import mailservers
+
+o = Obs()
+INFOS = ["RESPONSE_CODE", "EFFECTIVE_URL", "SIZE_DOWNLOAD_T", "SCHEME", "PRIMARY_PORT", "NUM_CONNECTS"]
+# Dovecot's replies carry timings, UIDVALIDITY and dates that differ from run to run.
+DIGITS = re.compile(rb"\d")
+TIMING = re.compile(rb"\([0-9.+ ]+ secs\)")
+
+smtp = mailservers.start_smtp(tempfile.mkdtemp(prefix="compat-smtp-"))
+add_port(smtp.port)
+dove = mailservers.start_dovecot()
+for p in dove.ports.values():
+    add_port(p)
+dove.deliver([b"Subject: one\r\n\r\nfirst body\r\n.dotted\r\n", b"Subject: two\r\n\r\nsecond\r\n"])
+
+
+def run(name, url, mask=False, **opts):
+    c = pycurl.Curl()
+    body = io.BytesIO()
+    headers, sent = [], []
+    c.setopt(pycurl.URL, url)
+    c.setopt(pycurl.WRITEDATA, body)
+    c.setopt(pycurl.HEADERFUNCTION, lambda h: headers.append(DIGITS.sub(b"N", TIMING.sub(b"(T)", h)) if mask else h))
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda k, d: k in (pycurl.INFOTYPE_HEADER_OUT, pycurl.INFOTYPE_DATA_OUT)
+             and sent.append(d))
+    for k, v in opts.items():
+        c.setopt(int(k[1:]) if k.startswith("_") else getattr(pycurl, k), v)
+    perform(c, o, f"{name}.perform")
+    o[f"{name}.body"] = DIGITS.sub(b"N", body.getvalue()) if mask else body.getvalue()
+    o[f"{name}.headers"] = headers
+    o[f"{name}.sent"] = sent
+    o.raw(f"{name}.infos", getinfos(c, INFOS))
+    c.close()
+
+
+def reader(data):
+    return io.BytesIO(data).read
+
+
+try:
+    msg = b"Subject: hi\r\n\r\nline one\r\n.dot line\r\nend"
+    run("smtp_send", smtp.url("/client.test"), UPLOAD=1, READFUNCTION=reader(msg), MAIL_FROM="a@x.test",
+        MAIL_RCPT=["b@y.test", "<c@y.test>"], USERPWD="user:secret")
+    run("smtp_login_ir", smtp.url("/client.test"), UPLOAD=1, READFUNCTION=reader(b"x\n.y\n"), CRLF=1,
+        MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"], USERPWD="user:secret", LOGIN_OPTIONS="AUTH=LOGIN",
+        SASL_IR=1, INFILESIZE=5)
+    run("smtp_denied", smtp.url("/client.test"), UPLOAD=1, READFUNCTION=reader(b"x"), MAIL_FROM="a@x.test",
+        MAIL_RCPT=["b@y.test"], USERPWD="user:wrong")
+    run("smtp_rcpt_refused", smtp.url("/client.test"), UPLOAD=1, READFUNCTION=reader(b"x"),
+        MAIL_RCPT=["nobody@y.test", "b@y.test"])
+    run("smtp_allowfails", smtp.url("/client.test"), UPLOAD=1, READFUNCTION=reader(b"x"),
+        MAIL_RCPT=["nobody@y.test", "b@y.test"], _290=1)
+    run("smtp_vrfy", smtp.url("/client.test"), MAIL_RCPT=["someone@y.test", "nobody"])
+    run("smtp_help", smtp.url("/client.test"))
+    run("smtp_bad_options", smtp.url("/client.test"), LOGIN_OPTIONS="AUTH=FOO", USERPWD="user:secret")
+    run("pop3_list", dove.url("pop3", "/"), LOGIN_OPTIONS="AUTH=PLAIN")
+    run("pop3_retr", dove.url("pop3", "/1"), LOGIN_OPTIONS="AUTH=LOGIN")
+    run("pop3_missing", dove.url("pop3", "/9"), LOGIN_OPTIONS="AUTH=PLAIN")
+    run("pop3_stat", dove.url("pop3", "/"), LOGIN_OPTIONS="AUTH=PLAIN", CUSTOMREQUEST="STAT", NOBODY=1)
+    run("imap_list", dove.url("imap", "/"), mask=True, LOGIN_OPTIONS="AUTH=PLAIN")
+    run("imap_fetch", dove.url("imap", "/INBOX/;UID=1"), mask=True, LOGIN_OPTIONS="AUTH=PLAIN")
+    run("imap_section", dove.url("imap", "/INBOX;MAILINDEX=2/;SECTION=TEXT"), mask=True,
+        LOGIN_OPTIONS="AUTH=+LOGIN")
+    run("imap_search", dove.url("imap", "/INBOX?ALL"), mask=True, LOGIN_OPTIONS="AUTH=PLAIN")
+    run("imap_missing", dove.url("imap", "/INBOX/;UID=7"), mask=True, LOGIN_OPTIONS="AUTH=PLAIN")
+    run("imap_bogus", dove.url("imap", "/INBOX"), mask=True, LOGIN_OPTIONS="AUTH=PLAIN", CUSTOMREQUEST="BOGUS")
+    o["smtp_messages"] = [(m["from"], m["rcpt"], m["data"]) for m in smtp.messages()]
+finally:
+    smtp.stop()
+    dove.stop()
+o.emit()

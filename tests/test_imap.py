@@ -1,0 +1,204 @@
+"""imap:// and imaps:// against Debian's dovecot on loopback: LIST, SELECT and FETCH by UID,
+index and section (the literal is the body), SEARCH, custom commands, APPEND by upload, logins,
+STARTTLS and implicit TLS. What is checked was observed with real pycurl (libcurl 8) on the same
+server."""
+
+import io
+
+import pytest
+
+import pycurl
+
+import mailservers
+from helpers import perform, perform_error
+
+ONE = b"Subject: one\r\n\r\nfirst body\r\n.dotted\r\n"
+TWO = b"Subject: two\r\n\r\nsecond\r\n"
+QUOTE_ERROR = 21
+
+
+@pytest.fixture(scope="module")
+def dovecot(certs):
+    srv = mailservers.start_dovecot(certs)
+    srv.deliver([ONE, TWO])
+    yield srv
+    srv.stop()
+
+
+def trace(c):
+    out = []
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: out.append((kind, data)))
+    return out
+
+
+def sent(t):
+    return [d for k, d in t if k == pycurl.INFOTYPE_HEADER_OUT]
+
+
+def test_list(curl, dovecot):
+    t = trace(curl)
+    body, headers = perform(curl, dovecot.url("imap", "/"))
+    assert body == b'* LIST (\\HasNoChildren) "." INBOX\r\n'
+    assert sent(t)[0] == b"A001 CAPABILITY\r\n"
+    assert sent(t)[1] == b"A002 AUTHENTICATE CRAM-MD5\r\n"
+    assert sent(t)[-1] == b'A003 LIST "" *\r\n'
+    assert headers[0].startswith(b"* OK") and headers[-1].startswith(b"A003 OK")
+    assert curl.getinfo(pycurl.RESPONSE_CODE) == 0
+
+
+def test_fetch_by_uid(curl, dovecot):
+    t = trace(curl)
+    body, headers = perform(curl, dovecot.url("imap", "/INBOX/;UID=1"))
+    assert body == ONE
+    assert sent(t)[-2:] == [b"A003 SELECT INBOX\r\n", b"A004 UID FETCH 1 BODY[]\r\n"]
+    assert headers[-3].startswith(b"* 1 FETCH (") and headers[-3].endswith(b"BODY[] {%d}\r\n" % len(ONE))
+    assert headers[-2:] == [b")\r\n", headers[-1]] and headers[-1].startswith(b"A004 OK")
+    assert (pycurl.INFOTYPE_TEXT, b"Found %d bytes to download\n" % len(ONE)) in t
+
+
+def test_fetch_by_index_and_section(curl, dovecot):
+    t = trace(curl)
+    body, _ = perform(curl, dovecot.url("imap", "/INBOX;MAILINDEX=2/;SECTION=TEXT"))
+    assert sent(t)[-1] == b"A004 FETCH 2 BODY[TEXT]\r\n"
+    assert body == b"second\r\n"
+
+
+def test_search(curl, dovecot):
+    body, _ = perform(curl, dovecot.url("imap", "/INBOX?ALL"))
+    assert body.startswith(b"* SEARCH 1 2")
+
+
+def test_custom_examine(curl, dovecot):
+    body, _ = perform(curl, dovecot.url("imap", "/INBOX"), CUSTOMREQUEST="EXAMINE INBOX")
+    lines = body.splitlines()
+    assert b"* 2 EXISTS" in lines and b"* OK [CLOSED] Previous mailbox closed." in lines
+
+
+def test_missing_uid(curl, dovecot):
+    err = perform_error(curl, dovecot.url("imap", "/INBOX/;UID=7"))
+    assert err == (pycurl.E_REMOTE_FILE_NOT_FOUND, "Remote file not found")
+
+
+def test_wrong_password(curl, dovecot):
+    err = perform_error(curl, dovecot.url("imap", "/INBOX/;UID=1", auth="user:bad@"))
+    assert err == (pycurl.E_LOGIN_DENIED, "Login denied")
+
+
+def test_plain_login_command(curl, dovecot):
+    t = trace(curl)
+    body, _ = perform(curl, dovecot.url("imap", "/INBOX/;UID=2"), LOGIN_OPTIONS="AUTH=+LOGIN")
+    assert sent(t)[1] == b"A002 LOGIN user secret\r\n"
+    assert body == TWO
+
+
+def test_plain_login_refused(curl, dovecot):
+    err = perform_error(curl, dovecot.url("imap", "/INBOX/;UID=1", auth="user:bad@"), LOGIN_OPTIONS="AUTH=+LOGIN")
+    # libcurl formats its "not OK" status (2) with %c.
+    assert err == (pycurl.E_LOGIN_DENIED, "Access denied. \x02")
+
+
+def test_pop3_style_option_is_refused_for_imap(curl, dovecot):
+    err = perform_error(curl, dovecot.url("imap", "/"), LOGIN_OPTIONS="AUTH=+APOP")
+    assert err[0] == pycurl.E_URL_MALFORMAT
+
+
+def test_sasl_ir_when_the_server_has_it(curl, dovecot):
+    t = trace(curl)
+    perform(curl, dovecot.url("imap", "/"), LOGIN_OPTIONS="AUTH=PLAIN")
+    assert sent(t)[1] == b"A002 AUTHENTICATE PLAIN AHVzZXIAc2VjcmV0\r\n"
+
+
+def test_missing_mailbox(curl, dovecot):
+    err = perform_error(curl, dovecot.url("imap", "/Nope/;UID=1"))
+    assert err == (pycurl.E_LOGIN_DENIED, "Select failed")
+
+
+@pytest.mark.parametrize("custom", ["BOGUS", "FETCH 9 BODY[]"])
+def test_custom_command_refused(curl, dovecot, custom):
+    err = perform_error(curl, dovecot.url("imap", "/INBOX"), CUSTOMREQUEST=custom)
+    assert err == (QUOTE_ERROR, "Quote command returned error")
+
+
+def test_bad_url_parameter(curl, dovecot):
+    err = perform_error(curl, dovecot.url("imap", "/INBOX;FOO=1"))
+    assert err[0] == pycurl.E_URL_MALFORMAT
+
+
+def test_append(curl, dovecot):
+    msg = b"Subject: up\r\n\r\nappended\r\n"
+    t = trace(curl)
+    curl.setopt(pycurl.UPLOAD, 1)
+    curl.setopt(pycurl.READFUNCTION, io.BytesIO(msg).read)
+    curl.setopt(pycurl.INFILESIZE, len(msg))
+    perform(curl, dovecot.url("imap", "/INBOX"))
+    assert sent(t)[-2:] == [b"A003 APPEND INBOX (\\Seen) {%d}\r\n" % len(msg), b"\r\n"]
+    c2 = pycurl.Curl()
+    try:
+        body, _ = perform(c2, dovecot.url("imap", "/INBOX/;UID=3"))
+    finally:
+        c2.close()
+    assert body == msg
+
+
+def test_append_short_input(curl, dovecot):
+    curl.setopt(pycurl.UPLOAD, 1)
+    curl.setopt(pycurl.READFUNCTION, io.BytesIO(b"short").read)
+    curl.setopt(pycurl.INFILESIZE, 9)
+    err = perform_error(curl, dovecot.url("imap", "/INBOX"))
+    assert err == (pycurl.E_READ_ERROR, "client read function EOF fail, only 5/9 of needed bytes read")
+
+
+def test_starttls(curl, dovecot, certs):
+    t = trace(curl)
+    body, _ = perform(curl, dovecot.url("imap", "/INBOX/;UID=1"), USE_SSL=pycurl.USESSL_ALL, CAINFO=certs.ca_pem)
+    assert sent(t)[:3] == [b"A001 CAPABILITY\r\n", b"A002 STARTTLS\r\n", b"A003 CAPABILITY\r\n"]
+    assert body == ONE
+
+
+def test_imaps(curl, dovecot, certs):
+    body, _ = perform(curl, dovecot.url("imaps", "/INBOX/;UID=2"), CAINFO=certs.ca_pem)
+    assert body == TWO
+
+
+def test_socket_action(dovecot):
+    import select
+
+    socks, timeout = {}, [None]
+
+    def on_socket(what, fd, multi, data):
+        if what == pycurl.POLL_REMOVE:
+            socks.pop(fd, None)
+        else:
+            socks[fd] = what
+
+    m = pycurl.CurlMulti()
+    m.setopt(pycurl.M_SOCKETFUNCTION, on_socket)
+    m.setopt(pycurl.M_TIMERFUNCTION, lambda ms: timeout.__setitem__(0, ms))
+    handles = []
+    for uid in (1, 2):
+        c = pycurl.Curl()
+        c.buf = io.BytesIO()
+        c.setopt(pycurl.URL, dovecot.url("imap", f"/INBOX/;UID={uid}"))
+        c.setopt(pycurl.WRITEDATA, c.buf)
+        m.add_handle(c)
+        handles.append(c)
+    running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
+    for _ in range(10000):
+        if not running:
+            break
+        rl = [fd for fd, w in socks.items() if w in (pycurl.POLL_IN, pycurl.POLL_INOUT)]
+        wl = [fd for fd, w in socks.items() if w in (pycurl.POLL_OUT, pycurl.POLL_INOUT)]
+        wait = 1.0 if timeout[0] is None or timeout[0] < 0 else timeout[0] / 1000
+        r, w, _ = select.select(rl, wl, [], wait)
+        if not r and not w:
+            running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
+        for fd in set(r) | set(w):
+            ev = (pycurl.CSELECT_IN if fd in r else 0) | (pycurl.CSELECT_OUT if fd in w else 0)
+            running = m.socket_action(fd, ev)[1]
+    assert not running
+    assert [c.buf.getvalue() for c in handles] == [ONE, TWO]
+    for c in handles:
+        m.remove_handle(c)
+        c.close()
+    m.close()

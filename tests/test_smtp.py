@@ -1,0 +1,339 @@
+"""smtp:// and smtps:// against aiosmtpd on loopback: sending with SASL logins, the envelope,
+dot-stuffing, refused recipients, commands without an upload, STARTTLS and implicit TLS, and the
+multi interfaces. What is checked was observed with real pycurl (libcurl 8) on the same server."""
+
+import io
+import select
+
+import pytest
+
+import pycurl
+
+import mailservers
+from helpers import perform, perform_error
+
+MAIL_RCPT_ALLOWFAILS = 290
+WEIRD_SERVER_REPLY = 8  # pycurl has no constant for it
+
+
+@pytest.fixture(scope="module")
+def smtp(tmp_path_factory, certs):
+    srv = mailservers.start_smtp(tmp_path_factory.mktemp("spool"), certs=certs)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def smtp_plain(tmp_path_factory):
+    """No STARTTLS offered, no AUTH."""
+    srv = mailservers.start_smtp(tmp_path_factory.mktemp("spool-plain"), auth=False)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def _empty_spools(request):
+    for name in ("smtp", "smtp_plain"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name).clear()
+
+
+def trace(c):
+    """Collects (kind, bytes) of DEBUGFUNCTION's commands sent, replies and data sent."""
+    out = []
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: out.append((kind, data)))
+    return out
+
+
+def sent(t):
+    return [d for k, d in t if k == pycurl.INFOTYPE_HEADER_OUT]
+
+
+def data_out(t):
+    return b"".join(d for k, d in t if k == pycurl.INFOTYPE_DATA_OUT)
+
+
+def data_out_chunks(t):
+    return [d for k, d in t if k == pycurl.INFOTYPE_DATA_OUT]
+
+
+def upload(c, data, **opts):
+    c.setopt(pycurl.UPLOAD, 1)
+    c.setopt(pycurl.READFUNCTION, io.BytesIO(data).read)
+    for k, v in opts.items():
+        c.setopt(getattr(pycurl, k), v)
+
+
+def test_send_with_auth_plain(curl, smtp):
+    t = trace(curl)
+    msg = b"Subject: hi\r\n\r\nline one\r\n.dot line\r\nend"
+    upload(curl, msg, MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test", "<c@y.test>"], USERPWD="user:secret")
+    body, headers = perform(curl, smtp.url("/client.test"))
+    assert body == b""
+    assert sent(t) == [
+        b"EHLO client.test\r\n",
+        b"AUTH PLAIN\r\n",
+        b"AHVzZXIAc2VjcmV0\r\n",
+        b"MAIL FROM:<a@x.test>\r\n",
+        b"RCPT TO:<b@y.test>\r\n",
+        b"RCPT TO:<c@y.test>\r\n",
+        b"DATA\r\n",
+    ]
+    # A "." after CRLF is doubled on the wire; the end of data follows a CRLF of its own.
+    assert data_out(t) == b"Subject: hi\r\n\r\nline one\r\n..dot line\r\nend\r\n.\r\n"
+    assert headers[0].startswith(b"220 ")
+    assert headers[-1] == b"250 Message accepted for delivery\r\n"
+    assert b"334 \r\n" in headers and b"235 2.7.0 Authentication successful\r\n" in headers
+    assert curl.getinfo(pycurl.RESPONSE_CODE) == 250
+    (m,) = smtp.messages()
+    assert (m["from"], m["rcpt"]) == ("a@x.test", ["b@y.test", "c@y.test"])
+    assert m["data"] == b"Subject: hi\r\n\r\nline one\r\n.dot line\r\nend\r\n"
+
+
+def test_stuffing_is_only_after_crlf(curl, smtp):
+    t = trace(curl)
+    upload(curl, b".lead\nbare lf\n.\nx\r\n.\r\nlast.", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"])
+    perform(curl, smtp.url())
+    assert data_out(t) == b"..lead\nbare lf\n.\nx\r\n..\r\nlast.\r\n.\r\n"
+    assert smtp.messages()[0]["data"] == b".lead\nbare lf\n.\nx\r\n.\r\nlast.\r\n"
+
+
+def test_crlf_option_and_auth_login(curl, smtp):
+    t = trace(curl)
+    upload(curl, b".lead\nbare lf\n", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"], CRLF=1,
+           LOGIN_OPTIONS="AUTH=LOGIN", USERPWD="user:secret")
+    perform(curl, smtp.url())
+    assert sent(t)[1:4] == [b"AUTH LOGIN\r\n", b"dXNlcg==\r\n", b"c2VjcmV0\r\n"]
+    assert data_out(t) == b"..lead\r\nbare lf\r\n.\r\n"
+    assert smtp.messages()[0]["data"] == b".lead\r\nbare lf\r\n"
+
+
+def test_sasl_ir_size_and_mail_auth(curl, smtp):
+    t = trace(curl)
+    upload(curl, b"x", MAIL_FROM="<a@x.test>", MAIL_RCPT=["b@y.test"], INFILESIZE=1, MAIL_AUTH="z@x.test",
+           USERPWD="user:secret", SASL_IR=1)
+    # aiosmtpd does not take AUTH= in MAIL FROM.
+    assert perform_error(curl, smtp.url()) == (pycurl.E_SEND_ERROR, "MAIL failed: 555")
+    assert sent(t)[1:3] == [b"AUTH PLAIN AHVzZXIAc2VjcmV0\r\n", b"MAIL FROM:<a@x.test> AUTH=<z@x.test> SIZE=1\r\n"]
+    assert curl.getinfo(pycurl.RESPONSE_CODE) == 555
+    assert curl.errstr() == "MAIL failed: 555"
+    assert (pycurl.INFOTYPE_TEXT, b"MAIL failed: 555\n") in t
+
+
+def test_url_login_options_and_size(curl, smtp):
+    t = trace(curl)
+    upload(curl, b"x", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"], INFILESIZE=1, SASL_IR=1)
+    # With the size known, the end of data goes out with the last piece.
+    perform(curl, f"smtp://user;AUTH=LOGIN:secret@127.0.0.1:{smtp.port}/")
+    assert sent(t)[1:4] == [b"AUTH LOGIN dXNlcg==\r\n", b"c2VjcmV0\r\n", b"MAIL FROM:<a@x.test> SIZE=1\r\n"]
+    assert smtp.messages()[0]["options"] == ["SIZE=1"]
+    assert data_out_chunks(t) == [b"x\r\n.\r\n"]
+
+
+def test_wrong_password(curl, smtp):
+    upload(curl, b"x", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"], USERPWD="user:wrong")
+    assert perform_error(curl, smtp.url()) == (pycurl.E_LOGIN_DENIED, "Login denied")
+    # libcurl wrote no message of its own: pycurl raised the code's text.
+    assert curl.errstr() == ""
+    assert curl.getinfo(pycurl.RESPONSE_CODE) == 535
+    assert smtp.messages() == []
+
+
+def test_no_common_mechanism(curl, smtp):
+    t = trace(curl)
+    assert perform_error(curl, f"smtp://user;AUTH=CRAM-MD5:secret@127.0.0.1:{smtp.port}/") == (
+        pycurl.E_LOGIN_DENIED, "Login denied")
+    assert (pycurl.INFOTYPE_TEXT, b"SASL: no overlap between offered and configured auth mechanisms\n") in t
+
+
+@pytest.mark.parametrize("opts", ["AUTH=FOO", "BAR=FOO"])
+def test_bad_login_options(curl, smtp, opts):
+    t = trace(curl)
+    err = perform_error(curl, smtp.url(), LOGIN_OPTIONS=opts, USERPWD="user:secret")
+    assert err == (pycurl.E_URL_MALFORMAT, "URL using bad/illegal format or missing URL")
+    assert sent(t) == []
+    # libcurl reads the login options once connected.
+    assert curl.getinfo(pycurl.NUM_CONNECTS) == 1
+
+
+def test_refused_recipient(curl, smtp):
+    upload(curl, b"x\r\n", MAIL_FROM="a@x.test", MAIL_RCPT=["nobody@y.test", "b@y.test"])
+    assert perform_error(curl, smtp.url()) == (pycurl.E_SEND_ERROR, "RCPT failed: 550")
+    assert smtp.messages() == []
+
+
+def test_refused_recipient_allowed(curl, smtp):
+    t = trace(curl)
+    curl.setopt(MAIL_RCPT_ALLOWFAILS, 1)
+    upload(curl, b"x\r\n", MAIL_FROM="a@x.test", MAIL_RCPT=["nobody@y.test", "b@y.test"])
+    perform(curl, smtp.url())
+    assert data_out(t) == b"x\r\n.\r\n"
+    assert smtp.messages()[0]["rcpt"] == ["b@y.test"]
+
+
+def test_every_recipient_refused(curl, smtp):
+    curl.setopt(MAIL_RCPT_ALLOWFAILS, 1)
+    upload(curl, b"x\r\n", MAIL_FROM="a@x.test", MAIL_RCPT=["nobody@y.test"])
+    assert perform_error(curl, smtp.url()) == (pycurl.E_SEND_ERROR, "RCPT failed: 550 (last error)")
+
+
+def test_empty_upload_and_null_sender(curl, smtp):
+    t = trace(curl)
+    upload(curl, b"", MAIL_RCPT=["b@y.test"])
+    perform(curl, smtp.url())
+    assert sent(t)[1] == b"MAIL FROM:<>\r\n"
+    assert data_out(t) == b".\r\n"
+    assert smtp.messages()[0]["data"] == b""
+
+
+def test_vrfy_replies_are_the_body(curl, smtp):
+    t = trace(curl)
+    err = perform_error(curl, smtp.url(), MAIL_RCPT=["someone@y.test", "nobody"])
+    assert err == (WEIRD_SERVER_REPLY, "Command failed: 550")
+    assert sent(t)[1:] == [b"VRFY someone@y.test\r\n", b"VRFY nobody\r\n"]
+
+
+def test_vrfy_body(curl, smtp):
+    body, headers = perform(curl, smtp.url(), MAIL_RCPT=["<someone@y.test>"])
+    assert body == b"250 Some One <someone@y.test>\r\n"
+    assert headers[-1] == body
+
+
+def test_expn_announces_smtputf8(curl, smtp):
+    t = trace(curl)
+    err = perform_error(curl, smtp.url(), MAIL_RCPT=["someone"], CUSTOMREQUEST="EXPN")
+    assert err == (WEIRD_SERVER_REPLY, "Command failed: 502")
+    assert sent(t)[-1] == b"EXPN someone SMTPUTF8\r\n"
+
+
+@pytest.mark.parametrize("custom,cmd", [(None, b"HELP\r\n"), ("NOOP", b"NOOP\r\n")])
+def test_commands_without_recipients(curl, smtp, custom, cmd):
+    t = trace(curl)
+    if custom:
+        curl.setopt(pycurl.CUSTOMREQUEST, custom)
+    body, headers = perform(curl, smtp.url())
+    assert sent(t)[-1] == cmd
+    assert body == headers[-1] and body.startswith(b"250 ")
+
+
+def test_nobody_sends_the_command_but_writes_nothing(curl, smtp):
+    t = trace(curl)
+    body, headers = perform(curl, smtp.url(), NOBODY=1)
+    assert sent(t)[-1] == b"HELP\r\n"
+    assert body == b"" and headers[-1].startswith(b"250 ")
+
+
+def test_upload_without_recipients_runs_help(curl, smtp):
+    t = trace(curl)
+    upload(curl, b"abc")
+    body, _ = perform(curl, smtp.url())
+    assert sent(t)[-1] == b"HELP\r\n" and body.startswith(b"250 ")
+
+
+def test_starttls_required(curl, smtp, certs):
+    t = trace(curl)
+    upload(curl, b"secret mail\r\n", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"], USERPWD="user:secret",
+           USE_SSL=pycurl.USESSL_ALL, CAINFO=certs.ca_pem)
+    perform(curl, smtp.url())
+    s = sent(t)
+    assert s[:2] == [b"EHLO " + s[0][5:], b"STARTTLS\r\n"]
+    assert s[2].startswith(b"EHLO ") and s[3] == b"AUTH PLAIN\r\n"
+    assert smtp.messages()[0]["data"] == b"secret mail\r\n"
+
+
+def test_starttls_not_offered(curl, smtp_plain):
+    upload(curl, b"x", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"], USE_SSL=pycurl.USESSL_CONTROL)
+    assert perform_error(curl, smtp_plain.url()) == (64, "STARTTLS not supported.")
+    assert smtp_plain.messages() == []
+
+
+def test_starttls_try_goes_on_in_clear(curl, smtp_plain):
+    upload(curl, b"x", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"], USE_SSL=pycurl.USESSL_TRY, INFILESIZE=1)
+    perform(curl, smtp_plain.url())
+    assert smtp_plain.messages()[0]["options"] == ["SIZE=1"]
+
+
+def test_smtps(curl, smtp, certs):
+    t = trace(curl)
+    upload(curl, b"over tls\r\n", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"], CAINFO=certs.ca_pem)
+    perform(curl, smtp.url(tls=True))
+    assert b"STARTTLS\r\n" not in sent(t)
+    assert smtp.messages()[0]["data"] == b"over tls\r\n"
+
+
+def test_smtps_untrusted(curl, smtp):
+    upload(curl, b"x", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"])
+    err = perform_error(curl, smtp.url(tls=True))
+    assert err[0] == pycurl.E_PEER_FAILED_VERIFICATION
+    assert smtp.messages() == []
+
+
+def test_multi_perform(smtp):
+    m = pycurl.CurlMulti()
+    handles = []
+    for i in range(3):
+        c = pycurl.Curl()
+        upload(c, b"message %d\r\n" % i, MAIL_FROM="a@x.test", MAIL_RCPT=[f"r{i}@y.test"])
+        c.setopt(pycurl.URL, smtp.url())
+        m.add_handle(c)
+        handles.append(c)
+    n = len(handles)
+    while n:
+        while m.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            pass
+        _, ok, bad = m.info_read()
+        assert not bad
+        n -= len(ok)
+        if n:
+            m.select(1.0)
+    got = sorted((mm["rcpt"][0], mm["data"]) for mm in smtp.messages())
+    assert got == [(f"r{i}@y.test", b"message %d\r\n" % i) for i in range(3)]
+    for c in handles:
+        m.remove_handle(c)
+        c.close()
+    m.close()
+
+
+def test_socket_action(smtp):
+    socks, seen, timeout = {}, set(), [None]
+
+    def on_socket(what, fd, multi, data):
+        if what == pycurl.POLL_REMOVE:
+            socks.pop(fd, None)
+        else:
+            socks[fd] = what
+            seen.add(fd)
+
+    m = pycurl.CurlMulti()
+    m.setopt(pycurl.M_SOCKETFUNCTION, on_socket)
+    m.setopt(pycurl.M_TIMERFUNCTION, lambda ms: timeout.__setitem__(0, ms))
+    c = pycurl.Curl()
+    upload(c, b"via socket_action\r\n", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"], USERPWD="user:secret")
+    c.setopt(pycurl.URL, smtp.url())
+    m.add_handle(c)
+    running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
+    for _ in range(10000):
+        if not running:
+            break
+        rl = [fd for fd, w in socks.items() if w in (pycurl.POLL_IN, pycurl.POLL_INOUT)]
+        wl = [fd for fd, w in socks.items() if w in (pycurl.POLL_OUT, pycurl.POLL_INOUT)]
+        wait = 1.0 if timeout[0] is None or timeout[0] < 0 else timeout[0] / 1000
+        r, w, _ = select.select(rl, wl, [], wait)
+        if not r and not w:
+            running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
+        for fd in set(r) | set(w):
+            ev = (pycurl.CSELECT_IN if fd in r else 0) | (pycurl.CSELECT_OUT if fd in w else 0)
+            running = m.socket_action(fd, ev)[1]
+    assert not running and seen
+    assert m.info_read()[1] == [c]
+    assert smtp.messages()[0]["data"] == b"via socket_action\r\n"
+    m.remove_handle(c)
+    c.close()
+    m.close()
+
+
+def test_protocols_option_disables_smtp(curl, smtp):
+    curl.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP)
+    err = perform_error(curl, smtp.url())
+    assert err == (pycurl.E_UNSUPPORTED_PROTOCOL, 'Protocol "smtp" is disabled')
