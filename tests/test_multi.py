@@ -1454,7 +1454,9 @@ def test_ten_thousand_transfers_no_fd_growth(server):
     for c in handles:
         c.close()
     del handles, idle, c
-    after = wait_fds_back_to(baseline)
+    # The in-process server closes its 1,000 ends in 1,000 threads once it sees EOF: on a loaded
+    # machine that took longer than 5 s once (the count was the baseline plus one end each).
+    after = wait_fds_back_to(baseline, limit=30.0)
     assert after <= baseline, "fd count grew from %d to %d" % (baseline, after)
     # connections were reused: never more than one per concurrent transfer
     assert conns <= conc, conns
