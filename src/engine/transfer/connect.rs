@@ -239,19 +239,7 @@ impl Xfer {
         port: u16,
         proxy: Option<Box<crate::engine::proxy::Proxy>>,
     ) -> Result<(Stream, SocketAddr, SocketAddr)> {
-        let mut overrides = Vec::with_capacity(self.o.route.resolve.len());
-        for s in &self.o.route.resolve {
-            match resolve::parse_resolve_entry(s) {
-                Ok(Some(e)) => overrides.push(e),
-                Ok(None) => {}
-                Err(resolve::BadResolveEntry) => {
-                    return Err(Error::new(
-                        code::SETOPT_OPTION_SYNTAX,
-                        format!("Could not parse CURLOPT_RESOLVE entry '{s}'"),
-                    ))
-                }
-            }
-        }
+        let overrides = self.resolve_overrides()?;
         let cb = self.cb.clone();
         let on_start = || cb.resolver_start();
         let doh = self.o.route.doh_url.clone().filter(|u| !u.is_empty()).map(|u| -> resolve::DohLookup<'_> {
@@ -389,6 +377,24 @@ impl Xfer {
         c.certinfo = certinfo;
         c.h2 = h2;
         Ok(c)
+    }
+
+    /// CURLOPT_RESOLVE's entries as lookup overrides (the ones libcurl skips left out).
+    pub(super) fn resolve_overrides(&self) -> Result<Vec<resolve::ResolveEntry>> {
+        let mut overrides = Vec::with_capacity(self.o.route.resolve.len());
+        for s in &self.o.route.resolve {
+            match resolve::parse_resolve_entry(s) {
+                Ok(Some(e)) => overrides.push(e),
+                Ok(None) => {}
+                Err(resolve::BadResolveEntry) => {
+                    return Err(Error::new(
+                        code::SETOPT_OPTION_SYNTAX,
+                        format!("Could not parse CURLOPT_RESOLVE entry '{s}'"),
+                    ))
+                }
+            }
+        }
+        Ok(overrides)
     }
 
     pub(super) fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {
