@@ -13,7 +13,7 @@ use super::*;
 use crate::engine::easy::*;
 use crate::engine::error::{code, Error, Result};
 use crate::engine::mail::{self as m, imap, pop3, sasl, smtp, LineBuf, LoginPref, Proto};
-use crate::engine::net::{Stream, TlsStream};
+use crate::engine::net::Stream;
 use crate::engine::rt::with_deadline;
 use crate::engine::url::Url;
 
@@ -139,26 +139,15 @@ impl Xfer {
     pub(super) async fn mail_tls(&mut self, s: &mut Session, url: &Url) -> Result<()> {
         // What the server sent before the handshake must not be read as if it came over TLS.
         s.rd.clear();
+        // Before the config is built: a CA file that does not load reports 1 as well.
         self.info.ssl_verifyresult = 1;
-        let mut tls_opts = self.o.tls.clone();
-        tls_opts.alpn = Vec::new();
-        let cfg = crate::engine::tls::client_config(&tls_opts).map_err(|e| Error::new(e.code, e.message))?;
-        let name = rustls_pki_types::ServerName::try_from(url.host.clone())
-            .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", url.host)))?;
+        // libcurl offers ALPN for HTTP only.
+        let setup = self.tls_setup(&url.host, Vec::new())?;
         let Some(inner) = s.stream.take() else {
             return Err(Error::new(code::SSL_CONNECT_ERROR, "no connection to put TLS over"));
         };
-        let mut t = TlsStream::new(inner, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
-        if let Err(e) = t.handshake().await {
-            s.sane = false;
-            return Err(self.tls_error(e, &url.host));
-        }
-        if let Some(pin) = &self.o.tls.pinned_pubkey {
-            let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
-            crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
-        }
-        self.info.appconnect_time = elapsed(self.start);
-        self.info.ssl_verifyresult = 0;
+        // A failed upgrade took the stream with it: no goodbye is said.
+        let t = self.tls_handshake(inner, setup, &url.host).await.inspect_err(|_| s.sane = false)?;
         s.stream = Some(Stream::new(t));
         s.tls = true;
         Ok(())
