@@ -47,6 +47,14 @@ pub(super) struct Login {
 
 /// libcurl's codes for what only the mail protocols report.
 const USE_SSL_FAILED: i32 = 64;
+
+/// A server that will not do TLS: USE_SSL's "try" goes on in the clear, a stronger level fails.
+fn tls_refused(use_ssl: u8, msg: impl Into<String>) -> Result<()> {
+    if use_ssl == crate::engine::ftp::USESSL_TRY {
+        return Ok(());
+    }
+    Err(Error::new(USE_SSL_FAILED, msg))
+}
 const QUOTE_ERROR: i32 = 21;
 
 /// An error libcurl reports without a message of its own (pycurl then raises the code's text and
@@ -388,17 +396,13 @@ impl Xfer {
                 break;
             }
             if !caps.starttls {
-                if use_ssl == 1 {
-                    break;
-                }
-                return Err(Error::new(USE_SSL_FAILED, "STARTTLS not supported."));
+                tls_refused(use_ssl, "STARTTLS not supported.")?;
+                break;
             }
             let (c, _) = self.smtp_cmd(s, "STARTTLS").await?;
             if c != 220 {
-                if use_ssl == 1 {
-                    break;
-                }
-                return Err(Error::new(USE_SSL_FAILED, format!("STARTTLS denied, code {c}")));
+                tls_refused(use_ssl, format!("STARTTLS denied, code {c}"))?;
+                break;
             }
             self.mail_tls(s, url).await?;
         }
@@ -594,17 +598,13 @@ impl Xfer {
                 break;
             }
             if !caps.stls {
-                if use_ssl == 1 {
-                    break;
-                }
-                return Err(Error::new(USE_SSL_FAILED, "STLS not supported."));
+                tls_refused(use_ssl, "STLS not supported.")?;
+                break;
             }
             let r = self.pop3_cmd(s, "STLS").await?;
             if pop3::classify(&r) != pop3::Resp::Ok {
-                if use_ssl == 1 {
-                    break;
-                }
-                return Err(Error::new(USE_SSL_FAILED, "STARTTLS denied"));
+                tls_refused(use_ssl, "STARTTLS denied")?;
+                break;
             }
             self.mail_tls(s, url).await?;
         }
@@ -722,18 +722,14 @@ impl Xfer {
                 break;
             }
             if !(st == imap::Status::Ok && caps.starttls && !preauth) {
-                if use_ssl == 1 {
-                    break;
-                }
-                return Err(Error::new(USE_SSL_FAILED, "STARTTLS not available."));
+                tls_refused(use_ssl, "STARTTLS not available.")?;
+                break;
             }
             let tag = self.imap_send(s, "STARTTLS").await?;
             let st = self.imap_until_tagged(s, &tag, &mut |_, _| {}).await?;
             if st != imap::Status::Ok {
-                if use_ssl == 1 {
-                    break;
-                }
-                return Err(Error::new(USE_SSL_FAILED, "STARTTLS denied"));
+                tls_refused(use_ssl, "STARTTLS denied")?;
+                break;
             }
             self.mail_tls(s, url).await?;
         }
