@@ -5,6 +5,7 @@ import io
 import socket
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -174,3 +175,28 @@ def stop_process(proc, grace=5):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
+    """A port nothing listens on now (TCP, or UDP with kind=socket.SOCK_DGRAM), for a server to take."""
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_listening(port, proc, what, timeout=10, host="127.0.0.1"):
+    """Returns once server process `proc` accepts TCP connections on `port`; raises RuntimeError if
+    it exits first or does not listen within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
