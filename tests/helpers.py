@@ -2,6 +2,7 @@
 real pycurl handles against the loopback servers)."""
 
 import io
+import select
 import socket
 import subprocess
 import threading
@@ -199,4 +200,47 @@ def wait_listening(port, proc, what, timeout=10, host="127.0.0.1"):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"{what} did not listen on {port}")
+
+
+class SocketActionDriver:
+    """Drives a CurlMulti through socket_action with select(), as an event loop would: it waits on
+    the sockets SOCKETFUNCTION asked for, for as long as TIMERFUNCTION said. `seen` holds every
+    socket SOCKETFUNCTION was told to watch."""
+
+    def __init__(self, multi):
+        self.multi = multi
+        self.socks = {}
+        self.seen = set()
+        self.timeout = None
+        multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
+        multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
+
+    def _on_socket(self, what, fd, multi, data):
+        if what == pycurl.POLL_REMOVE:
+            self.socks.pop(fd, None)
+        else:
+            self.socks[fd] = what
+            self.seen.add(fd)
+
+    def _on_timer(self, ms):
+        self.timeout = ms
+
+    def run(self, rounds=10000):
+        """Kicks the multi off and runs it until no transfer is left or `rounds` waits have passed;
+        returns how many transfers still run."""
+        m = self.multi
+        running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
+        for _ in range(rounds):
+            if not running:
+                break
+            rl = [fd for fd, w in self.socks.items() if w in (pycurl.POLL_IN, pycurl.POLL_INOUT)]
+            wl = [fd for fd, w in self.socks.items() if w in (pycurl.POLL_OUT, pycurl.POLL_INOUT)]
+            wait = 1.0 if self.timeout is None or self.timeout < 0 else self.timeout / 1000
+            r, w, _ = select.select(rl, wl, [], wait)
+            if not r and not w:
+                running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
+            for fd in set(r) | set(w):
+                ev = (pycurl.CSELECT_IN if fd in r else 0) | (pycurl.CSELECT_OUT if fd in w else 0)
+                running = m.socket_action(fd, ev)[1]
+        return running
 
