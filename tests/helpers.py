@@ -244,3 +244,23 @@ class SocketActionDriver:
                 running = m.socket_action(fd, ev)[1]
         return running
 
+
+def trace(c):
+    """Turns VERBOSE on and collects DEBUGFUNCTION's (kind, bytes) pairs in the list returned."""
+    out = []
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: out.append((kind, data)))
+    return out
+
+
+def sent(t):
+    """The commands (HEADER_OUT lines) in a trace()."""
+    return [d for k, d in t if k == pycurl.INFOTYPE_HEADER_OUT]
+
+
+def sent_commands(c):
+    """Collects the commands the handle sends (DEBUGFUNCTION's HEADER_OUT lines)."""
+    out = []
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: kind == pycurl.INFOTYPE_HEADER_OUT and out.append(data))
+    return out

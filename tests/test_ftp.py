@@ -12,7 +12,7 @@ import pytest
 import pycurl
 
 import ftpservers
-from helpers import SocketActionDriver, perform, perform_error
+from helpers import SocketActionDriver, perform, perform_error, sent_commands
 
 CONTENT = b"hello world\n"
 DEEP = b"deep file\r\nsecond line\r\n"
@@ -38,14 +38,6 @@ def ftp(request, tmp_path_factory):
         srv = ftpservers.start_vsftpd(root, tmp_path_factory.mktemp("vsftpd-conf"))
     yield srv
     srv.stop()
-
-
-def sent_commands(c):
-    """Collects the commands the handle sends (DEBUGFUNCTION's HEADER_OUT lines)."""
-    out = []
-    c.setopt(pycurl.VERBOSE, 1)
-    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: kind == pycurl.INFOTYPE_HEADER_OUT and out.append(data))
-    return out
 
 
 def codes(headers):

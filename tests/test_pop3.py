@@ -7,7 +7,7 @@ import pytest
 import pycurl
 
 import mailservers
-from helpers import perform, perform_error
+from helpers import perform, perform_error, sent, trace
 
 ONE = b"Subject: one\r\n\r\nfirst body\r\n.dotted\r\n"
 TWO = b"Subject: two\r\n\r\nsecond\r\n"
@@ -20,17 +20,6 @@ def dovecot(certs):
     srv.deliver([ONE, TWO])
     yield srv
     srv.stop()
-
-
-def trace(c):
-    out = []
-    c.setopt(pycurl.VERBOSE, 1)
-    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: out.append((kind, data)))
-    return out
-
-
-def sent(t):
-    return [d for k, d in t if k == pycurl.INFOTYPE_HEADER_OUT]
 
 
 def test_list(curl, dovecot):

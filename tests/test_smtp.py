@@ -9,7 +9,7 @@ import pytest
 import pycurl
 
 import mailservers
-from helpers import SocketActionDriver, perform, perform_error
+from helpers import SocketActionDriver, perform, perform_error, sent, trace
 
 MAIL_RCPT_ALLOWFAILS = 290
 WEIRD_SERVER_REPLY = 8  # pycurl has no constant for it
@@ -35,18 +35,6 @@ def _empty_spools(request):
     for name in ("smtp", "smtp_plain"):
         if name in request.fixturenames:
             request.getfixturevalue(name).clear()
-
-
-def trace(c):
-    """Collects (kind, bytes) of DEBUGFUNCTION's commands sent, replies and data sent."""
-    out = []
-    c.setopt(pycurl.VERBOSE, 1)
-    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: out.append((kind, data)))
-    return out
-
-
-def sent(t):
-    return [d for k, d in t if k == pycurl.INFOTYPE_HEADER_OUT]
 
 
 def data_out(t):
