@@ -264,3 +264,15 @@ def sent_commands(c):
     c.setopt(pycurl.VERBOSE, 1)
     c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: kind == pycurl.INFOTYPE_HEADER_OUT and out.append(data))
     return out
+
+
+def perform_all(m, n):
+    """Runs the multi with perform()/select() until `n` transfers are done; asserts none failed."""
+    while n:
+        while m.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            pass
+        _, ok, bad = m.info_read()
+        assert not bad, bad
+        n -= len(ok)
+        if n:
+            m.select(1.0)

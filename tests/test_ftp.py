@@ -12,7 +12,7 @@ import pytest
 import pycurl
 
 import ftpservers
-from helpers import SocketActionDriver, perform, perform_error, sent_commands
+from helpers import SocketActionDriver, perform, perform_all, perform_error, sent_commands
 
 CONTENT = b"hello world\n"
 DEEP = b"deep file\r\nsecond line\r\n"
@@ -233,15 +233,7 @@ def test_multi_perform(ftp):
         c.setopt(pycurl.WRITEDATA, c.buf)
         m.add_handle(c)
         handles.append(c)
-    n = len(handles)
-    while n:
-        while m.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-            pass
-        _, ok, bad = m.info_read()
-        assert not bad
-        n -= len(ok)
-        if n:
-            m.select(1.0)
+    perform_all(m, len(handles))
     assert [c.buf.getvalue() for c in handles] == [CONTENT, DEEP, bytes(range(256)) * 4096]
     for c in handles:
         m.remove_handle(c)

@@ -9,7 +9,7 @@ import pytest
 import pycurl
 
 import mailservers
-from helpers import SocketActionDriver, perform, perform_error, sent, trace
+from helpers import SocketActionDriver, perform, perform_all, perform_error, sent, trace
 
 MAIL_RCPT_ALLOWFAILS = 290
 WEIRD_SERVER_REPLY = 8  # pycurl has no constant for it
@@ -265,15 +265,7 @@ def test_multi_perform(smtp):
         c.setopt(pycurl.URL, smtp.url())
         m.add_handle(c)
         handles.append(c)
-    n = len(handles)
-    while n:
-        while m.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-            pass
-        _, ok, bad = m.info_read()
-        assert not bad
-        n -= len(ok)
-        if n:
-            m.select(1.0)
+    perform_all(m, len(handles))
     got = sorted((mm["rcpt"][0], mm["data"]) for mm in smtp.messages())
     assert got == [(f"r{i}@y.test", b"message %d\r\n" % i) for i in range(3)]
     for c in handles:
