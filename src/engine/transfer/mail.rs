@@ -47,6 +47,7 @@ pub(super) struct Login {
 
 /// libcurl's codes for what only the mail protocols report.
 const USE_SSL_FAILED: i32 = 64;
+const QUOTE_ERROR: i32 = 21;
 
 /// A server that will not do TLS: USE_SSL's "try" goes on in the clear, a stronger level fails.
 fn tls_refused(use_ssl: u8, msg: impl Into<String>) -> Result<()> {
@@ -55,7 +56,6 @@ fn tls_refused(use_ssl: u8, msg: impl Into<String>) -> Result<()> {
     }
     Err(Error::new(USE_SSL_FAILED, msg))
 }
-const QUOTE_ERROR: i32 = 21;
 
 /// An error libcurl reports without a message of its own (pycurl then raises the code's text and
 /// errstr() is empty).
