@@ -3,12 +3,10 @@ by dictd in the foreground on a free port with its own configuration."""
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 
-from helpers import stop_process
+from helpers import free_port, stop_process, wait_listening
 
 HOST = "127.0.0.1"
 DICTD = shutil.which("dictd") or "/usr/sbin/dictd"
@@ -22,12 +20,6 @@ ENTRIES = {
 }
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind((HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Dictd:
@@ -47,7 +39,7 @@ class Dictd:
         )
         for f in ("fruits.dict", "fruits.index"):
             os.chmod(os.path.join(workdir, f), 0o644)
-        self.port = _free_port()
+        self.port = free_port()
         conf = os.path.join(workdir, "dictd.conf")
         with open(conf, "w") as f:
             f.write(
@@ -59,18 +51,11 @@ class Dictd:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                shutil.rmtree(workdir, ignore_errors=True)
-                raise RuntimeError(f"dictd exited with {self.proc.returncode}")
-            try:
-                socket.create_connection((HOST, self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("dictd did not listen")
+        try:
+            wait_listening(self.port, self.proc, "dictd")
+        except RuntimeError:
+            self.stop()
+            raise
 
     def url(self, path):
         return f"dict://{HOST}:{self.port}/{path}"

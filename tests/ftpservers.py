@@ -4,12 +4,10 @@ suite runs it). Both serve a directory the test fills."""
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 
-from helpers import stop_process
+from helpers import free_port, stop_process, wait_listening
 
 HOST = "127.0.0.1"
 USER, PASSWORD = "user", "secret"
@@ -27,25 +25,8 @@ class FtpServer:
         stop_process(self.proc)
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind((HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
-def _wait_listening(port, proc, what):
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        try:
-            socket.create_connection((HOST, port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on {port}")
 
 
 def start_pyftpdlib(root, certs=None):
@@ -64,7 +45,7 @@ def start_vsftpd(root, workdir, certs=None, implicit=False):
     """certs: serve FTPS (AUTH TLS, or TLS from the first byte with implicit) with the test's
     certificate; vsftpd then refuses a data connection that does not resume the control
     connection's TLS session (require_ssl_reuse, its default)."""
-    port = _free_port()
+    port = free_port()
     tls = []
     if certs:
         tls = [
@@ -104,7 +85,7 @@ def start_vsftpd(root, workdir, certs=None, implicit=False):
             )
         )
     proc = subprocess.Popen([VSFTPD, conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_listening(port, proc, "vsftpd")
+    wait_listening(port, proc, "vsftpd")
     return FtpServer("vsftpd", proc, port, root)
 
 

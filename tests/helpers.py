@@ -2,9 +2,11 @@
 real pycurl handles against the loopback servers)."""
 
 import io
+import select
 import socket
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -174,3 +176,103 @@ def stop_process(proc, grace=5):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
+    """A port nothing listens on now (TCP, or UDP with kind=socket.SOCK_DGRAM), for a server to take."""
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_listening(port, proc, what, timeout=10, host="127.0.0.1"):
+    """Returns once server process `proc` accepts TCP connections on `port`; raises RuntimeError if
+    it exits first or does not listen within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+class SocketActionDriver:
+    """Drives a CurlMulti through socket_action with select(), as an event loop would: it waits on
+    the sockets SOCKETFUNCTION asked for, for as long as TIMERFUNCTION said. `seen` holds every
+    socket SOCKETFUNCTION was told to watch."""
+
+    def __init__(self, multi):
+        self.multi = multi
+        self.socks = {}
+        self.seen = set()
+        self.timeout = None
+        multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
+        multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
+
+    def _on_socket(self, what, fd, multi, data):
+        if what == pycurl.POLL_REMOVE:
+            self.socks.pop(fd, None)
+        else:
+            self.socks[fd] = what
+            self.seen.add(fd)
+
+    def _on_timer(self, ms):
+        self.timeout = ms
+
+    def run(self, rounds=10000):
+        """Kicks the multi off and runs it until no transfer is left or `rounds` waits have passed;
+        returns how many transfers still run."""
+        m = self.multi
+        running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
+        for _ in range(rounds):
+            if not running:
+                break
+            rl = [fd for fd, w in self.socks.items() if w in (pycurl.POLL_IN, pycurl.POLL_INOUT)]
+            wl = [fd for fd, w in self.socks.items() if w in (pycurl.POLL_OUT, pycurl.POLL_INOUT)]
+            wait = 1.0 if self.timeout is None or self.timeout < 0 else self.timeout / 1000
+            r, w, _ = select.select(rl, wl, [], wait)
+            if not r and not w:
+                running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
+            for fd in set(r) | set(w):
+                ev = (pycurl.CSELECT_IN if fd in r else 0) | (pycurl.CSELECT_OUT if fd in w else 0)
+                running = m.socket_action(fd, ev)[1]
+        return running
+
+
+def trace(c):
+    """Turns VERBOSE on and collects DEBUGFUNCTION's (kind, bytes) pairs in the list returned."""
+    out = []
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: out.append((kind, data)))
+    return out
+
+
+def sent(t):
+    """The commands (HEADER_OUT lines) in a trace()."""
+    return [d for k, d in t if k == pycurl.INFOTYPE_HEADER_OUT]
+
+
+def sent_commands(c):
+    """Collects the commands the handle sends (DEBUGFUNCTION's HEADER_OUT lines)."""
+    out = []
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: kind == pycurl.INFOTYPE_HEADER_OUT and out.append(data))
+    return out
+
+
+def perform_all(m, n):
+    """Runs the multi with perform()/select() until `n` transfers are done; asserts none failed."""
+    while n:
+        while m.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            pass
+        _, ok, bad = m.info_read()
+        assert not bad, bad
+        n -= len(ok)
+        if n:
+            m.select(1.0)

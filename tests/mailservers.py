@@ -5,37 +5,19 @@ dovecot for POP3 and IMAP (run unprivileged in the foreground with a configurati
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
-from helpers import stop_process
+from helpers import free_port, stop_process, wait_listening
 
 HOST = "127.0.0.1"
 USER, PASSWORD = "user", "secret"
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind((HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
-def _wait_listening(port, proc, what):
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        try:
-            socket.create_connection((HOST, port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on {port}")
 
 
 class SmtpServer:
@@ -180,7 +162,7 @@ def start_dovecot(certs=None):
     import tempfile
 
     workdir = tempfile.mkdtemp(prefix="pycurl-dovecot-")
-    ports = {k: _free_port() for k in ("imap", "imaps", "pop3", "pop3s")}
+    ports = {k: free_port() for k in ("imap", "imaps", "pop3", "pop3s")}
     # Dovecot refuses to run its login processes as root: as root, the whole server runs as nobody.
     run_as = "nobody" if os.getuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
     pw = pwd.getpwnam(run_as)
@@ -253,8 +235,8 @@ service auth-worker {{
     _open_up(workdir)
     kw = {"user": uid, "group": gid} if os.getuid() == 0 else {}
     proc = subprocess.Popen([DOVECOT, "-F", "-c", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
-    _wait_listening(ports["imap"], proc, "dovecot")
-    _wait_listening(ports["pop3"], proc, "dovecot")
+    wait_listening(ports["imap"], proc, "dovecot", timeout=15)
+    wait_listening(ports["pop3"], proc, "dovecot", timeout=15)
     srv = Dovecot(proc, ports, workdir)
     os.makedirs(os.path.join(srv.maildir, "new"), exist_ok=True)
     return srv

@@ -3,7 +3,6 @@ mode, downloads, listings, NOBODY, errors, connection reuse, the multi interface
 QUOTE commands. What is checked was observed with real pycurl (libcurl 8) on the same servers."""
 
 import io
-import select
 import socket
 import threading
 import time
@@ -13,7 +12,7 @@ import pytest
 import pycurl
 
 import ftpservers
-from helpers import perform, perform_error
+from helpers import SocketActionDriver, perform, perform_all, perform_error, sent_commands
 
 CONTENT = b"hello world\n"
 DEEP = b"deep file\r\nsecond line\r\n"
@@ -39,14 +38,6 @@ def ftp(request, tmp_path_factory):
         srv = ftpservers.start_vsftpd(root, tmp_path_factory.mktemp("vsftpd-conf"))
     yield srv
     srv.stop()
-
-
-def sent_commands(c):
-    """Collects the commands the handle sends (DEBUGFUNCTION's HEADER_OUT lines)."""
-    out = []
-    c.setopt(pycurl.VERBOSE, 1)
-    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: kind == pycurl.INFOTYPE_HEADER_OUT and out.append(data))
-    return out
 
 
 def codes(headers):
@@ -242,15 +233,7 @@ def test_multi_perform(ftp):
         c.setopt(pycurl.WRITEDATA, c.buf)
         m.add_handle(c)
         handles.append(c)
-    n = len(handles)
-    while n:
-        while m.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-            pass
-        _, ok, bad = m.info_read()
-        assert not bad
-        n -= len(ok)
-        if n:
-            m.select(1.0)
+    perform_all(m, len(handles))
     assert [c.buf.getvalue() for c in handles] == [CONTENT, DEEP, bytes(range(256)) * 4096]
     for c in handles:
         m.remove_handle(c)
@@ -259,41 +242,17 @@ def test_multi_perform(ftp):
 
 
 def test_socket_action_sees_control_and_data_sockets(ftp):
-    socks = {}
-    seen = set()
-    timeout = [None]
-
-    def on_socket(what, fd, multi, data):
-        if what == pycurl.POLL_REMOVE:
-            socks.pop(fd, None)
-        else:
-            socks[fd] = what
-            seen.add(fd)
-
     m = pycurl.CurlMulti()
-    m.setopt(pycurl.M_SOCKETFUNCTION, on_socket)
-    m.setopt(pycurl.M_TIMERFUNCTION, lambda ms: timeout.__setitem__(0, ms))
+    drive = SocketActionDriver(m)
     c = pycurl.Curl()
     buf = io.BytesIO()
     c.setopt(pycurl.URL, ftp.url("/big.bin"))
     c.setopt(pycurl.WRITEDATA, buf)
     m.add_handle(c)
-    running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
-    for _ in range(100000):
-        if not running:
-            break
-        rl = [fd for fd, w in socks.items() if w in (pycurl.POLL_IN, pycurl.POLL_INOUT)]
-        wl = [fd for fd, w in socks.items() if w in (pycurl.POLL_OUT, pycurl.POLL_INOUT)]
-        wait = 1.0 if timeout[0] is None or timeout[0] < 0 else timeout[0] / 1000
-        r, w, _ = select.select(rl, wl, [], wait)
-        if not r and not w:
-            running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
-        for fd in set(r) | set(w):
-            ev = (pycurl.CSELECT_IN if fd in r else 0) | (pycurl.CSELECT_OUT if fd in w else 0)
-            running = m.socket_action(fd, ev)[1]
+    drive.run(100000)
     assert buf.getvalue() == bytes(range(256)) * 4096
     # The control connection and the data connection were both handed to SOCKETFUNCTION.
-    assert len(seen) >= 2
+    assert len(drive.seen) >= 2
     m.remove_handle(c)
     c.close()
     m.close()

@@ -11,7 +11,7 @@ import pytest
 import pycurl
 
 import ftpservers
-from helpers import perform, perform_error
+from helpers import perform, perform_error, sent_commands
 
 CONTENT = b"hello world\n"
 BIG = bytes(range(256)) * 4096
@@ -71,13 +71,6 @@ def tls_curl(curl, certs):
     curl.setopt(pycurl.CAINFO, certs.ca_pem)
     curl.setopt(pycurl.TIMEOUT, 20)
     return curl
-
-
-def sent_commands(c):
-    out = []
-    c.setopt(pycurl.VERBOSE, 1)
-    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: kind == pycurl.INFOTYPE_HEADER_OUT and out.append(data))
-    return out
 
 
 def codes(headers):

@@ -10,7 +10,7 @@ import pytest
 import pycurl
 
 import mailservers
-from helpers import perform, perform_error
+from helpers import SocketActionDriver, perform, perform_error, sent, trace
 
 ONE = b"Subject: one\r\n\r\nfirst body\r\n.dotted\r\n"
 TWO = b"Subject: two\r\n\r\nsecond\r\n"
@@ -23,17 +23,6 @@ def dovecot(certs):
     srv.deliver([ONE, TWO])
     yield srv
     srv.stop()
-
-
-def trace(c):
-    out = []
-    c.setopt(pycurl.VERBOSE, 1)
-    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: out.append((kind, data)))
-    return out
-
-
-def sent(t):
-    return [d for k, d in t if k == pycurl.INFOTYPE_HEADER_OUT]
 
 
 def test_list(curl, dovecot):
@@ -162,19 +151,8 @@ def test_imaps(curl, dovecot, certs):
 
 
 def test_socket_action(dovecot):
-    import select
-
-    socks, timeout = {}, [None]
-
-    def on_socket(what, fd, multi, data):
-        if what == pycurl.POLL_REMOVE:
-            socks.pop(fd, None)
-        else:
-            socks[fd] = what
-
     m = pycurl.CurlMulti()
-    m.setopt(pycurl.M_SOCKETFUNCTION, on_socket)
-    m.setopt(pycurl.M_TIMERFUNCTION, lambda ms: timeout.__setitem__(0, ms))
+    drive = SocketActionDriver(m)
     handles = []
     for uid in (1, 2):
         c = pycurl.Curl()
@@ -183,19 +161,7 @@ def test_socket_action(dovecot):
         c.setopt(pycurl.WRITEDATA, c.buf)
         m.add_handle(c)
         handles.append(c)
-    running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
-    for _ in range(10000):
-        if not running:
-            break
-        rl = [fd for fd, w in socks.items() if w in (pycurl.POLL_IN, pycurl.POLL_INOUT)]
-        wl = [fd for fd, w in socks.items() if w in (pycurl.POLL_OUT, pycurl.POLL_INOUT)]
-        wait = 1.0 if timeout[0] is None or timeout[0] < 0 else timeout[0] / 1000
-        r, w, _ = select.select(rl, wl, [], wait)
-        if not r and not w:
-            running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
-        for fd in set(r) | set(w):
-            ev = (pycurl.CSELECT_IN if fd in r else 0) | (pycurl.CSELECT_OUT if fd in w else 0)
-            running = m.socket_action(fd, ev)[1]
+    running = drive.run()
     assert not running
     assert [c.buf.getvalue() for c in handles] == [ONE, TWO]
     for c in handles:

@@ -7,7 +7,7 @@ import pytest
 import pycurl
 
 import mailservers
-from helpers import perform, perform_error
+from helpers import perform, perform_all, perform_error, sent, trace
 
 ONE = b"Subject: one\r\n\r\nfirst body\r\n.dotted\r\n"
 TWO = b"Subject: two\r\n\r\nsecond\r\n"
@@ -20,17 +20,6 @@ def dovecot(certs):
     srv.deliver([ONE, TWO])
     yield srv
     srv.stop()
-
-
-def trace(c):
-    out = []
-    c.setopt(pycurl.VERBOSE, 1)
-    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: out.append((kind, data)))
-    return out
-
-
-def sent(t):
-    return [d for k, d in t if k == pycurl.INFOTYPE_HEADER_OUT]
 
 
 def test_list(curl, dovecot):
@@ -110,15 +99,7 @@ def test_multi(dovecot):
         c.setopt(pycurl.WRITEFUNCTION, b.append)
         m.add_handle(c)
         bufs.append((c, b))
-    left = 2
-    while left:
-        while m.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-            pass
-        _, ok, bad = m.info_read()
-        assert not bad
-        left -= len(ok)
-        if left:
-            m.select(1.0)
+    perform_all(m, 2)
     assert [b"".join(b) for _, b in bufs] == [ONE, TWO]
     for c, _ in bufs:
         m.remove_handle(c)

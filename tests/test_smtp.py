@@ -3,14 +3,13 @@ dot-stuffing, refused recipients, commands without an upload, STARTTLS and impli
 multi interfaces. What is checked was observed with real pycurl (libcurl 8) on the same server."""
 
 import io
-import select
 
 import pytest
 
 import pycurl
 
 import mailservers
-from helpers import perform, perform_error
+from helpers import SocketActionDriver, perform, perform_all, perform_error, sent, trace
 
 MAIL_RCPT_ALLOWFAILS = 290
 WEIRD_SERVER_REPLY = 8  # pycurl has no constant for it
@@ -36,18 +35,6 @@ def _empty_spools(request):
     for name in ("smtp", "smtp_plain"):
         if name in request.fixturenames:
             request.getfixturevalue(name).clear()
-
-
-def trace(c):
-    """Collects (kind, bytes) of DEBUGFUNCTION's commands sent, replies and data sent."""
-    out = []
-    c.setopt(pycurl.VERBOSE, 1)
-    c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: out.append((kind, data)))
-    return out
-
-
-def sent(t):
-    return [d for k, d in t if k == pycurl.INFOTYPE_HEADER_OUT]
 
 
 def data_out(t):
@@ -278,15 +265,7 @@ def test_multi_perform(smtp):
         c.setopt(pycurl.URL, smtp.url())
         m.add_handle(c)
         handles.append(c)
-    n = len(handles)
-    while n:
-        while m.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-            pass
-        _, ok, bad = m.info_read()
-        assert not bad
-        n -= len(ok)
-        if n:
-            m.select(1.0)
+    perform_all(m, len(handles))
     got = sorted((mm["rcpt"][0], mm["data"]) for mm in smtp.messages())
     assert got == [(f"r{i}@y.test", b"message %d\r\n" % i) for i in range(3)]
     for c in handles:
@@ -296,36 +275,14 @@ def test_multi_perform(smtp):
 
 
 def test_socket_action(smtp):
-    socks, seen, timeout = {}, set(), [None]
-
-    def on_socket(what, fd, multi, data):
-        if what == pycurl.POLL_REMOVE:
-            socks.pop(fd, None)
-        else:
-            socks[fd] = what
-            seen.add(fd)
-
     m = pycurl.CurlMulti()
-    m.setopt(pycurl.M_SOCKETFUNCTION, on_socket)
-    m.setopt(pycurl.M_TIMERFUNCTION, lambda ms: timeout.__setitem__(0, ms))
+    drive = SocketActionDriver(m)
     c = pycurl.Curl()
     upload(c, b"via socket_action\r\n", MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"], USERPWD="user:secret")
     c.setopt(pycurl.URL, smtp.url())
     m.add_handle(c)
-    running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
-    for _ in range(10000):
-        if not running:
-            break
-        rl = [fd for fd, w in socks.items() if w in (pycurl.POLL_IN, pycurl.POLL_INOUT)]
-        wl = [fd for fd, w in socks.items() if w in (pycurl.POLL_OUT, pycurl.POLL_INOUT)]
-        wait = 1.0 if timeout[0] is None or timeout[0] < 0 else timeout[0] / 1000
-        r, w, _ = select.select(rl, wl, [], wait)
-        if not r and not w:
-            running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)[1]
-        for fd in set(r) | set(w):
-            ev = (pycurl.CSELECT_IN if fd in r else 0) | (pycurl.CSELECT_OUT if fd in w else 0)
-            running = m.socket_action(fd, ev)[1]
-    assert not running and seen
+    running = drive.run()
+    assert not running and drive.seen
     assert m.info_read()[1] == [c]
     assert smtp.messages()[0]["data"] == b"via socket_action\r\n"
     m.remove_handle(c)

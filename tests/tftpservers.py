@@ -11,18 +11,12 @@ import subprocess
 import threading
 import time
 
-from helpers import stop_process
+from helpers import free_port, stop_process
 
 HOST = "127.0.0.1"
 TFTPD = shutil.which("in.tftpd") or "/usr/sbin/in.tftpd"
 
 
-def _free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class TftpdHpa:
@@ -31,7 +25,7 @@ class TftpdHpa:
 
     def __init__(self, root):
         self.root = root
-        self.port = _free_udp_port()
+        self.port = free_port(socket.SOCK_DGRAM)
         user = pwd.getpwuid(os.getuid()).pw_name
         self.proc = subprocess.Popen(
             [TFTPD, "-L", "-a", f"{HOST}:{self.port}", "-s", "-c", "-p", "-u", user, str(root)],

@@ -16,6 +16,9 @@ use crate::engine::resolve;
 use crate::engine::rt::deadline_first;
 use crate::engine::url::Url;
 
+/// A TLS client config and the server name it is for (built before the handshake can start).
+pub(super) type TlsSetup = (std::sync::Arc<rustls::ClientConfig>, rustls_pki_types::ServerName<'static>);
+
 /// CURLE_SSL_ISSUER_ERROR.
 const SSL_ISSUER_ERROR: i32 = 83;
 
@@ -239,19 +242,7 @@ impl Xfer {
         port: u16,
         proxy: Option<Box<crate::engine::proxy::Proxy>>,
     ) -> Result<(Stream, SocketAddr, SocketAddr)> {
-        let mut overrides = Vec::with_capacity(self.o.route.resolve.len());
-        for s in &self.o.route.resolve {
-            match resolve::parse_resolve_entry(s) {
-                Ok(Some(e)) => overrides.push(e),
-                Ok(None) => {}
-                Err(resolve::BadResolveEntry) => {
-                    return Err(Error::new(
-                        code::SETOPT_OPTION_SYNTAX,
-                        format!("Could not parse CURLOPT_RESOLVE entry '{s}'"),
-                    ))
-                }
-            }
-        }
+        let overrides = self.resolve_overrides()?;
         let cb = self.cb.clone();
         let on_start = || cb.resolver_start();
         let doh = self.o.route.doh_url.clone().filter(|u| !u.is_empty()).map(|u| -> resolve::DohLookup<'_> {
@@ -360,25 +351,12 @@ impl Xfer {
         url: &Url,
         (id, key, addr, local): (i64, PoolKey, SocketAddr, SocketAddr),
     ) -> Result<Conn> {
-        // OpenSSL's verify result reads "unspecified" (1) until a verification ran.
+        // Before the config is built: a CA file that does not load reports 1 as well.
         self.info.ssl_verifyresult = 1;
-        let mut tls_opts = self.o.tls.clone();
         // libcurl offers ALPN for HTTP only (none for FTPS or gophers://).
-        tls_opts.alpn =
-            if matches!(url.scheme.as_str(), "ftps" | "gophers") { Vec::new() } else { self.alpn_offer(url) };
-        let cfg = crate::engine::tls::client_config(&tls_opts).map_err(|e| Error::new(e.code, e.message))?;
-        let name = rustls_pki_types::ServerName::try_from(url.host.clone())
-            .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", url.host)))?;
-        let mut t = TlsStream::new(sock, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
-        if let Err(e) = t.handshake().await {
-            return Err(self.tls_error(e, &url.host));
-        }
-        if let Some(pin) = &self.o.tls.pinned_pubkey {
-            let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
-            crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
-        }
-        self.info.appconnect_time = elapsed(self.start);
-        self.info.ssl_verifyresult = 0;
+        let alpn = if matches!(url.scheme.as_str(), "ftps" | "gophers") { Vec::new() } else { self.alpn_offer(url) };
+        let setup = self.tls_setup(&url.host, alpn)?;
+        let t = self.tls_handshake(sock, setup, &url.host).await?;
         let certinfo = if self.o.certinfo {
             t.tls.peer_certificates().map(crate::engine::tls::cert_info).unwrap_or_default()
         } else {
@@ -389,6 +367,57 @@ impl Xfer {
         c.certinfo = certinfo;
         c.h2 = h2;
         Ok(c)
+    }
+
+    /// The rustls config (with the ALPN offer given) and the server name for TLS to `host`.
+    pub(super) fn tls_setup(&self, host: &str, alpn: Vec<Vec<u8>>) -> Result<TlsSetup> {
+        let mut o = self.o.tls.clone();
+        o.alpn = alpn;
+        let cfg = crate::engine::tls::client_config(&o).map_err(|e| Error::new(e.code, e.message))?;
+        let name = rustls_pki_types::ServerName::try_from(host.to_string())
+            .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {host}")))?;
+        Ok((cfg, name))
+    }
+
+    /// TLS over a stream already connected (https, FTPS after AUTH, mail at once or after
+    /// STARTTLS): the handshake, PINNEDPUBLICKEY, APPCONNECT_TIME and SSL_VERIFYRESULT.
+    pub(super) async fn tls_handshake(
+        &mut self,
+        sock: Stream,
+        (cfg, name): TlsSetup,
+        host: &str,
+    ) -> Result<TlsStream<Stream>> {
+        let mut t = TlsStream::new(sock, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
+        // OpenSSL's verify result reads "unspecified" (1) until a verification ran.
+        self.info.ssl_verifyresult = 1;
+        if let Err(e) = t.handshake().await {
+            return Err(self.tls_error(e, host));
+        }
+        if let Some(pin) = &self.o.tls.pinned_pubkey {
+            let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
+            crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
+        }
+        self.info.appconnect_time = elapsed(self.start);
+        self.info.ssl_verifyresult = 0;
+        Ok(t)
+    }
+
+    /// CURLOPT_RESOLVE's entries as lookup overrides (the ones libcurl skips left out).
+    pub(super) fn resolve_overrides(&self) -> Result<Vec<resolve::ResolveEntry>> {
+        let mut overrides = Vec::with_capacity(self.o.route.resolve.len());
+        for s in &self.o.route.resolve {
+            match resolve::parse_resolve_entry(s) {
+                Ok(Some(e)) => overrides.push(e),
+                Ok(None) => {}
+                Err(resolve::BadResolveEntry) => {
+                    return Err(Error::new(
+                        code::SETOPT_OPTION_SYNTAX,
+                        format!("Could not parse CURLOPT_RESOLVE entry '{s}'"),
+                    ))
+                }
+            }
+        }
+        Ok(overrides)
     }
 
     pub(super) fn tls_error(&mut self, e: std::io::Error, host: &str) -> Error {

@@ -7,10 +7,10 @@ use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use super::connect::TlsSetup;
 use super::*;
 use crate::engine::easy::*;
 use crate::engine::error::{code, Error, Result};
@@ -90,10 +90,6 @@ enum DataErr {
 /// Accepting (active mode) and the TLS handshake of the data connection: it runs while the reply to
 /// RETR/STOR is awaited, as a server may finish its side of the TLS handshake before it replies.
 type DataFut = Pin<Box<dyn Future<Output = std::result::Result<DataConn, DataErr>>>>;
-
-/// What the data connection's TLS is made with: the control connection's config (and so its
-/// session store) and server name.
-type DataTls = (Arc<rustls::ClientConfig>, rustls_pki_types::ServerName<'static>);
 
 /// The control connection of the transfer in flight and what was read from it.
 struct Ctl {
@@ -325,20 +321,8 @@ impl Xfer {
     /// TLS over the control connection after AUTH: checked as for https (verification, pinning,
     /// CERTINFO, SSL_VERIFYRESULT).
     async fn ftp_start_tls(&mut self, mut ctl: Ctl) -> Result<Ctl> {
-        let cfg = self.ftp_tls_config(&ctl.host)?;
-        let plain = ctl.conn.stream;
-        let mut t =
-            TlsStream::new(plain, cfg.0, cfg.1).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
-        self.info.ssl_verifyresult = 1;
-        if let Err(e) = t.handshake().await {
-            return Err(self.tls_error(e, &ctl.host));
-        }
-        if let Some(pin) = &self.o.tls.pinned_pubkey {
-            let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
-            crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
-        }
-        self.info.appconnect_time = elapsed(self.start);
-        self.info.ssl_verifyresult = 0;
+        let setup = self.ftp_tls_config(&ctl.host)?;
+        let t = self.tls_handshake(ctl.conn.stream, setup, &ctl.host).await?;
         if self.o.certinfo {
             ctl.conn.certinfo = t.tls.peer_certificates().map(crate::engine::tls::cert_info).unwrap_or_default();
         }
@@ -348,13 +332,8 @@ impl Xfer {
     }
 
     /// The TLS config FTPS uses (no ALPN, as libcurl offers none for FTP) and the server name.
-    fn ftp_tls_config(&self, host: &str) -> Result<DataTls> {
-        let mut o = self.o.tls.clone();
-        o.alpn = Vec::new();
-        let cfg = crate::engine::tls::client_config(&o).map_err(|e| Error::new(e.code, e.message))?;
-        let name = rustls_pki_types::ServerName::try_from(host.to_string())
-            .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {host}")))?;
-        Ok((cfg, name))
+    fn ftp_tls_config(&self, host: &str) -> Result<TlsSetup> {
+        self.tls_setup(host, Vec::new())
     }
 
     async fn ftp_login(&mut self, ctl: &mut Ctl, fo: &f::FtpOptions, user: &str, pass: &str) -> Result<()> {

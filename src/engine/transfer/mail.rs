@@ -13,7 +13,7 @@ use super::*;
 use crate::engine::easy::*;
 use crate::engine::error::{code, Error, Result};
 use crate::engine::mail::{self as m, imap, pop3, sasl, smtp, LineBuf, LoginPref, Proto};
-use crate::engine::net::{Stream, TlsStream};
+use crate::engine::net::Stream;
 use crate::engine::rt::with_deadline;
 use crate::engine::url::Url;
 
@@ -48,6 +48,14 @@ pub(super) struct Login {
 /// libcurl's codes for what only the mail protocols report.
 const USE_SSL_FAILED: i32 = 64;
 const QUOTE_ERROR: i32 = 21;
+
+/// A server that will not do TLS: USE_SSL's "try" goes on in the clear, a stronger level fails.
+fn tls_refused(use_ssl: u8, msg: impl Into<String>) -> Result<()> {
+    if use_ssl == crate::engine::ftp::USESSL_TRY {
+        return Ok(());
+    }
+    Err(Error::new(USE_SSL_FAILED, msg))
+}
 
 /// An error libcurl reports without a message of its own (pycurl then raises the code's text and
 /// errstr() is empty).
@@ -139,26 +147,15 @@ impl Xfer {
     pub(super) async fn mail_tls(&mut self, s: &mut Session, url: &Url) -> Result<()> {
         // What the server sent before the handshake must not be read as if it came over TLS.
         s.rd.clear();
+        // Before the config is built: a CA file that does not load reports 1 as well.
         self.info.ssl_verifyresult = 1;
-        let mut tls_opts = self.o.tls.clone();
-        tls_opts.alpn = Vec::new();
-        let cfg = crate::engine::tls::client_config(&tls_opts).map_err(|e| Error::new(e.code, e.message))?;
-        let name = rustls_pki_types::ServerName::try_from(url.host.clone())
-            .map_err(|_| Error::new(code::URL_MALFORMAT, format!("invalid TLS server name: {}", url.host)))?;
+        // libcurl offers ALPN for HTTP only.
+        let setup = self.tls_setup(&url.host, Vec::new())?;
         let Some(inner) = s.stream.take() else {
             return Err(Error::new(code::SSL_CONNECT_ERROR, "no connection to put TLS over"));
         };
-        let mut t = TlsStream::new(inner, cfg, name).map_err(|e| Error::new(code::SSL_CONNECT_ERROR, e.to_string()))?;
-        if let Err(e) = t.handshake().await {
-            s.sane = false;
-            return Err(self.tls_error(e, &url.host));
-        }
-        if let Some(pin) = &self.o.tls.pinned_pubkey {
-            let ee = t.tls.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
-            crate::engine::tls::check_pinned(pin, &ee).map_err(|e| Error::new(e.code, e.message))?;
-        }
-        self.info.appconnect_time = elapsed(self.start);
-        self.info.ssl_verifyresult = 0;
+        // A failed upgrade took the stream with it: no goodbye is said.
+        let t = self.tls_handshake(inner, setup, &url.host).await.inspect_err(|_| s.sane = false)?;
         s.stream = Some(Stream::new(t));
         s.tls = true;
         Ok(())
@@ -399,17 +396,13 @@ impl Xfer {
                 break;
             }
             if !caps.starttls {
-                if use_ssl == 1 {
-                    break;
-                }
-                return Err(Error::new(USE_SSL_FAILED, "STARTTLS not supported."));
+                tls_refused(use_ssl, "STARTTLS not supported.")?;
+                break;
             }
             let (c, _) = self.smtp_cmd(s, "STARTTLS").await?;
             if c != 220 {
-                if use_ssl == 1 {
-                    break;
-                }
-                return Err(Error::new(USE_SSL_FAILED, format!("STARTTLS denied, code {c}")));
+                tls_refused(use_ssl, format!("STARTTLS denied, code {c}"))?;
+                break;
             }
             self.mail_tls(s, url).await?;
         }
@@ -605,17 +598,13 @@ impl Xfer {
                 break;
             }
             if !caps.stls {
-                if use_ssl == 1 {
-                    break;
-                }
-                return Err(Error::new(USE_SSL_FAILED, "STLS not supported."));
+                tls_refused(use_ssl, "STLS not supported.")?;
+                break;
             }
             let r = self.pop3_cmd(s, "STLS").await?;
             if pop3::classify(&r) != pop3::Resp::Ok {
-                if use_ssl == 1 {
-                    break;
-                }
-                return Err(Error::new(USE_SSL_FAILED, "STARTTLS denied"));
+                tls_refused(use_ssl, "STARTTLS denied")?;
+                break;
             }
             self.mail_tls(s, url).await?;
         }
@@ -733,18 +722,14 @@ impl Xfer {
                 break;
             }
             if !(st == imap::Status::Ok && caps.starttls && !preauth) {
-                if use_ssl == 1 {
-                    break;
-                }
-                return Err(Error::new(USE_SSL_FAILED, "STARTTLS not available."));
+                tls_refused(use_ssl, "STARTTLS not available.")?;
+                break;
             }
             let tag = self.imap_send(s, "STARTTLS").await?;
             let st = self.imap_until_tagged(s, &tag, &mut |_, _| {}).await?;
             if st != imap::Status::Ok {
-                if use_ssl == 1 {
-                    break;
-                }
-                return Err(Error::new(USE_SSL_FAILED, "STARTTLS denied"));
+                tls_refused(use_ssl, "STARTTLS denied")?;
+                break;
             }
             self.mail_tls(s, url).await?;
         }

@@ -92,19 +92,7 @@ impl Xfer {
         };
         let filename = filename_of(path)?;
         let port = url.port_or_default();
-        let mut overrides = Vec::new();
-        for s in &self.o.route.resolve {
-            match resolve::parse_resolve_entry(s) {
-                Ok(Some(e)) => overrides.push(e),
-                Ok(None) => {}
-                Err(resolve::BadResolveEntry) => {
-                    return Err(Error::new(
-                        code::SETOPT_OPTION_SYNTAX,
-                        format!("Could not parse CURLOPT_RESOLVE entry '{s}'"),
-                    ))
-                }
-            }
-        }
+        let overrides = self.resolve_overrides()?;
         let addrs = resolve::resolve_with(
             &self.sh.reactor,
             &self.sh.dns,
