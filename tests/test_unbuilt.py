@@ -68,3 +68,23 @@ def test_callback_options_not_built_refuse_non_callables_first(curl, name, value
     # pycurl checks the value before libcurl could refuse the option
     with pytest.raises(TypeError, match=f"^{text}$"):
         curl.setopt(getattr(pycurl, name), value)
+
+
+@pytest.mark.parametrize("value", ["*", "", b"*", 1])
+def test_wildcardmatch_text_counts_as_on(curl, value):
+    # pycurl 7.49 lets a string through for this number option (libcurl sees a non-zero address);
+    # on, wildcard matching is not built here
+    with pytest.raises(pycurl.error) as ei:
+        curl.setopt(pycurl.WILDCARDMATCH, value)
+    assert ei.value.args[0] == pycurl.E_NOT_BUILT_IN
+
+
+@pytest.mark.parametrize("value, exc", [("é", UnicodeEncodeError), ("a\0b", ValueError),
+                                        ([], TypeError), (1.5, TypeError)])
+def test_wildcardmatch_bad_values(curl, value, exc):
+    with pytest.raises(exc):
+        curl.setopt(pycurl.WILDCARDMATCH, value)
+
+
+def test_wildcardmatch_off_accepted(curl):
+    assert curl.setopt(pycurl.WILDCARDMATCH, 0) is None

@@ -1173,6 +1173,11 @@ impl PyCurl {
             }
             return Ok(());
         }
+        // pycurl 7.49 takes a string for WILDCARDMATCH and passes its address, never 0: on.
+        if option == opt::WILDCARDMATCH && (value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>()) {
+            convert::string(value)?;
+            return Err(not_built(name));
+        }
         // pycurl checks the kind of value before libcurl sees it.
         if (10000..20000).contains(&option) {
             let is_list = value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>();
