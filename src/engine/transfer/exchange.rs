@@ -25,24 +25,12 @@ impl Xfer {
         if self.easy.pause.get() & PAUSE_RECV != 0 || self.easy.paused_data.borrow().is_some() {
             self.flush_paused().await?;
         }
-        loop {
-            let r = if self.ticking() {
-                let reactor = self.sh.reactor.clone();
-                match with_deadline(&reactor, Some(Instant::now() + TICK), conn.fill(&self.sh.spare)).await {
-                    Some(r) => r,
-                    None => {
-                        self.call_progress(true)?;
-                        self.check_low_speed()?;
-                        continue;
-                    }
-                }
-            } else {
-                conn.fill(&self.sh.spare).await
-            };
-            let n = r.map_err(|e| recv_error(&e))?;
-            self.check_low_speed()?;
-            return Ok(n);
-        }
+        let fd = conn.stream.sock().fd();
+        let sh = self.sh.clone();
+        // The speed is judged when the next read begins, after these bytes are counted (libcurl
+        // judges after it wrote them out, and not at all once the response is complete).
+        let r = self.ticked(Some(fd), conn.fill(&sh.spare)).await?;
+        r.map_err(|e| recv_error(&e))
     }
 
     pub(super) async fn one_request(&mut self, hop: &mut Hop) -> Result<Next> {

@@ -104,8 +104,8 @@ struct Xfer {
     ul_total: i64,
     progress: bool,
     last_progress: Option<Instant>,
-    /// LOW_SPEED bookkeeping: (window start, bytes at window start).
-    speed_window: (Instant, i64),
+    /// LOW_SPEED bookkeeping (libcurl's speed samples).
+    speed: sink::SpeedMeter,
     info: Info,
     /// Inside the connect phase (a TIMEOUT there is reported as a connect timeout).
     connecting: bool,
@@ -149,7 +149,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         ul_now: 0,
         ul_total: 0,
         last_progress: None,
-        speed_window: (start, 0),
+        speed: sink::SpeedMeter::default(),
         info: Info { xfer_id: xid, performed: true, ..Info::default() },
         connecting: false,
         current_url: None,
