@@ -345,3 +345,52 @@ fn clock_sec(now: Instant) -> u64 {
     static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     now.duration_since(*BASE.get_or_init(Instant::now)).as_secs()
 }
+
+#[cfg(test)]
+mod speed_tests {
+    use super::*;
+
+    fn at(t0: Instant, ms: u64) -> Instant {
+        t0 + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn silence_counts_from_the_first_check() {
+        let t0 = Instant::now();
+        let mut m = SpeedMeter::default();
+        assert!(!m.too_slow(at(t0, 10), 0, t0, 0, 1000, 2));
+        assert!(!m.too_slow(at(t0, 1010), 1, t0, 0, 1000, 2));
+        assert!(!m.too_slow(at(t0, 2000), 2, t0, 0, 1000, 2));
+        assert!(m.too_slow(at(t0, 2010), 2, t0, 0, 1000, 2));
+    }
+
+    #[test]
+    fn a_burst_counts_while_among_six_samples() {
+        let t0 = Instant::now();
+        let mut m = SpeedMeter::default();
+        assert!(!m.too_slow(at(t0, 0), 0, t0, 0, 1000, 1));
+        // The burst arrives before the second sample; then nothing more.
+        for s in 1..=5 {
+            assert!(!m.too_slow(at(t0, s * 1000), s, t0, 10_000, 1000, 1), "second {s}");
+        }
+        // The sample before the burst leaves the window: the count begins.
+        assert!(!m.too_slow(at(t0, 6000), 6, t0, 10_000, 1000, 1));
+        assert!(!m.too_slow(at(t0, 6500), 6, t0, 10_000, 1000, 1));
+        assert!(m.too_slow(at(t0, 7000), 7, t0, 10_000, 1000, 1));
+    }
+
+    #[test]
+    fn one_sample_a_clock_second_and_a_fast_one_restarts_the_count() {
+        let t0 = Instant::now();
+        let mut m = SpeedMeter::default();
+        assert!(!m.too_slow(at(t0, 0), 0, t0, 0, 1000, 2));
+        // Same second: no new sample, so the bytes are not seen yet.
+        assert!(!m.too_slow(at(t0, 900), 0, t0, 5000, 1000, 2));
+        assert_eq!(m.current, 0);
+        assert!(!m.too_slow(at(t0, 1000), 1, t0, 5000, 1000, 2));
+        assert_eq!(m.current, 5000);
+        assert!(m.slow_since.is_none());
+        m.restart();
+        assert!(m.slow_since.is_none());
+    }
+}
