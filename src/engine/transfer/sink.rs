@@ -67,7 +67,8 @@ impl Xfer {
         let now = Instant::now();
         let total = self.dl_now + self.ul_now;
         let (limit, time) = (self.o.low_speed_limit, self.o.low_speed_time);
-        if self.speed.too_slow(now, clock_sec(now), self.start, total, limit, time) {
+        let meter = self.speed.get_or_insert_with(Box::default);
+        if meter.too_slow(now, clock_sec(now), self.start, total, limit, time) {
             return Err(Error::new(
                 code::OPERATION_TIMEDOUT,
                 format!("Operation too slow. Less than {limit} bytes/sec transferred the last {time} seconds"),
@@ -201,7 +202,9 @@ impl Xfer {
             if paused {
                 self.wait_unpaused(PAUSE_RECV).await?;
                 // libcurl does not judge a paused transfer's speed: its count restarts on resume.
-                self.speed.restart();
+                if let Some(m) = self.speed.as_mut() {
+                    m.restart();
+                }
                 continue;
             }
             let data = self.easy.paused_data.borrow_mut().take().unwrap();
