@@ -97,9 +97,9 @@ if [ "${1:-}" = "--full" ]; then
   # Run from a copy of tests/ alone: in the unpacked tree, its uncompiled thumbor/ would
   # shadow the installed package and its C filters.
   mkdir thumbor-run && cp -r thumbor-7.8.0/tests thumbor-run/
-  # test_load_with_speed_timeout fails under real pycurl: its handler blocks the one IOLoop for
-  # 1.2 s and libcurl's low-speed clock starts only at its first speed sample, so the body is
-  # delivered; here the clock runs from the start (docs/differences.md) and the test passes.
+  # test_load_with_speed_timeout fails under real pycurl and pycurl-rs alike: its handler blocks
+  # the one IOLoop for 1.2 s, and libcurl reads the complete answer waiting in the socket before
+  # it judges the speed, so the body is delivered (docs/differences.md).
   (cd thumbor-run && "$PY" -m pytest -q -p no:cacheprovider tests/loaders \
     -k "not test_load_with_speed_timeout") >thumbor.out 2>&1 || true
   check_pytest thumbor thumbor.out 52

@@ -25,23 +25,33 @@ impl Xfer {
         if self.easy.pause.get() & PAUSE_RECV != 0 || self.easy.paused_data.borrow().is_some() {
             self.flush_paused().await?;
         }
+        if !self.ticking() {
+            return conn.fill(&self.sh.spare).await.map_err(|e| recv_error(&e));
+        }
+        // `ticked` inlined: the fill future is made afresh at each tick (it holds nothing across
+        // one) rather than pinned beside the wait, which keeps the transfer's future small.
+        // The speed is judged when the next read begins, after these bytes are counted (libcurl
+        // judges after it wrote them out, and not at all once the response is complete).
+        self.check_low_speed()?;
+        let fd = conn.stream.sock().fd();
         loop {
-            let r = if self.ticking() {
-                let reactor = self.sh.reactor.clone();
-                match with_deadline(&reactor, Some(Instant::now() + TICK), conn.fill(&self.sh.spare)).await {
-                    Some(r) => r,
-                    None => {
-                        self.call_progress(true)?;
-                        self.check_low_speed()?;
-                        continue;
+            let reactor = self.sh.reactor.clone();
+            let r = match with_deadline(&reactor, Some(Instant::now() + TICK), conn.fill(&self.sh.spare)).await {
+                Some(r) => r,
+                None => {
+                    // Read whatever waits before judging, as `ticked` does.
+                    reactor.ready(fd, crate::engine::sys::IN);
+                    match with_deadline(&reactor, Some(Instant::now()), conn.fill(&self.sh.spare)).await {
+                        Some(r) => r,
+                        None => {
+                            self.call_progress(true)?;
+                            self.check_low_speed()?;
+                            continue;
+                        }
                     }
                 }
-            } else {
-                conn.fill(&self.sh.spare).await
             };
-            let n = r.map_err(|e| recv_error(&e))?;
-            self.check_low_speed()?;
-            return Ok(n);
+            return r.map_err(|e| recv_error(&e));
         }
     }
 

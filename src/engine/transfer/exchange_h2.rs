@@ -6,7 +6,7 @@
 use std::future::{poll_fn, Future};
 use std::rc::Rc;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use h2::client::ResponseFuture;
@@ -21,7 +21,6 @@ use crate::engine::http1::head::Head;
 use crate::engine::http2::{self, H2Conn, Pending, PendingGuard};
 use crate::engine::pool::{Conn, Multiplexed, PoolKey, StreamLease};
 use crate::engine::request::{BodySource, Method};
-use crate::engine::rt::with_deadline;
 use crate::engine::url::Url;
 
 /// How a stream ended before its response, when a retry on another connection may fix it.
@@ -620,19 +619,8 @@ impl Xfer {
 
     /// The next DATA of the response, calling progress / low-speed checks each second meanwhile.
     async fn h2_next_data(&mut self, body: &mut RecvStream) -> Result<Option<std::result::Result<Bytes, h2::Error>>> {
-        loop {
-            if !self.ticking() {
-                return Ok(poll_fn(|cx| body.poll_data(cx)).await);
-            }
-            let reactor = self.sh.reactor.clone();
-            match with_deadline(&reactor, Some(Instant::now() + TICK), poll_fn(|cx| body.poll_data(cx))).await {
-                Some(r) => return Ok(r),
-                None => {
-                    self.call_progress(true)?;
-                    self.check_low_speed()?;
-                }
-            }
-        }
+        // The connection's own task reads the socket; the stream only sees what it has decoded.
+        self.ticked(None, poll_fn(|cx| body.poll_data(cx))).await
     }
 }
 

@@ -816,7 +816,8 @@ impl Xfer {
             if room == 0 {
                 break;
             }
-            let n = match net::read(data, &mut buf[..room]).await {
+            let fd = data.sock().fd();
+            let n = match self.ticked(Some(fd), net::read(data, &mut buf[..room])).await? {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) => {

@@ -105,8 +105,9 @@ struct Xfer {
     ul_total: i64,
     progress: bool,
     last_progress: Option<Instant>,
-    /// LOW_SPEED bookkeeping: (window start, bytes at window start).
-    speed_window: (Instant, i64),
+    /// LOW_SPEED bookkeeping (libcurl's speed samples), made at the first check: boxed, as most
+    /// transfers never set LOW_SPEED and the transfer's future holds this.
+    speed: Option<Box<sink::SpeedMeter>>,
     info: Info,
     /// Inside the connect phase (a TIMEOUT there is reported as a connect timeout).
     connecting: bool,
@@ -150,7 +151,7 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
         ul_now: 0,
         ul_total: 0,
         last_progress: None,
-        speed_window: (start, 0),
+        speed: None,
         info: Info { xfer_id: xid, performed: true, ..Info::default() },
         connecting: false,
         current_url: None,

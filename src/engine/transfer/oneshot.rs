@@ -65,7 +65,7 @@ impl Xfer {
         let mut buf = vec![0u8; self.o.buffer_size.max(16384)];
         loop {
             let n =
-                match conn.stream.read(&mut buf).await {
+                match self.ticked(Some(conn.stream.sock().fd()), conn.stream.read(&mut buf)).await? {
                     Ok(0) => break,
                     Ok(n) => n,
                     // A TLS peer that closes without close_notify: libcurl's words with OpenSSL.

@@ -1,7 +1,7 @@
 //! Delivery to the application: header and body callbacks, pause and unpause (held data), the
 //! progress callback, LOW_SPEED checks, MAX_RECV/SEND_SPEED throttling, and the VERBOSE trace.
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -59,28 +59,47 @@ impl Xfer {
         }
     }
 
+    /// libcurl's speed check, made after each read and on the one-second tick (see `SpeedMeter`).
     pub(super) fn check_low_speed(&mut self) -> Result<()> {
         if self.o.low_speed_limit <= 0 || self.o.low_speed_time <= 0 {
             return Ok(());
         }
         let now = Instant::now();
-        let (t0, b0) = self.speed_window;
         let total = self.dl_now + self.ul_now;
-        let span = now.duration_since(t0);
-        if span >= Duration::from_secs(self.o.low_speed_time as u64) {
-            let rate = (total - b0) as f64 / span.as_secs_f64();
-            if rate < self.o.low_speed_limit as f64 {
-                return Err(Error::new(
-                    code::OPERATION_TIMEDOUT,
-                    format!(
-                        "Operation too slow. Less than {} bytes/sec transferred the last {} seconds",
-                        self.o.low_speed_limit, self.o.low_speed_time
-                    ),
-                ));
-            }
-            self.speed_window = (now, total);
+        let (limit, time) = (self.o.low_speed_limit, self.o.low_speed_time);
+        let meter = self.speed.get_or_insert_with(Box::default);
+        if meter.too_slow(now, clock_sec(now), self.start, total, limit, time) {
+            return Err(Error::new(
+                code::OPERATION_TIMEDOUT,
+                format!("Operation too slow. Less than {limit} bytes/sec transferred the last {time} seconds"),
+            ));
         }
         Ok(())
+    }
+
+    /// Awaits `fut` (a read on socket `fd`), calling progress and judging low speed meanwhile:
+    /// once before waiting and at each one-second tick. At a tick the socket is read again first,
+    /// as libcurl reads whatever waits before it samples the speed, even when only its timer woke it.
+    pub(super) async fn ticked<F: Future>(&mut self, fd: Option<crate::engine::sys::Fd>, fut: F) -> Result<F::Output> {
+        if !self.ticking() {
+            return Ok(fut.await);
+        }
+        self.check_low_speed()?;
+        let mut fut = std::pin::pin!(fut);
+        loop {
+            let reactor = self.sh.reactor.clone();
+            if let Some(v) = with_deadline(&reactor, Some(Instant::now() + TICK), fut.as_mut()).await {
+                return Ok(v);
+            }
+            if let Some(fd) = fd {
+                reactor.ready(fd, crate::engine::sys::IN);
+                if let Some(v) = with_deadline(&reactor, Some(Instant::now()), fut.as_mut()).await {
+                    return Ok(v);
+                }
+            }
+            self.call_progress(true)?;
+            self.check_low_speed()?;
+        }
     }
 
     /// MAX_*_SPEED: waits until `bytes` since the transfer began fit under `limit` bytes per second.
@@ -178,12 +197,14 @@ impl Xfer {
             let paused = self.easy.pause.get() & PAUSE_RECV != 0;
             let held = self.easy.paused_data.borrow().is_some();
             if !paused && !held {
-                // libcurl restarts the low-speed window when a paused transfer resumes.
-                self.speed_window = (Instant::now(), self.dl_now + self.ul_now);
                 return Ok(());
             }
             if paused {
                 self.wait_unpaused(PAUSE_RECV).await?;
+                // libcurl does not judge a paused transfer's speed: its count restarts on resume.
+                if let Some(m) = self.speed.as_mut() {
+                    m.restart();
+                }
                 continue;
             }
             let data = self.easy.paused_data.borrow_mut().take().unwrap();
@@ -256,5 +277,123 @@ impl Xfer {
             }
         }
         Ok(())
+    }
+}
+
+/// libcurl's view of the current speed: the bytes moved (both directions) are sampled at most once
+/// per second of the monotonic clock, the last six samples kept; the speed is the bytes over the
+/// span from the oldest kept sample to the newest (the average since the start at the first
+/// sample). LOW_SPEED judges that speed: under the limit for LOW_SPEED_TIME seconds counted from
+/// the first check that found it under, and any check that finds it at or over the limit starts
+/// the count afresh.
+#[derive(Default)]
+pub(super) struct SpeedMeter {
+    samples: std::collections::VecDeque<(Instant, i64)>,
+    last_sec: Option<u64>,
+    current: i64,
+    slow_since: Option<Instant>,
+}
+
+/// libcurl keeps six samples: five seconds of history.
+const SPEED_SAMPLES: usize = 6;
+
+impl SpeedMeter {
+    /// Takes a sample if the clock's second changed since the last one; returns the current speed.
+    fn sample(&mut self, now: Instant, sec: u64, start: Instant, total: i64) -> i64 {
+        if self.last_sec == Some(sec) {
+            return self.current;
+        }
+        self.last_sec = Some(sec);
+        if self.samples.len() == SPEED_SAMPLES {
+            self.samples.pop_front();
+        }
+        self.samples.push_back((now, total));
+        self.current = match self.samples.front() {
+            Some(&(t0, b0)) if self.samples.len() > 1 => {
+                let ms = now.duration_since(t0).as_millis().max(1) as f64;
+                ((total - b0) as f64 * 1000.0 / ms) as i64
+            }
+            _ => {
+                let us = now.duration_since(start).as_micros().max(1) as f64;
+                (total as f64 * 1_000_000.0 / us) as i64
+            }
+        };
+        self.current
+    }
+
+    /// One check at `now`: true once the speed has stayed under `limit` for `time` seconds.
+    fn too_slow(&mut self, now: Instant, sec: u64, start: Instant, total: i64, limit: i64, time: i64) -> bool {
+        if self.sample(now, sec, start, total) >= limit {
+            self.slow_since = None;
+            return false;
+        }
+        match self.slow_since {
+            None => {
+                self.slow_since = Some(now);
+                false
+            }
+            Some(t) => now.duration_since(t) >= Duration::from_secs(time as u64),
+        }
+    }
+
+    /// A resumed transfer starts its low-speed count afresh.
+    pub(super) fn restart(&mut self) {
+        self.slow_since = None;
+    }
+}
+
+/// The monotonic clock's whole seconds, which pace libcurl's speed samples (their phase is the
+/// process's, not the transfer's, as libcurl's is the system clock's).
+fn clock_sec(now: Instant) -> u64 {
+    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    now.duration_since(*BASE.get_or_init(Instant::now)).as_secs()
+}
+
+#[cfg(test)]
+mod speed_tests {
+    use super::*;
+
+    fn at(t0: Instant, ms: u64) -> Instant {
+        t0 + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn silence_counts_from_the_first_check() {
+        let t0 = Instant::now();
+        let mut m = SpeedMeter::default();
+        assert!(!m.too_slow(at(t0, 10), 0, t0, 0, 1000, 2));
+        assert!(!m.too_slow(at(t0, 1010), 1, t0, 0, 1000, 2));
+        assert!(!m.too_slow(at(t0, 2000), 2, t0, 0, 1000, 2));
+        assert!(m.too_slow(at(t0, 2010), 2, t0, 0, 1000, 2));
+    }
+
+    #[test]
+    fn a_burst_counts_while_among_six_samples() {
+        let t0 = Instant::now();
+        let mut m = SpeedMeter::default();
+        assert!(!m.too_slow(at(t0, 0), 0, t0, 0, 1000, 1));
+        // The burst arrives before the second sample; then nothing more.
+        for s in 1..=5 {
+            assert!(!m.too_slow(at(t0, s * 1000), s, t0, 10_000, 1000, 1), "second {s}");
+        }
+        // The sample before the burst leaves the window: the count begins.
+        assert!(!m.too_slow(at(t0, 6000), 6, t0, 10_000, 1000, 1));
+        assert!(!m.too_slow(at(t0, 6500), 6, t0, 10_000, 1000, 1));
+        assert!(m.too_slow(at(t0, 7000), 7, t0, 10_000, 1000, 1));
+    }
+
+    #[test]
+    fn one_sample_a_clock_second_and_a_fast_one_restarts_the_count() {
+        let t0 = Instant::now();
+        let mut m = SpeedMeter::default();
+        assert!(!m.too_slow(at(t0, 0), 0, t0, 0, 1000, 2));
+        // Same second: no new sample, so the bytes are not seen yet.
+        assert!(!m.too_slow(at(t0, 900), 0, t0, 5000, 1000, 2));
+        assert_eq!(m.current, 0);
+        assert!(!m.too_slow(at(t0, 1000), 1, t0, 5000, 1000, 2));
+        assert_eq!(m.current, 5000);
+        assert!(m.slow_since.is_none());
+        m.restart();
+        assert!(m.slow_since.is_none());
     }
 }
