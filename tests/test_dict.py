@@ -9,6 +9,7 @@ import pytest
 
 import dictservers
 import pycurl
+from helpers import perform_all
 
 
 @pytest.fixture(scope="module")
@@ -106,13 +107,7 @@ def test_under_multi(dictd):
         c.setopt(pycurl.WRITEDATA, c.body)
         m.add_handle(c)
         handles.append(c)
-    running = 2
-    while running:
-        _, running = m.perform()
-        if running:
-            m.select(1.0)
-    _, ok, failed = m.info_read()
-    assert len(ok) == 2 and not failed
+    perform_all(m, 2)
     assert b"A round fruit" in handles[0].body.getvalue()
     assert b"A long yellow fruit" in handles[1].body.getvalue()
     for c in handles:

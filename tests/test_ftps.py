@@ -11,7 +11,7 @@ import pytest
 import pycurl
 
 import ftpservers
-from helpers import perform, perform_error, sent_commands
+from helpers import perform, perform_all, perform_error, sent_commands
 
 CONTENT = b"hello world\n"
 BIG = bytes(range(256)) * 4096
@@ -176,13 +176,7 @@ def test_multi_transfers_over_tls(certs, vsftpd):
         c.setopt(pycurl.WRITEDATA, c.buf)
         m.add_handle(c)
         handles.append(c)
-    running = 3
-    while running:
-        _, running = m.perform()
-        if running:
-            m.select(1.0)
-    _, ok, failed = m.info_read()
-    assert failed == [] and len(ok) == 3
+    perform_all(m, 3)
     assert [c.buf.getvalue() for c in handles] == [CONTENT, BIG, BIG]
     for c in handles:
         m.remove_handle(c)

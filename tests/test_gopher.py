@@ -11,6 +11,7 @@ import pytest
 import gopherserver
 import pycurl
 from gopherserver import ABOUT, MENU
+from helpers import perform_all
 
 
 @pytest.fixture(scope="module")
@@ -111,11 +112,7 @@ def test_under_multi(gopher):
         c.setopt(pycurl.WRITEDATA, c.body)
         m.add_handle(c)
         hs.append(c)
-    running = 2
-    while running:
-        _, running = m.perform()
-        if running:
-            m.select(1.0)
+    perform_all(m, 2)
     assert [c.body.getvalue() for c in hs] == [MENU, ABOUT]
     for c in hs:
         m.remove_handle(c)
