@@ -20,6 +20,79 @@ DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
 
 
+class Relay:
+    """A loopback TCP relay in front of a real server that records what each client connection
+    sends (the commands the server sees, goodbyes included, and when the connection ends)."""
+
+    def __init__(self, port):
+        import socket
+        import threading
+
+        self.upstream, self.lock, self.conns = port, threading.Lock(), []
+        self.ls = socket.socket()
+        self.ls.bind((HOST, 0))
+        self.ls.listen(16)
+        self.port = self.ls.getsockname()[1]
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def _accept(self):
+        import socket
+        import threading
+
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            u = socket.create_connection((HOST, self.upstream))
+            with self.lock:
+                log = []
+                self.conns.append(log)
+            for a, b, record in ((c, u, log), (u, c, None)):
+                t = threading.Thread(target=self._pipe, args=(a, b, record), daemon=True)
+                t.start()
+                self.threads.append(t)
+
+    @staticmethod
+    def _pipe(a, b, record):
+        import socket
+
+        while True:
+            try:
+                data = a.recv(65536)
+            except OSError:
+                data = b""
+            if record is not None:
+                record.append(data)
+            if not data:
+                try:
+                    b.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+                break
+            try:
+                b.sendall(data)
+            except OSError:
+                break
+        # Each direction closes the socket it reads from.
+        a.close()
+
+    def seen(self, settle=0.3):
+        """Per connection made through the relay: the lines it sent, with "EOF" once it ended."""
+        time.sleep(settle)
+        with self.lock:
+            out = []
+            for log in self.conns:
+                raw = b"".join(log)
+                lines = [x + b"\r\n" for x in raw.split(b"\r\n")[:-1]]
+                out.append(lines + ([b"EOF"] if log and log[-1] == b"" else []))
+            return out
+
+    def stop(self):
+        self.ls.close()
+
+
 class SmtpServer:
     """aiosmtpd: `port` speaks plain SMTP (STARTTLS offered when started with certificates),
     `tls_port` implicit TLS (smtps). Accepted messages: `messages()`."""
@@ -154,8 +227,8 @@ def _open_up(root):
             os.chmod(os.path.join(d, n), 0o666)
 
 
-def start_dovecot(certs=None):
-    """Starts dovecot in a directory of its own under the system's temporary directory (not under
+def start_dovecot(certs=None, mechanisms="plain login cram-md5"):
+    """Starts dovecot (offering SASL `mechanisms`) in a directory of its own under the system's temporary directory (not under
     pytest's, whose parents only root may enter, when dovecot runs as nobody)."""
     import grp
     import pwd
@@ -187,7 +260,7 @@ default_internal_user = {me}
 default_internal_group = {group}
 default_login_user = {me}
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5
+auth_mechanisms = {mechanisms}
 ssl = {ssl}
 mail_location = maildir:{workdir}/mail/%u
 pop3_uidl_format = %08Xu%08Xv

@@ -3,6 +3,7 @@ index and section (the literal is the body), SEARCH, custom commands, APPEND by 
 STARTTLS and implicit TLS. What is checked was observed with real pycurl (libcurl 8) on the same
 server."""
 
+import base64
 import io
 
 import pytest
@@ -168,3 +169,79 @@ def test_socket_action(dovecot):
         m.remove_handle(c)
         c.close()
     m.close()
+
+
+@pytest.fixture
+def relay(dovecot):
+    r = mailservers.Relay(dovecot.ports["imap"])
+    yield r
+    r.stop()
+
+
+def relay_url(relay, path, auth="user:secret@"):
+    return f"imap://{auth}127.0.0.1:{relay.port}{path}"
+
+
+def test_connection_reused_select_only_when_the_mailbox_changes(relay):
+    c = pycurl.Curl()
+    t = trace(c)
+    assert perform(c, relay_url(relay, "/INBOX/;UID=1"))[0] == ONE
+    assert (pycurl.INFOTYPE_TEXT, b"Connection #0 to host 127.0.0.1:%d left intact\n" % relay.port) in t
+    del t[:]
+    assert perform(c, relay_url(relay, "/INBOX/;UID=2"))[0] == TWO
+    assert sent(t) == [b"A005 UID FETCH 2 BODY[]\r\n"]
+    assert (pycurl.INFOTYPE_TEXT, b"Reusing existing imap: connection with host 127.0.0.1\n") in t
+    assert c.getinfo(pycurl.NUM_CONNECTS) == 0
+    # A LIST selects nothing: INBOX stays selected for the FETCH and the custom command after it.
+    perform(c, relay_url(relay, "/"))
+    perform(c, relay_url(relay, "/INBOX/;UID=1"))
+    perform(c, relay_url(relay, "/INBOX"), CUSTOMREQUEST="NOOP")
+    c.setopt(pycurl.CUSTOMREQUEST, None)
+    # Another UIDVALIDITY selects again; the mismatch fails the transfer and closes the connection.
+    err = perform_error(c, relay_url(relay, "/INBOX;UIDVALIDITY=1/;UID=1"))
+    assert err == (pycurl.E_REMOTE_FILE_NOT_FOUND, "Mailbox UIDVALIDITY has changed")
+    assert perform(c, relay_url(relay, "/INBOX/;UID=1"))[0] == ONE
+    assert c.getinfo(pycurl.NUM_CONNECTS) == 1
+    c.close()
+    first, second = relay.seen()
+    assert first[4:] == [b"A004 UID FETCH 1 BODY[]\r\n", b"A005 UID FETCH 2 BODY[]\r\n", b'A006 LIST "" *\r\n',
+                         b"A007 UID FETCH 1 BODY[]\r\n", b"A008 NOOP\r\n", b"A009 SELECT INBOX\r\n",
+                         b"A010 LOGOUT\r\n", b"EOF"]
+    # The server hears LOGOUT when the handle closes its pooled connection.
+    assert second[-3:] == [b"B004 UID FETCH 1 BODY[]\r\n", b"B005 LOGOUT\r\n", b"EOF"]
+
+
+def test_failed_login_closes_without_logout(relay):
+    c = pycurl.Curl()
+    assert perform_error(c, relay_url(relay, "/", auth="user:bad@"))[0] == pycurl.E_LOGIN_DENIED
+    c.close()
+    ((*_, last, end),) = relay.seen()
+    assert last.startswith(b"dXNlci") and end == b"EOF"
+
+
+@pytest.fixture(scope="module")
+def dovecot_digest():
+    srv = mailservers.start_dovecot(mechanisms="plain login cram-md5 digest-md5")
+    yield srv
+    srv.stop()
+
+
+def test_digest_md5_is_preferred(curl, dovecot_digest):
+    t = trace(curl)
+    body, _ = perform(curl, dovecot_digest.url("imap", "/"))
+    assert body == b'* LIST (\\HasNoChildren) "." INBOX\r\n'
+    cmds = sent(t)
+    assert cmds[1] == b"A002 AUTHENTICATE DIGEST-MD5\r\n"
+    answer = dict(kv.split("=", 1) for kv in base64.b64decode(cmds[2]).decode().split(","))
+    assert (answer["username"], answer["realm"], answer["nc"], answer["qop"]) == ('"user"', '""', '"00000001"', "auth")
+    assert answer["digest-uri"] == '"imap/127.0.0.1"' and len(answer["cnonce"]) == 34 and len(answer["response"]) == 32
+    # The server's rspauth is answered with an empty line.
+    assert cmds[3:] == [b"\r\n", b'A003 LIST "" *\r\n']
+
+
+def test_digest_md5_wrong_password_and_login_options(curl, dovecot_digest):
+    assert perform_error(curl, dovecot_digest.url("imap", "/", auth="user:bad@")) == (pycurl.E_LOGIN_DENIED,
+                                                                                      "Login denied")
+    t = trace(curl)
+    perform(curl, dovecot_digest.url("imap", "/"), LOGIN_OPTIONS="AUTH=CRAM-MD5")
+    assert sent(t)[1] == b"B002 AUTHENTICATE CRAM-MD5\r\n"

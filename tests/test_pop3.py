@@ -2,6 +2,8 @@
 custom commands, logins (SASL, USER/PASS), STLS and implicit TLS, and the multi interface. What
 is checked was observed with real pycurl (libcurl 8) on the same server."""
 
+import base64
+
 import pytest
 
 import pycurl
@@ -105,3 +107,53 @@ def test_multi(dovecot):
         m.remove_handle(c)
         c.close()
     m.close()
+
+
+def test_connection_reuse_forbid_reuse_and_fresh_connect(dovecot):
+    relay = mailservers.Relay(dovecot.ports["pop3"])
+    url = f"pop3://user:secret@127.0.0.1:{relay.port}"
+    c = pycurl.Curl()
+    t = trace(c)
+    try:
+        assert perform(c, url + "/1")[0] == ONE
+        del t[:]
+        perform(c, url + "/")
+        assert sent(t) == [b"LIST\r\n"] and c.getinfo(pycurl.NUM_CONNECTS) == 0
+        # FORBID_REUSE: the connection serves this transfer, then hears QUIT.
+        assert perform(c, url + "/2", FORBID_REUSE=1)[0] == TWO
+        assert (pycurl.INFOTYPE_TEXT, b"shutting down connection #0\n") in t
+        c.setopt(pycurl.FORBID_REUSE, 0)
+        # A refused command fails the transfer: QUIT, and the connection is closed.
+        perform(c, url + "/1")
+        assert c.getinfo(pycurl.NUM_CONNECTS) == 1
+        assert perform_error(c, url + "/9")[0] == WEIRD_SERVER_REPLY
+        assert (pycurl.INFOTYPE_TEXT, b"shutting down connection #1\n") in t
+        perform(c, url + "/1")
+        # FRESH_CONNECT: a new connection; the pooled one stays until the handle closes.
+        perform(c, url + "/1", FRESH_CONNECT=1)
+        assert c.getinfo(pycurl.NUM_CONNECTS) == 1
+        c.close()
+        conns = relay.seen()
+        assert [x[3:] for x in conns] == [
+            [b"RETR 1\r\n", b"LIST\r\n", b"RETR 2\r\n", b"QUIT\r\n", b"EOF"],
+            [b"RETR 1\r\n", b"RETR 9\r\n", b"QUIT\r\n", b"EOF"],
+            [b"RETR 1\r\n", b"QUIT\r\n", b"EOF"],
+            [b"RETR 1\r\n", b"QUIT\r\n", b"EOF"],
+        ]
+    finally:
+        relay.stop()
+
+
+def test_digest_md5():
+    srv = mailservers.start_dovecot(mechanisms="plain cram-md5 digest-md5")
+    try:
+        srv.deliver([ONE])
+        c = pycurl.Curl()
+        t = trace(c)
+        assert perform(c, srv.url("pop3", "/1"))[0] == ONE
+        cmds = sent(t)
+        assert cmds[1] == b"AUTH DIGEST-MD5\r\n" and b'digest-uri="pop/127.0.0.1"' in base64.b64decode(cmds[2])
+        assert cmds[3:] == [b"\r\n", b"RETR 1\r\n"]
+        c.close()
+    finally:
+        srv.stop()

@@ -294,3 +294,28 @@ def test_protocols_option_disables_smtp(curl, smtp):
     curl.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP)
     err = perform_error(curl, smtp.url())
     assert err == (pycurl.E_UNSUPPORTED_PROTOCOL, 'Protocol "smtp" is disabled')
+
+
+def test_connection_reused_for_the_next_mail(smtp):
+    relay = mailservers.Relay(smtp.port)
+    url = f"smtp://127.0.0.1:{relay.port}/client.test"
+    c = pycurl.Curl()
+    t = trace(c)
+    try:
+        for n in (1, 2):
+            upload(c, b"Subject: %d\r\n\r\nbody\r\n" % n, MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"],
+                   USERPWD="user:secret", INFILESIZE=20)
+            perform(c, url)
+        # The second mail goes straight to MAIL FROM (SIZE= still: EHLO's answer is remembered).
+        assert sent(t)[-3:] == [b"MAIL FROM:<a@x.test> SIZE=20\r\n", b"RCPT TO:<b@y.test>\r\n", b"DATA\r\n"]
+        assert sent(t).count(b"EHLO client.test\r\n") == 1
+        assert c.getinfo(pycurl.NUM_CONNECTS) == 0
+        c.setopt(pycurl.UPLOAD, 0)
+        body, _ = perform(c, url)
+        assert body == b"250 Some One <b@y.test>\r\n"
+        assert [m["data"] for m in smtp.messages()] == [b"Subject: 1\r\n\r\nbody\r\n", b"Subject: 2\r\n\r\nbody\r\n"]
+        c.close()
+        (conn,) = relay.seen()
+        assert conn[-3:] == [b"VRFY b@y.test\r\n", b"QUIT\r\n", b"EOF"]
+    finally:
+        relay.stop()

@@ -165,6 +165,9 @@ pub struct Conn {
     pub http10: bool,
     /// An FTP control connection's session (login, directory, TYPE), for the next transfer on it.
     pub ftp: Option<Box<crate::engine::ftp::ConnState>>,
+    /// A mail connection's session (TLS, IMAP tags and mailbox, SMTP capabilities): its goodbye
+    /// (QUIT / LOGOUT) is said when the pool closes it.
+    pub mail: Option<Box<crate::engine::mail::ConnState>>,
     /// NTLM authenticated this connection: bit 1 to the server, bit 2 to the HTTP proxy.
     pub ntlm_done: u8,
 }
@@ -208,6 +211,7 @@ impl Conn {
             h2: false,
             http10: false,
             ftp: None,
+            mail: None,
             ntlm_done: 0,
         }
     }
@@ -273,6 +277,16 @@ impl Conn {
             spare.give(std::mem::take(&mut self.buf));
             self.start = 0;
             self.end = 0;
+        }
+    }
+
+    /// A mail connection's goodbye as it is closed (attached to a reactor): written if the socket
+    /// takes it at once, as libcurl says QUIT / LOGOUT to pooled connections it closes.
+    fn farewell(&mut self) {
+        let Some(line) = self.mail.as_mut().map(|m| m.goodbye()) else { return };
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if let Poll::Ready(Ok(_)) = self.stream.poll_write(&mut cx, line.as_bytes()) {
+            let _ = self.stream.poll_flush(&mut cx);
         }
     }
 
@@ -409,6 +423,9 @@ impl Pool {
             if fresh && ((!strict && idle < Duration::from_secs(1)) || c.stream.is_alive()) {
                 return Some(c);
             }
+            if !fresh {
+                c.farewell();
+            }
         }
         None
     }
@@ -447,6 +464,7 @@ impl Pool {
         }
         self.count -= 1;
         c.stream.sock_mut().attach(reactor);
+        c.farewell();
         true
     }
 
@@ -459,6 +477,7 @@ impl Pool {
         for (_, list) in self.idle.drain() {
             for mut c in list {
                 c.stream.sock_mut().attach(reactor);
+                c.farewell();
             }
         }
         self.count = 0;

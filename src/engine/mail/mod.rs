@@ -127,6 +127,53 @@ pub fn split_url_user(user: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// What a mail connection remembers between the transfers it serves (libcurl keeps mail
+/// connections in its pool: the next transfer skips the greeting, TLS and login).
+#[derive(Clone, Debug)]
+pub struct ConnState {
+    pub proto: Proto,
+    /// TLS is over the connection (implicit, or after STARTTLS / STLS).
+    pub tls: bool,
+    /// IMAP's tag letter (from the connection's number) and the commands tagged so far.
+    pub tag_letter: char,
+    pub cmd_id: u32,
+    /// IMAP: the mailbox selected last and its UIDVALIDITY (no SELECT when the next URL names it).
+    pub mailbox: Option<String>,
+    pub uidvalidity: Option<String>,
+    /// SMTP: what EHLO announced, and whether AUTH ran (MAIL FROM's AUTH= parameter needs it).
+    pub smtp_caps: smtp::Caps,
+    pub authed: bool,
+}
+
+impl ConnState {
+    pub fn new(proto: Proto, conn_id: i64) -> ConnState {
+        ConnState {
+            proto,
+            tls: false,
+            tag_letter: (b'A' + conn_id.rem_euclid(26) as u8) as char,
+            cmd_id: 0,
+            mailbox: None,
+            uidvalidity: None,
+            smtp_caps: smtp::Caps::default(),
+            authed: false,
+        }
+    }
+
+    /// The next IMAP tag.
+    pub fn tag(&mut self) -> String {
+        self.cmd_id += 1;
+        format!("{}{:03}", self.tag_letter, self.cmd_id)
+    }
+
+    /// The goodbye said when the connection closes: QUIT, or LOGOUT with the next tag.
+    pub fn goodbye(&mut self) -> String {
+        match self.proto {
+            Proto::Smtp | Proto::Pop3 => "QUIT\r\n".to_string(),
+            Proto::Imap => format!("{} LOGOUT\r\n", self.tag()),
+        }
+    }
+}
+
 /// Lines split from bytes read anywhere (each with its line end), plus raw reads (IMAP literals).
 #[derive(Default)]
 pub struct LineBuf {
@@ -214,5 +261,13 @@ mod tests {
         assert_eq!(b.take(3), b"abc");
         assert_eq!(b.next_line().unwrap(), b")\r\n");
         assert_eq!(trim_eol(b"x\r\n"), b"x");
+    }
+
+    #[test]
+    fn conn_state_tags_and_goodbyes() {
+        let mut st = ConnState::new(Proto::Imap, 27);
+        assert_eq!(st.tag(), "B001");
+        assert_eq!(st.goodbye(), "B002 LOGOUT\r\n");
+        assert_eq!(ConnState::new(Proto::Pop3, 0).goodbye(), "QUIT\r\n");
     }
 }

@@ -14,27 +14,24 @@ use crate::engine::easy::*;
 use crate::engine::error::{code, Error, Result};
 use crate::engine::mail::{self as m, imap, pop3, sasl, smtp, LineBuf, LoginPref, Proto};
 use crate::engine::net::Stream;
+use crate::engine::pool::Conn;
 use crate::engine::rt::with_deadline;
 use crate::engine::url::Url;
 
 /// The connection of the transfer in flight and what was read from it.
 pub(super) struct Session {
     /// None only while TLS is being put over it.
-    stream: Option<Stream>,
-    /// Held for the session: its place under the connection limits.
-    _slot: Option<crate::engine::pool::Slot>,
+    conn: Option<Conn>,
     rd: LineBuf,
-    pub(super) tls: bool,
-    /// The reply stream is in step: a goodbye may be said.
+    /// What the connection remembers for the next transfer on it.
+    st: m::ConnState,
+    /// The reply stream is in step: a goodbye may be said, the connection kept.
     sane: bool,
-    /// IMAP's tag letter (from the connection's number) and the commands sent so far.
-    tag_letter: char,
-    cmd_id: u32,
 }
 
 impl Session {
     fn io(&mut self) -> &mut Stream {
-        self.stream.as_mut().expect("a mail connection has its stream outside a TLS upgrade")
+        &mut self.conn.as_mut().expect("a mail connection has its stream outside a TLS upgrade").stream
     }
 }
 
@@ -63,21 +60,40 @@ pub(super) fn strerror_err(c: i32) -> Error {
     Error::new(c, String::new())
 }
 
+/// Who logs in on a mail connection: the URL's user (login options after ";" in it) and password,
+/// else USERPWD's.
+fn mail_creds(url: &Url, o: &Options) -> (Option<String>, String, Option<String>) {
+    let dec = crate::engine::url::percent_decode;
+    match (&url.user, &o.username) {
+        (Some(u), _) => {
+            let (name, opts) = m::split_url_user(u);
+            (Some(dec(name)), url.password.as_deref().map(dec).unwrap_or_default(), opts.map(dec))
+        }
+        (None, Some(u)) => (Some(u.clone()), o.password.clone().unwrap_or_default(), None),
+        (None, None) => (None, String::new(), None),
+    }
+}
+
 impl Xfer {
+    /// The pool key's fingerprint for a mail URL: libcurl reuses a mail connection only for the
+    /// same credentials (user, password, SASL_AUTHZID, XOAUTH2 bearer) and TLS settings.
+    pub(super) fn mail_reuse_key(&self, url: &Url) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let (user, password, _) = mail_creds(url, &self.o);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (user, password, &self.o.mail.authzid, &self.o.creds.bearer, self.o.ftp.use_ssl).hash(&mut h);
+        let implicit = m::proto_of(&url.scheme).is_some_and(|(_, i)| i);
+        if implicit || self.o.ftp.use_ssl > 0 {
+            self.o.tls.fingerprint().hash(&mut h);
+        }
+        h.finish()
+    }
+
     pub(super) async fn run_mail(&mut self, url: Rc<Url>) -> Result<()> {
         let Some((proto, implicit)) = m::proto_of(&url.scheme) else {
             return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{}\" not supported", url.scheme)));
         };
-        let dec = crate::engine::url::percent_decode;
-        // Credentials: the URL's (with ";AUTH=" login options in its user part), else USERPWD.
-        let (user, password, url_opts) = match (&url.user, &self.o.username) {
-            (Some(u), _) => {
-                let (name, opts) = m::split_url_user(u);
-                (Some(dec(name)), url.password.as_deref().map(dec).unwrap_or_default(), opts.map(dec))
-            }
-            (None, Some(u)) => (Some(u.clone()), self.o.password.clone().unwrap_or_default(), None),
-            (None, None) => (None, String::new(), None),
-        };
+        let (user, password, url_opts) = mail_creds(&url, &self.o);
         let opts = url_opts.or_else(|| self.o.mail.login_options.clone()).unwrap_or_default();
         if user.iter().chain([&password]).any(|s| s.contains(['\r', '\n'])) {
             return Err(strerror_err(code::URL_MALFORMAT));
@@ -89,37 +105,36 @@ impl Xfer {
         self.info.local_port = conn.local.port() as i64;
         self.info.conn_id = conn.id;
         *self.easy.current_sock.borrow_mut() = Some((conn.stream.sock().fd(), Rc::downgrade(&self.sh.reactor)));
-        let tag_letter = (b'A' + (conn.id.rem_euclid(26)) as u8) as char;
-        let slot = conn.slot.take();
-        let mut s = Session {
-            stream: Some(conn.stream),
-            _slot: slot,
-            rd: LineBuf::default(),
-            tls: false,
-            sane: true,
-            tag_letter,
-            cmd_id: 0,
-        };
+        // A pooled connection comes logged in: the transfer starts with its own commands.
+        let kept = conn.mail.take().filter(|st| st.proto == proto);
+        let fresh = kept.is_none();
+        let st = kept.map_or_else(|| m::ConnState::new(proto, conn.id), |b| *b);
+        let mut s = Session { conn: Some(conn), rd: LineBuf::default(), st, sane: true };
         // libcurl reads the login options once connected (a bad one still costs a connection).
         let pref = m::parse_login_options(&opts, proto);
         let mut r = pref.map(|_| ()).map_err(|_| strerror_err(code::URL_MALFORMAT));
         let login = Login { user: user.filter(|u| !u.is_empty()), password, pref: pref.unwrap_or_default() };
-        if r.is_ok() && implicit {
-            r = self.mail_tls(&mut s, &url).await;
+        if r.is_ok() && fresh {
+            if implicit {
+                r = self.mail_tls(&mut s, &url).await;
+            }
+            if r.is_ok() {
+                r = match proto {
+                    Proto::Smtp => Box::pin(self.smtp_connect(&mut s, &url, &login)).await,
+                    Proto::Pop3 => Box::pin(self.pop3_connect(&mut s, &url, &login)).await,
+                    Proto::Imap => Box::pin(self.imap_connect(&mut s, &url, &login)).await,
+                };
+            }
         }
-        if r.is_ok() {
+        // Failing before the transfer's own commands (greeting, TLS, login) closes the connection
+        // without a goodbye, as libcurl does.
+        let connected = r.is_ok();
+        if connected {
             r = match proto {
-                Proto::Smtp => Box::pin(self.smtp_session(&mut s, &url, &login)).await,
-                Proto::Pop3 => Box::pin(self.pop3_session(&mut s, &url, &login)).await,
-                Proto::Imap => Box::pin(self.imap_session(&mut s, &url, &login)).await,
+                Proto::Smtp => Box::pin(self.smtp_do(&mut s)).await,
+                Proto::Pop3 => Box::pin(self.pop3_do(&mut s, &url)).await,
+                Proto::Imap => Box::pin(self.imap_do(&mut s, &url)).await,
             };
-        }
-        if s.sane && s.stream.is_some() && pref.is_ok() {
-            let bye = match proto {
-                Proto::Smtp | Proto::Pop3 => "QUIT".to_string(),
-                Proto::Imap => format!("{} LOGOUT", self.imap_tag(&mut s)),
-            };
-            self.mail_goodbye(&mut s, &bye).await;
         }
         *self.easy.current_sock.borrow_mut() = None;
         if let Err(e) = &r {
@@ -128,19 +143,36 @@ impl Xfer {
                 self.text(format_args!("{}", e.msg));
             }
         }
+        let Some(mut conn) = s.conn.take() else { return r };
+        if r.is_ok() && s.sane && !self.o.forbid_reuse {
+            conn.mail = Some(Box::new(s.st));
+            self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
+            self.info.last_socket = conn.stream.sock().fd() as i64;
+            self.with_pool(|p| p.put(conn, &self.sh.reactor));
+            self.sh.limits.notify();
+            return r;
+        }
+        if connected {
+            self.text(format_args!("shutting down connection #{}", conn.id));
+            if s.sane {
+                let bye = s.st.goodbye();
+                Self::mail_goodbye(&self.sh.reactor.clone(), &mut conn.stream, &bye).await;
+            }
+        } else {
+            self.text(format_args!("closing connection #{}", conn.id));
+        }
         r
     }
 
-    /// QUIT / LOGOUT: sent, and the answer awaited a moment, out of the application's sight.
-    async fn mail_goodbye(&mut self, s: &mut Session, cmd: &str) {
-        let line = format!("{cmd}\r\n");
-        if s.io().write_all(line.as_bytes()).await.is_err() {
+    /// QUIT / LOGOUT (`line`, its CRLF included): sent, and the answer awaited a moment, out of
+    /// the application's sight.
+    async fn mail_goodbye(reactor: &Rc<crate::engine::rt::Reactor>, io: &mut Stream, line: &str) {
+        if io.write_all(line.as_bytes()).await.is_err() {
             return;
         }
-        let reactor = self.sh.reactor.clone();
         let wait = Some(Instant::now() + Duration::from_millis(1000));
         let mut buf = [0u8; 512];
-        let _ = with_deadline(&reactor, wait, s.io().read(&mut buf)).await;
+        let _ = with_deadline(reactor, wait, io.read(&mut buf)).await;
     }
 
     /// TLS over the connection as it is (smtps/pop3s/imaps at once, or after STARTTLS / STLS).
@@ -151,13 +183,14 @@ impl Xfer {
         self.info.ssl_verifyresult = 1;
         // libcurl offers ALPN for HTTP only.
         let setup = self.tls_setup(&url.host, Vec::new())?;
-        let Some(inner) = s.stream.take() else {
+        let Some(mut conn) = s.conn.take() else {
             return Err(Error::new(code::SSL_CONNECT_ERROR, "no connection to put TLS over"));
         };
-        // A failed upgrade took the stream with it: no goodbye is said.
-        let t = self.tls_handshake(inner, setup, &url.host).await.inspect_err(|_| s.sane = false)?;
-        s.stream = Some(Stream::new(t));
-        s.tls = true;
+        // A failed upgrade took the connection with it: no goodbye is said.
+        let t = self.tls_handshake(conn.stream, setup, &url.host).await.inspect_err(|_| s.sane = false)?;
+        conn.stream = Stream::new(t);
+        s.conn = Some(conn);
+        s.st.tls = true;
         Ok(())
     }
 
@@ -250,7 +283,13 @@ impl Xfer {
     }
 
     fn sasl_creds<'a>(o: &'a Options, login: &'a Login, url: &'a Url) -> sasl::Creds<'a> {
+        let service = match m::proto_of(&url.scheme) {
+            Some((Proto::Smtp, _)) => "smtp",
+            Some((Proto::Pop3, _)) => "pop",
+            _ => "imap",
+        };
         sasl::Creds {
+            service,
             user: login.user.as_deref().unwrap_or(""),
             password: &login.password,
             authzid: o.mail.authzid.as_deref().unwrap_or(""),
@@ -362,7 +401,8 @@ impl Xfer {
         self.smtp_reply(s).await
     }
 
-    async fn smtp_session(&mut self, s: &mut Session, url: &Url, login: &Login) -> Result<()> {
+    /// The greeting, EHLO (HELO), STARTTLS and AUTH of a new connection.
+    async fn smtp_connect(&mut self, s: &mut Session, url: &Url, login: &Login) -> Result<()> {
         let (c, _) = self.smtp_reply(s).await?;
         if c != 220 {
             s.sane = false;
@@ -380,7 +420,7 @@ impl Xfer {
             let (c, lines) = self.smtp_cmd(s, &format!("EHLO {domain}")).await?;
             caps = smtp::Caps::default();
             if c / 100 != 2 {
-                if use_ssl <= 1 || s.tls {
+                if use_ssl <= 1 || s.st.tls {
                     let (c, _) = self.smtp_cmd(s, &format!("HELO {domain}")).await?;
                     if c / 100 != 2 {
                         return Err(Error::new(code::REMOTE_ACCESS_DENIED, format!("Remote access denied: {c}")));
@@ -392,7 +432,7 @@ impl Xfer {
             for l in lines.iter().skip(1) {
                 caps.line(l);
             }
-            if use_ssl == 0 || s.tls {
+            if use_ssl == 0 || s.st.tls {
                 break;
             }
             if !caps.starttls {
@@ -419,9 +459,17 @@ impl Xfer {
             r?;
             authed = true;
         }
-        // An upload without recipients runs a command instead, as in libcurl.
+        s.st.smtp_caps = caps;
+        s.st.authed = authed;
+        Ok(())
+    }
+
+    /// The transfer: a mail sent, or commands (an upload without recipients runs a command, as in
+    /// libcurl).
+    async fn smtp_do(&mut self, s: &mut Session) -> Result<()> {
+        let caps = s.st.smtp_caps.clone();
         if self.o.upload && !self.o.mail.rcpt.is_empty() {
-            self.smtp_send_mail(s, &caps, authed).await
+            self.smtp_send_mail(s, &caps, s.st.authed).await
         } else {
             self.smtp_command(s, &caps).await
         }
@@ -577,7 +625,8 @@ impl Xfer {
         }
     }
 
-    async fn pop3_session(&mut self, s: &mut Session, url: &Url, login: &Login) -> Result<()> {
+    /// The greeting, CAPA, STLS and login of a new connection.
+    async fn pop3_connect(&mut self, s: &mut Session, url: &Url, login: &Login) -> Result<()> {
         let greeting = self.mail_line(s).await?;
         if pop3::classify(&greeting) != pop3::Resp::Ok {
             s.sane = false;
@@ -594,7 +643,7 @@ impl Xfer {
             if refused {
                 caps.user = true;
             }
-            if use_ssl == 0 || s.tls {
+            if use_ssl == 0 || s.st.tls {
                 break;
             }
             if !caps.stls {
@@ -634,6 +683,11 @@ impl Xfer {
                 return Err(strerror_err(code::LOGIN_DENIED));
             }
         }
+        Ok(())
+    }
+
+    /// The transfer: LIST, RETR or the custom command, its answer the body.
+    async fn pop3_do(&mut self, s: &mut Session, url: &Url) -> Result<()> {
         let path = url.path.split(['?', '#']).next().unwrap_or("");
         let id = crate::engine::url::percent_decode(path.strip_prefix('/').unwrap_or(path));
         let custom = self.o.custom_request.clone();
@@ -702,8 +756,8 @@ impl Xfer {
         Ok((st, caps))
     }
 
-    async fn imap_session(&mut self, s: &mut Session, url: &Url, login: &Login) -> Result<()> {
-        let iu = imap::parse_url(&url.path).map_err(|_| strerror_err(code::URL_MALFORMAT))?;
+    /// The greeting, CAPABILITY, STARTTLS and login of a new connection.
+    async fn imap_connect(&mut self, s: &mut Session, url: &Url, login: &Login) -> Result<()> {
         let greeting = self.mail_line(s).await?;
         let preauth = match imap::classify(&greeting, "") {
             imap::Resp::Untagged(u) if u.starts_with("OK") => false,
@@ -718,7 +772,7 @@ impl Xfer {
         loop {
             let (st, c) = self.imap_capability(s).await?;
             caps = c;
-            if use_ssl == 0 || s.tls {
+            if use_ssl == 0 || s.st.tls {
                 break;
             }
             if !(st == imap::Status::Ok && caps.starttls && !preauth) {
@@ -751,6 +805,13 @@ impl Xfer {
                 return Err(strerror_err(code::LOGIN_DENIED));
             }
         }
+        Ok(())
+    }
+
+    /// The transfer: SELECT when the mailbox is not the one selected last, then FETCH, SEARCH,
+    /// LIST, APPEND or the custom command.
+    async fn imap_do(&mut self, s: &mut Session, url: &Url) -> Result<()> {
+        let iu = imap::parse_url(&url.path).map_err(|_| strerror_err(code::URL_MALFORMAT))?;
         // CUSTOMREQUEST: its first word is the command, the rest its parameters.
         let custom = self.o.custom_request.clone().filter(|c| !c.is_empty());
         if custom.as_deref().is_some_and(|c| c.contains(['\r', '\n'])) {
@@ -761,22 +822,14 @@ impl Xfer {
         }
         let wants_select = custom.is_some() || iu.uid.is_some() || iu.mailindex.is_some() || iu.query.is_some();
         if let (Some(mb), true) = (&iu.mailbox, wants_select) {
-            let tag = self.imap_send(s, &format!("SELECT {}", imap::atom(mb, false))).await?;
-            let mut validity = None;
-            let st = self
-                .imap_until_tagged(s, &tag, &mut |u, _| {
-                    if let Some(v) = imap::uidvalidity(u) {
-                        validity = Some(v);
-                    }
-                })
-                .await?;
-            if st != imap::Status::Ok {
-                return Err(Error::new(code::LOGIN_DENIED, "Select failed"));
-            }
-            if let (Some(want), Some(have)) = (&iu.uidvalidity, &validity) {
-                if !want.eq_ignore_ascii_case(have) {
-                    return Err(Error::new(code::REMOTE_FILE_NOT_FOUND, "Mailbox UIDVALIDITY has changed"));
-                }
+            let st = &s.st;
+            let same = st.mailbox.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(mb))
+                && match (&iu.uidvalidity, &st.uidvalidity) {
+                    (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
+                    _ => true,
+                };
+            if !same {
+                self.imap_select(s, mb, iu.uidvalidity.as_deref()).await?;
             }
             if custom.is_none() {
                 if let Some(q) = &iu.query {
@@ -795,6 +848,34 @@ impl Xfer {
                 self.imap_list(s, &format!("LIST \"{mb}\" *"), "LIST").await
             }
         }
+    }
+
+    /// SELECT: the mailbox (and its UIDVALIDITY) is remembered once the server accepts it.
+    async fn imap_select(&mut self, s: &mut Session, mb: &str, want_validity: Option<&str>) -> Result<()> {
+        s.st.mailbox = None;
+        s.st.uidvalidity = None;
+        {
+            let tag = self.imap_send(s, &format!("SELECT {}", imap::atom(mb, false))).await?;
+            let mut validity = None;
+            let st = self
+                .imap_until_tagged(s, &tag, &mut |u, _| {
+                    if let Some(v) = imap::uidvalidity(u) {
+                        validity = Some(v);
+                    }
+                })
+                .await?;
+            if st != imap::Status::Ok {
+                return Err(Error::new(code::LOGIN_DENIED, "Select failed"));
+            }
+            if let (Some(want), Some(have)) = (want_validity, &validity) {
+                if !want.eq_ignore_ascii_case(have) {
+                    return Err(Error::new(code::REMOTE_FILE_NOT_FOUND, "Mailbox UIDVALIDITY has changed"));
+                }
+            }
+            s.st.mailbox = Some(mb.to_string());
+            s.st.uidvalidity = validity;
+        }
+        Ok(())
     }
 
     /// LIST, SEARCH or a custom command: the untagged answers that are its own are the body.
@@ -911,7 +992,6 @@ impl Xfer {
     // ---------------------------------------------------------------- helpers
 
     fn imap_tag(&self, s: &mut Session) -> String {
-        s.cmd_id += 1;
-        format!("{}{:03}", s.tag_letter, s.cmd_id)
+        s.st.tag()
     }
 }

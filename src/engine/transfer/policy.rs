@@ -346,6 +346,7 @@ impl Xfer {
                 let tls = url.scheme == "ftps" || self.o.ftp.use_ssl > 0;
                 Some(self.o.ftp.reuse_key() ^ if tls { self.o.tls.fingerprint() } else { 0 })
             }
+            "smtp" | "smtps" | "pop3" | "pop3s" | "imap" | "imaps" => Some(self.mail_reuse_key(url)),
             _ => None,
         };
         PoolKey {
