@@ -5,6 +5,7 @@ server."""
 
 import base64
 import io
+import re
 
 import pytest
 
@@ -165,8 +166,21 @@ def test_socket_action(dovecot):
     running = drive.run()
     assert not running
     assert [c.buf.getvalue() for c in handles] == [ONE, TWO]
+    # A third transfer takes an idle connection from the multi's pool: INBOX is selected there.
     for c in handles:
         m.remove_handle(c)
+    c = pycurl.Curl()
+    c.buf = io.BytesIO()
+    t = trace(c)
+    c.setopt(pycurl.URL, dovecot.url("imap", "/INBOX/;UID=2"))
+    c.setopt(pycurl.WRITEDATA, c.buf)
+    m.add_handle(c)
+    assert not drive.run()
+    assert c.buf.getvalue() == TWO and c.getinfo(pycurl.NUM_CONNECTS) == 0
+    assert len(sent(t)) == 1 and sent(t)[0][1:] == b"005 UID FETCH 2 BODY[]\r\n"
+    m.remove_handle(c)
+    c.close()
+    for c in handles:
         c.close()
     m.close()
 
@@ -221,7 +235,9 @@ def test_failed_login_closes_without_logout(relay):
 
 @pytest.fixture(scope="module")
 def dovecot_digest():
+    """A second dovecot, offering DIGEST-MD5, its INBOX empty (APPEND tests add to it)."""
     srv = mailservers.start_dovecot(mechanisms="plain login cram-md5 digest-md5")
+    srv.deliver([])
     yield srv
     srv.stop()
 
@@ -245,3 +261,36 @@ def test_digest_md5_wrong_password_and_login_options(curl, dovecot_digest):
     t = trace(curl)
     perform(curl, dovecot_digest.url("imap", "/"), LOGIN_OPTIONS="AUTH=CRAM-MD5")
     assert sent(t)[1] == b"B002 AUTHENTICATE CRAM-MD5\r\n"
+
+
+def test_append_mimepost(curl, dovecot_digest):
+    m = pycurl.CurlMime(curl)
+    p = m.addpart()
+    p.data(b"mime body")
+    p.type("text/plain")
+    t = trace(curl)
+    curl.setopt(pycurl.MIMEPOST, m)
+    curl.setopt(pycurl.HTTPHEADER, ["Subject: mime"])
+    perform(curl, dovecot_digest.url("imap", "/INBOX"))
+    append = sent(t)[-2]
+    size = int(append[append.index(b"{") + 1:-3])
+    assert append == b"A003 APPEND INBOX (\\Seen) {%d}\r\n" % size
+    c2 = pycurl.Curl()
+    try:
+        body, _ = perform(c2, dovecot_digest.url("imap", "/INBOX/;UID=1"))
+    finally:
+        c2.close()
+    assert len(body) == size
+    assert re.fullmatch(
+        rb"Content-Type: multipart/mixed; boundary=(-{24}\w{22})\r\nMime-Version: 1\.0\r\nSubject: mime\r\n\r\n"
+        rb"--\1\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\nmime body\r\n--\1--\r\n", body)
+
+
+def test_append_mimepost_of_unknown_size(curl, dovecot_digest):
+    m = pycurl.CurlMime(curl)
+    p = m.addpart()
+    p.data(b"=")
+    p.encoder("quoted-printable")
+    curl.setopt(pycurl.MIMEPOST, m)
+    err = perform_error(curl, dovecot_digest.url("imap", "/INBOX"))
+    assert err == (pycurl.E_UPLOAD_FAILED, "Cannot APPEND with unknown input file size")

@@ -3,6 +3,7 @@ dot-stuffing, refused recipients, commands without an upload, STARTTLS and impli
 multi interfaces. What is checked was observed with real pycurl (libcurl 8) on the same server."""
 
 import io
+import re
 
 import pytest
 
@@ -319,3 +320,79 @@ def test_connection_reused_for_the_next_mail(smtp):
         assert conn[-3:] == [b"VRFY b@y.test\r\n", b"QUIT\r\n", b"EOF"]
     finally:
         relay.stop()
+
+
+def boundaries_named(data):
+    """The message with each MIME boundary (24 dashes, 22 random characters) named B1, B2, ... in
+    order of appearance: libcurl's are random, their places are not."""
+    for i, b in enumerate(dict.fromkeys(re.findall(rb"-{24}[A-Za-z0-9]{22}", data))):
+        data = data.replace(b, b"B%d" % (i + 1))
+    return data
+
+
+def mail_mime(c, attachment):
+    m = pycurl.CurlMime(c)
+    p = m.addpart()
+    p.data(b"hello\r\n.dot")
+    p.type("text/plain")
+    p = m.addpart()
+    p.filedata(str(attachment))
+    p.encoder("base64")
+    p = m.addpart()
+    p.data(b"x\xe9y=z")
+    p.encoder("quoted-printable")
+    p.name("bin")
+    p = m.addpart()
+    p.data(b"<b>x</b>")
+    p.filename("x.html")
+    alt = pycurl.CurlMime(c)
+    q = alt.addpart()
+    q.data(b"alt1")
+    q = alt.addpart()
+    q.data(b"<p>alt2</p>")
+    q.type("text/html")
+    p = m.addpart()
+    p.subparts(alt)
+    p.type("multipart/alternative")
+    return m
+
+
+MIME_MESSAGE = (
+    b"Content-Type: multipart/mixed; boundary=B1\r\nMime-Version: 1.0\r\nFrom: A <a@x.test>\r\nSubject: hi\r\n\r\n"
+    b"--B1\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\nhello\r\n.dot\r\n"
+    b'--B1\r\nContent-Disposition: attachment; filename="att.txt"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+    b"YXR0YWNoZWQKLmRvdAo=\r\n"
+    b'--B1\r\nContent-Disposition: attachment; name="bin"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    b"x=E9y=3Dz\r\n"
+    b'--B1\r\nContent-Disposition: attachment; filename="x.html"\r\nContent-Type: text/html\r\n'
+    b"Content-Transfer-Encoding: 8bit\r\n\r\n<b>x</b>\r\n"
+    b"--B1\r\nContent-Type: multipart/alternative; boundary=B2\r\n\r\n"
+    b"--B2\r\n\r\nalt1\r\n"
+    b"--B2\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: 8bit\r\n\r\n<p>alt2</p>\r\n"
+    b"--B2--\r\n\r\n--B1--\r\n"
+)
+
+
+def test_mimepost_is_the_message(curl, smtp, tmp_path):
+    att = tmp_path / "att.txt"
+    att.write_bytes(b"attached\n.dot\n")
+    t = trace(curl)
+    curl.setopt(pycurl.MIMEPOST, mail_mime(curl, att))
+    curl.setopt(pycurl.HTTPHEADER, ["From: A <a@x.test>", "Subject: hi"])
+    perform(curl, smtp.url("/client.test"), MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"])
+    (m,) = smtp.messages()
+    assert boundaries_named(m["data"]) == MIME_MESSAGE
+    # Quoted-printable has no size known in advance: no SIZE= then.
+    assert sent(t)[-3] == b"MAIL FROM:<a@x.test>\r\n"
+    assert b"\r\n..dot\r\n" in data_out(t) and data_out(t).endswith(b"--\r\n.\r\n")
+
+
+def test_mimepost_size(curl, smtp):
+    m = pycurl.CurlMime(curl)
+    m.addpart().data(b"only")
+    t = trace(curl)
+    curl.setopt(pycurl.MIMEPOST, m)
+    perform(curl, smtp.url("/client.test"), MAIL_FROM="a@x.test", MAIL_RCPT=["b@y.test"])
+    (msg,) = smtp.messages()
+    assert sent(t)[-3] == b"MAIL FROM:<a@x.test> SIZE=%d\r\n" % len(msg["data"])
+    assert boundaries_named(msg["data"]).endswith(b"Mime-Version: 1.0\r\n\r\n--B1\r\n\r\nonly\r\n--B1--\r\n")

@@ -1,7 +1,6 @@
 """smtp://, pop3:// and imap:// against aiosmtpd and dovecot on loopback: the commands sent
 (DEBUGFUNCTION), every reply line given to HEADERFUNCTION, bodies, errors and infos, with one
-fresh handle per transfer (pycurl-rs says goodbye after each transfer, libcurl keeps the
-connection: see docs/differences.md)."""
+fresh handle per transfer, and series of transfers on one handle reusing its connection."""
 import io
 import re
 import tempfile
@@ -44,6 +43,25 @@ def run(name, url, mask=False, **opts):
     c.close()
 
 
+def series(name, steps):
+    """Transfers on one handle: what each sends, whether it reused the connection, and errors."""
+    c = pycurl.Curl()
+    sent = []
+    c.setopt(pycurl.VERBOSE, 1)
+    c.setopt(pycurl.DEBUGFUNCTION, lambda k, d: (k == pycurl.INFOTYPE_HEADER_OUT or d.startswith(b"Reusing"))
+             and sent.append(d))
+    for i, (url, opts) in enumerate(steps):
+        c.setopt(pycurl.URL, url)
+        c.setopt(pycurl.WRITEDATA, io.BytesIO())
+        for k, v in opts.items():
+            c.setopt(getattr(pycurl, k), v)
+        perform(c, o, f"{name}.{i}.perform")
+        o[f"{name}.{i}.sent"] = sent[:]
+        o[f"{name}.{i}.num_connects"] = c.getinfo(pycurl.NUM_CONNECTS)
+        del sent[:]
+    c.close()
+
+
 def reader(data):
     return io.BytesIO(data).read
 
@@ -75,6 +93,15 @@ try:
     run("imap_search", dove.url("imap", "/INBOX?ALL"), mask=True, LOGIN_OPTIONS="AUTH=PLAIN")
     run("imap_missing", dove.url("imap", "/INBOX/;UID=7"), mask=True, LOGIN_OPTIONS="AUTH=PLAIN")
     run("imap_bogus", dove.url("imap", "/INBOX"), mask=True, LOGIN_OPTIONS="AUTH=PLAIN", CUSTOMREQUEST="BOGUS")
+    plain = {"LOGIN_OPTIONS": "AUTH=PLAIN"}
+    series("imap_series", [(dove.url("imap", "/INBOX/;UID=1"), plain), (dove.url("imap", "/INBOX/;UID=2"), {}),
+                           (dove.url("imap", "/"), {}), (dove.url("imap", "/INBOX;UIDVALIDITY=1/;UID=1"), {}),
+                           (dove.url("imap", "/INBOX/;UID=1"), {})])
+    series("pop3_series", [(dove.url("pop3", "/1"), plain), (dove.url("pop3", "/"), {}),
+                           (dove.url("pop3", "/2"), {"FORBID_REUSE": 1}), (dove.url("pop3", "/9"), {"FORBID_REUSE": 0}),
+                           (dove.url("pop3", "/1"), {"FRESH_CONNECT": 1})])
+    series("smtp_series", [(smtp.url("/client.test"), {"MAIL_RCPT": ["someone@y.test"], "USERPWD": "user:secret"}),
+                           (smtp.url("/client.test"), {"MAIL_RCPT": ["other@y.test"]})])
     o["smtp_messages"] = [(m["from"], m["rcpt"], m["data"]) for m in smtp.messages()]
 finally:
     smtp.stop()

@@ -126,13 +126,30 @@ impl Mime {
     /// The request body for this tree sent as a form (MIMEPOST / HTTPPOST).
     pub fn form_body(&self) -> MimeBody {
         let mut segs = Vec::new();
-        flatten(self, true, &mut segs);
+        flatten(self, true, false, &mut segs);
         MimeBody {
             segs,
             content_type: format!("multipart/form-data; boundary={}", self.boundary),
             cur: 0,
             reader: None,
         }
+    }
+
+    /// The message SMTP sends and IMAP appends for this tree (MIMEPOST on a mail URL): the root's
+    /// own headers (multipart/mixed, Mime-Version, then `headers`: HTTPHEADER's lines), a blank
+    /// line, then the parts with libcurl's mail rules (no form-data; a guessed text/plain is left
+    /// out; a part with a type and no encoder says 8bit).
+    pub fn mail_body(&self, headers: &[String]) -> MimeBody {
+        let content_type = format!("multipart/mixed; boundary={}", self.boundary);
+        let mut head = format!("Content-Type: {content_type}\r\nMime-Version: 1.0\r\n");
+        for h in headers {
+            head.push_str(h);
+            head.push_str("\r\n");
+        }
+        head.push_str("\r\n");
+        let mut segs = vec![Seg::Bytes(head.into_bytes())];
+        flatten(self, false, true, &mut segs);
+        MimeBody { segs, content_type, cur: 0, reader: None }
     }
 }
 
@@ -178,8 +195,9 @@ fn custom_header<'a>(headers: &'a [String], name: &str) -> Option<&'a str> {
     })
 }
 
-/// The header block of one part; `in_form`: its parent is multipart/form-data.
-fn part_headers(p: &Part, in_form: bool) -> (Vec<u8>, Option<String>) {
+/// The header block of one part; `in_form`: its parent is multipart/form-data; `mail`: the tree
+/// is a mail message.
+fn part_headers(p: &Part, in_form: bool, mail: bool) -> (Vec<u8>, Option<String>) {
     let custom_type = custom_header(&p.headers, "Content-Type");
     let ctype: Option<String> = p.mime_type.clone().or_else(|| custom_type.map(str::to_string)).or_else(|| {
         match &p.content {
@@ -194,6 +212,8 @@ fn part_headers(p: &Part, in_form: bool) -> (Vec<u8>, Option<String>) {
         }
         .map(str::to_string)
     });
+    let guessed = p.mime_type.is_none() && custom_type.is_none();
+    let ctype = ctype.filter(|t| !(mail && guessed && t == "text/plain"));
     let mut h = Vec::new();
     if custom_header(&p.headers, "Content-Disposition").is_none() {
         let disposition = if in_form {
@@ -225,9 +245,15 @@ fn part_headers(p: &Part, in_form: bool) -> (Vec<u8>, Option<String>) {
         }
         h.extend_from_slice(b"\r\n");
     }
-    if let (Some(e), false) = (p.encoder, matches!(p.content, Content::Multipart(_))) {
+    let multipart = matches!(p.content, Content::Multipart(_));
+    let cte = match p.encoder {
+        Some(e) => Some(e.name()),
+        None if mail && ctype.is_some() => Some("8bit"),
+        None => None,
+    };
+    if let (Some(e), false) = (cte, multipart) {
         if custom_header(&p.headers, "Content-Transfer-Encoding").is_none() {
-            h.extend_from_slice(format!("Content-Transfer-Encoding: {}\r\n", e.name()).as_bytes());
+            h.extend_from_slice(format!("Content-Transfer-Encoding: {e}\r\n").as_bytes());
         }
     }
     for line in &p.headers {
@@ -261,10 +287,10 @@ fn push_bytes(segs: &mut Vec<Seg>, b: &[u8]) {
     }
 }
 
-fn flatten(m: &Mime, in_form: bool, segs: &mut Vec<Seg>) {
+fn flatten(m: &Mime, in_form: bool, mail: bool, segs: &mut Vec<Seg>) {
     for p in &m.parts {
         push_bytes(segs, format!("--{}\r\n", m.boundary).as_bytes());
-        let (headers, ctype) = part_headers(p, in_form);
+        let (headers, ctype) = part_headers(p, in_form, mail);
         push_bytes(segs, &headers);
         push_bytes(segs, b"\r\n");
         let enc = p.encoder.filter(|e| *e != Encoder::Binary && *e != Encoder::Bit8);
@@ -277,7 +303,7 @@ fn flatten(m: &Mime, in_form: bool, segs: &mut Vec<Seg>) {
                 let form = ctype.is_some_and(|t| {
                     t.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("multipart/form-data")
                 });
-                flatten(sub, form, segs);
+                flatten(sub, form, mail, segs);
             }
         }
         push_bytes(segs, b"\r\n");

@@ -264,6 +264,12 @@ impl Form {
         let content_type = body.as_ref().map(|b| b.content_type());
         Form { body, content_type }
     }
+
+    /// MIMEPOST on an smtp:// or imap:// URL: the tree as a mail message, HTTPHEADER's lines
+    /// its headers.
+    pub fn mail(post: &FormPost, headers: &[String]) -> Form {
+        Form { body: post.0.as_ref().map(|m| m.mail_body(headers)), content_type: None }
+    }
 }
 
 /// libcurl's code for a failed read of mime data: a callback that aborted (or misbehaved) is 42, a

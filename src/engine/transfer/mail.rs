@@ -3,8 +3,9 @@
 //!
 //! Every reply line goes to DEBUGFUNCTION and HEADERFUNCTION as it arrives, as libcurl's
 //! "pingpong" layer hands them over; message bodies (RETR, FETCH literals, listings) go to the
-//! write callback. The connection ends with QUIT / LOGOUT after the transfer (libcurl keeps it for
-//! the next transfer and says goodbye when it closes it).
+//! write callback. The connection goes back to the pool after a transfer, as libcurl keeps it: the
+//! next transfer on it skips the greeting, TLS and login (`mail::ConnState` says what it knows),
+//! and QUIT / LOGOUT is said when it is closed.
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -40,6 +41,13 @@ pub(super) struct Login {
     pub user: Option<String>,
     pub password: String,
     pub pref: LoginPref,
+}
+
+/// Where a mail's bytes come from: READFUNCTION (INFILESIZE of them when set) or MIMEPOST's tree
+/// written as a message (libcurl sends either, MIMEPOST first).
+enum MailData {
+    Read,
+    Mime(crate::engine::request::Form),
 }
 
 /// libcurl's codes for what only the mail protocols report.
@@ -468,7 +476,7 @@ impl Xfer {
     /// libcurl).
     async fn smtp_do(&mut self, s: &mut Session) -> Result<()> {
         let caps = s.st.smtp_caps.clone();
-        if self.o.upload && !self.o.mail.rcpt.is_empty() {
+        if (self.o.upload || self.mail_mime_set()) && !self.o.mail.rcpt.is_empty() {
             self.smtp_send_mail(s, &caps, s.st.authed).await
         } else {
             self.smtp_command(s, &caps).await
@@ -514,8 +522,9 @@ impl Xfer {
             cmd.push_str(" AUTH=");
             cmd.push_str(&if a.is_empty() { "<>".to_string() } else { smtp::bracketed(a) });
         }
-        if caps.size && self.o.in_size > 0 {
-            cmd.push_str(&format!(" SIZE={}", self.o.in_size));
+        let (mut data, size) = self.mail_data();
+        if let (true, Some(n @ 1..)) = (caps.size, size) {
+            cmd.push_str(&format!(" SIZE={n}"));
         }
         let non_ascii = !cmd.is_ascii() || mo.rcpt.iter().any(|r| !r.is_ascii());
         if caps.utf8 && non_ascii {
@@ -551,7 +560,7 @@ impl Xfer {
         // Until the end-of-data reply is read, the connection is not in step.
         s.sane = false;
         self.info.starttransfer_time = elapsed(self.start);
-        let limit = (self.o.in_size >= 0).then_some(self.o.in_size as u64);
+        let limit = size;
         self.ul_total = limit.map_or(0, |l| l as i64);
         let mut stuffer = smtp::Stuffer::new(self.o.crlf);
         let mut buf = vec![0u8; self.o.upload_buffer_size.max(16384)];
@@ -559,7 +568,7 @@ impl Xfer {
         let mut read = 0u64;
         let mut ended = false;
         loop {
-            let n = self.upload_chunk(&mut buf, limit, read, "an SMTP")?;
+            let n = self.mail_read(&mut data, &mut buf, limit, read, "an SMTP")?;
             if n == 0 {
                 break;
             }
@@ -817,7 +826,7 @@ impl Xfer {
         if custom.as_deref().is_some_and(|c| c.contains(['\r', '\n'])) {
             return Err(strerror_err(code::URL_MALFORMAT));
         }
-        if self.o.upload {
+        if self.o.upload || self.mail_mime_set() {
             return self.imap_append(s, &iu).await;
         }
         let wants_select = custom.is_some() || iu.uid.is_some() || iu.mailindex.is_some() || iu.query.is_some();
@@ -950,10 +959,10 @@ impl Xfer {
         let Some(mb) = &iu.mailbox else {
             return Err(Error::new(code::URL_MALFORMAT, "Cannot APPEND without a mailbox."));
         };
-        if self.o.in_size < 0 {
+        let (mut data, size) = self.mail_data();
+        let Some(size) = size else {
             return Err(Error::new(code::UPLOAD_FAILED, "Cannot APPEND with unknown input file size"));
-        }
-        let size = self.o.in_size as u64;
+        };
         let tag = self.imap_send(s, &format!("APPEND {} (\\Seen) {{{size}}}", imap::atom(mb, false))).await?;
         loop {
             let l = self.mail_line(s).await?;
@@ -969,7 +978,7 @@ impl Xfer {
         let mut buf = vec![0u8; self.o.upload_buffer_size.max(16384)];
         let mut sent = 0u64;
         while sent < size {
-            let n = self.upload_chunk(&mut buf, Some(size), sent, "an IMAP")?;
+            let n = self.mail_read(&mut data, &mut buf, Some(size), sent, "an IMAP")?;
             if n == 0 {
                 return Err(Error::new(
                     code::READ_ERROR,
@@ -990,6 +999,44 @@ impl Xfer {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /// MIMEPOST is set: SMTP and IMAP send its message instead of running a command.
+    fn mail_mime_set(&self) -> bool {
+        self.o.form.is_some()
+    }
+
+    /// The message to send, and its size when known.
+    fn mail_data(&self) -> (MailData, Option<u64>) {
+        use crate::engine::request::BodySource;
+        match &self.o.form {
+            Some(f) => {
+                let form = crate::engine::request::Form::mail(f, &self.o.headers);
+                let size = form.size();
+                (MailData::Mime(form), size)
+            }
+            None => (MailData::Read, (self.o.in_size >= 0).then_some(self.o.in_size as u64)),
+        }
+    }
+
+    /// The next piece of the message (`sent` bytes of `limit` read so far); 0 at its end.
+    fn mail_read(
+        &mut self,
+        d: &mut MailData,
+        buf: &mut [u8],
+        limit: Option<u64>,
+        sent: u64,
+        what: &str,
+    ) -> Result<usize> {
+        use crate::engine::request::BodySource;
+        let MailData::Mime(form) = d else {
+            return self.upload_chunk(buf, limit, sent, what);
+        };
+        match form.read(buf) {
+            ReadOutcome::Data(n) => Ok(n),
+            ReadOutcome::Pause => Err(Error::new(code::READ_ERROR, format!("pausing {what} upload is not supported"))),
+            ReadOutcome::Abort(e) => Err(e),
+        }
+    }
 
     fn imap_tag(&self, s: &mut Session) -> String {
         s.st.tag()
