@@ -294,3 +294,20 @@ def test_append_mimepost_of_unknown_size(curl, dovecot_digest):
     curl.setopt(pycurl.MIMEPOST, m)
     err = perform_error(curl, dovecot_digest.url("imap", "/INBOX"))
     assert err == (pycurl.E_UPLOAD_FAILED, "Cannot APPEND with unknown input file size")
+
+
+def test_pool_limit_closes_with_logout(dovecot):
+    relays = [mailservers.Relay(dovecot.ports["imap"]) for _ in range(2)]
+    c = pycurl.Curl()
+    try:
+        perform(c, relay_url(relays[0], "/"))
+        c.setopt(pycurl.MAXCONNECTS, 1)
+        perform(c, relay_url(relays[1], "/"))
+        # Keeping the second connection closes the first: the server hears LOGOUT.
+        assert relays[0].seen()[0][-3:] == [b'A003 LIST "" *\r\n', b"A004 LOGOUT\r\n", b"EOF"]
+        assert relays[1].seen()[0][-1] == b'B003 LIST "" *\r\n'
+        c.close()
+        assert relays[1].seen()[0][-2:] == [b"B004 LOGOUT\r\n", b"EOF"]
+    finally:
+        for r in relays:
+            r.stop()
