@@ -158,7 +158,7 @@ fn not_built(_what: &str) -> PyErr {
 const NO_UNSET: &[i32] = &[opt::COOKIEFILE, opt::NOPROXY, opt::COPYPOSTFIELDS];
 
 /// Unbuilt options in the string range that take a list of strings, as pycurl types them.
-const UNBUILT_LISTS: &[i32] = &[10028, 10039, 10070, 10093];
+const UNBUILT_LISTS: &[i32] = &[10028, 10039, 10093];
 
 /// Unbuilt options in the string range that pycurl takes no string for (FNMATCH_DATA).
 const UNBUILT_NO_TEXT: &[i32] = &[10202];
@@ -1106,6 +1106,14 @@ impl PyCurl {
                 let l = if unset { Vec::new() } else { convert::string_list(value)? };
                 if unset || !l.is_empty() {
                     o.mail.rcpt = l;
+                }
+            }
+            // TELNET (engine::proto::telnet): read when a telnet transfer starts.
+            opt::TELNETOPTIONS => {
+                // As HTTPHEADER: an empty list leaves the previous list in place.
+                let l = if unset { Vec::new() } else { convert::string_list(value)? };
+                if unset || !l.is_empty() {
+                    o.proto.telnet = l;
                 }
             }
             opt::UPLOAD_BUFFERSIZE => {

@@ -5,9 +5,20 @@
 //!   and libcurl's retry arithmetic.
 //! - `dict`: the DICT request libcurl builds from a URL path.
 //! - `gopher`: the selector libcurl sends for a URL.
+//! - `telnet`: option negotiation and the byte stream's escaping.
 pub mod dict;
 pub mod gopher;
+pub mod telnet;
 pub mod tftp;
+
+/// The options of TELNET, MQTT and RTSP, allocated once one is set (see `engine::rare`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ProtoOptions {
+    /// TELNETOPTIONS as given ("NAME=value"), read when a telnet transfer starts.
+    pub telnet: Vec<String>,
+}
+
+crate::rare_defaults!(ProtoOptions = ProtoOptions { telnet: Vec::new() });
 
 /// Percent-decoding as libcurl does it for these protocols' paths: a %00 is refused always, and
 /// any control character with `reject_ctrl`. None: refused.
