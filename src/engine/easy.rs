@@ -303,6 +303,7 @@ pub const PROTO_WSS: u64 = 1 << 31;
 pub const PROTO_TELNET: u64 = 1 << 6;
 pub const PROTO_RTSP: u64 = 1 << 18;
 pub const PROTO_MQTT: u64 = 1 << 28;
+pub const PROTO_MQTTS: u64 = 1 << 32;
 pub const PROTO_ALL: u64 = !0;
 
 impl Default for Options {

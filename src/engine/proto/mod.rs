@@ -5,9 +5,11 @@
 //!   and libcurl's retry arithmetic.
 //! - `dict`: the DICT request libcurl builds from a URL path.
 //! - `gopher`: the selector libcurl sends for a URL.
+//! - `mqtt`: the MQTT 3.1.1 packets libcurl sends and checks.
 //! - `telnet`: option negotiation and the byte stream's escaping.
 pub mod dict;
 pub mod gopher;
+pub mod mqtt;
 pub mod telnet;
 pub mod tftp;
 

@@ -35,6 +35,7 @@ mod file;
 mod ftp;
 mod h2c;
 mod mail;
+mod mqtt;
 mod oneshot;
 mod policy;
 mod sink;
@@ -364,6 +365,7 @@ impl Xfer {
             Start::OneShot(url) => Box::pin(self.run_oneshot(url)).await,
             Start::Mail(url) => Box::pin(self.run_mail(url)).await,
             Start::Telnet(url) => Box::pin(self.run_telnet(url)).await,
+            Start::Mqtt(url) => Box::pin(self.run_mqtt(url)).await,
             Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
             Start::Http(url) => self.run_http(url).await,
         }
@@ -412,6 +414,8 @@ impl Xfer {
             "imap" => PROTO_IMAP,
             "imaps" => PROTO_IMAPS,
             "telnet" => PROTO_TELNET,
+            "mqtt" => PROTO_MQTT,
+            "mqtts" => PROTO_MQTTS,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
         };
         if self.o.protocols & proto == 0 {
@@ -428,6 +432,8 @@ impl Xfer {
             Start::OneShot(url)
         } else if url.scheme == "telnet" {
             Start::Telnet(url)
+        } else if url.scheme.starts_with("mqtt") {
+            Start::Mqtt(url)
         } else if crate::engine::mail::proto_of(&url.scheme).is_some() {
             Start::Mail(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
@@ -448,6 +454,8 @@ enum Start {
     Mail(Rc<Url>),
     /// telnet://: the byte stream both ways until the server closes (telnet.rs).
     Telnet(Rc<Url>),
+    /// mqtt(s)://: CONNECT, then SUBSCRIBE or PUBLISH (mqtt.rs).
+    Mqtt(Rc<Url>),
     Upgrade(Rc<Url>),
     Http(Rc<Url>),
 }
