@@ -689,6 +689,8 @@ pub struct EasyShared {
     pub ws_meta: std::cell::Cell<Option<super::ws::Meta>>,
     /// Frames ws_send queued from inside WRITEFUNCTION (callback mode); sent when it returns.
     pub ws_reply: RefCell<Vec<u8>>,
+    /// RTSP's CSeq counters and session id, kept from one transfer to the next (engine::proto::rtsp).
+    pub rtsp: RefCell<Option<Box<super::proto::rtsp::RtspState>>>,
 }
 
 impl EasyShared {
@@ -713,6 +715,7 @@ impl EasyShared {
             digest: RefCell::new(None),
             ws_meta: std::cell::Cell::new(None),
             ws_reply: RefCell::new(Vec::new()),
+            rtsp: RefCell::new(None),
         })
     }
 

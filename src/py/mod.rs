@@ -50,7 +50,7 @@ fn version_info<'py>(py: Python<'py>, _args: &Bound<'py, PyTuple>) -> PyResult<B
         py,
         [
             "dict", "file", "ftp", "ftps", "gopher", "gophers", "http", "https", "imap", "imaps", "mqtt", "mqtts",
-            "pop3", "pop3s", "smtp", "smtps", "telnet", "tftp", "ws", "wss",
+            "pop3", "pop3s", "rtsp", "smtp", "smtps", "telnet", "tftp", "ws", "wss",
         ],
     )?;
     let items: Vec<PyObject> = vec![

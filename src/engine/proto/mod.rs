@@ -6,10 +6,12 @@
 //! - `dict`: the DICT request libcurl builds from a URL path.
 //! - `gopher`: the selector libcurl sends for a URL.
 //! - `mqtt`: the MQTT 3.1.1 packets libcurl sends and checks.
+//! - `rtsp`: libcurl's RTSP requests, the CSeq and Session checks, interleaved frames.
 //! - `telnet`: option negotiation and the byte stream's escaping.
 pub mod dict;
 pub mod gopher;
 pub mod mqtt;
+pub mod rtsp;
 pub mod telnet;
 pub mod tftp;
 
@@ -18,9 +20,15 @@ pub mod tftp;
 pub struct ProtoOptions {
     /// TELNETOPTIONS as given ("NAME=value"), read when a telnet transfer starts.
     pub telnet: Vec<String>,
+    /// RTSP_REQUEST (RTSPREQ_*; 0: unset, OPTIONS).
+    pub rtsp_request: u8,
+    pub rtsp_stream_uri: Option<String>,
+    pub rtsp_transport: Option<String>,
 }
 
-crate::rare_defaults!(ProtoOptions = ProtoOptions { telnet: Vec::new() });
+crate::rare_defaults!(
+    ProtoOptions = ProtoOptions { telnet: Vec::new(), rtsp_request: 0, rtsp_stream_uri: None, rtsp_transport: None }
+);
 
 /// Percent-decoding as libcurl does it for these protocols' paths: a %00 is refused always, and
 /// any control character with `reject_ctrl`. None: refused.

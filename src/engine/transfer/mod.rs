@@ -38,6 +38,7 @@ mod mail;
 mod mqtt;
 mod oneshot;
 mod policy;
+mod rtsp;
 mod sink;
 mod telnet;
 mod tftp;
@@ -366,6 +367,7 @@ impl Xfer {
             Start::Mail(url) => Box::pin(self.run_mail(url)).await,
             Start::Telnet(url) => Box::pin(self.run_telnet(url)).await,
             Start::Mqtt(url) => Box::pin(self.run_mqtt(url)).await,
+            Start::Rtsp(url) => Box::pin(self.run_rtsp(url)).await,
             Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
             Start::Http(url) => self.run_http(url).await,
         }
@@ -416,6 +418,7 @@ impl Xfer {
             "telnet" => PROTO_TELNET,
             "mqtt" => PROTO_MQTT,
             "mqtts" => PROTO_MQTTS,
+            "rtsp" => PROTO_RTSP,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
         };
         if self.o.protocols & proto == 0 {
@@ -434,6 +437,8 @@ impl Xfer {
             Start::Telnet(url)
         } else if url.scheme.starts_with("mqtt") {
             Start::Mqtt(url)
+        } else if url.scheme == "rtsp" {
+            Start::Rtsp(url)
         } else if crate::engine::mail::proto_of(&url.scheme).is_some() {
             Start::Mail(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
@@ -456,6 +461,8 @@ enum Start {
     Telnet(Rc<Url>),
     /// mqtt(s)://: CONNECT, then SUBSCRIBE or PUBLISH (mqtt.rs).
     Mqtt(Rc<Url>),
+    /// rtsp://: one RTSP request on a kept connection (rtsp.rs).
+    Rtsp(Rc<Url>),
     Upgrade(Rc<Url>),
     Http(Rc<Url>),
 }
