@@ -200,6 +200,8 @@ pub struct Options {
     pub tftp_no_options: bool,
     /// The SMTP / POP3 / IMAP options (engine::mail), allocated once one is set.
     pub mail: Rare<super::mail::MailOptions>,
+    /// The TELNET, MQTT and RTSP options (engine::proto), allocated once one is set.
+    pub proto: Rare<super::proto::ProtoOptions>,
 }
 
 /// Where a transfer's connections go and where they come from. Few handles set any of these, so
@@ -298,6 +300,10 @@ pub const PROTO_SMTP: u64 = 1 << 16;
 pub const PROTO_SMTPS: u64 = 1 << 17;
 pub const PROTO_WS: u64 = 1 << 30;
 pub const PROTO_WSS: u64 = 1 << 31;
+pub const PROTO_TELNET: u64 = 1 << 6;
+pub const PROTO_RTSP: u64 = 1 << 18;
+pub const PROTO_MQTT: u64 = 1 << 28;
+pub const PROTO_MQTTS: u64 = 1 << 32;
 pub const PROTO_ALL: u64 = !0;
 
 impl Default for Options {
@@ -380,6 +386,7 @@ impl Default for Options {
             creds: Rare::default(),
             ftp: Rare::default(),
             mail: Rare::default(),
+            proto: Rare::default(),
             proxy: Rare::default(),
             http200_aliases: Vec::new(),
             parsed_url: std::cell::OnceCell::new(),
@@ -682,6 +689,8 @@ pub struct EasyShared {
     pub ws_meta: std::cell::Cell<Option<super::ws::Meta>>,
     /// Frames ws_send queued from inside WRITEFUNCTION (callback mode); sent when it returns.
     pub ws_reply: RefCell<Vec<u8>>,
+    /// RTSP's CSeq counters and session id, kept from one transfer to the next (engine::proto::rtsp).
+    pub rtsp: RefCell<Option<Box<super::proto::rtsp::RtspState>>>,
 }
 
 impl EasyShared {
@@ -706,6 +715,7 @@ impl EasyShared {
             digest: RefCell::new(None),
             ws_meta: std::cell::Cell::new(None),
             ws_reply: RefCell::new(Vec::new()),
+            rtsp: RefCell::new(None),
         })
     }
 

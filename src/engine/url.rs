@@ -43,6 +43,10 @@ impl Url {
             "pop3s" => 995,
             "imap" => 143,
             "imaps" => 993,
+            "telnet" => 23,
+            "mqtt" => 1883,
+            "mqtts" => 8883,
+            "rtsp" => 554,
             _ => 0,
         }
     }

@@ -158,7 +158,7 @@ fn not_built(_what: &str) -> PyErr {
 const NO_UNSET: &[i32] = &[opt::COOKIEFILE, opt::NOPROXY, opt::COPYPOSTFIELDS];
 
 /// Unbuilt options in the string range that take a list of strings, as pycurl types them.
-const UNBUILT_LISTS: &[i32] = &[10028, 10039, 10070, 10093];
+const UNBUILT_LISTS: &[i32] = &[10028, 10039, 10093];
 
 /// Unbuilt options in the string range that pycurl takes no string for (FNMATCH_DATA).
 const UNBUILT_NO_TEXT: &[i32] = &[10202];
@@ -1004,14 +1004,31 @@ impl PyCurl {
                 }
                 o.connect_only = v as u8;
             }
-            // RTSP is not built, but libcurl checks the request kind (1 to 11) first.
+            // RTSP (engine::proto::rtsp): libcurl takes the request kinds 1 to 11.
             opt::OPT_RTSP_REQUEST => {
                 let v = long!();
-                drop(o);
                 if !(1..=11).contains(&v) {
+                    drop(o);
                     return Err(self.bad_arg(option));
                 }
-                return Err(not_built(name));
+                o.proto.rtsp_request = v as u8;
+            }
+            opt::OPT_RTSP_STREAM_URI => o.proto.rtsp_stream_uri = text!(),
+            opt::OPT_RTSP_TRANSPORT => o.proto.rtsp_transport = text!(),
+            // The session id and CSeq counters belong to the handle: transfers update them.
+            opt::OPT_RTSP_SESSION_ID => {
+                let v = text!();
+                easy.rtsp.borrow_mut().get_or_insert_with(Default::default).session_id = v;
+            }
+            opt::OPT_RTSP_CLIENT_CSEQ | opt::OPT_RTSP_SERVER_CSEQ => {
+                let v = long!();
+                let mut st = easy.rtsp.borrow_mut();
+                let st = st.get_or_insert_with(Default::default);
+                if option == opt::OPT_RTSP_CLIENT_CSEQ {
+                    st.next_client_cseq = v;
+                } else {
+                    st.next_server_cseq = v;
+                }
             }
             opt::WS_OPTIONS => o.ws_options = long!(),
             opt::UNIX_SOCKET_PATH | opt::ABSTRACT_UNIX_SOCKET => {
@@ -1106,6 +1123,14 @@ impl PyCurl {
                 let l = if unset { Vec::new() } else { convert::string_list(value)? };
                 if unset || !l.is_empty() {
                     o.mail.rcpt = l;
+                }
+            }
+            // TELNET (engine::proto::telnet): read when a telnet transfer starts.
+            opt::TELNETOPTIONS => {
+                // As HTTPHEADER: an empty list leaves the previous list in place.
+                let l = if unset { Vec::new() } else { convert::string_list(value)? };
+                if unset || !l.is_empty() {
+                    o.proto.telnet = l;
                 }
             }
             opt::UPLOAD_BUFFERSIZE => {
@@ -1354,6 +1379,16 @@ impl PyCurl {
                 l.into_any().unbind()
             }
             info::SSL_ENGINES => PyList::empty(py).into_any().unbind(),
+            info::RTSP_SESSION_ID | info::RTSP_CLIENT_CSEQ | info::RTSP_SERVER_CSEQ | info::RTSP_CSEQ_RECV => {
+                let st = easy.rtsp.borrow();
+                let st = st.as_deref().cloned().unwrap_or_default();
+                match option {
+                    info::RTSP_SESSION_ID => s(st.session_id.as_deref())?,
+                    info::RTSP_CLIENT_CSEQ => o(st.next_client_cseq)?,
+                    info::RTSP_SERVER_CSEQ => o(st.next_server_cseq)?,
+                    _ => o(st.cseq_recv)?,
+                }
+            }
             info::CERTINFO => {
                 let l = PyList::empty(py);
                 for cert in &i.certinfo {

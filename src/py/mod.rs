@@ -49,8 +49,8 @@ fn version_info<'py>(py: Python<'py>, _args: &Bound<'py, PyTuple>) -> PyResult<B
     let protocols = PyTuple::new(
         py,
         [
-            "dict", "file", "ftp", "ftps", "gopher", "gophers", "http", "https", "imap", "imaps", "pop3", "pop3s",
-            "smtp", "smtps", "tftp", "ws", "wss",
+            "dict", "file", "ftp", "ftps", "gopher", "gophers", "http", "https", "imap", "imaps", "mqtt", "mqtts",
+            "pop3", "pop3s", "rtsp", "smtp", "smtps", "telnet", "tftp", "ws", "wss",
         ],
     )?;
     let items: Vec<PyObject> = vec![

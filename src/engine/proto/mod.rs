@@ -5,9 +5,30 @@
 //!   and libcurl's retry arithmetic.
 //! - `dict`: the DICT request libcurl builds from a URL path.
 //! - `gopher`: the selector libcurl sends for a URL.
+//! - `mqtt`: the MQTT 3.1.1 packets libcurl sends and checks.
+//! - `rtsp`: libcurl's RTSP requests, the CSeq and Session checks, interleaved frames.
+//! - `telnet`: option negotiation and the byte stream's escaping.
 pub mod dict;
 pub mod gopher;
+pub mod mqtt;
+pub mod rtsp;
+pub mod telnet;
 pub mod tftp;
+
+/// The options of TELNET, MQTT and RTSP, allocated once one is set (see `engine::rare`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ProtoOptions {
+    /// TELNETOPTIONS as given ("NAME=value"), read when a telnet transfer starts.
+    pub telnet: Vec<String>,
+    /// RTSP_REQUEST (RTSPREQ_*; 0: unset, OPTIONS).
+    pub rtsp_request: u8,
+    pub rtsp_stream_uri: Option<String>,
+    pub rtsp_transport: Option<String>,
+}
+
+crate::rare_defaults!(
+    ProtoOptions = ProtoOptions { telnet: Vec::new(), rtsp_request: 0, rtsp_stream_uri: None, rtsp_transport: None }
+);
 
 /// Percent-decoding as libcurl does it for these protocols' paths: a %00 is refused always, and
 /// any control character with `reject_ctrl`. None: refused.

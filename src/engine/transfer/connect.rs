@@ -65,11 +65,12 @@ impl Xfer {
                     self.text(format_args!("Reusing existing {}: connection with host {}", url.scheme, url.host));
                     self.info.namelookup_time = elapsed(self.start);
                     self.info.connect_time = self.info.namelookup_time;
-                    self.info.appconnect_time = if matches!(url.scheme.as_str(), "https" | "wss" | "ftps" | "gophers") {
-                        self.info.connect_time
-                    } else {
-                        0.0
-                    };
+                    self.info.appconnect_time =
+                        if matches!(url.scheme.as_str(), "https" | "wss" | "ftps" | "gophers" | "mqtts") {
+                            self.info.connect_time
+                        } else {
+                            0.0
+                        };
                     return Ok(c);
                 }
             }
@@ -145,7 +146,7 @@ impl Xfer {
         };
         let id = self.sh.next_conn_id.get();
         self.sh.next_conn_id.set(id + 1);
-        if matches!(url.scheme.as_str(), "https" | "wss" | "ftps" | "gophers") {
+        if matches!(url.scheme.as_str(), "https" | "wss" | "ftps" | "gophers" | "mqtts") {
             // Boxed: the TLS handshake's state is large and plain HTTP never needs it.
             return Box::pin(self.tls_connect(sock, url, (id, *key, addr, local))).await;
         }
@@ -354,7 +355,8 @@ impl Xfer {
         // Before the config is built: a CA file that does not load reports 1 as well.
         self.info.ssl_verifyresult = 1;
         // libcurl offers ALPN for HTTP only (none for FTPS or gophers://).
-        let alpn = if matches!(url.scheme.as_str(), "ftps" | "gophers") { Vec::new() } else { self.alpn_offer(url) };
+        let alpn =
+            if matches!(url.scheme.as_str(), "ftps" | "gophers" | "mqtts") { Vec::new() } else { self.alpn_offer(url) };
         let setup = self.tls_setup(&url.host, alpn)?;
         let t = self.tls_handshake(sock, setup, &url.host).await?;
         let certinfo = if self.o.certinfo {

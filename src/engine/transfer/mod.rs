@@ -35,9 +35,12 @@ mod file;
 mod ftp;
 mod h2c;
 mod mail;
+mod mqtt;
 mod oneshot;
 mod policy;
+mod rtsp;
 mod sink;
+mod telnet;
 mod tftp;
 mod tunnel;
 mod upgrade;
@@ -174,7 +177,11 @@ pub async fn run(sh: Rc<Shared>, easy: Rc<EasyShared>) -> Result<()> {
     let r = match r {
         Err(e) if e.code == code::OPERATION_TIMEDOUT && e.msg.is_empty() => {
             let ms = start.elapsed().as_millis();
-            let msg = if x.connecting {
+            let msg = if x.info.scheme.as_deref() == Some("TELNET") && !x.connecting {
+                // libcurl's telnet loop keeps its own clock, and its own words.
+                x.text(format_args!("Time-out"));
+                "Time-out".to_string()
+            } else if x.connecting {
                 format!("Connection timed out after {ms} milliseconds")
             } else if x.dl_total > 0 {
                 format!(
@@ -358,6 +365,9 @@ impl Xfer {
             Start::Tftp(url) => Box::pin(self.run_tftp(url)).await,
             Start::OneShot(url) => Box::pin(self.run_oneshot(url)).await,
             Start::Mail(url) => Box::pin(self.run_mail(url)).await,
+            Start::Telnet(url) => Box::pin(self.run_telnet(url)).await,
+            Start::Mqtt(url) => Box::pin(self.run_mqtt(url)).await,
+            Start::Rtsp(url) => Box::pin(self.run_rtsp(url)).await,
             Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
             Start::Http(url) => self.run_http(url).await,
         }
@@ -405,6 +415,10 @@ impl Xfer {
             "pop3s" => PROTO_POP3S,
             "imap" => PROTO_IMAP,
             "imaps" => PROTO_IMAPS,
+            "telnet" => PROTO_TELNET,
+            "mqtt" => PROTO_MQTT,
+            "mqtts" => PROTO_MQTTS,
+            "rtsp" => PROTO_RTSP,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
         };
         if self.o.protocols & proto == 0 {
@@ -419,6 +433,12 @@ impl Xfer {
             Start::Tftp(url)
         } else if matches!(url.scheme.as_str(), "dict" | "gopher" | "gophers") {
             Start::OneShot(url)
+        } else if url.scheme == "telnet" {
+            Start::Telnet(url)
+        } else if url.scheme.starts_with("mqtt") {
+            Start::Mqtt(url)
+        } else if url.scheme == "rtsp" {
+            Start::Rtsp(url)
         } else if crate::engine::mail::proto_of(&url.scheme).is_some() {
             Start::Mail(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
@@ -437,6 +457,12 @@ enum Start {
     /// dict:// and gopher(s)://: one request, the answer to its end (oneshot.rs).
     OneShot(Rc<Url>),
     Mail(Rc<Url>),
+    /// telnet://: the byte stream both ways until the server closes (telnet.rs).
+    Telnet(Rc<Url>),
+    /// mqtt(s)://: CONNECT, then SUBSCRIBE or PUBLISH (mqtt.rs).
+    Mqtt(Rc<Url>),
+    /// rtsp://: one RTSP request on a kept connection (rtsp.rs).
+    Rtsp(Rc<Url>),
     Upgrade(Rc<Url>),
     Http(Rc<Url>),
 }
