@@ -200,6 +200,8 @@ pub struct Options {
     pub tftp_no_options: bool,
     /// The SMTP / POP3 / IMAP options (engine::mail), allocated once one is set.
     pub mail: Rare<super::mail::MailOptions>,
+    /// The SSH options (engine::ssh), allocated once one is set.
+    pub ssh: Rare<super::ssh::SshOptions>,
 }
 
 /// Where a transfer's connections go and where they come from. Few handles set any of these, so
@@ -298,6 +300,8 @@ pub const PROTO_SMTP: u64 = 1 << 16;
 pub const PROTO_SMTPS: u64 = 1 << 17;
 pub const PROTO_WS: u64 = 1 << 30;
 pub const PROTO_WSS: u64 = 1 << 31;
+pub const PROTO_SCP: u64 = 1 << 4;
+pub const PROTO_SFTP: u64 = 1 << 5;
 pub const PROTO_ALL: u64 = !0;
 
 impl Default for Options {
@@ -380,6 +384,7 @@ impl Default for Options {
             creds: Rare::default(),
             ftp: Rare::default(),
             mail: Rare::default(),
+            ssh: Rare::default(),
             proxy: Rare::default(),
             http200_aliases: Vec::new(),
             parsed_url: std::cell::OnceCell::new(),
@@ -571,6 +576,14 @@ pub trait Callbacks {
     }
     fn has_seek(&self) -> bool {
         false
+    }
+    fn has_ssh_key(&self) -> bool {
+        false
+    }
+    /// SSH_KEYFUNCTION: the known_hosts key (base64, KHTYPE) if any, the server's key (its blob,
+    /// KHTYPE) and the KHMATCH; answers a KHSTAT (anything else rejects).
+    fn ssh_key(&self, _known: Option<(Vec<u8>, i32)>, _found: (Vec<u8>, i32), _matched: i32) -> i32 {
+        2
     }
     fn seek(&self, _offset: i64, _origin: i32) -> SeekOutcome {
         SeekOutcome::CantSeek

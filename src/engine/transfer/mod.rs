@@ -38,6 +38,7 @@ mod mail;
 mod oneshot;
 mod policy;
 mod sink;
+mod ssh;
 mod tftp;
 mod tunnel;
 mod upgrade;
@@ -358,6 +359,7 @@ impl Xfer {
             Start::Tftp(url) => Box::pin(self.run_tftp(url)).await,
             Start::OneShot(url) => Box::pin(self.run_oneshot(url)).await,
             Start::Mail(url) => Box::pin(self.run_mail(url)).await,
+            Start::Ssh(url) => Box::pin(self.run_ssh(url)).await,
             Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
             Start::Http(url) => self.run_http(url).await,
         }
@@ -405,6 +407,7 @@ impl Xfer {
             "pop3s" => PROTO_POP3S,
             "imap" => PROTO_IMAP,
             "imaps" => PROTO_IMAPS,
+            "sftp" => PROTO_SFTP,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
         };
         if self.o.protocols & proto == 0 {
@@ -419,6 +422,8 @@ impl Xfer {
             Start::Tftp(url)
         } else if matches!(url.scheme.as_str(), "dict" | "gopher" | "gophers") {
             Start::OneShot(url)
+        } else if url.scheme == "sftp" {
+            Start::Ssh(url)
         } else if crate::engine::mail::proto_of(&url.scheme).is_some() {
             Start::Mail(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
@@ -437,6 +442,8 @@ enum Start {
     /// dict:// and gopher(s)://: one request, the answer to its end (oneshot.rs).
     OneShot(Rc<Url>),
     Mail(Rc<Url>),
+    /// sftp:// (ssh.rs).
+    Ssh(Rc<Url>),
     Upgrade(Rc<Url>),
     Http(Rc<Url>),
 }
