@@ -51,7 +51,7 @@ fn version_info<'py>(py: Python<'py>, _args: &Bound<'py, PyTuple>) -> PyResult<B
         py,
         [
             "dict", "file", "ftp", "ftps", "gopher", "gophers", "http", "https", "imap", "imaps", "pop3", "pop3s",
-            "sftp", "smtp", "smtps", "tftp", "ws", "wss",
+            "scp", "sftp", "smtp", "smtps", "tftp", "ws", "wss",
         ],
     )?;
     let items: Vec<PyObject> = vec![

@@ -408,6 +408,7 @@ impl Xfer {
             "imap" => PROTO_IMAP,
             "imaps" => PROTO_IMAPS,
             "sftp" => PROTO_SFTP,
+            "scp" => PROTO_SCP,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
         };
         if self.o.protocols & proto == 0 {
@@ -422,7 +423,7 @@ impl Xfer {
             Start::Tftp(url)
         } else if matches!(url.scheme.as_str(), "dict" | "gopher" | "gophers") {
             Start::OneShot(url)
-        } else if url.scheme == "sftp" {
+        } else if url.scheme == "sftp" || url.scheme == "scp" {
             Start::Ssh(url)
         } else if crate::engine::mail::proto_of(&url.scheme).is_some() {
             Start::Mail(url)
@@ -442,7 +443,7 @@ enum Start {
     /// dict:// and gopher(s)://: one request, the answer to its end (oneshot.rs).
     OneShot(Rc<Url>),
     Mail(Rc<Url>),
-    /// sftp:// (ssh.rs).
+    /// sftp:// and scp:// (ssh.rs).
     Ssh(Rc<Url>),
     Upgrade(Rc<Url>),
     Http(Rc<Url>),

@@ -128,6 +128,9 @@ impl Xfer {
         self.info.appconnect_time = elapsed(self.start);
         self.ssh_auth(s, so, user, pass).await?;
         self.text(format_args!("Authentication complete"));
+        if url.scheme == "scp" {
+            return self.scp_transfer(s, so, path).await;
+        }
         self.sftp_start(s).await?;
         // libcurl finds the home directory first: "/~/" paths start there.
         let r = self.sftp_call(s, sftp::REALPATH, |w| w.str(".")).await?;
@@ -444,6 +447,25 @@ impl Xfer {
 
     /// Opens the session channel and starts the "sftp" subsystem on it.
     async fn sftp_start(&mut self, s: &mut Ssh) -> Result<()> {
+        self.chan_open(s, "Failure initializing sftp session: Unable to startup channel").await?;
+        let req = W::msg(msg::CHANNEL_REQUEST).u32(s.chan).str("subsystem").bool(true).str("sftp").0;
+        if !self.chan_request(s, &req).await? {
+            return Err(Error::new(
+                crate::engine::ssh::code::SSH,
+                "Failure initializing sftp session: Unable to request SFTP subsystem",
+            ));
+        }
+        let init = W::default().u32(5).u8(sftp::INIT).u32(3).0;
+        self.chan_write(s, &init).await?;
+        let r = self.sftp_reply(s).await?;
+        if r.t != sftp::VERSION {
+            return Err(SshError::proto("bad SFTP version reply"));
+        }
+        Ok(())
+    }
+
+    /// Opens the session channel (`refused`: libcurl's words when the server will not).
+    async fn chan_open(&mut self, s: &mut Ssh, refused: &str) -> Result<()> {
         let open = W::msg(msg::CHANNEL_OPEN).str("session").u32(0).u32(WINDOW).u32(MAX_PACKET).0;
         self.ssh_send(s, &open).await?;
         loop {
@@ -457,38 +479,27 @@ impl Xfer {
                     s.remote_max = r.u32().map_err(|_| bad())?.max(1024);
                     break;
                 }
-                msg::CHANNEL_OPEN_FAILURE => {
-                    return Err(Error::new(
-                        crate::engine::ssh::code::SSH,
-                        "Failure initializing sftp session: Unable to startup channel",
-                    ))
-                }
+                msg::CHANNEL_OPEN_FAILURE => return Err(Error::new(crate::engine::ssh::code::SSH, refused)),
                 _ => continue,
             }
         }
-        let req = W::msg(msg::CHANNEL_REQUEST).u32(s.chan).str("subsystem").bool(true).str("sftp").0;
-        self.ssh_send(s, &req).await?;
+        Ok(())
+    }
+
+    /// A channel request that wants a reply: whether the server took it.
+    async fn chan_request(&mut self, s: &mut Ssh, req: &[u8]) -> Result<bool> {
+        self.ssh_send(s, req).await?;
         loop {
             let p = self.ssh_recv(s).await?;
             match p[0] {
-                msg::CHANNEL_SUCCESS => break,
-                msg::CHANNEL_FAILURE => {
-                    return Err(Error::new(
-                        crate::engine::ssh::code::SSH,
-                        "Failure initializing sftp session: Unable to request SFTP subsystem",
-                    ))
+                msg::CHANNEL_SUCCESS => return Ok(true),
+                msg::CHANNEL_FAILURE => return Ok(false),
+                msg::CHANNEL_WINDOW_ADJUST | msg::CHANNEL_DATA | msg::CHANNEL_EXTENDED_DATA => {
+                    self.chan_packet(s, &p).await?
                 }
-                msg::CHANNEL_WINDOW_ADJUST => self.chan_packet(s, &p).await?,
                 _ => continue,
             }
         }
-        let init = W::default().u32(5).u8(sftp::INIT).u32(3).0;
-        self.chan_write(s, &init).await?;
-        let r = self.sftp_reply(s).await?;
-        if r.t != sftp::VERSION {
-            return Err(SshError::proto("bad SFTP version reply"));
-        }
-        Ok(())
     }
 
     /// A channel packet: data for SFTP, window changes, the end of the channel.
@@ -984,6 +995,141 @@ impl Xfer {
         let c = self.sftp_close(s, &handle).await;
         r.and(c)
     }
+}
+
+/// SCP (scp://): the remote "scp -f" / "scp -t" run on the channel, spoken to as libssh2 does.
+impl Xfer {
+    async fn scp_transfer(&mut self, s: &mut Ssh, so: &SshOptions, path: &str) -> Result<()> {
+        // "/~/" is relative to where the server starts the command: the home directory.
+        let path = match path.strip_prefix("/~/") {
+            Some(rest) => rest.to_string(),
+            None => path.to_string(),
+        };
+        self.info.pretransfer_time = elapsed(self.start);
+        if self.o.upload {
+            // libcurl checks the size before it starts anything.
+            if self.o.in_size < 0 {
+                return Err(Error::new(code::UPLOAD_FAILED, "SCP requires a known file size for upload"));
+            }
+            return self.scp_upload(s, so, &path).await;
+        }
+        self.scp_download(s, &path).await
+    }
+
+    /// More channel data into `s.sftp_buf`; false once the channel has ended.
+    async fn scp_fill(&mut self, s: &mut Ssh) -> Result<bool> {
+        let p = self.ssh_recv(s).await?;
+        match p[0] {
+            msg::CHANNEL_EOF | msg::CHANNEL_CLOSE => Ok(false),
+            _ => self.chan_packet(s, &p).await.map(|_| true),
+        }
+    }
+
+    async fn scp_exec(&mut self, s: &mut Ssh, cmd: &str, fail: Error) -> Result<()> {
+        self.chan_open(s, "SCP: Unable to startup channel").await?;
+        let req = W::msg(msg::CHANNEL_REQUEST).u32(s.chan).str("exec").bool(true).str(cmd).0;
+        if !self.chan_request(s, &req).await? {
+            return Err(fail);
+        }
+        Ok(())
+    }
+
+    async fn scp_download(&mut self, s: &mut Ssh, path: &str) -> Result<()> {
+        let fail = || Error::new(code::REMOTE_FILE_NOT_FOUND, "Failed to recv file");
+        self.scp_exec(s, &format!("scp -f {}", shell_quote(path)), fail()).await?;
+        self.chan_write(s, b"\0").await?;
+        // "C<mode> <size> <name>\n"; anything else (an error line, a directory's "D") fails.
+        let line = loop {
+            if let Some(nl) = s.sftp_buf.iter().position(|&b| b == b'\n') {
+                break s.sftp_buf.drain(..=nl).collect::<Vec<u8>>();
+            }
+            if s.sftp_buf.first().is_some_and(|&b| b != b'C') || s.sftp_buf.len() > 4096 || !self.scp_fill(s).await? {
+                return Err(fail());
+            }
+        };
+        let line = String::from_utf8_lossy(&line).into_owned();
+        let size: u64 = match line.strip_prefix('C').map(|l| l.split(' ').collect::<Vec<_>>()) {
+            Some(f) if f.len() >= 3 => f[1].parse().map_err(|_| fail())?,
+            _ => return Err(fail()),
+        };
+        self.dl_total = size as i64;
+        self.info.content_length_download = size as f64;
+        self.publish_info();
+        self.chan_write(s, b"\0").await?;
+        self.info.starttransfer_time = elapsed(self.start);
+        let mut left = size;
+        while left > 0 {
+            if s.sftp_buf.is_empty() && !self.scp_fill(s).await? {
+                return Err(Error::new(code::RECV_ERROR, "Failure when receiving data from the peer"));
+            }
+            let n = (s.sftp_buf.len() as u64).min(left) as usize;
+            let chunk: Vec<u8> = s.sftp_buf.drain(..n).collect();
+            left -= n as u64;
+            if !self.o.nobody {
+                self.body_bytes(&chunk, &mut None).await?;
+                self.flush_paused().await?;
+            }
+        }
+        self.chan_write(s, b"\0").await?;
+        Ok(())
+    }
+
+    /// The server's answer to a step of an upload: a zero byte says yes.
+    async fn scp_ack(&mut self, s: &mut Ssh) -> Result<bool> {
+        while s.sftp_buf.is_empty() {
+            if !self.scp_fill(s).await? {
+                return Ok(false);
+            }
+        }
+        Ok(s.sftp_buf.remove(0) == 0)
+    }
+
+    async fn scp_upload(&mut self, s: &mut Ssh, so: &SshOptions, path: &str) -> Result<()> {
+        let fail = || Error::new(code::UPLOAD_FAILED, "failed to send file");
+        self.scp_exec(s, &format!("scp -t {}", shell_quote(path)), fail()).await?;
+        // The server's go-ahead, then after the header line its acceptance: a zero byte each.
+        if !self.scp_ack(s).await? {
+            return Err(fail());
+        }
+        let size = self.o.in_size as u64;
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let head = format!("C0{:o} {size} {name}\n", so.file_perms & 0o777);
+        self.chan_write(s, head.as_bytes()).await?;
+        if !self.scp_ack(s).await? {
+            return Err(fail());
+        }
+        self.info.starttransfer_time = elapsed(self.start);
+        self.ul_total = size as i64;
+        let mut buf = vec![0u8; READ_SIZE as usize];
+        let mut sent = 0u64;
+        while sent < size {
+            let n = self.upload_chunk(&mut buf, Some(size), sent, "an SCP")?;
+            if n == 0 {
+                return Err(Error::new(
+                    code::READ_ERROR,
+                    format!("client read function EOF fail, only {sent}/{size} of needed bytes read"),
+                ));
+            }
+            let data = buf[..n].to_vec();
+            self.chan_write(s, &data).await?;
+            sent += n as u64;
+            self.ul_now += n as i64;
+            self.info.content_length_upload = self.ul_total as f64;
+            self.call_progress(false)?;
+            self.throttle(self.o.max_send_speed, self.ul_now).await;
+        }
+        self.chan_write(s, b"\0").await?;
+        if !self.scp_ack(s).await? {
+            return Err(fail());
+        }
+        self.ssh_send(s, &W::msg(msg::CHANNEL_EOF).u32(s.chan).0).await?;
+        Ok(())
+    }
+}
+
+/// A path as one word for the remote shell: single quotes, a quote itself as '\''.
+fn shell_quote(p: &str) -> String {
+    format!("'{}'", p.replace('\'', "'\\''"))
 }
 
 /// The command word of a quote line.
