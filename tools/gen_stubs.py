@@ -434,6 +434,7 @@ NAMEDTUPLE_FIELDS = {
         "include_subdomains": "bool",
     },
     "HstsIndex": {"idx": "int", "total": "int"},
+    "KhKey": {"key": "bytes", "keytype": "int"},
     "WsFrame": {"age": "int", "flags": "int", "offset": "int", "bytesleft": "int", "len": "int"},
 }
 

@@ -10,6 +10,7 @@ from ._pycurl import (
     CurlMulti as CurlMulti,
     CurlSockAddr as CurlSockAddr,
     CurlUrl as CurlUrl,
+    KhKey as KhKey,
     WsFrame as WsFrame,
     __all__ as __all__,
     easy_strerror as easy_strerror,

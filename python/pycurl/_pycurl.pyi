@@ -362,6 +362,7 @@ __all__ = [
     "KHTYPE_UNKNOWN",
     "KRB4LEVEL",
     "KRBLEVEL",
+    "KhKey",
     "LASTSOCKET",
     "LOCALPORT",
     "LOCALPORTRANGE",
@@ -1595,6 +1596,10 @@ class HstsEntry(NamedTuple):
 class HstsIndex(NamedTuple):
     idx: int
     total: int
+
+class KhKey(NamedTuple):
+    key: bytes
+    keytype: int
 
 class WsFrame(NamedTuple):
     age: int

@@ -202,6 +202,8 @@ pub struct Options {
     pub mail: Rare<super::mail::MailOptions>,
     /// The TELNET, MQTT and RTSP options (engine::proto), allocated once one is set.
     pub proto: Rare<super::proto::ProtoOptions>,
+    /// The SSH options (engine::ssh), allocated once one is set.
+    pub ssh: Rare<super::ssh::SshOptions>,
 }
 
 /// Where a transfer's connections go and where they come from. Few handles set any of these, so
@@ -304,6 +306,8 @@ pub const PROTO_TELNET: u64 = 1 << 6;
 pub const PROTO_RTSP: u64 = 1 << 18;
 pub const PROTO_MQTT: u64 = 1 << 28;
 pub const PROTO_MQTTS: u64 = 1 << 32;
+pub const PROTO_SCP: u64 = 1 << 4;
+pub const PROTO_SFTP: u64 = 1 << 5;
 pub const PROTO_ALL: u64 = !0;
 
 impl Default for Options {
@@ -387,6 +391,7 @@ impl Default for Options {
             ftp: Rare::default(),
             mail: Rare::default(),
             proto: Rare::default(),
+            ssh: Rare::default(),
             proxy: Rare::default(),
             http200_aliases: Vec::new(),
             parsed_url: std::cell::OnceCell::new(),
@@ -578,6 +583,14 @@ pub trait Callbacks {
     }
     fn has_seek(&self) -> bool {
         false
+    }
+    fn has_ssh_key(&self) -> bool {
+        false
+    }
+    /// SSH_KEYFUNCTION: the known_hosts key (base64, KHTYPE) if any, the server's key (its blob,
+    /// KHTYPE) and the KHMATCH; answers a KHSTAT (anything else rejects).
+    fn ssh_key(&self, _known: Option<(Vec<u8>, i32)>, _found: (Vec<u8>, i32), _matched: i32) -> i32 {
+        2
     }
     fn seek(&self, _offset: i64, _origin: i32) -> SeekOutcome {
         SeekOutcome::CantSeek

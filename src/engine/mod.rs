@@ -26,6 +26,7 @@ pub mod rt;
 pub mod setopt;
 pub mod share;
 pub mod sigv4;
+pub mod ssh;
 pub mod strerror;
 pub mod sys;
 pub mod tls;

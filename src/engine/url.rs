@@ -35,6 +35,7 @@ impl Url {
             "ftp" => 21,
             "ftps" => 990,
             "tftp" => 69,
+            "sftp" | "scp" => 22,
             "dict" => 2628,
             "gopher" | "gophers" => 70,
             "smtp" => 25,

@@ -52,6 +52,7 @@ pub struct MoreSlots {
     pub resolver_start: Option<PyObject>,
     pub trailer: Option<PyObject>,
     pub ioctl: Option<PyObject>,
+    pub ssh_key: Option<PyObject>,
 }
 
 crate::rare_defaults!(
@@ -66,11 +67,12 @@ crate::rare_defaults!(
         resolver_start: None,
         trailer: None,
         ioctl: None,
+        ssh_key: None,
     }
 );
 
 impl Slots {
-    fn all(&self) -> [&Option<PyObject>; 16] {
+    fn all(&self) -> [&Option<PyObject>; 17] {
         let m = &*self.more;
         [
             &self.write,
@@ -89,6 +91,7 @@ impl Slots {
             &m.resolver_start,
             &m.trailer,
             &m.ioctl,
+            &m.ssh_key,
         ]
     }
 
@@ -117,6 +120,7 @@ impl Slots {
             n.resolver_start = c(&m.resolver_start);
             n.trailer = c(&m.trailer);
             n.ioctl = c(&m.ioctl);
+            n.ssh_key = c(&m.ssh_key);
         }
         s
     }
@@ -574,6 +578,53 @@ impl Callbacks for PyCallbacks {
                 }
             }
             None => sys::close(fd),
+        })
+    }
+
+    fn has_ssh_key(&self) -> bool {
+        self.slots.borrow().more.ssh_key.is_some()
+    }
+
+    /// pycurl calls f(known_key, found_key, match) with KhKey tuples (None for a missing known
+    /// key); a result that is not an int rejects the key, as libcurl's KHSTAT_REJECT.
+    fn ssh_key(&self, known: Option<(Vec<u8>, i32)>, found: (Vec<u8>, i32), matched: i32) -> i32 {
+        with_callback_gil(|py| {
+            let Some(f) = self.get(py, |s| &s.more.ssh_key) else { return 2 };
+            let kh = |k: (Vec<u8>, i32)| -> PyResult<PyObject> {
+                let t = py.import("pycurl")?.getattr("KhKey")?;
+                Ok(t.call1((pyo3::types::PyBytes::new(py, &k.0), k.1))?.unbind())
+            };
+            let args = (|| -> PyResult<(PyObject, PyObject)> {
+                let known = match known {
+                    Some(k) => kh(k)?,
+                    None => py.None(),
+                };
+                Ok((known, kh(found)?))
+            })();
+            let (known, found) = match args {
+                Ok(a) => a,
+                Err(e) => {
+                    self.report(py, e);
+                    return 2;
+                }
+            };
+            let r = match f.call1(py, (known, found, matched)) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.report(py, e);
+                    return 2;
+                }
+            };
+            let r = r.bind(py);
+            match r.extract::<i32>() {
+                Ok(n) => n,
+                Err(_) => {
+                    // Written to the C-level stderr by pycurl.
+                    let repr = shown(r);
+                    let _ = writeln!(std::io::stderr(), "ssh key callback returned {repr} which is not an integer");
+                    2
+                }
+            }
         })
     }
 

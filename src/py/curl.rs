@@ -521,6 +521,9 @@ impl PyCurl {
             opt::PREREQFUNCTION => {
                 cbs.slots.borrow_mut().more.prereq = if unset { None } else { Some(convert::callable(value)?) }
             }
+            opt::SSH_KEYFUNCTION => {
+                cbs.slots.borrow_mut().more.ssh_key = if unset { None } else { Some(convert::callable(value)?) }
+            }
             opt::RESOLVER_START_FUNCTION => {
                 cbs.slots.borrow_mut().more.resolver_start = if unset { None } else { Some(convert::callable(value)?) }
             }
@@ -1113,6 +1116,25 @@ impl PyCurl {
                     }
                 }
             }
+            // SSH (engine::ssh).
+            opt::SSH_PUBLIC_KEYFILE => o.ssh.public_keyfile = text_required!(),
+            opt::SSH_PRIVATE_KEYFILE => o.ssh.private_keyfile = text_required!(),
+            opt::SSH_HOST_PUBLIC_KEY_MD5 => o.ssh.host_md5 = text_required!(),
+            opt::SSH_HOST_PUBLIC_KEY_SHA256 => o.ssh.host_sha256 = text_required!(),
+            opt::SSH_KNOWNHOSTS => o.ssh.known_hosts = text_required!(),
+            opt::SSH_COMPRESSION => o.ssh.compression = long!() != 0,
+            opt::NEW_FILE_PERMS | opt::NEW_DIRECTORY_PERMS => {
+                let v = long!();
+                if !(0..=0o777).contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                if option == opt::NEW_FILE_PERMS {
+                    o.ssh.file_perms = v as u32;
+                } else {
+                    o.ssh.dir_perms = v as u32;
+                }
+            }
             // Mail (engine::mail).
             opt::MAIL_FROM => o.mail.from = text!(),
             opt::MAIL_AUTH => o.mail.auth = text!(),
@@ -1172,6 +1194,12 @@ impl PyCurl {
         if option == TFTP_NO_OPTIONS {
             let on = convert::long(value)? != 0;
             self.easy("setopt")?.opts_mut().tftp_no_options = on;
+            return Ok(());
+        }
+        // SSH_AUTH_TYPES, which pycurl passes through by number.
+        if option == SSH_AUTH_TYPES {
+            let v = convert::long(value)?;
+            self.easy("setopt")?.opts_mut().ssh.auth_types = v;
             return Ok(());
         }
         // MAIL_RCPT_ALLOWFAILS, which pycurl has no constant for.
@@ -2031,6 +2059,9 @@ pub fn del_instance_attr(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<()> {
 
 /// CURLOPT_ALTSVC_CTRL, which pycurl 7.49 does not name.
 const ALTSVC_CTRL: i32 = 286;
+
+/// CURLOPT_SSH_AUTH_TYPES, which pycurl 7.49's option table lacks (it names the constant).
+const SSH_AUTH_TYPES: i32 = 151;
 
 /// CURLOPT_MAIL_RCPT_ALLOWFAILS, which pycurl 7.49 does not name.
 const MAIL_RCPT_ALLOWFAILS: i32 = 290;

@@ -32,9 +32,10 @@ pub const LIBCURL_VERSION_NUM: i64 = 0x081700;
 /// emulated, and the tokens after it name what really does the work.
 pub fn version_string() -> String {
     format!(
-        "PycURL/{PYCURL_VERSION} libcurl/{LIBCURL_VERSION} pycurl-rs/{} rustls/0.23 zlib/{} brotli-decompressor/5",
+        "PycURL/{PYCURL_VERSION} libcurl/{LIBCURL_VERSION} pycurl-rs/{} rustls/0.23 zlib/{} brotli-decompressor/5 pycurl-rs-ssh/{}",
         env!("CARGO_PKG_VERSION"),
-        crate::engine::decode::ZLIB_VERSION
+        crate::engine::decode::ZLIB_VERSION,
+        env!("CARGO_PKG_VERSION")
     )
 }
 
@@ -50,7 +51,7 @@ fn version_info<'py>(py: Python<'py>, _args: &Bound<'py, PyTuple>) -> PyResult<B
         py,
         [
             "dict", "file", "ftp", "ftps", "gopher", "gophers", "http", "https", "imap", "imaps", "mqtt", "mqtts",
-            "pop3", "pop3s", "rtsp", "smtp", "smtps", "telnet", "tftp", "ws", "wss",
+            "pop3", "pop3s", "rtsp", "scp", "sftp", "smtp", "smtps", "telnet", "tftp", "ws", "wss",
         ],
     )?;
     let items: Vec<PyObject> = vec![
@@ -130,6 +131,10 @@ fn _pycurl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let sockaddr = nt.call1(("CurlSockAddr", ("family", "socktype", "protocol", "addr")))?;
     sockaddr.setattr("__module__", "pycurl")?;
     m.add("CurlSockAddr", sockaddr)?;
+    // SSH_KEYFUNCTION's arguments.
+    let khkey = nt.call1(("KhKey", ("key", "keytype")))?;
+    khkey.setattr("__module__", "pycurl")?;
+    m.add("KhKey", khkey)?;
     ws::register(m)?;
     Ok(())
 }

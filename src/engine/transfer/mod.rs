@@ -41,6 +41,7 @@ mod policy;
 mod rtsp;
 mod sink;
 mod telnet;
+mod ssh;
 mod tftp;
 mod tunnel;
 mod upgrade;
@@ -368,6 +369,7 @@ impl Xfer {
             Start::Telnet(url) => Box::pin(self.run_telnet(url)).await,
             Start::Mqtt(url) => Box::pin(self.run_mqtt(url)).await,
             Start::Rtsp(url) => Box::pin(self.run_rtsp(url)).await,
+            Start::Ssh(url) => Box::pin(self.run_ssh(url)).await,
             Start::Upgrade(url) => Box::pin(self.run_upgrade(Rc::unwrap_or_clone(url))).await,
             Start::Http(url) => self.run_http(url).await,
         }
@@ -419,6 +421,8 @@ impl Xfer {
             "mqtt" => PROTO_MQTT,
             "mqtts" => PROTO_MQTTS,
             "rtsp" => PROTO_RTSP,
+            "sftp" => PROTO_SFTP,
+            "scp" => PROTO_SCP,
             s => return Err(Error::new(code::UNSUPPORTED_PROTOCOL, format!("Protocol \"{s}\" not supported"))),
         };
         if self.o.protocols & proto == 0 {
@@ -439,6 +443,8 @@ impl Xfer {
             Start::Mqtt(url)
         } else if url.scheme == "rtsp" {
             Start::Rtsp(url)
+        } else if url.scheme == "sftp" || url.scheme == "scp" {
+            Start::Ssh(url)
         } else if crate::engine::mail::proto_of(&url.scheme).is_some() {
             Start::Mail(url)
         } else if self.o.connect_only == 1 || url.scheme.starts_with("ws") {
@@ -463,6 +469,8 @@ enum Start {
     Mqtt(Rc<Url>),
     /// rtsp://: one RTSP request on a kept connection (rtsp.rs).
     Rtsp(Rc<Url>),
+    /// sftp:// and scp:// (ssh.rs).
+    Ssh(Rc<Url>),
     Upgrade(Rc<Url>),
     Http(Rc<Url>),
 }
