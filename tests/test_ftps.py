@@ -315,3 +315,14 @@ def test_active_mode_over_tls(tls_curl, ftps, root, upload):
         assert body == BIG
     assert [c for c in cmds if c.startswith(b"EPRT |1|127.0.0.1|")] == [cmds[7 if upload else 6]]
     assert tls_curl.getinfo(pycurl.NUM_CONNECTS) == 1
+
+
+def test_wildcard_over_tls(tls_curl, ftps, implicit):
+    # Each pass's data connection is TLS (PROT P) on the one control connection.
+    cmds = sent_commands(tls_curl)
+    body, _ = perform(tls_curl, ftps.url("/h*.t[x]t"), USE_SSL=pycurl.USESSL_ALL, WILDCARDMATCH=1)
+    assert body == CONTENT
+    assert [c for c in cmds if c[:4] in (b"LIST", b"RETR", b"PROT")] == [b"PROT P\r\n", b"LIST\r\n",
+                                                                         b"RETR hello.txt\r\n"]
+    body, _ = perform(tls_curl, implicit.url("/[a-h]*", scheme="ftps"), WILDCARDMATCH=1)
+    assert body == BIG + CONTENT

@@ -32,6 +32,7 @@ const FTP_ACCEPT_TIMEOUT: i32 = 12;
 const FTP_PORT_FAILED: i32 = 30;
 const USE_SSL_FAILED: i32 = 64;
 const FTP_PRET_FAILED: i32 = 84;
+const FTP_BAD_FILE_LIST: i32 = 87;
 /// ACCEPTTIMEOUT_MS unset: libcurl's minute for the server to connect in active mode.
 const DEFAULT_ACCEPT_TIMEOUT_MS: u64 = 60_000;
 
@@ -90,6 +91,14 @@ enum DataErr {
 /// Accepting (active mode) and the TLS handshake of the data connection: it runs while the reply to
 /// RETR/STOR is awaited, as a server may finish its side of the TLS handshake before it replies.
 type DataFut = Pin<Box<dyn Future<Output = std::result::Result<DataConn, DataErr>>>>;
+
+/// What one pass of a transfer does with what RETR/LIST brings: WILDCARDMATCH lists the
+/// directory into a buffer first, then fetches each file with the size the listing gave.
+enum Pass<'a> {
+    Plain,
+    List(&'a mut Vec<u8>),
+    File(Option<u64>),
+}
 
 /// The control connection of the transfer in flight and what was read from it.
 struct Ctl {
@@ -157,7 +166,16 @@ impl Xfer {
         if !ctl.conn.certinfo.is_empty() {
             self.info.certinfo = ctl.conn.certinfo.clone();
         }
-        let r = Box::pin(self.ftp_session(&mut ctl, &fo, &path, fresh, user, pass)).await;
+        let wild = fo.wildcard && !self.o.upload && !self.o.nobody && !path.file.is_empty();
+        let r = if wild {
+            // libcurl changes into a wildcard's directory even under NOCWD.
+            let method =
+                if fo.method.get() == f::FileMethod::NoCwd { f::FileMethod::SingleCwd } else { fo.method.get() };
+            let path = f::split_path(&url.path, method).unwrap_or(path);
+            Box::pin(self.ftp_wildcard(&mut ctl, &fo, &path, wild_pattern(&url.path), fresh, user, pass)).await
+        } else {
+            Box::pin(self.ftp_session(&mut ctl, &fo, &path, fresh, user, pass, Pass::Plain)).await
+        };
         *self.easy.current_sock.borrow_mut() = None;
         if let Err(e) = &r {
             // libcurl keeps the control connection only after these failures; others close it.
@@ -185,6 +203,7 @@ impl Xfer {
         fresh: bool,
         user: String,
         pass: String,
+        how: Pass<'_>,
     ) -> Result<()> {
         if fresh {
             self.ftp_login(ctl, fo, &user, &pass).await?;
@@ -194,9 +213,14 @@ impl Xfer {
         }
         self.info.pretransfer_time = elapsed(self.start);
         self.ftp_quote(ctl, &fo.quote).await?;
+        if matches!(how, Pass::List(_)) {
+            self.text(format_args!("Wildcard - Parsing started"));
+        }
         self.ftp_cwd(ctl, fo, path, fresh).await?;
         // DIRLISTONLY lists the directory even when the URL names a file, as libcurl does.
-        let listing = path.file.is_empty() || (fo.dirlist_only && !self.o.upload);
+        // A wildcard's files are fetched whatever DIRLISTONLY says (its listing is then NLST's).
+        let names_only = fo.dirlist_only && !matches!(how, Pass::File(_));
+        let listing = path.file.is_empty() || (names_only && !self.o.upload);
         let ascii = listing || path.type_a || fo.transfer_text;
         if self.o.nobody {
             if listing {
@@ -210,7 +234,7 @@ impl Xfer {
         let data = if fo.port.is_some() {
             Data::Listening(self.ftp_active(ctl, fo).await?)
         } else {
-            let pret = f::pret_arg(self.o.upload, path.file.is_empty(), fo.dirlist_only, &path.file);
+            let pret = f::pret_arg(self.o.upload, path.file.is_empty(), names_only, &path.file);
             Data::Made(self.ftp_passive(ctl, fo, &pret).await?)
         };
         self.ftp_type(ctl, ascii).await?;
@@ -218,12 +242,79 @@ impl Xfer {
         if self.o.upload {
             self.ftp_store(ctl, fo, &path.file, data).await?;
         } else {
-            self.ftp_retrieve(ctl, fo, path, listing, ascii, data).await?;
+            self.ftp_retrieve(ctl, fo, path, listing, ascii, data, how).await?;
         }
         self.ftp_quote(ctl, &fo.postquote).await?;
         self.text(format_args!("Remembering we are in directory \"{}\"", path.dir_key));
         ctl.st.prevpath = Some(path.dir_key.clone());
         Ok(())
+    }
+
+    /// WILDCARDMATCH: LIST the URL's directory, then RETR each regular file whose name matches
+    /// the pattern (FNMATCH_FUNCTION's verdict when set), one pass per file as libcurl makes them.
+    #[allow(clippy::too_many_arguments)]
+    async fn ftp_wildcard(
+        &mut self,
+        ctl: &mut Ctl,
+        fo: &f::FtpOptions,
+        path: &f::FtpPath,
+        pattern: Vec<u8>,
+        fresh: bool,
+        user: String,
+        pass: String,
+    ) -> Result<()> {
+        let dir = f::FtpPath { file: String::new(), type_d: false, ..path.clone() };
+        let mut listing = Vec::new();
+        self.ftp_session(ctl, fo, &dir, fresh, user.clone(), pass.clone(), Pass::List(&mut listing)).await?;
+        let entries =
+            f::list::parse(&listing).map_err(|_| Error::new(FTP_BAD_FILE_LIST, "Unable to parse FTP file list"))?;
+        let custom = self.cb.has_fnmatch();
+        let matched: Vec<f::list::Entry> =
+            entries
+                .into_iter()
+                .filter(|e| {
+                    if custom {
+                        self.cb.fnmatch(&pattern, &e.name) == 0
+                    } else {
+                        f::list::fnmatch(&pattern, &e.name)
+                    }
+                })
+                .collect();
+        self.ftp_next_pass(ctl);
+        for e in &matched {
+            let name = String::from_utf8_lossy(&e.name).into_owned();
+            self.text(format_args!("Wildcard - START of \"{name}\""));
+            if e.kind != f::list::Kind::File {
+                continue;
+            }
+            // Each file is a transfer of its own: its counters start again.
+            self.dl_now = 0;
+            self.dl_total = 0;
+            self.info.content_length_download = -1.0;
+            let file = f::FtpPath { file: name, type_d: false, ..path.clone() };
+            self.ftp_session(ctl, fo, &file, false, user.clone(), pass.clone(), Pass::File(e.size)).await?;
+            self.ftp_next_pass(ctl);
+        }
+        // libcurl's last pass transfers nothing and starts the infos afresh.
+        self.text(format_args!("Remembering we are in directory \"{}\"", path.dir_key));
+        self.dl_now = 0;
+        self.dl_total = 0;
+        let i = &mut self.info;
+        (i.response_code, i.num_connects, i.filetime, i.header_size, i.request_size) = (0, 0, -1, 0, 0);
+        (i.content_length_download, i.namelookup_time, i.connect_time, i.appconnect_time) = (-1.0, 0.0, 0.0, 0.0);
+        (i.pretransfer_time, i.starttransfer_time) = (0.0, 0.0);
+        self.publish_info();
+        if matched.is_empty() {
+            return Err(Error::new(code::REMOTE_FILE_NOT_FOUND, "Remote file not found"));
+        }
+        Ok(())
+    }
+
+    /// What libcurl says between two passes of a wildcard transfer over the same connection.
+    fn ftp_next_pass(&mut self, ctl: &Ctl) {
+        let (id, host, port) = (ctl.conn.id, &ctl.conn.key.host, ctl.conn.key.port);
+        self.text(format_args!("Connection #{id} to host {host}:{port} left intact"));
+        self.text(format_args!("Reusing existing ftp: connection with host {host}"));
     }
 
     /// One command on the control connection (shown to DEBUGFUNCTION as libcurl sends it).
@@ -732,9 +823,13 @@ impl Xfer {
         listing: bool,
         ascii: bool,
         data: Data,
+        mut how: Pass<'_>,
     ) -> Result<()> {
         let mut size = None;
-        if !listing && !ascii {
+        if let Pass::File(known) = how {
+            // The listing told the size: libcurl sends no SIZE.
+            size = known;
+        } else if !listing && !ascii {
             size = self.ftp_size(ctl, &path.file).await?;
         }
         let mut from = 0u64;
@@ -831,6 +926,13 @@ impl Xfer {
                 *w -= n as u64;
             }
             let mut dec = None;
+            if let Pass::List(into) = &mut how {
+                // A wildcard's listing is read here, not delivered.
+                into.extend_from_slice(&buf[..n]);
+                self.dl_now += n as i64;
+                self.check_low_speed()?;
+                continue;
+            }
             if ascii {
                 // ASCII mode: libcurl turns CRLF into LF, and counts the bytes received.
                 let out = crlf_to_lf(&buf[..n], &mut held_cr);
@@ -942,6 +1044,18 @@ impl Xfer {
         }
         Ok(())
     }
+}
+
+/// A WILDCARDMATCH pattern: the URL path's last part as written (libcurl does not decode it).
+fn wild_pattern(path: &str) -> Vec<u8> {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let mut last = path.rsplit('/').next().unwrap_or("");
+    if let Some(i) = last.rfind(";type=") {
+        if last.len() == i + 7 {
+            last = &last[..i];
+        }
+    }
+    last.as_bytes().to_vec()
 }
 
 /// Ends TLS on a data connection as OpenSSL does: a close_notify, written out before the socket closes.
