@@ -172,9 +172,9 @@ impl Xfer {
             let method =
                 if fo.method.get() == f::FileMethod::NoCwd { f::FileMethod::SingleCwd } else { fo.method.get() };
             let path = f::split_path(&url.path, method).unwrap_or(path);
-            Box::pin(self.ftp_wildcard(&mut ctl, &fo, &path, wild_pattern(&url.path), fresh, user, pass)).await
+            Box::pin(self.ftp_wildcard(&mut ctl, &fo, &path, wild_pattern(&url.path), fresh, (&user, &pass))).await
         } else {
-            Box::pin(self.ftp_session(&mut ctl, &fo, &path, fresh, user, pass, Pass::Plain)).await
+            Box::pin(self.ftp_session(&mut ctl, &fo, &path, fresh, (&user, &pass), Pass::Plain)).await
         };
         *self.easy.current_sock.borrow_mut() = None;
         if let Err(e) = &r {
@@ -201,12 +201,11 @@ impl Xfer {
         fo: &f::FtpOptions,
         path: &f::FtpPath,
         fresh: bool,
-        user: String,
-        pass: String,
+        (user, pass): (&str, &str),
         how: Pass<'_>,
     ) -> Result<()> {
         if fresh {
-            self.ftp_login(ctl, fo, &user, &pass).await?;
+            self.ftp_login(ctl, fo, user, pass).await?;
         }
         if self.o.upload && path.file.is_empty() {
             return Err(Error::new(code::URL_MALFORMAT, "Uploading to a URL without a filename"));
@@ -252,7 +251,6 @@ impl Xfer {
 
     /// WILDCARDMATCH: LIST the URL's directory, then RETR each regular file whose name matches
     /// the pattern (FNMATCH_FUNCTION's verdict when set), one pass per file as libcurl makes them.
-    #[allow(clippy::too_many_arguments)]
     async fn ftp_wildcard(
         &mut self,
         ctl: &mut Ctl,
@@ -260,12 +258,11 @@ impl Xfer {
         path: &f::FtpPath,
         pattern: Vec<u8>,
         fresh: bool,
-        user: String,
-        pass: String,
+        login: (&str, &str),
     ) -> Result<()> {
         let dir = f::FtpPath { file: String::new(), type_d: false, ..path.clone() };
         let mut listing = Vec::new();
-        self.ftp_session(ctl, fo, &dir, fresh, user.clone(), pass.clone(), Pass::List(&mut listing)).await?;
+        self.ftp_session(ctl, fo, &dir, fresh, login, Pass::List(&mut listing)).await?;
         let entries =
             f::list::parse(&listing).map_err(|_| Error::new(FTP_BAD_FILE_LIST, "Unable to parse FTP file list"))?;
         let custom = self.cb.has_fnmatch();
@@ -292,7 +289,7 @@ impl Xfer {
             self.dl_total = 0;
             self.info.content_length_download = -1.0;
             let file = f::FtpPath { file: name, type_d: false, ..path.clone() };
-            self.ftp_session(ctl, fo, &file, false, user.clone(), pass.clone(), Pass::File(e.size)).await?;
+            self.ftp_session(ctl, fo, &file, false, login, Pass::File(e.size)).await?;
             self.ftp_next_pass(ctl);
         }
         // libcurl's last pass transfers nothing and starts the infos afresh.
@@ -815,6 +812,8 @@ impl Xfer {
         Ok(d)
     }
 
+    // The pass and the listing/ASCII choices are the caller's: one more argument than clippy likes.
+    #[allow(clippy::too_many_arguments)]
     async fn ftp_retrieve(
         &mut self,
         ctl: &mut Ctl,
