@@ -190,3 +190,67 @@ def test_nocwd_and_dirlistonly(curl, ftp):
         87, "Unable to parse FTP file list")
     assert cmds[-1] == b"NLST\r\n"
     c.close()
+
+
+class _DosServer:
+    """A scripted FTP server whose LIST answers in Windows/DOS format (as IIS does), each file's
+    content being its name."""
+
+    LISTING = (b"11-30-26  04:13AM       <DIR>          sub.txt\r\n"
+               b"11-30-26  04:13PM                    5 a.txt\r\n"
+               b"01-02-99  11:59AM                    7 b b.txt\r\n"
+               b"01-02-99  11:59AM                    5 c.bin\r\n")
+
+    def __init__(self):
+        import socket
+        import threading
+        self.lsn = socket.create_server(("127.0.0.1", 0))
+        self.port = self.lsn.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import socket
+        while True:
+            try:
+                c, _ = self.lsn.accept()
+            except OSError:
+                return
+            f = c.makefile("rb")
+            c.sendall(b"220 dos\r\n")
+            data = None
+            for line in f:
+                cmd, _, arg = line.decode().rstrip("\r\n").partition(" ")
+                if cmd in ("USER", "PASS"):
+                    c.sendall(b"331 ok\r\n" if cmd == "USER" else b"230 ok\r\n")
+                elif cmd == "PWD":
+                    c.sendall(b'257 "/"\r\n')
+                elif cmd == "EPSV":
+                    data = socket.create_server(("127.0.0.1", 0))
+                    c.sendall(b"229 ok (|||%d|)\r\n" % data.getsockname()[1])
+                elif cmd == "TYPE":
+                    c.sendall(b"200 ok\r\n")
+                elif cmd in ("LIST", "RETR"):
+                    c.sendall(b"150 go\r\n")
+                    d, _ = data.accept()
+                    d.sendall(self.LISTING if cmd == "LIST" else arg.encode())
+                    d.close()
+                    data.close()
+                    c.sendall(b"226 done\r\n")
+                else:
+                    c.sendall(b"500 no\r\n")
+            c.close()
+
+    def stop(self):
+        self.lsn.close()
+
+
+def test_windows_listing(curl):
+    srv = _DosServer()
+    try:
+        cmds = sent_commands(curl)
+        body, _ = perform(curl, f"ftp://127.0.0.1:{srv.port}/*.txt", WILDCARDMATCH=1)
+        # The <DIR> entry is skipped; a name with a space is kept whole.
+        assert body == b"a.txtb b.txt"
+        assert retrieved(cmds) == ["a.txt", "b b.txt"]
+    finally:
+        srv.stop()
