@@ -33,6 +33,7 @@ const FTP_PORT_FAILED: i32 = 30;
 const USE_SSL_FAILED: i32 = 64;
 const FTP_PRET_FAILED: i32 = 84;
 const FTP_BAD_FILE_LIST: i32 = 87;
+const SSL_SHUTDOWN_FAILED: i32 = 80;
 /// ACCEPTTIMEOUT_MS unset: libcurl's minute for the server to connect in active mode.
 const DEFAULT_ACCEPT_TIMEOUT_MS: u64 = 60_000;
 
@@ -100,6 +101,51 @@ enum Pass<'a> {
     File(Option<u64>),
 }
 
+/// The control connection's TLS after AUTH, which CCC can take off again: the same TCP socket
+/// then carries the commands in clear text.
+struct CtlTls {
+    tls: TlsStream<Stream>,
+    state: Rc<std::cell::Cell<u8>>,
+}
+
+/// CtlTls states: TLS on, a close_notify to send at the next flush, TLS off.
+const CTL_TLS_ON: u8 = 0;
+const CTL_TLS_CLOSING: u8 = 1;
+const CTL_TLS_OFF: u8 = 2;
+
+impl Io for CtlTls {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
+        if self.state.get() == CTL_TLS_OFF {
+            return self.tls.inner.poll_read(cx, buf);
+        }
+        self.tls.poll_read(cx, buf)
+    }
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        if self.state.get() == CTL_TLS_OFF {
+            return self.tls.inner.poll_write(cx, buf);
+        }
+        self.tls.poll_write(cx, buf)
+    }
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.state.get() {
+            CTL_TLS_OFF => self.tls.inner.poll_flush(cx),
+            s => {
+                if s == CTL_TLS_CLOSING {
+                    self.tls.tls.send_close_notify();
+                    self.state.set(CTL_TLS_ON);
+                }
+                self.tls.poll_flush(cx)
+            }
+        }
+    }
+    fn sock(&self) -> &Sock {
+        self.tls.sock()
+    }
+    fn sock_mut(&mut self) -> &mut Sock {
+        self.tls.sock_mut()
+    }
+}
+
 /// The control connection of the transfer in flight and what was read from it.
 struct Ctl {
     conn: Conn,
@@ -109,6 +155,8 @@ struct Ctl {
     st: ConnState,
     /// The reply stream is in step (no I/O error, no reply cut short): the connection may be reused.
     sane: bool,
+    /// The state of the TLS that AUTH put on the control connection (None: none, or ftps://'s).
+    ctl_tls: Option<Rc<std::cell::Cell<u8>>>,
 }
 
 fn weird(msg: impl Into<String>) -> Error {
@@ -147,7 +195,8 @@ impl Xfer {
         *self.easy.current_sock.borrow_mut() = Some((conn.stream.sock().fd(), Rc::downgrade(&self.sh.reactor)));
         let fresh = st.is_none();
         let host = url.host.clone();
-        let mut ctl = Ctl { conn, host, rd: ReplyReader::default(), st: st.unwrap_or_default(), sane: true };
+        let mut ctl =
+            Ctl { conn, host, rd: ReplyReader::default(), st: st.unwrap_or_default(), sane: true, ctl_tls: None };
         if fresh {
             // The greeting and AUTH own the connection: TLS wraps its stream.
             let secured = match Box::pin(self.ftp_greet(&mut ctl, &fo, url.scheme == "ftps")).await {
@@ -414,7 +463,9 @@ impl Xfer {
         if self.o.certinfo {
             ctl.conn.certinfo = t.tls.peer_certificates().map(crate::engine::tls::cert_info).unwrap_or_default();
         }
-        ctl.conn.stream = Stream::new(t);
+        let state = Rc::new(std::cell::Cell::new(CTL_TLS_ON));
+        ctl.ctl_tls = Some(state.clone());
+        ctl.conn.stream = Stream::new(CtlTls { tls: t, state });
         ctl.st.tls_ctl = true;
         Ok(ctl)
     }
@@ -481,13 +532,57 @@ impl Xfer {
         }
         if fo.ccc != 0 {
             let r = self.ftp_cmd(ctl, fo, "CCC").await?;
-            // A refusal leaves TLS on and the transfer goes on (libcurl's way); taking TLS off a
-            // connection is not built.
-            if r.code < 500 {
+            // A refusal leaves TLS on and the transfer goes on (libcurl's way).
+            if r.code >= 500 {
+                return Ok(());
+            }
+            let Some(state) = ctl.ctl_tls.clone().filter(|_| r.code / 100 == 2) else {
+                // ftps://'s TLS (made with the connection) is not one this can take off.
                 ctl.sane = false;
                 return Err(Error::new(code::NOT_BUILT_IN, "Failed to clear the command channel (CCC)"));
+            };
+            self.ftp_clear_channel(ctl, fo, &state).await?;
+        }
+        Ok(())
+    }
+
+    /// CCC accepted: TLS ends as libcurl ends it with OpenSSL (CCC_ACTIVE sends its close_notify
+    /// first; both wait for the server's), then the commands go on in clear on the same socket.
+    async fn ftp_clear_channel(
+        &mut self,
+        ctl: &mut Ctl,
+        fo: &f::FtpOptions,
+        state: &std::cell::Cell<u8>,
+    ) -> Result<()> {
+        /// CURLFTPSSL_CCC_ACTIVE
+        const CCC_ACTIVE: u8 = 2;
+        let failed = |e: std::io::Error| Error::new(SSL_SHUTDOWN_FAILED, format!("SSL shutdown failed: {e}"));
+        if fo.ccc == CCC_ACTIVE {
+            state.set(CTL_TLS_CLOSING);
+            ctl.conn.stream.write_all(b"").await.map_err(|e| {
+                ctl.sane = false;
+                failed(e)
+            })?;
+        }
+        let wait = Some(Instant::now() + Duration::from_millis(fo.reply_wait_ms()));
+        let reactor = self.sh.reactor.clone();
+        let mut buf = [0u8; 256];
+        loop {
+            match with_deadline(&reactor, wait, ctl.conn.stream.read(&mut buf)).await {
+                // The server's close_notify.
+                Some(Ok(0)) => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    ctl.sane = false;
+                    return Err(failed(e));
+                }
+                None => {
+                    ctl.sane = false;
+                    return Err(Error::new(code::OPERATION_TIMEDOUT, "server response timeout"));
+                }
             }
         }
+        state.set(CTL_TLS_OFF);
         Ok(())
     }
 
