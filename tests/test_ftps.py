@@ -315,3 +315,115 @@ def test_active_mode_over_tls(tls_curl, ftps, root, upload):
         assert body == BIG
     assert [c for c in cmds if c.startswith(b"EPRT |1|127.0.0.1|")] == [cmds[7 if upload else 6]]
     assert tls_curl.getinfo(pycurl.NUM_CONNECTS) == 1
+
+
+def test_wildcard_over_tls(tls_curl, ftps, implicit):
+    # Each pass's data connection is TLS (PROT P) on the one control connection.
+    cmds = sent_commands(tls_curl)
+    body, _ = perform(tls_curl, ftps.url("/h*.t[x]t"), USE_SSL=pycurl.USESSL_ALL, WILDCARDMATCH=1)
+    assert body == CONTENT
+    assert [c for c in cmds if c[:4] in (b"LIST", b"RETR", b"PROT")] == [b"PROT P\r\n", b"LIST\r\n",
+                                                                         b"RETR hello.txt\r\n"]
+    body, _ = perform(tls_curl, implicit.url("/[a-h]*", scheme="ftps"), WILDCARDMATCH=1)
+    assert body == BIG + CONTENT
+
+
+class _CccServer:
+    """A scripted FTPS server that accepts CCC: after its 200 it ends TLS with Python's
+    SSLSocket.unwrap() (its close_notify, then the client's awaited) and reads the next commands in
+    clear text; data connections stay TLS. `seen` has the commands as received, each with how."""
+
+    def __init__(self, certs):
+        import socket
+        import ssl
+        import threading
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(certs.server_cert, certs.server_key)
+        self.lsn = socket.create_server(("127.0.0.1", 0))
+        self.port = self.lsn.getsockname()[1]
+        self.seen = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import socket
+        while True:
+            try:
+                c, _ = self.lsn.accept()
+            except OSError:
+                return
+            try:
+                self._session(c, socket)
+            except OSError as e:
+                self.seen.append(f"error {type(e).__name__}")
+            c.close()
+
+    def _session(self, c, socket):
+        c.sendall(b"220 ccc\r\n")
+        buf, data = b"", None
+        while True:
+            while b"\n" not in buf:
+                got = c.recv(4096)
+                if not got:
+                    return
+                buf += got
+            line, buf = buf.split(b"\n", 1)
+            cmd, _, arg = line.decode().strip().partition(" ")
+            self.seen.append(f"{cmd} {'clear' if getattr(c, '_sslobj', None) is None else 'tls'}")
+            reply = {"USER": "331 ok", "PASS": "230 ok", "PBSZ": "200 ok", "PROT": "200 ok", "TYPE": "200 ok",
+                     "PWD": '257 "/"', "SIZE": "213 5"}.get(cmd)
+            if reply:
+                c.sendall(reply.encode() + b"\r\n")
+            elif cmd == "AUTH":
+                c.sendall(b"234 ok\r\n")
+                c = self.ctx.wrap_socket(c, server_side=True)
+            elif cmd == "CCC":
+                c.sendall(b"200 ok\r\n")
+                c = c.unwrap()
+            elif cmd == "EPSV":
+                data = socket.create_server(("127.0.0.1", 0))
+                c.sendall(b"229 ok (|||%d|)\r\n" % data.getsockname()[1])
+            elif cmd == "RETR":
+                c.sendall(b"150 go\r\n")
+                d, _ = data.accept()
+                d = self.ctx.wrap_socket(d, server_side=True)
+                d.sendall(b"hello")
+                d.unwrap()
+                d.close()
+                data.close()
+                c.sendall(b"226 done\r\n")
+            else:
+                c.sendall(b"500 no\r\n")
+
+    def stop(self):
+        self.lsn.close()
+
+
+def test_ccc_active_goes_on_in_clear(tls_curl, certs):
+    srv = _CccServer(certs)
+    try:
+        cmds = sent_commands(tls_curl)
+        body, _ = perform(tls_curl, f"ftp://127.0.0.1:{srv.port}/x.txt", USE_SSL=pycurl.USESSL_ALL,
+                          FTP_SSL_CCC=2)  # CCC_ACTIVE (pycurl names no constant)
+        assert body == b"hello"  # over TLS (PROT P)
+        assert cmds[5:8] == [b"CCC\r\n", b"PWD\r\n", b"EPSV\r\n"]
+        # The server read the commands after CCC from the plain socket.
+        assert srv.seen[:2] == ["AUTH clear", "USER tls"]
+        assert srv.seen[5:9] == ["CCC tls", "PWD clear", "EPSV clear", "TYPE clear"]
+    finally:
+        srv.stop()
+
+
+def test_ccc_passive_waits_for_the_server(tls_curl, certs):
+    # CCC_PASSIVE sends no close_notify: a server that waits for one (as unwrap() does) reads the
+    # clear PWD as a bad record and hangs up.
+    srv = _CccServer(certs)
+    try:
+        cmds = sent_commands(tls_curl)
+        err = perform_error(tls_curl, f"ftp://127.0.0.1:{srv.port}/x.txt", USE_SSL=pycurl.USESSL_ALL,
+                            FTP_SSL_CCC=1)  # CCC_PASSIVE
+        # Real pycurl fails with 56 "response reading failed (errno: 11)", pycurl-rs with 8.
+        assert err[0] in (56, 8)
+        assert cmds[-2:] == [b"CCC\r\n", b"PWD\r\n"]
+        assert srv.seen[-1] == "error SSLError"
+    finally:
+        srv.stop()

@@ -650,6 +650,13 @@ pub trait Callbacks {
     fn prereq(&self, _primary_ip: &str, _local_ip: &str, _primary_port: u16, _local_port: u16) -> Result<i32, Error> {
         Ok(0)
     }
+    fn has_fnmatch(&self) -> bool {
+        false
+    }
+    /// FNMATCH_FUNCTION(pattern, name) for WILDCARDMATCH: 0 match, 1 no match, 2 failure.
+    fn fnmatch(&self, _pattern: &[u8], _name: &[u8]) -> i32 {
+        1
+    }
     /// An error a callback stored (a Python exception) that must replace the transfer's result.
     fn take_pending_error(&self) -> Option<Error> {
         None

@@ -53,6 +53,7 @@ pub struct MoreSlots {
     pub trailer: Option<PyObject>,
     pub ioctl: Option<PyObject>,
     pub ssh_key: Option<PyObject>,
+    pub fnmatch: Option<PyObject>,
 }
 
 crate::rare_defaults!(
@@ -68,6 +69,7 @@ crate::rare_defaults!(
         trailer: None,
         ioctl: None,
         ssh_key: None,
+        fnmatch: None,
     }
 );
 
@@ -92,6 +94,7 @@ impl Slots {
             &m.trailer,
             &m.ioctl,
             &m.ssh_key,
+            &m.fnmatch,
         ]
     }
 
@@ -121,6 +124,7 @@ impl Slots {
             n.trailer = c(&m.trailer);
             n.ioctl = c(&m.ioctl);
             n.ssh_key = c(&m.ssh_key);
+            n.fnmatch = c(&m.fnmatch);
         }
         s
     }
@@ -215,7 +219,9 @@ impl PyCallbacks {
     fn write_like(&self, header: bool, data: &[u8]) -> Flow {
         with_callback_gil(|py| {
             if self.propagate.borrow().is_some() {
-                return Flow::Abort(Error::new(code::WRITE_ERROR, "callback raised"));
+                // pycurl's callback answers 0 without calling: libcurl's words for that.
+                let msg = format!("Failure writing output to destination, passed {} returned 0", data.len());
+                return Flow::Abort(Error::new(code::WRITE_ERROR, msg));
             }
             // One borrow for the callable and its flag; the call runs on our own reference.
             let (f, mv) = {
@@ -758,6 +764,33 @@ impl Callbacks for PyCallbacks {
                 }
             }
             Ok(lines)
+        })
+    }
+
+    fn has_fnmatch(&self) -> bool {
+        self.slots.borrow().more.fnmatch.is_some()
+    }
+
+    fn fnmatch(&self, pattern: &[u8], name: &[u8]) -> i32 {
+        /// CURL_FNMATCHFUNC_FAIL: libcurl then skips the file.
+        const FAIL: i32 = 2;
+        with_callback_gil(|py| {
+            // Once a call has raised, pycurl calls no more callbacks: the exception ends perform().
+            if self.propagate.borrow().is_some() {
+                return FAIL;
+            }
+            let Some(f) = self.get(py, |s| &s.more.fnmatch) else { return FAIL };
+            match call_int(py, &f, (PyBytes::new(py, pattern), PyBytes::new(py, name)), "fnmatch") {
+                Ok(Some(n)) if n != i64::MIN => n as i32,
+                Ok(_) => FAIL,
+                Err(e) => {
+                    let mut p = self.propagate.borrow_mut();
+                    if p.is_none() {
+                        *p = Some(e);
+                    }
+                    FAIL
+                }
+            }
         })
     }
 

@@ -160,9 +160,6 @@ const NO_UNSET: &[i32] = &[opt::COOKIEFILE, opt::NOPROXY, opt::COPYPOSTFIELDS];
 /// Unbuilt options in the string range that take a list of strings, as pycurl types them.
 const UNBUILT_LISTS: &[i32] = &[10028, 10039, 10093];
 
-/// Unbuilt options in the string range that pycurl takes no string for (FNMATCH_DATA).
-const UNBUILT_NO_TEXT: &[i32] = &[10202];
-
 /// Options libcurl's OpenSSL build answers with "not built in" whatever the value, the "off" one
 /// included: KRB4LEVEL, TLSAUTH_* and PROXY_TLSAUTH_* (no SRP), ECH, SSL_FALSESTART.
 const NEVER_BUILT: &[i32] = &[10063, 10204, 10205, 10206, 10251, 10252, 10253, 10325, 233];
@@ -537,7 +534,7 @@ impl PyCurl {
                 cbs.slots.borrow_mut().more.ioctl = f;
             }
             // pycurl passes no user data to these callbacks and refuses every value.
-            opt::TRAILERDATA | opt::RESOLVER_START_DATA => {
+            opt::TRAILERDATA | opt::RESOLVER_START_DATA | opt::FNMATCH_DATA => {
                 return Err(if unset { no_unset() } else { convert::kind_err(value) });
             }
             opt::TRAILERFUNCTION => {
@@ -1097,6 +1094,20 @@ impl PyCurl {
                 }
             }
             opt::FTP_USE_PRET => o.ftp.use_pret = long!() != 0,
+            // pycurl 7.49 takes a string here too and hands libcurl its address, never 0: on.
+            opt::WILDCARDMATCH => {
+                if unset {
+                    return Err(no_unset());
+                }
+                o.ftp.wildcard = if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() {
+                    convert::string(value).map(|_| true)?
+                } else {
+                    convert::long(value)? != 0
+                };
+            }
+            opt::FNMATCH_FUNCTION => {
+                cbs.slots.borrow_mut().more.fnmatch = if unset { None } else { Some(convert::callable(value)?) }
+            }
             opt::FTP_ALTERNATIVE_TO_USER => o.ftp.alternative_to_user = text_required!(),
             // pycurl 7.49 lists FTP_ACCOUNT among no option types: it refuses every value by its type.
             opt::FTP_ACCOUNT => {
@@ -1226,17 +1237,12 @@ impl PyCurl {
             }
             return Ok(());
         }
-        // pycurl 7.49 takes a string for WILDCARDMATCH and passes its address, never 0: on.
-        if option == opt::WILDCARDMATCH && (value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>()) {
-            convert::string(value)?;
-            return Err(not_built(name));
-        }
         // pycurl checks the kind of value before libcurl sees it.
         if (10000..20000).contains(&option) {
             let is_list = value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>();
             let is_text = value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>();
             let lists = UNBUILT_LISTS.contains(&option);
-            if (is_list && !lists) || (is_text && (lists || UNBUILT_NO_TEXT.contains(&option))) {
+            if (is_list && !lists) || (is_text && lists) {
                 return Err(convert::kind_err(value));
             }
         }

@@ -54,7 +54,11 @@ pub struct FtpOptions {
     pub use_pret: bool,
     /// FTP_ALTERNATIVE_TO_USER: the command sent when the server refuses USER.
     pub alternative_to_user: Option<String>,
+    /// WILDCARDMATCH: the URL's last path part is a pattern of files to download.
+    pub wildcard: bool,
 }
+
+pub mod list;
 
 /// FileMethod as an option value (hashable, with libcurl's numbers).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -99,6 +103,7 @@ const FTP_DEFAULTS: FtpOptions = FtpOptions {
     ccc: 0,
     use_pret: false,
     alternative_to_user: None,
+    wildcard: false,
 };
 
 /// USE_SSL levels (CURLUSESSL_*).

@@ -32,6 +32,8 @@ const FTP_ACCEPT_TIMEOUT: i32 = 12;
 const FTP_PORT_FAILED: i32 = 30;
 const USE_SSL_FAILED: i32 = 64;
 const FTP_PRET_FAILED: i32 = 84;
+const FTP_BAD_FILE_LIST: i32 = 87;
+const SSL_SHUTDOWN_FAILED: i32 = 80;
 /// ACCEPTTIMEOUT_MS unset: libcurl's minute for the server to connect in active mode.
 const DEFAULT_ACCEPT_TIMEOUT_MS: u64 = 60_000;
 
@@ -91,6 +93,59 @@ enum DataErr {
 /// RETR/STOR is awaited, as a server may finish its side of the TLS handshake before it replies.
 type DataFut = Pin<Box<dyn Future<Output = std::result::Result<DataConn, DataErr>>>>;
 
+/// What one pass of a transfer does with what RETR/LIST brings: WILDCARDMATCH lists the
+/// directory into a buffer first, then fetches each file with the size the listing gave.
+enum Pass<'a> {
+    Plain,
+    List(&'a mut Vec<u8>),
+    File(Option<u64>),
+}
+
+/// The control connection's TLS after AUTH, which CCC can take off again: the same TCP socket
+/// then carries the commands in clear text.
+struct CtlTls {
+    tls: TlsStream<Stream>,
+    state: Rc<std::cell::Cell<u8>>,
+}
+
+/// CtlTls states: TLS on, a close_notify to send at the next flush, TLS off.
+const CTL_TLS_ON: u8 = 0;
+const CTL_TLS_CLOSING: u8 = 1;
+const CTL_TLS_OFF: u8 = 2;
+
+impl Io for CtlTls {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
+        if self.state.get() == CTL_TLS_OFF {
+            return self.tls.inner.poll_read(cx, buf);
+        }
+        self.tls.poll_read(cx, buf)
+    }
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        if self.state.get() == CTL_TLS_OFF {
+            return self.tls.inner.poll_write(cx, buf);
+        }
+        self.tls.poll_write(cx, buf)
+    }
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.state.get() {
+            CTL_TLS_OFF => self.tls.inner.poll_flush(cx),
+            s => {
+                if s == CTL_TLS_CLOSING {
+                    self.tls.tls.send_close_notify();
+                    self.state.set(CTL_TLS_ON);
+                }
+                self.tls.poll_flush(cx)
+            }
+        }
+    }
+    fn sock(&self) -> &Sock {
+        self.tls.sock()
+    }
+    fn sock_mut(&mut self) -> &mut Sock {
+        self.tls.sock_mut()
+    }
+}
+
 /// The control connection of the transfer in flight and what was read from it.
 struct Ctl {
     conn: Conn,
@@ -100,6 +155,8 @@ struct Ctl {
     st: ConnState,
     /// The reply stream is in step (no I/O error, no reply cut short): the connection may be reused.
     sane: bool,
+    /// The state of the TLS that AUTH put on the control connection (None: none, or ftps://'s).
+    ctl_tls: Option<Rc<std::cell::Cell<u8>>>,
 }
 
 fn weird(msg: impl Into<String>) -> Error {
@@ -138,7 +195,8 @@ impl Xfer {
         *self.easy.current_sock.borrow_mut() = Some((conn.stream.sock().fd(), Rc::downgrade(&self.sh.reactor)));
         let fresh = st.is_none();
         let host = url.host.clone();
-        let mut ctl = Ctl { conn, host, rd: ReplyReader::default(), st: st.unwrap_or_default(), sane: true };
+        let mut ctl =
+            Ctl { conn, host, rd: ReplyReader::default(), st: st.unwrap_or_default(), sane: true, ctl_tls: None };
         if fresh {
             // The greeting and AUTH own the connection: TLS wraps its stream.
             let secured = match Box::pin(self.ftp_greet(&mut ctl, &fo, url.scheme == "ftps")).await {
@@ -157,7 +215,16 @@ impl Xfer {
         if !ctl.conn.certinfo.is_empty() {
             self.info.certinfo = ctl.conn.certinfo.clone();
         }
-        let r = Box::pin(self.ftp_session(&mut ctl, &fo, &path, fresh, user, pass)).await;
+        let wild = fo.wildcard && !self.o.upload && !self.o.nobody && !path.file.is_empty();
+        let r = if wild {
+            // libcurl changes into a wildcard's directory even under NOCWD.
+            let method =
+                if fo.method.get() == f::FileMethod::NoCwd { f::FileMethod::SingleCwd } else { fo.method.get() };
+            let path = f::split_path(&url.path, method).unwrap_or(path);
+            Box::pin(self.ftp_wildcard(&mut ctl, &fo, &path, wild_pattern(&url.path), fresh, (&user, &pass))).await
+        } else {
+            Box::pin(self.ftp_session(&mut ctl, &fo, &path, fresh, (&user, &pass), Pass::Plain)).await
+        };
         *self.easy.current_sock.borrow_mut() = None;
         if let Err(e) = &r {
             // libcurl keeps the control connection only after these failures; others close it.
@@ -183,20 +250,25 @@ impl Xfer {
         fo: &f::FtpOptions,
         path: &f::FtpPath,
         fresh: bool,
-        user: String,
-        pass: String,
+        (user, pass): (&str, &str),
+        how: Pass<'_>,
     ) -> Result<()> {
         if fresh {
-            self.ftp_login(ctl, fo, &user, &pass).await?;
+            self.ftp_login(ctl, fo, user, pass).await?;
         }
         if self.o.upload && path.file.is_empty() {
             return Err(Error::new(code::URL_MALFORMAT, "Uploading to a URL without a filename"));
         }
         self.info.pretransfer_time = elapsed(self.start);
         self.ftp_quote(ctl, &fo.quote).await?;
+        if matches!(how, Pass::List(_)) {
+            self.text(format_args!("Wildcard - Parsing started"));
+        }
         self.ftp_cwd(ctl, fo, path, fresh).await?;
         // DIRLISTONLY lists the directory even when the URL names a file, as libcurl does.
-        let listing = path.file.is_empty() || (fo.dirlist_only && !self.o.upload);
+        // A wildcard's files are fetched whatever DIRLISTONLY says (its listing is then NLST's).
+        let names_only = fo.dirlist_only && !matches!(how, Pass::File(_));
+        let listing = path.file.is_empty() || (names_only && !self.o.upload);
         let ascii = listing || path.type_a || fo.transfer_text;
         if self.o.nobody {
             if listing {
@@ -210,7 +282,7 @@ impl Xfer {
         let data = if fo.port.is_some() {
             Data::Listening(self.ftp_active(ctl, fo).await?)
         } else {
-            let pret = f::pret_arg(self.o.upload, path.file.is_empty(), fo.dirlist_only, &path.file);
+            let pret = f::pret_arg(self.o.upload, path.file.is_empty(), names_only, &path.file);
             Data::Made(self.ftp_passive(ctl, fo, &pret).await?)
         };
         self.ftp_type(ctl, ascii).await?;
@@ -218,12 +290,77 @@ impl Xfer {
         if self.o.upload {
             self.ftp_store(ctl, fo, &path.file, data).await?;
         } else {
-            self.ftp_retrieve(ctl, fo, path, listing, ascii, data).await?;
+            self.ftp_retrieve(ctl, fo, path, listing, ascii, data, how).await?;
         }
         self.ftp_quote(ctl, &fo.postquote).await?;
         self.text(format_args!("Remembering we are in directory \"{}\"", path.dir_key));
         ctl.st.prevpath = Some(path.dir_key.clone());
         Ok(())
+    }
+
+    /// WILDCARDMATCH: LIST the URL's directory, then RETR each regular file whose name matches
+    /// the pattern (FNMATCH_FUNCTION's verdict when set), one pass per file as libcurl makes them.
+    async fn ftp_wildcard(
+        &mut self,
+        ctl: &mut Ctl,
+        fo: &f::FtpOptions,
+        path: &f::FtpPath,
+        pattern: Vec<u8>,
+        fresh: bool,
+        login: (&str, &str),
+    ) -> Result<()> {
+        let dir = f::FtpPath { file: String::new(), type_d: false, ..path.clone() };
+        let mut listing = Vec::new();
+        self.ftp_session(ctl, fo, &dir, fresh, login, Pass::List(&mut listing)).await?;
+        let entries =
+            f::list::parse(&listing).map_err(|_| Error::new(FTP_BAD_FILE_LIST, "Unable to parse FTP file list"))?;
+        let custom = self.cb.has_fnmatch();
+        let matched: Vec<f::list::Entry> =
+            entries
+                .into_iter()
+                .filter(|e| {
+                    if custom {
+                        self.cb.fnmatch(&pattern, &e.name) == 0
+                    } else {
+                        f::list::fnmatch(&pattern, &e.name)
+                    }
+                })
+                .collect();
+        self.ftp_next_pass(ctl);
+        for e in &matched {
+            let name = String::from_utf8_lossy(&e.name).into_owned();
+            self.text(format_args!("Wildcard - START of \"{name}\""));
+            if e.kind != f::list::Kind::File {
+                continue;
+            }
+            // Each file is a transfer of its own: its counters start again.
+            self.dl_now = 0;
+            self.dl_total = 0;
+            self.info.content_length_download = -1.0;
+            let file = f::FtpPath { file: name, type_d: false, ..path.clone() };
+            self.ftp_session(ctl, fo, &file, false, login, Pass::File(e.size)).await?;
+            self.ftp_next_pass(ctl);
+        }
+        // libcurl's last pass transfers nothing and starts the infos afresh.
+        self.text(format_args!("Remembering we are in directory \"{}\"", path.dir_key));
+        self.dl_now = 0;
+        self.dl_total = 0;
+        let i = &mut self.info;
+        (i.response_code, i.num_connects, i.filetime, i.header_size, i.request_size) = (0, 0, -1, 0, 0);
+        (i.content_length_download, i.namelookup_time, i.connect_time, i.appconnect_time) = (-1.0, 0.0, 0.0, 0.0);
+        (i.pretransfer_time, i.starttransfer_time) = (0.0, 0.0);
+        self.publish_info();
+        if matched.is_empty() {
+            return Err(Error::new(code::REMOTE_FILE_NOT_FOUND, "Remote file not found"));
+        }
+        Ok(())
+    }
+
+    /// What libcurl says between two passes of a wildcard transfer over the same connection.
+    fn ftp_next_pass(&mut self, ctl: &Ctl) {
+        let (id, host, port) = (ctl.conn.id, &ctl.conn.key.host, ctl.conn.key.port);
+        self.text(format_args!("Connection #{id} to host {host}:{port} left intact"));
+        self.text(format_args!("Reusing existing ftp: connection with host {host}"));
     }
 
     /// One command on the control connection (shown to DEBUGFUNCTION as libcurl sends it).
@@ -326,7 +463,9 @@ impl Xfer {
         if self.o.certinfo {
             ctl.conn.certinfo = t.tls.peer_certificates().map(crate::engine::tls::cert_info).unwrap_or_default();
         }
-        ctl.conn.stream = Stream::new(t);
+        let state = Rc::new(std::cell::Cell::new(CTL_TLS_ON));
+        ctl.ctl_tls = Some(state.clone());
+        ctl.conn.stream = Stream::new(CtlTls { tls: t, state });
         ctl.st.tls_ctl = true;
         Ok(ctl)
     }
@@ -393,13 +532,57 @@ impl Xfer {
         }
         if fo.ccc != 0 {
             let r = self.ftp_cmd(ctl, fo, "CCC").await?;
-            // A refusal leaves TLS on and the transfer goes on (libcurl's way); taking TLS off a
-            // connection is not built.
-            if r.code < 500 {
+            // A refusal leaves TLS on and the transfer goes on (libcurl's way).
+            if r.code >= 500 {
+                return Ok(());
+            }
+            let Some(state) = ctl.ctl_tls.clone().filter(|_| r.code / 100 == 2) else {
+                // ftps://'s TLS (made with the connection) is not one this can take off.
                 ctl.sane = false;
                 return Err(Error::new(code::NOT_BUILT_IN, "Failed to clear the command channel (CCC)"));
+            };
+            self.ftp_clear_channel(ctl, fo, &state).await?;
+        }
+        Ok(())
+    }
+
+    /// CCC accepted: TLS ends as libcurl ends it with OpenSSL (CCC_ACTIVE sends its close_notify
+    /// first; both wait for the server's), then the commands go on in clear on the same socket.
+    async fn ftp_clear_channel(
+        &mut self,
+        ctl: &mut Ctl,
+        fo: &f::FtpOptions,
+        state: &std::cell::Cell<u8>,
+    ) -> Result<()> {
+        /// CURLFTPSSL_CCC_ACTIVE
+        const CCC_ACTIVE: u8 = 2;
+        let failed = |e: std::io::Error| Error::new(SSL_SHUTDOWN_FAILED, format!("SSL shutdown failed: {e}"));
+        if fo.ccc == CCC_ACTIVE {
+            state.set(CTL_TLS_CLOSING);
+            ctl.conn.stream.write_all(b"").await.map_err(|e| {
+                ctl.sane = false;
+                failed(e)
+            })?;
+        }
+        let wait = Some(Instant::now() + Duration::from_millis(fo.reply_wait_ms()));
+        let reactor = self.sh.reactor.clone();
+        let mut buf = [0u8; 256];
+        loop {
+            match with_deadline(&reactor, wait, ctl.conn.stream.read(&mut buf)).await {
+                // The server's close_notify.
+                Some(Ok(0)) => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    ctl.sane = false;
+                    return Err(failed(e));
+                }
+                None => {
+                    ctl.sane = false;
+                    return Err(Error::new(code::OPERATION_TIMEDOUT, "server response timeout"));
+                }
             }
         }
+        state.set(CTL_TLS_OFF);
         Ok(())
     }
 
@@ -724,6 +907,8 @@ impl Xfer {
         Ok(d)
     }
 
+    // The pass and the listing/ASCII choices are the caller's: one more argument than clippy likes.
+    #[allow(clippy::too_many_arguments)]
     async fn ftp_retrieve(
         &mut self,
         ctl: &mut Ctl,
@@ -732,9 +917,13 @@ impl Xfer {
         listing: bool,
         ascii: bool,
         data: Data,
+        mut how: Pass<'_>,
     ) -> Result<()> {
         let mut size = None;
-        if !listing && !ascii {
+        if let Pass::File(known) = how {
+            // The listing told the size: libcurl sends no SIZE.
+            size = known;
+        } else if !listing && !ascii {
             size = self.ftp_size(ctl, &path.file).await?;
         }
         let mut from = 0u64;
@@ -831,6 +1020,13 @@ impl Xfer {
                 *w -= n as u64;
             }
             let mut dec = None;
+            if let Pass::List(into) = &mut how {
+                // A wildcard's listing is read here, not delivered.
+                into.extend_from_slice(&buf[..n]);
+                self.dl_now += n as i64;
+                self.check_low_speed()?;
+                continue;
+            }
             if ascii {
                 // ASCII mode: libcurl turns CRLF into LF, and counts the bytes received.
                 let out = crlf_to_lf(&buf[..n], &mut held_cr);
@@ -942,6 +1138,18 @@ impl Xfer {
         }
         Ok(())
     }
+}
+
+/// A WILDCARDMATCH pattern: the URL path's last part as written (libcurl does not decode it).
+fn wild_pattern(path: &str) -> Vec<u8> {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let mut last = path.rsplit('/').next().unwrap_or("");
+    if let Some(i) = last.rfind(";type=") {
+        if last.len() == i + 7 {
+            last = &last[..i];
+        }
+    }
+    last.as_bytes().to_vec()
 }
 
 /// Ends TLS on a data connection as OpenSSL does: a close_notify, written out before the socket closes.
