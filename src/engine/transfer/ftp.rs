@@ -817,13 +817,13 @@ impl Xfer {
             return Err(Error::new(c, format!("RETR response: {:03}", r.code)));
         }
         if size.is_none() && !listing && !ascii && !self.o.ignore_content_length {
-            // "150 Opening BINARY mode data connection for f (2241 bytes)": libcurl's size hint.
-            size = f::size_from_150(&r.text()).map(|s| s.saturating_sub(from));
-            if let Some(s) = size {
+            // "150 Opening BINARY mode data connection for f (2241 bytes)": libcurl takes it as
+            // the bytes to come.
+            if let Some(s) = f::size_from_150(&r.text()) {
                 self.dl_total = s as i64;
                 self.info.content_length_download = s as f64;
+                size = Some(s.saturating_add(from));
             }
-            size = size.map(|s| s + from);
         }
         // Until the final reply is read, the control connection is owed one: not reusable.
         ctl.sane = false;
