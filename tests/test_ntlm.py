@@ -529,3 +529,85 @@ def test_connect_tunnel_through_squid(squid_ntlm, server, mask):
         time.sleep(0.05)
     lines = [ln for ln in squid_ntlm.log().splitlines() if ln.startswith(ok)]
     assert len(lines) == before + 1 and "alice" in lines[-1].split()[3], lines
+
+
+# -- NTLM picked over an h2 connection ----------------------------------------------------------
+
+class H2FrontNtlmServer(NtlmServer):
+    """The NTLM server behind TLS offering h2 and http/1.1 by ALPN: over h2 every request gets a
+    401 "WWW-Authenticate: NTLM" (recorded in `h2_requests`); over HTTP/1.1 the NTLM server runs."""
+
+    def __init__(self, certs):
+        import ssl
+
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(certs.server_cert, certs.server_key)
+        self.ctx.set_alpn_protocols(["h2", "http/1.1"])
+        self.h2_requests = []
+        super().__init__()
+
+    def url(self, path="/"):
+        return f"https://localhost:{self.port}{path}"
+
+    def _serve(self, conn, number):
+        try:
+            conn.settimeout(10)
+            tls = self.ctx.wrap_socket(conn, server_side=True)
+        except OSError:
+            conn.close()
+            return
+        if tls.selected_alpn_protocol() == "h2":
+            self._serve_h2(tls, number)
+        else:
+            super()._serve(tls, number)
+
+    def _serve_h2(self, tls, number):
+        import h2.config
+        import h2.connection
+        import h2.events
+
+        h = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="latin-1"))
+        h.initiate_connection()
+        try:
+            tls.sendall(h.data_to_send())
+            while True:
+                data = tls.recv(65536)
+                if not data:
+                    return
+                for ev in h.receive_data(data):
+                    if isinstance(ev, h2.events.RequestReceived):
+                        self.h2_requests.append((number, dict(ev.headers)))
+                        h.send_headers(ev.stream_id, [(":status", "401"), ("www-authenticate", "NTLM"),
+                                                      ("content-length", "13")])
+                        h.send_data(ev.stream_id, b"Unauthorized\n", end_stream=True)
+                tls.sendall(h.data_to_send())
+        except Exception:  # the client went away (or spoke nonsense): this connection ends
+            return
+        finally:
+            tls.close()
+
+
+@pytest.mark.parametrize("auth", [NTLM, pycurl.HTTPAUTH_ANY])
+def test_ntlm_over_h2_forces_http11_on_a_new_connection(certs, auth):
+    # libcurl's Curl_http_auth_act: NTLM picked on a response that came over h2 closes that
+    # connection ("Forcing HTTP/1.1 for NTLM") and sends the request again over HTTP/1.1.
+    srv = H2FrontNtlmServer(certs)
+    try:
+        c = pycurl.Curl()
+        body, statuses, trace = run(c, srv.url("/doc"), USERPWD=f"{USER}:{PASSWORD}", HTTPAUTH=auth,
+                                    CAINFO=certs.ca_pem)
+        assert body == b"hello GET 0\n"
+        assert statuses == [b"401", b"401", b"200"]
+        assert "Forcing HTTP/1.1 for NTLM" in trace
+        assert [n for n, _ in srv.h2_requests] == [1]
+        # The handshake runs on one new HTTP/1.1 connection: type-1, then type-3.
+        assert srv.auth_kinds() == [(2, "GET", 0, "1"), (2, "GET", 0, "3")]
+        assert srv.errors == []
+        assert c.getinfo(pycurl.RESPONSE_CODE) == 200 and c.getinfo(pycurl.NUM_CONNECTS) == 2
+        assert c.getinfo(pycurl.HTTPAUTH_AVAIL) == NTLM
+        # The next transfer finds the authenticated HTTP/1.1 connection, not the closed h2 one.
+        body, statuses, _ = run(c, srv.url("/again"))
+        assert (body, statuses, c.getinfo(pycurl.NUM_CONNECTS)) == (b"hello GET 0\n", [b"200"], 0)
+        c.close()
+    finally:
+        srv.stop()

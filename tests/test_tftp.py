@@ -378,3 +378,81 @@ def test_socket_api_reports_the_udp_socket(tftpd):
     m.remove_handle(c)
     c.close()
     m.close()
+
+
+# -- hostile peers: the fault matrix rows for TFTP ----------------------------------------------
+
+def oack(**kv):
+    return struct.pack("!H", 6) + b"".join(k.encode() + b"\0" + str(v).encode() + b"\0" for k, v in kv.items())
+
+
+def then_ack(*packets, more=()):
+    """Sends each of ``packets`` and reads the client's answer to it, then sends ``more``."""
+    def script(s, sock, client):
+        sock.settimeout(1)  # the client gives up at 0.8 s
+        for p in packets:
+            sock.sendto(p, client)
+            try:
+                s.recv(sock)
+            except OSError:
+                return
+        for p in more:
+            sock.sendto(p, client)
+
+    return script
+
+
+def endless_duplicates(s, sock, client):
+    end = time.monotonic() + 1.2  # the client gives up at 0.8 s
+    sock.settimeout(0.01)
+    while time.monotonic() < end:
+        try:
+            sock.sendto(data(1, b"z" * 512), client)
+        except OSError:
+            return
+        try:
+            sock.recvfrom(100)
+        except OSError:
+            pass
+
+
+E_TFTP_ILLEGAL = 71
+BAD_BLKSIZE = "blksize is larger than max supported (65464)"
+HOSTILE_TFTP = [
+    # A DATA packet bigger than the block size: libcurl takes a block's worth and waits for more.
+    ("oversize DATA", then_ack(data(1, b"z" * 60000)), {}, 28, None, 512),
+    ("DATA past the OACK's blksize", then_ack(oack(blksize=1024), data(1, b"z" * 1500)), {"TFTP_BLKSIZE": 1024},
+     28, None, 1024),
+    ("the same block forever", endless_duplicates, {}, 28, None, 512),
+    ("OACK blksize 99999999", then_ack(oack(blksize=99999999)), {}, E_TFTP_ILLEGAL, BAD_BLKSIZE, 0),
+    ("OACK blksize not a number", then_ack(oack(blksize="abc")), {}, E_TFTP_ILLEGAL, BAD_BLKSIZE, 0),
+    ("OACK blksize 0", then_ack(oack(blksize=0)), {}, E_TFTP_ILLEGAL, "invalid blocksize value in OACK packet", 0),
+    ("OACK blksize over the one asked", then_ack(oack(blksize=65464)), {"TFTP_BLKSIZE": 1024}, E_TFTP_ILLEGAL,
+     "server requested blksize larger than allocated (65464)", 0),
+    # A tsize that is no number is ignored: the transfer goes on.
+    ("OACK tsize of 23 digits", then_ack(oack(tsize="9" * 23), data(1, b"q" * 10)), {}, 0, None, 10),
+    ("OACK tsize negative", then_ack(oack(tsize=-5), data(1, b"q" * 10)), {}, 0, None, 10),
+    ("OACK tsize not a number", then_ack(oack(tsize="zz"), data(1, b"q" * 10)), {}, 0, None, 10),
+    ("OACK cut mid-option", then_ack(struct.pack("!H", 6) + b"blksize\x0012"), {}, E_TFTP_ILLEGAL,
+     "Malformed ACK packet, rejecting", 0),
+    ("a one-byte packet", then_ack(b"\x00"), {}, 28, None, 0),
+    ("an unknown opcode", then_ack(b"\x00\x09abc"), {}, E_TFTP_ILLEGAL, "Internal error: Unexpected packet", 0),
+    ("ERROR without its terminating zero", then_ack(struct.pack("!HH", 5, 1) + b"x" * 1000), {}, 68,
+     "TFTP: File Not Found", 0),
+]
+
+
+@pytest.mark.parametrize("script, opts, code, msg, nbytes", [r[1:] for r in HOSTILE_TFTP],
+                         ids=[r[0] for r in HOSTILE_TFTP])
+def test_hostile_peer(script, opts, code, msg, nbytes):
+    peer = Scripted(script)
+    t0 = time.monotonic()
+    err, body, _, _ = run(peer.url(), TIMEOUT_MS=800, **opts)
+    took = time.monotonic() - t0
+    peer.close()
+    assert peer.failure is None
+    assert (err[0] if err else 0) == code
+    if msg is not None:
+        assert err[1] == msg
+    assert len(body) == nbytes
+    assert took < 3

@@ -379,4 +379,25 @@ mod tests {
         m[8] = 3;
         assert!(parse_type2(&m).is_err());
     }
+
+    #[test]
+    fn hostile_type2s_are_refused_without_a_panic() {
+        let mut m = b"NTLMSSP\0\x02\0\0\0".to_vec();
+        m.resize(48, 0);
+        m[20..24].copy_from_slice(&(NEGOTIATE_TARGET_INFO | NEGOTIATE_NTLM2_KEY).to_le_bytes());
+        m[40..42].copy_from_slice(&u16::MAX.to_le_bytes());
+        m[44..48].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(parse_type2(&m).is_err(), "absurd offset and length");
+        // Every truncation is refused or read, never sliced out of bounds.
+        for n in 0..m.len() {
+            let _ = parse_type2(&m[..n]);
+        }
+        // An oversize target info parses, but its type-3 cannot fit libcurl's buffer.
+        m[40..42].copy_from_slice(&60_000u16.to_le_bytes());
+        m[44..48].copy_from_slice(&48u32.to_le_bytes());
+        m.resize(48 + 60_000, b'T');
+        let ch = parse_type2(&m).unwrap();
+        assert_eq!(type3(&ch, "d\\u", "p", CLIENT, 0), Err(TooBig("incoming NTLM message too big")));
+        assert!(type3_header(&ch, "u", "p").is_err());
+    }
 }

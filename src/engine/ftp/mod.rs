@@ -157,10 +157,6 @@ pub fn pret_arg(upload: bool, listing: bool, names_only: bool, file: &str) -> St
     }
 }
 
-/// A reply line that does not start with a code.
-#[derive(Debug, PartialEq, Eq)]
-pub struct BadReply;
-
 /// A URL path with an encoded NUL or line break, which would end a command early.
 #[derive(Debug, PartialEq, Eq)]
 pub struct BadPath;
@@ -181,14 +177,21 @@ impl Reply {
     }
 }
 
-/// Assembles replies from bytes split anywhere: "123-" opens a multi-line reply that ends with a
-/// line starting "123 ".
+/// Assembles replies from bytes split anywhere. As in libcurl, a reply ends at the first line
+/// starting with three digits and a space; every other line ("123-", text without a code)
+/// continues it.
 #[derive(Default)]
 pub struct ReplyReader {
     buf: Vec<u8>,
     lines: Vec<Vec<u8>>,
-    open: Option<u16>,
 }
+
+/// The longest unfinished line libcurl buffers (its 64 KiB pingpong buffer): more is TOO_LARGE.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Continuation lines a reply keeps (the rest went to HEADERFUNCTION): an endless multi-line
+/// reply must not grow memory while it runs into the response timeout.
+const KEEP_LINES: usize = 32;
 
 /// A reply line's code, when it starts with three digits.
 fn line_code(l: &[u8]) -> Option<u16> {
@@ -210,78 +213,83 @@ impl ReplyReader {
         Some(self.buf.drain(..=i).collect())
     }
 
-    /// Feeds one line; returns the reply it completes. Err for a line libcurl cannot read.
-    pub fn line(&mut self, l: Vec<u8>) -> Result<Option<Reply>, BadReply> {
-        let code = line_code(&l);
-        let sep = l.get(3).copied();
-        match self.open {
-            None => {
-                let c = code.ok_or(BadReply)?;
-                if sep == Some(b'-') {
-                    self.open = Some(c);
-                    self.lines.push(l);
-                    return Ok(None);
-                }
+    /// Bytes of a line still waiting for its end.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Feeds one line; returns the reply it completes.
+    pub fn line(&mut self, l: Vec<u8>) -> Option<Reply> {
+        match line_code(&l) {
+            Some(code) if l.get(3) == Some(&b' ') => {
                 self.lines.push(l);
-                Ok(Some(Reply { code: c, lines: std::mem::take(&mut self.lines) }))
+                Some(Reply { code, lines: std::mem::take(&mut self.lines) })
             }
-            Some(c) => {
-                let ends = code == Some(c) && sep != Some(b'-');
-                self.lines.push(l);
-                if ends {
-                    self.open = None;
-                    Ok(Some(Reply { code: c, lines: std::mem::take(&mut self.lines) }))
-                } else {
-                    Ok(None)
+            _ => {
+                if self.lines.len() < KEEP_LINES {
+                    self.lines.push(l);
                 }
+                None
             }
         }
     }
 }
 
-/// The port of a 229 reply: "(|||port|)" (any delimiter character, as RFC 2428 allows).
-pub fn parse_epsv(text: &str) -> Option<u16> {
-    let open = text.find('(')?;
+/// The port of a 229 reply: "(|||port|)" (any delimiter character, as RFC 2428 allows); Err is
+/// libcurl's message. Port 0 passes: the connect fails and libcurl falls back to PASV.
+pub fn parse_epsv(text: &str) -> Result<u16, &'static str> {
+    const WEIRD: &str = "Weirdly formatted EPSV reply";
+    let open = text.find('(').ok_or(WEIRD)?;
     let rest = &text[open + 1..];
-    let d = rest.chars().next()?;
+    let d = rest.chars().next().ok_or(WEIRD)?;
     let mut parts = rest.splitn(5, d);
-    parts.next()?;
-    let (a, b) = (parts.next()?, parts.next()?);
+    parts.next().ok_or(WEIRD)?;
+    let (a, b) = (parts.next().ok_or(WEIRD)?, parts.next().ok_or(WEIRD)?);
     if !a.is_empty() || !b.is_empty() {
-        return None;
+        return Err(WEIRD);
     }
-    let port = parts.next()?;
-    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+    let port = parts.next().ok_or(WEIRD)?;
+    if port.is_empty() || port.len() > 18 || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(WEIRD);
     }
-    port.parse().ok().filter(|p| *p != 0)
+    parts.next().ok_or(WEIRD)?;
+    let n: u64 = port.parse().map_err(|_| WEIRD)?;
+    u16::try_from(n).map_err(|_| "Illegal port number in EPSV reply")
 }
 
-/// The address and port of a 227 reply: six numbers "h1,h2,h3,h4,p1,p2" anywhere in the text.
+/// The address and port of a 227 reply: the first place in the text where six numbers
+/// "h1,h2,h3,h4,p1,p2" (each at most 255) start, as libcurl scans for them.
 pub fn parse_pasv(text: &str) -> Option<([u8; 4], u16)> {
     let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_digit() {
-            let nums: Vec<u32> = text[i..]
-                .split(|c: char| !(c.is_ascii_digit() || c == ','))
-                .next()
-                .unwrap_or("")
-                .split(',')
-                .map(|n| n.parse::<u32>().unwrap_or(999))
-                .collect();
-            if nums.len() >= 6 && nums[..6].iter().all(|n| *n <= 255) {
-                let ip = [nums[0] as u8, nums[1] as u8, nums[2] as u8, nums[3] as u8];
-                return Some((ip, (nums[4] * 256 + nums[5]) as u16));
-            }
-            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b',') {
-                i += 1;
-            }
-        } else {
-            i += 1;
+    (0..b.len()).find_map(|i| six_numbers(&b[i..]))
+}
+
+fn six_numbers(mut b: &[u8]) -> Option<([u8; 4], u16)> {
+    let mut n = [0u8; 6];
+    for (k, slot) in n.iter_mut().enumerate() {
+        if k > 0 {
+            b = b.strip_prefix(b",")?;
         }
+        let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 || digits > 18 {
+            return None;
+        }
+        let v: u64 = std::str::from_utf8(&b[..digits]).ok()?.parse().ok()?;
+        *slot = u8::try_from(v).ok()?;
+        b = &b[digits..];
     }
-    None
+    Some(([n[0], n[1], n[2], n[3]], u16::from(n[4]) * 256 + u16::from(n[5])))
+}
+
+/// The size a 150 reply may carry: digits between '(' and " bytes".
+pub fn size_from_150(text: &str) -> Option<u64> {
+    let end = text.find(" bytes")?;
+    let open = text[..end].rfind('(')?;
+    let digits = &text[open + 1..end];
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// The time of a 213 reply to MDTM ("YYYYMMDDhhmmss", UTC) in Unix seconds.
@@ -485,7 +493,7 @@ mod tests {
         for b in data.chunks(1) {
             r.push(b);
             while let Some(l) = r.next_line() {
-                if let Some(rep) = r.line(l).unwrap() {
+                if let Some(rep) = r.line(l) {
                     out.push(rep);
                 }
             }
@@ -548,21 +556,36 @@ mod tests {
     }
 
     #[test]
-    fn a_line_without_a_code_is_refused() {
-        let mut r = ReplyReader::default();
-        assert!(r.line(b"hello\r\n".to_vec()).is_err());
+    fn lines_without_a_final_code_continue_the_reply() {
+        // libcurl ends a reply at any "NNN " line: text without a code, "NNN-" and a bare "220"
+        // continue it, and an endless reply keeps only a few lines.
+        let r = feed(b"hello\r\n220\r\n331-a\r\n230 in\r\n");
+        assert_eq!((r.len(), r[0].code, r[0].lines.len(), r[0].text()), (1, 230, 4, "in".to_string()));
+        let mut rd = ReplyReader::default();
+        for _ in 0..10_000 {
+            assert!(rd.line(b"220-more\r\n".to_vec()).is_none());
+        }
+        let r = rd.line(b"220 end\r\n".to_vec()).expect("a final line");
+        assert_eq!((r.lines.len(), r.text()), (KEEP_LINES + 1, "end".to_string()));
     }
 
     #[test]
     fn passive_replies() {
-        assert_eq!(parse_epsv("Entering Extended Passive Mode (|||9371|)"), Some(9371));
-        assert_eq!(parse_epsv("Entering Extended Passive Mode (!!!21!)"), Some(21));
-        assert_eq!(parse_epsv("Entering Extended Passive Mode (|1|2|3|)"), None);
-        assert_eq!(parse_epsv("nothing"), None);
+        assert_eq!(parse_epsv("Entering Extended Passive Mode (|||9371|)"), Ok(9371));
+        assert_eq!(parse_epsv("Entering Extended Passive Mode (!!!21!)"), Ok(21));
+        assert_eq!(parse_epsv("(|||0|)"), Ok(0));
+        assert_eq!(parse_epsv("(|||99999|)"), Err("Illegal port number in EPSV reply"));
+        assert_eq!(parse_epsv("Entering Extended Passive Mode (|1|2|3|)"), Err("Weirdly formatted EPSV reply"));
+        assert_eq!(parse_epsv("nothing"), Err("Weirdly formatted EPSV reply"));
         assert_eq!(parse_pasv("Entering Passive Mode (127,0,0,1,145,138)."), Some(([127, 0, 0, 1], 145 * 256 + 138)));
         assert_eq!(parse_pasv("Entering Passive Mode 10,1,2,3,4,5"), Some(([10, 1, 2, 3], 1029)));
         assert_eq!(parse_pasv("Entering Passive Mode (1,2,3)"), None);
-        assert_eq!(parse_pasv("(300,1,1,1,1,1)"), None);
+        // libcurl scans on past a number over 255: "(999,..." reads as 99.1.1.1.
+        assert_eq!(parse_pasv("(999,1,1,1,1,1)"), Some(([99, 1, 1, 1], 257)));
+        assert_eq!(parse_pasv("(300,1,1,1,1,x)"), None);
+        assert_eq!(size_from_150("Opening BINARY mode data connection for f (2241 bytes)."), Some(2241));
+        assert_eq!(size_from_150("Opening (a2241 bytes)"), None);
+        assert_eq!(size_from_150("here"), None);
     }
 
     #[test]

@@ -201,6 +201,11 @@ impl LineBuf {
         self.buf.is_empty()
     }
 
+    /// Bytes buffered (a reply line still waiting for its end, when no line is complete).
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Bytes read past the last reply, which a STARTTLS must not leave behind in clear text.
     pub fn clear(&mut self) {
         self.buf.clear();

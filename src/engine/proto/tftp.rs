@@ -145,6 +145,16 @@ fn oack_pairs(mut rest: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
 }
 
 /// A decimal number at the start of `v` as strtol reads it (0 when there is none).
+/// The number an OACK value starts with, read as libcurl 8 reads it: digits first (no sign, no
+/// space), at most `max`; None when they are missing or too many.
+pub fn oack_number(v: &[u8], max: i64) -> Option<i64> {
+    let digits = v.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    v[..digits].iter().try_fold(0i64, |n, d| n.checked_mul(10)?.checked_add(i64::from(d - b'0'))).filter(|n| *n <= max)
+}
+
 pub fn leading_number(v: &[u8]) -> i64 {
     let s = std::str::from_utf8(v).unwrap_or("").trim_start();
     let (neg, digits) = match s.strip_prefix('-') {
@@ -197,6 +207,11 @@ mod tests {
             Some(Packet::Oack(Some(vec![(&b"tsize"[..], &b"12"[..]), (&b"blksize"[..], &b"512"[..])])))
         );
         assert_eq!(parse(b"\x00\x06tsize\x0012"), Some(Packet::Oack(None)));
+        assert_eq!(oack_number(b"512", 65464), Some(512));
+        assert_eq!(oack_number(b"99999999", 65464), None);
+        assert_eq!(oack_number(b"-5", i64::MAX), None);
+        assert_eq!(oack_number(b"99999999999999999999999", i64::MAX), None);
+        assert_eq!(oack_number(b"zz", i64::MAX), None);
         assert_eq!(parse(b"\x00\x09\x00\x00"), Some(Packet::Other(9)));
         assert_eq!(parse(b"\x00\x03\x00"), None);
     }

@@ -482,6 +482,27 @@ impl Xfer {
         let unmet = self.time_condition(&head);
         let skip_body = unmet || (self.o.resume_from > 0 && status == 416 && hop.method == Method::Get);
         self.publish_info();
+        if status == 401 && self.ntlm_over_h2(hop, &head) {
+            // NTLM authenticates a connection, which h2 cannot carry: libcurl closes this one and
+            // runs the request again over HTTP/1.1 on a new one, where the handshake starts.
+            for v in head.values("www-authenticate") {
+                self.info.httpauth_avail |= crate::engine::auth::scheme_bit(v) as i64;
+            }
+            self.text(format_args!("Forcing HTTP/1.1 for NTLM"));
+            h2c.mark_closed();
+            self.h1_only = true;
+            hop.ntlm = crate::engine::auth::NtlmStep::Want;
+            self.info.redirect_count += 1;
+            self.h2_line(b"\r\n").await?;
+            self.text(format_args!("Issue another request to this URL: '{}'", hop.url.to_effective()));
+            if self.ul_now > 0 {
+                if let Some(b) = hop.body.as_mut() {
+                    b.rewind()?;
+                }
+            }
+            self.ul_now = 0;
+            return Ok(Next::Retry);
+        }
         match self.judge(hop, &head, skip_body) {
             Verdict::Deliver => {}
             Verdict::AuthRetry => {

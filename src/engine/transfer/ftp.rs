@@ -389,36 +389,43 @@ impl Xfer {
                         return Err(e);
                     }
                 }
-                match ctl.rd.line(line) {
-                    Ok(Some(r)) => {
-                        self.info.response_code = i64::from(r.code);
-                        self.publish_info();
-                        return Ok(r);
-                    }
-                    Ok(None) => {}
-                    Err(f::BadReply) => {
-                        ctl.sane = false;
-                        return Err(weird("Weird server reply"));
-                    }
+                if let Some(r) = ctl.rd.line(line) {
+                    self.info.response_code = i64::from(r.code);
+                    self.publish_info();
+                    return Ok(r);
                 }
+            }
+            let fail = |x: &mut Self, ctl: &mut Ctl, e: Error| {
+                ctl.sane = false;
+                x.zero_response_code();
+                Err(e)
+            };
+            if ctl.rd.pending() > f::MAX_LINE {
+                return fail(self, ctl, Error::new(code::TOO_LARGE, "A value or data field grew larger than allowed"));
             }
             let reactor = self.sh.reactor.clone();
             let n = match with_deadline(&reactor, wait, ctl.conn.stream.read(&mut buf)).await {
-                None => {
-                    ctl.sane = false;
-                    return Err(Error::new(code::OPERATION_TIMEDOUT, "server response timeout"));
-                }
+                None => return fail(self, ctl, Error::new(code::OPERATION_TIMEDOUT, "server response timeout")),
+                // libcurl reads a close as a failed read.
                 Some(Ok(0)) => {
-                    ctl.sane = false;
-                    return Err(weird("server closed the control connection"));
+                    return fail(self, ctl, Error::new(code::RECV_ERROR, "response reading failed (errno: 11)"))
                 }
                 Some(Ok(n)) => n,
                 Some(Err(e)) => {
-                    ctl.sane = false;
-                    return Err(Error::new(code::RECV_ERROR, format!("response reading failed ({e})")));
+                    return fail(self, ctl, Error::new(code::RECV_ERROR, format!("response reading failed ({e})")))
                 }
             };
+            // libcurl stores the code of every read that completes no reply: 0 until one does.
+            self.zero_response_code();
             ctl.rd.push(&buf[..n]);
+        }
+    }
+
+    /// RESPONSE_CODE while a reply is still incomplete (or failed), as libcurl keeps it.
+    fn zero_response_code(&mut self) {
+        if self.info.response_code != 0 {
+            self.info.response_code = 0;
+            self.publish_info();
         }
     }
 
@@ -735,47 +742,55 @@ impl Xfer {
             }
         }
         let ctl_ip = ctl.conn.primary.ip();
-        let mut target = None;
-        if ctl.st.epsv {
-            self.ftp_send(ctl, "EPSV").await?;
-            self.text(format_args!("Connect data stream passively"));
-            let r = self.ftp_reply(ctl, fo).await?;
-            if r.code != 229 {
-                ctl.st.epsv = false;
-            } else {
-                let port = f::parse_epsv(&r.text())
-                    .ok_or_else(|| Error::new(FTP_WEIRD_PASV_REPLY, "Weirdly formatted EPSV reply"))?;
-                target = Some(SocketAddr::new(ctl_ip, port));
-            }
-        }
-        let target = match target {
-            Some(t) => t,
-            None => {
-                let r = self.ftp_cmd(ctl, fo, "PASV").await?;
-                if r.code != 227 {
-                    return Err(Error::new(FTP_WEIRD_PASV_REPLY, format!("Bad PASV/EPSV response: {:03}", r.code)));
+        let (sock, target) = loop {
+            let mut target = None;
+            if ctl.st.epsv {
+                self.ftp_send(ctl, "EPSV").await?;
+                self.text(format_args!("Connect data stream passively"));
+                let r = self.ftp_reply(ctl, fo).await?;
+                if r.code != 229 {
+                    ctl.st.epsv = false;
+                } else {
+                    let port = f::parse_epsv(&r.text()).map_err(|m| Error::new(FTP_WEIRD_PASV_REPLY, m))?;
+                    target = Some(SocketAddr::new(ctl_ip, port));
                 }
-                let (ip, port) = f::parse_pasv(&r.text())
-                    .ok_or_else(|| Error::new(FTP_WEIRD_227_FORMAT, "Couldn't interpret the 227-response"))?;
-                // FTP_SKIP_PASV_IP (on by default since libcurl 7.74): the control connection's address.
-                let ip = if fo.skip_pasv_ip { ctl_ip } else { std::net::IpAddr::from(ip) };
-                SocketAddr::new(ip, port)
+            }
+            let from_epsv = target.is_some();
+            let target = match target {
+                Some(t) => t,
+                None => {
+                    let r = self.ftp_cmd(ctl, fo, "PASV").await?;
+                    if r.code != 227 {
+                        return Err(Error::new(FTP_WEIRD_PASV_REPLY, format!("Bad PASV/EPSV response: {:03}", r.code)));
+                    }
+                    let (ip, port) = f::parse_pasv(&r.text())
+                        .ok_or_else(|| Error::new(FTP_WEIRD_227_FORMAT, "Couldn't interpret the 227-response"))?;
+                    // FTP_SKIP_PASV_IP (on by default since libcurl 7.74): the control connection's address.
+                    let ip = if fo.skip_pasv_ip { ctl_ip } else { std::net::IpAddr::from(ip) };
+                    SocketAddr::new(ip, port)
+                }
+            };
+            self.text(format_args!("Connecting to {} port {}", target.ip(), target.port()));
+            self.text(format_args!("  Trying {target}..."));
+            self.info.num_connects += 1;
+            match self.tcp_connect(&target).await {
+                Ok(sock) => break (sock, target),
+                Err(super::connect::ConnErr::Fatal(e)) => return Err(e),
+                // A data port from EPSV that takes no connection: libcurl asks again with PASV.
+                Err(super::connect::ConnErr::Os(_)) if from_epsv => {
+                    self.text(format_args!("Failed EPSV attempt. Disabling EPSV"));
+                    ctl.st.epsv = false;
+                }
+                Err(super::connect::ConnErr::Os(errno)) => {
+                    self.info.os_errno = errno as i64;
+                    let ms = self.start.elapsed().as_millis();
+                    return Err(Error::new(
+                        code::COULDNT_CONNECT,
+                        format!("Failed to connect to {target} after {ms} ms: Could not connect to server"),
+                    ));
+                }
             }
         };
-        self.text(format_args!("Connecting to {} port {}", target.ip(), target.port()));
-        self.text(format_args!("  Trying {target}..."));
-        self.info.num_connects += 1;
-        let sock = self.tcp_connect(&target).await.map_err(|e| match e {
-            super::connect::ConnErr::Fatal(e) => e,
-            super::connect::ConnErr::Os(errno) => {
-                self.info.os_errno = errno as i64;
-                let ms = self.start.elapsed().as_millis();
-                Error::new(
-                    code::COULDNT_CONNECT,
-                    format!("Failed to connect to {target} after {ms} ms: Could not connect to server"),
-                )
-            }
-        })?;
         if let Some(l) = sock.socket().local_addr().ok().and_then(|a| a.as_socket()) {
             let (ip, port) = (target.ip(), target.port());
             self.text(format_args!(
@@ -990,6 +1005,15 @@ impl Xfer {
             let c = if !listing && r.code == 550 { code::REMOTE_FILE_NOT_FOUND } else { FTP_COULDNT_RETR_FILE };
             return Err(Error::new(c, format!("RETR response: {:03}", r.code)));
         }
+        if size.is_none() && !listing && !ascii && !self.o.ignore_content_length {
+            // "150 Opening BINARY mode data connection for f (2241 bytes)": libcurl takes it as
+            // the bytes to come.
+            if let Some(s) = f::size_from_150(&r.text()) {
+                self.dl_total = s as i64;
+                self.info.content_length_download = s as f64;
+                size = Some(s.saturating_add(from));
+            }
+        }
         // Until the final reply is read, the control connection is owed one: not reusable.
         ctl.sane = false;
         self.text(format_args!("Maxdownload = {}", range_end.map_or(-1, |e| (e - from) as i64)));
@@ -999,7 +1023,9 @@ impl Xfer {
         self.info.starttransfer_time = elapsed(self.start);
         let mut buf = vec![0u8; self.o.buffer_size.max(16384)];
         let mut held_cr = false;
-        let mut want = range_end.map(|e| e - from);
+        // libcurl reads no more than the size it learned (SIZE or the 150's hint).
+        let cap = size.filter(|_| !self.o.ignore_content_length).map(|s| s.saturating_sub(from));
+        let mut want = range_end.map(|e| e - from).or(cap);
         loop {
             let room = want.map_or(buf.len(), |w| (w as usize).min(buf.len()));
             if room == 0 {
@@ -1041,7 +1067,7 @@ impl Xfer {
         if held_cr {
             self.deliver_body(b"\r").await?;
         }
-        let cut = want == Some(0);
+        let cut = range_end.is_some() && want == Some(0);
         if let (Some(s), false) = (size, cut) {
             // Short of what SIZE announced: libcurl fails before it reads the final reply.
             let expected = range_end.map_or(s, |e| e.min(s)).saturating_sub(from);
@@ -1058,6 +1084,7 @@ impl Xfer {
             // The range is in: closing the data connection tells the server to stop.
             let _ = data.sock().socket().shutdown(std::net::Shutdown::Both);
         }
+        self.zero_response_code();
         let r = self.ftp_reply(ctl, fo).await?;
         ctl.sane = true;
         if r.code / 100 != 2 && !cut {

@@ -215,6 +215,15 @@ impl Xfer {
 
     /// Reads more from the connection into the line buffer, within the response timeout.
     async fn mail_fill(&mut self, s: &mut Session) -> Result<()> {
+        if self.mail_read(s).await? {
+            Ok(())
+        } else {
+            Err(Error::new(code::RECV_ERROR, "response reading failed (errno: 0)"))
+        }
+    }
+
+    /// As `mail_fill`; Ok(false) when the server closed the connection.
+    async fn mail_read(&mut self, s: &mut Session) -> Result<bool> {
         let mut buf = [0u8; 16384];
         let wait = Some(Instant::now() + Duration::from_millis(self.o.ftp.reply_wait_ms()));
         let reactor = self.sh.reactor.clone();
@@ -225,7 +234,7 @@ impl Xfer {
             }
             Some(Ok(0)) => {
                 s.sane = false;
-                return Err(Error::new(code::RECV_ERROR, "response reading failed (errno: 0)"));
+                return Ok(false);
             }
             Some(Ok(n)) => n,
             Some(Err(e)) => {
@@ -237,12 +246,22 @@ impl Xfer {
             }
         };
         s.rd.push(&buf[..n]);
-        Ok(())
+        Ok(true)
     }
 
     /// The next reply line, handed to DEBUGFUNCTION and HEADERFUNCTION.
     pub(super) async fn mail_line(&mut self, s: &mut Session) -> Result<Vec<u8>> {
-        let line = self.mail_raw_line(s).await?;
+        let line = loop {
+            if let Some(l) = s.rd.next_line() {
+                break l;
+            }
+            // libcurl's reply buffer holds 64 KiB: a longer line is TOO_LARGE, not a memory hog.
+            if s.rd.len() > crate::engine::ftp::MAX_LINE {
+                s.sane = false;
+                return Err(strerror_err(code::TOO_LARGE));
+            }
+            self.mail_fill(s).await?;
+        };
         self.debug_data(debug_kind::HEADER_IN, &line);
         match self.cb.header(&line) {
             Flow::Continue | Flow::Pause => Ok(line),
@@ -253,21 +272,11 @@ impl Xfer {
         }
     }
 
-    /// The next line as received, shown to nobody (message bodies).
-    async fn mail_raw_line(&mut self, s: &mut Session) -> Result<Vec<u8>> {
-        loop {
-            if let Some(l) = s.rd.next_line() {
-                return Ok(l);
-            }
-            self.mail_fill(s).await?;
-        }
-    }
-
     /// Exactly `n` bytes (an IMAP literal) to the write callback.
     async fn mail_literal(&mut self, s: &mut Session, mut n: u64, deliver: bool) -> Result<()> {
         while n > 0 {
-            if s.rd.is_empty() {
-                self.mail_fill(s).await?;
+            if s.rd.is_empty() && !self.mail_read(s).await? {
+                return Err(Error::new(code::PARTIAL_FILE, format!("end of response with {n} bytes missing")));
             }
             let part = s.rd.take(n.min(usize::MAX as u64) as usize);
             n -= part.len() as u64;
@@ -398,8 +407,9 @@ impl Xfer {
                     self.publish_info();
                     return Ok((c, lines));
                 }
-                Some((_, false)) => lines.push(l),
-                None => {}
+                // An endless multi-line reply keeps a few lines (EHLO's keywords), not all.
+                Some((_, false)) if lines.len() < 256 => lines.push(l),
+                _ => {}
             }
         }
     }
@@ -636,7 +646,13 @@ impl Xfer {
 
     /// The greeting, CAPA, STLS and login of a new connection.
     async fn pop3_connect(&mut self, s: &mut Session, url: &Url, login: &Login) -> Result<()> {
-        let greeting = self.mail_line(s).await?;
+        // libcurl waits for a "+OK" or "-ERR" line, passing over any other.
+        let greeting = loop {
+            let l = self.mail_line(s).await?;
+            if matches!(pop3::classify(&l), pop3::Resp::Ok | pop3::Resp::Err) {
+                break l;
+            }
+        };
         if pop3::classify(&greeting) != pop3::Resp::Ok {
             s.sane = false;
             return Err(Error::new(code::WEIRD_SERVER_REPLY, "Got unexpected pop3-server response"));
@@ -712,13 +728,43 @@ impl Xfer {
             return Ok(());
         }
         s.sane = false;
+        // A line's CRLF waits until the next line shows it is not the end (as libcurl holds
+        // back what may start "\r\n.\r\n"); a close ends the body there, without an error.
+        let mut held = false;
         loop {
-            let l = self.mail_raw_line(s).await?;
+            let l = loop {
+                if let Some(l) = s.rd.next_line() {
+                    break Some(l);
+                }
+                if !self.mail_read(s).await? {
+                    break None;
+                }
+            };
+            let Some(l) = l else {
+                let rest = s.rd.take(usize::MAX);
+                if !rest.is_empty() {
+                    self.mail_body(&[if held { &b"\r\n"[..] } else { b"" }, &rest].concat()).await?;
+                }
+                return Ok(());
+            };
+            let owed: &[u8] = if held { b"\r\n" } else { b"" };
             match pop3::body_line(&l) {
-                None => break,
+                None => {
+                    if held {
+                        self.mail_body(owed).await?;
+                    }
+                    break;
+                }
                 Some(b) => {
-                    let b = b.to_vec();
-                    self.mail_body(&b).await?;
+                    let (text, crlf) = match b.strip_suffix(b"\r\n") {
+                        Some(t) => (t, true),
+                        None => (b, false),
+                    };
+                    let out = [owed, text].concat();
+                    held = crlf;
+                    if !out.is_empty() {
+                        self.mail_body(&out).await?;
+                    }
                 }
             }
         }
@@ -767,7 +813,13 @@ impl Xfer {
 
     /// The greeting, CAPABILITY, STARTTLS and login of a new connection.
     async fn imap_connect(&mut self, s: &mut Session, url: &Url, login: &Login) -> Result<()> {
-        let greeting = self.mail_line(s).await?;
+        // libcurl waits for an untagged line, passing over any other.
+        let greeting = loop {
+            let l = self.mail_line(s).await?;
+            if matches!(imap::classify(&l, ""), imap::Resp::Untagged(_)) {
+                break l;
+            }
+        };
         let preauth = match imap::classify(&greeting, "") {
             imap::Resp::Untagged(u) if u.starts_with("OK") => false,
             imap::Resp::Untagged(u) if u.starts_with("PREAUTH") => true,

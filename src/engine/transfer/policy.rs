@@ -410,6 +410,16 @@ impl Xfer {
         Ok(())
     }
 
+    /// A 401 over h2 that makes libcurl pick NTLM for the server (with credentials to send, and
+    /// the handshake not given up on): the request must move to HTTP/1.1.
+    pub(super) fn ntlm_over_h2(&self, hop: &Hop, head: &Head) -> bool {
+        let offers = head.values("www-authenticate");
+        hop.send_auth
+            && hop.creds.is_some()
+            && hop.ntlm != NtlmStep::Failed
+            && crate::engine::auth::picks_ntlm(&offers, self.o.http_auth)
+    }
+
     /// NTLM's reading of a 401 (server) or 407 (proxy): Some(verdict) when it decides, an auth
     /// retry to go on with the handshake or delivery when libcurl gives up on it.
     fn ntlm_input(&mut self, hop: &mut Hop, head: &Head) -> Option<Verdict> {

@@ -347,7 +347,11 @@ impl Xfer {
                     let (ks, vs) = (String::from_utf8_lossy(k), String::from_utf8_lossy(v));
                     self.text(format_args!("got option=({ks}) value=({vs})"));
                     if k.len() >= 7 && k[..7].eq_ignore_ascii_case(b"blksize") {
-                        let b = t::leading_number(v);
+                        // Not a number, or past the maximum: libcurl names the maximum.
+                        let Some(b) = t::oack_number(v, t::BLKSIZE_MAX) else {
+                            let max = t::BLKSIZE_MAX;
+                            return Err(self.illegal(format!("blksize is larger than max supported ({max})")));
+                        };
                         if b == 0 {
                             return Err(self.illegal("invalid blocksize value in OACK packet"));
                         }
@@ -363,7 +367,8 @@ impl Xfer {
                         s.blksize = b as usize;
                         self.text(format_args!("blksize parsed from OACK ({b}) requested ({requested})"));
                     } else if k.len() >= 5 && k[..5].eq_ignore_ascii_case(b"tsize") && !upload {
-                        let n = t::leading_number(v);
+                        // A tsize that is no number (negative, junk, too big) is ignored, as libcurl 8 does.
+                        let Some(n) = t::oack_number(v, i64::MAX) else { continue };
                         if n == 0 {
                             return Err(self.illegal("invalid tsize -::- value in OACK packet"));
                         }
