@@ -34,6 +34,7 @@ use bytes::Bytes;
 use h2::client::SendRequest;
 
 use crate::engine::error::{code, Error};
+use crate::engine::http1::head::Head;
 use crate::engine::pool::{Conn, Multiplexed, PoolKey};
 use crate::engine::rt::{Reactor, Spawner};
 use crate::engine::sys::Fd;
@@ -768,6 +769,37 @@ pub fn status_line(status: u16) -> Vec<u8> {
     l.extend_from_slice(status.to_string().as_bytes());
     l.extend_from_slice(b" \r\n");
     l
+}
+
+/// The length of `status_line(status)`, without building it.
+pub fn status_line_len(status: u16) -> usize {
+    let digits = status.checked_ilog10().map_or(1, |d| d as usize + 1);
+    "HTTP/2 ".len() + digits + " \r\n".len()
+}
+
+/// The length of `header_line(name, value)`, without building it.
+pub fn header_line_len(name: &[u8], value: &[u8]) -> usize {
+    name.len() + ": ".len() + value.len() + "\r\n".len()
+}
+
+/// Records a response field in `head` as `Head::push_line` records its `header_line`, without the
+/// line: an h2 name is lower-case ASCII already, so only the value needs the UTF-8 check.
+pub fn push_field(head: &mut Head, name: &str, value: &[u8]) {
+    match std::str::from_utf8(value.trim_ascii()) {
+        Ok(v) => {
+            if head.ends.capacity() == 0 {
+                // A typical head's room at once, not by doubling (as `push_line` reserves).
+                head.text.reserve(256);
+                head.ends.reserve(12);
+            }
+            head.text.push_str(name.trim_ascii());
+            let name_end = head.text.len();
+            head.text.push_str(v);
+            head.ends.push((name_end, head.text.len()));
+        }
+        // Not UTF-8: the line's own (lossy) path.
+        Err(_) => head.push_line(&header_line(name.as_bytes(), value)),
+    }
 }
 
 /// One header line as libcurl delivers it over h2: the lower-case name, ": ", the value.

@@ -463,12 +463,23 @@ impl Xfer {
         self.info.response_code = status as i64;
         self.info.http_version = 3;
         let mut head = Head { status, version: 20, blank: b"\r\n".to_vec(), ..Head::default() };
-        self.h2_line(&http2::status_line(status)).await?;
-        let mut line = Vec::with_capacity(64);
+        // The lines are built only when something takes them; HEADER_SIZE counts them either way.
+        let lines = self.o.verbose || self.o.want_header_in_body || self.cb.has_header();
+        if lines {
+            self.h2_line(&http2::status_line(status)).await?;
+        } else {
+            self.info.header_size += http2::status_line_len(status) as u64;
+        }
+        let mut line = Vec::new();
         for (name, value) in resp.headers() {
-            http2::put_header_line(&mut line, name.as_str().as_bytes(), value.as_bytes());
-            head.push_line(&line);
-            self.h2_line(&line).await?;
+            let (name, value) = (name.as_str(), value.as_bytes());
+            http2::push_field(&mut head, name, value);
+            if lines {
+                http2::put_header_line(&mut line, name.as_bytes(), value);
+                self.h2_line(&line).await?;
+            } else {
+                self.info.header_size += http2::header_line_len(name.as_bytes(), value) as u64;
+            }
         }
         head.content_length = head.get("content-length").and_then(|v| v.trim().parse().ok());
         self.store_cookies(&head);
