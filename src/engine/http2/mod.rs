@@ -74,6 +74,8 @@ pub struct H2Conn {
     pub streams_opened: Cell<u32>,
     /// The URI of the last request sent on it (see `uri`).
     last_uri: RefCell<Option<http::Uri>>,
+    /// The last request's HTTP/1 head and the h2 fields it became (see `fields`).
+    last_fields: RefCell<Option<LastFields>>,
     /// Our HPACK table holds a ":method HEAD" entry the server never saw (an h2c upgrade of a
     /// HEAD request, see upgrade.rs): no HEAD request may go on this connection.
     pub unseen_head: bool,
@@ -145,6 +147,7 @@ impl H2Conn {
             certinfo,
             streams_opened: Cell::new(0),
             last_uri: RefCell::new(None),
+            last_fields: RefCell::new(None),
             unseen_head: false,
             seen,
         })
@@ -281,12 +284,49 @@ impl H2Conn {
         reuse_uri(&self.last_uri, scheme, authority, path, build)
     }
 
+    /// The :authority and header fields of the request whose HTTP/1 head is `head`: the last
+    /// request's when its head was the same bytes (sequential requests for one URL turn their head
+    /// into fields once), else `build`'s, kept for the next request when it says so.
+    pub fn fields(
+        &self,
+        head: &[u8],
+        build: impl FnOnce() -> BuiltFields,
+    ) -> (Rc<str>, Result<http::HeaderMap, Error>) {
+        let mut last = self.last_fields.borrow_mut();
+        if let Some(l) = last.as_ref().filter(|l| l.head == head) {
+            return (l.authority.clone(), Ok(l.headers.clone()));
+        }
+        let built = build();
+        match (&built.headers, built.keep) {
+            (Ok(h), true) => {
+                *last = Some(LastFields { head: head.to_vec(), authority: built.authority.clone(), headers: h.clone() })
+            }
+            _ => *last = None,
+        }
+        (built.authority, built.headers)
+    }
+
     /// The id the next stream gets (h2 numbers client streams 1, 3, 5, …).
     pub fn next_stream_id(&self) -> u32 {
         let n = self.streams_opened.get();
         self.streams_opened.set(n + 1);
         2 * n + 1
     }
+}
+
+/// A request head turned into h2 fields (see `H2Conn::fields`).
+pub struct BuiltFields {
+    pub authority: Rc<str>,
+    pub headers: Result<http::HeaderMap, Error>,
+    /// Whether the same head bytes always give these fields (not when :authority came from
+    /// elsewhere than the head's Host).
+    pub keep: bool,
+}
+
+struct LastFields {
+    head: Vec<u8>,
+    authority: Rc<str>,
+    headers: http::HeaderMap,
 }
 
 /// See `H2Conn::uri`.

@@ -195,8 +195,6 @@ impl Xfer {
         };
         // The HTTP/1 head with its HTTPHEADER rules; h2 sends no Expect: 100-continue.
         let head1 = self.build_request(hop, body_len, false, false);
-        // Fields borrowed from the head, handed to h2 without copies in between.
-        let (host, fields) = http2::fields_of_head(&head1);
         set_text(&self.sh.spare_text, &mut self.info.effective_method, Some(hop.method.as_str()));
         self.info.referer = hop.referer.clone();
         self.ul_total = body_len.map(|n| n as i64).unwrap_or(0);
@@ -205,11 +203,18 @@ impl Xfer {
             None if hop.body.is_some() => -1.0,
             None => 0.0,
         };
-        let authority = host.unwrap_or_else(|| hop.url.host_header().into());
+        let (authority, headers) = h2c.fields(&head1, || {
+            // Fields borrowed from the head, made h2's header map without copies in between.
+            let (host, fields) = http2::fields_of_head(&head1);
+            let keep = host.is_some();
+            let authority = host.map_or_else(|| hop.url.host_header().into(), |h| Rc::from(&*h));
+            http2::BuiltFields { authority, headers: h2_headers(&fields), keep }
+        });
         // REQUEST_TARGET stands in for the URL's path and query, as in the HTTP/1 request line.
-        let path = self.o.request_target.clone().unwrap_or_else(|| hop.url.path.clone());
+        let path = self.o.request_target.as_deref().unwrap_or(&hop.url.path);
         let sid = h2c.next_stream_id();
         if self.o.verbose {
+            let (_, fields) = http2::fields_of_head(&head1);
             self.text(format_args!("[HTTP/2] [{sid}] OPENED stream for {}", hop.url.to_effective()));
             self.text(format_args!("[HTTP/2] [{sid}] [:method: {}]", hop.method.as_str()));
             self.text(format_args!("[HTTP/2] [{sid}] [:scheme: {}]", hop.url.scheme));
@@ -219,8 +224,8 @@ impl Xfer {
                 self.text(format_args!("[HTTP/2] [{sid}] [{}: {v}]", http2::field_name(n)));
             }
         }
-        let uri = h2c.uri(&hop.url.scheme, &authority, &path, || h2_uri(&hop.url.scheme, &authority, &path));
-        let req = uri.and_then(|uri| build_h2_request_for(hop.method.as_str(), uri, &fields));
+        let uri = h2c.uri(&hop.url.scheme, &authority, path, || h2_uri(&hop.url.scheme, &authority, path));
+        let req = uri.and_then(|uri| h2_request(hop.method.as_str(), uri, headers));
         let head = http2::as_h2_head(head1);
         self.info.request_size += head.len() as u64;
         self.debug_data(debug_kind::HEADER_OUT, &head);
@@ -716,19 +721,29 @@ fn h2_uri(scheme: &str, authority: &str, path: &str) -> Result<http::Uri> {
         .map_err(|_| bad_request("URL"))
 }
 
+#[cfg(test)]
 fn build_h2_request_for(method: &str, uri: http::Uri, fields: &[http2::Field<'_>]) -> Result<http::Request<()>> {
-    let bad = bad_request;
+    h2_request(method, uri, h2_headers(fields))
+}
+
+fn h2_request(method: &str, uri: http::Uri, headers: Result<http::HeaderMap>) -> Result<http::Request<()>> {
     let mut req = http::Request::new(());
-    *req.method_mut() = http::Method::from_bytes(method.as_bytes()).map_err(|_| bad("method"))?;
+    *req.method_mut() = http::Method::from_bytes(method.as_bytes()).map_err(|_| bad_request("method"))?;
     *req.uri_mut() = uri;
-    let h = req.headers_mut();
-    h.reserve(fields.len());
+    *req.headers_mut() = headers?;
+    Ok(req)
+}
+
+/// The request's header fields as h2 takes them, in order.
+fn h2_headers(fields: &[http2::Field<'_>]) -> Result<http::HeaderMap> {
+    let bad = bad_request;
+    let mut h = http::HeaderMap::with_capacity(fields.len());
     for (n, v) in fields {
         let name = http::HeaderName::from_bytes(n).map_err(|_| bad("header name"))?;
         let value = http::HeaderValue::from_bytes(v.as_bytes()).map_err(|_| bad("header value"))?;
         h.append(name, value);
     }
-    Ok(req)
+    Ok(h)
 }
 
 #[cfg(test)]
