@@ -822,6 +822,12 @@ pub fn header_line_len(name: &[u8], value: &[u8]) -> usize {
     name.len() + ": ".len() + value.len() + "\r\n".len()
 }
 
+/// The value of the `i`th header of `head`.
+pub fn field_value(head: &Head, i: usize) -> &str {
+    let (name_end, value_end) = head.ends[i];
+    &head.text[name_end..value_end]
+}
+
 /// Records a response field in `head` as `Head::push_line` records its `header_line`, without the
 /// line: an h2 name is lower-case ASCII already, so only the value needs the UTF-8 check.
 pub fn push_field(head: &mut Head, name: &str, value: &[u8]) {

@@ -476,7 +476,14 @@ impl Xfer {
             self.info.header_size += http2::status_line_len(status) as u64;
         }
         let mut line = Vec::new();
+        // Where the last Content-Length and Content-Type went in `head` (what `Head::get` finds).
+        let (mut length_at, mut type_at) = (None, None);
         for (name, value) in resp.headers() {
+            if name == http::header::CONTENT_LENGTH {
+                length_at = Some(head.ends.len());
+            } else if name == http::header::CONTENT_TYPE {
+                type_at = Some(head.ends.len());
+            }
             let (name, value) = (name.as_str(), value.as_bytes());
             http2::push_field(&mut head, name, value);
             if lines {
@@ -486,9 +493,9 @@ impl Xfer {
                 self.info.header_size += http2::header_line_len(name.as_bytes(), value) as u64;
             }
         }
-        head.content_length = head.get("content-length").and_then(|v| v.trim().parse().ok());
+        head.content_length = length_at.and_then(|i| http2::field_value(&head, i).trim().parse().ok());
         self.store_cookies(&head);
-        set_text(&self.sh.spare_text, &mut self.info.content_type, head.get("content-type"));
+        set_text(&self.sh.spare_text, &mut self.info.content_type, type_at.map(|i| http2::field_value(&head, i)));
         let length = head.content_length.filter(|_| !self.o.ignore_content_length);
         self.info.content_length_download = length.map_or(-1.0, |n| n as f64);
         let head_request = hop.method == Method::Head || self.o.nobody;
@@ -527,7 +534,11 @@ impl Xfer {
             // Dropping the body resets the stream (CANCEL); the connection stays in use.
             return Ok(Next::Done);
         }
-        self.h2_line(b"\r\n").await?;
+        if lines {
+            self.h2_line(b"\r\n").await?;
+        } else {
+            self.info.header_size += 2;
+        }
         if self.o.max_filesize > 0 && length.is_some_and(|n| n as i64 > self.o.max_filesize) {
             return Err(Error::new(code::FILESIZE_EXCEEDED, "Maximum file size exceeded"));
         }
@@ -537,10 +548,10 @@ impl Xfer {
                 "HTTP server does not seem to support byte ranges. Cannot resume.",
             ));
         }
-        let mut dec = match (self.o.accept_encoding.is_some() && self.o.content_decoding, head.get("content-encoding"))
-        {
-            (true, Some(enc)) => Decoder::for_encoding(enc)?,
-            _ => None,
+        let decoding = self.o.accept_encoding.is_some() && self.o.content_decoding;
+        let mut dec = match decoding.then(|| head.get("content-encoding")).flatten() {
+            Some(enc) => Decoder::for_encoding(enc)?,
+            None => None,
         };
         let mut body = resp.into_body();
         let mut received: u64 = 0;
