@@ -52,6 +52,26 @@ def test_get_over_h2_with_libcurl_header_lines(nginx, c, version):
     assert [r["protocol"] for r in rows] == ["HTTP/2.0"]
 
 
+def test_head_infos_without_a_header_callback(nginx, c, certs):
+    # With no HEADERFUNCTION the h2 header lines are not built: the infos read from the head and
+    # HEADER_SIZE (what the lines would have counted) stay the same.
+    infos = (pycurl.HEADER_SIZE, pycurl.CONTENT_TYPE, pycurl.CONTENT_LENGTH_DOWNLOAD_T, pycurl.RESPONSE_CODE)
+    headers, _ = get(c, nginx.url())
+    with_lines = [c.getinfo(i) for i in infos]
+    assert with_lines[0] == sum(len(h) for h in headers)
+    bare, body = pycurl.Curl(), io.BytesIO()
+    bare.setopt(pycurl.CAINFO, certs.ca_pem)
+    bare.setopt(pycurl.USERAGENT, "h2-test")
+    bare.setopt(pycurl.URL, nginx.url())
+    bare.setopt(pycurl.WRITEDATA, body)
+    for _ in range(2):  # a fresh connection, then a reused one
+        bare.perform()
+        assert body.getvalue().endswith(b"hello over h2\n")
+        assert bare.getinfo(pycurl.INFO_HTTP_VERSION) == pycurl.CURL_HTTP_VERSION_2_0
+        assert [bare.getinfo(i) for i in infos] == with_lines
+    bare.close()
+
+
 def test_http_1_1_stays_on_http1(nginx, c):
     n = len(nginx.log())
     headers, body = get(c, nginx.url(), HTTP_VERSION=pycurl.CURL_HTTP_VERSION_1_1)

@@ -574,6 +574,10 @@ pub trait Callbacks {
     fn header(&self, _line: &[u8]) -> Flow {
         Flow::Continue
     }
+    /// Does `header` go anywhere? Without a taker, header lines need not be built at all.
+    fn has_header(&self) -> bool {
+        false
+    }
     fn has_read(&self) -> bool {
         false
     }

@@ -356,6 +356,10 @@ impl Callbacks for PyCallbacks {
         self.write_like(false, data)
     }
 
+    fn has_header(&self) -> bool {
+        self.slots.borrow().header.is_some()
+    }
+
     fn header(&self, line: &[u8]) -> Flow {
         if self.slots.borrow().header.is_none() {
             return Flow::Continue;

@@ -34,6 +34,7 @@ use bytes::Bytes;
 use h2::client::SendRequest;
 
 use crate::engine::error::{code, Error};
+use crate::engine::http1::head::Head;
 use crate::engine::pool::{Conn, Multiplexed, PoolKey};
 use crate::engine::rt::{Reactor, Spawner};
 use crate::engine::sys::Fd;
@@ -73,6 +74,8 @@ pub struct H2Conn {
     pub streams_opened: Cell<u32>,
     /// The URI of the last request sent on it (see `uri`).
     last_uri: RefCell<Option<http::Uri>>,
+    /// The last request's HTTP/1 head and the h2 fields it became (see `fields`).
+    last_fields: RefCell<Option<LastFields>>,
     /// Our HPACK table holds a ":method HEAD" entry the server never saw (an h2c upgrade of a
     /// HEAD request, see upgrade.rs): no HEAD request may go on this connection.
     pub unseen_head: bool,
@@ -144,6 +147,7 @@ impl H2Conn {
             certinfo,
             streams_opened: Cell::new(0),
             last_uri: RefCell::new(None),
+            last_fields: RefCell::new(None),
             unseen_head: false,
             seen,
         })
@@ -280,12 +284,49 @@ impl H2Conn {
         reuse_uri(&self.last_uri, scheme, authority, path, build)
     }
 
+    /// The :authority and header fields of the request whose HTTP/1 head is `head`: the last
+    /// request's when its head was the same bytes (sequential requests for one URL turn their head
+    /// into fields once), else `build`'s, kept for the next request when it says so.
+    pub fn fields(
+        &self,
+        head: &[u8],
+        build: impl FnOnce() -> BuiltFields,
+    ) -> (Rc<str>, Result<http::HeaderMap, Error>) {
+        let mut last = self.last_fields.borrow_mut();
+        if let Some(l) = last.as_ref().filter(|l| l.head == head) {
+            return (l.authority.clone(), Ok(l.headers.clone()));
+        }
+        let built = build();
+        match (&built.headers, built.keep) {
+            (Ok(h), true) => {
+                *last = Some(LastFields { head: head.to_vec(), authority: built.authority.clone(), headers: h.clone() })
+            }
+            _ => *last = None,
+        }
+        (built.authority, built.headers)
+    }
+
     /// The id the next stream gets (h2 numbers client streams 1, 3, 5, …).
     pub fn next_stream_id(&self) -> u32 {
         let n = self.streams_opened.get();
         self.streams_opened.set(n + 1);
         2 * n + 1
     }
+}
+
+/// A request head turned into h2 fields (see `H2Conn::fields`).
+pub struct BuiltFields {
+    pub authority: Rc<str>,
+    pub headers: Result<http::HeaderMap, Error>,
+    /// Whether the same head bytes always give these fields (not when :authority came from
+    /// elsewhere than the head's Host).
+    pub keep: bool,
+}
+
+struct LastFields {
+    head: Vec<u8>,
+    authority: Rc<str>,
+    headers: http::HeaderMap,
 }
 
 /// See `H2Conn::uri`.
@@ -768,6 +809,43 @@ pub fn status_line(status: u16) -> Vec<u8> {
     l.extend_from_slice(status.to_string().as_bytes());
     l.extend_from_slice(b" \r\n");
     l
+}
+
+/// The length of `status_line(status)`, without building it.
+pub fn status_line_len(status: u16) -> usize {
+    let digits = status.checked_ilog10().map_or(1, |d| d as usize + 1);
+    "HTTP/2 ".len() + digits + " \r\n".len()
+}
+
+/// The length of `header_line(name, value)`, without building it.
+pub fn header_line_len(name: &[u8], value: &[u8]) -> usize {
+    name.len() + ": ".len() + value.len() + "\r\n".len()
+}
+
+/// The value of the `i`th header of `head`.
+pub fn field_value(head: &Head, i: usize) -> &str {
+    let (name_end, value_end) = head.ends[i];
+    &head.text[name_end..value_end]
+}
+
+/// Records a response field in `head` as `Head::push_line` records its `header_line`, without the
+/// line: an h2 name is lower-case ASCII already, so only the value needs the UTF-8 check.
+pub fn push_field(head: &mut Head, name: &str, value: &[u8]) {
+    match std::str::from_utf8(value.trim_ascii()) {
+        Ok(v) => {
+            if head.ends.capacity() == 0 {
+                // A typical head's room at once, not by doubling (as `push_line` reserves).
+                head.text.reserve(256);
+                head.ends.reserve(12);
+            }
+            head.text.push_str(name.trim_ascii());
+            let name_end = head.text.len();
+            head.text.push_str(v);
+            head.ends.push((name_end, head.text.len()));
+        }
+        // Not UTF-8: the line's own (lossy) path.
+        Err(_) => head.push_line(&header_line(name.as_bytes(), value)),
+    }
 }
 
 /// One header line as libcurl delivers it over h2: the lower-case name, ": ", the value.

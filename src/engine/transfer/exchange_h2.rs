@@ -195,8 +195,6 @@ impl Xfer {
         };
         // The HTTP/1 head with its HTTPHEADER rules; h2 sends no Expect: 100-continue.
         let head1 = self.build_request(hop, body_len, false, false);
-        // Fields borrowed from the head, handed to h2 without copies in between.
-        let (host, fields) = http2::fields_of_head(&head1);
         set_text(&self.sh.spare_text, &mut self.info.effective_method, Some(hop.method.as_str()));
         self.info.referer = hop.referer.clone();
         self.ul_total = body_len.map(|n| n as i64).unwrap_or(0);
@@ -205,11 +203,18 @@ impl Xfer {
             None if hop.body.is_some() => -1.0,
             None => 0.0,
         };
-        let authority = host.unwrap_or_else(|| hop.url.host_header().into());
+        let (authority, headers) = h2c.fields(&head1, || {
+            // Fields borrowed from the head, made h2's header map without copies in between.
+            let (host, fields) = http2::fields_of_head(&head1);
+            let keep = host.is_some();
+            let authority = host.map_or_else(|| hop.url.host_header().into(), |h| Rc::from(&*h));
+            http2::BuiltFields { authority, headers: h2_headers(&fields), keep }
+        });
         // REQUEST_TARGET stands in for the URL's path and query, as in the HTTP/1 request line.
-        let path = self.o.request_target.clone().unwrap_or_else(|| hop.url.path.clone());
+        let path = self.o.request_target.as_deref().unwrap_or(&hop.url.path);
         let sid = h2c.next_stream_id();
         if self.o.verbose {
+            let (_, fields) = http2::fields_of_head(&head1);
             self.text(format_args!("[HTTP/2] [{sid}] OPENED stream for {}", hop.url.to_effective()));
             self.text(format_args!("[HTTP/2] [{sid}] [:method: {}]", hop.method.as_str()));
             self.text(format_args!("[HTTP/2] [{sid}] [:scheme: {}]", hop.url.scheme));
@@ -219,8 +224,8 @@ impl Xfer {
                 self.text(format_args!("[HTTP/2] [{sid}] [{}: {v}]", http2::field_name(n)));
             }
         }
-        let uri = h2c.uri(&hop.url.scheme, &authority, &path, || h2_uri(&hop.url.scheme, &authority, &path));
-        let req = uri.and_then(|uri| build_h2_request_for(hop.method.as_str(), uri, &fields));
+        let uri = h2c.uri(&hop.url.scheme, &authority, path, || h2_uri(&hop.url.scheme, &authority, path));
+        let req = uri.and_then(|uri| h2_request(hop.method.as_str(), uri, headers));
         let head = http2::as_h2_head(head1);
         self.info.request_size += head.len() as u64;
         self.debug_data(debug_kind::HEADER_OUT, &head);
@@ -463,16 +468,34 @@ impl Xfer {
         self.info.response_code = status as i64;
         self.info.http_version = 3;
         let mut head = Head { status, version: 20, blank: b"\r\n".to_vec(), ..Head::default() };
-        self.h2_line(&http2::status_line(status)).await?;
-        let mut line = Vec::with_capacity(64);
-        for (name, value) in resp.headers() {
-            http2::put_header_line(&mut line, name.as_str().as_bytes(), value.as_bytes());
-            head.push_line(&line);
-            self.h2_line(&line).await?;
+        // The lines are built only when something takes them; HEADER_SIZE counts them either way.
+        let lines = self.o.verbose || self.o.want_header_in_body || self.cb.has_header();
+        if lines {
+            self.h2_line(&http2::status_line(status)).await?;
+        } else {
+            self.info.header_size += http2::status_line_len(status) as u64;
         }
-        head.content_length = head.get("content-length").and_then(|v| v.trim().parse().ok());
+        let mut line = Vec::new();
+        // Where the last Content-Length and Content-Type went in `head` (what `Head::get` finds).
+        let (mut length_at, mut type_at) = (None, None);
+        for (name, value) in resp.headers() {
+            if name == http::header::CONTENT_LENGTH {
+                length_at = Some(head.ends.len());
+            } else if name == http::header::CONTENT_TYPE {
+                type_at = Some(head.ends.len());
+            }
+            let (name, value) = (name.as_str(), value.as_bytes());
+            http2::push_field(&mut head, name, value);
+            if lines {
+                http2::put_header_line(&mut line, name.as_bytes(), value);
+                self.h2_line(&line).await?;
+            } else {
+                self.info.header_size += http2::header_line_len(name.as_bytes(), value) as u64;
+            }
+        }
+        head.content_length = length_at.and_then(|i| http2::field_value(&head, i).trim().parse().ok());
         self.store_cookies(&head);
-        set_text(&self.sh.spare_text, &mut self.info.content_type, head.get("content-type"));
+        set_text(&self.sh.spare_text, &mut self.info.content_type, type_at.map(|i| http2::field_value(&head, i)));
         let length = head.content_length.filter(|_| !self.o.ignore_content_length);
         self.info.content_length_download = length.map_or(-1.0, |n| n as f64);
         let head_request = hop.method == Method::Head || self.o.nobody;
@@ -532,7 +555,11 @@ impl Xfer {
             // Dropping the body resets the stream (CANCEL); the connection stays in use.
             return Ok(Next::Done);
         }
-        self.h2_line(b"\r\n").await?;
+        if lines {
+            self.h2_line(b"\r\n").await?;
+        } else {
+            self.info.header_size += 2;
+        }
         if self.o.max_filesize > 0 && length.is_some_and(|n| n as i64 > self.o.max_filesize) {
             return Err(Error::new(code::FILESIZE_EXCEEDED, "Maximum file size exceeded"));
         }
@@ -542,10 +569,10 @@ impl Xfer {
                 "HTTP server does not seem to support byte ranges. Cannot resume.",
             ));
         }
-        let mut dec = match (self.o.accept_encoding.is_some() && self.o.content_decoding, head.get("content-encoding"))
-        {
-            (true, Some(enc)) => Decoder::for_encoding(enc)?,
-            _ => None,
+        let decoding = self.o.accept_encoding.is_some() && self.o.content_decoding;
+        let mut dec = match decoding.then(|| head.get("content-encoding")).flatten() {
+            Some(enc) => Decoder::for_encoding(enc)?,
+            None => None,
         };
         let mut body = resp.into_body();
         let mut received: u64 = 0;
@@ -726,19 +753,29 @@ fn h2_uri(scheme: &str, authority: &str, path: &str) -> Result<http::Uri> {
         .map_err(|_| bad_request("URL"))
 }
 
+#[cfg(test)]
 fn build_h2_request_for(method: &str, uri: http::Uri, fields: &[http2::Field<'_>]) -> Result<http::Request<()>> {
-    let bad = bad_request;
+    h2_request(method, uri, h2_headers(fields))
+}
+
+fn h2_request(method: &str, uri: http::Uri, headers: Result<http::HeaderMap>) -> Result<http::Request<()>> {
     let mut req = http::Request::new(());
-    *req.method_mut() = http::Method::from_bytes(method.as_bytes()).map_err(|_| bad("method"))?;
+    *req.method_mut() = http::Method::from_bytes(method.as_bytes()).map_err(|_| bad_request("method"))?;
     *req.uri_mut() = uri;
-    let h = req.headers_mut();
-    h.reserve(fields.len());
+    *req.headers_mut() = headers?;
+    Ok(req)
+}
+
+/// The request's header fields as h2 takes them, in order.
+fn h2_headers(fields: &[http2::Field<'_>]) -> Result<http::HeaderMap> {
+    let bad = bad_request;
+    let mut h = http::HeaderMap::with_capacity(fields.len());
     for (n, v) in fields {
         let name = http::HeaderName::from_bytes(n).map_err(|_| bad("header name"))?;
         let value = http::HeaderValue::from_bytes(v.as_bytes()).map_err(|_| bad("header value"))?;
         h.append(name, value);
     }
-    Ok(req)
+    Ok(h)
 }
 
 #[cfg(test)]
