@@ -7,7 +7,11 @@
 #   bash scripts/apps.sh --full   also tornado's whole suite with the curl client (about 90 s),
 #                                 kombu's asynchronous/HTTP and SQS tests (its pycurl client on its
 #                                 own hub) and thumbor's HTTP loader tests (tornado's curl client
-#                                 with LOW_SPEED options), each from its sdist (about 60 s more)
+#                                 with LOW_SPEED options), each from its sdist (about 60 s more),
+#                                 and scripts/apps/: scripts of ours driving pyload-ng's downloader,
+#                                 webdavclient, curl-adapter on gevent and small wrappers against
+#                                 loopback servers, whose output must equal what real pycurl printed
+#                                 (the .expected files beside them; about 30 s more)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -20,6 +24,17 @@ KOMBU=kombu==5.4.2
 BOTO3=boto3==1.44.8
 THUMBOR=thumbor==7.8.0
 THUMBOR_TEST_DEPS="preggy==1.4.4 pyssim==0.7.1"
+# scripts/apps/: each application --no-deps (they all require "pycurl"), then what it imports.
+PYLOAD=pyload-ng==0.5.0b3.dev101
+PYLOAD_DEPS="aia-chaser Cheroot Flask Flask-Babel Flask-Caching~=1.9 Flask-Compress~=1.8
+  Flask-Session>=0.8.0 Flask-Themes2~=1.0 Flask-WTF bitmath~=1.3 cryptography defusedxml
+  filetype~=1.0 mini-racer packaging pydantic certifi semver"
+WEBDAV="webdavclient==1.0.8"
+WEBDAV_DEPS="lxml argcomplete WsgiDAV==4.4.0 cheroot"
+WRAPPERS="request-curl==0.0.3 curlquest==0.1.1 curlreq==0.1.0 http-pycurl==1.0.2 http-client==0.1.22"
+WRAPPERS_DEPS="brotli requests six"
+CURL_ADAPTER=curl-adapter==1.2.3
+CURL_ADAPTER_DEPS="requests curl_cffi>=0.14.0,<0.17.0 brotli gevent"
 # urllib3: two of pycurl-requests' tests skip without it.
 "$PY" -m pip install -q --disable-pip-version-check "$TORNADO" chardet urllib3
 # --no-deps: its requirement "pycurl" would pull real pycurl over ours.
@@ -103,4 +118,30 @@ if [ "${1:-}" = "--full" ]; then
   (cd thumbor-run && "$PY" -m pytest -q -p no:cacheprovider tests/loaders \
     -k "not test_load_with_speed_timeout") >thumbor.out 2>&1 || true
   check_pytest thumbor thumbor.out 52
+
+  echo "== scripts/apps: pyload-ng, webdavclient, pycurl wrappers, curl-adapter on gevent"
+  # shellcheck disable=SC2086
+  "$PY" -m pip install -q --disable-pip-version-check --no-deps "$PYLOAD" $WEBDAV $WRAPPERS \
+    "$CURL_ADAPTER"
+  # shellcheck disable=SC2086
+  "$PY" -m pip install -q --disable-pip-version-check $PYLOAD_DEPS $WEBDAV_DEPS $WRAPPERS_DEPS \
+    $CURL_ADAPTER_DEPS
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+  failed=0
+  for app in pyload_ng webdavclient wrappers curl_adapter_gevent; do
+    # Their loopback servers log client disconnects on stderr; timings and dates are masked.
+    APPS_CERT_DIR=$work timeout 120 "$PY" "$ROOT/scripts/apps/$app.py" 2>"$app.err" \
+      | sed -E 's/after [0-9]+ (ms|milliseconds)/after N \1/g; s/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9:.]+/TIME/g' \
+        >"$app.out" || true
+    if diff -u "$ROOT/scripts/apps/$app.expected" "$app.out" >"$app.diff"; then
+      echo "$app: $(wc -l <"$app.out") lines as under real pycurl"
+    else
+      head -n 40 "$app.diff"
+      tail -n 20 "$app.err"
+      echo "$app: FAILED (output differs from real pycurl's)"
+      failed=1
+    fi
+  done
+  [ "$failed" = 0 ]
 fi

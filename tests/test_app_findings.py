@@ -3,6 +3,7 @@ curl client, pycurl-requests, curldl, ...), each checked under real pycurl on a 
 
 curldl sets OPT_FILETIME and copies INFO_FILETIME onto the downloaded file: a Last-Modified of
 the epoch itself must come back as 0, not as "unknown" (-1)."""
+import io
 import os
 import socket
 import ssl
@@ -14,7 +15,7 @@ import pytest
 
 import pycurl
 
-from helpers import accept_loop, perform, recv_head
+from helpers import accept_loop, perform, perform_error, recv_head, trace
 
 EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -354,3 +355,157 @@ def test_timeout_passed_while_the_answer_waited_is_a_timeout(curl, drive):
         multi.remove_handle(curl)
         multi.close()
         listener.close()
+
+
+# ---- Name lookups that fail: the message's length, the trace, the connection number -----------
+# Found while comparing request-curl's and pyload-ng's error handling under both: libcurl formats
+# an error into its 256-byte error buffer (255 characters survive), traces a failed lookup with
+# failf lines, and had numbered the connection it was opening (CONN_ID, "closing connection #n").
+
+LONG_HOST = ("a" * 60 + ".") * 4 + "invalid"  # 251 characters, labels short enough to be asked
+
+
+def test_an_error_message_keeps_what_libcurls_error_buffer_holds(curl):
+    code, msg = perform_error(curl, "http://%s/" % LONG_HOST)
+    expected = ("Could not resolve host: " + LONG_HOST)[:255]
+    assert (code, msg, curl.errstr()) == (pycurl.E_COULDNT_RESOLVE_HOST, expected, expected)
+
+
+def test_a_multis_error_message_is_cut_the_same_way(curl):
+    curl.setopt(pycurl.URL, "http://%s/" % LONG_HOST)
+    multi = pycurl.CurlMulti()
+    multi.add_handle(curl)
+    try:
+        failed = []
+        deadline = time.monotonic() + 20
+        while not failed and time.monotonic() < deadline:
+            multi.perform()
+            failed = multi.info_read()[2]
+            if not failed:
+                multi.select(0.2)
+        assert [(code, msg) for _, code, msg in failed] == [
+            (pycurl.E_COULDNT_RESOLVE_HOST, ("Could not resolve host: " + LONG_HOST)[:255])]
+    finally:
+        multi.remove_handle(curl)
+        multi.close()
+
+
+def _text(t):
+    return [data for kind, data in t if kind == pycurl.INFOTYPE_TEXT]
+
+
+def test_a_failed_lookup_is_traced_and_closes_a_numbered_connection(curl):
+    t = trace(curl)
+    assert perform_error(curl, "http://nonexistent.invalid:8080/x")[0] == pycurl.E_COULDNT_RESOLVE_HOST
+    assert _text(t) == [b"Could not resolve host: nonexistent.invalid\n"] * 2 + [
+        b"Could not resolve: nonexistent.invalid:8080\n", b"closing connection #0\n"]
+    assert curl.getinfo(pycurl.CONN_ID) == 0
+    # The next connection of this handle is #1, whether it fails to resolve or to connect.
+    del t[:]
+    assert perform_error(curl, "http://127.0.0.1:1/")[0] == pycurl.E_COULDNT_CONNECT
+    assert _text(t)[-1] == b"closing connection #1\n"
+    assert curl.getinfo(pycurl.CONN_ID) == 1
+
+
+def test_a_proxy_that_does_not_resolve_is_traced_by_its_name(curl):
+    t = trace(curl)
+    code, msg = perform_error(curl, "http://example.com/", PROXY="http://badproxy.invalid:3128")
+    assert (code, msg) == (pycurl.E_COULDNT_RESOLVE_PROXY, "Could not resolve proxy: badproxy.invalid")
+    assert _text(t) == [b"Could not resolve proxy: badproxy.invalid\n"] * 2 + [
+        b"Could not resolve: badproxy.invalid:3128\n", b"closing connection #0\n"]
+
+
+def test_a_long_name_is_cut_in_the_trace_too(curl):
+    t = trace(curl)
+    perform_error(curl, "http://%s/" % LONG_HOST)
+    lines = _text(t)
+    assert [len(line) for line in lines[:3]] == [256, 256, 256]
+    assert lines[2] == ("Could not resolve: %s:80" % LONG_HOST)[:255].encode() + b"\n"
+
+
+# ---- An application's "Transfer-Encoding: chunked" line -----------------------------------------
+# Found with WMCore's pycurl_manager pattern (CUSTOMREQUEST PUT/DELETE, POSTFIELDS and an HTTPHEADER
+# "Transfer-Encoding: chunked"): libcurl then frames the body chunked whatever its known size, sends
+# no Content-Length of its own, and reports the upload's length as unknown (-1).
+
+def _chunk_reader(data):
+    src = io.BytesIO(data)
+    return src.read
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_postfields_go_chunked_when_the_application_says_so(server, curl, method):
+    opts = {"POST": 1} if method == "POST" else {"CUSTOMREQUEST": method}
+    body, _ = perform(curl, server.url("/echo"), POSTFIELDS="a=1&b=2", TIMEOUT=10,
+                      HTTPHEADER=["Transfer-Encoding: chunked"], **opts)
+    req = server.last_request()
+    assert (body, req.raw_body) == (method.encode() + b"\na=1&b=2", b"7\r\na=1&b=2\r\n0\r\n\r\n")
+    assert req.header("content-length") is None and req.header("expect") is None
+    assert curl.getinfo(pycurl.CONTENT_LENGTH_UPLOAD_T) == -1
+    # The framing counts as uploaded, and as part of the request.
+    assert curl.getinfo(pycurl.SIZE_UPLOAD_T) == 17
+    assert curl.getinfo(pycurl.REQUEST_SIZE) == len(req)
+
+
+def test_a_known_size_upload_is_chunked_and_cut_at_its_size(server, curl):
+    perform(curl, server.url("/echo"), UPLOAD=1, INFILESIZE=10, TIMEOUT=10,
+            READFUNCTION=_chunk_reader(b"0123456789ABCDEF"), HTTPHEADER=["transfer-encoding: gzip, CHUNKED"])
+    req = server.last_request()
+    assert req.raw_body == b"a\r\n0123456789\r\n0\r\n\r\n"
+    # A PUT of a known size gets no Expect: 100-continue, chunked or not.
+    assert (req.header("content-length"), req.header("expect")) == (None, None)
+
+
+def test_a_read_callback_post_chunked_by_the_application_announces_itself(server, curl):
+    perform(curl, server.url("/echo"), POST=1, POSTFIELDSIZE=10, TIMEOUT=10,
+            READFUNCTION=_chunk_reader(b"0123456789"), HTTPHEADER=["Transfer-Encoding: chunked"])
+    req = server.last_request()
+    assert (req.raw_body, req.header("expect"), req.header("content-length")) == (
+        b"a\r\n0123456789\r\n0\r\n\r\n", "100-continue", None)
+
+
+def test_a_get_with_a_chunked_line_ends_with_the_last_chunk(server, curl):
+    body, _ = perform(curl, server.url("/echo"), TIMEOUT=10, HTTPHEADER=["Transfer-Encoding: chunked"])
+    assert (body, server.last_request().raw_body) == (b"GET\n", b"0\r\n\r\n")
+    assert curl.getinfo(pycurl.SIZE_UPLOAD_T) == 5
+
+
+@pytest.mark.parametrize("line", ["Transfer-Encoding: gzip", "Transfer-Encoding:"])
+def test_other_transfer_encoding_lines_keep_the_length(server, curl, line):
+    perform(curl, server.url("/echo"), POSTFIELDS="xyz", HTTPHEADER=[line])
+    req = server.last_request()
+    assert (req.header("content-length"), req.raw_body) == ("3", b"xyz")
+    assert curl.getinfo(pycurl.CONTENT_LENGTH_UPLOAD_T) == 3
+
+
+def test_a_chunked_uploads_request_size_counts_its_framing(server, curl):
+    # No size: libcurl chunks on its own; REQUEST_SIZE is every byte sent, framing included.
+    perform(curl, server.url("/echo"), UPLOAD=1, READFUNCTION=_chunk_reader(b"0123456789"))
+    req = server.last_request()
+    assert req.raw_body == b"a\r\n0123456789\r\n0\r\n\r\n"
+    assert curl.getinfo(pycurl.REQUEST_SIZE) == len(req)
+
+
+# ---- Values libcurl refuses that were accepted ----------------------------------------------------
+# Found with pystreamdl, which sets MAX_RECV_SPEED_LARGE to -1 by default (refused by both), and the
+# sweep of long options it led to: these refuse values no count, port or time could be.
+
+@pytest.mark.parametrize("name,good,bad", [
+    ("MAXCONNECTS", [0, 1, 2**31 - 1], [-1, -2]),
+    ("TCP_KEEPIDLE", [0, 60, 70000], [-1]),
+    ("TCP_KEEPINTVL", [0, 60, 70000], [-1]),
+    ("EXPECT_100_TIMEOUT_MS", [0, 1000], [-1]),
+    ("MAXAGE_CONN", [0, 118], [-1]),
+    ("MAXLIFETIME_CONN", [0, 3600], [-1]),
+    ("DNS_CACHE_TIMEOUT", [-1, 0, 60], [-2, -100]),
+    ("LOCALPORT", [0, 1, 65535], [-1, 65536, 2**31 - 1]),
+    ("LOCALPORTRANGE", [0, 1, 65535], [-1, 65536]),
+])
+def test_long_options_refuse_what_libcurl_refuses(curl, name, good, bad):
+    option = getattr(pycurl, name)
+    for v in good:
+        curl.setopt(option, v)
+    for v in bad:
+        with pytest.raises(pycurl.error) as ei:
+            curl.setopt(option, v)
+        assert ei.value.args == (pycurl.E_BAD_FUNCTION_ARGUMENT, "setopt 0x%x got bad argument" % option)

@@ -128,9 +128,25 @@ pub struct Error {
     pub msg: String,
 }
 
+/// libcurl's CURL_ERROR_SIZE: failf() formats into a buffer this large, so a message keeps at
+/// most 255 bytes (a long host name or file path is cut there, in errstr() and the exception).
+pub const ERROR_SIZE: usize = 256;
+
+/// `msg` cut to what libcurl's error buffer holds, at a character boundary.
+pub fn clip(mut msg: String) -> String {
+    if msg.len() >= ERROR_SIZE {
+        let mut end = ERROR_SIZE - 1;
+        while !msg.is_char_boundary(end) {
+            end -= 1;
+        }
+        msg.truncate(end);
+    }
+    msg
+}
+
 impl Error {
     pub fn new(code: i32, msg: impl Into<String>) -> Error {
-        Error { code, msg: msg.into() }
+        Error { code, msg: clip(msg.into()) }
     }
     /// An error whose detail is libcurl's generic text for the code.
     pub fn bare(code: i32) -> Error {
@@ -147,3 +163,18 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_cut_to_the_error_buffer() {
+        assert_eq!(Error::new(6, "x".repeat(300)).msg.len(), 255);
+        assert_eq!(Error::new(6, "y".repeat(255)).msg.len(), 255);
+        assert_eq!(Error::new(6, "short").msg, "short");
+        // A two-byte character across the limit is dropped whole.
+        let m = Error::new(6, format!("{}é", "z".repeat(254))).msg;
+        assert_eq!(m, "z".repeat(254));
+    }
+}

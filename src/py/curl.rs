@@ -741,8 +741,8 @@ impl PyCurl {
             }
             opt::TCP_NODELAY => flag!(tcp_nodelay),
             opt::TCP_KEEPALIVE => flag!(tcp_keepalive),
-            opt::TCP_KEEPIDLE => o.tcp_keepidle = long!(),
-            opt::TCP_KEEPINTVL => o.tcp_keepintvl = long!(),
+            opt::TCP_KEEPIDLE => o.tcp_keepidle = nonneg!(),
+            opt::TCP_KEEPINTVL => o.tcp_keepintvl = nonneg!(),
             opt::FRESH_CONNECT => flag!(fresh_connect),
             opt::PIPEWAIT => flag!(pipewait),
             opt::FORBID_REUSE => flag!(forbid_reuse),
@@ -779,29 +779,45 @@ impl PyCurl {
             }
             opt::DNS_CACHE_TIMEOUT => {
                 let v = long!();
+                // -1 caches forever; anything below is refused.
+                if v < -1 {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
                 o.dns_cache_timeout = if v < 0 { None } else { Some(Duration::from_secs(v as u64)) };
             }
             opt::MAXCONNECTS => {
-                let v = long!();
+                let v = nonneg!();
                 drop(o);
                 if let Some(p) = self.st.borrow_mut().private.as_mut() {
                     p.multi.set_max_idle(v.max(1) as usize);
                 }
                 return Ok(());
             }
-            opt::EXPECT_100_TIMEOUT_MS => o.expect_100_timeout = Duration::from_millis(long!().max(0) as u64),
+            opt::EXPECT_100_TIMEOUT_MS => o.expect_100_timeout = Duration::from_millis(nonneg!() as u64),
             opt::IGNORE_CONTENT_LENGTH => flag!(ignore_content_length),
             opt::PATH_AS_IS => flag!(path_as_is),
             opt::HTTP09_ALLOWED => flag!(http09_allowed),
             opt::DEFAULT_PROTOCOL => o.default_protocol = text_required!(),
-            opt::MAXAGE_CONN => o.maxage_conn = Duration::from_secs(long!().max(0) as u64),
+            opt::MAXAGE_CONN => o.maxage_conn = Duration::from_secs(nonneg!() as u64),
             opt::MAXLIFETIME_CONN => {
-                let v = long!();
+                let v = nonneg!();
                 o.maxlifetime_conn = if v <= 0 { None } else { Some(Duration::from_secs(v as u64)) };
             }
             opt::INTERFACE => o.route.interface = text_required!(),
-            opt::LOCALPORT => o.route.local_port = long!().clamp(0, 65535) as u16,
-            opt::LOCALPORTRANGE => o.route.local_port_range = long!().clamp(1, 65535) as u16,
+            opt::LOCALPORT | opt::LOCALPORTRANGE => {
+                // A port number, or a count of them: libcurl refuses what no port could be.
+                let v = long!();
+                if !(0..=65535).contains(&v) {
+                    drop(o);
+                    return Err(self.bad_arg(option));
+                }
+                if option == opt::LOCALPORT {
+                    o.route.local_port = v as u16;
+                } else {
+                    o.route.local_port_range = v.max(1) as u16;
+                }
+            }
             // TLS
             opt::SSL_VERIFYPEER => o.tls.verify_peer = long!() != 0,
             opt::SSL_VERIFYHOST => o.tls.verify_host = long!() != 0,

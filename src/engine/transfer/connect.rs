@@ -250,10 +250,11 @@ impl Xfer {
             let (sh, o) = (self.sh.clone(), self.o.clone());
             Box::new(move |h: String| Box::pin(async move { crate::engine::doh::lookup(&sh, &o, &u, &h).await }))
         });
+        let traced_failure = doh.is_none();
         let lookup =
             resolve::Lookup { on_start: cb.has_resolver_start().then_some(&on_start as &dyn Fn() -> bool), doh };
         let cached = self.sh.dns.borrow_mut().get(&host, port, self.o.dns_cache_timeout).is_some();
-        let addrs = resolve::resolve_with(
+        let resolved = resolve::resolve_with(
             &self.sh.reactor,
             &self.sh.dns,
             &overrides,
@@ -269,7 +270,24 @@ impl Xfer {
                 Error::new(code::COULDNT_RESOLVE_PROXY, format!("Could not resolve proxy: {}", p.first_hop().0))
             }
             _ => e,
-        })?;
+        });
+        let addrs = match resolved {
+            Ok(addrs) => addrs,
+            Err(e) if traced_failure && matches!(e.code, code::COULDNT_RESOLVE_HOST | code::COULDNT_RESOLVE_PROXY) => {
+                // libcurl 8.23 had numbered the connection and traces the failure so (failf twice).
+                let id = self.sh.next_conn_id.get();
+                self.sh.next_conn_id.set(id + 1);
+                self.info.conn_id = id;
+                self.text(format_args!("{}", e.msg));
+                self.text(format_args!("{}", e.msg));
+                // Also a failf line: cut as the error buffer is.
+                let again = crate::engine::error::clip(format!("Could not resolve: {host}:{port}"));
+                self.text(format_args!("{again}"));
+                self.text(format_args!("closing connection #{id}"));
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         self.info.namelookup_time = elapsed(self.start);
         if cached {
             self.text(format_args!("Hostname {host} was found in DNS cache"));

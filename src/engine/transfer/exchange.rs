@@ -102,11 +102,14 @@ impl Xfer {
         }
         // NTLM authenticates the connection: its header depends on where the handshake stands on it.
         self.ntlm_output(hop, &mut conn)?;
-        // Body size and framing.
+        // Body size and framing. An HTTPHEADER Transfer-Encoding naming chunked makes libcurl frame
+        // whatever it sends so (even nothing: a GET then ends with the last chunk), with no length.
+        let user_chunked = self.o.headers.iter().any(|h| names_chunked(h));
         let (body_len, chunked) = match &hop.body {
+            None if user_chunked => (None, true),
             None => (if matches!(hop.method, Method::Post | Method::Put) { Some(0) } else { None }, false),
             Some(b) => match b.size() {
-                Some(n) => (Some(n), false),
+                Some(n) => (Some(n), user_chunked),
                 None if self.o.http_version == HttpVersion::V1_0 => {
                     return Err(Error::new(code::UPLOAD_FAILED, "Chunky upload is not supported by HTTP 1.0"))
                 }
@@ -119,29 +122,41 @@ impl Xfer {
             });
         // libcurl sends no Expect: 100-continue with the h2c upgrade offer.
         let h2c = self.offers_h2c(&hop.url);
+        // libcurl counts a POST body from the read callback that the application chunks as one of
+        // unknown size (so it announces it); a PUT's or an in-memory one keeps its size here.
+        let callback_post = user_chunked
+            && hop.method == Method::Post
+            && hop.body.as_ref().is_some_and(|b| b.in_memory().is_none() && b.reader_name() == "read function");
         let expect = !custom_expect
             && !h2c
             && !self.req_http10
             && hop.body.is_some()
-            && hop.body.as_ref().is_some_and(|b| b.declared_size().is_none_or(|n| n > 1024 * 1024));
+            && (callback_post || hop.body.as_ref().is_some_and(|b| b.declared_size().is_none_or(|n| n > 1024 * 1024)));
         let req = self.build_request_with(hop, body_len, chunked, expect, h2c);
         self.info.request_size += req.len() as u64;
         set_text(&self.sh.spare_text, &mut self.info.effective_method, Some(hop.method.as_str()));
         self.info.referer = hop.referer.clone();
-        self.ul_total = body_len.map(|n| n as i64).unwrap_or(0);
+        // A chunked body's size is unknown to libcurl's progress and getinfo.
+        self.ul_total = if chunked { 0 } else { body_len.map(|n| n as i64).unwrap_or(0) };
         self.info.content_length_upload = match body_len {
+            _ if chunked => -1.0,
             Some(n) => n as f64,
-            None if chunked => -1.0,
             None => 0.0,
         };
         self.debug_data(debug_kind::HEADER_OUT, &req);
         self.info.pretransfer_time = elapsed(self.start);
-        let bytes_body: Option<Rc<[u8]>> = hop.body.as_ref().and_then(|b| b.in_memory());
+        // In-memory bytes go out as they are unless chunked: send_body frames those.
+        let bytes_body: Option<Rc<[u8]>> = hop.body.as_ref().filter(|_| !chunked).and_then(|b| b.in_memory());
         let bytes_len = body_len.unwrap_or(0) as usize;
         let inline = !expect && bytes_body.is_some() && bytes_len <= 64 * 1024;
         let mut first = req;
         if inline {
             first.extend_from_slice(&bytes_body.as_ref().unwrap()[..bytes_len]);
+        }
+        // No body but chunked framing asked for: only the last chunk follows the head.
+        let empty_chunked = hop.body.is_none() && chunked;
+        if empty_chunked {
+            first.extend_from_slice(h1req::LAST_CHUNK);
         }
         // A reused connection the server closed while idle fails before any response byte: libcurl
         // retries such a request once on a fresh connection.
@@ -163,6 +178,10 @@ impl Xfer {
             self.ul_now += b.len() as i64;
             self.info.request_size += b.len() as u64;
             self.debug_data(debug_kind::DATA_OUT, b);
+        }
+        if empty_chunked {
+            self.ul_now += h1req::LAST_CHUNK.len() as i64;
+            self.info.request_size += h1req::LAST_CHUNK.len() as u64;
         }
         // Response heads: 1xx then the final one. The body goes right away, or after the server's
         // 100 (or EXPECT_100_TIMEOUT) when we sent Expect: 100-continue.
@@ -491,6 +510,10 @@ impl Xfer {
         loop {
             if let Some(n) = len {
                 if sent >= n {
+                    // A body of known size that is chunked anyway (HTTPHEADER) still ends with the last chunk.
+                    if chunked {
+                        self.send_last_chunk(conn).await?;
+                    }
                     break;
                 }
             }
@@ -526,13 +549,7 @@ impl Xfer {
                     }
                 }
                 if chunked {
-                    let last = if self.cb.has_trailer() {
-                        h1req::last_chunk_with(&self.cb.trailer()?)
-                    } else {
-                        h1req::LAST_CHUNK.to_vec()
-                    };
-                    conn.stream.write_all(&last).await.map_err(send_error)?;
-                    self.ul_now += last.len() as i64;
+                    self.send_last_chunk(conn).await?;
                 }
                 break;
             }
@@ -543,8 +560,9 @@ impl Xfer {
                 if self.upload_write(conn, &framed).await? {
                     return Ok(true);
                 }
-                // libcurl counts the chunk framing as uploaded bytes.
+                // libcurl counts the chunk framing as uploaded bytes, and in the request's size.
                 self.ul_now += (framed.len() - got) as i64;
+                self.info.request_size += (framed.len() - got) as u64;
             } else {
                 if self.upload_write(conn, data).await? {
                     return Ok(true);
@@ -557,6 +575,19 @@ impl Xfer {
             self.call_progress(false)?;
         }
         Ok(false)
+    }
+
+    /// The chunked body's end, with the application's trailers if it has a TRAILERFUNCTION.
+    async fn send_last_chunk(&mut self, conn: &mut Conn) -> Result<()> {
+        let last = if self.cb.has_trailer() {
+            h1req::last_chunk_with(&self.cb.trailer()?)
+        } else {
+            h1req::LAST_CHUNK.to_vec()
+        };
+        conn.stream.write_all(&last).await.map_err(send_error)?;
+        self.ul_now += last.len() as i64;
+        self.info.request_size += last.len() as u64;
+        Ok(())
     }
 
     /// Reads one response head, handing each line to the header callback as it arrives.
@@ -761,4 +792,11 @@ fn recv_error(e: &std::io::Error) -> Error {
         return Error::new(code::RECV_ERROR, format!("TLS receive error: {e}"));
     }
     Error::new(code::RECV_ERROR, format!("Recv failure: {}", crate::engine::sys::error_text(e)))
+}
+
+/// Does an HTTPHEADER line set Transfer-Encoding with chunked among its codings?
+fn names_chunked(line: &str) -> bool {
+    let Some((name, value)) = line.split_once(':') else { return false };
+    name.trim().eq_ignore_ascii_case("transfer-encoding")
+        && value.split(',').any(|t| t.trim().eq_ignore_ascii_case("chunked"))
 }
