@@ -74,7 +74,7 @@ crate::rare_defaults!(
 );
 
 impl Slots {
-    fn all(&self) -> [&Option<PyObject>; 17] {
+    fn all(&self) -> [&Option<PyObject>; 18] {
         let m = &*self.more;
         [
             &self.write,

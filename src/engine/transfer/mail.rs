@@ -215,7 +215,7 @@ impl Xfer {
 
     /// Reads more from the connection into the line buffer, within the response timeout.
     async fn mail_fill(&mut self, s: &mut Session) -> Result<()> {
-        if self.mail_read(s).await? {
+        if self.mail_recv(s).await? {
             Ok(())
         } else {
             Err(Error::new(code::RECV_ERROR, "response reading failed (errno: 0)"))
@@ -223,7 +223,7 @@ impl Xfer {
     }
 
     /// As `mail_fill`; Ok(false) when the server closed the connection.
-    async fn mail_read(&mut self, s: &mut Session) -> Result<bool> {
+    async fn mail_recv(&mut self, s: &mut Session) -> Result<bool> {
         let mut buf = [0u8; 16384];
         let wait = Some(Instant::now() + Duration::from_millis(self.o.ftp.reply_wait_ms()));
         let reactor = self.sh.reactor.clone();
@@ -275,7 +275,7 @@ impl Xfer {
     /// Exactly `n` bytes (an IMAP literal) to the write callback.
     async fn mail_literal(&mut self, s: &mut Session, mut n: u64, deliver: bool) -> Result<()> {
         while n > 0 {
-            if s.rd.is_empty() && !self.mail_read(s).await? {
+            if s.rd.is_empty() && !self.mail_recv(s).await? {
                 return Err(Error::new(code::PARTIAL_FILE, format!("end of response with {n} bytes missing")));
             }
             let part = s.rd.take(n.min(usize::MAX as u64) as usize);
@@ -736,7 +736,7 @@ impl Xfer {
                 if let Some(l) = s.rd.next_line() {
                     break Some(l);
                 }
-                if !self.mail_read(s).await? {
+                if !self.mail_recv(s).await? {
                     break None;
                 }
             };
