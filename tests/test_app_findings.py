@@ -500,6 +500,10 @@ def test_a_chunked_uploads_request_size_counts_its_framing(server, curl):
     ("DNS_CACHE_TIMEOUT", [-1, 0, 60], [-2, -100]),
     ("LOCALPORT", [0, 1, 65535], [-1, 65536, 2**31 - 1]),
     ("LOCALPORTRANGE", [0, 1, 65535], [-1, 65536]),
+    ("OPT_RTSP_CLIENT_CSEQ", [0, 1, 2**31 - 1], [-1]),
+    ("OPT_RTSP_SERVER_CSEQ", [0, 1, 2**31 - 1], [-1]),
+    ("NEW_FILE_PERMS", [0, 0o644, 0o777], [-1, 0o1000]),
+    ("NEW_DIRECTORY_PERMS", [0, 0o755, 0o777], [-1, 0o1000]),
 ])
 def test_long_options_refuse_what_libcurl_refuses(curl, name, good, bad):
     option = getattr(pycurl, name)

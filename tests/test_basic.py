@@ -189,6 +189,19 @@ def test_num_connects_first_and_reused(server, curl):
     assert curl.getinfo(pycurl.NUM_CONNECTS) == 0
 
 
+def test_maxconnects_set_before_the_first_perform_limits_the_cache(server, curl):
+    # MAXCONNECTS 1: the connection to a second origin pushes the first one out of the cache.
+    other = servers.start_server()
+    try:
+        curl.setopt(pycurl.MAXCONNECTS, 1)
+        perform(curl, server.url("/hello"))
+        perform(curl, other.url("/hello"))
+        perform(curl, server.url("/hello"))
+        assert curl.getinfo(pycurl.NUM_CONNECTS) == 1
+    finally:
+        other.stop()
+
+
 def test_separate_handles_do_not_share_connections(server):
     before = server.connections
     get(server.url("/hello"))

@@ -52,6 +52,8 @@ pub struct State {
     pub errbuf_reported: bool,
     /// MIMEPOST's CurlMime, read again when a transfer starts (libcurl reads the tree then).
     pub mimepost: Option<Py<super::mime::PyCurlMime>>,
+    /// MAXCONNECTS, for the private multi of perform() (libcurl's easy connection cache size).
+    pub max_connects: Option<usize>,
     /// The CurlShare set with setopt(SHARE, ...).
     pub share: Option<Py<super::share::PyCurlShare>>,
     /// HTTPPOST's FORM_BUFFERPTR bytes objects, kept alive as pycurl keeps them (only bytes: no cycles).
@@ -172,6 +174,7 @@ impl PyCurl {
             easy: Some(easy),
             cbs: Rc::new(PyCallbacks::default()),
             private: None,
+            max_connects: None,
             performing: false,
             performer: None,
             multi: None,
@@ -789,7 +792,10 @@ impl PyCurl {
             opt::MAXCONNECTS => {
                 let v = nonneg!();
                 drop(o);
-                if let Some(p) = self.st.borrow_mut().private.as_mut() {
+                let mut st = self.st.borrow_mut();
+                // Kept for the private multi perform() makes later, and applied to one made already.
+                st.max_connects = Some(v.max(1) as usize);
+                if let Some(p) = st.private.as_mut() {
                     p.multi.set_max_idle(v.max(1) as usize);
                 }
                 return Ok(());
@@ -1037,7 +1043,7 @@ impl PyCurl {
                 easy.rtsp.borrow_mut().get_or_insert_with(Default::default).session_id = v;
             }
             opt::OPT_RTSP_CLIENT_CSEQ | opt::OPT_RTSP_SERVER_CSEQ => {
-                let v = long!();
+                let v = nonneg!();
                 let mut st = easy.rtsp.borrow_mut();
                 let st = st.get_or_insert_with(Default::default);
                 if option == opt::OPT_RTSP_CLIENT_CSEQ {
@@ -1526,7 +1532,10 @@ impl PyCurl {
                 Some(p) => p,
                 None => match BlockingLoop::new() {
                     Ok(lp) => {
-                        let multi = Multi::new();
+                        let mut multi = Multi::new();
+                        if let Some(n) = st.max_connects {
+                            multi.set_max_idle(n);
+                        }
                         // One transfer waits alone here: its answer is mostly in by the first read.
                         multi.sh.reactor.read_at_once.set(true);
                         Box::new(Private { multi, lp })
@@ -1827,6 +1836,7 @@ impl PyCurl {
         st.mimepost = None;
         st.form_pins = None;
         st.curlu = None;
+        st.max_connects = None;
         Ok(())
     }
 
@@ -1848,6 +1858,7 @@ impl PyCurl {
         }
         // The copy uses the same CurlUrl, as libcurl's duphandle keeps the CURLU pointer.
         d.borrow().st.borrow_mut().curlu = this.st.borrow().curlu.as_ref().map(|u| u.clone_ref(py));
+        d.borrow().st.borrow_mut().max_connects = this.st.borrow().max_connects;
         d.borrow().st.borrow_mut().form_pins = this.st.borrow().form_pins.as_ref().map(|t| t.clone_ref(py));
         // Instance attributes come along, as they do with pycurl.
         if let (Ok(src), Ok(dst)) = (slf.getattr("__dict__"), dup.getattr("__dict__")) {
