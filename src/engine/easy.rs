@@ -683,8 +683,9 @@ pub struct EasyShared {
     /// Body bytes the write callback refused with a pause; delivered by the unpause itself (as
     /// curl_easy_pause does), or by the transfer when it resumes.
     pub paused_data: RefCell<Option<Vec<u8>>>,
-    /// The write callback failed while pause() delivered held data.
-    pub pause_error: RefCell<Option<Error>>,
+    /// The write callback failed while pause() delivered held data (boxed: rare, and Windows needs
+    /// the room to keep the handle within its size bound).
+    pub pause_error: RefCell<Option<Box<Error>>>,
     /// The cookie engine, once COOKIEFILE, COOKIEJAR or COOKIELIST switched it on.
     pub cookies: RefCell<Option<super::cookies::CookieJar>>,
     /// COOKIEJAR: where the jar is written when the handle is closed (or on "FLUSH").
@@ -825,7 +826,7 @@ impl EasyShared {
                             self.pause.set(self.pause.get() | PAUSE_RECV);
                             *self.paused_data.borrow_mut() = Some(data);
                         }
-                        Flow::Abort(e) => *self.pause_error.borrow_mut() = Some(e),
+                        Flow::Abort(e) => *self.pause_error.borrow_mut() = Some(Box::new(e)),
                     }
                 }
             }

@@ -192,7 +192,7 @@ impl Xfer {
     pub(super) async fn flush_paused(&mut self) -> Result<()> {
         loop {
             if let Some(e) = self.easy.pause_error.borrow_mut().take() {
-                return Err(e);
+                return Err(*e);
             }
             let paused = self.easy.pause.get() & PAUSE_RECV != 0;
             let held = self.easy.paused_data.borrow().is_some();
