@@ -125,6 +125,35 @@ def recv_head(conn, bufsize=65536):
     return data
 
 
+def perform_counted(c, url, **opts):
+    """Performs ``url`` on ``c`` with options ``opts`` (pycurl names) and a write callback that
+    counts; returns (libcurl code, bytes written, seconds)."""
+    got = []
+    c.setopt(pycurl.URL, url)
+    c.setopt(pycurl.WRITEFUNCTION, lambda d: got.append(len(d)))
+    for k, v in opts.items():
+        c.setopt(getattr(pycurl, k), v)
+    t0 = time.monotonic()
+    try:
+        c.perform()
+        code = 0
+    except pycurl.error as e:
+        code = e.args[0]
+    return code, sum(got), time.monotonic() - t0
+
+
+def run_scripted(srv, url, **opts):
+    """Performs ``url`` on a new handle against ``srv`` (a hostile_proto.Scripted), headers
+    dropped, TIMEOUT_MS 5000 unless ``opts`` say otherwise; returns (libcurl code, RESPONSE_CODE,
+    bytes written, seconds) once sure the server's script raised nothing."""
+    c = pycurl.Curl()
+    code, n, secs = perform_counted(c, url, **{"HEADERFUNCTION": lambda h: None, "TIMEOUT_MS": 5000, **opts})
+    rc = c.getinfo(pycurl.RESPONSE_CODE)
+    c.close()
+    assert srv.failure is None, srv.failure
+    return code, rc, n, secs
+
+
 def accept_loop(listener, handle):
     """Runs a thread that hands each connection ``listener`` accepts to ``handle(conn)`` and closes
     it afterwards, until the listener is closed (the scripted servers of single tests)."""
