@@ -171,6 +171,50 @@ def accept_loop(listener, handle):
     return t
 
 
+class LoopbackServer:
+    """A TCP listener on 127.0.0.1 (``.port``, ``url(path)`` with the class's ``scheme``) that
+    serves each connection with ``_serve(conn, *args)`` on a thread of its own, ``args`` being
+    what ``_accepted(conn)`` returns on the accepting thread, until ``stop()``."""
+
+    scheme = "tcp"
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self._stop = False
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+
+    def url(self, path=""):
+        return f"{self.scheme}://127.0.0.1:{self.port}/{path}"
+
+    def stop(self):
+        self._stop = True
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            pass
+        self._thread.join(5)
+        self.sock.close()
+
+    def _accepted(self, conn):
+        return ()
+
+    def _serve(self, conn, *args):
+        raise NotImplementedError
+
+    def _accept_loop(self):
+        while True:
+            conn, _ = self.sock.accept()
+            if self._stop:
+                conn.close()
+                return
+            args = self._accepted(conn)
+            threading.Thread(target=self._serve, args=(conn, *args), daemon=True).start()
+
+
 class UnixServer:
     """An HTTP server on a Unix socket, one request per connection: ``address`` is a path, or
     "\\0name" in Linux's abstract namespace (kept as ``.path``). It answers 200 with ``body``, or
