@@ -125,6 +125,35 @@ def recv_head(conn, bufsize=65536):
     return data
 
 
+def perform_counted(c, url, **opts):
+    """Performs ``url`` on ``c`` with options ``opts`` (pycurl names) and a write callback that
+    counts; returns (libcurl code, bytes written, seconds)."""
+    got = []
+    c.setopt(pycurl.URL, url)
+    c.setopt(pycurl.WRITEFUNCTION, lambda d: got.append(len(d)))
+    for k, v in opts.items():
+        c.setopt(getattr(pycurl, k), v)
+    t0 = time.monotonic()
+    try:
+        c.perform()
+        code = 0
+    except pycurl.error as e:
+        code = e.args[0]
+    return code, sum(got), time.monotonic() - t0
+
+
+def run_scripted(srv, url, **opts):
+    """Performs ``url`` on a new handle against ``srv`` (a hostile_proto.Scripted), headers
+    dropped, TIMEOUT_MS 5000 unless ``opts`` say otherwise; returns (libcurl code, RESPONSE_CODE,
+    bytes written, seconds) once sure the server's script raised nothing."""
+    c = pycurl.Curl()
+    code, n, secs = perform_counted(c, url, **{"HEADERFUNCTION": lambda h: None, "TIMEOUT_MS": 5000, **opts})
+    rc = c.getinfo(pycurl.RESPONSE_CODE)
+    c.close()
+    assert srv.failure is None, srv.failure
+    return code, rc, n, secs
+
+
 def accept_loop(listener, handle):
     """Runs a thread that hands each connection ``listener`` accepts to ``handle(conn)`` and closes
     it afterwards, until the listener is closed (the scripted servers of single tests)."""
@@ -140,6 +169,50 @@ def accept_loop(listener, handle):
     t = threading.Thread(target=loop, daemon=True)
     t.start()
     return t
+
+
+class LoopbackServer:
+    """A TCP listener on 127.0.0.1 (``.port``, ``url(path)`` with the class's ``scheme``) that
+    serves each connection with ``_serve(conn, *args)`` on a thread of its own, ``args`` being
+    what ``_accepted(conn)`` returns on the accepting thread, until ``stop()``."""
+
+    scheme = "tcp"
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self._stop = False
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+
+    def url(self, path=""):
+        return f"{self.scheme}://127.0.0.1:{self.port}/{path}"
+
+    def stop(self):
+        self._stop = True
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            pass
+        self._thread.join(5)
+        self.sock.close()
+
+    def _accepted(self, conn):
+        return ()
+
+    def _serve(self, conn, *args):
+        raise NotImplementedError
+
+    def _accept_loop(self):
+        while True:
+            conn, _ = self.sock.accept()
+            if self._stop:
+                conn.close()
+                return
+            args = self._accepted(conn)
+            threading.Thread(target=self._serve, args=(conn, *args), daemon=True).start()
 
 
 class UnixServer:

@@ -3,50 +3,29 @@ connection and answers each with the next response of its script, a function of 
 (bytes of the whole response, optionally followed by interleaved "$" frames). Requests are
 recorded."""
 
-import socket
-import threading
 import time
+
+from helpers import LoopbackServer
 
 
 def frame(channel, data):
     return b"$" + bytes([channel]) + len(data).to_bytes(2, "big") + data
 
 
-class RtspServer:
+class RtspServer(LoopbackServer):
+    scheme = "rtsp"
+
     def __init__(self, answer):
         # answer(request_head: bytes, body: bytes) -> bytes to send back (b"" closes), or a pair
         # (bytes now, bytes 0.2 s later).
         self.answer = answer
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
         self.requests = []
         self.connections = 0
-        self._stop = False
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def url(self, path=""):
-        return f"rtsp://127.0.0.1:{self.port}/{path}"
-
-    def stop(self):
-        self._stop = True
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-        except OSError:
-            pass
-        self._thread.join(5)
-        self.sock.close()
-
-    def _accept_loop(self):
-        while True:
-            conn, _ = self.sock.accept()
-            if self._stop:
-                conn.close()
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def _accepted(self, conn):
+        self.connections += 1
+        return ()
 
     def _serve(self, conn):
         conn.settimeout(10)

@@ -4,8 +4,9 @@ client sends, answers each option request of the client's with the reply given f
 data lines back upper-cased, and closes after a line "quit" (or when the client closes). Every
 byte received is recorded per connection."""
 
-import socket
 import threading
+
+from helpers import LoopbackServer
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 BINARY, ECHO, SGA, TTYPE, NAWS, XDISPLOC, NEW_ENVIRON = 0, 1, 3, 24, 31, 35, 39
@@ -16,41 +17,20 @@ def sb(opt, *payload):
     return bytes([IAC, SB, opt, *payload, IAC, SE])
 
 
-class TelnetServer:
+class TelnetServer(LoopbackServer):
+    scheme = "telnet"
+
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
         # What a connection gets first, and whether it closes at once after that.
         self.opening = b""
         self.close_after_opening = False
         self.received = []
-        self._stop = False
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def url(self, path=""):
-        return f"telnet://127.0.0.1:{self.port}/{path}"
-
-    def stop(self):
-        self._stop = True
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-        except OSError:
-            pass
-        self._thread.join(5)
-        self.sock.close()
-
-    def _accept_loop(self):
-        while True:
-            conn, _ = self.sock.accept()
-            if self._stop:
-                conn.close()
-                return
-            rec = Received()
-            self.received.append(rec)
-            threading.Thread(target=self._serve, args=(conn, rec), daemon=True).start()
+    def _accepted(self, conn):
+        rec = Received()
+        self.received.append(rec)
+        return (rec,)
 
     def _serve(self, conn, rec):
         conn.settimeout(10)

@@ -13,7 +13,7 @@ import pytest
 import pycurl
 
 import hostile
-from helpers import stop_process
+from helpers import perform_counted, stop_process
 
 # libcurl codes that pycurl 7.49 has no constant for.
 E_WEIRD_SERVER_REPLY = 8
@@ -35,18 +35,8 @@ def refused_url(refused_port):
 
 def run(c, url, **opts):
     """Performs on ``c``; returns (libcurl code, seconds, bytes written)."""
-    got = []
-    c.setopt(pycurl.URL, url)
-    c.setopt(pycurl.WRITEFUNCTION, lambda d: got.append(len(d)))
-    for k, v in opts.items():
-        c.setopt(getattr(pycurl, k), v)
-    t0 = time.monotonic()
-    try:
-        c.perform()
-        code = 0
-    except pycurl.error as e:
-        code = e.args[0]
-    return code, time.monotonic() - t0, sum(got)
+    code, n, secs = perform_counted(c, url, **opts)
+    return code, secs, n
 
 
 def assert_still_works(c, srv):

@@ -7,12 +7,12 @@ them (`/tmp/ref/bin/python -m pytest tests/test_hostile_ftp.py` passes too). Eve
 by a short TIMEOUT_MS and checked to end within LIMIT seconds.
 """
 import socket
-import time
 
 import pytest
 
 import pycurl
 
+from helpers import run_scripted as run
 from hostile_proto import Scripted, data_conn, ftp_script, pasv_reply, pasv_to
 
 # libcurl codes pycurl 7.49 has no constant for.
@@ -20,29 +20,6 @@ E_WEIRD_SERVER_REPLY = 8
 E_TOO_LARGE = 100
 T = 800  # TIMEOUT_MS of the rows that end in a timeout
 LIMIT = 3.0
-
-
-def run(srv, url, **opts):
-    """Performs ``url``; returns (code, RESPONSE_CODE, bytes written, seconds)."""
-    c = pycurl.Curl()
-    got = []
-    c.setopt(pycurl.URL, url)
-    c.setopt(pycurl.WRITEFUNCTION, lambda d: got.append(len(d)))
-    c.setopt(pycurl.HEADERFUNCTION, lambda h: None)
-    c.setopt(pycurl.TIMEOUT_MS, 5000)
-    for k, v in opts.items():
-        c.setopt(getattr(pycurl, k), v)
-    t0 = time.monotonic()
-    try:
-        c.perform()
-        code = 0
-    except pycurl.error as e:
-        code = e.args[0]
-    secs = time.monotonic() - t0
-    rc = c.getinfo(pycurl.RESPONSE_CODE)
-    c.close()
-    assert srv.failure is None, srv.failure
-    return code, rc, sum(got), secs
 
 
 def endless(first, more):

@@ -7,12 +7,12 @@ Each row: libcurl's code and the bytes the write callback got, as real pycurl gi
 (`/tmp/ref/bin/python -m pytest tests/test_hostile_mail.py` passes too), within LIMIT seconds.
 """
 import io
-import time
 
 import pytest
 
 import pycurl
 
+from helpers import run_scripted
 from hostile_proto import Scripted, line_script
 
 E_TOO_LARGE = 100  # pycurl 7.49 has no constant for it
@@ -24,24 +24,8 @@ LOGIN = {"USERNAME": "u", "PASSWORD": "p"}
 
 def run(srv, url, **opts):
     """Performs ``url``; returns (code, bytes written, seconds)."""
-    c = pycurl.Curl()
-    got = []
-    c.setopt(pycurl.URL, url)
-    c.setopt(pycurl.WRITEFUNCTION, lambda d: got.append(len(d)))
-    c.setopt(pycurl.HEADERFUNCTION, lambda h: None)
-    c.setopt(pycurl.TIMEOUT_MS, 5000)
-    for k, v in opts.items():
-        c.setopt(getattr(pycurl, k), v)
-    t0 = time.monotonic()
-    try:
-        c.perform()
-        code = 0
-    except pycurl.error as e:
-        code = e.args[0]
-    secs = time.monotonic() - t0
-    c.close()
-    assert srv.failure is None, srv.failure
-    return code, sum(got), secs
+    code, _, n, secs = run_scripted(srv, url, **opts)
+    return code, n, secs
 
 
 def flood_after(first, chunk):

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use super::*;
 use crate::engine::easy::*;
 use crate::engine::error::{code, Error, Result};
+use crate::engine::pool::Conn;
 use crate::engine::proto::{dict, gopher};
 use crate::engine::url::Url;
 
@@ -15,8 +16,11 @@ fn bad_url() -> Error {
 }
 
 impl Xfer {
-    pub(super) async fn run_oneshot(&mut self, url: Rc<Url>) -> Result<()> {
-        let mut conn = self.connect(&url, true).await?;
+    /// A connection for one transfer of a protocol without a set-up phase of its own (dict,
+    /// gopher, telnet, mqtt, rtsp): its addresses in the info, pretransfer reached, and its socket
+    /// the one an unpause wakes.
+    pub(super) async fn open_for_transfer(&mut self, url: &Url) -> Result<Conn> {
+        let conn = self.connect(url, true).await?;
         self.info.primary_ip = Some(conn.primary_ip.clone());
         self.info.primary_port = i64::from(conn.primary.port());
         self.info.local_ip = Some(conn.local_ip.clone());
@@ -25,15 +29,25 @@ impl Xfer {
         self.info.pretransfer_time = elapsed(self.start);
         self.publish_info();
         *self.easy.current_sock.borrow_mut() = Some((conn.stream.sock().fd(), Rc::downgrade(&self.sh.reactor)));
-        let id = conn.id;
-        let r = self.oneshot_exchange(&mut conn, &url).await;
+        Ok(conn)
+    }
+
+    /// Closes a connection these protocols never give back to the pool, as libcurl traces it.
+    pub(super) fn close_unpooled(&mut self, conn: Conn) {
         *self.easy.current_sock.borrow_mut() = None;
+        let id = conn.id;
         drop(conn);
         self.text(format_args!("shutting down connection #{id}"));
+    }
+
+    pub(super) async fn run_oneshot(&mut self, url: Rc<Url>) -> Result<()> {
+        let mut conn = self.open_for_transfer(&url).await?;
+        let r = self.oneshot_exchange(&mut conn, &url).await;
+        self.close_unpooled(conn);
         r
     }
 
-    async fn oneshot_exchange(&mut self, conn: &mut crate::engine::pool::Conn, url: &Url) -> Result<()> {
+    async fn oneshot_exchange(&mut self, conn: &mut Conn, url: &Url) -> Result<()> {
         let send_err =
             |e: std::io::Error| Error::new(code::SEND_ERROR, format!("Failed sending data to the peer: {e}"));
         if url.scheme == "dict" {

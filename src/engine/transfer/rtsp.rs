@@ -15,15 +15,7 @@ use crate::engine::url::Url;
 
 impl Xfer {
     pub(super) async fn run_rtsp(&mut self, url: Rc<Url>) -> Result<()> {
-        let mut conn = self.connect(&url, true).await?;
-        self.info.primary_ip = Some(conn.primary_ip.clone());
-        self.info.primary_port = i64::from(conn.primary.port());
-        self.info.local_ip = Some(conn.local_ip.clone());
-        self.info.local_port = i64::from(conn.local.port());
-        self.info.conn_id = conn.id;
-        self.info.pretransfer_time = elapsed(self.start);
-        self.publish_info();
-        *self.easy.current_sock.borrow_mut() = Some((conn.stream.sock().fd(), Rc::downgrade(&self.sh.reactor)));
+        let mut conn = self.open_for_transfer(&url).await?;
         let mut st = self.easy.rtsp.borrow_mut().take().map(|b| *b).unwrap_or_default();
         // libcurl numbers a handle's requests from 1 and expects the server's from 1.
         if st.next_client_cseq == 0 {

@@ -21,20 +21,9 @@ const CHUNK: usize = 4096;
 
 impl Xfer {
     pub(super) async fn run_telnet(&mut self, url: Rc<Url>) -> Result<()> {
-        let mut conn = self.connect(&url, true).await?;
-        self.info.primary_ip = Some(conn.primary_ip.clone());
-        self.info.primary_port = i64::from(conn.primary.port());
-        self.info.local_ip = Some(conn.local_ip.clone());
-        self.info.local_port = i64::from(conn.local.port());
-        self.info.conn_id = conn.id;
-        self.info.pretransfer_time = elapsed(self.start);
-        self.publish_info();
-        *self.easy.current_sock.borrow_mut() = Some((conn.stream.sock().fd(), Rc::downgrade(&self.sh.reactor)));
-        let id = conn.id;
+        let mut conn = self.open_for_transfer(&url).await?;
         let r = self.telnet_session(&mut conn, &url).await;
-        *self.easy.current_sock.borrow_mut() = None;
-        drop(conn);
-        self.text(format_args!("shutting down connection #{id}"));
+        self.close_unpooled(conn);
         r
     }
 
