@@ -255,6 +255,20 @@ def test_digest_md5_is_preferred(curl, dovecot_digest):
     assert cmds[3:] == [b"\r\n", b'A003 LIST "" *\r\n']
 
 
+def test_service_name_is_digest_md5s_service(curl, dovecot_digest):
+    # SERVICE_NAME replaces the protocol's own service in the digest-uri DIGEST-MD5 answers with.
+    t = trace(curl)
+    curl.setopt(pycurl.SERVICE_NAME, "mailsvc")
+    try:
+        perform(curl, dovecot_digest.url("imap", "/"))
+    except pycurl.error:
+        pass  # whether the server takes another service is its own business
+    cmds = sent(t)
+    assert cmds[1] == b"A002 AUTHENTICATE DIGEST-MD5\r\n"
+    answer = dict(kv.split("=", 1) for kv in base64.b64decode(cmds[2]).decode().split(","))
+    assert answer["digest-uri"] == '"mailsvc/127.0.0.1"'
+
+
 def test_digest_md5_wrong_password_and_login_options(curl, dovecot_digest):
     assert perform_error(curl, dovecot_digest.url("imap", "/", auth="user:bad@")) == (pycurl.E_LOGIN_DENIED,
                                                                                       "Login denied")

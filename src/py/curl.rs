@@ -1172,6 +1172,7 @@ impl PyCurl {
             opt::MAIL_FROM => o.mail.from = text!(),
             opt::MAIL_AUTH => o.mail.auth = text!(),
             opt::LOGIN_OPTIONS => o.mail.login_options = text!(),
+            opt::SERVICE_NAME => o.mail.service_name = text!(),
             opt::SASL_IR => o.mail.sasl_ir = long!() != 0,
             opt::MAIL_RCPT => {
                 // As HTTPHEADER: an empty list leaves the previous list in place.

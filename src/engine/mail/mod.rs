@@ -32,6 +32,8 @@ pub struct MailOptions {
     pub rcpt_allowfails: bool,
     /// SASL_AUTHZID: the identity to act as (PLAIN's first field).
     pub authzid: Option<String>,
+    /// SERVICE_NAME: the service DIGEST-MD5 names in its digest-uri (else the protocol's own).
+    pub service_name: Option<String>,
 }
 
 impl Default for MailOptions {
@@ -50,6 +52,7 @@ const MAIL_DEFAULTS: MailOptions = MailOptions {
     sasl_ir: false,
     rcpt_allowfails: false,
     authzid: None,
+    service_name: None,
 };
 
 /// Which mail protocol a URL scheme names, and whether its TLS is implicit.

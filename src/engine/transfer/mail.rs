@@ -300,9 +300,10 @@ impl Xfer {
     }
 
     fn sasl_creds<'a>(o: &'a Options, login: &'a Login, url: &'a Url) -> sasl::Creds<'a> {
-        let service = match m::proto_of(&url.scheme) {
-            Some((Proto::Smtp, _)) => "smtp",
-            Some((Proto::Pop3, _)) => "pop",
+        let service = match (&o.mail.service_name, m::proto_of(&url.scheme)) {
+            (Some(name), _) => name.as_str(),
+            (None, Some((Proto::Smtp, _))) => "smtp",
+            (None, Some((Proto::Pop3, _))) => "pop",
             _ => "imap",
         };
         sasl::Creds {
