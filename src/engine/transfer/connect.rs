@@ -28,6 +28,15 @@ pub(super) enum ConnErr {
 }
 
 impl Xfer {
+    /// Puts a connection back in the pool for a later transfer, telling VERBOSE as libcurl does,
+    /// and wakes transfers waiting for a connection slot.
+    pub(super) fn keep_conn(&mut self, conn: Conn) {
+        self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
+        self.info.last_socket = conn.stream.sock().fd() as i64;
+        self.with_pool(|p| p.put(conn, &self.sh.reactor));
+        self.sh.limits.notify();
+    }
+
     /// The pool idle HTTP/1 connections come from and go back to: the CurlShare's when it shares
     /// LOCK_DATA_CONNECT, else the multi's. No callback runs inside `f`.
     pub(super) fn with_pool<R>(&self, f: impl FnOnce(&mut Pool) -> R) -> R {

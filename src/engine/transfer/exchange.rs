@@ -773,10 +773,7 @@ impl Xfer {
         *self.easy.current_sock.borrow_mut() = None;
         if conn.buffered().is_empty() {
             conn.spare_buffer(&self.sh.spare);
-            self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
-            self.info.last_socket = conn.stream.sock().fd() as i64;
-            self.with_pool(|p| p.put(conn, &self.sh.reactor));
-            self.sh.limits.notify();
+            self.keep_conn(conn);
         }
     }
 }

@@ -236,10 +236,7 @@ impl Xfer {
         if ctl.sane && !self.o.forbid_reuse {
             let mut conn = ctl.conn;
             conn.ftp = Some(Box::new(ctl.st));
-            self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
-            self.info.last_socket = conn.stream.sock().fd() as i64;
-            self.with_pool(|p| p.put(conn, &self.sh.reactor));
-            self.sh.limits.notify();
+            self.keep_conn(conn);
         }
         r
     }

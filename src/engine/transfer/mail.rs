@@ -154,10 +154,7 @@ impl Xfer {
         let Some(mut conn) = s.conn.take() else { return r };
         if r.is_ok() && s.sane && !self.o.forbid_reuse {
             conn.mail = Some(Box::new(s.st));
-            self.text(format_args!("Connection #{} to host {}:{} left intact", conn.id, conn.key.host, conn.key.port));
-            self.info.last_socket = conn.stream.sock().fd() as i64;
-            self.with_pool(|p| p.put(conn, &self.sh.reactor));
-            self.sh.limits.notify();
+            self.keep_conn(conn);
             return r;
         }
         if connected {
